@@ -1,0 +1,48 @@
+# The two set-up commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The torch release this project is tested with. On a CUDA machine pip takes the CUDA
+# build of the same release; here (no GPU) the CPU wheel.
+TORCH_SPEC ?= torch==2.13.0
+
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test lint format bench selftest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.runtime
+	$(BIN)/python main.py
+
+test: $(VENV)/.dev
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
+
+selftest: $(VENV)/.runtime
+	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --selftest
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

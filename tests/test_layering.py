@@ -1,0 +1,43 @@
+"""The GUI never pays for torch: importing it in a fresh interpreter leaves torch unloaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("torch", "diffusers", "transformers", "safetensors", "spandrel")
+
+
+def modules_after_import(statement: str) -> set[str]:
+    code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_main_window_does_not_import_torch():
+    loaded = modules_after_import("import gui.main_window, gui.app, engine.client")
+    assert "gui.main_window" in loaded
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_importing_main_does_not_import_torch():
+    loaded = modules_after_import("import main")
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_gui_sources_never_import_the_model_stack():
+    offenders = []
+    for path in (ROOT / "gui").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            words = line.strip().split()
+            if len(words) >= 2 and words[0] in ("import", "from"):
+                top = words[1].split(".")[0]
+                if top in HEAVY or words[1].startswith(("engine.worker", "engine.runtime",
+                                                        "engine.models", "engine.device")):
+                    offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert offenders == []
