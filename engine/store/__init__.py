@@ -1,0 +1,36 @@
+"""Gallery storage: PNG files on disk are the truth, a SQLite index makes listing fast.
+
+Stdlib, numpy, Pillow and send2trash only: the GUI thread reads the gallery through
+this package, so it must never pull in torch.
+"""
+
+from engine.store.a1111 import format_parameters, parse_parameters
+from engine.store.atomic import write_atomic, write_bytes_atomic
+from engine.store.errors import StoreError
+from engine.store.gallery import INDEX_NAME, GalleryItem, GalleryStore
+from engine.store.index import GalleryIndex, IndexRecord, OpenState
+from engine.store.layout import image_slug, reserve, slugify
+from engine.store.metadata import ImageMetadata, png_text, read_metadata
+from engine.store.png import encode_png, save_png_copy
+
+__all__ = [
+    "INDEX_NAME",
+    "GalleryIndex",
+    "GalleryItem",
+    "GalleryStore",
+    "ImageMetadata",
+    "IndexRecord",
+    "OpenState",
+    "StoreError",
+    "encode_png",
+    "format_parameters",
+    "image_slug",
+    "parse_parameters",
+    "png_text",
+    "read_metadata",
+    "reserve",
+    "save_png_copy",
+    "slugify",
+    "write_atomic",
+    "write_bytes_atomic",
+]

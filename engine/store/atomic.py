@@ -1,0 +1,73 @@
+"""Write a file so that it is either complete or absent, never half-written.
+
+The bytes go to a temp file beside the target, are fsync'd, and are renamed over the
+target with os.replace (atomic on POSIX and Windows); then the folder is fsync'd so the
+rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_SUFFIX = ".tmp"
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def temp_path_for(path: Path) -> Path:
+    """A hidden name beside `path`; the random part keeps racing writers apart."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write` on a temp file, then move it over `path` in one step.
+
+    Any exception (from `write`, the disk or the rename) removes the temp file and
+    propagates; `path` is then untouched.
+    """
+    path = Path(path)
+    temp, fd = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_folder(path.parent)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    write_atomic(path, lambda file: file.write(data))
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable. Best effort: Windows cannot open folders,
+    and some file systems (network, FUSE) refuse to fsync them; the file is in place."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    # mkstemp would create the file 0600; os.open with 0666 lets the umask decide,
+    # so the image gets the same permissions as any other file the user makes.
+    while True:
+        temp = temp_path_for(path)
+        try:
+            return temp, os.open(temp, _FLAGS, 0o666)
+        except FileExistsError:
+            continue

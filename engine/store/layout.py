@@ -1,0 +1,131 @@
+"""Where an image goes: `<root>/YYYY-MM-DD/NNNNN-<seed>-<slug>.png`.
+
+NNNNN is the next free counter in that day's folder. Two saves racing for it (the
+worker and a "Save as" thread, or two app windows) are kept apart by a reservation: a
+hidden marker `.NNNNN.reserved` created with O_EXCL and held until the PNG is in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+SLUG_MAX = 40
+COUNTER_DIGITS = 5
+RESERVED_SUFFIX = ".reserved"
+STALE_RESERVATION_S = 3600.0
+
+_COUNTER = re.compile(r"^\.?(\d{5,})[-.]")
+_MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf")
+
+
+def day_folder(root: Path, when: datetime) -> Path:
+    return Path(root) / when.strftime("%Y-%m-%d")
+
+
+def model_name(model: str) -> str:
+    """A model id as people say it: the file or folder name without the weights suffix."""
+    name = re.split(r"[\\/]", model.rstrip("\\/"))[-1] if model else ""
+    for suffix in _MODEL_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def slugify(text: str, max_length: int = SLUG_MAX) -> str:
+    """Lowercase ASCII words joined by '-', cut at a word boundary: safe on every OS."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", ascii_text.lower()):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > max_length:
+            # A single very long first word is cut rather than dropped.
+            return slug or word[:max_length]
+        slug = candidate
+    return slug
+
+
+def image_slug(prompt: str, model: str) -> str:
+    return slugify(prompt) or slugify(model_name(model)) or "image"
+
+
+def file_name(counter: int, seed: int | None, slug: str) -> str:
+    seed_part = "x" if seed is None else str(seed)
+    return f"{counter:0{COUNTER_DIGITS}d}-{seed_part}-{slug}.png"
+
+
+def counter_of(name: str) -> int | None:
+    """The counter of a gallery file or reservation name, None for anything else."""
+    match = _COUNTER.match(name)
+    return int(match.group(1)) if match else None
+
+
+def next_counter(folder: Path) -> int:
+    """One past the highest counter used or reserved in `folder` (1 in an empty one)."""
+    with os.scandir(folder) as entries:
+        used = [c for c in (counter_of(e.name) for e in entries) if c is not None]
+    return max(used, default=0) + 1
+
+
+@dataclass(frozen=True)
+class Reservation:
+    path: Path  # where the PNG goes
+    marker: Path  # the hidden file that holds the counter
+
+
+@contextlib.contextmanager
+def reserve(root: Path, when: datetime, seed: int | None, slug: str) -> Iterator[Reservation]:
+    """Hold the next free counter of the day folder while the caller writes `path`.
+
+    Raises OSError when the folder cannot be created or written.
+    """
+    folder = day_folder(root, when)
+    folder.mkdir(parents=True, exist_ok=True)
+    reservation = _claim(folder, seed, slug)
+    try:
+        yield reservation
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(reservation.marker)
+
+
+def remove_stale_reservations(root: Path, older_than_s: float = STALE_RESERVATION_S) -> int:
+    """Delete markers left by a crash mid-save; a live save holds one for seconds."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for marker in Path(root).glob(f"*/.*{RESERVED_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if marker.stat().st_mtime < cutoff:
+                marker.unlink()
+                removed += 1
+    return removed
+
+
+def _claim(folder: Path, seed: int | None, slug: str) -> Reservation:
+    counter = next_counter(folder)
+    while True:
+        marker = folder / f".{counter:0{COUNTER_DIGITS}d}{RESERVED_SUFFIX}"
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            counter += 1
+            continue
+        # Our scan may predate a PNG someone wrote under this counter and released;
+        # now that we hold the marker no new one can appear, so this check is final.
+        if not _counter_taken(folder, counter):
+            return Reservation(folder / file_name(counter, seed, slug), marker)
+        os.unlink(marker)
+        counter += 1
+
+
+def _counter_taken(folder: Path, counter: int) -> bool:
+    prefix = f"{counter:0{COUNTER_DIGITS}d}-"
+    with os.scandir(folder) as entries:
+        return any(e.name.startswith(prefix) for e in entries)
