@@ -1,0 +1,260 @@
+"""The VAE family end to end: loss, training reproducibility, files, bundled weights, runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from engine.context import CancelToken, JobContext
+from engine.data.digits import dataset_fingerprint
+from engine.device import DeviceChoice
+from engine.errors import BadModelFile, JobCancelled
+from engine.fingerprint import file_sha256
+from engine.jobs import Progress, SampleRequest
+from engine.models.vae import (
+    Vae,
+    VaeConfig,
+    VaeRunner,
+    decode_latents,
+    elbo_loss,
+    kl_divergence,
+    load_vae,
+    reparameterize,
+    resolve_model_path,
+    sample_latent,
+    save_vae,
+    sidecar_path,
+)
+from engine.resources import BUNDLED_MODELS_DIR
+from engine.train import VAE_PRESETS, VaeTrainSettings, train_vae
+
+TINY = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=2)
+CPU = DeviceChoice("cpu", torch.float32)
+BUNDLED_PATH = BUNDLED_MODELS_DIR / "vae-digits.safetensors"
+
+
+def tiny_model(seed: int = 0) -> Vae:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Vae(TINY)
+
+
+@pytest.fixture
+def tiny_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.safetensors"
+    save_vae(path, tiny_model(), TINY, {"seed": 0, "note": "test"})
+    return path
+
+
+def run(model: str, seed: int, count: int) -> list[np.ndarray]:
+    """A fresh runner each time, so nothing is shared between the runs compared."""
+    results = VaeRunner(CPU).run(SampleRequest(model=model, seed=seed, count=count), JobContext(1))
+    return [r.rgb for r in results]
+
+
+# ---------------------------------------------------------------- ELBO and reparameterisation
+
+
+def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
+    zeros = torch.zeros(3, 4)
+    assert torch.equal(kl_divergence(zeros, zeros), torch.zeros(3))
+    # KL(N(1, 1) || N(0, 1)) = 1/2 per dimension.
+    assert torch.allclose(kl_divergence(torch.ones(3, 4), zeros), torch.full((3,), 2.0))
+    assert (kl_divergence(torch.randn(5, 4), torch.randn(5, 4)) > 0).all()
+
+
+def test_reparameterize_is_seeded_differentiable_and_collapses_without_variance():
+    mu = torch.randn(4, 3, requires_grad=True)
+    logvar = torch.zeros(4, 3, requires_grad=True)
+    a = reparameterize(mu, logvar, torch.Generator().manual_seed(7))
+    b = reparameterize(mu, logvar, torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+    a.sum().backward()
+    assert mu.grad is not None and logvar.grad is not None
+    tiny_var = torch.full((4, 3), -80.0)
+    assert torch.allclose(reparameterize(mu.detach(), tiny_var), mu.detach())
+
+
+def test_elbo_is_finite_sums_pixels_and_trains_both_halves():
+    model = tiny_model()
+    x = torch.rand(5, 1, 8, 8)
+    logits, mu, logvar = model(x, torch.Generator().manual_seed(0))
+    assert logits.shape == x.shape and mu.shape == logvar.shape == (5, TINY.latent_dim)
+    loss = elbo_loss(logits, x, mu, logvar)
+    assert torch.isfinite(loss.total) and loss.kl >= 0
+    assert torch.allclose(loss.total, loss.recon + loss.kl)
+    bce = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum")
+    assert torch.allclose(loss.recon, bce / 5, rtol=1e-4)
+    assert torch.allclose(elbo_loss(logits, x, mu, logvar, beta=0.0).total, loss.recon)
+    loss.total.backward()
+    assert model.encoder[0].weight.grad.abs().sum() > 0
+    assert model.decoder[0].weight.grad.abs().sum() > 0
+
+
+def test_decode_latents_gives_gray_rgb_uint8():
+    rgb = decode_latents(tiny_model(), torch.randn(3, TINY.latent_dim))
+    assert rgb.shape == (3, 8, 8, 3) and rgb.dtype == np.uint8
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_tiny(seed: int, **kwargs) -> tuple[Vae, dict]:
+    return train_vae(TINY, epochs=1, seed=seed, settings=VaeTrainSettings(batch_size=128), **kwargs)
+
+
+def test_training_is_bitwise_reproducible_and_depends_on_the_seed():
+    threads = torch.get_num_threads()
+    first, meta = train_tiny(0)
+    second, _ = train_tiny(0)
+    other, _ = train_tiny(1)
+    a, b, c = first.state_dict(), second.state_dict(), other.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    # The caller's torch settings come back untouched.
+    assert torch.get_num_threads() == threads
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert meta["seed"] == 0 and meta["epochs"] == 1
+    assert meta["dataset_sha256"] == dataset_fingerprint()
+    assert set(meta["final_losses"]) == {"loss", "recon", "kl"}
+
+
+def test_training_reports_progress_and_stops_when_cancelled():
+    seen: list[tuple[int, int]] = []
+    train_vae(TINY, 2, 0, VaeTrainSettings(batch_size=256), lambda e, n, _: seen.append((e, n)))
+    assert seen == [(1, 2), (2, 2)]
+    with pytest.raises(JobCancelled):
+        train_tiny(0, should_cancel=lambda: True)
+
+
+# ---------------------------------------------------------------- bundled weights
+
+
+def test_bundled_weights_load_and_record_the_committed_dataset():
+    model, config, meta = load_vae(BUNDLED_PATH)
+    assert config == VAE_PRESETS["digits"].config
+    assert 8 <= config.latent_dim <= 16
+    record = json.loads(sidecar_path(BUNDLED_PATH).read_text())
+    assert record["meta"]["dataset_sha256"] == dataset_fingerprint()
+    assert meta == record["meta"]
+    assert {"seed", "epochs", "final_losses", "torch"} <= set(meta)
+    assert BUNDLED_PATH.stat().st_size < 5 * 1024 * 1024
+    assert resolve_model_path("vae-digits") == BUNDLED_PATH
+
+
+# ---------------------------------------------------------------- runner
+
+
+def test_runner_returns_count_rgb_images_with_their_recipe():
+    results = VaeRunner(CPU).run(SampleRequest(model="vae-digits", seed=5, count=4), JobContext(1))
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    assert [r.seed for r in results] == [5, 6, 7, 8]
+    for r in results:
+        assert r.rgb.shape == (8, 8, 3) and r.rgb.dtype == np.uint8
+    info = results[0].info
+    assert info["model"] == "vae-digits" and info["family"] == "vae"
+    assert info["model_sha256"] == file_sha256(BUNDLED_PATH)
+    assert (info["device"], info["dtype"], info["torch"]) == ("cpu", "float32", torch.__version__)
+
+
+def test_sample_i_of_a_batch_equals_a_single_run_with_seed_plus_i():
+    batch = run("vae-digits", seed=100, count=5)
+    for i, rgb in enumerate(batch):
+        assert np.array_equal(rgb, run("vae-digits", seed=100 + i, count=1)[0])
+    assert all(np.array_equal(a, b) for a, b in zip(batch, run("vae-digits", 100, 5), strict=True))
+    assert not np.array_equal(batch[0], batch[1])
+
+
+def test_runner_loads_a_user_file_and_reloads_it_when_retrained(tiny_file: Path):
+    runner = VaeRunner(CPU)
+    request = SampleRequest(model=str(tiny_file), seed=0, count=2)
+    before = runner.run(request, JobContext(1))
+    assert before[0].info["model_sha256"] == file_sha256(tiny_file)
+    save_vae(tiny_file, tiny_model(seed=1), TINY, {})
+    after = runner.run(request, JobContext(2))
+    assert after[0].info["model_sha256"] == file_sha256(tiny_file)
+    assert not np.array_equal(before[0].rgb, after[0].rgb)
+    z = sample_latent(TINY.latent_dim, 0)
+    assert np.array_equal(after[0].rgb, decode_latents(load_vae(tiny_file)[0], z)[0])
+
+
+def test_a_cancelled_token_stops_the_run_before_any_sample():
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(JobCancelled):
+        VaeRunner(CPU).run(SampleRequest(count=8), JobContext(1, cancel_token=token))
+
+
+def test_cancel_during_a_run_takes_effect_within_one_step():
+    token = CancelToken()
+    progress: list[Progress] = []
+
+    def emit(event):
+        if isinstance(event, Progress):
+            progress.append(event)
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        VaeRunner(CPU).run(SampleRequest(count=16), JobContext(1, emit=emit, cancel_token=token))
+    assert [(p.step, p.total) for p in progress] == [(1, 16)]
+
+
+# ---------------------------------------------------------------- bad files
+
+
+def assert_bad_file(path: Path, *phrases: str) -> str:
+    with pytest.raises(BadModelFile) as caught:
+        load_vae(path)
+    message = caught.value.message
+    assert path.name in message
+    for phrase in phrases:
+        assert phrase in message
+    with pytest.raises(BadModelFile):
+        VaeRunner(CPU).run(SampleRequest(model=str(path), count=1), JobContext(1))
+    return message
+
+
+def test_truncated_file_is_a_bad_model_file(tmp_path: Path):
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(BUNDLED_PATH.read_bytes()[:-1000])
+    assert_bad_file(path, "damaged or incomplete", "python -m engine.train")
+
+
+def test_garbage_file_is_a_bad_model_file(tmp_path: Path):
+    path = tmp_path / "garbage.safetensors"
+    path.write_bytes(b"not a model at all" * 20)
+    assert_bad_file(path, "damaged or incomplete")
+
+
+def test_pickle_checkpoints_are_refused_without_being_opened(tmp_path: Path):
+    path = tmp_path / "model.ckpt"
+    shutil.copy(BUNDLED_PATH, path)  # even valid bytes: the format itself is refused
+    assert_bad_file(path, "not a .safetensors file", "can run code")
+
+
+def test_missing_file_names_the_path(tmp_path: Path):
+    assert_bad_file(tmp_path / "nowhere.safetensors", "does not exist")
+
+
+def test_wrong_keys_are_a_bad_model_file(tiny_file: Path, tmp_path: Path):
+    from safetensors import safe_open
+
+    with safe_open(str(tiny_file), framework="pt") as fh:
+        metadata = fh.metadata()
+        tensors = {k.replace("encoder", "enc"): fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    path = tmp_path / "renamed.safetensors"
+    save_file(tensors, str(path), metadata=metadata)
+    assert_bad_file(path, "does not match", "train it again")
+
+
+def test_a_safetensors_file_without_vae_settings_is_refused(tmp_path: Path):
+    path = tmp_path / "foreign.safetensors"
+    save_file({"weight": torch.zeros(2)}, str(path))
+    assert_bad_file(path, "not a Latent Studio VAE")
