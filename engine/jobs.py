@@ -36,7 +36,8 @@ def random_seed() -> int:
 
 
 def nearest_multiple(value: int, multiple: int = SIZE_MULTIPLE) -> int:
-    return max(multiple, int(round(value / multiple)) * multiple)
+    """The closest multiple, halves rounding up (500 -> 504), never below one multiple."""
+    return max(multiple, (value + multiple // 2) // multiple * multiple)
 
 
 # ---------------------------------------------------------------- requests
@@ -123,9 +124,7 @@ class SampleRequest(Request):
         return self.count
 
 
-REQUEST_TYPES: dict[str, type[Request]] = {
-    cls.kind: cls for cls in (Txt2ImgRequest, SampleRequest)
-}
+REQUEST_TYPES: dict[str, type[Request]] = {cls.kind: cls for cls in (Txt2ImgRequest, SampleRequest)}
 
 
 def request_from_recipe(recipe: dict[str, Any]) -> Request:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -37,3 +39,28 @@ def no_network():
     mp.setattr(socket, "create_connection", _refuse)
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_model(tmp_path_factory):
+    """A tiny but real Stable Diffusion pipeline folder, built once for the whole suite."""
+    from engine.models.tiny_sd import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
+
+
+@pytest.fixture
+def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the freedesktop trash into tmp_path (send2trash reads it at import)."""
+    home = tmp_path / "home"
+    data = home / ".local" / "share"
+    data.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    if sys.platform.startswith("linux"):
+        from send2trash import plat_other
+
+        monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data))
+        monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data / "Trash"))
+        monkeypatch.setattr(plat_other, "HOMETRASH", str(data / "Trash"))
+    return data / "Trash"

@@ -72,23 +72,6 @@ def store(tmp_path: Path):
         yield gallery
 
 
-@pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the freedesktop trash into tmp_path (send2trash reads it at import)."""
-    home = tmp_path / "home"
-    data = home / ".local" / "share"
-    data.mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    if sys.platform.startswith("linux"):
-        from send2trash import plat_other
-
-        monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data))
-        monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data / "Trash"))
-        monkeypatch.setattr(plat_other, "HOMETRASH", str(data / "Trash"))
-    return data / "Trash"
-
-
 # ---------------------------------------------------------------- atomic writes
 
 
@@ -395,12 +378,15 @@ def test_concurrent_saves_from_two_threads(store) -> None:
 # ---------------------------------------------------------------- failures
 
 
-def test_output_folder_under_a_file_raises_store_error(tmp_path: Path) -> None:
+def test_output_folder_under_a_file_opens_empty_and_each_save_says_why(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_bytes(b"")
+    broken = GalleryStore(blocker / "gallery")  # the app must still start
+    assert broken.items() == [] and "Choose another output folder" in (broken.error or "")
     with pytest.raises(StoreError) as caught:
-        GalleryStore(blocker / "gallery")
+        save_some(broken, 1)
     assert caught.value.kind == "bad_input"
+    assert "part of that path is a file" in caught.value.message
 
     root = tmp_path / "gallery"
     with GalleryStore(root, index_path=tmp_path / "index.sqlite3") as store:

@@ -7,6 +7,7 @@ user when that happened for a reason they should know about.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -49,14 +50,28 @@ class GalleryStore:
         self.root = Path(root).expanduser().absolute()
         self.index_path = Path(index_path) if index_path else self.root / INDEX_NAME
         self.notice: str | None = None
+        # An unusable output folder must not stop the app from starting: the store then
+        # lists nothing, and each save says why it cannot write (and retries the folder).
+        self.error: str | None = None
+        self._index: GalleryIndex | None = None
+        with contextlib.suppress(StoreError):
+            self._open_index()
+
+    def _open_index(self) -> GalleryIndex:
+        if self._index is not None:
+            return self._index
         try:
             self._index = GalleryIndex(self.index_path)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
+            self.error = (
                 f"Could not open the gallery in {self.root}: {_describe(exc)}. "
                 "Choose another output folder in Settings."
-            ) from exc
+            )
+            self.notice = self.error
+            raise StoreError(self.error) from exc
+        self.error = None
         self._recover(self._index.state)
+        return self._index
 
     # ------------------------------------------------------------ writing
 
@@ -66,6 +81,7 @@ class GalleryStore:
         Raises StoreError when the output folder cannot take the file (permissions,
         disk full); nothing is left behind then.
         """
+        self._open_index()
         created = datetime.now().astimezone()
         data = encode_png(image.rgb, png_text(image, request, created))
         prompt = str(getattr(request, "prompt", "") or "")
@@ -94,18 +110,21 @@ class GalleryStore:
                 f"Could not move {path} to the trash: {reason(exc)}. "
                 "You can delete it from your file manager instead."
             ) from exc
-        self._index.remove(key)
+        if self._index is not None:
+            self._index.remove(key)
 
     def rebuild(self) -> int:
         """Re-read every PNG in the output folder into the index; returns their count."""
         if self.root.is_dir():
             remove_stale_reservations(self.root)
-        return self._index.rebuild(self.root)
+        return self._index.rebuild(self.root) if self._index is not None else 0
 
     # ------------------------------------------------------------ reading
 
     def items(self, limit: int | None = None, offset: int = 0) -> list[GalleryItem]:
         """Gallery images, newest first."""
+        if self._index is None:
+            return []
         return [
             GalleryItem(
                 path=self.root / record.path,
@@ -121,7 +140,7 @@ class GalleryStore:
         ]
 
     def count(self) -> int:
-        return self._index.count()
+        return self._index.count() if self._index is not None else 0
 
     def metadata(self, path: Path) -> ImageMetadata:
         """Read an image's metadata from the file itself (not from the index)."""
@@ -132,7 +151,8 @@ class GalleryStore:
             raise StoreError(f"Could not read {path}: {_describe(exc)}.") from exc
 
     def close(self) -> None:
-        self._index.close()
+        if self._index is not None:
+            self._index.close()
 
     def __enter__(self) -> GalleryStore:
         return self
@@ -158,6 +178,7 @@ class GalleryStore:
         # The PNG is saved whatever happens here: an index failure must not turn a
         # saved image into a failed job; the next rebuild picks the file up.
         try:
+            assert self._index is not None  # save() opened it
             self._index.add(record_for(read_metadata(path), self._key(path)))
         except (OSError, ValueError, sqlite3.Error):
             log.exception("saved %s but could not add it to the gallery index", path)

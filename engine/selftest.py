@@ -1,0 +1,109 @@
+"""`python main.py --selftest`: one classic and one tiny Stable Diffusion job, headless, offline.
+
+It goes through the same client, worker thread, runtime and gallery store as the app,
+into a temporary gallery, and checks that each image's metadata reads back to its request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+
+from engine.client import EngineClient
+from engine.jobs import (
+    Cancelled,
+    DeviceInfo,
+    Failed,
+    Finished,
+    Request,
+    SampleRequest,
+    Txt2ImgRequest,
+)
+from engine.store import read_metadata
+
+TIMEOUT_S = 600
+
+
+def _wait(app: QCoreApplication, events: list, job_ids: set[int]) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    ended = (Finished, Cancelled, Failed)
+    while time.monotonic() < deadline:
+        done = {e.job_id for e in events if isinstance(e, ended)}
+        if job_ids <= done:
+            return
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _check(request: Request, event) -> list[str]:
+    if not isinstance(event, Finished):
+        reason = getattr(event, "message", type(event).__name__)
+        return [f"{request.kind} job did not finish: {reason}"]
+    problems = []
+    if len(event.results) != request.image_count:
+        problems.append(
+            f"{request.kind}: {len(event.results)} images, expected {request.image_count}"
+        )
+    for result in event.results:
+        if not result.path or not Path(result.path).is_file():
+            problems.append(f"{request.kind}: image not on disk ({result.save_error})")
+            continue
+        meta = read_metadata(Path(result.path))
+        if meta.request != request or meta.seed != result.seed:
+            problems.append(f"{request.kind}: metadata of {result.path} does not match the request")
+        line = {
+            "path": result.path,
+            "seed": result.seed,
+            "width": result.width,
+            "height": result.height,
+        }
+        print(json.dumps(line), flush=True)
+    return problems
+
+
+def run_selftest() -> int:
+    from engine.models.tiny_sd import build_tiny_pipeline
+
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    work = Path(tempfile.mkdtemp(prefix="latentstudio-selftest-"))
+    model = build_tiny_pipeline(work / "tiny-sd")
+    client = EngineClient(work / "gallery")
+    events: list = []
+    client.event.connect(events.append)
+    client.start()
+    requests = [
+        SampleRequest(model="vae-digits", seed=7, count=2),
+        Txt2ImgRequest(
+            model=str(model),
+            prompt="a lighthouse",
+            negative_prompt="fog",
+            width=64,
+            height=64,
+            steps=3,
+            seed=11,
+            batch_size=2,
+        ),
+    ]
+    job_ids = {client.submit(r): r for r in requests}
+    _wait(app, events, set(job_ids))
+    client.shutdown()
+    problems = []
+    for job_id, request in job_ids.items():
+        ended = [
+            e
+            for e in events
+            if getattr(e, "job_id", None) == job_id and isinstance(e, (Finished, Cancelled, Failed))
+        ]
+        problems += _check(request, ended[-1]) if ended else [f"{request.kind}: timed out"]
+    device = next((e.description for e in events if isinstance(e, DeviceInfo)), "unknown")
+    if problems:
+        for problem in problems:
+            print(f"selftest: FAILED: {problem}", file=sys.stderr)
+        return 1
+    print(f"selftest: ok ({device}, gallery {work / 'gallery'})", file=sys.stderr)
+    return 0

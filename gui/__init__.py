@@ -1,0 +1,1 @@
+"""Widgets and view state. Never imports torch, diffusers, transformers or spandrel."""

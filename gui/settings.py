@@ -1,0 +1,69 @@
+"""User settings, persisted with QSettings in an INI file under the platform config dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QSettings
+
+APP_NAME = "Latent Studio"
+CONFIG_DIR_ENV = "LATENTSTUDIO_CONFIG_DIR"  # tests and benchmarks point this at a temp dir
+
+
+def default_config_dir() -> Path:
+    override = os.environ.get(CONFIG_DIR_ENV)
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def default_output_dir() -> Path:
+    return Path(platformdirs.user_pictures_dir()) / APP_NAME
+
+
+class AppSettings:
+    def __init__(self, config_dir: Path | None = None) -> None:
+        path = (config_dir or default_config_dir()) / "settings.ini"
+        self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+
+    @property
+    def path(self) -> Path:
+        return Path(self._qs.fileName())
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(str(self._qs.value("output_dir", str(default_output_dir()))))
+
+    @output_dir.setter
+    def output_dir(self, value: Path) -> None:
+        self._qs.setValue("output_dir", str(value))
+
+    @property
+    def models_dirs(self) -> list[Path]:
+        value = self._qs.value("models_dirs", [])
+        if isinstance(value, str):  # QSettings returns a lone entry as a plain string
+            value = [value]
+        return [Path(v) for v in value or [] if v]
+
+    @models_dirs.setter
+    def models_dirs(self, value: list[Path]) -> None:
+        self._qs.setValue("models_dirs", [str(v) for v in value])
+
+    @property
+    def device(self) -> str:
+        return str(self._qs.value("device", "auto"))
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._qs.setValue("device", value)
+
+    @property
+    def last_model(self) -> str:
+        return str(self._qs.value("last_model", ""))
+
+    @last_model.setter
+    def last_model(self, value: str) -> None:
+        self._qs.setValue("last_model", value)
+
+    def sync(self) -> None:
+        self._qs.sync()

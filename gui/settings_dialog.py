@@ -1,0 +1,136 @@
+"""Settings: where images go, where models are, which device computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.settings import AppSettings
+
+DEVICES = {
+    "auto": "Automatic (CUDA, then Apple GPU, then CPU)",
+    "cuda": "CUDA GPU (fp16)",
+    "mps": "Apple GPU",
+    "cpu": "CPU (fp32)",
+}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self._settings = settings
+
+        self.output_dir = QLineEdit(str(settings.output_dir))
+        browse_output = QToolButton(text="…")
+        browse_output.clicked.connect(self._browse_output)
+        output_row = QHBoxLayout()
+        output_row.addWidget(self.output_dir, 1)
+        output_row.addWidget(browse_output)
+
+        self.models_dirs = QListWidget()
+        self.models_dirs.addItems([str(p) for p in settings.models_dirs])
+        self.models_dirs.setMaximumHeight(110)
+        add_models = QPushButton("Add folder…")
+        add_models.clicked.connect(self._add_models_dir)
+        remove_models = QPushButton("Remove")
+        remove_models.clicked.connect(
+            lambda: [
+                self.models_dirs.takeItem(self.models_dirs.row(i))
+                for i in self.models_dirs.selectedItems()
+            ]
+        )
+        models_buttons = QHBoxLayout()
+        models_buttons.addWidget(add_models)
+        models_buttons.addWidget(remove_models)
+        models_buttons.addStretch(1)
+        models_box = QVBoxLayout()
+        models_box.addWidget(self.models_dirs)
+        models_box.addLayout(models_buttons)
+
+        self.device = QComboBox()
+        for key, label in DEVICES.items():
+            self.device.addItem(label, key)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        hint = QLabel(
+            "Models folders hold Stable Diffusion models in diffusers format "
+            "(a folder with model_index.json), or folders of them."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #a8a8a8;")
+
+        form = QFormLayout()
+        form.addRow("Output folder", output_row)
+        form.addRow("Models folders", models_box)
+        form.addRow("", hint)
+        form.addRow("Device", self.device)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8080;")
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _browse_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
+        if folder:
+            self.output_dir.setText(folder)
+
+    def _add_models_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Models folder")
+        if folder:
+            self.models_dirs.addItem(folder)
+
+    def problems(self) -> list[str]:
+        """Sentences about values that cannot work; empty when all is well."""
+        found = []
+        if not self.output_dir.text().strip():
+            found.append("Choose an output folder for the images.")
+        for i in range(self.models_dirs.count()):
+            folder = Path(self.models_dirs.item(i).text())
+            if not folder.is_dir():
+                found.append(
+                    f"The models folder {folder} does not exist. Remove it or fix the path."
+                )
+        return found
+
+    def accept(self) -> None:
+        found = self.problems()
+        if found:
+            self.error.setText("\n".join(found))
+            self.error.show()
+            return
+        self.apply()
+        super().accept()
+
+    def apply(self) -> None:
+        """Write the dialog's values to the settings."""
+        self._settings.output_dir = Path(self.output_dir.text().strip())
+        self._settings.models_dirs = [
+            Path(self.models_dirs.item(i).text()) for i in range(self.models_dirs.count())
+        ]
+        self._settings.device = str(self.device.currentData())
+        self._settings.sync()
