@@ -27,6 +27,18 @@ SAMPLER_NAMES: tuple[str, ...] = (
     "DPM++ 2M Karras",
     "DDIM",
     "UniPC",
+    "DPM++ 2M SDE",
+    "DPM++ 2M SDE Karras",
+    "DPM++ SDE",
+    "DPM++ SDE Karras",
+    "DPM2",
+    "DPM2 Karras",
+    "DPM2 a",
+    "DPM2 a Karras",
+    "Heun",
+    "LMS",
+    "LMS Karras",
+    "PLMS",
 )
 SIZE_MULTIPLE = 8
 
