@@ -37,7 +37,8 @@ def test_gui_sources_never_import_the_model_stack():
             words = line.strip().split()
             if len(words) >= 2 and words[0] in ("import", "from"):
                 top = words[1].split(".")[0]
-                if top in HEAVY or words[1].startswith(("engine.worker", "engine.runtime",
-                                                        "engine.models", "engine.device")):
+                if top in HEAVY or words[1].startswith(
+                    ("engine.worker", "engine.runtime", "engine.models", "engine.device")
+                ):
                     offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert offenders == []

@@ -86,7 +86,8 @@ def kinds(events, job_id):
 def wait_for_end(qtbot, client, job_id, timeout=10_000):
     def ended():
         assert any(
-            isinstance(e, (Finished, Cancelled, Failed)) and e.job_id == job_id for e in client.events
+            isinstance(e, (Finished, Cancelled, Failed)) and e.job_id == job_id
+            for e in client.events
         )
 
     qtbot.waitUntil(ended, timeout=timeout)
