@@ -1,0 +1,61 @@
+"""Guards against Qt binding releases that corrupt reference counts.
+
+PySide6 6.12.0 dropped a reference to True/False on every signal emitted from a worker
+thread, and to None on every processEvents() call: a long generation aborted the whole
+app with "Fatal Python error: bool_dealloc". These checks fail (instead of crashing
+much later) on any release that brings such a bug back.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication
+
+from engine.client import EngineClient
+from engine.context import JobContext
+from engine.jobs import DeviceInfo, Finished, Request, ResultImage, SampleRequest
+
+STEPS = 1500
+DRIFT_ALLOWED = 200  # refcounts of the singletons move a little with caches; not by thousands
+
+
+class ManyStepsRunner:
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo("cpu", "float32", "CPU · fp32")
+
+    def run(self, request: Request, ctx: JobContext) -> tuple[ResultImage, ...]:
+        for step in range(1, STEPS + 1):
+            ctx.report(step, STEPS)
+        return (ResultImage(np.zeros((1, 1, 3), np.uint8), request.seed, 1, 1),)
+
+    def close(self) -> None:
+        pass
+
+
+def singleton_refs() -> tuple[int, int]:
+    return sys.getrefcount(None), sys.getrefcount(True) + sys.getrefcount(False)
+
+
+def test_worker_signals_keep_reference_counts(qtbot, tmp_path):
+    client = EngineClient(tmp_path, make_runner=lambda _c: ManyStepsRunner())
+    events: list = []
+    client.event.connect(events.append)
+    client.start()
+    qtbot.waitUntil(lambda: any(isinstance(e, DeviceInfo) for e in events))
+    before = singleton_refs()
+    client.submit(SampleRequest(seed=1, count=1))
+    qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in events), timeout=30_000)
+    after = singleton_refs()
+    client.shutdown()
+    assert abs(after[0] - before[0]) < DRIFT_ALLOWED
+    assert abs(after[1] - before[1]) < DRIFT_ALLOWED
+
+
+def test_process_events_keeps_reference_counts(qapp):
+    before = singleton_refs()
+    for _ in range(STEPS):
+        QCoreApplication.processEvents()
+    after = singleton_refs()
+    assert abs(after[0] - before[0]) < DRIFT_ALLOWED
