@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 
 from engine.client import EngineClient
 from engine.jobs import (
@@ -30,14 +29,15 @@ TIMEOUT_S = 600
 
 
 def _wait(app: QCoreApplication, events: list, job_ids: set[int]) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
+    """Run the event loop until every job has ended, or TIMEOUT_S has passed."""
     ended = (Finished, Cancelled, Failed)
-    while time.monotonic() < deadline:
-        done = {e.job_id for e in events if isinstance(e, ended)}
-        if job_ids <= done:
-            return
-        app.processEvents()
-        time.sleep(0.01)
+    check = QTimer()
+    check.timeout.connect(
+        lambda: job_ids <= {e.job_id for e in events if isinstance(e, ended)} and app.quit()
+    )
+    check.start(20)
+    QTimer.singleShot(TIMEOUT_S * 1000, app.quit)
+    app.exec()
 
 
 def _check(request: Request, event) -> list[str]:

@@ -197,3 +197,27 @@ def test_settings_persist(tmp_path):
     first.sync()
     second = AppSettings(tmp_path)
     assert second.models_dirs == [tmp_path / "models"] and second.device == "cpu"
+
+
+def test_queue_dock_removes_a_queued_job_and_cancels_the_running_one(qtbot, window, tiny_sd_model):
+    window.create_panel.select_model(str(tiny_sd_model))
+    window.set_mode(0)
+    panel = window.create_panel
+    panel.width_box.setValue(64)
+    panel.height_box.setValue(64)
+    panel.steps.setValue(500)
+    running = window.generate()
+    queued = window.generate()
+    qtbot.waitUntil(lambda: window.client.running_job_id == running, timeout=60_000)
+    dock = window.queue_dock
+    dock.select(queued)
+    assert dock.cancel_button.isEnabled()
+    dock.cancel_button.click()
+    assert dock.status(queued) == "cancelled"  # removed at once, never started
+    dock.select(running)
+    dock.cancel_button.click()
+    qtbot.waitUntil(lambda: dock.status(running) == "cancelled", timeout=60_000)
+    started = [e.job_id for e in window.events if type(e).__name__ == "Started"]
+    assert started == [running]
+    dock.clear_finished()
+    assert dock.tree.topLevelItemCount() == 0

@@ -1,0 +1,1 @@
+"""Benchmarks. Each prints `name: value unit` lines; `make bench` runs them all."""

@@ -1,0 +1,20 @@
+"""Run every benchmark, each in its own interpreter so none warms another's caches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ("bench.cold_start", "bench.lab_latency", "bench.responsiveness", "bench.overhead")
+
+
+def main() -> int:
+    failed = 0
+    for module in sys.argv[1:] or BENCHMARKS:
+        print(f"# {module}", flush=True)
+        failed |= subprocess.call([sys.executable, "-m", module])
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Overhead of the app's Stable Diffusion job over a bare diffusers call, same arguments.
+
+The app's path is the real runtime: validation, per-step progress and throttled live
+previews, cancel checks, and the gallery save (PNG + metadata + SQLite). Both sides run
+the same loaded tiny model on the CPU, interleaved, and the ratio of medians is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+RUNS = 5
+
+
+def main() -> None:
+    from engine.context import JobContext
+    from engine.jobs import Txt2ImgRequest
+    from engine.models.tiny_sd import bare_diffusers_txt2img, build_tiny_pipeline
+    from engine.runtime import Runtime
+    from engine.store import GalleryStore
+
+    work = Path(tempfile.mkdtemp())
+    model = build_tiny_pipeline(work / "tiny-sd")
+    store = GalleryStore(work / "out")
+    runtime = Runtime(store=lambda: store, device_preference="cpu")
+    request = Txt2ImgRequest(
+        model=str(model), prompt="a lighthouse at dusk", width=256, height=256, steps=20, seed=3
+    )
+    events: list = []
+
+    def app_job() -> None:
+        runtime.run(request, JobContext(1, emit=events.append))
+
+    def bare_job() -> None:
+        bare_diffusers_txt2img(model, request)
+
+    app_job(), bare_job()  # load and warm both
+    app_times, bare_times = [], []
+    for _ in range(RUNS):
+        for job, times in ((app_job, app_times), (bare_job, bare_times)):
+            start = time.perf_counter()
+            job()
+            times.append(time.perf_counter() - start)
+    a, b = statistics.median(app_times), statistics.median(bare_times)
+    print(f"overhead_app_job: {a:.3f} s")
+    print(f"overhead_bare_diffusers: {b:.3f} s")
+    print(f"overhead_ratio: {a / b:.3f} x")
+
+
+if __name__ == "__main__":
+    main()
