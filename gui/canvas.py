@@ -22,6 +22,7 @@ class ImageCanvas(QWidget):
         self._zoom = 1.0
         self._offset = QPointF(0, 0)  # image centre relative to widget centre, in pixels
         self._drag_from: QPointF | None = None
+        self._smooth_always = False
         self.placeholder = "Press Generate (Ctrl+Enter) to make an image."
 
     # ------------------------------------------------------------ state
@@ -30,9 +31,16 @@ class ImageCanvas(QWidget):
     def image(self) -> QImage | None:
         return self._image
 
-    def set_image(self, image: QImage | None, keep_view: bool = False) -> None:
-        """Show an image; keep_view keeps zoom and pan (live previews of the same job)."""
+    def set_image(
+        self, image: QImage | None, keep_view: bool = False, smooth: bool = False
+    ) -> None:
+        """Show an image; keep_view keeps zoom and pan (live previews of the same job).
+
+        smooth: always interpolate (latent previews are 1/8-size approximations, and
+        blocks would suggest detail that is not there).
+        """
         self._image = image
+        self._smooth_always = smooth
         if not keep_view:
             self._offset = QPointF(0, 0)
         self.update()
@@ -75,7 +83,7 @@ class ImageCanvas(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             return
         # Enlarged pixels stay crisp (8x8 digits, latent previews); shrinking is smoothed.
-        smooth = self.scale() < 1.0
+        smooth = self._smooth_always or self.scale() < 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(self.image_rect(), self._image)
 

@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         for panel in (self.create_panel, self.lab_panel, self.gallery_panel):
             self.panels.addWidget(panel)
         self.panels.setMinimumWidth(320)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.panels)
         splitter.addWidget(self.canvas)
         splitter.setStretchFactor(1, 1)
@@ -190,6 +190,10 @@ class MainWindow(QMainWindow):
         self.panels.setCurrentIndex(index)
         self.mode_actions[index].setChecked(True)
         self.generate_action.setEnabled(MODES[index] != "Gallery")
+        # The gallery grid wants room; the control panels want the canvas to have it.
+        total = sum(self.splitter.sizes()) or self.width()
+        left = total // 2 if MODES[index] == "Gallery" else 380
+        self.splitter.setSizes([left, total - left])
         if MODES[index] == "Gallery":
             self.gallery_panel.refresh()
 
@@ -266,7 +270,7 @@ class MainWindow(QMainWindow):
         self.queue_dock.set_status(event.job_id, f"{event.step}/{event.total}")
 
     def _on_preview(self, event: Preview) -> None:
-        self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True)
+        self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
         self._shown_file = None
 
     def _on_finished(self, event: Finished) -> None:
