@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -58,11 +57,5 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"error: {result.save_error}", file=sys.stderr)
             failed = True
             continue
-        line = {
-            "path": result.path,
-            "seed": result.seed,
-            "width": result.width,
-            "height": result.height,
-        }
-        print(json.dumps(line), flush=True)
+        print(result.json_line(), flush=True)
     return 1 if failed else 0

@@ -8,6 +8,7 @@ into the JSON recipe embedded in every image it produces.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -172,6 +173,11 @@ class ResultImage:
     height: int
     path: str | None = None
     save_error: str | None = None
+
+    def json_line(self) -> str:
+        """What the command line prints for each image written."""
+        fields = {"path": self.path, "seed": self.seed, "width": self.width, "height": self.height}
+        return json.dumps(fields)
 
 
 # ---------------------------------------------------------------- events

@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any hugging-face import, always
 
 from collections.abc import Callable  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 from engine.context import JobContext  # noqa: E402
@@ -80,7 +81,6 @@ def save_result(store: GalleryStore | None, image: GeneratedImage, request: Requ
     if store is None:
         return result
     try:
-        path = store.save(image, request)
+        return replace(result, path=str(store.save(image, request)))
     except StoreError as exc:
-        return ResultImage(image.rgb, image.seed, width, height, save_error=exc.message)
-    return ResultImage(image.rgb, image.seed, width, height, path=str(path))
+        return replace(result, save_error=exc.message)

@@ -6,7 +6,6 @@ into a temporary gallery, and checks that each image's metadata reads back to it
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -56,13 +55,7 @@ def _check(request: Request, event) -> list[str]:
         meta = read_metadata(Path(result.path))
         if meta.request != request or meta.seed != result.seed:
             problems.append(f"{request.kind}: metadata of {result.path} does not match the request")
-        line = {
-            "path": result.path,
-            "seed": result.seed,
-            "width": result.width,
-            "height": result.height,
-        }
-        print(json.dumps(line), flush=True)
+        print(result.json_line(), flush=True)
     return problems
 
 
