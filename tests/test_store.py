@@ -167,7 +167,7 @@ def test_batch_recipes_parse_back_to_the_request_with_their_own_seed(store) -> N
         steps=12,
         cfg_scale=6.5,
         seed=100,
-        sampler="euler_a",
+        sampler="Euler a",
         batch_size=3,
     )
     for image in txt2img_batch(request):
@@ -190,6 +190,14 @@ def test_batch_recipes_parse_back_to_the_request_with_their_own_seed(store) -> N
         assert (params["steps"], params["cfg_scale"], params["seed"]) == (12, 6.5, image.seed)
         assert (params["width"], params["height"], params["model"]) == (24, 16, "sd15")
         np.testing.assert_array_equal(np.asarray(Image.open(path)), image.rgb)
+
+
+def test_the_models_own_scheduler_is_written_by_its_a1111_name(store) -> None:
+    request = Txt2ImgRequest(model="sd15", prompt="fox", seed=1)  # sampler None
+    image = txt2img_batch(request)[0]
+    image.info["sampler"] = "PNDMScheduler"  # what the SD runner reports for the default
+    text = read_metadata(store.save(image, request)).parameters_text
+    assert "Sampler: PLMS," in text
 
 
 def test_classic_samples_have_no_prompt_in_parameters(store) -> None:

@@ -33,26 +33,9 @@ EXTERNAL_KIND = "external"  # a PNG made by another tool, or with no metadata at
 
 _RESERVED = ("version", "created", "request", "seed", "index")
 
-# Our sampler ids (and diffusers scheduler classes, for "the model's own") -> the
-# names A1111 writes, with its separate "Schedule type" where the id implies one.
+# A request's sampler is already an A1111 name and is written as given. For "the model's
+# own scheduler" the runner reports the diffusers class, written as A1111 would name it.
 _SAMPLERS: dict[str, tuple[str, str | None]] = {
-    "euler": ("Euler", None),
-    "euler_a": ("Euler a", None),
-    "euler_ancestral": ("Euler a", None),
-    "heun": ("Heun", None),
-    "lms": ("LMS", None),
-    "lms_karras": ("LMS", "Karras"),
-    "dpm2": ("DPM2", None),
-    "dpm2_a": ("DPM2 a", None),
-    "dpmpp_2m": ("DPM++ 2M", None),
-    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"),
-    "dpmpp_sde": ("DPM++ SDE", None),
-    "dpmpp_sde_karras": ("DPM++ SDE", "Karras"),
-    "ddim": ("DDIM", None),
-    "pndm": ("PLMS", None),
-    "plms": ("PLMS", None),
-    "unipc": ("UniPC", None),
-    "lcm": ("LCM", None),
     "EulerDiscreteScheduler": ("Euler", None),
     "EulerAncestralDiscreteScheduler": ("Euler a", None),
     "HeunDiscreteScheduler": ("Heun", None),
@@ -144,7 +127,7 @@ def _model_id(image: GeneratedImage, request: Request) -> str:
 def _sampler_names(request: Request, info: dict[str, Any]) -> tuple[str | None, str | None]:
     if not hasattr(request, "sampler"):
         return None, None
-    chosen = getattr(request, "sampler", None) or info.get("scheduler")
+    chosen = getattr(request, "sampler", None) or info.get("sampler")
     if not chosen:
         return None, None
     name, schedule = _SAMPLERS.get(str(chosen), (str(chosen), None))
