@@ -173,6 +173,9 @@ class ResultImage:
     height: int
     path: str | None = None
     save_error: str | None = None
+    # The PNG text chunks (parameters + recipe) of an image that could not be saved, so
+    # "Save Image As…" can still write it with its full recipe.
+    png_text: dict[str, str] = field(default_factory=dict)
 
     def json_line(self) -> str:
         """What the command line prints for each image written."""

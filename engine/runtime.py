@@ -11,6 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any hugging-face import, 
 
 from collections.abc import Callable  # noqa: E402
 from dataclasses import replace  # noqa: E402
+from datetime import datetime  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 from engine.context import JobContext  # noqa: E402
@@ -23,7 +24,7 @@ from engine.jobs import (  # noqa: E402
     SampleRequest,
     Txt2ImgRequest,
 )
-from engine.store import GalleryStore, StoreError  # noqa: E402
+from engine.store import GalleryStore, StoreError, png_text  # noqa: E402
 
 
 class Runner(Protocol):
@@ -83,4 +84,5 @@ def save_result(store: GalleryStore | None, image: GeneratedImage, request: Requ
     try:
         return replace(result, path=str(store.save(image, request)))
     except StoreError as exc:
-        return replace(result, save_error=exc.message)
+        text = png_text(image, request, datetime.now().astimezone())
+        return replace(result, save_error=exc.message, png_text=text)

@@ -38,6 +38,7 @@ from engine.jobs import (
     Txt2ImgRequest,
     nearest_multiple,
 )
+from engine.store import StoreError, save_png_copy
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.gallery_panel import GalleryPanel
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
 
     def _on_started(self, event: Started) -> None:
         self.queue_dock.set_status(event.job_id, "running")
+        self.last_results = ()  # Save As now means this job's images
         self.progress.setRange(0, 0)
         self.progress.show()
         self.progress_label.setText("Starting…")
@@ -332,20 +334,37 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(path, 5_000)
 
     def save_image_as(self) -> None:
+        """Save what the canvas shows; images the gallery could not take keep their recipe."""
         image = self.canvas.image
         if image is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save Image As", "", "PNG image (*.png)")
-        if not path:
-            return
-        path = path if path.lower().endswith(".png") else path + ".png"
+        if path:
+            self.save_shown_image(Path(path))
+
+    def save_shown_image(self, path: Path) -> list[Path]:
+        """Write the shown image(s) to `path` (name-2.png, name-3.png… for a batch)."""
+        path = path.with_suffix(".png")
+        unsaved = [r for r in self.last_results if r.save_error]
+        targets: list[Path] = []
         try:
             if self._shown_file:  # a copy of the file keeps its embedded recipe
                 shutil.copyfile(self._shown_file, path)
-            elif not image.save(path, "PNG"):
+                targets.append(path)
+            elif unsaved:
+                for i, result in enumerate(unsaved):
+                    target = path if i == 0 else path.with_stem(f"{path.stem}-{i + 1}")
+                    targets.append(save_png_copy(result.rgb, target, result.png_text))
+            elif self.canvas.image is not None and self.canvas.image.save(str(path), "PNG"):
+                targets.append(path)
+            else:
                 raise OSError("the image could not be encoded")
-        except OSError as exc:
-            self._show_error("Not saved", f"Could not write {path} ({exc}). Choose another folder.")
+        except (OSError, StoreError) as exc:
+            message = exc.message if isinstance(exc, StoreError) else f"{exc}."
+            self._show_error("Not saved", f"Could not write {path}: {message}")
+            return targets
+        self.statusBar().showMessage(f"Saved {', '.join(map(str, targets))}", 10_000)
+        return targets
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

@@ -178,6 +178,11 @@ def test_unwritable_output_folder_keeps_the_image(qtbot, window, settings, tmp_p
     assert result.path is None and result.save_error
     assert "Save Image As" in window.last_error
     assert window.canvas.image is not None  # still on screen, can be saved elsewhere
+    kept = window.save_shown_image(tmp_path / "kept")
+    assert kept == [tmp_path / "kept.png"]
+    meta = read_metadata(kept[0])
+    assert meta.request == SampleRequest(model="vae-digits", seed=meta.seed, count=1)
+    assert meta.seed == result.seed
 
 
 def test_settings_dialog_rejects_a_missing_models_folder(qtbot, settings, tmp_path):
