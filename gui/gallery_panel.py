@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QImageReader, QKeySequence, QPixmap
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QIcon, QImage, QImageReader, QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QVBoxLayout, QWidget
 
 from engine.store import GalleryItem, GalleryStore
@@ -28,12 +36,49 @@ def load_thumbnail(path: Path, size: int = THUMB) -> QImage:
     return image
 
 
+class ThumbnailLoader(QObject):
+    """Decodes thumbnails on a small thread pool; the GUI thread only receives them.
+
+    QImage (unlike QPixmap) may be built off the GUI thread; `loaded` is delivered to the
+    GUI thread by Qt's queued connection.
+    """
+
+    loaded = Signal(str, QImage)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._pending: set[str] = set()
+
+    def request(self, path: str) -> None:
+        if path not in self._pending:
+            self._pending.add(path)
+            self._pool.start(lambda: self.loaded.emit(path, load_thumbnail(Path(path))))
+
+    def done(self, path: str) -> None:
+        self._pending.discard(path)
+
+    def wait(self) -> None:
+        self._pool.waitForDone()
+
+
+def _placeholder() -> QIcon:
+    pixmap = QPixmap(THUMB, THUMB)
+    pixmap.fill(QColor("#303030"))
+    return QIcon(pixmap)
+
+
 class GalleryModel(QAbstractListModel):
     def __init__(self, store: GalleryStore) -> None:
         super().__init__()
         self.store = store
         self._items: list[GalleryItem] = []
+        self._rows: dict[str, int] = {}
         self._icons: dict[str, QIcon] = {}
+        self._placeholder = _placeholder()
+        self._loader = ThumbnailLoader(self)
+        self._loader.loaded.connect(self._on_thumbnail)
 
     def set_store(self, store: GalleryStore) -> None:
         self.store = store
@@ -43,6 +88,7 @@ class GalleryModel(QAbstractListModel):
     def refresh(self) -> None:
         self.beginResetModel()
         self._items = self.store.items()
+        self._rows = {str(item.path): row for row, item in enumerate(self._items)}
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
@@ -64,11 +110,29 @@ class GalleryModel(QAbstractListModel):
     def item_at(self, row: int) -> GalleryItem:
         return self._items[row]
 
+    def thumbnail_ready(self, row: int) -> bool:
+        return str(self._items[row].path) in self._icons
+
+    def wait_for_thumbnails(self) -> None:
+        self._loader.wait()
+
     def _icon(self, item: GalleryItem) -> QIcon:
         key = str(item.path)
-        if key not in self._icons:  # thumbnails are decoded only when first shown
-            self._icons[key] = QIcon(QPixmap.fromImage(load_thumbnail(Path(item.path))))
-        return self._icons[key]
+        icon = self._icons.get(key)
+        if icon is None:  # decoded only when first shown, off the GUI thread
+            self._loader.request(key)
+            return self._placeholder
+        return icon
+
+    def _on_thumbnail(self, path: str, image: QImage) -> None:
+        self._loader.done(path)
+        self._icons[path] = (
+            QIcon(QPixmap.fromImage(image)) if not image.isNull() else self._placeholder
+        )
+        row = self._rows.get(path)
+        if row is not None:
+            index = self.index(row, 0)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
 class GalleryPanel(QWidget):

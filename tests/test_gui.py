@@ -86,7 +86,10 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     finished = wait_for(qtbot, window, Finished)
     window.set_mode(2)
     view = window.gallery_panel.view
-    index = window.gallery_panel.model.index(0, 0)
+    model = window.gallery_panel.model
+    index = model.index(0, 0)
+    model.data(index, Qt.ItemDataRole.DecorationRole)  # as the view does when it paints
+    qtbot.waitUntil(lambda: model.thumbnail_ready(0) and model.thumbnail_ready(1))
     window.canvas.set_image(None)
     view.doubleClicked.emit(index)
     assert window.canvas.image is not None
