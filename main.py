@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any hugging-face import, always
+os.environ["HF_HUB_OFFLINE"] = "1"  # before any hugging-face import, always
 
 import argparse  # noqa: E402
 import sys  # noqa: E402

@@ -1,22 +1,20 @@
 """Dispatch: request type -> runner, then save what it made. Runs on the worker thread.
 
 This is where torch enters the process; nothing on the GUI side imports this module.
+The Stable Diffusion runner imports engine.models.hf_env (HF_HUB_OFFLINE=1) before any
+hugging-face library.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any hugging-face import, always
-
-from collections.abc import Callable  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from datetime import datetime  # noqa: E402
-from typing import Protocol  # noqa: E402
-
-from engine.context import JobContext  # noqa: E402
-from engine.device import DeviceChoice, choose_device  # noqa: E402
-from engine.jobs import (  # noqa: E402
+from engine.context import JobContext
+from engine.device import DeviceChoice, choose_device
+from engine.jobs import (
     DeviceInfo,
     GeneratedImage,
     Request,
@@ -24,7 +22,7 @@ from engine.jobs import (  # noqa: E402
     SampleRequest,
     Txt2ImgRequest,
 )
-from engine.store import GalleryStore, StoreError, png_text  # noqa: E402
+from engine.store import GalleryStore, StoreError, png_text
 
 
 class Runner(Protocol):
