@@ -115,9 +115,9 @@ def test_bad_size_is_one_line_and_non_zero(tmp_path, tiny_sd_model):
     )
     assert out.returncode != 0
     assert out.stdout == ""
-    assert out.stderr.strip().splitlines()[-1] == (
+    assert out.stderr.strip().splitlines() == [
         "error: Width 500 is not a multiple of 8; the nearest that works is 504."
-    )
+    ]
     assert not list(tmp_path.rglob("*.png"))
 
 
@@ -132,7 +132,9 @@ def test_missing_model_folder_is_one_line_and_non_zero(tmp_path):
         str(tmp_path / "out"),
     )
     assert out.returncode != 0
-    last = out.stderr.strip().splitlines()[-1]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    last = lines[0]
     assert last.startswith("error: The model folder") and "does not exist" in last
 
 

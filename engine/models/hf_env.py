@@ -10,6 +10,9 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing is ever downloaded; a hub call is a bug
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# transformers warns at import that image processors (which SD never uses) want
+# torchvision; a one-line CLI error should stay one line.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 # A windowed app may have no stderr at all, and tqdm bars there are noise at best.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
