@@ -30,3 +30,14 @@ class BadModelFile(UserFacingError):
 
 class OutOfMemory(UserFacingError):
     kind = "out_of_memory"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for an allocator giving up, on any device; checked without importing torch.
+
+    CUDA raises torch.OutOfMemoryError (a RuntimeError); MPS and some CPU allocators
+    raise a plain RuntimeError whose message says so; Python itself raises MemoryError.
+    """
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()

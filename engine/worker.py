@@ -14,7 +14,7 @@ from typing import Protocol
 from PySide6.QtCore import QThread, Signal
 
 from engine.context import JobContext
-from engine.errors import JobCancelled, OutOfMemory, UserFacingError
+from engine.errors import JobCancelled, OutOfMemory, UserFacingError, is_out_of_memory
 from engine.jobs import (
     Cancelled,
     DeviceInfo,
@@ -49,7 +49,7 @@ def failure_for(exc: BaseException) -> tuple[str, str]:
     """A (message, kind) pair a user can act on, for any exception a runner raised."""
     if isinstance(exc, UserFacingError):
         return exc.message, exc.kind
-    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+    if is_out_of_memory(exc):
         return OOM_ADVICE, OutOfMemory.kind
     return (
         f"Something went wrong inside the engine ({type(exc).__name__}: {exc}). "

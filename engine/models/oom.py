@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from engine.errors import OutOfMemory
+from engine.errors import OutOfMemory, is_out_of_memory
 
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    # CUDA raises torch.OutOfMemoryError; MPS and some CPU allocators raise a plain
-    # RuntimeError whose message says so.
-    if isinstance(exc, torch.OutOfMemoryError | MemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+__all__ = ["is_out_of_memory", "out_of_memory", "release_cached_memory"]
 
 
 def out_of_memory(device: str, doing: str) -> OutOfMemory:
