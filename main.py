@@ -3,10 +3,11 @@
     python main.py                      open the app
     python main.py generate ...         Stable Diffusion text-to-image
     python main.py sample ...           samples from a classic model (the bundled VAE)
+    python main.py train ...            train a classic model
     python main.py --selftest           one classic and one tiny Stable Diffusion job, offline
 
 The command-line paths print one JSON line per image written and exit non-zero with a
-one-line error on bad input.
+one-line error on bad input. The subcommands are the table in engine/commands.py.
 """
 
 from __future__ import annotations
@@ -15,40 +16,13 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before any hugging-face import, always
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="latent-studio", description=__doc__.split("\n")[0])
-    parser.add_argument("--selftest", action="store_true", help="run the offline self-test")
-    sub = parser.add_subparsers(dest="command")
-
-    gen = sub.add_parser("generate", help="Stable Diffusion text-to-image")
-    gen.add_argument("--model", required=True, help="a diffusers model folder")
-    gen.add_argument("--prompt", required=True)
-    gen.add_argument("--negative", default="")
-    gen.add_argument("--seed", type=int, default=None, help="default: random")
-    gen.add_argument("--steps", type=int, default=20)
-    gen.add_argument("--cfg", type=float, default=7.0)
-    gen.add_argument("--width", type=int, default=512)
-    gen.add_argument("--height", type=int, default=512)
-    gen.add_argument("--sampler", default=None, help="default: the model's own scheduler")
-    gen.add_argument("--batch", type=int, default=1)
-    gen.add_argument("--out", required=True, help="output (gallery) folder")
-    gen.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"))
-
-    sample = sub.add_parser("sample", help="samples from a classic generative model")
-    sample.add_argument("--model", default="vae-digits")
-    sample.add_argument("--seed", type=int, default=None, help="default: random")
-    sample.add_argument("--count", type=int, default=16)
-    sample.add_argument("--out", required=True, help="output (gallery) folder")
-    sample.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"))
-    return parser
+from engine.commands import build_parser  # noqa: E402 - torch-free
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser(__doc__.split("\n")[0]).parse_args(argv)
     if args.selftest:
         from engine.selftest import run_selftest
 

@@ -1,61 +1,71 @@
-"""The command-line runs: the same runtime as the app, without Qt, one JSON line per image."""
+"""Running a command-line job: the same runtime as the app, without Qt.
+
+Images: one JSON line per image written. Training: one JSON line per progress report,
+then one with the checkpoint. Bad input: one `error: …` line and a non-zero exit.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from engine.api.errors import JobCancelled, UserFacingError
+from engine.api.events import Event, Metrics, Progress
+from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
+from engine.commands import command
 from engine.context import JobContext
-from engine.errors import JobCancelled, UserFacingError
-from engine.jobs import Event, Progress, Request, SampleRequest, Txt2ImgRequest, random_seed
+
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
 
 
-def request_from_args(args: argparse.Namespace) -> Request:
-    seed = random_seed() if args.seed is None else args.seed
-    if args.command == "generate":
-        return Txt2ImgRequest(
-            model=args.model,
-            prompt=args.prompt,
-            negative_prompt=args.negative,
-            width=args.width,
-            height=args.height,
-            steps=args.steps,
-            cfg_scale=args.cfg,
-            seed=seed,
-            sampler=args.sampler,
-            batch_size=args.batch,
-        )
-    return SampleRequest(model=args.model, seed=seed, count=args.count)
-
-
-def _progress_to_stderr(event: Event) -> None:
-    if isinstance(event, Progress) and sys.stderr.isatty():
+def _report(event: Event) -> None:
+    if isinstance(event, Metrics):
+        print(json.dumps({"step": event.step, **event.values}), flush=True)
+    elif isinstance(event, Progress) and sys.stderr.isatty():
         print(f"\r{event.step}/{event.total}", end="", file=sys.stderr, flush=True)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from engine.runtime import Runtime  # torch is imported here
     from engine.store import GalleryStore
 
+    store = None
     try:
-        request = request_from_args(args)
-        request.validate()
-        store = GalleryStore(Path(args.out))
+        request = command(args.command).build_request(args)
+        request.validate()  # before torch is imported: bad input is refused at once
+        from engine.runtime import Runtime  # torch is imported here
+
+        if request.saves_images:
+            store = GalleryStore(Path(args.out))
         runtime = Runtime(store=lambda: store, device_preference=args.device)
-        ctx = JobContext(0, emit=_progress_to_stderr, previews=False)
-        results = runtime.run(request, ctx)
+        try:
+            outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
+        finally:
+            runtime.close()
     except UserFacingError as exc:  # StoreError included
         print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except JobCancelled:
-        print("error: cancelled", file=sys.stderr)
-        return 130
+        return EXIT_BAD_INPUT
+    except (JobCancelled, KeyboardInterrupt):
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        if store is not None:
+            store.close()
+    return _print_outcome(outcome)
+
+
+def _print_outcome(outcome: Outcome) -> int:
+    if isinstance(outcome, ModelOutcome):
+        print(outcome.json_line(), flush=True)
+        return 0
     failed = False
-    for result in results:
-        if result.save_error:
-            print(f"error: {result.save_error}", file=sys.stderr)
-            failed = True
-            continue
-        print(result.json_line(), flush=True)
+    if isinstance(outcome, ImagesOutcome):
+        for result in outcome.images:
+            if result.save_error:
+                print(f"error: {result.save_error}", file=sys.stderr)
+                failed = True
+                continue
+            print(result.json_line(), flush=True)
     return 1 if failed else 0

@@ -1,98 +1,206 @@
-"""The bridge between the GUI thread and the engine thread.
+"""The bridge between the GUI thread and the engine's lanes.
 
-A QObject with submit()/cancel() and one `event` signal that delivers engine.jobs
-events on the GUI thread. This module must stay importable without torch: the
-runtime (and with it torch) is imported on the worker thread, inside the factory.
+A QObject with submit()/cancel()/stop()/pause()/resume() and one `event` signal that
+delivers engine.api.events on the GUI thread. Each lane (interactive, generate, train)
+has its own queue and long-lived thread, so a training job never blocks a slider and a
+Stable Diffusion job never blocks either. This module stays importable without torch:
+the runtime (and with it torch) is created on a lane's thread, inside the factory.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from engine.jobs import Cancelled, Event, Queued, Request
+from engine.api.events import Cancelled, Event, Queued
+from engine.api.kinds import Lane
+from engine.api.requests import Request
+from engine.handle import JobHandle
 from engine.queue import Job, JobQueue
 from engine.store import GalleryStore
-from engine.worker import EngineWorker, JobRunner
+from engine.worker import JobRunner, LaneWorker, RuntimeHolder, StartFailure
 
-RunnerFactory = Callable[["EngineClient"], JobRunner]
+log = logging.getLogger(__name__)
+
+RuntimeFactory = Callable[["EngineClient"], JobRunner]
+
+# Lane threads still inside a non-cancellable call (loading weights) when the app closed.
+# Kept referenced so Qt never destroys a running QThread (which aborts the process);
+# gui.app ends the process without waiting for them.
+_STUCK_WORKERS: list[LaneWorker] = []
 
 
-def default_runner(client: EngineClient) -> JobRunner:
-    from engine.runtime import Runtime  # heavy: torch, diffusers; worker thread only
+def default_runtime(client: EngineClient) -> JobRunner:
+    from engine.runtime import Runtime  # heavy: torch; runs on a lane's thread
 
     return Runtime(store=lambda: client.gallery, device_preference=client.device_preference)
 
 
+def stuck_workers() -> list[LaneWorker]:
+    return [w for w in _STUCK_WORKERS if w.isRunning()]
+
+
 class EngineClient(QObject):
-    event = Signal(object)  # every engine.jobs event (and DeviceInfo), on the GUI thread
+    event = Signal(object)  # every engine event (and DeviceInfo), on the GUI thread
 
     def __init__(
         self,
         output_dir: Path,
         device_preference: str = "auto",
-        make_runner: RunnerFactory = default_runner,
+        make_runtime: RuntimeFactory = default_runtime,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._queue = JobQueue()
         self._ids = itertools.count(1)
         self._gallery = GalleryStore(Path(output_dir))
         self._device_preference = device_preference
-        self._worker = EngineWorker(self._queue, lambda: make_runner(self))
-        self._worker.event.connect(self.event.emit, Qt.ConnectionType.QueuedConnection)
+        self._runtime = RuntimeHolder(lambda: make_runtime(self))
+        self._jobs: dict[int, Job] = {}  # every job queued or running
+        self._handles: dict[int, JobHandle] = {}
+        self._jobs_lock = threading.Lock()
+        self._queues = {lane: JobQueue() for lane in Lane}
+        self._workers = {
+            lane: LaneWorker(lane, queue, self._runtime, self._forget)
+            for lane, queue in self._queues.items()
+        }
+        for worker in self._workers.values():
+            worker.event.connect(self.event.emit, Qt.ConnectionType.QueuedConnection)
+        self.event.connect(self._to_handle)
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        if not self._worker.isRunning():
-            self._worker.start()
+        for worker in self._workers.values():
+            if not worker.isRunning():
+                worker.start()
+        # Start the runtime now (torch imports while the user looks at the window) and
+        # tell the status bar which device it found.
+        self._queues[Lane.INTERACTIVE].call_soon(self._announce_device)
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Cancel what runs, drop what waits, and stop the worker thread."""
-        for job in self._queue.pending():
-            self.cancel(job.job_id)
-        if (job := self._worker.current_job) is not None:
-            job.cancel_token.cancel()
-        self._queue.close()
-        self._worker.wait(timeout_ms)
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel what runs, drop what waits, stop the lanes; True if every thread ended.
+
+        A thread still inside a call that cannot be interrupted (loading weights) after
+        `timeout_ms` is left to finish on its own: never destroyed while running.
+        """
+        with self._jobs_lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.control.cancel()
+        for queue in self._queues.values():
+            queue.close()
+        deadline = time.monotonic() + timeout_ms / 1000
+        for worker in self._workers.values():
+            worker.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        stuck = [w for w in self._workers.values() if w.isRunning()]
+        if stuck:
+            log.warning("closing with %d engine thread(s) still busy", len(stuck))
+            _STUCK_WORKERS.extend(stuck)
+        else:
+            self._runtime.close()
+        self._gallery.close()
+        return not stuck
 
     # ------------------------------------------------------------ jobs
 
     def submit(self, request: Request, replace_key: str | None = None) -> int:
-        """Queue a request and return its job id. Raises BadInput for an invalid request."""
-        request.validate()
-        job = Job(next(self._ids), request, replace_key)
-        self.event.emit(Queued(job.job_id, request))
-        replaced = self._queue.put(job)
+        """Queue a request on its lane and return its job id. Raises BadInput if invalid."""
+        job_id = next(self._ids)
+        self._enqueue(job_id, request, replace_key)
+        return job_id
+
+    def _enqueue(self, job_id: int, request: Request, replace_key: str | None) -> None:
+        try:
+            request.validate()
+        except Exception:
+            self._handles.pop(job_id, None)
+            raise
+        job = Job(job_id, request, replace_key or request.replace_key)
+        with self._jobs_lock:
+            self._jobs[job.job_id] = job
+        self.event.emit(Queued(job.job_id, request, request.lane))
+        replaced = self._queues[request.lane].put(job)
         if replaced is not None:
+            self._forget(replaced)
             self.event.emit(Cancelled(replaced.job_id))
-        return job.job_id
+
+    def start_job(self, request: Request, replace_key: str | None = None) -> JobHandle:
+        """Submit and return a handle whose typed signals follow this job alone."""
+        job_id = next(self._ids)
+        handle = self._handles[job_id] = JobHandle(self, job_id)
+        self._enqueue(job_id, request, replace_key)
+        return handle
+
+    def _to_handle(self, event: object) -> None:
+        handle = self._handles.get(getattr(event, "job_id", -1))
+        if handle is not None:
+            handle.deliver(event)
+            if handle.ended:
+                del self._handles[handle.job_id]
 
     def cancel(self, job_id: int) -> None:
         """Remove a pending job at once; ask a running one to stop at its next step."""
-        if self._queue.remove(job_id) is not None:
-            self.event.emit(Cancelled(job_id))
-        elif (job := self._worker.current_job) is not None and job.job_id == job_id:
-            job.cancel_token.cancel()
-
-    def cancel_running(self) -> int | None:
-        job = self._worker.current_job
+        job = self._job(job_id)
         if job is None:
-            return None
-        job.cancel_token.cancel()
-        return job.job_id
+            return
+        job.control.cancel()  # also covers a job between its queue and its thread
+        if self._queues[job.request.lane].remove(job_id) is not None:
+            self._forget(job)
+            self.event.emit(Cancelled(job_id))
 
-    @property
-    def running_job_id(self) -> int | None:
-        job = self._worker.current_job
+    def stop(self, job_id: int) -> None:
+        """Finish a training early, keeping what it has done."""
+        if (job := self._job(job_id)) is not None:
+            job.control.stop()
+
+    def pause(self, job_id: int) -> None:
+        if (job := self._job(job_id)) is not None:
+            job.control.pause()
+
+    def resume(self, job_id: int) -> None:
+        if (job := self._job(job_id)) is not None:
+            job.control.resume()
+
+    def cancel_running(
+        self, lanes: tuple[Lane, ...] = (Lane.GENERATE, Lane.INTERACTIVE)
+    ) -> list[int]:
+        """Cancel the jobs running on `lanes` (Esc); returns their ids."""
+        cancelled = []
+        for lane in lanes:
+            job = self._workers[lane].current_job
+            if job is not None:
+                job.control.cancel()
+                cancelled.append(job.job_id)
+        return cancelled
+
+    def running_job_id(self, lane: Lane) -> int | None:
+        job = self._workers[lane].current_job
         return job.job_id if job else None
 
+    def running_job_ids(self) -> list[int]:
+        return [job.job_id for w in self._workers.values() if (job := w.current_job)]
+
     def pending_job_ids(self) -> list[int]:
-        return [job.job_id for job in self._queue.pending()]
+        return [job.job_id for queue in self._queues.values() for job in queue.pending()]
+
+    def active_job_ids(self) -> list[int]:
+        """Jobs queued or running, in submission order."""
+        with self._jobs_lock:
+            return sorted(self._jobs)
+
+    def _job(self, job_id: int) -> Job | None:
+        with self._jobs_lock:
+            return self._jobs.get(job_id)
+
+    def _forget(self, job: Job) -> None:
+        with self._jobs_lock:
+            self._jobs.pop(job.job_id, None)
 
     # ------------------------------------------------------------ settings
 
@@ -105,13 +213,27 @@ class EngineClient(QObject):
         return self._device_preference
 
     def set_output_dir(self, output_dir: Path) -> None:
-        if Path(output_dir) != self._gallery.root:
-            self._gallery = GalleryStore(Path(output_dir))
+        if Path(output_dir).expanduser().absolute() != self._gallery.root:
+            old, self._gallery = self._gallery, GalleryStore(Path(output_dir))
+            old.close()
 
     def set_device_preference(self, preference: str) -> None:
-        if preference != self._device_preference:
-            self._device_preference = preference
-            self._worker.reload_runner()
+        """Switch device now: the status bar hears of it at once, not at the next job."""
+        if preference == self._device_preference:
+            return
+        self._device_preference = preference
+
+        def switch() -> None:
+            runtime = self._runtime.get()
+            if not isinstance(runtime, StartFailure):
+                self._workers[Lane.INTERACTIVE].emit(runtime.set_device_preference(preference))
+
+        self._queues[Lane.INTERACTIVE].call_soon(switch)
+
+    def _announce_device(self) -> None:
+        runtime = self._runtime.get()
+        if not isinstance(runtime, StartFailure):
+            self._workers[Lane.INTERACTIVE].emit(runtime.device_info())
 
 
-__all__ = ["EngineClient", "Event"]
+__all__ = ["EngineClient", "Event", "stuck_workers"]

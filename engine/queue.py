@@ -1,17 +1,21 @@
-"""The worker's inbox: a thread-safe FIFO of jobs that can be removed or replaced while pending.
+"""A lane's inbox: a thread-safe FIFO of jobs that can be removed or replaced while pending.
 
 Not a queued Qt slot: a worker busy inside a denoising loop handles no slots, but it can
-always take the next job from here when it is done.
+always take the next job from here when it is done. Besides jobs it carries control
+calls (run between jobs, before any waiting job), such as "switch device now".
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.context import CancelToken
-from engine.jobs import Request
+from engine.api.requests import Request
+from engine.context import JobControl
+
+ControlCall = Callable[[], None]
 
 
 @dataclass
@@ -19,12 +23,17 @@ class Job:
     job_id: int
     request: Request
     replace_key: str | None = None
-    cancel_token: CancelToken = field(default_factory=CancelToken)
+    control: JobControl = field(default_factory=JobControl)
+
+    @property
+    def cancel_token(self) -> JobControl:
+        return self.control
 
 
 class JobQueue:
     def __init__(self) -> None:
         self._jobs: deque[Job] = deque()
+        self._calls: deque[ControlCall] = deque()
         self._cond = threading.Condition()
         self._closed = False
 
@@ -40,13 +49,21 @@ class JobQueue:
             self._cond.notify()
             return replaced
 
-    def take(self, timeout: float | None = None) -> Job | None:
-        """The next job, blocking; None once the queue is closed (or on timeout)."""
+    def call_soon(self, call: ControlCall) -> None:
+        """Run `call` on the lane's thread before its next job (or at once, when idle)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._jobs or self._closed, timeout)
-            if self._closed or not self._jobs:
+            self._calls.append(call)
+            self._cond.notify()
+
+    def take(self, timeout: float | None = None) -> Job | ControlCall | None:
+        """The next control call or job, blocking; None once closed (or on timeout)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._calls or self._jobs or self._closed, timeout)
+            if self._closed:
                 return None
-            return self._jobs.popleft()
+            if self._calls:
+                return self._calls.popleft()
+            return self._jobs.popleft() if self._jobs else None
 
     def remove(self, job_id: int) -> Job | None:
         with self._cond:
@@ -59,7 +76,11 @@ class JobQueue:
         with self._cond:
             return list(self._jobs)
 
-    def close(self) -> None:
+    def close(self) -> list[Job]:
+        """Stop serving; returns the jobs that were still waiting."""
         with self._cond:
             self._closed = True
+            left = list(self._jobs)
+            self._jobs.clear()
             self._cond.notify_all()
+            return left

@@ -1,45 +1,31 @@
-"""Dispatch: request type -> runner, then save what it made. Runs on the worker thread.
+"""Dispatch through the registry, with the model cache, then save what the job made.
 
-This is where torch enters the process; nothing on the GUI side imports this module.
-The Stable Diffusion runner imports engine.models.hf_env (HF_HUB_OFFLINE=1) before any
-hugging-face library.
+Runs on the lanes' threads; this is where torch enters the process. Nothing on the GUI
+side imports this module. One Runtime serves every lane: it owns the device choice,
+the model cache and one instance of each runner it has needed so far.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
+from engine import registry
+from engine.api.errors import is_out_of_memory, out_of_memory
+from engine.api.events import DeviceInfo, Progress
+from engine.api.outcomes import ImagesOutcome, Outcome, ResultImage
+from engine.api.requests import Request
+from engine.cache import ModelCache
 from engine.context import JobContext
-from engine.device import DeviceChoice, choose_device
-from engine.jobs import (
-    DeviceInfo,
-    GeneratedImage,
-    Request,
-    ResultImage,
-    SampleRequest,
-    Txt2ImgRequest,
-)
+from engine.device import choose_device, memory_budget_bytes, release_cached_memory
+from engine.hashing import HashService
+from engine.registry import RunnerEnv
 from engine.store import GalleryStore, StoreError, png_text
 
-
-class Runner(Protocol):
-    def run(self, request: Request, ctx: JobContext) -> list[GeneratedImage]: ...
-
-
-def _make_runner(kind: type[Request], device: DeviceChoice) -> Runner:
-    # Imported on first use so a Latent Lab job never pays for diffusers.
-    if kind is SampleRequest:
-        from engine.models.vae import VaeRunner
-
-        return VaeRunner(device)
-    if kind is Txt2ImgRequest:
-        from engine.models.sd import SdRunner
-
-        return SdRunner(device)
-    raise TypeError(f"no runner for {kind.__name__}")
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -47,40 +33,105 @@ class Runtime:
         self,
         store: Callable[[], GalleryStore | None] = lambda: None,
         device_preference: str = "auto",
+        hashes: HashService | None = None,
     ) -> None:
         self._store = store
-        self.device = choose_device(device_preference)
-        self._runners: dict[type[Request], Runner] = {}
+        self._lock = threading.Lock()
+        self.hashes = hashes if hashes is not None else HashService()
+        self._runners: dict[tuple, object] = {}
+        self._use_device(device_preference)
+
+    # ------------------------------------------------------------ device
+
+    def _use_device(self, preference: str) -> None:
+        self.device = choose_device(preference)
+        device = self.device.device
+        self.cache = ModelCache(
+            memory_budget_bytes(self.device), lambda: release_cached_memory(device)
+        )
+        self.env = RunnerEnv(self.device, self.cache, self.hashes)
 
     def device_info(self) -> DeviceInfo:
         return self.device.info()
 
-    def run(self, request: Request, ctx: JobContext) -> tuple[ResultImage, ...]:
+    def set_device_preference(self, preference: str) -> DeviceInfo:
+        """Switch devices for the next jobs; jobs running now finish where they are."""
+        with self._lock:
+            self._unload_runners()
+            self.cache.clear()
+            self._use_device(preference)
+        return self.device_info()
+
+    # ------------------------------------------------------------ jobs
+
+    def runner_for(self, request: Request) -> registry.Runner:
+        key = (request.task, request.family)
+        with self._lock:
+            runner = self._runners.get(key)
+            if runner is None:
+                runner = registry.runner_class(*key)(self.env)
+                self._runners[key] = runner
+            return runner
+
+    def run(self, request: Request, ctx: JobContext) -> Outcome:
         request.validate()
-        runner = self._runners.get(type(request))
-        if runner is None:
-            runner = self._runners[type(request)] = _make_runner(type(request), self.device)
-        images = runner.run(request, ctx)
-        ctx.check_cancelled()  # a job cancelled at its last step leaves nothing on disk
-        store = self._store()
-        return tuple(save_result(store, image, request) for image in images)
+        runner = self.runner_for(request)
+        outcome = self._run_once_more_on_oom(runner, request, ctx)
+        if not isinstance(outcome, request.outcome):
+            raise TypeError(
+                f"{type(runner).__name__} returned {type(outcome).__name__}, "
+                f"but {request.task.value} jobs return {request.outcome.__name__}"
+            )
+        if isinstance(outcome, ImagesOutcome):
+            ctx.check_cancelled()  # a job cancelled at its last step leaves nothing on disk
+            outcome = self._keep_images(outcome, request)
+        return outcome
+
+    def _run_once_more_on_oom(self, runner, request: Request, ctx: JobContext) -> Outcome:
+        """On out-of-memory, free every model this job does not use and try once more."""
+        for attempt in (1, 2):
+            with self.cache.job() as used:
+                oom = False
+                try:
+                    return runner.run(request, ctx)
+                except Exception as exc:
+                    if not is_out_of_memory(exc):
+                        raise
+                    oom = True
+            # Out here the exception and its frames (which pin tensors) are gone.
+            if oom:
+                evicted = self.cache.keep_only(used)
+                release_cached_memory(self.device.device)
+                log.warning("out of memory (attempt %d); evicted %d other models", attempt, evicted)
+                if attempt == 2 or not getattr(runner, "retry_on_oom", True):
+                    break
+                ctx.emit(
+                    Progress(ctx.job_id, 0, 1, message="Out of memory: freed memory, retrying…")
+                )
+        raise out_of_memory(self.device.device, ctx.phase)
+
+    def _keep_images(self, outcome: ImagesOutcome, request: Request) -> ImagesOutcome:
+        store = self._store() if request.saves_images else None
+        return ImagesOutcome(tuple(save_result(store, image, request) for image in outcome.images))
 
     def close(self) -> None:
+        with self._lock:
+            self._unload_runners()
+            self.cache.clear()
+        self.hashes.close()
+
+    def _unload_runners(self) -> None:
         for runner in self._runners.values():
-            unload = getattr(runner, "unload", None)
-            if unload is not None:
-                unload()
+            runner.unload()
         self._runners.clear()
 
 
-def save_result(store: GalleryStore | None, image: GeneratedImage, request: Request) -> ResultImage:
-    """Write one image; a failed save keeps the pixels in the result so nothing is lost."""
-    height, width = image.rgb.shape[:2]
-    result = ResultImage(image.rgb, image.seed, width, height)
-    if store is None:
-        return result
-    try:
-        return replace(result, path=str(store.save(image, request)))
-    except StoreError as exc:
-        text = png_text(image, request, datetime.now().astimezone())
-        return replace(result, save_error=exc.message, png_text=text)
+def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:
+    """Write one image to the gallery; an image not written keeps its PNG text instead,
+    so Save As can still write it with its recipe. Nothing is lost either way."""
+    if store is not None:
+        try:
+            return replace(image, path=str(store.save(image, request)))
+        except StoreError as exc:
+            image = replace(image, save_error=exc.message)
+    return replace(image, png_text=png_text(image, request, datetime.now().astimezone()))

@@ -12,16 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
+from engine.api.events import ENDINGS, DeviceInfo, Finished
+from engine.api.kinds import Family
+from engine.api.outcomes import ImagesOutcome
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import Request, SampleRequest, Txt2ImgRequest
 from engine.client import EngineClient
-from engine.jobs import (
-    Cancelled,
-    DeviceInfo,
-    Failed,
-    Finished,
-    Request,
-    SampleRequest,
-    Txt2ImgRequest,
-)
 from engine.store import read_metadata
 
 TIMEOUT_S = 600
@@ -29,10 +25,9 @@ TIMEOUT_S = 600
 
 def _wait(app: QCoreApplication, events: list, job_ids: set[int]) -> None:
     """Run the event loop until every job has ended, or TIMEOUT_S has passed."""
-    ended = (Finished, Cancelled, Failed)
     check = QTimer()
     check.timeout.connect(
-        lambda: job_ids <= {e.job_id for e in events if isinstance(e, ended)} and app.quit()
+        lambda: job_ids <= {e.job_id for e in events if isinstance(e, ENDINGS)} and app.quit()
     )
     check.start(20)
     QTimer.singleShot(TIMEOUT_S * 1000, app.quit)
@@ -40,27 +35,27 @@ def _wait(app: QCoreApplication, events: list, job_ids: set[int]) -> None:
 
 
 def _check(request: Request, event) -> list[str]:
-    if not isinstance(event, Finished):
+    kind = request.task.value
+    if not isinstance(event, Finished) or not isinstance(event.outcome, ImagesOutcome):
         reason = getattr(event, "message", type(event).__name__)
-        return [f"{request.kind} job did not finish: {reason}"]
+        return [f"{kind} job did not finish: {reason}"]
     problems = []
-    if len(event.results) != request.image_count:
-        problems.append(
-            f"{request.kind}: {len(event.results)} images, expected {request.image_count}"
-        )
-    for result in event.results:
+    images = event.outcome.images
+    if len(images) != request.image_count:
+        problems.append(f"{kind}: {len(images)} images, expected {request.image_count}")
+    for result in images:
         if not result.path or not Path(result.path).is_file():
-            problems.append(f"{request.kind}: image not on disk ({result.save_error})")
+            problems.append(f"{kind}: image not on disk ({result.save_error})")
             continue
         meta = read_metadata(Path(result.path))
         if meta.request != request or meta.seed != result.seed:
-            problems.append(f"{request.kind}: metadata of {result.path} does not match the request")
+            problems.append(f"{kind}: metadata of {result.path} does not match the request")
         print(result.json_line(), flush=True)
     return problems
 
 
 def run_selftest() -> int:
-    from engine.models.tiny_sd import build_tiny_pipeline
+    from engine.models.sd.tiny import build_tiny_pipeline
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="latentstudio-selftest-"))
@@ -70,15 +65,12 @@ def run_selftest() -> int:
     client.event.connect(events.append)
     client.start()
     requests = [
-        SampleRequest(model="vae-digits", seed=7, count=2),
+        SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=7, count=2),
         Txt2ImgRequest(
-            model=str(model),
-            prompt="a lighthouse",
-            negative_prompt="fog",
-            width=64,
-            height=64,
-            steps=3,
-            seed=11,
+            model=ModelRef(Family.SD, str(model)),
+            prompt=Prompt("a lighthouse", "fog"),
+            size=Size(64, 64),
+            sampling=Sampling(steps=3, seed=11),
             batch_size=2,
         ),
     ]
@@ -88,11 +80,9 @@ def run_selftest() -> int:
     problems = []
     for job_id, request in job_ids.items():
         ended = [
-            e
-            for e in events
-            if getattr(e, "job_id", None) == job_id and isinstance(e, (Finished, Cancelled, Failed))
+            e for e in events if getattr(e, "job_id", None) == job_id and isinstance(e, ENDINGS)
         ]
-        problems += _check(request, ended[-1]) if ended else [f"{request.kind}: timed out"]
+        problems += _check(request, ended[-1]) if ended else [f"{request.task.value}: timed out"]
     device = next((e.description for e in events if isinstance(e, DeviceInfo)), "unknown")
     if problems:
         for problem in problems:

@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -20,23 +19,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.jobs import SAMPLER_NAMES, SIZE_MULTIPLE, Txt2ImgRequest
-from gui.model_list import ModelEntry, find_sd_models
+from engine.api import limits
+from engine.api.catalogue import CatalogueEntry, find_sd_models
+from engine.api.kinds import Family
+from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import Request, Txt2ImgRequest
+from engine.api.samplers import SAMPLER_NAMES
+from gui.mode_panel import ModePanel
 from gui.seed_edit import SeedEdit
+from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
 
 
 def _size_box(value: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(SIZE_MULTIPLE, 4096)
-    box.setSingleStep(SIZE_MULTIPLE)
-    box.setValue(value)
+    box = spin_box(limits.SD_SIDE, value, step=limits.SIZE_MULTIPLE)
     box.setSuffix(" px")
     return box
 
 
-class CreatePanel(QWidget):
+class CreatePanel(QWidget, ModePanel):
+    title = "Create"
     generate_requested = Signal()
     model_chosen = Signal(str)
 
@@ -59,14 +63,13 @@ class CreatePanel(QWidget):
             edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 12)
 
         self.width_box, self.height_box = _size_box(512), _size_box(512)
-        self.steps = QSpinBox(minimum=1, maximum=1000, value=20)
-        self.cfg = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, value=7.0)
-        self.cfg.setDecimals(1)
+        self.steps = spin_box(limits.SD_STEPS, 20)
+        self.cfg = double_spin_box(limits.CFG_SCALE, 7.0, step=0.5, decimals=1)
         self.seed = SeedEdit()
         self.sampler = QComboBox()
         self.sampler.addItems([MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES])
         self.sampler.setToolTip("Model default: the scheduler the model ships with.")
-        self.batch = QSpinBox(minimum=1, maximum=16, value=1)
+        self.batch = spin_box(limits.SD_BATCH, 1)
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -101,11 +104,11 @@ class CreatePanel(QWidget):
 
     # ------------------------------------------------------------ models
 
-    def set_models(self, entries: list[ModelEntry], select: str = "") -> None:
+    def set_models(self, entries: list[CatalogueEntry], select: str = "") -> None:
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for entry in entries:
-            self.model_box.addItem(entry.name, str(entry.path))
+            self.model_box.addItem(entry.title, str(entry.path))
             self.model_box.setItemData(self.model_box.count() - 1, str(entry.path), 3)  # tooltip
         self.model_box.blockSignals(False)
         if select:
@@ -141,14 +144,18 @@ class CreatePanel(QWidget):
     def build_request(self) -> Txt2ImgRequest:
         sampler = self.sampler.currentText()
         return Txt2ImgRequest(
-            model=self.model_path,
-            prompt=self.prompt.toPlainText().strip(),
-            negative_prompt=self.negative.toPlainText().strip(),
-            width=self.width_box.value(),
-            height=self.height_box.value(),
-            steps=self.steps.value(),
-            cfg_scale=round(self.cfg.value(), 2),
-            seed=self.seed.resolve(),
-            sampler=None if sampler == MODEL_DEFAULT_SAMPLER else sampler,
+            model=ModelRef(Family.SD, self.model_path),
+            prompt=Prompt(self.prompt.toPlainText().strip(), self.negative.toPlainText().strip()),
+            size=Size(self.width_box.value(), self.height_box.value()),
+            sampling=Sampling(
+                steps=self.steps.value(),
+                cfg_scale=round(self.cfg.value(), 2),
+                sampler=None if sampler == MODEL_DEFAULT_SAMPLER else sampler,
+                seed=self.seed.resolve(),
+            ),
             batch_size=self.batch.value(),
         )
+
+    def job_finished(self, request: Request, outcome: Outcome) -> None:
+        if isinstance(outcome, ImagesOutcome) and outcome.images:
+            self.seed.set_last_seed(outcome.images[0].seed)

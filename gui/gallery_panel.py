@@ -16,7 +16,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QIcon, QImage, QImageReader, QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QVBoxLayout, QWidget
 
-from engine.store import GalleryItem, GalleryStore
+from engine.store import GalleryItem, GalleryStore, StoreError
+from gui.mode_panel import ModePanel
 
 THUMB = 128
 PathRole = Qt.ItemDataRole.UserRole
@@ -59,8 +60,13 @@ class ThumbnailLoader(QObject):
     def done(self, path: str) -> None:
         self._pending.discard(path)
 
-    def wait(self) -> None:
-        self._pool.waitForDone()
+    def wait(self, timeout_ms: int = -1) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def close(self) -> None:
+        """Drop what has not started and wait for what has (each decode is milliseconds)."""
+        self._pool.clear()
+        self._pool.waitForDone(5_000)
 
 
 def _placeholder() -> QIcon:
@@ -116,6 +122,9 @@ class GalleryModel(QAbstractListModel):
     def wait_for_thumbnails(self) -> None:
         self._loader.wait()
 
+    def close_loader(self) -> None:
+        self._loader.close()
+
     def _icon(self, item: GalleryItem) -> QIcon:
         key = str(item.path)
         icon = self._icons.get(key)
@@ -135,9 +144,12 @@ class GalleryModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-class GalleryPanel(QWidget):
+class GalleryPanel(QWidget, ModePanel):
+    title = "Gallery"
+    generates = False
     open_requested = Signal(str)
     deleted = Signal(str)
+    failed = Signal(str)  # a sentence for the user
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -183,9 +195,19 @@ class GalleryPanel(QWidget):
 
     def delete_selected(self) -> None:
         for path in self.selected_paths():
-            self.model.store.delete(Path(path))
+            try:
+                self.model.store.delete(Path(path))
+            except StoreError as exc:
+                self.failed.emit(exc.message)
+                break
             self.deleted.emit(path)
         self.refresh()
+
+    def activated(self) -> None:
+        self.refresh()
+
+    def close_loader(self) -> None:
+        self.model.close_loader()
 
     def _open_current(self) -> None:
         index = self.view.currentIndex()

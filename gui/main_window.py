@@ -1,7 +1,8 @@
-"""The main window: mode switcher, control panels, the shared canvas, queue and status bar.
+"""The main window: a shell of modes, the shared canvas, the queue dock and the status bar.
 
-It turns widget state into requests for the engine client and engine events back into
-what the user sees. It never waits on the engine: everything arrives as a signal.
+Engine events go into the view-models (jobs, results); widgets show those. A mode panel
+builds requests and hears about the jobs it submitted; nothing here knows one mode's
+controls. The window never waits on the engine: everything arrives as a signal.
 """
 
 from __future__ import annotations
@@ -13,54 +14,34 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QWidget,
 )
 
+from engine.api.errors import BadInput
+from engine.api.events import ENDINGS, DeviceInfo, Failed, Finished, Preview
+from engine.api.limits import nearest_multiple
+from engine.api.outcomes import ModelOutcome
 from engine.client import EngineClient
-from engine.errors import BadInput
-from engine.jobs import (
-    Cancelled,
-    DeviceInfo,
-    Failed,
-    Finished,
-    Preview,
-    Progress,
-    Queued,
-    Request,
-    ResultImage,
-    Started,
-    Txt2ImgRequest,
-    nearest_multiple,
-)
 from engine.store import StoreError, save_png_copy
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.gallery_panel import GalleryPanel
 from gui.images import image_grid, rgb_to_qimage
 from gui.lab_panel import LabPanel
+from gui.mode_panel import ModePanel
 from gui.queue_dock import QueueDock
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
+from gui.status_bar import StatusBar
+from gui.viewmodels.jobs import JobsModel, JobStatus
+from gui.viewmodels.results import ResultsModel
 
-MODES = ("Create", "Latent Lab", "Gallery")
-
-
-def progress_text(event: Progress) -> str:
-    if event.message:
-        return event.message
-    parts = [f"Step {event.step}/{event.total}"]
-    if event.it_per_s:
-        rate = event.it_per_s
-        parts.append(f"{rate:.2f} it/s" if rate >= 1 else f"{1 / rate:.2f} s/it")
-    if event.eta_s is not None:
-        parts.append(f"ETA {event.eta_s:.0f} s" if event.eta_s >= 1 else "ETA <1 s")
-    return " · ".join(parts)
+SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
 
 
 class MainWindow(QMainWindow):
@@ -70,17 +51,20 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.client = client
         self.settings = settings
+        self.shutdown_wait_ms = SHUTDOWN_WAIT_MS
         self.last_error: str | None = None  # the last failure shown to the user
-        self.last_results: tuple[ResultImage, ...] = ()
-        self._requests: dict[int, Request] = {}
+        self.jobs = JobsModel(self)
+        self.results = ResultsModel(self)
+        self._job_panels: dict[int, ModePanel] = {}  # which panel submitted which job
         self._shown_file: str | None = None  # the file on the canvas, if it came from disk
 
         self.canvas = ImageCanvas()
         self.create_panel = CreatePanel()
         self.lab_panel = LabPanel()
         self.gallery_panel = GalleryPanel(client.gallery)
+        self.modes: list[QWidget] = [self.create_panel, self.lab_panel, self.gallery_panel]
         self.panels = QStackedWidget()
-        for panel in (self.create_panel, self.lab_panel, self.gallery_panel):
+        for panel in self.modes:
             self.panels.addWidget(panel)
         self.panels.setMinimumWidth(320)
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -90,40 +74,39 @@ class MainWindow(QMainWindow):
         splitter.setSizes([380, 900])
         self.setCentralWidget(splitter)
 
-        self.queue_dock = QueueDock(self)
+        self.queue_dock = QueueDock(self.jobs, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.queue_dock)
-        self.queue_dock.cancel_requested.connect(self.client.cancel)
+        self.queue_dock.cancel_requested.connect(self.cancel_job)
+        self.queue_dock.stop_requested.connect(self.stop_job)
+        self.queue_dock.pause_requested.connect(self.client.pause)
+        self.queue_dock.resume_requested.connect(self.client.resume)
+        self.status = StatusBar(self.jobs, self)
+        self.setStatusBar(self.status)
 
-        self._build_status_bar()
         self._build_actions()
         self._build_mode_bar()
 
-        self.create_panel.generate_requested.connect(self.generate)
+        for panel in self.modes:
+            if getattr(panel, "generates", False):
+                panel.generate_requested.connect(self.generate)
         self.create_panel.model_chosen.connect(self._remember_model)
-        self.lab_panel.generate_requested.connect(self.generate)
         self.gallery_panel.open_requested.connect(self.open_image)
+        self.gallery_panel.failed.connect(lambda message: self._show_error("Not deleted", message))
+        self.results.shown_changed.connect(self._show_result)
+        self.results.model_written.connect(self._model_written)
         self.client.event.connect(self.on_engine_event)
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
-        self.set_mode(1 if not self.create_panel.model_path else 0)
+        self.set_mode(
+            self.modes.index(
+                self.lab_panel if not self.create_panel.model_path else self.create_panel
+            )
+        )
         self.gallery_panel.refresh()
         if client.gallery.notice:
             self.statusBar().showMessage(client.gallery.notice, 15_000)
 
     # ------------------------------------------------------------ construction
-
-    def _build_status_bar(self) -> None:
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        self.progress_label = QLabel()
-        self.device_label = QLabel("Starting engine…")
-        self.device_label.setToolTip("The device the engine computes on (Settings → Device)")
-        bar = self.statusBar()
-        bar.addPermanentWidget(self.progress_label)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.device_label)
 
     def _action(self, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -168,10 +151,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, bar)
         group = QActionGroup(self)
         self.mode_actions: list[QAction] = []
-        for i, name in enumerate(MODES):
-            action = QAction(name, self, checkable=True)
+        for i, panel in enumerate(self.modes):
+            action = QAction(panel.title, self, checkable=True)
             action.setShortcut(QKeySequence(f"Alt+{i + 1}"))
-            action.setToolTip(f"{name} (Alt+{i + 1})")
+            action.setToolTip(f"{panel.title} (Alt+{i + 1})")
             action.triggered.connect(lambda _=False, i=i: self.set_mode(i))
             group.addAction(action)
             bar.addAction(action)
@@ -184,26 +167,30 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ modes
 
     @property
+    def current_panel(self) -> QWidget:
+        return self.panels.currentWidget()
+
+    @property
     def mode(self) -> str:
-        return MODES[self.panels.currentIndex()]
+        return self.current_panel.title
 
     def set_mode(self, index: int) -> None:
+        panel = self.modes[index]
         self.panels.setCurrentIndex(index)
         self.mode_actions[index].setChecked(True)
-        self.generate_action.setEnabled(MODES[index] != "Gallery")
+        self.generate_action.setEnabled(panel.generates)
         # The gallery grid wants room; the control panels want the canvas to have it.
         total = sum(self.splitter.sizes()) or self.width()
-        left = total // 2 if MODES[index] == "Gallery" else 380
+        left = 380 if panel.generates else total // 2
         self.splitter.setSizes([left, total - left])
-        if MODES[index] == "Gallery":
-            self.gallery_panel.refresh()
+        panel.activated()
 
     # ------------------------------------------------------------ jobs
 
     def generate(self) -> int | None:
-        """Submit the current view's request; a bad value gets a sentence, not a job."""
-        panel = self.lab_panel if self.mode == "Latent Lab" else self.create_panel
-        if self.mode == "Gallery":
+        """Submit the current mode's request; a bad value gets a sentence, not a job."""
+        panel = self.current_panel
+        if not panel.generates:
             return None
         try:
             request = panel.build_request()
@@ -211,7 +198,7 @@ class MainWindow(QMainWindow):
         except BadInput as exc:
             self._explain_bad_input(exc)
             return None
-        self._requests[job_id] = request
+        self._job_panels[job_id] = panel
         return job_id
 
     def _explain_bad_input(self, exc: BadInput) -> None:
@@ -221,7 +208,7 @@ class MainWindow(QMainWindow):
         fix = None
         panel = self.create_panel
         sizes = [b for b in (panel.width_box, panel.height_box) if b.value() % 8]
-        if self.mode == "Create" and sizes:
+        if self.current_panel is panel and sizes:
             fix = box.addButton("Use nearest size", QMessageBox.ButtonRole.AcceptRole)
             box.addButton(QMessageBox.StandardButton.Cancel)
         box.finished.connect(
@@ -233,59 +220,57 @@ class MainWindow(QMainWindow):
         for b in (self.create_panel.width_box, self.create_panel.height_box):
             b.setValue(nearest_multiple(b.value()))
 
+    def cancel_job(self, job_id: int) -> None:
+        self.jobs.mark(job_id, JobStatus.CANCELLING)
+        self.client.cancel(job_id)
+
+    def stop_job(self, job_id: int) -> None:
+        self.jobs.mark(job_id, JobStatus.STOPPING)
+        self.client.stop(job_id)
+
     def cancel_running(self) -> None:
-        job_id = self.client.cancel_running()
-        if job_id is not None:
-            self.queue_dock.set_status(job_id, "cancelling…")
+        for job_id in self.client.cancel_running():
+            self.jobs.mark(job_id, JobStatus.CANCELLING)
             self.statusBar().showMessage("Cancelling…")
 
     # ------------------------------------------------------------ events
 
-    def on_engine_event(self, event) -> None:
-        handler = {
-            Queued: self._on_queued,
-            Started: self._on_started,
-            Progress: self._on_progress,
-            Preview: self._on_preview,
-            Finished: self._on_finished,
-            Cancelled: self._on_cancelled,
-            Failed: self._on_failed,
-            DeviceInfo: self._on_device,
-        }.get(type(event))
-        if handler is not None:
-            handler(event)
+    def on_engine_event(self, event: object) -> None:
+        if isinstance(event, DeviceInfo):
+            self.status.show_device(event)
+            return
+        self.jobs.apply(event)
+        if isinstance(event, Preview):
+            self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
+            self._shown_file = None
+        elif isinstance(event, ENDINGS):
+            self._job_ended(event)
 
-    def _on_queued(self, event: Queued) -> None:
-        self.queue_dock.add(event.job_id, event.request)
+    def _job_ended(self, event: object) -> None:
+        job_id = event.job_id
+        panel = self._job_panels.pop(job_id, None)
+        state = self.jobs.get(job_id)
+        if isinstance(event, Finished) and state is not None:
+            self.results.add(job_id, state.request, event.outcome)
+            if panel is not None:
+                panel.job_finished(state.request, event.outcome)
+        elif isinstance(event, Failed):
+            self._show_error("Generation failed", event.message)
+        else:
+            self.statusBar().showMessage("Cancelled: nothing was saved.", 5_000)
 
-    def _on_started(self, event: Started) -> None:
-        self.queue_dock.set_status(event.job_id, "running")
-        self.last_results = ()  # Save As now means this job's images
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.progress_label.setText("Starting…")
-
-    def _on_progress(self, event: Progress) -> None:
-        self.progress.setRange(0, max(1, event.total))
-        self.progress.setValue(event.step)
-        self.progress_label.setText(progress_text(event))
-        self.queue_dock.set_status(event.job_id, f"{event.step}/{event.total}")
-
-    def _on_preview(self, event: Preview) -> None:
-        self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
-        self._shown_file = None
-
-    def _on_finished(self, event: Finished) -> None:
-        self._job_ended(event.job_id, "done")
-        results = event.results
-        self.last_results = results
-        if results:
-            self.canvas.set_image(rgb_to_qimage(image_grid([r.rgb for r in results])))
-            self._shown_file = results[0].path if len(results) == 1 else None
-            panel = self.lab_panel if self._is_lab(event.job_id) else self.create_panel
-            panel.seed.set_last_seed(results[0].seed)
-        saved = [r for r in results if r.path]
-        failed = [r for r in results if r.save_error]
+    def _show_result(self) -> None:
+        shown = self.results.shown
+        if shown is None:
+            self.canvas.set_image(None)
+            return
+        pixels = shown.pixels
+        if pixels:
+            self.canvas.set_image(rgb_to_qimage(image_grid(pixels)))
+        images = shown.images
+        self._shown_file = images[0].path if len(images) == 1 else None
+        saved = [r for r in images if r.path]
+        failed = [r for r in images if r.save_error]
         if saved:
             folder = Path(saved[0].path).parent
             self.statusBar().showMessage(f"Saved {len(saved)} image(s) to {folder}", 10_000)
@@ -296,26 +281,11 @@ class MainWindow(QMainWindow):
                 f"{failed[0].save_error}\n\nUse File → Save Image As… to keep it elsewhere.",
             )
 
-    def _on_cancelled(self, event: Cancelled) -> None:
-        self._job_ended(event.job_id, "cancelled")
-        self.statusBar().showMessage("Cancelled: nothing was saved.", 5_000)
-
-    def _on_failed(self, event: Failed) -> None:
-        self._job_ended(event.job_id, "failed")
-        self._show_error("Generation failed", event.message)
-
-    def _on_device(self, event: DeviceInfo) -> None:
-        self.device_label.setText(event.description)
-
-    def _job_ended(self, job_id: int, status: str) -> None:
-        self.queue_dock.set_status(job_id, status, done=True)
-        self._requests.pop(job_id, None)
-        if self.client.running_job_id in (None, job_id) and not self.client.pending_job_ids():
-            self.progress.hide()
-            self.progress_label.clear()
-
-    def _is_lab(self, job_id: int) -> bool:
-        return not isinstance(self._requests.get(job_id), Txt2ImgRequest)
+    def _model_written(self, outcome: ModelOutcome) -> None:
+        how = "stopped early; kept" if outcome.stopped_early else "finished;"
+        self.statusBar().showMessage(
+            f"Training {how} step {outcome.step} in {outcome.path}", 15_000
+        )
 
     def _show_error(self, title: str, message: str) -> None:
         self.last_error = message
@@ -335,8 +305,7 @@ class MainWindow(QMainWindow):
 
     def save_image_as(self) -> None:
         """Save what the canvas shows; images the gallery could not take keep their recipe."""
-        image = self.canvas.image
-        if image is None:
+        if self.canvas.image is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save Image As", "", "PNG image (*.png)")
         if path:
@@ -345,16 +314,18 @@ class MainWindow(QMainWindow):
     def save_shown_image(self, path: Path) -> list[Path]:
         """Write the shown image(s) to `path` (name-2.png, name-3.png… for a batch)."""
         path = path.with_suffix(".png")
-        unsaved = [r for r in self.last_results if r.save_error]
+        shown = self.results.shown
+        unsaved = self.results.unsaved_of(shown.job_id) if shown else []
         targets: list[Path] = []
         try:
             if self._shown_file:  # a copy of the file keeps its embedded recipe
                 shutil.copyfile(self._shown_file, path)
                 targets.append(path)
             elif unsaved:
-                for i, result in enumerate(unsaved):
+                for i, item in enumerate(unsaved):
                     target = path if i == 0 else path.with_stem(f"{path.stem}-{i + 1}")
-                    targets.append(save_png_copy(result.rgb, target, result.png_text))
+                    targets.append(save_png_copy(item.image.rgb, target, item.image.png_text))
+                self.results.forget(unsaved)
             elif self.canvas.image is not None and self.canvas.image.save(str(path), "PNG"):
                 targets.append(path)
             else:
@@ -382,5 +353,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.sync()
-        self.client.shutdown()
+        self.gallery_panel.close_loader()
+        self.client.shutdown(self.shutdown_wait_ms)
         super().closeEvent(event)

@@ -1,4 +1,7 @@
-"""The queue: pending and running jobs with their progress; remove or cancel them."""
+"""The queue: every job, its lane and progress; remove, cancel, pause or stop them.
+
+It shows the JobsModel (gui.viewmodels.jobs); the buttons ask the main window to act.
+"""
 
 from __future__ import annotations
 
@@ -13,43 +16,47 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.jobs import Request, SampleRequest, Txt2ImgRequest
+from engine.api.kinds import Lane
+from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 
 JobIdRole = Qt.ItemDataRole.UserRole
-
-
-def describe(request: Request) -> str:
-    if isinstance(request, Txt2ImgRequest):
-        prompt = request.prompt or "(no prompt)"
-        return f"{prompt[:40]} · {request.width}×{request.height} ×{request.batch_size}"
-    if isinstance(request, SampleRequest):
-        return f"{request.model} · {request.count} samples"
-    return type(request).__name__
+LANE_NAMES = {Lane.INTERACTIVE: "Lab", Lane.GENERATE: "Generate", Lane.TRAIN: "Train"}
 
 
 class QueueDock(QDockWidget):
     cancel_requested = Signal(int)
+    pause_requested = Signal(int)
+    resume_requested = Signal(int)
+    stop_requested = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, jobs: JobsModel, parent: QWidget | None = None) -> None:
         super().__init__("Queue", parent)
         self.setObjectName("queue-dock")
+        self.jobs = jobs
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Job", "Status"])
+        self.tree.setHeaderLabels(["Job", "Lane", "Status"])
         self.tree.setRootIsDecorated(False)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.cancel_button = QPushButton("Cancel / Remove")
         self.cancel_button.setToolTip("Remove a queued job, or stop the running one (Esc)")
-        self.cancel_button.clicked.connect(self._cancel_selected)
+        self.cancel_button.clicked.connect(lambda: self._for_selected(self.cancel_requested))
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume a training between two steps")
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("End a training now and keep the model as it is")
+        self.stop_button.clicked.connect(lambda: self._for_selected(self.stop_requested))
         self.clear_button = QPushButton("Clear finished")
-        self.clear_button.clicked.connect(self.clear_finished)
+        self.clear_button.clicked.connect(jobs.clear_finished)
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.clear_button)
+        for button in (self.cancel_button, self.pause_button, self.stop_button, self.clear_button):
+            buttons.addWidget(button)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -57,46 +64,74 @@ class QueueDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self._items: dict[int, QTreeWidgetItem] = {}
-        self._active: set[int] = set()
+        jobs.added.connect(self._add)
+        jobs.changed.connect(self._change)
+        jobs.removed.connect(self._remove)
         self._update_buttons()
 
-    def add(self, job_id: int, request: Request) -> None:
-        item = QTreeWidgetItem([f"#{job_id} {describe(request)}", "queued"])
-        item.setData(0, JobIdRole, job_id)
-        item.setToolTip(0, describe(request))
+    # ------------------------------------------------------------ model -> view
+
+    def _add(self, state: JobState) -> None:
+        item = QTreeWidgetItem([f"#{state.job_id} {state.label}", LANE_NAMES[state.lane], ""])
+        item.setData(0, JobIdRole, state.job_id)
         self.tree.addTopLevelItem(item)
-        self._items[job_id] = item
-        self._active.add(job_id)
-        self._update_buttons()
+        self._items[state.job_id] = item
+        self._change(state)
 
-    def set_status(self, job_id: int, status: str, done: bool = False) -> None:
-        item = self._items.get(job_id)
+    def _change(self, state: JobState) -> None:
+        item = self._items.get(state.job_id)
         if item is None:
             return
-        item.setText(1, status)
-        if done:
-            self._active.discard(job_id)
-            self._update_buttons()
+        item.setText(2, state.status_text)
+        tip = state.request.prompt_text or state.label
+        item.setToolTip(0, f"{tip}\n{state.label}" if tip != state.label else tip)
+        if state.status is JobStatus.FAILED:
+            item.setToolTip(2, state.message)
+        self._update_buttons()
+
+    def _remove(self, job_id: int) -> None:
+        item = self._items.pop(job_id, None)
+        if item is not None:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+        self._update_buttons()
+
+    # ------------------------------------------------------------ queries (tests, main window)
 
     def status(self, job_id: int) -> str | None:
         item = self._items.get(job_id)
-        return item.text(1) if item else None
-
-    def clear_finished(self) -> None:
-        for job_id in [j for j in self._items if j not in self._active]:
-            item = self._items.pop(job_id)
-            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+        return item.text(2) if item else None
 
     def select(self, job_id: int) -> None:
         self.tree.setCurrentItem(self._items[job_id])
 
-    def _selected_active(self) -> list[int]:
-        ids = [item.data(0, JobIdRole) for item in self.tree.selectedItems()]
-        return [j for j in ids if j in self._active]
+    def clear_finished(self) -> None:
+        self.jobs.clear_finished()
 
-    def _cancel_selected(self) -> None:
-        for job_id in self._selected_active():
-            self.cancel_requested.emit(job_id)
+    # ------------------------------------------------------------ buttons
+
+    def _selected(self) -> list[JobState]:
+        ids = [item.data(0, JobIdRole) for item in self.tree.selectedItems()]
+        states = [self.jobs.get(j) for j in ids]
+        return [s for s in states if s is not None and not s.status.ended]
+
+    def _for_selected(self, signal: Signal) -> None:
+        for state in self._selected():
+            signal.emit(state.job_id)
+
+    def _pause_or_resume(self) -> None:
+        for state in self._selected():
+            if state.lane is Lane.TRAIN and state.status is JobStatus.PAUSED:
+                self.resume_requested.emit(state.job_id)
+            elif state.lane is Lane.TRAIN and state.status is JobStatus.RUNNING:
+                self.pause_requested.emit(state.job_id)
 
     def _update_buttons(self) -> None:
-        self.cancel_button.setEnabled(bool(self._selected_active()))
+        selected = self._selected()
+        training = [
+            s for s in selected if s.lane is Lane.TRAIN and s.status is not JobStatus.QUEUED
+        ]
+        self.cancel_button.setEnabled(bool(selected))
+        self.pause_button.setEnabled(bool(training))
+        self.stop_button.setEnabled(bool(training))
+        paused = bool(training) and all(s.status is JobStatus.PAUSED for s in training)
+        self.pause_button.setText("Resume" if paused else "Pause")

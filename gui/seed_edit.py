@@ -6,7 +6,7 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
-from engine.jobs import random_seed
+from engine.api.limits import random_seed
 
 
 class SeedEdit(QWidget):

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+# Nothing the suite does may touch the user's real folders.
+_SANDBOX = tempfile.mkdtemp(prefix="latentstudio-tests-")
+os.environ.setdefault("LATENTSTUDIO_CACHE_DIR", os.path.join(_SANDBOX, "cache"))
+os.environ.setdefault("LATENTSTUDIO_CONFIG_DIR", os.path.join(_SANDBOX, "config"))
 
 import pytest  # noqa: E402
 
@@ -44,7 +49,7 @@ def no_network():
 @pytest.fixture(scope="session")
 def tiny_sd_model(tmp_path_factory):
     """A tiny but real Stable Diffusion pipeline folder, built once for the whole suite."""
-    from engine.models.tiny_sd import build_tiny_pipeline
+    from engine.models.sd.tiny import build_tiny_pipeline
 
     return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
 
@@ -64,3 +69,14 @@ def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data / "Trash"))
         monkeypatch.setattr(plat_other, "HOMETRASH", str(data / "Trash"))
     return data / "Trash"
+
+
+@pytest.fixture
+def cpu_runtime(tmp_path: Path):
+    """The real runtime on the CPU, with a hash cache of its own, no gallery."""
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+
+    runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
+    yield runtime
+    runtime.close()

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.jobs import SampleRequest, Txt2ImgRequest
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import SampleRequest, Txt2ImgRequest
+from engine.models.vae.files import load_vae
 from engine.store import read_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +53,9 @@ def test_sample_prints_one_json_line_per_image(tmp_path):
     for line in lines:
         assert (line["width"], line["height"]) == (8, 8)
         meta = read_metadata(Path(line["path"]))
-        assert meta.request == SampleRequest(model="vae-digits", seed=5, count=3)
+        assert meta.request == SampleRequest(
+            model=ModelRef(Family.VAE, "vae-digits"), seed=5, count=3
+        )
 
 
 def test_generate_batch_with_a_sampler(tmp_path, tiny_sd_model):
@@ -87,15 +92,10 @@ def test_generate_batch_with_a_sampler(tmp_path, tiny_sd_model):
     ]
     meta = read_metadata(Path(lines[1]["path"]))
     assert meta.request == Txt2ImgRequest(
-        model=str(tiny_sd_model),
-        prompt="a lighthouse",
-        negative_prompt="fog",
-        width=64,
-        height=48,
-        steps=3,
-        cfg_scale=5.5,
-        seed=9,
-        sampler="DPM++ 2M Karras",
+        model=ModelRef(Family.SD, str(tiny_sd_model)),
+        prompt=Prompt("a lighthouse", "fog"),
+        size=Size(64, 48),
+        sampling=Sampling(steps=3, cfg_scale=5.5, sampler="DPM++ 2M Karras", seed=9),
         batch_size=2,
     )
     assert "Seed: 10" in meta.parameters_text and "Sampler: DPM++ 2M Karras" in meta.parameters_text
@@ -136,6 +136,34 @@ def test_missing_model_folder_is_one_line_and_non_zero(tmp_path):
     assert len(lines) == 1, lines
     last = lines[0]
     assert last.startswith("error: The model folder") and "does not exist" in last
+
+
+def test_train_prints_progress_lines_then_the_checkpoint(tmp_path):
+    out = run_main(
+        "train", "--model", "vae", "--data", "digits", "--steps", "40", "--out", str(tmp_path)
+    )
+    assert out.returncode == 0, out.stderr
+    lines = json_lines(out.stdout)
+    assert lines[-2]["step"] == 40 and {"loss", "recon", "kl", "images_per_s"} <= set(lines[-2])
+    checkpoint = Path(lines[-1]["checkpoint"])
+    assert lines[-1]["step"] == 40 and checkpoint.parent == tmp_path
+    assert load_vae(checkpoint)[2]["steps"] == 40
+    sampled = run_main(
+        "sample",
+        "--model",
+        str(checkpoint),
+        "--seed",
+        "1",
+        "--count",
+        "1",
+        "--out",
+        str(tmp_path / "g"),
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    assert (
+        read_metadata(Path(json_lines(sampled.stdout)[0]["path"])).request.model.family
+        is Family.VAE
+    )
 
 
 def test_selftest_passes_offline():

@@ -8,20 +8,25 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from engine.jobs import (
+from engine.api import limits
+from engine.api.events import (
     Cancelled,
     DeviceInfo,
     Finished,
     Preview,
     Progress,
     Queued,
-    SampleRequest,
-    Txt2ImgRequest,
+    Started,
 )
-from engine.store import read_metadata
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import SampleRequest, Txt2ImgRequest
+from engine.store import StoreError, read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
+
+DIGITS = ModelRef(Family.VAE, "vae-digits")
 
 
 @pytest.fixture
@@ -58,9 +63,10 @@ def test_latent_lab_generate_lands_in_gallery_with_metadata(qtbot, window, setti
     ctrl_enter(qtbot, window.lab_panel.count)
     finished = wait_for(qtbot, window, Finished)
     queued = next(e for e in window.events if isinstance(e, Queued))
-    assert queued.request == SampleRequest(model="vae-digits", seed=1234, count=4)
-    assert [r.seed for r in finished.results] == [1234, 1235, 1236, 1237]
-    for result in finished.results:
+    assert queued.request == SampleRequest(model=DIGITS, seed=1234, count=4)
+    images = finished.outcome.images
+    assert [r.seed for r in images] == [1234, 1235, 1236, 1237]
+    for result in images:
         meta = read_metadata(Path(result.path))
         assert meta.request == queued.request
         assert meta.seed == result.seed
@@ -71,12 +77,43 @@ def test_latent_lab_generate_lands_in_gallery_with_metadata(qtbot, window, setti
     assert window.lab_panel.seed.last_seed == 1234
 
 
-def test_status_bar_names_the_device(qtbot, window):
-    window.set_mode(1)
-    window.generate()
+def test_status_bar_names_the_device_the_engine_found(qtbot, window):
+    import torch  # the test's own look at the machine, not the app's
+
     info = wait_for(qtbot, window, DeviceInfo)
-    assert info.description == "CPU · fp32"
-    qtbot.waitUntil(lambda: window.device_label.text() == "CPU · fp32")
+    if torch.cuda.is_available():
+        assert info.device == "cuda" and info.description.startswith("CUDA · ")
+        assert info.description.endswith("fp16")
+    else:
+        assert (info.device, info.description) == ("cpu", "CPU · fp32")
+    qtbot.waitUntil(lambda: window.status.device_label.text() == info.description)
+
+
+def test_a_device_change_shows_in_the_status_bar_at_once(qtbot, window, settings):
+    wait_for(qtbot, window, DeviceInfo)
+    count = len([e for e in window.events if isinstance(e, DeviceInfo)])
+    window.status.device_label.setText("(stale)")
+    settings.device = "cpu"
+    window.apply_settings()
+    qtbot.waitUntil(
+        lambda: len([e for e in window.events if isinstance(e, DeviceInfo)]) > count, timeout=10_000
+    )
+    assert window.status.device_label.text().startswith("CPU")
+    assert not [e for e in window.events if isinstance(e, Started)]
+
+
+def test_widget_ranges_are_the_engines_limits(window):
+    create, lab = window.create_panel, window.lab_panel
+    pairs = [
+        (create.width_box, limits.SD_SIDE),
+        (create.height_box, limits.SD_SIDE),
+        (create.steps, limits.SD_STEPS),
+        (create.cfg, limits.CFG_SCALE),
+        (create.batch, limits.SD_BATCH),
+        (lab.count, limits.SAMPLE_COUNT),
+    ]
+    for box, limit in pairs:
+        assert (box.minimum(), box.maximum()) == (limit.low, limit.high), limit.name
 
 
 def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, trash):
@@ -95,12 +132,50 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     assert window.canvas.image is not None
     view.setCurrentIndex(index)
     newest = Path(index.data(Qt.ItemDataRole.UserRole))
-    assert newest in {Path(r.path) for r in finished.results}
+    assert newest in {Path(r.path) for r in finished.outcome.images}
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Delete)
     assert not newest.exists()
     assert (trash / "files" / newest.name).is_file()
     assert window.gallery_panel.model.rowCount() == 1
+
+
+def test_a_failed_delete_is_explained_not_raised(qtbot, window, monkeypatch):
+    window.set_mode(1)
+    window.lab_panel.count.setValue(1)
+    window.generate()
+    wait_for(qtbot, window, Finished)
+    window.set_mode(2)
+    view = window.gallery_panel.view
+    view.setCurrentIndex(window.gallery_panel.model.index(0, 0))
+
+    def refuse(path):
+        raise StoreError(f"Could not move {path} to the trash: permission denied.")
+
+    monkeypatch.setattr(window.client.gallery, "delete", refuse)
+    window.gallery_panel.delete_selected()
+    assert "permission denied" in window.last_error
+
+
+def test_the_old_gallery_is_closed_when_the_output_folder_changes(
+    qtbot, window, settings, tmp_path
+):
+    old = window.client.gallery
+    settings.output_dir = tmp_path / "elsewhere"
+    window.apply_settings()
+    assert old.closed and not window.client.gallery.closed
+    assert window.gallery_panel.model.store is window.client.gallery
+
+
+def test_closing_the_window_closes_the_gallery_and_drains_thumbnails(qtbot, settings, trash):
+    window = create_main_window(settings)
+    qtbot.addWidget(window)
+    window.show()
+    store = window.client.gallery
+    pool = window.gallery_panel.model._loader._pool
+    window.close()
+    assert store.closed
+    assert pool.activeThreadCount() == 0
 
 
 def test_create_generates_with_preview_and_progress(qtbot, window, settings, tiny_sd_model):
@@ -120,18 +195,14 @@ def test_create_generates_with_preview_and_progress(qtbot, window, settings, tin
     finished = wait_for(qtbot, window, Finished)
     assert [e.step for e in window.events if isinstance(e, Progress) and e.step][-1] == 4
     assert any(isinstance(e, Preview) for e in window.events)
-    request = read_metadata(Path(finished.results[0].path)).request
+    request = read_metadata(Path(finished.outcome.images[0].path)).request
     assert request == Txt2ImgRequest(
-        model=str(tiny_sd_model),
-        prompt="a red fox in the snow",
-        negative_prompt="blurry",
-        width=64,
-        height=64,
-        steps=4,
-        cfg_scale=7.0,
-        seed=42,
-        sampler="Euler a",
+        model=ModelRef(Family.SD, str(tiny_sd_model)),
+        prompt=Prompt("a red fox in the snow", "blurry"),
+        size=Size(64, 64),
+        sampling=Sampling(steps=4, cfg_scale=7.0, sampler="Euler a", seed=42),
     )
+    assert window.create_panel.seed.last_seed == 42
 
 
 def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, settings, tiny_sd_model):
@@ -142,7 +213,7 @@ def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, setting
     panel.width_box.setValue(64)
     panel.height_box.setValue(64)
     panel.steps.setValue(500)
-    window.generate()
+    job = window.generate()
     qtbot.waitUntil(
         lambda: any(isinstance(e, Progress) and e.step >= 1 for e in window.events), timeout=60_000
     )
@@ -152,7 +223,7 @@ def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, setting
     assert max(steps) < 500
     assert not any(isinstance(e, Finished) for e in window.events)
     assert not list(settings.output_dir.rglob("*.png"))
-    assert window.queue_dock.status(1) == "cancelled"
+    assert window.queue_dock.status(job) == "cancelled"
 
 
 def test_size_not_a_multiple_of_8_offers_the_nearest(qtbot, window, tiny_sd_model):
@@ -161,7 +232,7 @@ def test_size_not_a_multiple_of_8_offers_the_nearest(qtbot, window, tiny_sd_mode
     window.create_panel.width_box.setValue(500)
     assert window.generate() is None
     assert "500 is not a multiple of 8" in window.last_error and "504" in window.last_error
-    assert window.client.pending_job_ids() == [] and window.client.running_job_id is None
+    assert window.client.pending_job_ids() == [] and window.client.running_job_ids() == []
     box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
     fix = next(b for b in box.buttons() if b.text() == "Use nearest size")
     fix.click()
@@ -177,15 +248,17 @@ def test_unwritable_output_folder_keeps_the_image(qtbot, window, settings, tmp_p
     window.lab_panel.count.setValue(1)
     window.generate()
     finished = wait_for(qtbot, window, Finished)
-    result = finished.results[0]
+    result = finished.outcome.images[0]
     assert result.path is None and result.save_error
     assert "Save Image As" in window.last_error
     assert window.canvas.image is not None  # still on screen, can be saved elsewhere
+    assert len(window.results.unsaved) == 1
     kept = window.save_shown_image(tmp_path / "kept")
     assert kept == [tmp_path / "kept.png"]
     meta = read_metadata(kept[0])
-    assert meta.request == SampleRequest(model="vae-digits", seed=meta.seed, count=1)
+    assert meta.request == SampleRequest(model=DIGITS, seed=meta.seed, count=1)
     assert meta.seed == result.seed
+    assert window.results.unsaved == []
 
 
 def test_settings_dialog_rejects_a_missing_models_folder(qtbot, settings, tmp_path):
@@ -208,6 +281,8 @@ def test_settings_persist(tmp_path):
 
 
 def test_queue_dock_removes_a_queued_job_and_cancels_the_running_one(qtbot, window, tiny_sd_model):
+    from engine.api.kinds import Lane
+
     window.create_panel.select_model(str(tiny_sd_model))
     window.set_mode(0)
     panel = window.create_panel
@@ -216,16 +291,19 @@ def test_queue_dock_removes_a_queued_job_and_cancels_the_running_one(qtbot, wind
     panel.steps.setValue(500)
     running = window.generate()
     queued = window.generate()
-    qtbot.waitUntil(lambda: window.client.running_job_id == running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.client.running_job_id(Lane.GENERATE) == running, timeout=60_000)
     dock = window.queue_dock
+    assert "seed" in dock.tree.topLevelItem(0).text(0) and "64×64" in dock.tree.topLevelItem(
+        0
+    ).text(0)
     dock.select(queued)
-    assert dock.cancel_button.isEnabled()
+    assert dock.cancel_button.isEnabled() and not dock.pause_button.isEnabled()
     dock.cancel_button.click()
-    assert dock.status(queued) == "cancelled"  # removed at once, never started
+    qtbot.waitUntil(lambda: dock.status(queued) == "cancelled")  # removed, never started
     dock.select(running)
     dock.cancel_button.click()
     qtbot.waitUntil(lambda: dock.status(running) == "cancelled", timeout=60_000)
-    started = [e.job_id for e in window.events if type(e).__name__ == "Started"]
+    started = [e.job_id for e in window.events if isinstance(e, Started)]
     assert started == [running]
     dock.clear_finished()
     assert dock.tree.topLevelItemCount() == 0

@@ -13,9 +13,13 @@ import sys
 import numpy as np
 from PySide6.QtCore import QCoreApplication
 
+from engine.api.events import DeviceInfo, Finished
+from engine.api.kinds import Family
+from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.parts import ModelRef
+from engine.api.requests import Request, SampleRequest
 from engine.client import EngineClient
 from engine.context import JobContext
-from engine.jobs import DeviceInfo, Finished, Request, ResultImage, SampleRequest
 
 STEPS = 1500
 DRIFT_ALLOWED = 200  # refcounts of the singletons move a little with caches; not by thousands
@@ -25,10 +29,13 @@ class ManyStepsRunner:
     def device_info(self) -> DeviceInfo:
         return DeviceInfo("cpu", "float32", "CPU · fp32")
 
-    def run(self, request: Request, ctx: JobContext) -> tuple[ResultImage, ...]:
+    def run(self, request: Request, ctx: JobContext) -> ImagesOutcome:
         for step in range(1, STEPS + 1):
             ctx.report(step, STEPS)
-        return (ResultImage(np.zeros((1, 1, 3), np.uint8), request.seed, 1, 1),)
+        return ImagesOutcome((ResultImage(np.zeros((1, 1, 3), np.uint8), request.seed),))
+
+    def set_device_preference(self, preference: str) -> DeviceInfo:
+        return self.device_info()
 
     def close(self) -> None:
         pass
@@ -39,13 +46,13 @@ def singleton_refs() -> tuple[int, int]:
 
 
 def test_worker_signals_keep_reference_counts(qtbot, tmp_path):
-    client = EngineClient(tmp_path, make_runner=lambda _c: ManyStepsRunner())
+    client = EngineClient(tmp_path, make_runtime=lambda _c: ManyStepsRunner())
     events: list = []
     client.event.connect(events.append)
     client.start()
     qtbot.waitUntil(lambda: any(isinstance(e, DeviceInfo) for e in events))
     before = singleton_refs()
-    client.submit(SampleRequest(seed=1, count=1))
+    client.submit(SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=1, count=1))
     qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in events), timeout=30_000)
     after = singleton_refs()
     client.shutdown()

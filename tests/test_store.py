@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from engine.jobs import GeneratedImage, SampleRequest, Txt2ImgRequest
+from engine.api.kinds import Family
+from engine.api.outcomes import ResultImage
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import SampleRequest, Txt2ImgRequest
 from engine.store import (
     GalleryStore,
     StoreError,
@@ -47,10 +50,25 @@ def pixels(seed: int, height: int = 16, width: int = 24) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
-def txt2img_batch(request: Txt2ImgRequest) -> list[GeneratedImage]:
-    info = {"model": "models/sd15.safetensors", "model_sha256": SHA, "device": "cpu"}
+def sd(prompt: str, seed: int, batch_size: int = 1, **sampling) -> Txt2ImgRequest:
+    return Txt2ImgRequest(
+        model=ModelRef(Family.SD, "models/sd15.safetensors"),
+        prompt=Prompt(prompt),
+        sampling=Sampling(seed=seed, **sampling),
+        batch_size=batch_size,
+    )
+
+
+def txt2img_batch(request: Txt2ImgRequest, hash_kind: str = "file") -> list[ResultImage]:
+    info = {
+        "model": "models/sd15.safetensors",
+        "model_sha256": SHA,
+        "model_hash_kind": hash_kind,
+        "device": "cpu",
+    }
+    seed = request.sampling.seed
     return [
-        GeneratedImage(pixels(request.seed + i, 16, 24), request.seed + i, i, dict(info))
+        ResultImage(pixels(seed + i, 16, 24), seed + i, i, dict(info))
         for i in range(request.batch_size)
     ]
 
@@ -161,13 +179,10 @@ def test_racing_reservations_get_distinct_counters(tmp_path: Path) -> None:
 
 def test_batch_recipes_parse_back_to_the_request_with_their_own_seed(store) -> None:
     request = Txt2ImgRequest(
-        model="models/sd15.safetensors",
-        prompt="a red fox, in the snow\nwide shot",
-        negative_prompt="blurry, lowres",
-        steps=12,
-        cfg_scale=6.5,
-        seed=100,
-        sampler="Euler a",
+        model=ModelRef(Family.SD, "models/sd15.safetensors"),
+        prompt=Prompt("a red fox, in the snow\nwide shot", "blurry, lowres"),
+        size=Size(24, 16),
+        sampling=Sampling(steps=12, cfg_scale=6.5, seed=100, sampler="Euler a"),
         batch_size=3,
     )
     for image in txt2img_batch(request):
@@ -175,7 +190,7 @@ def test_batch_recipes_parse_back_to_the_request_with_their_own_seed(store) -> N
         meta = read_metadata(path)
         assert meta.request == request
         assert meta.seed == image.seed and meta.index == image.index
-        assert meta.recipe["version"] == 1
+        assert meta.recipe["version"] == 2
         assert meta.recipe["model_sha256"] == SHA and meta.recipe["device"] == "cpu"
         assert (meta.kind, meta.width, meta.height) == ("txt2img", 24, 16)
         assert path.name.startswith(f"{image.index + 1:05d}-{image.seed}-a-red-fox")
@@ -185,24 +200,31 @@ def test_batch_recipes_parse_back_to_the_request_with_their_own_seed(store) -> N
         assert f"Seed: {image.seed}," in text
         assert "Sampler: Euler a" in text and "Model hash: 6ce0161689" in text
         params = meta.parameters
-        assert params["prompt"] == request.prompt
-        assert params["negative_prompt"] == request.negative_prompt
+        assert params["prompt"] == request.prompt.positive
+        assert params["negative_prompt"] == request.prompt.negative
         assert (params["steps"], params["cfg_scale"], params["seed"]) == (12, 6.5, image.seed)
         assert (params["width"], params["height"], params["model"]) == (24, 16, "sd15")
         np.testing.assert_array_equal(np.asarray(Image.open(path)), image.rgb)
 
 
 def test_the_models_own_scheduler_is_written_by_its_a1111_name(store) -> None:
-    request = Txt2ImgRequest(model="sd15", prompt="fox", seed=1)  # sampler None
+    request = sd("fox", 1)  # sampler None
     image = txt2img_batch(request)[0]
     image.info["sampler"] = "PNDMScheduler"  # what the SD runner reports for the default
     text = read_metadata(store.save(image, request)).parameters_text
     assert "Sampler: PLMS," in text
 
 
+def test_a_folder_model_has_no_a1111_model_hash_but_keeps_ours_in_the_recipe(store) -> None:
+    request = sd("fox", 3)
+    meta = read_metadata(store.save(txt2img_batch(request, hash_kind="folder")[0], request))
+    assert "Model hash" not in meta.parameters_text and "Model: sd15" in meta.parameters_text
+    assert meta.recipe["model_sha256"] == SHA and meta.recipe["model_hash_kind"] == "folder"
+
+
 def test_classic_samples_have_no_prompt_in_parameters(store) -> None:
-    request = SampleRequest(model="vae-digits", seed=7, count=2)
-    image = GeneratedImage(pixels(1, 28, 28), 8, 1, {"model": "vae-digits"})
+    request = SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=7, count=2)
+    image = ResultImage(pixels(1, 28, 28), 8, 1, {"model": "vae-digits"})
     path = store.save(image, request)
     meta = read_metadata(path)
     assert meta.request == request and meta.seed == 8 and meta.kind == "sample"
@@ -273,7 +295,7 @@ def test_damaged_recipe_falls_back_to_parameters(tmp_path: Path) -> None:
 
 
 def save_some(store: GalleryStore, count: int) -> list[Path]:
-    request = Txt2ImgRequest(model="sd15", prompt="fox", seed=10, batch_size=count)
+    request = sd("fox", 10, count)
     return [store.save(image, request) for image in txt2img_batch(request)]
 
 
@@ -364,7 +386,7 @@ def test_concurrent_saves_from_two_threads(store) -> None:
     errors: list[BaseException] = []
 
     def worker(seed: int) -> None:
-        request = Txt2ImgRequest(model="sd15", prompt="race", seed=seed, batch_size=5)
+        request = sd("race", seed, 5)
         try:
             barrier.wait()
             saved.extend(store.save(image, request) for image in txt2img_batch(request))

@@ -11,32 +11,33 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.context import CancelToken, JobContext
+from engine.api.catalogue import model_path
+from engine.api.errors import BadInput, BadModelFile, JobCancelled
+from engine.api.events import Frames, Metrics, Progress
+from engine.api.kinds import Family
+from engine.api.outcomes import FramesOutcome, ModelOutcome
+from engine.api.parts import DatasetRef, Latents, ModelRef, Training
+from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest
+from engine.context import JobContext, JobControl
 from engine.data.digits import dataset_fingerprint
-from engine.device import DeviceChoice
-from engine.errors import BadModelFile, JobCancelled
-from engine.fingerprint import file_sha256
-from engine.jobs import Progress, SampleRequest
-from engine.models.vae import (
+from engine.hashing import file_sha256
+from engine.models.common.modelfile import sidecar_path
+from engine.models.vae.files import load_vae, save_vae
+from engine.models.vae.net import (
     Vae,
     VaeConfig,
-    VaeRunner,
     decode_latents,
     elbo_loss,
     kl_divergence,
-    load_vae,
     reparameterize,
-    resolve_model_path,
     sample_latent,
-    save_vae,
-    sidecar_path,
 )
+from engine.models.vae.training import VAE_PRESETS, VaeTrainSettings, train_vae
 from engine.resources import BUNDLED_MODELS_DIR
-from engine.train import VAE_PRESETS, VaeTrainSettings, train_vae
 
 TINY = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=2)
-CPU = DeviceChoice("cpu", torch.float32)
 BUNDLED_PATH = BUNDLED_MODELS_DIR / "vae-digits.safetensors"
+DIGITS = ModelRef(Family.VAE, "vae-digits")
 
 
 def tiny_model(seed: int = 0) -> Vae:
@@ -52,10 +53,26 @@ def tiny_file(tmp_path: Path) -> Path:
     return path
 
 
-def run(model: str, seed: int, count: int) -> list[np.ndarray]:
-    """A fresh runner each time, so nothing is shared between the runs compared."""
-    results = VaeRunner(CPU).run(SampleRequest(model=model, seed=seed, count=count), JobContext(1))
-    return [r.rgb for r in results]
+def new_runtime(tmp_path: Path):
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+
+    return Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
+
+
+def sample_request(model: str = "vae-digits", seed: int = 0, count: int = 16) -> SampleRequest:
+    return SampleRequest(model=ModelRef(Family.VAE, model), seed=seed, count=count)
+
+
+def run(model: str, seed: int, count: int, tmp_path: Path) -> list[np.ndarray]:
+    """A fresh runtime each time, so nothing is shared between the runs compared."""
+    runtime = new_runtime(tmp_path)
+    try:
+        return [
+            r.rgb for r in runtime.run(sample_request(model, seed, count), JobContext(1)).images
+        ]
+    finally:
+        runtime.close()
 
 
 # ---------------------------------------------------------------- ELBO and reparameterisation
@@ -146,64 +163,152 @@ def test_bundled_weights_load_and_record_the_committed_dataset():
     assert meta == record["meta"]
     assert {"seed", "epochs", "final_losses", "torch"} <= set(meta)
     assert BUNDLED_PATH.stat().st_size < 5 * 1024 * 1024
-    assert resolve_model_path("vae-digits") == BUNDLED_PATH
+    assert model_path(DIGITS) == BUNDLED_PATH
 
 
-# ---------------------------------------------------------------- runner
+# ---------------------------------------------------------------- sampling
 
 
-def test_runner_returns_count_rgb_images_with_their_recipe():
-    results = VaeRunner(CPU).run(SampleRequest(model="vae-digits", seed=5, count=4), JobContext(1))
+def test_runner_returns_count_rgb_images_with_their_recipe(tmp_path):
+    runtime = new_runtime(tmp_path)
+    results = runtime.run(sample_request(seed=5, count=4), JobContext(1)).images
     assert [r.index for r in results] == [0, 1, 2, 3]
     assert [r.seed for r in results] == [5, 6, 7, 8]
     for r in results:
         assert r.rgb.shape == (8, 8, 3) and r.rgb.dtype == np.uint8
     info = results[0].info
     assert info["model"] == "vae-digits" and info["family"] == "vae"
-    assert info["model_sha256"] == file_sha256(BUNDLED_PATH)
+    assert info["model_sha256"] == file_sha256(BUNDLED_PATH) and info["model_hash_kind"] == "file"
     assert (info["device"], info["dtype"], info["torch"]) == ("cpu", "float32", torch.__version__)
 
 
-def test_sample_i_of_a_batch_equals_a_single_run_with_seed_plus_i():
-    batch = run("vae-digits", seed=100, count=5)
+def test_sample_i_of_a_batch_equals_a_single_run_with_seed_plus_i(tmp_path):
+    batch = run("vae-digits", 100, 5, tmp_path)
     for i, rgb in enumerate(batch):
-        assert np.array_equal(rgb, run("vae-digits", seed=100 + i, count=1)[0])
-    assert all(np.array_equal(a, b) for a, b in zip(batch, run("vae-digits", 100, 5), strict=True))
+        assert np.array_equal(rgb, run("vae-digits", 100 + i, 1, tmp_path)[0])
+    again = run("vae-digits", 100, 5, tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(batch, again, strict=True))
     assert not np.array_equal(batch[0], batch[1])
 
 
-def test_runner_loads_a_user_file_and_reloads_it_when_retrained(tiny_file: Path):
-    runner = VaeRunner(CPU)
-    request = SampleRequest(model=str(tiny_file), seed=0, count=2)
-    before = runner.run(request, JobContext(1))
+def test_runner_loads_a_user_file_and_reloads_it_when_retrained(tiny_file: Path, tmp_path):
+    runtime = new_runtime(tmp_path)
+    request = sample_request(str(tiny_file), 0, 2)
+    before = runtime.run(request, JobContext(1)).images
     assert before[0].info["model_sha256"] == file_sha256(tiny_file)
     save_vae(tiny_file, tiny_model(seed=1), TINY, {})
-    after = runner.run(request, JobContext(2))
+    after = runtime.run(request, JobContext(2)).images
     assert after[0].info["model_sha256"] == file_sha256(tiny_file)
     assert not np.array_equal(before[0].rgb, after[0].rgb)
     z = sample_latent(TINY.latent_dim, 0)
     assert np.array_equal(after[0].rgb, decode_latents(load_vae(tiny_file)[0], z)[0])
 
 
-def test_a_cancelled_token_stops_the_run_before_any_sample():
-    token = CancelToken()
-    token.cancel()
+def test_a_cancelled_job_stops_before_any_sample(tmp_path):
+    control = JobControl()
+    control.cancel()
     with pytest.raises(JobCancelled):
-        VaeRunner(CPU).run(SampleRequest(count=8), JobContext(1, cancel_token=token))
+        new_runtime(tmp_path).run(sample_request(count=8), JobContext(1, control=control))
 
 
-def test_cancel_during_a_run_takes_effect_within_one_step():
-    token = CancelToken()
+def test_cancel_during_a_run_takes_effect_within_one_step(tmp_path):
+    control = JobControl()
     progress: list[Progress] = []
 
     def emit(event):
         if isinstance(event, Progress):
             progress.append(event)
-            token.cancel()
+            control.cancel()
 
     with pytest.raises(JobCancelled):
-        VaeRunner(CPU).run(SampleRequest(count=16), JobContext(1, emit=emit, cancel_token=token))
+        new_runtime(tmp_path).run(
+            sample_request(count=16), JobContext(1, emit=emit, control=control)
+        )
     assert [(p.step, p.total) for p in progress] == [(1, 16)]
+
+
+# ---------------------------------------------------------------- decoding latents (sliders)
+
+
+def test_decoding_a_latent_gives_the_frame_sampling_gives_for_that_latent(tmp_path):
+    runtime = new_runtime(tmp_path)
+    sampled = runtime.run(sample_request(seed=42, count=1), JobContext(1)).images[0].rgb
+    z = tuple(float(v) for v in sample_latent(8, 42)[0])
+    outcome = runtime.run(DecodeRequest(model=DIGITS, latents=Latents((z, z))), JobContext(2))
+    assert isinstance(outcome, FramesOutcome) and len(outcome.frames) == 2
+    np.testing.assert_array_equal(outcome.frames[0], sampled)
+
+
+def test_a_latent_of_the_wrong_length_is_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="8 values, not 3"):
+        new_runtime(tmp_path).run(
+            DecodeRequest(model=DIGITS, latents=Latents(((0.0, 0.0, 0.0),))), JobContext(1)
+        )
+
+
+# ---------------------------------------------------------------- training in the app
+
+
+def train_request(out: Path, steps: int, **training) -> TrainRequest:
+    return TrainRequest(
+        family=Family.VAE,
+        preset="digits",
+        dataset=DatasetRef("digits"),
+        training=Training(steps=steps, batch_size=64, **training),
+        output=str(out),
+    )
+
+
+def test_training_writes_a_model_that_samples_and_reports_metrics_and_frames(tmp_path):
+    out = tmp_path / "mine.safetensors"
+    events: list = []
+    outcome = new_runtime(tmp_path).run(train_request(out, 60), JobContext(1, emit=events.append))
+    assert isinstance(outcome, ModelOutcome) and outcome.path == str(out) and outcome.step == 60
+    assert not outcome.stopped_early and set(outcome.metrics) == {"loss", "recon", "kl"}
+    model, config, meta = load_vae(out)
+    assert config == VAE_PRESETS["digits"].config and meta["steps"] == 60
+    metrics = [e for e in events if isinstance(e, Metrics)]
+    assert metrics[-1].step == 60 and metrics[-1].values["images_per_s"] > 0
+    frames = [e for e in events if isinstance(e, Frames)]
+    assert frames and frames[0].frames[0].shape == (8, 8, 3)
+    again = new_runtime(tmp_path).run(sample_request(str(out), 3, 2), JobContext(2)).images
+    assert again[0].rgb.shape == (8, 8, 3)
+
+
+def test_stop_keeps_the_step_reached_and_cancel_keeps_the_last_checkpoint(tmp_path):
+    out = tmp_path / "stopped.safetensors"
+    control = JobControl()
+
+    def stop_at_25(event):
+        if isinstance(event, Progress) and event.step >= 25:
+            control.stop()
+
+    ctx = JobContext(1, emit=stop_at_25, control=control)
+    ctx._progress.interval_s = 0  # every step reports, so the stop lands at a known step
+    outcome = new_runtime(tmp_path).run(train_request(out, 10_000, checkpoint_every=10), ctx)
+    assert outcome.stopped_early and 25 <= outcome.step <= 26
+    assert load_vae(out)[2]["steps"] == outcome.step
+
+    cancelled = tmp_path / "cancelled.safetensors"
+    control = JobControl()
+
+    def cancel_at_25(event):
+        if isinstance(event, Progress) and event.step >= 25:
+            control.cancel()
+
+    ctx = JobContext(1, emit=cancel_at_25, control=control)
+    ctx._progress.interval_s = 0
+    with pytest.raises(JobCancelled):
+        new_runtime(tmp_path).run(train_request(cancelled, 10_000, checkpoint_every=10), ctx)
+    assert load_vae(cancelled)[2]["steps"] == 20  # the last checkpoint, intact
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_training_in_the_app_leaves_torch_settings_alone(tmp_path):
+    threads = torch.get_num_threads()
+    new_runtime(tmp_path).run(train_request(tmp_path / "m.safetensors", 5), JobContext(1))
+    assert torch.get_num_threads() == threads
+    assert not torch.are_deterministic_algorithms_enabled()
 
 
 # ---------------------------------------------------------------- bad files
@@ -217,7 +322,7 @@ def assert_bad_file(path: Path, *phrases: str) -> str:
     for phrase in phrases:
         assert phrase in message
     with pytest.raises(BadModelFile):
-        VaeRunner(CPU).run(SampleRequest(model=str(path), count=1), JobContext(1))
+        new_runtime(path.parent).run(sample_request(str(path), 0, 1), JobContext(1))
     return message
 
 

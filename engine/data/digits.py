@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.fingerprint import file_sha256
+from engine.hashing import file_sha256
 from engine.resources import DATASETS_DIR
 
 DIGITS_PATH = DATASETS_DIR / "digits.npz"

@@ -4,8 +4,8 @@ Stdlib, numpy, Pillow and send2trash only: the GUI thread reads the gallery thro
 this package, so it must never pull in torch.
 """
 
+from engine.atomic import write_atomic, write_bytes_atomic
 from engine.store.a1111 import format_parameters, parse_parameters
-from engine.store.atomic import write_atomic, write_bytes_atomic
 from engine.store.errors import StoreError
 from engine.store.gallery import INDEX_NAME, GalleryItem, GalleryStore
 from engine.store.index import GalleryIndex, IndexRecord, OpenState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from engine.errors import UserFacingError
+from engine.api.errors import UserFacingError
 
 _REASONS = {
     errno.EACCES: "permission denied",

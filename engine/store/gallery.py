@@ -16,8 +16,9 @@ from pathlib import Path
 
 from send2trash import send2trash
 
-from engine.jobs import GeneratedImage, Request
-from engine.store.atomic import write_bytes_atomic
+from engine.api.outcomes import ResultImage
+from engine.api.requests import Request
+from engine.atomic import write_bytes_atomic
 from engine.store.errors import StoreError, reason, save_failed
 from engine.store.index import GalleryIndex, OpenState, record_for, relative_key
 from engine.store.layout import image_slug, remove_stale_reservations, reserve
@@ -54,12 +55,15 @@ class GalleryStore:
         # lists nothing, and each save says why it cannot write (and retries the folder).
         self.error: str | None = None
         self._index: GalleryIndex | None = None
+        self.closed = False
         with contextlib.suppress(StoreError):
             self._open_index()
 
     def _open_index(self) -> GalleryIndex:
         if self._index is not None:
             return self._index
+        if self.closed:
+            raise StoreError(f"The gallery in {self.root} was closed; open it again.")
         try:
             self._index = GalleryIndex(self.index_path)
         except (OSError, sqlite3.Error) as exc:
@@ -75,7 +79,7 @@ class GalleryStore:
 
     # ------------------------------------------------------------ writing
 
-    def save(self, image: GeneratedImage, request: Request) -> Path:
+    def save(self, image: ResultImage, request: Request) -> Path:
         """Write `image` as a PNG with its metadata and index it; returns its path.
 
         Raises StoreError when the output folder cannot take the file (permissions,
@@ -84,10 +88,9 @@ class GalleryStore:
         self._open_index()
         created = datetime.now().astimezone()
         data = encode_png(image.rgb, png_text(image, request, created))
-        prompt = str(getattr(request, "prompt", "") or "")
-        model = str(image.info.get("model") or getattr(request, "model", "") or "")
+        slug = image_slug(request.slug_text, str(image.info.get("model") or ""))
         try:
-            with reserve(self.root, created, image.seed, image_slug(prompt, model)) as spot:
+            with reserve(self.root, created, image.seed, slug) as spot:
                 write_bytes_atomic(spot.path, data)
         except OSError as exc:
             raise save_failed(self.root, exc) from exc
@@ -151,8 +154,11 @@ class GalleryStore:
             raise StoreError(f"Could not read {path}: {_describe(exc)}.") from exc
 
     def close(self) -> None:
+        """Close the index's connections; the store lists nothing afterwards."""
         if self._index is not None:
             self._index.close()
+            self._index = None
+        self.closed = True
 
     def __enter__(self) -> GalleryStore:
         return self
@@ -177,9 +183,11 @@ class GalleryStore:
     def _index_file(self, path: Path) -> None:
         # The PNG is saved whatever happens here: an index failure must not turn a
         # saved image into a failed job; the next rebuild picks the file up.
+        index = self._index
+        if index is None:  # closed meanwhile (the output folder changed): a rebuild finds it
+            return
         try:
-            assert self._index is not None  # save() opened it
-            self._index.add(record_for(read_metadata(path), self._key(path)))
+            index.add(record_for(read_metadata(path), self._key(path)))
         except (OSError, ValueError, sqlite3.Error):
             log.exception("saved %s but could not add it to the gallery index", path)
 

@@ -11,49 +11,26 @@ import contextlib
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-SLUG_MAX = 40
+from engine.api.naming import model_name, slugify
+
 COUNTER_DIGITS = 5
 RESERVED_SUFFIX = ".reserved"
 STALE_RESERVATION_S = 3600.0
 
 _COUNTER = re.compile(r"^\.?(\d{5,})[-.]")
-_MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf")
 
 
 def day_folder(root: Path, when: datetime) -> Path:
     return Path(root) / when.strftime("%Y-%m-%d")
 
 
-def model_name(model: str) -> str:
-    """A model id as people say it: the file or folder name without the weights suffix."""
-    name = re.split(r"[\\/]", model.rstrip("\\/"))[-1] if model else ""
-    for suffix in _MODEL_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def slugify(text: str, max_length: int = SLUG_MAX) -> str:
-    """Lowercase ASCII words joined by '-', cut at a word boundary: safe on every OS."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = ""
-    for word in re.findall(r"[a-z0-9]+", ascii_text.lower()):
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > max_length:
-            # A single very long first word is cut rather than dropped.
-            return slug or word[:max_length]
-        slug = candidate
-    return slug
-
-
-def image_slug(prompt: str, model: str) -> str:
-    return slugify(prompt) or slugify(model_name(model)) or "image"
+def image_slug(text: str, model: str = "") -> str:
+    return slugify(text) or slugify(model_name(model)) or "image"
 
 
 def file_name(counter: int, seed: int | None, slug: str) -> str:

@@ -20,34 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import BadInput
-from engine.jobs import GeneratedImage, Request, request_from_recipe
+from engine.api.errors import BadInput
+from engine.api.naming import model_name
+from engine.api.outcomes import ResultImage
+from engine.api.requests import Request, request_from_dict, request_from_v1, request_to_dict
 from engine.store import a1111
-from engine.store.layout import model_name
 from engine.store.png import read_png_text
 
 RECIPE_KEY = "latentstudio"
 PARAMETERS_KEY = "parameters"
-RECIPE_VERSION = 1
+# 1: the walking skeleton's flat requests; 2: requests built from typed parts.
+RECIPE_VERSION = 2
 EXTERNAL_KIND = "external"  # a PNG made by another tool, or with no metadata at all
 
 _RESERVED = ("version", "created", "request", "seed", "index")
-
-# A request's sampler is already an A1111 name and is written as given. For "the model's
-# own scheduler" the runner reports the diffusers class, written as A1111 would name it.
-_SAMPLERS: dict[str, tuple[str, str | None]] = {
-    "EulerDiscreteScheduler": ("Euler", None),
-    "EulerAncestralDiscreteScheduler": ("Euler a", None),
-    "HeunDiscreteScheduler": ("Heun", None),
-    "LMSDiscreteScheduler": ("LMS", None),
-    "KDPM2DiscreteScheduler": ("DPM2", None),
-    "KDPM2AncestralDiscreteScheduler": ("DPM2 a", None),
-    "DPMSolverMultistepScheduler": ("DPM++ 2M", None),
-    "DDIMScheduler": ("DDIM", None),
-    "PNDMScheduler": ("PLMS", None),
-    "UniPCMultistepScheduler": ("UniPC", None),
-    "LCMScheduler": ("LCM", None),
-}
 
 
 @dataclass(frozen=True)
@@ -80,11 +66,11 @@ def app_version() -> str:
         return "dev"  # running from a source checkout
 
 
-def build_recipe(image: GeneratedImage, request: Request, created: datetime) -> dict[str, Any]:
+def build_recipe(image: ResultImage, request: Request, created: datetime) -> dict[str, Any]:
     recipe: dict[str, Any] = {
         "version": RECIPE_VERSION,
         "created": created.isoformat(),
-        "request": request.to_recipe(),
+        "request": request_to_dict(request),
         "seed": image.seed,
         "index": image.index,
     }
@@ -92,46 +78,32 @@ def build_recipe(image: GeneratedImage, request: Request, created: datetime) -> 
     return recipe
 
 
-def build_parameters(image: GeneratedImage, request: Request) -> str:
+def build_parameters(image: ResultImage, request: Request) -> str:
+    """The A1111 text: the request's own fields, then what every image has.
+
+    "Model hash" is A1111's: the first 10 hex digits of a single file's sha256. A folder
+    model has no such hash; our composite one is in the recipe only.
+    """
     height, width = np.asarray(image.rgb).shape[:2]
-    sampler, schedule = _sampler_names(request, image.info)
     sha256 = image.info.get("model_sha256")
-    steps = getattr(request, "steps", None)
-    cfg_scale = getattr(request, "cfg_scale", None)
+    single_file = image.info.get("model_hash_kind", "file") == "file"
     params: list[tuple[str, object]] = [
-        ("Steps", steps),
-        ("Sampler", sampler),
-        ("Schedule type", schedule),
-        ("CFG scale", None if cfg_scale is None else a1111.format_number(cfg_scale)),
+        *request.a1111_params(image.info),
         ("Seed", image.seed),
         ("Size", f"{width}x{height}"),
-        ("Model hash", sha256[:10] if isinstance(sha256, str) and sha256 else None),
-        ("Model", model_name(_model_id(image, request)) or None),
+        ("Model hash", sha256[:10] if single_file and isinstance(sha256, str) and sha256 else None),
+        ("Model", model_name(str(image.info.get("model") or "")) or None),
         ("Version", f"latentstudio {app_version()}"),
     ]
-    prompt = str(getattr(request, "prompt", "") or "")
-    negative = str(getattr(request, "negative_prompt", "") or "")
-    return a1111.format_parameters(prompt, negative, params)
+    params = [(k, a1111.format_number(v) if isinstance(v, float) else v) for k, v in params]
+    negative = getattr(getattr(request, "prompt", None), "negative", "")
+    return a1111.format_parameters(request.prompt_text, negative, params)
 
 
-def png_text(image: GeneratedImage, request: Request, created: datetime) -> dict[str, str]:
+def png_text(image: ResultImage, request: Request, created: datetime) -> dict[str, str]:
     """The text chunks to embed in the PNG of `image`."""
     recipe = json.dumps(build_recipe(image, request, created), default=_json_default)
     return {PARAMETERS_KEY: build_parameters(image, request), RECIPE_KEY: recipe}
-
-
-def _model_id(image: GeneratedImage, request: Request) -> str:
-    return str(image.info.get("model") or getattr(request, "model", "") or "")
-
-
-def _sampler_names(request: Request, info: dict[str, Any]) -> tuple[str | None, str | None]:
-    if not hasattr(request, "sampler"):
-        return None, None
-    chosen = getattr(request, "sampler", None) or info.get("sampler")
-    if not chosen:
-        return None, None
-    name, schedule = _SAMPLERS.get(str(chosen), (str(chosen), None))
-    return name, schedule or info.get("schedule_type")
 
 
 def _json_default(value: Any) -> Any:
@@ -170,12 +142,13 @@ def read_metadata(path: Path) -> ImageMetadata:
 
 
 def parse_recipe_request(recipe: dict[str, Any]) -> Request | None:
-    """The request of a recipe, or None if this version does not know it."""
+    """The request of a recipe (of any version), or None if this version cannot read it."""
     request = recipe.get("request")
     if not isinstance(request, dict):
         return None
+    read = request_from_v1 if recipe.get("version") == 1 else request_from_dict
     try:
-        return request_from_recipe(request)
+        return read(request)
     except (BadInput, TypeError, ValueError):
         return None
 
@@ -191,20 +164,23 @@ def _load_recipe(raw: str | None) -> dict[str, Any] | None:
 
 
 def _from_recipe(base: ImageMetadata, recipe: dict[str, Any]) -> ImageMetadata:
+    request = parse_recipe_request(recipe)
     fields = recipe.get("request") if isinstance(recipe.get("request"), dict) else {}
+    prompt = getattr(request, "prompt", None)
+    model = getattr(request, "model", None)
     return ImageMetadata(
         path=base.path,
         width=base.width,
         height=base.height,
         kind=_as_str(fields.get("type")) or "unknown",
-        prompt=_as_str(fields.get("prompt")),
-        negative_prompt=_as_str(fields.get("negative_prompt")),
-        model=_as_str(recipe.get("model")) or _as_str(fields.get("model")),
+        prompt=request.prompt_text if request else "",
+        negative_prompt=getattr(prompt, "negative", ""),
+        model=_as_str(recipe.get("model")) or (model.id if model is not None else ""),
         seed=_as_int(recipe.get("seed")),
         index=_as_int(recipe.get("index")),
         created=_as_datetime(recipe.get("created")),
         recipe=recipe,
-        request=parse_recipe_request(recipe),
+        request=request,
         parameters=base.parameters,
         parameters_text=base.parameters_text,
     )

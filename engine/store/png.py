@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from engine.store.atomic import write_bytes_atomic
+from engine.atomic import write_bytes_atomic
 from engine.store.errors import save_failed
 
 

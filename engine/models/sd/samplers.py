@@ -4,7 +4,7 @@ The mapping is the table in diffusers' documentation, "Schedulers" overview,
 docs/source/en/api/schedulers/overview.md ("A1111/k-diffusion -> Diffusers"). DDIM, PLMS
 and UniPC are A1111 samplers too; they map to the diffusers classes of the same algorithm.
 
-The names themselves (engine.jobs.SAMPLER_NAMES) are request vocabulary the GUI offers;
+The names themselves (engine.api.samplers.SAMPLER_NAMES) are request vocabulary the GUI offers;
 this module maps each to a scheduler and stays cheap to import: diffusers is imported
 only inside make_scheduler.
 """
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import BadInput
-from engine.jobs import SAMPLER_NAMES
+from engine.api.errors import BadInput
+from engine.api.samplers import SAMPLER_NAMES
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ _KARRAS = {"use_karras_sigmas": True, **_NO_OTHER_SIGMAS}
 _DPM_2M = {"algorithm_type": "dpmsolver++"}
 _DPM_2M_SDE = {"algorithm_type": "sde-dpmsolver++"}
 
-# In the order of engine.jobs.SAMPLER_NAMES (tests/test_sd.py checks both name the same set).
+# In the order of engine.api.samplers.SAMPLER_NAMES (tests/test_sd.py checks the set).
 SAMPLERS: dict[str, SamplerSpec] = {
     "Euler": SamplerSpec("EulerDiscreteScheduler", _PLAIN),
     "Euler a": SamplerSpec("EulerAncestralDiscreteScheduler"),

@@ -5,6 +5,8 @@ Anything else that escapes a runner is an internal error; the worker survives bo
 
 from __future__ import annotations
 
+from engine.api.kinds import ErrorKind
+
 
 class JobCancelled(Exception):  # noqa: N818 - a signal, not a failure
     """Raised inside a runner when the job's cancel token is set."""
@@ -13,7 +15,7 @@ class JobCancelled(Exception):  # noqa: N818 - a signal, not a failure
 class UserFacingError(Exception):
     """An error whose message is a sentence the user can act on."""
 
-    kind = "internal"
+    kind = ErrorKind.INTERNAL
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -21,15 +23,15 @@ class UserFacingError(Exception):
 
 
 class BadInput(UserFacingError):
-    kind = "bad_input"
+    kind = ErrorKind.BAD_INPUT
 
 
 class BadModelFile(UserFacingError):
-    kind = "bad_model_file"
+    kind = ErrorKind.BAD_MODEL_FILE
 
 
 class OutOfMemory(UserFacingError):
-    kind = "out_of_memory"
+    kind = ErrorKind.OUT_OF_MEMORY
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -41,3 +43,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def out_of_memory(device: str, doing: str = "working") -> OutOfMemory:
+    """The one out-of-memory sentence, for every device and every stage of a job."""
+    gpu = device in ("cuda", "mps")
+    where = "The GPU" if gpu else "The computer"
+    others = "other apps that use the GPU" if gpu else "other programs"
+    return OutOfMemory(
+        f"{where} ran out of memory while {doing}. Try a smaller width/height or batch "
+        f"size, or close {others}."
+    )

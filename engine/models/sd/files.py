@@ -7,15 +7,13 @@ to do about it, and they cost milliseconds: safetensors headers are read, not th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
-from engine.errors import BadInput, BadModelFile
-from engine.fingerprint import file_sha256
+from engine.api.errors import BadInput, BadModelFile
 
 SUPPORTED_PIPELINES = ("StableDiffusionPipeline",)
 # Loaded with safety_checker=None, so its (1.2 GB) weights are neither needed nor checked.
@@ -182,30 +180,3 @@ def _check_safetensors(path: Path, name: str) -> None:
             f"The {name} weights file {path} is damaged or incomplete ({exc}). "
             "Download or copy it again."
         ) from exc
-
-
-# ---------------------------------------------------------------- fingerprint
-
-_sha_cache: dict[tuple, str] = {}
-
-
-def model_sha256(path: str | Path) -> str:
-    """sha256 over the weight files the pipeline loads (name and content of each).
-
-    Hashing gigabytes takes seconds, so the result is cached for the life of the process,
-    keyed by the files' sizes and modification times so that a replaced file is rehashed.
-    """
-    folder = inspect_sd_folder(path)
-    root = folder.path.resolve()
-    files = sorted(folder.weight_files, key=lambda p: p.relative_to(folder.path).as_posix())
-    stats = tuple(
-        (p.relative_to(folder.path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in files
-    )
-    key = (str(root), stats)
-    if key not in _sha_cache:
-        total = hashlib.sha256()
-        for file, (relative, _, _) in zip(files, stats, strict=True):
-            total.update(relative.encode("utf-8") + b"\0" + file_sha256(file).encode() + b"\n")
-        _sha_cache[key] = total.hexdigest()
-    return _sha_cache[key]

@@ -9,26 +9,23 @@ VAE that downsamples by 8 (so image and latent sizes relate as for real models),
 CLIP vocabulary (so prompts tokenize as they would), and SD 1.5's PNDM scheduler config.
 Weights are random but a pure function of `seed`.
 
-`bare_diffusers_txt2img` is the app's txt2img job written as a user would script it with
-diffusers alone: the baseline of the "app overhead vs bare diffusers" benchmark.
+The bare-diffusers baseline that tests and benchmarks compare the app with is in
+bench/baselines.py, outside the shipped engine.
 """
 
 from __future__ import annotations
 
-from engine.models import hf_env  # isort: skip  (must run before any hugging-face import)
+from engine.models.sd import hf_env  # isort: skip  (must run before any hugging-face import)
 
 import json
 import shutil
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
 from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-from engine.jobs import Txt2ImgRequest
-from engine.models.samplers import make_scheduler
+from engine.models.common.construction import building_models
 from engine.resources import CLIP_TOKENIZER_DIR, SD_CONFIG_DIR
 
 # SD 1.x reads 77 tokens; without this transformers 5 reports an "infinite" maximum
@@ -107,7 +104,7 @@ def build_tiny_pipeline(
     out_dir = Path(out_dir)
     hf_env.silence_progress_bars()
     # fork_rng: building a test model must not disturb the caller's global torch RNG.
-    with torch.random.fork_rng(devices=[]):
+    with building_models, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         unet = _tiny_unet(sample_size)
         torch.manual_seed(seed + 1)
@@ -135,52 +132,3 @@ def _add_tokenizer_vocab(tokenizer_dir: Path) -> None:
     # for the BPE files, and a folder without them loads a 3-token tokenizer silently.
     for name in TOKENIZER_FILES:
         shutil.copyfile(CLIP_TOKENIZER_DIR / name, tokenizer_dir / name)
-
-
-# ---------------------------------------------------------------- the bare-diffusers baseline
-
-
-@lru_cache(maxsize=1)
-def load_bare_pipeline(
-    path: str, device: str = "cpu", dtype: torch.dtype = torch.float32
-) -> StableDiffusionPipeline:
-    """Loaded once, so that a benchmark times generation, not loading."""
-    pipe = StableDiffusionPipeline.from_pretrained(
-        path, dtype=dtype, local_files_only=True, safety_checker=None, requires_safety_checker=False
-    ).to(device)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
-def bare_diffusers_txt2img(
-    path: str | Path,
-    request: Txt2ImgRequest,
-    device: str = "cpu",
-    dtype: torch.dtype = torch.float32,
-) -> np.ndarray:
-    """batch x H x W x 3 uint8: what the app's runner must reproduce pixel for pixel.
-
-    Uses none of the runner's code, only the sampler-name table, which is data.
-    """
-    pipe = load_bare_pipeline(str(Path(path).resolve()), device, dtype)
-    default_scheduler = pipe.scheduler
-    if request.sampler is not None:
-        pipe.scheduler = make_scheduler(request.sampler, default_scheduler.config)
-    try:
-        images = pipe(
-            request.prompt,
-            negative_prompt=request.negative_prompt or None,
-            width=request.width,
-            height=request.height,
-            num_inference_steps=request.steps,
-            guidance_scale=request.cfg_scale,
-            num_images_per_prompt=request.batch_size,
-            generator=[
-                torch.Generator("cpu").manual_seed(request.seed + i)
-                for i in range(request.batch_size)
-            ],
-            output_type="np",
-        ).images
-    finally:
-        pipe.scheduler = default_scheduler
-    return (images * 255).round().astype(np.uint8)

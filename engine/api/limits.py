@@ -1,0 +1,48 @@
+"""The one source of numeric limits: request validation and widget ranges both read these."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from engine.api.errors import BadInput
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An inclusive range with the words a message needs."""
+
+    name: str
+    low: int | float
+    high: int | float
+
+    def check(self, value: int | float) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadInput(f"{self.name} must be a finite number (got {value}).")
+        if not self.low <= value <= self.high:
+            raise BadInput(f"{self.name} must be between {self.low} and {self.high} (got {value}).")
+
+
+SIZE_MULTIPLE = 8  # VAE latents are 1/8 of the image side
+
+SEED = Limit("Seed", 0, 2**32 - 1)
+SD_SIDE = Limit("Width and height", SIZE_MULTIPLE, 4096)
+SD_STEPS = Limit("Steps", 1, 1000)
+SD_BATCH = Limit("Batch size", 1, 16)
+CFG_SCALE = Limit("CFG scale", 0.0, 30.0)
+SAMPLE_COUNT = Limit("Count", 1, 256)
+LATENT_VECTORS = Limit("Number of latent vectors", 1, 256)
+LATENT_VALUE = Limit("Latent values", -1e3, 1e3)
+TRAIN_STEPS = Limit("Training steps", 1, 10_000_000)
+TRAIN_BATCH = Limit("Training batch size", 1, 4096)
+LEARNING_RATE = Limit("Learning rate", 1e-8, 1.0)
+
+
+def nearest_multiple(value: int, multiple: int = SIZE_MULTIPLE) -> int:
+    """The closest multiple, halves rounding up (500 -> 504), never below one multiple."""
+    return max(multiple, (value + multiple // 2) // multiple * multiple)
+
+
+def random_seed() -> int:
+    return random.randint(int(SEED.low), int(SEED.high))

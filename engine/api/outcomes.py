@@ -1,0 +1,75 @@
+"""What a finished job hands back. A runner returns exactly one kind of outcome.
+
+- ImagesOutcome: images, saved to the gallery when the request says so;
+- FramesOutcome: a sequence shown but not saved (latent sliders, interpolations, filmstrips);
+- VectorsOutcome: numbers, e.g. latent directions;
+- ModelOutcome: a model file written by training, with its last metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    """One image a job made. `path` is None until saved, or when saving failed."""
+
+    rgb: np.ndarray  # H x W x 3 uint8
+    seed: int | None
+    index: int = 0  # position in its batch
+    info: dict[str, Any] = field(default_factory=dict)  # model id/sha256, device, dtype…
+    path: str | None = None
+    save_error: str | None = None
+    # The PNG text chunks (parameters + recipe) of an image that is not in the gallery,
+    # so "Save Image As…" writes it with its full recipe.
+    png_text: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    def json_line(self) -> str:
+        """What the command line prints for each image written."""
+        fields = {"path": self.path, "seed": self.seed, "width": self.width, "height": self.height}
+        return json.dumps(fields)
+
+
+class Outcome:
+    """Base of every outcome."""
+
+
+@dataclass(frozen=True)
+class ImagesOutcome(Outcome):
+    images: tuple[ResultImage, ...]
+
+
+@dataclass(frozen=True)
+class FramesOutcome(Outcome):
+    frames: tuple[np.ndarray, ...]  # each H x W x 3 uint8
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VectorsOutcome(Outcome):
+    vectors: tuple[tuple[float, ...], ...]
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelOutcome(Outcome):
+    path: str  # the model file (.safetensors, with its .json beside it)
+    step: int  # the training step it holds
+    metrics: dict[str, float] = field(default_factory=dict)
+    stopped_early: bool = False  # the user pressed Stop: the file holds the last step done
+
+    def json_line(self) -> str:
+        return json.dumps({"checkpoint": self.path, "step": self.step, **self.metrics})

@@ -1,0 +1,144 @@
+"""Reusable typed parts that requests are built from.
+
+Frozen and hashable (tuples, never lists), so a request can key a cache or be compared
+with the recipe read back from an image. Images are referenced by gallery path + sha256,
+never embedded as pixels; latent vectors travel as tuples of floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.api import limits
+from engine.api.errors import BadInput, BadModelFile
+from engine.api.kinds import Family
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model: a bundled name ("vae-digits"), or the path of a file or folder."""
+
+    family: Family
+    id: str
+
+    def check(self) -> None:
+        """Refuse a missing model now, before any engine thread loads anything."""
+        from engine.api.catalogue import model_path
+
+        if not self.id.strip():
+            hint = "Settings → Models folders" if self.family is Family.SD else "the Latent Lab"
+            raise BadInput(f"Choose a {self.family.title} model first ({hint}).")
+        path = model_path(self)
+        if not path.exists():
+            if self.family is Family.SD:
+                raise BadModelFile(
+                    f"The model folder {path} does not exist. Check Settings → Models folders."
+                )
+            raise BadModelFile(
+                f"The {self.family.title} model file {path} does not exist. Check the path, "
+                "or choose one of the bundled models."
+            )
+
+    @property
+    def name(self) -> str:
+        """The id as people say it: a file or folder name without its weights suffix."""
+        from engine.api.naming import model_name
+
+        return model_name(self.id)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    positive: str = ""
+    negative: str = ""
+
+
+@dataclass(frozen=True)
+class Size:
+    width: int = 512
+    height: int = 512
+
+    def check(self, side: limits.Limit = limits.SD_SIDE) -> None:
+        for name, value in (("Width", self.width), ("Height", self.height)):
+            if value % limits.SIZE_MULTIPLE or value < limits.SIZE_MULTIPLE:
+                raise BadInput(
+                    f"{name} {value} is not a multiple of {limits.SIZE_MULTIPLE}; "
+                    f"the nearest that works is {limits.nearest_multiple(value)}."
+                )
+            side.check(value)
+
+    def __str__(self) -> str:
+        return f"{self.width}×{self.height}"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a diffusion model is sampled. `sampler` None: the model's own scheduler."""
+
+    steps: int = 20
+    cfg_scale: float = 7.0
+    sampler: str | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        from engine.api.samplers import SAMPLER_NAMES
+
+        limits.SD_STEPS.check(self.steps)
+        limits.CFG_SCALE.check(self.cfg_scale)
+        limits.SEED.check(self.seed)
+        if self.sampler is not None and self.sampler not in SAMPLER_NAMES:
+            raise BadInput(
+                f"Unknown sampler {self.sampler!r}. Choose one of: {', '.join(SAMPLER_NAMES)}."
+            )
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image in the gallery (path relative to it, or absolute) and its content hash."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Latents:
+    """Latent vectors, one tuple of floats per image."""
+
+    vectors: tuple[tuple[float, ...], ...]
+
+    def check(self, dim: int | None = None) -> None:
+        limits.LATENT_VECTORS.check(len(self.vectors))
+        for vector in self.vectors:
+            if dim is not None and len(vector) != dim:
+                raise BadInput(f"This model's latent vectors have {dim} values, not {len(vector)}.")
+            for value in vector:
+                limits.LATENT_VALUE.check(value)
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    name: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A bundled data set by name ("digits"), or a folder of the user's images."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Training:
+    steps: int = 1000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+    checkpoint_every: int = 500  # steps between checkpoints written to disk
+
+    def check(self) -> None:
+        limits.TRAIN_STEPS.check(self.steps)
+        limits.TRAIN_BATCH.check(self.batch_size)
+        limits.LEARNING_RATE.check(self.learning_rate)
+        limits.SEED.check(self.seed)
+        limits.TRAIN_STEPS.check(self.checkpoint_every)

@@ -1,0 +1,308 @@
+"""Requests: what a job asks the engine for, built from the typed parts in engine.api.parts.
+
+Every request names its `task` and `family` (the registry dispatches on the pair), the
+`lane` it runs on and the kind of outcome it returns. It checks itself (`validate`) and
+describes itself: a line for the queue, the AUTOMATIC1111 fields of its images, the text
+a file name is made from. One generic serializer (engine.api.serialize) writes it into
+every image's recipe and reads it back equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from engine.api import limits
+from engine.api.errors import BadInput
+from engine.api.kinds import Family, Lane, Task
+from engine.api.naming import shorten
+from engine.api.outcomes import (
+    FramesOutcome,
+    ImagesOutcome,
+    ModelOutcome,
+    Outcome,
+)
+from engine.api.parts import (
+    DatasetRef,
+    Latents,
+    LoraSpec,
+    ModelRef,
+    Prompt,
+    Sampling,
+    Size,
+    Training,
+)
+from engine.api.samplers import a1111_sampler_name
+from engine.api.serialize import check_types, from_data, to_data
+
+REQUEST_TYPES: dict[Task, type[Request]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """Base of every request; subclasses register themselves by their task."""
+
+    task: ClassVar[Task]
+    lane: ClassVar[Lane]
+    outcome: ClassVar[type[Outcome]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        task = cls.__dict__.get("task")
+        if task is not None:
+            REQUEST_TYPES[task] = cls
+
+    family: ClassVar[Family]  # overridden per instance by subclasses (a field or a property)
+
+    def validate(self) -> None:
+        """Raise BadInput with a sentence the user can act on."""
+        check_types(self)
+        self.check()
+
+    def check(self) -> None:
+        """The request's own rules, once its field types are known to be right."""
+
+    def describe(self) -> str:
+        """One line for the queue."""
+        return self.task.value
+
+    @property
+    def prompt_text(self) -> str:
+        return ""
+
+    @property
+    def slug_text(self) -> str:
+        """What an image's file name is made from."""
+        return self.prompt_text
+
+    @property
+    def image_count(self) -> int:
+        return 0
+
+    @property
+    def saves_images(self) -> bool:
+        """Whether the runtime writes this job's images to the gallery before Finished."""
+        return False
+
+    @property
+    def replace_key(self) -> str | None:
+        """Requests with equal keys replace each other while pending (latent sliders)."""
+        return None
+
+    def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
+        """The job-specific `Key: value` pairs of the A1111 parameters line."""
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        return request_to_dict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRequest(Request):
+    """A request that runs an existing model."""
+
+    model: ModelRef
+
+    @property
+    def family(self) -> Family:  # type: ignore[override]
+        return self.model.family
+
+    @property
+    def slug_text(self) -> str:
+        return self.prompt_text or self.model.name
+
+    def check(self) -> None:
+        self.model.check()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Txt2ImgRequest(ModelRequest):
+    """Stable Diffusion text-to-image. Image i of a batch uses seed + i."""
+
+    task: ClassVar[Task] = Task.TXT2IMG
+    lane: ClassVar[Lane] = Lane.GENERATE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    prompt: Prompt = field(default_factory=Prompt)
+    size: Size = field(default_factory=Size)
+    sampling: Sampling = field(default_factory=Sampling)
+    batch_size: int = 1
+    loras: tuple[LoraSpec, ...] = ()
+    save: bool = True
+
+    def check(self) -> None:
+        super().check()
+        self.size.check()
+        self.sampling.check()
+        limits.SD_BATCH.check(self.batch_size)
+        if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
+            raise BadInput(
+                f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
+                f"the largest seed, {limits.SEED.high}. Choose a smaller seed."
+            )
+
+    def describe(self) -> str:
+        parts = [
+            shorten(self.prompt.positive or "(no prompt)", 32),
+            str(self.size),
+            f"seed {self.sampling.seed}",
+            self.sampling.sampler or "model sampler",
+        ]
+        if self.batch_size > 1:
+            parts.append(f"×{self.batch_size}")
+        return " · ".join(parts)
+
+    @property
+    def prompt_text(self) -> str:
+        return self.prompt.positive
+
+    @property
+    def image_count(self) -> int:
+        return self.batch_size
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+    def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
+        chosen = self.sampling.sampler or str(info.get("sampler") or "")
+        return [
+            ("Steps", self.sampling.steps),
+            ("Sampler", a1111_sampler_name(chosen) if chosen else None),
+            ("CFG scale", self.sampling.cfg_scale),
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleRequest(ModelRequest):
+    """New samples from a classic generative model. Sample i uses seed + i."""
+
+    task: ClassVar[Task] = Task.SAMPLE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    seed: int = 0
+    count: int = 16
+    save: bool = True
+
+    def check(self) -> None:
+        super().check()
+        limits.SAMPLE_COUNT.check(self.count)
+        limits.SEED.check(self.seed)
+        if self.seed + self.count - 1 > limits.SEED.high:
+            raise BadInput(
+                f"Seed {self.seed} with {self.count} samples would go past the largest "
+                f"seed, {limits.SEED.high}. Choose a smaller seed."
+            )
+
+    def describe(self) -> str:
+        samples = "sample" if self.count == 1 else "samples"
+        return f"{self.model.name} · {self.count} {samples} · seed {self.seed}"
+
+    @property
+    def image_count(self) -> int:
+        return self.count
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecodeRequest(ModelRequest):
+    """Decode latent vectors to frames (latent sliders): shown, never saved."""
+
+    task: ClassVar[Task] = Task.DECODE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = FramesOutcome
+
+    latents: Latents
+
+    def check(self) -> None:
+        super().check()
+        self.latents.check()
+
+    def describe(self) -> str:
+        n = len(self.latents.vectors)
+        return f"{self.model.name} · decode {n} latent{'s' if n != 1 else ''}"
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"decode:{self.model.family.value}:{self.model.id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainRequest(Request):
+    """Train a classic model on a data set; the result is a model file."""
+
+    task: ClassVar[Task] = Task.TRAIN
+    lane: ClassVar[Lane] = Lane.TRAIN
+    outcome: ClassVar[type[Outcome]] = ModelOutcome
+
+    family: Family  # type: ignore[misc]
+    preset: str  # the network's shape and default hyper-parameters
+    dataset: DatasetRef
+    training: Training = field(default_factory=Training)
+    output: str  # the .safetensors file to write (its .json goes beside it)
+
+    def check(self) -> None:
+        self.training.check()
+        if not self.output.endswith(".safetensors"):
+            raise BadInput(f"Trained models are saved as .safetensors files, not {self.output}.")
+
+    def describe(self) -> str:
+        return (
+            f"train {self.family.title} on {self.dataset.name} · "
+            f"{self.training.steps} steps · seed {self.training.seed}"
+        )
+
+
+# ---------------------------------------------------------------- recipes
+
+
+def request_to_dict(request: Request) -> dict[str, Any]:
+    """The request as recipe JSON data: its fields plus "type" (the task)."""
+    return {"type": request.task.value, **to_data(request)}
+
+
+def request_from_dict(data: dict[str, Any]) -> Request:
+    """Inverse of request_to_dict; raises BadInput for what this version cannot read."""
+    if not isinstance(data, dict):
+        raise BadInput("A recipe's request must be an object.")
+    try:
+        cls = REQUEST_TYPES[Task(data.get("type"))]
+    except (ValueError, KeyError):
+        raise BadInput(f"Unknown request type in recipe: {data.get('type')!r}.") from None
+    return from_data(cls, {k: v for k, v in data.items() if k != "type"}, cls.__name__)
+
+
+def request_from_v1(data: dict[str, Any]) -> Request:
+    """Read a request as the first version (the walking skeleton) wrote it: flat fields."""
+    kind = data.get("type")
+    if kind == "txt2img":
+        upgraded = {
+            "type": "txt2img",
+            "model": {"family": "sd", "id": data.get("model", "")},
+            "prompt": {
+                "positive": data.get("prompt", ""),
+                "negative": data.get("negative_prompt", ""),
+            },
+            "size": {"width": data.get("width", 512), "height": data.get("height", 512)},
+            "sampling": {
+                "steps": data.get("steps", 20),
+                "cfg_scale": data.get("cfg_scale", 7.0),
+                "sampler": data.get("sampler"),
+                "seed": data.get("seed", 0),
+            },
+            "batch_size": data.get("batch_size", 1),
+        }
+    elif kind == "sample":
+        upgraded = {
+            "type": "sample",
+            "model": {"family": "vae", "id": data.get("model", "vae-digits")},
+            "seed": data.get("seed", 0),
+            "count": data.get("count", 16),
+        }
+    else:
+        raise BadInput(f"Unknown request type in recipe: {kind!r}.")
+    return request_from_dict(upgraded)

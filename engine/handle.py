@@ -1,0 +1,88 @@
+"""A per-job handle with typed signals, for code that follows one job (superqt style).
+
+    handle = client.start(request)
+    handle.progress.connect(...); handle.finished.connect(...)
+
+The client's `event` signal carries every job's events; a handle re-emits just its own,
+on the GUI thread, in the engine's order: started, (progress | preview | metrics |
+frames | paused | resumed)*, then exactly one of finished, cancelled, failed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.api.events import (
+    ENDINGS,
+    Cancelled,
+    Failed,
+    Finished,
+    Frames,
+    Metrics,
+    Paused,
+    Preview,
+    Progress,
+    Resumed,
+    Started,
+)
+
+if TYPE_CHECKING:
+    from engine.client import EngineClient
+
+
+class JobHandle(QObject):
+    started = Signal()
+    progress = Signal(object)  # Progress
+    preview = Signal(object)  # numpy H x W x 3 uint8
+    metrics = Signal(object)  # Metrics
+    frames = Signal(object)  # Frames
+    paused = Signal()
+    resumed = Signal()
+    finished = Signal(object)  # the Outcome
+    cancelled = Signal()
+    failed = Signal(str, str)  # message, ErrorKind value
+
+    def __init__(self, client: EngineClient, job_id: int) -> None:
+        super().__init__(client)
+        self.client = client
+        self.job_id = job_id
+        self.ended = False
+
+    def cancel(self) -> None:
+        self.client.cancel(self.job_id)
+
+    def stop(self) -> None:
+        self.client.stop(self.job_id)
+
+    def pause(self) -> None:
+        self.client.pause(self.job_id)
+
+    def resume(self) -> None:
+        self.client.resume(self.job_id)
+
+    def deliver(self, event: object) -> None:
+        """Re-emit one event of this job as its typed signal."""
+        if isinstance(event, Started):
+            self.started.emit()
+        elif isinstance(event, Progress):
+            self.progress.emit(event)
+        elif isinstance(event, Preview):
+            self.preview.emit(event.rgb)
+        elif isinstance(event, Metrics):
+            self.metrics.emit(event)
+        elif isinstance(event, Frames):
+            self.frames.emit(event)
+        elif isinstance(event, Paused):
+            self.paused.emit()
+        elif isinstance(event, Resumed):
+            self.resumed.emit()
+        elif isinstance(event, ENDINGS):
+            self.ended = True
+            if isinstance(event, Finished):
+                self.finished.emit(event.outcome)
+            elif isinstance(event, Cancelled):
+                self.cancelled.emit()
+            elif isinstance(event, Failed):
+                self.failed.emit(event.message, event.kind.value)

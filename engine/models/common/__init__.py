@@ -1,0 +1,1 @@
+"""Code the model families share: model files (safetensors + JSON record)."""

@@ -1,0 +1,159 @@
+"""Stable Diffusion text-to-image through diffusers' own StableDiffusionPipeline.
+
+The runner adds only what the app needs around a plain diffusers call: the cached
+pipeline, A1111 sampler names, per-image seeds, progress/cancel/previews through the job
+context, and errors a user can act on. The pixels are exactly those of a bare diffusers
+call with the same arguments (tests/test_sd.py holds us to that).
+"""
+
+from __future__ import annotations
+
+from engine.models.sd import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import diffusers
+import numpy as np
+import torch
+from diffusers import StableDiffusionPipeline
+
+from engine.api.catalogue import model_path
+from engine.api.kinds import Family, Task
+from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.requests import Txt2ImgRequest
+from engine.cache import CacheKey, FileIdentity
+from engine.context import JobContext
+from engine.device import dtype_name, inference_dtype
+from engine.models.sd.files import SdFolder, inspect_sd_folder
+from engine.models.sd.latent_preview import latents_to_rgb
+from engine.models.sd.loading import load_sd_pipeline
+from engine.models.sd.samplers import make_scheduler
+from engine.registry import RunnerEnv, runner
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """float images in [0, 1] -> uint8, rounding as diffusers' numpy_to_pil does."""
+    return (images * 255).round().astype(np.uint8)
+
+
+def default_generators(seed: int, count: int) -> list[torch.Generator]:
+    # A1111 convention: image i of a batch uses seed + i and equals a single run with it.
+    # CPU generators give the same noise on every device.
+    return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class LoadedSd:
+    pipe: StableDiffusionPipeline
+    scheduler_class: type
+    scheduler_config: dict[str, Any]  # the model's own, to rebuild from on every job
+
+    @property
+    def components(self) -> dict[str, Any]:  # what the model cache counts the size of
+        return self.pipe.components
+
+
+@runner(task=Task.TXT2IMG, family=Family.SD)
+class SdTxt2ImgRunner:
+    def __init__(self, env: RunnerEnv) -> None:
+        self.env = env
+        self.dtype = inference_dtype(env.device, Family.SD)
+
+    def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
+        # A broken or mistyped folder is refused before anything is loaded or evicted.
+        folder = inspect_sd_folder(model_path(request.model))
+        model_hash = self.env.hashes.request(folder.path, folder.weight_files)
+        loaded = self._load(folder, ctx, request.sampling.steps)
+        ctx.restart_clock()  # it/s and ETA describe denoising, not loading
+        ctx.phase = "generating"
+        pipe = loaded.pipe
+        # A fresh scheduler every job: the previous job's sampler (and its step state)
+        # never leaks into this one.
+        pipe.scheduler = self._scheduler(loaded, request.sampling.sampler)
+        output = pipe(
+            prompt=request.prompt.positive,
+            negative_prompt=request.prompt.negative or None,
+            width=request.size.width,
+            height=request.size.height,
+            num_inference_steps=request.sampling.steps,
+            guidance_scale=request.sampling.cfg_scale,
+            num_images_per_prompt=request.batch_size,
+            generator=default_generators(request.sampling.seed, request.batch_size),
+            output_type="np",
+            callback_on_step_end=_step_reporter(ctx, request.sampling.steps),
+        )
+        info = self._info(folder, loaded, request)
+        info.update(
+            self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
+        )
+        return ImagesOutcome(
+            tuple(
+                ResultImage(rgb, request.sampling.seed + i, i, dict(info))
+                for i, rgb in enumerate(to_uint8(output.images))
+            )
+        )
+
+    def unload(self) -> None:
+        pass  # the pipelines live in the model cache
+
+    def _load(self, folder: SdFolder, ctx: JobContext, steps: int) -> LoadedSd:
+        device = self.env.device.device
+        key = CacheKey(Family.SD, FileIdentity.of(folder.path), device, dtype_name(self.dtype))
+        if self.env.cache.peek(key) is None:
+            ctx.report(0, steps, message="Loading model…")
+        ctx.phase = "loading the model"
+
+        def load() -> LoadedSd:
+            pipe = load_sd_pipeline(folder, device, self.dtype)
+            return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
+
+        return self.env.cache.get(key, load)
+
+    @staticmethod
+    def _scheduler(loaded: LoadedSd, sampler: str | None) -> Any:
+        if sampler is None:
+            return loaded.scheduler_class.from_config(loaded.scheduler_config)
+        return make_scheduler(sampler, loaded.scheduler_config)
+
+    def _info(self, folder: SdFolder, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
+        return {
+            "model": folder.path.name,
+            "model_path": str(folder.path.resolve()),
+            "sampler": request.sampling.sampler or loaded.scheduler_class.__name__,
+            "device": self.env.device.device,
+            "dtype": dtype_name(self.dtype),
+            "torch": torch.__version__,
+            "diffusers": diffusers.__version__,
+            "family": Family.SD.value,
+        }
+
+    @staticmethod
+    def _hash_info(model_hash: Any) -> dict[str, Any]:
+        return {"model_sha256": model_hash.sha256, "model_hash_kind": model_hash.kind}
+
+
+def _step_reporter(ctx: JobContext, steps: int) -> Callable[..., dict[str, Any]]:
+    """Progress in the steps the user asked for; the ETA in model evaluations.
+
+    PNDM evaluates the UNet steps + 1 times, Heun and DPM2 about twice per step: the
+    callback runs once per evaluation, and "Step 3/21" for 20 steps would look broken.
+    """
+
+    def on_step_end(
+        pipe: StableDiffusionPipeline, index: int, timestep: Any, tensors: dict[str, Any]
+    ) -> dict[str, Any]:
+        latents = tensors["latents"]
+        evaluations = pipe.num_timesteps
+        shown = min(steps, int((index + 1) * steps / evaluations + 0.5))
+        # ctx.report raises JobCancelled, which unwinds out of the pipeline call.
+        ctx.report(
+            max(1, shown),
+            steps,
+            preview=lambda: latents_to_rgb(latents),
+            done=(index + 1) / evaluations,
+        )
+        return tensors
+
+    return on_step_end

@@ -1,0 +1,5 @@
+"""The VAE family: a small MLP variational autoencoder (net), its files, training and runners.
+
+The registry imports `engine.models.vae.runners` on the first VAE job; that registers
+the sample, decode and train runners.
+"""

@@ -1,0 +1,81 @@
+"""The training loop every family's trainer runs in, on the training lane.
+
+Between two steps it honours pause, resume, stop and cancel; it sends Progress (throttled),
+Metrics (losses and images/s) and, about once a second, a grid of samples as Frames; it
+writes a checkpoint every `checkpoint_every` steps and when stopped. A cancel leaves the
+last checkpoint on disk untouched; Stop writes one at the step it reached.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from engine.api.errors import UserFacingError
+from engine.context import JobContext
+
+FRAMES_INTERVAL_S = 1.0
+
+
+class TrainingDiverged(UserFacingError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Trainer(Protocol):
+    batch_size: int
+
+    def step(self) -> dict[str, float]:
+        """One optimizer step; returns its losses."""
+
+    def samples(self) -> list[np.ndarray]:
+        """A few samples (H x W x 3 uint8) from the model as it is now."""
+
+
+@dataclass
+class TrainResult:
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    stopped_early: bool = False
+
+
+def run_training(
+    trainer: Trainer,
+    total_steps: int,
+    ctx: JobContext,
+    checkpoint: Callable[[int, dict[str, float]], None],
+    checkpoint_every: int,
+    start_step: int = 0,
+) -> TrainResult:
+    started = time.perf_counter()
+    last_frames = float("-inf")
+    losses: dict[str, float] = {}
+    step = start_step
+    ctx.restart_clock()
+    while step < total_steps:
+        if ctx.step_boundary():
+            checkpoint(step, losses)
+            return TrainResult(step, losses, stopped_early=True)
+        losses = trainer.step()
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise TrainingDiverged(
+                f"Training stopped at step {step + 1}: the loss became "
+                f"{next(v for v in losses.values() if not math.isfinite(v))}. The last "
+                "checkpoint is kept; try a lower learning rate."
+            )
+        step += 1
+        elapsed = time.perf_counter() - started
+        rate = (step - start_step) * trainer.batch_size / elapsed if elapsed > 0 else 0.0
+        ctx.report(step, total_steps, throttle=True)
+        ctx.metrics(step, {**losses, "images_per_s": rate}, force=step == total_steps)
+        if time.perf_counter() - last_frames >= FRAMES_INTERVAL_S:
+            last_frames = time.perf_counter()
+            ctx.frames(trainer.samples(), force=True)
+        if step % checkpoint_every == 0 and step < total_steps:
+            checkpoint(step, losses)
+    checkpoint(step, losses)
+    return TrainResult(step, losses)

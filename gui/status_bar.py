@@ -1,0 +1,50 @@
+"""The status bar: the running job's progress, and the device the engine computes on."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+from engine.api.events import DeviceInfo
+from engine.api.kinds import Lane
+from gui.viewmodels.jobs import JobsModel, JobState, progress_text
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, jobs: JobsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.progress_label = QLabel()
+        self.device_label = QLabel("Starting engine…")
+        self.device_label.setToolTip("The device the engine computes on (Settings → Device)")
+        self.addPermanentWidget(self.progress_label)
+        self.addPermanentWidget(self.progress)
+        self.addPermanentWidget(self.device_label)
+        jobs.changed.connect(self._refresh)
+        jobs.added.connect(self._refresh)
+
+    def show_device(self, info: DeviceInfo) -> None:
+        self.device_label.setText(info.description)
+
+    def foreground_job(self) -> JobState | None:
+        """The job whose progress the bar shows: the newest running one, training last."""
+        running = self.jobs.running()
+        others = [s for s in running if s.lane is not Lane.TRAIN]
+        return (others or running or [None])[-1]
+
+    def _refresh(self, _state: object = None) -> None:
+        state = self.foreground_job()
+        if state is None:
+            self.progress.hide()
+            self.progress_label.clear()
+            return
+        self.progress.show()
+        if state.total and state.step:
+            self.progress.setRange(0, state.total)
+            self.progress.setValue(state.step)
+        else:
+            self.progress.setRange(0, 0)  # busy: loading, or before the first step ends
+        self.progress_label.setText(progress_text(state) if state.total else "Starting…")
