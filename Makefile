@@ -27,7 +27,7 @@ run: $(VENV)/.runtime
 	$(BIN)/python main.py
 
 test: $(VENV)/.dev
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.cold_start", "bench.lab_latency", "bench.responsiveness", "bench.overhead")
+BENCHMARKS = (
+    "bench.cold_start",
+    "bench.lab_latency",
+    "bench.responsiveness",
+    "bench.overhead",
+    "bench.interactive_while_training",
+)
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ def main() -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from engine.jobs import Cancelled, Failed, Finished
+    from engine.api.events import Cancelled, Failed, Finished
     from gui.app import create_main_window
     from gui.settings import AppSettings
 
@@ -47,7 +47,7 @@ def main() -> None:
         poll.timeout.connect(lambda: done and loop.quit())
         poll.start(1)
         loop.exec()
-        assert isinstance(done[0], Finished) and len(done[0].results) == 16, done[0]
+        assert isinstance(done[0], Finished) and len(done[0].outcome.images) == 16, done[0]
         return time.perf_counter() - start
 
     cold = click_to_grid()

@@ -19,9 +19,12 @@ RUNS = 5
 
 
 def main() -> None:
+    from bench.baselines import bare_diffusers_txt2img
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef, Prompt, Sampling, Size
+    from engine.api.requests import Txt2ImgRequest
     from engine.context import JobContext
-    from engine.jobs import Txt2ImgRequest
-    from engine.models.tiny_sd import bare_diffusers_txt2img, build_tiny_pipeline
+    from engine.models.sd.tiny import build_tiny_pipeline
     from engine.runtime import Runtime
     from engine.store import GalleryStore
 
@@ -30,7 +33,10 @@ def main() -> None:
     store = GalleryStore(work / "out")
     runtime = Runtime(store=lambda: store, device_preference="cpu")
     request = Txt2ImgRequest(
-        model=str(model), prompt="a lighthouse at dusk", width=256, height=256, steps=20, seed=3
+        model=ModelRef(Family.SD, str(model)),
+        prompt=Prompt("a lighthouse at dusk"),
+        size=Size(256, 256),
+        sampling=Sampling(steps=20, seed=3),
     )
     events: list = []
 
@@ -38,7 +44,15 @@ def main() -> None:
         runtime.run(request, JobContext(1, emit=events.append))
 
     def bare_job() -> None:
-        bare_diffusers_txt2img(model, request)
+        bare_diffusers_txt2img(
+            model,
+            prompt="a lighthouse at dusk",
+            width=256,
+            height=256,
+            steps=20,
+            cfg_scale=7.0,
+            seed=3,
+        )
 
     app_job(), bare_job()  # load and warm both
     app_times, bare_times = [], []

@@ -22,8 +22,11 @@ def main() -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from engine.jobs import Cancelled, Failed, Finished, Txt2ImgRequest
-    from engine.models.tiny_sd import build_tiny_pipeline
+    from engine.api.events import Cancelled, Failed, Finished
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef, Prompt, Sampling, Size
+    from engine.api.requests import Txt2ImgRequest
+    from engine.models.sd.tiny import build_tiny_pipeline
     from gui.app import create_main_window
     from gui.settings import AppSettings
 
@@ -47,7 +50,10 @@ def main() -> None:
 
     window.client.event.connect(on_event)
     request = Txt2ImgRequest(
-        model=str(model), prompt="a lighthouse at dusk", width=512, height=512, steps=60, seed=1
+        model=ModelRef(Family.SD, str(model)),
+        prompt=Prompt("a lighthouse at dusk"),
+        size=Size(512, 512),
+        sampling=Sampling(steps=60, seed=1),
     )
 
     def run_job() -> float:

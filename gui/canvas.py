@@ -11,6 +11,7 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
 
 class ImageCanvas(QWidget):
     zoom_changed = Signal(float)
+    painted = Signal()  # an image was drawn (benchmarks time click -> pixels with it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +87,8 @@ class ImageCanvas(QWidget):
         smooth = self._smooth_always or self.scale() < 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(self.image_rect(), self._image)
+        painter.end()
+        self.painted.emit()
 
     # ------------------------------------------------------------ interaction
 

@@ -38,7 +38,7 @@ from gui.queue_dock import QueueDock
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
-from gui.viewmodels.jobs import JobsModel, JobStatus
+from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 from gui.viewmodels.results import ResultsModel
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
@@ -239,17 +239,17 @@ class MainWindow(QMainWindow):
         if isinstance(event, DeviceInfo):
             self.status.show_device(event)
             return
+        state = self.jobs.get(getattr(event, "job_id", -1))  # before the event may end it
         self.jobs.apply(event)
         if isinstance(event, Preview):
             self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
             self._shown_file = None
         elif isinstance(event, ENDINGS):
-            self._job_ended(event)
+            self._job_ended(event, state)
 
-    def _job_ended(self, event: object) -> None:
+    def _job_ended(self, event: object, state: JobState | None) -> None:
         job_id = event.job_id
         panel = self._job_panels.pop(job_id, None)
-        state = self.jobs.get(job_id)
         if isinstance(event, Finished) and state is not None:
             self.results.add(job_id, state.request, event.outcome)
             if panel is not None:

@@ -72,6 +72,8 @@ class QueueDock(QDockWidget):
     # ------------------------------------------------------------ model -> view
 
     def _add(self, state: JobState) -> None:
+        if not state.request.listed:
+            return
         item = QTreeWidgetItem([f"#{state.job_id} {state.label}", LANE_NAMES[state.lane], ""])
         item.setData(0, JobIdRole, state.job_id)
         self.tree.addTopLevelItem(item)

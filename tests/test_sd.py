@@ -544,3 +544,38 @@ def test_latent_preview_takes_torch_tensors_and_other_channel_counts():
         rgb = latents_to_rgb(np.random.default_rng(0).standard_normal((1, channels, 5, 7)))
         assert rgb.shape == (5, 7, 3) and rgb.dtype == np.uint8
     assert latents_to_rgb(np.zeros((1, 4, 2, 2)), family="sdxl").shape == (2, 2, 3)
+
+
+# ---------------------------------------------------------------- building models on two lanes
+
+
+def test_a_model_built_while_a_pipeline_loads_gets_real_weights(tiny_model):
+    """accelerate patches torch.nn.Module for the whole process while diffusers loads;
+    the shared construction lock keeps a VAE built meanwhile on another lane whole."""
+    import threading
+
+    from engine.models.sd.loading import load_sd_pipeline
+    from engine.models.vae.files import load_vae
+    from engine.resources import BUNDLED_MODELS_DIR
+
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def load_pipelines():
+        try:
+            for _ in range(3):
+                load_sd_pipeline(tiny_model, "cpu", torch.float32)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=load_pipelines)
+    thread.start()
+    built = 0
+    while not done.is_set():
+        model, _config, _meta = load_vae(BUNDLED_MODELS_DIR / "vae-digits.safetensors")
+        assert not any(p.is_meta for p in model.parameters())
+        built += 1
+    thread.join()
+    assert not errors and built > 0

@@ -437,6 +437,6 @@ def test_closing_during_a_load_that_cannot_be_cancelled_never_aborts(tmp_path):
         timeout=60,
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)},
     )
-    assert "QThread: Destroyed while thread is still running" not in out.stderr
-    assert out.returncode == 0, out.stderr
+    assert "QThread: Destroyed" not in out.stderr
+    assert out.returncode == 0, (out.returncode, out.stderr)
     assert "closed" in out.stdout

@@ -89,6 +89,11 @@ class Request:
         """Requests with equal keys replace each other while pending (latent sliders)."""
         return None
 
+    @property
+    def listed(self) -> bool:
+        """Whether the queue lists this job (a slider's frames come too fast to list)."""
+        return True
+
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         """The job-specific `Key: value` pairs of the A1111 parameters line."""
         return []
@@ -229,6 +234,10 @@ class DecodeRequest(ModelRequest):
     @property
     def replace_key(self) -> str | None:
         return f"decode:{self.model.family.value}:{self.model.id}"
+
+    @property
+    def listed(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)

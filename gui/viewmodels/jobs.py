@@ -96,11 +96,11 @@ class JobsModel(QObject):
         return [s for s in self._jobs.values() if not s.status.ended]
 
     def running(self) -> list[JobState]:
-        """Running (or paused) jobs, the most recently started last."""
+        """Running (or paused) jobs the queue lists, the most recently started last."""
         return [
             s
             for s in self._jobs.values()
-            if s.status not in (JobStatus.QUEUED,) and not s.status.ended
+            if s.request.listed and s.status is not JobStatus.QUEUED and not s.status.ended
         ]
 
     # ------------------------------------------------------------ engine events
@@ -167,3 +167,6 @@ class JobsModel(QObject):
     def _set(self, state: JobState) -> None:
         self._jobs[state.job_id] = state
         self.changed.emit(state)
+        if state.status.ended and not state.request.listed:
+            del self._jobs[state.job_id]  # a slider's frames: nothing to keep
+            self.removed.emit(state.job_id)
