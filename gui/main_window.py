@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
 
         self.queue_dock = QueueDock(self.jobs, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.queue_dock)
+        self.resizeDocks([self.queue_dock], [280], Qt.Orientation.Horizontal)
         self.queue_dock.cancel_requested.connect(self.cancel_job)
         self.queue_dock.stop_requested.connect(self.stop_job)
         self.queue_dock.pause_requested.connect(self.client.pause)

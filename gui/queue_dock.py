@@ -35,6 +35,7 @@ class QueueDock(QDockWidget):
         self.jobs = jobs
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Job", "Lane", "Status"])
+        self.tree.setMinimumWidth(200)
         self.tree.setRootIsDecorated(False)
         header = self.tree.header()
         header.setStretchLastSection(False)
@@ -42,7 +43,7 @@ class QueueDock(QDockWidget):
         header.setSectionResizeMode(1, header.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
-        self.cancel_button = QPushButton("Cancel / Remove")
+        self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Remove a queued job, or stop the running one (Esc)")
         self.cancel_button.clicked.connect(lambda: self._for_selected(self.cancel_requested))
         self.pause_button = QPushButton("Pause")
@@ -51,7 +52,8 @@ class QueueDock(QDockWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End a training now and keep the model as it is")
         self.stop_button.clicked.connect(lambda: self._for_selected(self.stop_requested))
-        self.clear_button = QPushButton("Clear finished")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove finished, cancelled and failed jobs from the list")
         self.clear_button.clicked.connect(jobs.clear_finished)
 
         buttons = QHBoxLayout()

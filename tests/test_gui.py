@@ -168,14 +168,29 @@ def test_the_old_gallery_is_closed_when_the_output_folder_changes(
 
 
 def test_closing_the_window_closes_the_gallery_and_drains_thumbnails(qtbot, settings, trash):
+    import numpy as np
+
+    from engine.api.outcomes import ResultImage
+    from engine.store import GalleryStore
+
+    with GalleryStore(settings.output_dir) as seeded:  # a gallery with images to decode
+        request = SampleRequest(model=DIGITS, seed=1, count=1)
+        for i in range(40):
+            seeded.save(ResultImage(np.full((512, 512, 3), i, np.uint8), i), request)
     window = create_main_window(settings)
     qtbot.addWidget(window)
     window.show()
+    model = window.gallery_panel.model
+    model.refresh()
+    for row in range(model.rowCount()):  # as a scrolling view would ask
+        model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole)
     store = window.client.gallery
-    pool = window.gallery_panel.model._loader._pool
+    pool = model._loader._pool
+    assert pool.activeThreadCount() > 0  # decoding now
+    window.gallery_panel.close_loader()  # what closing the window does first
+    assert pool.activeThreadCount() == 0  # nothing decodes into a closed window
     window.close()
     assert store.closed
-    assert pool.activeThreadCount() == 0
 
 
 def test_create_generates_with_preview_and_progress(qtbot, window, settings, tiny_sd_model):
