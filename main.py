@@ -4,6 +4,7 @@
     python main.py generate ...         Stable Diffusion text-to-image
     python main.py sample ...           samples from a classic model (the bundled VAE)
     python main.py train ...            train a classic model
+    python main.py gallery ...          list a gallery, --check its index, or --rebuild it
     python main.py --selftest           one classic and one tiny Stable Diffusion job, offline
 
 The command-line paths print one JSON line per image written and exit non-zero with a
@@ -18,22 +19,24 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # before any hugging-face import, always
 
 import sys  # noqa: E402
 
-from engine.commands import build_parser  # noqa: E402 - torch-free
+from engine.commands import build_parser, command  # noqa: E402 - torch-free
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(__doc__.split("\n")[0]).parse_args(argv)
-    if args.selftest:
-        from engine.selftest import run_selftest
+    try:
+        if args.selftest:
+            from engine.selftest import run_selftest
 
-        return run_selftest()
-    if args.command is None:
-        from gui.app import run_app
+            return run_selftest()
+        if args.command is None:
+            from gui.app import run_app
 
-        return run_app()
-    from engine.cli import run_command
-
-    return run_command(args)
+            return run_app()
+        return command(args.command).run(args)
+    except KeyboardInterrupt:  # Ctrl-C while still importing: no traceback either
+        print("Cancelled.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.responsiveness",
     "bench.overhead",
     "bench.interactive_while_training",
+    "bench.gallery_index",
 )
 
 

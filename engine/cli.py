@@ -1,7 +1,9 @@
 """Running a command-line job: the same runtime as the app, without Qt.
 
 Images: one JSON line per image written. Training: one JSON line per progress report,
-then one with the checkpoint. Bad input: one `error: …` line and a non-zero exit.
+then one with the checkpoint. Bad input: one `error: …` line and a non-zero exit; Ctrl-C:
+"Cancelled." and exit 130. Nothing is created in the output folder until a job has
+something to write there.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Event, Metrics, Progress
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
-from engine.commands import command
+from engine.api.requests import Request
 from engine.context import JobContext
 
 EXIT_BAD_INPUT = 2
@@ -28,18 +31,24 @@ def _report(event: Event) -> None:
         print(f"\r{event.step}/{event.total}", end="", file=sys.stderr, flush=True)
 
 
-def run_command(args: argparse.Namespace) -> int:
-    from engine.store import GalleryStore
+def run_job(build_request: Callable[[], Request], args: argparse.Namespace) -> int:
+    from engine.store import GalleryStore, check_output_folder
 
-    store = None
+    stores: list[GalleryStore] = []
+
+    def open_store() -> GalleryStore:  # only when there is an image to write
+        if not stores:
+            stores.append(GalleryStore(Path(args.out)))
+        return stores[0]
+
     try:
-        request = command(args.command).build_request(args)
+        request = build_request()
         request.validate()  # before torch is imported: bad input is refused at once
+        check_output_folder(Path(args.out))
         from engine.runtime import Runtime  # torch is imported here
 
-        if request.saves_images:
-            store = GalleryStore(Path(args.out))
-        runtime = Runtime(store=lambda: store, device_preference=args.device)
+        runtime = Runtime(store=open_store, device_preference=args.device)
+        _warn_about_device(runtime, args.device)
         try:
             outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
         finally:
@@ -51,9 +60,18 @@ def run_command(args: argparse.Namespace) -> int:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
     finally:
-        if store is not None:
+        for store in stores:
             store.close()
     return _print_outcome(outcome)
+
+
+def _warn_about_device(runtime, requested: str) -> None:
+    if requested not in ("auto", runtime.device.device):
+        print(
+            f"warning: {requested} was asked for but is not available here; "
+            f"running on the {runtime.device.device.upper()}.",
+            file=sys.stderr,
+        )
 
 
 def _print_outcome(outcome: Outcome) -> int:
@@ -69,3 +87,57 @@ def _print_outcome(outcome: Outcome) -> int:
                 continue
             print(result.json_line(), flush=True)
     return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- gallery
+
+
+def run_gallery(args: argparse.Namespace) -> int:
+    """List (after bringing the index up to date), --check, or --rebuild a gallery."""
+    from engine.store import GalleryStore, StoreError
+
+    root = Path(args.out)
+    if not root.is_dir():
+        print(f"error: {root} is not a folder; there is no gallery there.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with GalleryStore(root) as store:
+            if store.error:
+                raise StoreError(store.error)
+            if args.check:
+                return _print_difference(store)
+            if args.rebuild:
+                total = store.rebuild(progress=_rebuild_progress)
+                print(json.dumps({"rebuilt": total}), flush=True)
+                return 0
+            store.sync()
+            for item in store.items():
+                line = {
+                    "path": str(item.path),
+                    "seed": item.seed,
+                    "kind": item.kind,
+                    "model": item.model,
+                }
+                print(json.dumps(line), flush=True)
+    except StoreError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    return 0
+
+
+def _print_difference(store) -> int:
+    difference = store.difference()
+    for path in difference.missing:
+        print(json.dumps({"missing_from_index": path}), flush=True)
+    for path in difference.extra:
+        print(json.dumps({"not_on_disk": path}), flush=True)
+    return 0 if difference.consistent else 1
+
+
+def _rebuild_progress(done: int, total: int) -> None:
+    print(
+        f"\rindexed {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True
+    )

@@ -1,13 +1,14 @@
-"""The command line: a table of subcommands, each an argument list and a request builder.
+"""The command line: a table of subcommands, each an argument list and what it runs.
 
-Torch-free, so `main.py` can build its parser without paying for torch; the jobs run
-through engine.cli, the same runtime as the app, without Qt. Adding a command is one
-entry in COMMANDS.
+Torch-free, so `main.py` can build its parser without paying for torch; job commands
+turn their arguments into a request and run it through engine.cli, the same runtime as
+the app, without Qt. Adding a command is one entry in COMMANDS.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,11 +26,32 @@ class Command:
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    build_request: Callable[[argparse.Namespace], Request]
+    run: Callable[[argparse.Namespace], int]
+
+
+def job(
+    build_request: Callable[[argparse.Namespace], Request],
+) -> Callable[[argparse.Namespace], int]:
+    """A command that runs one engine job."""
+
+    def run(args: argparse.Namespace) -> int:
+        from engine.cli import run_job
+
+        return run_job(lambda: build_request(args), args)
+
+    return run
 
 
 def _seed(args: argparse.Namespace) -> int:
     return random_seed() if args.seed is None else args.seed
+
+
+def _device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=DEVICES)
+
+
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="output (gallery) folder")
 
 
 # ---------------------------------------------------------------- generate
@@ -46,6 +68,8 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=512)
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
+    _out(parser)
+    _device(parser)
 
 
 def _generate_request(args: argparse.Namespace) -> Request:
@@ -65,6 +89,8 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="vae-digits", help="a bundled name or a model file")
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--count", type=int, default=16)
+    _out(parser)
+    _device(parser)
 
 
 def _sample_request(args: argparse.Namespace) -> Request:
@@ -83,11 +109,13 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="file name (default: <family>-<data>)")
+    _out(parser)
+    _device(parser)
 
 
 def _train_request(args: argparse.Namespace) -> Request:
     name = args.name or f"{args.model}-{args.data}-trained"
-    output = f"{args.out.rstrip('/')}/{name}.safetensors"
+    output = f"{args.out.rstrip('/')}/{name}.safetensors" if args.out.strip() else ""
     return TrainRequest(
         family=Family(args.model),
         preset=args.data,
@@ -97,24 +125,54 @@ def _train_request(args: argparse.Namespace) -> Request:
     )
 
 
+# ---------------------------------------------------------------- gallery
+
+
+def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
+    _out(parser)
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--check", action="store_true", help="report what the index and the folder disagree on"
+    )
+    what.add_argument(
+        "--rebuild", action="store_true", help="read every image again into the index"
+    )
+
+
+def _gallery(args: argparse.Namespace) -> int:
+    from engine.cli import run_gallery
+
+    return run_gallery(args)
+
+
 COMMANDS: tuple[Command, ...] = (
-    Command("generate", "Stable Diffusion text-to-image", _generate_arguments, _generate_request),
     Command(
-        "sample", "samples from a classic generative model", _sample_arguments, _sample_request
+        "generate", "Stable Diffusion text-to-image", _generate_arguments, job(_generate_request)
     ),
-    Command("train", "train a classic generative model", _train_arguments, _train_request),
+    Command(
+        "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)
+    ),
+    Command("train", "train a classic generative model", _train_arguments, job(_train_request)),
+    Command(
+        "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
+    ),
 )
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, but a usage error is one `error: …` line (with the command to get help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser(description: str = "") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="latent-studio", description=description)
+    parser = OneLineErrors(prog="latent-studio", description=description)
     parser.add_argument("--selftest", action="store_true", help="run the offline self-test")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineErrors)
     for command in COMMANDS:
-        child = sub.add_parser(command.name, help=command.help)
-        command.add_arguments(child)
-        child.add_argument("--out", required=True, help="output (gallery) folder")
-        child.add_argument("--device", default="auto", choices=DEVICES)
+        command.add_arguments(sub.add_parser(command.name, help=command.help))
     return parser
 
 

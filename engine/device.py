@@ -82,6 +82,16 @@ def release_cached_memory(device: str) -> None:
         torch.mps.empty_cache()
 
 
+def available_bytes(device: DeviceChoice) -> int:
+    """Memory a job can still take on `device` (free VRAM plus what torch holds unused)."""
+    if device.device == "cuda":
+        free, _total = torch.cuda.mem_get_info()
+        return int(free + torch.cuda.memory_reserved() - torch.cuda.memory_allocated())
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
 def memory_budget_bytes(device: DeviceChoice, share: float = 0.75) -> int:
     """How much the model cache may hold: a share of VRAM on CUDA, of RAM elsewhere."""
     if device.device == "cuda":

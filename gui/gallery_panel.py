@@ -17,9 +17,11 @@ from PySide6.QtGui import QAction, QColor, QIcon, QImage, QImageReader, QKeySequ
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QVBoxLayout, QWidget
 
 from engine.store import GalleryItem, GalleryStore, StoreError
+from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
 
 THUMB = 128
+PAGE = 300  # rows listed at a time: a first screen of a 10,000-image gallery is instant
 PathRole = Qt.ItemDataRole.UserRole
 
 
@@ -79,6 +81,7 @@ class GalleryModel(QAbstractListModel):
     def __init__(self, store: GalleryStore) -> None:
         super().__init__()
         self.store = store
+        self._total = 0
         self._items: list[GalleryItem] = []
         self._rows: dict[str, int] = {}
         self._icons: dict[str, QIcon] = {}
@@ -93,9 +96,29 @@ class GalleryModel(QAbstractListModel):
 
     def refresh(self) -> None:
         self.beginResetModel()
-        self._items = self.store.items()
+        self._items = self.store.items(limit=PAGE)
+        self._total = self.store.count()
         self._rows = {str(item.path): row for row, item in enumerate(self._items)}
         self.endResetModel()
+
+    def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: B008, N802
+        return not parent.isValid() and len(self._items) < self._total
+
+    def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: B008, N802
+        more = self.store.items(limit=PAGE, offset=len(self._items))
+        if not more:
+            self._total = len(self._items)
+            return
+        first = len(self._items)
+        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
+        self._items.extend(more)
+        self._rows.update({str(item.path): first + i for i, item in enumerate(more)})
+        self.endInsertRows()
+
+    @property
+    def total(self) -> int:
+        """Images in the gallery (listed or not yet)."""
+        return self._total
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._items)
@@ -150,6 +173,7 @@ class GalleryPanel(QWidget, ModePanel):
     open_requested = Signal(str)
     deleted = Signal(str)
     failed = Signal(str)  # a sentence for the user
+    notice = Signal(str)  # something the user should know (the index was rebuilt…)
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -183,9 +207,25 @@ class GalleryPanel(QWidget, ModePanel):
         layout.addWidget(self.empty_label)
         layout.addWidget(self.view, 1)
         self.model.modelReset.connect(self._update_empty)
+        self.syncer = GallerySync(self)
+        self.syncer.finished.connect(self._synced)
 
     def set_store(self, store: GalleryStore) -> None:
+        self.syncer.stop()
         self.model.set_store(store)
+        self.sync()
+
+    def sync(self) -> None:
+        """Bring the index in line with the folder, in the background."""
+        self.syncer.start(self.model.store)
+
+    def _synced(self, store: GalleryStore) -> None:
+        if store is not self.model.store:
+            return  # the output folder changed meanwhile
+        self.refresh()
+        if store.notice:
+            self.notice.emit(store.notice)
+            store.notice = None
 
     def refresh(self) -> None:
         self.model.refresh()
@@ -207,6 +247,7 @@ class GalleryPanel(QWidget, ModePanel):
         self.refresh()
 
     def close_loader(self) -> None:
+        self.syncer.stop()
         self.model.close_loader()
 
     def _open_current(self) -> None:

@@ -103,9 +103,11 @@ class MainWindow(QMainWindow):
                 self.lab_panel if not self.create_panel.model_path else self.create_panel
             )
         )
+        self.gallery_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.gallery_panel.refresh()
         if client.gallery.notice:
             self.statusBar().showMessage(client.gallery.notice, 15_000)
+        self.gallery_panel.sync()
 
     # ------------------------------------------------------------ construction
 

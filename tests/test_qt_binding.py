@@ -51,13 +51,23 @@ def test_worker_signals_keep_reference_counts(qtbot, tmp_path):
     client.event.connect(events.append)
     client.start()
     qtbot.waitUntil(lambda: any(isinstance(e, DeviceInfo) for e in events))
-    before = singleton_refs()
-    client.submit(SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=1, count=1))
-    qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in events), timeout=30_000)
-    after = singleton_refs()
+    drifts = []
+    # Other threads of the test process (thumbnail pools, hashing) move these counts a
+    # little at any time; the binding bug moves them by STEPS on every job. So: the
+    # smallest drift of up to three jobs.
+    for attempt in range(3):
+        events.clear()
+        before = singleton_refs()
+        client.submit(
+            SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=attempt, count=1)
+        )
+        qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in events), timeout=30_000)
+        after = singleton_refs()
+        drifts.append(max(abs(a - b) for a, b in zip(after, before, strict=True)))
+        if drifts[-1] < DRIFT_ALLOWED:
+            break
     client.shutdown()
-    assert abs(after[0] - before[0]) < DRIFT_ALLOWED
-    assert abs(after[1] - before[1]) < DRIFT_ALLOWED
+    assert min(drifts) < DRIFT_ALLOWED, drifts
 
 
 def test_process_events_keeps_reference_counts(qapp):

@@ -579,3 +579,115 @@ def test_a_model_built_while_a_pipeline_loads_gets_real_weights(tiny_model):
         built += 1
     thread.join()
     assert not errors and built > 0
+
+
+# ---------------------------------------------------------------- hostile model files
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_a_pickle_that_would_run_code_is_refused_and_never_runs(
+    fresh_runtime, tiny_model, tmp_path
+):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    model = _copy(tiny_model, tmp_path)
+    (model / "text_encoder" / "model.safetensors").unlink()
+    (model / "text_encoder" / "pytorch_model.bin").write_bytes(pickle.dumps({"weight": Payload()}))
+    with pytest.raises(BadModelFile) as caught:
+        fresh_runtime.run(request(model), JobContext(1))
+    assert not marker.exists()
+    assert "never runs code from model files" in caught.value.message
+
+
+def test_nan_weights_are_a_broken_model_not_a_black_image(fresh_runtime, tiny_model, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = _copy(tiny_model, tmp_path)
+    weights = model / UNET_WEIGHTS
+    tensors = load_file(weights)
+    tensors = {k: torch.full_like(v, float("nan")) for k, v in tensors.items()}
+    save_file(tensors, weights)
+    with pytest.raises(BadModelFile, match="produced no picture"):
+        fresh_runtime.run(request(model), JobContext(1))
+
+
+def test_a_job_that_cannot_fit_in_memory_is_refused_before_it_starts(
+    fresh_runtime, tiny_model, monkeypatch
+):
+    import engine.models.sd.runners as sd_runners
+
+    monkeypatch.setattr(sd_runners, "available_bytes", lambda device: 50 * 2**20)  # 50 MB free
+    events = []
+    with pytest.raises(OutOfMemory) as caught:
+        fresh_runtime.run(
+            request(tiny_model, width=2048, height=2048, batch_size=4),
+            JobContext(1, emit=events.append),
+        )
+    assert "2048×2048 with a batch of 4 needs about" in caught.value.message
+    assert not [e for e in events if isinstance(e, Progress) and e.step > 0]
+    run(fresh_runtime, request(tiny_model))  # a job that fits still runs
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (
+            lambda d: (d / "notes.txt").write_text("hello") and d / "notes.txt",
+            "is not a Stable Diffusion model",
+        ),
+        (
+            lambda d: (d / "model.ckpt").write_bytes(b"x") and d / "model.ckpt",
+            "single-file checkpoint",
+        ),
+    ],
+)
+def test_files_that_are_not_model_folders_are_named_for_what_they_are(
+    runtime, tmp_path, make, words
+):
+    with pytest.raises(BadInput, match=words):
+        runtime.run(request(make(tmp_path)), JobContext(1))
+
+
+def test_a_model_index_without_a_class_name_says_what_is_wrong(runtime, tiny_model, tmp_path):
+    import json
+
+    model = _copy(tiny_model, tmp_path)
+    index = json.loads((model / "model_index.json").read_text())
+    del index["_class_name"]
+    (model / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(BadModelFile, match="names no pipeline"):
+        runtime.run(request(model), JobContext(1))
+
+
+def test_an_unreadable_weights_file_says_permission_denied(runtime, tiny_model, monkeypatch):
+    import engine.models.sd.files as sd_files
+
+    def refuse(path, framework):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(sd_files, "safe_open", refuse)
+    with pytest.raises(BadModelFile) as caught:
+        runtime.run(request(tiny_model), JobContext(1))
+    assert (
+        "permission denied" in caught.value.message and "No such file" not in caught.value.message
+    )
+
+
+def test_every_allocator_out_of_memory_is_recognised():
+    from engine.api.errors import is_out_of_memory
+
+    assert is_out_of_memory(
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 40000000000 bytes."
+        )
+    )
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory."))
+    assert is_out_of_memory(MemoryError())
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))

@@ -333,7 +333,7 @@ def test_corrupt_index_is_rebuilt_with_a_notice(tmp_path: Path) -> None:
     index = root / ".latentstudio-index.sqlite3"
     index.write_bytes(b"this is not a database" * 100)
 
-    with GalleryStore(root) as store:
+    with GalleryStore.opened(root) as store:
         assert store.notice == (
             f"The gallery index was damaged and has been rebuilt from the 3 images in {root}."
         )
@@ -350,7 +350,7 @@ def test_missing_index_is_rebuilt(tmp_path: Path) -> None:
     for leftover in index.parent.iterdir():
         leftover.unlink()
 
-    with GalleryStore(root, index) as store:
+    with GalleryStore.opened(root, index) as store:
         assert store.notice is not None and "missing" in store.notice and "2 images" in store.notice
         assert store.items() == before
 
@@ -362,12 +362,12 @@ def test_index_from_another_schema_is_rebuilt_quietly(tmp_path: Path) -> None:
         before = store.items()
     with sqlite3.connect(root / ".latentstudio-index.sqlite3") as conn:
         conn.execute("PRAGMA user_version = 99")
-    with GalleryStore(root) as store:
+    with GalleryStore.opened(root) as store:
         assert store.notice is None and store.items() == before
 
 
 def test_first_open_of_an_empty_folder_has_no_notice(tmp_path: Path) -> None:
-    with GalleryStore(tmp_path / "new") as store:
+    with GalleryStore.opened(tmp_path / "new") as store:
         assert store.notice is None and store.items() == []
 
 

@@ -363,3 +363,14 @@ def test_a_safetensors_file_without_vae_settings_is_refused(tmp_path: Path):
     path = tmp_path / "foreign.safetensors"
     save_file({"weight": torch.zeros(2)}, str(path))
     assert_bad_file(path, "not a Latent Studio VAE")
+
+
+def test_nan_weights_are_a_broken_model_not_a_black_image(tmp_path):
+    model = tiny_model()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(float("nan"))
+    path = tmp_path / "nan.safetensors"
+    save_vae(path, model, TINY, {})
+    with pytest.raises(BadModelFile, match="no picture"):
+        new_runtime(tmp_path).run(sample_request(str(path), 0, 1), JobContext(1))

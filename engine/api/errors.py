@@ -42,7 +42,13 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(words in text for words in _OOM_WORDS)
+
+
+# CUDA/MPS say "out of memory"; the CPU allocator says "can't allocate memory"
+# (DefaultCPUAllocator); oneDNN and Windows say "not enough memory".
+_OOM_WORDS = ("out of memory", "can't allocate memory", "not enough memory")
 
 
 def out_of_memory(device: str, doing: str = "working") -> OutOfMemory:

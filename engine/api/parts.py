@@ -13,6 +13,23 @@ from engine.api import limits
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
 
+MAX_PROMPT_CHARS = 100_000
+
+
+def check_text(text: str, what: str) -> None:
+    """Refuse text that cannot be written into an image's metadata as it is: a lone
+    surrogate (a byte that was not UTF-8 on the command line) or absurd length."""
+    for position, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            raise BadInput(
+                f"{what} is not valid text: character {position + 1} is a byte that is not "
+                "UTF-8. Check your terminal's encoding, or type it again."
+            )
+    if len(text) > MAX_PROMPT_CHARS:
+        raise BadInput(
+            f"{what} is {len(text):,} characters long; the most is {MAX_PROMPT_CHARS:,}."
+        )
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -30,6 +47,14 @@ class ModelRef:
             raise BadInput(f"Choose a {self.family.title} model first ({hint}).")
         path = model_path(self)
         if not path.exists():
+            if self.family is not Family.SD and _looks_like_a_name(self.id):
+                from engine.api.catalogue import bundled_models
+
+                names = ", ".join(e.ref.id for e in bundled_models()) or "none"
+                raise BadModelFile(
+                    f"There is no bundled model called {self.id!r} (bundled: {names}), and no "
+                    "file of that name here. Give a bundled name or the path of a model file."
+                )
             if self.family is Family.SD:
                 raise BadModelFile(
                     f"The model folder {path} does not exist. Check Settings → Models folders."
@@ -47,10 +72,19 @@ class ModelRef:
         return model_name(self.id)
 
 
+def _looks_like_a_name(model_id: str) -> bool:
+    """ "vae-faces" (a bundled name mistyped), not "models/x.safetensors" (a path)."""
+    return "/" not in model_id and "\\" not in model_id and "." not in model_id
+
+
 @dataclass(frozen=True)
 class Prompt:
     positive: str = ""
     negative: str = ""
+
+    def check(self) -> None:
+        for name, text in (("prompt", self.positive), ("negative prompt", self.negative)):
+            check_text(text, f"The {name}")
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class Txt2ImgRequest(ModelRequest):
 
     def check(self) -> None:
         super().check()
+        self.prompt.check()
         self.size.check()
         self.sampling.check()
         limits.SD_BATCH.check(self.batch_size)

@@ -7,7 +7,13 @@ this package, so it must never pull in torch.
 from engine.atomic import write_atomic, write_bytes_atomic
 from engine.store.a1111 import format_parameters, parse_parameters
 from engine.store.errors import StoreError
-from engine.store.gallery import INDEX_NAME, GalleryItem, GalleryStore
+from engine.store.gallery import (
+    INDEX_NAME,
+    Difference,
+    GalleryItem,
+    GalleryStore,
+    check_output_folder,
+)
 from engine.store.index import GalleryIndex, IndexRecord, OpenState
 from engine.store.layout import image_slug, reserve, slugify
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
@@ -15,6 +21,7 @@ from engine.store.png import encode_png, save_png_copy
 
 __all__ = [
     "INDEX_NAME",
+    "Difference",
     "GalleryIndex",
     "GalleryItem",
     "GalleryStore",
@@ -22,6 +29,7 @@ __all__ = [
     "IndexRecord",
     "OpenState",
     "StoreError",
+    "check_output_folder",
     "encode_png",
     "format_parameters",
     "image_slug",

@@ -1,15 +1,19 @@
 """The gallery: images on disk under one output folder, listed through a SQLite index.
 
-The PNG files are the truth. The index only makes listing fast; when it is missing,
-damaged or from another schema it is rebuilt from the files, and `notice` tells the
-user when that happened for a reason they should know about.
+The PNG files are the truth. The index only makes listing fast: `sync()` (run at every
+open, off the GUI thread in the app) puts right what killed saves left behind and brings
+the index in line with the folder; `notice` tells the user when the index had to be
+rebuilt for a reason they should know about. The store touches nothing outside its
+root: every path it is given, or finds in its index, is checked to stay inside.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,14 +24,25 @@ from engine.api.outcomes import ResultImage
 from engine.api.requests import Request
 from engine.atomic import write_bytes_atomic
 from engine.store.errors import StoreError, reason, save_failed
-from engine.store.index import GalleryIndex, OpenState, record_for, relative_key
-from engine.store.layout import image_slug, remove_stale_reservations, reserve
+from engine.store.index import (
+    GalleryIndex,
+    IndexUnavailable,
+    OpenState,
+    Progress,
+    Reconciled,
+    is_safe_key,
+    record_for,
+    relative_key,
+)
+from engine.store.layout import image_slug, reserve
+from engine.store.leftovers import clean_leftovers
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
 from engine.store.png import encode_png
 
 log = logging.getLogger(__name__)
 
 INDEX_NAME = ".latentstudio-index.sqlite3"
+_EPOCH = datetime.fromtimestamp(0).astimezone()
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,43 @@ class GalleryItem:
     height: int
 
 
+@dataclass(frozen=True)
+class Difference:
+    missing: list[str]  # PNGs on disk that the index does not list
+    extra: list[str]  # index rows whose file is gone (or whose path is not a safe one)
+
+    @property
+    def consistent(self) -> bool:
+        return not self.missing and not self.extra
+
+
+def check_output_folder(root: Path) -> None:
+    """Refuse, before any work, an output folder that cannot take images; create nothing.
+
+    The folder may not exist yet: then its nearest existing parent must be a writable
+    folder. Raises StoreError with a sentence.
+    """
+    root = Path(root).expanduser()
+    if not str(root).strip() or str(root) == ".":
+        raise StoreError("Choose an output folder for the images (it cannot be empty).")
+    root = root.absolute()
+    probe = root
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise StoreError(
+            f"Cannot use {root} as the output folder: {probe} is a file, not a folder."
+        )
+    if str(root.resolve()).startswith(("/proc", "/sys", "/dev")):
+        raise StoreError(f"Cannot use {root} as the output folder: it is a system folder.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"Cannot write to {probe}: permission denied. Choose another output folder."
+        )
+
+
 class GalleryStore:
     """Save, list, read and delete gallery images. Safe to use from several threads."""
 
@@ -54,10 +106,18 @@ class GalleryStore:
         # An unusable output folder must not stop the app from starting: the store then
         # lists nothing, and each save says why it cannot write (and retries the folder).
         self.error: str | None = None
+        self.state: OpenState | None = None
         self._index: GalleryIndex | None = None
         self.closed = False
         with contextlib.suppress(StoreError):
             self._open_index()
+
+    @classmethod
+    def opened(cls, root: Path, index_path: Path | None = None) -> GalleryStore:
+        """Open and sync at once, as the command line does (the app syncs in the background)."""
+        store = cls(root, index_path)
+        store.sync()
+        return store
 
     def _open_index(self) -> GalleryIndex:
         if self._index is not None:
@@ -66,16 +126,27 @@ class GalleryStore:
             raise StoreError(f"The gallery in {self.root} was closed; open it again.")
         try:
             self._index = GalleryIndex(self.index_path)
+        except IndexUnavailable as exc:
+            self._fail(exc.reason, keep=True)
         except (OSError, sqlite3.Error) as exc:
-            self.error = (
-                f"Could not open the gallery in {self.root}: {_describe(exc)}. "
-                "Choose another output folder in Settings."
-            )
-            self.notice = self.error
-            raise StoreError(self.error) from exc
+            self._fail(_describe(exc), keep=False)
         self.error = None
-        self._recover(self._index.state)
+        self.state = self._index.state
+        if self._index.set_aside is not None and self._index.state is OpenState.FOREIGN:
+            self.notice = (
+                f"{self.index_path.name} in {self.root} belonged to another program; it was "
+                f"kept as {self._index.set_aside.name} and a new gallery index was made."
+            )
         return self._index
+
+    def _fail(self, why: str, keep: bool) -> None:
+        kept = " The gallery index was kept as it is." if keep else ""
+        self.error = (
+            f"Could not open the gallery in {self.root}: {why}.{kept} Choose another output "
+            "folder in Settings, or fix this one."
+        )
+        self.notice = self.error
+        raise StoreError(self.error)
 
     # ------------------------------------------------------------ writing
 
@@ -98,11 +169,12 @@ class GalleryStore:
         return spot.path
 
     def delete(self, path: Path) -> None:
-        """Move an image to the system trash and drop it from the index.
+        """Move an image of the gallery to the system trash and drop it from the index.
 
-        A file that is already gone is only dropped from the index.
+        Refuses any path outside the gallery (after resolving '..' and links). A file that
+        is already gone is only dropped from the index.
         """
-        path = self._absolute(path)
+        path = self.inside(path)
         key = self._key(path)
         try:
             send2trash(path)
@@ -116,11 +188,48 @@ class GalleryStore:
         if self._index is not None:
             self._index.remove(key)
 
-    def rebuild(self) -> int:
+    # ------------------------------------------------------------ bringing in line with disk
+
+    def sync(
+        self, progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> Reconciled | None:
+        """Put right what killed saves left, then list the files the index lacks and
+        forget the ones that are gone. Safe on any thread; None if the index is unusable."""
+        try:
+            index = self._open_index()
+        except StoreError:
+            return None
+        leftovers = clean_leftovers(self.root)
+        try:
+            result = index.reconcile(self.root, progress, should_stop)
+        except (IndexUnavailable, sqlite3.Error, OSError) as exc:
+            self.notice = f"The gallery could not be brought up to date: {_describe(exc)}."
+            return None
+        self._note(result, leftovers.recovered)
+        return result
+
+    def rebuild(self, progress: Progress | None = None) -> int:
         """Re-read every PNG in the output folder into the index; returns their count."""
-        if self.root.is_dir():
-            remove_stale_reservations(self.root)
-        return self._index.rebuild(self.root) if self._index is not None else 0
+        index = self._open_index()
+        clean_leftovers(self.root)
+        return index.rebuild(self.root, progress).total
+
+    def difference(self) -> Difference:
+        """What the index and the folder disagree on, changing neither."""
+        missing, extra = self._open_index().difference(self.root)
+        return Difference(missing, extra)
+
+    def _note(self, result: Reconciled, recovered: int) -> None:
+        how = {OpenState.DAMAGED: "damaged", OpenState.NEW: "missing"}.get(self.state)
+        images = "image" if result.total == 1 else "images"
+        if how is not None and result.total:
+            self.notice = (
+                f"The gallery index was {how} and has been rebuilt "
+                f"from the {result.total} {images} in {self.root}."
+            )
+        elif recovered:
+            self.notice = f"Recovered {recovered} image(s) whose save was interrupted."
+        self.state = OpenState.OK
 
     # ------------------------------------------------------------ reading
 
@@ -131,7 +240,7 @@ class GalleryStore:
         return [
             GalleryItem(
                 path=self.root / record.path,
-                created=datetime.fromtimestamp(record.created).astimezone(),
+                created=_local_time(record.created),
                 kind=record.kind,
                 prompt=record.prompt,
                 model=record.model,
@@ -140,6 +249,7 @@ class GalleryStore:
                 height=record.height,
             )
             for record in self._index.newest(limit, offset)
+            if is_safe_key(record.path)
         ]
 
     def count(self) -> int:
@@ -147,11 +257,24 @@ class GalleryStore:
 
     def metadata(self, path: Path) -> ImageMetadata:
         """Read an image's metadata from the file itself (not from the index)."""
-        path = self._absolute(path)
+        path = self.inside(path)
         try:
             return read_metadata(path)
         except (OSError, ValueError) as exc:
             raise StoreError(f"Could not read {path}: {_describe(exc)}.") from exc
+
+    def inside(self, path: Path | str) -> Path:
+        """`path` (absolute, or relative to the root) if it is in the gallery, else
+        StoreError. '..' and links are resolved first, so neither can lead out."""
+        path = Path(path).expanduser()
+        absolute = path if path.is_absolute() else self.root / path
+        resolved = absolute.resolve()
+        if not resolved.is_relative_to(self.root.resolve()) or resolved == self.root.resolve():
+            raise StoreError(
+                f"{path} is not an image in the gallery folder {self.root}; Latent Studio "
+                "only moves its own gallery's images to the trash."
+            )
+        return resolved
 
     def close(self) -> None:
         """Close the index's connections; the store lists nothing afterwards."""
@@ -168,42 +291,29 @@ class GalleryStore:
 
     # ------------------------------------------------------------ internals
 
-    def _recover(self, state: OpenState) -> None:
-        if state is OpenState.OK:
-            return
-        count = self.rebuild()
-        if state is OpenState.DAMAGED or (state is OpenState.NEW and count):
-            how = "damaged" if state is OpenState.DAMAGED else "missing"
-            images = "image" if count == 1 else "images"
-            self.notice = (
-                f"The gallery index was {how} and has been rebuilt "
-                f"from the {count} {images} in {self.root}."
-            )
-
     def _index_file(self, path: Path) -> None:
         # The PNG is saved whatever happens here: an index failure must not turn a
-        # saved image into a failed job; the next rebuild picks the file up.
+        # saved image into a failed job; the next sync picks the file up.
         index = self._index
-        if index is None:  # closed meanwhile (the output folder changed): a rebuild finds it
+        if index is None:  # closed meanwhile (the output folder changed): a sync finds it
             return
         try:
             index.add(record_for(read_metadata(path), self._key(path)))
         except (OSError, ValueError, sqlite3.Error):
             log.exception("saved %s but could not add it to the gallery index", path)
 
-    def _absolute(self, path: Path) -> Path:
-        path = Path(path).expanduser()
-        return path if path.is_absolute() else self.root / path
-
     def _key(self, path: Path) -> str:
         try:
-            return relative_key(self.root, path)
-        except ValueError:
-            pass
-        try:
-            return relative_key(self.root.resolve(), path.resolve())
+            return relative_key(self.root.resolve(), Path(path).resolve())
         except ValueError:
             raise StoreError(f"{path} is not in the gallery folder {self.root}.") from None
+
+
+def _local_time(timestamp: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(timestamp).astimezone()
+    except (OverflowError, OSError, ValueError):
+        return _EPOCH  # a date no clock can show: listed last, never a crash
 
 
 def _describe(exc: Exception) -> str:

@@ -1,9 +1,17 @@
 """A SQLite index of the gallery, for fast newest-first listing.
 
-The PNGs are the truth; this is a cache that `rebuild` can recreate from them at any
-time. WAL mode lets the GUI thread list while the worker thread saves; each thread gets
-its own connection (sqlite3 connections must not be shared across threads).
-Paths are stored relative to the gallery root, so moving the whole folder keeps them.
+The PNGs are the truth; this is a cache that `reconcile` brings in line with the folder
+at every open, and `rebuild` recreates from nothing. WAL mode lets the GUI thread list
+while a lane saves; each thread gets its own connection (sqlite3 connections must not be
+shared across threads). Paths are stored relative to the gallery root, so moving the
+whole folder keeps them; a row whose path would lead outside the root is never used.
+
+Opening tells apart what happened to the file:
+- damaged (not a database, failed integrity check): set aside as `.damaged`, rebuilt;
+- another program's database at our path: set aside under a new name, never deleted;
+- our own older schema: replaced;
+- a full disk, an I/O error, a read-only file: the index is kept as it is and
+  `IndexUnavailable` says which, in words a user can act on.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,9 +33,10 @@ from engine.store.metadata import ImageMetadata, read_metadata
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: application_id set, so another program's file is recognised
+APPLICATION_ID = 0x4C537467  # "LStg"
 BUSY_TIMEOUT_S = 30.0
-_INT64 = range(-(2**63), 2**63)
+BATCH = 500  # rows read per transaction while reconciling (progress, short write locks)
 
 _SCHEMA = """
 CREATE TABLE images (
@@ -46,13 +56,44 @@ CREATE INDEX images_newest ON images (created DESC, path DESC);
 """
 _COLUMNS = "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe"
 _INSERT = f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({', '.join('?' * 10)})"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 class OpenState(enum.Enum):
     OK = "ok"  # the file was there and sound
-    NEW = "new"  # there was no index file: it is empty until rebuilt
+    NEW = "new"  # there was no index file: it is empty until reconciled
     DAMAGED = "damaged"  # the file was not a sound database; it was set aside, now empty
-    OUTDATED = "outdated"  # another schema version; it was dropped, now empty
+    OUTDATED = "outdated"  # our own older schema; it was replaced, now empty
+    FOREIGN = "foreign"  # another program's database was at our path; set aside, now empty
+
+
+class IndexUnavailable(Exception):  # noqa: N818 - a condition, with a reason
+    """The index file is sound but cannot be used now (disk full, I/O error, read-only)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_TROUBLES = {
+    "database or disk is full": "the disk is full: free some space",
+    "disk i/o error": "the disk reported an input/output error",
+    "readonly database": "the index file is read-only",
+    "unable to open database file": "the folder cannot be written (check its permissions)",
+    "database is locked": "another program holds the index locked",
+}
+
+
+def trouble(exc: BaseException) -> str | None:
+    """A sentence for an SQLite error that is not damage to the file, else None."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError | OSError):
+        for needle, words in _TROUBLES.items():
+            if needle in text:
+                return words
+    return None
 
 
 @dataclass(frozen=True)
@@ -69,9 +110,19 @@ class IndexRecord:
     recipe: str | None  # the JSON recipe, None for other tools' images
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    added: int  # files that were on disk and not in the index
+    removed: int  # rows whose file was gone (or whose path was not a safe one)
+    total: int  # images listed afterwards
+
+
 def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
     """The index row of an image; `created` falls back to the file's mtime."""
     created = meta.created.timestamp() if meta.created else meta.path.stat().st_mtime
+    seed = (
+        meta.seed if isinstance(meta.seed, int) and _INT64_MIN <= meta.seed <= _INT64_MAX else None
+    )
     return IndexRecord(
         path=relative,
         created=created,
@@ -79,7 +130,7 @@ def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
         prompt=meta.prompt,
         negative_prompt=meta.negative_prompt,
         model=meta.model,
-        seed=meta.seed if meta.seed in _INT64 else None,
+        seed=seed,
         width=meta.width,
         height=meta.height,
         recipe=json.dumps(meta.recipe) if meta.recipe is not None else None,
@@ -91,13 +142,28 @@ def relative_key(root: Path, path: Path) -> str:
     return PurePosixPath(Path(path).relative_to(root)).as_posix()
 
 
+def is_safe_key(key: str) -> bool:
+    """A row path that stays inside the root: relative, no '..', no drive."""
+    parts = PurePosixPath(key).parts
+    return (
+        bool(parts)
+        and not PurePosixPath(key).is_absolute()
+        and ".." not in parts
+        and ":" not in parts[0]
+    )
+
+
 def scan_pngs(root: Path) -> Iterator[Path]:
-    """Every visible PNG under `root`; hidden files (temp files, the index) are skipped."""
+    """Every visible PNG under `root`; hidden files and folders (temp files, the index)
+    are skipped, and so are links, which could lead outside the gallery."""
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not Path(folder, d).is_symlink()
+        )
         for name in sorted(files):
-            if name.lower().endswith(".png") and not name.startswith("."):
-                yield Path(folder) / name
+            path = Path(folder) / name
+            if name.lower().endswith(".png") and not name.startswith(".") and not path.is_symlink():
+                yield path
 
 
 class GalleryIndex:
@@ -108,6 +174,7 @@ class GalleryIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        self.set_aside: Path | None = None  # where a damaged or foreign file was moved
         self.state = self._open()
 
     # ------------------------------------------------------------ queries
@@ -138,22 +205,56 @@ class GalleryIndex:
     def count(self) -> int:
         return self._conn().execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
-    def rebuild(self, root: Path) -> int:
-        """Re-read every PNG under `root` and make the index match; returns their count.
+    def paths(self) -> list[str]:
+        return [row[0] for row in self._conn().execute("SELECT path FROM images ORDER BY path")]
 
-        The files are read before the write transaction, so listing is never blocked
-        for long. A row whose file is still on disk but was not scanned (a save that
-        landed meanwhile) is kept; rows whose file is gone are dropped.
+    # ------------------------------------------------------------ bringing in line with disk
+
+    def difference(self, root: Path) -> tuple[list[str], list[str]]:
+        """(on disk but not indexed, indexed but not on disk or unsafe), each sorted."""
+        on_disk = {relative_key(root, p) for p in scan_pngs(root)}
+        indexed = set(self.paths())
+        missing = sorted(on_disk - indexed)
+        extra = sorted(p for p in indexed if p not in on_disk or not is_safe_key(p))
+        return missing, extra
+
+    def reconcile(
+        self,
+        root: Path,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Reconciled:
+        """Add the files the index lacks and drop the rows whose file is gone.
+
+        Cheap when little changed: one folder walk and one sorted query. New files are
+        read and written in batches, so a rebuild of thousands shows progress and a
+        stop leaves a consistent (if incomplete) index that the next open completes.
         """
         root = Path(root)
-        records = [r for r in (_read_record(root, p) for p in scan_pngs(root)) if r]
-        scanned = {r.path for r in records}
+        missing, extra = self.difference(root)
         with self._transaction() as conn:
-            known = [row[0] for row in conn.execute("SELECT path FROM images")]
-            gone = [(p,) for p in known if p not in scanned and not (root / p).exists()]
-            conn.executemany("DELETE FROM images WHERE path = ?", gone)
-            conn.executemany(_INSERT, [_row(r) for r in records])
-        return len(records)
+            conn.executemany("DELETE FROM images WHERE path = ?", [(p,) for p in extra])
+        added = 0
+        for start in range(0, len(missing), BATCH):
+            if should_stop():
+                break
+            records = [
+                r
+                for r in (_read_record(root, root / p) for p in missing[start : start + BATCH])
+                if r
+            ]
+            with self._transaction() as conn:
+                conn.executemany(_INSERT, [_row(r) for r in records])
+            added += len(records)
+            if progress is not None:
+                progress(min(start + BATCH, len(missing)), len(missing))
+        return Reconciled(added, len(extra), self.count())
+
+    def rebuild(self, root: Path, progress: Progress | None = None) -> Reconciled:
+        """Forget every row and read every PNG again."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM images")
+        return self.reconcile(root, progress)
 
     def close(self) -> None:
         with self._lock:
@@ -199,33 +300,62 @@ class GalleryIndex:
     # ------------------------------------------------------------ opening
 
     def _open(self) -> OpenState:
+        try:
+            return self._open_or_raise()
+        except sqlite3.Error as exc:
+            self.close()
+            words = trouble(exc)
+            if words is None:
+                raise
+            raise IndexUnavailable(words) from exc
+
+    def _open_or_raise(self) -> OpenState:
         if not _has_content(self.db_path):
             self._discard()  # a stale -wal beside a missing file could be replayed into it
             self._create()
             return OpenState.NEW
         try:
-            version = self._check()
+            application_id, version = self._identify()
         except sqlite3.DatabaseError as exc:
+            if trouble(exc) is not None:
+                raise  # the file may be fine; the disk or permissions are not
             log.warning("gallery index %s is damaged (%s); rebuilding", self.db_path, exc)
-            self._set_aside()
+            self._move_aside("damaged")
             self._create()
             return OpenState.DAMAGED
+        if application_id != APPLICATION_ID and not (
+            application_id == 0 and self._looks_like_ours()
+        ):
+            log.warning("%s is another program's database; setting it aside", self.db_path)
+            self._move_aside("foreign")
+            self._create()
+            return OpenState.FOREIGN
         if version != SCHEMA_VERSION:
             self._discard()
             self._create()
             return OpenState.OUTDATED
         return OpenState.OK
 
-    def _check(self) -> int:
-        """The schema version of a sound file; sqlite3.DatabaseError for a damaged one."""
+    def _identify(self) -> tuple[int, int]:
+        """(application_id, schema version) of a sound file; DatabaseError if damaged."""
         conn = self._conn()
         result = conn.execute("PRAGMA quick_check").fetchone()
         if not result or result[0] != "ok":
             raise sqlite3.DatabaseError(f"integrity check: {result}")
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
+        if application_id == APPLICATION_ID and version == SCHEMA_VERSION:
             conn.execute(f"SELECT {_COLUMNS} FROM images LIMIT 1").fetchall()
-        return version
+        return application_id, version
+
+    def _looks_like_ours(self) -> bool:
+        """The first version wrote no application_id: recognise its one table."""
+        conn = self._conn()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables != {"images"}:
+            return False
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(images)")}
+        return set(_COLUMNS.split(", ")) <= columns
 
     def _create(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,15 +364,23 @@ class GalleryIndex:
         with self._transaction():
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _set_aside(self) -> None:
-        """Keep one damaged copy for a bug report; its -wal/-shm must not survive."""
+    def _move_aside(self, why: str) -> None:
+        """Keep the file under a new name (never delete what may not be ours); its -wal
+        and -shm go with it, so nothing is replayed into the new index."""
         self.close()
-        aside = self.db_path.with_name(self.db_path.name + ".damaged")
-        with contextlib.suppress(OSError):
-            os.replace(self.db_path, aside)
-        self._discard()
+        aside = self.db_path.with_name(f"{self.db_path.name}.{why}")
+        if aside.exists():
+            aside = self.db_path.with_name(
+                f"{self.db_path.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}"
+            )
+        os.replace(self.db_path, aside)
+        for suffix in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.db_path}{suffix}", f"{aside}{suffix}")
+        self.set_aside = aside
 
     def _discard(self) -> None:
         self.close()

@@ -2,7 +2,8 @@
 
 NNNNN is the next free counter in that day's folder. Two saves racing for it (the
 worker and a "Save as" thread, or two app windows) are kept apart by a reservation: a
-hidden marker `.NNNNN.reserved` created with O_EXCL and held until the PNG is in place.
+hidden marker `.NNNNN.reserved`, created with O_EXCL, holding the writer's process id,
+and removed once the PNG is in place.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psutil
+
 from engine.api.naming import model_name, slugify
 
 COUNTER_DIGITS = 5
 RESERVED_SUFFIX = ".reserved"
 STALE_RESERVATION_S = 3600.0
+EMPTY_MARKER_GRACE_S = 30.0
 
 _COUNTER = re.compile(r"^\.?(\d{5,})[-.]")
 
@@ -73,27 +77,44 @@ def reserve(root: Path, when: datetime, seed: int | None, slug: str) -> Iterator
             os.unlink(reservation.marker)
 
 
-def remove_stale_reservations(root: Path, older_than_s: float = STALE_RESERVATION_S) -> int:
-    """Delete markers left by a crash mid-save; a live save holds one for seconds."""
-    removed = 0
-    cutoff = time.time() - older_than_s
-    for marker in Path(root).glob(f"*/.*{RESERVED_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            if marker.stat().st_mtime < cutoff:
-                marker.unlink()
-                removed += 1
-    return removed
+def marker_is_live(marker: Path) -> bool:
+    """Whether a reservation belongs to a save still running (in any process).
+
+    A marker holds its writer's process id; a marker whose process is gone was left by
+    a crash or a kill. An empty one (killed between creating and writing it) is live
+    only for its first seconds; any marker is stale after an hour (pids get reused).
+    """
+    try:
+        stat = marker.stat()
+        text = marker.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return False
+    age = time.time() - stat.st_mtime
+    if age > STALE_RESERVATION_S:
+        return False
+    if not text.isdigit():
+        return age < EMPTY_MARKER_GRACE_S
+    pid = int(text)
+    return pid == os.getpid() or psutil.pid_exists(pid)
+
+
+def marker_for_counter(folder: Path, counter: int) -> Path:
+    return folder / f".{counter:0{COUNTER_DIGITS}d}{RESERVED_SUFFIX}"
 
 
 def _claim(folder: Path, seed: int | None, slug: str) -> Reservation:
     counter = next_counter(folder)
     while True:
-        marker = folder / f".{counter:0{COUNTER_DIGITS}d}{RESERVED_SUFFIX}"
+        marker = marker_for_counter(folder, counter)
         try:
-            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             counter += 1
             continue
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        finally:
+            os.close(fd)
         # Our scan may predate a PNG someone wrote under this counter and released;
         # now that we hold the marker no new one can appear, so this check is final.
         if not _counter_taken(folder, counter):

@@ -12,6 +12,7 @@ its `Seed:` is the image's own seed, as A1111 writes it for each image of a batc
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata as importlib_metadata
@@ -102,8 +103,22 @@ def build_parameters(image: ResultImage, request: Request) -> str:
 
 def png_text(image: ResultImage, request: Request, created: datetime) -> dict[str, str]:
     """The text chunks to embed in the PNG of `image`."""
-    recipe = json.dumps(build_recipe(image, request, created), default=_json_default)
+    # allow_nan=False: recipes are standard JSON that any tool can read.
+    recipe = json.dumps(
+        _finite(build_recipe(image, request, created)), default=_json_default, allow_nan=False
+    )
     return {PARAMETERS_KEY: build_parameters(image, request), RECIPE_KEY: recipe}
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a runner's measurements) become null: JSON has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -206,13 +221,22 @@ def _as_str(value: Any) -> str:
 
 
 def _as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer that fits SQLite's 64 bits, else None (unknown)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def _as_datetime(value: Any) -> datetime | None:
+    """A recipe's date if it is one a clock can show (1970–9000, with a zone), else None."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            when = when.astimezone()
+        stamp = when.timestamp()
+        datetime.fromtimestamp(stamp).astimezone()  # representable here too
+    except (ValueError, OverflowError, OSError):
         return None
+    return when if 0 <= stamp < 221_845_392_000 else None

@@ -29,10 +29,21 @@ def encode_png(rgb: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
     """The whole PNG in memory, so an encoding error never leaves a file behind."""
     info = PngImagePlugin.PngInfo()
     for key, value in (text or {}).items():
-        info.add_text(key, value)  # falls back to iTXt (UTF-8) when latin-1 won't do
+        info.add_text(key, _encodable(value))  # falls back to iTXt (UTF-8) when latin-1 won't do
     buffer = io.BytesIO()
     to_pil(rgb).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def _encodable(text: str) -> str:
+    """Text UTF-8 can hold: a lone surrogate (an undecodable file name on the command
+    line, say) becomes U+FFFD instead of failing the save. Prompts never get here with
+    one: requests refuse them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def save_png_copy(rgb: np.ndarray, path: Path, text: Mapping[str, str] | None = None) -> Path:

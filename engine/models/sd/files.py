@@ -38,9 +38,14 @@ def inspect_sd_folder(path: str | Path) -> SdFolder:
     folder = Path(path).expanduser()
     index = _read_model_index(folder)
     pipeline_class = str(index.get("_class_name", ""))
+    if not pipeline_class:
+        raise BadModelFile(
+            f"{folder / 'model_index.json'} names no pipeline (it has no _class_name): the "
+            "folder is damaged or is not a diffusers model. Download or copy it again."
+        )
     if pipeline_class not in SUPPORTED_PIPELINES:
         raise BadInput(
-            f"{folder} holds a {pipeline_class or 'unknown'} pipeline; this version runs "
+            f"{folder} holds a {pipeline_class} pipeline; this version runs "
             f"Stable Diffusion 1.x/2.x ({', '.join(SUPPORTED_PIPELINES)}) folders only."
         )
     weights: list[Path] = []
@@ -64,6 +69,8 @@ def _read_model_index(folder: Path) -> dict:
         raise BadModelFile(_not_a_pipeline_message(folder))
     try:
         index = json.loads(index_file.read_text(encoding="utf-8"))
+    except PermissionError as exc:
+        raise BadModelFile(_permission_message(index_file)) from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadModelFile(
             f"{index_file} cannot be read ({exc}). Download or copy the model again."
@@ -74,10 +81,23 @@ def _read_model_index(folder: Path) -> dict:
 
 
 def _single_file_message(path: Path) -> str:
+    if path.suffix.lower() not in SINGLE_FILE_SUFFIXES:
+        return (
+            f"{path.name} is not a Stable Diffusion model. Choose a diffusers model folder "
+            "(one with model_index.json and unet/, vae/, text_encoder/, tokenizer/ and "
+            "scheduler/ subfolders)."
+        )
     return (
         f"{path.name} is a single-file checkpoint. Loading single .safetensors/.ckpt files "
         "is not supported yet; use a diffusers folder (one with model_index.json and "
         "unet/, vae/, text_encoder/, tokenizer/ and scheduler/ subfolders)."
+    )
+
+
+def _permission_message(path: Path) -> str:
+    return (
+        f"{path} cannot be opened: permission denied. Give your user read access to the "
+        "model's files, or copy the model somewhere you can read."
     )
 
 
@@ -175,6 +195,8 @@ def _check_safetensors(path: Path, name: str) -> None:
         # a truncated download or copy breaks.
         with safe_open(str(path), framework="np"):
             pass
+    except PermissionError as exc:
+        raise BadModelFile(_permission_message(path)) from exc
     except (SafetensorError, OSError) as exc:
         raise BadModelFile(
             f"The {name} weights file {path} is damaged or incomplete ({exc}). "

@@ -85,4 +85,5 @@ def _fallback_rgb(x: np.ndarray) -> np.ndarray:
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     # Round rather than truncate, as ComfyUI does and as diffusers does for final images.
+    rgb = np.nan_to_num(rgb, nan=0.0)  # a broken model's NaNs show as grey, not a warning
     return np.ascontiguousarray(((np.clip(rgb, -1.0, 1.0) + 1.0) * 127.5).round().astype(np.uint8))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.models.sd import hf_env  # isort: skip  (must run before any hugging-face import)
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -38,6 +39,12 @@ def load_sd_pipeline(
                 requires_safety_checker=False,
             )
         pipe = pipe.to(device)
+    except pickle.UnpicklingError as exc:
+        raise BadModelFile(
+            f"A weights file in {folder.path} is a pickle that needs to run code to load; "
+            "Latent Studio never runs code from model files. Use the model's .safetensors "
+            "files, or convert it with a tool you trust."
+        ) from exc
     except Exception as exc:
         if not is_out_of_memory(exc) and isinstance(
             exc, OSError | ValueError | RuntimeError | KeyError

@@ -20,15 +20,17 @@ import torch
 from diffusers import StableDiffusionPipeline
 
 from engine.api.catalogue import model_path
+from engine.api.errors import BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage
 from engine.api.requests import Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
-from engine.device import dtype_name, inference_dtype
+from engine.device import available_bytes, dtype_name, inference_dtype
 from engine.models.sd.files import SdFolder, inspect_sd_folder
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.loading import load_sd_pipeline
+from engine.models.sd.memory import activation_bytes, gigabytes
 from engine.models.sd.samplers import make_scheduler
 from engine.registry import RunnerEnv, runner
 
@@ -65,7 +67,9 @@ class SdTxt2ImgRunner:
         # A broken or mistyped folder is refused before anything is loaded or evicted.
         folder = inspect_sd_folder(model_path(request.model))
         model_hash = self.env.hashes.request(folder.path, folder.weight_files)
-        loaded = self._load(folder, ctx, request.sampling.steps)
+        key = self._key(folder)
+        loaded = self._load(key, folder, ctx, request.sampling.steps)
+        self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
         ctx.phase = "generating"
         pipe = loaded.pipe
@@ -84,6 +88,7 @@ class SdTxt2ImgRunner:
             output_type="np",
             callback_on_step_end=_step_reporter(ctx, request.sampling.steps),
         )
+        _check_finite(output.images, folder)
         info = self._info(folder, loaded, request)
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
@@ -98,9 +103,12 @@ class SdTxt2ImgRunner:
     def unload(self) -> None:
         pass  # the pipelines live in the model cache
 
-    def _load(self, folder: SdFolder, ctx: JobContext, steps: int) -> LoadedSd:
+    def _key(self, folder: SdFolder) -> CacheKey:
+        identity = FileIdentity.of(folder.path)
+        return CacheKey(Family.SD, identity, self.env.device.device, dtype_name(self.dtype))
+
+    def _load(self, key: CacheKey, folder: SdFolder, ctx: JobContext, steps: int) -> LoadedSd:
         device = self.env.device.device
-        key = CacheKey(Family.SD, FileIdentity.of(folder.path), device, dtype_name(self.dtype))
         if self.env.cache.peek(key) is None:
             ctx.report(0, steps, message="Loading model…")
         ctx.phase = "loading the model"
@@ -110,6 +118,22 @@ class SdTxt2ImgRunner:
             return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
 
         return self.env.cache.get(key, load)
+
+    def _check_memory(self, key: CacheKey, loaded: LoadedSd, request: Txt2ImgRequest) -> None:
+        """Refuse, before the first step, a job that cannot fit; free other models first."""
+        need = activation_bytes(
+            loaded.pipe, request.size.width, request.size.height, request.batch_size, self.dtype
+        )
+        if need <= available_bytes(self.env.device):
+            return
+        self.env.cache.keep_only({key})
+        free = available_bytes(self.env.device)
+        if need > free:
+            raise OutOfMemory(
+                f"{request.size} with a batch of {request.batch_size} needs about "
+                f"{gigabytes(need)} of memory beyond the model, and {gigabytes(free)} is free. "
+                "Choose a smaller width/height or batch size, or close other programs."
+            )
 
     @staticmethod
     def _scheduler(loaded: LoadedSd, sampler: str | None) -> Any:
@@ -132,6 +156,16 @@ class SdTxt2ImgRunner:
     @staticmethod
     def _hash_info(model_hash: Any) -> dict[str, Any]:
         return {"model_sha256": model_hash.sha256, "model_hash_kind": model_hash.kind}
+
+
+def _check_finite(images: np.ndarray, folder: SdFolder) -> None:
+    """All-NaN pixels are a broken model, not a black picture to save."""
+    if not np.isfinite(images).all():
+        raise BadModelFile(
+            f"The model in {folder.path} produced no picture (its numbers overflowed to NaN). "
+            "Its weights or its VAE are broken, or a half-precision VAE overflowed: try the "
+            "CPU, or download the model again."
+        )
 
 
 def _step_reporter(ctx: JobContext, steps: int) -> Callable[..., dict[str, Any]]:

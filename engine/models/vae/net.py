@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the conventional torch alias
 
+from engine.api.errors import BadModelFile
+
 
 @dataclass(frozen=True)
 class VaeConfig:
@@ -127,6 +129,11 @@ def decode_latents(model: Vae, z: torch.Tensor) -> np.ndarray:
     """Latents -> uint8 N x H x W x 3 (pixel means; grayscale replicated to RGB)."""
     param = next(model.parameters())
     probs = torch.sigmoid(model.decode_logits(z.to(param.device, param.dtype)).float())
+    if not torch.isfinite(probs).all():
+        raise BadModelFile(
+            "The VAE produced no picture (its numbers overflowed to NaN): its weights are "
+            "broken. Train it again, or choose another model."
+        )
     pixels = (probs * 255).round().clamp(0, 255).to(torch.uint8).cpu()
     if pixels.shape[1] == 1:
         pixels = pixels.expand(-1, 3, -1, -1)
