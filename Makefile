@@ -24,6 +24,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	touch $@
 
 run: $(VENV)/.runtime
+	@$(BIN)/python -m gui.system_check
 	$(BIN)/python main.py
 
 test: $(VENV)/.dev

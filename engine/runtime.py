@@ -16,6 +16,7 @@ from datetime import datetime
 from engine import registry
 from engine.api.errors import is_out_of_memory, out_of_memory
 from engine.api.events import DeviceInfo, Progress
+from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ImagesOutcome, Outcome, ResultImage
 from engine.api.requests import Request
 from engine.cache import ModelCache
@@ -111,8 +112,11 @@ class Runtime:
         raise out_of_memory(self.device.device, ctx.phase)
 
     def _keep_images(self, outcome: ImagesOutcome, request: Request) -> ImagesOutcome:
+        images = outcome.images
+        if getattr(request, "grid", False) and len(images) > 1:
+            images = (sample_sheet(images),)
         store = self._store() if request.saves_images else None
-        return ImagesOutcome(tuple(save_result(store, image, request) for image in outcome.images))
+        return ImagesOutcome(tuple(save_result(store, image, request) for image in images))
 
     def close(self) -> None:
         with self._lock:
@@ -124,6 +128,14 @@ class Runtime:
         for runner in self._runners.values():
             runner.unload()
         self._runners.clear()
+
+
+def sample_sheet(images: tuple[ResultImage, ...]) -> ResultImage:
+    """One image of all samples, whose info lists each sample's seed and the layout."""
+    first = images[0]
+    layout = GridLayout.for_images(len(images), first.width, first.height)
+    info = {**first.info, "seeds": [image.seed for image in images], "grid": layout.to_dict()}
+    return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
 
 
 def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:

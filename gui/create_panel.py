@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -20,17 +24,23 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
-from engine.api.catalogue import CatalogueEntry, find_sd_models
+from engine.api.catalogue import CatalogueEntry, find_checkpoint_files, find_sd_models
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
 from gui.mode_panel import ModePanel
+from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
 from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
+NO_MODEL = "No model yet: Settings → Models folders"
+ONLY_SINGLE_FILES = "Only single-file checkpoints found"
+LATER = "found; single-file checkpoints arrive in a later version"
+QUIET = "color: #8a8a8a;"
+WARNING = "color: #f0a040;"
 
 
 def _size_box(value: int) -> QSpinBox:
@@ -47,20 +57,38 @@ class CreatePanel(QWidget, ModePanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_box = QComboBox()
-        self.model_box.setMinimumContentsLength(16)
-        self.model_box.setPlaceholderText("No model: add a models folder in Settings")
+        self.model_box.setMinimumContentsLength(12)
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_box.setPlaceholderText(NO_MODEL)
         self.model_box.currentIndexChanged.connect(self._on_model_changed)
         self.browse_button = QToolButton(text="…")
-        self.browse_button.setToolTip("Open a Stable Diffusion model folder (diffusers format)")
-        self.browse_button.clicked.connect(self._browse)
+        self.browse_button.setToolTip("Open a Stable Diffusion model (a diffusers folder)")
+        self.browse_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        browse = QMenu(self.browse_button)
+        browse.addAction("Open a model folder…", self._browse_folder)
+        browse.addAction("Open a model file…", self._browse_file)
+        self.browse_button.setMenu(browse)
 
+        self.tokens = PromptTokenCounter()
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("Prompt: what you want to see")
         self.negative = QPlainTextEdit()
         self.negative.setPlaceholderText("Negative prompt: what you do not want")
-        for edit, lines in ((self.prompt, 5), (self.negative, 3)):
+        self.prompt_tokens, self.negative_tokens = QLabel(), QLabel()
+        for edit, label, lines in (
+            (self.prompt, self.prompt_tokens, 5),
+            (self.negative, self.negative_tokens, 3),
+        ):
             edit.setTabChangesFocus(True)
             edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 12)
+            label.setWordWrap(True)
+            label.setStyleSheet(QUIET)
+        self._recount = QTimer(self, singleShot=True, interval=150)
+        self._recount.timeout.connect(self.update_token_counts)
+        self.prompt.textChanged.connect(self._recount.start)
+        self.negative.textChanged.connect(self._recount.start)
 
         self.width_box, self.height_box = _size_box(512), _size_box(512)
         self.steps = spin_box(limits.SD_STEPS, 20)
@@ -80,9 +108,9 @@ class CreatePanel(QWidget, ModePanel):
         model_row.addWidget(self.model_box, 1)
         model_row.addWidget(self.browse_button)
         size_row = QHBoxLayout()
-        size_row.addWidget(self.width_box)
+        size_row.addWidget(self.width_box, 1)
         size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self.height_box)
+        size_row.addWidget(self.height_box, 1)
 
         form = QFormLayout()
         form.addRow("Model", model_row)
@@ -96,20 +124,36 @@ class CreatePanel(QWidget, ModePanel):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Prompt</b>"))
         layout.addWidget(self.prompt)
+        layout.addWidget(self.prompt_tokens)
         layout.addWidget(QLabel("<b>Negative prompt</b>"))
         layout.addWidget(self.negative)
+        layout.addWidget(self.negative_tokens)
         layout.addLayout(form)
         layout.addStretch(1)
         layout.addWidget(self.generate_button)
+        self.update_token_counts()
 
     # ------------------------------------------------------------ models
 
-    def set_models(self, entries: list[CatalogueEntry], select: str = "") -> None:
+    def set_models(
+        self, entries: list[CatalogueEntry], select: str = "", single_files: list[Path] = ()
+    ) -> None:
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for entry in entries:
             self.model_box.addItem(entry.title, str(entry.path))
-            self.model_box.setItemData(self.model_box.count() - 1, str(entry.path), 3)  # tooltip
+            self.model_box.setItemData(
+                self.model_box.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole
+            )
+        for path in single_files:  # found, but not loadable yet: shown, not choosable
+            self.model_box.addItem(f"{path.name} — {LATER}", None)
+            index = self.model_box.count() - 1
+            self.model_box.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+            self.model_box.model().item(index).setEnabled(False)
+        self.model_box.setPlaceholderText(
+            ONLY_SINGLE_FILES if single_files and not entries else NO_MODEL
+        )
+        self.model_box.setCurrentIndex(-1)
         self.model_box.blockSignals(False)
         if select:
             self.select_model(select)
@@ -117,13 +161,17 @@ class CreatePanel(QWidget, ModePanel):
             self.model_box.setCurrentIndex(0)
 
     def scan_models(self, folders: list[Path], select: str = "") -> None:
-        self.set_models(find_sd_models(folders), select)
+        self.set_models(find_sd_models(folders), select, find_checkpoint_files(folders))
 
     def select_model(self, path: str) -> None:
         index = self.model_box.findData(path)
         if index < 0 and path:
+            if Path(path).is_file():
+                self.model_chosen.emit(path)  # remembered, and the message says why not yet
+                return
             self.model_box.addItem(Path(path).name, path)
             index = self.model_box.count() - 1
+            self.model_box.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
         self.model_box.setCurrentIndex(index)
 
     @property
@@ -134,12 +182,39 @@ class CreatePanel(QWidget, ModePanel):
         if self.model_path:
             self.model_chosen.emit(self.model_path)
 
-    def _browse(self) -> None:
+    def _browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a Stable Diffusion model folder")
         if folder:
             self.select_model(folder)
 
-    # ------------------------------------------------------------ request
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a Stable Diffusion model file", "", "Checkpoints (*.safetensors *.ckpt)"
+        )
+        if path:
+            QMessageBox.information(
+                self,
+                "Not yet",
+                f"{Path(path).name} is a single-file checkpoint; {LATER}. Until then, use a "
+                "diffusers folder (one with model_index.json).",
+            )
+
+    # ------------------------------------------------------------ prompts
+
+    def update_token_counts(self) -> None:
+        for edit, label in (
+            (self.prompt, self.prompt_tokens),
+            (self.negative, self.negative_tokens),
+        ):
+            count = self.tokens.count(edit.toPlainText())
+            if count is None:  # the tokenizer is still being built: ask again shortly
+                label.setText("")
+                self._recount.start()
+                continue
+            label.setText(token_text(count))
+            label.setStyleSheet(WARNING if count > TOKENS_PER_CHUNK else QUIET)
+
+    # ------------------------------------------------------------ request and state
 
     def build_request(self) -> Txt2ImgRequest:
         sampler = self.sampler.currentText()
@@ -159,3 +234,75 @@ class CreatePanel(QWidget, ModePanel):
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
+
+    def apply_request(self, request: Txt2ImgRequest, seed: int | None) -> None:
+        """Fill every control from a request (Use these parameters): its seed, one image."""
+        if request.model.id:
+            self.select_model(request.model.id)
+        self.prompt.setPlainText(request.prompt.positive)
+        self.negative.setPlainText(request.prompt.negative)
+        self.width_box.setValue(request.size.width)
+        self.height_box.setValue(request.size.height)
+        self.steps.setValue(request.sampling.steps)
+        self.cfg.setValue(request.sampling.cfg_scale)
+        self.sampler.setCurrentText(request.sampling.sampler or MODEL_DEFAULT_SAMPLER)
+        self.seed.set_seed(request.sampling.seed if seed is None else seed)
+        self.batch.setValue(1)
+
+    def apply_parameters(self, params: dict[str, Any]) -> None:
+        """Fill what another tool's A1111 text says; what it does not say stays as it is."""
+        self.prompt.setPlainText(str(params.get("prompt", "")))
+        self.negative.setPlainText(str(params.get("negative_prompt", "")))
+        setters = (
+            ("width", self.width_box.setValue),
+            ("height", self.height_box.setValue),
+            ("steps", self.steps.setValue),
+            ("cfg_scale", self.cfg.setValue),
+            ("seed", self.seed.set_seed),
+        )
+        for key, setter in setters:
+            if isinstance(params.get(key), int | float):
+                setter(params[key])
+        sampler = str(params.get("sampler", ""))
+        karras = f"{sampler} Karras" if params.get("schedule_type") == "Karras" else sampler
+        for name in (karras, sampler):
+            if name in SAMPLER_NAMES:
+                self.sampler.setCurrentText(name)
+                break
+        self.batch.setValue(1)
+
+    def state(self) -> dict[str, Any]:
+        """What the next start of the app should show again."""
+        return {
+            "prompt": self.prompt.toPlainText(),
+            "negative": self.negative.toPlainText(),
+            "width": self.width_box.value(),
+            "height": self.height_box.value(),
+            "steps": self.steps.value(),
+            "cfg": self.cfg.value(),
+            "sampler": self.sampler.currentText(),
+            "seed": self.seed.edit.text(),
+            "batch": self.batch.value(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with contextlib.suppress(TypeError, ValueError):
+            self.prompt.setPlainText(str(state.get("prompt", "")))
+            self.negative.setPlainText(str(state.get("negative", "")))
+            self.width_box.setValue(int(state.get("width", self.width_box.value())))
+            self.height_box.setValue(int(state.get("height", self.height_box.value())))
+            self.steps.setValue(int(state.get("steps", self.steps.value())))
+            self.cfg.setValue(float(state.get("cfg", self.cfg.value())))
+            if state.get("sampler") in (MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES):
+                self.sampler.setCurrentText(state["sampler"])
+            self.seed.edit.setText(str(state.get("seed", "")))
+            self.batch.setValue(int(state.get("batch", self.batch.value())))
+
+
+def token_text(count: int) -> str:
+    if count <= TOKENS_PER_CHUNK:
+        return f"{count}/{TOKENS_PER_CHUNK} tokens"
+    return (
+        f"{count}/{TOKENS_PER_CHUNK} tokens: only the first {TOKENS_PER_CHUNK} are used, the "
+        f"last {count - TOKENS_PER_CHUNK} are ignored (longer prompts arrive in a later version)."
+    )

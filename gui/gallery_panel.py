@@ -6,22 +6,44 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QFileSystemWatcher,
     QModelIndex,
     QObject,
     QSize,
     Qt,
     QThreadPool,
+    QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QIcon, QImage, QImageReader, QKeySequence, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QVBoxLayout, QWidget
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDesktopServices,
+    QIcon,
+    QImage,
+    QImageReader,
+    QKeySequence,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from engine.store import GalleryItem, GalleryStore, StoreError
+from engine.store import GalleryItem, GalleryStore, StoreError, can_undo_delete
 from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
 
 THUMB = 128
 PAGE = 300  # rows listed at a time: a first screen of a 10,000-image gallery is instant
+WATCH_SETTLE_MS = 400  # after the folder changes, wait this long for quiet before a sync
 PathRole = Qt.ItemDataRole.UserRole
 
 
@@ -139,6 +161,12 @@ class GalleryModel(QAbstractListModel):
     def item_at(self, row: int) -> GalleryItem:
         return self._items[row]
 
+    def row_of(self, path: str) -> int | None:
+        """The row of an image, listing further pages until it is found."""
+        while (row := self._rows.get(str(path))) is None and self.canFetchMore():
+            self.fetchMore()
+        return row
+
     def thumbnail_ready(self, row: int) -> bool:
         return str(self._items[row].path) in self._icons
 
@@ -168,10 +196,14 @@ class GalleryModel(QAbstractListModel):
 
 
 class GalleryPanel(QWidget, ModePanel):
+    """The thumbnail grid. Arrow keys move (the canvas follows), Enter opens, Delete
+    moves to the trash (with Undo where the platform allows, else after asking)."""
+
     title = "Gallery"
     generates = False
     open_requested = Signal(str)
-    deleted = Signal(str)
+    current_changed = Signal(str)  # the image under the keyboard/mouse selection
+    deleted = Signal(object)  # list of engine.store.Trashed, for Undo
     failed = Signal(str)  # a sentence for the user
     notice = Signal(str)  # something the user should know (the index was rebuilt…)
 
@@ -187,73 +219,177 @@ class GalleryPanel(QWidget, ModePanel):
         self.view.setMovement(QListView.Movement.Static)
         self.view.setUniformItemSizes(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.activated.connect(lambda index: self.open_requested.emit(index.data(PathRole)))
         self.view.doubleClicked.connect(
             lambda index: self.open_requested.emit(index.data(PathRole))
         )
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         open_action = QAction("Open", self.view)
         open_action.triggered.connect(self._open_current)
+        reveal_action = QAction("Show in Folder", self.view)
+        reveal_action.triggered.connect(self._reveal_current)
         trash_action = QAction("Move to Trash", self.view)
         trash_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         trash_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         trash_action.triggered.connect(self.delete_selected)
-        self.view.addActions([open_action, trash_action])
+        self.rescan_action = QAction("Rescan Folder", self)
+        self.rescan_action.setToolTip("Look for images added to or removed from the output folder")
+        self.rescan_action.triggered.connect(self.sync)
+        self.view.addActions([open_action, reveal_action, trash_action, self.rescan_action])
 
         self.empty_label = QLabel("Nothing here yet: generated images appear here.")
         self.empty_label.setStyleSheet("color: #8a8a8a;")
+        self.status_label = QLabel()
+        self.status_label.setStyleSheet("color: #8a8a8a;")
+        rescan = QToolButton()
+        rescan.setDefaultAction(self.rescan_action)
+        header = QHBoxLayout()
+        header.addWidget(self.status_label, 1)
+        header.addWidget(rescan)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.view, 1)
-        self.model.modelReset.connect(self._update_empty)
+        self.model.modelReset.connect(self._update_labels)
+        self.model.rowsInserted.connect(self._update_labels)
+
         self.syncer = GallerySync(self)
         self.syncer.finished.connect(self._synced)
+        self.syncer.progress.connect(self._sync_progress)
+        # Files added or removed by other programs: watch the folder, sync when it settles.
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(lambda _path: self._settle.start())
+        self._settle = QTimer(self, singleShot=True, interval=WATCH_SETTLE_MS)
+        self._settle.timeout.connect(self.sync)
+
+    # ------------------------------------------------------------ the store
 
     def set_store(self, store: GalleryStore) -> None:
         self.syncer.stop()
         self.model.set_store(store)
         self.sync()
 
+    @property
+    def store(self) -> GalleryStore:
+        return self.model.store
+
     def sync(self) -> None:
         """Bring the index in line with the folder, in the background."""
-        self.syncer.start(self.model.store)
+        if not self.syncer.running:
+            self.syncer.start(self.model.store)
+
+    def _sync_progress(self, done: int, total: int) -> None:
+        self.status_label.setText(f"Indexing {done:,} of {total:,} new images…")
 
     def _synced(self, store: GalleryStore) -> None:
         if store is not self.model.store:
             return  # the output folder changed meanwhile
         self.refresh()
+        self._watch(store.root)
         if store.notice:
             self.notice.emit(store.notice)
             store.notice = None
 
+    def _watch(self, root: Path) -> None:
+        folders = [root] + (
+            [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            if root.is_dir()
+            else []
+        )
+        stale = [d for d in self.watcher.directories() if Path(d) not in folders]
+        if stale:
+            self.watcher.removePaths(stale)
+        new = [str(f) for f in folders if str(f) not in self.watcher.directories() and f.is_dir()]
+        if new:
+            self.watcher.addPaths(new)
+
     def refresh(self) -> None:
+        current = self.current_path()
         self.model.refresh()
+        if current is not None:
+            self.select_path(current, follow=False)
+
+    # ------------------------------------------------------------ selection
+
+    def current_path(self) -> str | None:
+        index = self.view.currentIndex()
+        return index.data(PathRole) if index.isValid() else None
+
+    def select_path(self, path: str, follow: bool = True) -> bool:
+        row = self.model.row_of(path)
+        if row is None:
+            return False
+        index = self.model.index(row, 0)
+        if not follow:
+            self.view.selectionModel().blockSignals(True)
+        self.view.setCurrentIndex(index)
+        self.view.selectionModel().blockSignals(False)
+        return True
 
     def selected_paths(self) -> list[str]:
         return [i.data(PathRole) for i in self.view.selectionModel().selectedIndexes()]
 
+    def _current_changed(self, current, _previous) -> None:
+        if current.isValid():
+            self.current_changed.emit(current.data(PathRole))
+
+    # ------------------------------------------------------------ actions
+
     def delete_selected(self) -> None:
-        for path in self.selected_paths():
+        paths = self.selected_paths()
+        if not paths:
+            return
+        if not can_undo_delete() and not self._confirm_delete(len(paths)):
+            return
+        trashed = []
+        for path in paths:
             try:
-                self.model.store.delete(Path(path))
+                trashed.append(self.model.store.delete(Path(path)))
             except StoreError as exc:
                 self.failed.emit(exc.message)
                 break
-            self.deleted.emit(path)
         self.refresh()
+        if trashed:
+            self.deleted.emit(trashed)
+
+    def _confirm_delete(self, count: int) -> bool:
+        images = "this image" if count == 1 else f"these {count} images"
+        answer = QMessageBox.question(
+            self,
+            "Move to Trash",
+            f"Move {images} to the trash?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def activated(self) -> None:
         self.refresh()
+        self.view.setFocus()
 
     def close_loader(self) -> None:
+        self._settle.stop()
         self.syncer.stop()
         self.model.close_loader()
 
     def _open_current(self) -> None:
-        index = self.view.currentIndex()
-        if index.isValid():
-            self.open_requested.emit(index.data(PathRole))
+        if (path := self.current_path()) is not None:
+            self.open_requested.emit(path)
 
-    def _update_empty(self) -> None:
-        self.empty_label.setVisible(self.model.rowCount() == 0)
+    def _reveal_current(self) -> None:
+        if (path := self.current_path()) is not None:
+            reveal_in_folder(Path(path))
+
+    def _update_labels(self) -> None:
+        total = self.model.total
+        self.empty_label.setVisible(total == 0)
+        self.status_label.setText(
+            f"{total:,} image{'s' if total != 1 else ''} in {self.model.store.root}"
+        )
+
+
+def reveal_in_folder(path: Path) -> None:
+    """Open the file manager at the image's folder (selecting the file is not portable)."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))

@@ -1,4 +1,4 @@
-"""The main window: a shell of modes, the shared canvas, the queue dock and the status bar.
+"""The main window: a shell of modes, the shared canvas, the docks and the status bar.
 
 Engine events go into the view-models (jobs, results); widgets show those. A mode panel
 builds requests and hears about the jobs it submitted; nothing here knows one mode's
@@ -10,12 +10,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -23,15 +24,19 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.errors import BadInput
-from engine.api.events import ENDINGS, DeviceInfo, Failed, Finished, Preview
-from engine.api.limits import nearest_multiple
+from engine.api.events import ENDINGS, Cancelled, DeviceInfo, Failed, Finished, Preview
+from engine.api.grid import GridLayout, image_grid
+from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
+from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
+from engine.api.requests import SampleRequest, Txt2ImgRequest
 from engine.client import EngineClient
-from engine.store import StoreError, save_png_copy
+from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
+from gui.details_panel import DetailsDock
 from gui.gallery_panel import GalleryPanel
-from gui.images import image_grid, rgb_to_qimage
+from gui.images import rgb_to_qimage
 from gui.lab_panel import LabPanel
 from gui.mode_panel import ModePanel
 from gui.queue_dock import QueueDock
@@ -42,6 +47,7 @@ from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 from gui.viewmodels.results import ResultsModel
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
+UNDO_MS = 15_000  # how long the Undo button stays after a delete
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +63,10 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self)
         self._job_panels: dict[int, ModePanel] = {}  # which panel submitted which job
         self._shown_file: str | None = None  # the file on the canvas, if it came from disk
+        self._preview_job: int | None = None  # the job whose preview is on the canvas
+        self._last_trashed: list[Trashed] = []
+        self._quit_when_idle = False
+        self._closing = False
 
         self.canvas = ImageCanvas()
         self.create_panel = CreatePanel()
@@ -75,41 +85,58 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.queue_dock = QueueDock(self.jobs, self)
+        self.details_dock = DetailsDock(self)
+        self.details = self.details_dock.panel
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.queue_dock)
-        self.resizeDocks([self.queue_dock], [280], Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
+        self.resizeDocks([self.queue_dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.queue_dock, self.details_dock], [260, 420], Qt.Orientation.Vertical)
         self.queue_dock.cancel_requested.connect(self.cancel_job)
         self.queue_dock.stop_requested.connect(self.stop_job)
         self.queue_dock.pause_requested.connect(self.client.pause)
         self.queue_dock.resume_requested.connect(self.client.resume)
         self.status = StatusBar(self.jobs, self)
         self.setStatusBar(self.status)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.hide()
+        self.undo_button.clicked.connect(self.undo_delete)
+        self.status.addWidget(self.undo_button)
+        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_MS)
+        self._undo_timer.timeout.connect(self.undo_button.hide)
 
         self._build_actions()
         self._build_mode_bar()
-
-        for panel in self.modes:
-            if getattr(panel, "generates", False):
-                panel.generate_requested.connect(self.generate)
-        self.create_panel.model_chosen.connect(self._remember_model)
-        self.gallery_panel.open_requested.connect(self.open_image)
-        self.gallery_panel.failed.connect(lambda message: self._show_error("Not deleted", message))
-        self.results.shown_changed.connect(self._show_result)
-        self.results.model_written.connect(self._model_written)
-        self.client.event.connect(self.on_engine_event)
+        self._connect()
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
-        self.set_mode(
-            self.modes.index(
-                self.lab_panel if not self.create_panel.model_path else self.create_panel
-            )
-        )
-        self.gallery_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.create_panel.restore(settings.panel_state("create"))
+        self.lab_panel.restore(settings.panel_state("lab"))
+        first = self.lab_panel if not self.create_panel.model_path else self.create_panel
+        self.set_mode(self.modes.index(first))
         self.gallery_panel.refresh()
         if client.gallery.notice:
             self.statusBar().showMessage(client.gallery.notice, 15_000)
         self.gallery_panel.sync()
+        self._update_actions()
 
     # ------------------------------------------------------------ construction
+
+    def _connect(self) -> None:
+        for panel in self.modes:
+            if getattr(panel, "generates", False):
+                panel.generate_requested.connect(self.generate)
+        self.create_panel.model_chosen.connect(self._remember_model)
+        self.lab_panel.keep_requested.connect(self.keep_sample)
+        self.gallery_panel.open_requested.connect(self.open_image)
+        self.gallery_panel.current_changed.connect(self.open_image)
+        self.gallery_panel.deleted.connect(self._deleted)
+        self.gallery_panel.failed.connect(lambda text: self._show_error("Not deleted", text))
+        self.gallery_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.details.use_parameters.connect(self.use_parameters)
+        self.results.shown_changed.connect(self._show_result)
+        self.results.model_written.connect(self._model_written)
+        self.canvas.cell_clicked.connect(self._cell_clicked)
+        self.client.event.connect(self.on_engine_event)
 
     def _action(self, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -122,13 +149,14 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.generate_action = self._action(
-            "Generate",
-            self.generate,
-            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")],
+            "Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
         )
         self.cancel_action = self._action("Cancel", self.cancel_running, QKeySequence("Esc"))
-        save_as = self._action(
+        self.save_as_action = self._action(
             "Save Image As…", self.save_image_as, QKeySequence.StandardKey.SaveAs
+        )
+        self.undo_action = self._action(
+            "Undo Delete", self.undo_delete, QKeySequence.StandardKey.Undo
         )
         settings = self._action("Settings…", self.open_settings, QKeySequence("Ctrl+,"))
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -137,11 +165,17 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addActions([save_as, settings])
+        file_menu.addActions([self.save_as_action, settings])
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
         view_menu = menu.addMenu("&View")
-        view_menu.addActions([fit, actual, self.queue_dock.toggleViewAction()])
+        view_menu.addActions([fit, actual, self.gallery_panel.rescan_action])
+        view_menu.addSeparator()
+        view_menu.addActions(
+            [self.queue_dock.toggleViewAction(), self.details_dock.toggleViewAction()]
+        )
         job_menu = menu.addMenu("&Generate")
         job_menu.addActions([self.generate_action, self.cancel_action])
 
@@ -202,26 +236,49 @@ class MainWindow(QMainWindow):
             self._explain_bad_input(exc)
             return None
         self._job_panels[job_id] = panel
+        self._save_panel_states()
         return job_id
+
+    def keep_sample(self, request: SampleRequest) -> None:
+        """Save one sample of a sheet on its own: drawn again from its seed, same pixels."""
+        self.client.submit(request)
 
     def _explain_bad_input(self, exc: BadInput) -> None:
         self.last_error = exc.message
         self.statusBar().showMessage(exc.message, 10_000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot generate", exc.message, parent=self)
-        fix = None
         panel = self.create_panel
-        sizes = [b for b in (panel.width_box, panel.height_box) if b.value() % 8]
-        if self.current_panel is panel and sizes:
-            fix = box.addButton("Use nearest size", QMessageBox.ButtonRole.AcceptRole)
+        odd = [
+            (name, b)
+            for name, b in (("Width", panel.width_box), ("Height", panel.height_box))
+            if b.value() % SIZE_MULTIPLE
+        ]
+        message = exc.message
+        if self.current_panel is panel and odd:
+            sizes = " and ".join(f"{name.lower()} {b.value()}" for name, b in odd)
+            nearest = " × ".join(
+                str(nearest_multiple(b.value())) for b in (panel.width_box, panel.height_box)
+            )
+            message = (
+                f"Stable Diffusion draws sizes in steps of {SIZE_MULTIPLE} pixels; the "
+                f"{sizes} {'is' if len(odd) == 1 else 'are'} not. The nearest size is {nearest}."
+            )
+            self.last_error = message
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot generate", message, parent=self)
+        fix = None
+        if self.current_panel is panel and odd:
+            fix = box.addButton("Use nearest size and generate", QMessageBox.ButtonRole.AcceptRole)
             box.addButton(QMessageBox.StandardButton.Cancel)
         box.finished.connect(
-            lambda _r: fix is not None and box.clickedButton() is fix and self._snap_sizes()
+            lambda _r: (
+                fix is not None and box.clickedButton() is fix and self._snap_sizes_and_generate()
+            )
         )
         box.open()  # window-modal, not blocking
 
-    def _snap_sizes(self) -> None:
+    def _snap_sizes_and_generate(self) -> None:
         for b in (self.create_panel.width_box, self.create_panel.height_box):
             b.setValue(nearest_multiple(b.value()))
+        self.generate()
 
     def cancel_job(self, job_id: int) -> None:
         self.jobs.mark(job_id, JobStatus.CANCELLING)
@@ -247,6 +304,8 @@ class MainWindow(QMainWindow):
         if isinstance(event, Preview):
             self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
             self._shown_file = None
+            self._preview_job = event.job_id
+            self._update_actions()
         elif isinstance(event, ENDINGS):
             self._job_ended(event, state)
 
@@ -259,19 +318,28 @@ class MainWindow(QMainWindow):
                 panel.job_finished(state.request, event.outcome)
         elif isinstance(event, Failed):
             self._show_error("Generation failed", event.message)
-        else:
-            self.statusBar().showMessage("Cancelled: nothing was saved.", 5_000)
+        elif isinstance(event, Cancelled):
+            self.statusBar().showMessage("Cancelled: nothing was saved.", 10_000)
+            if self._preview_job == job_id:  # the noisy preview is not a result: say so
+                step = f" at step {state.step}/{state.total}" if state and state.total else ""
+                self.canvas.set_banner(f"Cancelled{step}: this preview was not saved")
+        if self._quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
+            self.close()
 
     def _show_result(self) -> None:
         shown = self.results.shown
+        self._preview_job = None
         if shown is None:
             self.canvas.set_image(None)
+            self._update_actions()
             return
         pixels = shown.pixels
         if pixels:
             self.canvas.set_image(rgb_to_qimage(image_grid(pixels)))
+            self._set_canvas_grid(shown, pixels)
         images = shown.images
         self._shown_file = images[0].path if len(images) == 1 else None
+        self._show_details_of_result()
         saved = [r for r in images if r.path]
         failed = [r for r in images if r.save_error]
         if saved:
@@ -282,6 +350,41 @@ class MainWindow(QMainWindow):
             self._show_error(
                 "Not saved",
                 f"{failed[0].save_error}\n\nUse File → Save Image As… to keep it elsewhere.",
+            )
+        self._update_actions()
+
+    def _set_canvas_grid(self, shown, pixels) -> None:
+        images = shown.images
+        layout = images[0].info.get("grid") if len(images) == 1 else None
+        if layout:
+            self.canvas.set_grid(
+                layout["columns"],
+                layout["rows"],
+                layout["cell_width"],
+                layout["cell_height"],
+                layout["gap"],
+            )
+        elif len(pixels) > 1:
+            grid = GridLayout.for_images(len(pixels), pixels[0].shape[1], pixels[0].shape[0])
+            self.canvas.set_grid(
+                grid.columns, grid.rows, grid.cell_width, grid.cell_height, grid.gap
+            )
+
+    def _cell_clicked(self, column: int, row: int) -> None:
+        """A sample of a Lab sheet was clicked: select it, to keep it on its own."""
+        shown = self.results.shown
+        if shown is None or not isinstance(shown.request, SampleRequest) or len(shown.images) != 1:
+            return
+        info = shown.images[0].info
+        seeds, layout = info.get("seeds"), info.get("grid")
+        if not seeds or not layout:
+            return
+        index = row * layout["columns"] + column
+        if index < len(seeds):
+            sample = SampleRequest(model=shown.request.model, seed=seeds[index], count=1)
+            self.lab_panel.select_sample(sample)
+            self.statusBar().showMessage(
+                f"Sample with seed {seeds[index]} selected: Keep sample saves it alone.", 8_000
             )
 
     def _model_written(self, outcome: ModelOutcome) -> None:
@@ -295,7 +398,45 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15_000)
         QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self).open()
 
-    # ------------------------------------------------------------ files and settings
+    # ------------------------------------------------------------ details
+
+    def _show_details_of_result(self) -> None:
+        shown = self.results.shown
+        images = shown.images if shown else ()
+        if not images:
+            self.details.show_metadata(None)
+            return
+        image = images[0]
+        if image.path:
+            self._show_details_of_file(image.path)
+        elif image.png_text:
+            self.details.show_metadata(
+                metadata_from_text(image.png_text, image.width, image.height)
+            )
+
+    def _show_details_of_file(self, path: str) -> None:
+        try:
+            self.details.show_metadata(self.client.gallery.metadata(Path(path)))
+        except StoreError:
+            self.details.show_metadata(None)
+
+    def use_parameters(self, meta: ImageMetadata) -> None:
+        """Fill Create or the Lab from an image, exactly (its own seed, one image)."""
+        request = meta.request
+        if isinstance(request, Txt2ImgRequest):
+            self.create_panel.apply_request(request, meta.seed)
+            self.set_mode(self.modes.index(self.create_panel))
+        elif isinstance(request, SampleRequest):
+            self.lab_panel.apply_request(request, meta.seed)
+            self.set_mode(self.modes.index(self.lab_panel))
+        elif meta.parameters_text:
+            self.create_panel.apply_parameters(meta.parameters)
+            self.set_mode(self.modes.index(self.create_panel))
+        self.statusBar().showMessage(
+            "Parameters filled in: press Generate to make it again.", 8_000
+        )
+
+    # ------------------------------------------------------------ files
 
     def open_image(self, path: str) -> None:
         image = QImage(path)
@@ -304,15 +445,60 @@ class MainWindow(QMainWindow):
             return
         self.canvas.set_image(image)
         self._shown_file = path
-        self.statusBar().showMessage(path, 5_000)
+        self._preview_job = None
+        self._show_details_of_file(path)
+        self._update_actions()
+
+    def _deleted(self, trashed: list[Trashed]) -> None:
+        gone = {str(t.original) for t in trashed}
+        if self._shown_file in gone:  # not on disk any more: not on the canvas either
+            self.canvas.set_image(None)
+            self._shown_file = None
+            self.details.show_metadata(None)
+        self._last_trashed = [t for t in trashed if t.restorable]
+        count = f"{len(trashed)} image{'s' if len(trashed) != 1 else ''}"
+        self.statusBar().showMessage(f"Moved {count} to the trash.", UNDO_MS)
+        self.undo_button.setVisible(bool(self._last_trashed))
+        self._undo_timer.start()
+        self._update_actions()
+
+    def undo_delete(self) -> None:
+        restored = []
+        for trashed in self._last_trashed:
+            try:
+                restored.append(self.client.gallery.undelete(trashed))
+            except StoreError as exc:
+                self._show_error("Not restored", exc.message)
+        self._last_trashed = []
+        self.undo_button.hide()
+        self.gallery_panel.refresh()
+        if restored:
+            self.gallery_panel.select_path(str(restored[0]))
+            self.statusBar().showMessage(
+                f"Restored {len(restored)} image(s) from the trash.", 8_000
+            )
+        self._update_actions()
 
     def save_image_as(self) -> None:
         """Save what the canvas shows; images the gallery could not take keep their recipe."""
         if self.canvas.image is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save Image As", "", "PNG image (*.png)")
+        folder = self.client.gallery.root if self.client.gallery.root.is_dir() else Path.home()
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save Image As", str(folder / self.suggested_file_name()), "PNG image (*.png)"
+        )
         if path:
             self.save_shown_image(Path(path))
+
+    def suggested_file_name(self) -> str:
+        """The shown image's own file name, or one made from its prompt and seed."""
+        if self._shown_file:
+            return Path(self._shown_file).name
+        shown = self.results.shown
+        if shown is None or not shown.images:
+            return "image.png"
+        slug = slugify(shown.request.slug_text) or "image"
+        return f"{slug}-{shown.images[0].seed}.png"
 
     def save_shown_image(self, path: Path) -> list[Path]:
         """Write the shown image(s) to `path` (name-2.png, name-3.png… for a batch)."""
@@ -340,6 +526,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {', '.join(map(str, targets))}", 10_000)
         return targets
 
+    def _update_actions(self) -> None:
+        self.save_as_action.setEnabled(self.canvas.image is not None and self._preview_job is None)
+        self.undo_action.setEnabled(bool(self._last_trashed))
+
+    # ------------------------------------------------------------ settings
+
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
         dialog.accepted.connect(self.apply_settings)
@@ -354,8 +546,67 @@ class MainWindow(QMainWindow):
     def _remember_model(self, path: str) -> None:
         self.settings.last_model = path
 
+    def _save_panel_states(self) -> None:
+        self.settings.set_panel_state("create", self.create_panel.state())
+        self.settings.set_panel_state("lab", self.lab_panel.state())
+
+    # ------------------------------------------------------------ focus and closing
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        # Back from another program (a file manager, say): look for new files.
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.gallery_panel.sync()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._closing and self._ask_before_quitting():
+            event.ignore()
+            return
+        self._save_panel_states()
         self.settings.sync()
         self.gallery_panel.close_loader()
         self.client.shutdown(self.shutdown_wait_ms)
         super().closeEvent(event)
+
+    def close_now(self) -> None:
+        """Close without asking (Quit anyway, tests): running jobs are cancelled."""
+        self._closing = True
+        self.close()
+
+    def _ask_before_quitting(self) -> bool:
+        """True when the user was asked (the close waits for the answer)."""
+        active = [s for s in self.jobs.active() if s.request.listed]
+        unsaved = len(self.results.unsaved)
+        if not active and not unsaved:
+            return False
+        parts = []
+        if active:
+            running = sum(s.status is not JobStatus.QUEUED for s in active)
+            parts.append(f"{running} job(s) running and {len(active) - running} waiting")
+        if unsaved:
+            parts.append(f"{unsaved} image(s) not saved")
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Quit Latent Studio?",
+            f"There are {' and '.join(parts)}. Quitting now loses them.",
+            parent=self,
+        )
+        quit_button = box.addButton("Quit Anyway", QMessageBox.ButtonRole.DestructiveRole)
+        wait_button = (
+            box.addButton("Quit When Done", QMessageBox.ButtonRole.AcceptRole) if active else None
+        )
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(
+            lambda _r: self._quit_answer(box.clickedButton(), quit_button, wait_button)
+        )
+        box.open()
+        self.quit_box = box
+        return True
+
+    def _quit_answer(self, clicked, quit_button, wait_button) -> None:
+        if clicked is quit_button:
+            self.close_now()
+        elif clicked is wait_button and wait_button is not None:
+            self._quit_when_idle = True
+            self._closing = True
+            self.statusBar().showMessage("Latent Studio will quit when the jobs are done.")

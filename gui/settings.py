@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -64,6 +65,17 @@ class AppSettings:
     @last_model.setter
     def last_model(self, value: str) -> None:
         self._qs.setValue("last_model", value)
+
+    def panel_state(self, name: str) -> dict:
+        """A panel's controls as they were when the app last closed ({} the first time)."""
+        try:
+            state = json.loads(str(self._qs.value(f"panels/{name}", "{}")))
+        except ValueError:
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def set_panel_state(self, name: str, state: dict) -> None:
+        self._qs.setValue(f"panels/{name}", json.dumps(state))
 
     def sync(self) -> None:
         self._qs.sync()

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.api.catalogue import find_checkpoint_files, find_sd_models
+from engine.store import StoreError, check_output_folder
 from gui.settings import AppSettings
 
 DEVICES = {
@@ -43,6 +45,11 @@ class SettingsDialog(QDialog):
         output_row = QHBoxLayout()
         output_row.addWidget(self.output_dir, 1)
         output_row.addWidget(browse_output)
+        self.output_note = _note_label()
+        self.output_dir.textChanged.connect(self._check_output)
+        output_box = QVBoxLayout()
+        output_box.addLayout(output_row)
+        output_box.addWidget(self.output_note)
 
         self.models_dirs = QListWidget()
         self.models_dirs.addItems([str(p) for p in settings.models_dirs])
@@ -60,8 +67,12 @@ class SettingsDialog(QDialog):
         models_buttons.addWidget(add_models)
         models_buttons.addWidget(remove_models)
         models_buttons.addStretch(1)
+        self.models_note = _note_label()
+        self.models_dirs.model().rowsInserted.connect(self._check_models)
+        self.models_dirs.model().rowsRemoved.connect(self._check_models)
         models_box = QVBoxLayout()
         models_box.addWidget(self.models_dirs)
+        models_box.addWidget(self.models_note)
         models_box.addLayout(models_buttons)
 
         self.device = QComboBox()
@@ -69,14 +80,14 @@ class SettingsDialog(QDialog):
             self.device.addItem(label, key)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         hint = QLabel(
-            "Models folders hold Stable Diffusion models in diffusers format "
-            "(a folder with model_index.json), or folders of them."
+            "Models folders hold Stable Diffusion models in diffusers format (a folder with "
+            "model_index.json), or folders of them: an A1111 or ComfyUI models folder works."
         )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #a8a8a8;")
 
         form = QFormLayout()
-        form.addRow("Output folder", output_row)
+        form.addRow("Output folder", output_box)
         form.addRow("Models folders", models_box)
         form.addRow("", hint)
         form.addRow("Device", self.device)
@@ -93,6 +104,21 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self._check_output()
+        self._check_models()
+
+    # ------------------------------------------------------------ checks next to the fields
+
+    def _check_output(self) -> None:
+        problem = output_problem(self.output_dir.text())
+        _show(self.output_note, problem, error=True)
+
+    def _check_models(self, *_args: object) -> None:
+        notes = [
+            models_folder_note(Path(self.models_dirs.item(i).text()))
+            for i in range(self.models_dirs.count())
+        ]
+        _show(self.models_note, "\n".join(n for n in notes if n), error=False)
 
     def _browse_output(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
@@ -107,8 +133,8 @@ class SettingsDialog(QDialog):
     def problems(self) -> list[str]:
         """Sentences about values that cannot work; empty when all is well."""
         found = []
-        if not self.output_dir.text().strip():
-            found.append("Choose an output folder for the images.")
+        if problem := output_problem(self.output_dir.text()):
+            found.append(problem)
         for i in range(self.models_dirs.count()):
             folder = Path(self.models_dirs.item(i).text())
             if not folder.is_dir():
@@ -134,3 +160,41 @@ class SettingsDialog(QDialog):
         ]
         self._settings.device = str(self.device.currentData())
         self._settings.sync()
+
+
+def output_problem(text: str) -> str:
+    """Why a typed output folder cannot take images, or "" when it can."""
+    try:
+        check_output_folder(Path(text.strip()))
+    except StoreError as exc:
+        return exc.message
+    return ""
+
+
+def models_folder_note(folder: Path) -> str:
+    """What is (not) in a models folder, said next to the list."""
+    if not folder.is_dir():
+        return f"{folder} does not exist."
+    models = find_sd_models([folder])
+    files = find_checkpoint_files([folder])
+    if models:
+        return ""
+    if files:
+        return (
+            f"{folder.name}: {len(files)} single-file checkpoint(s) found; they arrive in a "
+            "later version (diffusers folders work now)."
+        )
+    return f"{folder.name}: no Stable Diffusion models found in it."
+
+
+def _note_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def _show(label: QLabel, text: str, error: bool) -> None:
+    label.setText(text)
+    label.setStyleSheet("color: #ff8080;" if error else "color: #f0a040;")
+    label.setVisible(bool(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from engine.api.events import DeviceInfo
@@ -25,6 +26,8 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(self.device_label)
         jobs.changed.connect(self._refresh)
         jobs.added.connect(self._refresh)
+        self._tick = QTimer(self, interval=1000)  # the ETA counts down between two steps
+        self._tick.timeout.connect(self._refresh)
 
     def show_device(self, info: DeviceInfo) -> None:
         self.device_label.setText(info.description)
@@ -40,11 +43,14 @@ class StatusBar(QStatusBar):
         if state is None:
             self.progress.hide()
             self.progress_label.clear()
+            self._tick.stop()
             return
         self.progress.show()
+        if not self._tick.isActive():
+            self._tick.start()
         if state.total and state.step:
             self.progress.setRange(0, state.total)
             self.progress.setValue(state.step)
         else:
             self.progress.setRange(0, 0)  # busy: loading, or before the first step ends
-        self.progress_label.setText(progress_text(state) if state.total else "Starting…")
+        self.progress_label.setText(progress_text(state))

@@ -58,8 +58,19 @@ def test_sample_prints_one_json_line_per_image(tmp_path):
         )
 
 
-def test_generate_batch_with_a_sampler(tmp_path, tiny_sd_model):
-    out = run_main(
+def in_process(capsys, *args: str) -> subprocess.CompletedProcess:
+    """main.main() in this process: the whole command path but the interpreter start,
+    for the commands that would otherwise import diffusers in a fresh process (~10 s)."""
+    import main
+
+    code = main.main(list(args))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
+def test_generate_batch_with_a_sampler(tmp_path, tiny_sd_model, capsys):
+    out = in_process(
+        capsys,
         "generate",
         "--model",
         str(tiny_sd_model),

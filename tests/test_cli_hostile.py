@@ -96,29 +96,18 @@ def test_a_prompt_that_is_not_valid_text_is_refused(tmp_path):
     assert "not valid text: character 4" in one_error_line(result)
 
 
-def test_a_failed_generation_leaves_no_output_folder(tmp_path, tiny_sd_model):
+def test_a_failed_generation_leaves_no_output_folder(tmp_path, tiny_sd_model, capsys):
     import shutil
+
+    import main  # in this process: a fresh one would spend ~10 s importing diffusers
 
     broken = Path(shutil.copytree(tiny_sd_model, tmp_path / "broken"))
     (broken / "unet" / "diffusion_pytorch_model.safetensors").unlink()
     out = tmp_path / "out"
-    result = run_main(
-        "generate",
-        "--model",
-        str(broken),
-        "--prompt",
-        "x",
-        "--steps",
-        "2",
-        "--width",
-        "64",
-        "--height",
-        "64",
-        "--out",
-        str(out),
-    )
-    assert result.returncode == 2
-    assert "unet weights are missing" in one_error_line(result)
+    args = ["generate", "--model", str(broken), "--prompt", "x", "--steps", "2"]
+    code = main.main([*args, "--width", "64", "--height", "64", "--out", str(out)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "unet weights are missing" in lines[0]
     assert not out.exists()
 
 
@@ -158,29 +147,26 @@ def test_ctrl_c_is_cancelled_not_a_traceback(tmp_path):
 # ---------------------------------------------------------------- the gallery command
 
 
-def test_gallery_lists_checks_and_rebuilds(tmp_path):
-    made = run_main("sample", "--seed", "5", "--count", "2", "--out", str(tmp_path))
-    assert made.returncode == 0, made.stderr
-    listed = [
-        json.loads(line)
-        for line in run_main("gallery", "--out", str(tmp_path)).stdout.decode().splitlines()
-    ]
-    assert sorted(i["seed"] for i in listed) == [5, 6]
-    assert {i["kind"] for i in listed} == {"sample"} and {i["model"] for i in listed} == {
-        "vae-digits"
-    }
+def test_gallery_lists_checks_and_rebuilds(tmp_path, capsys):
+    import main  # in this process: the command path is the same, the start-up cheaper
 
-    check = run_main("gallery", "--out", str(tmp_path), "--check")
-    assert check.returncode == 0 and check.stdout == b""
+    def gallery(*flags: str) -> tuple[int, list[dict]]:
+        code = main.main(["gallery", "--out", str(tmp_path), *flags])
+        return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    assert main.main(["sample", "--seed", "5", "--count", "2", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    code, listed = gallery()
+    assert code == 0 and sorted(i["seed"] for i in listed) == [5, 6]
+    assert {i["kind"] for i in listed} == {"sample"}
+    assert {i["model"] for i in listed} == {"vae-digits"}
+
+    assert gallery("--check") == (0, [])
     Path(listed[0]["path"]).unlink()
-    check = run_main("gallery", "--out", str(tmp_path), "--check")
-    assert check.returncode == 1
-    assert [json.loads(line) for line in check.stdout.decode().splitlines()] == [
-        {"not_on_disk": Path(listed[0]["path"]).relative_to(tmp_path).as_posix()}
-    ]
-    rebuilt = run_main("gallery", "--out", str(tmp_path), "--rebuild")
-    assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout) == {"rebuilt": 1}
-    assert run_main("gallery", "--out", str(tmp_path), "--check").returncode == 0
+    gone = Path(listed[0]["path"]).relative_to(tmp_path).as_posix()
+    assert gallery("--check") == (1, [{"not_on_disk": gone}])
+    assert gallery("--rebuild") == (0, [{"rebuilt": 1}])
+    assert gallery("--check") == (0, [])
 
 
 def test_gallery_of_a_folder_that_does_not_exist_is_one_line(tmp_path):

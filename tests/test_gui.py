@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from engine.api import limits
 from engine.api.events import (
@@ -44,7 +43,7 @@ def window(qtbot, settings, trash):
     qtbot.addWidget(window)
     window.show()
     yield window
-    window.close()
+    window.close_now()
 
 
 def wait_for(qtbot, window, kind, timeout=60_000):
@@ -56,25 +55,22 @@ def ctrl_enter(qtbot, widget):
     qtbot.keyClick(widget, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
-def test_latent_lab_generate_lands_in_gallery_with_metadata(qtbot, window, settings):
+def test_latent_lab_generate_keeps_one_sheet_in_the_gallery(qtbot, window, settings):
     window.set_mode(1)
     window.lab_panel.seed.set_seed(1234)
     window.lab_panel.count.setValue(4)
     ctrl_enter(qtbot, window.lab_panel.count)
     finished = wait_for(qtbot, window, Finished)
     queued = next(e for e in window.events if isinstance(e, Queued))
-    assert queued.request == SampleRequest(model=DIGITS, seed=1234, count=4)
-    images = finished.outcome.images
-    assert [r.seed for r in images] == [1234, 1235, 1236, 1237]
-    for result in images:
-        meta = read_metadata(Path(result.path))
-        assert meta.request == queued.request
-        assert meta.seed == result.seed
-        assert Path(result.path).is_relative_to(settings.output_dir)
-    assert window.canvas.image is not None and not window.canvas.image.isNull()
+    assert queued.request == SampleRequest(model=DIGITS, seed=1234, count=4, grid=True)
+    [sheet] = finished.outcome.images  # one image in the gallery, not four
+    meta = read_metadata(Path(sheet.path))
+    assert meta.request == queued.request and meta.recipe["seeds"] == [1234, 1235, 1236, 1237]
+    assert Path(sheet.path).is_relative_to(settings.output_dir)
+    assert window.canvas.image is not None and window.canvas.image.width() > 8
     window.set_mode(2)
-    assert window.gallery_panel.model.rowCount() == 4
-    assert window.lab_panel.seed.last_seed == 1234
+    assert window.gallery_panel.model.rowCount() == 1
+    assert window.lab_panel.seed.last_seed == 1234 and window.create_panel.seed.last_seed is None
 
 
 def test_status_bar_names_the_device_the_engine_found(qtbot, window):
@@ -119,6 +115,9 @@ def test_widget_ranges_are_the_engines_limits(window):
 def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, trash):
     window.set_mode(1)
     window.lab_panel.count.setValue(2)
+    window.generate()
+    wait_for(qtbot, window, Finished)
+    window.events.clear()
     window.generate()
     finished = wait_for(qtbot, window, Finished)
     window.set_mode(2)
@@ -241,19 +240,6 @@ def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, setting
     assert window.queue_dock.status(job) == "cancelled"
 
 
-def test_size_not_a_multiple_of_8_offers_the_nearest(qtbot, window, tiny_sd_model):
-    window.create_panel.select_model(str(tiny_sd_model))
-    window.set_mode(0)
-    window.create_panel.width_box.setValue(500)
-    assert window.generate() is None
-    assert "500 is not a multiple of 8" in window.last_error and "504" in window.last_error
-    assert window.client.pending_job_ids() == [] and window.client.running_job_ids() == []
-    box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
-    fix = next(b for b in box.buttons() if b.text() == "Use nearest size")
-    fix.click()
-    assert window.create_panel.width_box.value() == 504
-
-
 def test_unwritable_output_folder_keeps_the_image(qtbot, window, settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
@@ -271,7 +257,7 @@ def test_unwritable_output_folder_keeps_the_image(qtbot, window, settings, tmp_p
     kept = window.save_shown_image(tmp_path / "kept")
     assert kept == [tmp_path / "kept.png"]
     meta = read_metadata(kept[0])
-    assert meta.request == SampleRequest(model=DIGITS, seed=meta.seed, count=1)
+    assert meta.request == SampleRequest(model=DIGITS, seed=meta.seed, count=1, grid=True)
     assert meta.seed == result.seed
     assert window.results.unsaved == []
 

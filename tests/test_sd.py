@@ -291,7 +291,8 @@ def test_progress_counts_the_steps_asked_for_and_previews_arrive(fresh_runtime, 
     fresh_runtime.run(req, JobContext(1, emit=events.append, previews=True))
     progress = progress_of(events)
     assert progress[0].step == 0 and progress[0].message == "Loading model…"
-    assert [e.step for e in progress[1:]] == [1, 2, 3, 4]
+    assert progress[1].step == 0 and progress[1].message == ""  # loaded: step 1 under way
+    assert [e.step for e in progress[2:]] == [1, 2, 3, 4]
     assert all(e.total == 4 for e in progress)
     previews = [e for e in events if isinstance(e, Preview)]
     assert previews and all(p.rgb.shape == (8, 8, 3) and p.rgb.dtype == np.uint8 for p in previews)

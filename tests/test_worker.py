@@ -414,7 +414,7 @@ CLOSE_DURING_LOAD = textwrap.dedent(
     window.set_mode(1)
     def close_when_started(event):
         if isinstance(event, Started):
-            QTimer.singleShot(50, window.close)
+            QTimer.singleShot(50, window.close_now)  # Quit Anyway
             QTimer.singleShot(100, app.quit)
     client.event.connect(close_when_started)
     QTimer.singleShot(100, window.generate)

@@ -80,6 +80,23 @@ def is_diffusers_folder(path: Path) -> bool:
     return (path / "model_index.json").is_file()
 
 
+CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
+
+
+def find_checkpoint_files(folders: list[Path]) -> list[Path]:
+    """Single-file checkpoints in the folders and their direct subfolders (where A1111
+    keeps models/Stable-diffusion and ComfyUI models/checkpoints)."""
+    found: set[Path] = set()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for depth in ("*", "*/*", "*/*/*"):
+            for path in folder.glob(depth):
+                if path.suffix.lower() in CHECKPOINT_SUFFIXES and path.is_file():
+                    found.add(path)
+    return sorted(found, key=lambda p: p.name.lower())
+
+
 def find_sd_models(folders: list[Path]) -> list[CatalogueEntry]:
     """Diffusers pipelines in the given folders (the folder itself, or its direct children)."""
     found: dict[Path, CatalogueEntry] = {}

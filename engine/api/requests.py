@@ -190,6 +190,9 @@ class SampleRequest(ModelRequest):
     seed: int = 0
     count: int = 16
     save: bool = True
+    # One sheet of all samples in the gallery (its recipe lists each sample's seed)
+    # instead of one file per sample: the Lab's way, so a click is one thumbnail.
+    grid: bool = False
 
     def check(self) -> None:
         super().check()
@@ -207,7 +210,7 @@ class SampleRequest(ModelRequest):
 
     @property
     def image_count(self) -> int:
-        return self.count
+        return 1 if self.grid and self.count > 1 else self.count
 
     @property
     def saves_images(self) -> bool:

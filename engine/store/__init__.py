@@ -16,8 +16,9 @@ from engine.store.gallery import (
 )
 from engine.store.index import GalleryIndex, IndexRecord, OpenState
 from engine.store.layout import image_slug, reserve, slugify
-from engine.store.metadata import ImageMetadata, png_text, read_metadata
+from engine.store.metadata import ImageMetadata, metadata_from_text, png_text, read_metadata
 from engine.store.png import encode_png, save_png_copy
+from engine.store.trash import Trashed, can_undo_delete
 
 __all__ = [
     "INDEX_NAME",
@@ -29,12 +30,15 @@ __all__ = [
     "IndexRecord",
     "OpenState",
     "StoreError",
+    "Trashed",
+    "can_undo_delete",
     "check_output_folder",
     "encode_png",
     "format_parameters",
     "image_slug",
     "parse_parameters",
     "png_text",
+    "metadata_from_text",
     "read_metadata",
     "reserve",
     "save_png_copy",

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from send2trash import send2trash
-
 from engine.api.outcomes import ResultImage
 from engine.api.requests import Request
 from engine.atomic import write_bytes_atomic
@@ -38,6 +36,7 @@ from engine.store.layout import image_slug, reserve
 from engine.store.leftovers import clean_leftovers
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
 from engine.store.png import encode_png
+from engine.store.trash import Trashed, move_to_trash, restore
 
 log = logging.getLogger(__name__)
 
@@ -168,16 +167,18 @@ class GalleryStore:
         self._index_file(spot.path)
         return spot.path
 
-    def delete(self, path: Path) -> None:
+    def delete(self, path: Path) -> Trashed:
         """Move an image of the gallery to the system trash and drop it from the index.
 
         Refuses any path outside the gallery (after resolving '..' and links). A file that
-        is already gone is only dropped from the index.
+        is already gone is only dropped from the index. The result can undo it (`undelete`)
+        where the platform lets us find the file in the trash.
         """
         path = self.inside(path)
         key = self._key(path)
+        trashed = Trashed(path)
         try:
-            send2trash(path)
+            trashed = move_to_trash(path)
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -187,6 +188,19 @@ class GalleryStore:
             ) from exc
         if self._index is not None:
             self._index.remove(key)
+        return trashed
+
+    def undelete(self, trashed: Trashed) -> Path:
+        """Bring back an image `delete` moved to the trash, into the gallery and its index."""
+        path = self.inside(trashed.original)
+        try:
+            restore(trashed)
+        except OSError as exc:
+            raise StoreError(
+                f"Could not restore {path.name} from the trash: {reason(exc)}."
+            ) from exc
+        self._index_file(path)
+        return path
 
     # ------------------------------------------------------------ bringing in line with disk
 

@@ -41,7 +41,7 @@ _RESERVED = ("version", "created", "request", "seed", "index")
 class ImageMetadata:
     """Everything read back from one image file, ours or another tool's."""
 
-    path: Path
+    path: Path | None  # None for an image that is not in a file (yet)
     width: int
     height: int
     kind: str  # the request kind for our images, EXTERNAL_KIND otherwise
@@ -142,6 +142,13 @@ def read_metadata(path: Path) -> ImageMetadata:
     """
     path = Path(path)
     text, (width, height) = read_png_text(path)
+    return metadata_from_text(text, width, height, path)
+
+
+def metadata_from_text(
+    text: dict[str, str], width: int, height: int, path: Path | None = None
+) -> ImageMetadata:
+    """What an image's text chunks say (for a file, or an image not saved yet)."""
     parameters_text = text.get(PARAMETERS_KEY)
     parameters = a1111.parse_parameters(parameters_text) if parameters_text else {}
     base = ImageMetadata(

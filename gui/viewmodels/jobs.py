@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -49,6 +50,7 @@ class JobState:
     it_per_s: float | None = None
     message: str = ""  # "Loading model…", or why it failed
     metrics: dict[str, float] = field(default_factory=dict)
+    updated_at: float = 0.0  # time.monotonic() of the last progress report
 
     @property
     def label(self) -> str:
@@ -62,17 +64,40 @@ class JobState:
         return self.status.value
 
 
-def progress_text(state: JobState) -> str:
-    """The status bar's words for a running job: "Step 3/20 · 2.1 it/s · ETA 8 s"."""
+def progress_text(state: JobState, now: float | None = None) -> str:
+    """The status bar's words for a running job: "Step 4/20 · 2.1 it/s · ETA 0:08".
+
+    The step shown is the one being worked on (step 1 while the first runs, with a busy
+    bar), and the ETA counts down between two progress reports.
+    """
     if state.message and not state.step:
         return state.message
-    parts = [f"Step {state.step}/{state.total}"]
+    if not state.total:
+        return "Starting…"
+    working_on = min(state.step + 1, state.total)
+    parts = [f"Step {working_on}/{state.total}"]
     if state.it_per_s:
         rate = state.it_per_s
         parts.append(f"{rate:.2f} it/s" if rate >= 1 else f"{1 / rate:.2f} s/it")
-    if state.eta_s is not None:
-        parts.append(f"ETA {state.eta_s:.0f} s" if state.eta_s >= 1 else "ETA <1 s")
+    eta = remaining_s(state, now)
+    if eta is not None:
+        parts.append(f"ETA {format_duration(eta)}")
     return " · ".join(parts)
+
+
+def remaining_s(state: JobState, now: float | None = None) -> float | None:
+    if state.eta_s is None:
+        return None
+    elapsed = (time.monotonic() if now is None else now) - state.updated_at
+    return max(0.0, state.eta_s - elapsed)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return "<1 s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class JobsModel(QObject):
@@ -136,6 +161,7 @@ class JobsModel(QObject):
                 eta_s=event.eta_s,
                 it_per_s=event.it_per_s,
                 message=event.message,
+                updated_at=time.monotonic(),
             )
         if isinstance(event, Metrics):
             return replace(state, metrics=dict(event.values))

@@ -71,6 +71,7 @@ class SdTxt2ImgRunner:
         loaded = self._load(key, folder, ctx, request.sampling.steps)
         self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
+        ctx.report(0, request.sampling.steps)  # loading is over: step 1 is under way
         ctx.phase = "generating"
         pipe = loaded.pipe
         # A fresh scheduler every job: the previous job's sampler (and its step state)

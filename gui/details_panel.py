@@ -1,0 +1,215 @@
+"""Image details: everything an image says about how it was made, and what to do with it.
+
+Our images show their recipe; other tools' PNGs their A1111 `parameters` (prompt,
+negative, steps, sampler, CFG, seed, size, model, and every other key as it is).
+Buttons: Use these parameters (fills Create or the Lab), Copy prompt, Copy seed, Copy
+parameters (the A1111 text), Show in folder.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.api.requests import SampleRequest, Txt2ImgRequest
+from engine.store import ImageMetadata
+from gui.gallery_panel import reveal_in_folder
+
+EMPTY = "Select an image in the gallery, or make one, to see how it was made."
+
+
+def describe(meta: ImageMetadata) -> list[tuple[str, str]]:
+    """(label, value) rows for the details panel, in the order people look for them."""
+    if meta.recipe is not None:
+        return _from_recipe(meta)
+    return _from_parameters(meta)
+
+
+def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
+    recipe, request = meta.recipe or {}, meta.request
+    rows: list[tuple[str, Any]] = []
+    if isinstance(request, Txt2ImgRequest):
+        rows += [
+            ("Prompt", request.prompt.positive or "(none)"),
+            ("Negative prompt", request.prompt.negative or "(none)"),
+            ("Model", request.model.name),
+            ("Size", str(request.size)),
+            ("Steps", request.sampling.steps),
+            (
+                "Sampler",
+                request.sampling.sampler or f"model default ({recipe.get('sampler', '?')})",
+            ),
+            ("CFG scale", f"{request.sampling.cfg_scale:g}"),
+            ("Seed", meta.seed),
+            ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}"),
+        ]
+    elif isinstance(request, SampleRequest):
+        rows += [
+            ("Model", request.model.name),
+            ("Family", request.model.family.title),
+            ("Seed", meta.seed),
+            ("Samples", request.count),
+        ]
+        if recipe.get("seeds"):
+            rows.append(("Seeds", _seed_range(recipe["seeds"])))
+    else:
+        rows.append(("Made by", f"a {meta.kind} job this version cannot read back"))
+    rows += [
+        ("Size", f"{meta.width}×{meta.height}")
+        if not isinstance(request, Txt2ImgRequest)
+        else None,
+        ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
+        ("Model hash", _short_hash(recipe)),
+        ("Device", f"{recipe.get('device', '?')} · {recipe.get('dtype', '?')}"),
+        ("Versions", _versions(recipe)),
+    ]
+    return [
+        (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
+    ]
+
+
+def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
+    params = dict(meta.parameters)
+    if not params and not meta.parameters_text:
+        return [
+            ("Made by", "another program (this image carries no parameters)"),
+            ("Size", f"{meta.width}×{meta.height}"),
+        ]
+    rows = [
+        ("Prompt", params.pop("prompt", "") or "(none)"),
+        ("Negative prompt", params.pop("negative_prompt", "") or "(none)"),
+    ]
+    width, height = params.pop("width", meta.width), params.pop("height", meta.height)
+    known = [
+        ("steps", "Steps"),
+        ("sampler", "Sampler"),
+        ("cfg_scale", "CFG scale"),
+        ("seed", "Seed"),
+        ("model", "Model"),
+    ]
+    for key, label in known:
+        if key in params:
+            rows.append((label, str(params.pop(key))))
+    rows.append(("Size", f"{width}×{height}"))
+    rows += [(key.replace("_", " ").capitalize(), str(value)) for key, value in params.items()]
+    return rows
+
+
+def _seed_range(seeds: list) -> str:
+    ints = [s for s in seeds if isinstance(s, int)]
+    if ints and ints == list(range(ints[0], ints[0] + len(ints))):
+        return f"{ints[0]} to {ints[-1]} (one per sample)"
+    return ", ".join(str(s) for s in seeds)
+
+
+def _short_hash(recipe: dict) -> str:
+    sha = recipe.get("model_sha256")
+    if not isinstance(sha, str):
+        return ""
+    kind = "file" if recipe.get("model_hash_kind", "file") == "file" else "folder"
+    return f"{sha[:10]} ({kind} sha256)"
+
+
+def _versions(recipe: dict) -> str:
+    parts = [f"{name} {recipe[name]}" for name in ("torch", "diffusers") if recipe.get(name)]
+    return ", ".join(parts)
+
+
+class DetailsPanel(QWidget):
+    use_parameters = Signal(object)  # the ImageMetadata whose parameters to use
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.meta: ImageMetadata | None = None
+        self.grid = QGridLayout()
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setVerticalSpacing(4)
+        body = QWidget()
+        body.setLayout(self.grid)
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        self.use_button = QPushButton("Use these parameters")
+        self.use_button.setToolTip("Fill Create or the Latent Lab with this image's settings")
+        self.use_button.clicked.connect(lambda: self.meta and self.use_parameters.emit(self.meta))
+        self.copy_prompt = QPushButton("Copy prompt")
+        self.copy_prompt.clicked.connect(lambda: self._copy(self.meta.prompt))
+        self.copy_seed = QPushButton("Copy seed")
+        self.copy_seed.clicked.connect(lambda: self._copy(str(self.meta.seed)))
+        self.copy_parameters = QPushButton("Copy parameters")
+        self.copy_parameters.setToolTip("The A1111 parameters text, as other tools read it")
+        self.copy_parameters.clicked.connect(lambda: self._copy(self.meta.parameters_text or ""))
+        self.reveal = QPushButton("Show in folder")
+        self.reveal.clicked.connect(
+            lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path)
+        )
+
+        buttons = QGridLayout()
+        buttons.addWidget(self.use_button, 0, 0, 1, 2)
+        buttons.addWidget(self.copy_prompt, 1, 0)
+        buttons.addWidget(self.copy_seed, 1, 1)
+        buttons.addWidget(self.copy_parameters, 2, 0)
+        buttons.addWidget(self.reveal, 2, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        self.show_metadata(None)
+
+    def show_metadata(self, meta: ImageMetadata | None) -> None:
+        self.meta = meta
+        while self.grid.count():
+            self.grid.takeAt(0).widget().deleteLater()
+        rows = describe(meta) if meta is not None else []
+        if not rows:
+            empty = QLabel(EMPTY)
+            empty.setWordWrap(True)
+            empty.setStyleSheet("color: #8a8a8a;")
+            self.grid.addWidget(empty, 0, 0, 1, 2)
+        for i, (label, value) in enumerate(rows):
+            name = QLabel(f"<b>{html.escape(label)}</b>")
+            name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            text = QLabel(html.escape(value).replace("\n", "<br>"))
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.grid.addWidget(name, i, 0)
+            self.grid.addWidget(text, i, 1)
+        usable = meta is not None and (
+            isinstance(meta.request, Txt2ImgRequest | SampleRequest) or bool(meta.parameters_text)
+        )
+        self.use_button.setEnabled(usable)
+        self.copy_prompt.setEnabled(bool(meta and meta.prompt))
+        self.copy_seed.setEnabled(meta is not None and meta.seed is not None)
+        self.copy_parameters.setEnabled(bool(meta and meta.parameters_text))
+        self.reveal.setEnabled(bool(meta and meta.path and Path(meta.path).exists()))
+
+    def rows(self) -> list[tuple[str, str]]:
+        """What is shown, as (label, value) pairs (tests read it)."""
+        return describe(self.meta) if self.meta is not None else []
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+
+class DetailsDock(QDockWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Image details", parent)
+        self.setObjectName("details-dock")
+        self.panel = DetailsPanel()
+        self.setWidget(self.panel)
