@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, i=i: self.set_mode(i))
             group.addAction(action)
             bar.addAction(action)
+            # Only the checked mode is drawn framed: a mode button never takes the focus.
+            bar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.mode_actions.append(action)
         upscale = QAction("Upscale", self)
         upscale.setEnabled(False)
