@@ -37,7 +37,11 @@ def main(which: str) -> None:
         app.quit()
 
     QTimer.singleShot(0, shown)  # runs once the first show/paint events are processed
-    app.exec()
+    code = app.exec()
+    if which == "app":  # closed while the engine still imports torch: as the app exits
+        from gui.app import exit_now_if_engine_is_stuck
+
+        exit_now_if_engine_is_stuck(code)
 
 
 if __name__ == "__main__":

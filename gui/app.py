@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from engine.client import EngineClient, stuck_workers
@@ -16,10 +17,15 @@ from gui.theme import apply_dark_theme
 log = logging.getLogger(__name__)
 
 
+ENGINE_START_DELAY_MS = 50
+
+
 def create_main_window(settings: AppSettings) -> MainWindow:
     client = EngineClient(settings.output_dir, settings.device)
     window = MainWindow(client, settings)
-    client.start()
+    # The engine imports torch on its threads for a few seconds, and while it does the
+    # GUI thread gets the interpreter less often: let the window paint first.
+    QTimer.singleShot(ENGINE_START_DELAY_MS, client.start)
     return window
 
 

@@ -36,6 +36,7 @@ from gui.seed_edit import SeedEdit
 from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
+TOKENIZER_DELAY_MS = 1500
 NO_MODEL = "No model yet: Settings → Models folders"
 ONLY_SINGLE_FILES = "Only single-file checkpoints found"
 LATER = "found; single-file checkpoints arrive in a later version"
@@ -131,7 +132,8 @@ class CreatePanel(QWidget, ModePanel):
         layout.addLayout(form)
         layout.addStretch(1)
         layout.addWidget(self.generate_button)
-        self.update_token_counts()
+        # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
+        QTimer.singleShot(TOKENIZER_DELAY_MS, self.update_token_counts)
 
     # ------------------------------------------------------------ models
 
