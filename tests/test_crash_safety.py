@@ -80,7 +80,9 @@ def test_kills_at_random_moments_lose_nothing_and_leave_nothing(tmp_path):
 
     with GalleryStore.opened(root) as store:
         pngs = sorted(p for p in root.rglob("*.png") if not p.name.startswith("."))
-        assert len(pngs) >= KILLS  # the writers got somewhere
+        # The writers got somewhere: how far depends on the machine's load, so only
+        # insist that some saves finished between the kills.
+        assert pngs
         for png in pngs:
             with Image.open(png) as image:
                 image.load()  # every byte of every image is there
