@@ -89,6 +89,51 @@ def _print_outcome(outcome: Outcome) -> int:
     return 1 if failed else 0
 
 
+# ---------------------------------------------------------------- score
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """The quality meter as `name: value` lines."""
+    from engine.api.catalogue import family_of
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef
+
+    family = family_of(args.model)
+    if family is None or family is Family.SD:
+        print(
+            f"error: {args.model} is not one of Latent Studio's VAE, GAN or DDPM models; "
+            "score a bundled name or a file that training wrote.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    try:
+        ref = ModelRef(family, args.model)
+        ref.check()
+        from engine.api.requests import ScoreRequest
+        from engine.context import JobContext
+        from engine.runtime import Runtime
+
+        request = ScoreRequest(model=ref, count=args.count)
+        request.validate()
+        runtime = Runtime(device_preference=args.device)
+        try:
+            outcome = runtime.run(request, JobContext(0, previews=False))
+        finally:
+            runtime.close()
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    from engine.quality.score import score_lines
+
+    values = {name: vector[0] for name, vector in zip(outcome.labels, outcome.vectors, strict=True)}
+    for line in score_lines(values):
+        print(line, flush=True)
+    return 0
+
+
 # ---------------------------------------------------------------- gallery
 
 

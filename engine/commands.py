@@ -89,39 +89,62 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="vae-digits", help="a bundled name or a model file")
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps (DDPM)")
+    parser.add_argument("--label", type=int, default=None, help="the class to draw (DDPM)")
+    parser.add_argument(
+        "--guidance", type=float, help="guidance scale (DDPM; default: the model's own)"
+    )
     _out(parser)
     _device(parser)
 
 
 def _sample_request(args: argparse.Namespace) -> Request:
     family = family_of(args.model) or Family.VAE
-    return SampleRequest(model=ModelRef(family, args.model), seed=_seed(args), count=args.count)
+    return SampleRequest(
+        model=ModelRef(family, args.model),
+        seed=_seed(args),
+        count=args.count,
+        steps=args.steps,
+        label=args.label,
+        guidance=args.guidance,
+    )
 
 
 # ---------------------------------------------------------------- train
 
 
+BUNDLED_DATA = ("digits", "shapes", "emoji")
+
+
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="vae", choices=("vae",), help="the family to train")
-    parser.add_argument("--data", default="digits", help="a bundled data set")
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--model", default="vae", choices=("vae", "gan", "ddpm"), help="family")
+    parser.add_argument("--data", default="digits", help="digits, shapes, emoji, or a folder")
+    parser.add_argument("--size", type=int, default=0, help="image side for a folder (16/32/64)")
+    parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
+    parser.add_argument("--batch", type=int, default=0, help="default: the preset's")
+    parser.add_argument("--lr", type=float, default=0.0, help="default: the preset's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resume", default=None, help="a checkpoint (or its .train.safetensors state) to continue"
+    )
     parser.add_argument("--name", default=None, help="file name (default: <family>-<data>)")
     _out(parser)
     _device(parser)
 
 
 def _train_request(args: argparse.Namespace) -> Request:
-    name = args.name or f"{args.model}-{args.data}-trained"
+    data = args.data.rstrip("/")
+    base = data if data in BUNDLED_DATA else data.replace("\\", "/").split("/")[-1] or "folder"
+    name = args.name or f"{args.model}-{base}"
     output = f"{args.out.rstrip('/')}/{name}.safetensors" if args.out.strip() else ""
     return TrainRequest(
         family=Family(args.model),
-        preset=args.data,
-        dataset=DatasetRef(args.data),
+        preset=data if data in BUNDLED_DATA else "custom",
+        dataset=DatasetRef(data),
         training=Training(args.steps, args.batch, args.lr, args.seed, checkpoint_every=500),
         output=output,
+        image_size=args.size,
+        resume_from=args.resume,
     )
 
 
@@ -137,6 +160,30 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--rebuild", action="store_true", help="read every image again into the index"
     )
+
+
+def _score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a bundled name or a model file")
+    parser.add_argument("--count", type=int, default=500, help="samples to measure")
+    _device(parser)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from engine.cli import run_score
+
+    return run_score(args)
+
+
+def _score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a bundled name or a model file")
+    parser.add_argument("--count", type=int, default=500, help="samples to measure")
+    _device(parser)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from engine.cli import run_score
+
+    return run_score(args)
 
 
 def _gallery(args: argparse.Namespace) -> int:
@@ -156,6 +203,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
     ),
+    Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
 )
 
 

@@ -8,14 +8,19 @@ Stable Diffusion diffusers folders found in the models folders from Settings.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.resources import BUNDLED_MODELS_DIR
 
 DATASET_TITLES = {"digits": "handwritten digits", "shapes": "shapes", "emoji": "emoji"}
+APP_NAME = "Latent Studio"
+DATA_DIR_ENV = "LATENTSTUDIO_DATA_DIR"  # tests and benchmarks point this at a temp dir
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,37 @@ class CatalogueEntry:
 # ---------------------------------------------------------------- bundled models
 
 
+def user_models_dir() -> Path:
+    """Where models trained in the app are written (LATENTSTUDIO_DATA_DIR overrides it)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    base = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+    return base / "models"
+
+
+def trained_models(family: Family | None = None) -> list[CatalogueEntry]:
+    """Models trained in the app, newest first."""
+    entries = bundled_models(family, user_models_dir(), bundled=False)
+    return sorted(entries, key=lambda e: e.path.stat().st_mtime, reverse=True)
+
+
+def lab_models() -> list[CatalogueEntry]:
+    """What the Latent Lab offers: bundled classic models, then trained ones."""
+    classic = (Family.VAE, Family.GAN, Family.DDPM)  # the order history met them in
+    datasets = list(DATASET_TITLES)
+
+    def order(entry: CatalogueEntry) -> tuple[int, int]:
+        dataset = entry.ref.id.rsplit("-", 1)[-1]
+        rank = datasets.index(dataset) if dataset in datasets else len(datasets)
+        return classic.index(entry.ref.family), rank
+
+    bundled = sorted((e for e in bundled_models() if e.ref.family in classic), key=order)
+    return bundled + [e for e in trained_models() if e.ref.family in classic]
+
+
 def bundled_models(
-    family: Family | None = None, folder: Path = BUNDLED_MODELS_DIR
+    family: Family | None = None, folder: Path = BUNDLED_MODELS_DIR, bundled: bool = True
 ) -> list[CatalogueEntry]:
-    """Bundled models (of one family, or all), sorted by name."""
+    """Models with a record beside them in `folder` (of one family, or all), by name."""
     entries = []
     for record_path in sorted(Path(folder).glob("*.json")):
         weights = record_path.with_suffix(".safetensors")
@@ -45,10 +77,16 @@ def bundled_models(
             continue
         if family is not None and model_family is not family:
             continue
-        name = record_path.stem
         dataset = str(record.get("meta", {}).get("dataset", ""))
-        title = f"{model_family.title} · {DATASET_TITLES.get(dataset, dataset or name)} (bundled)"
-        entries.append(CatalogueEntry(ModelRef(model_family, name), title, weights, bundled=True))
+        what = DATASET_TITLES.get(dataset, dataset or record_path.stem)
+        if bundled:
+            ref = ModelRef(model_family, record_path.stem)
+            title = f"{model_family.title} · {what} (bundled)"
+        else:
+            steps = record.get("meta", {}).get("steps", "?")
+            ref = ModelRef(model_family, str(weights))
+            title = f"{record_path.stem} · {model_family.title} · {what} · {steps} steps"
+        entries.append(CatalogueEntry(ref, title, weights, bundled=bundled))
     return entries
 
 

@@ -12,6 +12,7 @@ class Task(str, Enum):
     SAMPLE = "sample"
     DECODE = "decode"
     TRAIN = "train"
+    SCORE = "score"
 
 
 class Family(str, Enum):

@@ -164,15 +164,20 @@ class DatasetRef:
 
 @dataclass(frozen=True)
 class Training:
-    steps: int = 1000
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    """How long and how to train; 0 (steps, batch size, learning rate) means the preset's."""
+
+    steps: int = 0
+    batch_size: int = 0
+    learning_rate: float = 0.0
     seed: int = 0
     checkpoint_every: int = 500  # steps between checkpoints written to disk
 
     def check(self) -> None:
-        limits.TRAIN_STEPS.check(self.steps)
-        limits.TRAIN_BATCH.check(self.batch_size)
-        limits.LEARNING_RATE.check(self.learning_rate)
+        if self.steps:
+            limits.TRAIN_STEPS.check(self.steps)
+        if self.batch_size:
+            limits.TRAIN_BATCH.check(self.batch_size)
+        if self.learning_rate:
+            limits.LEARNING_RATE.check(self.learning_rate)
         limits.SEED.check(self.seed)
         limits.TRAIN_STEPS.check(self.checkpoint_every)

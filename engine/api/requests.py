@@ -21,6 +21,7 @@ from engine.api.outcomes import (
     ImagesOutcome,
     ModelOutcome,
     Outcome,
+    VectorsOutcome,
 )
 from engine.api.parts import (
     DatasetRef,
@@ -193,10 +194,23 @@ class SampleRequest(ModelRequest):
     # One sheet of all samples in the gallery (its recipe lists each sample's seed)
     # instead of one file per sample: the Lab's way, so a click is one thumbnail.
     grid: bool = False
+    # Diffusion models only: denoising steps (DDIM), the class to draw (None: one drawn
+    # from each sample's seed), classifier-free guidance scale (None: the model's own
+    # recommendation), and DDIM's eta.
+    steps: int = 50
+    label: int | None = None
+    guidance: float | None = None
+    eta: float = 0.0
 
     def check(self) -> None:
         super().check()
         limits.SAMPLE_COUNT.check(self.count)
+        limits.DIFFUSION_STEPS.check(self.steps)
+        if self.guidance is not None:
+            limits.GUIDANCE.check(self.guidance)
+        limits.ETA.check(self.eta)
+        if self.label is not None and self.label < 0:
+            raise BadInput(f"The class to draw cannot be negative (got {self.label}).")
         limits.SEED.check(self.seed)
         if self.seed + self.count - 1 > limits.SEED.high:
             raise BadInput(
@@ -206,7 +220,12 @@ class SampleRequest(ModelRequest):
 
     def describe(self) -> str:
         samples = "sample" if self.count == 1 else "samples"
-        return f"{self.model.name} · {self.count} {samples} · seed {self.seed}"
+        parts = [self.model.name, f"{self.count} {samples}", f"seed {self.seed}"]
+        if self.model.family is Family.DDPM:
+            parts.append(f"{self.steps} steps")
+            if self.label is not None:
+                parts.append(f"class {self.label}")
+        return " · ".join(parts)
 
     @property
     def image_count(self) -> int:
@@ -257,9 +276,13 @@ class TrainRequest(Request):
     dataset: DatasetRef
     training: Training = field(default_factory=Training)
     output: str  # the .safetensors file to write (its .json goes beside it)
+    image_size: int = 0  # 0: the data set's own size
+    resume_from: str | None = None  # a .train.safetensors state to continue from
 
     def check(self) -> None:
         self.training.check()
+        if self.image_size not in (0, 8, 16, 32, 64):
+            raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
         if not self.output.endswith(".safetensors"):
             raise BadInput(f"Trained models are saved as .safetensors files, not {self.output}.")
 
@@ -268,6 +291,24 @@ class TrainRequest(Request):
             f"train {self.family.title} on {self.dataset.name} · "
             f"{self.training.steps} steps · seed {self.training.seed}"
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreRequest(ModelRequest):
+    """Measure a classic model's samples with the quality meter (engine.quality)."""
+
+    task: ClassVar[Task] = Task.SCORE
+    lane: ClassVar[Lane] = Lane.GENERATE
+    outcome: ClassVar[type[Outcome]] = VectorsOutcome
+
+    count: int = 500
+
+    def check(self) -> None:
+        super().check()
+        limits.SCORE_SAMPLES.check(self.count)
+
+    def describe(self) -> str:
+        return f"{self.model.name} · quality meter · {self.count} samples"
 
 
 # ---------------------------------------------------------------- recipes

@@ -1,52 +1,118 @@
-"""Reproduce the bundled weights, bitwise, on the CPU.
+"""Reproduce the bundled models, bitwise, on the CPU.
 
-    python -m engine.train vae --preset digits [--epochs N] [--seed S] [--out PATH]
+    python -m engine.train vae|gan|ddpm --preset digits|shapes|emoji [--steps N] [--out PATH]
 
-The bundled weights in resources/models are produced by this command; rerunning it with
-the same torch version on the same kind of CPU gives the same bytes.
+Each bundled model in resources/models is made by this command: the preset's data set,
+network and hyper-parameters, its seed, deterministic kernels on a fixed number of
+threads. Rerun on the same kind of machine with the same torch, it writes the same bytes.
+It is the app's own training job (the same runner), run without the GUI.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
-from engine.models.vae.files import save_vae
-from engine.models.vae.training import VAE_PRESETS, train_vae
+from engine.api.events import Event, Metrics
+from engine.api.kinds import Family
+from engine.api.parts import DatasetRef, Training
+from engine.api.requests import TrainRequest
+from engine.context import JobContext
 from engine.resources import BUNDLED_MODELS_DIR
+from engine.train.determinism import deterministic_cpu
+from engine.train.state import state_path
+
+FAMILIES = ("vae", "gan", "ddpm")
+PRESETS = ("digits", "shapes", "emoji")
+
+
+def _preset(family: str, preset: str):
+    if family == "vae":
+        from engine.models.vae.training import VAE_PRESETS as presets
+    elif family == "gan":
+        from engine.models.gan.training import GAN_PRESETS as presets
+    else:
+        from engine.models.ddpm.training import DDPM_PRESETS as presets
+    return presets[preset]
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m engine.train", description=__doc__.split("\n")[0]
     )
-    families = parser.add_subparsers(dest="family", required=True)
-    vae = families.add_parser("vae", help="train a variational autoencoder")
-    vae.add_argument("--preset", choices=sorted(VAE_PRESETS), default="digits")
-    vae.add_argument("--epochs", type=int, help="default: the preset's")
-    vae.add_argument("--seed", type=int, help="default: the preset's")
-    vae.add_argument("--out", type=Path, help="a .safetensors path (default: resources/models/)")
+    parser.add_argument("family", choices=FAMILIES)
+    parser.add_argument("--preset", choices=PRESETS, default="digits")
+    parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
+    parser.add_argument("--out", type=Path, help="a .safetensors path (default: resources/models/)")
+    parser.add_argument(
+        "--no-score",
+        dest="score",
+        action="store_false",
+        help="skip the quality meter afterwards (it writes <name>.quality.json)",
+    )
     return parser.parse_args(argv)
 
 
-def _print_progress(epoch: int, epochs: int, losses: dict[str, float]) -> None:
-    if epoch == 1 or epoch % 25 == 0 or epoch == epochs:
-        parts = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
-        print(f"epoch {epoch:4d}/{epochs}  {parts}", flush=True)
+def _print_metrics(event: Event) -> None:
+    if isinstance(event, Metrics):
+        print(
+            json.dumps({"step": event.step, **{k: round(v, 5) for k, v in event.values.items()}}),
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
+    from engine.runtime import Runtime
+
     args = _parse_args(argv)
-    preset = VAE_PRESETS[args.preset]
-    epochs = preset.epochs if args.epochs is None else args.epochs
-    seed = preset.seed if args.seed is None else args.seed
-    out = args.out or BUNDLED_MODELS_DIR / preset.out_name
+    out = args.out or BUNDLED_MODELS_DIR / f"{args.family}-{args.preset}.safetensors"
+    preset = _preset(args.family, args.preset)
+    seed = preset.seed
+    request = TrainRequest(
+        family=Family(args.family),
+        preset=args.preset,
+        dataset=DatasetRef(args.preset),
+        training=Training(steps=args.steps, seed=seed, checkpoint_every=10_000_000),
+        output=str(out),
+    )
     started = time.perf_counter()
-    model, meta = train_vae(preset.config, epochs, seed, preset.settings, _print_progress)
-    save_vae(out, model, preset.config, {"preset": args.preset, **meta})
+    runtime = Runtime(device_preference="cpu")
+    ctx = JobContext(0, emit=_print_metrics, previews=False)
+    ctx._metrics.interval_s = 5.0  # a line every few seconds is plenty here
+    try:
+        with deterministic_cpu(seed, preset.threads):
+            outcome = runtime.run(request, ctx)
+    finally:
+        runtime.close()
+    state_path(out).unlink(missing_ok=True)  # bundled models ship without a training state
     elapsed = time.perf_counter() - started
-    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) in {elapsed:.1f} s")
+    print(
+        f"wrote {outcome.path} ({out.stat().st_size / 1024:.0f} KiB, {outcome.step} steps) "
+        f"in {elapsed:.1f} s"
+    )
+    if args.score:
+        _score(Family(args.family), out)
+
+
+def _score(family: Family, out: Path) -> None:
+    """Measure the new model and keep the figures beside it (the Lab shows them)."""
+    from engine.api.parts import ModelRef
+    from engine.api.requests import ScoreRequest
+    from engine.quality.record import save_quality
+    from engine.quality.score import score_lines
+    from engine.runtime import Runtime
+
+    request = ScoreRequest(model=ModelRef(family, str(out)))
+    runtime = Runtime(device_preference="cpu")
+    try:
+        outcome = runtime.run(request, JobContext(0, previews=False))
+    finally:
+        runtime.close()
+    values = {name: v[0] for name, v in zip(outcome.labels, outcome.vectors, strict=True)}
+    save_quality(out, values, request.count)
+    print("\n".join(score_lines(values)))
 
 
 if __name__ == "__main__":

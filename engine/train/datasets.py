@@ -1,36 +1,140 @@
-"""The bundled data sets a model can be trained on, by name."""
+"""Training data, by name or folder: digits, shapes, emoji, or a folder of the user's images.
+
+Every source gives batches of images as float tensors N x C x H x W in [0, 1] (and labels
+where the data has classes), reproducibly from a seed, and a fingerprint that model
+records keep to say what they were trained on.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.nn import functional as F  # noqa: N812 - the conventional torch alias
 
 from engine.api.errors import BadInput
 from engine.data.digits import DIGITS_PATH, load_digits
+from engine.data.emoji import EMOJI_PATH, load_emoji
+from engine.data.shapes import KINDS, ShapesData
 from engine.hashing import file_sha256
+
+BUNDLED = ("digits", "shapes", "emoji")
+SHAPES_VERSION = "shapes-v1"  # the renderer's version stands for the data's fingerprint
 
 
 @dataclass(frozen=True)
-class Dataset:
-    """A bundled data set: how to load it, and the file whose hash names it in records."""
-
+class DataInfo:
     name: str
-    load: Callable[[Path], tuple[np.ndarray, np.ndarray]]  # images N x C x H x W in [0, 1]
-    path: Path
+    channels: int
+    size: int
+    num_classes: int  # 0: no labels
+    class_names: tuple[str, ...]
+    fingerprint: str
+    count: int | None  # None: infinite (procedural)
+    note: str = ""  # what happened while reading (a folder's skipped files…)
 
-    def fingerprint(self) -> str:
-        return file_sha256(self.path)
+
+class ArrayData:
+    """A finite set, served in a fresh seeded order every epoch."""
+
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray | None, info: DataInfo, seed: int
+    ) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.labels = (
+            torch.from_numpy(labels.astype(np.int64))
+            if labels is not None and len(labels)
+            else None
+        )
+        self.info = info
+        self.generator = torch.Generator().manual_seed(seed)
+        self._order = torch.empty(0, dtype=torch.long)
+        self._position = 0
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._position + size > len(self._order):
+            self._order = torch.randperm(len(self.images), generator=self.generator)
+            self._position = 0
+        index = self._order[self._position : self._position + size]
+        self._position += size
+        return self.images[index], None if self.labels is None else self.labels[index]
+
+    def sample_for_metrics(self, count: int) -> torch.Tensor:
+        return self.images[:count]
 
 
-DATASETS: dict[str, Dataset] = {"digits": Dataset("digits", load_digits, DIGITS_PATH)}
+class ShapesSource:
+    """Shapes drawn afresh for every batch; the label is the kind."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.shapes = ShapesData(seed, size)
+        self.info = DataInfo("shapes", 3, size, len(KINDS), KINDS, SHAPES_VERSION, None)
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        images, factors = self.shapes.batch(size)
+        return torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(
+            factors.kind.astype(np.int64)
+        )
+
+    def sample_for_metrics(self, count: int) -> torch.Tensor:
+        return ShapesSource(self.info.size, 12345).batch(count)[0]
 
 
-def dataset(name: str) -> Dataset:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        known = ", ".join(sorted(DATASETS))
-        raise BadInput(f"There is no bundled data set called {name!r}; choose {known}.") from None
+def open_dataset(name: str, size: int = 0, seed: int = 0) -> ArrayData | ShapesSource:
+    """A bundled set by name, or a folder path; `size` 0 means the set's own size."""
+    if name == "digits":
+        images, labels = load_digits(DIGITS_PATH)
+        _refuse_size(name, size, 8)
+        info = DataInfo(
+            "digits",
+            1,
+            8,
+            10,
+            tuple(str(d) for d in range(10)),
+            file_sha256(DIGITS_PATH),
+            len(images),
+        )
+        return ArrayData(images, labels, info, seed)
+    if name == "shapes":
+        return ShapesSource(size or 32, seed)
+    if name == "emoji":
+        images, _ = load_emoji(EMOJI_PATH)
+        images = _resized(images, size or 32)
+        info = DataInfo("emoji", 3, size or 32, 0, (), file_sha256(EMOJI_PATH), len(images))
+        return ArrayData(images, None, info, seed)
+    return _folder(Path(name), size or 32, seed)
+
+
+def _folder(folder: Path, size: int, seed: int) -> ArrayData:
+    from engine.data.folder import load_folder
+
+    if not folder.exists():
+        raise BadInput(
+            f"There is no data set called {str(folder)!r}: choose {', '.join(BUNDLED)}, "
+            "or a folder of images."
+        )
+    images, report, fingerprint = load_folder(folder, size)
+    info = DataInfo(folder.name, 3, size, 0, (), fingerprint, len(images), report.summary())
+    return ArrayData(images, None, info, seed)
+
+
+def _refuse_size(name: str, size: int, own: int) -> None:
+    if size not in (0, own):
+        raise BadInput(
+            f"The {name} data set is {own}×{own} pixels; it cannot be trained at {size}."
+        )
+
+
+def _resized(images: np.ndarray, size: int) -> np.ndarray:
+    if images.shape[-1] == size:
+        return images
+    tensor = F.interpolate(
+        torch.from_numpy(images),
+        size=(size, size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
+    return tensor.clamp(0, 1).numpy()

@@ -20,6 +20,7 @@ from engine.api.errors import UserFacingError
 from engine.context import JobContext
 
 FRAMES_INTERVAL_S = 1.0
+FRAMES_SHARE = 0.03
 
 
 class TrainingDiverged(UserFacingError):
@@ -52,7 +53,7 @@ def run_training(
     start_step: int = 0,
 ) -> TrainResult:
     started = time.perf_counter()
-    last_frames = float("-inf")
+    next_frames = float("-inf")
     losses: dict[str, float] = {}
     step = start_step
     ctx.restart_clock()
@@ -72,9 +73,12 @@ def run_training(
         rate = (step - start_step) * trainer.batch_size / elapsed if elapsed > 0 else 0.0
         ctx.report(step, total_steps, throttle=True)
         ctx.metrics(step, {**losses, "images_per_s": rate}, force=step == total_steps)
-        if time.perf_counter() - last_frames >= FRAMES_INTERVAL_S:
-            last_frames = time.perf_counter()
+        if time.perf_counter() >= next_frames:
+            drawn = time.perf_counter()
             ctx.frames(trainer.samples(), force=True)
+            cost = time.perf_counter() - drawn
+            # Previews may cost a DDPM many steps' time: keep them under ~3 % of the run.
+            next_frames = time.perf_counter() + max(FRAMES_INTERVAL_S, cost / FRAMES_SHARE)
         if step % checkpoint_every == 0 and step < total_steps:
             checkpoint(step, losses)
     checkpoint(step, losses)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.models.sd import hf_env  # isort: skip  (must run before any hugging-face import)
+from engine.models.common import hf_env  # isort: skip  (must run before any hugging-face import)
 
 import pickle
 from pathlib import Path

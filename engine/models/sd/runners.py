@@ -8,7 +8,7 @@ call with the same arguments (tests/test_sd.py holds us to that).
 
 from __future__ import annotations
 
-from engine.models.sd import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
+from engine.models.common import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
 
 from collections.abc import Callable
 from dataclasses import dataclass

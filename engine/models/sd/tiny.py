@@ -15,7 +15,7 @@ bench/baselines.py, outside the shipped engine.
 
 from __future__ import annotations
 
-from engine.models.sd import hf_env  # isort: skip  (must run before any hugging-face import)
+from engine.models.common import hf_env  # isort: skip  (must run before any hugging-face import)
 
 import json
 import shutil

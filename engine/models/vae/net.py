@@ -1,4 +1,5 @@
-"""The VAE network: a small MLP variational autoencoder, its loss, and decoding latents."""
+"""The VAE network: an MLP (8 x 8 digits) or a small convolutional net (16–64 px images),
+its loss, and decoding latents."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the conventional torch alias
 
 from engine.api.errors import BadModelFile
+from engine.models.common.images import to_rgb_uint8
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,9 @@ class VaeConfig:
 
     image_size: int = 8
     channels: int = 1
-    hidden: tuple[int, ...] = (256, 128)
+    hidden: tuple[int, ...] = (256, 128)  # MLP widths, or conv channels per level
     latent_dim: int = 8
+    arch: str = "mlp"  # "mlp" or "conv"
 
     @property
     def pixels(self) -> int:
@@ -33,8 +36,12 @@ class VaeConfig:
     def from_dict(cls, data: dict[str, Any]) -> VaeConfig:
         config = cls(**{**data, "hidden": tuple(int(h) for h in data["hidden"])})
         sizes = (config.image_size, config.channels, config.latent_dim, *config.hidden)
-        if not config.hidden or min(sizes) < 1:
-            raise ValueError(f"sizes must be positive: {config}")
+        if not config.hidden or min(sizes) < 1 or config.arch not in ("mlp", "conv"):
+            raise ValueError(f"not a VAE shape: {config}")
+        if config.arch == "conv" and config.image_size != 4 * 2 ** len(config.hidden):
+            raise ValueError(
+                f"a conv VAE of {len(config.hidden)} levels draws {4 * 2 ** len(config.hidden)} px"
+            )
         return config
 
 
@@ -48,24 +55,62 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class _ConvEncoder(nn.Module):
+    def __init__(self, config: VaeConfig) -> None:
+        super().__init__()
+        layers, channels = [], config.channels
+        for width in config.hidden:  # each level halves the side: down to 4 x 4
+            layers += [nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU()]
+            channels = width
+        self.net = nn.Sequential(
+            *layers, nn.Flatten(), nn.Linear(channels * 16, 2 * config.latent_dim)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class _ConvDecoder(nn.Module):
+    def __init__(self, config: VaeConfig) -> None:
+        super().__init__()
+        widths = list(reversed(config.hidden))
+        self.first = widths[0]
+        self.fc = nn.Linear(config.latent_dim, widths[0] * 16)
+        layers = []
+        for width_in, width_out in zip(widths, [*widths[1:], None], strict=True):
+            if width_out is None:
+                layers += [nn.ConvTranspose2d(width_in, config.channels, 4, 2, 1)]
+            else:
+                layers += [nn.ConvTranspose2d(width_in, width_out, 4, 2, 1), nn.SiLU()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(F.silu(self.fc(z)).view(-1, self.first, 4, 4))
+
+
 class Vae(nn.Module):
     """x -> (mu, logvar) -> z -> Bernoulli logits per pixel."""
 
     def __init__(self, config: VaeConfig) -> None:
         super().__init__()
         self.config = config
-        hidden = list(config.hidden)
-        # The encoder's last layer emits mu and logvar side by side.
-        self.encoder = _mlp([config.pixels, *hidden, 2 * config.latent_dim])
-        self.decoder = _mlp([config.latent_dim, *reversed(hidden), config.pixels])
+        if config.arch == "conv":
+            self.encoder: nn.Module = _ConvEncoder(config)
+            self.decoder: nn.Module = _ConvDecoder(config)
+        else:
+            hidden = list(config.hidden)
+            # The encoder's last layer emits mu and logvar side by side.
+            self.encoder = _mlp([config.pixels, *hidden, 2 * config.latent_dim])
+            self.decoder = _mlp([config.latent_dim, *reversed(hidden), config.pixels])
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(x.flatten(1)).chunk(2, dim=1)
+        source = x if self.config.arch == "conv" else x.flatten(1)
+        mu, logvar = self.encoder(source).chunk(2, dim=1)
         return mu, logvar
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         c, s = self.config.channels, self.config.image_size
-        return self.decoder(z).view(-1, c, s, s)
+        return self.decoder(z).reshape(-1, c, s, s)
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -118,8 +163,8 @@ def elbo_loss(
 
 
 def sample_latent(latent_dim: int, seed: int) -> torch.Tensor:
-    """One 1 x latent_dim prior draw from a CPU generator: the same seed gives the same z
-    on every device."""
+    """One 1 x latent_dim standard normal draw from a CPU generator: the same seed gives
+    the same z on every device."""
     generator = torch.Generator("cpu").manual_seed(seed)
     return torch.randn((1, latent_dim), generator=generator, dtype=torch.float32)
 
@@ -134,7 +179,4 @@ def decode_latents(model: Vae, z: torch.Tensor) -> np.ndarray:
             "The VAE produced no picture (its numbers overflowed to NaN): its weights are "
             "broken. Train it again, or choose another model."
         )
-    pixels = (probs * 255).round().clamp(0, 255).to(torch.uint8).cpu()
-    if pixels.shape[1] == 1:
-        pixels = pixels.expand(-1, 3, -1, -1)
-    return pixels.permute(0, 2, 3, 1).contiguous().numpy()
+    return to_rgb_uint8(probs)

@@ -1,33 +1,26 @@
-"""The VAE's runners: sample from the prior, decode latent vectors, train."""
+"""The VAE's runners: sample (from its learned prior when it has one), decode, train."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from engine.api.catalogue import model_path
-from engine.api.errors import BadInput
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.parts import ModelRef
-from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest
-from engine.cache import CacheKey, FileIdentity
+from engine.api.requests import DecodeRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
-from engine.device import dtype_name, inference_dtype
-from engine.models.common.modelfile import check_model_path
-from engine.models.vae.files import RETRAIN_HINT, load_vae, save_vae
-from engine.models.vae.net import Vae, VaeConfig, decode_latents, sample_latent
-from engine.models.vae.training import (
-    VaeTrainer,
-    load_training_data,
-    training_meta,
-    vae_preset,
-)
+from engine.models.common.cached import CachedModels
+from engine.models.common.gmm import Gmm
+from engine.models.vae.files import RETRAIN_HINT, load_vae, load_vae_with_prior
+from engine.models.vae.net import Vae, VaeConfig, decode_latents, elbo_loss, sample_latent
+from engine.models.vae.training import VaeTrainer, training_meta, vae_preset
+from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
-from engine.train.loop import run_training
+from engine.train.datasets import open_dataset
+from engine.train.job import resolve, run_train_job
 
 
 @dataclass(frozen=True)
@@ -35,61 +28,50 @@ class LoadedVae:
     model: Vae
     config: VaeConfig
     meta: dict[str, Any]
+    prior: Gmm | None
+
+    def latent(self, seed: int) -> torch.Tensor:
+        """The latent code of seed `seed`: from the learned prior, else the standard normal."""
+        if self.prior is None:
+            return sample_latent(self.config.latent_dim, seed)
+        return self.prior.sample(torch.Generator("cpu").manual_seed(seed))
 
 
-class VaeModels:
-    """Loading through the shared model cache (one copy of a file per device and dtype)."""
+def vae_models(env: RunnerEnv) -> CachedModels:
+    return CachedModels(
+        env,
+        Family.VAE,
+        RETRAIN_HINT,
+        lambda path, device, dtype: LoadedVae(*load_vae_with_prior(path, device, dtype)),
+    )
 
-    def __init__(self, env: RunnerEnv) -> None:
-        self.env = env
 
-    def load(self, ref: ModelRef, ctx: JobContext) -> tuple[LoadedVae, Path]:
-        path = model_path(ref)
-        check_model_path(path, Family.VAE, RETRAIN_HINT)
-        dtype = inference_dtype(self.env.device, Family.VAE)
-        key = CacheKey(Family.VAE, FileIdentity.of(path), self.env.device.device, dtype_name(dtype))
-        ctx.phase = "loading the model"
-        loaded = self.env.cache.get(
-            key, lambda: LoadedVae(*load_vae(path, self.env.device.device, dtype))
-        )
-        return loaded, path
-
-    def info(self, ref: ModelRef, path: Path, ctx: JobContext) -> dict[str, Any]:
-        model_hash = self.env.hashes.wait(
-            self.env.hashes.request(path), lambda: ctx.control.cancelled
-        )
-        return {
-            "model": ref.id,
-            "model_path": str(path),
-            "model_sha256": model_hash.sha256,
-            "model_hash_kind": model_hash.kind,
-            "family": Family.VAE.value,
-            "device": self.env.device.device,
-            "dtype": dtype_name(inference_dtype(self.env.device, Family.VAE)),
-            "torch": torch.__version__,
-        }
+# Samples decoded per forward pass: batched for speed, few enough that a cancel or a
+# progress report is never far away.
+CHUNK = 16
 
 
 @runner(task=Task.SAMPLE, family=Family.VAE)
 class VaeSampleRunner:
-    """Draws samples from a VAE's prior; sample i uses seed + i."""
+    """Draws samples; sample i uses seed + i."""
 
     def __init__(self, env: RunnerEnv) -> None:
-        self.models = VaeModels(env)
+        self.models = vae_models(env)
 
     def run(self, request: SampleRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ctx.restart_clock()
         ctx.phase = "sampling"
-        images = []
-        for i in range(request.count):
-            # One z per seed, decoded alone, so sample i of a batch is bitwise equal to a
-            # single-sample run with seed + i.
-            z = sample_latent(loaded.config.latent_dim, request.seed + i)
-            rgb = decode_latents(loaded.model, z)[0]
-            images.append(ResultImage(rgb, seed=request.seed + i, index=i))
-            ctx.report(i + 1, request.count, preview=lambda rgb=rgb: rgb)
+        images: list[ResultImage] = []
+        for first in range(0, request.count, CHUNK):
+            # One z per seed, drawn alone: sample i of a batch is the run with seed + i.
+            seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
+            z = torch.cat([loaded.latent(seed) for seed in seeds])
+            for rgb, seed in zip(decode_latents(loaded.model, z), seeds, strict=True):
+                images.append(ResultImage(rgb, seed=seed, index=len(images)))
+            ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
+        ctx.check_cancelled()  # a cancel during the last chunk still cancels
         info = self.models.info(request.model, path, ctx)
         return ImagesOutcome(tuple(replace(image, info=dict(info)) for image in images))
 
@@ -102,7 +84,7 @@ class VaeDecodeRunner:
     """Decodes given latent vectors: the latent sliders' frames."""
 
     def __init__(self, env: RunnerEnv) -> None:
-        self.models = VaeModels(env)
+        self.models = vae_models(env)
 
     def run(self, request: DecodeRequest, ctx: JobContext) -> FramesOutcome:
         ctx.check_cancelled()
@@ -118,7 +100,7 @@ class VaeDecodeRunner:
 
 @runner(task=Task.TRAIN, family=Family.VAE)
 class VaeTrainRunner:
-    """Trains a VAE preset on a bundled data set; Stop keeps the step reached."""
+    """Trains a VAE on a data set; Stop keeps the step reached."""
 
     retry_on_oom = False  # it writes checkpoints as it goes
 
@@ -126,41 +108,43 @@ class VaeTrainRunner:
         self.env = env
 
     def run(self, request: TrainRequest, ctx: JobContext) -> ModelOutcome:
-        preset = vae_preset(request.preset)
-        settings = replace(
-            preset.settings,
-            dataset=request.dataset.name,
-            batch_size=request.training.batch_size,
-            learning_rate=request.training.learning_rate,
-        )
-        if request.dataset.name != preset.settings.dataset:
-            raise BadInput(
-                f"The {request.preset} VAE is shaped for the {preset.settings.dataset} data "
-                f"set, not {request.dataset.name}."
-            )
         ctx.phase = "loading the training data"
-        data, fingerprint = load_training_data(settings.dataset)
         seed = request.training.seed
-        ctx.phase = "training"
-        trainer = VaeTrainer(
-            preset.config, data, settings, request.training.steps, seed, self.env.device.device
-        )
-        output = Path(request.output)
-        meta = {"preset": request.preset, **training_meta(settings, fingerprint, seed)}
-
-        def checkpoint(step: int, losses: dict[str, float]) -> None:
-            trainer.model.eval()
-            save_vae(
-                output,
-                trainer.model,
-                preset.config,
-                {**meta, "steps": step, "final_losses": losses},
-            )
-
-        result = run_training(
-            trainer, request.training.steps, ctx, checkpoint, request.training.checkpoint_every
-        )
-        return ModelOutcome(str(output), result.step, result.metrics, result.stopped_early)
+        data = open_dataset(request.dataset.name, request.image_size, seed)
+        preset = vae_preset(request.preset, data.info.size, data.info.channels)
+        steps, settings = resolve(request.training, preset.steps, preset.settings)
+        trainer = VaeTrainer(preset.config, data, settings, steps, seed, self.env.device.device)
+        meta = {
+            "preset": request.preset,
+            "source": request.dataset.name,  # a folder's full path: what resuming needs
+            "image_size": data.info.size,
+            **training_meta(data.info, settings, seed),
+            "note": data.info.note,
+        }
+        return run_train_job(request, ctx, trainer, meta, steps)
 
     def unload(self) -> None:
         pass
+
+
+@runner(task=Task.SCORE, family=Family.VAE)
+class VaeScoreRunner(ScoreRunner):
+    """The quality meter on this family's samples, plus its ELBO on held-out images."""
+
+    def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
+        from engine.quality.score import held_out_images
+
+        model, config, _meta = load_vae(model_path(request.model))
+        images = held_out_images(dataset)
+        if images is None or images.shape[1:] != (
+            config.channels,
+            config.image_size,
+            config.image_size,
+        ):
+            return {}
+        with torch.no_grad():
+            mu, logvar = model.encode(images)
+            logits = model.decode_logits(mu)
+            loss = elbo_loss(logits, images, mu, logvar)
+            error = (torch.sigmoid(logits) - images).abs().mean()
+        return {"held_out_neg_elbo": loss.total.item(), "held_out_recon_error": error.item()}

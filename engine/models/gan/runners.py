@@ -1,0 +1,119 @@
+"""The GAN's runners: sample (one z per seed), decode given latents, train."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from engine.api.kinds import Family, Task
+from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, ResultImage
+from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest
+from engine.context import JobContext
+from engine.models.common.cached import CachedModels
+from engine.models.gan.files import RETRAIN_HINT, load_gan
+from engine.models.gan.net import GanConfig, Generator, generate, sample_z
+from engine.models.gan.training import GanTrainer, gan_preset, training_meta
+from engine.quality.runner import ScoreRunner
+from engine.registry import RunnerEnv, runner
+from engine.train.datasets import open_dataset
+from engine.train.job import resolve, run_train_job
+
+
+@dataclass(frozen=True)
+class LoadedGan:
+    generator: Generator
+    config: GanConfig
+    meta: dict[str, Any]
+
+
+def gan_models(env: RunnerEnv) -> CachedModels:
+    return CachedModels(
+        env,
+        Family.GAN,
+        RETRAIN_HINT,
+        lambda path, device, dtype: LoadedGan(*load_gan(path, device, dtype)),
+    )
+
+
+# Samples decoded per forward pass: batched for speed, few enough that a cancel or a
+# progress report is never far away.
+CHUNK = 16
+
+
+@runner(task=Task.SAMPLE, family=Family.GAN)
+class GanSampleRunner:
+    """Draws samples; sample i uses seed + i (its own z, drawn alone)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: SampleRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        ctx.restart_clock()
+        ctx.phase = "sampling"
+        images: list[ResultImage] = []
+        for first in range(0, request.count, CHUNK):
+            seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
+            z = torch.cat([sample_z(loaded.config.z_dim, seed) for seed in seeds])
+            for rgb, seed in zip(generate(loaded.generator, z), seeds, strict=True):
+                images.append(ResultImage(rgb, seed=seed, index=len(images)))
+            ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
+        ctx.check_cancelled()  # a cancel during the last chunk still cancels
+        info = self.models.info(request.model, path, ctx)
+        return ImagesOutcome(tuple(replace(image, info=dict(info)) for image in images))
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.DECODE, family=Family.GAN)
+class GanDecodeRunner:
+    """Generates from given latent vectors: interpolation and slider frames."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: DecodeRequest, ctx: JobContext) -> FramesOutcome:
+        ctx.check_cancelled()
+        loaded, _path = self.models.load(request.model, ctx)
+        request.latents.check(loaded.config.z_dim)
+        z = torch.tensor(request.latents.vectors, dtype=torch.float32)
+        return FramesOutcome(tuple(generate(loaded.generator, z)))
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.TRAIN, family=Family.GAN)
+class GanTrainRunner:
+    retry_on_oom = False  # it writes checkpoints as it goes
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.env = env
+
+    def run(self, request: TrainRequest, ctx: JobContext) -> ModelOutcome:
+        ctx.phase = "loading the training data"
+        seed = request.training.seed
+        data = open_dataset(request.dataset.name, request.image_size, seed)
+        preset = gan_preset(request.preset, data.info.size, data.info.channels)
+        steps, settings = resolve(request.training, preset.steps, preset.settings)
+        trainer = GanTrainer(preset.config, data, settings, steps, seed, self.env.device.device)
+        meta = {
+            "preset": request.preset,
+            "source": request.dataset.name,  # a folder's full path: what resuming needs
+            "image_size": data.info.size,
+            **training_meta(data.info, settings, seed),
+            "note": data.info.note,
+        }
+        return run_train_job(request, ctx, trainer, meta, steps)
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.SCORE, family=Family.GAN)
+class GanScoreRunner(ScoreRunner):
+    """The quality meter on this family's samples."""

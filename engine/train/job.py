@@ -1,0 +1,84 @@
+"""One training job, for any family: resume, checkpoints, the loop, the outcome.
+
+A family's trainer brings its networks and one `step()`; this module does the rest the
+same way for all of them: the model file and the full training state are written at
+every checkpoint (atomically, so a cancel or a crash leaves the last one whole), Stop
+writes them at the step reached, and `resume_from` continues from a state file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from engine.api.errors import BadModelFile
+from engine.api.outcomes import ModelOutcome
+from engine.api.parts import Training
+from engine.api.requests import TrainRequest
+from engine.context import JobContext
+from engine.train.loop import run_training
+from engine.train.state import TrainingState, state_path
+
+S = TypeVar("S")
+
+
+class FamilyTrainer(Protocol):
+    batch_size: int
+    state: TrainingState
+
+    def step(self) -> dict[str, float]: ...
+
+    def samples(self) -> list[np.ndarray]: ...
+
+    def save_model(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write the model file that sampling loads."""
+
+
+def resolve(training: Training, steps: int, settings: S) -> tuple[int, S]:
+    """The request's steps, batch size and learning rate, or the preset's where it says 0."""
+    changes = {}
+    if training.batch_size:
+        changes["batch_size"] = training.batch_size
+    if training.learning_rate:
+        changes["learning_rate"] = training.learning_rate
+    return training.steps or steps, replace(settings, **changes)
+
+
+def run_train_job(
+    request: TrainRequest, ctx: JobContext, trainer: FamilyTrainer, meta: dict[str, Any], steps: int
+) -> ModelOutcome:
+    output = Path(request.output)
+    start = 0
+    if request.resume_from:
+        trainer.state.load(resume_state(Path(request.resume_from)))
+        start = trainer.state.steps_done
+        meta = {**meta, "resumed_from": str(request.resume_from)}
+
+    def checkpoint(step: int, losses: dict[str, float]) -> None:
+        trainer.state.steps_done = step
+        trainer.save_model(output, {**meta, "steps": step, "final_losses": losses})
+        trainer.state.save(
+            state_path(output), {"family": request.family.value, "preset": request.preset}
+        )
+
+    ctx.phase = "training"
+    result = run_training(trainer, steps, ctx, checkpoint, request.training.checkpoint_every, start)
+    return ModelOutcome(str(output), result.step, result.metrics, result.stopped_early)
+
+
+def resume_state(path: Path) -> Path:
+    """The training state to continue: `path` itself, or the state beside a model file
+    (what a user picks)."""
+    if path.name.endswith(".train.safetensors"):
+        return path
+    beside = state_path(path)
+    if beside.is_file():
+        return beside
+    raise BadModelFile(
+        f"{path.name} has no training state beside it ({beside.name}), so it cannot be "
+        "continued: only a model this app trained, stopped or finished, can. Start a new "
+        "training instead."
+    )
