@@ -1,54 +1,120 @@
-"""Latent Lab: sample the classic generative models.
+"""Latent Lab: sample the classic generative models, train them, and measure them.
 
-A Generate makes one sheet of samples (one image in the gallery, whose recipe lists
-every sample's seed); clicking a sample on the canvas selects it, and Keep sample saves
-that one on its own (drawn again from its seed: the same pixels).
+Sample: a Generate makes one sheet of samples (one image in the gallery, whose recipe
+lists every sample's seed); clicking a sample on the canvas selects it, and Keep sample
+saves that one on its own (drawn again from its seed: the same pixels). Diffusion models
+add steps, the class to draw and guidance. Trained models sit beside the bundled ones
+and can be renamed, deleted and scored by the quality meter.
 """
 
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.api import limits
-from engine.api.catalogue import bundled_models
+from engine.api.catalogue import CatalogueEntry, lab_models
+from engine.api.events import Metrics, Progress
 from engine.api.kinds import Family
-from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
-from engine.api.requests import Request, SampleRequest
+from engine.api.requests import Request, SampleRequest, ScoreRequest, TrainRequest
+from engine.quality.record import load_quality
 from gui.mode_panel import ModePanel
 from gui.seed_edit import SeedEdit
-from gui.widgets import spin_box
-
-LAB_FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
+from gui.train_panel import TrainPanel
+from gui.widgets import double_spin_box, spin_box
 
 ABOUT = {
     Family.VAE: (
-        "A <b>variational autoencoder</b> learns to squeeze each image into a few numbers "
-        "(its <i>latent</i> code) and to rebuild it from them. Sampling draws random latent "
-        "codes from a standard normal distribution and decodes them: every seed is a new "
-        "image that was never in the training set."
+        "A <b>variational autoencoder</b> squeezes each image into a few numbers (its "
+        "<i>latent</i> code) and rebuilds it from them. Sampling decodes random latent codes, "
+        "drawn from a mixture fitted to where the training images landed (a plain standard "
+        "normal leaves holes between them): every seed is a new image."
+    ),
+    Family.GAN: (
+        "A <b>generative adversarial network</b>: a generator turns random noise into images, "
+        "a discriminator tries to tell them from real ones, and each learns from the other. "
+        "Every seed is a noise vector, hence a new image."
+    ),
+    Family.DDPM: (
+        "A <b>denoising diffusion</b> model learned to remove a little noise at a time. "
+        "Sampling starts from pure noise (from the seed) and denoises it step by step; a "
+        "class-conditional model draws the class you pick."
     ),
 }
+
+
+# A model's files: weights, record, training state (for resume), quality figures.
+MODEL_FILE_SUFFIXES = (".safetensors", ".json", ".train.safetensors", ".quality.json")
 
 
 class LabPanel(QWidget, ModePanel):
     title = "Latent Lab"
     generate_requested = Signal()
     keep_requested = Signal(object)  # a SampleRequest for one sample, saved on its own
+    train_requested = Signal(object)  # a TrainRequest
+    score_requested = Signal(object)  # a ScoreRequest
+    training_control = Signal(str)  # "pause" or "stop"
+    models_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._sample_tab(), "Sample")
+        self.train = TrainPanel()
+        self.train.start_requested.connect(
+            lambda: self.train_requested.emit(self.train.build_request())
+        )
+        self.train.pause_requested.connect(lambda: self.training_control.emit("pause"))
+        self.train.stop_requested.connect(lambda: self.training_control.emit("stop"))
+        self.tabs.addTab(self.train, "Train")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.refresh_models()
+
+    def _sample_tab(self) -> QWidget:
         self.model_box = QComboBox()
-        for entry in bundled_models():
-            if entry.ref.family in LAB_FAMILIES:
-                self.model_box.addItem(entry.title, entry.ref)
+        self.model_box.setMinimumContentsLength(14)
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_button = QToolButton(text="…")
+        self.model_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.model_button)
+        self.rename_action = menu.addAction("Rename…", self._rename)
+        self.delete_action = menu.addAction("Delete…", self._delete)
+        self.continue_action = menu.addAction("Continue training…", self._continue_training)
+        menu.addSeparator()
+        menu.addAction("Measure quality", self._score)
+        self.model_button.setMenu(menu)
         self.seed = SeedEdit()
         self.count = spin_box(limits.SAMPLE_COUNT, 16)
         self.count.setToolTip("How many samples; sample i uses seed + i.")
+        self.steps = spin_box(limits.DIFFUSION_STEPS, 50)
+        self.steps.setToolTip("Denoising steps (DDIM)")
+        self.label = QComboBox()
+        self.guidance = double_spin_box(limits.GUIDANCE, 1.0, step=0.25, decimals=2)
+        self.guidance.setToolTip(
+            "Classifier-free guidance: 1 draws the class as learned; more exaggerates it"
+        )
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
         self.generate_button.setMinimumHeight(36)
@@ -60,43 +126,196 @@ class LabPanel(QWidget, ModePanel):
         self.keep_button.setEnabled(False)
         self.keep_button.clicked.connect(self._keep)
         self._selected: SampleRequest | None = None
-
+        self.quality = QLabel()
+        self.quality.setWordWrap(True)
+        self.quality.setStyleSheet("color: #a8a8a8;")
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.RichText)
         self.about.setStyleSheet("color: #a8a8a8;")
-        self.model_box.currentIndexChanged.connect(self._show_about)
-        self._show_about()
+        self.model_box.currentIndexChanged.connect(self._model_changed)
 
+        model_row = QWidget()
+        row = QVBoxLayout(model_row)
+        row.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
-        form.addRow("Model", self.model_box)
+        picker = QWidget()
+        picker_row = _hbox(picker)
+        picker_row.addWidget(self.model_box, 1)
+        picker_row.addWidget(self.model_button)
+        form.addRow("Model", picker)
         form.addRow("Seed", self.seed)
         form.addRow("Samples", self.count)
-
-        layout = QVBoxLayout(self)
+        form.addRow("Steps", self.steps)
+        form.addRow("Class", self.label)
+        form.addRow("Guidance", self.guidance)
+        self._diffusion_rows = (self.steps, self.label, self.guidance)
+        self._form = form
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
         layout.addLayout(form)
         layout.addWidget(self.about)
+        layout.addWidget(self.quality)
         layout.addStretch(1)
         layout.addWidget(self.keep_button)
         layout.addWidget(self.generate_button)
+        return tab
+
+    # ------------------------------------------------------------ models
+
+    def refresh_models(self, select: str = "") -> None:
+        current = select or (self.model.id if self.model else "")
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for entry in lab_models():
+            self.model_box.addItem(entry.title, entry.ref)
+            self.model_box.setItemData(
+                self.model_box.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole
+            )
+        self.model_box.blockSignals(False)
+        index = next(
+            (i for i in range(self.model_box.count()) if self.model_box.itemData(i).id == current),
+            0,
+        )
+        self.model_box.setCurrentIndex(index)
+        self._model_changed()
 
     @property
-    def model(self) -> ModelRef:
+    def model(self) -> ModelRef | None:
         return self.model_box.currentData()
 
-    def _show_about(self) -> None:
-        model = self.model_box.currentData()
+    def _entry(self) -> CatalogueEntry | None:
+        model = self.model
+        return next((e for e in lab_models() if model and e.ref == model), None)
+
+    def _model_changed(self, *_args: object) -> None:
+        model = self.model
         self.about.setText(ABOUT.get(model.family, "") if model else "")
+        entry = self._entry()
+        measured = load_quality(entry.path) if entry else {}
+        self.quality.setText(quality_text(measured) if measured else "")
+        diffusion = model is not None and model.family is Family.DDPM
+        for widget in self._diffusion_rows:
+            widget.setVisible(diffusion)
+            self._form.labelForField(widget).setVisible(diffusion)
+        self._fill_classes()
+        trained = entry is not None and not entry.bundled
+        self.rename_action.setEnabled(trained)
+        self.delete_action.setEnabled(trained)
+        self.continue_action.setEnabled(
+            trained and entry.path.with_suffix(".train.safetensors").is_file()
+        )
+
+    def _fill_classes(self) -> None:
+        self.label.clear()
+        self.label.addItem("any (from each seed)", None)
+        entry = self._entry()
+        record = _record_of(entry.path) if entry else {}
+        self.guidance.setValue(float(record.get("meta", {}).get("default_guidance", 1.0)))
+        classes = _classes_of(record)
+        for i, name in enumerate(classes):
+            self.label.addItem(name, i)
+        self.label.setEnabled(bool(classes))
+
+    def _rename(self) -> None:
+        entry = self._entry()
+        if entry is None or entry.bundled:
+            return
+        name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=entry.path.stem)
+        if not ok or not name.strip():
+            return
+        target = entry.path.with_name(f"{name.strip()}.safetensors")
+        if target.exists():
+            QMessageBox.warning(
+                self, "Not renamed", f"There is already a model called {target.stem}."
+            )
+            return
+        for suffix in MODEL_FILE_SUFFIXES:
+            with contextlib.suppress(FileNotFoundError):
+                entry.path.with_suffix(suffix).rename(target.with_suffix(suffix))
+        self.refresh_models(select=str(target))
+        self.models_changed.emit()
+
+    def _delete(self) -> None:
+        entry = self._entry()
+        if entry is None or entry.bundled:
+            return
+        answer = QMessageBox.question(
+            self, "Delete model", f"Move {entry.path.stem} (and its training state) to the trash?"
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        from send2trash import send2trash
+
+        for suffix in MODEL_FILE_SUFFIXES:
+            path = entry.path.with_suffix(suffix)
+            if path.exists():
+                send2trash(path)
+        self.refresh_models()
+        self.models_changed.emit()
+
+    def _continue_training(self) -> None:
+        entry = self._entry()
+        if entry is None or entry.bundled:
+            return
+        self.train.continue_from(entry.path, _record_of(entry.path))
+        self.tabs.setCurrentWidget(self.train)
+
+    def _score(self) -> None:
+        if self.model is not None:
+            self.quality.setText("Measuring…")
+            self.score_requested.emit(ScoreRequest(model=self.model))
+
+    # ------------------------------------------------------------ requests
 
     def build_request(self) -> SampleRequest:
+        if self.model is None:
+            from engine.api.errors import BadInput
+
+            raise BadInput("There is no model to sample: train one, or reinstall the bundled ones.")
+        diffusion = self.model.family is Family.DDPM
         return SampleRequest(
-            model=self.model, seed=self.seed.resolve(), count=self.count.value(), grid=True
+            model=self.model,
+            seed=self.seed.resolve(),
+            count=self.count.value(),
+            grid=True,
+            steps=self.steps.value() if diffusion else 50,
+            label=self.label.currentData() if diffusion else None,
+            guidance=round(self.guidance.value(), 2) if diffusion else None,
         )
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
-        self.select_sample(None)
+            self.select_sample(None)
+        elif isinstance(outcome, ModelOutcome):
+            how = "Stopped at" if outcome.stopped_early else "Finished:"
+            self.train.ended(
+                f"{how} step {outcome.step:,}. The model is in the Sample tab's picker "
+                f"({Path(outcome.path).name})."
+            )
+            self.refresh_models(select=outcome.path)
+            self.models_changed.emit()
+            self.tabs.setCurrentIndex(0)
+            self._score()  # the meter's figures follow the training they judge
+        elif isinstance(outcome, VectorsOutcome):
+            self.quality.setText(
+                quality_text(
+                    dict(zip(outcome.labels, (v[0] for v in outcome.vectors), strict=True))
+                )
+            )
+
+    def job_event(self, request: Request, event: object) -> None:
+        if isinstance(request, TrainRequest) and isinstance(event, Metrics):
+            self.train.metrics(event)
+        elif isinstance(request, TrainRequest) and isinstance(event, Progress):
+            self.train.progress_event(event)
+
+    def job_ended_without_outcome(self, request: Request, message: str) -> None:
+        if isinstance(request, TrainRequest):
+            self.train.ended(message)
+        elif isinstance(request, ScoreRequest):
+            self.quality.setText(message)
 
     # ------------------------------------------------------------ keeping one sample
 
@@ -113,11 +332,15 @@ class LabPanel(QWidget, ModePanel):
     # ------------------------------------------------------------ parameters and state
 
     def apply_request(self, request: SampleRequest, seed: int | None) -> None:
-        index = self.model_box.findData(request.model)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
+        self.refresh_models(select=request.model.id)
         self.seed.set_seed(request.seed if seed is None or request.grid else seed)
         self.count.setValue(request.count if request.grid else 1)
+        self.steps.setValue(request.steps)
+        if request.guidance is not None:
+            self.guidance.setValue(request.guidance)
+        index = self.label.findData(request.label)
+        if index >= 0:
+            self.label.setCurrentIndex(index)
 
     def state(self) -> dict[str, Any]:
         model = self.model
@@ -125,12 +348,62 @@ class LabPanel(QWidget, ModePanel):
             "model": model.id if model else "",
             "seed": self.seed.edit.text(),
             "count": self.count.value(),
+            "steps": self.steps.value(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         with contextlib.suppress(TypeError, ValueError):
-            for i in range(self.model_box.count()):
-                if self.model_box.itemData(i).id == state.get("model"):
-                    self.model_box.setCurrentIndex(i)
+            self.refresh_models(select=str(state.get("model", "")))
             self.seed.edit.setText(str(state.get("seed", "")))
             self.count.setValue(int(state.get("count", self.count.value())))
+            self.steps.setValue(int(state.get("steps", self.steps.value())))
+
+
+def quality_text(values: dict[str, float]) -> str:
+    parts = []
+    if "recognisable" in values:
+        real = values.get("real_digits_recognisable", values.get("real_shapes_recognisable"))
+        scale = f" (real data: {real:.0%})" if real is not None else ""
+        parts.append(f"{values['recognisable']:.0%} recognisable{scale}")
+    if "classes" in values:
+        parts.append(f"{values['classes']:.0f} classes")
+    if "kinds" in values:
+        parts.append(f"{values['kinds']:.0f} of 4 kinds")
+    if "factor_coverage" in values:
+        parts.append(f"factor coverage {values['factor_coverage']:.2f}")
+    if "diversity" in values:
+        parts.append(f"diversity {values['diversity']:.2f}")
+    if "realism" in values:
+        parts.append(f"{values['realism']:.0%} as near the data as real images")
+    if "copies" in values:
+        parts.append(f"{values['copies']:.1%} copies")
+    if "held_out_neg_elbo" in values:
+        parts.append(f"held-out −ELBO {values['held_out_neg_elbo']:.1f}")
+    if "held_out_recon_error" in values:
+        parts.append(f"reconstruction error {values['held_out_recon_error']:.3f}")
+    return "Quality: " + ", ".join(parts) if parts else "Quality: no meter for this data set."
+
+
+def _record_of(path: Path) -> dict:
+    """A model's JSON record (beside its weights), {} if it cannot be read."""
+    import json
+
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) else {}
+    return {}
+
+
+def _classes_of(record: dict) -> list[str]:
+    conditional = record.get("config", {}).get("num_classes")
+    if record.get("family") == Family.DDPM.value and conditional:
+        return [str(c) for c in record.get("meta", {}).get("classes", [])]
+    return []
+
+
+def _hbox(widget: QWidget):
+    from PySide6.QtWidgets import QHBoxLayout
+
+    row = QHBoxLayout(widget)
+    row.setContentsMargins(0, 0, 0, 0)
+    return row

@@ -24,12 +24,23 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.errors import BadInput
-from engine.api.events import ENDINGS, Cancelled, DeviceInfo, Failed, Finished, Preview
+from engine.api.events import (
+    ENDINGS,
+    Cancelled,
+    DeviceInfo,
+    Failed,
+    Finished,
+    Frames,
+    Paused,
+    Preview,
+    Resumed,
+)
 from engine.api.grid import GridLayout, image_grid
+from engine.api.kinds import Lane
 from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
-from engine.api.requests import SampleRequest, Txt2ImgRequest
+from engine.api.requests import Request, SampleRequest, TrainRequest, Txt2ImgRequest
 from engine.client import EngineClient
 from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
 from gui.canvas import ImageCanvas
@@ -127,6 +138,11 @@ class MainWindow(QMainWindow):
                 panel.generate_requested.connect(self.generate)
         self.create_panel.model_chosen.connect(self._remember_model)
         self.lab_panel.keep_requested.connect(self.keep_sample)
+        self.lab_panel.train_requested.connect(self.start_training)
+        self.lab_panel.score_requested.connect(
+            lambda request: self._submit_for(self.lab_panel, request)
+        )
+        self.lab_panel.training_control.connect(self._control_training)
         self.gallery_panel.open_requested.connect(self.open_image)
         self.gallery_panel.current_changed.connect(self.open_image)
         self.gallery_panel.deleted.connect(self._deleted)
@@ -245,6 +261,31 @@ class MainWindow(QMainWindow):
         """Save one sample of a sheet on its own: drawn again from its seed, same pixels."""
         self.client.submit(request)
 
+    def _submit_for(self, panel: ModePanel, request: Request) -> int | None:
+        try:
+            job_id = self.client.submit(request)
+        except BadInput as exc:
+            self._show_error("Cannot start", exc.message)
+            return None
+        self._job_panels[job_id] = panel
+        return job_id
+
+    def start_training(self, request: TrainRequest) -> None:
+        if self._submit_for(self.lab_panel, request) is not None:
+            self.lab_panel.train.started()
+
+    def _control_training(self, what: str) -> None:
+        running = [s for s in self.jobs.running() if s.lane is Lane.TRAIN]
+        if not running:
+            return
+        state = running[-1]
+        if what == "stop":
+            self.stop_job(state.job_id)
+        elif state.status is JobStatus.PAUSED:
+            self.client.resume(state.job_id)
+        else:
+            self.client.pause(state.job_id)
+
     def _explain_bad_input(self, exc: BadInput) -> None:
         self.last_error = exc.message
         self.statusBar().showMessage(exc.message, 10_000)
@@ -300,9 +341,26 @@ class MainWindow(QMainWindow):
     def on_engine_event(self, event: object) -> None:
         if isinstance(event, DeviceInfo):
             self.status.show_device(event)
+            self.lab_panel.train.show_device(event.description)
             return
         state = self.jobs.get(getattr(event, "job_id", -1))  # before the event may end it
         self.jobs.apply(event)
+        panel = self._job_panels.get(getattr(event, "job_id", -1))
+        if panel is not None and state is not None:
+            panel.job_event(state.request, event)
+        if (
+            isinstance(event, (Paused, Resumed))
+            and state is not None
+            and isinstance(state.request, TrainRequest)
+        ):
+            self.lab_panel.train.set_running(True, paused=isinstance(event, Paused))
+        if isinstance(event, Frames) and event.frames:  # a training's samples, as it learns
+            self.canvas.set_image(
+                rgb_to_qimage(image_grid(list(event.frames))),
+                keep_view=self._preview_job == event.job_id,
+            )
+            self._shown_file = None
+            self._preview_job = event.job_id
         if isinstance(event, Preview):
             self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
             self._shown_file = None
@@ -319,8 +377,17 @@ class MainWindow(QMainWindow):
             if panel is not None:
                 panel.job_finished(state.request, event.outcome)
         elif isinstance(event, Failed):
-            self._show_error("Generation failed", event.message)
+            if panel is not None and state is not None:
+                panel.job_ended_without_outcome(state.request, event.message)
+            self._show_error(
+                "Generation failed"
+                if not isinstance(getattr(state, "request", None), TrainRequest)
+                else "Training stopped",
+                event.message,
+            )
         elif isinstance(event, Cancelled):
+            if panel is not None and state is not None:
+                panel.job_ended_without_outcome(state.request, "Cancelled.")
             self.statusBar().showMessage("Cancelled: nothing was saved.", 10_000)
             if self._preview_job == job_id:  # the noisy preview is not a result: say so
                 step = f" at step {state.step}/{state.total}" if state and state.total else ""

@@ -25,5 +25,11 @@ class ModePanel:
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         """A job this panel submitted finished (remember its seed for Reuse…)."""
 
+    def job_event(self, request: Request, event: object) -> None:
+        """An event of a job this panel submitted, while it runs (Metrics of a training…)."""
+
+    def job_ended_without_outcome(self, request: Request, message: str) -> None:
+        """A job this panel submitted failed or was cancelled; `message` says which."""
+
     def activated(self) -> None:
         """The user switched to this mode."""

@@ -6,10 +6,12 @@ from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from engine.api.limits import Limit
 
+QT_INT_MAX = 2**31 - 1  # a QSpinBox holds a C int
+
 
 def spin_box(limit: Limit, value: int, step: int = 1) -> QSpinBox:
     box = QSpinBox()
-    box.setRange(int(limit.low), int(limit.high))
+    box.setRange(int(limit.low), min(int(limit.high), QT_INT_MAX))
     box.setSingleStep(step)
     box.setValue(value)
     box.setToolTip(f"{limit.name}: {limit.low}–{limit.high}")

@@ -1,0 +1,300 @@
+"""Train: a VAE, GAN or DDPM on the bundled data or a folder of your images, watched live.
+
+Losses are plotted as they come (one curve per term), a sample grid refreshes on the
+canvas, throughput and ETA are shown; Pause/Resume and Stop act between two steps, and
+Stop keeps the model as it is. A finished (or stopped) model appears in the Lab's picker.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.api import limits
+from engine.api.catalogue import user_models_dir
+from engine.api.events import Metrics, Progress
+from engine.api.kinds import Family
+from engine.api.parts import DatasetRef, Training
+from engine.api.requests import TrainRequest
+from gui.widgets import spin_box
+
+FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
+DATASETS = (
+    ("digits", "Handwritten digits (8×8)"),
+    ("shapes", "Shapes (32×32)"),
+    ("emoji", "Emoji (32×32)"),
+)
+FOLDER = "folder"
+OWN_SIZES = {"digits": 8, "shapes": 32, "emoji": 32}
+FIXED = 0  # the size box's item for a bundled data set's own size
+
+
+class TrainPanel(QWidget):
+    start_requested = Signal()
+    pause_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.family = QComboBox()
+        for family in FAMILIES:  # the value: Qt keeps a str subclass as a plain str
+            self.family.addItem(family.title, family.value)
+        self.data = QComboBox()
+        for key, title in DATASETS:
+            self.data.addItem(title, key)
+        self.data.addItem("A folder of images…", FOLDER)
+        self.data.activated.connect(self._maybe_pick_folder)
+        self.folder: str = ""
+        self.size = QComboBox()
+        for side in (16, 32, 64):
+            self.size.addItem(f"{side}×{side}", side)
+        self.size.setCurrentIndex(1)
+        self.steps = _preset_or(spin_box(limits.TRAIN_STEPS, 1, step=500))
+        self.batch = _preset_or(spin_box(limits.TRAIN_BATCH, 1))
+        self.learning_rate = QDoubleSpinBox(
+            decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0
+        )
+        self.learning_rate.setSpecialValueText("preset")
+        self.seed = spin_box(limits.SEED, 0)
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self.start_requested)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.pause_requested)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("End now and keep the model as it is (it can be resumed)")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.device = QLabel("…")
+        self.device.setToolTip("Training runs where the engine computes: Settings → Device")
+        self.resume_note = QLabel()
+        self.resume_note.setWordWrap(True)
+        self.new_model_button = QPushButton("Train a new model instead")
+        self.new_model_button.clicked.connect(lambda: self.continue_from(None))
+        self.resume_path: Path | None = None  # the stopped model this run continues
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.status = QLabel("Choose a family and data, then Start.")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #a8a8a8;")
+        self.plot = None  # the LossPlot, made when first shown (pyqtgraph loads then)
+        self._plot_box = QVBoxLayout()
+        self._started_at = 0.0
+        self.family.currentIndexChanged.connect(self._sync)
+        self.data.currentIndexChanged.connect(self._sync)
+
+        form = QFormLayout()
+        form.addRow("Family", self.family)
+        form.addRow("Data", self.data)
+        form.addRow("Image size", self.size)
+        form.addRow("Steps", self.steps)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        controls = QHBoxLayout()
+        controls.addWidget(self.pause_button)
+        controls.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.resume_note)
+        layout.addWidget(self.new_model_button)
+        layout.addLayout(form)
+        layout.addWidget(self.start_button)
+        layout.addLayout(controls)
+        layout.addWidget(self.progress)
+        layout.addLayout(self._plot_box, 1)
+        layout.addWidget(self.status)
+        self.continue_from(None)
+        self.set_running(False)
+        self._sync()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        if self.plot is None:
+            from gui.loss_plot import LossPlot
+
+            self.plot = LossPlot()
+            self._plot_box.addWidget(self.plot)
+        super().showEvent(event)
+
+    # ------------------------------------------------------------ the request
+
+    @property
+    def dataset_name(self) -> str:
+        key = self.data.currentData()
+        return self.folder if key == FOLDER else key
+
+    def build_request(self) -> TrainRequest:
+        family = Family(self.family.currentData())
+        key = self.data.currentData()
+        name = Path(self.folder).name if key == FOLDER else key
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        new_file = user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
+        output = self.resume_path or new_file
+        return TrainRequest(
+            family=family,
+            preset="custom" if key == FOLDER else key,
+            dataset=DatasetRef(self.dataset_name),
+            training=Training(
+                steps=self.steps.value(),
+                batch_size=self.batch.value(),
+                learning_rate=round(self.learning_rate.value(), 6),
+                seed=self.seed.value(),
+                checkpoint_every=500,
+            ),
+            output=str(output),
+            image_size=self.size.currentData() if key == FOLDER else 0,
+            resume_from=str(self.resume_path) if self.resume_path else None,
+        )
+
+    def continue_from(self, path: Path | None, record: dict | None = None) -> None:
+        """Set the form to continue a stopped model's training (None: a new model)."""
+        self.resume_path = Path(path) if path else None
+        self.resume_note.setVisible(path is not None)
+        self.new_model_button.setVisible(path is not None)
+        self.set_running(self.stop_button.isEnabled())  # enable what resuming may change
+        if path is None or record is None:
+            self.start_button.setText("Start training")
+            return
+        meta = record.get("meta", {})
+        self.family.setCurrentIndex(max(0, self.family.findData(record.get("family"))))
+        source = str(meta.get("source", meta.get("dataset", "")))
+        if self.data.findData(source) >= 0:
+            self.data.setCurrentIndex(self.data.findData(source))
+        else:
+            self.set_folder(source)
+        if self.data.currentData() == FOLDER:
+            self.size.setCurrentIndex(max(0, self.size.findData(meta.get("image_size", 32))))
+        train = meta.get("train", {})
+        self.batch.setValue(int(train.get("batch_size", 0)))
+        self.learning_rate.setValue(float(train.get("learning_rate", 0.0)))
+        self.seed.setValue(int(meta.get("seed", 0)))
+        done = int(meta.get("steps", 0))
+        self.steps.setValue(max(self.steps.value(), done + 1000))
+        self.resume_note.setText(
+            f"Continues {Path(path).stem} from step {done:,}, with the settings it was "
+            "made with. Steps is the total to reach."
+        )
+        self.start_button.setText("Continue training")
+        self.set_running(False)
+
+    # ------------------------------------------------------------ while it runs
+
+    def show_device(self, description: str) -> None:
+        self.device.setText(f"{description} (Settings → Device)")
+
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.start_button.setEnabled(not running)
+        self.new_model_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        resuming = self.resume_path is not None  # only the total steps may change then
+        for control in (
+            self.family,
+            self.data,
+            self.size,
+            self.batch,
+            self.learning_rate,
+            self.seed,
+        ):
+            control.setEnabled(not running and not resuming)
+        self.steps.setEnabled(not running)
+        if not running:
+            self._sync()
+
+    def started(self) -> None:
+        self._started_at = time.monotonic()
+        if self.plot is not None:
+            self.plot.clear()
+        self.set_running(True)
+        self.progress.setRange(0, 0)  # busy until the first step is reported
+        self.progress.setFormat("")
+        self.status.setText("Loading the data and building the networks…")
+
+    def progress_event(self, event: Progress) -> None:
+        if event.total <= 0:
+            return
+        self.progress.setRange(0, event.total)
+        self.progress.setValue(event.step)
+        eta = f" · {_duration(event.eta_s)} left" if event.eta_s is not None else ""
+        self.progress.setFormat(f"Step {event.step:,}/{event.total:,}{eta}")
+
+    def metrics(self, event: Metrics) -> None:
+        if self.plot is not None:
+            self.plot.add(event.step, event.values)
+        rate = event.values.get("images_per_s")
+        losses = ", ".join(f"{k} {v:.3g}" for k, v in event.values.items() if k != "images_per_s")
+        rate_text = f" · {rate:,.0f} images/s" if rate else ""
+        self.status.setText(f"Step {event.step:,}{rate_text}\n{losses}")
+
+    def ended(self, message: str) -> None:
+        if self.progress.maximum() == 0:  # it ended before its first step
+            self.progress.setRange(0, 1)
+        self.progress.setFormat(self.progress.format().split(" · ")[0])
+        self.continue_from(None)
+        self.set_running(False)
+        self.status.setText(message)
+
+    # ------------------------------------------------------------ helpers
+
+    def _maybe_pick_folder(self) -> None:
+        if self.data.currentData() != FOLDER:
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, "A folder of images to train on", self.folder
+        )
+        if folder:
+            self.set_folder(folder)
+        elif not self.folder:
+            self.data.setCurrentIndex(0)
+
+    def set_folder(self, folder: str) -> None:
+        self.folder = folder
+        index = self.data.findData(FOLDER)
+        self.data.setItemText(index, f"Folder: {Path(folder).name}")
+        self.data.setCurrentIndex(index)
+
+    def _sync(self) -> None:
+        """A bundled data set has its own size (shown, fixed); a folder's is chosen."""
+        key = self.data.currentData()
+        fixed = self.size.findData(FIXED)
+        if key in OWN_SIZES:
+            if fixed < 0:
+                self.size.addItem("", FIXED)
+                fixed = self.size.count() - 1
+            side = OWN_SIZES[key]
+            self.size.setItemText(fixed, f"{side}×{side} (the data set's own)")
+            self.size.setCurrentIndex(fixed)
+        elif fixed >= 0:
+            self.size.removeItem(fixed)
+            self.size.setCurrentIndex(self.size.findData(32))
+        self.size.setEnabled(key == FOLDER and self.start_button.isEnabled())
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _preset_or(box: QSpinBox) -> QSpinBox:
+    """0, shown as "preset", means the preset's value."""
+    box.setMinimum(0)
+    box.setValue(0)
+    box.setSpecialValueText("preset")
+    return box
