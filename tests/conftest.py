@@ -16,6 +16,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 _SANDBOX = tempfile.mkdtemp(prefix="latentstudio-tests-")
 os.environ.setdefault("LATENTSTUDIO_CACHE_DIR", os.path.join(_SANDBOX, "cache"))
 os.environ.setdefault("LATENTSTUDIO_CONFIG_DIR", os.path.join(_SANDBOX, "config"))
+os.environ.setdefault("LATENTSTUDIO_DATA_DIR", os.path.join(_SANDBOX, "data"))
 
 import pytest  # noqa: E402
 

@@ -41,7 +41,7 @@ def one_error_line(out: subprocess.CompletedProcess) -> str:
         (["sample", "--out", ""], "output folder"),
         (
             ["sample", "--model", "vae-faces", "--out", "{out}"],
-            "no bundled model called 'vae-faces' (bundled: vae-digits",
+            "no bundled model called 'vae-faces' (bundled: ",
         ),
         (["sample", "--seed", "4294967295", "--count", "2", "--out", "{out}"], "largest seed"),
         (["sample", "--count", "0", "--out", "{out}"], "Count must be between 1 and 256"),

@@ -10,11 +10,15 @@ import pytest
 from engine import registry
 from engine.api.kinds import Family, Task
 from engine.api.parts import DatasetRef, Latents, ModelRef, Prompt, Sampling, Size, Training
-from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest, Txt2ImgRequest
+from engine.api.requests import (
+    DecodeRequest,
+    SampleRequest,
+    ScoreRequest,
+    TrainRequest,
+    Txt2ImgRequest,
+)
 from engine.resources import BUNDLED_MODELS_DIR
 from tests.runner_contract import RunnerContract
-
-DIGITS = ModelRef(Family.VAE, "vae-digits")
 
 
 def truncated_copy(source: Path, target: Path) -> Path:
@@ -23,50 +27,113 @@ def truncated_copy(source: Path, target: Path) -> Path:
     return target
 
 
-class TestVaeSample(RunnerContract):
-    task, family = Task.SAMPLE, Family.VAE
+def damaged_digits_model(family: Family, tmp_path: Path) -> ModelRef:
+    source = BUNDLED_MODELS_DIR / f"{family.value}-digits.safetensors"
+    return ModelRef(family, str(truncated_copy(source, tmp_path / "cut.safetensors")))
+
+
+def bundled_digits(family: Family) -> ModelRef:
+    return ModelRef(family, f"{family.value}-digits")
+
+
+class ClassicSample(RunnerContract):
+    """Sampling a bundled digits model of the class's family."""
+
+    task = Task.SAMPLE
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return SampleRequest(model=DIGITS, seed=seed, count=count)
+        return SampleRequest(model=bundled_digits(self.family), seed=seed, count=count, steps=5)
 
     def damaged_model_request(self, tmp_path):
-        broken = truncated_copy(
-            BUNDLED_MODELS_DIR / "vae-digits.safetensors", tmp_path / "cut.safetensors"
-        )
-        return SampleRequest(model=ModelRef(Family.VAE, str(broken)), count=1)
+        return SampleRequest(model=damaged_digits_model(self.family, tmp_path), count=1, steps=5)
 
 
-class TestVaeDecode(RunnerContract):
-    task, family = Task.DECODE, Family.VAE
+class ClassicDecode(RunnerContract):
+    task = Task.DECODE
     has_seeds = False
     reports_steps = False
+    latent_dim: int
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return DecodeRequest(
-            model=DIGITS, latents=Latents(tuple((0.1 * i,) * 8 for i in range(count)))
-        )
+        latents = tuple((0.1 * i,) * self.latent_dim for i in range(count))
+        return DecodeRequest(model=bundled_digits(self.family), latents=Latents(latents))
 
     def damaged_model_request(self, tmp_path):
-        broken = truncated_copy(
-            BUNDLED_MODELS_DIR / "vae-digits.safetensors", tmp_path / "cut.safetensors"
-        )
         return DecodeRequest(
-            model=ModelRef(Family.VAE, str(broken)), latents=Latents(((0.0,) * 8,))
+            model=damaged_digits_model(self.family, tmp_path),
+            latents=Latents(((0.0,) * self.latent_dim,)),
         )
 
 
-class TestVaeTrain(RunnerContract):
-    task, family = Task.TRAIN, Family.VAE
+class ClassicTrain(RunnerContract):
+    task = Task.TRAIN
     has_seeds = False  # multi-threaded CPU training is seeded, not bitwise reproducible
 
     def make_request(self, tmp_path, seed=0, count=2):
         return TrainRequest(
-            family=Family.VAE,
+            family=self.family,
             preset="digits",
             dataset=DatasetRef("digits"),
             training=Training(steps=10 * count, batch_size=32, seed=seed),
             output=str(tmp_path / "trained.safetensors"),
         )
+
+
+class ClassicScore(RunnerContract):
+    task = Task.SCORE
+    has_seeds = False  # it draws seeds 0..count-1 itself
+    reports_steps = False
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        return ScoreRequest(model=bundled_digits(self.family), count=10)
+
+    def damaged_model_request(self, tmp_path):
+        return ScoreRequest(model=damaged_digits_model(self.family, tmp_path), count=10)
+
+
+class TestVaeSample(ClassicSample):
+    family = Family.VAE
+
+
+class TestVaeDecode(ClassicDecode):
+    family, latent_dim = Family.VAE, 8
+
+
+class TestVaeTrain(ClassicTrain):
+    family = Family.VAE
+
+
+class TestVaeScore(ClassicScore):
+    family = Family.VAE
+
+
+class TestGanSample(ClassicSample):
+    family = Family.GAN
+
+
+class TestGanDecode(ClassicDecode):
+    family, latent_dim = Family.GAN, 32
+
+
+class TestGanTrain(ClassicTrain):
+    family = Family.GAN
+
+
+class TestGanScore(ClassicScore):
+    family = Family.GAN
+
+
+class TestDdpmSample(ClassicSample):
+    family = Family.DDPM
+    seed_tolerance = 1  # the batch denoises together: batched CPU kernels
+
+
+class TestDdpmTrain(ClassicTrain):
+    family = Family.DDPM
+
+
+class TestDdpmScore(ClassicScore):
+    family = Family.DDPM
 
 
 class TestSdTxt2Img(RunnerContract):
@@ -95,6 +162,13 @@ class TestSdTxt2Img(RunnerContract):
         return self.make_request(tmp_path, model=broken)
 
 
+def contract_classes(base: type = RunnerContract) -> list[type]:
+    found = []
+    for cls in base.__subclasses__():
+        found += [cls, *contract_classes(cls)]
+    return [cls for cls in found if cls.__name__.startswith("Test")]
+
+
 def test_every_registered_runner_has_a_contract_test():
-    tested = {(cls.task, cls.family) for cls in RunnerContract.__subclasses__()}
+    tested = {(cls.task, cls.family) for cls in contract_classes()}
     assert set(registry.discover()) == tested

@@ -22,7 +22,7 @@ from engine.context import JobContext, JobControl
 from engine.data.digits import dataset_fingerprint
 from engine.hashing import file_sha256
 from engine.models.common.modelfile import sidecar_path
-from engine.models.vae.files import load_vae, save_vae
+from engine.models.vae.files import load_vae, load_vae_with_prior, save_vae
 from engine.models.vae.net import (
     Vae,
     VaeConfig,
@@ -32,8 +32,10 @@ from engine.models.vae.net import (
     reparameterize,
     sample_latent,
 )
-from engine.models.vae.training import VAE_PRESETS, VaeTrainSettings, train_vae
+from engine.models.vae.training import VAE_PRESETS, VaeTrainer, VaeTrainSettings
 from engine.resources import BUNDLED_MODELS_DIR
+from engine.train.datasets import open_dataset
+from engine.train.determinism import deterministic_cpu
 
 TINY = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=2)
 BUNDLED_PATH = BUNDLED_MODELS_DIR / "vae-digits.safetensors"
@@ -123,32 +125,24 @@ def test_decode_latents_gives_gray_rgb_uint8():
 # ---------------------------------------------------------------- training
 
 
-def train_tiny(seed: int, **kwargs) -> tuple[Vae, dict]:
-    return train_vae(TINY, epochs=1, seed=seed, settings=VaeTrainSettings(batch_size=128), **kwargs)
+def train_tiny(seed: int, steps: int = 30) -> Vae:
+    data = open_dataset("digits", seed=seed)
+    trainer = VaeTrainer(TINY, data, VaeTrainSettings(batch_size=128), steps, seed)
+    with deterministic_cpu(seed):
+        for _ in range(steps):
+            losses = trainer.step()
+    assert set(losses) == {"loss", "recon", "kl"} and all(np.isfinite(list(losses.values())))
+    return trainer.model
 
 
 def test_training_is_bitwise_reproducible_and_depends_on_the_seed():
     threads = torch.get_num_threads()
-    first, meta = train_tiny(0)
-    second, _ = train_tiny(0)
-    other, _ = train_tiny(1)
-    a, b, c = first.state_dict(), second.state_dict(), other.state_dict()
+    a, b, c = (train_tiny(seed).state_dict() for seed in (0, 0, 1))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
     # The caller's torch settings come back untouched.
     assert torch.get_num_threads() == threads
     assert not torch.are_deterministic_algorithms_enabled()
-    assert meta["seed"] == 0 and meta["epochs"] == 1
-    assert meta["dataset_sha256"] == dataset_fingerprint()
-    assert set(meta["final_losses"]) == {"loss", "recon", "kl"}
-
-
-def test_training_reports_progress_and_stops_when_cancelled():
-    seen: list[tuple[int, int]] = []
-    train_vae(TINY, 2, 0, VaeTrainSettings(batch_size=256), lambda e, n, _: seen.append((e, n)))
-    assert seen == [(1, 2), (2, 2)]
-    with pytest.raises(JobCancelled):
-        train_tiny(0, should_cancel=lambda: True)
 
 
 # ---------------------------------------------------------------- bundled weights
@@ -158,10 +152,11 @@ def test_bundled_weights_load_and_record_the_committed_dataset():
     model, config, meta = load_vae(BUNDLED_PATH)
     assert config == VAE_PRESETS["digits"].config
     assert 8 <= config.latent_dim <= 16
+    assert load_vae_with_prior(BUNDLED_PATH)[3] is not None  # the fitted mixture prior
     record = json.loads(sidecar_path(BUNDLED_PATH).read_text())
     assert record["meta"]["dataset_sha256"] == dataset_fingerprint()
     assert meta == record["meta"]
-    assert {"seed", "epochs", "final_losses", "torch"} <= set(meta)
+    assert {"seed", "steps", "final_losses", "torch"} <= set(meta)
     assert BUNDLED_PATH.stat().st_size < 5 * 1024 * 1024
     assert model_path(DIGITS) == BUNDLED_PATH
 
@@ -222,9 +217,9 @@ def test_cancel_during_a_run_takes_effect_within_one_step(tmp_path):
 
     with pytest.raises(JobCancelled):
         new_runtime(tmp_path).run(
-            sample_request(count=16), JobContext(1, emit=emit, control=control)
+            sample_request(count=40), JobContext(1, emit=emit, control=control)
         )
-    assert [(p.step, p.total) for p in progress] == [(1, 16)]
+    assert [(p.step, p.total) for p in progress] == [(16, 40)]  # one step: 16 samples
 
 
 # ---------------------------------------------------------------- decoding latents (sliders)
@@ -233,7 +228,8 @@ def test_cancel_during_a_run_takes_effect_within_one_step(tmp_path):
 def test_decoding_a_latent_gives_the_frame_sampling_gives_for_that_latent(tmp_path):
     runtime = new_runtime(tmp_path)
     sampled = runtime.run(sample_request(seed=42, count=1), JobContext(1)).images[0].rgb
-    z = tuple(float(v) for v in sample_latent(8, 42)[0])
+    prior = load_vae_with_prior(BUNDLED_PATH)[3]  # sampling draws from the learned prior
+    z = tuple(float(v) for v in prior.sample(torch.Generator().manual_seed(42))[0])
     outcome = runtime.run(DecodeRequest(model=DIGITS, latents=Latents((z, z))), JobContext(2))
     assert isinstance(outcome, FramesOutcome) and len(outcome.frames) == 2
     np.testing.assert_array_equal(outcome.frames[0], sampled)

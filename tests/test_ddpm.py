@@ -1,0 +1,453 @@
+"""The DDPM family: the schedule, noising, DDIM and guidance against independent oracles,
+files, the bundled class-conditional digits model, and the sample runner."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from engine.api.errors import BadInput, BadModelFile
+from engine.api.kinds import Family
+from engine.api.outcomes import ModelOutcome
+from engine.api.parts import DatasetRef, ModelRef, Training
+from engine.api.requests import SampleRequest, TrainRequest
+from engine.context import JobContext
+from engine.hashing import file_sha256
+from engine.models.common.modelfile import METADATA_KEY, sidecar_path
+from engine.models.ddpm.files import load_ddpm, save_ddpm
+from engine.models.ddpm.net import DdpmConfig, UNet
+from engine.models.ddpm.sampling import _guided_noise, label_for, sample
+from engine.models.ddpm.schedule import training_scheduler
+from engine.models.ddpm.training import DDPM_PRESETS, DdpmTrainer, DdpmTrainSettings
+from engine.quality.meters import DIGITS_METER, digit_classifier, load_meter
+from engine.resources import BUNDLED_MODELS_DIR
+from engine.train.datasets import open_dataset
+
+TINY = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
+UNCONDITIONAL = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=0)
+BUNDLED_PATH = BUNDLED_MODELS_DIR / "ddpm-digits.safetensors"
+T = 1000
+
+
+def tiny_unet(config: DdpmConfig = TINY, seed: int = 0) -> UNet:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet = UNet(config).eval()
+        # A fresh U-Net's last layer is small; scale it so that eps (and so every
+        # sampler step) is far from trivial and differences would show.
+        with torch.no_grad():
+            unet.out[-1].weight.mul_(20)
+        return unet
+
+
+@pytest.fixture
+def tiny_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.safetensors"
+    save_ddpm(path, tiny_unet(), TINY, {"seed": 0, "default_guidance": 1.5})
+    return path
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These networks are tiny: one thread is fastest, and on a busy machine two threads
+    spin against each other (a hundred times slower). The caller's setting comes back."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def new_runtime(tmp_path: Path):
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+
+    return Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
+
+
+def sample_request(model: str = "ddpm-digits", **fields) -> SampleRequest:
+    fields = {"seed": 0, "count": 2, "steps": 10, **fields}
+    return SampleRequest(model=ModelRef(Family.DDPM, model), **fields)
+
+
+def run(tmp_path: Path, **fields) -> list:
+    """A fresh runtime each time, so nothing is shared between the runs compared."""
+    runtime = new_runtime(tmp_path)
+    try:
+        return list(runtime.run(sample_request(**fields), JobContext(1)).images)
+    finally:
+        runtime.close()
+
+
+def seed_noise(seeds: list[int], shape=(1, 8, 8)) -> torch.Tensor:
+    """The documented start: each sample's N(0, I) from its own seeded CPU generator."""
+    return torch.stack(
+        [torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds]
+    )
+
+
+# ---------------------------------------------------------------- the schedule, by formula
+
+
+def cosine_alpha_bar(t: float) -> float:
+    """Nichol & Dhariwal 2021, eq. 17 (s = 0.008), as a function of t / T."""
+    return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+
+
+def literal_betas(schedule: str) -> torch.Tensor:
+    if schedule == "linear":  # Ho et al. 2020: 1e-4 to 0.02 over 1000 steps
+        return torch.linspace(1e-4, 0.02, T, dtype=torch.float64)
+    betas = [
+        min(1 - cosine_alpha_bar((i + 1) / T) / cosine_alpha_bar(i / T), 0.999) for i in range(T)
+    ]
+    return torch.tensor(betas, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("schedule", ["squaredcos_cap_v2", "linear"])
+def test_schedule_matches_the_literal_formula_and_a_plain_diffusers_scheduler(schedule):
+    config = DdpmConfig(beta_schedule=schedule)
+    ours = training_scheduler(config)
+    betas = literal_betas(schedule)
+    alpha_bar = torch.cumprod(1 - betas, 0)
+    torch.testing.assert_close(ours.betas.double(), betas, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(ours.alphas_cumprod.double(), alpha_bar, rtol=1e-4, atol=1e-6)
+    plain = DDPMScheduler(num_train_timesteps=T, beta_schedule=schedule)
+    assert torch.equal(ours.alphas_cumprod, plain.alphas_cumprod)
+    assert ours.config.prediction_type == "epsilon"
+    # The cosine schedule ends near pure noise; the linear one almost so.
+    assert alpha_bar[-1] < 1e-4
+
+
+def test_default_schedule_is_the_cosine_one_with_a_thousand_steps():
+    assert (DdpmConfig().timesteps, DdpmConfig().beta_schedule) == (T, "squaredcos_cap_v2")
+    assert DDPM_PRESETS["digits"].config.beta_schedule == "squaredcos_cap_v2"
+
+
+def test_forward_noising_is_sqrt_abar_x0_plus_sqrt_one_minus_abar_eps():
+    alpha_bar = torch.cumprod(1 - literal_betas("squaredcos_cap_v2"), 0)
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.rand((6, 1, 8, 8), generator=generator) * 2 - 1
+    eps = torch.randn((6, 1, 8, 8), generator=generator)
+    t = torch.tensor([0, 1, 250, 500, 900, 999])
+    noised = training_scheduler(TINY).add_noise(x0, eps, t)
+    a = alpha_bar[t].float()[:, None, None, None]
+    expected = a.sqrt() * x0 + (1 - a).sqrt() * eps
+    torch.testing.assert_close(noised, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_training_step_noises_real_digits_and_regresses_the_noise(monkeypatch):
+    """Watch one step: x_t fed to the U-Net is the formula's, the target is the noise."""
+    data = open_dataset("digits", seed=0)
+    trainer = DdpmTrainer(TINY, data, DdpmTrainSettings(batch_size=32), 10, seed=0)
+    seen: dict[str, torch.Tensor] = {}
+    real_batch, real_forward = data.batch, trainer.unet.forward
+    real_mse = torch.nn.functional.mse_loss
+
+    def batch(size):
+        seen["images"], seen["labels"] = real_batch(size)
+        return seen["images"], seen["labels"]
+
+    def forward(x, t, labels=None):
+        seen["xt"], seen["t"], seen["y"] = x, t, labels
+        return real_forward(x, t, labels)
+
+    def mse(prediction, target):
+        seen["target"] = target
+        return real_mse(prediction, target)
+
+    monkeypatch.setattr(data, "batch", batch)
+    monkeypatch.setattr(trainer.unet, "forward", forward)
+    monkeypatch.setattr(torch.nn.functional, "mse_loss", mse)
+    losses = trainer.step()
+
+    alpha_bar = torch.cumprod(1 - literal_betas("squaredcos_cap_v2"), 0)
+    x0 = seen["images"] * 2 - 1
+    a = alpha_bar[seen["t"]].float()[:, None, None, None]
+    expected = a.sqrt() * x0 + (1 - a).sqrt() * seen["target"]
+    torch.testing.assert_close(seen["xt"], expected, rtol=1e-4, atol=1e-5)
+    assert x0.min() >= -1 and x0.max() <= 1 and x0.min() < -0.9 and x0.max() > 0.9
+    assert seen["t"].min() >= 0 and seen["t"].max() < T and len(set(seen["t"].tolist())) > 10
+    assert abs(seen["target"].std().item() - 1) < 0.1
+    # Labels reach the U-Net, some dropped to the "no class" row for guidance.
+    y = seen["y"]
+    kept = y != TINY.null_label
+    assert torch.equal(y[kept], seen["labels"][kept]) and kept.sum() > len(y) // 2
+    assert np.isfinite(losses["eps_mse"]) and set(losses) == {"eps_mse"}
+
+
+# ---------------------------------------------------------------- DDIM against diffusers
+
+
+def diffusers_ddim(
+    unet: UNet, seeds, labels, steps: int, guidance: float, null: int | None
+) -> torch.Tensor:
+    """The bare loop: a DDIMScheduler configured as documented, guidance spelled out."""
+    scheduler = DDIMScheduler(
+        num_train_timesteps=T, beta_schedule="squaredcos_cap_v2", clip_sample=True
+    )
+    scheduler.set_timesteps(steps)
+    x = seed_noise(seeds)
+    y = torch.tensor(labels) if null is not None else None
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            times = torch.full((len(x),), int(t))
+            eps = unet(x, times, y)
+            if null is not None and guidance != 1.0:
+                unconditional = unet(x, times, torch.full_like(y, null))
+                eps = unconditional + guidance * (eps - unconditional)
+            x = scheduler.step(eps, t, x, eta=0.0).prev_sample
+    return (x.clamp(-1, 1) + 1) / 2
+
+
+@pytest.mark.parametrize(
+    ("config", "guidance", "steps"),
+    [(UNCONDITIONAL, 1.0, 10), (TINY, 1.0, 7), (TINY, 2.5, 10), (TINY, 0.0, 5)],
+    ids=["unconditional", "conditional", "guided", "unconditional-half"],
+)
+def test_ddim_sampling_equals_a_bare_diffusers_ddim_loop(config, guidance, steps):
+    unet = tiny_unet(config)
+    seeds, labels = [3, 4, 11], [1, 7, 7]
+    ours = sample(unet, config, seeds, labels, steps, guidance)
+    null = config.null_label if config.num_classes else None
+    expected = diffusers_ddim(unet, seeds, labels, steps, guidance, null)
+    assert ours.shape == (3, 1, 8, 8) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-4)
+    assert (ours - seed_noise(seeds)).abs().max() > 0.1  # it did denoise something
+
+
+def test_ddim_is_deterministic_and_eta_adds_seeded_noise():
+    unet = tiny_unet()
+    a = sample(unet, TINY, [1, 2], [0, 0], 5)
+    assert torch.equal(a, sample(unet, TINY, [1, 2], [0, 0], 5))
+    noisy = sample(unet, TINY, [1, 2], [0, 0], 5, eta=1.0)
+    assert torch.equal(noisy, sample(unet, TINY, [1, 2], [0, 0], 5, eta=1.0))
+    assert not torch.allclose(noisy, a)
+
+
+def test_steps_beyond_the_models_schedule_are_bad_input():
+    config = DdpmConfig(8, 1, (8, 16), 0, timesteps=100)
+    with pytest.raises(BadInput, match="T = 100"):
+        sample(tiny_unet(config), config, [0], [0], 101)
+    with pytest.raises(BadInput):
+        sample(tiny_unet(config), config, [0], [0], 0)
+
+
+# ---------------------------------------------------------------- classifier-free guidance
+
+
+def test_guidance_combines_conditional_and_unconditional_predictions():
+    unet = tiny_unet()
+    x = seed_noise([5, 6])
+    y = torch.tensor([2, 9])
+    t = torch.tensor(500)
+    times = torch.full((2,), 500)
+    with torch.no_grad():
+        conditional = unet(x, times, y)
+        unconditional = unet(x, times, torch.full((2,), TINY.null_label))
+        assert not torch.allclose(conditional, unconditional)  # the class matters
+        assert torch.equal(_guided_noise(unet, TINY, x, t, y, 1.0), conditional)
+        for w in (0.0, 1.25, 3.0):
+            torch.testing.assert_close(
+                _guided_noise(unet, TINY, x, t, y, w),
+                unconditional + w * (conditional - unconditional),
+                rtol=1e-4,
+                atol=1e-5,
+            )
+
+
+def test_an_unconditional_model_ignores_guidance_and_labels():
+    unet = tiny_unet(UNCONDITIONAL)
+    x, t = seed_noise([1]), torch.tensor(10)
+    with torch.no_grad():
+        plain = unet(x, torch.full((1,), 10))
+        assert torch.equal(_guided_noise(unet, UNCONDITIONAL, x, t, None, 4.0), plain)
+    assert label_for(UNCONDITIONAL, 3, None) == 0 and label_for(UNCONDITIONAL, 3, 7) == 0
+
+
+def test_labels_are_the_one_asked_for_or_drawn_from_the_seed():
+    assert label_for(TINY, 0, 7) == 7
+    drawn = [label_for(TINY, seed, None) for seed in range(40)]
+    assert drawn == [label_for(TINY, seed, None) for seed in range(40)]
+    assert set(drawn) <= set(range(10)) and len(set(drawn)) >= 6
+    with pytest.raises(BadInput, match="0 to 9, not 10"):
+        label_for(TINY, 0, 10)
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_save_and_load_round_trip(tiny_file: Path):
+    unet, config, meta = load_ddpm(tiny_file)
+    assert config == TINY and meta == {"seed": 0, "default_guidance": 1.5}
+    assert not unet.training
+    expected, got = tiny_unet().state_dict(), unet.state_dict()
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    record = json.loads(sidecar_path(tiny_file).read_text())
+    assert record["family"] == "ddpm" and record["config"] == TINY.to_dict()
+    assert DdpmConfig.from_dict(record["config"]) == TINY  # widths come back a tuple
+
+
+def assert_bad_file(path: Path, *phrases: str) -> str:
+    with pytest.raises(BadModelFile) as caught:
+        load_ddpm(path)
+    message = caught.value.message
+    assert path.name in message
+    for phrase in phrases:
+        assert phrase in message
+    assert message.rstrip().endswith(".")
+    with pytest.raises(BadModelFile):
+        new_runtime(path.parent).run(sample_request(str(path), count=1), JobContext(1))
+    return message
+
+
+def test_a_file_of_another_family_is_refused_naming_both(tmp_path: Path):
+    path = tmp_path / "gan.safetensors"
+    path.write_bytes((BUNDLED_MODELS_DIR / "gan-digits.safetensors").read_bytes())
+    assert_bad_file(path, "gan model", "not a DDPM")
+
+
+def test_truncated_file_says_what_to_do(tmp_path: Path):
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(BUNDLED_PATH.read_bytes()[:-1000])
+    assert_bad_file(path, "damaged or incomplete", "python -m engine.train ddpm")
+
+
+def rewrite_config(source: Path, out: Path, **changes) -> Path:
+    with safe_open(str(source), framework="pt") as fh:
+        record = json.loads(fh.metadata()[METADATA_KEY])
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    record["config"].update(changes)
+    save_file(tensors, str(out), metadata={METADATA_KEY: json.dumps(record)})
+    return out
+
+
+def test_config_that_disagrees_with_the_weights_is_a_bad_model_file(tiny_file, tmp_path):
+    wider = rewrite_config(tiny_file, tmp_path / "wider.safetensors", widths=[8, 24])
+    assert_bad_file(wider, "does not match", "train it again")
+    colour = rewrite_config(tiny_file, tmp_path / "colour.safetensors", channels=3)
+    assert_bad_file(colour, "does not match")
+    classes = rewrite_config(tiny_file, tmp_path / "classes.safetensors", num_classes=4)
+    assert_bad_file(classes, "does not match")
+    odd = rewrite_config(tiny_file, tmp_path / "odd.safetensors", widths=[12, 16])
+    assert_bad_file(odd, "incomplete or invalid")
+
+
+# ---------------------------------------------------------------- the bundled digits model
+
+
+def recognised_as(images: list, label: int) -> float:
+    meter = load_meter(DIGITS_METER, digit_classifier())
+    pixels = torch.from_numpy(np.stack([image.rgb[..., 0] for image in images]))
+    with torch.no_grad():
+        logits = meter.net(pixels.float()[:, None] / 255)
+    return (logits.argmax(1) == label).float().mean().item()
+
+
+@pytest.mark.parametrize("digit", [7, 3])
+def test_asked_for_a_digit_the_bundled_model_draws_that_digit(digit, tmp_path):
+    images = run(tmp_path, seed=digit * 100, count=16, steps=20, label=digit, guidance=1.25)
+    assert len(images) == 16
+    assert all(image.info["label"] == digit for image in images)
+    assert images[0].info["guidance"] == 1.25
+    assert recognised_as(images, digit) >= 0.6
+
+
+def test_bundled_weights_are_the_digits_preset():
+    _unet, config, meta = load_ddpm(BUNDLED_PATH)
+    assert config == DDPM_PRESETS["digits"].config and config.num_classes == 10
+    assert meta["classes"] == [str(d) for d in range(10)]
+    assert BUNDLED_PATH.stat().st_size < 5 * 1024 * 1024
+
+
+def test_runner_gives_each_sample_its_seed_class_and_recipe(tmp_path):
+    images = run(tmp_path, seed=5, count=3, steps=5)
+    assert [(i.index, i.seed) for i in images] == [(0, 5), (1, 6), (2, 7)]
+    assert all(i.rgb.shape == (8, 8, 3) and i.rgb.dtype == np.uint8 for i in images)
+    config = load_ddpm(BUNDLED_PATH)[1]
+    assert [i.info["label"] for i in images] == [label_for(config, s, None) for s in (5, 6, 7)]
+    info = images[0].info
+    assert (info["model"], info["family"], info["device"]) == ("ddpm-digits", "ddpm", "cpu")
+    assert info["model_sha256"] == file_sha256(BUNDLED_PATH)
+
+
+def test_samples_reproduce_from_their_recipe(tmp_path):
+    batch = run(tmp_path, seed=100, count=4, steps=10, label=None)
+    again = run(tmp_path, seed=100, count=4, steps=10, label=None)
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(batch, again, strict=True))
+    for i, image in enumerate(batch):
+        alone = run(tmp_path, seed=100 + i, count=1, steps=10)[0]
+        assert alone.info["label"] == image.info["label"]
+        difference = np.abs(alone.rgb.astype(int) - image.rgb.astype(int)).max()
+        assert difference <= 1  # the batch denoises together: equal up to rounding
+    assert not np.array_equal(batch[0].rgb, batch[1].rgb)
+
+
+def test_few_and_many_steps_both_work_and_differ(tmp_path):
+    few = run(tmp_path, seed=1, count=1, steps=5, label=4)[0]
+    many = run(tmp_path, seed=1, count=1, steps=50, label=4)[0]
+    assert few.rgb.shape == many.rgb.shape == (8, 8, 3)
+    assert not np.array_equal(few.rgb, many.rgb)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"steps": 0}, "Denoising steps"),
+        ({"steps": 1001}, "Denoising steps"),
+        ({"guidance": 25.0}, "Guidance scale"),
+        ({"guidance": float("nan")}, "finite"),
+        ({"eta": 1.5}, "Eta"),
+        ({"label": -1}, "cannot be negative"),
+    ],
+)
+def test_requests_outside_the_limits_are_bad_input(fields, words, tmp_path):
+    request = sample_request(**fields)
+    with pytest.raises(BadInput, match=words):
+        request.validate()
+    with pytest.raises(BadInput):
+        new_runtime(tmp_path).run(request, JobContext(1))
+
+
+def test_a_class_the_model_does_not_have_is_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="0 to 9, not 10"):
+        run(tmp_path, label=10)
+
+
+def test_guidance_defaults_to_the_models_recommendation(tiny_file, tmp_path):
+    images = run(tmp_path, model=str(tiny_file), count=1, steps=3, label=2)
+    assert images[0].info["guidance"] == 1.5  # from the file's meta
+    unguided = run(tmp_path, model=str(tiny_file), count=1, steps=3, label=2, guidance=1.0)
+    assert unguided[0].info["guidance"] == 1.0
+    unet = load_ddpm(tiny_file)[0]
+    expected = sample(unet, TINY, [0], [2], 3, 1.5)
+    pixels = (expected * 255).round().clamp(0, 255).to(torch.uint8)[0, 0].numpy()
+    np.testing.assert_array_equal(images[0].rgb[..., 0], pixels)
+
+
+# ---------------------------------------------------------------- training in the app
+
+
+def test_training_in_the_app_writes_a_conditional_model_with_its_guidance(tmp_path):
+    out = tmp_path / "mine.safetensors"
+    request = TrainRequest(
+        family=Family.DDPM,
+        preset="digits",
+        dataset=DatasetRef("digits"),
+        training=Training(steps=2, batch_size=8),
+        output=str(out),
+    )
+    outcome = new_runtime(tmp_path).run(request, JobContext(1))
+    assert isinstance(outcome, ModelOutcome) and outcome.step == 2
+    _unet, config, meta = load_ddpm(out)
+    assert config == DDPM_PRESETS["digits"].config and meta["steps"] == 2
+    assert meta["default_guidance"] == DDPM_PRESETS["digits"].guidance
+    images = run(tmp_path, model=str(out), count=1, steps=2, label=5)
+    assert images[0].info["guidance"] == DDPM_PRESETS["digits"].guidance
