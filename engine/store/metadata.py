@@ -11,6 +11,7 @@ its `Seed:` is the image's own seed, as A1111 writes it for each image of a batc
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class ImageMetadata:
 # ---------------------------------------------------------------- writing
 
 
+@functools.cache  # reading package metadata parses a file: 3 ms, for every image
 def app_version() -> str:
     try:
         return importlib_metadata.version("latent-studio")
