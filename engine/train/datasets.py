@@ -36,6 +36,50 @@ class DataInfo:
     note: str = ""  # what happened while reading (a folder's skipped files…)
 
 
+class EpochOrder:
+    """A seeded order of `count` items, a fresh one every epoch, and the place reached in it.
+
+    A training state saves it like a torch.Generator (get_state/set_state). The generator
+    alone is not enough: it has already moved past the order of the epoch under way, so a
+    training resumed mid-epoch would draw a new order and see other batches than a run
+    never stopped. The state is the generator as it was before this epoch's draw, then the
+    place reached and the epoch's length (int64s), so resuming redraws the same order.
+    """
+
+    def __init__(self, count: int, seed: int) -> None:
+        self.count = count
+        self._rng = torch.Generator().manual_seed(seed)
+        self._epoch_start = self._rng.get_state()
+        self._order = torch.empty(0, dtype=torch.long)
+        self._position = 0
+
+    def take(self, size: int) -> torch.Tensor:
+        if self._position + size > len(self._order):
+            self._epoch_start = self._rng.get_state()
+            self._order = torch.randperm(self.count, generator=self._rng)
+            self._position = 0
+        index = self._order[self._position : self._position + size]
+        self._position += size
+        return index
+
+    def get_state(self) -> torch.Tensor:
+        place = torch.tensor([self._position, len(self._order)], dtype=torch.int64)
+        return torch.cat([self._epoch_start, place.view(torch.uint8)])
+
+    def set_state(self, state: torch.Tensor) -> None:
+        """Restore the place reached. The state of an older version (a bare generator) or
+        of a set that has since grown or shrunk (a folder) begins a new epoch instead."""
+        bare = len(state) == len(self._epoch_start)
+        position, drawn = (0, 0) if bare else state[-16:].clone().view(torch.int64).tolist()
+        self._epoch_start = (state if bare else state[:-16]).clone()
+        self._rng.set_state(self._epoch_start.clone())
+        self._order, self._position = torch.empty(0, dtype=torch.long), 0
+        if drawn == self.count and 0 <= position <= drawn:
+            # Redraw the epoch under way: the generator ends where it was saved from.
+            self._order = torch.randperm(self.count, generator=self._rng)
+            self._position = position
+
+
 class ArrayData:
     """A finite set, served in a fresh seeded order every epoch."""
 
@@ -49,16 +93,10 @@ class ArrayData:
             else None
         )
         self.info = info
-        self.generator = torch.Generator().manual_seed(seed)
-        self._order = torch.empty(0, dtype=torch.long)
-        self._position = 0
+        self.generator = EpochOrder(len(self.images), seed)  # what a training state saves
 
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self._position + size > len(self._order):
-            self._order = torch.randperm(len(self.images), generator=self.generator)
-            self._position = 0
-        index = self._order[self._position : self._position + size]
-        self._position += size
+        index = self.generator.take(size)
         return self.images[index], None if self.labels is None else self.labels[index]
 
     def sample_for_metrics(self, count: int) -> torch.Tensor:

@@ -53,7 +53,7 @@ def run_train_job(
     output = Path(request.output)
     start = 0
     if request.resume_from:
-        trainer.state.load(resume_state(Path(request.resume_from)))
+        trainer.state.load(resume_state(Path(request.resume_from)), request.family.value)
         start = trainer.state.steps_done
         meta = {**meta, "resumed_from": str(request.resume_from)}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -18,9 +18,18 @@ from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from engine.api.errors import BadModelFile
+from engine.api.kinds import Family
 from engine.atomic import write_bytes_atomic
 
 STATE_KEY = "latentstudio-training"
+
+
+class RandomState(Protocol):
+    """A torch.Generator, or anything else saved as one tensor (a data set's epoch order)."""
+
+    def get_state(self) -> torch.Tensor: ...
+
+    def set_state(self, new_state: torch.Tensor, /) -> Any: ...
 
 
 def state_path(model_path: Path) -> Path:
@@ -33,7 +42,7 @@ class TrainingState:
     def __init__(self) -> None:
         self.modules: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.generators: dict[str, torch.Generator] = {}
+        self.generators: dict[str, RandomState] = {}
         self.steps_done = 0
 
     def tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -61,23 +70,34 @@ class TrainingState:
         header = {STATE_KEY: json.dumps({**record, **extra}, sort_keys=True)}
         write_bytes_atomic(path, safetensors_bytes(tensors, metadata=header))
 
-    def load(self, path: Path) -> dict[str, Any]:
-        """Restore everything from `path`; BadModelFile if it is not this training's state."""
+    def load(self, path: Path, family: str = "") -> dict[str, Any]:
+        """Restore everything from `path`; BadModelFile if it is not this training's state
+        (of `family`, when given)."""
+        if not Path(path).is_file():
+            raise BadModelFile(
+                f"The training state {path} does not exist. Check the path, or start a new "
+                "training."
+            )
         try:
             with safe_open(str(path), framework="pt", device="cpu") as fh:
                 record = json.loads((fh.metadata() or {})[STATE_KEY])
                 tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+            if not isinstance(record, dict):
+                raise ValueError("its record is not a JSON object")
         except (SafetensorError, OSError, KeyError, ValueError) as exc:
             raise BadModelFile(
                 f"{Path(path).name} cannot be resumed from: it is not a Latent Studio training "
                 f"state, or it is damaged ({exc}). Start a new training instead."
             ) from exc
+        _check_family(Path(path), record.get("family"), family)
         try:
             self._restore(tensors, record)
         except (KeyError, RuntimeError, ValueError) as exc:
             raise BadModelFile(
-                f"{Path(path).name} belongs to another model (another family, size or data "
-                f"set): {str(exc).splitlines()[0]}. Resume it with the settings it was made with."
+                f"{Path(path).name} belongs to another model, of another size or data set "
+                f"(made with the {record.get('preset', 'unknown')} preset), so this training "
+                "cannot continue from it. Resume it with the settings it was made with, or "
+                "start a new training."
             ) from exc
         return record
 
@@ -102,3 +122,18 @@ class TrainingState:
         for name, generator in self.generators.items():
             generator.set_state(tensors[f"rng.{name}"])
         self.steps_done = int(record["steps_done"])
+
+
+def _check_family(path: Path, saved: str | None, wanted: str) -> None:
+    """A family's weights cannot continue another's: say so plainly, before restoring."""
+    if not wanted or saved in (None, wanted):
+        return
+    try:
+        theirs = Family(saved).title
+    except ValueError:
+        theirs = str(saved)
+    ours = Family(wanted).title
+    raise BadModelFile(
+        f"{path.name} is the training state of another model, a {theirs}: a {ours} training "
+        f"cannot continue from it. Choose a {ours} checkpoint, or start a new training."
+    )
