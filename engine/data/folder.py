@@ -77,7 +77,8 @@ def load_folder(
         found = f"found {report.used} usable image{'s' if report.used != 1 else ''}"
         raise BadInput(
             f"{folder} is too small to train on: {found}, and training needs at least "
-            f"{MIN_IMAGES}." + (f" Skipped: {report.summary()}." if report.skipped else "")
+            f"{MIN_IMAGES}; add more jpg, png or webp images to it."
+            + (f" Skipped: {report.summary()}." if report.skipped else "")
         )
     array = np.stack(images).astype(np.float32) / 255.0
     array = array[:, None] if grey else array.transpose(0, 3, 1, 2)
@@ -89,13 +90,16 @@ def _square(image, side: int, grey: bool, report: FolderReport) -> np.ndarray:
 
     if image.mode not in ("RGB", "L"):
         report.converted[image.mode] = report.converted.get(image.mode, 0) + 1
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    keyed = image.mode in ("P", "L", "RGB") and "transparency" in image.info  # tRNS chunk
+    if image.mode in ("RGBA", "LA", "PA") or keyed:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, np.float64)
-        image = Image.fromarray((array / max(array.max(), 1) * 255).astype(np.uint8))
+        # 16-bit samples: 0..65535 is black..white (not the image's own maximum, which
+        # would turn a dark image white; nor Pillow's convert, which clips at 255).
+        array = np.clip(np.asarray(image, np.float64), 0, 65535)
+        image = Image.fromarray(np.rint(array * (255 / 65535)).astype(np.uint8))
     image = image.convert("L" if grey else "RGB")
     width, height = image.size
     crop = min(width, height)

@@ -142,6 +142,8 @@ def open_dataset(name: str, size: int = 0, seed: int = 0) -> ArrayData | ShapesS
         images = _resized(images, size or 32)
         info = DataInfo("emoji", 3, size or 32, 0, (), file_sha256(EMOJI_PATH), len(images))
         return ArrayData(images, None, info, seed)
+    if not name.strip():  # Path("") is the working folder: never train on it by accident
+        raise BadInput(f"Choose a data set: {', '.join(BUNDLED)}, or a folder of images.")
     return _folder(Path(name), size or 32, seed)
 
 
