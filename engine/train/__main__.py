@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     runtime = Runtime(device_preference="cpu")
     ctx = JobContext(0, emit=_print_metrics, previews=False)
-    ctx._metrics.interval_s = 5.0  # a line every few seconds is plenty here
+    ctx._progress.interval_s = 5.0  # a line every few seconds is plenty here
     try:
         with deterministic_cpu(seed, preset.threads):
             outcome = runtime.run(request, ctx)

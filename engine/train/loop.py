@@ -1,7 +1,8 @@
 """The training loop every family's trainer runs in, on the training lane.
 
-Between two steps it honours pause, resume, stop and cancel; it sends Progress (throttled),
-Metrics (losses and images/s) and, about once a second, a grid of samples as Frames; it
+Between two steps it honours pause, resume, stop and cancel; a few times a second it sends
+Progress and Metrics (the losses averaged since the last report, and images/s) and, about
+once a second, a grid of samples as Frames; it
 writes a checkpoint every `checkpoint_every` steps and when stopped. A cancel leaves the
 last checkpoint on disk untouched; Stop writes one at the step it reached.
 """
@@ -83,6 +84,7 @@ def run_training(
     started = time.perf_counter()
     next_frames = float("-inf")
     losses: dict[str, float] = {}
+    since_report = _LossMeans()
     step = start_step
     saved = start_step or None  # the step of the checkpoint on disk (a resumed one's)
     ctx.restart_clock()
@@ -94,10 +96,12 @@ def run_training(
         if bad := diverged(losses):
             raise divergence(step + 1, *bad, saved)
         step += 1
-        elapsed = time.perf_counter() - started
-        rate = (step - start_step) * trainer.batch_size / elapsed if elapsed > 0 else 0.0
-        ctx.report(step, total_steps, throttle=True)
-        ctx.metrics(step, {**losses, "images_per_s": rate}, force=step == total_steps)
+        since_report.add(losses)
+        if ctx.report(step, total_steps, throttle=True):
+            elapsed = time.perf_counter() - started
+            rate = (step - start_step) * trainer.batch_size / elapsed if elapsed > 0 else 0.0
+            ctx.metrics(step, {**since_report.means(), "images_per_s": rate}, force=True)
+            since_report = _LossMeans()
         if time.perf_counter() >= next_frames:
             drawn = time.perf_counter()
             ctx.frames(trainer.samples(), force=True)
@@ -109,3 +113,20 @@ def run_training(
             saved = step
     checkpoint(step, losses)
     return TrainResult(step, losses)
+
+
+class _LossMeans:
+    """Each loss term averaged over the steps since the last report: a smoother and truer
+    curve than the one step that happens to fall on the report."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self._sums[name] = self._sums.get(name, 0.0) + value
+        self._count += 1
+
+    def means(self) -> dict[str, float]:
+        return {name: total / self._count for name, total in self._sums.items()}
