@@ -9,6 +9,7 @@ import math
 import shutil
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
 from engine.context import JobContext, JobControl
 from engine.resources import BUNDLED_MODELS_DIR
-from engine.train.datasets import EpochOrder
+from engine.train.datasets import EpochOrder, ShapesSource
 from engine.train.determinism import deterministic_cpu
 from engine.train.loop import EXPLODED_LOSS, TrainingDiverged, run_training
 from engine.train.state import STATE_KEY, TrainingState, state_path
@@ -252,6 +253,34 @@ def test_stop_then_resume_from_the_model_file_equals_one_uninterrupted_run(famil
     assert_same_tensors(state_path(straight), state_path(halves))  # weights, moments, RNGs
     assert_same_tensors(straight, halves)
     assert model_meta(family, halves)["resumed_from"] == str(halves)
+
+
+def test_stop_then_resume_on_procedural_shapes_equals_one_uninterrupted_run(tmp_path):
+    """Shapes are drawn afresh for every batch: the state keeps where their generator was."""
+    straight, halves = tmp_path / "straight.safetensors", tmp_path / "halves.safetensors"
+    request = partial(train_request, Family.VAE, steps=6, preset="shapes", data="shapes")
+    with deterministic_cpu(SEED):
+        train(request(straight), tmp_path)
+    ctx, _events = controlled(3, JobControl.stop)
+    with deterministic_cpu(SEED):
+        assert train(request(halves), tmp_path, ctx).step == 3
+    with deterministic_cpu(SEED):
+        train(request(halves, resume=halves), tmp_path)
+    assert_same_tensors(state_path(straight), state_path(halves))
+    assert_same_tensors(straight, halves)
+
+
+def test_the_shapes_drawn_after_a_restored_state_are_those_never_stopped_would_draw():
+    def images(source: ShapesSource, count: int) -> list[torch.Tensor]:
+        return [source.batch(4)[0] for _ in range(count)]
+
+    straight = images(ShapesSource(16, SEED), 3)
+    first = ShapesSource(16, SEED)
+    done = images(first, 1)
+    resumed = ShapesSource(16, SEED + 1)  # whatever it was built with, the state decides
+    resumed.generator.set_state(first.generator.get_state())
+    for want, got in zip(straight, done + images(resumed, 2), strict=True):
+        assert torch.equal(want, got)
 
 
 def test_the_data_order_resumes_mid_epoch_and_across_epochs():

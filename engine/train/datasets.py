@@ -7,6 +7,7 @@ records keep to say what they were trained on.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,12 +104,30 @@ class ArrayData:
         return self.images[:count]
 
 
+class NumpyGeneratorState:
+    """A numpy Generator saved like a torch.Generator: its bit generator's state (a dict
+    of integers, some 128-bit) as the bytes of its JSON."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def get_state(self) -> torch.Tensor:
+        encoded = json.dumps(self.rng.bit_generator.state).encode()
+        return torch.frombuffer(bytearray(encoded), dtype=torch.uint8).clone()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.rng.bit_generator.state = json.loads(bytes(state.tolist()).decode())
+
+
 class ShapesSource:
     """Shapes drawn afresh for every batch; the label is the kind."""
 
     def __init__(self, size: int, seed: int) -> None:
         self.shapes = ShapesData(seed, size)
         self.info = DataInfo("shapes", 3, size, len(KINDS), KINDS, SHAPES_VERSION, None)
+        # What a training state saves, so a resumed run draws the shapes a run never
+        # stopped would have drawn.
+        self.generator = NumpyGeneratorState(self.shapes.rng)
 
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         images, factors = self.shapes.batch(size)

@@ -120,7 +120,8 @@ class TrainingState:
                     state.setdefault(int(index), {})[slot] = torch.tensor(value)
             optimizer.load_state_dict({"state": state, "param_groups": saved["groups"]})
         for name, generator in self.generators.items():
-            generator.set_state(tensors[f"rng.{name}"])
+            if f"rng.{name}" in tensors:  # states of older versions lack the shapes' one
+                generator.set_state(tensors[f"rng.{name}"])
         self.steps_done = int(record["steps_done"])
 
 

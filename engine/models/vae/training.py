@@ -101,8 +101,7 @@ class VaeTrainer:
         self.state.modules["vae"] = self.model
         self.state.optimizers["adam"] = self.optimizer
         self.state.generators["noise"] = self.noise
-        if isinstance(data, ArrayData):
-            self.state.generators["data"] = data.generator
+        self.state.generators["data"] = data.generator  # the epoch order, or the shapes drawn
 
     def step(self) -> dict[str, float]:
         step = self.state.steps_done
