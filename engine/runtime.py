@@ -131,10 +131,13 @@ class Runtime:
 
 
 def sample_sheet(images: tuple[ResultImage, ...]) -> ResultImage:
-    """One image of all samples, whose info lists each sample's seed and the layout."""
+    """One image of all samples, whose info lists each sample's seed (and class, for a
+    class-conditional model) and the layout."""
     first = images[0]
     layout = GridLayout.for_images(len(images), first.width, first.height)
     info = {**first.info, "seeds": [image.seed for image in images], "grid": layout.to_dict()}
+    if "label" in first.info:
+        info["labels"] = [image.info.get("label") for image in images]
     return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.api.kinds import Family
 from engine.api.requests import SampleRequest, Txt2ImgRequest
 from engine.store import ImageMetadata
 from gui.gallery_panel import reveal_in_folder
@@ -65,6 +66,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         ]
         if recipe.get("seeds"):
             rows.append(("Seeds", _seed_range(recipe["seeds"])))
+        if request.model.family is Family.DDPM:
+            rows += _diffusion_rows(request, recipe)
     else:
         rows.append(("Made by", f"a {meta.kind} job this version cannot read back"))
     rows += [
@@ -105,6 +108,23 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
             rows.append((label, str(params.pop(key))))
     rows.append(("Size", f"{width}×{height}"))
     rows += [(key.replace("_", " ").capitalize(), str(value)) for key, value in params.items()]
+    return rows
+
+
+def _diffusion_rows(request: SampleRequest, recipe: dict) -> list[tuple[str, Any]]:
+    """A DDPM sample's sampling settings: DDIM steps and eta, the class, the guidance."""
+    rows: list[tuple[str, Any]] = [("Steps", f"{request.steps} (DDIM, eta {request.eta:g})")]
+    labels = recipe.get("labels")
+    if request.label is not None:
+        rows.append(("Class", request.label))
+    elif isinstance(labels, list) and len(labels) > 1:
+        rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, labels))))
+    elif recipe.get("label") is not None:
+        rows.append(("Class", f"{recipe['label']} (from the seed)"))
+    guidance = recipe.get("guidance")  # only class-conditional models are guided
+    if isinstance(guidance, (int, float)):
+        default = " (the model's default)" if request.guidance is None else ""
+        rows.append(("Guidance", f"{guidance:g}{default}"))
     return rows
 
 
