@@ -222,6 +222,33 @@ def test_ddim_sampling_equals_a_bare_diffusers_ddim_loop(config, guidance, steps
     assert (ours - seed_noise(seeds)).abs().max() > 0.1  # it did denoise something
 
 
+def test_a_patch_unet_is_a_plain_unet_on_two_by_two_patches_folded_into_channels():
+    """Space to depth, spelled out: pixel (2i + a, 2j + b) of channel c goes to channel
+    4c + 2a + b at (i, j); the output is unfolded the same way."""
+    patched = DdpmConfig(8, 3, (8, 16), 4, patch=2)
+    plain = DdpmConfig(4, 12, (8, 16), 4)
+    torch.manual_seed(0)
+    unet = UNet(patched).eval()
+    twin = UNet(plain).eval()
+    twin.load_state_dict(unet.state_dict())
+    x = torch.randn(2, 3, 8, 8)
+    fold = x.reshape(2, 3, 4, 2, 4, 2).permute(0, 1, 3, 5, 2, 4).reshape(2, 12, 4, 4)
+    t, y = torch.tensor([5, 700]), torch.tensor([1, 3])
+    with torch.no_grad():
+        out, folded_out = unet(x, t, y), twin(fold, t, y)
+    unfold = folded_out.reshape(2, 3, 2, 2, 4, 4).permute(0, 1, 4, 2, 5, 3).reshape(2, 3, 8, 8)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, unfold, rtol=0, atol=1e-6)
+
+
+def test_configs_of_older_files_have_no_patches_and_bad_patches_are_refused():
+    older = {k: v for k, v in TINY.to_dict().items() if k != "patch"}
+    assert DdpmConfig.from_dict(older).patch == 1
+    for patch, size in ((3, 12), (2, 6)):  # not a power of two; 6 px in 2 px patches, halved
+        with pytest.raises(ValueError):
+            DdpmConfig.from_dict({**TINY.to_dict(), "patch": patch, "image_size": size})
+
+
 def test_ddim_is_deterministic_and_eta_adds_seeded_noise():
     unet = tiny_unet()
     a = sample(unet, TINY, [1, 2], [0, 0], 5)
@@ -451,3 +478,26 @@ def test_training_in_the_app_writes_a_conditional_model_with_its_guidance(tmp_pa
     assert meta["default_guidance"] == DDPM_PRESETS["digits"].guidance
     images = run(tmp_path, model=str(out), count=1, steps=2, label=5)
     assert images[0].info["guidance"] == DDPM_PRESETS["digits"].guidance
+
+
+def test_a_ddpm_sheet_in_the_gallery_shows_its_steps_classes_and_guidance(tmp_path):
+    """What the details panel says of a saved sheet, against what each sample was drawn
+    with when run alone (its class from its seed) and the request's own settings."""
+    from engine.runtime import Runtime
+    from engine.store import GalleryStore
+    from gui.details_panel import describe
+
+    with GalleryStore(tmp_path / "gallery") as store:
+        runtime = Runtime(lambda: store, device_preference="cpu")
+        try:
+            request = sample_request(seed=20, count=3, steps=6, grid=True)
+            sheet = runtime.run(request, JobContext(1)).images[0]
+            rows = dict(describe(store.metadata(Path(sheet.path))))
+        finally:
+            runtime.close()
+    alone = run(tmp_path, seed=20, count=3, steps=6)
+    classes = ", ".join(str(image.info["label"]) for image in alone)
+    assert rows["Steps"] == "6 (DDIM, eta 0)"
+    assert rows["Class"] == f"one per sample, from its seed: {classes}"
+    assert rows["Guidance"] == f"{alone[0].info['guidance']:g} (the model's default)"
+    assert rows["Seeds"] == "20 to 22 (one per sample)"

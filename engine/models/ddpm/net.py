@@ -4,6 +4,10 @@ Residual blocks with GroupNorm and SiLU; the timestep (sinusoidal) and the class
 learned embedding, with one extra "no class" entry for classifier-free guidance) are added
 to every block. Each level but the last halves the side; skip connections join the two
 halves of the U.
+
+At 32 px and more the U-Net can work on 2 x 2 patches folded into channels (space to depth,
+as "simple diffusion" does): a quarter of the positions, so twice the width costs the same
+time, and a CPU can afford a network wide enough to draw whole shapes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class DdpmConfig:
     num_classes: int = 0  # 0: unconditional
     timesteps: int = 1000  # T
     beta_schedule: str = "squaredcos_cap_v2"  # diffusers' name for the cosine schedule
+    patch: int = 1  # pixels per side folded into channels before the first level
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "widths": list(self.widths)}
@@ -34,9 +39,12 @@ class DdpmConfig:
         config = cls(**{**data, "widths": tuple(int(w) for w in data["widths"])})
         if not config.widths or min(config.widths) < 8 or any(w % 8 for w in config.widths):
             raise ValueError(f"U-Net widths must be multiples of 8: {config.widths}")
-        if config.image_size % 2 ** (len(config.widths) - 1):
+        if config.patch not in (1, 2, 4):
+            raise ValueError(f"patches of 1, 2 or 4 px, not {config.patch}")
+        if config.image_size % (config.patch * 2 ** (len(config.widths) - 1)):
             raise ValueError(
-                f"{config.image_size} px cannot be halved {len(config.widths) - 1} times"
+                f"{config.image_size} px in {config.patch} px patches cannot be halved "
+                f"{len(config.widths) - 1} times"
             )
         return config
 
@@ -79,7 +87,8 @@ class UNet(nn.Module):
             nn.Linear(widths[0], embedding), nn.SiLU(), nn.Linear(embedding, embedding)
         )
         self.label = nn.Embedding(config.num_classes + 1, embedding) if config.num_classes else None
-        self.inp = nn.Conv2d(config.channels, widths[0], 3, padding=1)
+        folded = config.channels * config.patch**2
+        self.inp = nn.Conv2d(folded, widths[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
         width = widths[0]
@@ -98,7 +107,7 @@ class UNet(nn.Module):
                 self.upsample.append(nn.ConvTranspose2d(width, widths[level - 1], 4, 2, 1))
                 width = widths[level - 1]
         self.out = nn.Sequential(
-            nn.GroupNorm(8, width), nn.SiLU(), nn.Conv2d(width, config.channels, 3, padding=1)
+            nn.GroupNorm(8, width), nn.SiLU(), nn.Conv2d(width, folded, 3, padding=1)
         )
 
     def forward(
@@ -109,7 +118,8 @@ class UNet(nn.Module):
             if labels is None:
                 labels = torch.full((len(x),), self.config.null_label, device=x.device)
             e = e + self.label(labels)
-        h = self.inp(x)
+        patch = self.config.patch
+        h = self.inp(F.pixel_unshuffle(x, patch) if patch > 1 else x)
         skips = []
         for level, block in enumerate(self.down):
             h = block(h, e)
@@ -121,4 +131,5 @@ class UNet(nn.Module):
             h = block(torch.cat([h, skips.pop()], 1), e)
             if index < len(self.upsample):
                 h = self.upsample[index](h)
-        return self.out(h)
+        out = self.out(h)
+        return F.pixel_shuffle(out, patch) if patch > 1 else out
