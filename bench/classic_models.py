@@ -8,12 +8,15 @@
 - `train_ratio_window`: the same VAE training started from the Train tab of the real
   window (live plot and canvas previews) against the engine alone;
 - `quality_<model>_<figure>`: the quality meter on 500 samples of each bundled model.
+
+`python -m bench.classic_models [sample] [train] [window] [quality]` runs only those parts.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,31 +27,36 @@ RUNS = 3
 TRAIN_STEPS = {"vae": 1500, "gan": 1500, "ddpm": 300}
 
 
-def main() -> None:
-    import torch
+PARTS = ("sample", "train", "window", "quality")
 
+
+def main(parts: list[str]) -> None:
     from engine.api.catalogue import lab_models
 
     work = Path(tempfile.mkdtemp())
     os.environ["LATENTSTUDIO_DATA_DIR"] = str(work / "data")
     runtime = _runtime(work)
     models = [entry.ref for entry in lab_models()]
-    for ref in models:
-        print(f"sample64_{ref.id}: {_sample_latency(runtime, ref) * 1000:.0f} ms", flush=True)
-    for family in ("vae", "gan", "ddpm"):
-        app, bare = _train_rates(runtime, family, work)
-        print(f"train_app_{family}: {app:.0f} images/s")
-        print(f"train_bare_{family}: {bare:.0f} images/s")
-        print(f"train_ratio_{family}: {bare / app:.3f} x", flush=True)
-    engine_rate, window_rate = _window_rates(work)
-    print(f"train_engine_vae: {engine_rate:.0f} images/s")
-    print(f"train_window_vae: {window_rate:.0f} images/s")
-    print(f"train_ratio_window: {engine_rate / window_rate:.3f} x", flush=True)
-    for ref in models:
-        for name, value in _quality(runtime, ref).items():
-            print(f"quality_{ref.id}_{name}: {value:.4g}", flush=True)
+    if "sample" in parts:
+        for ref in models:
+            latency = _sample_latency(runtime, ref) * 1000
+            print(f"sample64_{ref.id}: {latency:.0f} ms", flush=True)
+    if "train" in parts:
+        for family in ("vae", "gan", "ddpm"):
+            app, bare = _train_rates(runtime, family, work)
+            print(f"train_app_{family}: {app:.0f} images/s")
+            print(f"train_bare_{family}: {bare:.0f} images/s")
+            print(f"train_ratio_{family}: {bare / app:.3f} x", flush=True)
+    if "window" in parts:
+        engine_rate, window_rate = _window_rates(work)
+        print(f"train_engine_vae: {engine_rate:.0f} images/s")
+        print(f"train_window_vae: {window_rate:.0f} images/s")
+        print(f"train_ratio_window: {engine_rate / window_rate:.3f} x", flush=True)
+    if "quality" in parts:
+        for ref in models:
+            for name, value in _quality(runtime, ref).items():
+                print(f"quality_{ref.id}_{name}: {value:.4g}", flush=True)
     runtime.close()
-    del torch
 
 
 def _runtime(work: Path):
@@ -294,4 +302,4 @@ def _quality(runtime, ref) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main([part for part in sys.argv[1:] if part in PARTS] or list(PARTS))
