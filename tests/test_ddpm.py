@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,63 @@ def test_a_training_step_noises_real_digits_and_regresses_the_noise(monkeypatch)
     assert np.isfinite(losses["eps_mse"]) and set(losses) == {"eps_mse"}
 
 
+def test_a_v_prediction_model_regresses_the_velocity(monkeypatch):
+    """v = sqrt(abar) eps - sqrt(1 - abar) x0 (Salimans & Ho 2022), which with
+    x_t = sqrt(abar) x0 + sqrt(1 - abar) eps is (sqrt(abar) x_t - x0) / sqrt(1 - abar)."""
+    config = replace(TINY, prediction="v_prediction")
+    data = open_dataset("digits", seed=0)
+    trainer = DdpmTrainer(config, data, DdpmTrainSettings(batch_size=32), 10, seed=0)
+    seen: dict[str, torch.Tensor] = {}
+    real_forward, real_mse = trainer.unet.forward, torch.nn.functional.mse_loss
+
+    def forward(x, t, labels=None):
+        seen["xt"], seen["t"] = x, t
+        return real_forward(x, t, labels)
+
+    def mse(prediction, target):
+        seen["target"] = target
+        return real_mse(prediction, target)
+
+    real_batch = data.batch
+
+    def batch(size):
+        seen["images"], labels = real_batch(size)
+        return seen["images"], labels
+
+    monkeypatch.setattr(data, "batch", batch)
+    monkeypatch.setattr(trainer.unet, "forward", forward)
+    monkeypatch.setattr(torch.nn.functional, "mse_loss", mse)
+    losses = trainer.step()
+    a = torch.cumprod(1 - literal_betas("squaredcos_cap_v2"), 0)[seen["t"]]
+    a = a.float()[:, None, None, None]
+    expected = (a.sqrt() * seen["xt"] - (seen["images"] * 2 - 1)) / (1 - a).sqrt()
+    torch.testing.assert_close(seen["target"], expected, rtol=1e-3, atol=1e-3)
+    assert set(losses) == {"v_mse"} and np.isfinite(losses["v_mse"])
+
+
+class _AsEpsilon(torch.nn.Module):
+    """A v-predicting U-Net seen as an epsilon one: eps = sqrt(abar) v + sqrt(1 - abar) x_t."""
+
+    def __init__(self, unet: UNet) -> None:
+        super().__init__()
+        self.unet = unet
+        self.alpha_bar = torch.cumprod(1 - literal_betas("squaredcos_cap_v2"), 0).float()
+
+    def forward(self, x, t, labels=None):
+        a = self.alpha_bar[t][:, None, None, None]
+        return a.sqrt() * self.unet(x, t, labels) + (1 - a).sqrt() * x
+
+
+def test_sampling_a_v_model_equals_sampling_the_same_model_turned_into_epsilon():
+    v_config = replace(TINY, prediction="v_prediction")
+    unet = tiny_unet(v_config)
+    seeds, labels = [3, 4, 11], [1, 7, 7]
+    ours = sample(unet, v_config, seeds, labels, 8, 2.0)
+    as_eps = sample(_AsEpsilon(unet), TINY, seeds, labels, 8, 2.0)
+    torch.testing.assert_close(ours, as_eps, rtol=0, atol=1e-4)
+    assert (ours - seed_noise(seeds)).abs().max() > 0.1
+
+
 # ---------------------------------------------------------------- DDIM against diffusers
 
 
@@ -241,9 +299,12 @@ def test_a_patch_unet_is_a_plain_unet_on_two_by_two_patches_folded_into_channels
     torch.testing.assert_close(out, unfold, rtol=0, atol=1e-6)
 
 
-def test_configs_of_older_files_have_no_patches_and_bad_patches_are_refused():
-    older = {k: v for k, v in TINY.to_dict().items() if k != "patch"}
+def test_configs_of_older_files_predict_noise_on_whole_pixels_and_bad_values_are_refused():
+    older = {k: v for k, v in TINY.to_dict().items() if k not in ("patch", "prediction")}
     assert DdpmConfig.from_dict(older).patch == 1
+    assert DdpmConfig.from_dict(older).prediction == "epsilon"
+    with pytest.raises(ValueError):
+        DdpmConfig.from_dict({**TINY.to_dict(), "prediction": "sample"})
     for patch, size in ((3, 12), (2, 6)):  # not a power of two; 6 px in 2 px patches, halved
         with pytest.raises(ValueError):
             DdpmConfig.from_dict({**TINY.to_dict(), "patch": patch, "image_size": size})

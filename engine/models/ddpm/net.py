@@ -1,4 +1,5 @@
-"""A small U-Net for denoising diffusion: predicts the noise ε in x_t, given t (and a class).
+"""A small U-Net for denoising diffusion: predicts the noise ε (or the velocity v) in x_t,
+given t (and a class).
 
 Residual blocks with GroupNorm and SiLU; the timestep (sinusoidal) and the class (a
 learned embedding, with one extra "no class" entry for classifier-free guidance) are added
@@ -30,6 +31,11 @@ class DdpmConfig:
     timesteps: int = 1000  # T
     beta_schedule: str = "squaredcos_cap_v2"  # diffusers' name for the cosine schedule
     patch: int = 1  # pixels per side folded into channels before the first level
+    # What the network predicts: the noise ("epsilon", Ho et al.) or the velocity
+    # ("v_prediction", Salimans & Ho 2022), diffusers' names. With epsilon, the clean image
+    # is recovered by dividing by sqrt(abar_t), near 0 at the start of sampling, so small
+    # errors there become whole wrong images; v stays well conditioned at every t.
+    prediction: str = "epsilon"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "widths": list(self.widths)}
@@ -39,6 +45,8 @@ class DdpmConfig:
         config = cls(**{**data, "widths": tuple(int(w) for w in data["widths"])})
         if not config.widths or min(config.widths) < 8 or any(w % 8 for w in config.widths):
             raise ValueError(f"U-Net widths must be multiples of 8: {config.widths}")
+        if config.prediction not in ("epsilon", "v_prediction"):
+            raise ValueError(f"a U-Net predicts epsilon or v_prediction, not {config.prediction}")
         if config.patch not in (1, 2, 4):
             raise ValueError(f"patches of 1, 2 or 4 px, not {config.patch}")
         if config.image_size % (config.patch * 2 ** (len(config.widths) - 1)):

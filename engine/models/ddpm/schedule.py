@@ -15,7 +15,10 @@ from engine.models.ddpm.net import DdpmConfig
 
 def training_scheduler(config: DdpmConfig) -> DDPMScheduler:
     return DDPMScheduler(
-        num_train_timesteps=config.timesteps, beta_schedule=config.beta_schedule, clip_sample=True
+        num_train_timesteps=config.timesteps,
+        beta_schedule=config.beta_schedule,
+        clip_sample=True,
+        prediction_type=config.prediction,
     )
 
 
