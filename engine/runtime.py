@@ -138,6 +138,7 @@ def sample_sheet(images: tuple[ResultImage, ...]) -> ResultImage:
     info = {**first.info, "seeds": [image.seed for image in images], "grid": layout.to_dict()}
     if "label" in first.info:
         info["labels"] = [image.info.get("label") for image in images]
+        info["class_names"] = [image.info.get("class_name") for image in images]
     return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
 
 

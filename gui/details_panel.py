@@ -114,13 +114,14 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
 def _diffusion_rows(request: SampleRequest, recipe: dict) -> list[tuple[str, Any]]:
     """A DDPM sample's sampling settings: DDIM steps and eta, the class, the guidance."""
     rows: list[tuple[str, Any]] = [("Steps", f"{request.steps} (DDIM, eta {request.eta:g})")]
-    labels = recipe.get("labels")
+    names = recipe.get("class_names") or recipe.get("labels")
+    name = recipe.get("class_name", recipe.get("label"))
     if request.label is not None:
-        rows.append(("Class", request.label))
-    elif isinstance(labels, list) and len(labels) > 1:
-        rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, labels))))
-    elif recipe.get("label") is not None:
-        rows.append(("Class", f"{recipe['label']} (from the seed)"))
+        rows.append(("Class", name if name is not None else request.label))
+    elif isinstance(names, list) and len(names) > 1:
+        rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, names))))
+    elif name is not None:
+        rows.append(("Class", f"{name} (from the seed)"))
     guidance = recipe.get("guidance")  # only class-conditional models are guided
     if isinstance(guidance, (int, float)):
         default = " (the model's default)" if request.guidance is None else ""

@@ -557,8 +557,15 @@ def test_a_ddpm_sheet_in_the_gallery_shows_its_steps_classes_and_guidance(tmp_pa
         finally:
             runtime.close()
     alone = run(tmp_path, seed=20, count=3, steps=6)
-    classes = ", ".join(str(image.info["label"]) for image in alone)
+    classes = ", ".join(str(image.info["label"]) for image in alone)  # digits: named so
     assert rows["Steps"] == "6 (DDIM, eta 0)"
     assert rows["Class"] == f"one per sample, from its seed: {classes}"
     assert rows["Guidance"] == f"{alone[0].info['guidance']:g} (the model's default)"
     assert rows["Seeds"] == "20 to 22 (one per sample)"
+
+
+def test_the_bundled_shapes_model_names_the_kind_it_drew(tmp_path):
+    from engine.data.shapes import KINDS
+
+    images = run(tmp_path, model="ddpm-shapes", seed=1, count=2, steps=2, label=3)
+    assert [image.info["class_name"] for image in images] == [KINDS[3]] * 2

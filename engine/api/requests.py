@@ -289,7 +289,7 @@ class TrainRequest(Request):
     def describe(self) -> str:
         return (
             f"train {self.family.title} on {self.dataset.name} · "
-            f"{self.training.steps} steps · seed {self.training.seed}"
+            f"{self.training.steps or 'preset'} steps · seed {self.training.seed}"
         )
 
 

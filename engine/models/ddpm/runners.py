@@ -72,12 +72,26 @@ class DdpmSampleRunner:
         info = self.models.info(request.model, path, ctx)
         images = []
         for i, (seed, label) in enumerate(zip(seeds, labels, strict=True)):
-            extra = {"label": label, "guidance": guidance} if config.num_classes else {}
+            extra = (
+                {
+                    "label": label,
+                    "class_name": _class_name(loaded.meta, label),
+                    "guidance": guidance,
+                }
+                if config.num_classes
+                else {}
+            )
             images.append(ResultImage(pixels[i], seed, i, {**info, **extra}))
         return ImagesOutcome(tuple(images))
 
     def unload(self) -> None:
         pass
+
+
+def _class_name(meta: dict[str, Any], label: int) -> str:
+    """The class's name from the model's record ("heart", "7"), or its number."""
+    names = meta.get("classes")
+    return str(names[label]) if isinstance(names, list) and label < len(names) else str(label)
 
 
 @runner(task=Task.TRAIN, family=Family.DDPM)
