@@ -275,7 +275,13 @@ def _window_rates(work: Path) -> tuple[float, float]:
     window.client.event.connect(events.append)
     loop = QEventLoop()
     poll = QTimer(interval=10)
-    poll.timeout.connect(lambda: any(isinstance(e, Finished) for e in events) and loop.quit())
+
+    def idle() -> bool:
+        """The training ended, and so did the quality measurement the tab starts after it
+        (which would otherwise run beside the next engine-only training)."""
+        return any(isinstance(e, Finished) for e in events) and not window.jobs.active()
+
+    poll.timeout.connect(lambda: idle() and loop.quit())
     for _ in range(RUNS):
         # The Train tab checkpoints every 500 steps; so does the engine-only run here.
         engine_rates.append(_app_rate(runtime, "vae", work, checkpoint_every=500))

@@ -22,7 +22,9 @@ class LossPlot(QWidget):
         super().__init__(parent)
         import pyqtgraph as pg
 
-        pg.setConfigOptions(antialias=True, background="#1e1e1e", foreground="#c0c0c0")
+        # No antialiasing: smooth lines cost the training beside it about 15 % of its speed
+        # (window / engine-alone images/s, measured 1.21x with it, 1.05-1.10x without).
+        pg.setConfigOptions(antialias=False, background="#1e1e1e", foreground="#c0c0c0")
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "step")
