@@ -1,7 +1,8 @@
 """The Latent Lab's classic models on the CPU: sampling latency, training throughput, quality.
 
 - `sample64_<model>`: 64 samples of a bundled model through the runtime, warm, median
-  (DDPM: 50 DDIM steps);
+  (DDPM: 50 DDIM steps), as 64 images each with its recipe text; `sample64_sheet_<model>`:
+  the same as the Lab makes it, one sheet with one recipe;
 - `train_ratio_<family>`: the app's training job (events, throttled metrics, sample
   previews; periodic checkpoints off) against a bare PyTorch loop of the same network,
   loss, optimizer and batch size, run interleaved; images/s of each and their ratio (1.0: no cost);
@@ -41,6 +42,8 @@ def main(parts: list[str]) -> None:
         for ref in models:
             latency = _sample_latency(runtime, ref) * 1000
             print(f"sample64_{ref.id}: {latency:.0f} ms", flush=True)
+            sheet = _sample_latency(runtime, ref, grid=True) * 1000
+            print(f"sample64_sheet_{ref.id}: {sheet:.0f} ms", flush=True)
     if "train" in parts:
         for family in ("vae", "gan", "ddpm"):
             app, bare = _train_rates(runtime, family, work)
@@ -66,11 +69,13 @@ def _runtime(work: Path):
     return Runtime(device_preference="cpu", hashes=HashService(HashCache(work / "hashes.db")))
 
 
-def _sample_latency(runtime, ref) -> float:
+def _sample_latency(runtime, ref, grid: bool = False) -> float:
+    """64 samples as separate images, each with its recipe text; or (grid) as the Lab
+    makes them: one sheet, one recipe."""
     from engine.api.requests import SampleRequest
     from engine.context import JobContext
 
-    request = SampleRequest(model=ref, seed=1, count=64, steps=50, save=False)
+    request = SampleRequest(model=ref, seed=1, count=64, steps=50, save=False, grid=grid)
     runtime.run(request, JobContext(0, previews=False))  # load and warm
     times = []
     for _ in range(RUNS):
