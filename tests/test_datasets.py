@@ -23,18 +23,9 @@ from engine.data.emoji import EMOJI_PATH, load_emoji
 from engine.data.folder import MIN_IMAGES, load_folder
 from engine.data.shapes import KINDS, Factors, ShapesData, render
 from engine.train.datasets import open_dataset
+from tests.user_folders import add_unreadable_files, is_sentence, snapshot
 
 WHITE = np.ones(3)
-
-
-def is_sentence(message: str) -> bool:
-    """A sentence a user can read: capital or path first, a full stop last, some words."""
-    return message.endswith(".") and len(message.split()) >= 6
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (hidden ones too), by relative name, with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def fill(folder: Path, count: int, colour=(90, 160, 40), size=(20, 20)) -> None:
@@ -70,13 +61,7 @@ def test_empty_folder_is_refused_with_a_sentence_saying_what_to_add(tmp_path):
 
 
 def test_folder_of_only_corrupt_and_non_image_files_is_refused_and_names_them(tmp_path):
-    (tmp_path / "notes.txt").write_text("shopping list")
-    (tmp_path / "fake.png").write_text("a text file renamed to .png")
-    (tmp_path / "zero.png").write_bytes(b"")
-    whole = tmp_path / "whole.jpg"
-    Image.new("RGB", (64, 64), (10, 200, 10)).save(whole, quality=95)
-    (tmp_path / "cut.jpg").write_bytes(whole.read_bytes()[:200])  # a truncated JPEG
-    whole.unlink()
+    add_unreadable_files(tmp_path).unlink()  # no usable image is left
     with pytest.raises(BadInput) as caught:
         open_dataset(str(tmp_path), 32)
     message = caught.value.message
@@ -87,12 +72,7 @@ def test_folder_of_only_corrupt_and_non_image_files_is_refused_and_names_them(tm
 
 
 def test_corrupt_and_non_image_files_are_skipped_counted_and_reported(tmp_path):
-    (tmp_path / "notes.txt").write_text("shopping list")
-    (tmp_path / "fake.png").write_text("a text file renamed to .png")
-    (tmp_path / "zero.png").write_bytes(b"")
-    whole = tmp_path / "whole.jpg"
-    Image.new("RGB", (64, 64), (10, 200, 10)).save(whole, quality=95)
-    (tmp_path / "cut.jpg").write_bytes(whole.read_bytes()[:200])
+    add_unreadable_files(tmp_path)
     (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden: ignored, not counted
     fill(tmp_path, MIN_IMAGES - 1)
     data = open_dataset(str(tmp_path), 16)

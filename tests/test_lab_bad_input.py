@@ -21,14 +21,7 @@ from engine.data.folder import MIN_IMAGES
 from engine.models.common.modelfile import read_model_file
 from engine.train.datasets import open_dataset
 from engine.train.state import state_path
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def is_sentence(message: str) -> bool:
-    return message.endswith(".") and len(message) > 30
+from tests.user_folders import add_unreadable_files, is_sentence, snapshot
 
 
 def rgb_image(path: Path, size=(40, 30), colour=(200, 30, 30)) -> None:
@@ -45,12 +38,7 @@ def test_an_empty_folder_is_a_sentence(tmp_path):
 
 
 def test_a_folder_of_broken_and_foreign_files_is_skipped_counted_and_reported(tmp_path):
-    (tmp_path / "notes.txt").write_text("not an image")
-    (tmp_path / "fake.png").write_text("a text file wearing a png name")
-    (tmp_path / "empty.jpg").write_bytes(b"")
-    good = tmp_path / "good.jpg"
-    Image.new("RGB", (64, 64), (10, 200, 10)).save(good, quality=95)
-    (tmp_path / "cut.jpg").write_bytes(good.read_bytes()[:100])  # a truncated JPEG
+    add_unreadable_files(tmp_path)  # and one good image, the JPEG cut.jpg was cut from
     before = snapshot(tmp_path)
     with pytest.raises(BadInput) as caught:
         open_dataset(str(tmp_path), 32)
