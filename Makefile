@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The torch release this project is tested with. On a CUDA machine pip takes the CUDA
-# build of the same release; here (no GPU) the CPU wheel.
-TORCH_SPEC ?= torch==2.13.0
+# The torch release this project is tested with, and the torchvision built for it (the
+# two must match, or torchvision fails at import). These are the package index's builds:
+# they carry CUDA and run on the CPU as well.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
 export HF_HUB_OFFLINE := 1
 
@@ -15,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

@@ -13,6 +13,7 @@ BENCHMARKS = (
     "bench.interactive_while_training",
     "bench.gallery_index",
     "bench.classic_models",
+    "bench.upscale",
 )
 
 

@@ -134,6 +134,79 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- upscale
+
+
+def run_upscale(args: argparse.Namespace) -> int:
+    """Each image of the inputs (files, or folders of images) upscaled into the gallery at
+    --out: one JSON line per image written; an unreadable image is skipped with a line on
+    stderr and the others go on. A bad model or output folder stops at once."""
+    from engine.api.errors import BadInput
+    from engine.api.imagefiles import expand_image_inputs
+    from engine.api.kinds import Family
+    from engine.api.parts import ImageRef, ModelRef
+    from engine.api.requests import UpscaleRequest
+    from engine.store import GalleryStore, check_output_folder
+
+    files, missing = expand_image_inputs([Path(p) for p in args.inputs])
+    for path in missing:
+        print(f"skipped: {path}: no such file or folder", file=sys.stderr)
+
+    def request(path: Path) -> UpscaleRequest:
+        return UpscaleRequest(
+            model=ModelRef(Family.UPSCALE, args.model),
+            image=ImageRef(str(path), ""),
+            scale=args.scale,
+            tile=args.tile,
+            allow_large=args.allow_large,
+        )
+
+    written, skipped = 0, len(missing)
+    stores: list[GalleryStore] = []
+
+    def open_store() -> GalleryStore:  # only when there is an image to write
+        if not stores:
+            stores.append(GalleryStore(Path(args.out)))
+        return stores[0]
+
+    try:
+        if not files:
+            raise BadInput("There is no image to upscale in what was given.")
+        request(files[0]).validate()
+        check_output_folder(Path(args.out))
+        from engine.runtime import Runtime
+
+        runtime = Runtime(store=open_store, device_preference=args.device)
+        _warn_about_device(runtime, args.device)
+        try:
+            for path in files:
+                try:
+                    outcome = runtime.run(
+                        request(path), JobContext(0, emit=_report, previews=False)
+                    )
+                except BadInput as exc:
+                    print(f"skipped: {path}: {exc.message}", file=sys.stderr)
+                    skipped += 1
+                    continue
+                if _print_outcome(outcome):
+                    return 1
+                written += 1
+        finally:
+            runtime.close()
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (JobCancelled, KeyboardInterrupt):
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        for store in stores:
+            store.close()
+    if skipped:
+        print(f"{written} upscaled, {skipped} skipped.", file=sys.stderr)
+    return 0 if written else EXIT_BAD_INPUT
+
+
 # ---------------------------------------------------------------- gallery
 
 

@@ -174,16 +174,31 @@ def _score(args: argparse.Namespace) -> int:
     return run_score(args)
 
 
-def _score_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a bundled name or a model file")
-    parser.add_argument("--count", type=int, default=500, help="samples to measure")
+# ---------------------------------------------------------------- upscale
+
+
+def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", required=True, help="lite-x2, lite-x4, lanczos, bicubic, or an upscaler file"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=0.0, help="factor (default: the model's own)"
+    )
+    parser.add_argument(
+        "--tile", type=int, default=-1, help="tile side in pixels; 0: the whole image at once"
+    )
+    parser.add_argument(
+        "--allow-large", action="store_true", help="upscale images over 40 megapixels"
+    )
+    parser.add_argument("inputs", nargs="+", metavar="IN", help="images or folders of images")
+    _out(parser)
     _device(parser)
 
 
-def _score(args: argparse.Namespace) -> int:
-    from engine.cli import run_score
+def _upscale(args: argparse.Namespace) -> int:
+    from engine.cli import run_upscale
 
-    return run_score(args)
+    return run_upscale(args)
 
 
 def _gallery(args: argparse.Namespace) -> int:
@@ -204,6 +219,7 @@ COMMANDS: tuple[Command, ...] = (
         "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
     ),
     Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
+    Command("upscale", "super-resolution of images or folders", _upscale_arguments, _upscale),
 )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("torch", "diffusers", "transformers", "safetensors", "spandrel")
+HEAVY = ("torch", "torchvision", "diffusers", "transformers", "safetensors", "spandrel")
 # What the GUI may not import from the engine: everything but its vocabulary (engine.api),
 # the client, and the torch-free store and hashing.
 ENGINE_INTERNALS = (
@@ -52,3 +52,20 @@ def test_gui_sources_never_import_the_model_stack():
                 if top in HEAVY or words[1].startswith(ENGINE_INTERNALS):
                     offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_latent_lab_job_does_not_load_the_upscalers_stack():
+    """spandrel and torchvision load with the first upscale job, not before."""
+    loaded = modules_after_import(
+        "from engine.runtime import Runtime\n"
+        "from engine.context import JobContext\n"
+        "from engine.api.requests import SampleRequest\n"
+        "from engine.api.parts import ModelRef\n"
+        "from engine.api.kinds import Family\n"
+        "r = Runtime(device_preference='cpu')\n"
+        "r.run(SampleRequest(model=ModelRef(Family.VAE, 'vae-digits'), count=2, save=False),"
+        " JobContext(0))\n"
+        "r.close()"
+    )
+    assert "engine.models.vae.runners" in loaded
+    assert not [m for m in ("spandrel", "torchvision") if m in loaded]

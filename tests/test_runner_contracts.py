@@ -9,13 +9,23 @@ import pytest
 
 from engine import registry
 from engine.api.kinds import Family, Task
-from engine.api.parts import DatasetRef, Latents, ModelRef, Prompt, Sampling, Size, Training
+from engine.api.parts import (
+    DatasetRef,
+    ImageRef,
+    Latents,
+    ModelRef,
+    Prompt,
+    Sampling,
+    Size,
+    Training,
+)
 from engine.api.requests import (
     DecodeRequest,
     SampleRequest,
     ScoreRequest,
     TrainRequest,
     Txt2ImgRequest,
+    UpscaleRequest,
 )
 from engine.resources import BUNDLED_MODELS_DIR
 from tests.runner_contract import RunnerContract
@@ -160,6 +170,29 @@ class TestSdTxt2Img(RunnerContract):
             broken / "vae" / "diffusion_pytorch_model.safetensors",
         )
         return self.make_request(tmp_path, model=broken)
+
+
+class TestUpscale(RunnerContract):
+    """A tiny Compact upscaler, tiled so that a job has several steps (tiles)."""
+
+    task, family = Task.UPSCALE, Family.UPSCALE
+    has_seeds = False
+
+    def make_request(self, tmp_path, seed=0, count=2, model=None):
+        from tests.upscalers import compact_net, photo_like, save_safetensors, write_png
+
+        model = model or save_safetensors(compact_net(), tmp_path / "up.safetensors")
+        image = write_png(tmp_path / "in.png", photo_like(40 * count, 40))
+        return UpscaleRequest(
+            model=ModelRef(Family.UPSCALE, str(model)), image=ImageRef(str(image), ""), tile=48
+        )
+
+    def damaged_model_request(self, tmp_path):
+        from tests.upscalers import compact_net, save_safetensors
+
+        whole = save_safetensors(compact_net(), tmp_path / "whole.safetensors")
+        cut = truncated_copy(whole, tmp_path / "cut.safetensors")
+        return self.make_request(tmp_path, model=cut)
 
 
 def contract_classes(base: type = RunnerContract) -> list[type]:

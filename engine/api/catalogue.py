@@ -77,17 +77,26 @@ def bundled_models(
             continue
         if family is not None and model_family is not family:
             continue
-        dataset = str(record.get("meta", {}).get("dataset", ""))
-        what = DATASET_TITLES.get(dataset, dataset or record_path.stem)
-        if bundled:
-            ref = ModelRef(model_family, record_path.stem)
-            title = f"{model_family.title} · {what} (bundled)"
-        else:
-            steps = record.get("meta", {}).get("steps", "?")
-            ref = ModelRef(model_family, str(weights))
-            title = f"{record_path.stem} · {model_family.title} · {what} · {steps} steps"
+        ref = ModelRef(model_family, record_path.stem if bundled else str(weights))
+        title = _title(record_path.stem, model_family, record, bundled)
         entries.append(CatalogueEntry(ref, title, weights, bundled=bundled))
     return entries
+
+
+def _title(name: str, family: Family, record: dict, bundled: bool) -> str:
+    """What a picker shows: "GAN · shapes (bundled)", "lite-x4 · ×4 RealESRGAN Compact
+    (bundled)", or for a trained file "gan-faces · GAN · faces · 8000 steps"."""
+    meta = record.get("meta", {})
+    dataset = str(meta.get("dataset", ""))
+    what = DATASET_TITLES.get(dataset, dataset or name)
+    if family is Family.UPSCALE:
+        config = record.get("config", {})
+        scale, architecture = config.get("scale", "?"), config.get("architecture", "")
+        title = f"{name} · ×{scale} {architecture}".strip()
+        return f"{title} (bundled)" if bundled else title
+    if bundled:
+        return f"{family.title} · {what} (bundled)"
+    return f"{name} · {family.title} · {what} · {meta.get('steps', '?')} steps"
 
 
 def bundled_path(name: str, folder: Path = BUNDLED_MODELS_DIR) -> Path | None:
@@ -149,6 +158,56 @@ def find_sd_models(folders: list[Path]) -> list[CatalogueEntry]:
                     candidate.resolve(), CatalogueEntry(ref, candidate.name, candidate)
                 )
     return sorted(found.values(), key=lambda m: m.title.lower())
+
+
+# ---------------------------------------------------------------- upscalers
+
+# Plain resampling, offered beside the models: no weights, exact and instant.
+RESAMPLERS = {"lanczos": "Lanczos (no model)", "bicubic": "Bicubic (no model)"}
+UPSCALER_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
+# Where other tools keep upscalers inside a models folder: A1111 (ESRGAN, RealESRGAN,
+# SwinIR…), ComfyUI (upscale_models), chaiNNer and others (upscalers).
+UPSCALER_FOLDERS = {"esrgan", "realesrgan", "swinir", "upscale_models", "upscalers", "dat", "hat"}
+
+
+def is_resampler(ref: ModelRef) -> bool:
+    return ref.family is Family.UPSCALE and ref.id in RESAMPLERS
+
+
+def upscaler_models(folders: list[Path]) -> list[CatalogueEntry]:
+    """Resamplers, the bundled upscalers, then upscaler files in the models folders: in a
+    folder named as A1111 or ComfyUI name theirs, or a folder the user added itself."""
+    entries = [
+        CatalogueEntry(ModelRef(Family.UPSCALE, name), title, Path(name), bundled=True)
+        for name, title in RESAMPLERS.items()
+    ]
+    entries += bundled_models(Family.UPSCALE)
+    found: dict[Path, CatalogueEntry] = {}
+    for path in _upscaler_files(folders):
+        ref = ModelRef(Family.UPSCALE, str(path))
+        found.setdefault(
+            path.resolve(), CatalogueEntry(ref, f"{path.stem} ({path.parent.name})", path)
+        )
+    return entries + sorted(found.values(), key=lambda e: e.title.lower())
+
+
+def _upscaler_files(folders: list[Path]) -> list[Path]:
+    files = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        candidates = [folder] if folder.name.lower() in UPSCALER_FOLDERS else []
+        for depth in ("*", "*/*"):
+            candidates += [
+                p for p in folder.glob(depth) if p.is_dir() and p.name.lower() in UPSCALER_FOLDERS
+            ]
+        for candidate in candidates:
+            files += [
+                p
+                for p in candidate.iterdir()
+                if p.suffix.lower() in UPSCALER_SUFFIXES and p.is_file()
+            ]
+    return files
 
 
 # ---------------------------------------------------------------- which family is a file

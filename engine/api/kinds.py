@@ -13,6 +13,7 @@ class Task(str, Enum):
     DECODE = "decode"
     TRAIN = "train"
     SCORE = "score"
+    UPSCALE = "upscale"
 
 
 class Family(str, Enum):

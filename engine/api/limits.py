@@ -41,6 +41,11 @@ LATENT_VALUE = Limit("Latent values", -1e3, 1e3)
 TRAIN_STEPS = Limit("Training steps", 1, 10_000_000)
 TRAIN_BATCH = Limit("Training batch size", 1, 4096)
 LEARNING_RATE = Limit("Learning rate", 1e-8, 1.0)
+UPSCALE_FACTOR = Limit("Upscale factor", 1.0, 16.0)
+UPSCALE_TILE = Limit("Tile size", 32, 4096)
+# Images larger than this many pixels are refused unless the user confirms: a PNG header
+# can claim 30000 x 30000 (a decompression bomb) in a file of a few hundred bytes.
+UPSCALE_MAX_INPUT_PIXELS = 40_000_000
 
 
 def nearest_multiple(value: int, multiple: int = SIZE_MULTIPLE) -> int:

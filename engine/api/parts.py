@@ -40,8 +40,10 @@ class ModelRef:
 
     def check(self) -> None:
         """Refuse a missing model now, before any engine thread loads anything."""
-        from engine.api.catalogue import model_path
+        from engine.api.catalogue import is_resampler, model_path
 
+        if is_resampler(self):
+            return
         if not self.id.strip():
             hint = "Settings → Models folders" if self.family is Family.SD else "the Latent Lab"
             raise BadInput(f"Choose a {self.family.title} model first ({hint}).")

@@ -25,6 +25,7 @@ from engine.api.outcomes import (
 )
 from engine.api.parts import (
     DatasetRef,
+    ImageRef,
     Latents,
     LoraSpec,
     ModelRef,
@@ -32,6 +33,7 @@ from engine.api.parts import (
     Sampling,
     Size,
     Training,
+    check_text,
 )
 from engine.api.samplers import a1111_sampler_name
 from engine.api.serialize import check_types, from_data, to_data
@@ -309,6 +311,64 @@ class ScoreRequest(ModelRequest):
 
     def describe(self) -> str:
         return f"{self.model.name} · quality meter · {self.count} samples"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpscaleRequest(ModelRequest):
+    """Enlarge one image: the model's own pass, then a Lanczos resize to the exact factor.
+
+    `scale` 0 means the model's own factor. `tile` -1 chooses a tile size from the free
+    memory, 0 runs the whole image at once. `allow_large`: the user confirmed an image
+    larger than limits.UPSCALE_MAX_INPUT_PIXELS.
+    """
+
+    task: ClassVar[Task] = Task.UPSCALE
+    lane: ClassVar[Lane] = Lane.GENERATE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    image: ImageRef
+    scale: float = 0.0
+    tile: int = -1
+    allow_large: bool = False
+    save: bool = True
+
+    def check(self) -> None:
+        super().check()
+        if not self.image.path.strip():
+            raise BadInput("Choose an image to upscale.")
+        check_text(self.image.path, "The image's path")
+        if self.scale:
+            limits.UPSCALE_FACTOR.check(self.scale)
+        if self.tile not in (-1, 0):
+            limits.UPSCALE_TILE.check(self.tile)
+
+    def describe(self) -> str:
+        factor = f"×{self.scale:g}" if self.scale else "model's scale"
+        return " · ".join([self.model.name, shorten(image_name(self.image.path), 32), factor])
+
+    @property
+    def slug_text(self) -> str:
+        stem = image_name(self.image.path).rsplit(".", 1)[0]
+        return f"{stem} {self.model.name}"
+
+    @property
+    def image_count(self) -> int:
+        return 1
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+    def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
+        # The names A1111's Extras tab writes for its upscalers.
+        return [
+            ("Postprocess upscale by", info.get("scale") or self.scale or None),
+            ("Postprocess upscaler", self.model.name),
+        ]
+
+
+def image_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 # ---------------------------------------------------------------- recipes

@@ -1,6 +1,7 @@
 """Reproduce the bundled models, bitwise, on the CPU.
 
     python -m engine.train vae|gan|ddpm --preset digits|shapes|emoji [--steps N] [--out PATH]
+    python -m engine.train sr --scale 2|4 [--steps N] [--out PATH]
 
 Each bundled model in resources/models is made by this command: the preset's data set,
 network and hyper-parameters, its seed, deterministic kernels on a fixed number of
@@ -24,7 +25,7 @@ from engine.resources import BUNDLED_MODELS_DIR
 from engine.train.determinism import deterministic_cpu
 from engine.train.state import state_path
 
-FAMILIES = ("vae", "gan", "ddpm")
+FAMILIES = ("vae", "gan", "ddpm", "sr")
 PRESETS = ("digits", "shapes", "emoji")
 
 
@@ -44,6 +45,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("family", choices=FAMILIES)
     parser.add_argument("--preset", choices=PRESETS, default="digits")
+    parser.add_argument("--scale", type=int, choices=(2, 4), default=4, help="sr: the factor")
     parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
     parser.add_argument("--out", type=Path, help="a .safetensors path (default: resources/models/)")
     parser.add_argument(
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     from engine.runtime import Runtime
 
     args = _parse_args(argv)
+    if args.family == "sr":
+        _train_upscaler(args)
+        return
     out = args.out or BUNDLED_MODELS_DIR / f"{args.family}-{args.preset}.safetensors"
     preset = _preset(args.family, args.preset)
     seed = preset.seed
@@ -94,6 +99,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.score:
         _score(Family(args.family), out)
+
+
+def _train_upscaler(args: argparse.Namespace) -> None:
+    """The bundled upscalers: their own loop (engine.models.upscale.training)."""
+    from engine.models.upscale.training import SR_PRESETS, train_sr
+
+    out = args.out or BUNDLED_MODELS_DIR / f"lite-x{args.scale}.safetensors"
+    started = time.perf_counter()
+    written = train_sr(SR_PRESETS[args.scale], out, args.steps)
+    elapsed = time.perf_counter() - started
+    print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB) in {elapsed:.1f} s")
 
 
 def _score(family: Family, out: Path) -> None:
