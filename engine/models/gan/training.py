@@ -51,9 +51,9 @@ GAN_PRESETS: dict[str, GanPreset] = {
     # recognisable in the same time, measured). Layers this small run faster on one
     # thread than on two (166 s vs 207 s here): the second thread costs more than it saves.
     "digits": GanPreset(GanConfig(8, 1, 32, 256, "mlp"), steps=20_000, threads=1),
-    "shapes": GanPreset(GanConfig(32, 3, 64, 48, "dcgan"), steps=8_000),
     # Shapes and emoji: a narrower DCGAN (base 48): 64 samples draw in under 50 ms here
     # (base 64: about 60 ms), and emoji trains in about 20 minutes.
+    "shapes": GanPreset(GanConfig(32, 3, 64, 48, "dcgan"), steps=8_000),
     "emoji": GanPreset(GanConfig(32, 3, 64, 48, "dcgan"), steps=6_000),
 }
 
