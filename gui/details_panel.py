@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.kinds import Family
-from engine.api.requests import SampleRequest, Txt2ImgRequest
+from engine.api.requests import SampleRequest, Txt2ImgRequest, UpscaleRequest
 from engine.store import ImageMetadata
 from gui.gallery_panel import reveal_in_folder
 
@@ -68,6 +68,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             rows.append(("Seeds", _seed_range(recipe["seeds"])))
         if request.model.family is Family.DDPM:
             rows += _diffusion_rows(request, recipe)
+    elif isinstance(request, UpscaleRequest):
+        rows += _upscale_rows(request, recipe)
     else:
         rows.append(("Made by", f"a {meta.kind} job this version cannot read back"))
     rows += [
@@ -76,7 +78,9 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         else None,
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
         ("Model hash", _short_hash(recipe)),
-        ("Device", f"{recipe.get('device', '?')} · {recipe.get('dtype', '?')}"),
+        ("Device", f"{recipe['device']} · {recipe.get('dtype', '?')}")
+        if recipe.get("device")
+        else None,
         ("Versions", _versions(recipe)),
     ]
     return [
@@ -129,6 +133,26 @@ def _diffusion_rows(request: SampleRequest, recipe: dict) -> list[tuple[str, Any
     return rows
 
 
+def _upscale_rows(request: UpscaleRequest, recipe: dict) -> list[tuple[str, Any]]:
+    """An upscaled image: from which image, with what, by how much."""
+    parent = recipe.get("parent") or {}
+    source = recipe.get("source_size")
+    model = request.model.name
+    if recipe.get("architecture"):
+        model += f" ({recipe['architecture']}, ×{recipe.get('model_scale', '?')})"
+    scale = recipe.get("scale") or request.scale
+    tile = recipe.get("tile")
+    notes = recipe.get("notes") or []
+    return [
+        ("Upscaled from", parent.get("path") or request.image.path),
+        ("Original size", f"{source[0]}×{source[1]}" if isinstance(source, list) else None),
+        ("Upscaler", model),
+        ("Factor", f"×{scale:g}" if isinstance(scale, int | float) and scale else None),
+        ("Tiles", ("whole image" if tile == 0 else f"{tile} px") if tile is not None else None),
+        ("Notes", "\n".join(map(str, notes)) if notes else None),
+    ]
+
+
 def _seed_range(seeds: list) -> str:
     ints = [s for s in seeds if isinstance(s, int)]
     if ints and ints == list(range(ints[0], ints[0] + len(ints))):
@@ -151,6 +175,7 @@ def _versions(recipe: dict) -> str:
 
 class DetailsPanel(QWidget):
     use_parameters = Signal(object)  # the ImageMetadata whose parameters to use
+    upscale_requested = Signal(str)  # the image's path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,13 +200,17 @@ class DetailsPanel(QWidget):
         self.copy_parameters = QPushButton("Copy parameters")
         self.copy_parameters.setToolTip("The A1111 parameters text, as other tools read it")
         self.copy_parameters.clicked.connect(lambda: self._copy(self.meta.parameters_text or ""))
+        self.upscale_button = QPushButton("Upscale…")
+        self.upscale_button.setToolTip("Add this image to the Upscale list")
+        self.upscale_button.clicked.connect(self._upscale)
         self.reveal = QPushButton("Show in folder")
         self.reveal.clicked.connect(
             lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path)
         )
 
         buttons = QGridLayout()
-        buttons.addWidget(self.use_button, 0, 0, 1, 2)
+        buttons.addWidget(self.use_button, 0, 0)
+        buttons.addWidget(self.upscale_button, 0, 1)
         buttons.addWidget(self.copy_prompt, 1, 0)
         buttons.addWidget(self.copy_seed, 1, 1)
         buttons.addWidget(self.copy_parameters, 2, 0)
@@ -217,11 +246,17 @@ class DetailsPanel(QWidget):
         self.copy_prompt.setEnabled(bool(meta and meta.prompt))
         self.copy_seed.setEnabled(meta is not None and meta.seed is not None)
         self.copy_parameters.setEnabled(bool(meta and meta.parameters_text))
-        self.reveal.setEnabled(bool(meta and meta.path and Path(meta.path).exists()))
+        on_disk = bool(meta and meta.path and Path(meta.path).exists())
+        self.reveal.setEnabled(on_disk)
+        self.upscale_button.setEnabled(on_disk)
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""
         return describe(self.meta) if self.meta is not None else []
+
+    def _upscale(self) -> None:
+        if self.meta is not None and self.meta.path:
+            self.upscale_requested.emit(str(self.meta.path))
 
     @staticmethod
     def _copy(text: str) -> None:

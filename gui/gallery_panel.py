@@ -206,6 +206,7 @@ class GalleryPanel(QWidget, ModePanel):
     deleted = Signal(object)  # list of engine.store.Trashed, for Undo
     failed = Signal(str)  # a sentence for the user
     notice = Signal(str)  # something the user should know (the index was rebuilt…)
+    upscale_requested = Signal(list)  # paths of the selected images
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,6 +229,9 @@ class GalleryPanel(QWidget, ModePanel):
 
         open_action = QAction("Open", self.view)
         open_action.triggered.connect(self._open_current)
+        upscale_action = QAction("Upscale…", self.view)
+        upscale_action.setToolTip("Add the selected images to the Upscale list")
+        upscale_action.triggered.connect(self._upscale_selected)
         reveal_action = QAction("Show in Folder", self.view)
         reveal_action.triggered.connect(self._reveal_current)
         trash_action = QAction("Move to Trash", self.view)
@@ -237,7 +241,9 @@ class GalleryPanel(QWidget, ModePanel):
         self.rescan_action = QAction("Rescan Folder", self)
         self.rescan_action.setToolTip("Look for images added to or removed from the output folder")
         self.rescan_action.triggered.connect(self.sync)
-        self.view.addActions([open_action, reveal_action, trash_action, self.rescan_action])
+        self.view.addActions(
+            [open_action, upscale_action, reveal_action, trash_action, self.rescan_action]
+        )
 
         self.empty_label = QLabel("Nothing here yet: generated images appear here.")
         self.empty_label.setStyleSheet("color: #8a8a8a;")
@@ -377,6 +383,11 @@ class GalleryPanel(QWidget, ModePanel):
     def _open_current(self) -> None:
         if (path := self.current_path()) is not None:
             self.open_requested.emit(path)
+
+    def _upscale_selected(self) -> None:
+        paths = self.selected_paths() or [p for p in [self.current_path()] if p]
+        if paths:
+            self.upscale_requested.emit(paths)
 
     def _reveal_current(self) -> None:
         if (path := self.current_path()) is not None:

@@ -1,4 +1,4 @@
-"""numpy uint8 RGB arrays <-> QImage. GUI thread only."""
+"""numpy uint8 RGB (or RGBA) arrays <-> QImage. GUI thread only."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from PySide6.QtGui import QImage
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the pixels (the array may be freed afterwards)."""
+    """A QImage that owns a copy of the pixels (the array may be freed afterwards).
+
+    H x W x 4 arrays keep their alpha (an upscaled PNG with transparency)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    height, width = rgb.shape[:2]
-    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    height, width, channels = rgb.shape
+    pixel_format = QImage.Format.Format_RGBA8888 if channels == 4 else QImage.Format.Format_RGB888
+    image = QImage(rgb.data, width, height, channels * width, pixel_format)
     return image.copy()

@@ -40,13 +40,20 @@ from engine.api.kinds import Lane
 from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
-from engine.api.requests import Request, SampleRequest, TrainRequest, Txt2ImgRequest
+from engine.api.requests import (
+    Request,
+    SampleRequest,
+    TrainRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 from engine.client import EngineClient
 from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
 from gui.gallery_panel import GalleryPanel
+from gui.image_loader import allow_large_images
 from gui.images import rgb_to_qimage
 from gui.lab_panel import LabPanel
 from gui.mode_panel import ModePanel
@@ -54,6 +61,7 @@ from gui.queue_dock import QueueDock
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
+from gui.upscale_panel import UpscalePanel
 from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 from gui.viewmodels.results import ResultsModel
 
@@ -78,19 +86,30 @@ class MainWindow(QMainWindow):
         self._last_trashed: list[Trashed] = []
         self._quit_when_idle = False
         self._closing = False
+        allow_large_images()  # upscaled results pass Qt's default 256 MB per image
 
         self.canvas = ImageCanvas()
         self.create_panel = CreatePanel()
         self.lab_panel = LabPanel()
         self.gallery_panel = GalleryPanel(client.gallery)
-        self.modes: list[QWidget] = [self.create_panel, self.lab_panel, self.gallery_panel]
+        self.upscale_panel = UpscalePanel()
+        self.modes: list[QWidget] = [
+            self.create_panel,
+            self.lab_panel,
+            self.gallery_panel,
+            self.upscale_panel,
+        ]
         self.panels = QStackedWidget()
+        self.views = QStackedWidget()  # the right side: the canvas, or a mode's own view
+        self.views.addWidget(self.canvas)
         for panel in self.modes:
             self.panels.addWidget(panel)
+            if panel.main_view is not None:
+                self.views.addWidget(panel.main_view)
         self.panels.setMinimumWidth(320)
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.panels)
-        splitter.addWidget(self.canvas)
+        splitter.addWidget(self.views)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([380, 900])
         self.setCentralWidget(splitter)
@@ -122,6 +141,8 @@ class MainWindow(QMainWindow):
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
         self.create_panel.restore(settings.panel_state("create"))
         self.lab_panel.restore(settings.panel_state("lab"))
+        self.upscale_panel.scan_models(settings.models_dirs)
+        self.upscale_panel.restore(settings.panel_state("upscale"))
         first = self.lab_panel if not self.create_panel.model_path else self.create_panel
         self.set_mode(self.modes.index(first))
         self.gallery_panel.refresh()
@@ -148,6 +169,12 @@ class MainWindow(QMainWindow):
         self.gallery_panel.deleted.connect(self._deleted)
         self.gallery_panel.failed.connect(lambda text: self._show_error("Not deleted", text))
         self.gallery_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.gallery_panel.upscale_requested.connect(self.upscale_files)
+        self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
+        self.upscale_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.upscale_panel.submit_requested.connect(
+            lambda request: self._submit_for(self.upscale_panel, request)
+        )
         self.details.use_parameters.connect(self.use_parameters)
         self.results.shown_changed.connect(self._show_result)
         self.results.model_written.connect(self._model_written)
@@ -176,8 +203,18 @@ class MainWindow(QMainWindow):
         )
         settings = self._action("Settings…", self.open_settings, QKeySequence("Ctrl+,"))
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
-        fit = self._action("Fit to Window", self.canvas.fit, QKeySequence("Ctrl+0"))
-        actual = self._action("Actual Size", self.canvas.actual_size, QKeySequence("Ctrl+1"))
+        self.upscale_action = self._action(
+            "Upscale This Image", self.upscale_shown_image, QKeySequence("Ctrl+U")
+        )
+        self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.canvas.addActions([self.upscale_action, self.save_as_action])
+        # The shown view's: the canvas, or the Upscale mode's before/after view.
+        fit = self._action(
+            "Fit to Window", lambda: self.views.currentWidget().fit(), QKeySequence("Ctrl+0")
+        )
+        actual = self._action(
+            "Actual Size", lambda: self.views.currentWidget().actual_size(), QKeySequence("Ctrl+1")
+        )
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -194,6 +231,8 @@ class MainWindow(QMainWindow):
         )
         job_menu = menu.addMenu("&Generate")
         job_menu.addActions([self.generate_action, self.cancel_action])
+        job_menu.addSeparator()
+        job_menu.addAction(self.upscale_action)
 
     def _build_mode_bar(self) -> None:
         bar = QToolBar("Modes")
@@ -214,10 +253,6 @@ class MainWindow(QMainWindow):
             # Only the checked mode is drawn framed: a mode button never takes the focus.
             bar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.mode_actions.append(action)
-        upscale = QAction("Upscale", self)
-        upscale.setEnabled(False)
-        upscale.setToolTip("Super-resolution arrives in a later version")
-        bar.addAction(upscale)
 
     # ------------------------------------------------------------ modes
 
@@ -232,6 +267,7 @@ class MainWindow(QMainWindow):
     def set_mode(self, index: int) -> None:
         panel = self.modes[index]
         self.panels.setCurrentIndex(index)
+        self.views.setCurrentWidget(panel.main_view or self.canvas)
         self.mode_actions[index].setChecked(True)
         self.generate_action.setEnabled(panel.generates)
         # The gallery grid wants room; the control panels want the canvas to have it.
@@ -243,19 +279,21 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ jobs
 
     def generate(self) -> int | None:
-        """Submit the current mode's request; a bad value gets a sentence, not a job."""
+        """Submit the current mode's requests (all or none: a bad value gets a sentence,
+        not a job); returns the last job's id."""
         panel = self.current_panel
         if not panel.generates:
             return None
         try:
-            request = panel.build_request()
-            job_id = self.client.submit(request)
+            requests = panel.build_requests()
+            for request in requests:
+                request.validate()
         except BadInput as exc:
             self._explain_bad_input(exc)
             return None
-        self._job_panels[job_id] = panel
+        job_ids = [self._submit_for(panel, request) for request in requests]
         self._save_panel_states()
-        return job_id
+        return job_ids[-1] if job_ids else None
 
     def keep_sample(self, request: SampleRequest) -> None:
         """Save one sample of a sheet on its own: drawn again from its seed, same pixels."""
@@ -268,6 +306,7 @@ class MainWindow(QMainWindow):
             self._show_error("Cannot start", exc.message)
             return None
         self._job_panels[job_id] = panel
+        panel.job_submitted(request, job_id)
         return job_id
 
     def start_training(self, request: TrainRequest) -> None:
@@ -379,12 +418,15 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Failed):
             if panel is not None and state is not None:
                 panel.job_ended_without_outcome(state.request, event.message)
-            self._show_error(
-                "Generation failed"
-                if not isinstance(getattr(state, "request", None), TrainRequest)
-                else "Training stopped",
-                event.message,
-            )
+            if panel is not None and panel.reports_failures:  # the panel lists it
+                self.last_error = event.message
+            else:
+                self._show_error(
+                    "Generation failed"
+                    if not isinstance(getattr(state, "request", None), TrainRequest)
+                    else "Training stopped",
+                    event.message,
+                )
         elif isinstance(event, Cancelled):
             if panel is not None and state is not None:
                 panel.job_ended_without_outcome(state.request, "Cancelled.")
@@ -498,6 +540,9 @@ class MainWindow(QMainWindow):
         elif isinstance(request, SampleRequest):
             self.lab_panel.apply_request(request, meta.seed)
             self.set_mode(self.modes.index(self.lab_panel))
+        elif isinstance(request, UpscaleRequest):
+            self.upscale_panel.apply_request(request)
+            self.set_mode(self.modes.index(self.upscale_panel))
         elif meta.parameters_text:
             self.create_panel.apply_parameters(meta.parameters)
             self.set_mode(self.modes.index(self.create_panel))
@@ -506,6 +551,15 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------ files
+
+    def upscale_files(self, paths: list[str]) -> None:
+        """Upscale from the gallery, the details or the canvas: into the Upscale list."""
+        self.set_mode(self.modes.index(self.upscale_panel))
+        self.upscale_panel.add_paths([Path(p) for p in paths])
+
+    def upscale_shown_image(self) -> None:
+        if self._shown_file:
+            self.upscale_files([self._shown_file])
 
     def open_image(self, path: str) -> None:
         image = QImage(path)
@@ -598,6 +652,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.save_as_action.setEnabled(self.canvas.image is not None and self._preview_job is None)
         self.undo_action.setEnabled(bool(self._last_trashed))
+        self.upscale_action.setEnabled(bool(self._shown_file) and self._preview_job is None)
 
     # ------------------------------------------------------------ settings
 
@@ -611,6 +666,7 @@ class MainWindow(QMainWindow):
         self.client.set_device_preference(self.settings.device)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)
+        self.upscale_panel.scan_models(self.settings.models_dirs)
 
     def _remember_model(self, path: str) -> None:
         self.settings.last_model = path
@@ -618,6 +674,7 @@ class MainWindow(QMainWindow):
     def _save_panel_states(self) -> None:
         self.settings.set_panel_state("create", self.create_panel.state())
         self.settings.set_panel_state("lab", self.lab_panel.state())
+        self.settings.set_panel_state("upscale", self.upscale_panel.state())
 
     # ------------------------------------------------------------ focus and closing
 
@@ -634,6 +691,7 @@ class MainWindow(QMainWindow):
         self._save_panel_states()
         self.settings.sync()
         self.gallery_panel.close_loader()
+        self.upscale_panel.close_loader()
         self.client.shutdown(self.shutdown_wait_ms)
         super().closeEvent(event)
 

@@ -112,7 +112,7 @@ def test_tiles_cover_the_image_and_overlap_as_asked(length, tile, overlap):
     assert tiles[0].start == 0 and tiles[-1].stop == length
     for first, second in zip(tiles, tiles[1:], strict=False):
         assert second.start > first.start
-        assert first.stop - second.start >= min(overlap, tile // 2)  # shared pixels
+        assert first.stop - second.start >= min(overlap, tile // 4)  # shared pixels
         assert second.stop - second.start == min(tile, length)
 
 
@@ -124,7 +124,7 @@ def test_progress_is_reported_per_tile(cpu_runtime, tmp_path):
         model=ModelRef(Family.UPSCALE, str(model_file)), image=ImageRef(str(image), ""), tile=48
     )
     cpu_runtime.run(request, JobContext(1, events.append))
-    steps = [(e.step, e.total) for e in events if isinstance(e, Progress)]
+    steps = [(e.step, e.total) for e in events if isinstance(e, Progress) and e.step]
     total = steps[-1][1]
     assert total > 1 and steps == [(i, total) for i in range(1, total + 1)]
 

@@ -50,6 +50,7 @@ class UpscaleRunner:
 
     def run(self, request: UpscaleRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.phase = "reading the image"
+        ctx.report(0, 1, message="Reading the image…")
         source = read_source(Path(request.image.path).expanduser(), request.allow_large)
         if request.image.sha256 and request.image.sha256 != source.sha256:
             raise BadInput(
@@ -115,6 +116,7 @@ class UpscaleRunner:
             else None
         )
         ctx.phase = "loading the model"
+        ctx.report(0, 1, message="Loading model…")
         if key is None:  # missing or a folder: let the loader say which
             return load_upscaler(path, self.env.device.device, half), path
         loaded = self.env.cache.get(key, lambda: load_upscaler(path, self.env.device.device, half))

@@ -35,7 +35,7 @@ def spans(length: int, tile: int, overlap: int) -> list[Span]:
     neighbours, spread evenly (so no tile is a thin sliver the model sees too little of)."""
     if tile <= 0 or tile >= length:
         return [Span(0, length)]
-    overlap = min(overlap, tile // 2)
+    overlap = min(overlap, tile // 4)  # small tiles: a quarter, or they mostly overlap
     count = math.ceil((length - overlap) / (tile - overlap))
     starts = [round(i * (length - tile) / (count - 1)) for i in range(count)]
     return [Span(s, s + tile) for s in starts]

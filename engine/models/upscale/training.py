@@ -51,7 +51,7 @@ class SrPreset:
 
 SR_PRESETS = {
     2: SrPreset(2, num_feat=32, num_conv=6, steps=3000),
-    4: SrPreset(4, num_feat=32, num_conv=6, steps=3000),
+    4: SrPreset(4, num_feat=32, num_conv=6, steps=2000),
 }
 
 

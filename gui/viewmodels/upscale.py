@@ -1,0 +1,139 @@
+"""The Upscale mode's view state: the input images, where each one's job is, and how far
+the current batch has got. Plain data (no Qt), so the panel only has to draw it.
+
+A batch is every job started while the previous ones were still running: pressing
+Upscale again mid-way adds to it, so "7 of 12" keeps meaning what the user expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from engine.api.imagefiles import expand_image_inputs, is_image_name
+
+
+class EntryStatus(str, Enum):
+    WAITING = "waiting"  # in the list, not submitted (or submitted and then removed)
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def in_flight(self) -> bool:
+        return self in (EntryStatus.QUEUED, EntryStatus.RUNNING)
+
+
+@dataclass
+class UpscaleEntry:
+    """One input image and what its latest job did."""
+
+    path: str
+    status: EntryStatus = EntryStatus.WAITING
+    detail: str = ""  # "tile 3 of 16", why it failed, or the notes on the result
+    source_size: tuple[int, int] | None = None  # width, height (read from the header)
+    result: str | None = None  # the saved PNG
+    result_size: tuple[int, int] | None = None
+    too_large: bool = False  # refused by the megapixel guard: the user may confirm
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass(frozen=True)
+class Added:
+    """What adding some paths did, so the panel can say what it skipped."""
+
+    entries: list[UpscaleEntry]
+    not_images: list[Path]
+    missing: list[Path]
+    duplicates: int
+
+    def notice(self) -> str:
+        parts = []
+        if self.not_images:
+            names = ", ".join(p.name for p in self.not_images[:3])
+            more = "…" if len(self.not_images) > 3 else ""
+            count = len(self.not_images)
+            parts.append(f"skipped {count} file(s) that are not images ({names}{more})")
+        if self.missing:
+            parts.append(f"{len(self.missing)} path(s) no longer exist")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} already in the list")
+        added = f"Added {len(self.entries)} image(s)"
+        return f"{added}; {'; '.join(parts)}." if parts else f"{added}."
+
+
+class UpscaleInputs:
+    """The ordered list of inputs, one entry per file."""
+
+    def __init__(self) -> None:
+        self.entries: list[UpscaleEntry] = []
+
+    def add(self, paths: list[Path]) -> Added:
+        """Files as images (by name), folders as the images directly inside them."""
+        files, missing = expand_image_inputs([Path(p) for p in paths])
+        known = {e.path for e in self.entries}
+        new, not_images, duplicates = [], [], 0
+        for path in files:
+            text = str(path)
+            if not is_image_name(path):
+                not_images.append(path)
+            elif text in known:
+                duplicates += 1
+            else:
+                known.add(text)
+                new.append(UpscaleEntry(text))
+        self.entries += new
+        return Added(new, not_images, missing, duplicates)
+
+    def remove(self, paths: list[str]) -> None:
+        gone = set(paths)
+        self.entries = [e for e in self.entries if e.path not in gone]
+
+    def clear(self) -> None:
+        self.entries = []
+
+    def get(self, path: str) -> UpscaleEntry | None:
+        return next((e for e in self.entries if e.path == path), None)
+
+    def row_of(self, path: str) -> int | None:
+        return next((i for i, e in enumerate(self.entries) if e.path == path), None)
+
+    def to_submit(self) -> list[UpscaleEntry]:
+        """What Upscale starts: every entry not already queued or running."""
+        return [e for e in self.entries if not e.status.in_flight]
+
+
+@dataclass
+class BatchProgress:
+    """Jobs of the current batch: started, ended, failed."""
+
+    total: int = 0
+    ended: int = 0
+    failed: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.ended < self.total
+
+    def submitted(self) -> None:
+        if not self.running:  # the last batch is over: this job starts a new one
+            self.total = self.ended = self.failed = 0
+        self.total += 1
+
+    def job_ended(self, failed: bool) -> None:
+        self.ended = min(self.total, self.ended + 1)
+        self.failed += failed
+
+    def text(self) -> str:
+        if not self.total:
+            return ""
+        failed = f" · {self.failed} failed" if self.failed else ""
+        if self.running:
+            return f"{self.ended} of {self.total} done{failed}"
+        return f"Finished {self.total - self.failed} of {self.total}{failed}"
