@@ -332,3 +332,29 @@ def test_requests_out_of_range_are_refused_before_any_work(fields):
     )
     with pytest.raises(BadInput):
         request.validate()
+
+
+# ---------------------------------------------------------------- which upscalers are listed
+
+
+def test_upscalers_are_found_where_a1111_and_comfyui_keep_them(tmp_path):
+    from engine.api.catalogue import upscaler_models
+
+    a1111 = tmp_path / "stable-diffusion-webui" / "models"
+    comfy = tmp_path / "ComfyUI" / "models"
+    own = tmp_path / "upscalers"
+    for path in (
+        a1111 / "ESRGAN" / "4x-UltraSharp.pth",
+        a1111 / "Stable-diffusion" / "v1-5.safetensors",  # a checkpoint: not an upscaler
+        comfy / "upscale_models" / "RealESRGAN_x4plus.safetensors",
+        comfy / "upscale_models" / "notes.txt",
+        own / "SPAN-2x.pth",
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    entries = upscaler_models([a1111.parent, comfy, own])
+    ids = [entry.ref.id for entry in entries]
+    assert ids[:2] == ["lanczos", "bicubic"]
+    files = sorted(Path(i).name for i in ids if "/" in i)
+    assert files == ["4x-UltraSharp.pth", "RealESRGAN_x4plus.safetensors", "SPAN-2x.pth"]
+    assert all(entry.ref.family is Family.UPSCALE for entry in entries)

@@ -207,7 +207,7 @@ def target_size(source: SourceImage, scale: float) -> tuple[int, int]:
 def to_uint8(image: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) in [0, 1] to H x W x 3 uint8, rounded (not truncated)."""
     pixels = image[0].float().clamp(0, 1).mul(255).round().to(torch.uint8)
-    return pixels.permute(1, 2, 0).cpu().numpy()
+    return pixels.permute(1, 2, 0).contiguous().cpu().numpy()  # H x W x 3, as images are
 
 
 def _with_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
