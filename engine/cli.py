@@ -141,7 +141,7 @@ def run_upscale(args: argparse.Namespace) -> int:
     """Each image of the inputs (files, or folders of images) upscaled into the gallery at
     --out: one JSON line per image written; an unreadable image is skipped with a line on
     stderr and the others go on. A bad model or output folder stops at once."""
-    from engine.api.errors import BadInput
+    from engine.api.errors import BadInput, UnreadableImage
     from engine.api.imagefiles import expand_image_inputs
     from engine.api.kinds import Family
     from engine.api.parts import ImageRef, ModelRef
@@ -184,7 +184,7 @@ def run_upscale(args: argparse.Namespace) -> int:
                     outcome = runtime.run(
                         request(path), JobContext(0, emit=_report, previews=False)
                     )
-                except BadInput as exc:
+                except UnreadableImage as exc:
                     print(f"skipped: {path}: {exc.message}", file=sys.stderr)
                     skipped += 1
                     continue

@@ -59,3 +59,20 @@ def test_an_output_folder_that_cannot_be_written_is_one_error_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "is a file" in result.stderr
     assert blocker.read_text() == "a file where the output folder should be"
+
+
+def test_a_factor_the_model_cannot_do_stops_with_its_own_factor_offered(tmp_path):
+    images = [write_png(tmp_path / f"{i}.png", photo_like(8, 8, seed=i)) for i in range(2)]
+    result = run_main(
+        "upscale",
+        "--model",
+        "lite-x4",
+        "--scale",
+        "2",
+        *map(str, images),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("error: ") == 1 and "×4" in result.stderr  # once, not per image
+    assert not (tmp_path / "o").exists()

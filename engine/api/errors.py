@@ -26,6 +26,11 @@ class BadInput(UserFacingError):
     kind = ErrorKind.BAD_INPUT
 
 
+class UnreadableImage(BadInput):
+    """An input image that cannot be used (empty, damaged, too large): in a batch, that
+    image is skipped and the others go on."""
+
+
 class BadModelFile(UserFacingError):
     kind = ErrorKind.BAD_MODEL_FILE
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.api import limits
-from engine.api.errors import BadInput
+from engine.api.errors import UnreadableImage
 
 _MODE_NOTES = {
     "L": "a grey image: upscaled as colour",
@@ -60,11 +60,11 @@ def read_source(path: Path, allow_large: bool = False) -> SourceImage:
     try:
         image = _open_checked(path, data, allow_large)
     except UnidentifiedImageError:
-        raise BadInput(
+        raise UnreadableImage(
             f"{path.name} is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP…)."
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise BadInput(
+        raise UnreadableImage(
             f"{path.name} could not be read: it looks damaged or cut short ({exc}). "
             "Open it in an image editor and save it again."
         ) from None
@@ -80,17 +80,17 @@ def read_source(path: Path, allow_large: bool = False) -> SourceImage:
 
 def _read_bytes(path: Path) -> bytes:
     if path.is_dir():
-        raise BadInput(f"{path} is a folder; choose an image in it, or drop the folder.")
+        raise UnreadableImage(f"{path} is a folder; choose an image in it, or drop the folder.")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"The image {path} does not exist (moved or deleted?).") from None
+        raise UnreadableImage(f"The image {path} does not exist (moved or deleted?).") from None
     except PermissionError:
-        raise BadInput(f"{path.name} cannot be read: permission denied.") from None
+        raise UnreadableImage(f"{path.name} cannot be read: permission denied.") from None
     except OSError as exc:
-        raise BadInput(f"{path.name} could not be read ({exc.strerror or exc}).") from None
+        raise UnreadableImage(f"{path.name} could not be read ({exc.strerror or exc}).") from None
     if not data:
-        raise BadInput(f"{path.name} is empty (0 bytes): there is no image in it.")
+        raise UnreadableImage(f"{path.name} is empty (0 bytes): there is no image in it.")
     return data
 
 
@@ -112,9 +112,9 @@ def _open_checked(path: Path, data: bytes, allow_large: bool) -> Image.Image:
     return image
 
 
-def _too_large(path: Path, width: int, height: int) -> BadInput:
+def _too_large(path: Path, width: int, height: int) -> UnreadableImage:
     megapixels = width * height / 1e6
-    return BadInput(
+    return UnreadableImage(
         f"{path.name} says it is {width}×{height} pixels ({megapixels:,.0f} megapixels), "
         f"more than the {limits.UPSCALE_MAX_INPUT_PIXELS / 1e6:.0f} megapixels this app "
         "upscales without asking. If the image is real, confirm to upscale it anyway; a "
