@@ -56,9 +56,9 @@ from engine.api.errors import BadInput
 from engine.api.events import Cancelled, Failed, Progress, Started
 from engine.api.imagefiles import IMAGE_SUFFIXES
 from engine.api.kinds import ErrorKind
-from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.outcomes import ImagesOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ImageRef, ModelRef
-from engine.api.requests import Request, UpscaleRequest
+from engine.api.requests import DescribeModelRequest, Request, UpscaleRequest
 from gui.compare_view import CompareView, dropped_paths
 from gui.image_loader import ImageLoader, header_size
 from gui.images import rgb_to_qimage
@@ -119,6 +119,9 @@ class UpscalePanel(QWidget, ModePanel):
         self._large: dict[str, UpscaleRequest] = {}  # refused as too large, to confirm
         self._large_box: QMessageBox | None = None
         self._entries: list[CatalogueEntry] = []
+        # What opening a user's upscaler file said: (architecture, factor), or why it
+        # cannot be used. Keyed by path; asked once per file and session.
+        self._described: dict[str, tuple[str, int] | str] = {}
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Images</b>"))
@@ -282,7 +285,10 @@ class UpscalePanel(QWidget, ModePanel):
     def _model_changed(self, *_args: object) -> None:
         model = self.model
         resampler = model is None or is_resampler(model)
-        own = None if resampler else _own_factor(self._entries[self.model_box.currentIndex()])
+        entry = None if model is None else self._entries[self.model_box.currentIndex()]
+        if entry is not None and not resampler and not entry.bundled:
+            self._describe(entry)
+        own = None if resampler else self._own_factor(entry)
         self.own_scale.setText(f"Model's own (×{own})" if own else "Model's own")
         self.own_scale.setEnabled(not resampler)
         self.own_scale.setToolTip(
@@ -292,6 +298,37 @@ class UpscalePanel(QWidget, ModePanel):
         )
         if resampler and self.own_scale.isChecked():
             self.x2.setChecked(True)
+
+    def _own_factor(self, entry: CatalogueEntry | None) -> int | None:
+        described = self._described.get(entry.ref.id) if entry is not None else None
+        if isinstance(described, tuple):
+            return described[1]
+        return _own_factor(entry) if entry is not None else None
+
+    def _describe(self, entry: CatalogueEntry) -> None:
+        """Ask the engine what a user's file is (spandrel reads its tensors); the answer
+        names the picker's item "4x-UltraSharp · ×4 ESRGAN"."""
+        if entry.ref.id not in self._described:
+            self.submit_requested.emit(DescribeModelRequest(model=entry.ref))
+
+    def _described_as(self, model_id: str, answer: tuple[str, int] | str) -> None:
+        self._described[model_id] = answer
+        index = next((i for i, e in enumerate(self._entries) if e.ref.id == model_id), -1)
+        if index < 0:
+            return
+        entry = self._entries[index]
+        if isinstance(answer, tuple):
+            architecture, factor = answer
+            title = f"{entry.path.stem} · ×{factor} {architecture} ({entry.path.parent.name})"
+            tip = f"{architecture}, ×{factor}\n{entry.path}"
+        else:
+            title, tip = f"{entry.path.stem} · cannot be used", f"{answer}\n{entry.path}"
+        self.model_box.setItemText(index, title)
+        self.model_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+        if index == self.model_box.currentIndex():
+            self._model_changed()
+            if isinstance(answer, str):
+                self.notice.emit(answer)
 
     def _scale_changed(self, *_args: object) -> None:
         self.factor.setEnabled(self.other_scale.isChecked())
@@ -527,6 +564,8 @@ class UpscalePanel(QWidget, ModePanel):
         self._update_buttons()
 
     def job_event(self, request: Request, event: object) -> None:
+        if isinstance(request, DescribeModelRequest) and isinstance(event, Failed):
+            self._described_as(request.model.id, event.message)
         if not isinstance(request, UpscaleRequest):
             return
         entry = self.inputs.get(request.image.path)
@@ -547,6 +586,10 @@ class UpscalePanel(QWidget, ModePanel):
             self._job_ended(failed=False)
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
+        if isinstance(request, DescribeModelRequest) and isinstance(outcome, VectorsOutcome):
+            factor = int(outcome.vectors[0][0])
+            self._described_as(request.model.id, (outcome.labels[0], factor))
+            return
         if not isinstance(request, UpscaleRequest) or not isinstance(outcome, ImagesOutcome):
             return
         entry = self.inputs.get(request.image.path)

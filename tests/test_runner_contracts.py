@@ -21,6 +21,7 @@ from engine.api.parts import (
 )
 from engine.api.requests import (
     DecodeRequest,
+    DescribeModelRequest,
     SampleRequest,
     ScoreRequest,
     TrainRequest,
@@ -193,6 +194,26 @@ class TestUpscale(RunnerContract):
         whole = save_safetensors(compact_net(), tmp_path / "whole.safetensors")
         cut = truncated_copy(whole, tmp_path / "cut.safetensors")
         return self.make_request(tmp_path, model=cut)
+
+
+class TestUpscaleDescribe(RunnerContract):
+    """Opening an upscaler file to say what it is."""
+
+    task, family = Task.DESCRIBE, Family.UPSCALE
+    has_seeds = False
+    reports_steps = False
+
+    def make_request(self, tmp_path, seed=0, count=2, model=None):
+        from tests.upscalers import esrgan_net, save_pth
+
+        model = model or save_pth(esrgan_net(), tmp_path / "4x-esrgan.pth")
+        return DescribeModelRequest(model=ModelRef(Family.UPSCALE, str(model)))
+
+    def damaged_model_request(self, tmp_path):
+        from tests.upscalers import esrgan_net, save_pth
+
+        whole = save_pth(esrgan_net(), tmp_path / "whole.pth")
+        return self.make_request(tmp_path, model=truncated_copy(whole, tmp_path / "cut.pth"))
 
 
 def contract_classes(base: type = RunnerContract) -> list[type]:

@@ -358,3 +358,14 @@ def test_upscalers_are_found_where_a1111_and_comfyui_keep_them(tmp_path):
     files = sorted(Path(i).name for i in ids if "/" in i)
     assert files == ["4x-UltraSharp.pth", "RealESRGAN_x4plus.safetensors", "SPAN-2x.pth"]
     assert all(entry.ref.family is Family.UPSCALE for entry in entries)
+
+
+def test_describing_a_file_names_spandrels_architecture_and_factor(cpu_runtime, tmp_path):
+    from engine.api.requests import DescribeModelRequest
+
+    model_file = save_pth(esrgan_net(scale=2), tmp_path / "2x-esrgan.pth", "params_ema")
+    request = DescribeModelRequest(model=ModelRef(Family.UPSCALE, str(model_file)))
+    outcome = cpu_runtime.run(request, JobContext(1))
+    expected = spandrel.ModelLoader().load_from_file(str(model_file))
+    assert outcome.labels == (expected.architecture.name,)
+    assert outcome.vectors == ((float(expected.scale),),) == ((2.0,),)

@@ -76,7 +76,17 @@ def window(qtbot, settings, trash):
 
 
 def ended(window) -> list:
-    return [e for e in window.events if isinstance(e, (Finished, Failed, Cancelled))]
+    """How the upscale jobs ended (not the jobs that ask what a picked model file is)."""
+    upscales = {
+        e.job_id
+        for e in window.events
+        if isinstance(e, Queued) and isinstance(e.request, UpscaleRequest)
+    }
+    return [
+        e
+        for e in window.events
+        if isinstance(e, (Finished, Failed, Cancelled)) and e.job_id in upscales
+    ]
 
 
 def drop(widget, paths: list[Path]) -> QDropEvent:
@@ -463,3 +473,25 @@ def test_the_original_is_drawn_with_its_pixels_unless_smoothing_is_asked_for(qtb
     assert greys() <= {0, 255}  # nearest: only the original's own values
     view.smooth_action.setChecked(True)
     assert view.smooth_before and len(greys()) > 4  # interpolated: greys in between
+
+
+def test_a_picked_file_is_opened_to_name_its_architecture_and_factor(qtbot, window, tmp_path):
+    from tests.upscalers import esrgan_net, save_pth
+
+    folder = tmp_path / "models" / "upscale_models"
+    real = str(save_pth(esrgan_net(scale=2), folder / "2x-Anime.pth", "params_ema"))
+    panel = window.upscale_panel
+    panel.scan_models([tmp_path / "models"])
+    window.set_mode(UPSCALE)
+    assert panel.select_model(real)
+    index = panel.model_box.currentIndex()
+    qtbot.waitUntil(lambda: "ESRGAN" in panel.model_box.itemText(index), timeout=60_000)
+    assert panel.model_box.itemText(index) == "2x-Anime · ×2 ESRGAN (upscale_models)"
+    assert panel.own_scale.text() == "Model's own (×2)"
+    # A file that is not a model says so in the picker, with the engine's sentence.
+    fake = str(folder / "4x-Sharp.pth")
+    assert panel.select_model(fake)
+    index = panel.model_box.currentIndex()
+    qtbot.waitUntil(lambda: "cannot be used" in panel.model_box.itemText(index), timeout=60_000)
+    tip = panel.model_box.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert "4x-Sharp.pth" in tip and tip.splitlines()[0].endswith(".")

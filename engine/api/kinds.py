@@ -14,6 +14,7 @@ class Task(str, Enum):
     TRAIN = "train"
     SCORE = "score"
     UPSCALE = "upscale"
+    DESCRIBE = "describe"
 
 
 class Family(str, Enum):

@@ -367,6 +367,28 @@ class UpscaleRequest(ModelRequest):
         ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class DescribeModelRequest(ModelRequest):
+    """What a model file is, found by opening it: for an upscaler, its architecture and
+    factor (the picker shows them). The outcome's labels hold the architecture's name,
+    its vectors the factor."""
+
+    task: ClassVar[Task] = Task.DESCRIBE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = VectorsOutcome
+
+    def describe(self) -> str:
+        return f"{self.model.name} · what is it"
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"describe:{self.model.family.value}"  # only the newest pick matters
+
+    @property
+    def listed(self) -> bool:
+        return False
+
+
 def image_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 

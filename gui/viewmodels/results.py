@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, Outcome, ResultImage
+from engine.api.outcomes import (
+    FramesOutcome,
+    ImagesOutcome,
+    ModelOutcome,
+    Outcome,
+    ResultImage,
+    VectorsOutcome,
+)
 from engine.api.requests import Request
 
 
@@ -66,6 +73,8 @@ class ResultsModel(QObject):
         if isinstance(outcome, ModelOutcome):
             self.model_written.emit(outcome)
             return
+        if isinstance(outcome, VectorsOutcome):  # numbers (a score, what a model is):
+            return  # the panel that asked shows them; the image on screen stays
         self.shown = ShownResult(job_id, request, outcome)
         if isinstance(outcome, ImagesOutcome):
             kept = [UnsavedImage(job_id, request, i) for i in outcome.images if i.path is None]

@@ -20,8 +20,8 @@ from engine.api.catalogue import RESAMPLERS, is_resampler, model_path
 from engine.api.errors import BadInput, is_out_of_memory, out_of_memory
 from engine.api.events import Progress
 from engine.api.kinds import Family, Task
-from engine.api.outcomes import ImagesOutcome, ResultImage
-from engine.api.requests import UpscaleRequest
+from engine.api.outcomes import ImagesOutcome, ResultImage, VectorsOutcome
+from engine.api.requests import DescribeModelRequest, UpscaleRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype, release_cached_memory
@@ -103,24 +103,7 @@ class UpscaleRunner:
         return rgb, info
 
     def _load(self, request: UpscaleRequest, ctx: JobContext) -> tuple[Upscaler, Path]:
-        path = model_path(request.model)
-        half = self.dtype == torch.float16
-        key = (
-            CacheKey(
-                Family.UPSCALE,
-                FileIdentity.of(path),
-                self.env.device.device,
-                dtype_name(self.dtype),
-            )
-            if path.is_file()
-            else None
-        )
-        ctx.phase = "loading the model"
-        ctx.report(0, 1, message="Loading model…")
-        if key is None:  # missing or a folder: let the loader say which
-            return load_upscaler(path, self.env.device.device, half), path
-        loaded = self.env.cache.get(key, lambda: load_upscaler(path, self.env.device.device, half))
-        return loaded, path
+        return load_cached(self.env, request.model, ctx, self.dtype)
 
     def _first_tile(self, request: UpscaleRequest, upscaler: Upscaler) -> int:
         if request.tile >= 0:
@@ -179,6 +162,37 @@ class UpscaleRunner:
 
     def unload(self) -> None:
         pass
+
+
+@runner(task=Task.DESCRIBE, family=Family.UPSCALE)
+class UpscaleDescribeRunner:
+    """An upscaler file's architecture and factor; the model stays cached for the job
+    that usually follows."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.env = env
+        self.dtype = inference_dtype(env.device, Family.UPSCALE)
+
+    def run(self, request: DescribeModelRequest, ctx: JobContext) -> VectorsOutcome:
+        if is_resampler(request.model):
+            raise BadInput(f"{RESAMPLERS[request.model.id]} is not a model file.")
+        upscaler, _path = load_cached(self.env, request.model, ctx, self.dtype)
+        return VectorsOutcome(((float(upscaler.scale),),), (upscaler.architecture,))
+
+    def unload(self) -> None:
+        pass
+
+
+def load_cached(env: RunnerEnv, ref, ctx: JobContext, dtype: torch.dtype) -> tuple[Upscaler, Path]:
+    """The upscaler of `ref` from the model cache (one copy per file version and device)."""
+    path = model_path(ref)
+    half = dtype == torch.float16
+    ctx.phase = "loading the model"
+    ctx.report(0, 1, message="Loading model…")
+    if not path.is_file():  # missing or a folder: the loader says which
+        return load_upscaler(path, env.device.device, half), path
+    key = CacheKey(Family.UPSCALE, FileIdentity.of(path), env.device.device, dtype_name(dtype))
+    return env.cache.get(key, lambda: load_upscaler(path, env.device.device, half)), path
 
 
 _LANCZOS = Image.Resampling.LANCZOS
