@@ -30,9 +30,10 @@ from PySide6.QtGui import (
     QPixmap,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QWidget
 
-MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+from gui.zoom_view import ZoomableView
+
 HANDLE_REACH = 8  # pixels either side of the divider that grab it
 EMPTY_TEXT = "Drop images or a folder here, or use Add images… in the panel."
 
@@ -48,22 +49,16 @@ def _checkerboard() -> QBrush:
     return QBrush(tile)
 
 
-class CompareView(QWidget):
+class CompareView(ZoomableView):
     files_dropped = Signal(list)  # list[Path]: image files or folders dropped on the view
-    zoom_changed = Signal(float)
+    min_zoom = 0.02  # a 4x result of a large photo still fits a small window
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(200, 200)
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setMouseTracking(True)  # the cursor tells when the divider can be grabbed
         self.setAcceptDrops(True)
         self._before: QImage | None = None
         self._after: QImage | None = None
-        self._fit = True
-        self._zoom = 1.0
-        self._offset = QPointF(0, 0)  # picture centre relative to the widget centre
         self.divider = 0.5  # where the divider is, as a fraction of the widget's width
         self.smooth_before = False
         self._drag: str | None = None  # "divider" or "pan" while a button is down
@@ -96,10 +91,6 @@ class CompareView(QWidget):
     def after(self) -> QImage | None:
         return self._after
 
-    @property
-    def fitted(self) -> bool:
-        return self._fit
-
     def set_images(self, before: QImage | None, after: QImage | None) -> None:
         """Show an input and its result (None: not there, or not loaded yet).
 
@@ -109,7 +100,7 @@ class CompareView(QWidget):
         self._before = before if before is not None and not before.isNull() else None
         self._after = after if after is not None and not after.isNull() else None
         if self.scene_size() != old:
-            self._fit, self._offset = True, QPointF(0, 0)
+            self.reset_view()
         self.placeholder = EMPTY_TEXT if before is None and after is None else ""
         self.zoom_changed.emit(self.scale())
         self.update()
@@ -134,42 +125,12 @@ class CompareView(QWidget):
         shown = self._after or self._before
         return shown.size() if shown is not None else QSize()
 
-    def fit(self) -> None:
-        self._fit, self._offset = True, QPointF(0, 0)
-        self.zoom_changed.emit(self.scale())
-        self.update()
-
-    def actual_size(self) -> None:
-        self.set_zoom(1.0)
-
-    def set_zoom(self, zoom: float) -> None:
-        self._fit = False
-        self._zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
-        self.zoom_changed.emit(self._zoom)
-        self.update()
-
-    def scale(self) -> float:
-        """Screen pixels per scene pixel."""
-        size = self.scene_size()
-        if size.isEmpty():
-            return 1.0
-        if not self._fit:
-            return self._zoom
-        return min(self.width() / size.width(), self.height() / size.height())
-
     def picture_rect(self) -> QRectF:
         """Where the picture is drawn: the same rectangle for before and after."""
-        size, s = self.scene_size(), self.scale()
-        w, h = size.width() * s, size.height() * s
-        centre = QPointF(self.width() / 2, self.height() / 2) + self._offset
-        return QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h)
+        return self.scene_rect()
 
     def divider_x(self) -> float:
         return self.divider * self.width()
-
-    def zoom_text(self) -> str:
-        percent = f"{self.scale() * 100:.0f}%"
-        return f"Fit · {percent}" if self._fit else percent
 
     # ------------------------------------------------------------ painting
 
@@ -188,7 +149,7 @@ class CompareView(QWidget):
             self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
         else:
             self._draw_split(painter, rect)
-        self._draw_zoom(painter)
+        self.draw_zoom_level(painter)
         painter.end()
 
     def _draw_split(self, painter: QPainter, rect: QRectF) -> None:
@@ -242,30 +203,14 @@ class CompareView(QWidget):
         painter.setPen(QColor("#e6e6e6"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
-    def _draw_zoom(self, painter: QPainter) -> None:
-        text = self.zoom_text()
-        metrics = painter.fontMetrics()
-        box = QRectF(0, 0, metrics.horizontalAdvance(text) + 12, metrics.height() + 6)
-        box.moveBottomRight(QPointF(self.width() - 6, self.height() - 6))
-        painter.fillRect(box, QColor(0, 0, 0, 150))
-        painter.setPen(QColor("#d0d0d0"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-
     # ------------------------------------------------------------ interaction
 
     def _near_divider(self, where: QPointF) -> bool:
         return self._after is not None and abs(where.x() - self.divider_x()) <= HANDLE_REACH
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        if self.scene_size().isEmpty() or not event.angleDelta().y():
-            return
-        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
-        before = self.scale()
-        # Keep the picture point under the cursor where it is.
-        cursor = event.position() - QPointF(self.width() / 2, self.height() / 2)
-        self.set_zoom(before * factor)
-        self._offset = cursor - (cursor - self._offset) * (self.scale() / before)
-        self.update()
+        if not self.scene_size().isEmpty() and event.angleDelta().y():
+            self.zoom_about(event.position(), event.angleDelta().y())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         where, button = event.position(), event.button()
@@ -275,8 +220,7 @@ class CompareView(QWidget):
             self._drag = "divider"
         elif button in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
             self._drag = "pan"
-            if self._fit:  # from here on the zoom is the user's
-                self._zoom, self._fit = self.scale(), False
+            self.start_pan()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         self._last = where
 
@@ -285,8 +229,7 @@ class CompareView(QWidget):
         if self._drag == "divider":
             self.set_divider(where.x() / max(1, self.width()))
         elif self._drag == "pan":
-            self._offset += where - self._last
-            self.update()
+            self.pan_by(where - self._last)
         else:
             self._hover_cursor(where)
         self._last = where
@@ -320,11 +263,6 @@ class CompareView(QWidget):
             self.unsetCursor()
             return
         super().keyReleaseEvent(event)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if self._fit:
-            self.zoom_changed.emit(self.scale())
 
     # ------------------------------------------------------------ dropping files
 
