@@ -31,16 +31,30 @@ def _report(event: Event) -> None:
         print(f"\r{event.step}/{event.total}", end="", file=sys.stderr, flush=True)
 
 
+class LazyGallery:
+    """The gallery at `root`, opened on the first image to write: a job that writes
+    nothing creates no folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.store = None
+
+    def __call__(self):
+        if self.store is None:
+            from engine.store import GalleryStore
+
+            self.store = GalleryStore(self.root)
+        return self.store
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 def run_job(build_request: Callable[[], Request], args: argparse.Namespace) -> int:
-    from engine.store import GalleryStore, check_output_folder
+    from engine.store import check_output_folder
 
-    stores: list[GalleryStore] = []
-
-    def open_store() -> GalleryStore:  # only when there is an image to write
-        if not stores:
-            stores.append(GalleryStore(Path(args.out)))
-        return stores[0]
-
+    open_store = LazyGallery(Path(args.out))
     try:
         request = build_request()
         request.validate()  # before torch is imported: bad input is refused at once
@@ -60,8 +74,7 @@ def run_job(build_request: Callable[[], Request], args: argparse.Namespace) -> i
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
     finally:
-        for store in stores:
-            store.close()
+        open_store.close()
     return _print_outcome(outcome)
 
 
@@ -146,7 +159,7 @@ def run_upscale(args: argparse.Namespace) -> int:
     from engine.api.kinds import Family
     from engine.api.parts import ImageRef, ModelRef
     from engine.api.requests import UpscaleRequest
-    from engine.store import GalleryStore, check_output_folder
+    from engine.store import check_output_folder
 
     files, missing = expand_image_inputs([Path(p) for p in args.inputs])
     for path in missing:
@@ -162,13 +175,7 @@ def run_upscale(args: argparse.Namespace) -> int:
         )
 
     written, skipped = 0, len(missing)
-    stores: list[GalleryStore] = []
-
-    def open_store() -> GalleryStore:  # only when there is an image to write
-        if not stores:
-            stores.append(GalleryStore(Path(args.out)))
-        return stores[0]
-
+    open_store = LazyGallery(Path(args.out))
     try:
         if not files:
             raise BadInput("There is no image to upscale in what was given.")
@@ -200,8 +207,7 @@ def run_upscale(args: argparse.Namespace) -> int:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
     finally:
-        for store in stores:
-            store.close()
+        open_store.close()
     if skipped:
         print(f"{written} upscaled, {skipped} skipped.", file=sys.stderr)
     return 0 if written else EXIT_BAD_INPUT
