@@ -317,6 +317,15 @@ def test_a_pth_that_needs_arbitrary_unpickling_is_refused_and_never_run(cpu_runt
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("content", [b"junk", b"\x80\x02}q\x00(X", b"PK\x03\x04 not a zip"])
+def test_a_pth_of_garbage_is_called_damaged_not_dangerous(cpu_runtime, tmp_path, content):
+    model_file = tmp_path / "broken.pth"
+    model_file.write_bytes(content)
+    image = write_png(tmp_path / "in.png", photo_like(8, 8))
+    with pytest.raises(BadModelFile, match="damaged or not a model file"):
+        upscale(cpu_runtime, str(model_file), image)
+
+
 def test_a_damaged_model_file_is_a_sentence(cpu_runtime, tmp_path):
     model_file = save_safetensors(compact_net(), tmp_path / "m.safetensors")
     model_file.write_bytes(model_file.read_bytes()[:100])

@@ -9,6 +9,7 @@ and never executed. TorchScript files are not opened at all (loading one runs it
 from __future__ import annotations
 
 import pickle
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,17 +57,16 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise BadModelFile(
             f"{path.name} cannot be opened: permission denied. Give your user read access to it."
         ) from None
-    except (SafetensorError, OSError, EOFError, RuntimeError, ValueError) as exc:
-        raise BadModelFile(
-            f"{path.name} is damaged or not a model file ({_first_line(exc)}). "
-            "Download or copy it again."
-        ) from None
+    except (SafetensorError, OSError, EOFError, RuntimeError, ValueError, struct.error) as exc:
+        raise BadModelFile(_damaged(path, exc)) from None
 
 
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # not code it refused: bytes it cannot read
+            raise BadModelFile(_damaged(path, exc)) from None
         raise BadModelFile(
             f"{path.name} was refused: opening it would run code it contains "
             f"({_first_line(exc)}). Upscaler files hold only weights; this one may be unsafe. "
@@ -103,6 +103,13 @@ def check_scale(upscaler: Upscaler, wanted: float, name: str) -> None:
             f"{name} enlarges ×{upscaler.scale}, more than the ×{wanted:g} asked for. "
             f"Choose ×{upscaler.scale}, or a model made for ×{wanted:g} (or Lanczos)."
         )
+
+
+def _damaged(path: Path, exc: BaseException) -> str:
+    return (
+        f"{path.name} is damaged or not a model file ({_first_line(exc)}). "
+        "Download or copy it again."
+    )
 
 
 def _first_line(exc: BaseException) -> str:
