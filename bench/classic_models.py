@@ -255,7 +255,7 @@ BARE_LOOPS = {"vae": _bare_vae, "gan": _bare_gan, "ddpm": _bare_ddpm}
 
 def _window_rates(work: Path) -> tuple[float, float]:
     """VAE training images/s: the engine alone, then from the real window's Train tab."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from engine.api.events import Finished
@@ -279,22 +279,22 @@ def _window_rates(work: Path) -> tuple[float, float]:
     events: list = []
     window.client.event.connect(events.append)
     loop = QEventLoop()
-    poll = QTimer(interval=10)
 
     def idle() -> bool:
         """The training ended, and so did the quality measurement the tab starts after it
         (which would otherwise run beside the next engine-only training)."""
         return any(isinstance(e, Finished) for e in events) and not window.jobs.active()
 
-    poll.timeout.connect(lambda: idle() and loop.quit())
+    # Woken by the jobs model, not polled: a 10 ms timer would itself wake the GUI thread
+    # 100 times a second and take its share of the cores the training runs on.
+    window.jobs.changed.connect(lambda _state: idle() and loop.quit())
+    window.jobs.removed.connect(lambda _job: idle() and loop.quit())
     for _ in range(RUNS):
         # The Train tab checkpoints every 500 steps; so does the engine-only run here.
         engine_rates.append(_app_rate(runtime, "vae", work, checkpoint_every=500))
         events.clear()
         train.start_button.click()
-        poll.start()
         loop.exec()
-        poll.stop()
         window_rates.append(_last_rate(events))
     window.close()
     runtime.close()
