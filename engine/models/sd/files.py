@@ -15,7 +15,7 @@ from safetensors import SafetensorError, safe_open
 
 from engine.api.errors import BadInput, BadModelFile
 
-SUPPORTED_PIPELINES = ("StableDiffusionPipeline",)
+SUPPORTED_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
 # Loaded with safety_checker=None, so its (1.2 GB) weights are neither needed nor checked.
 SKIPPED_COMPONENTS = ("safety_checker",)
 WEIGHT_NAMES = {
@@ -46,7 +46,8 @@ def inspect_sd_folder(path: str | Path) -> SdFolder:
     if pipeline_class not in SUPPORTED_PIPELINES:
         raise BadInput(
             f"{folder} holds a {pipeline_class} pipeline; this version runs "
-            f"Stable Diffusion 1.x/2.x ({', '.join(SUPPORTED_PIPELINES)}) folders only."
+            "Stable Diffusion 1.x, 2.x and SDXL text-to-image folders "
+            f"({', '.join(SUPPORTED_PIPELINES)})."
         )
     weights: list[Path] = []
     for name, entry in index.items():
@@ -81,16 +82,10 @@ def _read_model_index(folder: Path) -> dict:
 
 
 def _single_file_message(path: Path) -> str:
-    if path.suffix.lower() not in SINGLE_FILE_SUFFIXES:
-        return (
-            f"{path.name} is not a Stable Diffusion model. Choose a diffusers model folder "
-            "(one with model_index.json and unet/, vae/, text_encoder/, tokenizer/ and "
-            "scheduler/ subfolders)."
-        )
     return (
-        f"{path.name} is a single-file checkpoint. Loading single .safetensors/.ckpt files "
-        "is not supported yet; use a diffusers folder (one with model_index.json and "
-        "unet/, vae/, text_encoder/, tokenizer/ and scheduler/ subfolders)."
+        f"{path.name} is not a Stable Diffusion model. Choose a single-file checkpoint "
+        "(.safetensors or .ckpt) or a diffusers model folder (one with model_index.json "
+        "and unet/, vae/, text_encoder/, tokenizer/ and scheduler/ subfolders)."
     )
 
 
@@ -103,12 +98,15 @@ def _permission_message(path: Path) -> str:
 
 def _not_a_pipeline_message(folder: Path) -> str:
     checkpoints = sorted(p.name for p in folder.glob("*") if p.suffix in SINGLE_FILE_SUFFIXES)
-    found = f" It contains {', '.join(checkpoints[:3])}." if checkpoints else ""
+    found = (
+        f" It contains {', '.join(checkpoints[:3])}: choose one of those files instead."
+        if checkpoints
+        else ""
+    )
     return (
         f"{folder} is not a diffusers pipeline folder: it has no model_index.json.{found} "
         "A diffusers folder holds model_index.json and the subfolders unet/, vae/, "
-        "text_encoder/, tokenizer/ and scheduler/. Single .safetensors/.ckpt checkpoint "
-        "files are not supported yet."
+        "text_encoder/, tokenizer/ and scheduler/."
     )
 
 

@@ -1,4 +1,4 @@
-"""Stable Diffusion text-to-image through diffusers' own StableDiffusionPipeline.
+"""Stable Diffusion text-to-image through diffusers' own pipelines (SD 1.x/2.x and SDXL).
 
 The runner adds only what the app needs around a plain diffusers call: the cached
 pipeline, A1111 sampler names, per-image seeds, progress/cancel/previews through the job
@@ -17,7 +17,6 @@ from typing import Any
 import diffusers
 import numpy as np
 import torch
-from diffusers import StableDiffusionPipeline
 
 from engine.api.catalogue import model_path
 from engine.api.errors import BadModelFile, OutOfMemory
@@ -27,9 +26,8 @@ from engine.api.requests import Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
-from engine.models.sd.files import SdFolder, inspect_sd_folder
 from engine.models.sd.latent_preview import latents_to_rgb
-from engine.models.sd.loading import load_sd_pipeline
+from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.memory import activation_bytes, gigabytes
 from engine.models.sd.samplers import make_scheduler
 from engine.registry import RunnerEnv, runner
@@ -48,7 +46,7 @@ def default_generators(seed: int, count: int) -> list[torch.Generator]:
 
 @dataclass(frozen=True)
 class LoadedSd:
-    pipe: StableDiffusionPipeline
+    pipe: Any  # a StableDiffusionPipeline or StableDiffusionXLPipeline
     scheduler_class: type
     scheduler_config: dict[str, Any]  # the model's own, to rebuild from on every job
 
@@ -65,10 +63,10 @@ class SdTxt2ImgRunner:
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         # A broken or mistyped folder is refused before anything is loaded or evicted.
-        folder = inspect_sd_folder(model_path(request.model))
-        model_hash = self.env.hashes.request(folder.path, folder.weight_files)
-        key = self._key(folder)
-        loaded = self._load(key, folder, ctx, request.sampling.steps)
+        model = locate_sd_model(model_path(request.model))
+        model_hash = self.env.hashes.request(model.path, model.hash_files)
+        key = self._key(model)
+        loaded = self._load(key, model, ctx, request.sampling.steps)
         self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
         ctx.report(0, request.sampling.steps)  # loading is over: step 1 is under way
@@ -87,10 +85,10 @@ class SdTxt2ImgRunner:
             num_images_per_prompt=request.batch_size,
             generator=default_generators(request.sampling.seed, request.batch_size),
             output_type="np",
-            callback_on_step_end=_step_reporter(ctx, request.sampling.steps),
+            callback_on_step_end=_step_reporter(ctx, request.sampling.steps, model.preview_family),
         )
-        _check_finite(output.images, folder)
-        info = self._info(folder, loaded, request)
+        _check_finite(output.images, model)
+        info = self._info(model, loaded, request)
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
         )
@@ -104,18 +102,18 @@ class SdTxt2ImgRunner:
     def unload(self) -> None:
         pass  # the pipelines live in the model cache
 
-    def _key(self, folder: SdFolder) -> CacheKey:
-        identity = FileIdentity.of(folder.path)
+    def _key(self, model: SdModel) -> CacheKey:
+        identity = FileIdentity.of(model.path)
         return CacheKey(Family.SD, identity, self.env.device.device, dtype_name(self.dtype))
 
-    def _load(self, key: CacheKey, folder: SdFolder, ctx: JobContext, steps: int) -> LoadedSd:
+    def _load(self, key: CacheKey, model: SdModel, ctx: JobContext, steps: int) -> LoadedSd:
         device = self.env.device.device
         if self.env.cache.peek(key) is None:
             ctx.report(0, steps, message="Loading model…")
         ctx.phase = "loading the model"
 
         def load() -> LoadedSd:
-            pipe = load_sd_pipeline(folder, device, self.dtype)
+            pipe = load_sd_pipeline(model, device, self.dtype)
             return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
 
         return self.env.cache.get(key, load)
@@ -142,10 +140,12 @@ class SdTxt2ImgRunner:
             return loaded.scheduler_class.from_config(loaded.scheduler_config)
         return make_scheduler(sampler, loaded.scheduler_config)
 
-    def _info(self, folder: SdFolder, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
+    def _info(self, model: SdModel, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
         return {
-            "model": folder.path.name,
-            "model_path": str(folder.path.resolve()),
+            "model": model.path.name,
+            "model_path": str(model.path.resolve()),
+            "model_format": model.format,
+            "architecture": model.family.value,
             "sampler": request.sampling.sampler or loaded.scheduler_class.__name__,
             "device": self.env.device.device,
             "dtype": dtype_name(self.dtype),
@@ -159,17 +159,17 @@ class SdTxt2ImgRunner:
         return {"model_sha256": model_hash.sha256, "model_hash_kind": model_hash.kind}
 
 
-def _check_finite(images: np.ndarray, folder: SdFolder) -> None:
+def _check_finite(images: np.ndarray, model: SdModel) -> None:
     """All-NaN pixels are a broken model, not a black picture to save."""
     if not np.isfinite(images).all():
         raise BadModelFile(
-            f"The model in {folder.path} produced no picture (its numbers overflowed to NaN). "
+            f"The model {model.path} produced no picture (its numbers overflowed to NaN). "
             "Its weights or its VAE are broken, or a half-precision VAE overflowed: try the "
             "CPU, or download the model again."
         )
 
 
-def _step_reporter(ctx: JobContext, steps: int) -> Callable[..., dict[str, Any]]:
+def _step_reporter(ctx: JobContext, steps: int, family: str) -> Callable[..., dict[str, Any]]:
     """Progress in the steps the user asked for; the ETA in model evaluations.
 
     PNDM evaluates the UNet steps + 1 times, Heun and DPM2 about twice per step: the
@@ -177,7 +177,7 @@ def _step_reporter(ctx: JobContext, steps: int) -> Callable[..., dict[str, Any]]
     """
 
     def on_step_end(
-        pipe: StableDiffusionPipeline, index: int, timestep: Any, tensors: dict[str, Any]
+        pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]
     ) -> dict[str, Any]:
         latents = tensors["latents"]
         evaluations = pipe.num_timesteps
@@ -186,7 +186,7 @@ def _step_reporter(ctx: JobContext, steps: int) -> Callable[..., dict[str, Any]]
         ctx.report(
             max(1, shown),
             steps,
-            preview=lambda: latents_to_rgb(latents),
+            preview=lambda: latents_to_rgb(latents, family),
             done=(index + 1) / evaluations,
         )
         return tensors

@@ -1,0 +1,188 @@
+"""What a model file is, from its tensor names and shapes alone (as ComfyUI detects models).
+
+A checkpoint of the Stable Diffusion family is told apart by its text encoders' layout:
+SD 1.x carries OpenAI's CLIP-L under `cond_stage_model.transformer.`, SD 2.x OpenCLIP-H
+under `cond_stage_model.model.`, SDXL both of its encoders under `conditioner.embedders.`
+(the refiner only OpenCLIP-bigG, as embedder 0), and SDXL's UNet has the `label_emb` of
+its size conditioning. A file without text encoders falls back on the UNet's
+cross-attention width (768 / 1024 / 2048 / 1280). The UNet's first convolution says the
+variant: 4 input channels plain, 9 inpainting, 8 InstructPix2Pix. Files of other
+families are recognised by a key of theirs so the user learns what the file is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from engine.library.header import CheckpointHeader
+
+UNET = "model.diffusion_model."
+
+
+class ModelKind(Enum):
+    CHECKPOINT = "checkpoint"
+    LORA = "lora"
+    VAE = "vae"
+    EMBEDDING = "embedding"
+    UPSCALER = "upscaler"
+    UNKNOWN = "unknown"
+
+
+class SdFamily(Enum):
+    SD1 = "sd1"
+    SD2 = "sd2"
+    SDXL = "sdxl"
+    SDXL_REFINER = "sdxl-refiner"
+
+    @property
+    def title(self) -> str:
+        return FAMILY_TITLES[self]
+
+
+FAMILY_TITLES = {
+    SdFamily.SD1: "SD 1.x",
+    SdFamily.SD2: "SD 2.x",
+    SdFamily.SDXL: "SDXL",
+    SdFamily.SDXL_REFINER: "SDXL refiner",
+}
+# Cross-attention (text embedding) width of each family's UNet.
+CONTEXT_WIDTHS = {768: SdFamily.SD1, 1024: SdFamily.SD2, 2048: SdFamily.SDXL}
+VARIANTS = {4: "", 9: "inpainting", 8: "InstructPix2Pix"}
+
+# Families we recognise but do not run: (a key or key fragment of theirs, their name).
+OTHER_FAMILIES = (
+    ("double_blocks.0.img_attn", "a FLUX model"),
+    ("joint_blocks.0.context_block", "a Stable Diffusion 3 model"),
+    ("clip_txt_mapper.weight", "a Stable Cascade model"),
+    ("down_blocks.1.0.channelwise", "a Stable Cascade model"),
+    ("double_layers.0.attn.w2q", "an AuraFlow model"),
+    ("cap_embedder.0.weight", "a Lumina 2 model"),
+    ("patchify_proj.weight", "an LTX-Video model"),
+    ("blocks.0.attn.qkv_x.weight", "a Mochi video model"),
+    ("txt_in.individual_token_refiner", "a HunyuanVideo model"),
+    ("control_model.", "a ControlNet"),
+    ("controlnet_cond_embedding.", "a ControlNet"),
+    ("motion_modules.", "an AnimateDiff motion module"),
+    ("pos_embed.proj.weight", "a DiT/PixArt-style transformer"),
+)
+LORA_MARKS = (
+    "lora_down",
+    "lora_up",
+    "lora_A",
+    "lora_B",
+    "lora.down",
+    "lora.up",
+    "hada_w1",
+    "lokr_w",
+)
+VAE_MARKS = ("encoder.down.0.block.0.conv1.weight", "encoder.down_blocks.0.resnets.0.conv1.weight")
+UPSCALER_MARKS = ("conv_first.weight", "model.0.weight", "params_ema", "body.0.weight")
+
+
+@dataclass(frozen=True)
+class Detected:
+    kind: ModelKind
+    family: SdFamily | None = None
+    variant: str = ""  # "", "inpainting" or "InstructPix2Pix"
+    prediction: str | None = None  # "v" or "epsilon" when the file says; else unknown
+    other: str | None = None  # what an unsupported file is: "a FLUX model"
+
+    @property
+    def label(self) -> str:
+        """What a picker shows: 'SD 1.x inpainting', 'SDXL', 'a FLUX model'."""
+        if self.other:
+            return self.other
+        if self.family is None:
+            return "unknown family"
+        return " ".join(part for part in (self.family.title, self.variant) if part)
+
+
+def detect(header: CheckpointHeader) -> Detected:
+    names = header.tensors
+    for mark, what in OTHER_FAMILIES:
+        if any(mark in name for name in names):
+            return Detected(ModelKind.UNKNOWN, other=what)
+    if header.has_prefix(UNET):
+        return _checkpoint(header)
+    if any(mark in name for name in names for mark in LORA_MARKS):
+        return Detected(ModelKind.LORA, family=_lora_family(header))
+    if _is_embedding(header):
+        return Detected(ModelKind.EMBEDDING, family=_embedding_family(header))
+    if any(name.endswith(mark) for name in names for mark in VAE_MARKS):
+        return Detected(ModelKind.VAE)
+    if any(name.startswith(mark) for name in names for mark in UPSCALER_MARKS):
+        return Detected(ModelKind.UPSCALER)
+    return Detected(ModelKind.UNKNOWN)
+
+
+def _checkpoint(header: CheckpointHeader) -> Detected:
+    family = text_encoder_family(header) or _family_from_unet(header)
+    in_channels = (header.shape(UNET + "input_blocks.0.0.weight") or (0, 4))[1]
+    variant = VARIANTS.get(in_channels, f"{in_channels}-channel")
+    if family is None:
+        return Detected(ModelKind.UNKNOWN, variant=variant, other=None)
+    return Detected(ModelKind.CHECKPOINT, family, variant, _prediction(header))
+
+
+def text_encoder_family(header: CheckpointHeader) -> SdFamily | None:
+    if header.has_prefix("conditioner.embedders.1.model."):
+        return SdFamily.SDXL
+    if header.has_prefix("conditioner.embedders.0.model."):
+        return SdFamily.SDXL_REFINER
+    if header.has_prefix("cond_stage_model.model."):
+        return SdFamily.SD2
+    if header.has_prefix("cond_stage_model.transformer."):
+        return SdFamily.SD1
+    return None
+
+
+def _family_from_unet(header: CheckpointHeader) -> SdFamily | None:
+    width = context_width(header)
+    if header.shape(UNET + "label_emb.0.0.weight"):
+        return SdFamily.SDXL_REFINER if width == 1280 else SdFamily.SDXL
+    return CONTEXT_WIDTHS.get(width or 0)
+
+
+def context_width(header: CheckpointHeader) -> int | None:
+    """The UNet's cross-attention width: the input size of any attn2.to_k."""
+    for name, info in header.tensors.items():
+        if name.startswith(UNET) and name.endswith("attn2.to_k.weight"):
+            return info.shape[1]
+    return None
+
+
+def _prediction(header: CheckpointHeader) -> str | None:
+    # ComfyUI marks v-prediction checkpoints with an empty "v_pred" tensor; the
+    # Stability model spec puts it in the metadata.
+    if "v_pred" in header.tensors:
+        return "v"
+    spec = header.metadata.get("modelspec.prediction_type", "").lower()
+    if spec.startswith("v"):
+        return "v"
+    if spec.startswith("eps"):
+        return "epsilon"
+    return None
+
+
+def _lora_family(header: CheckpointHeader) -> SdFamily | None:
+    names = header.tensors
+    if any(n.startswith(("lora_te1_", "lora_te2_")) or "text_encoder_2" in n for n in names):
+        return SdFamily.SDXL
+    for name, info in names.items():
+        if "attn2" in name and "to_k" in name and ("down" in name or "lora_A" in name):
+            return CONTEXT_WIDTHS.get(info.shape[-1])
+    return None
+
+
+def _is_embedding(header: CheckpointHeader) -> bool:
+    names = set(header.tensors)
+    return bool(names & {"emb_params", "string_to_param.*", "clip_l", "clip_g"}) and len(names) <= 4
+
+
+def _embedding_family(header: CheckpointHeader) -> SdFamily | None:
+    if "clip_g" in header.tensors:
+        return SdFamily.SDXL
+    for info in header.tensors.values():
+        return {768: SdFamily.SD1, 1024: SdFamily.SD2}.get(info.shape[-1])
+    return None

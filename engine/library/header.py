@@ -1,0 +1,232 @@
+"""The names and shapes of a checkpoint's tensors, read without loading any weights.
+
+A safetensors file starts with 8 bytes of header length and a JSON header naming every
+tensor's dtype, shape and byte range; reading it costs one small read however large the
+file is. A `.ckpt`/`.pt` file is a zip whose `data.pkl` describes the tensors; it is read
+by an unpickler that builds only inert placeholders from a short list of torch names and
+refuses every other global, so no code in the file ever runs (and torch is not needed).
+
+Plain Python, no torch: the model library lists folders with it from the GUI's side.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.api.errors import BadModelFile
+
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+MAX_PICKLE_BYTES = 64 << 20  # a data.pkl describes tensors; real ones are well under 5 MB
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    shape: tuple[int, ...]
+    dtype: str = ""
+
+
+@dataclass(frozen=True)
+class CheckpointHeader:
+    path: Path
+    tensors: dict[str, TensorInfo]
+    metadata: dict[str, str] = field(default_factory=dict)
+    format: str = "safetensors"  # or "pickle"
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        info = self.tensors.get(name)
+        return info.shape if info else None
+
+    def has_prefix(self, prefix: str) -> bool:
+        return any(name.startswith(prefix) for name in self.tensors)
+
+
+def read_header(path: str | Path) -> CheckpointHeader:
+    """The tensors of a .safetensors or pickled checkpoint; BadModelFile if unreadable."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadModelFile(f"{path} cannot be read ({exc.strerror or exc}).") from exc
+    if size == 0:
+        raise BadModelFile(
+            f"{path.name} is empty (0 bytes): the download or copy did not finish. "
+            "Download or copy it again."
+        )
+    if path.suffix.lower() == ".safetensors":
+        return _read_safetensors(path, size)
+    return _read_pickle(path)
+
+
+# ---------------------------------------------------------------- safetensors
+
+
+def _read_safetensors(path: Path, size: int) -> CheckpointHeader:
+    damaged = (
+        f"{path.name} is damaged or incomplete (its safetensors header is unreadable). "
+        "Download or copy it again."
+    )
+    try:
+        with open(path, "rb") as fh:
+            length = int.from_bytes(fh.read(8), "little")
+            if not 2 <= length <= min(MAX_HEADER_BYTES, size - 8):
+                raise BadModelFile(damaged)
+            raw = json.loads(fh.read(length))
+    except PermissionError as exc:
+        raise BadModelFile(
+            f"{path} cannot be opened: permission denied. Give your user read access."
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise BadModelFile(damaged) from exc
+    if not isinstance(raw, dict):
+        raise BadModelFile(damaged)
+    metadata = raw.pop("__metadata__", None) or {}
+    tensors: dict[str, TensorInfo] = {}
+    end = 0
+    try:
+        for name, entry in raw.items():
+            tensors[name] = TensorInfo(tuple(int(n) for n in entry["shape"]), str(entry["dtype"]))
+            end = max(end, int(entry["data_offsets"][1]))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise BadModelFile(damaged) from exc
+    if 8 + length + end > size:
+        raise BadModelFile(
+            f"{path.name} is incomplete: its header describes {_mb(8 + length + end)} of "
+            f"data and the file has {_mb(size)}. The download or copy was cut short; "
+            "download or copy it again."
+        )
+    clean = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+    return CheckpointHeader(path, tensors, clean, "safetensors")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+# ---------------------------------------------------------------- pickled (.ckpt / .pt)
+
+
+class _Storage:
+    """Stands for a tensor storage; never holds data."""
+
+
+class _Placeholder:
+    """What a tensor rebuild returns here: its shape only."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: str) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+
+def _rebuild_tensor(storage, offset, size, *args, **kwargs) -> _Placeholder:
+    dtype = getattr(storage, "dtype", "")
+    return _Placeholder(tuple(int(n) for n in size), dtype)
+
+
+def _rebuild_parameter(data, *args, **kwargs):
+    return data
+
+
+class _StorageType:
+    def __init__(self, name: str) -> None:
+        self.dtype = name.removesuffix("Storage")
+
+
+# The only globals a plain state dict needs. Anything else (os.system, builtins.eval, a
+# Lightning callback class...) is refused before it could be called.
+_ALLOWED = {
+    ("collections", "OrderedDict"): dict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch", "Size"): tuple,
+}
+_STORAGE_NAMES = [
+    "FloatStorage",
+    "HalfStorage",
+    "BFloat16Storage",
+    "DoubleStorage",
+    "LongStorage",
+    "IntStorage",
+    "ShortStorage",
+    "CharStorage",
+    "ByteStorage",
+    "BoolStorage",
+    "UntypedStorage",
+]
+
+
+class _ShapeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED:
+            return _ALLOWED[(module, name)]
+        if module == "torch" and name in _STORAGE_NAMES:
+            return _StorageType(name)
+        if module == "torch" and name in ("float16", "float32", "bfloat16", "int64", "device"):
+            return name
+        raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
+
+    def persistent_load(self, pid):
+        # ("storage", storage_type, key, location, numel): where the bytes are, not read.
+        storage = _Storage()
+        storage.dtype = getattr(pid[1], "dtype", "") if isinstance(pid, tuple) else ""
+        return storage
+
+
+def _read_pickle(path: Path) -> CheckpointHeader:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith("data.pkl")]
+            if not names:
+                raise BadModelFile(_not_a_checkpoint(path))
+            info = archive.getinfo(names[0])
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise BadModelFile(_not_a_checkpoint(path))
+            data = archive.read(info)
+    except zipfile.BadZipFile as exc:
+        raise BadModelFile(
+            f"{path.name} is damaged or is a legacy (pre-2019) pickle this app cannot read "
+            "safely. Download it again, preferably as .safetensors."
+        ) from exc
+    except OSError as exc:
+        raise BadModelFile(f"{path} cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        loaded = _ShapeUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as exc:
+        raise BadModelFile(would_run_code(path, str(exc))) from exc
+    except Exception as exc:  # a malformed pickle raises anything: it is damaged
+        raise BadModelFile(
+            f"{path.name} is damaged ({type(exc).__name__}). Download or copy it again."
+        ) from exc
+    while isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict):
+        raise BadModelFile(_not_a_checkpoint(path))
+    return CheckpointHeader(path, dict(_flatten(loaded)), {}, "pickle")
+
+
+def _flatten(tree: dict, prefix: str = ""):
+    """(dotted name, TensorInfo) for every tensor, nested dicts included (an A1111
+    embedding keeps its vector under string_to_param -> '*')."""
+    for key, value in tree.items():
+        if isinstance(value, _Placeholder):
+            yield prefix + str(key), TensorInfo(value.shape, str(value.dtype))
+        elif isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+
+
+def would_run_code(path: Path, detail: str = "") -> str:
+    why = f" ({detail})" if detail else ""
+    return (
+        f"{path.name} is a pickle that would run code when loaded{why}. Latent Studio never "
+        "runs code from model files. Use a .safetensors version of the model, or convert "
+        "this file with a tool you trust."
+    )
+
+
+def _not_a_checkpoint(path: Path) -> str:
+    return f"{path.name} holds no model weights this app can read. Is it a model file?"

@@ -1,0 +1,356 @@
+"""Single-file checkpoints: SD 1.x, 2.x and SDXL, loaded offline through the app's code.
+
+Oracles: the diffusers folder the single file was converted from (every tensor and the
+image must come back equal), the official configs in resources/sd-configs (the
+architecture inferred from a full-size header must be theirs), and the files' own
+contents for the bad ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from safetensors.torch import save_file
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+from engine.api.errors import BadInput, BadModelFile
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import Txt2ImgRequest
+from engine.context import JobContext
+from engine.library.detect import ModelKind, SdFamily, detect
+from engine.library.header import read_header
+from engine.models.sd.architecture import text_encoder_configs, unet_config, vae_config
+from engine.models.sd.loading import SINGLE_FILE, load_sd_pipeline, locate_sd_model
+from engine.resources import SD_CONFIG_DIR
+from tests.sd_original_layout import (
+    original_state_dict,
+    save_folder,
+    save_single_file,
+    tiny_pipeline,
+)
+
+FAMILIES = ("sd1", "sd2", "sdxl")
+COMPONENTS = {
+    "sd1": ("unet", "vae", "text_encoder"),
+    "sd2": ("unet", "vae", "text_encoder"),
+    "sdxl": ("unet", "vae", "text_encoder", "text_encoder_2"),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """Each family: (diffusers folder, original-layout single file) of one tiny pipeline."""
+    made = {}
+    for family in FAMILIES:
+        root = tmp_path_factory.mktemp(family)
+        pipe = tiny_pipeline(family, seed=3)
+        made[family] = (
+            save_folder(pipe, root / f"tiny-{family}"),
+            save_single_file(pipe, root / f"tiny-{family}.safetensors"),
+        )
+    return made
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+
+    folder = tmp_path_factory.mktemp("hashes")
+    runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(folder / "h.db")))
+    yield runtime
+    runtime.close()
+
+
+def request(model: Path, seed: int = 7) -> Txt2ImgRequest:
+    return Txt2ImgRequest(
+        model=ModelRef(Family.SD, str(model)),
+        prompt=Prompt("a red apple on a table", "blurry"),
+        size=Size(64, 64),
+        sampling=Sampling(steps=3, cfg_scale=6.0, sampler=None, seed=seed),
+    )
+
+
+# ---------------------------------------------------------------- tiny files, loaded
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_tensor_of_a_single_file_equals_the_folder_it_came_from(tiny, family):
+    folder, single = tiny[family]
+    from_folder = load_sd_pipeline(folder, "cpu", torch.float32)
+    from_file = load_sd_pipeline(single, "cpu", torch.float32)
+    for component in COMPONENTS[family]:
+        expected = getattr(from_folder, component).state_dict()
+        got = getattr(from_file, component).state_dict()
+        assert set(got) == set(expected), component
+        for name, tensor in expected.items():
+            assert torch.equal(got[name], tensor), f"{component}.{name}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_image_from_a_single_file_equals_the_image_from_its_folder(runtime, tiny, family):
+    folder, single = tiny[family]
+    from_folder = runtime.run(request(folder), JobContext(1)).images[0]
+    from_file = runtime.run(request(single), JobContext(2)).images[0]
+    assert np.array_equal(from_file.rgb, from_folder.rgb)
+    assert from_file.rgb.std() > 0  # a picture, not a flat field
+    assert from_file.info["model_format"] == SINGLE_FILE
+    assert from_file.info["architecture"] == family
+    assert from_file.info["model_sha256"] == _sha256(single)  # A1111's hash source
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_ckpt_of_plain_tensors_loads_like_its_safetensors(tiny, tmp_path):
+    folder, single = tiny["sd1"]
+    pipe = load_sd_pipeline(single, "cpu", torch.float32)
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save({"state_dict": original_state_dict(pipe), "global_step": 1}, ckpt)
+    model = locate_sd_model(ckpt)
+    assert model.family is SdFamily.SD1
+    from_ckpt = load_sd_pipeline(model, "cpu", torch.float32)
+    for name, tensor in pipe.unet.state_dict().items():
+        assert torch.equal(from_ckpt.unet.state_dict()[name], tensor)
+
+
+def test_v_prediction_is_read_from_the_model_spec(tmp_path):
+    pipe = tiny_pipeline("sd2", seed=1)
+    path = save_single_file(
+        pipe, tmp_path / "v.safetensors", metadata={"modelspec.prediction_type": "v"}
+    )
+    loaded = load_sd_pipeline(path, "cpu", torch.float32)
+    assert loaded.scheduler.config.prediction_type == "v_prediction"
+    plain = load_sd_pipeline(
+        save_single_file(pipe, tmp_path / "e.safetensors"), "cpu", torch.float32
+    )
+    assert plain.scheduler.config.prediction_type == "epsilon"
+
+
+# ---------------------------------------------------------------- full-size headers
+
+
+def _meta_components(template: str) -> dict:
+    """The official components of a family, on the meta device (no memory, no weights)."""
+    folder = SD_CONFIG_DIR / template
+
+    def config(name: str) -> dict:
+        values = json.loads((folder / name / "config.json").read_text("utf-8"))
+        values.pop("torch_dtype", None)
+        return values
+
+    with torch.device("meta"):
+        parts = {
+            "unet": UNet2DConditionModel.from_config(config("unet")),
+            "vae": AutoencoderKL.from_config(config("vae")),
+            "text_encoder": CLIPTextModel(CLIPTextConfig(**config("text_encoder"))),
+        }
+        if (folder / "text_encoder_2").is_dir():
+            parts["text_encoder_2"] = CLIPTextModelWithProjection(
+                CLIPTextConfig(**config("text_encoder_2"))
+            )
+    return parts
+
+
+class _Meta:
+    """Enough of a pipeline for the converter: its components as attributes."""
+
+    def __init__(self, parts: dict) -> None:
+        self.__dict__.update(parts)
+
+
+def write_header_only(path: Path, shapes: dict[str, tuple[int, ...]], metadata=None) -> Path:
+    """A valid safetensors file of the given shapes whose data is a sparse hole: a
+    multi-GB checkpoint's header at the cost of a few kilobytes of disk."""
+    header: dict = {"__metadata__": metadata or {}}
+    offset = 0
+    for name, shape in shapes.items():
+        size = 2 * int(np.prod(shape))  # float16
+        header[name] = {
+            "dtype": "F16",
+            "shape": list(shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(raw)) + raw)
+        fh.truncate(8 + len(raw) + offset)
+    return path
+
+
+def full_size_shapes(template: str) -> dict[str, tuple[int, ...]]:
+    meta = _Meta(_meta_components(template))
+    return {name: tuple(t.shape) for name, t in _original_names(meta).items()}
+
+
+def _original_names(meta) -> dict:
+    import tests.sd_original_layout as layout
+
+    out = {}
+    for name, t in layout.unet_to_original(meta.unet.state_dict(), meta.unet.config).items():
+        out["model.diffusion_model." + name] = t
+    for name, t in layout.vae_to_original(meta.vae.state_dict(), meta.vae.config).items():
+        out["first_stage_model." + name] = t
+    if hasattr(meta, "text_encoder_2"):
+        out |= layout.clip_to_original(meta.text_encoder, "conditioner.embedders.0.transformer.")
+        out |= layout.openclip_to_original(meta.text_encoder_2, "conditioner.embedders.1.model.")
+    elif meta.text_encoder.config.hidden_act == "quick_gelu":
+        out |= layout.clip_to_original(meta.text_encoder, "cond_stage_model.transformer.")
+    else:
+        out |= layout.openclip_to_original(meta.text_encoder, "cond_stage_model.model.")
+    return out
+
+
+OFFICIAL = {"sd15": SdFamily.SD1, "sd21": SdFamily.SD2, "sdxl": SdFamily.SDXL}
+UNET_FIELDS = (
+    "in_channels",
+    "block_out_channels",
+    "layers_per_block",
+    "down_block_types",
+    "up_block_types",
+    "cross_attention_dim",
+    "use_linear_projection",
+    "attention_head_dim",
+    "projection_class_embeddings_input_dim",
+    "addition_time_embed_dim",
+)
+
+
+@pytest.fixture(scope="module")
+def official_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("official")
+    files = {}
+    for template in OFFICIAL:
+        shapes = full_size_shapes(template)
+        if template == "sd21":
+            # Stability's SD 2.x files carry all 24 OpenCLIP blocks; diffusers uses 23.
+            extra = "cond_stage_model.model.transformer.resblocks.23."
+            for name, shape in list(shapes.items()):
+                if ".resblocks.0." in name:
+                    shapes[
+                        name.replace("cond_stage_model.model.transformer.resblocks.0.", extra)
+                    ] = shape
+        files[template] = write_header_only(folder / f"{template}.safetensors", shapes)
+    return files
+
+
+@pytest.mark.parametrize("template", list(OFFICIAL))
+def test_a_full_size_header_gives_the_official_architecture(official_files, template):
+    header = read_header(official_files[template])
+    found = detect(header)
+    assert (found.kind, found.family, found.variant) == (
+        ModelKind.CHECKPOINT,
+        OFFICIAL[template],
+        "",
+    )
+    official = json.loads((SD_CONFIG_DIR / template / "unet" / "config.json").read_text("utf-8"))
+    inferred = unet_config(header, found.family)
+    for field in UNET_FIELDS:
+        if field in official:
+            assert inferred.get(field, official[field]) == official[field], field
+    depth = official.get("transformer_layers_per_block", 1)
+    if isinstance(depth, int):
+        depth = [depth] * len(official["block_out_channels"])
+    assert inferred["transformer_layers_per_block"] == list(depth)
+    vae = json.loads((SD_CONFIG_DIR / template / "vae" / "config.json").read_text("utf-8"))
+    for field, value in vae_config(header).items():
+        assert value == vae[field], field
+    for component, values in text_encoder_configs(header, found.family).items():
+        config = json.loads(
+            (SD_CONFIG_DIR / template / component / "config.json").read_text("utf-8")
+        )
+        for field, value in values.items():
+            assert value == config[field], f"{component}.{field}"
+
+
+def test_an_inpainting_checkpoint_is_named_and_refused_for_text_to_image(official_files, tmp_path):
+    shapes = full_size_shapes("sd15")
+    shapes["model.diffusion_model.input_blocks.0.0.weight"] = (320, 9, 3, 3)
+    path = write_header_only(tmp_path / "inpaint.safetensors", shapes)
+    assert detect(read_header(path)).label == "SD 1.x inpainting"
+    with pytest.raises(BadInput, match="inpainting"):
+        locate_sd_model(path)
+
+
+# ---------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        ("model.diffusion_model.double_blocks.0.img_attn.norm.key_norm.scale", "FLUX"),
+        (
+            "model.diffusion_model.joint_blocks.0.context_block.adaLN_modulation.1.bias",
+            "Stable Diffusion 3",
+        ),
+    ],
+)
+def test_other_families_are_named_and_refused(tmp_path, key, what):
+    path = write_header_only(tmp_path / "other.safetensors", {key: (64,)})
+    with pytest.raises(BadInput) as caught:
+        locate_sd_model(path)
+    assert what in caught.value.message
+    assert "not supported" in caught.value.message
+
+
+def test_a_zero_byte_file_is_explained(tmp_path):
+    path = tmp_path / "empty.safetensors"
+    path.touch()
+    with pytest.raises(BadModelFile, match="empty"):
+        locate_sd_model(path)
+
+
+def test_a_truncated_file_is_explained_before_any_weight_is_read(tiny, tmp_path):
+    _, single = tiny["sd1"]
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(single.read_bytes()[: single.stat().st_size // 2])
+    with pytest.raises(BadModelFile) as caught:
+        locate_sd_model(cut)
+    assert "incomplete" in caught.value.message
+    assert "again" in caught.value.message
+
+
+class _Payload:
+    """Unpickling this runs os.system: a model file that carries code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_that_would_run_code_is_refused_and_never_runs(runtime, tmp_path):
+    marker = tmp_path / "ran"
+    ckpt = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {"x": torch.zeros(1)}, "payload": _Payload(marker)}, ckpt)
+    assert zipfile.is_zipfile(ckpt)
+    with pytest.raises(BadModelFile) as caught:
+        runtime.run(request(ckpt), JobContext(1))
+    assert "would run code" in caught.value.message
+    assert "never" in caught.value.message
+    assert not marker.exists()
+
+
+def test_a_lora_chosen_as_a_model_says_how_to_use_it(tmp_path):
+    path = tmp_path / "style.safetensors"
+    save_file(
+        {"lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(4, 8)},
+        str(path),
+    )
+    with pytest.raises(BadInput, match="<lora:"):
+        locate_sd_model(path)
