@@ -265,3 +265,59 @@ def _rebuild_progress(done: int, total: int) -> None:
     print(
         f"\rindexed {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True
     )
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """One JSON line per model found in the folders (default: the app's model folders)."""
+    from engine.hashing import HASH_DB, HashCache, default_cache_dir
+    from engine.library.scan import scan_library
+
+    folders = [Path(d) for d in args.dir] if args.dir else saved_models_dirs()
+    if not folders:
+        print(
+            "error: no model folders: pass --dir DIR, or add folders in the app's Settings.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        print(f"error: not a folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    entries = scan_library(folders)
+    hashes = HashCache(default_cache_dir() / HASH_DB).known(
+        [e.path for e in entries if e.format == "single file"]
+    )
+    for entry in entries:
+        sha = hashes.get(entry.path)
+        print(json.dumps(entry.as_json(sha[:10] if sha else None)), flush=True)
+    return 0
+
+
+def saved_models_dirs() -> list[Path]:
+    """The model folders the app's Settings list (its settings.ini, read with Qt's own
+    reader: QSettings' list format is Qt's)."""
+    import os
+
+    import platformdirs
+    from PySide6.QtCore import QSettings
+
+    override = os.environ.get("LATENTSTUDIO_CONFIG_DIR")
+    folder = Path(override) if override else Path(platformdirs.user_config_dir("Latent Studio"))
+    value = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat).value(
+        "models_dirs", []
+    )
+    if isinstance(value, str):
+        value = [value]
+    return [Path(v) for v in value or [] if v]
+
+
+def resolve_model_name(model: str) -> str:
+    """A checkpoint file, folder, or the name of one in the app's model folders."""
+    if Path(model).expanduser().exists() or "/" in model or "\\" in model:
+        return model
+    from engine.library.scan import checkpoints, scan_library
+
+    for entry in checkpoints(scan_library(saved_models_dirs())):
+        if model in (entry.name, entry.path.name):
+            return str(entry.path)
+    return model  # not found: the job says the model does not exist

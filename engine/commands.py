@@ -58,7 +58,12 @@ def _out(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a diffusers model folder")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a checkpoint file (.safetensors/.ckpt), a diffusers folder, or the name of a "
+        "model in the app's model folders",
+    )
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--negative", default="")
     parser.add_argument("--seed", type=int, default=None, help="default: random")
@@ -73,8 +78,10 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate_request(args: argparse.Namespace) -> Request:
+    from engine.cli import resolve_model_name
+
     return Txt2ImgRequest(
-        model=ModelRef(Family.SD, args.model),
+        model=ModelRef(Family.SD, resolve_model_name(args.model)),
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),
         sampling=Sampling(args.steps, args.cfg, args.sampler, _seed(args)),
@@ -201,6 +208,22 @@ def _upscale(args: argparse.Namespace) -> int:
     return run_upscale(args)
 
 
+def _models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        action="append",
+        default=[],
+        help="a folder to list (repeatable); default: the app's model folders. An A1111 or "
+        "ComfyUI install, its models folder, or any folder of model files",
+    )
+
+
+def _models(args: argparse.Namespace) -> int:
+    from engine.cli import run_models
+
+    return run_models(args)
+
+
 def _gallery(args: argparse.Namespace) -> int:
     from engine.cli import run_gallery
 
@@ -220,6 +243,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
     Command("upscale", "super-resolution of images or folders", _upscale_arguments, _upscale),
+    Command("models", "list the models in model folders", _models_arguments, _models),
 )
 
 

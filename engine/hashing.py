@@ -87,6 +87,26 @@ class HashCache:
             ).fetchone()
             return row[0] if row else None
 
+    def known(self, files: list[Path]) -> dict[Path, str]:
+        """The cached sha256 of each file that has one, in one query per file on one
+        connection (a library listing asks for hundreds at once)."""
+        found: dict[Path, str] = {}
+        keys = [(file, _stat_key(file)) for file in files]
+        if self.path is None or not self.path.exists():
+            return found
+        with self._connect() as conn:
+            if conn is None:
+                return found
+            for file, key in keys:
+                if key is None:
+                    continue
+                row = conn.execute(
+                    "SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?", key
+                ).fetchone()
+                if row:
+                    found[file] = row[0]
+        return found
+
     def put(self, file: Path, sha256: str) -> None:
         key = _stat_key(file)
         if key is None or self.path is None:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
 from safetensors.torch import save_file
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
@@ -32,10 +29,12 @@ from engine.models.sd.architecture import text_encoder_configs, unet_config, vae
 from engine.models.sd.loading import SINGLE_FILE, load_sd_pipeline, locate_sd_model
 from engine.resources import SD_CONFIG_DIR
 from tests.sd_original_layout import (
+    full_size_shapes,
     original_state_dict,
     save_folder,
     save_single_file,
     tiny_pipeline,
+    write_header_only,
 )
 
 FAMILIES = ("sd1", "sd2", "sdxl")
@@ -140,79 +139,6 @@ def test_v_prediction_is_read_from_the_model_spec(tmp_path):
 
 
 # ---------------------------------------------------------------- full-size headers
-
-
-def _meta_components(template: str) -> dict:
-    """The official components of a family, on the meta device (no memory, no weights)."""
-    folder = SD_CONFIG_DIR / template
-
-    def config(name: str) -> dict:
-        values = json.loads((folder / name / "config.json").read_text("utf-8"))
-        values.pop("torch_dtype", None)
-        return values
-
-    with torch.device("meta"):
-        parts = {
-            "unet": UNet2DConditionModel.from_config(config("unet")),
-            "vae": AutoencoderKL.from_config(config("vae")),
-            "text_encoder": CLIPTextModel(CLIPTextConfig(**config("text_encoder"))),
-        }
-        if (folder / "text_encoder_2").is_dir():
-            parts["text_encoder_2"] = CLIPTextModelWithProjection(
-                CLIPTextConfig(**config("text_encoder_2"))
-            )
-    return parts
-
-
-class _Meta:
-    """Enough of a pipeline for the converter: its components as attributes."""
-
-    def __init__(self, parts: dict) -> None:
-        self.__dict__.update(parts)
-
-
-def write_header_only(path: Path, shapes: dict[str, tuple[int, ...]], metadata=None) -> Path:
-    """A valid safetensors file of the given shapes whose data is a sparse hole: a
-    multi-GB checkpoint's header at the cost of a few kilobytes of disk."""
-    header: dict = {"__metadata__": metadata or {}}
-    offset = 0
-    for name, shape in shapes.items():
-        size = 2 * int(np.prod(shape))  # float16
-        header[name] = {
-            "dtype": "F16",
-            "shape": list(shape),
-            "data_offsets": [offset, offset + size],
-        }
-        offset += size
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<Q", len(raw)) + raw)
-        fh.truncate(8 + len(raw) + offset)
-    return path
-
-
-def full_size_shapes(template: str) -> dict[str, tuple[int, ...]]:
-    meta = _Meta(_meta_components(template))
-    return {name: tuple(t.shape) for name, t in _original_names(meta).items()}
-
-
-def _original_names(meta) -> dict:
-    import tests.sd_original_layout as layout
-
-    out = {}
-    for name, t in layout.unet_to_original(meta.unet.state_dict(), meta.unet.config).items():
-        out["model.diffusion_model." + name] = t
-    for name, t in layout.vae_to_original(meta.vae.state_dict(), meta.vae.config).items():
-        out["first_stage_model." + name] = t
-    if hasattr(meta, "text_encoder_2"):
-        out |= layout.clip_to_original(meta.text_encoder, "conditioner.embedders.0.transformer.")
-        out |= layout.openclip_to_original(meta.text_encoder_2, "conditioner.embedders.1.model.")
-    elif meta.text_encoder.config.hidden_act == "quick_gelu":
-        out |= layout.clip_to_original(meta.text_encoder, "cond_stage_model.transformer.")
-    else:
-        out |= layout.openclip_to_original(meta.text_encoder, "cond_stage_model.model.")
-    return out
 
 
 OFFICIAL = {"sd15": SdFamily.SD1, "sd21": SdFamily.SD2, "sdxl": SdFamily.SDXL}
@@ -354,3 +280,15 @@ def test_a_lora_chosen_as_a_model_says_how_to_use_it(tmp_path):
     )
     with pytest.raises(BadInput, match="<lora:"):
         locate_sd_model(path)
+
+
+def test_a_header_damaged_in_its_middle_is_refused_when_loading(tiny, tmp_path):
+    _, single = tiny["sd1"]
+    data = bytearray(single.read_bytes())
+    length = int.from_bytes(data[:8], "little")
+    middle = 8 + length // 2
+    data[middle : middle + 4] = b"}}}}"
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(BadModelFile, match="damaged"):
+        locate_sd_model(broken)

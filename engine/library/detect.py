@@ -12,6 +12,7 @@ families are recognised by a key of theirs so the user learns what the file is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -77,6 +78,7 @@ LORA_MARKS = (
     "lokr_w",
 )
 VAE_MARKS = ("encoder.down.0.block.0.conv1.weight", "encoder.down_blocks.0.resnets.0.conv1.weight")
+EMBEDDING_NAMES = ("emb_params", "string_to_param.*", "clip_l", "clip_g")
 UPSCALER_MARKS = ("conv_first.weight", "model.0.weight", "params_ema", "body.0.weight")
 
 
@@ -94,24 +96,24 @@ class Detected:
         if self.other:
             return self.other
         if self.family is None:
-            return "unknown family"
+            named = (ModelKind.CHECKPOINT, ModelKind.LORA, ModelKind.EMBEDDING)
+            return "unknown family" if self.kind in named else ""
         return " ".join(part for part in (self.family.title, self.variant) if part)
 
 
 def detect(header: CheckpointHeader) -> Detected:
-    names = header.tensors
     for mark, what in OTHER_FAMILIES:
-        if any(mark in name for name in names):
+        if header.contains(mark):
             return Detected(ModelKind.UNKNOWN, other=what)
     if header.has_prefix(UNET):
         return _checkpoint(header)
-    if any(mark in name for name in names for mark in LORA_MARKS):
+    if any(header.contains(mark) for mark in LORA_MARKS):
         return Detected(ModelKind.LORA, family=_lora_family(header))
     if _is_embedding(header):
         return Detected(ModelKind.EMBEDDING, family=_embedding_family(header))
-    if any(name.endswith(mark) for name in names for mark in VAE_MARKS):
+    if any(header.contains(mark + "\n") for mark in VAE_MARKS):
         return Detected(ModelKind.VAE)
-    if any(name.startswith(mark) for name in names for mark in UPSCALER_MARKS):
+    if any(header.has_prefix(mark) for mark in UPSCALER_MARKS):
         return Detected(ModelKind.UPSCALER)
     return Detected(ModelKind.UNKNOWN)
 
@@ -146,16 +148,15 @@ def _family_from_unet(header: CheckpointHeader) -> SdFamily | None:
 
 def context_width(header: CheckpointHeader) -> int | None:
     """The UNet's cross-attention width: the input size of any attn2.to_k."""
-    for name, info in header.tensors.items():
-        if name.startswith(UNET) and name.endswith("attn2.to_k.weight"):
-            return info.shape[1]
-    return None
+    name = header.first(re.escape(UNET) + r".*attn2\.to_k\.weight")
+    shape = header.shape(name) if name else None
+    return shape[1] if shape else None
 
 
 def _prediction(header: CheckpointHeader) -> str | None:
     # ComfyUI marks v-prediction checkpoints with an empty "v_pred" tensor; the
     # Stability model spec puts it in the metadata.
-    if "v_pred" in header.tensors:
+    if "v_pred" in header:
         return "v"
     spec = header.metadata.get("modelspec.prediction_type", "").lower()
     if spec.startswith("v"):
@@ -166,23 +167,26 @@ def _prediction(header: CheckpointHeader) -> str | None:
 
 
 def _lora_family(header: CheckpointHeader) -> SdFamily | None:
-    names = header.tensors
-    if any(n.startswith(("lora_te1_", "lora_te2_")) or "text_encoder_2" in n for n in names):
+    if header.has_prefix("lora_te1_") or header.has_prefix("lora_te2_"):
         return SdFamily.SDXL
-    for name, info in names.items():
-        if "attn2" in name and "to_k" in name and ("down" in name or "lora_A" in name):
-            return CONTEXT_WIDTHS.get(info.shape[-1])
-    return None
+    if header.contains("text_encoder_2"):
+        return SdFamily.SDXL
+    # A cross-attention key projection's down matrix reads the text embedding's width.
+    name = header.first(r".*attn2.to_k.*(?:down|lora_A).*")
+    shape = header.shape(name) if name else None
+    return CONTEXT_WIDTHS.get(shape[-1]) if shape else None
 
 
 def _is_embedding(header: CheckpointHeader) -> bool:
-    names = set(header.tensors)
-    return bool(names & {"emb_params", "string_to_param.*", "clip_l", "clip_g"}) and len(names) <= 4
+    names = set(header.names)
+    return bool(names & set(EMBEDDING_NAMES)) and len(names) <= 4
 
 
 def _embedding_family(header: CheckpointHeader) -> SdFamily | None:
-    if "clip_g" in header.tensors:
+    if "clip_g" in header:
         return SdFamily.SDXL
-    for info in header.tensors.values():
-        return {768: SdFamily.SD1, 1024: SdFamily.SD2}.get(info.shape[-1])
+    for name in EMBEDDING_NAMES:
+        if name in header:
+            shape = header.shape(name) or (0,)
+            return {768: SdFamily.SD1, 1024: SdFamily.SD2}.get(shape[-1])
     return None

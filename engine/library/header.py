@@ -11,12 +11,14 @@ Plain Python, no torch: the model library lists folders with it from the GUI's s
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import pickle
+import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from engine.api.errors import BadModelFile
 
@@ -24,25 +26,105 @@ MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 MAX_PICKLE_BYTES = 64 << 20  # a data.pkl describes tensors; real ones are well under 5 MB
 
 
-@dataclass(frozen=True)
-class TensorInfo:
+class TensorInfo(NamedTuple):
     shape: tuple[int, ...]
     dtype: str = ""
 
 
-@dataclass(frozen=True)
+# A key whose value is an object: every tensor entry (and __metadata__).
+_OBJECT_KEY = re.compile(r'"([^"]+)"\s*:\s*\{')
+_DATA_END = re.compile(r'"data_offsets"\s*:\s*\[\s*\d+\s*,\s*(\d+)\s*\]')
+_SHAPE = re.compile(r'"shape"\s*:\s*\[([^\]]*)\]')
+METADATA = "__metadata__"
+
+
 class CheckpointHeader:
-    path: Path
-    tensors: dict[str, TensorInfo]
-    metadata: dict[str, str] = field(default_factory=dict)
-    format: str = "safetensors"  # or "pickle"
+    """A checkpoint's tensor names, shapes and metadata.
+
+    A safetensors header is kept as its JSON text and searched, not parsed, until all of
+    it is needed: an SDXL header is ~250 KB of JSON, and a library of 200 of them must
+    list in well under a second. Names and the data size come from two regular-
+    expression scans; a shape is read from its own entry when asked for.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        format: str,
+        raw: str = "",
+        tensors: dict[str, TensorInfo] | None = None,
+    ) -> None:
+        self.path = path
+        self.format = format  # "safetensors" or "pickle"
+        self._raw = raw
+        self._tensors = tensors
+
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:
+        if self._tensors is not None:
+            return tuple(self._tensors)
+        raw = self._raw
+        if '":{' in raw:  # compact JSON, as every safetensors writer makes: split, in C
+            pieces = raw.split('":{')[:-1]
+            found = [piece[piece.rfind('"') + 1 :] for piece in pieces]
+        else:
+            found = _OBJECT_KEY.findall(raw)
+        return tuple(n for n in found if n != METADATA)
+
+    @functools.cached_property
+    def joined(self) -> str:
+        """Every name on a line of its own, for fast substring and prefix tests."""
+        return "\n" + "\n".join(self.names) + "\n"
+
+    @functools.cached_property
+    def tensors(self) -> dict[str, TensorInfo]:
+        if self._tensors is None:
+            entries = json.loads(self._raw)
+            entries.pop(METADATA, None)
+            self._tensors = {
+                name: TensorInfo(tuple(entry["shape"]), str(entry["dtype"]))
+                for name, entry in entries.items()
+            }
+        return self._tensors
+
+    @functools.cached_property
+    def metadata(self) -> dict[str, str]:
+        at = self._raw.find(f'"{METADATA}"')
+        if at < 0:
+            return {}
+        try:
+            start = self._raw.index("{", at)
+            value, _ = json.JSONDecoder().raw_decode(self._raw, start)
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def __contains__(self, name: str) -> bool:
+        return f"\n{name}\n" in self.joined
 
     def shape(self, name: str) -> tuple[int, ...] | None:
-        info = self.tensors.get(name)
-        return info.shape if info else None
+        if self._tensors is not None:
+            info = self._tensors.get(name)
+            return info.shape if info else None
+        at = self._raw.find(json.dumps(name) + ":")
+        if at < 0:
+            return None
+        found = _SHAPE.search(self._raw, at, self._raw.find("}", at) + 1)
+        if found is None:
+            return None
+        return tuple(int(n) for n in found.group(1).split(",") if n.strip())
 
     def has_prefix(self, prefix: str) -> bool:
-        return any(name.startswith(prefix) for name in self.tensors)
+        return "\n" + prefix in self.joined
+
+    def contains(self, fragment: str) -> bool:
+        """Whether any tensor name contains `fragment`."""
+        return fragment in self.joined
+
+    def first(self, pattern: str) -> str | None:
+        """The first tensor name matching the regular expression `pattern` (whole name)."""
+        found = re.search(rf"^(?:{pattern})$", self.joined, re.MULTILINE)
+        return found.group(0) if found else None
 
 
 def read_header(path: str | Path) -> CheckpointHeader:
@@ -75,32 +157,31 @@ def _read_safetensors(path: Path, size: int) -> CheckpointHeader:
             length = int.from_bytes(fh.read(8), "little")
             if not 2 <= length <= min(MAX_HEADER_BYTES, size - 8):
                 raise BadModelFile(damaged)
-            raw = json.loads(fh.read(length))
+            raw = fh.read(length).decode("utf-8")
     except PermissionError as exc:
         raise BadModelFile(
             f"{path} cannot be opened: permission denied. Give your user read access."
         ) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise BadModelFile(damaged) from exc
-    if not isinstance(raw, dict):
+    if not raw.lstrip().startswith("{") or not raw.rstrip().endswith("}"):
         raise BadModelFile(damaged)
-    metadata = raw.pop("__metadata__", None) or {}
-    tensors: dict[str, TensorInfo] = {}
-    end = 0
-    try:
-        for name, entry in raw.items():
-            tensors[name] = TensorInfo(tuple(int(n) for n in entry["shape"]), str(entry["dtype"]))
-            end = max(end, int(entry["data_offsets"][1]))
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise BadModelFile(damaged) from exc
+    # The tensors cover the data exactly, so in a whole file the last one ends where the
+    # file does: finding that number is enough, and costs one search.
+    data = size - 8 - length
+    if f",{data}]" in raw or f", {data}]" in raw:
+        return CheckpointHeader(path, "safetensors", raw=raw)
+    ends = _DATA_END.findall(raw)
+    if not ends:
+        raise BadModelFile(damaged)
+    end = max(int(n) for n in ends)
     if 8 + length + end > size:
         raise BadModelFile(
             f"{path.name} is incomplete: its header describes {_mb(8 + length + end)} of "
             f"data and the file has {_mb(size)}. The download or copy was cut short; "
             "download or copy it again."
         )
-    clean = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
-    return CheckpointHeader(path, tensors, clean, "safetensors")
+    return CheckpointHeader(path, "safetensors", raw=raw)
 
 
 def _mb(n: int) -> str:
@@ -206,7 +287,7 @@ def _read_pickle(path: Path) -> CheckpointHeader:
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict):
         raise BadModelFile(_not_a_checkpoint(path))
-    return CheckpointHeader(path, dict(_flatten(loaded)), {}, "pickle")
+    return CheckpointHeader(path, "pickle", tensors=dict(_flatten(loaded)))
 
 
 def _flatten(tree: dict, prefix: str = ""):

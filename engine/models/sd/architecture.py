@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.api.errors import BadModelFile
-from engine.library.detect import UNET, SdFamily
+from engine.library.detect import UNET, SdFamily, context_width
 from engine.library.header import CheckpointHeader
 
 VAE_PREFIXES = ("first_stage_model.", "vae.")
@@ -72,7 +72,7 @@ def unet_config(header: CheckpointHeader, family: SdFamily) -> dict[str, Any]:
         "attention_head_dim": _heads(family, levels),
         "mid_block_type": (
             "UNetMidBlock2DCrossAttn"
-            if UNET + "middle_block.1.proj_in.weight" in header.tensors
+            if UNET + "middle_block.1.proj_in.weight" in header
             else "UNetMidBlock2D"
         ),
     }
@@ -170,7 +170,7 @@ def _levels(header: CheckpointHeader) -> list[Level]:
     block = 1
     while header.has_prefix(f"{UNET}input_blocks.{block}."):
         base = f"{UNET}input_blocks.{block}."
-        if base + "0.op.weight" in header.tensors:  # a downsampler closes the level
+        if base + "0.op.weight" in header:  # a downsampler closes the level
             levels.append(Level(channels, resnets, depth))
             resnets, depth = 0, 0
         else:
@@ -197,17 +197,15 @@ def _heads(family: SdFamily, levels: list[Level]) -> int | list[int]:
 
 
 def _cross_attention_width(header: CheckpointHeader) -> int:
-    for name, info in header.tensors.items():
-        if name.startswith(UNET) and name.endswith("attn2.to_k.weight"):
-            return info.shape[1]
-    raise BadModelFile(f"{header.path.name}: its UNet has no cross-attention; not an SD model.")
+    width = context_width(header)
+    if width is None:
+        raise BadModelFile(f"{header.path.name}: its UNet has no cross-attention; not an SD model.")
+    return width
 
 
 def _linear_projection(header: CheckpointHeader) -> bool:
-    for name, info in header.tensors.items():
-        if name.startswith(UNET) and name.endswith("proj_in.weight"):
-            return len(info.shape) == 2
-    return False
+    name = header.first(re.escape(UNET) + r".*proj_in\.weight")
+    return bool(name) and len(_shape(header, name)) == 2
 
 
 def _size_conditioning(header: CheckpointHeader, family: SdFamily) -> dict[str, Any]:
@@ -243,8 +241,8 @@ def _shape(header: CheckpointHeader, name: str) -> tuple[int, ...]:
 
 def _count(header: CheckpointHeader, pattern: str) -> int:
     """1 + the largest index the pattern's group takes among the tensor names."""
-    regex = re.compile(pattern + "$")
-    indices = [int(m.group(1)) for name in header.tensors if (m := regex.match(name))]
+    regex = re.compile(f"^{pattern}$", re.MULTILINE)
+    indices = [int(m.group(1)) for m in regex.finditer(header.joined)]
     return max(indices) + 1 if indices else 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from engine.models.common import hf_env  # isort: skip  (must run before any hugging-face import)
 
-import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from engine.api.errors import BadModelFile, is_out_of_memory
 from engine.library.detect import SdFamily
 from engine.library.header import would_run_code
+from engine.library.scan import folder_family
 from engine.models.common.construction import building_models
 from engine.models.sd.files import SINGLE_FILE_SUFFIXES, SdFolder, inspect_sd_folder
 from engine.models.sd.single_file import SingleFileModel, inspect_single_file, load_single_file
@@ -55,18 +55,12 @@ def locate_sd_model(path: str | Path) -> SdModel:
         return SdModel(path, single.family, SINGLE_FILE, None, single=single)
     folder = inspect_sd_folder(path)
     return SdModel(
-        folder.path, _folder_family(folder), DIFFUSERS, folder.weight_files, folder=folder
+        folder.path,
+        folder_family(folder.path) or SdFamily.SD1,
+        DIFFUSERS,
+        folder.weight_files,
+        folder=folder,
     )
-
-
-def _folder_family(folder: SdFolder) -> SdFamily:
-    if folder.pipeline_class == "StableDiffusionXLPipeline":
-        return SdFamily.SDXL
-    try:
-        config = json.loads((folder.path / "text_encoder" / "config.json").read_text("utf-8"))
-        return SdFamily.SD2 if config.get("hidden_act") == "gelu" else SdFamily.SD1
-    except (OSError, ValueError, AttributeError):
-        return SdFamily.SD1
 
 
 def load_sd_pipeline(

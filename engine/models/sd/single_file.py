@@ -62,6 +62,7 @@ class SingleFileModel:
 def inspect_single_file(path: Path) -> SingleFileModel:
     """Read the header, say what the file is; refuse what this app cannot run."""
     header = read_header(path)
+    _parse_whole(header)
     found = detect(header)
     if found.other:
         raise BadInput(
@@ -81,6 +82,18 @@ def inspect_single_file(path: Path) -> SingleFileModel:
             "text-to-image cannot use it. Choose a model that is not an inpainting one."
         )
     return SingleFileModel(path, header, found)
+
+
+def _parse_whole(header: CheckpointHeader) -> None:
+    """Listing searches the header; loading parses all of it, so a header damaged in
+    its middle is refused here, with a sentence, not by the weights reader."""
+    try:
+        header.tensors  # noqa: B018 - parsing is the check
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadModelFile(
+            f"{header.path.name} is damaged (its safetensors header is not valid JSON). "
+            "Download or copy it again."
+        ) from exc
 
 
 def _not_a_checkpoint(path: Path, found: Detected) -> str:
