@@ -65,6 +65,7 @@ def bare(path: Path) -> None:
 
 def app(path: Path) -> None:
     import torch
+    from diffusers import StableDiffusionPipeline  # noqa: F401 - imported, as the bare side does
 
     from engine.models.sd.loading import load_sd_pipeline
 

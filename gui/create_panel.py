@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -24,12 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
-from engine.api.catalogue import CatalogueEntry, find_checkpoint_files, find_sd_models
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
+from engine.library.detect import ModelKind
+from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
+from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
@@ -38,8 +39,7 @@ from gui.widgets import double_spin_box, spin_box
 MODEL_DEFAULT_SAMPLER = "Model default"
 TOKENIZER_DELAY_MS = 1500
 NO_MODEL = "No model yet: Settings → Models folders"
-ONLY_SINGLE_FILES = "Only single-file checkpoints found"
-LATER = "found; single-file checkpoints arrive in a later version"
+SCANNING = "Looking for models…"
 QUIET = "color: #8a8a8a;"
 WARNING = "color: #f0a040;"
 
@@ -54,6 +54,7 @@ class CreatePanel(QWidget, ModePanel):
     title = "Create"
     generate_requested = Signal()
     model_chosen = Signal(str)
+    models_listed = Signal()  # a scan of the model folders has been shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -134,43 +135,55 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.generate_button)
         # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
         QTimer.singleShot(TOKENIZER_DELAY_MS, self.update_token_counts)
+        self._select_after_scan = ""
+        self.scanner = LibraryScanner(self)
+        self.scanner.scanned.connect(self._on_scanned)
 
     # ------------------------------------------------------------ models
 
-    def set_models(
-        self, entries: list[CatalogueEntry], select: str = "", single_files: list[Path] = ()
-    ) -> None:
+    def scan_models(self, folders: list[Path], select: str = "") -> None:
+        """List the checkpoints in the folders, on a thread; `select` once they arrive."""
+        self._select_after_scan = select or self.model_path
+        if self.model_box.count() == 0:
+            self.model_box.setPlaceholderText(SCANNING)
+        self.scanner.scan(folders)
+
+    def _on_scanned(self, listing: LibraryListing) -> None:
+        self.set_models(listing, self._select_after_scan)
+        self.models_listed.emit()
+
+    def set_models(self, listing: LibraryListing, select: str = "") -> None:
         self.model_box.blockSignals(True)
         self.model_box.clear()
-        for entry in entries:
-            self.model_box.addItem(entry.title, str(entry.path))
-            self.model_box.setItemData(
-                self.model_box.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole
-            )
-        for path in single_files:  # found, but not loadable yet: shown, not choosable
-            self.model_box.addItem(f"{path.name} — {LATER}", None)
+        usable = 0
+        for entry in listing.entries:
+            if entry.kind is not ModelKind.CHECKPOINT and not entry.detected.other:
+                continue  # LoRAs, VAEs... are not models to generate with
+            self.model_box.addItem(model_title(entry, listing.short_hash(entry)), str(entry.path))
             index = self.model_box.count() - 1
-            self.model_box.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
-            self.model_box.model().item(index).setEnabled(False)
-        self.model_box.setPlaceholderText(
-            ONLY_SINGLE_FILES if single_files and not entries else NO_MODEL
-        )
+            self.model_box.setItemData(index, model_tooltip(entry), Qt.ItemDataRole.ToolTipRole)
+            if entry.problem:  # shown, so the user learns what the file is; not choosable
+                self.model_box.model().item(index).setEnabled(False)
+            else:
+                usable += 1
+        self.model_box.setPlaceholderText(NO_MODEL)
         self.model_box.setCurrentIndex(-1)
         self.model_box.blockSignals(False)
         if select:
             self.select_model(select)
-        elif entries:
-            self.model_box.setCurrentIndex(0)
-
-    def scan_models(self, folders: list[Path], select: str = "") -> None:
-        self.set_models(find_sd_models(folders), select, find_checkpoint_files(folders))
+        elif usable:
+            first = next(
+                i
+                for i in range(self.model_box.count())
+                if self.model_box.model().item(i).isEnabled()
+            )
+            self.model_box.setCurrentIndex(first)
 
     def select_model(self, path: str) -> None:
         index = self.model_box.findData(path)
         if index < 0 and path:
-            if Path(path).is_file():
-                self.model_chosen.emit(path)  # remembered, and the message says why not yet
-                return
+            if not Path(path).exists():
+                return  # a remembered model that is gone: leave the choice to the user
             self.model_box.addItem(Path(path).name, path)
             index = self.model_box.count() - 1
             self.model_box.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
@@ -194,12 +207,7 @@ class CreatePanel(QWidget, ModePanel):
             self, "Open a Stable Diffusion model file", "", "Checkpoints (*.safetensors *.ckpt)"
         )
         if path:
-            QMessageBox.information(
-                self,
-                "Not yet",
-                f"{Path(path).name} is a single-file checkpoint; {LATER}. Until then, use a "
-                "diffusers folder (one with model_index.json).",
-            )
+            self.select_model(path)
 
     # ------------------------------------------------------------ prompts
 
@@ -308,3 +316,24 @@ def token_text(count: int) -> str:
         f"{count}/{TOKENS_PER_CHUNK} tokens: only the first {TOKENS_PER_CHUNK} are used, the "
         f"last {count - TOKENS_PER_CHUNK} are ignored (longer prompts arrive in a later version)."
     )
+
+
+def model_title(entry: LibraryEntry, short_hash: str | None) -> str:
+    """'dreamshaper_8 · SD 1.x · 2.1 GB · 879db523c3'; a file that cannot be used says why."""
+    if entry.problem:
+        return f"{entry.name} — {entry.problem}"
+    parts = [entry.name, entry.detected.label]
+    if entry.format == DIFFUSERS:
+        parts.append("diffusers folder")
+    parts.append(human_size(entry.size))
+    if short_hash:
+        parts.append(short_hash)
+    return " · ".join(parts)
+
+
+def model_tooltip(entry: LibraryEntry) -> str:
+    kind = "diffusers folder" if entry.format == DIFFUSERS else "single-file checkpoint"
+    lines = [str(entry.path), f"{entry.detected.label}, {kind}, {human_size(entry.size)}"]
+    if entry.problem:
+        lines.append(entry.problem)
+    return "\n".join(lines)

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api.catalogue import find_checkpoint_files, find_sd_models
+from engine.library.detect import ModelKind
+from engine.library.scan import count_by_kind, scan_library
 from engine.store import StoreError, check_output_folder
 from gui.settings import AppSettings
 
@@ -118,7 +119,12 @@ class SettingsDialog(QDialog):
             models_folder_note(Path(self.models_dirs.item(i).text()))
             for i in range(self.models_dirs.count())
         ]
-        _show(self.models_note, "\n".join(n for n in notes if n), error=False)
+        _show(
+            self.models_note,
+            "\n".join(text for text, _ in notes),
+            error=False,
+            quiet=not any(warning for _, warning in notes),
+        )
 
     def _browse_output(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
@@ -171,20 +177,33 @@ def output_problem(text: str) -> str:
     return ""
 
 
-def models_folder_note(folder: Path) -> str:
-    """What is (not) in a models folder, said next to the list."""
+KIND_WORDS = {
+    ModelKind.CHECKPOINT: ("checkpoint", "checkpoints"),
+    ModelKind.LORA: ("LoRA", "LoRAs"),
+    ModelKind.VAE: ("VAE", "VAEs"),
+    ModelKind.EMBEDDING: ("embedding", "embeddings"),
+    ModelKind.UPSCALER: ("upscaler", "upscalers"),
+}
+
+
+def models_folder_note(folder: Path) -> tuple[str, bool]:
+    """What a models folder holds, said next to the list: '2 checkpoints, 1 LoRA'.
+
+    Its headers are read here, on the GUI thread, once per folder the user adds (the
+    library remembers them): a small price for the dialog telling the truth at once.
+    Returns the sentence and whether it is a warning.
+    """
     if not folder.is_dir():
-        return f"{folder} does not exist."
-    models = find_sd_models([folder])
-    files = find_checkpoint_files([folder])
-    if models:
-        return ""
-    if files:
-        return (
-            f"{folder.name}: {len(files)} single-file checkpoint(s) found; they arrive in a "
-            "later version (diffusers folders work now)."
-        )
-    return f"{folder.name}: no Stable Diffusion models found in it."
+        return f"{folder} does not exist.", True
+    counts = count_by_kind(scan_library([folder]))
+    if not counts:
+        return f"{folder.name}: no Stable Diffusion models found in it.", True
+    found = [
+        f"{n} {KIND_WORDS[kind][n != 1]}"
+        for kind, n in sorted(counts.items(), key=lambda kv: list(KIND_WORDS).index(kv[0]))
+        if kind in KIND_WORDS
+    ]
+    return f"{folder.name}: {', '.join(found)}.", not counts.get(ModelKind.CHECKPOINT)
 
 
 def _note_label() -> QLabel:
@@ -194,7 +213,8 @@ def _note_label() -> QLabel:
     return label
 
 
-def _show(label: QLabel, text: str, error: bool) -> None:
+def _show(label: QLabel, text: str, error: bool, quiet: bool = False) -> None:
     label.setText(text)
-    label.setStyleSheet("color: #ff8080;" if error else "color: #f0a040;")
+    colour = "#ff8080" if error else "#9a9a9a" if quiet else "#f0a040"
+    label.setStyleSheet(f"color: {colour};")
     label.setVisible(bool(text))

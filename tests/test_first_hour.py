@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+import torch
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
+from safetensors.torch import save_file
 
 from engine.api.events import Cancelled, Finished, Preview, Started
 from engine.api.kinds import Family
@@ -20,6 +22,7 @@ from engine.store import read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
+from tests.sd_original_layout import save_single_file, tiny_pipeline, write_header_only
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
 
@@ -56,7 +59,11 @@ def generate_and_wait(qtbot, window, timeout=60_000) -> Finished:
 
 def use_tiny_model(window, settings, model: Path, steps: int = 3) -> None:
     settings.models_dirs = [model.parent]
+    listed = QEventLoop()  # the model folders are listed on a thread
+    window.create_panel.models_listed.connect(listed.quit)
     window.apply_settings()
+    QTimer.singleShot(30_000, listed.quit)
+    listed.exec()
     window.set_mode(0)
     panel = window.create_panel
     panel.width_box.setValue(64)
@@ -321,32 +328,40 @@ def test_settings_say_at_once_why_an_output_folder_cannot_work(
 def test_settings_say_what_a_models_folder_holds(qtbot, settings, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    singles = tmp_path / "a1111" / "models" / "Stable-diffusion"
-    singles.mkdir(parents=True)
-    (singles / "dreamshaper_8.safetensors").write_bytes(b"0" * 64)
+    a1111 = tmp_path / "a1111" / "models"
+    (a1111 / "Stable-diffusion").mkdir(parents=True)
+    save_single_file(tiny_pipeline("sd1"), a1111 / "Stable-diffusion" / "tiny.safetensors")
+    (a1111 / "Lora").mkdir()
+    save_file({"x.lora_down.weight": torch.zeros(4, 8)}, str(a1111 / "Lora" / "style.safetensors"))
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     dialog.models_dirs.addItem(str(empty))
     assert "no Stable Diffusion models found" in dialog.models_note.text()
     dialog.models_dirs.addItem(str(tmp_path / "a1111"))
-    assert "1 single-file checkpoint(s) found" in dialog.models_note.text()
+    assert "a1111: 1 checkpoint, 1 LoRA." in dialog.models_note.text()
 
 
 # 10 ---------------------------------------------------------------- single files found
 
 
-def test_single_file_checkpoints_are_listed_as_found_not_as_no_model(
+def test_single_file_checkpoints_are_listed_with_family_size_and_problems(
     qtbot, window, settings, tmp_path
 ):
     folder = tmp_path / "checkpoints"
     folder.mkdir()
-    (folder / "dreamshaper_8.safetensors").write_bytes(b"0" * 64)
+    save_single_file(tiny_pipeline("sd1"), folder / "dreamshaper_8.safetensors")
+    write_header_only(
+        folder / "flux-dev.safetensors", {"double_blocks.0.img_attn.norm.key_norm.scale": (128,)}
+    )
     settings.models_dirs = [folder]
-    window.apply_settings()
+    with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
+        window.apply_settings()
     box = window.create_panel.model_box
-    assert box.count() == 1 and "dreamshaper_8.safetensors — found" in box.itemText(0)
-    assert not box.model().item(0).isEnabled() and window.create_panel.model_path == ""
-    assert box.placeholderText() == "Only single-file checkpoints found"
+    assert box.count() == 2
+    assert box.itemText(0).startswith("dreamshaper_8 · SD 1.x · ")
+    assert window.create_panel.model_path == str(folder / "dreamshaper_8.safetensors")
+    assert box.itemText(1) == "flux-dev — a FLUX model: not supported"
+    assert not box.model().item(1).isEnabled()
 
 
 # 11 ---------------------------------------------------------------- remembered settings

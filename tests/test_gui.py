@@ -194,7 +194,8 @@ def test_closing_the_window_closes_the_gallery_and_drains_thumbnails(qtbot, sett
 
 def test_create_generates_with_preview_and_progress(qtbot, window, settings, tiny_sd_model):
     settings.models_dirs = [tiny_sd_model.parent]
-    window.apply_settings()
+    with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
+        window.apply_settings()
     assert window.create_panel.model_path == str(tiny_sd_model)
     window.set_mode(0)
     panel = window.create_panel
@@ -221,7 +222,8 @@ def test_create_generates_with_preview_and_progress(qtbot, window, settings, tin
 
 def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, settings, tiny_sd_model):
     settings.models_dirs = [tiny_sd_model.parent]
-    window.apply_settings()
+    with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
+        window.apply_settings()
     window.set_mode(0)
     panel = window.create_panel
     panel.width_box.setValue(64)

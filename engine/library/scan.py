@@ -92,6 +92,14 @@ def scan_library(folders: Iterable[Path]) -> list[LibraryEntry]:
     return sorted(found.values(), key=lambda e: (order.index(e.kind), e.name.lower()))
 
 
+def count_by_kind(entries: Iterable[LibraryEntry]) -> dict[ModelKind, int]:
+    counts: dict[ModelKind, int] = {}
+    for entry in entries:
+        if not entry.problem:
+            counts[entry.kind] = counts.get(entry.kind, 0) + 1
+    return counts
+
+
 def checkpoints(entries: Iterable[LibraryEntry]) -> list[LibraryEntry]:
     return [e for e in entries if e.kind is ModelKind.CHECKPOINT]
 
