@@ -321,3 +321,15 @@ def resolve_model_name(model: str) -> str:
         if model in (entry.name, entry.path.name):
             return str(entry.path)
     return model  # not found: the job says the model does not exist
+
+
+def resolve_loras(prompt: str, folders: list[str]) -> tuple:
+    """The prompt's <lora:...> tags as files, looked up in `folders` (or the app's)."""
+    from engine.api.prompt_syntax import lora_tags
+    from engine.library.loras import resolve_lora_tags
+    from engine.library.scan import scan_library
+
+    if not lora_tags(prompt):
+        return ()
+    where = [Path(f) for f in folders] if folders else saved_models_dirs()
+    return resolve_lora_tags(prompt, scan_library(where))

@@ -73,15 +73,26 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=512)
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument(
+        "--clip-skip", type=int, default=1, help="1: the text encoder's last layer (A1111's count)"
+    )
+    parser.add_argument(
+        "--lora-dir",
+        action="append",
+        default=[],
+        help="where <lora:NAME:W> tags are looked up (repeatable; default: the model folders)",
+    )
     _out(parser)
     _device(parser)
 
 
 def _generate_request(args: argparse.Namespace) -> Request:
-    from engine.cli import resolve_model_name
+    from engine.cli import resolve_loras, resolve_model_name
 
     return Txt2ImgRequest(
         model=ModelRef(Family.SD, resolve_model_name(args.model)),
+        loras=resolve_loras(args.prompt + " " + args.negative, args.lora_dir),
+        clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),
         sampling=Sampling(args.steps, args.cfg, args.sampler, _seed(args)),

@@ -153,8 +153,21 @@ class Latents:
 
 @dataclass(frozen=True)
 class LoraSpec:
-    name: str
+    """A LoRA file applied to one job at a weight (the prompt's <lora:NAME:WEIGHT>)."""
+
+    path: str
     weight: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+    def check(self) -> None:
+        from pathlib import Path
+
+        limits.LORA_WEIGHT.check(self.weight)
+        if not Path(self.path).expanduser().is_file():
+            raise BadModelFile(f"The LoRA {self.path} does not exist. Check the model folders.")
 
 
 @dataclass(frozen=True)

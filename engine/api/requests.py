@@ -136,6 +136,7 @@ class Txt2ImgRequest(ModelRequest):
     sampling: Sampling = field(default_factory=Sampling)
     batch_size: int = 1
     loras: tuple[LoraSpec, ...] = ()
+    clip_skip: int = 1  # as A1111 counts: 1 the text encoder's last layer, 2 the one before
     save: bool = True
 
     def check(self) -> None:
@@ -144,6 +145,10 @@ class Txt2ImgRequest(ModelRequest):
         self.size.check()
         self.sampling.check()
         limits.SD_BATCH.check(self.batch_size)
+        limits.CLIP_SKIP.check(self.clip_skip)
+        limits.LORAS.check(len(self.loras))
+        for lora in self.loras:
+            lora.check()
         if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
             raise BadInput(
                 f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
@@ -175,10 +180,13 @@ class Txt2ImgRequest(ModelRequest):
 
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         chosen = self.sampling.sampler or str(info.get("sampler") or "")
+        loras = info.get("lora_hashes") or {}
         return [
             ("Steps", self.sampling.steps),
             ("Sampler", a1111_sampler_name(chosen) if chosen else None),
             ("CFG scale", self.sampling.cfg_scale),
+            ("Clip skip", self.clip_skip if self.clip_skip > 1 else None),
+            ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
         ]
 
 

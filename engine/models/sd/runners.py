@@ -12,6 +12,7 @@ from engine.models.common import hf_env  # noqa: F401  isort: skip  (before any 
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import diffusers
@@ -22,13 +23,16 @@ from engine.api.catalogue import model_path
 from engine.api.errors import BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.prompt_syntax import without_lora_tags
 from engine.api.requests import Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
+from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes
+from engine.models.sd.prompt_encoding import needs_own_encoding, prompt_embeddings
 from engine.models.sd.samplers import make_scheduler
 from engine.registry import RunnerEnv, runner
 
@@ -75,18 +79,20 @@ class SdTxt2ImgRunner:
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
         pipe.scheduler = self._scheduler(loaded, request.sampling.sampler)
-        output = pipe(
-            prompt=request.prompt.positive,
-            negative_prompt=request.prompt.negative or None,
-            width=request.size.width,
-            height=request.size.height,
-            num_inference_steps=request.sampling.steps,
-            guidance_scale=request.sampling.cfg_scale,
-            num_images_per_prompt=request.batch_size,
-            generator=default_generators(request.sampling.seed, request.batch_size),
-            output_type="np",
-            callback_on_step_end=_step_reporter(ctx, request.sampling.steps, model.preview_family),
-        )
+        with applied_loras(pipe, request.loras, model.family):
+            output = pipe(
+                **prompt_arguments(pipe, request),
+                width=request.size.width,
+                height=request.size.height,
+                num_inference_steps=request.sampling.steps,
+                guidance_scale=request.sampling.cfg_scale,
+                num_images_per_prompt=request.batch_size,
+                generator=default_generators(request.sampling.seed, request.batch_size),
+                output_type="np",
+                callback_on_step_end=_step_reporter(
+                    ctx, request.sampling.steps, model.preview_family
+                ),
+            )
         _check_finite(output.images, model)
         info = self._info(model, loaded, request)
         info.update(
@@ -152,11 +158,34 @@ class SdTxt2ImgRunner:
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
             "family": Family.SD.value,
+            **_lora_info(request),
         }
 
     @staticmethod
     def _hash_info(model_hash: Any) -> dict[str, Any]:
         return {"model_sha256": model_hash.sha256, "model_hash_kind": model_hash.kind}
+
+
+def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
+    if not request.loras:
+        return {}
+    return {
+        "loras": [{"path": lora.path, "weight": lora.weight} for lora in request.loras],
+        "lora_hashes": {lora.name: lora_hash(Path(lora.path)) for lora in request.loras},
+    }
+
+
+def prompt_arguments(pipe: Any, request: Txt2ImgRequest) -> dict[str, Any]:
+    """The prompt as the pipeline takes it. Plain text goes in as text (diffusers encodes
+    it exactly as a bare call would); weights, BREAK, more than 75 tokens or clip skip
+    are encoded here, as A1111 does. (diffusers' own clip skip fails on transformers 5's
+    CLIPTextModel, and SDXL's skips the positive prompt's layers only.) <lora:...> tags
+    are never text."""
+    positive = without_lora_tags(request.prompt.positive)
+    negative = without_lora_tags(request.prompt.negative)
+    if request.clip_skip > 1 or needs_own_encoding(pipe.tokenizer, positive, negative):
+        return prompt_embeddings(pipe, positive, negative, request.clip_skip)
+    return {"prompt": positive, "negative_prompt": negative or None}
 
 
 def _check_finite(images: np.ndarray, model: SdModel) -> None:

@@ -1,0 +1,134 @@
+"""AUTOMATIC1111's prompt syntax: attention weights, BREAK, and <lora:name:weight> tags.
+
+    (word)        weight × 1.1, nested: ((word)) × 1.21
+    (word:1.3)    weight × 1.3
+    [word]        weight ÷ 1.1
+    \\( \\) \\[ \\]  literal brackets;  \\\\ a literal backslash
+    BREAK         starts a new 75-token chunk
+    <lora:NAME:W> applies the LoRA file NAME at weight W (default 1) and is not text
+
+An unclosed bracket applies to the end of the prompt, as in A1111; a closing bracket
+with nothing open is plain text. Plain Python: the GUI highlights with it, the engine
+encodes with it, and both must agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROUND = 1.1
+SQUARE = 1 / 1.1
+BREAK = "BREAK"
+LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]*))?(?::[^>]*)?>", re.IGNORECASE)
+# One token of the attention syntax, in the order they are tried.
+_TOKEN = re.compile(
+    r"\\[()\[\]\\]"  # an escaped bracket or backslash
+    r"|\\"  # a lone backslash: kept as text
+    r"|\(|\["  # an opening bracket
+    r"|:\s*([+-]?[.\d]+)\s*\)"  # ':1.3)' closes a round bracket with a weight
+    r"|\)|\]"  # a closing bracket
+    r"|[^\\()\[\]:]+"  # plain text
+    r"|:"  # a colon that is not a weight
+)
+_BREAK = re.compile(r"\s*\bBREAK\b\s*")
+
+
+@dataclass(frozen=True)
+class LoraTag:
+    name: str
+    weight: float
+    start: int  # where the tag is in the prompt, for highlighting
+    end: int
+
+
+def lora_tags(text: str) -> list[LoraTag]:
+    tags = []
+    for match in LORA_TAG.finditer(text):
+        weight_text = (match.group(2) or "").strip()
+        try:
+            weight = float(weight_text) if weight_text else 1.0
+        except ValueError:
+            weight = float("nan")  # the request's check names the tag
+        tags.append(LoraTag(match.group(1).strip(), weight, match.start(), match.end()))
+    return tags
+
+
+def without_lora_tags(text: str) -> str:
+    return LORA_TAG.sub("", text)
+
+
+def parse_attention(text: str) -> list[tuple[str, float]]:
+    """[(text, weight)] runs of the prompt; (BREAK, -1) marks a chunk break."""
+    runs: list[list] = []
+    open_round: list[int] = []
+    open_square: list[int] = []
+
+    def scale_from(start: int, factor: float) -> None:
+        for run in runs[start:]:
+            if run[1] >= 0:  # a BREAK marker keeps its -1
+                run[1] *= factor
+
+    for match in _TOKEN.finditer(text):
+        token, weight = match.group(0), match.group(1)
+        if len(token) == 2 and token.startswith("\\"):
+            runs.append([token[1], 1.0])
+        elif token == "(":
+            open_round.append(len(runs))
+        elif token == "[":
+            open_square.append(len(runs))
+        elif weight is not None and open_round:
+            scale_from(open_round.pop(), float(weight))
+        elif token == ")" and open_round:
+            scale_from(open_round.pop(), ROUND)
+        elif token == "]" and open_square:
+            scale_from(open_square.pop(), SQUARE)
+        else:
+            for i, part in enumerate(_BREAK.split(token)):
+                if i:
+                    runs.append([BREAK, -1.0])
+                runs.append([part, 1.0])
+    for start in open_round:
+        scale_from(start, ROUND)
+    for start in open_square:
+        scale_from(start, SQUARE)
+    return _merged(runs) or [("", 1.0)]
+
+
+def _merged(runs: list[list]) -> list[tuple[str, float]]:
+    """Neighbours of equal weight become one run; empty runs go."""
+    out: list[list] = []
+    for text, weight in runs:
+        if not text and weight != -1.0:
+            continue
+        if out and out[-1][1] == weight and weight != -1.0:
+            out[-1][0] += text
+        else:
+            out.append([text, weight])
+    return [(text, weight) for text, weight in out]
+
+
+def needs_weighting(text: str) -> bool:
+    """Whether the prompt uses any weighting syntax or BREAK (plain prompts go to the
+    pipeline unchanged, exactly as a bare diffusers call would encode them)."""
+    runs = parse_attention(without_lora_tags(text))
+    return any(weight != 1.0 for _, weight in runs)
+
+
+def unbalanced(text: str) -> str | None:
+    """A sentence when brackets do not pair up (the prompt still works, as in A1111)."""
+    depth = {"(": 0, "[": 0}
+    for match in _TOKEN.finditer(without_lora_tags(text)):
+        token = match.group(0)
+        if token in depth:
+            depth[token] += 1
+        elif (token == ")" or match.group(1) is not None) and depth["("]:
+            depth["("] -= 1
+        elif token == "]" and depth["["]:
+            depth["["] -= 1
+        elif token in (")", "]"):
+            return f"A '{token}' closes nothing; it is read as text."
+    for bracket, count in depth.items():
+        if count:
+            return f"{count} '{bracket}' never closed: it weights the rest of the prompt."
+    return None

@@ -1,0 +1,33 @@
+"""<lora:NAME:WEIGHT> tags resolved to files of the model library, as A1111 resolves them:
+by file name without its extension, in the LoRA folders (case-insensitive)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from engine.api.errors import BadInput
+from engine.api.parts import LoraSpec
+from engine.api.prompt_syntax import lora_tags
+from engine.library.detect import ModelKind
+from engine.library.scan import LibraryEntry
+
+
+def resolve_lora_tags(prompt: str, entries: Iterable[LibraryEntry]) -> tuple[LoraSpec, ...]:
+    by_name = {e.name.lower(): e for e in entries if e.kind is ModelKind.LORA and not e.problem}
+    specs = []
+    for tag in lora_tags(prompt):
+        if not math.isfinite(tag.weight):
+            raise BadInput(
+                f"<lora:{tag.name}:…> has a weight that is not a number. Write it as "
+                f"<lora:{tag.name}:0.8>."
+            )
+        entry = by_name.get(tag.name.lower())
+        if entry is None:
+            known = ", ".join(sorted(e.name for e in by_name.values())[:8]) or "none"
+            raise BadInput(
+                f"No LoRA named '{tag.name}' in the model folders (found: {known}). Check "
+                "the name, or add its folder in Settings → Models folders."
+            )
+        specs.append(LoraSpec(str(entry.path), tag.weight))
+    return tuple(specs)
