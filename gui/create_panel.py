@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -26,12 +25,15 @@ from engine.api import limits
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.prompt_syntax import lora_tags, unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
+from engine.library.loras import resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
+from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
 from gui.widgets import double_spin_box, spin_box
@@ -74,16 +76,19 @@ class CreatePanel(QWidget, ModePanel):
         self.browse_button.setMenu(browse)
 
         self.tokens = PromptTokenCounter()
-        self.prompt = QPlainTextEdit()
-        self.prompt.setPlaceholderText("Prompt: what you want to see")
-        self.negative = QPlainTextEdit()
-        self.negative.setPlaceholderText("Negative prompt: what you do not want")
+        self.prompt = PromptEdit("Prompt: what you want to see")
+        self.negative = PromptEdit("Negative prompt: what you do not want")
+        self.lora_button = QToolButton(text="LoRA")
+        self.lora_button.setToolTip("Insert a LoRA from the model folders into the prompt")
+        self.lora_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.lora_menu = QMenu(self.lora_button)
+        self.lora_menu.aboutToShow.connect(self._fill_lora_menu)
+        self.lora_button.setMenu(self.lora_menu)
         self.prompt_tokens, self.negative_tokens = QLabel(), QLabel()
         for edit, label, lines in (
             (self.prompt, self.prompt_tokens, 5),
             (self.negative, self.negative_tokens, 3),
         ):
-            edit.setTabChangesFocus(True)
             edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 12)
             label.setWordWrap(True)
             label.setStyleSheet(QUIET)
@@ -100,6 +105,11 @@ class CreatePanel(QWidget, ModePanel):
         self.sampler.addItems([MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES])
         self.sampler.setToolTip("Model default: the scheduler the model ships with.")
         self.batch = spin_box(limits.SD_BATCH, 1)
+        self.clip_skip = spin_box(limits.CLIP_SKIP, 1)
+        self.clip_skip.setToolTip(
+            "1: the text encoder's last layer; 2: the one before it (anime-style SD 1.x "
+            "models are often made for 2)"
+        )
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -122,9 +132,14 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Sampler", self.sampler)
         form.addRow("Seed", self.seed)
         form.addRow("Batch", self.batch)
+        form.addRow("Clip skip", self.clip_skip)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Prompt</b>"))
+        prompt_row = QHBoxLayout()
+        prompt_row.addWidget(QLabel("<b>Prompt</b>"))
+        prompt_row.addStretch(1)
+        prompt_row.addWidget(self.lora_button)
+        layout.addLayout(prompt_row)
         layout.addWidget(self.prompt)
         layout.addWidget(self.prompt_tokens)
         layout.addWidget(QLabel("<b>Negative prompt</b>"))
@@ -136,6 +151,7 @@ class CreatePanel(QWidget, ModePanel):
         # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
         QTimer.singleShot(TOKENIZER_DELAY_MS, self.update_token_counts)
         self._select_after_scan = ""
+        self.listing = LibraryListing([], {})
         self.scanner = LibraryScanner(self)
         self.scanner.scanned.connect(self._on_scanned)
 
@@ -149,6 +165,7 @@ class CreatePanel(QWidget, ModePanel):
         self.scanner.scan(folders)
 
     def _on_scanned(self, listing: LibraryListing) -> None:
+        self.listing = listing
         self.set_models(listing, self._select_after_scan)
         self.models_listed.emit()
 
@@ -202,6 +219,32 @@ class CreatePanel(QWidget, ModePanel):
         if folder:
             self.select_model(folder)
 
+    def _fill_lora_menu(self) -> None:
+        self.lora_menu.clear()
+        family = self._chosen_family()
+        loras = [e for e in self.listing.entries if e.kind is ModelKind.LORA and not e.problem]
+        fitting = [e for e in loras if family is None or e.family in (None, family)]
+        if not fitting:
+            action = self.lora_menu.addAction("No LoRAs in the model folders for this model")
+            action.setEnabled(False)
+            return
+        for entry in fitting:
+            label = f"{entry.name} · {entry.detected.label}" if entry.family else entry.name
+            self.lora_menu.addAction(label, lambda name=entry.name: self.insert_lora(name))
+
+    def insert_lora(self, name: str) -> None:
+        cursor = self.prompt.textCursor()
+        before = self.prompt.toPlainText()[: cursor.position()]
+        space = " " if before and not before.endswith((" ", "\n")) else ""
+        cursor.insertText(f"{space}<lora:{name}:1>")
+        self.prompt.setFocus()
+
+    def _chosen_family(self):
+        for entry in self.listing.entries:
+            if str(entry.path) == self.model_path:
+                return entry.family
+        return None
+
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open a Stable Diffusion model file", "", "Checkpoints (*.safetensors *.ckpt)"
@@ -216,21 +259,26 @@ class CreatePanel(QWidget, ModePanel):
             (self.prompt, self.prompt_tokens),
             (self.negative, self.negative_tokens),
         ):
-            count = self.tokens.count(edit.toPlainText())
-            if count is None:  # the tokenizer is still being built: ask again shortly
+            text = edit.toPlainText()
+            sizes = self.tokens.chunk_sizes(text)
+            if sizes is None:  # the tokenizer is still being built: ask again shortly
                 label.setText("")
                 self._recount.start()
                 continue
-            label.setText(token_text(count))
-            label.setStyleSheet(WARNING if count > TOKENS_PER_CHUNK else QUIET)
+            problem = unbalanced(text) or unknown_loras(text, self.listing)
+            label.setText(token_text(sizes) + (f" · {problem}" if problem else ""))
+            label.setStyleSheet(WARNING if problem else QUIET)
 
     # ------------------------------------------------------------ request and state
 
     def build_request(self) -> Txt2ImgRequest:
         sampler = self.sampler.currentText()
+        prompt = Prompt(self.prompt.toPlainText().strip(), self.negative.toPlainText().strip())
         return Txt2ImgRequest(
             model=ModelRef(Family.SD, self.model_path),
-            prompt=Prompt(self.prompt.toPlainText().strip(), self.negative.toPlainText().strip()),
+            prompt=prompt,
+            loras=resolve_lora_tags(f"{prompt.positive} {prompt.negative}", self.listing.entries),
+            clip_skip=self.clip_skip.value(),
             size=Size(self.width_box.value(), self.height_box.value()),
             sampling=Sampling(
                 steps=self.steps.value(),
@@ -258,6 +306,7 @@ class CreatePanel(QWidget, ModePanel):
         self.sampler.setCurrentText(request.sampling.sampler or MODEL_DEFAULT_SAMPLER)
         self.seed.set_seed(request.sampling.seed if seed is None else seed)
         self.batch.setValue(1)
+        self.clip_skip.setValue(request.clip_skip)
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
         """Fill what another tool's A1111 text says; what it does not say stays as it is."""
@@ -269,6 +318,7 @@ class CreatePanel(QWidget, ModePanel):
             ("steps", self.steps.setValue),
             ("cfg_scale", self.cfg.setValue),
             ("seed", self.seed.set_seed),
+            ("clip_skip", self.clip_skip.setValue),
         )
         for key, setter in setters:
             if isinstance(params.get(key), int | float):
@@ -293,6 +343,7 @@ class CreatePanel(QWidget, ModePanel):
             "sampler": self.sampler.currentText(),
             "seed": self.seed.edit.text(),
             "batch": self.batch.value(),
+            "clip_skip": self.clip_skip.value(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -307,15 +358,20 @@ class CreatePanel(QWidget, ModePanel):
                 self.sampler.setCurrentText(state["sampler"])
             self.seed.edit.setText(str(state.get("seed", "")))
             self.batch.setValue(int(state.get("batch", self.batch.value())))
+            self.clip_skip.setValue(int(state.get("clip_skip", 1)))
 
 
-def token_text(count: int) -> str:
-    if count <= TOKENS_PER_CHUNK:
-        return f"{count}/{TOKENS_PER_CHUNK} tokens"
-    return (
-        f"{count}/{TOKENS_PER_CHUNK} tokens: only the first {TOKENS_PER_CHUNK} are used, the "
-        f"last {count - TOKENS_PER_CHUNK} are ignored (longer prompts arrive in a later version)."
-    )
+def token_text(sizes: list[int]) -> str:
+    """'12/75 tokens'; past one chunk: '80 tokens in 2 chunks (75 + 5)'."""
+    if len(sizes) == 1:
+        return f"{sizes[0]}/{TOKENS_PER_CHUNK} tokens"
+    return f"{sum(sizes)} tokens in {len(sizes)} chunks ({' + '.join(map(str, sizes))})"
+
+
+def unknown_loras(text: str, listing: LibraryListing) -> str | None:
+    names = {e.name.lower() for e in listing.entries if e.kind is ModelKind.LORA}
+    missing = [t.name for t in lora_tags(text) if t.name.lower() not in names]
+    return f"no LoRA named {', '.join(missing)} in the model folders" if missing else None
 
 
 def model_title(entry: LibraryEntry, short_hash: str | None) -> str:

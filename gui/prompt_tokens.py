@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from engine.api.prompt_syntax import layout_chunks, parse_attention, without_lora_tags
 from engine.resources import CLIP_TOKENIZER_DIR
 
 TOKENS_PER_CHUNK = 75
@@ -77,3 +78,18 @@ class PromptTokenCounter:
             self.start()
             return None
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def chunk_sizes(self, text: str) -> list[int] | None:
+        """Tokens in each 75-token chunk of the prompt as the engine lays them out
+        (weights syntax and <lora:...> tags are not text); None until ready."""
+        if not self.ready:
+            self.start()
+            return None
+        tokenizer = self._tokenizer
+        chunks = layout_chunks(
+            parse_attention(without_lora_tags(text)),
+            lambda run: tokenizer.encode(run, add_special_tokens=False).ids,
+            comma=tokenizer.token_to_id(",</w>"),
+            size=TOKENS_PER_CHUNK,
+        )
+        return [len(chunk) for chunk in chunks]

@@ -132,3 +132,135 @@ def unbalanced(text: str) -> str | None:
         if count:
             return f"{count} '{bracket}' never closed: it weights the rest of the prompt."
     return None
+
+
+# ---------------------------------------------------------------- chunk layout
+
+
+def layout_chunks(
+    runs: list[tuple[str, float]], tokenize, comma: int, size: int = 75, backtrack: int = 20
+) -> list[list[tuple[int, float]]]:
+    """Tokens of weighted runs laid into chunks of at most `size`, as A1111 lays them: a
+    BREAK closes the chunk; a full chunk is cut after its last comma when that comma is
+    within the last `backtrack` tokens, and what follows the comma moves on."""
+    chunks: list[list[tuple[int, float]]] = []
+    current: list[tuple[int, float]] = []
+    last_comma = -1
+    for run, weight in runs:
+        if weight == -1.0 and run == BREAK:
+            chunks.append(current)
+            current, last_comma = [], -1
+            continue
+        for token in tokenize(run):
+            if len(current) == size:
+                carried: list[tuple[int, float]] = []
+                if last_comma >= 0 and size - last_comma <= backtrack:
+                    carried = current[last_comma + 1 :]
+                    del current[last_comma + 1 :]
+                chunks.append(current)
+                current, last_comma = carried, -1
+            if token == comma:
+                last_comma = len(current)
+            current.append((token, weight))
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+# ---------------------------------------------------------------- editing help
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    weight: float  # of the text; brackets and tags carry the weight around them
+    kind: str  # "text", "bracket", "lora", "break"
+
+
+def spans(text: str) -> list[Span]:
+    """Where each part of the prompt is, and its weight, for highlighting: the same walk
+    as parse_attention, keeping positions. An unclosed bracket weights the rest of the
+    prompt, as A1111 reads it."""
+    out: list[list] = []  # [start, end, weight, kind]
+    open_round: list[int] = []
+    open_square: list[int] = []
+
+    def scale_from(index: int, factor: float) -> None:
+        for span in out[index:]:
+            span[2] *= factor
+
+    tags = [(m.start(), m.end()) for m in LORA_TAG.finditer(text)]
+    position = 0
+    for tag_start, tag_end in [*tags, (len(text), len(text))]:
+        for match in _TOKEN.finditer(text, position, tag_start):
+            token, weight = match.group(0), match.group(1)
+            start, end = match.span()
+            if token in ("(", "["):
+                (open_round if token == "(" else open_square).append(len(out))
+                out.append([start, end, 1.0, "bracket"])
+            elif weight is not None and open_round:
+                out.append([start, end, 1.0, "bracket"])
+                scale_from(open_round.pop(), float(weight))
+            elif token == ")" and open_round:
+                out.append([start, end, 1.0, "bracket"])
+                scale_from(open_round.pop(), ROUND)
+            elif token == "]" and open_square:
+                out.append([start, end, 1.0, "bracket"])
+                scale_from(open_square.pop(), SQUARE)
+            else:
+                out.extend([a, b, 1.0, kind] for a, b, kind in _split_break(token, start))
+        if tag_start < len(text):
+            out.append([tag_start, tag_end, 1.0, "lora"])
+        position = tag_end
+    for index in open_round:
+        scale_from(index, ROUND)
+    for index in open_square:
+        scale_from(index, SQUARE)
+    return [Span(*span) for span in out]
+
+
+def _split_break(token: str, offset: int) -> list[tuple[int, int, str]]:
+    pieces, cursor = [], 0
+    for match in re.finditer(r"\bBREAK\b", token):
+        if match.start() > cursor:
+            pieces.append((offset + cursor, offset + match.start(), "text"))
+        pieces.append((offset + match.start(), offset + match.end(), "break"))
+        cursor = match.end()
+    if cursor < len(token):
+        pieces.append((offset + cursor, offset + len(token), "text"))
+    return pieces
+
+
+_WEIGHTED = re.compile(r"\(([^()\[\]]*):\s*([+-]?[.\d]+)\s*\)")
+
+
+def adjust_weight(text: str, start: int, end: int, step: float) -> tuple[str, int, int]:
+    """Ctrl+Up/Down, as A1111's editor does it: the selection (or the word at the cursor)
+    becomes '(text:1.1)'; inside '(text:1.1)' the number moves by `step`. Returns the new
+    text and the new selection (the text inside the brackets)."""
+    for match in _WEIGHTED.finditer(text):
+        if match.start() <= start and end <= match.end():
+            value = round(float(match.group(2)) + step, 2)
+            inner = match.group(1)
+            replaced = f"({inner}:{value:g})"
+            new = text[: match.start()] + replaced + text[match.end() :]
+            return new, match.start() + 1, match.start() + 1 + len(inner)
+    if start == end:
+        start, end = _word_at(text, start)
+        if start == end:
+            return text, start, end
+    inner = text[start:end]
+    value = round(1.0 + step, 2)
+    new = f"{text[:start]}({inner}:{value:g}){text[end:]}"
+    return new, start + 1, start + 1 + len(inner)
+
+
+def _word_at(text: str, position: int) -> tuple[int, int]:
+    start = position
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_-'"):
+        start -= 1
+    end = position
+    while end < len(text) and (text[end].isalnum() or text[end] in "_-'"):
+        end += 1
+    return start, end

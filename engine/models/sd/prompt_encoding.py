@@ -19,7 +19,12 @@ from typing import Any
 
 import torch
 
-from engine.api.prompt_syntax import BREAK, needs_weighting, parse_attention, without_lora_tags
+from engine.api.prompt_syntax import (
+    layout_chunks,
+    needs_weighting,
+    parse_attention,
+    without_lora_tags,
+)
 
 CHUNK_TOKENS = 75
 COMMA_BACKTRACK = 20
@@ -34,38 +39,15 @@ class Chunk:
 
 def chunks_of(tokenizer: Any, text: str) -> list[Chunk]:
     """The prompt's tokens in chunks of at most 75, with a weight per token."""
-    comma = tokenizer.convert_tokens_to_ids(",</w>")
-    chunks: list[Chunk] = []
-    current = Chunk()
-    last_comma = -1
-
-    def close() -> None:
-        nonlocal current, last_comma
-        chunks.append(current)
-        current, last_comma = Chunk(), -1
-
-    for run, weight in parse_attention(without_lora_tags(text)):
-        if weight == -1.0 and run == BREAK:
-            close()
-            continue
-        for token in tokenizer(run, add_special_tokens=False, truncation=False).input_ids:
-            if len(current.ids) == CHUNK_TOKENS:
-                if last_comma >= 0 and CHUNK_TOKENS - last_comma <= COMMA_BACKTRACK:
-                    carried = Chunk(
-                        current.ids[last_comma + 1 :], current.weights[last_comma + 1 :]
-                    )
-                    del current.ids[last_comma + 1 :], current.weights[last_comma + 1 :]
-                    close()
-                    current = carried
-                else:
-                    close()
-            if token == comma:
-                last_comma = len(current.ids)
-            current.ids.append(token)
-            current.weights.append(weight)
-    if current.ids or not chunks:
-        close()
-    return chunks
+    runs = parse_attention(without_lora_tags(text))
+    laid = layout_chunks(
+        runs,
+        lambda run: tokenizer(run, add_special_tokens=False, truncation=False).input_ids,
+        comma=tokenizer.convert_tokens_to_ids(",</w>"),
+        size=CHUNK_TOKENS,
+        backtrack=COMMA_BACKTRACK,
+    )
+    return [Chunk([t for t, _ in chunk], [w for _, w in chunk]) for chunk in laid]
 
 
 def needs_own_encoding(tokenizer: Any, positive: str, negative: str) -> bool:

@@ -1,0 +1,97 @@
+"""The prompt editor: A1111's syntax highlighted as the engine reads it, and Ctrl+↑/↓
+to weight the selection (or the word at the cursor) up or down by 0.1.
+
+Colours follow the weight each character gets (prompt_syntax.spans, the same walk the
+encoder's parser makes): warmer and bolder above 1, greyer below, brackets dimmed,
+<lora:...> tags and BREAK in their own colours.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QPlainTextEdit
+
+from engine.api.prompt_syntax import Span, adjust_weight, spans
+
+WEIGHT_STEP = 0.1
+COLOURS = {
+    "bracket": QColor("#7a7a7a"),
+    "lora": QColor("#c792ea"),
+    "break": QColor("#82aaff"),
+    "up": QColor("#ffcb6b"),
+    "down": QColor("#8f9aa6"),
+}
+
+
+class PromptHighlighter(QSyntaxHighlighter):
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        self._revision = -1
+        self._spans: list[Span] = []
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
+        document = self.document()
+        if document.revision() != self._revision:  # brackets may span lines: read it all
+            self._revision = document.revision()
+            self._spans = spans(document.toPlainText())
+        block_start = self.currentBlock().position()
+        block_end = block_start + len(text)
+        for span in self._spans:
+            if span.end <= block_start or span.start >= block_end:
+                continue
+            start = max(span.start, block_start) - block_start
+            end = min(span.end, block_end) - block_start
+            style = span_format(span)
+            if style is not None:
+                self.setFormat(start, end - start, style)
+
+
+def span_format(span: Span) -> QTextCharFormat | None:
+    style = QTextCharFormat()
+    if span.kind in ("bracket", "lora", "break"):
+        style.setForeground(COLOURS[span.kind])
+        if span.kind == "break":
+            style.setFontWeight(QFont.Weight.Bold)
+        return style
+    if abs(span.weight - 1.0) < 1e-6:
+        return None
+    style.setForeground(COLOURS["up" if span.weight > 1 else "down"])
+    if span.weight > 1.2:
+        style.setFontWeight(QFont.Weight.Bold)
+    if span.weight < 0.95:
+        style.setFontItalic(True)
+    return style
+
+
+class PromptEdit(QPlainTextEdit):
+    def __init__(self, placeholder: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(placeholder)
+        self.setTabChangesFocus(True)
+        self.highlighter = PromptHighlighter(self.document())
+        self.setToolTip(
+            "(word) or (word:1.3) weights up, [word] down; BREAK starts a new chunk; "
+            "<lora:NAME:0.8> applies a LoRA. Ctrl+↑/↓ weights the selection."
+        )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        step = {Qt.Key.Key_Up: WEIGHT_STEP, Qt.Key.Key_Down: -WEIGHT_STEP}.get(event.key())
+        if step is not None and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.adjust_selection_weight(step)
+            return
+        super().keyPressEvent(event)
+
+    def adjust_selection_weight(self, step: float) -> None:
+        cursor = self.textCursor()
+        text = self.toPlainText()
+        new, start, end = adjust_weight(text, cursor.selectionStart(), cursor.selectionEnd(), step)
+        if new == text:
+            return
+        cursor.beginEditBlock()  # one undo step
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(new)
+        cursor.endEditBlock()
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
