@@ -56,6 +56,9 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("CFG scale", f"{request.sampling.cfg_scale:g}"),
             ("Seed", meta.seed),
             ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}"),
+            ("LoRAs", ", ".join(f"{lora.name} {lora.weight:g}" for lora in request.loras)),
+            ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
+            ("Format", _model_format(recipe)),
         ]
     elif isinstance(request, SampleRequest):
         rows += [
@@ -86,6 +89,14 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def _model_format(recipe: dict) -> str | None:
+    """'SD 1.x · single file' from what the runner recorded."""
+    titles = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
+    architecture = titles.get(str(recipe.get("architecture")))
+    parts = [p for p in (architecture, recipe.get("model_format")) if p]
+    return " · ".join(parts) or None
 
 
 def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:

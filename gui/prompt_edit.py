@@ -15,26 +15,27 @@ from PySide6.QtWidgets import QPlainTextEdit
 from engine.api.prompt_syntax import Span, adjust_weight, spans
 
 WEIGHT_STEP = 0.1
+# Readable on the editor's light background (checked under Xvfb).
 COLOURS = {
-    "bracket": QColor("#7a7a7a"),
-    "lora": QColor("#c792ea"),
-    "break": QColor("#82aaff"),
-    "up": QColor("#ffcb6b"),
-    "down": QColor("#8f9aa6"),
+    "bracket": QColor("#8a8a8a"),
+    "lora": QColor("#8e44ad"),
+    "break": QColor("#1f5fbf"),
+    "up": QColor("#b35c00"),
+    "down": QColor("#6b7785"),
 }
 
 
 class PromptHighlighter(QSyntaxHighlighter):
     def __init__(self, document) -> None:
         super().__init__(document)
-        self._revision = -1
+        self._text: str | None = None
         self._spans: list[Span] = []
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
-        document = self.document()
-        if document.revision() != self._revision:  # brackets may span lines: read it all
-            self._revision = document.revision()
-            self._spans = spans(document.toPlainText())
+        whole = self.document().toPlainText()
+        if whole != self._text:  # brackets may span lines: read it all, once per change
+            self._text = whole
+            self._spans = spans(whole)
         block_start = self.currentBlock().position()
         block_end = block_start + len(text)
         for span in self._spans:

@@ -81,8 +81,9 @@ class SettingsDialog(QDialog):
             self.device.addItem(label, key)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         hint = QLabel(
-            "Models folders hold Stable Diffusion models in diffusers format (a folder with "
-            "model_index.json), or folders of them: an A1111 or ComfyUI models folder works."
+            "Add an AUTOMATIC1111 or ComfyUI install (or its models folder, or any folder of "
+            "model files): checkpoints (.safetensors, .ckpt), diffusers folders, LoRAs, VAEs, "
+            "embeddings and upscalers are found in it, and nothing is copied or changed."
         )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #a8a8a8;")
@@ -195,14 +196,20 @@ def models_folder_note(folder: Path) -> tuple[str, bool]:
     """
     if not folder.is_dir():
         return f"{folder} does not exist.", True
-    counts = count_by_kind(scan_library([folder]))
+    entries = scan_library([folder])
+    counts = count_by_kind(entries)
+    unsupported = sum(1 for e in entries if e.problem)
     if not counts:
+        if unsupported:
+            return f"{folder.name}: {unsupported} model file(s), none this app can use.", True
         return f"{folder.name}: no Stable Diffusion models found in it.", True
     found = [
         f"{n} {KIND_WORDS[kind][n != 1]}"
         for kind, n in sorted(counts.items(), key=lambda kv: list(KIND_WORDS).index(kv[0]))
         if kind in KIND_WORDS
     ]
+    if unsupported:
+        found.append(f"{unsupported} not usable (hover the model list for why)")
     return f"{folder.name}: {', '.join(found)}.", not counts.get(ModelKind.CHECKPOINT)
 
 

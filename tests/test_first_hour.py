@@ -482,8 +482,8 @@ def test_ctrl_up_weights_the_word_and_the_editor_colours_it(qtbot, window):
     colours = {
         (r.start, r.length): QTextCharFormat(r.format).foreground().color().name() for r in ranges
     }
-    assert colours[(3, 3)] == "#8f9aa6"  # "red", weighted down: grey
-    assert colours[(2, 1)] == "#7a7a7a"  # the bracket, dimmed
+    assert colours[(3, 3)] == "#6b7785"  # "red", weighted down: grey
+    assert colours[(2, 1)] == "#8a8a8a"  # the bracket, dimmed
 
 
 def test_the_lora_menu_inserts_a_tag_that_the_job_resolves(qtbot, window, settings, tmp_path):
