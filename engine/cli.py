@@ -323,13 +323,12 @@ def resolve_model_name(model: str) -> str:
     return model  # not found: the job says the model does not exist
 
 
-def resolve_loras(prompt: str, folders: list[str]) -> tuple:
-    """The prompt's <lora:...> tags as files, looked up in `folders` (or the app's)."""
-    from engine.api.prompt_syntax import lora_tags
-    from engine.library.loras import resolve_lora_tags
+def resolve_prompt_refs(prompt: str, folders: list[str]) -> tuple[tuple, tuple[str, ...]]:
+    """The prompt's <lora:...> tags and embedding names as files, looked up in `folders`
+    (or the app's model folders)."""
+    from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
     from engine.library.scan import scan_library
 
-    if not lora_tags(prompt):
-        return ()
     where = [Path(f) for f in folders] if folders else saved_models_dirs()
-    return resolve_lora_tags(prompt, scan_library(where))
+    entries = scan_library(where) if where else []
+    return resolve_lora_tags(prompt, entries), embeddings_named(prompt, entries)

@@ -80,18 +80,21 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
         "--lora-dir",
         action="append",
         default=[],
-        help="where <lora:NAME:W> tags are looked up (repeatable; default: the model folders)",
+        help="where LoRAs and embeddings the prompt names are looked up (repeatable; "
+        "default: the model folders)",
     )
     _out(parser)
     _device(parser)
 
 
 def _generate_request(args: argparse.Namespace) -> Request:
-    from engine.cli import resolve_loras, resolve_model_name
+    from engine.cli import resolve_model_name, resolve_prompt_refs
 
+    loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
     return Txt2ImgRequest(
         model=ModelRef(Family.SD, resolve_model_name(args.model)),
-        loras=resolve_loras(args.prompt + " " + args.negative, args.lora_dir),
+        loras=loras,
+        embeddings=embeddings,
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),

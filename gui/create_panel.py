@@ -29,7 +29,7 @@ from engine.api.prompt_syntax import lora_tags, unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
-from engine.library.loras import resolve_lora_tags
+from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
@@ -278,6 +278,9 @@ class CreatePanel(QWidget, ModePanel):
             model=ModelRef(Family.SD, self.model_path),
             prompt=prompt,
             loras=resolve_lora_tags(f"{prompt.positive} {prompt.negative}", self.listing.entries),
+            embeddings=embeddings_named(
+                f"{prompt.positive} {prompt.negative}", self.listing.entries
+            ),
             clip_skip=self.clip_skip.value(),
             size=Size(self.width_box.value(), self.height_box.value()),
             sampling=Sampling(

@@ -313,3 +313,81 @@ def test_generate_applies_a_lora_named_in_the_prompt(tmp_path, loras):
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: No LoRA named 'nowhere'")
     assert not (tmp_path / "out" / "nowhere").exists()
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def test_an_embedding_named_in_the_prompt_gives_diffusers_own_image_and_leaves(
+    sd1, runtime, tmp_path
+):
+    from safetensors.torch import save_file
+
+    from engine.library.prompt_refs import embeddings_named
+    from engine.library.scan import scan_library
+
+    folder = tmp_path / "embeddings"
+    folder.mkdir()
+    vectors = torch.randn(2, 32, generator=torch.Generator().manual_seed(3))
+    save_file({"emb_params": vectors}, str(folder / "inkstyle.safetensors"))
+    found = embeddings_named("a castle, inkstyle, (inkstyle-free:1.2)", scan_library([folder]))
+    assert found == (str(folder / "inkstyle.safetensors"),)
+    before = image(runtime, request(sd1, "a castle"))
+    ours = image(runtime, request(sd1, "a inkstyle castle", embeddings=found))
+
+    bare = StableDiffusionPipeline.from_pretrained(
+        str(sd1), local_files_only=True, safety_checker=None, requires_safety_checker=False
+    )
+    bare.set_progress_bar_config(disable=True)
+    bare.load_textual_inversion(vectors, token="inkstyle")
+    expected = bare(
+        prompt="a inkstyle castle",
+        width=64,
+        height=64,
+        num_inference_steps=3,
+        guidance_scale=6.0,
+        generator=[torch.Generator("cpu").manual_seed(11)],
+        output_type="np",
+    ).images[0]
+    assert np.array_equal(ours, (expected * 255).round().astype(np.uint8))
+    assert np.array_equal(image(runtime, request(sd1, "a castle")), before)
+    # the weighted path reads the multi-vector embedding as diffusers does
+    weighted = image(runtime, request(sd1, "a (inkstyle:1.0001) castle", embeddings=found))
+    assert not np.array_equal(weighted, before)
+
+
+def test_an_embedding_of_another_width_is_refused(sd1, runtime, tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "wide.safetensors"
+    save_file({"emb_params": torch.zeros(1, 768)}, str(path))
+    with pytest.raises(BadInput, match="another kind of model"):
+        runtime.run(request(sd1, "a wide castle", embeddings=(str(path),)), JobContext(1))
+
+
+def test_out_of_memory_while_loading_is_a_sentence_and_the_worker_goes_on(tmp_path, monkeypatch):
+    from engine.hashing import HashCache, HashService
+    from engine.models.sd import loading
+    from engine.runtime import Runtime
+
+    single = save_single_file(tiny_pipeline("sd1", seed=4), tmp_path / "oom.safetensors")
+    runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
+    real = loading.load_single_file
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    try:
+        monkeypatch.setattr(loading, "load_single_file", out_of_memory)
+        with pytest.raises(Exception) as caught:
+            runtime.run(request(single, "a castle"), JobContext(1))
+        message = getattr(caught.value, "message", "")
+        assert "memory" in message.lower() and type(caught.value).__name__ == "OutOfMemory"
+        monkeypatch.setattr(loading, "load_single_file", real)
+        assert runtime.run(request(single, "a castle"), JobContext(2)).images[0].rgb.shape == (
+            64,
+            64,
+            3,
+        )
+    finally:
+        runtime.close()

@@ -10,10 +10,11 @@ every image's recipe and reads it back equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.api import limits
-from engine.api.errors import BadInput
+from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family, Lane, Task
 from engine.api.naming import shorten
 from engine.api.outcomes import (
@@ -137,6 +138,7 @@ class Txt2ImgRequest(ModelRequest):
     batch_size: int = 1
     loras: tuple[LoraSpec, ...] = ()
     clip_skip: int = 1  # as A1111 counts: 1 the text encoder's last layer, 2 the one before
+    embeddings: tuple[str, ...] = ()  # textual-inversion files the prompt names
     save: bool = True
 
     def check(self) -> None:
@@ -149,6 +151,10 @@ class Txt2ImgRequest(ModelRequest):
         limits.LORAS.check(len(self.loras))
         for lora in self.loras:
             lora.check()
+        limits.EMBEDDINGS.check(len(self.embeddings))
+        for path in self.embeddings:
+            if not Path(path).expanduser().is_file():
+                raise BadModelFile(f"The embedding {path} does not exist. Check the model folders.")
         if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
             raise BadInput(
                 f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "

@@ -120,6 +120,11 @@ def prompt_embeddings(pipe: Any, positive: str, negative: str, clip_skip: int) -
 
     clip_skip counts as A1111's does: 1 is the last layer, 2 the one before it.
     """
+    # A multi-vector embedding's name becomes its tokens name, name_1, ... (diffusers' own
+    # rewriting, which a bare call makes too).
+    positive, negative = (
+        pipe.maybe_convert_prompt(t, pipe.tokenizer) for t in (positive, negative)
+    )
     pos, neg = same_length(chunks_of(pipe.tokenizer, positive), chunks_of(pipe.tokenizer, negative))
     if getattr(pipe, "text_encoder_2", None) is None:
         layer = None if clip_skip <= 1 else -clip_skip

@@ -28,6 +28,7 @@ from engine.api.requests import Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
+from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
@@ -79,7 +80,10 @@ class SdTxt2ImgRunner:
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
         pipe.scheduler = self._scheduler(loaded, request.sampling.sampler)
-        with applied_loras(pipe, request.loras, model.family):
+        with (
+            applied_loras(pipe, request.loras, model.family),
+            applied_embeddings(pipe, request.embeddings),
+        ):
             output = pipe(
                 **prompt_arguments(pipe, request),
                 width=request.size.width,
@@ -167,9 +171,13 @@ class SdTxt2ImgRunner:
 
 
 def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    if request.embeddings:
+        info["embeddings"] = [Path(p).stem for p in request.embeddings]
     if not request.loras:
-        return {}
+        return info
     return {
+        **info,
         "loras": [{"path": lora.path, "weight": lora.weight} for lora in request.loras],
         "lora_hashes": {lora.name: lora_hash(Path(lora.path)) for lora in request.loras},
     }

@@ -1,9 +1,11 @@
-"""<lora:NAME:WEIGHT> tags resolved to files of the model library, as A1111 resolves them:
-by file name without its extension, in the LoRA folders (case-insensitive)."""
+"""What a prompt names from the model library, resolved to files as A1111 resolves them:
+<lora:NAME:WEIGHT> tags by file name without extension (case-insensitive), and
+textual-inversion embeddings by their file name written as a word of the prompt."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from engine.api.errors import BadInput
@@ -31,3 +33,17 @@ def resolve_lora_tags(prompt: str, entries: Iterable[LibraryEntry]) -> tuple[Lor
             )
         specs.append(LoraSpec(str(entry.path), tag.weight))
     return tuple(specs)
+
+
+def embeddings_named(prompt: str, entries: Iterable[LibraryEntry]) -> tuple[str, ...]:
+    """The embedding files whose names appear in the prompt as words, longest first (so
+    'style-v2' wins over 'style')."""
+    found = []
+    text = prompt
+    candidates = [e for e in entries if e.kind is ModelKind.EMBEDDING and not e.problem]
+    for entry in sorted(candidates, key=lambda e: -len(e.name)):
+        pattern = rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])"
+        if re.search(pattern, text):
+            found.append(str(entry.path))
+            text = re.sub(pattern, " ", text)
+    return tuple(sorted(found))
