@@ -73,6 +73,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=512)
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
     parser.add_argument(
         "--clip-skip", type=int, default=1, help="1: the text encoder's last layer (A1111's count)"
     )
@@ -95,6 +96,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
         model=ModelRef(Family.SD, resolve_model_name(args.model)),
         loras=loras,
         embeddings=embeddings,
+        vae=args.vae,
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),

@@ -42,6 +42,7 @@ MODEL_DEFAULT_SAMPLER = "Model default"
 TOKENIZER_DELAY_MS = 1500
 NO_MODEL = "No model yet: Settings → Models folders"
 SCANNING = "Looking for models…"
+OWN_VAE = "The model's own"
 QUIET = "color: #8a8a8a;"
 WARNING = "color: #f0a040;"
 
@@ -105,6 +106,13 @@ class CreatePanel(QWidget, ModePanel):
         self.sampler.addItems([MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES])
         self.sampler.setToolTip("Model default: the scheduler the model ships with.")
         self.batch = spin_box(limits.SD_BATCH, 1)
+        self.vae_box = QComboBox()
+        self.vae_box.addItem(OWN_VAE, "")
+        self.vae_box.setToolTip(
+            "A VAE file to decode with instead of the model's own; remembered per model"
+        )
+        self.vae_box.currentIndexChanged.connect(self._remember_vae)
+        self._vae_for_model: dict[str, str] = {}
         self.clip_skip = spin_box(limits.CLIP_SKIP, 1)
         self.clip_skip.setToolTip(
             "1: the text encoder's last layer; 2: the one before it (anime-style SD 1.x "
@@ -132,6 +140,7 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Sampler", self.sampler)
         form.addRow("Seed", self.seed)
         form.addRow("Batch", self.batch)
+        form.addRow("VAE", self.vae_box)
         form.addRow("Clip skip", self.clip_skip)
 
         layout = QVBoxLayout(self)
@@ -166,6 +175,7 @@ class CreatePanel(QWidget, ModePanel):
 
     def _on_scanned(self, listing: LibraryListing) -> None:
         self.listing = listing
+        self._fill_vaes(listing)
         self.set_models(listing, self._select_after_scan)
         self.models_listed.emit()
 
@@ -212,7 +222,32 @@ class CreatePanel(QWidget, ModePanel):
 
     def _on_model_changed(self, _index: int) -> None:
         if self.model_path:
+            self._show_vae(self._vae_for_model.get(self.model_path, ""))
             self.model_chosen.emit(self.model_path)
+
+    def _fill_vaes(self, listing: LibraryListing) -> None:
+        chosen = self.vae_box.currentData() or ""
+        self.vae_box.blockSignals(True)
+        self.vae_box.clear()
+        self.vae_box.addItem(OWN_VAE, "")
+        for entry in listing.entries:
+            if entry.kind is ModelKind.VAE and not entry.problem:
+                self.vae_box.addItem(f"{entry.name} · {human_size(entry.size)}", str(entry.path))
+        self.vae_box.blockSignals(False)
+        self._show_vae(chosen)
+
+    def _show_vae(self, path: str) -> None:
+        index = self.vae_box.findData(path)
+        if index < 0 and path and Path(path).is_file():
+            self.vae_box.addItem(Path(path).stem, path)
+            index = self.vae_box.count() - 1
+        self.vae_box.blockSignals(True)
+        self.vae_box.setCurrentIndex(max(index, 0))
+        self.vae_box.blockSignals(False)
+
+    def _remember_vae(self, _index: int) -> None:
+        if self.model_path:
+            self._vae_for_model[self.model_path] = self.vae_box.currentData() or ""
 
     def _browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a Stable Diffusion model folder")
@@ -282,6 +317,7 @@ class CreatePanel(QWidget, ModePanel):
                 f"{prompt.positive} {prompt.negative}", self.listing.entries
             ),
             clip_skip=self.clip_skip.value(),
+            vae=self.vae_box.currentData() or "",
             size=Size(self.width_box.value(), self.height_box.value()),
             sampling=Sampling(
                 steps=self.steps.value(),
@@ -310,6 +346,8 @@ class CreatePanel(QWidget, ModePanel):
         self.seed.set_seed(request.sampling.seed if seed is None else seed)
         self.batch.setValue(1)
         self.clip_skip.setValue(request.clip_skip)
+        self._show_vae(request.vae)
+        self._remember_vae(0)
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
         """Fill what another tool's A1111 text says; what it does not say stays as it is."""
@@ -347,6 +385,7 @@ class CreatePanel(QWidget, ModePanel):
             "seed": self.seed.edit.text(),
             "batch": self.batch.value(),
             "clip_skip": self.clip_skip.value(),
+            "vae_for_model": dict(self._vae_for_model),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -362,6 +401,9 @@ class CreatePanel(QWidget, ModePanel):
             self.seed.edit.setText(str(state.get("seed", "")))
             self.batch.setValue(int(state.get("batch", self.batch.value())))
             self.clip_skip.setValue(int(state.get("clip_skip", 1)))
+            remembered = state.get("vae_for_model", {})
+            if isinstance(remembered, dict):
+                self._vae_for_model = {str(k): str(v) for k, v in remembered.items()}
 
 
 def token_text(sizes: list[int]) -> str:

@@ -692,3 +692,34 @@ def test_the_check_reads_the_real_plugin_and_knows_every_package_it_may_ask_for(
         pytest.skip("Linux only")
     assert plugin_files()  # the wheel's xcb plugin is where we look
     assert set(check()) <= set(DEBIAN_PACKAGES)  # whatever is missing here has a package
+
+
+def test_a_vae_is_chosen_per_model_and_remembered(qtbot, window, settings, tmp_path):
+    from tests.sd_original_layout import vae_to_original
+
+    folder = tmp_path / "models"
+    (folder / "VAE").mkdir(parents=True)
+    first, second = tiny_pipeline("sd1", seed=1), tiny_pipeline("sd1", seed=2)
+    save_single_file(first, folder / "first.safetensors")
+    save_single_file(second, folder / "second.safetensors")
+    state = vae_to_original(second.vae.state_dict(), second.vae.config)
+    save_file(
+        {k: v.contiguous() for k, v in state.items()}, str(folder / "VAE" / "clear.safetensors")
+    )
+    settings.models_dirs = [folder]
+    with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
+        window.apply_settings()
+    panel = window.create_panel
+    assert [panel.vae_box.itemText(i) for i in range(panel.vae_box.count())][0] == "The model's own"
+    panel.select_model(str(folder / "first.safetensors"))
+    panel.vae_box.setCurrentIndex(panel.vae_box.findData(str(folder / "VAE" / "clear.safetensors")))
+    assert panel.build_request().vae == str(folder / "VAE" / "clear.safetensors")
+    panel.select_model(str(folder / "second.safetensors"))
+    assert panel.build_request().vae == ""
+    panel.select_model(str(folder / "first.safetensors"))
+    assert panel.vae_box.currentText().startswith("clear · ")
+    restored = type(panel)()
+    restored.restore(panel.state())
+    assert restored._vae_for_model[str(folder / "first.safetensors")] == str(
+        folder / "VAE" / "clear.safetensors"
+    )

@@ -391,3 +391,61 @@ def test_out_of_memory_while_loading_is_a_sentence_and_the_worker_goes_on(tmp_pa
         )
     finally:
         runtime.close()
+
+
+# ---------------------------------------------------------------- VAE files
+
+
+@pytest.mark.parametrize("layout", ["original", "diffusers"])
+def test_a_vae_file_replaces_the_models_own_for_one_job(runtime, tmp_path, layout):
+    from safetensors.torch import save_file
+
+    from tests.sd_original_layout import vae_to_original
+
+    model = tiny_pipeline("sd1", seed=5)
+    other = tiny_pipeline("sd1", seed=9)
+    single = save_single_file(model, tmp_path / "model.safetensors")
+    state = other.vae.state_dict()
+    if layout == "original":
+        state = vae_to_original(state, other.vae.config)
+    vae_file = tmp_path / "other-vae.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(vae_file))
+
+    before = image(runtime, request(single, "a castle"))
+    result = runtime.run(request(single, "a castle", vae=str(vae_file)), JobContext(1))
+    model.vae = other.vae  # the oracle: diffusers with the other VAE put in by hand
+    expected = model(
+        prompt="a castle",
+        width=64,
+        height=64,
+        num_inference_steps=3,
+        guidance_scale=6.0,
+        generator=[torch.Generator("cpu").manual_seed(11)],
+        output_type="np",
+    ).images[0]
+    assert np.array_equal(result.images[0].rgb, (expected * 255).round().astype(np.uint8))
+    assert np.array_equal(image(runtime, request(single, "a castle")), before)
+    saved = read_metadata(Path(result.images[0].path))
+    assert saved.parameters["vae"] == "other-vae.safetensors"
+    assert saved.parameters["vae_hash"] == hashlib.sha256(vae_file.read_bytes()).hexdigest()[:10]
+
+
+def test_a_vae_of_another_latent_width_is_refused(runtime, tmp_path):
+    from diffusers import AutoencoderKL
+    from safetensors.torch import save_file
+
+    from tests.sd_original_layout import vae_to_original
+
+    single = save_single_file(tiny_pipeline("sd1", seed=5), tmp_path / "model.safetensors")
+    wide = AutoencoderKL(
+        block_out_channels=(32, 32, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=16,
+        layers_per_block=1,
+    )
+    path = tmp_path / "flux-vae.safetensors"
+    state = vae_to_original(wide.state_dict(), wide.config)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    with pytest.raises(BadInput, match="VAE for another kind of model"):
+        runtime.run(request(single, "a castle", vae=str(path)), JobContext(1))

@@ -139,6 +139,7 @@ class Txt2ImgRequest(ModelRequest):
     loras: tuple[LoraSpec, ...] = ()
     clip_skip: int = 1  # as A1111 counts: 1 the text encoder's last layer, 2 the one before
     embeddings: tuple[str, ...] = ()  # textual-inversion files the prompt names
+    vae: str = ""  # a VAE file used instead of the model's own; "" for the model's
     save: bool = True
 
     def check(self) -> None:
@@ -151,6 +152,8 @@ class Txt2ImgRequest(ModelRequest):
         limits.LORAS.check(len(self.loras))
         for lora in self.loras:
             lora.check()
+        if self.vae and not Path(self.vae).expanduser().is_file():
+            raise BadModelFile(f"The VAE {self.vae} does not exist. Choose another, or none.")
         limits.EMBEDDINGS.check(len(self.embeddings))
         for path in self.embeddings:
             if not Path(path).expanduser().is_file():
@@ -192,6 +195,8 @@ class Txt2ImgRequest(ModelRequest):
             ("Sampler", a1111_sampler_name(chosen) if chosen else None),
             ("CFG scale", self.sampling.cfg_scale),
             ("Clip skip", self.clip_skip if self.clip_skip > 1 else None),
+            ("VAE hash", info.get("vae_hash")),
+            ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
         ]
 

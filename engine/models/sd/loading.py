@@ -23,7 +23,12 @@ from engine.library.header import would_run_code
 from engine.library.scan import folder_family
 from engine.models.common.construction import building_models
 from engine.models.sd.files import SINGLE_FILE_SUFFIXES, SdFolder, inspect_sd_folder
-from engine.models.sd.single_file import SingleFileModel, inspect_single_file, load_single_file
+from engine.models.sd.single_file import (
+    SingleFileModel,
+    config_folder,
+    inspect_single_file,
+    load_single_file,
+)
 
 # A real CLIP vocabulary has 49,408 tokens; transformers 5 builds a 3-token one, without
 # any error, when a tokenizer folder lacks its vocabulary files.
@@ -42,6 +47,12 @@ class SdModel:
     hash_files: tuple[Path, ...] | None  # a folder's weight files; None: hash the file
     single: SingleFileModel | None = None
     folder: SdFolder | None = None
+
+    @property
+    def config_dir(self) -> Path:
+        """Where this model's component configs are: its folder, or the folder made for
+        a single file's architecture."""
+        return config_folder(self.single) if self.single is not None else self.path
 
     @property
     def preview_family(self) -> str:

@@ -35,6 +35,7 @@ from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes
 from engine.models.sd.prompt_encoding import needs_own_encoding, prompt_embeddings
 from engine.models.sd.samplers import make_scheduler
+from engine.models.sd.vae_override import VaeSlot
 from engine.registry import RunnerEnv, runner
 
 
@@ -65,6 +66,7 @@ class SdTxt2ImgRunner:
     def __init__(self, env: RunnerEnv) -> None:
         self.env = env
         self.dtype = inference_dtype(env.device, Family.SD)
+        self.vae_slot = VaeSlot()
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         # A broken or mistyped folder is refused before anything is loaded or evicted.
@@ -80,7 +82,9 @@ class SdTxt2ImgRunner:
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
         pipe.scheduler = self._scheduler(loaded, request.sampling.sampler)
+        vae_hash = self.env.hashes.request(Path(request.vae)) if request.vae else None
         with (
+            self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
         ):
@@ -102,6 +106,11 @@ class SdTxt2ImgRunner:
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
         )
+        if vae_hash is not None:
+            info["vae"] = Path(request.vae).name
+            info["vae_hash"] = self.env.hashes.wait(vae_hash, lambda: ctx.control.cancelled).sha256[
+                :10
+            ]
         return ImagesOutcome(
             tuple(
                 ResultImage(rgb, request.sampling.seed + i, i, dict(info))
