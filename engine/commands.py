@@ -75,6 +75,12 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
     parser.add_argument(
+        "--prediction",
+        choices=("epsilon", "v"),
+        default="",
+        help="what the model predicts, when its file does not say (SD 2.x 768 models: v)",
+    )
+    parser.add_argument(
         "--clip-skip", type=int, default=1, help="1: the text encoder's last layer (A1111's count)"
     )
     parser.add_argument(
@@ -97,6 +103,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
         loras=loras,
         embeddings=embeddings,
         vae=args.vae,
+        prediction=args.prediction,
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),

@@ -43,6 +43,7 @@ TOKENIZER_DELAY_MS = 1500
 NO_MODEL = "No model yet: Settings → Models folders"
 SCANNING = "Looking for models…"
 OWN_VAE = "The model's own"
+PREDICTIONS = {"As the model says": "", "ε (epsilon)": "epsilon", "v (v-prediction)": "v"}
 QUIET = "color: #8a8a8a;"
 WARNING = "color: #f0a040;"
 
@@ -111,8 +112,17 @@ class CreatePanel(QWidget, ModePanel):
         self.vae_box.setToolTip(
             "A VAE file to decode with instead of the model's own; remembered per model"
         )
-        self.vae_box.currentIndexChanged.connect(self._remember_vae)
-        self._vae_for_model: dict[str, str] = {}
+        self.vae_box.currentIndexChanged.connect(self._remember_model_settings)
+        self.prediction_box = QComboBox()
+        for label, value in PREDICTIONS.items():
+            self.prediction_box.addItem(label, value)
+        self.prediction_box.setToolTip(
+            "What the model was trained to predict. Files usually say; SD 2.x 768 models "
+            "often do not, and need v. Remembered per model."
+        )
+        self.prediction_box.currentIndexChanged.connect(self._remember_model_settings)
+        # Per model file: {"vae": path or "", "prediction": "" | "epsilon" | "v"}.
+        self._model_settings: dict[str, dict[str, str]] = {}
         self.clip_skip = spin_box(limits.CLIP_SKIP, 1)
         self.clip_skip.setToolTip(
             "1: the text encoder's last layer; 2: the one before it (anime-style SD 1.x "
@@ -141,6 +151,7 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Seed", self.seed)
         form.addRow("Batch", self.batch)
         form.addRow("VAE", self.vae_box)
+        form.addRow("Prediction", self.prediction_box)
         form.addRow("Clip skip", self.clip_skip)
 
         layout = QVBoxLayout(self)
@@ -222,7 +233,7 @@ class CreatePanel(QWidget, ModePanel):
 
     def _on_model_changed(self, _index: int) -> None:
         if self.model_path:
-            self._show_vae(self._vae_for_model.get(self.model_path, ""))
+            self._show_model_settings(self._model_settings.get(self.model_path, {}))
             self.model_chosen.emit(self.model_path)
 
     def _fill_vaes(self, listing: LibraryListing) -> None:
@@ -245,9 +256,20 @@ class CreatePanel(QWidget, ModePanel):
         self.vae_box.setCurrentIndex(max(index, 0))
         self.vae_box.blockSignals(False)
 
-    def _remember_vae(self, _index: int) -> None:
+    def _show_model_settings(self, settings: dict[str, str]) -> None:
+        self._show_vae(settings.get("vae", ""))
+        self.prediction_box.blockSignals(True)
+        self.prediction_box.setCurrentIndex(
+            max(0, self.prediction_box.findData(settings.get("prediction", "")))
+        )
+        self.prediction_box.blockSignals(False)
+
+    def _remember_model_settings(self, _index: int = 0) -> None:
         if self.model_path:
-            self._vae_for_model[self.model_path] = self.vae_box.currentData() or ""
+            self._model_settings[self.model_path] = {
+                "vae": self.vae_box.currentData() or "",
+                "prediction": self.prediction_box.currentData() or "",
+            }
 
     def _browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a Stable Diffusion model folder")
@@ -318,6 +340,7 @@ class CreatePanel(QWidget, ModePanel):
             ),
             clip_skip=self.clip_skip.value(),
             vae=self.vae_box.currentData() or "",
+            prediction=self.prediction_box.currentData() or "",
             size=Size(self.width_box.value(), self.height_box.value()),
             sampling=Sampling(
                 steps=self.steps.value(),
@@ -346,8 +369,8 @@ class CreatePanel(QWidget, ModePanel):
         self.seed.set_seed(request.sampling.seed if seed is None else seed)
         self.batch.setValue(1)
         self.clip_skip.setValue(request.clip_skip)
-        self._show_vae(request.vae)
-        self._remember_vae(0)
+        self._show_model_settings({"vae": request.vae, "prediction": request.prediction})
+        self._remember_model_settings()
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
         """Fill what another tool's A1111 text says; what it does not say stays as it is."""
@@ -385,7 +408,7 @@ class CreatePanel(QWidget, ModePanel):
             "seed": self.seed.edit.text(),
             "batch": self.batch.value(),
             "clip_skip": self.clip_skip.value(),
-            "vae_for_model": dict(self._vae_for_model),
+            "model_settings": {k: dict(v) for k, v in self._model_settings.items()},
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -401,9 +424,13 @@ class CreatePanel(QWidget, ModePanel):
             self.seed.edit.setText(str(state.get("seed", "")))
             self.batch.setValue(int(state.get("batch", self.batch.value())))
             self.clip_skip.setValue(int(state.get("clip_skip", 1)))
-            remembered = state.get("vae_for_model", {})
+            remembered = state.get("model_settings", {})
             if isinstance(remembered, dict):
-                self._vae_for_model = {str(k): str(v) for k, v in remembered.items()}
+                self._model_settings = {
+                    str(k): {str(a): str(b) for a, b in v.items()}
+                    for k, v in remembered.items()
+                    if isinstance(v, dict)
+                }
 
 
 def token_text(sizes: list[int]) -> str:

@@ -694,7 +694,9 @@ def test_the_check_reads_the_real_plugin_and_knows_every_package_it_may_ask_for(
     assert set(check()) <= set(DEBIAN_PACKAGES)  # whatever is missing here has a package
 
 
-def test_a_vae_is_chosen_per_model_and_remembered(qtbot, window, settings, tmp_path):
+def test_a_vae_and_the_prediction_are_chosen_per_model_and_remembered(
+    qtbot, window, settings, tmp_path
+):
     from tests.sd_original_layout import vae_to_original
 
     folder = tmp_path / "models"
@@ -720,6 +722,10 @@ def test_a_vae_is_chosen_per_model_and_remembered(qtbot, window, settings, tmp_p
     assert panel.vae_box.currentText().startswith("clear · ")
     restored = type(panel)()
     restored.restore(panel.state())
-    assert restored._vae_for_model[str(folder / "first.safetensors")] == str(
+    assert restored._model_settings[str(folder / "first.safetensors")]["vae"] == str(
         folder / "VAE" / "clear.safetensors"
     )
+    panel.prediction_box.setCurrentIndex(panel.prediction_box.findData("v"))
+    assert panel.build_request().prediction == "v"
+    panel.select_model(str(folder / "second.safetensors"))
+    assert panel.build_request().prediction == ""

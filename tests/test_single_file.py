@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,31 @@ def test_a_header_damaged_in_its_middle_is_refused_when_loading(tiny, tmp_path):
     broken.write_bytes(bytes(data))
     with pytest.raises(BadModelFile, match="damaged"):
         locate_sd_model(broken)
+
+
+def test_the_users_v_prediction_setting_gives_diffusers_own_v_image(runtime, tiny):
+    from diffusers import PNDMScheduler, StableDiffusionPipeline
+
+    folder, single = tiny["sd2"]
+    result = runtime.run(replace(request(single), prediction="v"), JobContext(1)).images[0]
+    assert result.info["prediction"] == "v_prediction"
+    bare = StableDiffusionPipeline.from_pretrained(
+        str(folder), local_files_only=True, safety_checker=None, requires_safety_checker=False
+    )
+    bare.set_progress_bar_config(disable=True)
+    bare.scheduler = PNDMScheduler.from_config(
+        bare.scheduler.config, prediction_type="v_prediction"
+    )
+    expected = bare(
+        prompt="a red apple on a table",
+        negative_prompt="blurry",
+        width=64,
+        height=64,
+        num_inference_steps=3,
+        guidance_scale=6.0,
+        generator=[torch.Generator("cpu").manual_seed(7)],
+        output_type="np",
+    ).images[0]
+    assert np.array_equal(result.rgb, (expected * 255).round().astype(np.uint8))
+    plain = runtime.run(request(single), JobContext(2)).images[0]
+    assert plain.info["prediction"] == "epsilon" and not np.array_equal(plain.rgb, result.rgb)

@@ -140,6 +140,9 @@ class Txt2ImgRequest(ModelRequest):
     clip_skip: int = 1  # as A1111 counts: 1 the text encoder's last layer, 2 the one before
     embeddings: tuple[str, ...] = ()  # textual-inversion files the prompt names
     vae: str = ""  # a VAE file used instead of the model's own; "" for the model's
+    # What the model predicts when its file does not say (SD 2.x 768 models predict v):
+    # "" as the model's config says, "epsilon" or "v".
+    prediction: str = ""
     save: bool = True
 
     def check(self) -> None:
@@ -154,6 +157,8 @@ class Txt2ImgRequest(ModelRequest):
             lora.check()
         if self.vae and not Path(self.vae).expanduser().is_file():
             raise BadModelFile(f"The VAE {self.vae} does not exist. Choose another, or none.")
+        if self.prediction not in ("", "epsilon", "v"):
+            raise BadInput(f"Prediction {self.prediction!r} is not one of: epsilon, v.")
         limits.EMBEDDINGS.check(len(self.embeddings))
         for path in self.embeddings:
             if not Path(path).expanduser().is_file():

@@ -50,6 +50,10 @@ def default_generators(seed: int, count: int) -> list[torch.Generator]:
     return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
 
 
+# What a model predicts, as the request names it, and as diffusers' schedulers do.
+PREDICTION_TYPES = {"epsilon": "epsilon", "v": "v_prediction"}
+
+
 @dataclass(frozen=True)
 class LoadedSd:
     pipe: Any  # a StableDiffusionPipeline or StableDiffusionXLPipeline
@@ -81,7 +85,7 @@ class SdTxt2ImgRunner:
         pipe = loaded.pipe
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
-        pipe.scheduler = self._scheduler(loaded, request.sampling.sampler)
+        pipe.scheduler = self._scheduler(loaded, request.sampling.sampler, request.prediction)
         vae_hash = self.env.hashes.request(Path(request.vae)) if request.vae else None
         with (
             self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
@@ -154,16 +158,20 @@ class SdTxt2ImgRunner:
             )
 
     @staticmethod
-    def _scheduler(loaded: LoadedSd, sampler: str | None) -> Any:
+    def _scheduler(loaded: LoadedSd, sampler: str | None, prediction: str = "") -> Any:
+        config = dict(loaded.scheduler_config)
+        if prediction:  # the user's setting for a model whose file does not say
+            config["prediction_type"] = PREDICTION_TYPES[prediction]
         if sampler is None:
-            return loaded.scheduler_class.from_config(loaded.scheduler_config)
-        return make_scheduler(sampler, loaded.scheduler_config)
+            return loaded.scheduler_class.from_config(config)
+        return make_scheduler(sampler, config)
 
     def _info(self, model: SdModel, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
         return {
             "model": model.path.name,
             "model_path": str(model.path.resolve()),
             "model_format": model.format,
+            "prediction": pipe_prediction(loaded, request),
             "architecture": model.family.value,
             "sampler": request.sampling.sampler or loaded.scheduler_class.__name__,
             "device": self.env.device.device,
@@ -177,6 +185,12 @@ class SdTxt2ImgRunner:
     @staticmethod
     def _hash_info(model_hash: Any) -> dict[str, Any]:
         return {"model_sha256": model_hash.sha256, "model_hash_kind": model_hash.kind}
+
+
+def pipe_prediction(loaded: LoadedSd, request: Txt2ImgRequest) -> str:
+    if request.prediction:
+        return PREDICTION_TYPES[request.prediction]
+    return str(loaded.scheduler_config.get("prediction_type", "epsilon"))
 
 
 def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
