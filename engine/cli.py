@@ -332,3 +332,23 @@ def resolve_prompt_refs(prompt: str, folders: list[str]) -> tuple[tuple, tuple[s
     where = [Path(f) for f in folders] if folders else saved_models_dirs()
     entries = scan_library(where) if where else []
     return resolve_lora_tags(prompt, entries), embeddings_named(prompt, entries)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """A loadable pickled checkpoint as .safetensors, in --out or the app's own folder
+    (never beside the original: the user's folders are not written to unasked)."""
+    from engine.api.catalogue import user_models_dir
+    from engine.models.common.convert import convert_to_safetensors
+
+    source = Path(args.checkpoint).expanduser()
+    out = Path(args.out).expanduser() if args.out else user_models_dir() / "converted"
+    if not source.is_file():
+        print(f"error: {source} does not exist.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        target = convert_to_safetensors(source, out)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"path": str(target), "from": str(source)}), flush=True)
+    return 0

@@ -231,6 +231,19 @@ def _upscale(args: argparse.Namespace) -> int:
     return run_upscale(args)
 
 
+def _convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .ckpt/.pt/.pth/.bin file holding plain tensors")
+    parser.add_argument(
+        "--out", default="", help="folder for the .safetensors file (default: the app's own)"
+    )
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from engine.cli import run_convert
+
+    return run_convert(args)
+
+
 def _models_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir",
@@ -267,6 +280,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
     Command("upscale", "super-resolution of images or folders", _upscale_arguments, _upscale),
     Command("models", "list the models in model folders", _models_arguments, _models),
+    Command(
+        "convert", "rewrite a pickled checkpoint as .safetensors", _convert_arguments, _convert
+    ),
 )
 
 

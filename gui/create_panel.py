@@ -464,4 +464,9 @@ def model_tooltip(entry: LibraryEntry) -> str:
     lines = [str(entry.path), f"{entry.detected.label}, {kind}, {human_size(entry.size)}"]
     if entry.problem:
         lines.append(entry.problem)
+    elif entry.format != DIFFUSERS and entry.path.suffix.lower() != ".safetensors":
+        lines.append(
+            "A pickled checkpoint: it loads (tensors only), but a .safetensors copy loads "
+            f'faster and safer: python main.py convert "{entry.path}"'
+        )
     return "\n".join(lines)

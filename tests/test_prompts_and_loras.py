@@ -351,6 +351,14 @@ def test_an_embedding_named_in_the_prompt_gives_diffusers_own_image_and_leaves(
     ).images[0]
     assert np.array_equal(ours, (expected * 255).round().astype(np.uint8))
     assert np.array_equal(image(runtime, request(sd1, "a castle")), before)
+    saved = read_metadata(
+        Path(
+            runtime.run(request(sd1, "a inkstyle castle", embeddings=found), JobContext(3))
+            .images[0]
+            .path
+        )
+    )
+    assert saved.parameters["ti_hashes"].startswith("inkstyle: ")
     # the weighted path reads the multi-vector embedding as diffusers does
     weighted = image(runtime, request(sd1, "a (inkstyle:1.0001) castle", embeddings=found))
     assert not np.array_equal(weighted, before)

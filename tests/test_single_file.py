@@ -321,3 +321,44 @@ def test_the_users_v_prediction_setting_gives_diffusers_own_v_image(runtime, tin
     assert np.array_equal(result.rgb, (expected * 255).round().astype(np.uint8))
     plain = runtime.run(request(single), JobContext(2)).images[0]
     assert plain.info["prediction"] == "epsilon" and not np.array_equal(plain.rgb, result.rgb)
+
+
+def test_a_loadable_ckpt_converts_to_safetensors_and_an_evil_one_never_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "LATENTSTUDIO_DATA_DIR": str(tmp_path / "data")}
+    plain = tmp_path / "model.ckpt"
+    state = {"a": torch.arange(6.0).reshape(2, 3), "b": torch.ones(4, dtype=torch.float16)}
+    torch.save({"state_dict": state, "global_step": 3}, plain)
+    done = subprocess.run(
+        [sys.executable, "main.py", "convert", str(plain)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    target = Path(json.loads(done.stdout)["path"])
+    assert target.parent == tmp_path / "data" / "models" / "converted"
+    back = load_file(str(target))
+    assert set(back) == {"a", "b"} and all(torch.equal(back[k], state[k]) for k in state)
+    assert plain.exists()  # the original is left alone
+
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {"x": torch.zeros(1)}, "p": _Payload(marker)}, evil)
+    refused = subprocess.run(
+        [sys.executable, "main.py", "convert", str(evil), "--out", str(tmp_path / "o")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "would run code" in refused.stderr
+    assert not marker.exists() and not (tmp_path / "o").exists()

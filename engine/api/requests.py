@@ -195,6 +195,7 @@ class Txt2ImgRequest(ModelRequest):
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         chosen = self.sampling.sampler or str(info.get("sampler") or "")
         loras = info.get("lora_hashes") or {}
+        embeddings = info.get("embedding_hashes") or {}
         return [
             ("Steps", self.sampling.steps),
             ("Sampler", a1111_sampler_name(chosen) if chosen else None),
@@ -203,6 +204,7 @@ class Txt2ImgRequest(ModelRequest):
             ("VAE hash", info.get("vae_hash")),
             ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
+            ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
         ]
 
 

@@ -79,7 +79,7 @@ def _context_width(header: CheckpointHeader) -> int | None:
 
 
 def lora_hash(path: Path) -> str:
-    """A1111's 'Lora hashes' value: the first 12 hex digits of the sha256 of a
+    """A1111's 'Lora hashes' (and 'TI hashes') value: the first 12 hex digits of the sha256 of a
     safetensors file's tensor data (its header excluded, so that editing the metadata
     keeps the hash), or of the whole file for other formats."""
     digest = hashlib.sha256()

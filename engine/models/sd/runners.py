@@ -197,6 +197,7 @@ def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
     info: dict[str, Any] = {}
     if request.embeddings:
         info["embeddings"] = [Path(p).stem for p in request.embeddings]
+        info["embedding_hashes"] = {Path(p).stem: lora_hash(Path(p)) for p in request.embeddings}
     if not request.loras:
         return info
     return {
