@@ -14,6 +14,7 @@ BENCHMARKS = (
     "bench.gallery_index",
     "bench.classic_models",
     "bench.upscale",
+    "bench.single_file",
 )
 
 
