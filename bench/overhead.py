@@ -8,9 +8,7 @@ the same loaded tiny model on the CPU, interleaved, and the ratio of medians is 
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -20,6 +18,7 @@ RUNS = 5
 
 def main() -> None:
     from bench.baselines import bare_diffusers_txt2img
+    from bench.timing import interleaved_medians
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt, Sampling, Size
     from engine.api.requests import Txt2ImgRequest
@@ -54,14 +53,7 @@ def main() -> None:
             seed=3,
         )
 
-    app_job(), bare_job()  # load and warm both
-    app_times, bare_times = [], []
-    for _ in range(RUNS):
-        for job, times in ((app_job, app_times), (bare_job, bare_times)):
-            start = time.perf_counter()
-            job()
-            times.append(time.perf_counter() - start)
-    a, b = statistics.median(app_times), statistics.median(bare_times)
+    a, b = interleaved_medians(app_job, bare_job, RUNS)
     print(f"overhead_app_job: {a:.3f} s")
     print(f"overhead_bare_diffusers: {b:.3f} s")
     print(f"overhead_ratio: {a / b:.3f} x")

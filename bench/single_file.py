@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -66,6 +65,7 @@ def _overhead(work: Path) -> tuple[float, float]:
     import torch
     from diffusers import StableDiffusionPipeline
 
+    from bench.timing import interleaved_medians
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt, Sampling, Size
     from engine.api.requests import Txt2ImgRequest
@@ -104,15 +104,10 @@ def _overhead(work: Path) -> tuple[float, float]:
             output_type="np",
         )
 
-    app_job(), bare_job()  # load and warm both
-    app_times, bare_times = [], []
-    for _ in range(RUNS):
-        for job, times in ((app_job, app_times), (bare_job, bare_times)):
-            start = time.perf_counter()
-            job()
-            times.append(time.perf_counter() - start)
-    runtime.close()
-    return statistics.median(app_times), statistics.median(bare_times)
+    try:
+        return interleaved_medians(app_job, bare_job, RUNS)
+    finally:
+        runtime.close()
 
 
 def _full_load(work: Path) -> None:

@@ -81,3 +81,22 @@ def cpu_runtime(tmp_path: Path):
     runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
     yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def sd_runtime(tmp_path_factory):
+    """One CPU runtime for a test module (models load once), with a gallery of its own
+    and a hash cache of its own."""
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+    from engine.store import GalleryStore
+
+    folder = tmp_path_factory.mktemp("runtime")
+    store = GalleryStore(folder / "out")
+    runtime = Runtime(
+        store=lambda: store,
+        device_preference="cpu",
+        hashes=HashService(HashCache(folder / "h.db")),
+    )
+    yield runtime
+    runtime.close()

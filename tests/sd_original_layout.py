@@ -135,6 +135,29 @@ def _tokenizer(family: str, component: str) -> CLIPTokenizer:
         return CLIPTokenizer.from_pretrained(folder)
 
 
+def bare_pipeline(folder: Path) -> StableDiffusionPipeline:
+    """diffusers' own SD 1.x/2.x pipeline from a folder, nothing of the app's."""
+    pipe = StableDiffusionPipeline.from_pretrained(
+        str(folder), local_files_only=True, safety_checker=None, requires_safety_checker=False
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def bare_image(pipe, prompt: str, seed: int, negative: str | None = None, **call) -> np.ndarray:
+    """A bare diffusers call at the tests' usual settings (64², 3 steps, CFG 6), as uint8
+    rounded the way diffusers' numpy_to_pil rounds: the oracle the app's images meet."""
+    settings = {"width": 64, "height": 64, "num_inference_steps": 3, "guidance_scale": 6.0}
+    image = pipe(
+        prompt=prompt,
+        negative_prompt=negative,
+        generator=[torch.Generator("cpu").manual_seed(seed)],
+        output_type="np",
+        **(settings | call),
+    ).images[0]
+    return (image * 255).round().astype(np.uint8)
+
+
 def save_folder(pipe, folder: Path) -> Path:
     pipe.save_pretrained(str(folder), safe_serialization=True)
     for tokenizer in folder.glob("tokenizer*"):

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from diffusers import StableDiffusionPipeline
 
 from engine.api.errors import BadInput
 from engine.api.kinds import Family
@@ -28,7 +27,13 @@ from engine.context import JobContext
 from engine.models.sd.loading import load_sd_pipeline
 from engine.models.sd.prompt_encoding import CHUNK_TOKENS, chunks_of, prompt_embeddings
 from engine.store import read_metadata
-from tests.sd_original_layout import save_folder, save_single_file, tiny_pipeline
+from tests.sd_original_layout import (
+    bare_image,
+    bare_pipeline,
+    save_folder,
+    save_single_file,
+    tiny_pipeline,
+)
 from tests.tiny_loras import lora_state, save_diffusers_lora, save_kohya_lora
 
 # ---------------------------------------------------------------- the parser
@@ -87,20 +92,8 @@ def sd1(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory):
-    from engine.hashing import HashCache, HashService
-    from engine.runtime import Runtime
-    from engine.store import GalleryStore
-
-    folder = tmp_path_factory.mktemp("rt")
-    store = GalleryStore(folder / "out")
-    runtime = Runtime(
-        store=lambda: store,
-        device_preference="cpu",
-        hashes=HashService(HashCache(folder / "h.db")),
-    )
-    yield runtime
-    runtime.close()
+def runtime(sd_runtime):
+    return sd_runtime
 
 
 @pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
@@ -204,22 +197,11 @@ def loras(tmp_path_factory) -> dict[str, Path]:
 
 
 def bare_with_lora(folder: Path, lora: Path, weight: float) -> np.ndarray:
-    pipe = StableDiffusionPipeline.from_pretrained(
-        str(folder), local_files_only=True, safety_checker=None, requires_safety_checker=False
-    )
-    pipe.set_progress_bar_config(disable=True)
+    pipe = bare_pipeline(folder)
     pipe.load_lora_weights(str(lora), adapter_name="x")
     pipe.set_adapters(["x"], adapter_weights=[weight])
-    images = pipe(
-        prompt="a castle",
-        width=64,
-        height=64,
-        num_inference_steps=3,
-        guidance_scale=6.0,
-        generator=[torch.Generator("cpu").manual_seed(11)],
-        output_type="np",
-    ).images
-    return (images[0] * 255).round().astype(np.uint8)
+    images = bare_image(pipe, "a castle", seed=11)
+    return images
 
 
 @pytest.mark.parametrize("layout", ["diffusers", "kohya"])
@@ -335,21 +317,10 @@ def test_an_embedding_named_in_the_prompt_gives_diffusers_own_image_and_leaves(
     before = image(runtime, request(sd1, "a castle"))
     ours = image(runtime, request(sd1, "a inkstyle castle", embeddings=found))
 
-    bare = StableDiffusionPipeline.from_pretrained(
-        str(sd1), local_files_only=True, safety_checker=None, requires_safety_checker=False
-    )
-    bare.set_progress_bar_config(disable=True)
+    bare = bare_pipeline(sd1)
     bare.load_textual_inversion(vectors, token="inkstyle")
-    expected = bare(
-        prompt="a inkstyle castle",
-        width=64,
-        height=64,
-        num_inference_steps=3,
-        guidance_scale=6.0,
-        generator=[torch.Generator("cpu").manual_seed(11)],
-        output_type="np",
-    ).images[0]
-    assert np.array_equal(ours, (expected * 255).round().astype(np.uint8))
+    expected = bare_image(bare, "a inkstyle castle", seed=11)
+    assert np.array_equal(ours, expected)
     assert np.array_equal(image(runtime, request(sd1, "a castle")), before)
     saved = read_metadata(
         Path(
@@ -422,16 +393,8 @@ def test_a_vae_file_replaces_the_models_own_for_one_job(runtime, tmp_path, layou
     before = image(runtime, request(single, "a castle"))
     result = runtime.run(request(single, "a castle", vae=str(vae_file)), JobContext(1))
     model.vae = other.vae  # the oracle: diffusers with the other VAE put in by hand
-    expected = model(
-        prompt="a castle",
-        width=64,
-        height=64,
-        num_inference_steps=3,
-        guidance_scale=6.0,
-        generator=[torch.Generator("cpu").manual_seed(11)],
-        output_type="np",
-    ).images[0]
-    assert np.array_equal(result.images[0].rgb, (expected * 255).round().astype(np.uint8))
+    expected = bare_image(model, "a castle", seed=11)
+    assert np.array_equal(result.images[0].rgb, expected)
     assert np.array_equal(image(runtime, request(single, "a castle")), before)
     saved = read_metadata(Path(result.images[0].path))
     assert saved.parameters["vae"] == "other-vae.safetensors"

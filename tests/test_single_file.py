@@ -30,6 +30,8 @@ from engine.models.sd.architecture import text_encoder_configs, unet_config, vae
 from engine.models.sd.loading import SINGLE_FILE, load_sd_pipeline, locate_sd_model
 from engine.resources import SD_CONFIG_DIR
 from tests.sd_original_layout import (
+    bare_image,
+    bare_pipeline,
     full_size_shapes,
     original_state_dict,
     save_folder,
@@ -61,14 +63,8 @@ def tiny(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory):
-    from engine.hashing import HashCache, HashService
-    from engine.runtime import Runtime
-
-    folder = tmp_path_factory.mktemp("hashes")
-    runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(folder / "h.db")))
-    yield runtime
-    runtime.close()
+def runtime(sd_runtime):
+    return sd_runtime
 
 
 def request(model: Path, seed: int = 7) -> Txt2ImgRequest:
@@ -296,29 +292,17 @@ def test_a_header_damaged_in_its_middle_is_refused_when_loading(tiny, tmp_path):
 
 
 def test_the_users_v_prediction_setting_gives_diffusers_own_v_image(runtime, tiny):
-    from diffusers import PNDMScheduler, StableDiffusionPipeline
+    from diffusers import PNDMScheduler
 
     folder, single = tiny["sd2"]
     result = runtime.run(replace(request(single), prediction="v"), JobContext(1)).images[0]
     assert result.info["prediction"] == "v_prediction"
-    bare = StableDiffusionPipeline.from_pretrained(
-        str(folder), local_files_only=True, safety_checker=None, requires_safety_checker=False
-    )
-    bare.set_progress_bar_config(disable=True)
+    bare = bare_pipeline(folder)
     bare.scheduler = PNDMScheduler.from_config(
         bare.scheduler.config, prediction_type="v_prediction"
     )
-    expected = bare(
-        prompt="a red apple on a table",
-        negative_prompt="blurry",
-        width=64,
-        height=64,
-        num_inference_steps=3,
-        guidance_scale=6.0,
-        generator=[torch.Generator("cpu").manual_seed(7)],
-        output_type="np",
-    ).images[0]
-    assert np.array_equal(result.rgb, (expected * 255).round().astype(np.uint8))
+    expected = bare_image(bare, "a red apple on a table", seed=7, negative="blurry")
+    assert np.array_equal(result.rgb, expected)
     plain = runtime.run(request(single), JobContext(2)).images[0]
     assert plain.info["prediction"] == "epsilon" and not np.array_equal(plain.rgb, result.rgb)
 
