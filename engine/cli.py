@@ -51,7 +51,12 @@ class LazyGallery:
             self.store.close()
 
 
-def run_job(build_request: Callable[[], Request], args: argparse.Namespace) -> int:
+def run_job(
+    build_request: Callable[[], Request],
+    args: argparse.Namespace,
+    more_files: Callable[[Outcome], list[Path]] | None = None,
+) -> int:
+    """Run one job; print a JSON line per image and per file `more_files` writes after."""
     from engine.store import check_output_folder
 
     open_store = LazyGallery(Path(args.out))
@@ -75,7 +80,34 @@ def run_job(build_request: Callable[[], Request], args: argparse.Namespace) -> i
         return EXIT_CANCELLED
     finally:
         open_store.close()
-    return _print_outcome(outcome)
+    status = _print_outcome(outcome)
+    if more_files is not None and status == 0:
+        try:
+            for path in more_files(outcome):
+                print(json.dumps({"path": str(path)}), flush=True)
+        except OSError as exc:
+            print(f"error: could not write the animation: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    return status
+
+
+def write_animations(outcome: Outcome, fps: float) -> list[Path]:
+    """The frames as an animated GIF and a lossless animated WebP, beside the first frame
+    (written whole or not at all)."""
+    from engine.atomic import write_atomic
+    from engine.store.animation import animation_bytes
+
+    if not isinstance(outcome, ImagesOutcome) or not outcome.images[0].path:
+        return []
+    first = Path(outcome.images[0].path)
+    frames = [image.rgb for image in outcome.images]
+    written = []
+    for kind in ("gif", "webp"):
+        target = first.with_name(f"{first.stem}-animation.{kind}")
+        data = animation_bytes(frames, fps, kind)
+        write_atomic(target, lambda file, data=data: file.write(data))
+        written.append(target)
+    return written
 
 
 def _warn_about_device(runtime, requested: str) -> None:

@@ -16,7 +16,14 @@ from engine.api.catalogue import family_of
 from engine.api.kinds import Family
 from engine.api.limits import random_seed
 from engine.api.parts import DatasetRef, ModelRef, Prompt, Sampling, Size, Training
-from engine.api.requests import Request, SampleRequest, TrainRequest, Txt2ImgRequest
+from engine.api.requests import (
+    INTERPOLATION_MODES,
+    InterpolateRequest,
+    Request,
+    SampleRequest,
+    TrainRequest,
+    Txt2ImgRequest,
+)
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -138,6 +145,39 @@ def _sample_request(args: argparse.Namespace) -> Request:
         label=args.label,
         guidance=args.guidance,
     )
+
+
+# ---------------------------------------------------------------- interpolate
+
+
+def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="gan-digits", help="a bundled VAE/GAN or its file")
+    parser.add_argument("--from-seed", type=int, required=True)
+    parser.add_argument("--to-seed", type=int, required=True)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--mode", choices=INTERPOLATION_MODES, default="slerp")
+    parser.add_argument("--fps", type=float, default=8.0, help="of the animation")
+    _out(parser)
+    _device(parser)
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from engine.cli import run_job, write_animations
+
+    def request() -> Request:
+        family = family_of(args.model) or Family.GAN
+        return InterpolateRequest(
+            model=ModelRef(family, args.model),
+            from_seed=args.from_seed,
+            to_seed=args.to_seed,
+            frames=args.frames,
+            mode=args.mode,
+        )
+
+    if not 0.1 <= args.fps <= 60:
+        print("error: --fps must be between 0.1 and 60.", file=sys.stderr)
+        return 2
+    return run_job(request, args, more_files=lambda outcome: write_animations(outcome, args.fps))
 
 
 # ---------------------------------------------------------------- train
@@ -274,6 +314,12 @@ COMMANDS: tuple[Command, ...] = (
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)
     ),
     Command("train", "train a classic generative model", _train_arguments, job(_train_request)),
+    Command(
+        "interpolate",
+        "frames between two seeds of a VAE or GAN, and an animation",
+        _interpolate_arguments,
+        _interpolate,
+    ),
     Command(
         "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
     ),

@@ -22,6 +22,7 @@ from engine.api.parts import (
 from engine.api.requests import (
     DecodeRequest,
     DescribeModelRequest,
+    InterpolateRequest,
     SampleRequest,
     ScoreRequest,
     TrainRequest,
@@ -76,6 +77,21 @@ class ClassicDecode(RunnerContract):
         )
 
 
+class ClassicInterpolate(RunnerContract):
+    """Frames between two seeds of a bundled digits model."""
+
+    task = Task.INTERPOLATE
+    has_seeds = False  # every frame carries the request's seeds; the frame is its index
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        return InterpolateRequest(
+            model=bundled_digits(self.family), from_seed=seed, to_seed=seed + 1, frames=count + 1
+        )
+
+    def damaged_model_request(self, tmp_path):
+        return InterpolateRequest(model=damaged_digits_model(self.family, tmp_path), frames=2)
+
+
 class ClassicTrain(RunnerContract):
     task = Task.TRAIN
     has_seeds = False  # multi-threaded CPU training is seeded, not bitwise reproducible
@@ -110,6 +126,10 @@ class TestVaeDecode(ClassicDecode):
     family, latent_dim = Family.VAE, 8
 
 
+class TestVaeInterpolate(ClassicInterpolate):
+    family = Family.VAE
+
+
 class TestVaeTrain(ClassicTrain):
     family = Family.VAE
 
@@ -124,6 +144,10 @@ class TestGanSample(ClassicSample):
 
 class TestGanDecode(ClassicDecode):
     family, latent_dim = Family.GAN, 32
+
+
+class TestGanInterpolate(ClassicInterpolate):
+    family = Family.GAN
 
 
 class TestGanTrain(ClassicTrain):

@@ -15,6 +15,7 @@ class Task(str, Enum):
     SCORE = "score"
     UPSCALE = "upscale"
     DESCRIBE = "describe"
+    INTERPOLATE = "interpolate"
 
 
 class Family(str, Enum):

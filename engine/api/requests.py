@@ -292,6 +292,52 @@ class DecodeRequest(ModelRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
+class InterpolateRequest(ModelRequest):
+    """Frames on the path between the latents of two seeds (VAE, GAN). Frame 0 is the
+    sample of `from_seed` and the last frame the sample of `to_seed`, pixel for pixel."""
+
+    task: ClassVar[Task] = Task.INTERPOLATE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    from_seed: int = 0
+    to_seed: int = 1
+    frames: int = 16
+    mode: str = "slerp"  # or "lerp"
+    save: bool = True
+
+    def check(self) -> None:
+        if self.model.family not in (Family.VAE, Family.GAN):
+            raise BadInput(
+                f"Interpolation walks a VAE's or a GAN's latent space; {self.model.name} is a "
+                f"{self.model.family.title} model. Choose a VAE or GAN model."
+            )
+        super().check()
+        limits.SEED.check(self.from_seed)
+        limits.SEED.check(self.to_seed)
+        limits.INTERPOLATION_FRAMES.check(self.frames)
+        if self.mode not in INTERPOLATION_MODES:
+            raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
+
+    def describe(self) -> str:
+        return (
+            f"{self.model.name} · seed {self.from_seed} → {self.to_seed} · "
+            f"{self.frames} frames · {self.mode}"
+        )
+
+    @property
+    def image_count(self) -> int:
+        return self.frames
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+
+INTERPOLATION_MODES = ("slerp", "lerp")
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainRequest(Request):
     """Train a classic model on a data set; the result is a model file."""
 

@@ -9,9 +9,14 @@ import torch
 
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest
+from engine.api.requests import DecodeRequest, InterpolateRequest, SampleRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
+from engine.models.common.latent_paths import (
+    interpolation_frames,
+    interpolation_outcome,
+    path_between,
+)
 from engine.models.gan.files import RETRAIN_HINT, load_gan
 from engine.models.gan.net import GanConfig, Generator, generate, sample_z
 from engine.models.gan.training import GanTrainer, gan_preset, training_meta
@@ -82,6 +87,26 @@ class GanDecodeRunner:
         request.latents.check(loaded.config.z_dim)
         z = torch.tensor(request.latents.vectors, dtype=torch.float32)
         return FramesOutcome(tuple(generate(loaded.generator, z)))
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.INTERPOLATE, family=Family.GAN)
+class GanInterpolateRunner:
+    """Frames between two seeds' z; each decoded alone, so the ends equal the samples."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: InterpolateRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        ends = (sample_z(loaded.config.z_dim, s) for s in (request.from_seed, request.to_seed))
+        codes = path_between(*ends, request.frames, request.mode)
+        frames = interpolation_frames(codes, lambda z: generate(loaded.generator, z)[0], ctx)
+        info = self.models.info(request.model, path, ctx)
+        return interpolation_outcome(frames, request, info)
 
     def unload(self) -> None:
         pass

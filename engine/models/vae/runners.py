@@ -10,10 +10,21 @@ import torch
 from engine.api.catalogue import model_path
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.requests import DecodeRequest, SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import (
+    DecodeRequest,
+    InterpolateRequest,
+    SampleRequest,
+    ScoreRequest,
+    TrainRequest,
+)
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
 from engine.models.common.gmm import Gmm
+from engine.models.common.latent_paths import (
+    interpolation_frames,
+    interpolation_outcome,
+    path_between,
+)
 from engine.models.vae.files import RETRAIN_HINT, load_vae, load_vae_with_prior
 from engine.models.vae.net import Vae, VaeConfig, decode_latents, elbo_loss, sample_latent
 from engine.models.vae.training import VaeTrainer, training_meta, vae_preset
@@ -93,6 +104,26 @@ class VaeDecodeRunner:
         z = torch.tensor(request.latents.vectors, dtype=torch.float32)
         ctx.check_cancelled()
         return FramesOutcome(tuple(decode_latents(loaded.model, z)))
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.INTERPOLATE, family=Family.VAE)
+class VaeInterpolateRunner:
+    """Frames between two seeds' latent codes (drawn as sampling draws them)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = vae_models(env)
+
+    def run(self, request: InterpolateRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        ends = (loaded.latent(s) for s in (request.from_seed, request.to_seed))
+        codes = path_between(*ends, request.frames, request.mode)
+        frames = interpolation_frames(codes, lambda z: decode_latents(loaded.model, z)[0], ctx)
+        info = self.models.info(request.model, path, ctx)
+        return interpolation_outcome(frames, request, info)
 
     def unload(self) -> None:
         pass

@@ -1,0 +1,66 @@
+"""Paths through a latent space between two codes: straight (lerp) or along the sphere
+(slerp). Gaussian latents live near a sphere of radius √d; a straight line cuts through
+its inside, where codes are atypical (their decodings wash out), and slerp keeps the
+norm, which is why GAN and VAE interpolations are usually drawn with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.requests import InterpolateRequest
+from engine.context import JobContext
+
+PARALLEL = 1e-6  # below this angle the two codes point the same way: slerp is lerp
+
+
+def path_between(a: torch.Tensor, b: torch.Tensor, frames: int, mode: str) -> torch.Tensor:
+    """`frames` codes from a to b inclusive (frames x d); the ends are a and b exactly."""
+    a, b = a.reshape(-1), b.reshape(-1)
+    steps = torch.linspace(0.0, 1.0, frames, dtype=torch.float64)
+    codes = torch.stack([_point(a.double(), b.double(), float(t), mode) for t in steps])
+    codes = codes.to(a.dtype)
+    codes[0], codes[-1] = a, b  # no rounding at the ends: they are the seeds' own samples
+    return codes
+
+
+def _point(a: torch.Tensor, b: torch.Tensor, t: float, mode: str) -> torch.Tensor:
+    if mode == "lerp":
+        return (1 - t) * a + t * b
+    cosine = torch.dot(a, b) / (a.norm() * b.norm())
+    angle = torch.arccos(cosine.clamp(-1.0, 1.0))
+    if angle < PARALLEL:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * angle) * a + torch.sin(t * angle) * b) / torch.sin(angle)
+
+
+def interpolation_frames(
+    codes: torch.Tensor, decode_one: Callable[[torch.Tensor], np.ndarray], ctx: JobContext
+) -> list[np.ndarray]:
+    """Each code decoded on its own (a batch of one, as a single sample is), with
+    progress and a cancel check per frame."""
+    ctx.restart_clock()
+    ctx.phase = "interpolating"
+    frames = []
+    for i in range(len(codes)):
+        frames.append(decode_one(codes[i : i + 1]))
+        ctx.report(i + 1, len(codes), preview=lambda rgb=frames[-1]: rgb)
+    ctx.check_cancelled()
+    return frames
+
+
+def interpolation_outcome(
+    frames: list[np.ndarray], request: InterpolateRequest, info: dict[str, Any]
+) -> ImagesOutcome:
+    """Frame i's recipe is the request with its index: it reproduces that frame."""
+    count = len(frames)
+    return ImagesOutcome(
+        tuple(
+            ResultImage(rgb, seed=request.from_seed, index=i, info={**info, "t": i / (count - 1)})
+            for i, rgb in enumerate(frames)
+        )
+    )

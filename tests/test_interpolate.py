@@ -1,0 +1,116 @@
+"""Interpolation between two seeds of a VAE or GAN: the ends are the seeds' own samples,
+pixel for pixel; the command line writes the frames and an animation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.api.errors import BadInput
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef
+from engine.api.requests import InterpolateRequest, SampleRequest
+from engine.context import JobContext
+from engine.models.common.latent_paths import path_between
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("model", ["vae-digits", "gan-digits", "vae-shapes", "gan-shapes"])
+@pytest.mark.parametrize("mode", ["slerp", "lerp"])
+def test_the_ends_are_the_seeds_own_samples(cpu_runtime, model, mode):
+    family = Family(model.split("-")[0])
+    ref = ModelRef(family, model)
+    frames = cpu_runtime.run(
+        InterpolateRequest(model=ref, from_seed=5, to_seed=77, frames=6, mode=mode, save=False),
+        JobContext(1),
+    ).images
+    assert len(frames) == 6
+    for seed, frame in ((5, frames[0]), (77, frames[-1])):
+        sample = cpu_runtime.run(
+            SampleRequest(model=ref, seed=seed, count=1, save=False), JobContext(2)
+        ).images[0]
+        assert np.array_equal(frame.rgb, sample.rgb)
+    assert not np.array_equal(frames[2].rgb, frames[0].rgb)  # it moves
+
+
+def test_slerp_keeps_the_norm_and_lerp_the_straight_line():
+    a, b = torch.randn(64, generator=torch.Generator().manual_seed(1)), torch.randn(64)
+    b = b / b.norm() * a.norm()  # equal norms: slerp's path stays on their sphere
+    sphere = path_between(a, b, 9, "slerp")
+    assert torch.allclose(sphere.norm(dim=1), torch.full((9,), float(a.norm())), rtol=1e-5)
+    line = path_between(a, b, 9, "lerp")
+    assert torch.allclose(line[4], (a + b) / 2, atol=1e-6)
+    assert torch.equal(sphere[0], a) and torch.equal(sphere[-1], b)
+    same = path_between(a, a.clone(), 3, "slerp")  # parallel codes: no division by zero
+    assert torch.isfinite(same).all()
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"frames": 0}, "Frames"),
+        ({"frames": 10_000}, "Frames"),
+        ({"mode": "cubic"}, "slerp, lerp"),
+        ({"model": ModelRef(Family.DDPM, "ddpm-digits")}, "Choose a VAE or GAN"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_sentence(fields, words):
+    request = InterpolateRequest(**{"model": ModelRef(Family.GAN, "gan-digits"), **fields})
+    with pytest.raises(BadInput, match=words):
+        request.validate()
+
+
+def _main(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+
+
+def test_the_command_writes_frames_and_animations_whose_ends_are_samples(tmp_path):
+    env = {"LATENTSTUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out"
+    done = _main(
+        "interpolate", "--model", "gan-shapes", "--from-seed", "3", "--to-seed", "9",
+        "--frames", "5", "--out", str(out), env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    paths = [Path(json.loads(line)["path"]) for line in done.stdout.splitlines()]
+    assert [p.suffix for p in paths] == [".png"] * 5 + [".gif", ".webp"]
+    for animation in paths[5:]:
+        with Image.open(animation) as image:
+            assert image.n_frames == 5 and image.info.get("loop") == 0
+    sampled = _main(
+        "sample", "--model", "gan-shapes", "--seed", "9", "--count", "1", "--out", str(out),
+        env=env,
+    )  # fmt: skip
+    sample_path = Path(json.loads(sampled.stdout.splitlines()[-1])["path"])
+    last = np.asarray(Image.open(paths[4]).convert("RGB"))
+    assert np.array_equal(last, np.asarray(Image.open(sample_path).convert("RGB")))
+    with Image.open(paths[6]) as webp:  # lossless: the animation's frames are the frames
+        webp.seek(4)
+        assert np.array_equal(np.asarray(webp.convert("RGB")), last)
+
+
+def test_the_command_refuses_bad_input_before_creating_anything(tmp_path):
+    out = tmp_path / "out"
+    for extra in (["--frames", "0"], ["--fps", "0"], ["--model", "ddpm-digits"]):
+        done = _main(
+            "interpolate", "--from-seed", "1", "--to-seed", "2", "--out", str(out), *extra,
+            env={},
+        )  # fmt: skip
+        assert done.returncode == 2 and done.stderr.startswith("error:"), extra
+    assert not out.exists()
