@@ -5,6 +5,7 @@
     python main.py sample ...           samples from a classic model (the bundled VAE)
     python main.py train ...            train a classic model
     python main.py interpolate ...      frames between two seeds of a VAE/GAN, and an animation
+    python main.py diffuse ...          a DDPM's reverse process as a filmstrip
     python main.py models ...           the models in model folders, one JSON line each
     python main.py convert FILE.ckpt    a loadable pickled checkpoint as .safetensors
     python main.py gallery ...          list a gallery, --check its index, or --rebuild it

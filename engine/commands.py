@@ -18,6 +18,7 @@ from engine.api.limits import random_seed
 from engine.api.parts import DatasetRef, ModelRef, Prompt, Sampling, Size, Training
 from engine.api.requests import (
     INTERPOLATION_MODES,
+    DiffuseRequest,
     InterpolateRequest,
     Request,
     SampleRequest,
@@ -180,6 +181,37 @@ def _interpolate(args: argparse.Namespace) -> int:
     return run_job(request, args, more_files=lambda outcome: write_animations(outcome, args.fps))
 
 
+# ---------------------------------------------------------------- diffuse
+
+
+def _diffuse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="ddpm-digits", help="a bundled DDPM or its file")
+    parser.add_argument("--seed", type=int, default=None, help="default: random")
+    parser.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0: deterministic)")
+    parser.add_argument("--label", type=int, default=None, help="the class to draw")
+    parser.add_argument("--guidance", type=float, default=None)
+    parser.add_argument(
+        "--ancestral", action="store_true", help="DDPM's own sampler over all T steps"
+    )
+    parser.add_argument("--columns", type=int, default=25, help="steps shown in the filmstrip")
+    _out(parser)
+    _device(parser)
+
+
+def _diffuse_request(args: argparse.Namespace) -> Request:
+    return DiffuseRequest(
+        model=ModelRef(family_of(args.model) or Family.DDPM, args.model),
+        seed=_seed(args),
+        steps=args.steps,
+        eta=args.eta,
+        label=args.label,
+        guidance=args.guidance,
+        ancestral=args.ancestral,
+        columns=args.columns,
+    )
+
+
 # ---------------------------------------------------------------- train
 
 
@@ -314,6 +346,12 @@ COMMANDS: tuple[Command, ...] = (
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)
     ),
     Command("train", "train a classic generative model", _train_arguments, job(_train_request)),
+    Command(
+        "diffuse",
+        "a DDPM's reverse process as a filmstrip, and its final sample",
+        _diffuse_arguments,
+        job(_diffuse_request),
+    ),
     Command(
         "interpolate",
         "frames between two seeds of a VAE or GAN, and an animation",

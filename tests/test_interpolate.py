@@ -114,3 +114,59 @@ def test_the_command_refuses_bad_input_before_creating_anything(tmp_path):
         )  # fmt: skip
         assert done.returncode == 2 and done.stderr.startswith("error:"), extra
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- the diffusion view
+
+
+@pytest.mark.parametrize(("model", "label"), [("ddpm-digits", 7), ("ddpm-shapes", None)])
+def test_the_filmstrips_final_sample_is_the_sample_of_that_seed(cpu_runtime, model, label):
+    from engine.api.requests import DiffuseRequest
+
+    ref = ModelRef(Family.DDPM, model)
+    strip, final = cpu_runtime.run(
+        DiffuseRequest(model=ref, seed=12, steps=8, label=label, columns=5, save=False),
+        JobContext(1),
+    ).images
+    alone = cpu_runtime.run(
+        SampleRequest(model=ref, seed=12, count=1, steps=8, label=label, save=False),
+        JobContext(2),
+    ).images[0]
+    assert np.array_equal(final.rgb, alone.rgb)
+    side = alone.rgb.shape[0]
+    gap = max(1, side // 32)
+    assert strip.rgb.shape == (2 * side + gap, 5 * side + 4 * gap, 3)
+    assert (
+        strip.info["filmstrip_steps"] == [1, 3, 5, 6, 8] or len(strip.info["filmstrip_steps"]) == 5
+    )
+    # the bottom right cell is the last prediction: the final sample itself
+    assert np.array_equal(strip.rgb[side + gap :, -side:], final.rgb)
+    assert not np.array_equal(strip.rgb[:side, :side], strip.rgb[:side, -side:])  # it moves
+
+
+def test_more_steps_than_the_model_has_are_refused_in_a_sentence():
+    from engine.api.requests import DiffuseRequest
+
+    # The bundled DDPMs have T = 1000, the most a request may ask; a trained model with a
+    # smaller T is refused by the sampler itself ("trained with T = ...").
+    request = DiffuseRequest(model=ModelRef(Family.DDPM, "ddpm-digits"), steps=1001, save=False)
+    with pytest.raises(BadInput, match="Denoising steps"):
+        request.validate()
+
+
+def test_the_diffuse_command_writes_the_strip_and_the_sample(tmp_path):
+    out = tmp_path / "out"
+    env = {"LATENTSTUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    done = _main(
+        "diffuse", "--model", "ddpm-digits", "--seed", "4", "--steps", "10", "--out", str(out),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    strip, final = (Path(json.loads(line)["path"]) for line in done.stdout.splitlines())
+    sampled = _main(
+        "sample", "--model", "ddpm-digits", "--seed", "4", "--count", "1", "--steps", "10",
+        "--out", str(out), env=env,
+    )  # fmt: skip
+    alone = Path(json.loads(sampled.stdout.splitlines()[-1])["path"])
+    assert np.array_equal(np.asarray(Image.open(final)), np.asarray(Image.open(alone)))
+    assert Image.open(strip).width > Image.open(final).width * 5

@@ -22,6 +22,7 @@ from engine.api.parts import (
 from engine.api.requests import (
     DecodeRequest,
     DescribeModelRequest,
+    DiffuseRequest,
     InterpolateRequest,
     SampleRequest,
     ScoreRequest,
@@ -161,6 +162,17 @@ class TestGanScore(ClassicScore):
 class TestDdpmSample(ClassicSample):
     family = Family.DDPM
     seed_tolerance = 1  # the batch denoises together: batched CPU kernels
+
+
+class TestDdpmDiffuse(RunnerContract):
+    task, family = Task.DIFFUSE, Family.DDPM
+    has_seeds = False  # a filmstrip and its final sample, both of the one seed
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        return DiffuseRequest(model=bundled_digits(Family.DDPM), seed=seed, steps=4)
+
+    def damaged_model_request(self, tmp_path):
+        return DiffuseRequest(model=damaged_digits_model(Family.DDPM, tmp_path), steps=2)
 
 
 class TestDdpmTrain(ClassicTrain):

@@ -60,3 +60,17 @@ def image_grid(images: list[np.ndarray], gap: int | None = None) -> np.ndarray:
         x, y = layout.cell_at(i)
         grid[y : y + height, x : x + width] = image[:height, :width]
     return grid
+
+
+def filmstrip(rows: list[list[np.ndarray]], gap: int | None = None) -> np.ndarray:
+    """Rows of same-sized images, one row each (the diffusion view's x_t over x̂_0)."""
+    height, width = rows[0][0].shape[:2]
+    gap = max(1, width // 32) if gap is None else gap
+    layout = GridLayout(max(len(r) for r in rows), len(rows), width, height, gap)
+    grid_width, grid_height = layout.size
+    strip = np.full((grid_height, grid_width, 3), GAP_GRAY, np.uint8)
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            x, y = layout.cell_at(r * layout.columns + c)
+            strip[y : y + height, x : x + width] = image[:height, :width]
+    return strip

@@ -16,6 +16,7 @@ class Task(str, Enum):
     UPSCALE = "upscale"
     DESCRIBE = "describe"
     INTERPOLATE = "interpolate"
+    DIFFUSE = "diffuse"
 
 
 class Family(str, Enum):

@@ -338,6 +338,54 @@ INTERPOLATION_MODES = ("slerp", "lerp")
 
 
 @dataclass(frozen=True, kw_only=True)
+class DiffuseRequest(ModelRequest):
+    """A DDPM's reverse process watched: a filmstrip of x_t over the predicted x̂_0 at each
+    step (at most `columns` of them, evenly chosen, the last always), and the final
+    sample, which is `SampleRequest(seed, count=1, steps, label, guidance, eta)`'s."""
+
+    task: ClassVar[Task] = Task.DIFFUSE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    seed: int = 0
+    steps: int = 50
+    eta: float = 0.0
+    label: int | None = None
+    guidance: float | None = None
+    ancestral: bool = False  # DDPM's own sampler: all T steps, fresh noise at each
+    columns: int = 25
+    save: bool = True
+
+    def check(self) -> None:
+        if self.model.family is not Family.DDPM:
+            raise BadInput(
+                f"The diffusion view runs a DDPM's reverse process; {self.model.name} is a "
+                f"{self.model.family.title} model. Choose a DDPM model."
+            )
+        super().check()
+        limits.SEED.check(self.seed)
+        limits.DIFFUSION_STEPS.check(self.steps)
+        limits.ETA.check(self.eta)
+        limits.FILMSTRIP_COLUMNS.check(self.columns)
+        if self.guidance is not None:
+            limits.GUIDANCE.check(self.guidance)
+        if self.label is not None and self.label < 0:
+            raise BadInput(f"The class to draw cannot be negative (got {self.label}).")
+
+    def describe(self) -> str:
+        how = "ancestral DDPM" if self.ancestral else f"DDIM {self.steps} steps"
+        return f"{self.model.name} · reverse process · seed {self.seed} · {how}"
+
+    @property
+    def image_count(self) -> int:
+        return 2
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainRequest(Request):
     """Train a classic model on a data set; the result is a model file."""
 

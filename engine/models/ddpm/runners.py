@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.api.grid import filmstrip
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.requests import SampleRequest, TrainRequest
+from engine.api.requests import DiffuseRequest, SampleRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
@@ -86,6 +87,69 @@ class DdpmSampleRunner:
 
     def unload(self) -> None:
         pass
+
+
+@runner(task=Task.DIFFUSE, family=Family.DDPM)
+class DdpmDiffuseRunner:
+    """The reverse process of one sample, kept step by step: a filmstrip of x_t over the
+    predicted x̂_0, and the final sample (the same call as sampling it alone)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = ddpm_models(env)
+
+    def run(self, request: DiffuseRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        config = loaded.config
+        label = label_for(config, request.seed, request.label)
+        guidance = (
+            request.guidance if request.guidance is not None else default_guidance(loaded.meta)
+        )
+        states: list[Any] = []
+        predictions: list[Any] = []
+        ctx.restart_clock()
+        ctx.phase = "denoising"
+
+        def report(step: int, steps: int, predicted: Any) -> None:
+            ctx.report(step, steps, preview=lambda: to_rgb_uint8(predicted[:1])[0])
+
+        def trace(x: Any, predicted: Any) -> None:
+            states.append(x[:1].float().cpu())
+            predictions.append(predicted[:1].float().cpu())
+
+        final = sample(
+            loaded.unet, config, [request.seed], [label], request.steps, guidance, request.eta,
+            ancestral=request.ancestral, report=report, trace=trace,
+        )  # fmt: skip
+        shown = _evenly(len(states), request.columns)
+        rows = [
+            [to_rgb_uint8((tensors[i].clamp(-1, 1) + 1) / 2)[0] for i in shown]
+            for tensors in (states, predictions)
+        ]
+        info = self.models.info(request.model, path, ctx)
+        extra = {"label": label, "guidance": guidance} if config.num_classes else {}
+        strip_info = {
+            **info,
+            **extra,
+            "filmstrip_steps": [i + 1 for i in shown],
+            "rows": ["x_t", "x0"],
+        }
+        return ImagesOutcome(
+            (
+                ResultImage(filmstrip(rows), request.seed, 0, strip_info),
+                ResultImage(to_rgb_uint8(final)[0], request.seed, 1, {**info, **extra}),
+            )
+        )
+
+    def unload(self) -> None:
+        pass
+
+
+def _evenly(count: int, columns: int) -> list[int]:
+    """Up to `columns` step indices spread over 0..count-1, the first and last included."""
+    if count <= columns:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (columns - 1)) for i in range(columns)})
 
 
 def _class_name(meta: dict[str, Any], label: int) -> str:

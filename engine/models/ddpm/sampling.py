@@ -46,8 +46,10 @@ def sample(
     eta: float = 0.0,
     ancestral: bool = False,
     report: StepReport | None = None,
+    trace: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """N x C x H x W in [0, 1]."""
+    """N x C x H x W in [0, 1]. `trace` sees (x_t, predicted x̂_0) after every step, in
+    [-1, 1]: the diffusion view's filmstrip."""
     if not 1 <= steps <= config.timesteps:
         raise BadInput(
             f"This model was trained with T = {config.timesteps} steps; sample with 1 to "
@@ -77,6 +79,8 @@ def sample(
         x, predicted = result.prev_sample, result.pred_original_sample
         if report is not None:
             report(index + 1, len(timesteps), (predicted.clamp(-1, 1) + 1) / 2)
+        if trace is not None:
+            trace(x, predicted)
     return ((x.clamp(-1, 1) + 1) / 2).float()
 
 
