@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.classic_models",
     "bench.upscale",
     "bench.single_file",
+    "bench.latent_exploration",
 )
 
 
