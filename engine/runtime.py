@@ -16,7 +16,7 @@ from datetime import datetime
 from engine import registry
 from engine.api.errors import is_out_of_memory, out_of_memory
 from engine.api.events import DeviceInfo, Progress
-from engine.api.grid import GridLayout, image_grid
+from engine.api.grid import GridLayout, filmstrip, image_grid
 from engine.api.outcomes import ImagesOutcome, Outcome, ResultImage
 from engine.api.requests import Request
 from engine.cache import ModelCache
@@ -114,7 +114,7 @@ class Runtime:
     def _keep_images(self, outcome: ImagesOutcome, request: Request) -> ImagesOutcome:
         images = outcome.images
         if getattr(request, "grid", False) and len(images) > 1:
-            images = (sample_sheet(images),)
+            images = (sample_sheet(images, strip=getattr(request, "sheet_as_strip", False)),)
         store = self._store() if request.saves_images else None
         return ImagesOutcome(tuple(save_result(store, image, request) for image in images))
 
@@ -130,15 +130,23 @@ class Runtime:
         self._runners.clear()
 
 
-def sample_sheet(images: tuple[ResultImage, ...]) -> ResultImage:
-    """One image of all samples, whose info lists each sample's seed (and class, for a
-    class-conditional model) and the layout."""
+def sample_sheet(images: tuple[ResultImage, ...], strip: bool = False) -> ResultImage:
+    """One image of all samples (near-square, or one row: a strip), whose info lists each
+    sample's seed (and class, for a class-conditional model; t, for interpolation
+    frames) and the layout."""
     first = images[0]
     layout = GridLayout.for_images(len(images), first.width, first.height)
+    if strip:
+        layout = GridLayout(len(images), 1, first.width, first.height, layout.gap)
     info = {**first.info, "seeds": [image.seed for image in images], "grid": layout.to_dict()}
+    if "t" in first.info:
+        info["ts"] = [image.info["t"] for image in images]
+        del info["t"]
     if "label" in first.info:
         info["labels"] = [image.info.get("label") for image in images]
         info["class_names"] = [image.info.get("class_name") for image in images]
+    if strip:
+        return ResultImage(filmstrip([[image.rgb for image in images]]), first.seed, 0, info)
     return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
 
 

@@ -25,7 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.kinds import Family
-from engine.api.requests import SampleRequest, Txt2ImgRequest, UpscaleRequest
+from engine.api.requests import (
+    DiffuseRequest,
+    InterpolateRequest,
+    SampleRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 from engine.store import ImageMetadata
 from gui.gallery_panel import reveal_in_folder
 
@@ -73,6 +79,25 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             rows += _diffusion_rows(request, recipe)
     elif isinstance(request, UpscaleRequest):
         rows += _upscale_rows(request, recipe)
+    elif isinstance(request, InterpolateRequest):
+        rows += [
+            ("Model", request.model.name),
+            ("Family", request.model.family.title),
+            ("Seeds", f"{request.from_seed} → {request.to_seed}"),
+            ("Frames", f"{request.frames}, {request.mode}"),
+        ]
+    elif isinstance(request, DiffuseRequest):
+        how = (
+            "ancestral DDPM, all T steps"
+            if request.ancestral
+            else (f"DDIM, {request.steps} steps, η {request.eta:g}")
+        )
+        rows += [
+            ("Model", request.model.name),
+            ("Seed", request.seed),
+            ("Sampler", how),
+            ("Filmstrip", _filmstrip_text(recipe) if meta.index == 0 else None),
+        ]
     else:
         rows.append(("Made by", f"a {meta.kind} job this version cannot read back"))
     rows += [
@@ -89,6 +114,13 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def _filmstrip_text(recipe: dict) -> str | None:
+    steps = recipe.get("filmstrip_steps")
+    if not isinstance(steps, list) or not steps:
+        return None
+    return f"x_t over x̂_0 at steps {', '.join(map(str, steps))}"
 
 
 def _model_format(recipe: dict) -> str | None:

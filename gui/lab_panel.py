@@ -34,8 +34,16 @@ from engine.api.events import Metrics, Progress
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
-from engine.api.requests import Request, SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import (
+    DiffuseRequest,
+    InterpolateRequest,
+    Request,
+    SampleRequest,
+    ScoreRequest,
+    TrainRequest,
+)
 from engine.quality.record import load_quality
+from gui.explore_tab import ExploreTab
 from gui.mode_panel import ModePanel
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
@@ -85,6 +93,9 @@ class LabPanel(QWidget, ModePanel):
         self.train.pause_requested.connect(lambda: self.training_control.emit("pause"))
         self.train.stop_requested.connect(lambda: self.training_control.emit("stop"))
         self.tabs.addTab(self.train, "Train")
+        self.explore = ExploreTab()
+        self.explore.run_requested.connect(self.generate_requested)
+        self.tabs.addTab(self.explore, "Explore")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -195,6 +206,7 @@ class LabPanel(QWidget, ModePanel):
         measured = load_quality(entry.path) if entry else {}
         self.quality.setText(quality_text(measured) if measured else "")
         diffusion = model is not None and model.family is Family.DDPM
+        self.explore.set_family(model.family if model else None)
         for widget in self._diffusion_rows:
             widget.setVisible(diffusion)
             self._form.labelForField(widget).setVisible(diffusion)
@@ -268,7 +280,9 @@ class LabPanel(QWidget, ModePanel):
 
     # ------------------------------------------------------------ requests
 
-    def build_request(self) -> SampleRequest:
+    def build_request(self) -> Request:
+        if self.tabs.currentWidget() is self.explore:
+            return self.explore.build_request(self.model)
         if self.model is None:
             from engine.api.errors import BadInput
 
@@ -285,6 +299,10 @@ class LabPanel(QWidget, ModePanel):
         )
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
+        if isinstance(request, (InterpolateRequest, DiffuseRequest)):
+            if isinstance(outcome, ImagesOutcome):
+                self.explore.job_finished(request, outcome)
+            return
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
             self.select_sample(None)
@@ -341,6 +359,12 @@ class LabPanel(QWidget, ModePanel):
         index = self.label.findData(request.label)
         if index >= 0:
             self.label.setCurrentIndex(index)
+
+    def apply_explore(self, request: InterpolateRequest | DiffuseRequest) -> None:
+        """Use these parameters of an interpolation strip or a filmstrip."""
+        self.refresh_models(select=request.model.id)
+        self.explore.apply_request(request)
+        self.tabs.setCurrentWidget(self.explore)
 
     def state(self) -> dict[str, Any]:
         model = self.model

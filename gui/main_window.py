@@ -41,6 +41,8 @@ from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
 from engine.api.requests import (
+    DiffuseRequest,
+    InterpolateRequest,
     Request,
     SampleRequest,
     TrainRequest,
@@ -445,7 +447,11 @@ class MainWindow(QMainWindow):
             self._update_actions()
             return
         pixels = shown.pixels
-        if pixels:
+        if pixels and len({p.shape for p in pixels}) > 1:
+            # Images of different sizes (a filmstrip and its sample) cannot share a grid:
+            # the first, the one the job is about, is shown.
+            self.canvas.set_image(rgb_to_qimage(pixels[0]))
+        elif pixels:
             self.canvas.set_image(rgb_to_qimage(image_grid(pixels)))
             self._set_canvas_grid(shown, pixels)
         images = shown.images
@@ -539,6 +545,9 @@ class MainWindow(QMainWindow):
             self.set_mode(self.modes.index(self.create_panel))
         elif isinstance(request, SampleRequest):
             self.lab_panel.apply_request(request, meta.seed)
+            self.set_mode(self.modes.index(self.lab_panel))
+        elif isinstance(request, (InterpolateRequest, DiffuseRequest)):
+            self.lab_panel.apply_explore(request)
             self.set_mode(self.modes.index(self.lab_panel))
         elif isinstance(request, UpscaleRequest):
             self.upscale_panel.apply_request(request)

@@ -194,3 +194,57 @@ def test_measure_quality_of_a_bundled_model_shows_its_figures(qtbot, window):
     assert "recognisable" in text and "held-out −ELBO" in text
     # The app never writes into its own bundled resources.
     assert (kept.stat().st_mtime_ns if kept.exists() else None) == before
+
+
+# ---------------------------------------------------------------- Explore
+
+
+def _select(lab, model: str) -> None:
+    lab.tabs.setCurrentIndex(0)
+    lab.refresh_models(select=model)
+    assert lab.model.id == model
+
+
+def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_path):
+    from PIL import Image
+
+    lab = window.lab_panel
+    _select(lab, "gan-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    explore = lab.explore
+    assert explore.run_button.text() == "Interpolate"
+    explore.from_seed.set_seed(3)
+    explore.to_seed.set_seed(9)
+    explore.frames.setValue(6)
+    qtbot.mouseClick(explore.run_button, _left())
+    qtbot.waitUntil(lambda: len(explore.clips) == 6, timeout=60_000)
+    assert explore.play_button.isChecked() and explore.preview.pixmap() is not None
+    shown = explore._shown
+    qtbot.waitUntil(lambda: explore._shown != shown, timeout=5_000)  # it plays
+    [done] = finished(window, ImagesOutcome)
+    strip = done.outcome.images[0]
+    assert strip.rgb.shape[0] == 32 and strip.info["ts"][0] == 0.0  # one strip in the gallery
+    gif = tmp_path / "walk.gif"
+    explore.export_to(str(gif))
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 6
+    # the details read the strip back, and Use these parameters fills Explore again
+    meta = window.client.gallery.metadata(Path(strip.path))
+    explore.frames.setValue(2)
+    window.use_parameters(meta)
+    assert lab.tabs.currentWidget() is explore and explore.frames.value() == 6
+
+
+def test_explore_runs_a_ddpms_reverse_process(qtbot, window):
+    lab = window.lab_panel
+    _select(lab, "ddpm-digits")
+    lab.tabs.setCurrentWidget(lab.explore)
+    explore = lab.explore
+    assert explore.run_button.text() == "Run the reverse process"
+    assert not explore.play_button.isVisible()
+    explore.steps.setValue(6)
+    qtbot.mouseClick(explore.run_button, _left())
+    qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
+    strip, final = finished(window, ImagesOutcome)[0].outcome.images
+    assert strip.info["filmstrip_steps"] == [1, 2, 3, 4, 5, 6]
+    assert final.rgb.shape == (8, 8, 3)

@@ -305,6 +305,10 @@ class InterpolateRequest(ModelRequest):
     frames: int = 16
     mode: str = "slerp"  # or "lerp"
     save: bool = True
+    # One strip of all frames in the gallery (its recipe lists each frame's t) instead
+    # of one file per frame: the Lab's way.
+    grid: bool = False
+    sheet_as_strip: ClassVar[bool] = True
 
     def check(self) -> None:
         if self.model.family not in (Family.VAE, Family.GAN):
@@ -327,7 +331,7 @@ class InterpolateRequest(ModelRequest):
 
     @property
     def image_count(self) -> int:
-        return self.frames
+        return 1 if self.grid else self.frames
 
     @property
     def saves_images(self) -> bool:
