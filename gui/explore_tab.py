@@ -38,6 +38,7 @@ from gui.seed_edit import SeedEdit
 from gui.widgets import double_spin_box, spin_box
 
 PREVIEW_SIDE = 192
+FILMSTRIP_COLUMNS = 12  # wide enough to see each step at the canvas's fit
 ABOUT = {
     "walk": (
         "Frames on the path from the first seed's latent code to the second's. "
@@ -133,6 +134,7 @@ class ExploreTab(QWidget):
                 seed=self.from_seed.resolve(),
                 steps=self.steps.value(),
                 eta=round(self.eta.value(), 2),
+                columns=FILMSTRIP_COLUMNS,
             )
         return InterpolateRequest(
             model=model,

@@ -242,7 +242,7 @@ def test_explore_runs_a_ddpms_reverse_process(qtbot, window):
     explore = lab.explore
     assert explore.run_button.text() == "Run the reverse process"
     assert not explore.play_button.isVisible()
-    explore.steps.setValue(6)
+    explore.steps.setValue(6)  # fewer steps than filmstrip columns: every step is shown
     qtbot.mouseClick(explore.run_button, _left())
     qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
     strip, final = finished(window, ImagesOutcome)[0].outcome.images
