@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -205,12 +206,23 @@ class ExploreTab(QWidget):
             self, "Export animation", "interpolation.gif", "Animated GIF (*.gif);;WebP (*.webp)"
         )
         if path:
-            self.export_to(path)
+            problem = self.export_to(path)
+            if problem:
+                QMessageBox.warning(self, "Not exported", problem)
 
-    def export_to(self, path: str) -> None:
+    def export_to(self, path: str) -> str:
+        """Write the animation; "" when written, else what went wrong (nothing is left
+        half-written: the file is written beside and renamed into place)."""
         kind = "webp" if path.lower().endswith(".webp") else "gif"
         data = animation_bytes(self.clips, self.fps.value(), kind)
-        write_atomic(Path(path), lambda file: file.write(data))
+        try:
+            write_atomic(Path(path), lambda file: file.write(data))
+        except OSError as exc:
+            return (
+                f"The animation could not be written to {path}: {exc.strerror or exc}. "
+                "Choose a folder you can write to."
+            )
+        return ""
 
 
 def frames_of_strip(strip: np.ndarray, info: dict) -> list[np.ndarray]:

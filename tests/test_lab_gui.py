@@ -225,7 +225,11 @@ def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_
     strip = done.outcome.images[0]
     assert strip.rgb.shape[0] == 32 and strip.info["ts"][0] == 0.0  # one strip in the gallery
     gif = tmp_path / "walk.gif"
-    explore.export_to(str(gif))
+    assert explore.export_to(str(gif)) == ""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    problem = explore.export_to(str(blocked / "walk.webp"))
+    assert "could not be written" in problem and "Choose a folder" in problem
     with Image.open(gif) as animation:
         assert animation.n_frames == 6
     # the details read the strip back, and Use these parameters fills Explore again
