@@ -1,8 +1,9 @@
 """The model catalogue: which models are on disk, and of which family. No model is opened.
 
 Bundled models are the `<name>.safetensors` files in resources/models, each with a
-`<name>.json` record beside it that says its family and training data; user models are
-Stable Diffusion diffusers folders found in the models folders from Settings.
+`<name>.json` record beside it that says its family and training data; models trained in
+the app sit in the user data folder. The user's Stable Diffusion files (checkpoints,
+LoRAs, VAEs...) are the model library's (engine/library/scan.py).
 """
 
 from __future__ import annotations
@@ -118,46 +119,6 @@ def _read_record(path: Path) -> dict | None:
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return record if isinstance(record, dict) else None
-
-
-# ---------------------------------------------------------------- Stable Diffusion on disk
-
-
-def is_diffusers_folder(path: Path) -> bool:
-    return (path / "model_index.json").is_file()
-
-
-CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
-
-
-def find_checkpoint_files(folders: list[Path]) -> list[Path]:
-    """Single-file checkpoints in the folders and their direct subfolders (where A1111
-    keeps models/Stable-diffusion and ComfyUI models/checkpoints)."""
-    found: set[Path] = set()
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for depth in ("*", "*/*", "*/*/*"):
-            for path in folder.glob(depth):
-                if path.suffix.lower() in CHECKPOINT_SUFFIXES and path.is_file():
-                    found.add(path)
-    return sorted(found, key=lambda p: p.name.lower())
-
-
-def find_sd_models(folders: list[Path]) -> list[CatalogueEntry]:
-    """Diffusers pipelines in the given folders (the folder itself, or its direct children)."""
-    found: dict[Path, CatalogueEntry] = {}
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        candidates = [folder] + sorted(p for p in folder.iterdir() if p.is_dir())
-        for candidate in candidates:
-            if is_diffusers_folder(candidate):
-                ref = ModelRef(Family.SD, str(candidate))
-                found.setdefault(
-                    candidate.resolve(), CatalogueEntry(ref, candidate.name, candidate)
-                )
-    return sorted(found.values(), key=lambda m: m.title.lower())
 
 
 # ---------------------------------------------------------------- upscalers
