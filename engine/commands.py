@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.api.catalogue import family_of
 from engine.api.kinds import Family
@@ -20,6 +21,7 @@ from engine.api.requests import (
     INTERPOLATION_MODES,
     DiffuseRequest,
     InterpolateRequest,
+    LatentWalkRequest,
     Request,
     SampleRequest,
     TrainRequest,
@@ -158,17 +160,37 @@ def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--mode", choices=INTERPOLATION_MODES, default="slerp")
     parser.add_argument("--fps", type=float, default=8.0, help="of the animation")
+    sd = parser.add_argument_group("Stable Diffusion (a latent walk)")
+    sd.add_argument("--prompt", default="", help="the prompt of every frame")
+    sd.add_argument("--to-prompt", default="", help="a second prompt the walk moves to")
+    sd.add_argument("--negative", default="")
+    sd.add_argument("--steps", type=int, default=20)
+    sd.add_argument("--cfg", type=float, default=7.0)
+    sd.add_argument("--width", type=int, default=512)
+    sd.add_argument("--height", type=int, default=512)
+    sd.add_argument("--sampler", default=None)
     _out(parser)
     _device(parser)
 
 
 def _interpolate(args: argparse.Namespace) -> int:
-    from engine.cli import run_job, write_animations
+    from engine.cli import resolve_model_name, run_job, write_animations
 
     def request() -> Request:
-        family = family_of(args.model) or Family.GAN
+        family = family_of(args.model)
+        if family is None and Path(resolve_model_name(args.model)).exists():
+            return LatentWalkRequest(
+                model=ModelRef(Family.SD, resolve_model_name(args.model)),
+                prompt=Prompt(args.prompt, args.negative),
+                to_prompt=args.to_prompt,
+                size=Size(args.width, args.height),
+                sampling=Sampling(args.steps, args.cfg, args.sampler, args.from_seed),
+                to_seed=args.to_seed,
+                frames=args.frames,
+                mode=args.mode,
+            )
         return InterpolateRequest(
-            model=ModelRef(family, args.model),
+            model=ModelRef(family or Family.GAN, args.model),
             from_seed=args.from_seed,
             to_seed=args.to_seed,
             frames=args.frames,

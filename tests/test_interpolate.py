@@ -170,3 +170,63 @@ def test_the_diffuse_command_writes_the_strip_and_the_sample(tmp_path):
     alone = Path(json.loads(sampled.stdout.splitlines()[-1])["path"])
     assert np.array_equal(np.asarray(Image.open(final)), np.asarray(Image.open(alone)))
     assert Image.open(strip).width > Image.open(final).width * 5
+
+
+# ---------------------------------------------------------------- Stable Diffusion walks
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory) -> Path:
+    from engine.models.sd.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("walk") / "tiny-sd", seed=0)
+
+
+def _txt2img(model: Path, seed: int, prompt: str = "a lighthouse", **fields):
+    from engine.api.parts import Prompt, Sampling, Size
+    from engine.api.requests import Txt2ImgRequest
+
+    return dict(
+        model=ModelRef(Family.SD, str(model)),
+        prompt=Prompt(prompt, "blurry"),
+        size=Size(64, 64),
+        sampling=Sampling(steps=3, cfg_scale=6.0, seed=seed),
+        save=False,
+        **fields,
+    ), Txt2ImgRequest
+
+
+def test_a_latent_walks_ends_are_the_two_seeds_txt2img_images(sd_runtime, tiny_sd):
+    from engine.api.requests import LatentWalkRequest
+
+    fields, txt2img = _txt2img(tiny_sd, 21)
+    frames = sd_runtime.run(LatentWalkRequest(**fields, to_seed=22, frames=4), JobContext(1)).images
+    first = sd_runtime.run(txt2img(**fields), JobContext(2)).images[0]
+    last_fields, _ = _txt2img(tiny_sd, 22)
+    last = sd_runtime.run(txt2img(**last_fields), JobContext(3)).images[0]
+    assert np.array_equal(frames[0].rgb, first.rgb)
+    assert np.array_equal(frames[-1].rgb, last.rgb)  # PNDM adds no noise of its own
+    assert not np.array_equal(frames[1].rgb, frames[0].rgb)
+    assert [f.info["t"] for f in frames] == [0.0, 1 / 3, 2 / 3, 1.0]
+
+
+def test_a_walk_between_two_prompts_moves_the_picture(sd_runtime, tiny_sd):
+    from engine.api.requests import LatentWalkRequest
+
+    fields, _ = _txt2img(tiny_sd, 21)
+    same_noise = LatentWalkRequest(**fields, to_seed=21, frames=3, to_prompt="a red apple")
+    frames = sd_runtime.run(same_noise, JobContext(1)).images
+    assert not np.array_equal(frames[0].rgb, frames[-1].rgb)
+    assert frames[0].rgb.shape == (64, 64, 3)
+
+
+def test_the_interpolate_command_walks_a_stable_diffusion_model(tmp_path, tiny_sd):
+    out = tmp_path / "out"
+    done = _main(
+        "interpolate", "--model", str(tiny_sd), "--prompt", "a lighthouse", "--from-seed", "1",
+        "--to-seed", "2", "--frames", "3", "--width", "64", "--height", "64", "--steps", "2",
+        "--out", str(out), env={"LATENTSTUDIO_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    paths = [Path(json.loads(line)["path"]) for line in done.stdout.splitlines()]
+    assert [p.suffix for p in paths] == [".png"] * 3 + [".gif", ".webp"]

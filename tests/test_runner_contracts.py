@@ -24,6 +24,7 @@ from engine.api.requests import (
     DescribeModelRequest,
     DiffuseRequest,
     InterpolateRequest,
+    LatentWalkRequest,
     SampleRequest,
     ScoreRequest,
     TrainRequest,
@@ -207,6 +208,26 @@ class TestSdTxt2Img(RunnerContract):
             broken / "vae" / "diffusion_pytorch_model.safetensors",
         )
         return self.make_request(tmp_path, model=broken)
+
+
+class TestSdLatentWalk(RunnerContract):
+    task, family = Task.LATENT_WALK, Family.SD
+    has_seeds = False  # every frame carries the walk's first seed; the frame is its index
+
+    @pytest.fixture(autouse=True)
+    def _model(self, tiny_sd_model):
+        self.model = tiny_sd_model
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        return LatentWalkRequest(
+            model=ModelRef(Family.SD, str(self.model)),
+            prompt=Prompt("a lighthouse"),
+            size=Size(32, 32),
+            sampling=Sampling(steps=2, seed=seed),
+            to_seed=seed + 1,
+            frames=max(2, count),
+            save=False,
+        )
 
 
 class TestUpscale(RunnerContract):

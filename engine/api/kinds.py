@@ -17,6 +17,7 @@ class Task(str, Enum):
     DESCRIBE = "describe"
     INTERPOLATE = "interpolate"
     DIFFUSE = "diffuse"
+    LATENT_WALK = "latent_walk"
 
 
 class Family(str, Enum):

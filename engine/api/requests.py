@@ -40,6 +40,7 @@ from engine.api.samplers import a1111_sampler_name
 from engine.api.serialize import check_types, from_data, to_data
 
 REQUEST_TYPES: dict[Task, type[Request]] = {}
+INTERPOLATION_MODES = ("slerp", "lerp")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +210,43 @@ class Txt2ImgRequest(ModelRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LatentWalkRequest(Txt2ImgRequest):
+    """A Stable Diffusion latent walk: frames whose starting noise moves from the noise of
+    seed `sampling.seed` to that of `to_seed` (slerp or lerp), and whose prompt moves to
+    `to_prompt` when one is given (its embedding, linearly). Everything else is one
+    Txt2ImgRequest's. Frame 0 is that request's image; with a sampler that adds no noise
+    of its own (all but the ancestral "a" ones), so is the last frame with `to_seed`."""
+
+    task: ClassVar[Task] = Task.LATENT_WALK
+    to_seed: int = 1
+    to_prompt: str = ""
+    frames: int = 8
+    mode: str = "slerp"
+    grid: bool = False
+    sheet_as_strip: ClassVar[bool] = True
+
+    def check(self) -> None:
+        super().check()
+        limits.SEED.check(self.to_seed)
+        limits.INTERPOLATION_FRAMES.check(self.frames)
+        if self.batch_size != 1:
+            raise BadInput("A latent walk makes one image per frame: set the batch to 1.")
+        if self.mode not in INTERPOLATION_MODES:
+            raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
+        check_text(self.to_prompt, "The second prompt")
+
+    def describe(self) -> str:
+        return (
+            f"{shorten(self.prompt.positive or '(no prompt)', 24)} · seed "
+            f"{self.sampling.seed} → {self.to_seed} · {self.frames} frames"
+        )
+
+    @property
+    def image_count(self) -> int:
+        return 1 if self.grid else self.frames
+
+
+@dataclass(frozen=True, kw_only=True)
 class SampleRequest(ModelRequest):
     """New samples from a classic generative model. Sample i uses seed + i."""
 
@@ -336,9 +374,6 @@ class InterpolateRequest(ModelRequest):
     @property
     def saves_images(self) -> bool:
         return self.save
-
-
-INTERPOLATION_MODES = ("slerp", "lerp")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,16 +18,18 @@ from typing import Any
 import diffusers
 import numpy as np
 import torch
+from diffusers.utils.torch_utils import randn_tensor
 
 from engine.api.catalogue import model_path
-from engine.api.errors import BadModelFile, OutOfMemory
+from engine.api.errors import BadInput, BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage
 from engine.api.prompt_syntax import without_lora_tags
-from engine.api.requests import Txt2ImgRequest
+from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
+from engine.models.common.latent_paths import path_between
 from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
@@ -80,7 +82,7 @@ class SdTxt2ImgRunner:
         loaded = self._load(key, model, ctx, request.sampling.steps)
         self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
-        ctx.report(0, request.sampling.steps)  # loading is over: step 1 is under way
+        ctx.report(0, self._total_steps(request))  # loading is over: step 1 is under way
         ctx.phase = "generating"
         pipe = loaded.pipe
         # A fresh scheduler every job: the previous job's sampler (and its step state)
@@ -92,35 +94,42 @@ class SdTxt2ImgRunner:
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
         ):
-            output = pipe(
-                **prompt_arguments(pipe, request),
-                width=request.size.width,
-                height=request.size.height,
-                num_inference_steps=request.sampling.steps,
-                guidance_scale=request.sampling.cfg_scale,
-                num_images_per_prompt=request.batch_size,
-                generator=default_generators(request.sampling.seed, request.batch_size),
-                output_type="np",
-                callback_on_step_end=_step_reporter(
-                    ctx, request.sampling.steps, model.preview_family
-                ),
-            )
-        _check_finite(output.images, model)
+            images = self._denoise(pipe, model, request, ctx)
+        _check_finite(images, model)
         info = self._info(model, loaded, request)
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
         )
         if vae_hash is not None:
-            info["vae"] = Path(request.vae).name
-            info["vae_hash"] = self.env.hashes.wait(vae_hash, lambda: ctx.control.cancelled).sha256[
-                :10
-            ]
+            vae = self.env.hashes.wait(vae_hash, lambda: ctx.control.cancelled)
+            info.update(vae=Path(request.vae).name, vae_hash=vae.sha256[:10])
         return ImagesOutcome(
-            tuple(
-                ResultImage(rgb, request.sampling.seed + i, i, dict(info))
-                for i, rgb in enumerate(to_uint8(output.images))
-            )
+            tuple(self._result(rgb, i, request, info) for i, rgb in enumerate(to_uint8(images)))
         )
+
+    def _total_steps(self, request: Txt2ImgRequest) -> int:
+        return request.sampling.steps
+
+    def _denoise(
+        self, pipe: Any, model: SdModel, request: Txt2ImgRequest, ctx: JobContext
+    ) -> np.ndarray:
+        """The batch, as float images in [0, 1]: one plain diffusers call."""
+        return pipe(
+            **prompt_arguments(pipe, request),
+            width=request.size.width,
+            height=request.size.height,
+            num_inference_steps=request.sampling.steps,
+            guidance_scale=request.sampling.cfg_scale,
+            num_images_per_prompt=request.batch_size,
+            generator=default_generators(request.sampling.seed, request.batch_size),
+            output_type="np",
+            callback_on_step_end=_step_reporter(ctx, request.sampling.steps, model.preview_family),
+        ).images
+
+    def _result(
+        self, rgb: np.ndarray, index: int, request: Txt2ImgRequest, info: dict[str, Any]
+    ) -> ResultImage:
+        return ResultImage(rgb, request.sampling.seed + index, index, dict(info))
 
     def unload(self) -> None:
         pass  # the pipelines live in the model cache
@@ -230,12 +239,16 @@ def _check_finite(images: np.ndarray, model: SdModel) -> None:
         )
 
 
-def _step_reporter(ctx: JobContext, steps: int, family: str) -> Callable[..., dict[str, Any]]:
+def _step_reporter(
+    ctx: JobContext, steps: int, family: str, offset: int = 0, total: int | None = None
+) -> Callable[..., dict[str, Any]]:
     """Progress in the steps the user asked for; the ETA in model evaluations.
 
     PNDM evaluates the UNet steps + 1 times, Heun and DPM2 about twice per step: the
     callback runs once per evaluation, and "Step 3/21" for 20 steps would look broken.
+    A job of several denoisings (a latent walk's frames) reports from `offset` of `total`.
     """
+    total = total or steps
 
     def on_step_end(
         pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]
@@ -245,11 +258,88 @@ def _step_reporter(ctx: JobContext, steps: int, family: str) -> Callable[..., di
         shown = min(steps, int((index + 1) * steps / evaluations + 0.5))
         # ctx.report raises JobCancelled, which unwinds out of the pipeline call.
         ctx.report(
-            max(1, shown),
-            steps,
+            offset + max(1, shown),
+            total,
             preview=lambda: latents_to_rgb(latents, family),
-            done=(index + 1) / evaluations,
+            done=(offset + (index + 1) / evaluations * steps) / total,
         )
         return tensors
 
     return on_step_end
+
+
+@runner(task=Task.LATENT_WALK, family=Family.SD)
+class SdLatentWalkRunner(SdTxt2ImgRunner):
+    """Frames of one job whose starting noise (and prompt) move between two ends. Each
+    frame is the pipeline called with that frame's noise, and the first seed's generator
+    for whatever noise the sampler adds: frame 0 is the first seed's txt2img image."""
+
+    def _total_steps(self, request: LatentWalkRequest) -> int:
+        return request.sampling.steps * request.frames
+
+    def _denoise(
+        self, pipe: Any, model: SdModel, request: LatentWalkRequest, ctx: JobContext
+    ) -> np.ndarray:
+        ends = [
+            self._noise(pipe, request, seed) for seed in (request.sampling.seed, request.to_seed)
+        ]
+        noises = path_between(*ends, request.frames, request.mode)
+        prompts = _prompt_path(pipe, request)
+        steps = request.sampling.steps
+        frames = []
+        for i, noise in enumerate(noises):
+            output = pipe(
+                **prompts(i / (request.frames - 1)),
+                latents=noise.reshape(ends[0].shape).to(pipe.device, pipe.unet.dtype),
+                width=request.size.width,
+                height=request.size.height,
+                num_inference_steps=steps,
+                guidance_scale=request.sampling.cfg_scale,
+                generator=default_generators(request.sampling.seed, 1),
+                output_type="np",
+                callback_on_step_end=_step_reporter(
+                    ctx, steps, model.preview_family, offset=i * steps, total=steps * request.frames
+                ),
+            )
+            frames.append(output.images[0])
+        return np.stack(frames)
+
+    def _result(
+        self, rgb: np.ndarray, index: int, request: LatentWalkRequest, info: dict[str, Any]
+    ) -> ResultImage:
+        t = index / (request.frames - 1)
+        return ResultImage(rgb, request.sampling.seed, index, {**info, "t": t})
+
+    @staticmethod
+    def _noise(pipe: Any, request: LatentWalkRequest, seed: int) -> torch.Tensor:
+        """The starting noise diffusers draws for this seed (its own prepare_latents call)."""
+        scale = pipe.vae_scale_factor
+        shape = (
+            1,
+            pipe.unet.config.in_channels,
+            request.size.height // scale,
+            request.size.width // scale,
+        )
+        generator = torch.Generator("cpu").manual_seed(seed)
+        return randn_tensor(
+            shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32
+        )
+
+
+def _prompt_path(pipe: Any, request: LatentWalkRequest) -> Callable[[float], dict[str, Any]]:
+    """The prompt arguments at t: the request's own when there is no second prompt (so
+    frame 0 is txt2img's exactly); else the two prompts' embeddings, mixed linearly."""
+    if not request.to_prompt:
+        fixed = prompt_arguments(pipe, request)
+        return lambda _t: fixed
+    negative = without_lora_tags(request.prompt.negative)
+    ends = [
+        prompt_embeddings(pipe, without_lora_tags(text), negative, request.clip_skip)
+        for text in (request.prompt.positive, request.to_prompt)
+    ]
+    if ends[0]["prompt_embeds"].shape != ends[1]["prompt_embeds"].shape:
+        raise BadInput(
+            "The two prompts are of different lengths in 75-token chunks; make them both "
+            "fit one chunk (or the same number of chunks) to walk between them."
+        )
+    return lambda t: {name: (1 - t) * ends[0][name] + t * ends[1][name] for name in ends[0]}
