@@ -84,6 +84,13 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
+    parser.add_argument("--variation-seed", type=int, default=0)
+    parser.add_argument(
+        "--variation-strength",
+        type=float,
+        default=0.0,
+        help="0-1: how far each image's noise moves towards the variation seed's (A1111's)",
+    )
     parser.add_argument(
         "--prediction",
         choices=("epsilon", "v"),
@@ -114,6 +121,8 @@ def _generate_request(args: argparse.Namespace) -> Request:
         embeddings=embeddings,
         vae=args.vae,
         prediction=args.prediction,
+        variation_seed=args.variation_seed,
+        variation_strength=args.variation_strength,
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),

@@ -123,6 +123,12 @@ class CreatePanel(QWidget, ModePanel):
         self.prediction_box.currentIndexChanged.connect(self._remember_model_settings)
         # Per model file: {"vae": path or "", "prediction": "" | "epsilon" | "v"}.
         self._model_settings: dict[str, dict[str, str]] = {}
+        self.variation_seed = SeedEdit()
+        self.variation_strength = double_spin_box(limits.VARIATION_STRENGTH, 0.0, 0.05, 2)
+        self.variation_strength.setToolTip(
+            "A1111's variation: how far each image's starting noise moves towards the "
+            "variation seed's (0: none; small values give close variations of one image)"
+        )
         self.clip_skip = spin_box(limits.CLIP_SKIP, 1)
         self.clip_skip.setToolTip(
             "1: the text encoder's last layer; 2: the one before it (anime-style SD 1.x "
@@ -150,6 +156,10 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Sampler", self.sampler)
         form.addRow("Seed", self.seed)
         form.addRow("Batch", self.batch)
+        variation = QHBoxLayout()
+        variation.addWidget(self.variation_strength)
+        variation.addWidget(self.variation_seed, 2)
+        form.addRow("Variation", variation)
         form.addRow("VAE", self.vae_box)
         form.addRow("Prediction", self.prediction_box)
         form.addRow("Clip skip", self.clip_skip)
@@ -341,6 +351,8 @@ class CreatePanel(QWidget, ModePanel):
             clip_skip=self.clip_skip.value(),
             vae=self.vae_box.currentData() or "",
             prediction=self.prediction_box.currentData() or "",
+            variation_seed=self.variation_seed.resolve() if self.variation_strength.value() else 0,
+            variation_strength=round(self.variation_strength.value(), 2),
             size=Size(self.width_box.value(), self.height_box.value()),
             sampling=Sampling(
                 steps=self.steps.value(),
@@ -369,6 +381,9 @@ class CreatePanel(QWidget, ModePanel):
         self.seed.set_seed(request.sampling.seed if seed is None else seed)
         self.batch.setValue(1)
         self.clip_skip.setValue(request.clip_skip)
+        self.variation_strength.setValue(request.variation_strength)
+        if request.variation_strength:
+            self.variation_seed.set_seed(request.variation_seed)
         self._show_model_settings({"vae": request.vae, "prediction": request.prediction})
         self._remember_model_settings()
 
@@ -383,6 +398,8 @@ class CreatePanel(QWidget, ModePanel):
             ("cfg_scale", self.cfg.setValue),
             ("seed", self.seed.set_seed),
             ("clip_skip", self.clip_skip.setValue),
+            ("variation_seed", self.variation_seed.set_seed),
+            ("variation_seed_strength", self.variation_strength.setValue),
         )
         for key, setter in setters:
             if isinstance(params.get(key), int | float):

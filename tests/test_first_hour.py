@@ -729,3 +729,15 @@ def test_a_vae_and_the_prediction_are_chosen_per_model_and_remembered(
     assert panel.build_request().prediction == "v"
     panel.select_model(str(folder / "second.safetensors"))
     assert panel.build_request().prediction == ""
+
+
+def test_a_variation_is_asked_for_and_read_back_from_a1111_text(qtbot, window):
+    panel = window.create_panel
+    assert panel.build_request().variation_strength == 0.0
+    panel.variation_strength.setValue(0.3)
+    panel.variation_seed.set_seed(77)
+    request = panel.build_request()
+    assert (request.variation_seed, request.variation_strength) == (77, 0.3)
+    panel.variation_strength.setValue(0.0)
+    panel.apply_parameters({"prompt": "x", "variation_seed": 12, "variation_seed_strength": 0.25})
+    assert panel.build_request().variation_seed == 12

@@ -230,3 +230,25 @@ def test_the_interpolate_command_walks_a_stable_diffusion_model(tmp_path, tiny_s
     assert done.returncode == 0, done.stderr
     paths = [Path(json.loads(line)["path"]) for line in done.stdout.splitlines()]
     assert [p.suffix for p in paths] == [".png"] * 3 + [".gif", ".webp"]
+
+
+def test_a1111s_variation_seed_moves_each_images_noise_towards_anothers(sd_runtime, tiny_sd):
+    from engine.store import read_metadata
+
+    fields, txt2img = _txt2img(tiny_sd, 30)
+    plain = sd_runtime.run(txt2img(**fields), JobContext(1)).images[0]
+    full_fields, _ = _txt2img(tiny_sd, 30, variation_seed=55, variation_strength=1.0)
+    full = sd_runtime.run(txt2img(**full_fields), JobContext(2)).images[0]
+    other_fields, _ = _txt2img(tiny_sd, 55)
+    other = sd_runtime.run(txt2img(**other_fields), JobContext(3)).images[0]
+    assert np.array_equal(full.rgb, other.rgb)  # all the way: the variation seed's noise
+    half_fields, _ = _txt2img(tiny_sd, 30, variation_seed=55, variation_strength=0.4)
+    half_fields.update(batch_size=2, save=True)
+    batch = sd_runtime.run(txt2img(**half_fields), JobContext(4)).images
+    assert not np.array_equal(batch[0].rgb, plain.rgb)
+    alone_fields, _ = _txt2img(tiny_sd, 31, variation_seed=56, variation_strength=0.4)
+    alone = sd_runtime.run(txt2img(**alone_fields), JobContext(5)).images[0]
+    assert np.abs(batch[1].rgb.astype(int) - alone.rgb.astype(int)).max() <= 1  # seed + i
+    saved = read_metadata(Path(batch[0].path))
+    assert saved.parameters["variation_seed"] == 55
+    assert saved.parameters["variation_seed_strength"] == 0.4

@@ -144,6 +144,10 @@ class Txt2ImgRequest(ModelRequest):
     # What the model predicts when its file does not say (SD 2.x 768 models predict v):
     # "" as the model's config says, "epsilon" or "v".
     prediction: str = ""
+    # A1111's variation seed: image i starts from the noise of seed + i moved `strength`
+    # of the way (slerp) towards the noise of variation_seed + i. 0: no variation.
+    variation_seed: int = 0
+    variation_strength: float = 0.0
     save: bool = True
 
     def check(self) -> None:
@@ -158,6 +162,8 @@ class Txt2ImgRequest(ModelRequest):
             lora.check()
         if self.vae and not Path(self.vae).expanduser().is_file():
             raise BadModelFile(f"The VAE {self.vae} does not exist. Choose another, or none.")
+        limits.SEED.check(self.variation_seed)
+        limits.VARIATION_STRENGTH.check(self.variation_strength)
         if self.prediction not in ("", "epsilon", "v"):
             raise BadInput(f"Prediction {self.prediction!r} is not one of: epsilon, v.")
         limits.EMBEDDINGS.check(len(self.embeddings))
@@ -202,6 +208,8 @@ class Txt2ImgRequest(ModelRequest):
             ("Sampler", a1111_sampler_name(chosen) if chosen else None),
             ("CFG scale", self.sampling.cfg_scale),
             ("Clip skip", self.clip_skip if self.clip_skip > 1 else None),
+            ("Variation seed", self.variation_seed if self.variation_strength else None),
+            ("Variation seed strength", self.variation_strength or None),
             ("VAE hash", info.get("vae_hash")),
             ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
@@ -231,6 +239,8 @@ class LatentWalkRequest(Txt2ImgRequest):
         limits.INTERPOLATION_FRAMES.check(self.frames)
         if self.batch_size != 1:
             raise BadInput("A latent walk makes one image per frame: set the batch to 1.")
+        if self.variation_strength:
+            raise BadInput("A latent walk moves the noise itself: set the variation to 0.")
         if self.mode not in INTERPOLATION_MODES:
             raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
         check_text(self.to_prompt, "The second prompt")

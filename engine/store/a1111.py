@@ -23,8 +23,23 @@ _PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _MIN_PARAMS = 3  # fewer on the last line: it is part of the prompt (A1111's rule)
 
-_INTS = {"steps", "seed", "clip_skip", "width", "height", "hires_steps", "subseed"}
-_FLOATS = {"cfg_scale", "denoising_strength", "subseed_strength", "hires_upscale"}
+_INTS = {
+    "steps",
+    "seed",
+    "clip_skip",
+    "width",
+    "height",
+    "hires_steps",
+    "subseed",
+    "variation_seed",
+}
+_FLOATS = {
+    "cfg_scale",
+    "denoising_strength",
+    "subseed_strength",
+    "hires_upscale",
+    "variation_seed_strength",
+}
 
 
 def quote(value: object) -> str:

@@ -28,6 +28,14 @@ def path_between(a: torch.Tensor, b: torch.Tensor, frames: int, mode: str) -> to
     return codes
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """One point on the arc from a to b (a at t = 0, b at t = 1): A1111's variation seeds."""
+    if t == 0:
+        return a.clone()
+    point = _point(a.reshape(-1).double(), b.reshape(-1).double(), t, "slerp")
+    return point.to(a.dtype).reshape(a.shape)
+
+
 def _point(a: torch.Tensor, b: torch.Tensor, t: float, mode: str) -> torch.Tensor:
     if mode == "lerp":
         return (1 - t) * a + t * b

@@ -29,7 +29,7 @@ from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
-from engine.models.common.latent_paths import path_between
+from engine.models.common.latent_paths import path_between, slerp
 from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
@@ -124,7 +124,38 @@ class SdTxt2ImgRunner:
             generator=default_generators(request.sampling.seed, request.batch_size),
             output_type="np",
             callback_on_step_end=_step_reporter(ctx, request.sampling.steps, model.preview_family),
+            **self._variation_latents(pipe, request),
         ).images
+
+    def _variation_latents(self, pipe: Any, request: Txt2ImgRequest) -> dict[str, Any]:
+        """A1111's variation: each image's starting noise slerped towards the variation
+        seed's; nothing (diffusers draws the noise itself) when there is no variation."""
+        if not request.variation_strength:
+            return {}
+        latents = [
+            slerp(
+                self._noise(pipe, request, request.sampling.seed + i),
+                self._noise(pipe, request, request.variation_seed + i),
+                request.variation_strength,
+            )
+            for i in range(request.batch_size)
+        ]
+        return {"latents": torch.cat(latents).to(pipe.device, pipe.unet.dtype)}
+
+    @staticmethod
+    def _noise(pipe: Any, request: Txt2ImgRequest, seed: int) -> torch.Tensor:
+        """The starting noise diffusers draws for this seed (its own prepare_latents call)."""
+        scale = pipe.vae_scale_factor
+        shape = (
+            1,
+            pipe.unet.config.in_channels,
+            request.size.height // scale,
+            request.size.width // scale,
+        )
+        generator = torch.Generator("cpu").manual_seed(seed)
+        return randn_tensor(
+            shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32
+        )
 
     def _result(
         self, rgb: np.ndarray, index: int, request: Txt2ImgRequest, info: dict[str, Any]
@@ -309,21 +340,6 @@ class SdLatentWalkRunner(SdTxt2ImgRunner):
     ) -> ResultImage:
         t = index / (request.frames - 1)
         return ResultImage(rgb, request.sampling.seed, index, {**info, "t": t})
-
-    @staticmethod
-    def _noise(pipe: Any, request: LatentWalkRequest, seed: int) -> torch.Tensor:
-        """The starting noise diffusers draws for this seed (its own prepare_latents call)."""
-        scale = pipe.vae_scale_factor
-        shape = (
-            1,
-            pipe.unet.config.in_channels,
-            request.size.height // scale,
-            request.size.width // scale,
-        )
-        generator = torch.Generator("cpu").manual_seed(seed)
-        return randn_tensor(
-            shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32
-        )
 
 
 def _prompt_path(pipe: Any, request: LatentWalkRequest) -> Callable[[float], dict[str, Any]]:
