@@ -25,11 +25,11 @@ from engine.api import limits
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
-from engine.api.prompt_syntax import lora_tags, unbalanced
+from engine.api.prompt_syntax import unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
-from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
+from engine.library.prompt_refs import embeddings_named, missing_loras, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
@@ -458,8 +458,7 @@ def token_text(sizes: list[int]) -> str:
 
 
 def unknown_loras(text: str, listing: LibraryListing) -> str | None:
-    names = {e.name.lower() for e in listing.entries if e.kind is ModelKind.LORA}
-    missing = [t.name for t in lora_tags(text) if t.name.lower() not in names]
+    missing = missing_loras(text, listing.entries)
     return f"no LoRA named {', '.join(missing)} in the model folders" if missing else None
 
 

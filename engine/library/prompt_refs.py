@@ -15,8 +15,19 @@ from engine.library.detect import ModelKind
 from engine.library.scan import LibraryEntry
 
 
+def loras_by_name(entries: Iterable[LibraryEntry]) -> dict[str, LibraryEntry]:
+    """The usable LoRA files, by the lower-case name a tag gives them."""
+    return {e.name.lower(): e for e in entries if e.kind is ModelKind.LORA and not e.problem}
+
+
+def missing_loras(prompt: str, entries: Iterable[LibraryEntry]) -> list[str]:
+    """The names of the prompt's <lora:...> tags that no usable file answers."""
+    known = loras_by_name(entries)
+    return [tag.name for tag in lora_tags(prompt) if tag.name.lower() not in known]
+
+
 def resolve_lora_tags(prompt: str, entries: Iterable[LibraryEntry]) -> tuple[LoraSpec, ...]:
-    by_name = {e.name.lower(): e for e in entries if e.kind is ModelKind.LORA and not e.problem}
+    by_name = loras_by_name(entries)
     specs = []
     for tag in lora_tags(prompt):
         if not math.isfinite(tag.weight):

@@ -11,6 +11,7 @@ embedding it was trained against) must be the model's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,9 +80,18 @@ def _context_width(header: CheckpointHeader) -> int | None:
 
 
 def lora_hash(path: Path) -> str:
+    """See _hash_of; remembered per (path, size, mtime), so a LoRA used in every job of a
+    session is read once, not once per job."""
+    stat = path.stat()
+    return _hash_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _hash_of(path_text: str, size: int, mtime_ns: int) -> str:
     """A1111's 'Lora hashes' (and 'TI hashes') value: the first 12 hex digits of the sha256 of a
     safetensors file's tensor data (its header excluded, so that editing the metadata
     keeps the hash), or of the whole file for other formats."""
+    path = Path(path_text)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         if path.suffix.lower() == ".safetensors":

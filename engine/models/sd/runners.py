@@ -116,13 +116,9 @@ class SdTxt2ImgRunner:
         """The batch, as float images in [0, 1]: one plain diffusers call."""
         return pipe(
             **prompt_arguments(pipe, request),
-            width=request.size.width,
-            height=request.size.height,
-            num_inference_steps=request.sampling.steps,
-            guidance_scale=request.sampling.cfg_scale,
+            **_call_settings(request),
             num_images_per_prompt=request.batch_size,
             generator=default_generators(request.sampling.seed, request.batch_size),
-            output_type="np",
             callback_on_step_end=_step_reporter(ctx, request.sampling.steps, model.preview_family),
             **self._variation_latents(pipe, request),
         ).images
@@ -260,6 +256,17 @@ def prompt_arguments(pipe: Any, request: Txt2ImgRequest) -> dict[str, Any]:
     return {"prompt": positive, "negative_prompt": negative or None}
 
 
+def _call_settings(request: Txt2ImgRequest) -> dict[str, Any]:
+    """The pipeline arguments every denoising of a request shares."""
+    return {
+        "width": request.size.width,
+        "height": request.size.height,
+        "num_inference_steps": request.sampling.steps,
+        "guidance_scale": request.sampling.cfg_scale,
+        "output_type": "np",
+    }
+
+
 def _check_finite(images: np.ndarray, model: SdModel) -> None:
     """All-NaN pixels are a broken model, not a black picture to save."""
     if not np.isfinite(images).all():
@@ -322,12 +329,8 @@ class SdLatentWalkRunner(SdTxt2ImgRunner):
             output = pipe(
                 **prompts(i / (request.frames - 1)),
                 latents=noise.reshape(ends[0].shape).to(pipe.device, pipe.unet.dtype),
-                width=request.size.width,
-                height=request.size.height,
-                num_inference_steps=steps,
-                guidance_scale=request.sampling.cfg_scale,
+                **_call_settings(request),
                 generator=default_generators(request.sampling.seed, 1),
-                output_type="np",
                 callback_on_step_end=_step_reporter(
                     ctx, steps, model.preview_family, offset=i * steps, total=steps * request.frames
                 ),
