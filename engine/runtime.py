@@ -142,6 +142,9 @@ def sample_sheet(images: tuple[ResultImage, ...], strip: bool = False) -> Result
     if "t" in first.info:
         info["ts"] = [image.info["t"] for image in images]
         del info["t"]
+    if "operand" in first.info:
+        info["operands"] = [image.info["operand"] for image in images]
+        del info["operand"]
     if "label" in first.info:
         info["labels"] = [image.info.get("label") for image in images]
         info["class_names"] = [image.info.get("class_name") for image in images]

@@ -18,6 +18,11 @@ class Task(str, Enum):
     INTERPOLATE = "interpolate"
     DIFFUSE = "diffuse"
     LATENT_WALK = "latent_walk"
+    LATENT_AXES = "latent_axes"
+    SEED_LATENT = "seed_latent"
+    ARITHMETIC = "arithmetic"
+    RECONSTRUCT = "reconstruct"
+    FORWARD_NOISE = "forward_noise"
 
 
 class Family(str, Enum):

@@ -2,7 +2,8 @@
 
 - ImagesOutcome: images, saved to the gallery when the request says so;
 - FramesOutcome: a sequence shown but not saved (latent sliders, interpolations, filmstrips);
-- VectorsOutcome: numbers, e.g. latent directions;
+- VectorsOutcome: numbers (a score, a seed's latent code);
+- AxesOutcome: a model's latent slider axes, each with what it moves;
 - ModelOutcome: a model file written by training, with its last metrics.
 """
 
@@ -62,6 +63,25 @@ class FramesOutcome(Outcome):
 class VectorsOutcome(Outcome):
     vectors: tuple[tuple[float, ...], ...]
     labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LatentAxis:
+    """One latent slider: a unit direction in latent space and the data's spread along it
+    (a slider at v moves the code by v x spread along the direction)."""
+
+    direction: tuple[float, ...]
+    spread: float
+    label: str  # "z7 · 2.31 nats", "PC 1 · 12 % of the variance"
+    # The known factors it moves (shapes models), strongest first, in units of how much
+    # two random real shapes differ in that factor: (("x", 1.4), ("hue", 0.6)).
+    moves: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class AxesOutcome(Outcome):
+    axes: tuple[LatentAxis, ...]
+    how: str  # one sentence: how the axes were found and ordered
 
 
 @dataclass(frozen=True)

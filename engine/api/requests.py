@@ -18,6 +18,7 @@ from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family, Lane, Task
 from engine.api.naming import shorten
 from engine.api.outcomes import (
+    AxesOutcome,
     FramesOutcome,
     ImagesOutcome,
     ModelOutcome,
@@ -277,10 +278,15 @@ class SampleRequest(ModelRequest):
     label: int | None = None
     guidance: float | None = None
     eta: float = 0.0
+    # VAE and GAN: draw this latent code instead of the seed's (an image kept from the
+    # latent sliders: its recipe holds the code, which reproduces it exactly).
+    latent: tuple[float, ...] | None = None
 
     def check(self) -> None:
         super().check()
         limits.SAMPLE_COUNT.check(self.count)
+        if self.latent is not None:
+            self._check_latent()
         limits.DIFFUSION_STEPS.check(self.steps)
         if self.guidance is not None:
             limits.GUIDANCE.check(self.guidance)
@@ -294,7 +300,19 @@ class SampleRequest(ModelRequest):
                 f"seed, {limits.SEED.high}. Choose a smaller seed."
             )
 
+    def _check_latent(self) -> None:
+        if self.model.family not in (Family.VAE, Family.GAN):
+            raise BadInput(
+                f"A latent code can be drawn by a VAE or a GAN, not by a "
+                f"{self.model.family.title} model."
+            )
+        if self.count != 1:
+            raise BadInput("A latent code draws one image: the count must be 1.")
+        Latents((self.latent,)).check()
+
     def describe(self) -> str:
+        if self.latent is not None:
+            return f"{self.model.name} · a latent code from seed {self.seed}"
         samples = "sample" if self.count == 1 else "samples"
         parts = [self.model.name, f"{self.count} {samples}", f"seed {self.seed}"]
         if self.model.family is Family.DDPM:
@@ -432,6 +450,163 @@ class DiffuseRequest(ModelRequest):
     @property
     def saves_images(self) -> bool:
         return self.save
+
+
+def _require_family(model: ModelRef, families: tuple[Family, ...], what: str) -> None:
+    if model.family not in families:
+        names = " or ".join(f.title for f in families)
+        raise BadInput(
+            f"{what} needs a {names} model; {model.name} is a {model.family.title} model. "
+            f"Choose a {names} model."
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatentAxesRequest(ModelRequest):
+    """A model's latent slider axes (VAE: its dimensions by mean KL over the data; GAN:
+    GANSpace's principal directions), each with the known factors it moves. Computed once
+    per model file and cached on disk."""
+
+    task: ClassVar[Task] = Task.LATENT_AXES
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = AxesOutcome
+
+    def check(self) -> None:
+        _require_family(self.model, (Family.VAE, Family.GAN), "Latent sliders")
+        super().check()
+
+    def describe(self) -> str:
+        return f"{self.model.name} · finding latent directions"
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"axes:{self.model.id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeedLatentRequest(ModelRequest):
+    """The latent code a seed draws (as SampleRequest draws it): where sliders start."""
+
+    task: ClassVar[Task] = Task.SEED_LATENT
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = VectorsOutcome
+
+    seed: int = 0
+
+    def check(self) -> None:
+        _require_family(self.model, (Family.VAE, Family.GAN), "A seed's latent code")
+        super().check()
+        limits.SEED.check(self.seed)
+
+    def describe(self) -> str:
+        return f"{self.model.name} · latent code of seed {self.seed}"
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"seed-latent:{self.model.id}"
+
+    @property
+    def listed(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArithmeticRequest(ModelRequest):
+    """Latent arithmetic: the samples of seeds a, b and c, and the image of a − b + c
+    (VAE: on the encoder's means of the three samples; GAN: on their z). One strip:
+    A, B, C, then the result."""
+
+    task: ClassVar[Task] = Task.ARITHMETIC
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    a: int = 0
+    b: int = 1
+    c: int = 2
+    save: bool = True
+    grid: bool = True
+    sheet_as_strip: ClassVar[bool] = True
+
+    def check(self) -> None:
+        _require_family(self.model, (Family.VAE, Family.GAN), "Latent arithmetic")
+        super().check()
+        for seed in (self.a, self.b, self.c):
+            limits.SEED.check(seed)
+
+    def describe(self) -> str:
+        return f"{self.model.name} · seed {self.a} − seed {self.b} + seed {self.c}"
+
+    @property
+    def image_count(self) -> int:
+        return 1 if self.grid else 4
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconstructRequest(ModelRequest):
+    """A VAE's reconstruction of an image: the input (resized to the model's size), the
+    reconstruction and the per-pixel error side by side, then a map of the latent space
+    (the encoded data set's first two principal components) with the image's place."""
+
+    task: ClassVar[Task] = Task.RECONSTRUCT
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+
+    image: ImageRef
+    save: bool = True
+
+    def check(self) -> None:
+        _require_family(self.model, (Family.VAE,), "Reconstruction")
+        super().check()
+        if not self.image.path.strip():
+            raise BadInput("Choose an image to reconstruct.")
+
+    def describe(self) -> str:
+        return f"{self.model.name} · reconstruct {image_name(self.image.path)}"
+
+    @property
+    def image_count(self) -> int:
+        return 2
+
+    @property
+    def saves_images(self) -> bool:
+        return self.save
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardNoiseRequest(ModelRequest):
+    """One frame of a DDPM's forward process q(x_t | x_0): a data-set image (or a file)
+    noised to step t with the noise of `noise_seed`. Shown while scrubbing, never saved."""
+
+    task: ClassVar[Task] = Task.FORWARD_NOISE
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    outcome: ClassVar[type[Outcome]] = FramesOutcome
+
+    t: int = 0  # 0: the clean image; T: (almost) pure noise
+    image_index: int = 0  # which image of the model's data set
+    image: ImageRef | None = None  # a file instead
+    noise_seed: int = 0
+
+    def check(self) -> None:
+        _require_family(self.model, (Family.DDPM,), "The forward process")
+        super().check()
+        limits.FORWARD_STEP.check(self.t)
+        limits.DATA_INDEX.check(self.image_index)
+        limits.SEED.check(self.noise_seed)
+
+    def describe(self) -> str:
+        return f"{self.model.name} · forward process at t = {self.t}"
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"forward:{self.model.id}"
+
+    @property
+    def listed(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)

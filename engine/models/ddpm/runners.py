@@ -1,20 +1,40 @@
-"""The DDPM's runners: sample (DDIM or ancestral, class-conditional), train."""
+"""The DDPM's runners: sample (DDIM or ancestral, class-conditional), the reverse process
+watched, the forward process scrubbed, its noise schedule, train, score."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import torch
+
+from engine.api.errors import BadInput
 from engine.api.grid import filmstrip
 from engine.api.kinds import Family, Task
-from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.requests import DiffuseRequest, SampleRequest, TrainRequest
+from engine.api.outcomes import (
+    FramesOutcome,
+    ImagesOutcome,
+    ModelOutcome,
+    ResultImage,
+    VectorsOutcome,
+)
+from engine.api.requests import (
+    DescribeModelRequest,
+    DiffuseRequest,
+    ForwardNoiseRequest,
+    SampleRequest,
+    TrainRequest,
+)
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
+from engine.models.common.model_data import model_data
+from engine.models.common.source_image import fitted_to_model, read_source
 from engine.models.ddpm.files import RETRAIN_HINT, load_ddpm
 from engine.models.ddpm.net import DdpmConfig, UNet
 from engine.models.ddpm.sampling import label_for, sample
+from engine.models.ddpm.schedule import training_scheduler
 from engine.models.ddpm.training import DdpmTrainer, ddpm_preset, training_meta
 from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
@@ -140,6 +160,80 @@ class DdpmDiffuseRunner:
                 ResultImage(to_rgb_uint8(final)[0], request.seed, 1, {**info, **extra}),
             )
         )
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.FORWARD_NOISE, family=Family.DDPM)
+class DdpmForwardNoiseRunner:
+    """x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε, by the training scheduler's own add_noise: the
+    noise the model learned to remove, at any t, in one step (no chain to run)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = ddpm_models(env)
+        self._clean: dict[tuple[Path, int, str], torch.Tensor] = {}
+
+    def run(self, request: ForwardNoiseRequest, ctx: JobContext) -> FramesOutcome:
+        loaded, path = self.models.load(request.model, ctx)
+        config = loaded.config
+        if request.t > config.timesteps:
+            raise BadInput(
+                f"This model's forward process has {config.timesteps} steps; t = {request.t} "
+                f"is past its end. Choose t from 0 to {config.timesteps}."
+            )
+        x0 = self._clean_image(path, loaded, request) * 2 - 1
+        if request.t == 0:
+            noisy, alpha_bar = x0, 1.0
+        else:
+            scheduler = training_scheduler(config)
+            noise = torch.randn(
+                x0.shape, generator=torch.Generator().manual_seed(request.noise_seed)
+            )
+            step = torch.tensor([request.t - 1])  # diffusers counts steps from 0
+            noisy = scheduler.add_noise(x0, noise, step)
+            alpha_bar = float(scheduler.alphas_cumprod[request.t - 1])
+        frame = to_rgb_uint8((noisy.clamp(-1, 1) + 1) / 2)[0]
+        return FramesOutcome((frame,), (f"t = {request.t} · ᾱ_t = {alpha_bar:.4f}",))
+
+    def _clean_image(
+        self, path: Path, loaded: LoadedDdpm, request: ForwardNoiseRequest
+    ) -> torch.Tensor:
+        """x_0 in [0, 1], 1 x C x H x W: a data-set image or the file; read once per choice."""
+        where = request.image.path if request.image else ""
+        key = (path, request.image_index, where)
+        if key not in self._clean:
+            config = loaded.config
+            if request.image is not None:
+                source = read_source(Path(where).expanduser())
+                array, _notes = fitted_to_model(source, config.channels, config.image_size)
+                clean = torch.from_numpy(array)[None]
+            else:
+                data = model_data(loaded.meta, config.channels, config.image_size, count=256)
+                if data is None:
+                    raise BadInput(
+                        f"The data set {request.model.name} learned from is not here any more; "
+                        "choose an image file to noise instead."
+                    )
+                clean = data.images[request.image_index % len(data.images)][None]
+            self._clean = {key: clean}  # one image at a time: the one being scrubbed
+        return self._clean[key]
+
+    def unload(self) -> None:
+        self._clean.clear()
+
+
+@runner(task=Task.DESCRIBE, family=Family.DDPM)
+class DdpmDescribeRunner:
+    """The model's noise schedule: ᾱ_t for t = 1..T (the forward view plots it)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = ddpm_models(env)
+
+    def run(self, request: DescribeModelRequest, ctx: JobContext) -> VectorsOutcome:
+        loaded, _path = self.models.load(request.model, ctx)
+        alphas = training_scheduler(loaded.config).alphas_cumprod.tolist()
+        return VectorsOutcome((tuple(alphas),), ("alpha_bar",))
 
     def unload(self) -> None:
         pass

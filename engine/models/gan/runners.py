@@ -1,4 +1,5 @@
-"""The GAN's runners: sample (one z per seed), decode given latents, train."""
+"""The GAN's runners: sample (one z per seed), decode given latents, interpolate, latent
+axes (GANSpace) and arithmetic, train, score."""
 
 from __future__ import annotations
 
@@ -8,10 +9,33 @@ from typing import Any
 import torch
 
 from engine.api.kinds import Family, Task
-from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, ResultImage
-from engine.api.requests import DecodeRequest, InterpolateRequest, SampleRequest, TrainRequest
+from engine.api.outcomes import (
+    AxesOutcome,
+    FramesOutcome,
+    ImagesOutcome,
+    ModelOutcome,
+    ResultImage,
+    VectorsOutcome,
+)
+from engine.api.requests import (
+    ArithmeticRequest,
+    DecodeRequest,
+    InterpolateRequest,
+    LatentAxesRequest,
+    SampleRequest,
+    SeedLatentRequest,
+    TrainRequest,
+)
 from engine.context import JobContext
+from engine.hashing import default_cache_dir
 from engine.models.common.cached import CachedModels
+from engine.models.common.latent_arithmetic import arithmetic_outcome
+from engine.models.common.latent_axes import (
+    FACTOR_BASE,
+    cached_axes,
+    gan_axes,
+    with_shape_factors,
+)
 from engine.models.common.latent_paths import (
     interpolation_frames,
     interpolation_outcome,
@@ -31,6 +55,26 @@ class LoadedGan:
     generator: Generator
     config: GanConfig
     meta: dict[str, Any]
+
+    def code(self, request: SampleRequest, seed: int) -> torch.Tensor:
+        """What sample `seed` of the request draws: its given latent code, else the seed's z."""
+        if request.latent is not None:
+            return torch.tensor([request.latent], dtype=torch.float32)
+        return sample_z(self.config.z_dim, seed)
+
+    def pixels(self, z: torch.Tensor) -> torch.Tensor:
+        """Generated images N x C x H x W in [0, 1], as floats (what the shapes reader takes)."""
+        param = next(self.generator.parameters())
+        with torch.inference_mode():
+            images = self.generator(z.to(param.device, param.dtype)).float().cpu()
+        return (images + 1) / 2
+
+    def features(self, z: torch.Tensor) -> torch.Tensor:
+        """The generator's first-layer activations: where GANSpace looks for directions."""
+        param = next(self.generator.parameters())
+        first = self.generator.net[:2] if self.config.arch == "mlp" else self.generator.fc
+        with torch.inference_mode():
+            return first(z.to(param.device, param.dtype)).float().cpu()
 
 
 def gan_models(env: RunnerEnv) -> CachedModels:
@@ -62,7 +106,7 @@ class GanSampleRunner:
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            z = torch.cat([sample_z(loaded.config.z_dim, seed) for seed in seeds])
+            z = torch.cat([loaded.code(request, seed) for seed in seeds])
             for rgb, seed in zip(generate(loaded.generator, z), seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
@@ -107,6 +151,74 @@ class GanInterpolateRunner:
         frames = interpolation_frames(codes, lambda z: generate(loaded.generator, z)[0], ctx)
         info = self.models.info(request.model, path, ctx)
         return interpolation_outcome(frames, request, info)
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.SEED_LATENT, family=Family.GAN)
+class GanSeedLatentRunner:
+    """The z a seed draws (the sliders' starting point)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: SeedLatentRequest, ctx: JobContext) -> VectorsOutcome:
+        loaded, _path = self.models.load(request.model, ctx)
+        return VectorsOutcome((tuple(sample_z(loaded.config.z_dim, request.seed)[0].tolist()),))
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.LATENT_AXES, family=Family.GAN)
+class GanAxesRunner:
+    """GANSpace's principal directions, with the shapes factors each moves."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: LatentAxesRequest, ctx: JobContext) -> AxesOutcome:
+        loaded, path = self.models.load(request.model, ctx)
+        sha256 = self.models.info(request.model, path, ctx)["model_sha256"]
+        ctx.phase = "finding the latent directions"
+        return cached_axes(default_cache_dir(), sha256, lambda: self._axes(loaded))
+
+    @staticmethod
+    def _axes(loaded: LoadedGan) -> AxesOutcome:
+        config = loaded.config
+        axes = gan_axes(loaded.features, config.z_dim)
+        if loaded.meta.get("source") == "shapes" and (config.channels, config.image_size) == (
+            3,
+            32,
+        ):
+            base = torch.cat([sample_z(config.z_dim, seed) for seed in range(FACTOR_BASE)])
+            axes = with_shape_factors(axes, base, loaded.pixels)
+        how = (
+            "The principal directions of the generator's first-layer features over "
+            "4,096 random samples (GANSpace), carried back to its noise vector: the "
+            "direction that changes the most first."
+        )
+        return AxesOutcome(tuple(axes), how)
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.ARITHMETIC, family=Family.GAN)
+class GanArithmeticRunner:
+    """A − B + C on the three seeds' z, as the DCGAN paper did."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gan_models(env)
+
+    def run(self, request: ArithmeticRequest, ctx: JobContext) -> ImagesOutcome:
+        loaded, path = self.models.load(request.model, ctx)
+        ctx.phase = "latent arithmetic"
+        a, b, c = (sample_z(loaded.config.z_dim, s) for s in (request.a, request.b, request.c))
+        # Each generated alone, as `sample --seed` generates it: the same pixels.
+        images = [generate(loaded.generator, z)[0] for z in (a, b, c, a - b + c)]
+        return arithmetic_outcome(images, request, self.models.info(request.model, path, ctx))
 
     def unload(self) -> None:
         pass

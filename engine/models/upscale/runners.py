@@ -25,8 +25,8 @@ from engine.api.requests import DescribeModelRequest, UpscaleRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype, release_cached_memory
+from engine.models.common.source_image import SourceImage, read_source
 from engine.models.upscale.files import Upscaler, check_scale, load_upscaler
-from engine.models.upscale.source import SourceImage, read_source
 from engine.models.upscale.tiling import CPU_TILE, tile_count, upscale_tiled
 from engine.registry import RunnerEnv, runner
 

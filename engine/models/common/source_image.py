@@ -1,4 +1,5 @@
-"""Reading the image to upscale: any file Pillow opens, as RGB pixels plus alpha.
+"""Reading an input image (to upscale, to reconstruct): any file Pillow opens, as RGB
+pixels plus alpha.
 
 EXIF orientation is applied (a phone photo comes out the way it is shown); grey, palette,
 16-bit and CMYK images are converted, each with a note the user sees. The header is read
@@ -136,3 +137,29 @@ def _rgb_and_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         alpha = rgba[:, :, 3]
         return np.ascontiguousarray(rgba[:, :, :3]), None if alpha.min() == 255 else alpha
     return np.asarray(image.convert("RGB")), None
+
+
+def fitted_to_model(
+    source: SourceImage, channels: int, size: int
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The image as a model of `channels` x `size` x `size` takes it: C x H x W floats in
+    [0, 1], resized (the whole image, squeezed if it is not square) and made grey or
+    colour as needed, with a note for each change the user should know of."""
+    notes = list(source.notes)
+    image = Image.fromarray(source.rgb)
+    if (source.width, source.height) != (size, size):
+        notes.append(f"resized from {source.width}×{source.height} to {size}×{size}")
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    if source.alpha is not None:
+        notes.append("its transparency was dropped")
+    if channels == 1:
+        if not _is_grey(source.rgb):
+            notes.append("made grey, as the model draws grey images")
+        array = np.asarray(image.convert("L"), np.float32)[None] / 255.0
+    else:
+        array = np.asarray(image, np.float32).transpose(2, 0, 1) / 255.0
+    return np.ascontiguousarray(array), tuple(notes)
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
