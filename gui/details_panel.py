@@ -26,11 +26,14 @@ from PySide6.QtWidgets import (
 
 from engine.api.kinds import Family
 from engine.api.requests import (
+    ArithmeticRequest,
     DiffuseRequest,
     InterpolateRequest,
+    ReconstructRequest,
     SampleRequest,
     Txt2ImgRequest,
     UpscaleRequest,
+    image_name,
 )
 from engine.store import ImageMetadata
 from gui.gallery_panel import reveal_in_folder
@@ -72,6 +75,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Family", request.model.family.title),
             ("Seed", meta.seed),
             ("Samples", request.count),
+            ("Latent code", _code_text(request.latent) if request.latent else None),
         ]
         if recipe.get("seeds"):
             rows.append(("Seeds", _seed_range(recipe["seeds"])))
@@ -85,6 +89,22 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Family", request.model.family.title),
             ("Seeds", f"{request.from_seed} → {request.to_seed}"),
             ("Frames", f"{request.frames}, {request.mode}"),
+        ]
+    elif isinstance(request, ArithmeticRequest):
+        rows += [
+            ("Model", request.model.name),
+            ("Family", request.model.family.title),
+            ("Arithmetic", f"seed {request.a} − seed {request.b} + seed {request.c}"),
+        ]
+    elif isinstance(request, ReconstructRequest):
+        rows += [
+            ("Model", request.model.name),
+            ("Reconstructed", image_name(request.image.path)),
+            (
+                "Mean error",
+                f"{recipe['mean_abs_error']:.4f}" if "mean_abs_error" in recipe else None,
+            ),
+            ("Fitted", recipe.get("note") or None),
         ]
     elif isinstance(request, DiffuseRequest):
         how = (
@@ -114,6 +134,12 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def _code_text(code: tuple[float, ...]) -> str:
+    """A kept slider code, shortened: its recipe holds every value."""
+    shown = ", ".join(f"{v:.2f}" for v in code[:4])
+    return f"{len(code)} values ({shown}{', …' if len(code) > 4 else ''})"
 
 
 def _filmstrip_text(recipe: dict) -> str | None:

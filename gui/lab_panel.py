@@ -35,15 +35,13 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
 from engine.api.requests import (
-    DiffuseRequest,
-    InterpolateRequest,
     Request,
     SampleRequest,
     ScoreRequest,
     TrainRequest,
 )
 from engine.quality.record import load_quality
-from gui.explore_tab import ExploreTab
+from gui.explore import ExploreTab
 from gui.mode_panel import ModePanel
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
@@ -77,6 +75,7 @@ class LabPanel(QWidget, ModePanel):
     title = "Latent Lab"
     generate_requested = Signal()
     keep_requested = Signal(object)  # a SampleRequest for one sample, saved on its own
+    submit_requested = Signal(object)  # an interactive Explore request (sliders, scrubbing)
     train_requested = Signal(object)  # a TrainRequest
     score_requested = Signal(object)  # a ScoreRequest
     training_control = Signal(str)  # "pause" or "stop"
@@ -95,6 +94,8 @@ class LabPanel(QWidget, ModePanel):
         self.tabs.addTab(self.train, "Train")
         self.explore = ExploreTab()
         self.explore.run_requested.connect(self.generate_requested)
+        self.explore.submit.connect(self.submit_requested)
+        self.explore.keep.connect(self.keep_requested)
         self.tabs.addTab(self.explore, "Explore")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -206,7 +207,7 @@ class LabPanel(QWidget, ModePanel):
         measured = load_quality(entry.path) if entry else {}
         self.quality.setText(quality_text(measured) if measured else "")
         diffusion = model is not None and model.family is Family.DDPM
-        self.explore.set_family(model.family if model else None)
+        self.explore.set_model(model)
         for widget in self._diffusion_rows:
             widget.setVisible(diffusion)
             self._form.labelForField(widget).setVisible(diffusion)
@@ -299,9 +300,8 @@ class LabPanel(QWidget, ModePanel):
         )
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
-        if isinstance(request, (InterpolateRequest, DiffuseRequest)):
-            if isinstance(outcome, ImagesOutcome):
-                self.explore.job_finished(request, outcome)
+        if self.explore.handles(request):
+            self.explore.job_finished(request, outcome)
             return
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
@@ -330,7 +330,9 @@ class LabPanel(QWidget, ModePanel):
             self.train.progress_event(event)
 
     def job_ended_without_outcome(self, request: Request, message: str) -> None:
-        if isinstance(request, TrainRequest):
+        if self.explore.handles(request):
+            self.explore.job_failed(request, message)
+        elif isinstance(request, TrainRequest):
             self.train.ended(message)
         elif isinstance(request, ScoreRequest):
             self.quality.setText(message)
@@ -340,6 +342,7 @@ class LabPanel(QWidget, ModePanel):
     def select_sample(self, sample: SampleRequest | None) -> None:
         """A sample of the shown sheet was clicked (None: nothing selected)."""
         self._selected = sample
+        self.explore.sample_selected(sample)
         self.keep_button.setEnabled(sample is not None)
         self.keep_button.setText(f"Keep sample (seed {sample.seed})" if sample else "Keep sample")
 
@@ -360,11 +363,11 @@ class LabPanel(QWidget, ModePanel):
         if index >= 0:
             self.label.setCurrentIndex(index)
 
-    def apply_explore(self, request: InterpolateRequest | DiffuseRequest) -> None:
-        """Use these parameters of an interpolation strip or a filmstrip."""
+    def apply_explore(self, request: Request) -> None:
+        """Use these parameters of an Explore result (a strip, a filmstrip, a kept code)."""
         self.refresh_models(select=request.model.id)
-        self.explore.apply_request(request)
         self.tabs.setCurrentWidget(self.explore)
+        self.explore.apply_request(request)
 
     def state(self) -> dict[str, Any]:
         model = self.model

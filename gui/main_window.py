@@ -41,8 +41,10 @@ from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
 from engine.api.requests import (
+    ArithmeticRequest,
     DiffuseRequest,
     InterpolateRequest,
+    ReconstructRequest,
     Request,
     SampleRequest,
     TrainRequest,
@@ -69,6 +71,15 @@ from gui.viewmodels.results import ResultsModel
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
 UNDO_MS = 15_000  # how long the Undo button stays after a delete
+# Results whose "Use these parameters" opens a Latent Lab → Explore tool (a SampleRequest
+# here is a code kept from the sliders; plain samples go to the Sample tab).
+EXPLORE_RESULTS = (
+    InterpolateRequest,
+    DiffuseRequest,
+    ArithmeticRequest,
+    ReconstructRequest,
+    SampleRequest,
+)
 
 
 class MainWindow(QMainWindow):
@@ -161,6 +172,9 @@ class MainWindow(QMainWindow):
                 panel.generate_requested.connect(self.generate)
         self.create_panel.model_chosen.connect(self._remember_model)
         self.lab_panel.keep_requested.connect(self.keep_sample)
+        self.lab_panel.submit_requested.connect(
+            lambda request: self._submit_for(self.lab_panel, request)
+        )
         self.lab_panel.train_requested.connect(self.start_training)
         self.lab_panel.score_requested.connect(
             lambda request: self._submit_for(self.lab_panel, request)
@@ -543,10 +557,10 @@ class MainWindow(QMainWindow):
         if isinstance(request, Txt2ImgRequest):
             self.create_panel.apply_request(request, meta.seed)
             self.set_mode(self.modes.index(self.create_panel))
-        elif isinstance(request, SampleRequest):
+        elif isinstance(request, SampleRequest) and request.latent is None:
             self.lab_panel.apply_request(request, meta.seed)
             self.set_mode(self.modes.index(self.lab_panel))
-        elif isinstance(request, (InterpolateRequest, DiffuseRequest)):
+        elif isinstance(request, EXPLORE_RESULTS):
             self.lab_panel.apply_explore(request)
             self.set_mode(self.modes.index(self.lab_panel))
         elif isinstance(request, UpscaleRequest):

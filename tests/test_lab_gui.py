@@ -12,10 +12,11 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from engine.api.events import Finished, Frames, Metrics, Paused, Queued, Resumed
 from engine.api.kinds import Family
-from engine.api.outcomes import ImagesOutcome, ModelOutcome, VectorsOutcome
+from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, VectorsOutcome
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
 from engine.models.common.modelfile import read_model_file
 from gui.app import create_main_window
+from gui.explore import Tool
 from gui.settings import AppSettings
 
 LAB = 1
@@ -211,24 +212,25 @@ def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_
     lab = window.lab_panel
     _select(lab, "gan-shapes")
     lab.tabs.setCurrentWidget(lab.explore)
-    explore = lab.explore
-    assert explore.run_button.text() == "Interpolate"
+    lab.explore.select_tool(Tool.WALK)
+    explore, player = lab.explore.walk, lab.explore.walk.player
+    assert lab.explore.run_button.text() == "Interpolate"
     explore.from_seed.set_seed(3)
     explore.to_seed.set_seed(9)
     explore.frames.setValue(6)
-    qtbot.mouseClick(explore.run_button, _left())
-    qtbot.waitUntil(lambda: len(explore.clips) == 6, timeout=60_000)
-    assert explore.play_button.isChecked() and explore.preview.pixmap() is not None
-    shown = explore._shown
-    qtbot.waitUntil(lambda: explore._shown != shown, timeout=5_000)  # it plays
+    qtbot.mouseClick(lab.explore.run_button, _left())
+    qtbot.waitUntil(lambda: len(player.clips) == 6, timeout=60_000)
+    assert player.play_button.isChecked() and player.preview.pixmap() is not None
+    shown = player._shown
+    qtbot.waitUntil(lambda: player._shown != shown, timeout=5_000)  # it plays
     [done] = finished(window, ImagesOutcome)
     strip = done.outcome.images[0]
     assert strip.rgb.shape[0] == 32 and strip.info["ts"][0] == 0.0  # one strip in the gallery
     gif = tmp_path / "walk.gif"
-    assert explore.export_to(str(gif)) == ""
+    assert player.export_to(str(gif)) == ""
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    problem = explore.export_to(str(blocked / "walk.webp"))
+    problem = player.export_to(str(blocked / "walk.webp"))
     assert "could not be written" in problem and "Choose a folder" in problem
     with Image.open(gif) as animation:
         assert animation.n_frames == 6
@@ -236,19 +238,163 @@ def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_
     meta = window.client.gallery.metadata(Path(strip.path))
     explore.frames.setValue(2)
     window.use_parameters(meta)
-    assert lab.tabs.currentWidget() is explore and explore.frames.value() == 6
+    assert lab.tabs.currentWidget() is lab.explore and lab.explore.page is explore
+    assert explore.frames.value() == 6
 
 
 def test_explore_runs_a_ddpms_reverse_process(qtbot, window):
     lab = window.lab_panel
     _select(lab, "ddpm-digits")
     lab.tabs.setCurrentWidget(lab.explore)
-    explore = lab.explore
-    assert explore.run_button.text() == "Run the reverse process"
-    assert not explore.play_button.isVisible()
+    explore = lab.explore.reverse
+    assert lab.explore.page is explore  # a DDPM's first tool
+    assert lab.explore.run_button.text() == "Run the reverse process"
+    assert [lab.explore.tool.itemText(i) for i in range(lab.explore.tool.count())] == [
+        "Reverse process",
+        "Forward process",
+    ]
     explore.steps.setValue(6)  # fewer steps than filmstrip columns: every step is shown
-    qtbot.mouseClick(explore.run_button, _left())
+    qtbot.mouseClick(lab.explore.run_button, _left())
     qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
     strip, final = finished(window, ImagesOutcome)[0].outcome.images
     assert strip.info["filmstrip_steps"] == [1, 2, 3, 4, 5, 6]
     assert final.rgb.shape == (8, 8, 3)
+    # the player animates x_t beside x̂_0, one frame per filmstrip column
+    assert len(explore.player.clips) == 6 and explore.player.clips[0].shape[0] == 8
+
+
+# ---------------------------------------------------------------- Explore's live tools
+
+
+def _decoded(window) -> list[Finished]:
+    return [
+        e for e in window.events if isinstance(e, Finished) and isinstance(e.outcome, FramesOutcome)
+    ]
+
+
+def _canvas_pixels(window):
+    import numpy as np
+
+    image = window.canvas.image.convertToFormat(window.canvas.image.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    data = np.frombuffer(image.constBits(), np.uint8, image.bytesPerLine() * height)
+    return data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+
+
+def test_latent_sliders_redraw_keep_and_reopen_a_code(qtbot, window):
+    import numpy as np
+
+    lab = window.lab_panel
+    _select(lab, "gan-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    sliders = lab.explore.sliders
+    assert lab.explore.page is sliders and not lab.explore.run_button.isVisible()
+    qtbot.waitUntil(
+        lambda: len(sliders._rows) == 16 and sliders.keep_button.isEnabled(), timeout=60_000
+    )
+    qtbot.waitUntil(lambda: bool(_decoded(window)), timeout=30_000)
+    first = _decoded(window)[-1].outcome.frames[0]
+    # The first eight are shown, the rest behind More; on shapes, each names what it moves.
+    assert [not row[1].isHidden() for row in sliders._rows] == [True] * 8 + [False] * 8
+    assert sliders.more_button.text() == "More (8)"
+    assert ":" in sliders._rows[0][0].text()  # "PC 1: x, kind"
+    qtbot.mouseClick(sliders.more_button, _left())
+    assert not sliders._rows[15][1].isHidden()
+
+    # A drag: many positions, fewer frames (a newer position replaces a waiting one), and
+    # the canvas ends on the last position's picture.
+    before = len(_decoded(window))
+    for value in range(0, 301, 10):
+        sliders._rows[0][1].setValue(value)
+    final_code = sliders.code()
+    qtbot.waitUntil(
+        lambda: (
+            _decoded(window)
+            and _decoded(window)[-1].outcome is window.results.shown.outcome
+            and window.jobs.active() == []
+        ),
+        timeout=30_000,
+    )
+    frames = len(_decoded(window)) - before
+    assert 1 <= frames <= 31
+    last = _decoded(window)[-1].outcome.frames[0]
+    assert not np.array_equal(last, first)
+    assert np.array_equal(_canvas_pixels(window), last)
+    assert sliders._rows[0][2].text() == "+3.00"
+
+    # Keep saves exactly that picture; its recipe holds the code.
+    qtbot.mouseClick(sliders.keep_button, _left())
+    qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=30_000)
+    kept = finished(window, ImagesOutcome)[-1].outcome.images[0]
+    assert np.array_equal(kept.rgb, last)
+    meta = window.client.gallery.metadata(Path(kept.path))
+    assert meta.request.latent == tuple(float(v) for v in final_code)
+
+    # Reset goes back to the seed's own sample; Lock seed + Randomise keeps the seed.
+    qtbot.mouseClick(sliders.reset_button, _left())
+    assert all(row[1].value() == 0 for row in sliders._rows)
+    seed = sliders.seed
+    sliders.lock_seed.setChecked(True)
+    qtbot.mouseClick(sliders.randomise_button, _left())
+    assert sliders.seed == seed and any(row[1].value() != 0 for row in sliders._rows)
+
+    # Use these parameters on the kept picture: the sliders start from its exact code.
+    window.use_parameters(meta)
+    assert lab.explore.page is sliders
+    assert np.array_equal(sliders.code(), np.asarray(final_code, np.float32))
+
+
+def test_arithmetic_takes_operands_from_the_sample_sheet(qtbot, window):
+    lab = window.lab_panel
+    _select(lab, "vae-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    lab.explore.select_tool(Tool.ARITHMETIC)
+    page = lab.explore.arithmetic
+    assert not page.take_buttons["A"].isEnabled()
+    lab.select_sample(SampleRequest(model=lab.model, seed=42, count=1))
+    qtbot.mouseClick(page.take_buttons["A"], _left())
+    page.operands["B"].set_seed(7)
+    page.operands["C"].set_seed(8)
+    assert page.operands["A"].resolve() == 42
+    qtbot.mouseClick(lab.explore.run_button, _left())
+    qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
+    strip = finished(window, ImagesOutcome)[-1].outcome.images[0]
+    assert strip.info["operands"] == ["A", "B", "C", "A − B + C"]
+    assert strip.info["seeds"][:3] == [42, 7, 8] and strip.path
+
+
+def test_reconstruction_shows_the_map_and_says_how_the_image_was_fitted(qtbot, window, tmp_path):
+    from PIL import Image
+
+    lab = window.lab_panel
+    _select(lab, "vae-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    lab.explore.select_tool(Tool.RECONSTRUCT)
+    page = lab.explore.reconstruct
+    qtbot.mouseClick(lab.explore.run_button, _left())  # no image yet: a sentence, no job
+    assert "Choose an image" in window.last_error
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (120, 80), (200, 40, 40)).save(path)
+    page.set_image(str(path))
+    qtbot.mouseClick(lab.explore.run_button, _left())
+    qtbot.waitUntil(
+        lambda: page.map.pixmap() is not None and not page.map.pixmap().isNull(), timeout=60_000
+    )
+    assert "resized from 120×80 to 32×32" in page.note.text()
+    strip, _map = finished(window, ImagesOutcome)[-1].outcome.images
+    assert strip.rgb.shape[1] > 3 * 32  # input, reconstruction, error
+
+
+def test_the_forward_process_scrubs_with_the_schedule_plotted(qtbot, window):
+    lab = window.lab_panel
+    _select(lab, "ddpm-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    lab.explore.select_tool(Tool.FORWARD)
+    page = lab.explore.forward
+    assert not lab.explore.run_button.isVisible()
+    qtbot.waitUntil(lambda: len(page.alpha_bar) == 1000 and page._plot is not None, timeout=60_000)
+    assert page.t.maximum() == 1000
+    page.t.setValue(500)
+    qtbot.waitUntil(lambda: page.t_label.text().startswith("t = 500"), timeout=30_000)
+    assert page._marker.value() == 500
+    assert "ᾱ_t = " in page.t_label.text()

@@ -24,7 +24,7 @@ class GridLayout:
         """A near-square layout, row by row; the default gap is 1/32 of a cell (>= 1 px)."""
         columns = math.ceil(math.sqrt(count))
         rows = math.ceil(count / columns)
-        return cls(columns, rows, width, height, max(1, width // 32) if gap is None else gap)
+        return cls(columns, rows, width, height, default_gap(width) if gap is None else gap)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -48,6 +48,11 @@ class GridLayout:
         }
 
 
+def default_gap(width: int) -> int:
+    """1/32 of a cell's width, at least one pixel."""
+    return max(1, width // 32)
+
+
 def image_grid(images: list[np.ndarray], gap: int | None = None) -> np.ndarray:
     """Tile same-sized H x W x 3 images into a near-square grid, row by row."""
     if len(images) == 1:
@@ -65,7 +70,7 @@ def image_grid(images: list[np.ndarray], gap: int | None = None) -> np.ndarray:
 def filmstrip(rows: list[list[np.ndarray]], gap: int | None = None) -> np.ndarray:
     """Rows of same-sized images, one row each (the diffusion view's x_t over x̂_0)."""
     height, width = rows[0][0].shape[:2]
-    gap = max(1, width // 32) if gap is None else gap
+    gap = default_gap(width) if gap is None else gap
     layout = GridLayout(max(len(r) for r in rows), len(rows), width, height, gap)
     grid_width, grid_height = layout.size
     strip = np.full((grid_height, grid_width, 3), GAP_GRAY, np.uint8)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+# A file dialog's filter for them.
+IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 
 
 def is_image_name(path: Path) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine.api.outcomes import (
+    AxesOutcome,
     FramesOutcome,
     ImagesOutcome,
     ModelOutcome,
@@ -73,7 +74,7 @@ class ResultsModel(QObject):
         if isinstance(outcome, ModelOutcome):
             self.model_written.emit(outcome)
             return
-        if isinstance(outcome, VectorsOutcome):  # numbers (a score, what a model is):
+        if isinstance(outcome, VectorsOutcome | AxesOutcome):  # numbers (a score, axes…):
             return  # the panel that asked shows them; the image on screen stays
         self.shown = ShownResult(job_id, request, outcome)
         if isinstance(outcome, ImagesOutcome):

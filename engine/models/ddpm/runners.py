@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from engine.api.errors import BadInput
-from engine.api.grid import filmstrip
+from engine.api.grid import GridLayout, default_gap, filmstrip
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import (
     FramesOutcome,
@@ -148,11 +148,13 @@ class DdpmDiffuseRunner:
         ]
         info = self.models.info(request.model, path, ctx)
         extra = {"label": label, "guidance": guidance} if config.num_classes else {}
+        height, width = rows[0][0].shape[:2]
         strip_info = {
             **info,
             **extra,
             "filmstrip_steps": [i + 1 for i in shown],
             "rows": ["x_t", "x0"],
+            "grid": GridLayout(len(shown), 2, width, height, default_gap(width)).to_dict(),
         }
         return ImagesOutcome(
             (

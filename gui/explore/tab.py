@@ -1,0 +1,185 @@
+"""Latent Lab → Explore: touch a model's latent space. One page per tool; which tools a
+model offers depends on its family:
+
+- VAE: sliders, interpolation, arithmetic, reconstruction;
+- GAN: sliders, interpolation, arithmetic;
+- DDPM: the reverse process step by step, the forward process scrubbed.
+
+Pages that run with Generate build a request (saved to the gallery like any result);
+live pages send their own small interactive jobs, which the Lab submits.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.api.errors import BadInput
+from engine.api.kinds import Family
+from engine.api.outcomes import Outcome
+from engine.api.parts import ModelRef
+from engine.api.requests import (
+    ArithmeticRequest,
+    DiffuseRequest,
+    InterpolateRequest,
+    ReconstructRequest,
+    Request,
+    SampleRequest,
+)
+from gui.explore.arithmetic_page import ArithmeticPage
+from gui.explore.forward_page import ForwardPage
+from gui.explore.page import ExplorePage
+from gui.explore.reconstruct_page import ReconstructPage
+from gui.explore.reverse_page import ReversePage
+from gui.explore.sliders_page import SlidersPage
+from gui.explore.walk_page import WalkPage
+
+
+class Tool(str, Enum):
+    SLIDERS = "Latent sliders"
+    WALK = "Interpolation"
+    ARITHMETIC = "Latent arithmetic"
+    RECONSTRUCT = "Reconstruction"
+    REVERSE = "Reverse process"
+    FORWARD = "Forward process"
+
+
+TOOLS = {
+    Family.VAE: (Tool.SLIDERS, Tool.WALK, Tool.ARITHMETIC, Tool.RECONSTRUCT),
+    Family.GAN: (Tool.SLIDERS, Tool.WALK, Tool.ARITHMETIC),
+    Family.DDPM: (Tool.REVERSE, Tool.FORWARD),
+}
+# The tool a saved result's recipe reopens.
+TOOL_OF_REQUEST: dict[type, Tool] = {
+    InterpolateRequest: Tool.WALK,
+    ArithmeticRequest: Tool.ARITHMETIC,
+    ReconstructRequest: Tool.RECONSTRUCT,
+    DiffuseRequest: Tool.REVERSE,
+    SampleRequest: Tool.SLIDERS,  # a code kept from the sliders
+}
+
+
+class ExploreTab(QWidget):
+    run_requested = Signal()
+    submit = Signal(object)  # a live page's interactive request
+    keep = Signal(object)  # a SampleRequest kept from the sliders
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model: ModelRef | None = None
+        self.sliders, self.walk = SlidersPage(), WalkPage()
+        self.arithmetic, self.reconstruct = ArithmeticPage(), ReconstructPage()
+        self.reverse, self.forward = ReversePage(), ForwardPage()
+        self.pages: dict[Tool, ExplorePage] = {
+            Tool.SLIDERS: self.sliders,
+            Tool.WALK: self.walk,
+            Tool.ARITHMETIC: self.arithmetic,
+            Tool.RECONSTRUCT: self.reconstruct,
+            Tool.REVERSE: self.reverse,
+            Tool.FORWARD: self.forward,
+        }
+        self.stack = QStackedWidget()
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+            page.submit.connect(self.submit)
+        self.sliders.keep.connect(self.keep)
+        self.model_label = QLabel()
+        self.model_label.setStyleSheet("color: #a8a8a8;")
+        self.tool = QComboBox()
+        self.tool.currentIndexChanged.connect(self._tool_changed)
+        self.run_button = QPushButton()
+        self.run_button.setMinimumHeight(36)
+        self.run_button.clicked.connect(self.run_requested)
+        form = QFormLayout()
+        form.addRow("Model", self.model_label)
+        form.addRow("Tool", self.tool)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.run_button)
+        self.set_model(None)
+
+    # ------------------------------------------------------------ model and tool
+
+    def set_model(self, model: ModelRef | None) -> None:
+        self.model = model
+        self.model_label.setText(
+            f"{model.name} (choose another in the Sample tab)" if model else "none"
+        )
+        tools = TOOLS.get(model.family, ()) if model else ()
+        current = self.current_tool
+        self.tool.blockSignals(True)
+        self.tool.clear()
+        for tool in tools:
+            self.tool.addItem(tool.value, tool)
+        self.tool.blockSignals(False)
+        self.select_tool(current if current in tools else (tools[0] if tools else None))
+
+    @property
+    def current_tool(self) -> Tool | None:
+        return self.tool.currentData()
+
+    @property
+    def page(self) -> ExplorePage:
+        return self.stack.currentWidget()
+
+    def select_tool(self, tool: Tool | None) -> None:
+        index = self.tool.findData(tool) if tool is not None else -1
+        self.tool.setCurrentIndex(max(index, 0) if self.tool.count() else -1)
+        self._tool_changed()
+
+    def _tool_changed(self, *_args: object) -> None:
+        tool = self.current_tool
+        page = self.pages[tool] if tool is not None else self.walk
+        self.stack.setCurrentWidget(page)
+        self.run_button.setVisible(page.run_text is not None and tool is not None)
+        self.run_button.setText(page.run_text or "")
+        if self.isVisible():  # live pages fetch their axes or schedule only when seen
+            page.set_model(self.model)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.page.set_model(self.model)
+
+    # ------------------------------------------------------------ requests
+
+    def build_request(self, model: ModelRef | None) -> Request:
+        if model is None:
+            raise BadInput("Choose a model in the Sample tab first.")
+        if self.page.run_text is None:
+            raise BadInput(f"{self.current_tool.value} work as you move them: nothing to generate.")
+        return self.page.build_request(model)
+
+    def handles(self, request: Request) -> bool:
+        if isinstance(request, SampleRequest):
+            return False  # samples (kept codes included) belong to the Sample tab
+        return any(page.handles(request) for page in self.pages.values())
+
+    def job_finished(self, request: Request, outcome: Outcome) -> None:
+        for page in self.pages.values():
+            if page.handles(request):
+                page.job_finished(request, outcome)
+
+    def job_failed(self, request: Request, message: str) -> None:
+        for page in self.pages.values():
+            if page.handles(request):
+                page.job_failed(request, message)
+
+    def apply_request(self, request: Request) -> None:
+        """Use these parameters: open the tool that made it, filled from its recipe."""
+        self.select_tool(TOOL_OF_REQUEST[type(request)])
+        self.page.apply_request(request)
+
+    def sample_selected(self, sample: SampleRequest | None) -> None:
+        self.arithmetic.sample_selected(sample)
