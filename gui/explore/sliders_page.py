@@ -86,6 +86,8 @@ class SlidersPage(ExplorePage):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(holder)
+        scroll.viewport().setAutoFillBackground(False)  # the panel's own background
+        holder.setAutoFillBackground(False)
 
         buttons = QHBoxLayout()
         for widget in (self.randomise_button, self.reset_button, self.lock_seed):
@@ -251,11 +253,13 @@ class SlidersPage(ExplorePage):
 
 def axis_title(axis: LatentAxis) -> str:
     """The slider's name: what it moves (shapes models), else the axis's own label."""
-    strongest = axis.moves[:2]
-    name = axis.label.split(" · ")[0]
+    # The name carries the factors that stand out (at least half the strongest effect);
+    # the tooltip lists every one measured.
+    strongest = [m for m in axis.moves[:2] if m[1] >= 0.5 * axis.moves[0][1]]
     if strongest:
+        name = axis.label.split(" · ")[0]
         return f"{name}: {', '.join(factor for factor, _effect in strongest)}"
-    return name
+    return axis.label
 
 
 def axis_tooltip(axis: LatentAxis) -> str:

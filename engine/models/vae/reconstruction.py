@@ -29,6 +29,14 @@ def error_image(x: torch.Tensor, reconstruction: torch.Tensor) -> np.ndarray:
     return (np.clip(ramp, 0, 1) * 255).round().astype(np.uint8)
 
 
+def ink_colours(images: torch.Tensor) -> torch.Tensor:
+    """N x 3 uint8: each image's mean colour over its inked pixels (those not near the
+    white background), for pictures of one coloured thing on white."""
+    ink = (images.min(1).values < 0.8).unsqueeze(1)  # N x 1 x H x W
+    total = (images * ink).sum((2, 3)) / ink.sum((2, 3)).clamp(min=1)
+    return (total * 255).round().clamp(0, 255).to(torch.uint8)
+
+
 @dataclass(frozen=True)
 class LatentMap:
     """The encoded data set projected on its first two principal components."""
@@ -39,15 +47,24 @@ class LatentMap:
     labels: torch.Tensor | None
     class_names: tuple[str, ...]
     explained: float  # the share of the variance the two components hold
+    # Each point in its own image's colour instead of its class's (shapes: hue is what
+    # the first components mostly hold, so the map shows it).
+    colours: torch.Tensor | None = None
 
     @classmethod
-    def of(cls, mu: torch.Tensor, labels: torch.Tensor | None, names: tuple[str, ...]) -> LatentMap:
+    def of(
+        cls,
+        mu: torch.Tensor,
+        labels: torch.Tensor | None,
+        names: tuple[str, ...],
+        colours: torch.Tensor | None = None,
+    ) -> LatentMap:
         mean = mu.mean(0)
         centred = (mu - mean).double()
         _u, s, vh = torch.linalg.svd(centred, full_matrices=False)
         basis = vh[:2].T.float()
         explained = float(s[:2].pow(2).sum() / s.pow(2).sum())
-        return cls(mean, basis, (mu - mean) @ basis, labels, names, explained)
+        return cls(mean, basis, (mu - mean) @ basis, labels, names, explained, colours)
 
     def place(self, code: torch.Tensor) -> torch.Tensor:
         return (code - self.mean) @ self.basis
@@ -77,14 +94,21 @@ class LatentMap:
         return np.asarray(image)
 
     def _colour(self, i: int) -> tuple[int, int, int]:
+        if self.colours is not None:
+            return tuple(int(c) for c in self.colours[i])
         if self.labels is None:
             return UNLABELLED
         return PALETTE[int(self.labels[i]) % len(PALETTE)]
 
     def _legend(self, draw: ImageDraw.ImageDraw) -> None:
         font = ImageFont.load_default()
-        draw.text((4, 2), f"PC 1 × PC 2 · {self.explained:.0%} of the variance",
+        # The bitmap default font has ASCII only: no "×" or "·" here.
+        draw.text((4, 2), f"PC 1 vs PC 2: {self.explained:.0%} of the variance",
                   fill=(200, 200, 200), font=font)  # fmt: skip
+        if self.colours is not None:
+            draw.text((4, MAP_SIDE - 14), "each point in its image's own colour",
+                      fill=(200, 200, 200), font=font)  # fmt: skip
+            return
         if self.labels is None or not self.class_names:
             return
         x = 4

@@ -53,7 +53,7 @@ from engine.models.common.model_data import model_data
 from engine.models.common.source_image import fitted_to_model, read_source
 from engine.models.vae.files import RETRAIN_HINT, load_vae, load_vae_with_prior
 from engine.models.vae.net import Vae, VaeConfig, decode_latents, elbo_loss, sample_latent
-from engine.models.vae.reconstruction import LatentMap, error_image
+from engine.models.vae.reconstruction import LatentMap, error_image, ink_colours
 from engine.models.vae.training import VaeTrainer, training_meta, vae_preset
 from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
@@ -298,11 +298,13 @@ class VaeReconstructRunner:
         if path not in self._maps:
             config = loaded.config
             data = model_data(loaded.meta, config.channels, config.image_size)
-            self._maps[path] = (
-                None
-                if data is None
-                else LatentMap.of(loaded.means(data.images), data.labels, data.class_names)
-            )
+            if data is None:
+                self._maps[path] = None
+            else:
+                colours = ink_colours(data.images) if data.source == "shapes" else None
+                self._maps[path] = LatentMap.of(
+                    loaded.means(data.images), data.labels, data.class_names, colours
+                )
         return self._maps[path]
 
     def unload(self) -> None:
