@@ -16,6 +16,7 @@ BENCHMARKS = (
     "bench.upscale",
     "bench.single_file",
     "bench.latent_exploration",
+    "bench.latent_sliders",
 )
 
 

@@ -31,6 +31,7 @@ from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
 from engine.library.prompt_refs import embeddings_named, missing_loras, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
+from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
 from gui.prompt_edit import PromptEdit
@@ -135,6 +136,8 @@ class CreatePanel(QWidget, ModePanel):
             "models are often made for 2)"
         )
 
+        self.walk = LatentWalkBox()
+
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
         self.generate_button.setMinimumHeight(36)
@@ -176,6 +179,7 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.negative)
         layout.addWidget(self.negative_tokens)
         layout.addLayout(form)
+        layout.addWidget(self.walk)
         layout.addStretch(1)
         layout.addWidget(self.generate_button)
         # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
@@ -341,7 +345,7 @@ class CreatePanel(QWidget, ModePanel):
     def build_request(self) -> Txt2ImgRequest:
         sampler = self.sampler.currentText()
         prompt = Prompt(self.prompt.toPlainText().strip(), self.negative.toPlainText().strip())
-        return Txt2ImgRequest(
+        request = Txt2ImgRequest(
             model=ModelRef(Family.SD, self.model_path),
             prompt=prompt,
             loras=resolve_lora_tags(f"{prompt.positive} {prompt.negative}", self.listing.entries),
@@ -362,6 +366,7 @@ class CreatePanel(QWidget, ModePanel):
             ),
             batch_size=self.batch.value(),
         )
+        return self.walk.walk_of(request)
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
@@ -386,6 +391,7 @@ class CreatePanel(QWidget, ModePanel):
             self.variation_seed.set_seed(request.variation_seed)
         self._show_model_settings({"vae": request.vae, "prediction": request.prediction})
         self._remember_model_settings()
+        self.walk.apply_request(request)
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
         """Fill what another tool's A1111 text says; what it does not say stays as it is."""

@@ -29,6 +29,7 @@ from engine.api.requests import (
     ArithmeticRequest,
     DiffuseRequest,
     InterpolateRequest,
+    LatentWalkRequest,
     ReconstructRequest,
     SampleRequest,
     Txt2ImgRequest,
@@ -64,7 +65,9 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ),
             ("CFG scale", f"{request.sampling.cfg_scale:g}"),
             ("Seed", meta.seed),
-            ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}"),
+            ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}")
+            if not isinstance(request, LatentWalkRequest)
+            else ("Latent walk", _walk_text(request)),
             ("LoRAs", ", ".join(f"{lora.name} {lora.weight:g}" for lora in request.loras)),
             ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
             ("Format", _model_format(recipe)),
@@ -134,6 +137,13 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def _walk_text(request: LatentWalkRequest) -> str:
+    walk = (
+        f"seed {request.sampling.seed} → {request.to_seed}, {request.frames} frames, {request.mode}"
+    )
+    return walk + (f", to the prompt “{request.to_prompt}”" if request.to_prompt else "")
 
 
 def _code_text(code: tuple[float, ...]) -> str:

@@ -220,6 +220,45 @@ def test_create_generates_with_preview_and_progress(qtbot, window, settings, tin
     assert window.create_panel.seed.last_seed == 42
 
 
+def test_create_walks_between_two_seeds_in_one_strip(qtbot, window, settings, tiny_sd_model):
+    from engine.api.requests import LatentWalkRequest
+
+    settings.models_dirs = [tiny_sd_model.parent]
+    with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
+        window.apply_settings()
+    window.set_mode(0)
+    panel = window.create_panel
+    panel.prompt.setPlainText("a red fox")
+    panel.width_box.setValue(64)
+    panel.height_box.setValue(64)
+    panel.steps.setValue(3)
+    panel.seed.set_seed(5)
+    assert not panel.walk.body.isVisibleTo(panel)  # folded away until asked for
+    panel.walk.setChecked(True)
+    assert panel.walk.body.isVisibleTo(panel)
+    panel.walk.to_seed.set_seed(6)
+    panel.walk.to_prompt.setText("a blue fox")
+    panel.walk.frames.setValue(3)
+    window.generate()
+    finished = wait_for(qtbot, window, Finished)
+    [strip] = finished.outcome.images
+    assert strip.width > 3 * 64 and strip.height == 64  # one strip of three frames
+    request = read_metadata(Path(strip.path)).request
+    assert isinstance(request, LatentWalkRequest)
+    assert (request.sampling.seed, request.to_seed, request.frames) == (5, 6, 3)
+    assert request.to_prompt == "a blue fox" and request.grid
+    from gui.details_panel import describe
+
+    rows = dict(describe(read_metadata(Path(strip.path))))
+    assert rows["Latent walk"] == "seed 5 → 6, 3 frames, slerp, to the prompt “a blue fox”"
+    # Use these parameters brings the walk back; a plain image turns it off.
+    panel.walk.setChecked(False)
+    window.use_parameters(read_metadata(Path(strip.path)))
+    assert panel.walk.isChecked() and panel.walk.frames.value() == 3
+    panel.apply_request(Txt2ImgRequest(model=request.model), None)
+    assert not panel.walk.isChecked()
+
+
 def test_escape_cancels_the_running_job_and_saves_nothing(qtbot, window, settings, tiny_sd_model):
     settings.models_dirs = [tiny_sd_model.parent]
     with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
