@@ -225,6 +225,10 @@ def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_
     qtbot.waitUntil(lambda: player._shown != shown, timeout=5_000)  # it plays
     [done] = finished(window, ImagesOutcome)
     strip = done.outcome.images[0]
+    # The sliders (the first tool) asked for their axes when Explore opened; their answer,
+    # arriving later, must not put a slider frame over the strip on the canvas.
+    qtbot.waitUntil(lambda: not window.jobs.active(), timeout=60_000)
+    assert window.results.shown.outcome is done.outcome
     assert strip.rgb.shape[0] == 32 and strip.info["ts"][0] == 0.0  # one strip in the gallery
     gif = tmp_path / "walk.gif"
     assert player.export_to(str(gif)) == ""

@@ -20,13 +20,18 @@ from engine.api.parts import (
     Training,
 )
 from engine.api.requests import (
+    ArithmeticRequest,
     DecodeRequest,
     DescribeModelRequest,
     DiffuseRequest,
+    ForwardNoiseRequest,
     InterpolateRequest,
+    LatentAxesRequest,
     LatentWalkRequest,
+    ReconstructRequest,
     SampleRequest,
     ScoreRequest,
+    SeedLatentRequest,
     TrainRequest,
     Txt2ImgRequest,
     UpscaleRequest,
@@ -94,6 +99,45 @@ class ClassicInterpolate(RunnerContract):
         return InterpolateRequest(model=damaged_digits_model(self.family, tmp_path), frames=2)
 
 
+class OneShot(RunnerContract):
+    """Lab jobs that answer at once, with no steps and no seeds of their own to batch:
+    latent axes, a seed's code, arithmetic, a reconstruction, a forward-process frame,
+    a DDPM's schedule. Each is made by `request_of(model)` on a bundled digits model."""
+
+    has_seeds = False
+    reports_steps = False
+
+    def request_of(self, model: ModelRef, tmp_path: Path):
+        raise NotImplementedError
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        return self.request_of(bundled_digits(self.family), tmp_path)
+
+    def damaged_model_request(self, tmp_path):
+        return self.request_of(damaged_digits_model(self.family, tmp_path), tmp_path)
+
+
+class ClassicAxes(OneShot):
+    task = Task.LATENT_AXES
+
+    def request_of(self, model, tmp_path):
+        return LatentAxesRequest(model=model)
+
+
+class ClassicSeedLatent(OneShot):
+    task = Task.SEED_LATENT
+
+    def request_of(self, model, tmp_path):
+        return SeedLatentRequest(model=model, seed=3)
+
+
+class ClassicArithmetic(OneShot):
+    task = Task.ARITHMETIC
+
+    def request_of(self, model, tmp_path):
+        return ArithmeticRequest(model=model, a=1, b=2, c=3, save=False)
+
+
 class ClassicTrain(RunnerContract):
     task = Task.TRAIN
     has_seeds = False  # multi-threaded CPU training is seeded, not bitwise reproducible
@@ -134,6 +178,55 @@ class TestVaeInterpolate(ClassicInterpolate):
 
 class TestVaeTrain(ClassicTrain):
     family = Family.VAE
+
+
+class TestVaeAxes(ClassicAxes):
+    family = Family.VAE
+
+
+class TestVaeSeedLatent(ClassicSeedLatent):
+    family = Family.VAE
+
+
+class TestVaeArithmetic(ClassicArithmetic):
+    family = Family.VAE
+
+
+class TestVaeReconstruct(OneShot):
+    task, family = Task.RECONSTRUCT, Family.VAE
+
+    def request_of(self, model, tmp_path):
+        from PIL import Image
+
+        path = tmp_path / "eight.png"
+        Image.new("L", (8, 8), 128).save(path)
+        return ReconstructRequest(model=model, image=ImageRef(str(path), ""), save=False)
+
+
+class TestGanAxes(ClassicAxes):
+    family = Family.GAN
+
+
+class TestGanSeedLatent(ClassicSeedLatent):
+    family = Family.GAN
+
+
+class TestGanArithmetic(ClassicArithmetic):
+    family = Family.GAN
+
+
+class TestDdpmForwardNoise(OneShot):
+    task, family = Task.FORWARD_NOISE, Family.DDPM
+
+    def request_of(self, model, tmp_path):
+        return ForwardNoiseRequest(model=model, t=100, image_index=2)
+
+
+class TestDdpmDescribe(OneShot):
+    task, family = Task.DESCRIBE, Family.DDPM
+
+    def request_of(self, model, tmp_path):
+        return DescribeModelRequest(model=model)
 
 
 class TestVaeScore(ClassicScore):

@@ -105,7 +105,8 @@ class SlidersPage(ExplorePage):
     # ------------------------------------------------------------ what it asks for
 
     def set_model(self, model: ModelRef | None) -> None:
-        if model == self._axes_for:
+        if model == self._axes_for:  # back on this page: its picture back on the canvas
+            self._decode()
             return
         self.model, self._axes_for = model, model
         self.axes, self.base = (), None
@@ -136,8 +137,8 @@ class SlidersPage(ExplorePage):
 
     def _decode(self) -> None:
         code = self.code()
-        if code is None or self.model is None:
-            return
+        if code is None or self.model is None or not self.isVisible():
+            return  # another tool's result is on the canvas: leave it there
         values = tuple(float(v) for v in code)
         self.submit.emit(DecodeRequest(model=self.model, latents=Latents((values,))))
 

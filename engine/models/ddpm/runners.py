@@ -177,6 +177,7 @@ class DdpmForwardNoiseRunner:
         self._clean: dict[tuple[Path, int, str], torch.Tensor] = {}
 
     def run(self, request: ForwardNoiseRequest, ctx: JobContext) -> FramesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         config = loaded.config
         if request.t > config.timesteps:
@@ -233,6 +234,7 @@ class DdpmDescribeRunner:
         self.models = ddpm_models(env)
 
     def run(self, request: DescribeModelRequest, ctx: JobContext) -> VectorsOutcome:
+        ctx.check_cancelled()
         loaded, _path = self.models.load(request.model, ctx)
         alphas = training_scheduler(loaded.config).alphas_cumprod.tolist()
         return VectorsOutcome((tuple(alphas),), ("alpha_bar",))

@@ -164,6 +164,7 @@ class GanSeedLatentRunner:
         self.models = gan_models(env)
 
     def run(self, request: SeedLatentRequest, ctx: JobContext) -> VectorsOutcome:
+        ctx.check_cancelled()
         loaded, _path = self.models.load(request.model, ctx)
         return VectorsOutcome((tuple(sample_z(loaded.config.z_dim, request.seed)[0].tolist()),))
 
@@ -179,6 +180,7 @@ class GanAxesRunner:
         self.models = gan_models(env)
 
     def run(self, request: LatentAxesRequest, ctx: JobContext) -> AxesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         sha256 = self.models.info(request.model, path, ctx)["model_sha256"]
         ctx.phase = "finding the latent directions"
@@ -213,6 +215,7 @@ class GanArithmeticRunner:
         self.models = gan_models(env)
 
     def run(self, request: ArithmeticRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ctx.phase = "latent arithmetic"
         a, b, c = (sample_z(loaded.config.z_dim, s) for s in (request.a, request.b, request.c))

@@ -187,6 +187,7 @@ class VaeSeedLatentRunner:
         self.models = vae_models(env)
 
     def run(self, request: SeedLatentRequest, ctx: JobContext) -> VectorsOutcome:
+        ctx.check_cancelled()
         loaded, _path = self.models.load(request.model, ctx)
         return VectorsOutcome((tuple(loaded.latent(request.seed)[0].tolist()),))
 
@@ -202,6 +203,7 @@ class VaeAxesRunner:
         self.models = vae_models(env)
 
     def run(self, request: LatentAxesRequest, ctx: JobContext) -> AxesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         sha256 = self.models.info(request.model, path, ctx)["model_sha256"]
         ctx.phase = "finding the latent directions"
@@ -236,6 +238,7 @@ class VaeArithmeticRunner:
         self.models = vae_models(env)
 
     def run(self, request: ArithmeticRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ctx.phase = "latent arithmetic"
         # Each decoded alone, as `sample --seed` decodes it: the same pixels.
@@ -260,6 +263,7 @@ class VaeReconstructRunner:
         self._maps: dict[Path, LatentMap | None] = {}
 
     def run(self, request: ReconstructRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ctx.phase = "reading the image"
         source = read_source(Path(request.image.path).expanduser())
