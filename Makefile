@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint format bench selftest clean
+.PHONY: run test lint format bench selftest package package-selftest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,21 @@ bench: $(VENV)/.dev
 selftest: $(VENV)/.runtime
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --selftest
 
+# The double-click app: dist/LatentStudio/ (slow, and not part of `make test`).
+$(VENV)/.package: pyproject.toml $(VENV)/.dev
+	$(BIN)/pip install --quiet -e ".[package]"
+	touch $@
+
+package: $(VENV)/.package
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/latentstudio.spec
+
+# The bundle's own self-test with the network unreachable (a new network namespace;
+# where that is not allowed, sockets are refused by the bundle's offline hook instead).
+package-selftest:
+	if unshare -rn true 2>/dev/null; then offline="unshare -rn"; else offline=""; fi; \
+	QT_QPA_PLATFORM=offscreen LATENTSTUDIO_NO_NETWORK=1 $$offline \
+		dist/LatentStudio/LatentStudio --selftest
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

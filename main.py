@@ -9,7 +9,8 @@
     python main.py models ...           the models in model folders, one JSON line each
     python main.py convert FILE.ckpt    a loadable pickled checkpoint as .safetensors
     python main.py gallery ...          list a gallery, --check its index, or --rebuild it
-    python main.py --selftest           one classic and one tiny Stable Diffusion job, offline
+    python main.py --selftest           every family, a tiny SD job, an upscale, offline
+    python main.py --quit-when-shown    open the window, exit once it is painted
 
 The command-line paths print one JSON line per image written and exit non-zero with a
 one-line error on bad input. The subcommands are the table in engine/commands.py.
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from gui.app import run_app
 
-            return run_app()
+            return run_app(quit_when_shown=args.quit_when_shown)
         return command(args.command).run(args)
     except KeyboardInterrupt:  # Ctrl-C while still importing: no traceback either
         print("Cancelled.", file=sys.stderr)

@@ -17,6 +17,7 @@ BENCHMARKS = (
     "bench.single_file",
     "bench.latent_exploration",
     "bench.latent_sliders",
+    "bench.frozen_start",
 )
 
 

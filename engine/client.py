@@ -58,6 +58,7 @@ class EngineClient(QObject):
     ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
+        self._shut_down = False
         self._gallery = GalleryStore(Path(output_dir))
         self._device_preference = device_preference
         self._runtime = RuntimeHolder(lambda: make_runtime(self))
@@ -76,6 +77,8 @@ class EngineClient(QObject):
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        if self._shut_down:  # closed before the delayed start came: nothing to start
+            return
         for worker in self._workers.values():
             if not worker.isRunning():
                 worker.start()
@@ -89,6 +92,7 @@ class EngineClient(QObject):
         A thread still inside a call that cannot be interrupted (loading weights) after
         `timeout_ms` is left to finish on its own: never destroyed while running.
         """
+        self._shut_down = True
         with self._jobs_lock:
             jobs = list(self._jobs.values())
         for job in jobs:

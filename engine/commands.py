@@ -412,6 +412,11 @@ class OneLineErrors(argparse.ArgumentParser):
 def build_parser(description: str = "") -> argparse.ArgumentParser:
     parser = OneLineErrors(prog="latent-studio", description=description)
     parser.add_argument("--selftest", action="store_true", help="run the offline self-test")
+    parser.add_argument(
+        "--quit-when-shown",
+        action="store_true",
+        help="open the main window and exit 0 once it is first painted (start-up checks)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineErrors)
     for command in COMMANDS:
         command.add_arguments(sub.add_parser(command.name, help=command.help))

@@ -1,7 +1,11 @@
-"""`python main.py --selftest`: one classic and one tiny Stable Diffusion job, headless, offline.
+"""`python main.py --selftest`: every family once, headless, offline: samples from the
+bundled VAE, GAN and DDPM, a tiny Stable Diffusion job (its weights built from the
+bundled configs and tokenizer), and an upscale by the bundled lite-x2.
 
-It goes through the same client, worker thread, runtime and gallery store as the app,
+It goes through the same client, worker threads, runtime and gallery store as the app,
 into a temporary gallery, and checks that each image's metadata reads back to its request.
+The frozen bundle runs it too (`dist/LatentStudio/LatentStudio --selftest`): it is the
+check that packaging collected everything the app imports at run time.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from engine.api.events import ENDINGS, DeviceInfo, Finished
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome
-from engine.api.parts import ModelRef, Prompt, Sampling, Size
-from engine.api.requests import Request, SampleRequest, Txt2ImgRequest
+from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
+from engine.api.requests import Request, SampleRequest, Txt2ImgRequest, UpscaleRequest
 from engine.client import EngineClient
 from engine.store import read_metadata
 
@@ -54,18 +58,32 @@ def _check(request: Request, event) -> list[str]:
     return problems
 
 
+def _gradient_png(path: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    ramp = np.linspace(0, 255, 48, dtype=np.uint8)
+    pixels = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], ramp[::-1, None]), -1)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
 def run_selftest() -> int:
     from engine.models.sd.tiny import build_tiny_pipeline
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="latentstudio-selftest-"))
     model = build_tiny_pipeline(work / "tiny-sd")
+    photo = _gradient_png(work / "to-upscale.png")
     client = EngineClient(work / "gallery")
     events: list = []
     client.event.connect(events.append)
     client.start()
     requests = [
         SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=7, count=2),
+        SampleRequest(model=ModelRef(Family.GAN, "gan-shapes"), seed=8, count=2),
+        SampleRequest(model=ModelRef(Family.DDPM, "ddpm-digits"), seed=9, count=2, steps=5),
+        UpscaleRequest(model=ModelRef(Family.UPSCALE, "lite-x2"), image=ImageRef(str(photo), "")),
         Txt2ImgRequest(
             model=ModelRef(Family.SD, str(model)),
             prompt=Prompt("a lighthouse", "fog"),

@@ -1,0 +1,225 @@
+"""The bundle's lists (packaging/bundle_contents.py) against what the app really does:
+every module imported by name, every resource read, every package whose metadata is
+looked up, every lazily resolved library class. A new one the lists miss fails here,
+not in a user's double-click. Also: the runtime hook, --quit-when-shown, the .desktop
+file. Building the bundle itself is `make package` (slow; `PACKAGE=1 .ci/run` builds it
+and runs its self-test with the network cut)."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENTS = runpy.run_path(str(ROOT / "packaging" / "bundle_contents.py"))
+APP_SOURCES = [
+    *sorted((ROOT / "engine").rglob("*.py")),
+    *sorted((ROOT / "gui").rglob("*.py")),
+    ROOT / "main.py",
+]
+
+
+def _calls(name: str):
+    """(file, call) for every call of a function or method called `name` in the app."""
+    for path in APP_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called == name:
+                    yield path, node
+
+
+def _collected(module: str) -> bool:
+    return any(
+        module == package or module.startswith(package + ".")
+        for package in CONTENTS["COLLECT_SUBMODULES"]
+    )
+
+
+def test_every_module_imported_by_name_is_collected():
+    found = list(_calls("import_module"))
+    assert found, "the registry imports runner modules by name"
+    for path, call in found:
+        target = call.args[0]
+        if isinstance(target, ast.Constant):
+            prefix = str(target.value)
+        elif isinstance(target, ast.JoinedStr):  # f"{MODELS_PACKAGE}.{family}.runners"
+            prefix = _f_string_prefix(path, target)
+        else:
+            continue  # a variable: its values are checked where they are made
+        assert _collected(prefix.rstrip(".")), (path.name, prefix)
+
+
+def _f_string_prefix(path: Path, node: ast.JoinedStr) -> str:
+    """The constant start of an f-string, module-level constants substituted."""
+    constants = {
+        target.id: stmt.value.value
+        for stmt in ast.parse(path.read_text("utf-8")).body
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+        for target in stmt.targets
+        if isinstance(target, ast.Name)
+    }
+    text = ""
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            text += str(part.value)
+        elif isinstance(part.value, ast.Name) and part.value.id in constants:
+            text += constants[part.value.id]
+        else:
+            break
+    return text
+
+
+def test_every_runner_module_the_registry_finds_is_collected():
+    from engine import registry
+
+    families = {family for _task, family in registry.discover()}
+    for family in families:
+        assert _collected(f"engine.models.{family.value}.runners")
+
+
+def test_every_resource_the_app_reads_is_bundled():
+    bundled = set(CONTENTS["RESOURCE_FOLDERS"]) | set(CONTENTS["RESOURCE_FILES"])
+    read = {
+        str(call.args[0].value)
+        for _path, call in _calls("resource")
+        if call.args and isinstance(call.args[0], ast.Constant)
+    }
+    assert read, "engine/resources.py names the resources"
+    assert read <= bundled, read - bundled
+    for source, _target in CONTENTS["datas"](str(ROOT)):
+        assert Path(source).exists(), source
+
+
+def _is_metadata_lookup(call: ast.Call) -> bool:
+    """importlib_metadata.version("x"), importlib.metadata.distribution("x")…"""
+    return (
+        bool(call.args)
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.func, ast.Attribute)
+        and "metadata" in ast.unparse(call.func.value)
+    )
+
+
+def test_every_metadata_lookup_of_the_app_is_bundled():
+    looked_up = {
+        str(call.args[0].value)
+        for name in ("version", "distribution", "metadata")
+        for _path, call in _calls(name)
+        if _is_metadata_lookup(call)
+    }
+    assert "latent-studio" in looked_up  # images record the app's version
+    assert looked_up <= set(CONTENTS["METADATA"]), looked_up - set(CONTENTS["METADATA"])
+
+
+def test_every_library_class_the_app_names_lazily_is_collected():
+    """`from transformers import CLIPTextModel` resolves through a lazy module at run time:
+    the module that defines the class must be collected, or the bundle fails there."""
+    import importlib
+
+    for library in ("transformers", "diffusers"):
+        names = set()
+        for path in APP_SOURCES:
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == library:
+                    names |= {alias.name for alias in node.names}
+        module = importlib.import_module(library)
+        for name in sorted(names):
+            defined_in = getattr(module, name).__module__
+            assert _collected(defined_in), f"{library}.{name} lives in {defined_in}"
+
+
+def test_nothing_the_app_imports_is_excluded():
+    imported = set()
+    for path in APP_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module)
+    for excluded in CONTENTS["EXCLUDES"]:
+        clash = [m for m in imported if m == excluded or m.startswith(excluded + ".")]
+        assert not clash, clash
+
+
+def test_the_spec_reads_the_lists_and_the_hook():
+    spec = (ROOT / "packaging" / "latentstudio.spec").read_text("utf-8")
+    assert "bundle_contents.py" in spec and "rthook_latentstudio.py" in spec
+    assert (ROOT / "packaging" / "rthook_latentstudio.py").is_file()
+    assert CONTENTS["APP_NAME"].lower() != CONTENTS["CLI_NAME"].lower()  # Windows, macOS
+
+
+def _run_hook(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    script = (
+        "import runpy, sys\n"
+        "sys.stdout = sys.stderr = None\n"  # as a windowed bundle starts on Windows
+        f"runpy.run_path({str(ROOT / 'packaging' / 'rthook_latentstudio.py')!r})\n" + code
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_runtime_hook_logs_to_a_file_when_there_is_no_console(tmp_path):
+    done = _run_hook(
+        "print('hello from a window'); import os; print(os.environ['HF_HUB_OFFLINE'])", tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    logs = list(tmp_path.rglob("latentstudio.log"))
+    assert len(logs) == 1
+    assert logs[0].read_text("utf-8").splitlines()[-2:] == ["hello from a window", "1"]
+
+
+def test_the_runtime_hook_can_cut_the_network(tmp_path):
+    code = (
+        "import socket\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+        "except OSError as exc:\n    raise SystemExit(str(exc))\n"
+    )
+    done = _run_hook(code, tmp_path, LATENTSTUDIO_NO_NETWORK="1")
+    assert done.returncode != 0
+    [log] = tmp_path.rglob("latentstudio.log")  # stderr is the log: there is no console
+    assert "network disabled" in log.read_text("utf-8")
+
+
+def test_quit_when_shown_paints_the_window_and_exits_0(tmp_path):
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "LATENTSTUDIO_CACHE_DIR": str(tmp_path / "cache"),
+        "LATENTSTUDIO_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "main.py", "--quit-when-shown"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = [line for line in done.stdout.splitlines() if line.startswith("shown ")]
+    assert len(shown) == 1 and float(shown[0].split()[1]) > 0
+
+
+def test_the_desktop_file_starts_the_app_with_its_icon():
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # keys are case-sensitive
+    entry.read(ROOT / "packaging" / "latentstudio.desktop", encoding="utf-8")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Type"] == "Application" and desktop["Terminal"] == "false"
+    assert desktop["Exec"].split()[0] == CONTENTS["APP_NAME"]
+    assert desktop["Icon"] == "latentstudio" and (ROOT / "resources" / "icon.png").is_file()
+    assert "Graphics" in desktop["Categories"].split(";")
