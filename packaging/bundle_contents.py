@@ -16,16 +16,23 @@ CLI_NAME = "latentstudio-cli"  # the console executable beside it (Windows needs
 # - engine: the registry imports engine.models.<family>.runners with importlib;
 # - gui: small, and Explore's pages are picked by tool;
 # - diffusers and transformers resolve `from x import Name` through lazy modules, and
-#   diffusers loads a pipeline's parts by class name (transformers' CLIP for SD);
+#   diffusers loads a pipeline's parts by class name (transformers' CLIP for SD). Not
+#   only our own imports go through them: peft, imported by diffusers' LoRA loader,
+#   names transformers classes of many model families (Bloom…), so all of transformers;
 # - spandrel and peft: architectures and LoRA layers found through registries.
 COLLECT_SUBMODULES = (
     "engine",
     "gui",
     "diffusers",
-    "transformers.models.clip",
+    "transformers",
     "spandrel",
     "peft",
 )
+
+# Packages whose shared libraries are loaded by path, not imported: torchvision 0.29's
+# `_C_stable.so` (its operators, which spandrel's and transformers' imports need) is
+# opened with torch.ops.load_library, so analysis never sees it.
+DYNAMIC_LIBS = ("torchvision",)
 
 # Resource folders (under resources/) the app reads at run time. Screenshots are the
 # README's, not the app's.

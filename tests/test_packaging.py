@@ -135,6 +135,25 @@ def test_every_library_class_the_app_names_lazily_is_collected():
             assert _collected(defined_in), f"{library}.{name} lives in {defined_in}"
 
 
+def test_libraries_loaded_by_path_are_collected():
+    """A shared library in a model library's own folder that is not a Python extension
+    module is opened by path (torchvision's operators): analysis cannot see it."""
+    import importlib
+    import importlib.machinery
+
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    for package in ("torch", "torchvision", "spandrel", "diffusers", "transformers", "peft",
+                    "accelerate", "safetensors", "tokenizers"):  # fmt: skip
+        folder = Path(importlib.import_module(package).__file__).parent
+        loaded_by_path = [
+            p.name
+            for p in folder.iterdir()
+            if p.suffix in (".so", ".dll", ".dylib") and not p.name.endswith(suffixes)
+        ]
+        if loaded_by_path:
+            assert package in CONTENTS["DYNAMIC_LIBS"], (package, loaded_by_path)
+
+
 def test_nothing_the_app_imports_is_excluded():
     imported = set()
     for path in APP_SOURCES:
