@@ -108,6 +108,12 @@ def test_vae_axes_follow_the_encoders_kl_over_the_data(cpu_runtime):
     assert change[0] > 3 * change[1]
 
 
+@pytest.mark.parametrize("model", ["vae-digits", "vae-emoji"])
+def test_every_bundled_vae_orders_its_axes_over_its_own_data(cpu_runtime, model):
+    outcome = _run(cpu_runtime, LatentAxesRequest(model=ModelRef(Family.VAE, model)))
+    assert f"the {model.split('-')[1]} data set" in outcome.how
+
+
 def _picture_change(vae, axis: LatentAxis) -> float:
     direction = torch.tensor(axis.direction) * axis.spread * 2
     z = torch.zeros(1, len(axis.direction))

@@ -28,7 +28,9 @@ def model_data(
 ) -> DataSample | None:
     """Up to `count` images of the model's data set at its size; None when the data set
     is gone (a folder moved away) or no longer fits the model."""
-    source = meta.get("source")
+    # "source" names what training read (a folder's full path); files trained before it
+    # was recorded (the bundled digits VAE and GAN) name their data set as "dataset".
+    source = meta.get("source") or meta.get("dataset")
     if not isinstance(source, str) or not source:
         return None
     try:
