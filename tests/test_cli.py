@@ -181,4 +181,8 @@ def test_selftest_passes_offline():
     out = run_main("--selftest")
     assert out.returncode == 0, out.stderr
     assert "selftest: ok" in out.stderr
-    assert len(json_lines(out.stdout)) == 4
+    # Two samples each from the VAE, GAN and DDPM, one upscale, two tiny SD images.
+    names = [Path(line["path"]).name for line in json_lines(out.stdout)]
+    assert len(names) == 9
+    for part in ("vae-digits", "gan-shapes", "ddpm-digits", "lite-x2", "a-lighthouse"):
+        assert any(part in name for name in names), (part, names)
