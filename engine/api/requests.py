@@ -127,6 +127,23 @@ class ModelRequest(Request):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LiveRequest(ModelRequest):
+    """A small interactive job sent as the user moves a control (a slider, a scrub): a
+    newer one for the same model replaces one still waiting, and the queue does not list
+    them (they come faster than anyone could read them)."""
+
+    live_key: ClassVar[str]
+
+    @property
+    def replace_key(self) -> str | None:
+        return f"{self.live_key}:{self.model.id}"
+
+    @property
+    def listed(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Txt2ImgRequest(ModelRequest):
     """Stable Diffusion text-to-image. Image i of a batch uses seed + i."""
 
@@ -331,11 +348,12 @@ class SampleRequest(ModelRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DecodeRequest(ModelRequest):
+class DecodeRequest(LiveRequest):
     """Decode latent vectors to frames (latent sliders): shown, never saved."""
 
     task: ClassVar[Task] = Task.DECODE
     lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "decode"
     outcome: ClassVar[type[Outcome]] = FramesOutcome
 
     latents: Latents
@@ -347,14 +365,6 @@ class DecodeRequest(ModelRequest):
     def describe(self) -> str:
         n = len(self.latents.vectors)
         return f"{self.model.name} · decode {n} latent{'s' if n != 1 else ''}"
-
-    @property
-    def replace_key(self) -> str | None:
-        return f"decode:{self.model.family.value}:{self.model.id}"
-
-    @property
-    def listed(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -484,11 +494,12 @@ class LatentAxesRequest(ModelRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SeedLatentRequest(ModelRequest):
+class SeedLatentRequest(LiveRequest):
     """The latent code a seed draws (as SampleRequest draws it): where sliders start."""
 
     task: ClassVar[Task] = Task.SEED_LATENT
     lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "seed-latent"
     outcome: ClassVar[type[Outcome]] = VectorsOutcome
 
     seed: int = 0
@@ -500,14 +511,6 @@ class SeedLatentRequest(ModelRequest):
 
     def describe(self) -> str:
         return f"{self.model.name} · latent code of seed {self.seed}"
-
-    @property
-    def replace_key(self) -> str | None:
-        return f"seed-latent:{self.model.id}"
-
-    @property
-    def listed(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -577,12 +580,13 @@ class ReconstructRequest(ModelRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ForwardNoiseRequest(ModelRequest):
+class ForwardNoiseRequest(LiveRequest):
     """One frame of a DDPM's forward process q(x_t | x_0): a data-set image (or a file)
     noised to step t with the noise of `noise_seed`. Shown while scrubbing, never saved."""
 
     task: ClassVar[Task] = Task.FORWARD_NOISE
     lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "forward"
     outcome: ClassVar[type[Outcome]] = FramesOutcome
 
     t: int = 0  # 0: the clean image; T: (almost) pure noise
@@ -599,14 +603,6 @@ class ForwardNoiseRequest(ModelRequest):
 
     def describe(self) -> str:
         return f"{self.model.name} · forward process at t = {self.t}"
-
-    @property
-    def replace_key(self) -> str | None:
-        return f"forward:{self.model.id}"
-
-    @property
-    def listed(self) -> bool:
-        return False
 
 
 @dataclass(frozen=True, kw_only=True)
