@@ -342,6 +342,12 @@ def test_latent_sliders_redraw_keep_and_reopen_a_code(qtbot, window):
     qtbot.mouseClick(sliders.randomise_button, _left())
     assert sliders.seed == seed and any(row[1].value() != 0 for row in sliders._rows)
 
+    # A typed seed: the sliders start again from that seed's code, at 0.
+    sliders.seed_edit.setText("77")
+    sliders.seed_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: sliders.seed == 77 and sliders.keep_button.isEnabled(), timeout=30_000)
+    assert all(row[1].value() == 0 for row in sliders._rows)
+
     # Use these parameters on the kept picture: the sliders start from its exact code.
     window.use_parameters(meta)
     assert lab.explore.page is sliders

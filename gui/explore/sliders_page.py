@@ -10,12 +10,14 @@ painted on the canvas. Nothing is saved until Keep, whose recipe holds the exact
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSlider,
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api.limits import random_seed
+from engine.api.limits import SEED, random_seed
 from engine.api.outcomes import AxesOutcome, LatentAxis, Outcome, VectorsOutcome
 from engine.api.parts import Latents, ModelRef
 from engine.api.requests import (
@@ -56,7 +58,10 @@ class SlidersPage(ExplorePage):
         self._rng = np.random.default_rng()
 
         self.status = about_label()
-        self.seed_label = QLabel()
+        self.seed_edit = QLineEdit()
+        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,10}")))
+        self.seed_edit.setToolTip("The seed whose code the sliders start from; Enter to use it")
+        self.seed_edit.editingFinished.connect(self._seed_typed)
         self.randomise_button = QPushButton("Randomise")
         self.randomise_button.setToolTip(
             "A new starting code (a new seed); with the seed locked, new random slider "
@@ -90,13 +95,14 @@ class SlidersPage(ExplorePage):
         holder.setAutoFillBackground(False)
 
         buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("Seed"))
+        buttons.addWidget(self.seed_edit, 1)
         for widget in (self.randomise_button, self.reset_button, self.lock_seed):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
-        layout.addWidget(self.seed_label)
         layout.addLayout(buttons)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.keep_button)
@@ -120,9 +126,21 @@ class SlidersPage(ExplorePage):
 
     def _start_from(self, seed: int) -> None:
         self.seed, self._kept_code = seed, None
-        self.seed_label.setText(f"Seed {seed}")
+        self.seed_edit.setText(str(seed))
         if self.model is not None:
             self.submit.emit(SeedLatentRequest(model=self.model, seed=seed))
+
+    def _seed_typed(self) -> None:
+        text = self.seed_edit.text()
+        if (
+            text
+            and int(text) <= SEED.high
+            and (int(text) != self.seed or self._kept_code is not None)
+        ):
+            self._set_positions([0.0] * len(self._rows))
+            self.base = None
+            self._set_enabled(False)
+            self._start_from(int(text))
 
     def code(self) -> np.ndarray | None:
         """The latent code the sliders point at: the seed's code moved along each axis."""
@@ -219,11 +237,8 @@ class SlidersPage(ExplorePage):
         if self.lock_seed.isChecked():
             draws = self._rng.normal(0, RANDOM_SPREAD, len(self._rows)).clip(-RANGE, RANGE)
             self._set_positions([float(v) for v in draws])
-            return
-        self._set_positions([0.0] * len(self._rows))
-        self.base = None
-        self._set_enabled(False)
-        self._start_from(random_seed())
+        else:
+            self._restart(random_seed())
 
     def reset(self) -> None:
         self._set_positions([0.0] * len(self._rows))
@@ -238,7 +253,8 @@ class SlidersPage(ExplorePage):
         """A kept picture's recipe: start from its exact code, sliders at 0."""
         assert isinstance(request, SampleRequest) and request.latent is not None
         self.seed = request.seed
-        self.seed_label.setText(f"Seed {request.seed} (a kept code)")
+        self.seed_edit.setText(str(request.seed))
+        self.seed_edit.setToolTip(f"A kept code, first drawn from seed {request.seed}")
         self._kept_code = np.asarray(request.latent, np.float32)
         self.base = self._kept_code
         if self.axes:
