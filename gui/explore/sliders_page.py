@@ -94,15 +94,17 @@ class SlidersPage(ExplorePage):
         scroll.viewport().setAutoFillBackground(False)  # the panel's own background
         holder.setAutoFillBackground(False)
 
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(QLabel("Seed"))
+        seed_row.addWidget(self.seed_edit, 1)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Seed"))
-        buttons.addWidget(self.seed_edit, 1)
         for widget in (self.randomise_button, self.reset_button, self.lock_seed):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
+        layout.addLayout(seed_row)
         layout.addLayout(buttons)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.keep_button)
@@ -191,6 +193,7 @@ class SlidersPage(ExplorePage):
         for label, slider, value in self._rows:
             for widget in (label, slider, value):
                 self.grid.removeWidget(widget)
+                widget.hide()  # at once: deleteLater waits for the event loop
                 widget.deleteLater()
         self._rows = []
         for i, axis in enumerate(self.axes):
