@@ -90,7 +90,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         rows += [
             ("Model", request.model.name),
             ("Family", request.model.family.title),
-            ("Seeds", f"{request.from_seed} → {request.to_seed}"),
+            ("From", request.end_names()[0]),
+            ("To", request.end_names()[1]),
             ("Frames", f"{request.frames}, {request.mode}"),
         ]
     elif isinstance(request, ArithmeticRequest):

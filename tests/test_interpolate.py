@@ -252,3 +252,22 @@ def test_a1111s_variation_seed_moves_each_images_noise_towards_anothers(sd_runti
     saved = read_metadata(Path(batch[0].path))
     assert saved.parameters["variation_seed"] == 55
     assert saved.parameters["variation_seed_strength"] == 0.4
+
+
+@pytest.mark.parametrize("model", ["vae-shapes", "gan-shapes"])
+def test_an_end_can_be_a_kept_code(cpu_runtime, model):
+    """A picture kept from the sliders is a code, not a seed: a walk can start there."""
+    from engine.api.requests import SeedLatentRequest
+
+    ref = ModelRef(Family(model.split("-")[0]), model)
+    code = cpu_runtime.run(SeedLatentRequest(model=ref, seed=12), JobContext(1)).vectors[0]
+    kept = tuple(v + 0.5 for v in code)  # moved along every axis: no seed draws this
+    walk = InterpolateRequest(
+        model=ref, from_seed=12, to_seed=40, frames=4, from_latent=kept, save=False
+    )
+    assert walk.describe().startswith(f"{model} · a kept code → seed 40")
+    frames = cpu_runtime.run(walk, JobContext(2)).images
+    picture = SampleRequest(model=ref, seed=12, count=1, latent=kept, save=False)
+    assert np.array_equal(frames[0].rgb, cpu_runtime.run(picture, JobContext(3)).images[0].rgb)
+    last = SampleRequest(model=ref, seed=40, count=1, save=False)
+    assert np.array_equal(frames[-1].rgb, cpu_runtime.run(last, JobContext(4)).images[0].rgb)

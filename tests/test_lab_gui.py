@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from engine.api.events import Finished, Frames, Metrics, Paused, Queued, Resumed
 from engine.api.kinds import Family
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, VectorsOutcome
+from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
 from engine.models.common.modelfile import read_model_file
 from gui.app import create_main_window
@@ -244,6 +245,39 @@ def test_explore_interpolates_plays_and_exports_an_animation(qtbot, window, tmp_
     window.use_parameters(meta)
     assert lab.tabs.currentWidget() is lab.explore and lab.explore.page is explore
     assert explore.frames.value() == 6
+
+
+def test_a_walk_can_start_at_a_kept_picture_of_the_same_model(qtbot, window):
+    lab = window.lab_panel
+    _select(lab, "gan-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    lab.explore.select_tool(Tool.WALK)
+    walk = lab.explore.walk
+    code = (0.25,) * 64
+    pictures = {
+        "kept": SampleRequest(model=lab.model, seed=5, count=1, latent=code),
+        "other": SampleRequest(model=ModelRef(Family.VAE, "vae-shapes"), seed=5, count=1),
+        "sheet": SampleRequest(model=lab.model, seed=5, count=4, grid=True),
+    }
+    for request in pictures.values():
+        window.keep_sample(request)
+    qtbot.waitUntil(lambda: len(finished(window, ImagesOutcome)) == 3, timeout=60_000)
+    saved = {}  # which picture is which, by the request its recipe holds
+    for event in finished(window, ImagesOutcome):
+        path = event.outcome.images[0].path
+        request = window.client.gallery.metadata(Path(path)).request
+        saved[next(k for k, r in pictures.items() if r == request)] = path
+    kept, other, sheet = saved["kept"], saved["other"], saved["sheet"]
+    assert "drawn by vae-shapes" in walk.use_kept("from", other)
+    assert "sheet of 4 samples" in walk.use_kept("from", sheet)
+    assert walk.use_kept("from", kept) == ""
+    walk.to_seed.set_seed(9)
+    request = lab.explore.build_request(lab.model)
+    assert request.from_latent == code and request.to_latent is None
+    assert request.describe().startswith("gan-shapes · a kept code → seed 9")
+    walk.from_seed.edit.setText("12")
+    walk.from_seed.edit.textEdited.emit("12")  # typing a seed: that end is a seed again
+    assert lab.explore.build_request(lab.model).from_latent is None
 
 
 def test_explore_runs_a_ddpms_reverse_process(qtbot, window):

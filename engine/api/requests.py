@@ -370,7 +370,9 @@ class DecodeRequest(LiveRequest):
 @dataclass(frozen=True, kw_only=True)
 class InterpolateRequest(ModelRequest):
     """Frames on the path between the latents of two seeds (VAE, GAN). Frame 0 is the
-    sample of `from_seed` and the last frame the sample of `to_seed`, pixel for pixel."""
+    sample of `from_seed` and the last frame the sample of `to_seed`, pixel for pixel.
+    An end may instead be a kept picture's exact code (`from_latent`, `to_latent`: a
+    picture kept from the latent sliders); its seed then only names it."""
 
     task: ClassVar[Task] = Task.INTERPOLATE
     lane: ClassVar[Lane] = Lane.INTERACTIVE
@@ -385,6 +387,8 @@ class InterpolateRequest(ModelRequest):
     # of one file per frame: the Lab's way.
     grid: bool = False
     sheet_as_strip: ClassVar[bool] = True
+    from_latent: tuple[float, ...] | None = None
+    to_latent: tuple[float, ...] | None = None
 
     def check(self) -> None:
         if self.model.family not in (Family.VAE, Family.GAN):
@@ -398,12 +402,20 @@ class InterpolateRequest(ModelRequest):
         limits.INTERPOLATION_FRAMES.check(self.frames)
         if self.mode not in INTERPOLATION_MODES:
             raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
+        for code in (self.from_latent, self.to_latent):
+            if code is not None:
+                Latents((code,)).check()
+
+    def end_names(self) -> tuple[str, str]:
+        """How each end is called: "seed 5", or "a kept code" for one given exactly."""
+        return (
+            "a kept code" if self.from_latent is not None else f"seed {self.from_seed}",
+            "a kept code" if self.to_latent is not None else f"seed {self.to_seed}",
+        )
 
     def describe(self) -> str:
-        return (
-            f"{self.model.name} · seed {self.from_seed} → {self.to_seed} · "
-            f"{self.frames} frames · {self.mode}"
-        )
+        start, end = self.end_names()
+        return f"{self.model.name} · {start} → {end} · {self.frames} frames · {self.mode}"
 
     @property
     def image_count(self) -> int:

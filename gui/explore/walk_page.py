@@ -1,16 +1,29 @@
-"""Explore → Interpolate: frames on the path between two seeds' latent codes (VAE, GAN).
+"""Explore → Interpolate: frames on the path between two latent codes (VAE, GAN): two
+seeds' samples, or pictures kept before (a kept slider picture is its exact code).
 
 The frames make one strip in the gallery (its recipe lists each frame's t); here they
 play as an animation, which exports as an animated GIF or lossless WebP."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.api import limits
 from engine.api.outcomes import Outcome
 from engine.api.parts import ModelRef
-from engine.api.requests import INTERPOLATION_MODES, InterpolateRequest, Request
+from engine.api.requests import INTERPOLATION_MODES, InterpolateRequest, Request, SampleRequest
+from engine.store import read_metadata
 from gui.explore.animation import AnimationPlayer, cells_of_sheet
 from gui.explore.page import ExplorePage, about_label
 from gui.seed_edit import SeedEdit
@@ -24,19 +37,36 @@ ABOUT = (
 )
 
 
+ENDS = ("from", "to")
+
+
 class WalkPage(ExplorePage):
     run_text = "Interpolate"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.model: ModelRef | None = None
         self.from_seed, self.to_seed = SeedEdit(), SeedEdit()
+        self.seeds = {"from": self.from_seed, "to": self.to_seed}
+        # An end's exact code when it is a picture kept from the sliders (None: its seed).
+        self.kept: dict[str, tuple[float, ...] | None] = {"from": None, "to": None}
+        self.kept_buttons: dict[str, QPushButton] = {}
+        for end in ENDS:
+            button = QPushButton("Kept picture…")
+            button.setToolTip("Start or end at a picture of this model from the gallery")
+            button.clicked.connect(lambda _=False, end=end: self._choose_kept(end))
+            self.kept_buttons[end] = button
+            self.seeds[end].edit.textEdited.connect(lambda _t, end=end: self._forget_kept(end))
         self.frames = spin_box(limits.INTERPOLATION_FRAMES, 16)
         self.mode = QComboBox()
         self.mode.addItems(list(INTERPOLATION_MODES))
         self.player = AnimationPlayer("Interpolate to see the frames play here", "walk.gif")
         form = QFormLayout()
-        form.addRow("From seed", self.from_seed)
-        form.addRow("To seed", self.to_seed)
+        for end, label in zip(ENDS, ("From seed", "To seed"), strict=True):
+            row = QHBoxLayout()
+            row.addWidget(self.seeds[end], 1)
+            row.addWidget(self.kept_buttons[end])
+            form.addRow(label, row)
         form.addRow("Frames", self.frames)
         form.addRow("Path", self.mode)
         layout = QVBoxLayout(self)
@@ -45,6 +75,63 @@ class WalkPage(ExplorePage):
         layout.addWidget(about_label(ABOUT))
         layout.addWidget(self.player)
         layout.addStretch(1)
+
+    def set_model(self, model: ModelRef | None) -> None:
+        if model != self.model:
+            for end in ENDS:
+                self._forget_kept(end)  # another model's code means nothing here
+        self.model = model
+
+    # ------------------------------------------------------------ kept pictures as ends
+
+    def _choose_kept(self, end: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "A picture kept from this model", "", "PNG images (*.png)"
+        )
+        if path:
+            problem = self.use_kept(end, path)
+            if problem:
+                QMessageBox.warning(self, "Not used", problem)
+
+    def use_kept(self, end: str, path: str) -> str:
+        """Make a gallery picture an end of the walk; "" when done, else why not."""
+        name = Path(path).name
+        try:
+            meta = read_metadata(Path(path))
+        except (OSError, ValueError):
+            return f"{name} could not be read as an image."
+        request = meta.request
+        if not isinstance(request, SampleRequest) or meta.seed is None:
+            return (
+                f"{name} is not a Latent Lab sample: its recipe holds no latent code. "
+                "Choose a sample, or a picture kept from the sliders."
+            )
+        if self.model is not None and request.model != self.model:
+            return (
+                f"{name} was drawn by {request.model.name}, and this walk is in "
+                f"{self.model.name}'s latent space. Choose a picture of {self.model.name}, "
+                f"or pick {request.model.name} in the Sample tab."
+            )
+        if request.grid and request.count > 1:
+            return (
+                f"{name} is a sheet of {request.count} samples. Click one on the canvas and "
+                "keep it (Keep sample), then choose that picture."
+            )
+        self.seeds[end].set_seed(meta.seed)
+        self.kept[end] = request.latent  # None for a plain sample: its seed is its code
+        self._show_kept(end, name if request.latent is not None else "")
+        return ""
+
+    def _forget_kept(self, end: str) -> None:
+        self.kept[end] = None
+        self._show_kept(end, "")
+
+    def _show_kept(self, end: str, name: str) -> None:
+        button = self.kept_buttons[end]
+        button.setText(f"Kept: {name}" if name else "Kept picture…")
+        button.setToolTip(f"This end is the exact code of {name}" if name else button.toolTip())
+
+    # ------------------------------------------------------------ requests
 
     def handles(self, request: Request) -> bool:
         return isinstance(request, InterpolateRequest)
@@ -57,6 +144,8 @@ class WalkPage(ExplorePage):
             frames=self.frames.value(),
             mode=self.mode.currentText(),
             grid=True,
+            from_latent=self.kept["from"],
+            to_latent=self.kept["to"],
         )
 
     def apply_request(self, request: Request) -> None:
@@ -65,6 +154,10 @@ class WalkPage(ExplorePage):
         self.to_seed.set_seed(request.to_seed)
         self.frames.setValue(request.frames)
         self.mode.setCurrentText(request.mode)
+        self.model = request.model
+        for end, code in zip(ENDS, (request.from_latent, request.to_latent), strict=True):
+            self.kept[end] = code
+            self._show_kept(end, "a kept code" if code is not None else "")
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         images = getattr(outcome, "images", ())

@@ -146,7 +146,15 @@ class GanInterpolateRunner:
     def run(self, request: InterpolateRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
-        ends = (sample_z(loaded.config.z_dim, s) for s in (request.from_seed, request.to_seed))
+        ends = (
+            torch.tensor([given], dtype=torch.float32)
+            if given is not None
+            else sample_z(loaded.config.z_dim, s)
+            for s, given in (
+                (request.from_seed, request.from_latent),
+                (request.to_seed, request.to_latent),
+            )
+        )
         codes = path_between(*ends, request.frames, request.mode)
         frames = interpolation_frames(codes, lambda z: generate(loaded.generator, z)[0], ctx)
         info = self.models.info(request.model, path, ctx)

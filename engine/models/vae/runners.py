@@ -169,7 +169,13 @@ class VaeInterpolateRunner:
     def run(self, request: InterpolateRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
-        ends = (loaded.latent(s) for s in (request.from_seed, request.to_seed))
+        ends = (
+            torch.tensor([given], dtype=torch.float32) if given is not None else loaded.latent(s)
+            for s, given in (
+                (request.from_seed, request.from_latent),
+                (request.to_seed, request.to_latent),
+            )
+        )
         codes = path_between(*ends, request.frames, request.mode)
         frames = interpolation_frames(codes, lambda z: decode_latents(loaded.model, z)[0], ctx)
         info = self.models.info(request.model, path, ctx)
