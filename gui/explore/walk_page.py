@@ -33,7 +33,8 @@ ABOUT = (
     "Frames on the path from the first seed's latent code to the second's. "
     "<i>slerp</i> follows the sphere Gaussian codes live near; <i>lerp</i> cuts "
     "straight through it, where codes are atypical and pictures wash out. The first "
-    "and last frames are those seeds' samples."
+    "and last frames are those seeds' samples, or the pictures chosen with <i>Kept…</i> "
+    "(a picture kept from the sliders is its exact code)."
 )
 
 
@@ -52,7 +53,7 @@ class WalkPage(ExplorePage):
         self.kept: dict[str, tuple[float, ...] | None] = {"from": None, "to": None}
         self.kept_buttons: dict[str, QPushButton] = {}
         for end in ENDS:
-            button = QPushButton("Kept picture…")
+            button = QPushButton("Kept…")
             button.setToolTip("Start or end at a picture of this model from the gallery")
             button.clicked.connect(lambda _=False, end=end: self._choose_kept(end))
             self.kept_buttons[end] = button
@@ -128,8 +129,12 @@ class WalkPage(ExplorePage):
 
     def _show_kept(self, end: str, name: str) -> None:
         button = self.kept_buttons[end]
-        button.setText(f"Kept: {name}" if name else "Kept picture…")
-        button.setToolTip(f"This end is the exact code of {name}" if name else button.toolTip())
+        button.setText("Kept ✓" if name else "Kept…")
+        button.setToolTip(
+            f"This end is the exact code of {name}; type a seed to use a seed again"
+            if name
+            else "Start or end at a picture of this model from the gallery"
+        )
 
     # ------------------------------------------------------------ requests
 
