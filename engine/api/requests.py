@@ -87,8 +87,9 @@ class Request:
 
     @property
     def saves_images(self) -> bool:
-        """Whether the runtime writes this job's images to the gallery before Finished."""
-        return False
+        """Whether the runtime writes this job's images to the gallery before Finished:
+        what a request's `save` field says; a request without one saves nothing."""
+        return bool(getattr(self, "save", False))
 
     @property
     def replace_key(self) -> str | None:
@@ -212,10 +213,6 @@ class Txt2ImgRequest(ModelRequest):
     @property
     def image_count(self) -> int:
         return self.batch_size
-
-    @property
-    def saves_images(self) -> bool:
-        return self.save
 
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         chosen = self.sampling.sampler or str(info.get("sampler") or "")
@@ -342,10 +339,6 @@ class SampleRequest(ModelRequest):
     def image_count(self) -> int:
         return 1 if self.grid and self.count > 1 else self.count
 
-    @property
-    def saves_images(self) -> bool:
-        return self.save
-
 
 @dataclass(frozen=True, kw_only=True)
 class DecodeRequest(LiveRequest):
@@ -421,10 +414,6 @@ class InterpolateRequest(ModelRequest):
     def image_count(self) -> int:
         return 1 if self.grid else self.frames
 
-    @property
-    def saves_images(self) -> bool:
-        return self.save
-
 
 @dataclass(frozen=True, kw_only=True)
 class DiffuseRequest(ModelRequest):
@@ -468,10 +457,6 @@ class DiffuseRequest(ModelRequest):
     @property
     def image_count(self) -> int:
         return 2
-
-    @property
-    def saves_images(self) -> bool:
-        return self.save
 
 
 def _require_family(model: ModelRef, families: tuple[Family, ...], what: str) -> None:
@@ -555,10 +540,6 @@ class ArithmeticRequest(ModelRequest):
     def image_count(self) -> int:
         return 1 if self.grid else 4
 
-    @property
-    def saves_images(self) -> bool:
-        return self.save
-
 
 @dataclass(frozen=True, kw_only=True)
 class ReconstructRequest(ModelRequest):
@@ -585,10 +566,6 @@ class ReconstructRequest(ModelRequest):
     @property
     def image_count(self) -> int:
         return 2
-
-    @property
-    def saves_images(self) -> bool:
-        return self.save
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -706,10 +683,6 @@ class UpscaleRequest(ModelRequest):
     @property
     def image_count(self) -> int:
         return 1
-
-    @property
-    def saves_images(self) -> bool:
-        return self.save
 
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         # The names A1111's Extras tab writes for its upscalers.

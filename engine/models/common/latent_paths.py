@@ -18,6 +18,16 @@ from engine.context import JobContext
 PARALLEL = 1e-6  # below this angle the two codes point the same way: slerp is lerp
 
 
+def exact_or_seeded(
+    code: tuple[float, ...] | None, seed: int, seed_code: Callable[[int], torch.Tensor]
+) -> torch.Tensor:
+    """A code given exactly (a picture kept from the sliders) as 1 x d, else the code
+    seed `seed` draws: what a sample, or an end of a walk, decodes."""
+    if code is not None:
+        return torch.tensor([code], dtype=torch.float32)
+    return seed_code(seed)
+
+
 def path_between(a: torch.Tensor, b: torch.Tensor, frames: int, mode: str) -> torch.Tensor:
     """`frames` codes from a to b inclusive (frames x d); the ends are a and b exactly."""
     a, b = a.reshape(-1), b.reshape(-1)

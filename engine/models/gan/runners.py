@@ -37,6 +37,7 @@ from engine.models.common.latent_axes import (
     with_shape_factors,
 )
 from engine.models.common.latent_paths import (
+    exact_or_seeded,
     interpolation_frames,
     interpolation_outcome,
     path_between,
@@ -56,10 +57,8 @@ class LoadedGan:
     config: GanConfig
     meta: dict[str, Any]
 
-    def code(self, request: SampleRequest, seed: int) -> torch.Tensor:
-        """What sample `seed` of the request draws: its given latent code, else the seed's z."""
-        if request.latent is not None:
-            return torch.tensor([request.latent], dtype=torch.float32)
+    def latent(self, seed: int) -> torch.Tensor:
+        """The z of seed `seed` (standard normal, from a CPU generator)."""
         return sample_z(self.config.z_dim, seed)
 
     def pixels(self, z: torch.Tensor) -> torch.Tensor:
@@ -106,7 +105,7 @@ class GanSampleRunner:
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            z = torch.cat([loaded.code(request, seed) for seed in seeds])
+            z = torch.cat([exact_or_seeded(request.latent, s, loaded.latent) for s in seeds])
             for rgb, seed in zip(generate(loaded.generator, z), seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
@@ -147,13 +146,8 @@ class GanInterpolateRunner:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ends = (
-            torch.tensor([given], dtype=torch.float32)
-            if given is not None
-            else sample_z(loaded.config.z_dim, s)
-            for s, given in (
-                (request.from_seed, request.from_latent),
-                (request.to_seed, request.to_latent),
-            )
+            exact_or_seeded(request.from_latent, request.from_seed, loaded.latent),
+            exact_or_seeded(request.to_latent, request.to_seed, loaded.latent),
         )
         codes = path_between(*ends, request.frames, request.mode)
         frames = interpolation_frames(codes, lambda z: generate(loaded.generator, z)[0], ctx)
@@ -174,7 +168,7 @@ class GanSeedLatentRunner:
     def run(self, request: SeedLatentRequest, ctx: JobContext) -> VectorsOutcome:
         ctx.check_cancelled()
         loaded, _path = self.models.load(request.model, ctx)
-        return VectorsOutcome((tuple(sample_z(loaded.config.z_dim, request.seed)[0].tolist()),))
+        return VectorsOutcome((tuple(loaded.latent(request.seed)[0].tolist()),))
 
     def unload(self) -> None:
         pass
@@ -202,7 +196,7 @@ class GanAxesRunner:
             3,
             32,
         ):
-            base = torch.cat([sample_z(config.z_dim, seed) for seed in range(FACTOR_BASE)])
+            base = torch.cat([loaded.latent(seed) for seed in range(FACTOR_BASE)])
             axes = with_shape_factors(axes, base, loaded.pixels)
         how = (
             "The principal directions of the generator's first-layer features over "
@@ -226,7 +220,7 @@ class GanArithmeticRunner:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ctx.phase = "latent arithmetic"
-        a, b, c = (sample_z(loaded.config.z_dim, s) for s in (request.a, request.b, request.c))
+        a, b, c = (loaded.latent(s) for s in (request.a, request.b, request.c))
         # Each generated alone, as `sample --seed` generates it: the same pixels.
         images = [generate(loaded.generator, z)[0] for z in (a, b, c, a - b + c)]
         return arithmetic_outcome(images, request, self.models.info(request.model, path, ctx))

@@ -45,6 +45,7 @@ from engine.models.common.latent_axes import (
     with_shape_factors,
 )
 from engine.models.common.latent_paths import (
+    exact_or_seeded,
     interpolation_frames,
     interpolation_outcome,
     path_between,
@@ -73,12 +74,6 @@ class LoadedVae:
         if self.prior is None:
             return sample_latent(self.config.latent_dim, seed)
         return self.prior.sample(torch.Generator("cpu").manual_seed(seed))
-
-    def code(self, request: SampleRequest, seed: int) -> torch.Tensor:
-        """What sample `seed` of the request decodes: its given latent code, else the seed's."""
-        if request.latent is not None:
-            return torch.tensor([request.latent], dtype=torch.float32)
-        return self.latent(seed)
 
     def pixels(self, z: torch.Tensor) -> torch.Tensor:
         """Decoded images N x C x H x W in [0, 1], as floats (what the encoder takes)."""
@@ -128,7 +123,7 @@ class VaeSampleRunner:
         for first in range(0, request.count, CHUNK):
             # One z per seed, drawn alone: sample i of a batch is the run with seed + i.
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            z = torch.cat([loaded.code(request, seed) for seed in seeds])
+            z = torch.cat([exact_or_seeded(request.latent, s, loaded.latent) for s in seeds])
             for rgb, seed in zip(decode_latents(loaded.model, z), seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
@@ -170,11 +165,8 @@ class VaeInterpolateRunner:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         ends = (
-            torch.tensor([given], dtype=torch.float32) if given is not None else loaded.latent(s)
-            for s, given in (
-                (request.from_seed, request.from_latent),
-                (request.to_seed, request.to_latent),
-            )
+            exact_or_seeded(request.from_latent, request.from_seed, loaded.latent),
+            exact_or_seeded(request.to_latent, request.to_seed, loaded.latent),
         )
         codes = path_between(*ends, request.frames, request.mode)
         frames = interpolation_frames(codes, lambda z: decode_latents(loaded.model, z)[0], ctx)
