@@ -9,6 +9,7 @@ closed form."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -345,3 +346,14 @@ def test_scrubbing_past_the_end_gets_a_sentence(cpu_runtime):
         _run(cpu_runtime, ForwardNoiseRequest(model=DDPM_SHAPES, t=1000 + 1))
     with pytest.raises(BadInput, match="needs a DDPM"):
         ForwardNoiseRequest(model=VAE_SHAPES, t=3).validate()
+
+
+def test_an_edited_image_file_is_read_again_while_scrubbing(cpu_runtime, tmp_path):
+    path = tmp_path / "x0.png"
+    Image.new("RGB", (32, 32), (255, 0, 0)).save(path)
+    ref = ImageRef(str(path), "")
+    first = _run(cpu_runtime, ForwardNoiseRequest(model=DDPM_SHAPES, t=0, image=ref)).frames[0]
+    Image.new("RGB", (32, 32), (0, 0, 255)).save(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    again = _run(cpu_runtime, ForwardNoiseRequest(model=DDPM_SHAPES, t=0, image=ref), 2).frames[0]
+    assert tuple(first[0, 0]) == (255, 0, 0) and tuple(again[0, 0]) == (0, 0, 255)

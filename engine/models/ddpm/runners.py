@@ -26,6 +26,7 @@ from engine.api.requests import (
     SampleRequest,
     TrainRequest,
 )
+from engine.cache import FileIdentity
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
@@ -174,7 +175,7 @@ class DdpmForwardNoiseRunner:
 
     def __init__(self, env: RunnerEnv) -> None:
         self.models = ddpm_models(env)
-        self._clean: dict[tuple[Path, int, str], torch.Tensor] = {}
+        self._clean: dict[tuple[FileIdentity, int, object], torch.Tensor] = {}
 
     def run(self, request: ForwardNoiseRequest, ctx: JobContext) -> FramesOutcome:
         ctx.check_cancelled()
@@ -204,7 +205,7 @@ class DdpmForwardNoiseRunner:
     ) -> torch.Tensor:
         """x_0 in [0, 1], 1 x C x H x W: a data-set image or the file; read once per choice."""
         where = request.image.path if request.image else ""
-        key = (path, request.image_index, where)
+        key = (FileIdentity.of(path), request.image_index, _version_of(where))
         if key not in self._clean:
             config = loaded.config
             if request.image is not None:
@@ -241,6 +242,17 @@ class DdpmDescribeRunner:
 
     def unload(self) -> None:
         pass
+
+
+def _version_of(where: str) -> object:
+    """An image file's version (an edited file is read again); "" for none. A file that
+    cannot be looked at keeps its name: reading it then says what is wrong."""
+    if not where:
+        return ""
+    try:
+        return FileIdentity.of(where)
+    except OSError:
+        return where
 
 
 def _evenly(count: int, columns: int) -> list[int]:

@@ -32,6 +32,7 @@ from engine.api.requests import (
     SeedLatentRequest,
     TrainRequest,
 )
+from engine.cache import FileIdentity
 from engine.context import JobContext
 from engine.hashing import default_cache_dir
 from engine.models.common.cached import CachedModels
@@ -258,7 +259,8 @@ class VaeReconstructRunner:
 
     def __init__(self, env: RunnerEnv) -> None:
         self.models = vae_models(env)
-        self._maps: dict[Path, LatentMap | None] = {}
+        # Per file version: a model trained again at the same path gets a new map.
+        self._maps: dict[FileIdentity, LatentMap | None] = {}
 
     def run(self, request: ReconstructRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
@@ -297,17 +299,18 @@ class VaeReconstructRunner:
         return ImagesOutcome(tuple(images))
 
     def _map(self, path: Path, loaded: LoadedVae) -> LatentMap | None:
-        if path not in self._maps:
+        key = FileIdentity.of(path)
+        if key not in self._maps:
             config = loaded.config
             data = model_data(loaded.meta, config.channels, config.image_size)
             if data is None:
-                self._maps[path] = None
+                self._maps[key] = None
             else:
                 colours = ink_colours(data.images) if data.source == "shapes" else None
-                self._maps[path] = LatentMap.of(
+                self._maps[key] = LatentMap.of(
                     loaded.means(data.images), data.labels, data.class_names, colours
                 )
-        return self._maps[path]
+        return self._maps[key]
 
     def unload(self) -> None:
         self._maps.clear()
