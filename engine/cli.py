@@ -123,15 +123,17 @@ def _print_outcome(outcome: Outcome) -> int:
     if isinstance(outcome, ModelOutcome):
         print(outcome.json_line(), flush=True)
         return 0
-    failed = False
-    if isinstance(outcome, ImagesOutcome):
-        for result in outcome.images:
-            if result.save_error:
-                print(f"error: {result.save_error}", file=sys.stderr)
-                failed = True
-                continue
+    if not isinstance(outcome, ImagesOutcome):
+        return 0
+    unsaved = [result for result in outcome.images if result.save_error]
+    for result in outcome.images:
+        if not result.save_error:
             print(result.json_line(), flush=True)
-    return 1 if failed else 0
+    if unsaved:  # one sentence, however many images it cost (the runtime stops at the first)
+        count = len(outcome.images)
+        lost = f" ({len(unsaved)} of {count} images not saved)" if count > 1 else ""
+        print(f"error: {unsaved[0].save_error}{lost}", file=sys.stderr)
+    return 1 if unsaved else 0
 
 
 # ---------------------------------------------------------------- score
@@ -252,8 +254,11 @@ def run_gallery(args: argparse.Namespace) -> int:
     """List (after bringing the index up to date), --check, or --rebuild a gallery."""
     from engine.store import GalleryStore, StoreError
 
-    root = Path(args.out)
-    if not root.is_dir():
+    if not args.out.strip():
+        print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    root = Path(args.out).expanduser()
+    if not _is_folder(root):
         print(f"error: {root} is not a folder; there is no gallery there.", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
@@ -290,6 +295,8 @@ def _print_difference(store) -> int:
         print(json.dumps({"missing_from_index": path}), flush=True)
     for path in difference.extra:
         print(json.dumps({"not_on_disk": path}), flush=True)
+    if difference.consistent:  # silence would look like nothing was checked
+        print(json.dumps({"consistent": True, "images": store.count()}), flush=True)
     return 0 if difference.consistent else 1
 
 
@@ -304,18 +311,23 @@ def run_models(args: argparse.Namespace) -> int:
     from engine.hashing import HASH_DB, HashCache, default_cache_dir
     from engine.library.scan import scan_library
 
-    folders = [Path(d) for d in args.dir] if args.dir else saved_models_dirs()
+    if any(not d.strip() for d in args.dir):
+        print("error: --dir is empty: name a folder of models.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    folders = [Path(d).expanduser() for d in args.dir] if args.dir else saved_models_dirs()
     if not folders:
         print(
             "error: no model folders: pass --dir DIR, or add folders in the app's Settings.",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    missing = [str(f) for f in folders if not f.is_dir()]
+    missing = [str(f) for f in folders if not _is_folder(f)]
     if missing:
         print(f"error: not a folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     entries = scan_library(folders)
+    if not entries:  # an empty answer must not look like a command that did nothing
+        print(f"no models found in {', '.join(map(str, folders))}", file=sys.stderr)
     hashes = HashCache(default_cache_dir() / HASH_DB).known(
         [e.path for e in entries if e.format == "single file"]
     )
@@ -373,9 +385,10 @@ def run_convert(args: argparse.Namespace) -> int:
     from engine.models.common.convert import convert_to_safetensors
 
     source = Path(args.checkpoint).expanduser()
-    out = Path(args.out).expanduser() if args.out else user_models_dir() / "converted"
-    if not source.is_file():
-        print(f"error: {source} does not exist.", file=sys.stderr)
+    out = Path(args.out).expanduser() if args.out.strip() else user_models_dir() / "converted"
+    problem = _convert_problem(source, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         target = convert_to_safetensors(source, out)
@@ -384,3 +397,23 @@ def run_convert(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(json.dumps({"path": str(target), "from": str(source)}), flush=True)
     return 0
+
+
+def _convert_problem(source: Path, out: Path) -> str:
+    """Why `convert` cannot start, as a sentence; "" when it can."""
+    if _is_folder(source):
+        return f"{source} is a folder; give the checkpoint file inside it to convert."
+    if not source.is_file():
+        return f"{source} does not exist."
+    if out.exists() and not _is_folder(out):
+        return f"--out {out} is a file; give the folder the .safetensors file should go into."
+    return ""
+
+
+def _is_folder(path: Path) -> bool:
+    """is_dir() that says False for paths the system will not even look at (too long,
+    a NUL, no permission) instead of raising: each caller then says why in a sentence."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.api.catalogue import family_of
+from engine.api.catalogue import family_of, user_models_dir
 from engine.api.kinds import Family
 from engine.api.limits import random_seed
 from engine.api.parts import DatasetRef, ModelRef, Prompt, Sampling, Size, Training
@@ -27,6 +27,7 @@ from engine.api.requests import (
     TrainRequest,
     Txt2ImgRequest,
 )
+from engine.cli_help import HelpWithDefaults, give_every_option_help
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -57,7 +58,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=DEVICES)
+    parser.add_argument(
+        "--device", default="auto", choices=DEVICES, help="where to run (auto: CUDA if present)"
+    )
 
 
 def _out(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +138,11 @@ def _generate_request(args: argparse.Namespace) -> Request:
 
 
 def _sample_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="vae-digits", help="a bundled name or a model file")
+    parser.add_argument(
+        "--model",
+        default="vae-digits",
+        help="a bundled model ({bundled:vae,gan,ddpm}) or a model file",
+    )
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--steps", type=int, default=50, help="denoising steps (DDPM)")
@@ -163,7 +170,9 @@ def _sample_request(args: argparse.Namespace) -> Request:
 
 
 def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="gan-digits", help="a bundled VAE/GAN or its file")
+    parser.add_argument(
+        "--model", default="gan-digits", help="a bundled model ({bundled:vae,gan}) or its file"
+    )
     parser.add_argument("--from-seed", type=int, required=True)
     parser.add_argument("--to-seed", type=int, required=True)
     parser.add_argument("--frames", type=int, default=16)
@@ -216,7 +225,9 @@ def _interpolate(args: argparse.Namespace) -> int:
 
 
 def _diffuse_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="ddpm-digits", help="a bundled DDPM or its file")
+    parser.add_argument(
+        "--model", default="ddpm-digits", help="a bundled DDPM ({bundled:ddpm}) or its file"
+    )
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--steps", type=int, default=50, help="DDIM steps")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0: deterministic)")
@@ -261,15 +272,19 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume", default=None, help="a checkpoint (or its .train.safetensors state) to continue"
     )
     parser.add_argument("--name", default=None, help="file name (default: <family>-<data>)")
-    _out(parser)
+    parser.add_argument(
+        "--out",
+        default="",
+        help="folder for the model (default: the app's models folder, where the Lab lists it)",
+    )
     _device(parser)
 
 
 def _train_request(args: argparse.Namespace) -> Request:
     data = args.data.rstrip("/")
     base = data if data in BUNDLED_DATA else data.replace("\\", "/").split("/")[-1] or "folder"
-    name = args.name or f"{args.model}-{base}"
-    output = f"{args.out.rstrip('/')}/{name}.safetensors" if args.out.strip() else ""
+    name = args.name or _free_name(Path(args.out), f"{args.model}-{base}")
+    output = f"{args.out.rstrip('/')}/{name}.safetensors"
     return TrainRequest(
         family=Family(args.model),
         preset=data if data in BUNDLED_DATA else "custom",
@@ -279,6 +294,22 @@ def _train_request(args: argparse.Namespace) -> Request:
         image_size=args.size,
         resume_from=args.resume,
     )
+
+
+def _train(args: argparse.Namespace) -> int:
+    # Without --out, models go where the Lab lists trained models.
+    args.out = args.out.strip() or str(user_models_dir())
+    return job(_train_request)(args)
+
+
+def _free_name(folder: Path, base: str) -> str:
+    """`base`, or `base-2`, `base-3`… when a model of that name is already there: a
+    default name never overwrites an earlier training."""
+    name, n = base, 1
+    while (folder / f"{name}.safetensors").exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 # ---------------------------------------------------------------- gallery
@@ -296,7 +327,9 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _score_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a bundled name or a model file")
+    parser.add_argument(
+        "--model", required=True, help="a bundled model ({bundled:vae,gan,ddpm}) or a model file"
+    )
     parser.add_argument("--count", type=int, default=500, help="samples to measure")
     _device(parser)
 
@@ -312,13 +345,19 @@ def _score(args: argparse.Namespace) -> int:
 
 def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", required=True, help="lite-x2, lite-x4, lanczos, bicubic, or an upscaler file"
+        "--model",
+        required=True,
+        help="a bundled upscaler ({bundled:upscale}), lanczos, bicubic, or an upscaler file",
     )
     parser.add_argument(
         "--scale", type=float, default=0.0, help="factor (default: the model's own)"
     )
     parser.add_argument(
-        "--tile", type=int, default=-1, help="tile side in pixels; 0: the whole image at once"
+        "--tile",
+        type=int,
+        default=-1,
+        help="tile side in pixels; 0: the whole image at once; default: automatic (256 on "
+        "the CPU, from the free memory on CUDA)",
     )
     parser.add_argument(
         "--allow-large", action="store_true", help="upscale images over 40 megapixels"
@@ -376,7 +415,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)
     ),
-    Command("train", "train a classic generative model", _train_arguments, job(_train_request)),
+    Command("train", "train a classic generative model", _train_arguments, _train),
     Command(
         "diffuse",
         "a DDPM's reverse process as a filmstrip, and its final sample",
@@ -419,7 +458,11 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineErrors)
     for command in COMMANDS:
-        command.add_arguments(sub.add_parser(command.name, help=command.help))
+        subparser = sub.add_parser(
+            command.name, help=command.help, formatter_class=HelpWithDefaults
+        )
+        command.add_arguments(subparser)
+        give_every_option_help(subparser)
     return parser
 
 

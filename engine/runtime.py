@@ -116,7 +116,7 @@ class Runtime:
         if getattr(request, "grid", False) and len(images) > 1:
             images = (sample_sheet(images, strip=getattr(request, "sheet_as_strip", False)),)
         store = self._store() if request.saves_images else None
-        return ImagesOutcome(tuple(save_result(store, image, request) for image in images))
+        return ImagesOutcome(save_results(store, images, request))
 
     def close(self) -> None:
         with self._lock:
@@ -151,6 +151,24 @@ def sample_sheet(images: tuple[ResultImage, ...], strip: bool = False) -> Result
     if strip:
         return ResultImage(filmstrip([[image.rgb for image in images]]), first.seed, 0, info)
     return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
+
+
+def save_results(
+    store: GalleryStore | None, images: tuple[ResultImage, ...], request: Request
+) -> tuple[ResultImage, ...]:
+    """Save each image in turn; after the first failed save (a full disk, a folder gone)
+    the rest are kept unsaved with the same reason, without trying again: 256 tries
+    would each fail the same way, and each could leave a marker behind."""
+    kept: list[ResultImage] = []
+    failure = ""
+    for image in images:
+        if failure:
+            kept.append(save_result(None, replace(image, save_error=failure), request))
+            continue
+        result = save_result(store, image, request)
+        failure = result.save_error or ""
+        kept.append(result)
+    return tuple(kept)
 
 
 def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:

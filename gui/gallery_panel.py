@@ -300,11 +300,16 @@ class GalleryPanel(QWidget, ModePanel):
             store.notice = None
 
     def _watch(self, root: Path) -> None:
-        folders = [root] + (
-            [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-            if root.is_dir()
-            else []
-        )
+        try:
+            folders = [root] + (
+                [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+                if root.is_dir()
+                else []
+            )
+        except (OSError, ValueError):
+            # An output folder the system cannot even look at (a name too long, no
+            # permission): the store has said why; there is nothing to watch.
+            folders = []
         stale = [d for d in self.watcher.directories() if Path(d) not in folders]
         if stale:
             self.watcher.removePaths(stale)

@@ -146,7 +146,7 @@ def test_missing_model_folder_is_one_line_and_non_zero(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     last = lines[0]
-    assert last.startswith("error: The model folder") and "does not exist" in last
+    assert last.startswith(f"error: The model {tmp_path}") and "does not exist" in last
 
 
 def test_train_prints_progress_lines_then_the_checkpoint(tmp_path):

@@ -161,12 +161,12 @@ def test_gallery_lists_checks_and_rebuilds(tmp_path, capsys):
     assert {i["kind"] for i in listed} == {"sample"}
     assert {i["model"] for i in listed} == {"vae-digits"}
 
-    assert gallery("--check") == (0, [])
+    assert gallery("--check") == (0, [{"consistent": True, "images": 2}])
     Path(listed[0]["path"]).unlink()
     gone = Path(listed[0]["path"]).relative_to(tmp_path).as_posix()
     assert gallery("--check") == (1, [{"not_on_disk": gone}])
     assert gallery("--rebuild") == (0, [{"rebuilt": 1}])
-    assert gallery("--check") == (0, [])
+    assert gallery("--check") == (0, [{"consistent": True, "images": 1}])
 
 
 def test_gallery_of_a_folder_that_does_not_exist_is_one_line(tmp_path):

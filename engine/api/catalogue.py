@@ -8,13 +8,13 @@ LoRAs, VAEs...) are the model library's (engine/library/scan.py).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from engine.api import untrusted_json
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.resources import BUNDLED_MODELS_DIR
@@ -115,7 +115,7 @@ def model_path(ref: ModelRef) -> Path:
 
 def _read_record(path: Path) -> dict | None:
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = untrusted_json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return record if isinstance(record, dict) else None
@@ -194,8 +194,8 @@ def _safetensors_record(path: Path) -> dict | None:
             size = int.from_bytes(fh.read(8), "little")
             if not 2 <= size <= 100_000_000:
                 return None
-            header = json.loads(fh.read(size))
-        record = json.loads(header.get("__metadata__", {}).get("latentstudio", "null"))
+            header = untrusted_json.loads(fh.read(size))
+        record = untrusted_json.loads(header.get("__metadata__", {}).get("latentstudio", "null"))
     except (OSError, ValueError, AttributeError, TypeError):
         return None
     return record if isinstance(record, dict) else None

@@ -8,6 +8,7 @@ never embedded as pixels; latent vectors travel as tuples of floats.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.api import limits
 from engine.api.errors import BadInput, BadModelFile
@@ -29,6 +30,16 @@ def check_text(text: str, what: str) -> None:
         raise BadInput(
             f"{what} is {len(text):,} characters long; the most is {MAX_PROMPT_CHARS:,}."
         )
+
+
+def _missing_sd_model(model: str, path: Path) -> str:
+    if _looks_like_a_name(model):
+        return (
+            f"There is no Stable Diffusion model called {model!r} in your model folders "
+            "(Settings → Models folders), and no file or folder of that name here. Give a "
+            "checkpoint file, a diffusers folder, or the name of a model in those folders."
+        )
+    return f"The model {path} does not exist: there is no such file or folder."
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,7 @@ class ModelRef:
                     "file of that name here. Give a bundled name or the path of a model file."
                 )
             if self.family is Family.SD:
-                raise BadModelFile(
-                    f"The model folder {path} does not exist. Check Settings → Models folders."
-                )
+                raise BadModelFile(_missing_sd_model(self.id, path))
             raise BadModelFile(
                 f"The {self.family.title} model file {path} does not exist. Check the path, "
                 "or choose one of the bundled models."

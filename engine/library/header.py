@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
+from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
@@ -79,7 +80,7 @@ class CheckpointHeader:
     @functools.cached_property
     def tensors(self) -> dict[str, TensorInfo]:
         if self._tensors is None:
-            entries = json.loads(self._raw)
+            entries = untrusted_json.loads(self._raw)
             entries.pop(METADATA, None)
             self._tensors = {
                 name: TensorInfo(tuple(entry["shape"]), str(entry["dtype"]))
@@ -94,7 +95,7 @@ class CheckpointHeader:
             return {}
         try:
             start = self._raw.index("{", at)
-            value, _ = json.JSONDecoder().raw_decode(self._raw, start)
+            value, _ = untrusted_json.raw_decode(self._raw, start)
         except ValueError:
             return {}
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

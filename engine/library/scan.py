@@ -13,12 +13,12 @@ rescans the window makes when it gets focus cost a stat per file.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
 from engine.library.detect import Detected, ModelKind, SdFamily, detect
 from engine.library.header import read_header
@@ -85,8 +85,8 @@ def scan_library(folders: Iterable[Path]) -> list[LibraryEntry]:
     found: dict[Path, LibraryEntry] = {}
     for folder in folders:
         folder = Path(folder).expanduser()
-        if folder.is_dir():
-            for entry in _walk(folder, None, 0):
+        if _is_dir(folder):
+            for entry in _walk(folder, None, 0, folder.resolve()):
                 found.setdefault(entry.path.resolve(), entry)
     order = list(ModelKind)
     return sorted(found.values(), key=lambda e: (order.index(e.kind), e.name.lower()))
@@ -104,9 +104,9 @@ def checkpoints(entries: Iterable[LibraryEntry]) -> list[LibraryEntry]:
     return [e for e in entries if e.kind is ModelKind.CHECKPOINT]
 
 
-def _walk(folder: Path, hint: ModelKind | None, depth: int) -> Iterable[LibraryEntry]:
+def _walk(folder: Path, hint: ModelKind | None, depth: int, root: Path) -> Iterable[LibraryEntry]:
     hint = KIND_FOLDERS.get(folder.name.lower(), hint)
-    if (folder / "model_index.json").is_file():
+    if _is_file(folder / "model_index.json"):
         yield _diffusers_entry(folder)
         return
     try:
@@ -116,9 +116,10 @@ def _walk(folder: Path, hint: ModelKind | None, depth: int) -> Iterable[LibraryE
     for child in children:
         if child.name.startswith("."):
             continue
-        if child.is_dir() and depth < MAX_DEPTH:
-            yield from _walk(child, hint, depth + 1)
-        elif child.suffix.lower() in MODEL_SUFFIXES and child.is_file():
+        if _is_dir(child):
+            if depth < MAX_DEPTH and _stays_inside(child, root):
+                yield from _walk(child, hint, depth + 1, root)
+        elif child.suffix.lower() in MODEL_SUFFIXES and _is_file(child):
             entry = _file_entry(child, hint)
             if entry is not None:
                 yield entry
@@ -150,8 +151,36 @@ def _file_entry(path: Path, hint: ModelKind | None) -> LibraryEntry | None:
     return LibraryEntry(path, kind, detected, SINGLE_FILE, stat.st_size, problem)
 
 
+def _is_dir(path: Path) -> bool:
+    # Path.is_dir raises on permission errors and names the system refuses: a folder
+    # that cannot be looked into holds nothing we can list.
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _stays_inside(folder: Path, root: Path) -> bool:
+    """A subfolder, or a link to a folder inside the scanned one. A link that leads out
+    (to /, to /proc/self/root, to another disk) is not followed: it could lead anywhere,
+    and round in circles; the user can add its target as a folder of its own."""
+    if not folder.is_symlink():
+        return True
+    try:
+        return folder.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
 def _diffusers_entry(folder: Path) -> LibraryEntry:
-    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for f in folder.rglob("*") if _is_file(f))
     return LibraryEntry(
         folder,
         ModelKind.CHECKPOINT,
@@ -164,10 +193,11 @@ def _diffusers_entry(folder: Path) -> LibraryEntry:
 def folder_family(folder: Path) -> SdFamily | None:
     """A diffusers folder's family, from its pipeline class and text encoder config."""
     try:
-        index = json.loads((folder / "model_index.json").read_text("utf-8"))
+        index = untrusted_json.loads((folder / "model_index.json").read_text("utf-8"))
         if index.get("_class_name", "").startswith("StableDiffusionXL"):
             return SdFamily.SDXL
-        config = json.loads((folder / "text_encoder" / "config.json").read_text("utf-8"))
+        config_file = folder / "text_encoder" / "config.json"
+        config = untrusted_json.loads(config_file.read_text("utf-8"))
         return SdFamily.SD2 if config.get("hidden_act") == "gelu" else SdFamily.SD1
     except (OSError, ValueError, AttributeError):
         return None

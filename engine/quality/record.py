@@ -11,6 +11,7 @@ import contextlib
 import json
 from pathlib import Path
 
+from engine.api import untrusted_json
 from engine.atomic import write_bytes_atomic
 
 SUFFIX = ".quality.json"
@@ -28,6 +29,8 @@ def save_quality(model: Path, values: dict[str, float], count: int) -> None:
 def load_quality(model: Path) -> dict[str, float]:
     """The figures last measured for `model`, {} when there are none or they are unreadable."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        values = json.loads(quality_path(model).read_text(encoding="utf-8")).get("values", {})
+        values = untrusted_json.loads(quality_path(model).read_text(encoding="utf-8")).get(
+            "values", {}
+        )
         return {str(k): float(v) for k, v in values.items()}
     return {}

@@ -12,11 +12,11 @@ from engine.store.gallery import (
     Difference,
     GalleryItem,
     GalleryStore,
-    check_output_folder,
 )
 from engine.store.index import GalleryIndex, IndexRecord, OpenState
 from engine.store.layout import image_slug, reserve, slugify
 from engine.store.metadata import ImageMetadata, metadata_from_text, png_text, read_metadata
+from engine.store.output_folder import check_output_folder
 from engine.store.png import encode_png, save_png_copy
 from engine.store.trash import Trashed, can_undo_delete
 

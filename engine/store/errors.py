@@ -22,7 +22,7 @@ _REASONS = {
 # EDQUOT does not exist on every platform.
 _EDQUOT = getattr(errno, "EDQUOT", errno.ENOSPC)
 _REASONS.setdefault(_EDQUOT, "the disk quota is used up")
-_FULL = {errno.ENOSPC, _EDQUOT}
+FULL_DISK_ERRORS = frozenset({errno.ENOSPC, _EDQUOT})
 
 STILL_OPEN = "the image is still open and can be saved elsewhere."
 
@@ -43,7 +43,7 @@ def reason(exc: OSError) -> str:
 
 def save_failed(target: Path, exc: OSError, *, in_gallery: bool = True) -> StoreError:
     """The error for a failed save; the advice depends on what the user can change."""
-    if exc.errno in _FULL:
+    if exc.errno in FULL_DISK_ERRORS:
         advice = "Free some space or choose another output folder in Settings"
     elif in_gallery:
         advice = "Choose another output folder in Settings"

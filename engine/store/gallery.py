@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from engine.api.outcomes import ResultImage
 from engine.api.requests import Request
 from engine.atomic import write_bytes_atomic
-from engine.store.errors import StoreError, reason, save_failed
+from engine.store.errors import FULL_DISK_ERRORS, StoreError, reason, save_failed
 from engine.store.index import (
     GalleryIndex,
     IndexUnavailable,
@@ -32,9 +31,10 @@ from engine.store.index import (
     record_for,
     relative_key,
 )
-from engine.store.layout import image_slug, reserve
+from engine.store.layout import day_folder, image_slug, reserve
 from engine.store.leftovers import clean_leftovers
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
+from engine.store.output_folder import check_inside
 from engine.store.png import encode_png
 from engine.store.trash import Trashed, move_to_trash, restore
 
@@ -66,33 +66,6 @@ class Difference:
     @property
     def consistent(self) -> bool:
         return not self.missing and not self.extra
-
-
-def check_output_folder(root: Path) -> None:
-    """Refuse, before any work, an output folder that cannot take images; create nothing.
-
-    The folder may not exist yet: then its nearest existing parent must be a writable
-    folder. Raises StoreError with a sentence.
-    """
-    root = Path(root).expanduser()
-    if not str(root).strip() or str(root) == ".":
-        raise StoreError("Choose an output folder for the images (it cannot be empty).")
-    root = root.absolute()
-    probe = root
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise StoreError(
-            f"Cannot use {root} as the output folder: {probe} is a file, not a folder."
-        )
-    if str(root.resolve()).startswith(("/proc", "/sys", "/dev")):
-        raise StoreError(f"Cannot use {root} as the output folder: it is a system folder.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise StoreError(
-            f"Cannot write to {probe}: permission denied. Choose another output folder."
-        )
 
 
 class GalleryStore:
@@ -159,6 +132,7 @@ class GalleryStore:
         created = datetime.now().astimezone()
         data = encode_png(image.rgb, png_text(image, request, created))
         slug = image_slug(request.slug_text, str(image.info.get("model") or ""))
+        check_inside(self.root, day_folder(self.root, created))
         try:
             with reserve(self.root, created, image.seed, slug) as spot:
                 write_bytes_atomic(spot.path, data)
@@ -175,6 +149,16 @@ class GalleryStore:
         where the platform lets us find the file in the trash.
         """
         path = self.inside(path)
+        if path.name.startswith("."):  # the index, its journal, a temp file, a marker
+            raise StoreError(
+                f"{path.name} is one of the gallery's own files, not an image; Latent "
+                "Studio only moves images to the trash."
+            )
+        if path.suffix.lower() != ".png" or path.is_dir():
+            raise StoreError(
+                f"{path.name} is not one of the gallery's images (PNG files); Latent Studio "
+                "only moves those to the trash."
+            )
         key = self._key(path)
         trashed = Trashed(path)
         try:
@@ -280,6 +264,8 @@ class GalleryStore:
     def inside(self, path: Path | str) -> Path:
         """`path` (absolute, or relative to the root) if it is in the gallery, else
         StoreError. '..' and links are resolved first, so neither can lead out."""
+        if "\0" in str(path):  # the OS refuses such a name with a ValueError
+            raise StoreError(f"{str(path)!r} is not a valid file name (it holds a NUL).")
         path = Path(path).expanduser()
         absolute = path if path.is_absolute() else self.root / path
         resolved = absolute.resolve()
@@ -313,8 +299,11 @@ class GalleryStore:
             return
         try:
             index.add(record_for(read_metadata(path), self._key(path)))
-        except (OSError, ValueError, sqlite3.Error):
-            log.exception("saved %s but could not add it to the gallery index", path)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            if _disk_full(exc):  # the save that fails next says so, in one sentence
+                log.info("saved %s; the index is full until space is freed", path)
+            else:
+                log.exception("saved %s but could not add it to the gallery index", path)
 
     def _key(self, path: Path) -> str:
         try:
@@ -328,6 +317,12 @@ def _local_time(timestamp: float) -> datetime:
         return datetime.fromtimestamp(timestamp).astimezone()
     except (OverflowError, OSError, ValueError):
         return _EPOCH  # a date no clock can show: listed last, never a crash
+
+
+def _disk_full(exc: Exception) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in FULL_DISK_ERRORS
+    return "disk is full" in str(exc)  # SQLite's SQLITE_FULL
 
 
 def _describe(exc: Exception) -> str:

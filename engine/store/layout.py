@@ -113,8 +113,14 @@ def _claim(folder: Path, seed: int | None, slug: str) -> Reservation:
             continue
         try:
             os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-        finally:
+        except OSError:
+            # A full disk can refuse even these few bytes: take the marker away again,
+            # or every failed save would leave one behind.
             os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(marker)
+            raise
+        os.close(fd)
         # Our scan may predate a PNG someone wrote under this counter and released;
         # now that we hold the marker no new one can appear, so this check is final.
         if not _counter_taken(folder, counter):

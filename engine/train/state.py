@@ -17,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
+from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
 from engine.api.kinds import Family
 from engine.atomic import write_bytes_atomic
@@ -80,7 +81,7 @@ class TrainingState:
             )
         try:
             with safe_open(str(path), framework="pt", device="cpu") as fh:
-                record = json.loads((fh.metadata() or {})[STATE_KEY])
+                record = untrusted_json.loads((fh.metadata() or {})[STATE_KEY])
                 tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
             if not isinstance(record, dict):
                 raise ValueError("its record is not a JSON object")

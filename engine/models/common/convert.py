@@ -12,11 +12,14 @@ import pickle
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.atomic import fsync_folder, temp_path_for
 from engine.library.header import would_run_code
+from engine.models.common.modelfile import first_line
+from engine.store.errors import reason
 
 
 def convert_to_safetensors(source: Path, out_dir: Path) -> Path:
@@ -37,13 +40,30 @@ def convert_to_safetensors(source: Path, out_dir: Path) -> Path:
         raise BadModelFile(f"{source.name} holds no tensors to convert.")
     # safetensors refuses tensors that share memory: give each its own.
     tensors = {name: t.contiguous().clone() for name, t in tensors.items()}
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{source.stem}.safetensors"
+    try:
+        _write(tensors, target, source.name)
+    except (OSError, SafetensorError) as exc:
+        raise BadInput(
+            f"Could not write {target}: {_why(exc)}. Free some space, or give another "
+            "folder with --out."
+        ) from exc
+    return target
+
+
+def _write(tensors: dict[str, torch.Tensor], target: Path, source_name: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = temp_path_for(target)
     try:  # written beside the target, then renamed: never a half-written file
-        save_file(tensors, str(partial), metadata={"converted_from": source.name})
+        save_file(tensors, str(partial), metadata={"converted_from": source_name})
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    fsync_folder(out_dir)
-    return target
+    fsync_folder(target.parent)
+
+
+def _why(exc: Exception) -> str:
+    # safetensors reports a write error as text ("IoError ... No space left on device").
+    if isinstance(exc, OSError):
+        return reason(exc)
+    return "the disk is full" if "No space left" in str(exc) else first_line(exc)

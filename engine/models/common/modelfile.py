@@ -17,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
+from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
 from engine.api.kinds import Family
 from engine.atomic import write_bytes_atomic
@@ -93,8 +94,8 @@ def read_model_file(
             f"{family.title} training."
         )
     try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        record = untrusted_json.loads(raw)
+    except ValueError as exc:
         raise BadModelFile(
             f"The settings inside {path.name} are not valid JSON. The file is damaged; "
             f"train it again with `{hint}`."
