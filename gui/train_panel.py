@@ -31,6 +31,7 @@ from engine.api.events import Metrics, Progress
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
+from gui.start_folders import Purpose, start_folder
 from gui.widgets import spin_box
 
 FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
@@ -254,9 +255,8 @@ class TrainPanel(QWidget):
     def _maybe_pick_folder(self) -> None:
         if self.data.currentData() != FOLDER:
             return
-        folder = QFileDialog.getExistingDirectory(
-            self, "A folder of images to train on", self.folder
-        )
+        start = self.folder or str(start_folder(Purpose.TRAINING_FOLDER))
+        folder = QFileDialog.getExistingDirectory(self, "A folder of images to train on", start)
         if folder:
             self.set_folder(folder)
         elif not self.folder:
