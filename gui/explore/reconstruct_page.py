@@ -23,7 +23,8 @@ from gui.start_folders import Purpose, remember, start_folder
 MAP_SHOWN = 280
 ABOUT = (
     "Drop an image here (or open one). The canvas shows it as the model takes it, the "
-    "reconstruction, and the error |x − x̂| (black: none, white: half the range or more); "
+    "reconstruction, and the error |input − reconstruction| (black: none, white: half the "
+    "range or more); "
     "the map below places its code among the encoded data set."
 )
 
