@@ -95,6 +95,7 @@ class TrainPanel(QWidget):
         self.new_model_button = QPushButton("Train a new model instead")
         self.new_model_button.clicked.connect(lambda: self.continue_from(None))
         self.resume_path: Path | None = None  # the stopped model this run continues
+        self._done: int | None = None  # its steps, shown on the bar until it starts
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
@@ -132,6 +133,7 @@ class TrainPanel(QWidget):
         self.continue_from(None)
         self.set_running(False)
         self._sync()
+        self.steps.valueChanged.connect(lambda _value: self._show_done())
 
     def showEvent(self, event) -> None:  # noqa: N802
         if self.plot is None:
@@ -179,6 +181,10 @@ class TrainPanel(QWidget):
         self.set_running(self.stop_button.isEnabled())  # enable what resuming may change
         if path is None or record is None:
             self.start_button.setText("Start training")
+            if self._done is not None:  # the bar showed the model given up: clear it
+                self.progress.reset()
+                self.progress.setFormat("")
+            self._done = None
             return
         meta = record.get("meta", {})
         self.family.setCurrentIndex(max(0, self.family.findData(record.get("family"))))
@@ -194,13 +200,27 @@ class TrainPanel(QWidget):
         self.learning_rate.setValue(float(train.get("learning_rate", 0.0)))
         self.seed.setValue(int(meta.get("seed", 0)))
         done = int(meta.get("steps", 0))
-        self.steps.setValue(max(self.steps.value(), done + 1000))
+        planned = int(meta.get("steps_planned", 0))
+        self.steps.setValue(planned if planned > done else done + 1000)
+        self._show_done(done)
         self.resume_note.setText(
             f"Continues {Path(path).stem} from step {done:,}, with the settings it was "
             "made with. Steps is the total to reach."
         )
         self.start_button.setText("Continue training")
         self.set_running(False)
+
+    def _show_done(self, done: int | None = None) -> None:
+        """Before a continued run starts, the bar shows the model's steps against the
+        Steps box (the total to reach), not the last run's "Step 276/8,000"."""
+        if done is not None:
+            self._done = done
+        if self._done is None or self.stop_button.isEnabled():
+            return
+        total = max(self.steps.value(), self._done, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(self._done)
+        self.progress.setFormat(f"Step {self._done:,}/{total:,} done")
 
     # ------------------------------------------------------------ while it runs
 
