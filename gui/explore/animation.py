@@ -43,7 +43,7 @@ class AnimationPlayer(QWidget):
         self.scale = QComboBox()
         self.scale.setToolTip("Export each pixel as a block of this many pixels a side")
         self.scale.activated.connect(self._scale_chosen)
-        self._scale_picked = False  # the user chose a scale: keep it for the next frames
+        self._picked_scale: int | None = None  # the user's choice, kept for the next frames
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -89,18 +89,18 @@ class AnimationPlayer(QWidget):
 
     def _fill_scales(self) -> None:
         """One item per scale, saying the size it exports ("×8 · 256×256")."""
-        chosen = self.scale.currentData() if self._scale_picked else None
-        height, width = self.clips[0].shape[:2] if self.clips else (0, 0)
         self.scale.clear()
+        if not self.clips:  # no frames, no size to offer
+            return
+        height, width = self.clips[0].shape[:2]
         for factor in SCALES:
-            size = f" · {width * factor}×{height * factor}" if width else ""
-            self.scale.addItem(f"×{factor}{size}", factor)
+            self.scale.addItem(f"×{factor} · {width * factor}×{height * factor}", factor)
         longer = max(width, height)
         shareable = next((f for f in SCALES if longer * f >= SHAREABLE_SIDE), SCALES[-1])
-        self.scale.setCurrentIndex(self.scale.findData(chosen or shareable))
+        self.scale.setCurrentIndex(self.scale.findData(self._picked_scale or shareable))
 
     def _scale_chosen(self, _index: int) -> None:
-        self._scale_picked = True
+        self._picked_scale = self.scale.currentData()
 
     def _play(self, on: bool) -> None:
         self.play_button.setText("Pause" if on else "Play")

@@ -23,9 +23,9 @@ from gui.start_folders import Purpose, remember, start_folder
 MAP_SHOWN = 280
 ABOUT = (
     "Drop an image here (or open one). The canvas shows it as the model takes it, the "
-    "reconstruction, and the error |input − reconstruction| (black: none, white: half the "
-    "range or more); "
-    "the map below places its code among the encoded data set."
+    "reconstruction, and the error |input\u00a0−\u00a0reconstruction| (black: none, "
+    "white: half the range or more); the map below places its code among the encoded "
+    "data set."
 )
 
 
