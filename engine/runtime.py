@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from engine import registry
+from engine.api.equation_strip import equation_strip
 from engine.api.errors import is_out_of_memory, out_of_memory
 from engine.api.events import DeviceInfo, Progress
 from engine.api.grid import GridLayout, filmstrip, image_grid
@@ -142,9 +143,12 @@ def sample_sheet(images: tuple[ResultImage, ...], strip: bool = False) -> Result
     if "t" in first.info:
         info["ts"] = [image.info["t"] for image in images]
         del info["t"]
-    if "operand" in first.info:
+    if "operand" in first.info:  # latent arithmetic: A − B + C = result, signs drawn
         info["operands"] = [image.info["operand"] for image in images]
         del info["operand"]
+        rgb, layout = equation_strip([image.rgb for image in images])
+        info["grid"] = layout.to_dict()
+        return ResultImage(rgb, first.seed, 0, info)
     if "label" in first.info:
         info["labels"] = [image.info.get("label") for image in images]
         info["class_names"] = [image.info.get("class_name") for image in images]

@@ -37,6 +37,7 @@ from gui.mode_panel import ModePanel
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
+from gui.start_folders import Purpose, remember, start_folder
 from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
@@ -286,8 +287,12 @@ class CreatePanel(QWidget, ModePanel):
             }
 
     def _browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a Stable Diffusion model folder")
+        start = str(start_folder(Purpose.MODELS))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a Stable Diffusion model folder", start
+        )
         if folder:
+            remember(Purpose.MODELS, str(Path(folder).parent))
             self.select_model(folder)
 
     def _fill_lora_menu(self) -> None:
@@ -318,9 +323,13 @@ class CreatePanel(QWidget, ModePanel):
 
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a Stable Diffusion model file", "", "Checkpoints (*.safetensors *.ckpt)"
+            self,
+            "Open a Stable Diffusion model file",
+            str(start_folder(Purpose.MODELS)),
+            "Checkpoints (*.safetensors *.ckpt)",
         )
         if path:
+            remember(Purpose.MODELS, path)
             self.select_model(path)
 
     # ------------------------------------------------------------ prompts

@@ -157,7 +157,7 @@ def _filmstrip_text(recipe: dict) -> str | None:
     steps = recipe.get("filmstrip_steps")
     if not isinstance(steps, list) or not steps:
         return None
-    return f"x_t over x̂_0 at steps {', '.join(map(str, steps))}"
+    return f"x_t over predicted x_0 at steps {', '.join(map(str, steps))}"
 
 
 def _model_format(recipe: dict) -> str | None:

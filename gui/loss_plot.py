@@ -5,12 +5,15 @@ Points are buffered and the curves redrawn a few times a second, not at every
 measurement: the GUI thread shares the interpreter with the training thread, and every
 millisecond spent drawing here is one the training waits for (measured: redrawing at
 each measurement cost a busy machine two thirds of its training steps).
+
+The legend is a row of labels above the plot, not pyqtgraph's legend: that one floats
+over the data area and covered the curves' start (where the losses are highest).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 COLOURS = ("#5aa9e6", "#f0a040", "#7bd389", "#e65a8a", "#b08cf0", "#d0d0d0")
 MAX_POINTS = 2000  # older points are thinned so a long training stays cheap to draw
@@ -28,10 +31,14 @@ class LossPlot(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "step")
-        self.plot.addLegend(offset=(-10, 10))
         self.plot.setMinimumHeight(160)
+        self.legend = QHBoxLayout()  # one label per curve, its colour and name
+        self.legend.setContentsMargins(4, 0, 4, 0)
+        self.legend.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self.legend)
         layout.addWidget(self.plot)
         self._curves: dict[str, object] = {}
         self._points: dict[str, tuple[list[float], list[float]]] = {}
@@ -41,6 +48,8 @@ class LossPlot(QWidget):
 
     def clear(self) -> None:
         self.plot.clear()
+        while self.legend.count() > 1:  # the labels; the stretch at the end stays
+            self.legend.takeAt(0).widget().deleteLater()
         self._curves.clear()
         self._points.clear()
         self._dirty.clear()
@@ -69,8 +78,14 @@ class LossPlot(QWidget):
                 curve = self._curves[name] = self.plot.plot(
                     name=name, pen={"color": colour, "width": 2}, skipFiniteCheck=True
                 )
+                self._add_to_legend(name, colour)
             curve.setData(xs, ys)
         self._dirty.clear()
+
+    def _add_to_legend(self, name: str, colour: str) -> None:
+        label = QLabel(f'<span style="color: {colour}">━━</span> {name}')
+        label.setObjectName(f"legend-{name}")
+        self.legend.insertWidget(self.legend.count() - 1, label)
 
     def series(self, name: str) -> tuple[list[float], list[float]]:
         return self._points.get(name, ([], []))

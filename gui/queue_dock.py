@@ -16,11 +16,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api.kinds import Lane
+from engine.api.kinds import Family, Lane
+from engine.api.requests import Request
 from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 
 JobIdRole = Qt.ItemDataRole.UserRole
-LANE_NAMES = {Lane.INTERACTIVE: "Lab", Lane.GENERATE: "Generate", Lane.TRAIN: "Train"}
+# The mode a job came from, by its model's family (the lane is the engine's business:
+# a Lab's quality measurement runs on the generate lane, and is still the Lab's).
+MODE_OF_FAMILY = {Family.SD: "Create", Family.UPSCALE: "Upscale"}
+
+
+def mode_name(request: Request, lane: Lane) -> str:
+    """The Queue's second column: Lab, Train, Create or Upscale."""
+    if lane is Lane.TRAIN:
+        return "Train"
+    family = getattr(request, "family", None)
+    return MODE_OF_FAMILY.get(family, "Lab") if isinstance(family, Family) else "Lab"
 
 
 class QueueDock(QDockWidget):
@@ -34,7 +45,7 @@ class QueueDock(QDockWidget):
         self.setObjectName("queue-dock")
         self.jobs = jobs
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Job", "Lane", "Status"])
+        self.tree.setHeaderLabels(["Job", "Mode", "Status"])
         self.tree.setMinimumWidth(200)
         self.tree.setRootIsDecorated(False)
         header = self.tree.header()
@@ -76,7 +87,8 @@ class QueueDock(QDockWidget):
     def _add(self, state: JobState) -> None:
         if not state.request.listed:
             return
-        item = QTreeWidgetItem([f"#{state.job_id} {state.label}", LANE_NAMES[state.lane], ""])
+        mode = mode_name(state.request, state.lane)
+        item = QTreeWidgetItem([f"#{state.job_id} {state.label}", mode, ""])
         item.setData(0, JobIdRole, state.job_id)
         self.tree.addTopLevelItem(item)
         self._items[state.job_id] = item

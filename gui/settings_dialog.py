@@ -24,6 +24,7 @@ from engine.library.detect import ModelKind
 from engine.library.scan import count_by_kind, scan_library
 from engine.store import StoreError, check_output_folder
 from gui.settings import AppSettings
+from gui.start_folders import Purpose, gallery_folder, remember, start_folder
 
 DEVICES = {
     "auto": "Automatic (CUDA, then Apple GPU, then CPU)",
@@ -128,13 +129,17 @@ class SettingsDialog(QDialog):
         )
 
     def _browse_output(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output_dir.text())
+        shown = Path(self.output_dir.text()).expanduser()
+        start = str(shown if shown.is_absolute() and shown.is_dir() else gallery_folder())
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", start)
         if folder:
             self.output_dir.setText(folder)
 
     def _add_models_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Models folder")
+        start = str(start_folder(Purpose.MODELS))
+        folder = QFileDialog.getExistingDirectory(self, "Models folder", start)
         if folder:
+            remember(Purpose.MODELS, folder)
             self.models_dirs.addItem(folder)
 
     def problems(self) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +31,9 @@ from engine.api.events import Metrics, Progress
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
+from engine.data.survey import FolderSurvey
+from gui.folder_survey import FolderSurveyor
+from gui.start_folders import Purpose, start_folder
 from gui.widgets import spin_box
 
 FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
@@ -39,7 +42,8 @@ DATASETS = (
     ("shapes", "Shapes (32×32)"),
     ("emoji", "Emoji (32×32)"),
 )
-FOLDER = "folder"
+FOLDER = "folder"  # the item that opens the folder dialog ("A folder of images…")
+CHOSEN = "chosen-folder"  # the item of the folder picked, above it
 OWN_SIZES = {"digits": 8, "shapes": 32, "emoji": 32}
 FIXED = 0  # the size box's item for a bundled data set's own size
 
@@ -60,6 +64,12 @@ class TrainPanel(QWidget):
         self.data.addItem("A folder of images…", FOLDER)
         self.data.activated.connect(self._maybe_pick_folder)
         self.folder: str = ""
+        self._data_before = DATASETS[0][0]  # what a cancelled folder dialog goes back to
+        self.folder_note = QLabel()  # what the picked folder holds, counted off-thread
+        self.folder_note.setWordWrap(True)
+        self.folder_note.setStyleSheet("color: #a8a8a8;")
+        self.surveyor = FolderSurveyor(self)
+        self.surveyor.surveyed.connect(self._show_survey)
         self.size = QComboBox()
         for side in (16, 32, 64):
             self.size.addItem(f"{side}×{side}", side)
@@ -85,6 +95,7 @@ class TrainPanel(QWidget):
         self.new_model_button = QPushButton("Train a new model instead")
         self.new_model_button.clicked.connect(lambda: self.continue_from(None))
         self.resume_path: Path | None = None  # the stopped model this run continues
+        self._done: int | None = None  # its steps, shown on the bar until it starts
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
@@ -100,6 +111,7 @@ class TrainPanel(QWidget):
         form = QFormLayout()
         form.addRow("Family", self.family)
         form.addRow("Data", self.data)
+        form.addRow("", self.folder_note)
         form.addRow("Image size", self.size)
         form.addRow("Steps", self.steps)
         form.addRow("Batch size", self.batch)
@@ -121,6 +133,7 @@ class TrainPanel(QWidget):
         self.continue_from(None)
         self.set_running(False)
         self._sync()
+        self.steps.valueChanged.connect(lambda _value: self._show_done())
 
     def showEvent(self, event) -> None:  # noqa: N802
         if self.plot is None:
@@ -135,18 +148,18 @@ class TrainPanel(QWidget):
     @property
     def dataset_name(self) -> str:
         key = self.data.currentData()
-        return self.folder if key == FOLDER else key
+        return self.folder if key == CHOSEN else key
 
     def build_request(self) -> TrainRequest:
         family = Family(self.family.currentData())
         key = self.data.currentData()
-        name = Path(self.folder).name if key == FOLDER else key
+        name = Path(self.folder).name if key == CHOSEN else key
         stamp = time.strftime("%Y%m%d-%H%M%S")
         new_file = user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
         output = self.resume_path or new_file
         return TrainRequest(
             family=family,
-            preset="custom" if key == FOLDER else key,
+            preset="custom" if key == CHOSEN else key,
             dataset=DatasetRef(self.dataset_name),
             training=Training(
                 steps=self.steps.value(),
@@ -156,7 +169,7 @@ class TrainPanel(QWidget):
                 checkpoint_every=500,
             ),
             output=str(output),
-            image_size=self.size.currentData() if key == FOLDER else 0,
+            image_size=self.size.currentData() if key == CHOSEN else 0,
             resume_from=str(self.resume_path) if self.resume_path else None,
         )
 
@@ -168,6 +181,10 @@ class TrainPanel(QWidget):
         self.set_running(self.stop_button.isEnabled())  # enable what resuming may change
         if path is None or record is None:
             self.start_button.setText("Start training")
+            if self._done is not None:  # the bar showed the model given up: clear it
+                self.progress.reset()
+                self.progress.setFormat("")
+            self._done = None
             return
         meta = record.get("meta", {})
         self.family.setCurrentIndex(max(0, self.family.findData(record.get("family"))))
@@ -176,20 +193,34 @@ class TrainPanel(QWidget):
             self.data.setCurrentIndex(self.data.findData(source))
         else:
             self.set_folder(source)
-        if self.data.currentData() == FOLDER:
+        if self.data.currentData() == CHOSEN:
             self.size.setCurrentIndex(max(0, self.size.findData(meta.get("image_size", 32))))
         train = meta.get("train", {})
         self.batch.setValue(int(train.get("batch_size", 0)))
         self.learning_rate.setValue(float(train.get("learning_rate", 0.0)))
         self.seed.setValue(int(meta.get("seed", 0)))
         done = int(meta.get("steps", 0))
-        self.steps.setValue(max(self.steps.value(), done + 1000))
+        planned = int(meta.get("steps_planned", 0))
+        self.steps.setValue(planned if planned > done else done + 1000)
+        self._show_done(done)
         self.resume_note.setText(
             f"Continues {Path(path).stem} from step {done:,}, with the settings it was "
             "made with. Steps is the total to reach."
         )
         self.start_button.setText("Continue training")
         self.set_running(False)
+
+    def _show_done(self, done: int | None = None) -> None:
+        """Before a continued run starts, the bar shows the model's steps against the
+        Steps box (the total to reach), not the last run's "Step 276/8,000"."""
+        if done is not None:
+            self._done = done
+        if self._done is None or self.stop_button.isEnabled():
+            return
+        total = max(self.steps.value(), self._done, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(self._done)
+        self.progress.setFormat(f"Step {self._done:,}/{total:,} done")
 
     # ------------------------------------------------------------ while it runs
 
@@ -254,23 +285,37 @@ class TrainPanel(QWidget):
     def _maybe_pick_folder(self) -> None:
         if self.data.currentData() != FOLDER:
             return
-        folder = QFileDialog.getExistingDirectory(
-            self, "A folder of images to train on", self.folder
-        )
+        start = self.folder or str(start_folder(Purpose.TRAINING_FOLDER))
+        folder = QFileDialog.getExistingDirectory(self, "A folder of images to train on", start)
         if folder:
             self.set_folder(folder)
-        elif not self.folder:
-            self.data.setCurrentIndex(0)
+        else:  # cancelled: back to the data chosen before
+            self.data.setCurrentIndex(max(0, self.data.findData(self._data_before)))
 
     def set_folder(self, folder: str) -> None:
+        """Train on `folder`: its own item, above "A folder of images…" (which stays, to
+        pick another); what it holds is counted off-thread and shown under it."""
         self.folder = folder
-        index = self.data.findData(FOLDER)
+        index = self.data.findData(CHOSEN)
+        if index < 0:
+            index = self.data.findData(FOLDER)
+            self.data.insertItem(index, "", CHOSEN)
         self.data.setItemText(index, f"Folder: {Path(folder).name}")
+        self.data.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)
         self.data.setCurrentIndex(index)
+        self.folder_note.setText(f"Counting the images in {Path(folder).name}…")
+        self.surveyor.survey(folder)
+
+    def _show_survey(self, folder: str, survey: FolderSurvey | None) -> None:
+        if folder == self.folder:
+            self.folder_note.setText(survey.sentence() if survey else "")
 
     def _sync(self) -> None:
         """A bundled data set has its own size (shown, fixed); a folder's is chosen."""
         key = self.data.currentData()
+        if key != FOLDER:  # the dialog's item is only ever current while it is open
+            self._data_before = key
+        self.folder_note.setVisible(key == CHOSEN)
         fixed = self.size.findData(FIXED)
         if key in OWN_SIZES:
             if fixed < 0:
@@ -282,7 +327,7 @@ class TrainPanel(QWidget):
         elif fixed >= 0:
             self.size.removeItem(fixed)
             self.size.setCurrentIndex(self.size.findData(32))
-        self.size.setEnabled(key == FOLDER and self.start_button.isEnabled())
+        self.size.setEnabled(key == CHOSEN and self.start_button.isEnabled())
 
 
 def _duration(seconds: float) -> str:

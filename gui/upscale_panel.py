@@ -63,6 +63,7 @@ from gui.compare_view import CompareView, dropped_paths
 from gui.image_loader import ImageLoader, header_size
 from gui.images import rgb_to_qimage
 from gui.mode_panel import ModePanel
+from gui.start_folders import Purpose, start_folder
 from gui.viewmodels.jobs import format_duration
 from gui.viewmodels.upscale import Added, BatchProgress, EntryStatus, UpscaleEntry, UpscaleInputs
 from gui.widgets import double_spin_box, spin_box
@@ -371,7 +372,11 @@ class UpscalePanel(QWidget, ModePanel):
 
     def choose_files(self) -> None:
         suffixes = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
-        folder = str(Path(self.inputs.entries[-1].path).parent) if self.inputs.entries else ""
+        folder = str(
+            Path(self.inputs.entries[-1].path).parent
+            if self.inputs.entries
+            else start_folder(Purpose.OPEN_IMAGE)
+        )
         dialog = QFileDialog(self, "Add images to upscale", folder, f"Images ({suffixes})")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         dialog.filesSelected.connect(lambda files: self.add_paths([Path(f) for f in files]))

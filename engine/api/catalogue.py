@@ -49,7 +49,8 @@ def trained_models(family: Family | None = None) -> list[CatalogueEntry]:
 
 
 def lab_models() -> list[CatalogueEntry]:
-    """What the Latent Lab offers: bundled classic models, then trained ones."""
+    """What the Latent Lab offers: the models trained here, newest first (the one just
+    trained is the one wanted, at the top), then the bundled classic models."""
     classic = (Family.VAE, Family.GAN, Family.DDPM)  # the order history met them in
     datasets = list(DATASET_TITLES)
 
@@ -59,7 +60,7 @@ def lab_models() -> list[CatalogueEntry]:
         return classic.index(entry.ref.family), rank
 
     bundled = sorted((e for e in bundled_models() if e.ref.family in classic), key=order)
-    return bundled + [e for e in trained_models() if e.ref.family in classic]
+    return [e for e in trained_models() if e.ref.family in classic] + bundled
 
 
 def bundled_models(

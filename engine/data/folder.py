@@ -32,8 +32,7 @@ class FolderReport:
     def summary(self) -> str:
         parts = [f"{self.used} images"]
         if self.skipped:
-            shown = "; ".join(self.skipped[:3]) + ("; …" if len(self.skipped) > 3 else "")
-            parts.append(f"{len(self.skipped)} skipped ({shown})")
+            parts.append(skipped_text(self.skipped))
         if self.converted:
             modes = ", ".join(f"{n} {mode}" for mode, n in sorted(self.converted.items()))
             parts.append(f"converted to RGB: {modes}")
@@ -78,11 +77,18 @@ def load_folder(
         raise BadInput(
             f"{folder} is too small to train on: {found}, and training needs at least "
             f"{MIN_IMAGES}; add more jpg, png or webp images to it."
-            + (f" Skipped: {report.summary()}." if report.skipped else "")
+            + (f" {skipped_text(report.skipped)}." if report.skipped else "")
         )
     array = np.stack(images).astype(np.float32) / 255.0
     array = array[:, None] if grey else array.transpose(0, 3, 1, 2)
     return np.ascontiguousarray(array), report, digest.hexdigest()
+
+
+def skipped_text(skipped: list[str]) -> str:
+    """ "2 skipped (notes.txt: not a jpg, png or webp; …)": the skipped files alone,
+    never mixed with the count of those used (which once read "Skipped: 3 images")."""
+    shown = "; ".join(skipped[:3]) + ("; …" if len(skipped) > 3 else "")
+    return f"{len(skipped)} skipped ({shown})"
 
 
 def _square(image, side: int, grey: bool, report: FolderReport) -> np.ndarray:

@@ -57,6 +57,10 @@ def run_train_job(
         start = trainer.state.steps_done
         meta = {**meta, "resumed_from": str(request.resume_from)}
 
+    # The steps the run was asked for, beside those done: a model stopped at 276 of 8,000
+    # continues towards 8,000 (Continue training's default), not 276 + some guess.
+    meta = {**meta, "steps_planned": steps}
+
     def checkpoint(step: int, losses: dict[str, float]) -> None:
         trainer.state.steps_done = step
         trainer.save_model(output, {**meta, "steps": step, "final_losses": losses})

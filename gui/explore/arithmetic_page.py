@@ -16,7 +16,7 @@ from gui.seed_edit import SeedEdit
 ABOUT = (
     "The picture of <b>A − B + C</b>: what A has and B lacks, added to C. The DCGAN "
     "paper's <i>man with glasses − man + woman = woman with glasses</i>; on shapes, try "
-    "a red square − a red circle + a blue circle. The strip shows A, B, C and the result. "
+    "a red square − a red circle + a blue circle. The strip reads A − B + C = the result. "
     "To pick a sample, click it on a Sample sheet, then press its <i>Selected</i> button."
 )
 

@@ -25,6 +25,7 @@ from engine.api.outcomes import FramesOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import DescribeModelRequest, ForwardNoiseRequest, Request
 from gui.explore.page import ExplorePage, about_label
+from gui.start_folders import Purpose, remember, start_folder
 from gui.widgets import spin_box
 
 ABOUT = (
@@ -82,8 +83,10 @@ class ForwardPage(ExplorePage):
             self.submit.emit(DescribeModelRequest(model=model))
 
     def _open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image to noise", "", IMAGE_FILTER)
+        folder = str(start_folder(Purpose.OPEN_IMAGE))
+        path, _ = QFileDialog.getOpenFileName(self, "Image to noise", folder, IMAGE_FILTER)
         if path:
+            remember(Purpose.OPEN_IMAGE, path)
             self.file = path
             self.open_button.setText(Path(path).name)
             self.image_index.setEnabled(False)

@@ -18,12 +18,14 @@ from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import ReconstructRequest, Request
 from gui.explore.page import ExplorePage, about_label
 from gui.images import rgb_to_qimage
+from gui.start_folders import Purpose, remember, start_folder
 
 MAP_SHOWN = 280
 ABOUT = (
     "Drop an image here (or open one). The canvas shows it as the model takes it, the "
-    "reconstruction, and the error |x − x̂| (black: none, white: half the range or more); "
-    "the map below places its code among the encoded data set."
+    "reconstruction, and the error |input\u00a0−\u00a0reconstruction| (black: none, "
+    "white: half the range or more); the map below places its code among the encoded "
+    "data set."
 )
 
 
@@ -62,8 +64,10 @@ class ReconstructPage(ExplorePage):
         self.file_label.setToolTip(path)
 
     def _open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image to reconstruct", "", IMAGE_FILTER)
+        folder = str(start_folder(Purpose.OPEN_IMAGE))
+        path, _ = QFileDialog.getOpenFileName(self, "Image to reconstruct", folder, IMAGE_FILTER)
         if path:
+            remember(Purpose.OPEN_IMAGE, path)
             self.set_image(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -1,5 +1,8 @@
-"""Explore → Reverse process (DDPM): the filmstrip of x_t over the predicted x̂_0 at each
-step, played as an animation (x_t beside x̂_0) that exports as GIF or WebP."""
+"""Explore → Reverse process (DDPM): the filmstrip of x_t over the predicted x_0 at each
+step, played as an animation (x_t beside predicted x_0) that exports as GIF or WebP.
+
+No x-hat in what the user reads: a combining circumflex (U+0302) is drawn by Qt's fonts on
+the line above the x, so the help says "predicted x_0" in words."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ FILMSTRIP_COLUMNS = 12  # wide enough to see each step at the canvas's fit
 ABOUT = (
     "A DDPM makes an image by removing noise step by step. The filmstrip shows, at "
     "each step, the noisy image x<sub>t</sub> (top) and the model's guess of the clean "
-    "image x̂<sub>0</sub> (bottom); the last column is the sample. <i>DDIM</i> takes "
+    "image, predicted x<sub>0</sub> (bottom); the last column is the sample. <i>DDIM</i> takes "
     "10–100 steps (η adds fresh noise at each); <i>ancestral DDPM</i> walks all T."
 )
 
@@ -36,7 +39,8 @@ class ReversePage(ExplorePage):
         self.ancestral = QCheckBox("Ancestral DDPM (all T steps)")
         self.ancestral.toggled.connect(self._ancestral_toggled)
         self.player = AnimationPlayer(
-            "Run the reverse process to watch x_t and x̂_0 here", "reverse-process.gif"
+            "Run the reverse process to watch the noisy image and the model's guess here",
+            "reverse-process.gif",
         )
         self.form = QFormLayout()
         self.form.addRow("Seed", self.seed)

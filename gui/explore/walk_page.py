@@ -27,6 +27,7 @@ from engine.store import read_metadata
 from gui.explore.animation import AnimationPlayer, cells_of_sheet
 from gui.explore.page import ExplorePage, about_label
 from gui.seed_edit import SeedEdit
+from gui.start_folders import Purpose, remember, start_folder
 from gui.widgets import spin_box
 
 ABOUT = (
@@ -86,10 +87,12 @@ class WalkPage(ExplorePage):
     # ------------------------------------------------------------ kept pictures as ends
 
     def _choose_kept(self, end: str) -> None:
+        folder = str(start_folder(Purpose.GALLERY_PICTURE))
         path, _ = QFileDialog.getOpenFileName(
-            self, "A picture kept from this model", "", "PNG images (*.png)"
+            self, "A picture kept from this model", folder, "PNG images (*.png)"
         )
         if path:
+            remember(Purpose.GALLERY_PICTURE, path)
             problem = self.use_kept(end, path)
             if problem:
                 QMessageBox.warning(self, "Not used", problem)
