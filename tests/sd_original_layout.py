@@ -79,12 +79,14 @@ def _template(family: str, component: str, name: str = "config.json") -> dict:
     return config
 
 
-def tiny_pipeline(family: str, seed: int = 0):
-    """A random tiny pipeline of the family, built from its bundled configs."""
+def tiny_pipeline(family: str, seed: int = 0, unet: dict | None = None, text: dict | None = None):
+    """A random tiny pipeline of the family, built from its bundled configs; `unet` and
+    `text` override the tiny UNet's and text encoder's sizes."""
     torch.manual_seed(seed)
     unet_config = (
         _template(family, "unet")
         | TINY_UNET[family]
+        | (unet or {})
         | {
             "layers_per_block": 1,
             "sample_size": 8,
@@ -96,7 +98,8 @@ def tiny_pipeline(family: str, seed: int = 0):
         | {"block_out_channels": [32, 32, 32, 32], "layers_per_block": 1, "sample_size": 64}
     )
     tokenizer = _tokenizer(family, "tokenizer")
-    text_encoder = CLIPTextModel(CLIPTextConfig(**_template(family, "text_encoder") | TINY_TEXT))
+    text_config = _template(family, "text_encoder") | TINY_TEXT | (text or {})
+    text_encoder = CLIPTextModel(CLIPTextConfig(**text_config))
     scheduler_class = getattr(diffusers, _template(family, ".", "model_index.json")["scheduler"][1])
     scheduler = scheduler_class.from_config(_template(family, "scheduler", "scheduler_config.json"))
     if family == "sdxl":

@@ -115,6 +115,13 @@ def needs_weighting(text: str) -> bool:
     return any(weight != 1.0 for _, weight in runs)
 
 
+def literal_text(text: str) -> str:
+    """The text the tokenizer reads for a prompt without weights: escapes resolved
+    (`\\(` is `(`, `\\\\` is `\\`) and brackets of weight 1, such as `(word:1.0)`,
+    gone, as A1111 reads them. Only meaningful when needs_weighting(text) is False."""
+    return "".join(run for run, _ in parse_attention(text))
+
+
 def unbalanced(text: str) -> str | None:
     """A sentence when brackets do not pair up (the prompt still works, as in A1111)."""
     depth = {"(": 0, "[": 0}

@@ -24,7 +24,7 @@ from engine.api.catalogue import model_path
 from engine.api.errors import BadInput, BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage
-from engine.api.prompt_syntax import without_lora_tags
+from engine.api.prompt_syntax import literal_text, without_lora_tags
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
@@ -253,7 +253,8 @@ def prompt_arguments(pipe: Any, request: Txt2ImgRequest) -> dict[str, Any]:
     negative = without_lora_tags(request.prompt.negative)
     if request.clip_skip > 1 or needs_own_encoding(pipe.tokenizer, positive, negative):
         return prompt_embeddings(pipe, positive, negative, request.clip_skip)
-    return {"prompt": positive, "negative_prompt": negative or None}
+    # The tokenizer must not see A1111's escapes: `\(` is a literal `(`.
+    return {"prompt": literal_text(positive), "negative_prompt": literal_text(negative) or None}
 
 
 def _call_settings(request: Txt2ImgRequest) -> dict[str, Any]:
