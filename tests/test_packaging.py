@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import json
 import os
 import runpy
 import subprocess
@@ -152,6 +153,100 @@ def test_libraries_loaded_by_path_are_collected():
         ]
         if loaded_by_path:
             assert package in CONTENTS["DYNAMIC_LIBS"], (package, loaded_by_path)
+
+
+# Run in a fresh interpreter: import what the bundle imports (every module of ours that
+# collect_submodules would collect, every library the app imports, every library class it
+# names lazily) with an audit hook recording each file opened under site-packages.
+_RECORD_LIBRARY_READS = """
+import importlib, json, os, pkgutil, site, sys
+roots = tuple(os.path.join(p, "") for p in {*site.getsitepackages(), site.getusersitepackages()})
+opened = set()
+def record(event, args):
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        path = os.fsdecode(args[0])
+        opened.update(os.path.relpath(path, r) for r in roots if path.startswith(r))
+sys.addaudithook(record)
+for package in ("engine", "gui"):
+    for module in pkgutil.walk_packages([package], prefix=package + "."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # collect_submodules(on_error="ignore") leaves it out too
+            pass
+for library, names in json.loads(sys.argv[1]).items():
+    module = importlib.import_module(library)
+    for name in names:
+        getattr(module, name)
+print(json.dumps(sorted(opened)))
+"""
+
+
+def _library_imports() -> dict[str, list[str]]:
+    """{top-level library: names the app imports from it} over every import in the app,
+    less the libraries only the dev extra installs (scikit-image for `python -m
+    engine.train`): no command of the bundle imports them, and a bundle built without the
+    extra lacks them."""
+    import importlib.metadata
+
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, set[str]] = {}
+    for path in APP_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.setdefault(alias.name.split(".")[0], set())
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = found.setdefault(node.module.split(".")[0], set())
+                if "." not in node.module:  # `from transformers import X`: a lazy name
+                    names |= {alias.name for alias in node.names}
+    ours = {"engine", "gui", "main", "__future__"} | set(sys.stdlib_module_names)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
+    owners = importlib.metadata.packages_distributions()
+
+    def dev_only(library: str) -> bool:
+        names = {canonicalize_name(d) for d in owners.get(library, [])}
+        return bool(names) and names <= dev
+
+    return {
+        library: sorted(names)
+        for library, names in found.items()
+        if library not in ours and not dev_only(library)
+    }
+
+
+def test_data_files_libraries_open_themselves_are_collected():
+    """A library file that is not code, opened by the library itself (by path from
+    `__file__`, or through importlib.resources) is not found by analysis: the bundle fails
+    where it is read (kernels' python_depends.json, read when transformers imports it, took
+    every Stable Diffusion pipeline down). The oracle is what the libraries really open while
+    the bundle's imports run, as an audit hook sees it. Package metadata (*.dist-info) is
+    METADATA's business; files Qt opens itself do not pass through Python's audit hook."""
+    libraries = _library_imports()
+    assert "diffusers" in libraries and "pyqtgraph" in libraries  # lazily imported ones too
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORD_LIBRARY_READS, json.dumps(libraries)],
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    opened = json.loads(done.stdout.splitlines()[-1])
+    data_files = [
+        path
+        for path in opened
+        if not path.endswith((".py", ".pyc"))
+        and not path.split(os.sep)[0].endswith(".dist-info")
+        and "__pycache__" not in path
+    ]
+    assert any(path.startswith("diffusers" + os.sep) for path in opened)  # the hook sees them
+    not_collected = [p for p in data_files if p.split(os.sep)[0] not in CONTENTS["DATA_PACKAGES"]]
+    assert not not_collected, not_collected
 
 
 def test_nothing_the_app_imports_is_excluded():
