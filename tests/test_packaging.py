@@ -1,9 +1,9 @@
 """The bundle's lists (packaging/bundle_contents.py) against what the app really does:
 every module imported by name, every resource read, every package whose metadata is
-looked up, every lazily resolved library class. A new one the lists miss fails here,
-not in a user's double-click. Also: the runtime hook, --quit-when-shown, the .desktop
-file. Building the bundle itself is `make package` (slow; `PACKAGE=1 .ci/run` builds it
-and runs its self-test with the network cut)."""
+looked up, every lazily resolved library class, every data file a library opens
+itself. A new one the lists miss fails here, not in a user's double-click. Also: the
+runtime hook, --quit-when-shown, the .desktop file. Building the bundle itself is `make
+package` (slow; .ci/run builds it and runs its self-test with the network cut)."""
 
 from __future__ import annotations
 
@@ -337,3 +337,28 @@ def test_the_desktop_file_starts_the_app_with_its_icon():
     assert desktop["Exec"].split()[0] == CONTENTS["APP_NAME"]
     assert desktop["Icon"] == "latentstudio" and (ROOT / "resources" / "icon.png").is_file()
     assert "Graphics" in desktop["Categories"].split(";")
+
+
+def _ci_make_targets(tmp_path: Path, **env: str) -> list[str]:
+    """The make targets .ci/run asks for, with a stand-in `make` that only records them."""
+    fake = tmp_path / "bin" / "make"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "targets"}\n')
+    fake.chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if k != "PACKAGE"}
+    path = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run")], env={**clean, "PATH": path, **env}, timeout=60
+    )
+    assert done.returncode == 0
+    return (tmp_path / "targets").read_text("utf-8").split()
+
+
+def test_ci_builds_the_bundle_and_runs_its_self_test_by_default(tmp_path):
+    """The bundle is what users double-click: CI builds it and runs its offline self-test
+    on every submission, after the tests. PACKAGE=0 skips it on a local run."""
+    assert _ci_make_targets(tmp_path) == ["test", "lint", "package", "package-selftest"]
+
+
+def test_ci_can_skip_the_bundle_locally(tmp_path):
+    assert _ci_make_targets(tmp_path, PACKAGE="0") == ["test", "lint"]
