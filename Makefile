@@ -6,22 +6,27 @@ BIN := $(VENV)/bin
 # two must match, or torchvision fails at import). These are the package index's builds:
 # they carry CUDA and run on the CPU as well.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# Every package of the runtime, dev and package extras, at one exact version each: run,
+# test and package install through it (`-c`: a constraint, so each installs only what its
+# extras need, at the locked version). Pyproject's lower bounds alone let every fresh
+# install resolve to a different program. Updated on purpose with `make lock`.
+LOCK := packaging/lock.txt
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint format bench selftest package package-selftest clean
+.PHONY: run test lint format bench selftest package package-selftest lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.runtime: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(VENV)/.dev: pyproject.toml $(LOCK) $(VENV)/.runtime
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $@
 
 run: $(VENV)/.runtime
@@ -47,8 +52,8 @@ selftest: $(VENV)/.runtime
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --selftest
 
 # The double-click app: dist/LatentStudio/ (slow, and not part of `make test`).
-$(VENV)/.package: pyproject.toml $(VENV)/.dev
-	$(BIN)/pip install --quiet -e ".[package]"
+$(VENV)/.package: pyproject.toml $(LOCK) $(VENV)/.dev
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[package]"
 	touch $@
 
 package: $(VENV)/.package
@@ -61,6 +66,23 @@ package-selftest:
 	if unshare -rn true 2>/dev/null; then offline="unshare -rn"; else offline=""; fi; \
 	QT_QPA_PLATFORM=offscreen LATENTSTUDIO_NO_NETWORK=1 $$offline \
 		dist/LatentStudio/LatentStudio --selftest
+
+# A fresh resolve of pyproject's dependencies, every extra, in a throwaway venv, written to
+# the lock as `pip freeze` prints it. Plain pip, not pip-tools or uv: the lock is then
+# exactly what pip installed, and there is no resolver tool to install and pin as well.
+# Resolved here (CPython 3.11, Linux x86_64). Run it on purpose, then `make test` and
+# `make package package-selftest` on the new lock before committing it.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet $(TORCH_SPEC) ".[dev,package]"
+	{ echo "# Written by \`make lock\` from a fresh resolve (`$(LOCK_VENV)/bin/python -V`, `uname -sm`)."; \
+	  echo "# Do not edit by hand: change pyproject.toml, then run \`make lock\`."; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude latent-studio; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf $(LOCK_VENV)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

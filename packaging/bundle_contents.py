@@ -1,10 +1,11 @@
 """What the bundle must carry beyond what PyInstaller finds by following imports.
 
 PyInstaller sees `import x` statements (anywhere in a module, functions included). It
-does not see modules imported by name at run time, data files, or the package metadata
-that version checks read. Those are listed here, read by the spec, and held to the app
-by tests/test_packaging.py: a new runner module, resource folder or metadata lookup that
-is not covered here fails a test, not a user's double-click.
+does not see modules imported by name at run time, our data files or a library's own
+(opened by path), or the package metadata that version checks read. Those are listed
+here, read by the spec, and held to the app by tests/test_packaging.py: a new runner
+module, resource folder, library data file or metadata lookup that is not covered here
+fails a test, not a user's double-click.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ COLLECT_SUBMODULES = (
 # `_C_stable.so` (its operators, which spandrel's and transformers' imports need) is
 # opened with torch.ops.load_library, so analysis never sees it.
 DYNAMIC_LIBS = ("torchvision",)
+
+# Packages that open their own data files by path (`Path(__file__).parent / name`) or
+# through importlib.resources: analysis collects their code, not those files, so the spec
+# adds them (collect_data_files). kernels, which transformers imports for its hub-kernel
+# integration, reads _internals/python_depends.json at import: without it nothing that
+# imports diffusers.loaders.peft (every Stable Diffusion pipeline) starts.
+DATA_PACKAGES = ("kernels",)
 
 # Resource folders (under resources/) the app reads at run time. Screenshots are the
 # README's, not the app's.

@@ -1,14 +1,15 @@
 """The bundle's lists (packaging/bundle_contents.py) against what the app really does:
 every module imported by name, every resource read, every package whose metadata is
-looked up, every lazily resolved library class. A new one the lists miss fails here,
-not in a user's double-click. Also: the runtime hook, --quit-when-shown, the .desktop
-file. Building the bundle itself is `make package` (slow; `PACKAGE=1 .ci/run` builds it
-and runs its self-test with the network cut)."""
+looked up, every lazily resolved library class, every data file a library opens
+itself. A new one the lists miss fails here, not in a user's double-click. Also: the
+runtime hook, --quit-when-shown, the .desktop file. Building the bundle itself is `make
+package` (slow; .ci/run builds it and runs its self-test with the network cut)."""
 
 from __future__ import annotations
 
 import ast
 import configparser
+import json
 import os
 import runpy
 import subprocess
@@ -154,6 +155,100 @@ def test_libraries_loaded_by_path_are_collected():
             assert package in CONTENTS["DYNAMIC_LIBS"], (package, loaded_by_path)
 
 
+# Run in a fresh interpreter: import what the bundle imports (every module of ours that
+# collect_submodules would collect, every library the app imports, every library class it
+# names lazily) with an audit hook recording each file opened under site-packages.
+_RECORD_LIBRARY_READS = """
+import importlib, json, os, pkgutil, site, sys
+roots = tuple(os.path.join(p, "") for p in {*site.getsitepackages(), site.getusersitepackages()})
+opened = set()
+def record(event, args):
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        path = os.fsdecode(args[0])
+        opened.update(os.path.relpath(path, r) for r in roots if path.startswith(r))
+sys.addaudithook(record)
+for package in ("engine", "gui"):
+    for module in pkgutil.walk_packages([package], prefix=package + "."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # collect_submodules(on_error="ignore") leaves it out too
+            pass
+for library, names in json.loads(sys.argv[1]).items():
+    module = importlib.import_module(library)
+    for name in names:
+        getattr(module, name)
+print(json.dumps(sorted(opened)))
+"""
+
+
+def _library_imports() -> dict[str, list[str]]:
+    """{top-level library: names the app imports from it} over every import in the app,
+    less the libraries only the dev extra installs (scikit-image for `python -m
+    engine.train`): no command of the bundle imports them, and a bundle built without the
+    extra lacks them."""
+    import importlib.metadata
+
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, set[str]] = {}
+    for path in APP_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.setdefault(alias.name.split(".")[0], set())
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = found.setdefault(node.module.split(".")[0], set())
+                if "." not in node.module:  # `from transformers import X`: a lazy name
+                    names |= {alias.name for alias in node.names}
+    ours = {"engine", "gui", "main", "__future__"} | set(sys.stdlib_module_names)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
+    owners = importlib.metadata.packages_distributions()
+
+    def dev_only(library: str) -> bool:
+        names = {canonicalize_name(d) for d in owners.get(library, [])}
+        return bool(names) and names <= dev
+
+    return {
+        library: sorted(names)
+        for library, names in found.items()
+        if library not in ours and not dev_only(library)
+    }
+
+
+def test_data_files_libraries_open_themselves_are_collected():
+    """A library file that is not code, opened by the library itself (by path from
+    `__file__`, or through importlib.resources) is not found by analysis: the bundle fails
+    where it is read (kernels' python_depends.json, read when transformers imports it, took
+    every Stable Diffusion pipeline down). The oracle is what the libraries really open while
+    the bundle's imports run, as an audit hook sees it. Package metadata (*.dist-info) is
+    METADATA's business; files Qt opens itself do not pass through Python's audit hook."""
+    libraries = _library_imports()
+    assert "diffusers" in libraries and "pyqtgraph" in libraries  # lazily imported ones too
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORD_LIBRARY_READS, json.dumps(libraries)],
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    opened = json.loads(done.stdout.splitlines()[-1])
+    data_files = [
+        path
+        for path in opened
+        if not path.endswith((".py", ".pyc"))
+        and not path.split(os.sep)[0].endswith(".dist-info")
+        and "__pycache__" not in path
+    ]
+    assert any(path.startswith("diffusers" + os.sep) for path in opened)  # the hook sees them
+    not_collected = [p for p in data_files if p.split(os.sep)[0] not in CONTENTS["DATA_PACKAGES"]]
+    assert not not_collected, not_collected
+
+
 def test_nothing_the_app_imports_is_excluded():
     imported = set()
     for path in APP_SOURCES:
@@ -242,3 +337,28 @@ def test_the_desktop_file_starts_the_app_with_its_icon():
     assert desktop["Exec"].split()[0] == CONTENTS["APP_NAME"]
     assert desktop["Icon"] == "latentstudio" and (ROOT / "resources" / "icon.png").is_file()
     assert "Graphics" in desktop["Categories"].split(";")
+
+
+def _ci_make_targets(tmp_path: Path, **env: str) -> list[str]:
+    """The make targets .ci/run asks for, with a stand-in `make` that only records them."""
+    fake = tmp_path / "bin" / "make"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "targets"}\n')
+    fake.chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if k != "PACKAGE"}
+    path = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run")], env={**clean, "PATH": path, **env}, timeout=60
+    )
+    assert done.returncode == 0
+    return (tmp_path / "targets").read_text("utf-8").split()
+
+
+def test_ci_builds_the_bundle_and_runs_its_self_test_by_default(tmp_path):
+    """The bundle is what users double-click: CI builds it and runs its offline self-test
+    on every submission, after the tests. PACKAGE=0 skips it on a local run."""
+    assert _ci_make_targets(tmp_path) == ["test", "lint", "package", "package-selftest"]
+
+
+def test_ci_can_skip_the_bundle_locally(tmp_path):
+    assert _ci_make_targets(tmp_path, PACKAGE="0") == ["test", "lint"]
