@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.catalogue import CatalogueEntry, lab_models
-from engine.api.events import Metrics, Progress
+from engine.api.events import Frames, Metrics, Progress
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
@@ -328,6 +328,8 @@ class LabPanel(QWidget, ModePanel):
             self.train.metrics(event)
         elif isinstance(request, TrainRequest) and isinstance(event, Progress):
             self.train.progress_event(event)
+        elif isinstance(request, TrainRequest) and isinstance(event, Frames):
+            self.train.preview.show_samples(event.frames)
 
     def job_ended_without_outcome(self, request: Request, message: str) -> None:
         if self.explore.handles(request):

@@ -30,7 +30,6 @@ from engine.api.events import (
     DeviceInfo,
     Failed,
     Finished,
-    Frames,
     Paused,
     Preview,
     Resumed,
@@ -409,16 +408,12 @@ class MainWindow(QMainWindow):
             and isinstance(state.request, TrainRequest)
         ):
             self.lab_panel.train.set_running(True, paused=isinstance(event, Paused))
-        if isinstance(event, Frames) and event.frames:  # a training's samples, as it learns
-            self.canvas.set_image(
-                rgb_to_qimage(image_grid(list(event.frames))),
-                keep_view=self._preview_job == event.job_id,
-            )
-            self._shown_file = None
-            self._preview_job = event.job_id
         if isinstance(event, Preview):
             self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
             self._shown_file = None
+            if self._preview_job != event.job_id:  # the details describe the canvas
+                what = state.label if state else "a job"
+                self.details.show_metadata(None, f"A preview of {what}, in progress: not saved.")
             self._preview_job = event.job_id
             self._update_actions()
         elif isinstance(event, ENDINGS):
@@ -450,6 +445,9 @@ class MainWindow(QMainWindow):
             if self._preview_job == job_id:  # the noisy preview is not a result: say so
                 step = f" at step {state.step}/{state.total}" if state and state.total else ""
                 self.canvas.set_banner(f"Cancelled{step}: this preview was not saved")
+                self.details.show_metadata(
+                    None, f"A cancelled job's last preview{step}: not saved."
+                )
         if self._quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
             self.close()
 
@@ -534,8 +532,11 @@ class MainWindow(QMainWindow):
     def _show_details_of_result(self) -> None:
         shown = self.results.shown
         images = shown.images if shown else ()
-        if not images:
-            self.details.show_metadata(None)
+        if shown is None or not images or not (images[0].path or images[0].png_text):
+            # Frames (a forward process…) or pixels without a recipe: say what they are,
+            # never leave the previous image's details under them.
+            unsaved = f"{shown.request.describe()}: shown, not saved." if shown else ""
+            self.details.show_metadata(None, *([unsaved] if unsaved else []))
             return
         image = images[0]
         if image.path:
