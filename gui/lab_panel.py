@@ -378,6 +378,8 @@ class LabPanel(QWidget, ModePanel):
             "seed": self.seed.edit.text(),
             "count": self.count.value(),
             "steps": self.steps.value(),
+            "label": self.label.currentData(),  # a diffusion model's class (None: any)
+            "guidance": round(self.guidance.value(), 2),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -386,6 +388,9 @@ class LabPanel(QWidget, ModePanel):
             self.seed.edit.setText(str(state.get("seed", "")))
             self.count.setValue(int(state.get("count", self.count.value())))
             self.steps.setValue(int(state.get("steps", self.steps.value())))
+            # After the model: choosing it fills its classes and its default guidance.
+            self.label.setCurrentIndex(max(0, self.label.findData(state.get("label"))))
+            self.guidance.setValue(float(state.get("guidance", self.guidance.value())))
 
 
 def quality_text(values: dict[str, float]) -> str:

@@ -11,7 +11,13 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -52,6 +58,7 @@ from engine.api.requests import (
 )
 from engine.client import EngineClient
 from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
+from gui import window_state
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
@@ -61,6 +68,7 @@ from gui.images import rgb_to_qimage
 from gui.lab_panel import LabPanel
 from gui.mode_panel import ModePanel
 from gui.queue_dock import QueueDock
+from gui.quit_prompt import ask_before_quitting
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
@@ -96,8 +104,8 @@ class MainWindow(QMainWindow):
         self._shown_file: str | None = None  # the file on the canvas, if it came from disk
         self._preview_job: int | None = None  # the job whose preview is on the canvas
         self._last_trashed: list[Trashed] = []
-        self._quit_when_idle = False
-        self._closing = False
+        self.quit_when_idle = False
+        self.closing = False
         allow_large_images()  # upscaled results pass Qt's default 256 MB per image
 
         self.canvas = ImageCanvas()
@@ -161,6 +169,8 @@ class MainWindow(QMainWindow):
         if client.gallery.notice:
             self.statusBar().showMessage(client.gallery.notice, 15_000)
         self.gallery_panel.sync()
+        window_state.restore(self)
+        window_state.CanvasRoom(self)  # small windows: the side areas give way first
         self._update_actions()
 
     # ------------------------------------------------------------ construction
@@ -448,7 +458,7 @@ class MainWindow(QMainWindow):
                 self.details.show_metadata(
                     None, f"A cancelled job's last preview{step}: not saved."
                 )
-        if self._quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
+        if self.quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
             self.close()
 
     def _show_result(self) -> None:
@@ -702,6 +712,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ focus and closing
 
+    @property
+    def shown_file(self) -> str | None:
+        return self._shown_file
+
+    @property
+    def showing_preview(self) -> bool:
+        return self._preview_job is not None
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         # Back from another program (a file manager, say): look for new files.
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
@@ -709,10 +727,11 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._closing and self._ask_before_quitting():
+        if not self.closing and ask_before_quitting(self):
             event.ignore()
             return
         self._save_panel_states()
+        window_state.save(self)
         self.settings.sync()
         self.gallery_panel.close_loader()
         self.upscale_panel.close_loader()
@@ -721,43 +740,5 @@ class MainWindow(QMainWindow):
 
     def close_now(self) -> None:
         """Close without asking (Quit anyway, tests): running jobs are cancelled."""
-        self._closing = True
+        self.closing = True
         self.close()
-
-    def _ask_before_quitting(self) -> bool:
-        """True when the user was asked (the close waits for the answer)."""
-        active = [s for s in self.jobs.active() if s.request.listed]
-        unsaved = len(self.results.unsaved)
-        if not active and not unsaved:
-            return False
-        parts = []
-        if active:
-            running = sum(s.status is not JobStatus.QUEUED for s in active)
-            parts.append(f"{running} job(s) running and {len(active) - running} waiting")
-        if unsaved:
-            parts.append(f"{unsaved} image(s) not saved")
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Quit Latent Studio?",
-            f"There are {' and '.join(parts)}. Quitting now loses them.",
-            parent=self,
-        )
-        quit_button = box.addButton("Quit Anyway", QMessageBox.ButtonRole.DestructiveRole)
-        wait_button = (
-            box.addButton("Quit When Done", QMessageBox.ButtonRole.AcceptRole) if active else None
-        )
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(
-            lambda _r: self._quit_answer(box.clickedButton(), quit_button, wait_button)
-        )
-        box.open()
-        self.quit_box = box
-        return True
-
-    def _quit_answer(self, clicked, quit_button, wait_button) -> None:
-        if clicked is quit_button:
-            self.close_now()
-        elif clicked is wait_button and wait_button is not None:
-            self._quit_when_idle = True
-            self._closing = True
-            self.statusBar().showMessage("Latent Studio will quit when the jobs are done.")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -58,6 +59,11 @@ class QueueDock(QDockWidget):
 
         buttons = QHBoxLayout()
         for button in (self.cancel_button, self.pause_button, self.stop_button, self.clear_button):
+            # As narrow as their words allow (not the style's 80 px): on a small screen
+            # the dock's width is taken from the canvas.
+            words = max(button.fontMetrics().horizontalAdvance(t) for t in ("Resume", "Cancel"))
+            button.setMinimumWidth(words + 16)
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
             buttons.addWidget(button)
         body = QWidget()
         layout = QVBoxLayout(body)
