@@ -72,6 +72,7 @@ class QueueDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self._items: dict[int, QTreeWidgetItem] = {}
+        self._numbered = 0  # listed jobs so far: the numbers the user sees
         jobs.added.connect(self._add)
         jobs.changed.connect(self._change)
         jobs.removed.connect(self._remove)
@@ -82,11 +83,15 @@ class QueueDock(QDockWidget):
     def _add(self, state: JobState) -> None:
         if not state.request.listed:
             return
-        item = QTreeWidgetItem([f"#{state.job_id} {state.label}", LANE_NAMES[state.lane], ""])
+        # Numbered by the queue, not by the engine's job ids: slider moves and other live
+        # requests are jobs too, and would make the numbers jump (#15, then #25).
+        self._numbered += 1
+        item = QTreeWidgetItem([f"#{self._numbered} {state.label}", LANE_NAMES[state.lane], ""])
         item.setData(0, JobIdRole, state.job_id)
         self.tree.addTopLevelItem(item)
         self._items[state.job_id] = item
         self._change(state)
+        self.tree.scrollToItem(item)  # follow new jobs: the one just started is in view
 
     def _change(self, state: JobState) -> None:
         item = self._items.get(state.job_id)
