@@ -37,7 +37,7 @@ from engine.api.requests import (
     image_name,
 )
 from engine.store import ImageMetadata
-from gui.gallery_panel import reveal_in_folder
+from gui.reveal import reveal_in_folder
 
 EMPTY = "Select an image in the gallery, or make one, to see how it was made."
 
@@ -285,7 +285,7 @@ class DetailsPanel(QWidget):
         self.upscale_button.clicked.connect(self._upscale)
         self.reveal = QPushButton("Show in folder")
         self.reveal.clicked.connect(
-            lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path)
+            lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path, self)
         )
 
         buttons = QGridLayout()

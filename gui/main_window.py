@@ -63,6 +63,7 @@ from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
 from gui.gallery_panel import GalleryPanel
+from gui.help_menu import add_help_menu
 from gui.image_loader import allow_large_images
 from gui.images import rgb_to_qimage
 from gui.lab_panel import LabPanel
@@ -150,7 +151,7 @@ class MainWindow(QMainWindow):
         self.undo_button = QPushButton("Undo")
         self.undo_button.hide()
         self.undo_button.clicked.connect(self.undo_delete)
-        self.status.addWidget(self.undo_button)
+        self.status.addPermanentWidget(self.undo_button)  # beside the message, not over it
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_MS)
         self._undo_timer.timeout.connect(self.undo_button.hide)
 
@@ -258,6 +259,7 @@ class MainWindow(QMainWindow):
         job_menu.addActions([self.generate_action, self.cancel_action])
         job_menu.addSeparator()
         job_menu.addAction(self.upscale_action)
+        add_help_menu(self)
 
     def _build_mode_bar(self) -> None:
         bar = QToolBar("Modes")
