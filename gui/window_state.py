@@ -77,7 +77,7 @@ def keep_canvas_room(window: MainWindow) -> None:
     if right and max(d.width() for d in right) > dock_share:
         window.resizeDocks(right, [dock_share] * len(right), Qt.Orientation.Horizontal)
     # The splitter gets the docks' width back only once laid out: narrow it after that.
-    QTimer.singleShot(SETTLE_MS, lambda: _narrow_panel(window))
+    QTimer.singleShot(SETTLE_MS, window, lambda: _narrow_panel(window))  # not once closed
 
 
 def _narrow_panel(window: MainWindow) -> None:
