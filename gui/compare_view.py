@@ -239,7 +239,11 @@ class CompareView(ZoomableView):
         self._hover_cursor(event.position())
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if not self._near_divider(event.position()):
+        if self._near_divider(event.position()) or self.scene_size().isEmpty():
+            return
+        if self.fitted:  # as on the canvas: double-click toggles 1:1 and fit
+            self.actual_size()
+        else:
             self.fit()
 
     def _hover_cursor(self, where: QPointF) -> None:

@@ -37,7 +37,7 @@ from engine.api.requests import (
     image_name,
 )
 from engine.store import ImageMetadata
-from gui.gallery_panel import reveal_in_folder
+from gui.reveal import reveal_in_folder
 
 EMPTY = "Select an image in the gallery, or make one, to see how it was made."
 
@@ -285,7 +285,7 @@ class DetailsPanel(QWidget):
         self.upscale_button.clicked.connect(self._upscale)
         self.reveal = QPushButton("Show in folder")
         self.reveal.clicked.connect(
-            lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path)
+            lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path, self)
         )
 
         buttons = QGridLayout()
@@ -301,16 +301,17 @@ class DetailsPanel(QWidget):
         layout.addLayout(buttons)
         self.show_metadata(None)
 
-    def show_metadata(self, meta: ImageMetadata | None) -> None:
+    def show_metadata(self, meta: ImageMetadata | None, empty: str = EMPTY) -> None:
+        """Describe `meta`; with None, say `empty` (why there is nothing to describe)."""
         self.meta = meta
         while self.grid.count():
             self.grid.takeAt(0).widget().deleteLater()
         rows = describe(meta) if meta is not None else []
         if not rows:
-            empty = QLabel(EMPTY)
-            empty.setWordWrap(True)
-            empty.setStyleSheet("color: #8a8a8a;")
-            self.grid.addWidget(empty, 0, 0, 1, 2)
+            note = QLabel(empty)
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #8a8a8a;")
+            self.grid.addWidget(note, 0, 0, 1, 2)
         for i, (label, value) in enumerate(rows):
             name = QLabel(f"<b>{html.escape(label)}</b>")
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

@@ -13,13 +13,11 @@ from PySide6.QtCore import (
     Qt,
     QThreadPool,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QDesktopServices,
     QIcon,
     QImage,
     QImageReader,
@@ -40,6 +38,7 @@ from PySide6.QtWidgets import (
 from engine.store import GalleryItem, GalleryStore, StoreError, can_undo_delete
 from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
+from gui.reveal import reveal_in_folder
 
 THUMB = 128
 PAGE = 300  # rows listed at a time: a first screen of a 10,000-image gallery is instant
@@ -355,6 +354,7 @@ class GalleryPanel(QWidget, ModePanel):
             return
         if not can_undo_delete() and not self._confirm_delete(len(paths)):
             return
+        rows = [r for r in (self.model.row_of(p) for p in paths) if r is not None]
         trashed = []
         for path in paths:
             try:
@@ -365,6 +365,14 @@ class GalleryPanel(QWidget, ModePanel):
         self.refresh()
         if trashed:
             self.deleted.emit(trashed)
+            self._select_after_delete(min(rows, default=0))
+
+    def _select_after_delete(self, row: int) -> None:
+        """The image that took the deleted one's place is selected (the last one if the
+        end was deleted), and the canvas follows: arrow keys and Delete go on from there."""
+        total = self.model.rowCount()
+        if total:
+            self.view.setCurrentIndex(self.model.index(min(row, total - 1), 0))
 
     def _confirm_delete(self, count: int) -> bool:
         images = "this image" if count == 1 else f"these {count} images"
@@ -396,7 +404,7 @@ class GalleryPanel(QWidget, ModePanel):
 
     def _reveal_current(self) -> None:
         if (path := self.current_path()) is not None:
-            reveal_in_folder(Path(path))
+            reveal_in_folder(Path(path), self)
 
     def _update_labels(self) -> None:
         total = self.model.total
@@ -404,8 +412,3 @@ class GalleryPanel(QWidget, ModePanel):
         self.status_label.setText(
             f"{total:,} image{'s' if total != 1 else ''} in {self.model.store.root}"
         )
-
-
-def reveal_in_folder(path: Path) -> None:
-    """Open the file manager at the image's folder (selecting the file is not portable)."""
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))

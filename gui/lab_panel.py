@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.catalogue import CatalogueEntry, lab_models
-from engine.api.events import Metrics, Progress
+from engine.api.events import Frames, Metrics, Progress
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
@@ -328,6 +328,8 @@ class LabPanel(QWidget, ModePanel):
             self.train.metrics(event)
         elif isinstance(request, TrainRequest) and isinstance(event, Progress):
             self.train.progress_event(event)
+        elif isinstance(request, TrainRequest) and isinstance(event, Frames):
+            self.train.preview.show_samples(event.frames)
 
     def job_ended_without_outcome(self, request: Request, message: str) -> None:
         if self.explore.handles(request):
@@ -376,6 +378,8 @@ class LabPanel(QWidget, ModePanel):
             "seed": self.seed.edit.text(),
             "count": self.count.value(),
             "steps": self.steps.value(),
+            "label": self.label.currentData(),  # a diffusion model's class (None: any)
+            "guidance": round(self.guidance.value(), 2),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -384,6 +388,9 @@ class LabPanel(QWidget, ModePanel):
             self.seed.edit.setText(str(state.get("seed", "")))
             self.count.setValue(int(state.get("count", self.count.value())))
             self.steps.setValue(int(state.get("steps", self.steps.value())))
+            # After the model: choosing it fills its classes and its default guidance.
+            self.label.setCurrentIndex(max(0, self.label.findData(state.get("label"))))
+            self.guidance.setValue(float(state.get("guidance", self.guidance.value())))
 
 
 def quality_text(values: dict[str, float]) -> str:

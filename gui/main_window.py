@@ -11,7 +11,13 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -30,7 +36,6 @@ from engine.api.events import (
     DeviceInfo,
     Failed,
     Finished,
-    Frames,
     Paused,
     Preview,
     Resumed,
@@ -53,15 +58,18 @@ from engine.api.requests import (
 )
 from engine.client import EngineClient
 from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
+from gui import window_state
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
 from gui.gallery_panel import GalleryPanel
+from gui.help_menu import add_help_menu
 from gui.image_loader import allow_large_images
 from gui.images import rgb_to_qimage
 from gui.lab_panel import LabPanel
 from gui.mode_panel import ModePanel
 from gui.queue_dock import QueueDock
+from gui.quit_prompt import ask_before_quitting
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
@@ -97,8 +105,8 @@ class MainWindow(QMainWindow):
         self._shown_file: str | None = None  # the file on the canvas, if it came from disk
         self._preview_job: int | None = None  # the job whose preview is on the canvas
         self._last_trashed: list[Trashed] = []
-        self._quit_when_idle = False
-        self._closing = False
+        self.quit_when_idle = False
+        self.closing = False
         allow_large_images()  # upscaled results pass Qt's default 256 MB per image
 
         self.canvas = ImageCanvas()
@@ -143,7 +151,7 @@ class MainWindow(QMainWindow):
         self.undo_button = QPushButton("Undo")
         self.undo_button.hide()
         self.undo_button.clicked.connect(self.undo_delete)
-        self.status.addWidget(self.undo_button)
+        self.status.addPermanentWidget(self.undo_button)  # beside the message, not over it
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_MS)
         self._undo_timer.timeout.connect(self.undo_button.hide)
 
@@ -162,6 +170,8 @@ class MainWindow(QMainWindow):
         if client.gallery.notice:
             self.statusBar().showMessage(client.gallery.notice, 15_000)
         self.gallery_panel.sync()
+        window_state.restore(self)
+        window_state.CanvasRoom(self)  # small windows: the side areas give way first
         self._update_actions()
 
     # ------------------------------------------------------------ construction
@@ -249,6 +259,7 @@ class MainWindow(QMainWindow):
         job_menu.addActions([self.generate_action, self.cancel_action])
         job_menu.addSeparator()
         job_menu.addAction(self.upscale_action)
+        add_help_menu(self)
 
     def _build_mode_bar(self) -> None:
         bar = QToolBar("Modes")
@@ -409,16 +420,12 @@ class MainWindow(QMainWindow):
             and isinstance(state.request, TrainRequest)
         ):
             self.lab_panel.train.set_running(True, paused=isinstance(event, Paused))
-        if isinstance(event, Frames) and event.frames:  # a training's samples, as it learns
-            self.canvas.set_image(
-                rgb_to_qimage(image_grid(list(event.frames))),
-                keep_view=self._preview_job == event.job_id,
-            )
-            self._shown_file = None
-            self._preview_job = event.job_id
         if isinstance(event, Preview):
             self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
             self._shown_file = None
+            if self._preview_job != event.job_id:  # the details describe the canvas
+                what = state.label if state else "a job"
+                self.details.show_metadata(None, f"A preview of {what}, in progress: not saved.")
             self._preview_job = event.job_id
             self._update_actions()
         elif isinstance(event, ENDINGS):
@@ -450,7 +457,10 @@ class MainWindow(QMainWindow):
             if self._preview_job == job_id:  # the noisy preview is not a result: say so
                 step = f" at step {state.step}/{state.total}" if state and state.total else ""
                 self.canvas.set_banner(f"Cancelled{step}: this preview was not saved")
-        if self._quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
+                self.details.show_metadata(
+                    None, f"A cancelled job's last preview{step}: not saved."
+                )
+        if self.quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
             self.close()
 
     def _show_result(self) -> None:
@@ -534,8 +544,11 @@ class MainWindow(QMainWindow):
     def _show_details_of_result(self) -> None:
         shown = self.results.shown
         images = shown.images if shown else ()
-        if not images:
-            self.details.show_metadata(None)
+        if shown is None or not images or not (images[0].path or images[0].png_text):
+            # Frames (a forward process…) or pixels without a recipe: say what they are,
+            # never leave the previous image's details under them.
+            unsaved = f"{shown.request.describe()}: shown, not saved." if shown else ""
+            self.details.show_metadata(None, *([unsaved] if unsaved else []))
             return
         image = images[0]
         if image.path:
@@ -701,6 +714,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ focus and closing
 
+    @property
+    def shown_file(self) -> str | None:
+        return self._shown_file
+
+    @property
+    def showing_preview(self) -> bool:
+        return self._preview_job is not None
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         # Back from another program (a file manager, say): look for new files.
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
@@ -708,10 +729,11 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._closing and self._ask_before_quitting():
+        if not self.closing and ask_before_quitting(self):
             event.ignore()
             return
         self._save_panel_states()
+        window_state.save(self)
         self.settings.sync()
         self.gallery_panel.close_loader()
         self.upscale_panel.close_loader()
@@ -720,43 +742,5 @@ class MainWindow(QMainWindow):
 
     def close_now(self) -> None:
         """Close without asking (Quit anyway, tests): running jobs are cancelled."""
-        self._closing = True
+        self.closing = True
         self.close()
-
-    def _ask_before_quitting(self) -> bool:
-        """True when the user was asked (the close waits for the answer)."""
-        active = [s for s in self.jobs.active() if s.request.listed]
-        unsaved = len(self.results.unsaved)
-        if not active and not unsaved:
-            return False
-        parts = []
-        if active:
-            running = sum(s.status is not JobStatus.QUEUED for s in active)
-            parts.append(f"{running} job(s) running and {len(active) - running} waiting")
-        if unsaved:
-            parts.append(f"{unsaved} image(s) not saved")
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Quit Latent Studio?",
-            f"There are {' and '.join(parts)}. Quitting now loses them.",
-            parent=self,
-        )
-        quit_button = box.addButton("Quit Anyway", QMessageBox.ButtonRole.DestructiveRole)
-        wait_button = (
-            box.addButton("Quit When Done", QMessageBox.ButtonRole.AcceptRole) if active else None
-        )
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(
-            lambda _r: self._quit_answer(box.clickedButton(), quit_button, wait_button)
-        )
-        box.open()
-        self.quit_box = box
-        return True
-
-    def _quit_answer(self, clicked, quit_button, wait_button) -> None:
-        if clicked is quit_button:
-            self.close_now()
-        elif clicked is wait_button and wait_button is not None:
-            self._quit_when_idle = True
-            self._closing = True
-            self.statusBar().showMessage("Latent Studio will quit when the jobs are done.")

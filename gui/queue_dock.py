@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -69,6 +70,11 @@ class QueueDock(QDockWidget):
 
         buttons = QHBoxLayout()
         for button in (self.cancel_button, self.pause_button, self.stop_button, self.clear_button):
+            # As narrow as their words allow (not the style's 80 px): on a small screen
+            # the dock's width is taken from the canvas.
+            words = max(button.fontMetrics().horizontalAdvance(t) for t in ("Resume", "Cancel"))
+            button.setMinimumWidth(words + 16)
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
             buttons.addWidget(button)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -77,6 +83,7 @@ class QueueDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self._items: dict[int, QTreeWidgetItem] = {}
+        self._numbered = 0  # listed jobs so far: the numbers the user sees
         jobs.added.connect(self._add)
         jobs.changed.connect(self._change)
         jobs.removed.connect(self._remove)
@@ -87,12 +94,16 @@ class QueueDock(QDockWidget):
     def _add(self, state: JobState) -> None:
         if not state.request.listed:
             return
+        # Numbered by the queue, not by the engine's job ids: slider moves and other live
+        # requests are jobs too, and would make the numbers jump (#15, then #25).
+        self._numbered += 1
         mode = mode_name(state.request, state.lane)
-        item = QTreeWidgetItem([f"#{state.job_id} {state.label}", mode, ""])
+        item = QTreeWidgetItem([f"#{self._numbered} {state.label}", mode, ""])
         item.setData(0, JobIdRole, state.job_id)
         self.tree.addTopLevelItem(item)
         self._items[state.job_id] = item
         self._change(state)
+        self.tree.scrollToItem(item)  # follow new jobs: the one just started is in view
 
     def _change(self, state: JobState) -> None:
         item = self._items.get(state.job_id)

@@ -77,5 +77,12 @@ class AppSettings:
     def set_panel_state(self, name: str, state: dict) -> None:
         self._qs.setValue(f"panels/{name}", json.dumps(state))
 
+    def ui_value(self, key: str) -> object:
+        """A piece of the window's state (geometry bytes, mode, last image), or None."""
+        return self._qs.value(key)
+
+    def set_ui_value(self, key: str, value: object) -> None:
+        self._qs.setValue(key, value)
+
     def sync(self) -> None:
         self._qs.sync()

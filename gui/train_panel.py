@@ -34,6 +34,7 @@ from engine.api.requests import TrainRequest
 from engine.data.survey import FolderSurvey
 from gui.folder_survey import FolderSurveyor
 from gui.start_folders import Purpose, start_folder
+from gui.train_preview import TrainPreview
 from gui.widgets import spin_box
 
 FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
@@ -102,6 +103,7 @@ class TrainPanel(QWidget):
         self.status = QLabel("Choose a family and data, then Start.")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #a8a8a8;")
+        self.preview = TrainPreview()  # its samples: the canvas keeps the user's results
         self.plot = None  # the LossPlot, made when first shown (pyqtgraph loads then)
         self._plot_box = QVBoxLayout()
         self._started_at = 0.0
@@ -128,6 +130,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.start_button)
         layout.addLayout(controls)
         layout.addWidget(self.progress)
+        layout.addWidget(self.preview)
         layout.addLayout(self._plot_box, 1)
         layout.addWidget(self.status)
         self.continue_from(None)
@@ -233,6 +236,10 @@ class TrainPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Resume" if paused else "Pause")
+        if running and (paused or self.progress.format().startswith("Paused")):
+            # No ETA while paused (nothing moves); the next progress report resets it.
+            step = f"step {self.progress.value():,}/{self.progress.maximum():,}"
+            self.progress.setFormat(f"Paused at {step}" if paused else f"Resuming at {step}…")
         resuming = self.resume_path is not None  # only the total steps may change then
         for control in (
             self.family,
@@ -251,6 +258,7 @@ class TrainPanel(QWidget):
         self._started_at = time.monotonic()
         if self.plot is not None:
             self.plot.clear()
+        self.preview.clear()
         self.set_running(True)
         self.progress.setRange(0, 0)  # busy until the first step is reported
         self.progress.setFormat("")

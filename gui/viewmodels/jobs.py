@@ -74,6 +74,8 @@ def progress_text(state: JobState, now: float | None = None) -> str:
         return state.message
     if not state.total:
         return "Starting…"
+    if state.status is JobStatus.PAUSED:  # no rate and no ETA: nothing is moving
+        return f"Paused at step {state.step:,}/{state.total:,}"
     working_on = min(state.step + 1, state.total)
     parts = [f"Step {working_on}/{state.total}"]
     if state.it_per_s:
