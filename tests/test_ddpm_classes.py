@@ -3,6 +3,9 @@ different noise levels, and the bundled model, guided, draws the kind asked for.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
@@ -54,3 +57,34 @@ def test_asked_for_a_heart_with_guidance_3_the_bundled_model_draws_hearts():
     with torch.no_grad():
         kinds = reader.net(drawn.clone())[0].argmax(1)
     assert (kinds == 3).float().mean() >= 0.75, kinds.tolist()
+
+
+class _DrawsKinds:
+    """A stand-in sampler: real rendered shapes, of the kind asked for or always `fixed`."""
+
+    def __init__(self, fixed: int | None = None) -> None:
+        self.fixed = fixed
+
+    def run(self, request, _ctx):
+        from engine.api.outcomes import ImagesOutcome, ResultImage
+        from engine.data.shapes import ShapesData, render
+
+        factors = ShapesData(seed=request.label).batch(request.count)[1]
+        kind = request.label if self.fixed is None else self.fixed
+        factors = replace(factors, kind=np.full(request.count, kind))
+        pixels = (render(factors) * 255).round().astype(np.uint8)
+        return ImagesOutcome(tuple(ResultImage(p, i, i, {}) for i, p in enumerate(pixels)))
+
+
+def test_per_class_figures_say_which_class_a_model_fails_to_draw():
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef
+    from engine.quality.classes import per_class
+
+    ref, kinds = ModelRef(Family.DDPM, "any"), ["square", "circle", "triangle", "heart"]
+    faithful = per_class(_DrawsKinds(), ref, "shapes", kinds)
+    assert list(faithful) == [f"class:{k}" for k in kinds]
+    assert min(faithful.values()) > 0.8
+    circles = per_class(_DrawsKinds(fixed=1), ref, "shapes", kinds)
+    assert circles["class:circle"] > 0.8
+    assert circles["class:heart"] == circles["class:square"] == circles["class:triangle"] == 0
