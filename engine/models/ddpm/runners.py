@@ -309,4 +309,5 @@ class DdpmScoreRunner(ScoreRunner):
         if not loaded.config.num_classes:
             return {}
         names = [_class_name(loaded.meta, i) for i in range(loaded.config.num_classes)]
-        return per_class(sampling_runtime(self.env), request.model, dataset, names)
+        runtime = sampling_runtime(self.env)
+        return per_class(runtime, request.model, dataset, names, request.count)
