@@ -43,6 +43,7 @@ from engine.api.requests import (
 from engine.quality.record import load_quality
 from gui.explore import ExploreTab
 from gui.mode_panel import ModePanel
+from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
 from gui.widgets import double_spin_box, spin_box
@@ -141,6 +142,12 @@ class LabPanel(QWidget, ModePanel):
         self.quality = QLabel()
         self.quality.setWordWrap(True)
         self.quality.setStyleSheet("color: #a8a8a8;")
+        # What the figures cannot say by themselves: most samples are noise, copies or
+        # one picture repeated. Shown above the figures, in the warning colour.
+        self.quality_warning = QLabel()
+        self.quality_warning.setWordWrap(True)
+        self.quality_warning.setStyleSheet("color: #f0a040; font-weight: bold;")
+        self.quality_warning.setVisible(False)
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.RichText)
@@ -167,6 +174,7 @@ class LabPanel(QWidget, ModePanel):
         layout = QVBoxLayout(tab)
         layout.addLayout(form)
         layout.addWidget(self.about)
+        layout.addWidget(self.quality_warning)
         layout.addWidget(self.quality)
         layout.addStretch(1)
         layout.addWidget(self.keep_button)
@@ -205,7 +213,7 @@ class LabPanel(QWidget, ModePanel):
         self.about.setText(ABOUT.get(model.family, "") if model else "")
         entry = self._entry()
         measured = load_quality(entry.path) if entry else {}
-        self.quality.setText(quality_text(measured) if measured else "")
+        self._show_quality(measured)
         diffusion = model is not None and model.family is Family.DDPM
         self.explore.set_model(model)
         for widget in self._diffusion_rows:
@@ -276,6 +284,7 @@ class LabPanel(QWidget, ModePanel):
 
     def _score(self) -> None:
         if self.model is not None:
+            self._show_quality({})
             self.quality.setText("Measuring…")
             self.score_requested.emit(ScoreRequest(model=self.model))
 
@@ -317,11 +326,15 @@ class LabPanel(QWidget, ModePanel):
             self.tabs.setCurrentIndex(0)
             self._score()  # the meter's figures follow the training they judge
         elif isinstance(outcome, VectorsOutcome):
-            self.quality.setText(
-                quality_text(
-                    dict(zip(outcome.labels, (v[0] for v in outcome.vectors), strict=True))
-                )
+            self._show_quality(
+                dict(zip(outcome.labels, (v[0] for v in outcome.vectors), strict=True))
             )
+
+    def _show_quality(self, values: dict[str, float]) -> None:
+        self.quality.setText(quality_text(values) if values else "")
+        warning = quality_warning(values)
+        self.quality_warning.setText(warning)
+        self.quality_warning.setVisible(bool(warning))
 
     def job_event(self, request: Request, event: object) -> None:
         if isinstance(request, TrainRequest) and isinstance(event, Metrics):
@@ -337,6 +350,7 @@ class LabPanel(QWidget, ModePanel):
         elif isinstance(request, TrainRequest):
             self.train.ended(message)
         elif isinstance(request, ScoreRequest):
+            self._show_quality({})
             self.quality.setText(message)
 
     # ------------------------------------------------------------ keeping one sample
@@ -391,31 +405,6 @@ class LabPanel(QWidget, ModePanel):
             # After the model: choosing it fills its classes and its default guidance.
             self.label.setCurrentIndex(max(0, self.label.findData(state.get("label"))))
             self.guidance.setValue(float(state.get("guidance", self.guidance.value())))
-
-
-def quality_text(values: dict[str, float]) -> str:
-    parts = []
-    if "recognisable" in values:
-        real = values.get("real_digits_recognisable", values.get("real_shapes_recognisable"))
-        scale = f" (real data: {real:.0%})" if real is not None else ""
-        parts.append(f"{values['recognisable']:.0%} recognisable{scale}")
-    if "classes" in values:
-        parts.append(f"{values['classes']:.0f} classes")
-    if "kinds" in values:
-        parts.append(f"{values['kinds']:.0f} of 4 kinds")
-    if "factor_coverage" in values:
-        parts.append(f"factor coverage {values['factor_coverage']:.2f}")
-    if "diversity" in values:
-        parts.append(f"diversity {values['diversity']:.2f}")
-    if "realism" in values:
-        parts.append(f"{values['realism']:.0%} as near the data as real images")
-    if "copies" in values:
-        parts.append(f"{values['copies']:.1%} copies")
-    if "held_out_neg_elbo" in values:
-        parts.append(f"held-out −ELBO {values['held_out_neg_elbo']:.1f}")
-    if "held_out_recon_error" in values:
-        parts.append(f"reconstruction error {values['held_out_recon_error']:.3f}")
-    return "Quality: " + ", ".join(parts) if parts else "Quality: no meter for this data set."
 
 
 def _record_of(path: Path) -> dict:

@@ -19,26 +19,24 @@ def test_the_splits_are_disjoint_and_cover_every_digit():
     assert set(y[split["held_out"]].tolist()) == set(range(10))
 
 
-def test_real_unseen_digits_score_like_the_meters_record_and_are_not_copies():
+def test_real_unseen_digits_score_like_the_real_data_figure_and_are_not_copies():
     x, _y, split = digit_splits()
     unseen, seen = x[split["held_out"]], x[split["train"]]
-    values = scoring._digits(unseen)
-    # The record was measured on these very images when the meter was trained (another
-    # thread count may round a borderline probability or two the other way).
-    assert abs(values["recognisable"] - values["real_digits_recognisable"]) < 0.01
+    values = scoring._digits(unseen, learned=seen)  # as if a model had learned the half
+    # The real-data figure is the same rule on these very images.
+    assert values["recognisable"] == values["real_digits_recognisable"] > 0.8
     assert values["classes"] == 10
-    assert 0.9 < values["diversity"] < 1.1  # as varied as the real digits (they are)
-    # Against the training half only, unseen digits are not near-copies, and 95 % of
-    # them are as near it as 95 % of unseen digits are (the definition, checked).
-    apart = scoring._reference(unseen, seen, (unseen, seen))
-    assert apart["copies"] < 0.05 and 0.94 <= apart["realism"] <= 0.96
+    assert 0.85 < values["diversity"] < 1.1  # as varied as the real digits (they are)
+    # Not near-copies of the training half, and about 95 % of them as near it as 95 % of
+    # unseen digits are (the definition, less the few that repeat another).
+    assert values["copies"] < 0.05 and 0.9 <= values["realism"] <= 0.96
 
 
-def test_the_training_images_themselves_are_all_copies():
+def test_the_training_images_themselves_are_all_copies_and_earn_nothing():
     x, _y, split = digit_splits()
     values = scoring._digits(x[split["train"]][:300])
     assert values["copies"] == 1.0
-    assert values["recognisable"] > 0.9  # the classifier trained on them knows them
+    assert values["recognisable"] == values["realism"] == values["classes"] == 0
 
 
 def test_noise_is_not_realistic_and_a_collapsed_model_has_no_diversity():
@@ -73,4 +71,4 @@ def test_fresh_shapes_score_as_fully_covering_and_one_shape_does_not():
     assert values["kinds"] == 4 and values["recognisable"] > 0.9
     assert values["factor_coverage"] > 0.85 and values["diversity"] > 0.85
     same = scoring._shapes(real[:1].repeat(300, 1, 1, 1))
-    assert same["kinds"] == 1 and same["factor_coverage"] < 0.05 and same["diversity"] < 0.01
+    assert same["kinds"] == 0 and same["factor_coverage"] < 0.05 and same["diversity"] < 0.01

@@ -34,6 +34,10 @@ class ScoreRunner:
         pass
 
 
+def sampling_runtime(env: RunnerEnv) -> _SamplingRuntime:
+    return _SamplingRuntime(env)
+
+
 class _SamplingRuntime:
     """Just enough of a runtime for score_model: sample jobs through the registry."""
 

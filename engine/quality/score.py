@@ -1,17 +1,25 @@
 """Scoring a classic model: its samples read by the meters, against real data.
 
-- recognisable: the share of samples the meter recognises with p >= 0.9 (digits: the
-  calibrated classifier; shapes: the kind reader), beside the same share for real data;
-- classes: how many classes (kinds) the recognised samples cover;
-- diversity: mean pairwise distance of the samples over that of real images (1: as
-  varied as the data; a collapsed model tends to 0);
-- copies: the share of samples nearly identical to a training image (nearer than half
-  the typical distance of an unseen real image to its nearest training image);
+Every figure that claims quality counts only "fresh" samples (engine/quality/fresh.py):
+realistic, and neither a copy of a training image nor a repeat of another sample. So
+uniform noise, constant images, one picture repeated and the training images score 0.
+
+- recognisable: the share of samples that are fresh and that the meter recognises with
+  p >= 0.9 (digits: the calibrated classifier; shapes: the kind reader), beside the same
+  share for real unseen data;
+- classes (kinds): how many classes hold at least 1 % of the samples as fresh recognised;
+- realism: the share of fresh samples;
+- diversity: the fresh samples' mean pairwise distance over that of real images, times
+  their share (1: as varied as the data; a collapsed model tends to 0);
+- copies, repeats: the shares of samples nearly identical to a training image (nearer than
+  half the typical distance of an unseen real image to its nearest training image), or to
+  an earlier sample;
 - VAE: the negative ELBO and reconstruction error on held-out images.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +33,7 @@ from engine.context import JobContext
 from engine.data.emoji import load_emoji
 from engine.data.shapes import ShapesData
 from engine.models.common.modelfile import read_model_file
+from engine.quality.fresh import CLASS_SHARE, Reference, covered, figures, judge
 from engine.quality.meters import (
     DIGITS_METER,
     SHAPES_METER,
@@ -33,6 +42,7 @@ from engine.quality.meters import (
     load_meter,
 )
 from engine.quality.splits import digit_splits
+from engine.train.datasets import ShapesSource
 
 SAMPLES = 500
 CONFIDENT = 0.9
@@ -63,28 +73,48 @@ def score_model(
         outcome = runtime.run(request, job)
         pixels += [image.rgb for image in outcome.images]
     samples = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).float() / 255
-    values: dict[str, float] = {"samples": count}
+    return Score({"samples": count, **measure(dataset, samples)}, dataset)
+
+
+def measure(dataset: str, samples: torch.Tensor) -> dict[str, float]:
+    """The meter's figures for samples (N x C x H x W in [0, 1]) of a model trained on a
+    bundled data set; {} for any other data."""
     if dataset == "digits":
-        values.update(_digits(samples[:, :1]))
-    elif dataset == "shapes":
-        values.update(_shapes(samples))
-    elif dataset == "emoji":
-        values.update(_reference(samples, torch.from_numpy(load_emoji()[0]), None))
-    return Score(values, dataset)
+        return _digits(samples[:, :1])
+    if dataset == "shapes":
+        return _shapes(samples)
+    if dataset == "emoji":
+        return _emoji(samples)
+    return {}
 
 
-def _digits(samples: torch.Tensor) -> dict[str, float]:
+def _digits(samples: torch.Tensor, learned: torch.Tensor | None = None) -> dict[str, float]:
+    """`learned`: the digits the model learned from (default: all of them, as the presets
+    do); real unseen digits are measured against the training half instead."""
     meter = load_meter(DIGITS_METER, digit_classifier())
     x, _y, split = digit_splits()
-    with torch.no_grad():
-        p = (meter.net(samples) / meter.temperature).softmax(1)
-    confidence, predicted = p.max(1)
-    recognised = confidence >= CONFIDENT
+    unseen, seen = x[split["held_out"]], x[split["train"]]
+    scale = _nearest(unseen, seen)  # an unseen digit's distance to the training half
+    reference = Reference(x if learned is None else learned, scale)
+
+    def recognised(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            p = (meter.net(images) / meter.temperature).softmax(1)
+        confidence, predicted = p.max(1)
+        return confidence >= CONFIDENT, predicted
+
+    judged = judge(samples, reference)
+    confident, predicted = recognised(samples)
+    credited = confident & judged.fresh
+    real_confident, _ = recognised(unseen)
     return {
-        "recognisable": recognised.float().mean().item(),
-        "real_digits_recognisable": meter.record["held_out_recognisable"],
-        "classes": float(len(set(predicted[recognised].tolist()))),
-        **_reference(samples, x, (x[split["held_out"]], x[split["train"]])),
+        "recognisable": credited.float().mean().item(),
+        # The same rule on real unseen digits, judged against the training half: the scale.
+        "real_digits_recognisable": (
+            (real_confident & judge(unseen, Reference(seen, scale)).fresh).float().mean().item()
+        ),
+        "classes": covered(predicted, credited),
+        **figures(samples, judged, x),
     }
 
 
@@ -92,52 +122,56 @@ def _shapes(samples: torch.Tensor) -> dict[str, float]:
     meter = load_meter(SHAPES_METER, ShapesReader())
     real_images, _ = ShapesData(seed=4242).batch(len(samples))
     real = torch.from_numpy(real_images.transpose(0, 3, 1, 2).copy())
+    reference = shapes_reference()
     with torch.no_grad():
         logits, factors = meter.net(samples)
-        _real_logits, real_factors = meter.net(real)
+        real_logits, real_factors = meter.net(real)
+    judged = judge(samples, reference)
     confidence, kind = logits.softmax(1).max(1)
-    recognised = confidence >= CONFIDENT
+    credited = (confidence >= CONFIDENT) & judged.fresh
+    real_credited = (real_logits.softmax(1).max(1).values >= CONFIDENT) & judge(
+        real, reference
+    ).fresh
     # The factors the reader recovers from the samples (x, y, scale, hue as cos/sin)
     # should spread as widely as those of real shapes: a model that draws every shape in
     # the middle, or in one colour, covers little of the factor space.
-    spread = factors[recognised].std(0) / real_factors.std(0) if recognised.sum() > 1 else None
+    enough = credited.sum() >= max(2, CLASS_SHARE * len(samples))
+    spread = factors[credited].std(0) / real_factors.std(0) if enough else None
     return {
-        "recognisable": recognised.float().mean().item(),
-        "real_shapes_recognisable": meter.record["held_out_recognisable"],
-        "kinds": float(len(set(kind[recognised].tolist()))),
+        "recognisable": credited.float().mean().item(),
+        "real_shapes_recognisable": real_credited.float().mean().item(),
+        "kinds": covered(kind, credited),
         "factor_coverage": spread.clamp(max=1).mean().item() if spread is not None else 0.0,
-        "diversity": _mean_distance(samples) / _mean_distance(real),
+        **figures(samples, judged, real),
     }
 
 
-def _reference(
-    samples: torch.Tensor, data: torch.Tensor, split: tuple[torch.Tensor, torch.Tensor] | None
-) -> dict[str, float]:
-    """Diversity against the data, and copies of it."""
-    flat = samples.reshape(len(samples), -1)
-    data_flat = data.reshape(len(data), -1)
-    nearest = torch.cdist(flat, data_flat).min(1).values
-    if split is not None:  # an unseen image's distance to the training images: the scale
-        unseen, seen = split
-        real_nearest = (
-            torch.cdist(unseen.reshape(len(unseen), -1), seen.reshape(len(seen), -1)).min(1).values
-        )
-    else:  # no held-out part: each image's nearest other image
-        distances = torch.cdist(data_flat, data_flat)
-        distances.fill_diagonal_(float("inf"))
-        real_nearest = distances.min(1).values
-    return {
-        "diversity": _mean_distance(samples) / _mean_distance(data[: len(samples)]),
-        "copies": (nearest < 0.5 * real_nearest.median()).float().mean().item(),
-        # As near the data as 95 % of real unseen images are. The classifier alone is fooled
-        # by what is no digit at all (it is sure of half of uniform noise): this is the check.
-        "realism": (nearest <= real_nearest.quantile(0.95)).float().mean().item(),
-    }
+def _emoji(samples: torch.Tensor) -> dict[str, float]:
+    """Emoji have no classes and no unseen part: each emoji's nearest other emoji is the
+    scale, and the models learned from all of them."""
+    data = torch.from_numpy(load_emoji()[0])
+    distances = torch.cdist(data.reshape(len(data), -1), data.reshape(len(data), -1))
+    distances.fill_diagonal_(float("inf"))
+    return figures(samples, judge(samples, Reference(data, distances.min(1).values)), data)
 
 
-def _mean_distance(images: torch.Tensor) -> float:
-    flat = images.reshape(len(images), -1)
-    return float(torch.cdist(flat, flat).sum() / (len(flat) * (len(flat) - 1)))
+# The shapes the meter calls the training data: the first 2,048 the presets draw (seed 0,
+# 64 at a time). The set is infinite, so a model cannot have memorised it; what counts as
+# a copy is a copy of these, and fresh draws measure the distances of unseen shapes.
+SHAPES_SEEN = (0, 64, 32)  # seed, batch, batches
+
+
+@functools.cache
+def shapes_reference() -> Reference:
+    seed, batch, batches = SHAPES_SEEN
+    source = ShapesSource(32, seed)
+    seen = torch.cat([source.batch(batch)[0] for _ in range(batches)])
+    unseen = torch.from_numpy(ShapesData(seed=4242).batch(500)[0].transpose(0, 3, 1, 2).copy())
+    return Reference(seen, _nearest(unseen, seen))
+
+
+def _nearest(images: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
+    return torch.cdist(images.reshape(len(images), -1), data.reshape(len(data), -1)).min(1).values
 
 
 def held_out_images(dataset: str) -> torch.Tensor | None:

@@ -36,6 +36,13 @@ class DdpmConfig:
     # is recovered by dividing by sqrt(abar_t), near 0 at the start of sampling, so small
     # errors there become whole wrong images; v stays well conditioned at every t.
     prediction: str = "epsilon"
+    # Whether each block reads the time-and-class embedding through a SiLU before its
+    # projection, as Ho et al.'s U-Net does. Without it the class adds the same bias to
+    # every block at every t, so it cannot act differently at the noise levels that set a
+    # shape's outline and at those that fill it in: ddpm-shapes drew the same blob whatever
+    # class was asked. False keeps the files trained before (the same weights, read the
+    # old way).
+    activated_embedding: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "widths": list(self.widths)}
@@ -69,8 +76,9 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class ResBlock(nn.Module):
-    def __init__(self, width_in: int, width_out: int, embedding: int) -> None:
+    def __init__(self, width_in: int, width_out: int, embedding: int, activated: bool) -> None:
         super().__init__()
+        self.activated = activated
         self.norm1 = nn.GroupNorm(8, width_in)
         self.conv1 = nn.Conv2d(width_in, width_out, 3, padding=1)
         self.embed = nn.Linear(embedding, width_out)
@@ -79,6 +87,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(width_in, width_out, 1) if width_in != width_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        e = F.silu(e) if self.activated else e
         h = self.conv1(F.silu(self.norm1(x))) + self.embed(e)[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))
         return h + self.skip(x)
@@ -91,6 +100,7 @@ class UNet(nn.Module):
         widths = config.widths
         self.base = widths[0]
         embedding = 4 * widths[0]
+        activated = config.activated_embedding
         self.time = nn.Sequential(
             nn.Linear(widths[0], embedding), nn.SiLU(), nn.Linear(embedding, embedding)
         )
@@ -101,15 +111,15 @@ class UNet(nn.Module):
         self.downsample = nn.ModuleList()
         width = widths[0]
         for level, level_width in enumerate(widths):
-            self.down.append(ResBlock(width, level_width, embedding))
+            self.down.append(ResBlock(width, level_width, embedding, activated))
             width = level_width
             if level < len(widths) - 1:
                 self.downsample.append(nn.Conv2d(width, width, 3, stride=2, padding=1))
-        self.mid = ResBlock(width, width, embedding)
+        self.mid = ResBlock(width, width, embedding, activated)
         self.up = nn.ModuleList()
         self.upsample = nn.ModuleList()
         for level in reversed(range(len(widths))):
-            self.up.append(ResBlock(width + widths[level], widths[level], embedding))
+            self.up.append(ResBlock(width + widths[level], widths[level], embedding, activated))
             width = widths[level]
             if level > 0:
                 self.upsample.append(nn.ConvTranspose2d(width, widths[level - 1], 4, 2, 1))

@@ -298,4 +298,16 @@ class DdpmTrainRunner:
 
 @runner(task=Task.SCORE, family=Family.DDPM)
 class DdpmScoreRunner(ScoreRunner):
-    """The quality meter on this family's samples."""
+    """The quality meter on this family's samples; a class-conditional model's figures
+    per class too (at the model's default guidance)."""
+
+    def family_values(self, request, dataset: str) -> dict[str, float]:
+        from engine.quality.classes import per_class
+        from engine.quality.runner import sampling_runtime
+
+        loaded, _path = ddpm_models(self.env).load(request.model, JobContext(0))
+        if not loaded.config.num_classes:
+            return {}
+        names = [_class_name(loaded.meta, i) for i in range(loaded.config.num_classes)]
+        runtime = sampling_runtime(self.env)
+        return per_class(runtime, request.model, dataset, names, request.count)
