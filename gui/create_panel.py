@@ -34,6 +34,7 @@ from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
+from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
@@ -60,6 +61,8 @@ class CreatePanel(QWidget, ModePanel):
     generate_requested = Signal()
     model_chosen = Signal(str)
     models_listed = Signal()  # a scan of the model folders has been shown
+    models_changed = Signal()  # a rescan found files added or removed
+    notice = Signal(str)  # a line for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,21 +191,41 @@ class CreatePanel(QWidget, ModePanel):
         self.listing = LibraryListing([], {})
         self.scanner = LibraryScanner(self)
         self.scanner.scanned.connect(self._on_scanned)
+        self._folders: list[Path] = []
+        self._announce = False  # whether the scan under way should say what changed
+        self.folder_watch = ModelFoldersWatch(self)
+        self.folder_watch.rescan.connect(self.rescan_models)
 
     # ------------------------------------------------------------ models
 
-    def scan_models(self, folders: list[Path], select: str = "") -> None:
+    def scan_models(self, folders: list[Path], select: str = "", announce: bool = False) -> None:
         """List the checkpoints in the folders, on a thread; `select` once they arrive."""
+        self._folders, self._announce = list(folders), announce
         self._select_after_scan = select or self.model_path
         if self.model_box.count() == 0:
             self.model_box.setPlaceholderText(SCANNING)
         self.scanner.scan(folders)
 
+    def rescan_models(self) -> None:
+        """The same folders again (they changed, or the window is back in front)."""
+        self.scan_models(self._folders, self.model_path, announce=True)
+
     def _on_scanned(self, listing: LibraryListing) -> None:
+        change = what_changed(self.listing.entries, listing.entries) if self._announce else ""
+        same = (
+            self._announce
+            and listing.entries == self.listing.entries
+            and listing.hashes == self.listing.hashes
+        )
         self.listing = listing
-        self._fill_vaes(listing)
-        self.set_models(listing, self._select_after_scan)
+        self.folder_watch.watch(listing.folders)
+        if not same:  # a focus rescan that found nothing new leaves the pickers alone
+            self._fill_vaes(listing)
+            self.set_models(listing, self._select_after_scan)
         self.models_listed.emit()
+        if change:
+            self.notice.emit(change)
+            self.models_changed.emit()
 
     def set_models(self, listing: LibraryListing, select: str = "") -> None:
         self.model_box.blockSignals(True)
