@@ -63,6 +63,7 @@ from gui.compare_view import CompareView, dropped_paths
 from gui.image_loader import ImageLoader, header_size
 from gui.images import rgb_to_qimage
 from gui.mode_panel import ModePanel
+from gui.upscale_factor import below_own, limit_choices, refusal
 from gui.viewmodels.jobs import format_duration
 from gui.viewmodels.upscale import Added, BatchProgress, EntryStatus, UpscaleEntry, UpscaleInputs
 from gui.widgets import double_spin_box, spin_box
@@ -186,6 +187,12 @@ class UpscalePanel(QWidget, ModePanel):
         self.model_box.currentIndexChanged.connect(self._model_changed)
         form = QFormLayout()
         form.addRow("Model", self.model_box)
+        # Why a picked file cannot be used, in full, where the user is looking.
+        self.model_note = QLabel(wordWrap=True)
+        self.model_note.setStyleSheet(f"color: {FAILED_COLOUR.name()};")
+        self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_note.hide()
+        form.addRow(self.model_note)
         form.addRow("Scale", self._build_scale())
         form.addRow("Tile", self._build_tile())
         self.smooth_box = QCheckBox("Smooth the original")
@@ -298,6 +305,17 @@ class UpscalePanel(QWidget, ModePanel):
         )
         if resampler and self.own_scale.isChecked():
             self.x2.setChecked(True)
+        limit_choices(own, {2.0: self.x2, 4.0: self.x4}, self.own_scale, self.factor)
+        problem = self._described.get(model.id) if model is not None else None
+        self.model_note.setText(problem if isinstance(problem, str) else "")
+        self.model_note.setVisible(isinstance(problem, str))
+
+    def own_factor(self) -> int | None:
+        """The chosen model's own factor, when known (None for a resampler)."""
+        model = self.model
+        if model is None or is_resampler(model):
+            return None
+        return self._own_factor(self._entries[self.model_box.currentIndex()])
 
     def _own_factor(self, entry: CatalogueEntry | None) -> int | None:
         described = self._described.get(entry.ref.id) if entry is not None else None
@@ -319,10 +337,10 @@ class UpscalePanel(QWidget, ModePanel):
         entry = self._entries[index]
         if isinstance(answer, tuple):
             architecture, factor = answer
-            title = f"{entry.path.stem} · ×{factor} {architecture} ({entry.path.parent.name})"
+            title = f"{entry.title} · ×{factor} {architecture}"
             tip = f"{architecture}, ×{factor}\n{entry.path}"
         else:
-            title, tip = f"{entry.path.stem} · cannot be used", f"{answer}\n{entry.path}"
+            title, tip = f"{entry.title} · cannot be used", f"{answer}\n{entry.path}"
         self.model_box.setItemText(index, title)
         self.model_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         if index == self.model_box.currentIndex():
@@ -536,6 +554,12 @@ class UpscalePanel(QWidget, ModePanel):
         model = self.model
         if model is None:
             raise BadInput("Choose an upscaler first.")
+        described = self._described.get(model.id)
+        if isinstance(described, str):  # refused before: every image would fail the same
+            raise BadInput(described)
+        own = self.own_factor()
+        if below_own(own, self.scale_value()):
+            raise BadInput(refusal(model.name, own, self.scale_value()))
         return UpscaleRequest(
             model=model,
             image=ImageRef(entry.path, ""),
@@ -547,8 +571,13 @@ class UpscalePanel(QWidget, ModePanel):
         paths = {item.data(PathRole) for item in self.list.selectedItems()}
         entries = [e for e in self.inputs.to_submit() if e.path in paths]
         self._follow = True
-        for entry in entries:
-            self.submit_requested.emit(self._request_for(entry))
+        try:
+            requests = [self._request_for(entry) for entry in entries]
+        except BadInput as exc:
+            self.notice.emit(exc.message)
+            return
+        for request in requests:
+            self.submit_requested.emit(request)
 
     # ------------------------------------------------------------ jobs
 
@@ -581,7 +610,7 @@ class UpscalePanel(QWidget, ModePanel):
             self._failed(request, entry, event)
         elif isinstance(event, Cancelled):
             if entry is not None:
-                entry.status, entry.detail = EntryStatus.CANCELLED, ""
+                entry.ended_without_result(EntryStatus.CANCELLED, "")
                 self._refresh_row(entry)
             self._job_ended(failed=False)
 
@@ -613,7 +642,7 @@ class UpscalePanel(QWidget, ModePanel):
     def _failed(self, request: UpscaleRequest, entry: UpscaleEntry | None, event: Failed) -> None:
         name = Path(request.image.path).name
         if entry is not None:
-            entry.status, entry.detail = EntryStatus.FAILED, event.message
+            entry.ended_without_result(EntryStatus.FAILED, event.message)
             entry.too_large = _refused_as_too_large(request, event)
             self._refresh_row(entry)
             if entry.too_large:
