@@ -25,10 +25,8 @@ from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
-    QIcon,
     QImage,
     QPainter,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -64,15 +62,21 @@ from gui.image_loader import ImageLoader, header_size
 from gui.images import rgb_to_qimage
 from gui.mode_panel import ModePanel
 from gui.upscale_factor import below_own, limit_choices, refusal
+from gui.upscale_rows import (
+    FAILED_COLOUR,
+    THUMB,
+    placeholder_icon,
+    render_row,
+    sizes_text,
+    square_icon,
+)
 from gui.viewmodels.jobs import format_duration
 from gui.viewmodels.upscale import Added, BatchProgress, EntryStatus, UpscaleEntry, UpscaleInputs
 from gui.widgets import double_spin_box, spin_box
 
 PathRole = Qt.ItemDataRole.UserRole
 DEFAULT_MODEL = "lite-x4"  # the bundled ×4 upscaler, when it is installed
-THUMB = 48
 CACHED_IMAGES = 4  # whole images kept for the compare view (they can be 256 MB each)
-FAILED_COLOUR = QColor("#ff7070")
 QUIET = "color: #a8a8a8;"
 TILE_CHOICES = (("Auto", -1), ("Whole image", 0), ("Tiles of", None))
 TILE_TIPS = (
@@ -421,9 +425,9 @@ class UpscalePanel(QWidget, ModePanel):
             self.info.clear()
 
     def _new_item(self, entry: UpscaleEntry) -> QListWidgetItem:
-        item = QListWidgetItem(_placeholder_icon(), "")
+        item = QListWidgetItem(placeholder_icon(), "")
         item.setData(PathRole, entry.path)
-        _render(item, entry)
+        render_row(item, entry)
         return item
 
     def _item(self, path: str) -> QListWidgetItem | None:
@@ -433,7 +437,7 @@ class UpscalePanel(QWidget, ModePanel):
     def _refresh_row(self, entry: UpscaleEntry) -> None:
         item = self._item(entry.path)
         if item is not None:
-            _render(item, entry)
+            render_row(item, entry)
         if entry.path == self._shown:
             self._show_info(entry)
 
@@ -444,8 +448,8 @@ class UpscalePanel(QWidget, ModePanel):
         if size.isValid():
             entry.source_size = (size.width(), size.height())
         if not image.isNull():
-            item.setIcon(_square_icon(image))
-        _render(item, entry)
+            item.setIcon(square_icon(image))
+        render_row(item, entry)
 
     def _update_buttons(self) -> None:
         waiting = len(self.inputs.to_submit())
@@ -527,7 +531,7 @@ class UpscalePanel(QWidget, ModePanel):
             self.info.setText(f"{entry.name} was not upscaled: {entry.detail}")
             return
         self.info.setStyleSheet(QUIET)
-        sizes = _sizes_text(entry)
+        sizes = sizes_text(entry)
         notes = f" · {entry.detail}" if entry.status is EntryStatus.DONE and entry.detail else ""
         self.info.setText(f"{entry.name}{' · ' + sizes if sizes else ''}{notes}")
 
@@ -755,38 +759,6 @@ class UpscalePanel(QWidget, ModePanel):
 # ---------------------------------------------------------------- helpers
 
 
-def _render(item: QListWidgetItem, entry: UpscaleEntry) -> None:
-    """A row: the file's name, then its sizes and where its job is."""
-    status = entry.status
-    sizes = _sizes_text(entry)
-    line = {
-        EntryStatus.WAITING: sizes,
-        EntryStatus.QUEUED: f"{sizes} · queued",
-        EntryStatus.RUNNING: f"{sizes} · {entry.detail}",
-        EntryStatus.DONE: f"✓ {sizes}",
-        EntryStatus.FAILED: "✗ failed: " + _first_sentence(entry.detail),
-        EntryStatus.CANCELLED: f"{sizes} · cancelled",
-    }[status]
-    item.setText(f"{entry.name}\n{line.strip(' ·')}")
-    item.setToolTip(f"{entry.path}\n{entry.detail}" if entry.detail else entry.path)
-    failed = status is EntryStatus.FAILED
-    item.setForeground(FAILED_COLOUR if failed else QColor("#e6e6e6"))
-
-
-def _sizes_text(entry: UpscaleEntry) -> str:
-    def size(wh: tuple[int, int] | None) -> str:
-        return f"{wh[0]}×{wh[1]}" if wh else ""
-
-    if entry.result_size and entry.status is EntryStatus.DONE:
-        return f"{size(entry.source_size)} → {size(entry.result_size)}".strip()
-    return size(entry.source_size)
-
-
-def _first_sentence(text: str) -> str:
-    head = text.split(". ", 1)[0].rstrip(".")
-    return head if len(head) <= 80 else head[:79] + "…"
-
-
 def _refused_as_too_large(request: UpscaleRequest, event: Failed) -> bool:
     """Whether the engine's megapixel guard refused the image (the user may confirm)."""
     if event.kind is not ErrorKind.BAD_INPUT or request.allow_large:
@@ -804,19 +776,3 @@ def _own_factor(entry: CatalogueEntry) -> int | None:
         scale = record.get("config", {}).get("scale")
         return int(scale) if isinstance(scale, int | float) else None
     return None
-
-
-def _placeholder_icon() -> QIcon:
-    pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(QColor("#303030"))
-    return QIcon(pixmap)
-
-
-def _square_icon(image: QImage) -> QIcon:
-    """The thumbnail centred in a square, so every row has the same height and indent."""
-    pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.drawImage((THUMB - image.width()) // 2, (THUMB - image.height()) // 2, image)
-    painter.end()
-    return QIcon(pixmap)
