@@ -31,6 +31,7 @@ from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
 from engine.library.prompt_refs import embeddings_named, missing_loras, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
+from gui.extra_networks import fill_menu, insert_word, menu_button
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
@@ -84,12 +85,16 @@ class CreatePanel(QWidget, ModePanel):
         self.tokens = PromptTokenCounter()
         self.prompt = PromptEdit("Prompt: what you want to see")
         self.negative = PromptEdit("Negative prompt: what you do not want")
-        self.lora_button = QToolButton(text="LoRA")
-        self.lora_button.setToolTip("Insert a LoRA from the model folders into the prompt")
-        self.lora_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.lora_menu = QMenu(self.lora_button)
-        self.lora_menu.aboutToShow.connect(self._fill_lora_menu)
-        self.lora_button.setMenu(self.lora_menu)
+        self.lora_button = menu_button(
+            "LoRA", "Insert a LoRA from the model folders into the prompt", self._fill_lora_menu
+        )
+        self.lora_menu = self.lora_button.menu()
+        self.embedding_button = menu_button(
+            "Embeddings",
+            "Insert a textual-inversion embedding's name into the prompt",
+            self._fill_embedding_menu,
+        )
+        self.embedding_menu = self.embedding_button.menu()
         self.prompt_tokens, self.negative_tokens = QLabel(), QLabel()
         for edit, label, lines in (
             (self.prompt, self.prompt_tokens, 5),
@@ -175,6 +180,7 @@ class CreatePanel(QWidget, ModePanel):
         prompt_row.addWidget(QLabel("<b>Prompt</b>"))
         prompt_row.addStretch(1)
         prompt_row.addWidget(self.lora_button)
+        prompt_row.addWidget(self.embedding_button)
         layout.addLayout(prompt_row)
         layout.addWidget(self.prompt)
         layout.addWidget(self.prompt_tokens)
@@ -219,6 +225,11 @@ class CreatePanel(QWidget, ModePanel):
         )
         self.listing = listing
         self.folder_watch.watch(listing.folders)
+        embeddings = [
+            e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem
+        ]
+        for edit in (self.prompt, self.negative):
+            edit.set_embedding_names(embeddings)
         if not same:  # a focus rescan that found nothing new leaves the pickers alone
             self._fill_vaes(listing)
             self.set_models(listing, self._select_after_scan)
@@ -313,25 +324,22 @@ class CreatePanel(QWidget, ModePanel):
         if folder:
             self.select_model(folder)
 
-    def _fill_lora_menu(self) -> None:
-        self.lora_menu.clear()
-        family = self._chosen_family()
-        loras = [e for e in self.listing.entries if e.kind is ModelKind.LORA and not e.problem]
-        fitting = [e for e in loras if family is None or e.family in (None, family)]
-        if not fitting:
-            action = self.lora_menu.addAction("No LoRAs in the model folders for this model")
-            action.setEnabled(False)
-            return
-        for entry in fitting:
-            label = f"{entry.name} · {entry.detected.label}" if entry.family else entry.name
-            self.lora_menu.addAction(label, lambda name=entry.name: self.insert_lora(name))
+    def _fill_lora_menu(self, menu: QMenu | None = None) -> None:
+        fill_menu(
+            menu or self.lora_menu,
+            self.listing.entries,
+            ModelKind.LORA,
+            self._chosen_family(),
+            self.insert_lora,
+        )
+
+    def _fill_embedding_menu(self, menu: QMenu | None = None) -> None:
+        insert = lambda name: insert_word(self.prompt, name)  # noqa: E731
+        entries, family = self.listing.entries, self._chosen_family()
+        fill_menu(menu or self.embedding_menu, entries, ModelKind.EMBEDDING, family, insert)
 
     def insert_lora(self, name: str) -> None:
-        cursor = self.prompt.textCursor()
-        before = self.prompt.toPlainText()[: cursor.position()]
-        space = " " if before and not before.endswith((" ", "\n")) else ""
-        cursor.insertText(f"{space}<lora:{name}:1>")
-        self.prompt.setFocus()
+        insert_word(self.prompt, f"<lora:{name}:1>")
 
     def _chosen_family(self):
         for entry in self.listing.entries:

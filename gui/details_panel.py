@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.kinds import Family
+from engine.api.naming import model_name
 from engine.api.requests import (
     ArithmeticRequest,
     DiffuseRequest,
@@ -68,7 +69,9 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}")
             if not isinstance(request, LatentWalkRequest)
             else ("Latent walk", _walk_text(request)),
-            ("LoRAs", ", ".join(f"{lora.name} {lora.weight:g}" for lora in request.loras)),
+            ("LoRAs", ", ".join(f"{lora.name} (weight {lora.weight:g})" for lora in request.loras)),
+            ("VAE", model_name(request.vae) if request.vae else None),
+            ("Embeddings", ", ".join(model_name(path) for path in request.embeddings)),
             ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
             ("Format", _model_format(recipe)),
         ]
