@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QLabel
 from safetensors.torch import save_file
 
 from engine.api.kinds import Family
@@ -99,3 +100,23 @@ def test_details_name_the_vae_the_embeddings_and_each_loras_weight(qtbot, tmp_pa
     assert rows["LoRAs"] == "neon glow v2 (weight 0.8)"
     assert rows["VAE"] == "vae-ft-mse-840000"
     assert rows["Embeddings"] == "bad-hands"
+
+
+def test_long_paths_and_hashes_wrap_inside_a_narrow_details_dock(qtbot, tmp_path):
+    deep = tmp_path / "a-very-long-folder-name-for-outputs_of_stable_diffusion_webui" / "x"
+    deep.mkdir(parents=True)
+    request = Txt2ImgRequest(
+        model=ModelRef(Family.SD, str(deep / "juggernautXL_v9Rundiffusionphoto2.safetensors")),
+        prompt=Prompt("a fox"),
+        sampling=Sampling(seed=4_294_967_295),
+    )
+    image = ResultImage(np.zeros((8, 8, 3), np.uint8), 4_294_967_295, 0, {"model": "m"})
+    path = GalleryStore(deep).save(image, request)
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(260, 600)
+    panel.show()
+    panel.show_metadata(read_metadata(path))
+    widest = max(label.minimumSizeHint().width() for label in panel.findChildren(QLabel))
+    assert widest < 200, widest
+    assert "4294967295" in dict(panel.rows())["Seed"]
