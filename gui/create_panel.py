@@ -39,6 +39,7 @@ from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
+from gui.unusable_models import UnusableNote
 from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
@@ -161,6 +162,8 @@ class CreatePanel(QWidget, ModePanel):
 
         form = QFormLayout()
         form.addRow("Model", model_row)
+        self.unusable_note = UnusableNote()
+        form.addRow(self.unusable_note)
         form.addRow("Size", size_row)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
@@ -233,6 +236,7 @@ class CreatePanel(QWidget, ModePanel):
         if not same:  # a focus rescan that found nothing new leaves the pickers alone
             self._fill_vaes(listing)
             self.set_models(listing, self._select_after_scan)
+            self.unusable_note.show_entries(listing.entries)
         self.models_listed.emit()
         if change:
             self.notice.emit(change)
