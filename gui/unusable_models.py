@@ -32,10 +32,7 @@ class UnusableNote(QLabel):
 
     def explain(self) -> None:
         """Each file and its reason, in a box the user can read and copy from."""
-        lines = [
-            f"<p><b>{html.escape(e.path.name)}</b>: {html.escape(e.problem)}</p>"
-            for e in self.problems
-        ]
+        lines = [f"<p>{_reason(e)}</p>" for e in self.problems]
         self.box = QMessageBox(
             QMessageBox.Icon.Information,
             "Files that cannot be used",
@@ -44,3 +41,11 @@ class UnusableNote(QLabel):
         )
         self.box.setDetailedText("\n".join(f"{e.path}: {e.problem}" for e in self.problems))
         self.box.open()  # window-modal, not blocking
+
+
+def _reason(entry: LibraryEntry) -> str:
+    """The reason, its file's name in bold (the engine's sentences mostly start with it)."""
+    name, problem = html.escape(entry.path.name), html.escape(entry.problem)
+    if problem.startswith(name):
+        return f"<b>{name}</b>{problem[len(name) :]}"
+    return f"<b>{name}</b>: {problem}"
