@@ -31,13 +31,16 @@ from engine.api.samplers import SAMPLER_NAMES
 from engine.library.detect import ModelKind
 from engine.library.prompt_refs import embeddings_named, missing_loras, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
+from gui.extra_networks import fill_menu, insert_word, menu_button
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
+from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import TOKENS_PER_CHUNK, PromptTokenCounter
 from gui.seed_edit import SeedEdit
 from gui.start_folders import Purpose, remember, start_folder
+from gui.unusable_models import UnusableNote
 from gui.widgets import double_spin_box, spin_box
 
 MODEL_DEFAULT_SAMPLER = "Model default"
@@ -61,6 +64,8 @@ class CreatePanel(QWidget, ModePanel):
     generate_requested = Signal()
     model_chosen = Signal(str)
     models_listed = Signal()  # a scan of the model folders has been shown
+    models_changed = Signal()  # a rescan found files added or removed
+    notice = Signal(str)  # a line for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,12 +87,16 @@ class CreatePanel(QWidget, ModePanel):
         self.tokens = PromptTokenCounter()
         self.prompt = PromptEdit("Prompt: what you want to see")
         self.negative = PromptEdit("Negative prompt: what you do not want")
-        self.lora_button = QToolButton(text="LoRA")
-        self.lora_button.setToolTip("Insert a LoRA from the model folders into the prompt")
-        self.lora_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.lora_menu = QMenu(self.lora_button)
-        self.lora_menu.aboutToShow.connect(self._fill_lora_menu)
-        self.lora_button.setMenu(self.lora_menu)
+        self.lora_button = menu_button(
+            "LoRA", "Insert a LoRA from the model folders into the prompt", self._fill_lora_menu
+        )
+        self.lora_menu = self.lora_button.menu()
+        self.embedding_button = menu_button(
+            "Embeddings",
+            "Insert a textual-inversion embedding's name into the prompt",
+            self._fill_embedding_menu,
+        )
+        self.embedding_menu = self.embedding_button.menu()
         self.prompt_tokens, self.negative_tokens = QLabel(), QLabel()
         for edit, label, lines in (
             (self.prompt, self.prompt_tokens, 5),
@@ -154,6 +163,8 @@ class CreatePanel(QWidget, ModePanel):
 
         form = QFormLayout()
         form.addRow("Model", model_row)
+        self.unusable_note = UnusableNote()
+        form.addRow(self.unusable_note)
         form.addRow("Size", size_row)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
@@ -173,6 +184,7 @@ class CreatePanel(QWidget, ModePanel):
         prompt_row.addWidget(QLabel("<b>Prompt</b>"))
         prompt_row.addStretch(1)
         prompt_row.addWidget(self.lora_button)
+        prompt_row.addWidget(self.embedding_button)
         layout.addLayout(prompt_row)
         layout.addWidget(self.prompt)
         layout.addWidget(self.prompt_tokens)
@@ -189,21 +201,47 @@ class CreatePanel(QWidget, ModePanel):
         self.listing = LibraryListing([], {})
         self.scanner = LibraryScanner(self)
         self.scanner.scanned.connect(self._on_scanned)
+        self._folders: list[Path] = []
+        self._announce = False  # whether the scan under way should say what changed
+        self.folder_watch = ModelFoldersWatch(self)
+        self.folder_watch.rescan.connect(self.rescan_models)
 
     # ------------------------------------------------------------ models
 
-    def scan_models(self, folders: list[Path], select: str = "") -> None:
+    def scan_models(self, folders: list[Path], select: str = "", announce: bool = False) -> None:
         """List the checkpoints in the folders, on a thread; `select` once they arrive."""
+        self._folders, self._announce = list(folders), announce
         self._select_after_scan = select or self.model_path
         if self.model_box.count() == 0:
             self.model_box.setPlaceholderText(SCANNING)
         self.scanner.scan(folders)
 
+    def rescan_models(self) -> None:
+        """The same folders again (they changed, or the window is back in front)."""
+        self.scan_models(self._folders, self.model_path, announce=True)
+
     def _on_scanned(self, listing: LibraryListing) -> None:
+        change = what_changed(self.listing.entries, listing.entries) if self._announce else ""
+        same = (
+            self._announce
+            and listing.entries == self.listing.entries
+            and listing.hashes == self.listing.hashes
+        )
         self.listing = listing
-        self._fill_vaes(listing)
-        self.set_models(listing, self._select_after_scan)
+        self.folder_watch.watch(listing.folders)
+        embeddings = [
+            e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem
+        ]
+        for edit in (self.prompt, self.negative):
+            edit.set_embedding_names(embeddings)
+        if not same:  # a focus rescan that found nothing new leaves the pickers alone
+            self._fill_vaes(listing)
+            self.set_models(listing, self._select_after_scan)
+            self.unusable_note.show_entries(listing.entries)
         self.models_listed.emit()
+        if change:
+            self.notice.emit(change)
+            self.models_changed.emit()
 
     def set_models(self, listing: LibraryListing, select: str = "") -> None:
         self.model_box.blockSignals(True)
@@ -295,25 +333,22 @@ class CreatePanel(QWidget, ModePanel):
             remember(Purpose.MODELS, str(Path(folder).parent))
             self.select_model(folder)
 
-    def _fill_lora_menu(self) -> None:
-        self.lora_menu.clear()
-        family = self._chosen_family()
-        loras = [e for e in self.listing.entries if e.kind is ModelKind.LORA and not e.problem]
-        fitting = [e for e in loras if family is None or e.family in (None, family)]
-        if not fitting:
-            action = self.lora_menu.addAction("No LoRAs in the model folders for this model")
-            action.setEnabled(False)
-            return
-        for entry in fitting:
-            label = f"{entry.name} · {entry.detected.label}" if entry.family else entry.name
-            self.lora_menu.addAction(label, lambda name=entry.name: self.insert_lora(name))
+    def _fill_lora_menu(self, menu: QMenu | None = None) -> None:
+        fill_menu(
+            menu or self.lora_menu,
+            self.listing.entries,
+            ModelKind.LORA,
+            self._chosen_family(),
+            self.insert_lora,
+        )
+
+    def _fill_embedding_menu(self, menu: QMenu | None = None) -> None:
+        insert = lambda name: insert_word(self.prompt, name)  # noqa: E731
+        entries, family = self.listing.entries, self._chosen_family()
+        fill_menu(menu or self.embedding_menu, entries, ModelKind.EMBEDDING, family, insert)
 
     def insert_lora(self, name: str) -> None:
-        cursor = self.prompt.textCursor()
-        before = self.prompt.toPlainText()[: cursor.position()]
-        space = " " if before and not before.endswith((" ", "\n")) else ""
-        cursor.insertText(f"{space}<lora:{name}:1>")
-        self.prompt.setFocus()
+        insert_word(self.prompt, f"<lora:{name}:1>")
 
     def _chosen_family(self):
         for entry in self.listing.entries:

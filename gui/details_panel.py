@@ -9,6 +9,7 @@ parameters (the A1111 text), Show in folder.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.kinds import Family
+from engine.api.naming import model_name
 from engine.api.requests import (
     ArithmeticRequest,
     DiffuseRequest,
@@ -68,7 +70,9 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}")
             if not isinstance(request, LatentWalkRequest)
             else ("Latent walk", _walk_text(request)),
-            ("LoRAs", ", ".join(f"{lora.name} {lora.weight:g}" for lora in request.loras)),
+            ("LoRAs", ", ".join(f"{lora.name} (weight {lora.weight:g})" for lora in request.loras)),
+            ("VAE", model_name(request.vae) if request.vae else None),
+            ("Embeddings", ", ".join(model_name(path) for path in request.embeddings)),
             ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
             ("Format", _model_format(recipe)),
         ]
@@ -138,6 +142,23 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def breakable(text: str) -> str:
+    """Long words (paths, hashes, seeds) get places to wrap (zero-width spaces), after each
+    separator and every 12 characters: a label wraps only at spaces, and the dock would
+    otherwise cut them at its edge."""
+    return _LONG_WORD.sub(lambda m: _wrap_points(m.group(0)), text)
+
+
+def _wrap_points(word: str) -> str:
+    parts = re.split(r"(?<=[/\\_\-.])", word)
+    chunks = [p[i : i + 12] for p in parts for i in range(0, len(p), 12)]
+    return ZERO_WIDTH_SPACE.join(chunks)
+
+
+ZERO_WIDTH_SPACE = "\u200b"
+_LONG_WORD = re.compile(r"\S{16,}")
 
 
 def _walk_text(request: LatentWalkRequest) -> str:
@@ -315,7 +336,7 @@ class DetailsPanel(QWidget):
         for i, (label, value) in enumerate(rows):
             name = QLabel(f"<b>{html.escape(label)}</b>")
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            text = QLabel(html.escape(value).replace("\n", "<br>"))
+            text = QLabel(html.escape(breakable(value)).replace("\n", "<br>"))
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.grid.addWidget(name, i, 0)

@@ -16,16 +16,24 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.hashing import HASH_DB, HashCache, default_cache_dir
 from engine.library.scan import LibraryEntry, scan_library
+from gui.model_folders_watch import folders_to_watch
 
 log = logging.getLogger(__name__)
 
 
 class LibraryListing:
-    """What one scan found: the entries, and the short hashes already known."""
+    """What one scan found: the entries, the short hashes already known, and the
+    folders (subfolders too) that exist, to watch for files added later."""
 
-    def __init__(self, entries: list[LibraryEntry], hashes: dict[Path, str]) -> None:
+    def __init__(
+        self,
+        entries: list[LibraryEntry],
+        hashes: dict[Path, str],
+        folders: list[str] | None = None,
+    ) -> None:
         self.entries = entries
         self.hashes = hashes
+        self.folders = folders or []
 
     def short_hash(self, entry: LibraryEntry) -> str | None:
         sha = self.hashes.get(entry.path)
@@ -54,10 +62,11 @@ class LibraryScanner(QObject):
             entries = scan_library(folders)
             singles = [e.path for e in entries if e.format == "single file"]
             hashes = HashCache(default_cache_dir() / HASH_DB).known(singles)
+            watched = folders_to_watch(folders)
         except Exception:  # a scan must never take the window down; log and show nothing
             log.exception("listing the model folders failed")
-            entries, hashes = [], {}
-        self._finished.emit(generation, LibraryListing(entries, hashes))
+            entries, hashes, watched = [], {}, []
+        self._finished.emit(generation, LibraryListing(entries, hashes, watched))
 
     def _deliver(self, generation: int, listing: LibraryListing) -> None:
         if generation == self._generation:

@@ -198,6 +198,10 @@ class MainWindow(QMainWindow):
         self.gallery_panel.upscale_requested.connect(self.upscale_files)
         self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
         self.upscale_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.create_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.create_panel.models_changed.connect(
+            lambda: self.upscale_panel.scan_models(self.settings.models_dirs)
+        )
         self.upscale_panel.submit_requested.connect(
             lambda request: self._submit_for(self.upscale_panel, request)
         )
@@ -726,6 +730,7 @@ class MainWindow(QMainWindow):
         # Back from another program (a file manager, say): look for new files.
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.gallery_panel.sync()
+            self.create_panel.folder_watch.window_activated()
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

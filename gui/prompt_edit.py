@@ -3,10 +3,13 @@ to weight the selection (or the word at the cursor) up or down by 0.1.
 
 Colours follow the weight each character gets (prompt_syntax.spans, the same walk the
 encoder's parser makes): warmer and bolder above 1, greyer below, brackets dimmed,
-<lora:...> tags and BREAK in their own colours.
+<lora:...> tags and BREAK in their own colours; the names of the embeddings in the model
+folders (the last scan's, so a keystroke reads no disk) underlined in theirs.
 """
 
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
@@ -22,6 +25,7 @@ COLOURS = {
     "break": QColor("#1f5fbf"),
     "up": QColor("#b35c00"),
     "down": QColor("#6b7785"),
+    "embedding": QColor("#00796b"),
 }
 
 
@@ -30,6 +34,14 @@ class PromptHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self._text: str | None = None
         self._spans: list[Span] = []
+        self._embeddings: re.Pattern[str] | None = None
+
+    def set_embedding_names(self, names: list[str]) -> None:
+        """Words to mark as embeddings; as the engine finds them: whole words, longest first."""
+        names = sorted(set(names), key=len, reverse=True)
+        alternatives = "|".join(re.escape(n) for n in names)
+        self._embeddings = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])") if names else None
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
         whole = self.document().toPlainText()
@@ -46,6 +58,11 @@ class PromptHighlighter(QSyntaxHighlighter):
             style = span_format(span)
             if style is not None:
                 self.setFormat(start, end - start, style)
+        for found in self._embeddings.finditer(text) if self._embeddings else ():
+            style = self.format(found.start())
+            style.setForeground(COLOURS["embedding"])
+            style.setFontUnderline(True)
+            self.setFormat(found.start(), found.end() - found.start(), style)
 
 
 def span_format(span: Span) -> QTextCharFormat | None:
@@ -75,6 +92,9 @@ class PromptEdit(QPlainTextEdit):
             "(word) or (word:1.3) weights up, [word] down; BREAK starts a new chunk; "
             "<lora:NAME:0.8> applies a LoRA. Ctrl+↑/↓ weights the selection."
         )
+
+    def set_embedding_names(self, names: list[str]) -> None:
+        self.highlighter.set_embedding_names(names)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         step = {Qt.Key.Key_Up: WEIGHT_STEP, Qt.Key.Key_Down: -WEIGHT_STEP}.get(event.key())

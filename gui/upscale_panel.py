@@ -25,10 +25,8 @@ from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
-    QIcon,
     QImage,
     QPainter,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -64,15 +62,22 @@ from gui.image_loader import ImageLoader, header_size
 from gui.images import rgb_to_qimage
 from gui.mode_panel import ModePanel
 from gui.start_folders import Purpose, start_folder
+from gui.upscale_factor import below_own, limit_choices, refusal
+from gui.upscale_rows import (
+    FAILED_COLOUR,
+    THUMB,
+    placeholder_icon,
+    render_row,
+    sizes_text,
+    square_icon,
+)
 from gui.viewmodels.jobs import format_duration
 from gui.viewmodels.upscale import Added, BatchProgress, EntryStatus, UpscaleEntry, UpscaleInputs
 from gui.widgets import double_spin_box, spin_box
 
 PathRole = Qt.ItemDataRole.UserRole
 DEFAULT_MODEL = "lite-x4"  # the bundled ×4 upscaler, when it is installed
-THUMB = 48
 CACHED_IMAGES = 4  # whole images kept for the compare view (they can be 256 MB each)
-FAILED_COLOUR = QColor("#ff7070")
 QUIET = "color: #a8a8a8;"
 TILE_CHOICES = (("Auto", -1), ("Whole image", 0), ("Tiles of", None))
 TILE_TIPS = (
@@ -187,6 +192,12 @@ class UpscalePanel(QWidget, ModePanel):
         self.model_box.currentIndexChanged.connect(self._model_changed)
         form = QFormLayout()
         form.addRow("Model", self.model_box)
+        # Why a picked file cannot be used, in full, where the user is looking.
+        self.model_note = QLabel(wordWrap=True)
+        self.model_note.setStyleSheet(f"color: {FAILED_COLOUR.name()};")
+        self.model_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_note.hide()
+        form.addRow(self.model_note)
         form.addRow("Scale", self._build_scale())
         form.addRow("Tile", self._build_tile())
         self.smooth_box = QCheckBox("Smooth the original")
@@ -299,6 +310,17 @@ class UpscalePanel(QWidget, ModePanel):
         )
         if resampler and self.own_scale.isChecked():
             self.x2.setChecked(True)
+        limit_choices(own, {2.0: self.x2, 4.0: self.x4}, self.own_scale, self.factor)
+        problem = self._described.get(model.id) if model is not None else None
+        self.model_note.setText(problem if isinstance(problem, str) else "")
+        self.model_note.setVisible(isinstance(problem, str))
+
+    def own_factor(self) -> int | None:
+        """The chosen model's own factor, when known (None for a resampler)."""
+        model = self.model
+        if model is None or is_resampler(model):
+            return None
+        return self._own_factor(self._entries[self.model_box.currentIndex()])
 
     def _own_factor(self, entry: CatalogueEntry | None) -> int | None:
         described = self._described.get(entry.ref.id) if entry is not None else None
@@ -320,10 +342,10 @@ class UpscalePanel(QWidget, ModePanel):
         entry = self._entries[index]
         if isinstance(answer, tuple):
             architecture, factor = answer
-            title = f"{entry.path.stem} · ×{factor} {architecture} ({entry.path.parent.name})"
+            title = f"{entry.title} · ×{factor} {architecture}"
             tip = f"{architecture}, ×{factor}\n{entry.path}"
         else:
-            title, tip = f"{entry.path.stem} · cannot be used", f"{answer}\n{entry.path}"
+            title, tip = f"{entry.title} · cannot be used", f"{answer}\n{entry.path}"
         self.model_box.setItemText(index, title)
         self.model_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         if index == self.model_box.currentIndex():
@@ -408,9 +430,9 @@ class UpscalePanel(QWidget, ModePanel):
             self.info.clear()
 
     def _new_item(self, entry: UpscaleEntry) -> QListWidgetItem:
-        item = QListWidgetItem(_placeholder_icon(), "")
+        item = QListWidgetItem(placeholder_icon(), "")
         item.setData(PathRole, entry.path)
-        _render(item, entry)
+        render_row(item, entry)
         return item
 
     def _item(self, path: str) -> QListWidgetItem | None:
@@ -420,7 +442,7 @@ class UpscalePanel(QWidget, ModePanel):
     def _refresh_row(self, entry: UpscaleEntry) -> None:
         item = self._item(entry.path)
         if item is not None:
-            _render(item, entry)
+            render_row(item, entry)
         if entry.path == self._shown:
             self._show_info(entry)
 
@@ -431,8 +453,8 @@ class UpscalePanel(QWidget, ModePanel):
         if size.isValid():
             entry.source_size = (size.width(), size.height())
         if not image.isNull():
-            item.setIcon(_square_icon(image))
-        _render(item, entry)
+            item.setIcon(square_icon(image))
+        render_row(item, entry)
 
     def _update_buttons(self) -> None:
         waiting = len(self.inputs.to_submit())
@@ -514,7 +536,7 @@ class UpscalePanel(QWidget, ModePanel):
             self.info.setText(f"{entry.name} was not upscaled: {entry.detail}")
             return
         self.info.setStyleSheet(QUIET)
-        sizes = _sizes_text(entry)
+        sizes = sizes_text(entry)
         notes = f" · {entry.detail}" if entry.status is EntryStatus.DONE and entry.detail else ""
         self.info.setText(f"{entry.name}{' · ' + sizes if sizes else ''}{notes}")
 
@@ -541,6 +563,12 @@ class UpscalePanel(QWidget, ModePanel):
         model = self.model
         if model is None:
             raise BadInput("Choose an upscaler first.")
+        described = self._described.get(model.id)
+        if isinstance(described, str):  # refused before: every image would fail the same
+            raise BadInput(described)
+        own = self.own_factor()
+        if below_own(own, self.scale_value()):
+            raise BadInput(refusal(model.name, own, self.scale_value()))
         return UpscaleRequest(
             model=model,
             image=ImageRef(entry.path, ""),
@@ -552,8 +580,13 @@ class UpscalePanel(QWidget, ModePanel):
         paths = {item.data(PathRole) for item in self.list.selectedItems()}
         entries = [e for e in self.inputs.to_submit() if e.path in paths]
         self._follow = True
-        for entry in entries:
-            self.submit_requested.emit(self._request_for(entry))
+        try:
+            requests = [self._request_for(entry) for entry in entries]
+        except BadInput as exc:
+            self.notice.emit(exc.message)
+            return
+        for request in requests:
+            self.submit_requested.emit(request)
 
     # ------------------------------------------------------------ jobs
 
@@ -586,7 +619,7 @@ class UpscalePanel(QWidget, ModePanel):
             self._failed(request, entry, event)
         elif isinstance(event, Cancelled):
             if entry is not None:
-                entry.status, entry.detail = EntryStatus.CANCELLED, ""
+                entry.ended_without_result(EntryStatus.CANCELLED, "")
                 self._refresh_row(entry)
             self._job_ended(failed=False)
 
@@ -618,7 +651,7 @@ class UpscalePanel(QWidget, ModePanel):
     def _failed(self, request: UpscaleRequest, entry: UpscaleEntry | None, event: Failed) -> None:
         name = Path(request.image.path).name
         if entry is not None:
-            entry.status, entry.detail = EntryStatus.FAILED, event.message
+            entry.ended_without_result(EntryStatus.FAILED, event.message)
             entry.too_large = _refused_as_too_large(request, event)
             self._refresh_row(entry)
             if entry.too_large:
@@ -731,38 +764,6 @@ class UpscalePanel(QWidget, ModePanel):
 # ---------------------------------------------------------------- helpers
 
 
-def _render(item: QListWidgetItem, entry: UpscaleEntry) -> None:
-    """A row: the file's name, then its sizes and where its job is."""
-    status = entry.status
-    sizes = _sizes_text(entry)
-    line = {
-        EntryStatus.WAITING: sizes,
-        EntryStatus.QUEUED: f"{sizes} · queued",
-        EntryStatus.RUNNING: f"{sizes} · {entry.detail}",
-        EntryStatus.DONE: f"✓ {sizes}",
-        EntryStatus.FAILED: "✗ failed: " + _first_sentence(entry.detail),
-        EntryStatus.CANCELLED: f"{sizes} · cancelled",
-    }[status]
-    item.setText(f"{entry.name}\n{line.strip(' ·')}")
-    item.setToolTip(f"{entry.path}\n{entry.detail}" if entry.detail else entry.path)
-    failed = status is EntryStatus.FAILED
-    item.setForeground(FAILED_COLOUR if failed else QColor("#e6e6e6"))
-
-
-def _sizes_text(entry: UpscaleEntry) -> str:
-    def size(wh: tuple[int, int] | None) -> str:
-        return f"{wh[0]}×{wh[1]}" if wh else ""
-
-    if entry.result_size and entry.status is EntryStatus.DONE:
-        return f"{size(entry.source_size)} → {size(entry.result_size)}".strip()
-    return size(entry.source_size)
-
-
-def _first_sentence(text: str) -> str:
-    head = text.split(". ", 1)[0].rstrip(".")
-    return head if len(head) <= 80 else head[:79] + "…"
-
-
 def _refused_as_too_large(request: UpscaleRequest, event: Failed) -> bool:
     """Whether the engine's megapixel guard refused the image (the user may confirm)."""
     if event.kind is not ErrorKind.BAD_INPUT or request.allow_large:
@@ -780,19 +781,3 @@ def _own_factor(entry: CatalogueEntry) -> int | None:
         scale = record.get("config", {}).get("scale")
         return int(scale) if isinstance(scale, int | float) else None
     return None
-
-
-def _placeholder_icon() -> QIcon:
-    pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(QColor("#303030"))
-    return QIcon(pixmap)
-
-
-def _square_icon(image: QImage) -> QIcon:
-    """The thumbnail centred in a square, so every row has the same height and indent."""
-    pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.drawImage((THUMB - image.width()) // 2, (THUMB - image.height()) // 2, image)
-    painter.end()
-    return QIcon(pixmap)

@@ -125,7 +125,7 @@ def test_the_upscale_mode_replaces_the_canvas_with_the_compare_view(window):
     # The picker: the two resamplers, whatever is bundled, and the file in models/upscale_models.
     titles = [panel.model_box.itemText(i) for i in range(panel.model_box.count())]
     assert titles[:2] == ["Lanczos (no model)", "Bicubic (no model)"]
-    assert titles[-1] == "4x-Sharp (upscale_models)"
+    assert titles[-1] == "4x-Sharp"  # its folder (upscale_models, ESRGAN) says nothing
 
 
 def test_dropping_a_folder_adds_its_images_and_skips_the_rest(qtbot, window, tmp_path):
@@ -486,7 +486,7 @@ def test_a_picked_file_is_opened_to_name_its_architecture_and_factor(qtbot, wind
     assert panel.select_model(real)
     index = panel.model_box.currentIndex()
     qtbot.waitUntil(lambda: "ESRGAN" in panel.model_box.itemText(index), timeout=60_000)
-    assert panel.model_box.itemText(index) == "2x-Anime · ×2 ESRGAN (upscale_models)"
+    assert panel.model_box.itemText(index) == "2x-Anime · ×2 ESRGAN"
     assert panel.own_scale.text() == "Model's own (×2)"
     # A file that is not a model says so in the picker, with the engine's sentence.
     fake = str(folder / "4x-Sharp.pth")

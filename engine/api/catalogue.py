@@ -9,6 +9,7 @@ LoRAs, VAEs...) are the model library's (engine/library/scan.py).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,13 +145,28 @@ def upscaler_models(folders: list[Path]) -> list[CatalogueEntry]:
         for name, title in RESAMPLERS.items()
     ]
     entries += bundled_models(Family.UPSCALE)
-    found: dict[Path, CatalogueEntry] = {}
-    for path in _upscaler_files(folders):
-        ref = ModelRef(Family.UPSCALE, str(path))
-        found.setdefault(
-            path.resolve(), CatalogueEntry(ref, f"{path.stem} ({path.parent.name})", path)
+    files = {p.resolve(): p for p in _upscaler_files(folders)}
+    stems = Counter(p.stem.lower() for p in files.values())
+    found = [
+        # Named by the file alone: its folder is always ESRGAN, upscale_models… and says
+        # nothing. Two installs with the same file name are told apart by the install.
+        CatalogueEntry(
+            ModelRef(Family.UPSCALE, str(path)),
+            path.stem if stems[path.stem.lower()] == 1 else f"{path.stem} ({_install(path)})",
+            path,
         )
-    return entries + sorted(found.values(), key=lambda e: e.title.lower())
+        for path in files.values()
+    ]
+    return entries + sorted(found, key=lambda e: e.title.lower())
+
+
+def _install(path: Path) -> str:
+    """The folder above the upscalers folder: "stable-diffusion-webui/models" -> "models"
+    is no help, so the first name up the path that is not a models folder."""
+    for folder in path.parents[1:]:
+        if folder.name.lower() not in ("models", *UPSCALER_FOLDERS):
+            return folder.name
+    return str(path.parent)
 
 
 def _upscaler_files(folders: list[Path]) -> list[Path]:

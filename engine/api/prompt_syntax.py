@@ -58,6 +58,12 @@ def without_lora_tags(text: str) -> str:
     return LORA_TAG.sub("", text)
 
 
+def plain_words(text: str) -> str:
+    """The words a prompt says, without its syntax: no <lora:…> tags, weights, brackets
+    or BREAK ("(masterpiece:1.2), <lora:x:0.8> cat" -> "masterpiece,  cat")."""
+    return " ".join(part for part, weight in parse_attention(without_lora_tags(text)) if weight > 0)
+
+
 def parse_attention(text: str) -> list[tuple[str, float]]:
     """[(text, weight)] runs of the prompt; (BREAK, -1) marks a chunk break."""
     runs: list[list] = []

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from engine.api.naming import model_name, slugify
+from engine.api.prompt_syntax import plain_words
 
 COUNTER_DIGITS = 5
 RESERVED_SUFFIX = ".reserved"
@@ -34,7 +35,8 @@ def day_folder(root: Path, when: datetime) -> Path:
 
 
 def image_slug(text: str, model: str = "") -> str:
-    return slugify(text) or slugify(model_name(model)) or "image"
+    """A file name's words: the prompt's words without its syntax (weights, LoRA tags)."""
+    return slugify(plain_words(text)) or slugify(model_name(model)) or "image"
 
 
 def file_name(counter: int, seed: int | None, slug: str) -> str:

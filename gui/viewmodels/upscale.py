@@ -43,6 +43,16 @@ class UpscaleEntry:
     def name(self) -> str:
         return Path(self.path).name
 
+    def ended_without_result(self, status: EntryStatus, reason: str) -> None:
+        """A job failed or was cancelled. A result an earlier job made stays the row's
+        (it is in the gallery, and the compare view shows it); the reason goes beside it."""
+        if self.result is None:
+            self.status, self.detail = status, reason
+            return
+        what = "failed" if status is EntryStatus.FAILED else "was cancelled"
+        self.status = EntryStatus.DONE
+        self.detail = f"upscaling it again {what}{': ' + reason if reason else ''}"
+
 
 @dataclass(frozen=True)
 class Added:

@@ -9,6 +9,7 @@ and never executed. TorchScript files are not opened at all (loading one runs it
 from __future__ import annotations
 
 import pickle
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,11 +66,12 @@ def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "global" not in str(exc).lower():  # not code it refused: bytes it cannot read
+        called = _refused_global(exc)
+        if called is None:  # not code it refused: bytes it cannot read
             raise BadModelFile(_damaged(path, exc)) from None
         raise BadModelFile(
-            f"{path.name} was refused: opening it would run code it contains "
-            f"({_first_line(exc)}). Upscaler files hold only weights; this one may be unsafe. "
+            f"{path.name} was refused: opening it would run code it contains (it calls "
+            f"{called}). Upscaler files hold only weights; this one may be unsafe. "
             "Use a .safetensors version of the model, or one from a source you trust that "
             "loads as weights only."
         ) from None
@@ -113,5 +115,28 @@ def _damaged(path: Path, exc: BaseException) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    """The part of an exception's message a user can read: for torch's weights-only
+    refusal, its reason line (not the paragraph about PyTorch 2.6 before it); terminal
+    colour codes removed; a long line cut at a word, never mid-sentence without a mark."""
+    text = _ANSI.sub("", str(exc))
+    reason = _WEIGHTS_ONLY_REASON.search(text)
+    lines = [line.strip() for line in (reason.group(1) if reason else text).splitlines()]
+    line = next((line for line in lines if line), type(exc).__name__).rstrip(".")
+    return line if len(line) <= 160 else line[:159].rsplit(" ", 1)[0] + "…"
+
+
+def _refused_global(exc: BaseException) -> str | None:
+    """What a refused pickle wanted to call ("posix.system"), or None if it refused no call."""
+    found = _GLOBAL.search(_ANSI.sub("", str(exc)))
+    return found.group(1) if found else None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# torch: "Weights only load failed. <a paragraph about PyTorch 2.6>…trusted source.
+# [Please file an issue… WeightsUnpickler error:] <the reason>\n\nCheck the documentation…"
+_WEIGHTS_ONLY_REASON = re.compile(
+    r"Weights only load failed\..*?(?:WeightsUnpickler error:|trusted source\.(?!.*"
+    r"WeightsUnpickler error:))(.*?)(?:Check the documentation|$)",
+    re.DOTALL,
+)
+_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)", re.IGNORECASE)
