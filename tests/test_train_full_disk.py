@@ -123,3 +123,41 @@ def test_a_disk_that_fills_later_keeps_a_resumable_checkpoint(
     assert state_step >= model_step >= EVERY
     assert f"step {model_step} is kept" in raised.value.message or state_step > model_step
     assert train(out, resume=out).step == STEPS  # and it continues
+
+
+def test_a_model_in_a_folder_not_made_yet_gets_its_folder(tmp_path):
+    out = tmp_path / "new" / "deeper" / "gan.safetensors"
+    assert train(out, steps=EVERY).step == EVERY
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "gan.json",
+        "gan.safetensors",
+        "gan.train.safetensors",
+    ]
+
+
+def test_a_file_size_limit_in_a_real_process_is_one_error_line(tmp_path):
+    """A real failing write, unprivileged: RLIMIT_FSIZE makes the kernel refuse (EFBIG)
+    any write past 64 KiB, as a full disk refuses any write at all."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "main.py", "train", "--model", "gan", "--steps", "2", "--out", str(out)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: Training stopped at step 2") and "nothing" in lines[0]
+    assert [p.name for p in out.rglob("*") if p.is_file()] == []

@@ -66,6 +66,7 @@ def run_train_job(
         nonlocal saved
         trainer.state.steps_done = step
         try:
+            output.parent.mkdir(parents=True, exist_ok=True)  # the model's did it before
             # The state first: a kill between the two leaves a state ahead of its model,
             # which resumes from the state's step; never a model without its state, or a
             # model ahead of its state (resuming it would silently go back).
