@@ -43,6 +43,7 @@ from engine.api.requests import (
 from engine.quality.record import load_quality
 from gui.explore import ExploreTab
 from gui.mode_panel import ModePanel
+from gui.model_rename import rename_model
 from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
@@ -245,15 +246,10 @@ class LabPanel(QWidget, ModePanel):
         name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=entry.path.stem)
         if not ok or not name.strip():
             return
-        target = entry.path.with_name(f"{name.strip()}.safetensors")
-        if target.exists():
-            QMessageBox.warning(
-                self, "Not renamed", f"There is already a model called {target.stem}."
-            )
+        if problem := rename_model(entry.path, name.strip(), MODEL_FILE_SUFFIXES):
+            QMessageBox.warning(self, "Not renamed", problem)
             return
-        for suffix in MODEL_FILE_SUFFIXES:
-            with contextlib.suppress(FileNotFoundError):
-                entry.path.with_suffix(suffix).rename(target.with_suffix(suffix))
+        target = entry.path.with_name(f"{name.strip()}.safetensors")
         self.refresh_models(select=str(target))
         self.models_changed.emit()
 

@@ -29,6 +29,7 @@ from engine.api import limits
 from engine.api.catalogue import user_models_dir
 from engine.api.events import Metrics, Progress
 from engine.api.kinds import Family
+from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
 from engine.data.survey import FolderSurvey
@@ -158,6 +159,7 @@ class TrainPanel(QWidget):
         key = self.data.currentData()
         name = Path(self.folder).name if key == CHOSEN else key
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = _file_part(name, MAX_MODEL_NAME_BYTES - len(f"{family.value}--{stamp}"))
         new_file = user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
         output = self.resume_path or new_file
         return TrainRequest(
@@ -336,6 +338,13 @@ class TrainPanel(QWidget):
             self.size.removeItem(fixed)
             self.size.setCurrentIndex(self.size.findData(32))
         self.size.setEnabled(key == CHOSEN and self.start_button.isEnabled())
+
+
+def _file_part(name: str, room: int) -> str:
+    """A folder's name as part of a model's file name: printable characters only, cut to
+    `room` bytes (whole characters), so any folder the user picks makes a valid name."""
+    printable = "".join(c for c in name if c.isprintable()).lstrip(".") or "folder"
+    return printable.encode("utf-8", "ignore")[:room].decode("utf-8", "ignore")
 
 
 def _duration(seconds: float) -> str:

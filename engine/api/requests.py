@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from engine.api import limits
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family, Lane, Task
+from engine.api.model_names import check_model_name
 from engine.api.naming import shorten
 from engine.api.outcomes import (
     AxesOutcome,
@@ -616,6 +617,7 @@ class TrainRequest(Request):
             raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
         if not self.output.endswith(".safetensors"):
             raise BadInput(f"Trained models are saved as .safetensors files, not {self.output}.")
+        check_model_name(Path(self.output).name.removesuffix(".safetensors"))
 
     def describe(self) -> str:
         return (

@@ -9,6 +9,7 @@ cannot be decoded are skipped, counted and named in the report, never a crash.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 SIDES = (16, 32, 64)
 MIN_IMAGES = 16  # fewer cannot teach a generative model anything but copies
 MAX_IMAGES = 50_000
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")  # endless, blocking or unreadable: never images
 
 
 @dataclass
@@ -52,8 +54,10 @@ def load_folder(
         raise BadInput(f"{folder} is not a folder of images.")
     if side not in SIDES:
         raise BadInput(f"Train on images of {', '.join(map(str, SIDES))} pixels, not {side}.")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if str(folder.resolve()).startswith(SYSTEM_FOLDERS):
+        raise BadInput(f"{folder} is a system folder, not a folder of images; choose another.")
     report = FolderReport()
+    files = _files_in(folder, report)
     images, digest = [], hashlib.sha256()
     for path in files:
         if path.suffix.lower() not in SUFFIXES:
@@ -89,6 +93,26 @@ def skipped_text(skipped: list[str]) -> str:
     never mixed with the count of those used (which once read "Skipped: 3 images")."""
     shown = "; ".join(skipped[:3]) + ("; …" if len(skipped) > 3 else "")
     return f"{len(skipped)} skipped ({shown})"
+
+
+def _files_in(folder: Path, report: FolderReport) -> list[Path]:
+    """The files under `folder`, sorted; a subfolder that cannot be read is skipped and
+    named in the report, and symlinked folders are not followed (out of the tree, or
+    round in a loop)."""
+
+    def unreadable(exc: OSError) -> None:
+        report.skipped.append(f"{Path(exc.filename or '?').name}: cannot be read")
+
+    files = []
+    for root, _dirs, names in os.walk(folder, onerror=unreadable, followlinks=False):
+        for name in names:
+            path = Path(root) / name
+            try:
+                if not name.startswith(".") and path.is_file():
+                    files.append(path)
+            except OSError:  # a link to somewhere it may not look
+                report.skipped.append(f"{name}: cannot be read")
+    return sorted(files)
 
 
 def _square(image, side: int, grey: bool, report: FolderReport) -> np.ndarray:

@@ -56,7 +56,10 @@ def fit_gmm(points: torch.Tensor, components: int, seed: int, iterations: int = 
     components = min(components, n)
     generator = torch.Generator().manual_seed(seed)
     means = _kmeans_plus_plus(z, components, generator)
-    covariances = torch.eye(d, dtype=torch.float64).expand(components, d, d) * z.var(0).mean()
+    spread = z.var(0).mean().item()
+    if not spread > REGULARIZATION:  # all points equal (or one): no spread to start from
+        spread = REGULARIZATION
+    covariances = torch.eye(d, dtype=torch.float64).expand(components, d, d) * spread
     weights = torch.full((components,), 1.0 / components, dtype=torch.float64)
     previous = -float("inf")
     eye = torch.eye(d, dtype=torch.float64) * REGULARIZATION
@@ -86,6 +89,8 @@ def _kmeans_plus_plus(z: torch.Tensor, k: int, generator: torch.Generator) -> to
     centres = [z[first]]
     for _ in range(k - 1):
         distance = torch.cdist(z, torch.stack(centres)).min(1).values ** 2
+        if not distance.sum() > 0:  # every point is already a centre: take any
+            distance = torch.ones_like(distance)
         chosen = int(torch.multinomial(distance / distance.sum(), 1, generator=generator))
         centres.append(z[chosen])
     return torch.stack(centres)

@@ -139,7 +139,14 @@ class VaeTrainer:
 
     def save_model(self, path: Path, meta: dict[str, Any]) -> None:
         self.model.eval()
-        save_vae(path, self.model, self.config, meta, self.fit_prior())
+        try:
+            prior = self.fit_prior()
+        except (RuntimeError, ValueError) as exc:
+            # The prior only improves sampling: a training is never lost to it. Sampling
+            # then draws from the standard normal, as a model without a prior does.
+            prior = None
+            meta = {**meta, "prior_note": f"no learned prior: it could not be fitted ({exc})"}
+        save_vae(path, self.model, self.config, meta, prior)
 
 
 def training_meta(data_info: Any, settings: VaeTrainSettings, seed: int) -> dict[str, Any]:
