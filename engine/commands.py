@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from engine.api.catalogue import family_of, user_models_dir
+from engine.api.catalogue import family_of
 from engine.api.kinds import Family
-from engine.api.limits import LEARNING_RATE, TRAIN_BATCH, TRAIN_STEPS, random_seed
-from engine.api.model_names import check_model_name
-from engine.api.parts import DatasetRef, ModelRef, Prompt, Sampling, Size, Training
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import (
     INTERPOLATION_MODES,
     DiffuseRequest,
@@ -25,48 +21,11 @@ from engine.api.requests import (
     LatentWalkRequest,
     Request,
     SampleRequest,
-    TrainRequest,
     Txt2ImgRequest,
 )
+from engine.cli_args import Command, device_argument, job, out_argument, seed_of
 from engine.cli_help import HelpWithDefaults, give_every_option_help
-
-DEVICES = ("auto", "cuda", "mps", "cpu")
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-def job(
-    build_request: Callable[[argparse.Namespace], Request],
-) -> Callable[[argparse.Namespace], int]:
-    """A command that runs one engine job."""
-
-    def run(args: argparse.Namespace) -> int:
-        from engine.cli import run_job
-
-        return run_job(lambda: build_request(args), args)
-
-    return run
-
-
-def _seed(args: argparse.Namespace) -> int:
-    return random_seed() if args.seed is None else args.seed
-
-
-def _device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--device", default="auto", choices=DEVICES, help="where to run (auto: CUDA if present)"
-    )
-
-
-def _out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="output (gallery) folder")
-
+from engine.cli_train import train, train_arguments
 
 # ---------------------------------------------------------------- generate
 
@@ -111,12 +70,12 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="where LoRAs and embeddings the prompt names are looked up (repeatable; "
         "default: the model folders)",
     )
-    _out(parser)
-    _device(parser)
+    out_argument(parser)
+    device_argument(parser)
 
 
 def _generate_request(args: argparse.Namespace) -> Request:
-    from engine.cli import resolve_model_name, resolve_prompt_refs
+    from engine.cli_library import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
     return Txt2ImgRequest(
@@ -130,7 +89,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=Size(args.width, args.height),
-        sampling=Sampling(args.steps, args.cfg, args.sampler, _seed(args)),
+        sampling=Sampling(args.steps, args.cfg, args.sampler, seed_of(args)),
         batch_size=args.batch,
     )
 
@@ -151,15 +110,15 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--guidance", type=float, help="guidance scale (DDPM; default: the model's own)"
     )
-    _out(parser)
-    _device(parser)
+    out_argument(parser)
+    device_argument(parser)
 
 
 def _sample_request(args: argparse.Namespace) -> Request:
     family = family_of(args.model) or Family.VAE
     return SampleRequest(
         model=ModelRef(family, args.model),
-        seed=_seed(args),
+        seed=seed_of(args),
         count=args.count,
         steps=args.steps,
         label=args.label,
@@ -188,12 +147,13 @@ def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
     sd.add_argument("--width", type=int, default=512)
     sd.add_argument("--height", type=int, default=512)
     sd.add_argument("--sampler", default=None)
-    _out(parser)
-    _device(parser)
+    out_argument(parser)
+    device_argument(parser)
 
 
 def _interpolate(args: argparse.Namespace) -> int:
-    from engine.cli import resolve_model_name, run_job, write_animations
+    from engine.cli import run_job, write_animations
+    from engine.cli_library import resolve_model_name
 
     def request() -> Request:
         family = family_of(args.model)
@@ -238,14 +198,14 @@ def _diffuse_arguments(parser: argparse.ArgumentParser) -> None:
         "--ancestral", action="store_true", help="DDPM's own sampler over all T steps"
     )
     parser.add_argument("--columns", type=int, default=25, help="steps shown in the filmstrip")
-    _out(parser)
-    _device(parser)
+    out_argument(parser)
+    device_argument(parser)
 
 
 def _diffuse_request(args: argparse.Namespace) -> Request:
     return DiffuseRequest(
         model=ModelRef(family_of(args.model) or Family.DDPM, args.model),
-        seed=_seed(args),
+        seed=seed_of(args),
         steps=args.steps,
         eta=args.eta,
         label=args.label,
@@ -255,86 +215,11 @@ def _diffuse_request(args: argparse.Namespace) -> Request:
     )
 
 
-# ---------------------------------------------------------------- train
-
-
-BUNDLED_DATA = ("digits", "shapes", "emoji")
-
-
-def _train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="vae", choices=("vae", "gan", "ddpm"), help="family")
-    parser.add_argument("--data", default="digits", help="digits, shapes, emoji, or a folder")
-    parser.add_argument("--size", type=int, default=0, help="image side for a folder (16/32/64)")
-    parser.add_argument("--steps", type=int, help="default: the preset's")
-    parser.add_argument("--batch", type=int, help="default: the preset's")
-    parser.add_argument("--lr", type=float, help="default: the preset's")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--resume", default=None, help="a checkpoint (or its .train.safetensors state) to continue"
-    )
-    parser.add_argument("--name", default=None, help="file name (default: <family>-<data>)")
-    parser.add_argument(
-        "--out",
-        default="",
-        help="folder for the model (default: the app's models folder, where the Lab lists it)",
-    )
-    _device(parser)
-
-
-def _train_request(args: argparse.Namespace) -> Request:
-    data = args.data.rstrip("/")
-    base = data if data in BUNDLED_DATA else data.replace("\\", "/").split("/")[-1] or "folder"
-    if args.name is not None:  # a path here would write outside --out
-        check_model_name(args.name)
-    name = args.name or _free_name(Path(args.out), f"{args.model}-{base}")
-    output = f"{args.out.rstrip('/')}/{name}.safetensors"
-    return TrainRequest(
-        family=Family(args.model),
-        preset=data if data in BUNDLED_DATA else "custom",
-        dataset=DatasetRef(data),
-        training=_training(args),
-        output=output,
-        image_size=args.size,
-        resume_from=args.resume,
-    )
-
-
-def _train(args: argparse.Namespace) -> int:
-    # Without --out, models go where the Lab lists trained models.
-    args.out = args.out.strip() or str(user_models_dir())
-    return job(_train_request)(args)
-
-
-def _free_name(folder: Path, base: str) -> str:
-    """`base`, or `base-2`, `base-3`… when a model of that name is already there: a
-    default name never overwrites an earlier training."""
-    name, n = base, 1
-    try:
-        while (folder / f"{name}.safetensors").exists():
-            n += 1
-            name = f"{base}-{n}"
-    except OSError:  # a folder the system refuses to look at: the output check says why
-        return base
-    return name
-
-
-def _training(args: argparse.Namespace) -> Training:
-    """Omitted means the preset's (0 in a Training); a number given, 0 included, must be
-    in range like every other number."""
-    given = ((args.steps, TRAIN_STEPS), (args.batch, TRAIN_BATCH), (args.lr, LEARNING_RATE))
-    for value, limit in given:
-        if value is not None:
-            limit.check(value)
-    return Training(
-        args.steps or 0, args.batch or 0, args.lr or 0.0, args.seed, checkpoint_every=500
-    )
-
-
 # ---------------------------------------------------------------- gallery
 
 
 def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
+    out_argument(parser)
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--check", action="store_true", help="report what the index and the folder disagree on"
@@ -349,7 +234,7 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", required=True, help="a bundled model ({bundled:vae,gan,ddpm}) or a model file"
     )
     parser.add_argument("--count", type=int, default=500, help="samples to measure")
-    _device(parser)
+    device_argument(parser)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -381,8 +266,8 @@ def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-large", action="store_true", help="upscale images over 40 megapixels"
     )
     parser.add_argument("inputs", nargs="+", metavar="IN", help="images or folders of images")
-    _out(parser)
-    _device(parser)
+    out_argument(parser)
+    device_argument(parser)
 
 
 def _upscale(args: argparse.Namespace) -> int:
@@ -399,7 +284,7 @@ def _convert_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from engine.cli import run_convert
+    from engine.cli_library import run_convert
 
     return run_convert(args)
 
@@ -415,13 +300,13 @@ def _models_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from engine.cli import run_models
+    from engine.cli_library import run_models
 
     return run_models(args)
 
 
 def _gallery(args: argparse.Namespace) -> int:
-    from engine.cli import run_gallery
+    from engine.cli_library import run_gallery
 
     return run_gallery(args)
 
@@ -433,7 +318,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)
     ),
-    Command("train", "train a classic generative model", _train_arguments, _train),
+    Command("train", "train a classic generative model", train_arguments, train),
     Command(
         "diffuse",
         "a DDPM's reverse process as a filmstrip, and its final sample",

@@ -1,0 +1,182 @@
+"""The commands about files rather than jobs: `gallery` (list, check, rebuild), `models`
+(what the model folders hold), `convert` (a pickle as .safetensors), and how a model
+name or the prompt's LoRA tags become files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.api.errors import UserFacingError
+from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED
+
+
+def run_gallery(args: argparse.Namespace) -> int:
+    """List (after bringing the index up to date), --check, or --rebuild a gallery."""
+    from engine.store import GalleryStore, StoreError
+
+    if not args.out.strip():
+        print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    root = Path(args.out).expanduser()
+    if not _is_folder(root):
+        print(f"error: {root} is not a folder; there is no gallery there.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with GalleryStore(root) as store:
+            if store.error:
+                raise StoreError(store.error)
+            if args.check:
+                return _print_difference(store)
+            if args.rebuild:
+                total = store.rebuild(progress=_rebuild_progress)
+                print(json.dumps({"rebuilt": total}), flush=True)
+                return 0
+            store.sync()
+            for item in store.items():
+                line = {
+                    "path": str(item.path),
+                    "seed": item.seed,
+                    "kind": item.kind,
+                    "model": item.model,
+                }
+                print(json.dumps(line), flush=True)
+    except StoreError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    return 0
+
+
+def _print_difference(store) -> int:
+    difference = store.difference()
+    for path in difference.missing:
+        print(json.dumps({"missing_from_index": path}), flush=True)
+    for path in difference.extra:
+        print(json.dumps({"not_on_disk": path}), flush=True)
+    if difference.consistent:  # silence would look like nothing was checked
+        print(json.dumps({"consistent": True, "images": store.count()}), flush=True)
+    return 0 if difference.consistent else 1
+
+
+def _rebuild_progress(done: int, total: int) -> None:
+    print(
+        f"\rindexed {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True
+    )
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """One JSON line per model found in the folders (default: the app's model folders)."""
+    from engine.hashing import HASH_DB, HashCache, default_cache_dir
+    from engine.library.scan import scan_library
+
+    if any(not d.strip() for d in args.dir):
+        print("error: --dir is empty: name a folder of models.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    folders = [Path(d).expanduser() for d in args.dir] if args.dir else saved_models_dirs()
+    if not folders:
+        print(
+            "error: no model folders: pass --dir DIR, or add folders in the app's Settings.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    missing = [str(f) for f in folders if not _is_folder(f)]
+    if missing:
+        print(f"error: not a folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    entries = scan_library(folders)
+    if not entries:  # an empty answer must not look like a command that did nothing
+        print(f"no models found in {', '.join(map(str, folders))}", file=sys.stderr)
+    hashes = HashCache(default_cache_dir() / HASH_DB).known(
+        [e.path for e in entries if e.format == "single file"]
+    )
+    for entry in entries:
+        sha = hashes.get(entry.path)
+        print(json.dumps(entry.as_json(sha[:10] if sha else None)), flush=True)
+    return 0
+
+
+def saved_models_dirs() -> list[Path]:
+    """The model folders the app's Settings list (its settings.ini, read with Qt's own
+    reader: QSettings' list format is Qt's)."""
+    import os
+
+    import platformdirs
+    from PySide6.QtCore import QSettings
+
+    override = os.environ.get("LATENTSTUDIO_CONFIG_DIR")
+    folder = Path(override) if override else Path(platformdirs.user_config_dir("Latent Studio"))
+    value = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat).value(
+        "models_dirs", []
+    )
+    if isinstance(value, str):
+        value = [value]
+    return [Path(v) for v in value or [] if v]
+
+
+def resolve_model_name(model: str) -> str:
+    """A checkpoint file, folder, or the name of one in the app's model folders."""
+    if Path(model).expanduser().exists() or "/" in model or "\\" in model:
+        return model
+    from engine.library.scan import checkpoints, scan_library
+
+    for entry in checkpoints(scan_library(saved_models_dirs())):
+        if model in (entry.name, entry.path.name):
+            return str(entry.path)
+    return model  # not found: the job says the model does not exist
+
+
+def resolve_prompt_refs(prompt: str, folders: list[str]) -> tuple[tuple, tuple[str, ...]]:
+    """The prompt's <lora:...> tags and embedding names as files, looked up in `folders`
+    (or the app's model folders)."""
+    from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
+    from engine.library.scan import scan_library
+
+    where = [Path(f) for f in folders] if folders else saved_models_dirs()
+    entries = scan_library(where) if where else []
+    return resolve_lora_tags(prompt, entries), embeddings_named(prompt, entries)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """A loadable pickled checkpoint as .safetensors, in --out or the app's own folder
+    (never beside the original: the user's folders are not written to unasked)."""
+    from engine.api.catalogue import user_models_dir
+    from engine.models.common.convert import convert_to_safetensors
+
+    source = Path(args.checkpoint).expanduser()
+    out = Path(args.out).expanduser() if args.out.strip() else user_models_dir() / "converted"
+    problem = _convert_problem(source, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        target = convert_to_safetensors(source, out)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"path": str(target), "from": str(source)}), flush=True)
+    return 0
+
+
+def _convert_problem(source: Path, out: Path) -> str:
+    """Why `convert` cannot start, as a sentence; "" when it can."""
+    if _is_folder(source):
+        return f"{source} is a folder; give the checkpoint file inside it to convert."
+    if not source.is_file():
+        return f"{source} does not exist."
+    if out.exists() and not _is_folder(out):
+        return f"--out {out} is a file; give the folder the .safetensors file should go into."
+    return ""
+
+
+def _is_folder(path: Path) -> bool:
+    """is_dir() that says False for paths the system will not even look at (too long,
+    a NUL, no permission) instead of raising: each caller then says why in a sentence."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
