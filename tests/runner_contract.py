@@ -84,6 +84,7 @@ class RunnerContract:
             cpu_runtime.run(self.make_request(tmp_path, count=3), ctx)
         assert len(steps) == 1
 
+    @pytest.mark.reproducibility
     def test_image_i_of_a_job_is_the_job_with_seed_plus_i(self, cpu_runtime, tmp_path):
         if not self.has_seeds:
             pytest.skip("no seeds")

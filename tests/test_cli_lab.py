@@ -51,6 +51,7 @@ def test_train_then_sample_then_resume_a_gan_and_a_ddpm(tmp_path, family, terms)
     assert meta.request.model.family is Family(family)
 
 
+@pytest.mark.reproducibility
 def test_sample_a_bundled_ddpm_draws_the_asked_digit_and_reproduces(tmp_path):
     def sample(folder: str) -> tuple[list[dict], list[np.ndarray]]:
         out = run_main(

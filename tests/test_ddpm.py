@@ -310,6 +310,7 @@ def test_configs_of_older_files_predict_noise_on_whole_pixels_and_bad_values_are
             DdpmConfig.from_dict({**TINY.to_dict(), "patch": patch, "image_size": size})
 
 
+@pytest.mark.reproducibility
 def test_ddim_is_deterministic_and_eta_adds_seeded_noise():
     unet = tiny_unet()
     a = sample(unet, TINY, [1, 2], [0, 0], 5)
@@ -466,6 +467,7 @@ def test_runner_gives_each_sample_its_seed_class_and_recipe(tmp_path):
     assert info["model_sha256"] == file_sha256(BUNDLED_PATH)
 
 
+@pytest.mark.reproducibility
 def test_samples_reproduce_from_their_recipe(tmp_path):
     batch = run(tmp_path, seed=100, count=4, steps=10, label=None)
     again = run(tmp_path, seed=100, count=4, steps=10, label=None)

@@ -24,6 +24,7 @@ from engine.models.common.latent_paths import path_between
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("model", ["vae-digits", "gan-digits", "vae-shapes", "gan-shapes"])
 @pytest.mark.parametrize("mode", ["slerp", "lerp"])
 def test_the_ends_are_the_seeds_own_samples(cpu_runtime, model, mode):
@@ -119,6 +120,7 @@ def test_the_command_refuses_bad_input_before_creating_anything(tmp_path):
 # ---------------------------------------------------------------- the diffusion view
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize(("model", "label"), [("ddpm-digits", 7), ("ddpm-shapes", None)])
 def test_the_filmstrips_final_sample_is_the_sample_of_that_seed(cpu_runtime, model, label):
     from engine.api.requests import DiffuseRequest
@@ -196,6 +198,7 @@ def _txt2img(model: Path, seed: int, prompt: str = "a lighthouse", **fields):
     ), Txt2ImgRequest
 
 
+@pytest.mark.reproducibility
 def test_a_latent_walks_ends_are_the_two_seeds_txt2img_images(sd_runtime, tiny_sd):
     from engine.api.requests import LatentWalkRequest
 

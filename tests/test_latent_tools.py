@@ -54,6 +54,7 @@ def _run(runtime, request, job=1):
 # ---------------------------------------------------------------- codes kept from sliders
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("model", ["vae-digits", "gan-digits", "vae-shapes", "gan-shapes"])
 def test_a_seeds_code_drawn_again_is_the_seeds_sample(cpu_runtime, model):
     ref = ModelRef(Family(model.split("-")[0]), model)

@@ -187,6 +187,7 @@ def test_loaded_pipeline_has_real_tokenizer_and_no_safety_checker(runtime, tiny_
     assert pipe.vae_scale_factor == 8
 
 
+@pytest.mark.reproducibility
 def test_tiny_model_is_deterministic_in_its_seed(tmp_path):
     a = build_tiny_pipeline(tmp_path / "a", seed=3)
     b = build_tiny_pipeline(tmp_path / "b", seed=3)
@@ -196,6 +197,7 @@ def test_tiny_model_is_deterministic_in_its_seed(tmp_path):
 # ---------------------------------------------------------------- same pixels as diffusers
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("batch_size", [1, 2])
 def test_default_scheduler_matches_bare_diffusers(runtime, tiny_model, batch_size):
     req = request(tiny_model, batch_size=batch_size)
@@ -223,6 +225,7 @@ def test_the_documented_table_covers_every_sampler_the_gui_offers():
     assert set(A1111_TO_DIFFUSERS) == set(SAMPLER_NAMES) == set(samplers.SAMPLERS)
 
 
+@pytest.mark.reproducibility
 def test_batch_image_i_is_the_single_run_with_seed_plus_i(runtime, tiny_model):
     seed = 99
     results = runtime.run(request(tiny_model, seed=seed, batch_size=3), JobContext(1)).images

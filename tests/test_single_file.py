@@ -92,6 +92,7 @@ def test_every_tensor_of_a_single_file_equals_the_folder_it_came_from(tiny, fami
             assert torch.equal(got[name], tensor), f"{component}.{name}"
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_image_from_a_single_file_equals_the_image_from_its_folder(runtime, tiny, family):
     folder, single = tiny[family]

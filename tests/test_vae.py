@@ -177,6 +177,7 @@ def test_runner_returns_count_rgb_images_with_their_recipe(tmp_path):
     assert (info["device"], info["dtype"], info["torch"]) == ("cpu", "float32", torch.__version__)
 
 
+@pytest.mark.reproducibility
 def test_sample_i_of_a_batch_equals_a_single_run_with_seed_plus_i(tmp_path):
     batch = run("vae-digits", 100, 5, tmp_path)
     for i, rgb in enumerate(batch):

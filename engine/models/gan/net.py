@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from engine.api.errors import BadModelFile
+from engine.models.common.fixed_batch import in_fixed_batches
 from engine.models.common.images import to_rgb_uint8
 
 
@@ -112,7 +113,7 @@ def sample_z(z_dim: int, seed: int) -> torch.Tensor:
 def generate(generator: Generator, z: torch.Tensor) -> np.ndarray:
     """Latents -> uint8 N x H x W x 3."""
     param = next(generator.parameters())
-    images = generator(z.to(param.device, param.dtype)).float()
+    images = in_fixed_batches(generator, z.to(param.device, param.dtype)).float()
     if not torch.isfinite(images).all():
         raise BadModelFile(
             "The GAN's generator produced no picture (its numbers overflowed to NaN): its "

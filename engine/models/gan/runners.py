@@ -85,8 +85,9 @@ def gan_models(env: RunnerEnv) -> CachedModels:
     )
 
 
-# Samples generated per forward pass: one pass of 64 (the Lab's sheet) takes ~35 ms here,
-# four of 16 ~40 ms; a cancel or a progress report is never more than that away.
+# Samples per progress report and cancel check: the Lab's sheet of 64 is one report. The
+# generator itself runs 16 rows a pass (engine.models.common.fixed_batch), so sample i of
+# any batch is bitwise the run of seed + i alone.
 CHUNK = 64
 
 

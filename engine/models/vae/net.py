@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the conventional torch alias
 
 from engine.api.errors import BadModelFile
+from engine.models.common.fixed_batch import in_fixed_batches
 from engine.models.common.images import to_rgb_uint8
 
 
@@ -173,7 +174,8 @@ def sample_latent(latent_dim: int, seed: int) -> torch.Tensor:
 def decode_latents(model: Vae, z: torch.Tensor) -> np.ndarray:
     """Latents -> uint8 N x H x W x 3 (pixel means; grayscale replicated to RGB)."""
     param = next(model.parameters())
-    probs = torch.sigmoid(model.decode_logits(z.to(param.device, param.dtype)).float())
+    logits = in_fixed_batches(model.decode_logits, z.to(param.device, param.dtype))
+    probs = torch.sigmoid(logits.float())
     if not torch.isfinite(probs).all():
         raise BadModelFile(
             "The VAE produced no picture (its numbers overflowed to NaN): its weights are "

@@ -103,8 +103,8 @@ def vae_models(env: RunnerEnv) -> CachedModels:
     )
 
 
-# Samples decoded per forward pass: batched for speed, few enough that a cancel or a
-# progress report is never far away.
+# Samples per progress report and cancel check. The decoder runs 16 rows a pass whatever
+# the count (engine.models.common.fixed_batch), so sample i is bitwise seed + i alone.
 CHUNK = 16
 
 
