@@ -39,7 +39,10 @@ def _missing_sd_model(model: str, path: Path) -> str:
             "(Settings → Models folders), and no file or folder of that name here. Give a "
             "checkpoint file, a diffusers folder, or the name of a model in those folders."
         )
-    return f"The model {path} does not exist: there is no such file or folder."
+    return (
+        f"The model {path} does not exist: there is no such file or folder. Check the path, "
+        "or choose a model from Settings → Models folders."
+    )
 
 
 @dataclass(frozen=True)

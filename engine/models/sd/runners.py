@@ -47,7 +47,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def default_generators(seed: int, count: int) -> list[torch.Generator]:
-    # A1111 convention: image i of a batch uses seed + i and equals a single run with it.
+    # A1111 convention: image i of a batch uses seed + i; it equals a single run with that
+    # seed to within one grey level (the batched UNet differs from batch-of-one by ~1e-6).
     # CPU generators give the same noise on every device.
     return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
 
