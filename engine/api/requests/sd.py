@@ -1,0 +1,156 @@
+"""Stable Diffusion requests: text to image, and a latent walk between two seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.api import limits
+from engine.api.errors import BadInput, BadModelFile
+from engine.api.kinds import Lane, Task
+from engine.api.naming import shorten
+from engine.api.outcomes import (
+    ImagesOutcome,
+    Outcome,
+)
+from engine.api.parts import (
+    LoraSpec,
+    Prompt,
+    Sampling,
+    Size,
+    check_text,
+)
+from engine.api.requests.base import (
+    INTERPOLATION_MODES,
+    ModelRequest,
+)
+from engine.api.samplers import a1111_sampler_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Txt2ImgRequest(ModelRequest):
+    """Stable Diffusion text-to-image. Image i of a batch uses seed + i."""
+
+    task: ClassVar[Task] = Task.TXT2IMG
+    lane: ClassVar[Lane] = Lane.GENERATE
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+    reopen_place: ClassVar[str | None] = "create"
+
+    prompt: Prompt = field(default_factory=Prompt)
+    size: Size = field(default_factory=Size)
+    sampling: Sampling = field(default_factory=Sampling)
+    batch_size: int = 1
+    loras: tuple[LoraSpec, ...] = ()
+    clip_skip: int = 1  # as A1111 counts: 1 the text encoder's last layer, 2 the one before
+    embeddings: tuple[str, ...] = ()  # textual-inversion files the prompt names
+    vae: str = ""  # a VAE file used instead of the model's own; "" for the model's
+    # What the model predicts when its file does not say (SD 2.x 768 models predict v):
+    # "" as the model's config says, "epsilon" or "v".
+    prediction: str = ""
+    # A1111's variation seed: image i starts from the noise of seed + i moved `strength`
+    # of the way (slerp) towards the noise of variation_seed + i. 0: no variation.
+    variation_seed: int = 0
+    variation_strength: float = 0.0
+    save: bool = True
+
+    def check(self) -> None:
+        super().check()
+        self.prompt.check()
+        self.size.check()
+        self.sampling.check()
+        limits.SD_BATCH.check(self.batch_size)
+        limits.CLIP_SKIP.check(self.clip_skip)
+        limits.LORAS.check(len(self.loras))
+        for lora in self.loras:
+            lora.check()
+        if self.vae and not Path(self.vae).expanduser().is_file():
+            raise BadModelFile(f"The VAE {self.vae} does not exist. Choose another, or none.")
+        limits.SEED.check(self.variation_seed)
+        limits.VARIATION_STRENGTH.check(self.variation_strength)
+        if self.prediction not in ("", "epsilon", "v"):
+            raise BadInput(f"Prediction {self.prediction!r} is not one of: epsilon, v.")
+        limits.EMBEDDINGS.check(len(self.embeddings))
+        for path in self.embeddings:
+            if not Path(path).expanduser().is_file():
+                raise BadModelFile(f"The embedding {path} does not exist. Check the model folders.")
+        if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
+            raise BadInput(
+                f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
+                f"the largest seed, {limits.SEED.high}. Choose a smaller seed."
+            )
+
+    def describe(self) -> str:
+        parts = [
+            shorten(self.prompt.positive or "(no prompt)", 32),
+            str(self.size),
+            f"seed {self.sampling.seed}",
+            self.sampling.sampler or "model sampler",
+        ]
+        if self.batch_size > 1:
+            parts.append(f"×{self.batch_size}")
+        return " · ".join(parts)
+
+    @property
+    def prompt_text(self) -> str:
+        return self.prompt.positive
+
+    @property
+    def image_count(self) -> int:
+        return self.batch_size
+
+    def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
+        chosen = self.sampling.sampler or str(info.get("sampler") or "")
+        loras = info.get("lora_hashes") or {}
+        embeddings = info.get("embedding_hashes") or {}
+        return [
+            ("Steps", self.sampling.steps),
+            ("Sampler", a1111_sampler_name(chosen) if chosen else None),
+            ("CFG scale", self.sampling.cfg_scale),
+            ("Clip skip", self.clip_skip if self.clip_skip > 1 else None),
+            ("Variation seed", self.variation_seed if self.variation_strength else None),
+            ("Variation seed strength", self.variation_strength or None),
+            ("VAE hash", info.get("vae_hash")),
+            ("VAE", info.get("vae")),
+            ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
+            ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatentWalkRequest(Txt2ImgRequest):
+    """A Stable Diffusion latent walk: frames whose starting noise moves from the noise of
+    seed `sampling.seed` to that of `to_seed` (slerp or lerp), and whose prompt moves to
+    `to_prompt` when one is given (its embedding, linearly). Everything else is one
+    Txt2ImgRequest's. Frame 0 is that request's image; with a sampler that adds no noise
+    of its own (all but the ancestral "a" ones), so is the last frame with `to_seed`."""
+
+    task: ClassVar[Task] = Task.LATENT_WALK
+    to_seed: int = 1
+    to_prompt: str = ""
+    frames: int = 8
+    mode: str = "slerp"
+    grid: bool = False
+    sheet_as_strip: ClassVar[bool] = True
+
+    def check(self) -> None:
+        super().check()
+        limits.SEED.check(self.to_seed)
+        limits.INTERPOLATION_FRAMES.check(self.frames)
+        if self.batch_size != 1:
+            raise BadInput("A latent walk makes one image per frame: set the batch to 1.")
+        if self.variation_strength:
+            raise BadInput("A latent walk moves the noise itself: set the variation to 0.")
+        if self.mode not in INTERPOLATION_MODES:
+            raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
+        check_text(self.to_prompt, "The second prompt")
+
+    def describe(self) -> str:
+        return (
+            f"{shorten(self.prompt.positive or '(no prompt)', 24)} · seed "
+            f"{self.sampling.seed} → {self.to_seed} · {self.frames} frames"
+        )
+
+    @property
+    def image_count(self) -> int:
+        return 1 if self.grid else self.frames

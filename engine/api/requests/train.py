@@ -1,0 +1,51 @@
+"""Training a classic model on a data set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from engine.api.errors import BadInput
+from engine.api.kinds import Family, Lane, Task
+from engine.api.model_names import check_model_name
+from engine.api.outcomes import (
+    ModelOutcome,
+    Outcome,
+)
+from engine.api.parts import (
+    DatasetRef,
+    Training,
+)
+from engine.api.requests.base import Request
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainRequest(Request):
+    """Train a classic model on a data set; the result is a model file."""
+
+    task: ClassVar[Task] = Task.TRAIN
+    lane: ClassVar[Lane] = Lane.TRAIN
+    outcome: ClassVar[type[Outcome]] = ModelOutcome
+
+    family: Family  # type: ignore[misc]
+    preset: str  # the network's shape and default hyper-parameters
+    dataset: DatasetRef
+    training: Training = field(default_factory=Training)
+    output: str  # the .safetensors file to write (its .json goes beside it)
+    image_size: int = 0  # 0: the data set's own size
+    resume_from: str | None = None  # a .train.safetensors state to continue from
+
+    def check(self) -> None:
+        self.training.check()
+        if self.image_size not in (0, 8, 16, 32, 64):
+            raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
+        if not self.output.endswith(".safetensors"):
+            raise BadInput(f"Trained models are saved as .safetensors files, not {self.output}.")
+        check_model_name(Path(self.output).name.removesuffix(".safetensors"))
+
+    def describe(self) -> str:
+        return (
+            f"train {self.family.title} on {self.dataset.name} · "
+            f"{self.training.steps or 'preset'} steps · seed {self.training.seed}"
+        )
