@@ -12,7 +12,8 @@ import pytest
 
 from engine.api.errors import BadInput
 from engine.api.parts import DatasetRef
-from engine.api.requests import Family, TrainRequest
+from engine.api.kinds import Family
+from engine.api.requests import TrainRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 
