@@ -71,10 +71,6 @@ class JobControl:
         return self._running.wait(timeout)
 
 
-# The skeleton's name for it; a cancel token is a JobControl used only for cancel.
-CancelToken = JobControl
-
-
 class _Throttle:
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
@@ -100,10 +96,6 @@ class JobContext:
     _preview: _Throttle = field(default_factory=lambda: _Throttle(PREVIEW_INTERVAL_S))
     _metrics: _Throttle = field(default_factory=lambda: _Throttle(PREVIEW_INTERVAL_S))
     _frames: _Throttle = field(default_factory=lambda: _Throttle(PREVIEW_INTERVAL_S))
-
-    @property
-    def cancel_token(self) -> JobControl:
-        return self.control
 
     def check_cancelled(self) -> None:
         if self.control.cancelled:

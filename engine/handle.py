@@ -29,7 +29,7 @@ from engine.api.events import (
 )
 
 if TYPE_CHECKING:
-    from engine.client import EngineClient
+    from engine.local_engine import LocalEngine
 
 
 class JobHandle(QObject):
@@ -44,7 +44,7 @@ class JobHandle(QObject):
     cancelled = Signal()
     failed = Signal(str, str)  # message, ErrorKind value
 
-    def __init__(self, client: EngineClient, job_id: int) -> None:
+    def __init__(self, client: LocalEngine, job_id: int) -> None:
         super().__init__(client)
         self.client = client
         self.job_id = job_id

@@ -25,10 +25,6 @@ class Job:
     replace_key: str | None = None
     control: JobControl = field(default_factory=JobControl)
 
-    @property
-    def cancel_token(self) -> JobControl:
-        return self.control
-
 
 class JobQueue:
     def __init__(self) -> None:

@@ -21,7 +21,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome
 from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Request, SampleRequest, Txt2ImgRequest, UpscaleRequest
-from engine.client import EngineClient
+from engine.local_engine import LocalEngine
 from engine.store import read_metadata
 
 TIMEOUT_S = 600
@@ -75,7 +75,7 @@ def run_selftest() -> int:
     work = Path(tempfile.mkdtemp(prefix="latentstudio-selftest-"))
     model = build_tiny_pipeline(work / "tiny-sd")
     photo = _gradient_png(work / "to-upscale.png")
-    client = EngineClient(work / "gallery")
+    client = LocalEngine(work / "gallery")
     events: list = []
     client.event.connect(events.append)
     client.start()

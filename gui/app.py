@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from engine.client import EngineClient, stuck_workers
+from engine.local_engine import LocalEngine, stuck_workers
 from engine.resources import APP_ICON
 from gui.main_window import MainWindow
 from gui.settings import APP_NAME, AppSettings
@@ -24,7 +24,7 @@ ENGINE_START_DELAY_MS = 50
 
 
 def create_main_window(settings: AppSettings) -> MainWindow:
-    client = EngineClient(settings.output_dir, settings.device)
+    client = LocalEngine(settings.output_dir, settings.device)
     window = MainWindow(client, settings)
     # The engine imports torch on its threads for a few seconds, and while it does the
     # GUI thread gets the interpreter less often: let the window paint first.

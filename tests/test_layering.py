@@ -32,7 +32,7 @@ def modules_after_import(statement: str) -> set[str]:
 
 
 def test_importing_the_main_window_does_not_import_torch():
-    loaded = modules_after_import("import gui.main_window, gui.app, engine.client")
+    loaded = modules_after_import("import gui.main_window, gui.app, engine.local_engine")
     assert "gui.main_window" in loaded
     assert not [m for m in HEAVY if m in loaded]
 

@@ -18,8 +18,8 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ResultImage
 from engine.api.parts import ModelRef
 from engine.api.requests import Request, SampleRequest
-from engine.client import EngineClient
 from engine.context import JobContext
+from engine.local_engine import LocalEngine
 
 STEPS = 1500
 DRIFT_ALLOWED = 200  # refcounts of the singletons move a little with caches; not by thousands
@@ -46,7 +46,7 @@ def singleton_refs() -> tuple[int, int]:
 
 
 def test_worker_signals_keep_reference_counts(qtbot, tmp_path):
-    client = EngineClient(tmp_path, make_runtime=lambda _c: ManyStepsRunner())
+    client = LocalEngine(tmp_path, make_runtime=lambda _c: ManyStepsRunner())
     events: list = []
     client.event.connect(events.append)
     client.start()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.api.errors import BadInput
-from engine.api.parts import DatasetRef
 from engine.api.kinds import Family
+from engine.api.parts import DatasetRef
 from engine.api.requests import TrainRequest
 
 ROOT = Path(__file__).resolve().parent.parent

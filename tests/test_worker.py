@@ -31,8 +31,8 @@ from engine.api.kinds import ErrorKind, Family, Lane
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage
 from engine.api.parts import DatasetRef, ModelRef, Training
 from engine.api.requests import Request, SampleRequest, TrainRequest
-from engine.client import EngineClient
 from engine.context import JobContext
+from engine.local_engine import LocalEngine
 from engine.queue import Job, JobQueue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def runtime():
 
 @pytest.fixture
 def client(qtbot, tmp_path: Path, runtime):
-    client = EngineClient(tmp_path / "out", make_runtime=lambda _client: runtime)
+    client = LocalEngine(tmp_path / "out", make_runtime=lambda _client: runtime)
     events: list = []
     client.event.connect(events.append)
     client.events = events
@@ -212,7 +212,7 @@ def test_a_cancel_between_the_queue_and_the_thread_is_not_lost(
         return item
 
     monkeypatch.setattr(JobQueue, "take", slow_take)
-    client = EngineClient(tmp_path, make_runtime=lambda _c: runtime)
+    client = LocalEngine(tmp_path, make_runtime=lambda _c: runtime)
     events: list = []
     client.event.connect(events.append)
     client.start()
@@ -280,7 +280,7 @@ def test_a_runtime_that_cannot_start_fails_each_job_with_a_sentence(qtbot, tmp_p
     def broken(_client):
         raise BadModelFile("The engine could not start: no device.")
 
-    client = EngineClient(tmp_path, make_runtime=broken)
+    client = LocalEngine(tmp_path, make_runtime=broken)
     events: list = []
     client.event.connect(events.append)
     client.start()
@@ -367,7 +367,7 @@ def test_queue_take_returns_none_once_closed():
 
 
 def test_shutdown_closes_the_runtime(qtbot, tmp_path, runtime):
-    client = EngineClient(tmp_path, make_runtime=lambda _c: runtime)
+    client = LocalEngine(tmp_path, make_runtime=lambda _c: runtime)
     client.start()
     events: list = []
     client.event.connect(events.append)
@@ -385,7 +385,7 @@ CLOSE_DURING_LOAD = textwrap.dedent(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     from engine.api.events import Started
-    from engine.client import EngineClient
+    from engine.local_engine import LocalEngine
     from gui.app import exit_now_if_engine_is_stuck
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
@@ -406,7 +406,7 @@ CLOSE_DURING_LOAD = textwrap.dedent(
     work = Path(sys.argv[1])
     settings = AppSettings(work / "config")
     settings.output_dir = work / "out"
-    client = EngineClient(settings.output_dir, make_runtime=lambda c: LoadsForever())
+    client = LocalEngine(settings.output_dir, make_runtime=lambda c: LoadsForever())
     window = MainWindow(client, settings)
     window.shutdown_wait_ms = 200
     client.start()

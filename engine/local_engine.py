@@ -28,7 +28,7 @@ from engine.worker import JobRunner, LaneWorker, RuntimeHolder, StartFailure
 
 log = logging.getLogger(__name__)
 
-RuntimeFactory = Callable[["EngineClient"], JobRunner]
+RuntimeFactory = Callable[["LocalEngine"], JobRunner]
 
 # Lane threads still inside a non-cancellable call (loading weights) when the app closed.
 # Kept referenced so Qt never destroys a running QThread (which aborts the process);
@@ -36,7 +36,7 @@ RuntimeFactory = Callable[["EngineClient"], JobRunner]
 _STUCK_WORKERS: list[LaneWorker] = []
 
 
-def default_runtime(client: EngineClient) -> JobRunner:
+def default_runtime(client: LocalEngine) -> JobRunner:
     from engine.runtime import Runtime  # heavy: torch; runs on a lane's thread
 
     return Runtime(store=lambda: client.gallery, device_preference=client.device_preference)
@@ -46,7 +46,7 @@ def stuck_workers() -> list[LaneWorker]:
     return [w for w in _STUCK_WORKERS if w.isRunning()]
 
 
-class EngineClient(QObject):
+class LocalEngine(QObject):
     event = Signal(object)  # every engine event (and DeviceInfo), on the GUI thread
 
     def __init__(
@@ -240,4 +240,4 @@ class EngineClient(QObject):
             self._workers[Lane.INTERACTIVE].emit(runtime.device_info())
 
 
-__all__ = ["EngineClient", "Event", "stuck_workers"]
+__all__ = ["LocalEngine", "Event", "stuck_workers"]
