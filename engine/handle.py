@@ -1,16 +1,17 @@
 """A per-job handle with typed signals, for code that follows one job (superqt style).
 
-    handle = client.start(request)
+    handle = engine.start_job(request)
     handle.progress.connect(...); handle.finished.connect(...)
 
-The client's `event` signal carries every job's events; a handle re-emits just its own,
+The engine's `event` signal carries every job's events; a handle re-emits just its own,
 on the GUI thread, in the engine's order: started, (progress | preview | metrics |
-frames | paused | resumed)*, then exactly one of finished, cancelled, failed.
+frames | paused | resumed)*, then exactly one of finished, cancelled, failed. A handle
+knows only how to control jobs by id (`JobControls`), not which engine runs them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -28,8 +29,14 @@ from engine.api.events import (
     Started,
 )
 
-if TYPE_CHECKING:
-    from engine.local_engine import LocalEngine
+
+class JobControls(Protocol):
+    """What a handle asks of its engine: control one job by its id."""
+
+    def cancel(self, job_id: int) -> None: ...
+    def stop(self, job_id: int) -> None: ...
+    def pause(self, job_id: int) -> None: ...
+    def resume(self, job_id: int) -> None: ...
 
 
 class JobHandle(QObject):
@@ -44,23 +51,23 @@ class JobHandle(QObject):
     cancelled = Signal()
     failed = Signal(str, str)  # message, ErrorKind value
 
-    def __init__(self, client: LocalEngine, job_id: int) -> None:
-        super().__init__(client)
-        self.client = client
+    def __init__(self, controls: JobControls, job_id: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._controls = controls
         self.job_id = job_id
         self.ended = False
 
     def cancel(self) -> None:
-        self.client.cancel(self.job_id)
+        self._controls.cancel(self.job_id)
 
     def stop(self) -> None:
-        self.client.stop(self.job_id)
+        self._controls.stop(self.job_id)
 
     def pause(self) -> None:
-        self.client.pause(self.job_id)
+        self._controls.pause(self.job_id)
 
     def resume(self) -> None:
-        self.client.resume(self.job_id)
+        self._controls.resume(self.job_id)
 
     def deliver(self, event: object) -> None:
         """Re-emit one event of this job as its typed signal."""

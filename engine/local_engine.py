@@ -1,10 +1,11 @@
-"""The bridge between the GUI thread and the engine's lanes.
+"""The engine that runs jobs in this process: the bridge between the GUI thread and its lanes.
 
-A QObject with submit()/cancel()/stop()/pause()/resume() and one `event` signal that
-delivers engine.api.events on the GUI thread. Each lane (interactive, generate, train)
-has its own queue and long-lived thread, so a training job never blocks a slider and a
-Stable Diffusion job never blocks either. This module stays importable without torch:
-the runtime (and with it torch) is created on a lane's thread, inside the factory.
+It implements engine.interface.Engine: a QObject with submit()/cancel()/stop()/pause()/
+resume() and one `event` signal that delivers engine.api.events on the GUI thread. Each
+lane (interactive, generate, train) has its own queue and long-lived thread, so a
+training job never blocks a slider and a Stable Diffusion job never blocks either. This
+module stays importable without torch: the runtime (and with it torch) is created on a
+lane's thread, inside the factory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from engine.api import catalogue
+from engine.api.catalogue import CatalogueEntry
 from engine.api.events import Cancelled, Event, Queued
 from engine.api.kinds import Lane
 from engine.api.requests import Request
@@ -46,6 +49,19 @@ def stuck_workers() -> list[LaneWorker]:
     return [w for w in _STUCK_WORKERS if w.isRunning()]
 
 
+class LocalCatalogue:
+    """The models on this computer, as engine.api.catalogue lists them."""
+
+    def lab_models(self) -> list[CatalogueEntry]:
+        return catalogue.lab_models()
+
+    def upscaler_models(self, folders: list[Path]) -> list[CatalogueEntry]:
+        return catalogue.upscaler_models(folders)
+
+    def user_models_dir(self) -> Path:
+        return catalogue.user_models_dir()
+
+
 class LocalEngine(QObject):
     event = Signal(object)  # every engine event (and DeviceInfo), on the GUI thread
 
@@ -60,6 +76,7 @@ class LocalEngine(QObject):
         self._ids = itertools.count(1)
         self._shut_down = False
         self._gallery = GalleryStore(Path(output_dir))
+        self.catalogue = LocalCatalogue()
         self._device_preference = device_preference
         self._runtime = RuntimeHolder(lambda: make_runtime(self))
         self._jobs: dict[int, Job] = {}  # every job queued or running
@@ -137,7 +154,7 @@ class LocalEngine(QObject):
     def start_job(self, request: Request, replace_key: str | None = None) -> JobHandle:
         """Submit and return a handle whose typed signals follow this job alone."""
         job_id = next(self._ids)
-        handle = self._handles[job_id] = JobHandle(self, job_id)
+        handle = self._handles[job_id] = JobHandle(self, job_id, parent=self)
         self._enqueue(job_id, request, replace_key)
         return handle
 
@@ -240,4 +257,4 @@ class LocalEngine(QObject):
             self._workers[Lane.INTERACTIVE].emit(runtime.device_info())
 
 
-__all__ = ["LocalEngine", "Event", "stuck_workers"]
+__all__ = ["Event", "LocalCatalogue", "LocalEngine", "stuck_workers"]

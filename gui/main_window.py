@@ -56,7 +56,7 @@ from engine.api.requests import (
     Txt2ImgRequest,
     UpscaleRequest,
 )
-from engine.local_engine import LocalEngine
+from engine.interface import Engine
 from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
 from gui import window_state
 from gui.canvas import ImageCanvas
@@ -91,7 +91,7 @@ EXPLORE_RESULTS = (
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, client: LocalEngine, settings: AppSettings) -> None:
+    def __init__(self, client: Engine, settings: AppSettings) -> None:
         super().__init__()
         self.setWindowTitle("Latent Studio")
         self.resize(1280, 820)
