@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.store import GalleryItem, GalleryStore, StoreError, can_undo_delete
+from engine.interface import Gallery
+from engine.store import GalleryItem, StoreError, can_undo_delete
 from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
 from gui.reveal import reveal_in_folder
@@ -99,7 +100,7 @@ def _placeholder() -> QIcon:
 
 
 class GalleryModel(QAbstractListModel):
-    def __init__(self, store: GalleryStore) -> None:
+    def __init__(self, store: Gallery) -> None:
         super().__init__()
         self.store = store
         self._total = 0
@@ -110,7 +111,7 @@ class GalleryModel(QAbstractListModel):
         self._loader = ThumbnailLoader(self)
         self._loader.loaded.connect(self._on_thumbnail)
 
-    def set_store(self, store: GalleryStore) -> None:
+    def set_store(self, store: Gallery) -> None:
         self.store = store
         self._icons.clear()
         self.refresh()
@@ -207,7 +208,7 @@ class GalleryPanel(QWidget, ModePanel):
     notice = Signal(str)  # something the user should know (the index was rebuilt…)
     upscale_requested = Signal(list)  # paths of the selected images
 
-    def __init__(self, store: GalleryStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = GalleryModel(store)
         self.view = QListView()
@@ -272,13 +273,13 @@ class GalleryPanel(QWidget, ModePanel):
 
     # ------------------------------------------------------------ the store
 
-    def set_store(self, store: GalleryStore) -> None:
+    def set_store(self, store: Gallery) -> None:
         self.syncer.stop()
         self.model.set_store(store)
         self.sync()
 
     @property
-    def store(self) -> GalleryStore:
+    def store(self) -> Gallery:
         return self.model.store
 
     def sync(self) -> None:
@@ -289,7 +290,7 @@ class GalleryPanel(QWidget, ModePanel):
     def _sync_progress(self, done: int, total: int) -> None:
         self.status_label.setText(f"Indexing {done:,} of {total:,} new images…")
 
-    def _synced(self, store: GalleryStore) -> None:
+    def _synced(self, store: Gallery) -> None:
         if store is not self.model.store:
             return  # the output folder changed meanwhile
         self.refresh()

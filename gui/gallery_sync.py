@@ -11,7 +11,7 @@ import threading
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from engine.store import GalleryStore
+from engine.interface import Gallery
 
 
 class GallerySync(QObject):
@@ -25,12 +25,12 @@ class GallerySync(QObject):
         self._stop = threading.Event()
         self.running = False
 
-    def start(self, store: GalleryStore) -> None:
+    def start(self, store: Gallery) -> None:
         self._stop.clear()
         self.running = True
         self._pool.start(lambda: self._run(store))
 
-    def _run(self, store: GalleryStore) -> None:
+    def _run(self, store: Gallery) -> None:
         try:
             store.sync(progress=self.progress.emit, should_stop=self._stop.is_set)
         finally:
