@@ -143,7 +143,7 @@ def _read(hint: Any, data: Any, where: str) -> Any:
         options = [o for o in get_args(hint) if o is not _NONE]
         if data is None and len(options) < len(get_args(hint)):
             return None
-        return _read(options[0], data, where) if len(options) == 1 else from_data(hint, data)
+        return _read(options[0], data, where) if len(options) == 1 else from_data(hint, data, where)
     if origin is tuple:
         return _read_tuple(get_args(hint), data, where)
     if origin is dict:
