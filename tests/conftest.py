@@ -20,6 +20,9 @@ os.environ.setdefault("LATENTSTUDIO_DATA_DIR", os.path.join(_SANDBOX, "data"))
 
 import pytest  # noqa: E402
 
+# The real main window and its settings, for every module that opens one.
+from tests.gui_fixtures import models_dir, settings, window  # noqa: E402, F401
+
 
 class NetworkBlocked(RuntimeError):
     pass
