@@ -5,21 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QObject,
-    Qt,
-    QThreadPool,
-    Signal,
-)
-from PySide6.QtGui import (
-    QColor,
-    QIcon,
-    QImage,
-    QImageReader,
-    QPixmap,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 
 from engine.store import GalleryItem, GalleryStore
 

@@ -58,6 +58,22 @@ def tiny_sd_model(tmp_path_factory):
     return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny SD model of test_sd and test_sd_models, built once for both."""
+    from engine.models.sd.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd", seed=0)
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory) -> Path:
+    """A second tiny SD model (other weights), for the model cache's tests."""
+    from engine.models.sd.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sd") / "other-sd", seed=1)
+
+
 @pytest.fixture
 def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the freedesktop trash into tmp_path (send2trash reads it at import)."""

@@ -14,10 +14,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ResultImage
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import SampleRequest, Txt2ImgRequest
-from engine.store import (
-    parse_parameters,
-    read_metadata,
-)
+from engine.store import parse_parameters, read_metadata
 from engine.store.metadata import RECIPE_KEY
 from tests.test_store import A1111_SAMPLE, SHA, pixels, sd, store, txt2img_batch  # noqa: F401
 

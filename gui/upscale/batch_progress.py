@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (
-    QLabel,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from gui.upscale.rows import (
-    QUIET,
-)
+from gui.upscale.rows import QUIET
 from gui.viewmodels.jobs import format_duration
 from gui.viewmodels.upscale import UpscaleEntry
 

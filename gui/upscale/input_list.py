@@ -6,12 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import (
-    QAction,
-    QColor,
-    QImage,
-    QPainter,
-)
+from PySide6.QtGui import QAction, QColor, QImage, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -23,13 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.api.imagefiles import IMAGE_SUFFIXES
 from gui.start_folders import Purpose, start_folder
-from gui.upscale.rows import (
-    THUMB,
-    PathRole,
-    placeholder_icon,
-    render_row,
-    square_icon,
-)
+from gui.upscale.rows import THUMB, PathRole, placeholder_icon, render_row, square_icon
 from gui.viewmodels.upscale import Added, UpscaleEntry
 
 

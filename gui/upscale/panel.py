@@ -18,11 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import (
-    QDragEnterEvent,
-    QDropEvent,
-    QImage,
-)
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,11 +44,7 @@ from gui.upscale.batch_progress import BatchProgressMixin
 from gui.upscale.factor import below_own, refusal
 from gui.upscale.input_list import InputsMixin
 from gui.upscale.model_picker import ModelPickerMixin
-from gui.upscale.rows import (
-    FAILED_COLOUR,
-    THUMB,
-    PathRole,
-)
+from gui.upscale.rows import FAILED_COLOUR, THUMB, PathRole
 from gui.upscale.run_settings import RunSettingsMixin
 from gui.upscale.shown_images import ShownImagesMixin
 from gui.upscale.too_large import TooLargeMixin, refused_as_too_large

@@ -3,19 +3,10 @@ image loader and kept in a small cache (whole images can be 256 MB each)."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import (
-    QImage,
-)
-from PySide6.QtWidgets import (
-    QListWidgetItem,
-)
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QListWidgetItem
 
-from gui.upscale.rows import (
-    FAILED_COLOUR,
-    QUIET,
-    PathRole,
-    sizes_text,
-)
+from gui.upscale.rows import FAILED_COLOUR, QUIET, PathRole, sizes_text
 from gui.viewmodels.upscale import EntryStatus, UpscaleEntry
 
 CACHED_IMAGES = 4  # whole images kept for the compare view (they can be 256 MB each)
