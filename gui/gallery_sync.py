@@ -3,11 +3,14 @@
 At open, after the output folder changes, and on Rescan, `GallerySync` runs the store's
 sync (put right killed saves, list new files, forget gone ones) on a thread of its own;
 the gallery keeps listing what the index has meanwhile and refreshes when it is done.
+The same thread lists the folders the gallery watches, so a change seen by the watcher
+never makes the GUI thread touch the disk.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
@@ -16,7 +19,7 @@ from engine.interface import Gallery
 
 class GallerySync(QObject):
     progress = Signal(int, int)  # files read, files to read
-    finished = Signal(object)  # the store that was synced
+    finished = Signal(object, list)  # the store that was synced, the folders to watch
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,11 +34,13 @@ class GallerySync(QObject):
         self._pool.start(lambda: self._run(store))
 
     def _run(self, store: Gallery) -> None:
+        folders: list[Path] = []
         try:
             store.sync(progress=self.progress.emit, should_stop=self._stop.is_set)
+            folders = folders_to_watch(store.root)
         finally:
             self.running = False
-            self.finished.emit(store)
+            self.finished.emit(store, folders)
 
     def wait(self, timeout_ms: int = -1) -> bool:
         return self._pool.waitForDone(timeout_ms)
@@ -45,3 +50,15 @@ class GallerySync(QObject):
         self._stop.set()
         self._pool.clear()
         self._pool.waitForDone(5_000)
+
+
+def folders_to_watch(root: Path) -> list[Path]:
+    """The output folder and its visible subfolders (the day folders), those that exist."""
+    try:
+        if not root.is_dir():
+            return []
+        return [root] + [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except (OSError, ValueError):
+        # An output folder the system cannot even look at (a name too long, no
+        # permission): the store has said why; there is nothing to watch.
+        return []

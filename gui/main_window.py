@@ -73,7 +73,7 @@ from gui.quit_prompt import ask_before_quitting
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
-from gui.upscale_panel import UpscalePanel
+from gui.upscale.panel import UpscalePanel
 from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
 from gui.viewmodels.results import ResultsModel
 

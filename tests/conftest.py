@@ -20,6 +20,9 @@ os.environ.setdefault("LATENTSTUDIO_DATA_DIR", os.path.join(_SANDBOX, "data"))
 
 import pytest  # noqa: E402
 
+# The real main window and its settings, for every module that opens one.
+from tests.gui_fixtures import models_dir, settings, window  # noqa: E402, F401
+
 
 class NetworkBlocked(RuntimeError):
     pass
@@ -53,6 +56,22 @@ def tiny_sd_model(tmp_path_factory):
     from engine.models.sd.tiny import build_tiny_pipeline
 
     return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny SD model of test_sd and test_sd_models, built once for both."""
+    from engine.models.sd.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd", seed=0)
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory) -> Path:
+    """A second tiny SD model (other weights), for the model cache's tests."""
+    from engine.models.sd.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sd") / "other-sd", seed=1)
 
 
 @pytest.fixture

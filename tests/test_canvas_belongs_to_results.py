@@ -18,17 +18,10 @@ from PySide6.QtWidgets import QLabel
 from engine.api.events import Cancelled, Finished, Frames, Metrics, Paused, Preview
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome
-from gui.app import create_main_window
 from gui.explore import Tool
 from gui.settings import AppSettings
 
 LAB = 1
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LATENTSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data" / "models"
 
 
 @pytest.fixture
@@ -39,15 +32,9 @@ def settings(tmp_path: Path) -> AppSettings:
 
 
 @pytest.fixture
-def window(qtbot, settings, trash, models_dir):
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
+def window(models_dir, window):
     window.set_mode(LAB)
-    yield window
-    window.close_now()
+    return window
 
 
 def events(window, kind: type) -> list:

@@ -21,7 +21,6 @@ from engine.store import GalleryStore, read_metadata
 from gui.details_panel import DetailsPanel
 from gui.prompt_edit import COLOURS
 from tests.sd_original_layout import full_size_shapes, write_header_only
-from tests.test_first_hour import settings, window  # noqa: F401
 from tests.test_library import _lora
 
 
@@ -44,7 +43,7 @@ def webui(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def create(qtbot, window, settings, webui):  # noqa: F811
+def create(qtbot, window, settings, webui):
     settings.models_dirs = [webui]
     with qtbot.waitSignal(window.create_panel.models_listed, timeout=30_000):
         window.apply_settings()

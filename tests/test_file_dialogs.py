@@ -25,7 +25,7 @@ from gui.explore.walk_page import WalkPage
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.train_panel import FOLDER, TrainPanel
-from gui.upscale_panel import UpscalePanel
+from gui.upscale.panel import UpscalePanel
 
 
 @pytest.fixture

@@ -6,35 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.api.events import Finished
-from gui.app import create_main_window
 from gui.compare_view import CompareView
-from gui.settings import AppSettings
 
 LAB, GALLERY = 1, 2
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    settings = AppSettings(tmp_path / "config")
-    settings.output_dir = tmp_path / "out"
-    return settings
-
-
-@pytest.fixture
-def window(qtbot, settings, trash):
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close_now()
 
 
 def make_sheets(qtbot, window, count: int) -> list[Path]:

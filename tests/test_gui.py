@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from engine.api import limits
@@ -26,24 +25,6 @@ from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    settings = AppSettings(tmp_path / "config")
-    settings.output_dir = tmp_path / "out"
-    return settings
-
-
-@pytest.fixture
-def window(qtbot, settings, trash):
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close_now()
 
 
 def wait_for(qtbot, window, kind, timeout=60_000):

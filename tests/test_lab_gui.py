@@ -16,31 +16,15 @@ from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, Vect
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
 from engine.models.common.modelfile import read_model_file
-from gui.app import create_main_window
 from gui.explore import Tool
-from gui.settings import AppSettings
 
 LAB = 1
 
 
 @pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LATENTSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data" / "models"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, trash, models_dir):
-    settings = AppSettings(tmp_path / "config")
-    settings.output_dir = tmp_path / "out"
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
+def window(models_dir, window):
     window.set_mode(LAB)
-    yield window
-    window.close_now()
+    return window
 
 
 def finished(window, kind: type) -> list[Finished]:

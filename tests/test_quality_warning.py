@@ -4,7 +4,6 @@ repeated. The figures come from the real meter on those very inputs."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,12 +17,6 @@ from gui.quality_line import quality_text, quality_warning
 from gui.settings import AppSettings
 
 LAB = 1
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LATENTSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data" / "models"
 
 
 def shapes_figures(case: str) -> dict[str, float]:

@@ -10,22 +10,12 @@ from PySide6.QtCore import Qt
 from engine.api.events import Finished, Metrics
 from engine.api.kinds import Family
 from engine.api.outcomes import ModelOutcome
-from gui.app import create_main_window
-from gui.settings import AppSettings
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, trash, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("LATENTSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    settings = AppSettings(tmp_path / "config")
-    settings.output_dir = tmp_path / "out"
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close_now()
+def window(models_dir, window):
+    """The shared window, with the app's data folder (where training saves) in tmp_path."""
+    return window
 
 
 def test_quitting_during_a_training_can_stop_it_and_keep_the_model(qtbot, window):

@@ -7,15 +7,13 @@ import os
 
 import torch
 
-from tests.test_first_hour import settings, window  # noqa: F401
-
 
 class _RunsCode:
     def __reduce__(self):
         return (os.system, ("echo this must never run",))
 
 
-def test_why_a_file_cannot_be_used_is_one_click_away(qtbot, window, settings, tmp_path):  # noqa: F811
+def test_why_a_file_cannot_be_used_is_one_click_away(qtbot, window, settings, tmp_path):
     folder = tmp_path / "models" / "Stable-diffusion"
     folder.mkdir(parents=True)
     torch.save({"state_dict": {"payload": _RunsCode()}}, str(folder / "merged.ckpt"))

@@ -1,7 +1,7 @@
 """The Upscale mode, driven with qtbot on the real window and engine: the inputs list
 (drops, folders, the gallery's and details' Upscale), the request the controls build, a
 real batch with Lanczos into the gallery, failures marked in the list while the rest go
-on, the megapixel guard's "Upscale Anyway", and the before/after view's divider and zoom."""
+on, and the megapixel guard's "Upscale Anyway" (the before/after view: test_compare_view)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QWheelEvent
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -23,7 +23,6 @@ from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import UpscaleRequest
 from engine.store import read_metadata
 from gui.app import create_main_window
-from gui.compare_view import CompareView
 from gui.settings import AppSettings
 from gui.viewmodels.upscale import EntryStatus
 
@@ -64,15 +63,9 @@ def settings(tmp_path: Path) -> AppSettings:
 
 
 @pytest.fixture
-def window(qtbot, settings, trash):
-    window = create_main_window(settings)
-    window.events = []
-    window.client.event.connect(window.events.append)
-    qtbot.addWidget(window)
-    window.show()
+def window(window):
     window.set_mode(UPSCALE)
-    yield window
-    window.close_now()
+    return window
 
 
 def ended(window) -> list:
@@ -369,110 +362,6 @@ def test_upscale_from_the_gallery_the_details_and_the_canvas_fills_the_panel(
     assert window.upscale_action.isEnabled() and window.upscale_action in window.canvas.actions()
     window.upscale_action.trigger()
     assert window.mode == "Upscale" and [e.path for e in panel.inputs.entries] == [str(image)]
-
-
-# ---------------------------------------------------------------- the compare view
-
-
-def halves(width: int, height: int) -> QImage:
-    """Black on top, white below: where the edge lands shows the image's transform."""
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    for y in range(height // 2):
-        for x in range(width):
-            image.setPixelColor(x, y, QColor("black"))
-    return image
-
-
-def edge_row(grab: QImage, x: int) -> int:
-    """The first row at column x where the picture turns from black to white."""
-    column = [QColor(grab.pixel(x, y)).lightness() for y in range(grab.height())]
-    return next(y for y in range(1, len(column)) if column[y - 1] < 60 and column[y] > 200)
-
-
-@pytest.fixture
-def compare(qtbot) -> CompareView:
-    view = CompareView()
-    qtbot.addWidget(view)
-    view.resize(400, 300)
-    view.show()
-    view.set_images(halves(10, 8), halves(40, 32))  # an ×4 pair
-    return view
-
-
-def test_the_divider_follows_a_drag_and_only_there(qtbot, compare):
-    assert compare.divider == 0.5 and compare.fitted
-    start = QPoint(round(compare.divider_x()), 150)
-    QTest.mousePress(compare, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    QTest.mouseMove(compare, QPoint(100, 150))
-    QTest.mouseRelease(
-        compare, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 150)
-    )
-    assert compare.divider == pytest.approx(100 / 400)
-    # A drag away from the divider pans the picture instead: both halves move together.
-    rect = compare.picture_rect()
-    QTest.mousePress(
-        compare, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 150)
-    )
-    QTest.mouseMove(compare, QPoint(310, 170))
-    QTest.mouseRelease(
-        compare, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(310, 170)
-    )
-    assert compare.divider == pytest.approx(100 / 400)
-    assert compare.picture_rect().topLeft() - rect.topLeft() == QPointF(10, 20)
-
-
-def test_wheel_zoom_keeps_the_point_under_the_cursor_and_both_halves_aligned(qtbot, compare):
-    fitted = compare.scale()
-    before = compare.grab().toImage()
-    assert edge_row(before, 150) == edge_row(before, 250)  # either side of the divider
-    cursor = QPointF(230, 100)
-    under = (cursor - compare.picture_rect().topLeft()) / fitted
-    event = QWheelEvent(
-        cursor,
-        compare.mapToGlobal(cursor),
-        QPoint(0, 0),
-        QPoint(0, 120),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(compare, event)
-    assert compare.scale() == pytest.approx(fitted * 1.25) and not compare.fitted
-    assert (cursor - compare.picture_rect().topLeft()) / compare.scale() == under
-    after = compare.grab().toImage()
-    # The edge moved with the zoom, and it is at the same row before and after the divider:
-    # one transform for both images, not two views kept in step.
-    assert edge_row(after, 150) != edge_row(before, 150)
-    assert edge_row(after, 150) == edge_row(after, 250)
-    # A double-click away from the divider fits the picture again.
-    QTest.mouseDClick(
-        compare, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(50, 50)
-    )
-    assert compare.fitted and compare.scale() == pytest.approx(fitted)
-
-
-def test_the_original_is_drawn_with_its_pixels_unless_smoothing_is_asked_for(qtbot):
-    view = CompareView()
-    qtbot.addWidget(view)
-    view.resize(400, 400)
-    view.show()
-    checker = QImage(2, 2, QImage.Format.Format_RGB32)
-    for x, y in ((0, 0), (1, 1)):
-        checker.setPixelColor(x, y, QColor("black"))
-    for x, y in ((1, 0), (0, 1)):
-        checker.setPixelColor(x, y, QColor("white"))
-    view.set_images(checker, halves(400, 400))
-    view.set_divider(1.0)  # all before
-
-    def greys() -> set[int]:
-        grab = view.grab().toImage()
-        return {QColor(grab.pixel(x, 100)).lightness() for x in range(20, 380, 7)}
-
-    assert greys() <= {0, 255}  # nearest: only the original's own values
-    view.smooth_action.setChecked(True)
-    assert view.smooth_before and len(greys()) > 4  # interpolated: greys in between
 
 
 def test_a_picked_file_is_opened_to_name_its_architecture_and_factor(qtbot, window, tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage
 
@@ -18,13 +17,6 @@ from gui.app import create_main_window
 from gui.settings import AppSettings
 
 LAB, GALLERY = 1, 2
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    settings = AppSettings(tmp_path / "config")
-    settings.output_dir = tmp_path / "out"
-    return settings
 
 
 def open_window(qtbot, settings: AppSettings):

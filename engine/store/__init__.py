@@ -13,7 +13,8 @@ from engine.store.gallery import (
     GalleryItem,
     GalleryStore,
 )
-from engine.store.index import GalleryIndex, IndexRecord, OpenState
+from engine.store.index import GalleryIndex, OpenState
+from engine.store.index_rows import IndexRecord
 from engine.store.layout import image_slug, reserve, slugify
 from engine.store.metadata import ImageMetadata, metadata_from_text, png_text, read_metadata
 from engine.store.output_folder import check_output_folder

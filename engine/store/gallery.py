@@ -27,10 +27,8 @@ from engine.store.index import (
     OpenState,
     Progress,
     Reconciled,
-    is_safe_key,
-    record_for,
-    relative_key,
 )
+from engine.store.index_rows import is_safe_key, record_for, relative_key
 from engine.store.layout import day_folder, image_slug, reserve
 from engine.store.leftovers import clean_leftovers
 from engine.store.metadata import ImageMetadata, png_text, read_metadata

@@ -17,9 +17,7 @@ Opening tells apart what happened to the file:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
-import json
 import logging
 import os
 import sqlite3
@@ -27,9 +25,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from engine.store.metadata import ImageMetadata, read_metadata
+from engine.store.index_rows import (
+    IndexRecord,
+    as_row,
+    is_safe_key,
+    read_record,
+    relative_key,
+    scan_pngs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,6 @@ CREATE INDEX images_newest ON images (created DESC, path DESC);
 """
 _COLUMNS = "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe"
 _INSERT = f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({', '.join('?' * 10)})"
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -97,73 +101,10 @@ def trouble(exc: BaseException) -> str | None:
 
 
 @dataclass(frozen=True)
-class IndexRecord:
-    path: str  # relative to the gallery root, '/'-separated
-    created: float  # seconds since the epoch
-    kind: str
-    prompt: str
-    negative_prompt: str
-    model: str
-    seed: int | None
-    width: int
-    height: int
-    recipe: str | None  # the JSON recipe, None for other tools' images
-
-
-@dataclass(frozen=True)
 class Reconciled:
     added: int  # files that were on disk and not in the index
     removed: int  # rows whose file was gone (or whose path was not a safe one)
     total: int  # images listed afterwards
-
-
-def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
-    """The index row of an image; `created` falls back to the file's mtime."""
-    created = meta.created.timestamp() if meta.created else meta.path.stat().st_mtime
-    seed = (
-        meta.seed if isinstance(meta.seed, int) and _INT64_MIN <= meta.seed <= _INT64_MAX else None
-    )
-    return IndexRecord(
-        path=relative,
-        created=created,
-        kind=meta.kind,
-        prompt=meta.prompt,
-        negative_prompt=meta.negative_prompt,
-        model=meta.model,
-        seed=seed,
-        width=meta.width,
-        height=meta.height,
-        recipe=json.dumps(meta.recipe) if meta.recipe is not None else None,
-    )
-
-
-def relative_key(root: Path, path: Path) -> str:
-    """The index key of `path`; ValueError if it is not inside `root`."""
-    return PurePosixPath(Path(path).relative_to(root)).as_posix()
-
-
-def is_safe_key(key: str) -> bool:
-    """A row path that stays inside the root: relative, no '..', no drive."""
-    parts = PurePosixPath(key).parts
-    return (
-        bool(parts)
-        and not PurePosixPath(key).is_absolute()
-        and ".." not in parts
-        and ":" not in parts[0]
-    )
-
-
-def scan_pngs(root: Path) -> Iterator[Path]:
-    """Every visible PNG under `root`; hidden files and folders (temp files, the index)
-    are skipped, and so are links, which could lead outside the gallery."""
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and not Path(folder, d).is_symlink()
-        )
-        for name in sorted(files):
-            path = Path(folder) / name
-            if name.lower().endswith(".png") and not name.startswith(".") and not path.is_symlink():
-                yield path
 
 
 class GalleryIndex:
@@ -181,7 +122,7 @@ class GalleryIndex:
 
     def add(self, record: IndexRecord) -> None:
         with self._transaction() as conn:
-            conn.execute(_INSERT, _row(record))
+            conn.execute(_INSERT, as_row(record))
 
     def remove(self, path: str) -> None:
         with self._transaction() as conn:
@@ -240,11 +181,11 @@ class GalleryIndex:
                 break
             records = [
                 r
-                for r in (_read_record(root, root / p) for p in missing[start : start + BATCH])
+                for r in (read_record(root, root / p) for p in missing[start : start + BATCH])
                 if r
             ]
             with self._transaction() as conn:
-                conn.executemany(_INSERT, [_row(r) for r in records])
+                conn.executemany(_INSERT, [as_row(r) for r in records])
             added += len(records)
             if progress is not None:
                 progress(min(start + BATCH, len(missing)), len(missing))
@@ -394,16 +335,3 @@ def _has_content(path: Path) -> bool:
         return path.stat().st_size > 0
     except FileNotFoundError:
         return False
-
-
-def _row(record: IndexRecord) -> tuple:
-    return dataclasses.astuple(record)  # the field order is _COLUMNS' order
-
-
-def _read_record(root: Path, path: Path) -> IndexRecord | None:
-    try:
-        return record_for(read_metadata(path), relative_key(root, path))
-    except (OSError, ValueError) as exc:
-        # One unreadable file (half-copied, not really a PNG) must not stop the rest.
-        log.info("skipping %s in the gallery index: %s", path, exc)
-        return None

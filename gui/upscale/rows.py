@@ -11,6 +11,8 @@ from gui.viewmodels.upscale import EntryStatus, UpscaleEntry
 
 THUMB = 48
 FAILED_COLOUR = QColor("#ff7070")
+QUIET = "color: #a8a8a8;"  # a secondary line (sizes, progress)
+PathRole = Qt.ItemDataRole.UserRole  # a row's input path
 
 
 def render_row(item: QListWidgetItem, entry: UpscaleEntry) -> None:

@@ -1,0 +1,96 @@
+"""The rows of the gallery index: what one image's row holds, how it is read from the
+PNG's metadata, and which files and keys the index may hold (visible PNGs, paths that
+stay inside the gallery root). No SQL here: engine/store/index.py keeps the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from engine.store.metadata import ImageMetadata, read_metadata
+
+log = logging.getLogger(__name__)
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what an SQLite INTEGER holds
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    path: str  # relative to the gallery root, '/'-separated
+    created: float  # seconds since the epoch
+    kind: str
+    prompt: str
+    negative_prompt: str
+    model: str
+    seed: int | None
+    width: int
+    height: int
+    recipe: str | None  # the JSON recipe, None for other tools' images
+
+
+def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
+    """The index row of an image; `created` falls back to the file's mtime."""
+    created = meta.created.timestamp() if meta.created else meta.path.stat().st_mtime
+    seed = (
+        meta.seed if isinstance(meta.seed, int) and _INT64_MIN <= meta.seed <= _INT64_MAX else None
+    )
+    return IndexRecord(
+        path=relative,
+        created=created,
+        kind=meta.kind,
+        prompt=meta.prompt,
+        negative_prompt=meta.negative_prompt,
+        model=meta.model,
+        seed=seed,
+        width=meta.width,
+        height=meta.height,
+        recipe=json.dumps(meta.recipe) if meta.recipe is not None else None,
+    )
+
+
+def relative_key(root: Path, path: Path) -> str:
+    """The index key of `path`; ValueError if it is not inside `root`."""
+    return PurePosixPath(Path(path).relative_to(root)).as_posix()
+
+
+def is_safe_key(key: str) -> bool:
+    """A row path that stays inside the root: relative, no '..', no drive."""
+    parts = PurePosixPath(key).parts
+    return (
+        bool(parts)
+        and not PurePosixPath(key).is_absolute()
+        and ".." not in parts
+        and ":" not in parts[0]
+    )
+
+
+def scan_pngs(root: Path) -> Iterator[Path]:
+    """Every visible PNG under `root`; hidden files and folders (temp files, the index)
+    are skipped, and so are links, which could lead outside the gallery."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not Path(folder, d).is_symlink()
+        )
+        for name in sorted(files):
+            path = Path(folder) / name
+            if name.lower().endswith(".png") and not name.startswith(".") and not path.is_symlink():
+                yield path
+
+
+def as_row(record: IndexRecord) -> tuple:
+    return dataclasses.astuple(record)  # the field order is the index's column order
+
+
+def read_record(root: Path, path: Path) -> IndexRecord | None:
+    try:
+        return record_for(read_metadata(path), relative_key(root, path))
+    except (OSError, ValueError) as exc:
+        # One unreadable file (half-copied, not really a PNG) must not stop the rest.
+        log.info("skipping %s in the gallery index: %s", path, exc)
+        return None

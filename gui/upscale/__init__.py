@@ -1,0 +1,1 @@
+"""The Upscale mode: its panel (gui.upscale.panel.UpscalePanel) and its parts by concept."""
