@@ -241,12 +241,13 @@ def test_vae_arithmetic_works_on_the_encoders_means(cpu_runtime):
 
 
 def test_an_arithmetic_strip_keeps_its_operands_in_the_recipe(cpu_runtime, tmp_path):
-    from engine.runtime import sample_sheet
+    from engine.api.outcomes import Sheet
+    from engine.finishing import compose_sheet
 
     outcome = _run(
         cpu_runtime, ArithmeticRequest(model=GAN_SHAPES, a=1, b=2, c=3, grid=False, save=False)
     )
-    strip = sample_sheet(outcome.images, strip=True)
+    strip = compose_sheet(outcome.images, Sheet.EQUATION)
     assert strip.info["operands"] == ["A", "B", "C", "A − B + C"]
     assert strip.info["seeds"] == [1, 2, 3, None]
     assert strip.rgb.shape[1] > 4 * 32  # one row of four
