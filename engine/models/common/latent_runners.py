@@ -247,9 +247,12 @@ def _kl_axes(loaded: Any) -> tuple[list, str]:
 
 
 def _pca_axes(loaded: LatentModel) -> tuple[list, str]:
-    features = loaded.features if isinstance(loaded, Featured) else loaded.pixels
+    if isinstance(loaded, Featured):
+        features, what = loaded.features, "the generator's first-layer features"
+    else:  # no inner features offered: the pictures themselves
+        features, what = loaded.pixels, "the decoded pictures"
     how = (
-        "The principal directions of the generator's first-layer features over "
+        f"The principal directions of {what} over "
         "4,096 random samples (GANSpace), carried back to its noise vector: the "
         "direction that changes the most first."
     )
