@@ -1,4 +1,5 @@
-"""Dispatch through the registry, with the model cache, then save what the job made.
+"""Dispatch through the registry, with the model cache, then finish what the job made
+(engine.finishing: its sheet composed, its images saved).
 
 Runs on the lanes' threads; this is where torch enters the process. Nothing on the GUI
 side imports this module. One Runtime serves every lane: it owns the device choice,
@@ -10,22 +11,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime
 
 from engine import registry
-from engine.api.equation_strip import equation_strip
 from engine.api.errors import is_out_of_memory, out_of_memory
 from engine.api.events import DeviceInfo, Progress
-from engine.api.grid import GridLayout, filmstrip, image_grid
-from engine.api.outcomes import ImagesOutcome, Outcome, ResultImage
+from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request
 from engine.cache import ModelCache
 from engine.context import JobContext
 from engine.device import choose_device, memory_budget_bytes, release_cached_memory
+from engine.finishing import finish_images
 from engine.hashing import HashService
 from engine.registry import RunnerEnv
-from engine.store import GalleryStore, StoreError, png_text
+from engine.store import GalleryStore
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +84,7 @@ class Runtime:
             )
         if isinstance(outcome, ImagesOutcome):
             ctx.check_cancelled()  # a job cancelled at its last step leaves nothing on disk
-            outcome = self._keep_images(outcome, request)
+            outcome = finish_images(outcome, request, self._store)
         return outcome
 
     def _run_once_more_on_oom(self, runner, request: Request, ctx: JobContext) -> Outcome:
@@ -112,13 +110,6 @@ class Runtime:
                 )
         raise out_of_memory(self.device.device, ctx.phase)
 
-    def _keep_images(self, outcome: ImagesOutcome, request: Request) -> ImagesOutcome:
-        images = outcome.images
-        if getattr(request, "grid", False) and len(images) > 1:
-            images = (sample_sheet(images, strip=getattr(request, "sheet_as_strip", False)),)
-        store = self._store() if request.saves_images else None
-        return ImagesOutcome(save_results(store, images, request))
-
     def close(self) -> None:
         with self._lock:
             self._unload_runners()
@@ -129,58 +120,3 @@ class Runtime:
         for runner in self._runners.values():
             runner.unload()
         self._runners.clear()
-
-
-def sample_sheet(images: tuple[ResultImage, ...], strip: bool = False) -> ResultImage:
-    """One image of all samples (near-square, or one row: a strip), whose info lists each
-    sample's seed (and class, for a class-conditional model; t, for interpolation
-    frames) and the layout."""
-    first = images[0]
-    layout = GridLayout.for_images(len(images), first.width, first.height)
-    if strip:
-        layout = GridLayout(len(images), 1, first.width, first.height, layout.gap)
-    info = {**first.info, "seeds": [image.seed for image in images], "grid": layout.to_dict()}
-    if "t" in first.info:
-        info["ts"] = [image.info["t"] for image in images]
-        del info["t"]
-    if "operand" in first.info:  # latent arithmetic: A − B + C = result, signs drawn
-        info["operands"] = [image.info["operand"] for image in images]
-        del info["operand"]
-        rgb, layout = equation_strip([image.rgb for image in images])
-        info["grid"] = layout.to_dict()
-        return ResultImage(rgb, first.seed, 0, info)
-    if "label" in first.info:
-        info["labels"] = [image.info.get("label") for image in images]
-        info["class_names"] = [image.info.get("class_name") for image in images]
-    if strip:
-        return ResultImage(filmstrip([[image.rgb for image in images]]), first.seed, 0, info)
-    return ResultImage(image_grid([image.rgb for image in images]), first.seed, 0, info)
-
-
-def save_results(
-    store: GalleryStore | None, images: tuple[ResultImage, ...], request: Request
-) -> tuple[ResultImage, ...]:
-    """Save each image in turn; after the first failed save (a full disk, a folder gone)
-    the rest are kept unsaved with the same reason, without trying again: 256 tries
-    would each fail the same way, and each could leave a marker behind."""
-    kept: list[ResultImage] = []
-    failure = ""
-    for image in images:
-        if failure:
-            kept.append(save_result(None, replace(image, save_error=failure), request))
-            continue
-        result = save_result(store, image, request)
-        failure = result.save_error or ""
-        kept.append(result)
-    return tuple(kept)
-
-
-def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:
-    """Write one image to the gallery; an image not written keeps its PNG text instead,
-    so Save As can still write it with its recipe. Nothing is lost either way."""
-    if store is not None:
-        try:
-            return replace(image, path=str(store.save(image, request)))
-        except StoreError as exc:
-            image = replace(image, save_error=exc.message)
-    return replace(image, png_text=png_text(image, request, datetime.now().astimezone()))

@@ -152,6 +152,24 @@ def test_gan_axes_are_ganspace_directions(cpu_runtime):
     assert along > across.max()
 
 
+@pytest.mark.reproducibility
+def test_gan_axes_are_the_same_every_time_whatever_the_global_rng():
+    """GANSpace's randomized PCA must not depend on the global RNG (it did: two
+    computations could flip or mix components), nor move it for the caller."""
+    weights = torch.randn(8, 64, generator=torch.Generator().manual_seed(3))
+
+    def features(z: torch.Tensor) -> torch.Tensor:  # a nonlinear first layer, rank > 8
+        return torch.tanh(z @ weights) * torch.arange(1, 65)
+
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        runs.append(latent_axes.gan_axes(features, 8))
+        assert torch.equal(torch.random.get_rng_state(), before)
+    assert runs[0] == runs[1]
+
+
 def test_the_shapes_factors_each_axis_moves_are_named():
     """A decoder built from the shapes renderer, where z0 is the x position and z1 the
     hue: the reader must name x for the first axis and hue for the second."""
@@ -241,12 +259,13 @@ def test_vae_arithmetic_works_on_the_encoders_means(cpu_runtime):
 
 
 def test_an_arithmetic_strip_keeps_its_operands_in_the_recipe(cpu_runtime, tmp_path):
-    from engine.runtime import sample_sheet
+    from engine.api.outcomes import Sheet
+    from engine.finishing import compose_sheet
 
     outcome = _run(
         cpu_runtime, ArithmeticRequest(model=GAN_SHAPES, a=1, b=2, c=3, grid=False, save=False)
     )
-    strip = sample_sheet(outcome.images, strip=True)
+    strip = compose_sheet(outcome.images, Sheet.EQUATION)
     assert strip.info["operands"] == ["A", "B", "C", "A − B + C"]
     assert strip.info["seeds"] == [1, 2, 3, None]
     assert strip.rgb.shape[1] > 4 * 32  # one row of four

@@ -18,8 +18,8 @@ import torch
 from engine.models.gan.files import load_gan
 from engine.models.gan.net import generate, sample_z
 from engine.models.vae.files import load_vae_with_prior
+from engine.models.vae.latent import LoadedVae
 from engine.models.vae.net import decode_latents
-from engine.models.vae.runners import LoadedVae
 from engine.resources import BUNDLED_MODELS_DIR
 
 pytestmark = pytest.mark.reproducibility

@@ -36,8 +36,8 @@ from engine.api.requests import (
     Txt2ImgRequest,
     UpscaleRequest,
 )
-from engine.resources import BUNDLED_MODELS_DIR
 from tests.runner_contract import RunnerContract
+from tests.tiny_models import LATENT_DIMS, tiny_model
 
 
 def truncated_copy(source: Path, target: Path) -> Path:
@@ -46,63 +46,59 @@ def truncated_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def damaged_digits_model(family: Family, tmp_path: Path) -> ModelRef:
-    source = BUNDLED_MODELS_DIR / f"{family.value}-digits.safetensors"
+def damaged_model(family: Family, tmp_path: Path) -> ModelRef:
+    """A tiny model of `family` (tests/tiny_models.py) cut in half."""
+    source = Path(tiny_model(family, tmp_path).id)
     return ModelRef(family, str(truncated_copy(source, tmp_path / "cut.safetensors")))
 
 
-def bundled_digits(family: Family) -> ModelRef:
-    return ModelRef(family, f"{family.value}-digits")
-
-
 class ClassicSample(RunnerContract):
-    """Sampling a bundled digits model of the class's family."""
+    """Sampling a tiny model of the class's family, built by the test."""
 
     task = Task.SAMPLE
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return SampleRequest(model=bundled_digits(self.family), seed=seed, count=count, steps=5)
+        model = tiny_model(self.family, tmp_path)
+        return SampleRequest(model=model, seed=seed, count=count, steps=5)
 
     def damaged_model_request(self, tmp_path):
-        return SampleRequest(model=damaged_digits_model(self.family, tmp_path), count=1, steps=5)
+        return SampleRequest(model=damaged_model(self.family, tmp_path), count=1, steps=5)
 
 
 class ClassicDecode(RunnerContract):
     task = Task.DECODE
     has_seeds = False
     reports_steps = False
-    latent_dim: int
 
     def make_request(self, tmp_path, seed=0, count=2):
-        latents = tuple((0.1 * i,) * self.latent_dim for i in range(count))
-        return DecodeRequest(model=bundled_digits(self.family), latents=Latents(latents))
+        latents = tuple((0.1 * i,) * LATENT_DIMS[self.family] for i in range(count))
+        return DecodeRequest(model=tiny_model(self.family, tmp_path), latents=Latents(latents))
 
     def damaged_model_request(self, tmp_path):
         return DecodeRequest(
-            model=damaged_digits_model(self.family, tmp_path),
-            latents=Latents(((0.0,) * self.latent_dim,)),
+            model=damaged_model(self.family, tmp_path),
+            latents=Latents(((0.0,) * LATENT_DIMS[self.family],)),
         )
 
 
 class ClassicInterpolate(RunnerContract):
-    """Frames between two seeds of a bundled digits model."""
+    """Frames between two seeds of a tiny model."""
 
     task = Task.INTERPOLATE
     has_seeds = False  # every frame carries the request's seeds; the frame is its index
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return InterpolateRequest(
-            model=bundled_digits(self.family), from_seed=seed, to_seed=seed + 1, frames=count + 1
-        )
+        model = tiny_model(self.family, tmp_path)
+        return InterpolateRequest(model=model, from_seed=seed, to_seed=seed + 1, frames=count + 1)
 
     def damaged_model_request(self, tmp_path):
-        return InterpolateRequest(model=damaged_digits_model(self.family, tmp_path), frames=2)
+        return InterpolateRequest(model=damaged_model(self.family, tmp_path), frames=2)
 
 
 class OneShot(RunnerContract):
     """Lab jobs that answer at once, with no steps and no seeds of their own to batch:
     latent axes, a seed's code, arithmetic, a reconstruction, a forward-process frame,
-    a DDPM's schedule. Each is made by `request_of(model)` on a bundled digits model."""
+    a DDPM's schedule. Each is made by `request_of(model)` on a tiny model."""
 
     has_seeds = False
     reports_steps = False
@@ -111,10 +107,10 @@ class OneShot(RunnerContract):
         raise NotImplementedError
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return self.request_of(bundled_digits(self.family), tmp_path)
+        return self.request_of(tiny_model(self.family, tmp_path), tmp_path)
 
     def damaged_model_request(self, tmp_path):
-        return self.request_of(damaged_digits_model(self.family, tmp_path), tmp_path)
+        return self.request_of(damaged_model(self.family, tmp_path), tmp_path)
 
 
 class ClassicAxes(OneShot):
@@ -158,10 +154,10 @@ class ClassicScore(RunnerContract):
     reports_steps = False
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return ScoreRequest(model=bundled_digits(self.family), count=10)
+        return ScoreRequest(model=tiny_model(self.family, tmp_path), count=10)
 
     def damaged_model_request(self, tmp_path):
-        return ScoreRequest(model=damaged_digits_model(self.family, tmp_path), count=10)
+        return ScoreRequest(model=damaged_model(self.family, tmp_path), count=10)
 
 
 class TestVaeSample(ClassicSample):
@@ -169,7 +165,7 @@ class TestVaeSample(ClassicSample):
 
 
 class TestVaeDecode(ClassicDecode):
-    family, latent_dim = Family.VAE, 8
+    family = Family.VAE
 
 
 class TestVaeInterpolate(ClassicInterpolate):
@@ -238,7 +234,7 @@ class TestGanSample(ClassicSample):
 
 
 class TestGanDecode(ClassicDecode):
-    family, latent_dim = Family.GAN, 32
+    family = Family.GAN
 
 
 class TestGanInterpolate(ClassicInterpolate):
@@ -263,10 +259,10 @@ class TestDdpmDiffuse(RunnerContract):
     has_seeds = False  # a filmstrip and its final sample, both of the one seed
 
     def make_request(self, tmp_path, seed=0, count=2):
-        return DiffuseRequest(model=bundled_digits(Family.DDPM), seed=seed, steps=4)
+        return DiffuseRequest(model=tiny_model(Family.DDPM, tmp_path), seed=seed, steps=4)
 
     def damaged_model_request(self, tmp_path):
-        return DiffuseRequest(model=damaged_digits_model(Family.DDPM, tmp_path), steps=2)
+        return DiffuseRequest(model=damaged_model(Family.DDPM, tmp_path), steps=2)
 
 
 class TestDdpmTrain(ClassicTrain):

@@ -1,6 +1,7 @@
 """What a finished job hands back. A runner returns exactly one kind of outcome.
 
-- ImagesOutcome: images, saved to the gallery when the request says so;
+- ImagesOutcome: images, saved to the gallery when the request says so, composed first
+  into one sheet when the outcome says so (engine.finishing);
 - FramesOutcome: a sequence shown but not saved (latent sliders, interpolations, filmstrips);
 - VectorsOutcome: numbers (a score, a seed's latent code);
 - AxesOutcome: a model's latent slider axes, each with what it moves;
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -48,9 +50,20 @@ class Outcome:
     """Base of every outcome."""
 
 
+class Sheet(Enum):
+    """How a job's images are kept: one file each, or one sheet whose recipe lists what
+    each cell was (seeds, t, operands) and the layout that cuts them back out."""
+
+    NONE = "none"  # one file per image
+    GRID = "grid"  # a near-square sheet (the Lab's samples)
+    STRIP = "strip"  # one row (a walk's frames)
+    EQUATION = "equation"  # one row with −, + and = drawn between (latent arithmetic)
+
+
 @dataclass(frozen=True)
 class ImagesOutcome(Outcome):
     images: tuple[ResultImage, ...]
+    sheet: Sheet = Sheet.NONE  # set by the runner from what the request asked for
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,6 @@ class InterpolateRequest(ModelRequest):
     # One strip of all frames in the gallery (its recipe lists each frame's t) instead
     # of one file per frame: the Lab's way.
     grid: bool = False
-    sheet_as_strip: ClassVar[bool] = True
     from_latent: tuple[float, ...] | None = None
     to_latent: tuple[float, ...] | None = None
 
@@ -158,7 +157,6 @@ class ArithmeticRequest(ModelRequest):
     c: int = 2
     save: bool = True
     grid: bool = True
-    sheet_as_strip: ClassVar[bool] = True
 
     def check(self) -> None:
         require_family(self.model, (Family.VAE, Family.GAN), "Latent arithmetic")

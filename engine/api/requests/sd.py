@@ -130,8 +130,7 @@ class LatentWalkRequest(Txt2ImgRequest):
     to_prompt: str = ""
     frames: int = 8
     mode: str = "slerp"
-    grid: bool = False
-    sheet_as_strip: ClassVar[bool] = True
+    grid: bool = False  # one strip of all frames (the runner declares it)
 
     def check(self) -> None:
         super().check()

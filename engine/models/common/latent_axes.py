@@ -29,9 +29,10 @@ from engine.quality.meters import SHAPES_METER, ShapesReader, load_meter
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when the way axes are found changes
+CACHE_VERSION = 2  # bump when the way axes are found changes (2: GANSpace's PCA seeded)
 GAN_SAMPLES = 4096  # GANSpace uses 10^4–10^6 on large GANs; 4096 settles our small ones
 GAN_COMPONENTS = 16
+PCA_SEED = 0  # the randomized PCA's own seed
 FACTOR_BASE = 64  # samples each axis is measured on
 FACTOR_PUSH = 2.0  # how far (in spreads) a measured sample is pushed either way
 FACTOR_SHOWN = 0.35  # effects below this share of two real shapes' difference go unnamed
@@ -68,7 +69,11 @@ def gan_axes(features: Callable[[torch.Tensor], torch.Tensor], z_dim: int) -> li
     feats = torch.cat([features(chunk).flatten(1).double() for chunk in z.split(512)])
     centred = feats - feats.mean(0)
     k = min(GAN_COMPONENTS, z_dim, *centred.shape)
-    _u, s, v = torch.pca_lowrank(centred, q=k, center=False, niter=4)
+    # pca_lowrank draws its random projection from the global RNG: seeded here (and the
+    # caller's RNG left as it was) so the same model always gets the same axes.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(PCA_SEED)
+        _u, s, v = torch.pca_lowrank(centred, q=k, center=False, niter=4)
     coords = centred @ v  # GAN_SAMPLES x k
     # The latent direction u_k whose movement best explains moving along component k.
     basis = torch.linalg.lstsq(coords, z.double()).solution  # k x z_dim

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
 from engine.api.requests import InterpolateRequest
 from engine.context import JobContext
 
@@ -74,11 +74,13 @@ def interpolation_frames(
 def interpolation_outcome(
     frames: list[np.ndarray], request: InterpolateRequest, info: dict[str, Any]
 ) -> ImagesOutcome:
-    """Frame i's recipe is the request with its index: it reproduces that frame."""
+    """Frame i's recipe is the request with its index: it reproduces that frame. Kept as
+    one strip when the request asks for a grid."""
     count = len(frames)
     return ImagesOutcome(
         tuple(
             ResultImage(rgb, seed=request.from_seed, index=i, info={**info, "t": i / (count - 1)})
             for i, rgb in enumerate(frames)
-        )
+        ),
+        Sheet.STRIP if request.grid else Sheet.NONE,
     )

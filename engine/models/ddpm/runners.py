@@ -17,6 +17,7 @@ from engine.api.outcomes import (
     ImagesOutcome,
     ModelOutcome,
     ResultImage,
+    Sheet,
     VectorsOutcome,
 )
 from engine.api.requests import (
@@ -104,7 +105,7 @@ class DdpmSampleRunner:
                 else {}
             )
             images.append(ResultImage(pixels[i], seed, i, {**info, **extra}))
-        return ImagesOutcome(tuple(images))
+        return ImagesOutcome(tuple(images), Sheet.GRID if request.grid else Sheet.NONE)
 
     def unload(self) -> None:
         pass

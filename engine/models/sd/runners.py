@@ -23,7 +23,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from engine.api.catalogue import model_path
 from engine.api.errors import BadInput, BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
-from engine.api.outcomes import ImagesOutcome, ResultImage
+from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
 from engine.api.prompt_syntax import literal_text, without_lora_tags
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
@@ -105,8 +105,12 @@ class SdTxt2ImgRunner:
             vae = self.env.hashes.wait(vae_hash, lambda: ctx.control.cancelled)
             info.update(vae=Path(request.vae).name, vae_hash=vae.sha256[:10])
         return ImagesOutcome(
-            tuple(self._result(rgb, i, request, info) for i, rgb in enumerate(to_uint8(images)))
+            tuple(self._result(rgb, i, request, info) for i, rgb in enumerate(to_uint8(images))),
+            self._sheet(request),
         )
+
+    def _sheet(self, request: Txt2ImgRequest) -> Sheet:
+        return Sheet.NONE  # a batch is kept one file per image
 
     def _total_steps(self, request: Txt2ImgRequest) -> int:
         return request.sampling.steps
@@ -339,6 +343,9 @@ class SdLatentWalkRunner(SdTxt2ImgRunner):
             )
             frames.append(output.images[0])
         return np.stack(frames)
+
+    def _sheet(self, request: LatentWalkRequest) -> Sheet:
+        return Sheet.STRIP if request.grid else Sheet.NONE
 
     def _result(
         self, rgb: np.ndarray, index: int, request: LatentWalkRequest, info: dict[str, Any]

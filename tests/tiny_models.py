@@ -1,0 +1,72 @@
+"""Tiny classic models built inside a test, as diffusers' `get_dummy_components` builds
+its pipelines: each family's own network at a tiny size, untrained (weights from a fixed
+seed), saved with the family's own files module. They load and run as the bundled models
+do, in milliseconds, and a test never depends on what the bundled files happen to be.
+
+They read as digits models (8 x 8 grey, the "digits" data set in their meta), so jobs
+that measure against the data (the VAE's slider order, the DDPM's forward process, the
+quality meter) have it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef
+from engine.models.ddpm.files import save_ddpm
+from engine.models.ddpm.net import DdpmConfig, UNet
+from engine.models.gan.files import save_gan
+from engine.models.gan.net import Discriminator, GanConfig, Generator
+from engine.models.vae.files import save_vae
+from engine.models.vae.net import Vae, VaeConfig
+
+TINY_VAE = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=4)
+TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
+TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
+LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
+
+DIGITS_META = {
+    "dataset": "digits",
+    "source": "digits",
+    "image_size": 8,
+    "preset": "digits",
+    "seed": 0,
+    "note": "a tiny untrained model built by the tests",
+}
+DDPM_META = {**DIGITS_META, "classes": [str(i) for i in range(10)], "default_guidance": 1.25}
+
+
+def tiny_vae(path: Path, seed: int = 0) -> Path:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        save_vae(path, Vae(TINY_VAE).eval(), TINY_VAE, DIGITS_META)
+    return path
+
+
+def tiny_gan(path: Path, seed: int = 0) -> Path:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator, discriminator = Generator(TINY_GAN).eval(), Discriminator(TINY_GAN).eval()
+        save_gan(path, generator, discriminator, TINY_GAN, DIGITS_META)
+    return path
+
+
+def tiny_ddpm(path: Path, seed: int = 0) -> Path:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        save_ddpm(path, UNet(TINY_DDPM).eval(), TINY_DDPM, DDPM_META)
+    return path
+
+
+BUILDERS = {Family.VAE: tiny_vae, Family.GAN: tiny_gan, Family.DDPM: tiny_ddpm}
+
+
+def tiny_model(family: Family, folder: Path) -> ModelRef:
+    """A tiny model of `family` written into `folder` (once; the file is reused)."""
+    path = folder / f"tiny-{family.value}.safetensors"
+    if not path.exists():
+        BUILDERS[family](path)
+    return ModelRef(family, str(path))
