@@ -154,7 +154,8 @@ def _check(hint: Any, value: Any, where: str) -> None:
                 _check(option, value, where)
                 return
             except BadInput:
-                continue
+                if isinstance(option, type) and isinstance(value, option):
+                    raise  # the right part with a wrong field: name that field
         names = " or ".join(_type_name(o) for o in options)
         raise BadInput(f"{where} must be {names}, not {_type_name(type(value))}.")
     if origin is tuple:
