@@ -19,6 +19,7 @@ from engine.api.events import Event, Metrics, Progress
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
 from engine.api.requests import Request
 from engine.context import JobContext
+from engine.local_checks import check_local, check_model
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
@@ -62,7 +63,8 @@ def run_job(
     open_store = LazyGallery(Path(args.out))
     try:
         request = build_request()
-        request.validate()  # before torch is imported: bad input is refused at once
+        request.validate()  # before torch is imported: bad input is refused at once…
+        check_local(request)  # …and so is a model that is not there
         check_output_folder(Path(args.out))
         from engine.runtime import Runtime  # torch is imported here
 
@@ -155,7 +157,7 @@ def run_score(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         ref = ModelRef(family, args.model)
-        ref.check()
+        check_model(ref)
         from engine.api.requests import ScoreRequest
         from engine.context import JobContext
         from engine.runtime import Runtime
@@ -214,6 +216,7 @@ def run_upscale(args: argparse.Namespace) -> int:
         if not files:
             raise BadInput("There is no image to upscale in what was given.")
         request(files[0]).validate()
+        check_local(request(files[0]))
         check_output_folder(Path(args.out))
         from engine.runtime import Runtime
 

@@ -22,6 +22,7 @@ from engine.context import JobContext
 from engine.device import choose_device, memory_budget_bytes, release_cached_memory
 from engine.finishing import finish_images
 from engine.hashing import HashService
+from engine.local_checks import check_local
 from engine.registry import RunnerEnv
 from engine.store import GalleryStore
 
@@ -74,7 +75,8 @@ class Runtime:
             return runner
 
     def run(self, request: Request, ctx: JobContext) -> Outcome:
-        request.validate()
+        request.validate()  # pure: the data alone
+        check_local(request)  # here, where the files are: the models it names exist
         runner = self.runner_for(request)
         outcome = self._run_once_more_on_oom(runner, request, ctx)
         if not isinstance(outcome, request.outcome):

@@ -52,6 +52,15 @@ TRAIN_BATCH = Limit("Training batch size", 1, 4096)
 LEARNING_RATE = Limit("Learning rate", 1e-8, 1.0)
 UPSCALE_FACTOR = Limit("Upscale factor", 1.0, 16.0)
 UPSCALE_TILE = Limit("Tile size", 32, 4096)
+# The optional parts of a Stable Diffusion request (engine.api.image_parts).
+SOURCE_STRENGTH = Limit("Strength", 0.0, 1.0)
+MASK_BLUR = Limit("Mask blur", 0, 256)
+CONTROL_UNITS = Limit("The number of control units", 0, 8)
+CONTROL_WEIGHT = Limit("A control unit's weight", 0.0, 2.0)
+CONTROL_SPAN = Limit("A control unit's start and end", 0.0, 1.0)
+HIRES_SCALE = Limit("Hires scale", 1.0, 4.0)
+HIRES_STEPS = Limit("Hires steps", 0, 1000)  # 0: as many as the first pass
+HIRES_DENOISE = Limit("Hires denoising strength", 0.0, 1.0)
 # Images larger than this many pixels are refused unless the user confirms: a PNG header
 # can claim 30000 x 30000 (a decompression bomb) in a file of a few hundred bytes.
 UPSCALE_MAX_INPUT_PIXELS = 40_000_000

@@ -8,11 +8,12 @@ never embedded as pixels; latent vectors travel as tuples of floats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.api import limits
-from engine.api.errors import BadInput, BadModelFile
+from engine.api.errors import BadInput
 from engine.api.kinds import Family
+from engine.api.naming import model_name
+from engine.api.samplers import SAMPLER_NAMES
 
 MAX_PROMPT_CHARS = 100_000
 
@@ -32,19 +33,6 @@ def check_text(text: str, what: str) -> None:
         )
 
 
-def _missing_sd_model(model: str, path: Path) -> str:
-    if _looks_like_a_name(model):
-        return (
-            f"There is no Stable Diffusion model called {model!r} in your model folders "
-            "(Settings → Models folders), and no file or folder of that name here. Give a "
-            "checkpoint file, a diffusers folder, or the name of a model in those folders."
-        )
-    return (
-        f"The model {path} does not exist: there is no such file or folder. Check the path, "
-        "or choose a model from Settings → Models folders."
-    )
-
-
 @dataclass(frozen=True)
 class ModelRef:
     """A model: a bundled name ("vae-digits"), or the path of a file or folder."""
@@ -53,42 +41,16 @@ class ModelRef:
     id: str
 
     def check(self) -> None:
-        """Refuse a missing model now, before any engine thread loads anything."""
-        from engine.api.catalogue import is_resampler, model_path
-
-        if is_resampler(self):
-            return
+        """Refuse an empty choice. Pure: whether the file is there is a local check
+        (engine.local_checks), made by the engine where the files are."""
         if not self.id.strip():
             hint = "Settings → Models folders" if self.family is Family.SD else "the Latent Lab"
             raise BadInput(f"Choose a {self.family.title} model first ({hint}).")
-        path = model_path(self)
-        if not path.exists():
-            if self.family is not Family.SD and _looks_like_a_name(self.id):
-                from engine.api.catalogue import bundled_models
-
-                names = ", ".join(e.ref.id for e in bundled_models()) or "none"
-                raise BadModelFile(
-                    f"There is no bundled model called {self.id!r} (bundled: {names}), and no "
-                    "file of that name here. Give a bundled name or the path of a model file."
-                )
-            if self.family is Family.SD:
-                raise BadModelFile(_missing_sd_model(self.id, path))
-            raise BadModelFile(
-                f"The {self.family.title} model file {path} does not exist. Check the path, "
-                "or choose one of the bundled models."
-            )
 
     @property
     def name(self) -> str:
         """The id as people say it: a file or folder name without its weights suffix."""
-        from engine.api.naming import model_name
-
         return model_name(self.id)
-
-
-def _looks_like_a_name(model_id: str) -> bool:
-    """ "vae-faces" (a bundled name mistyped), not "models/x.safetensors" (a path)."""
-    return "/" not in model_id and "\\" not in model_id and "." not in model_id
 
 
 @dataclass(frozen=True)
@@ -129,8 +91,6 @@ class Sampling:
     seed: int = 0
 
     def check(self) -> None:
-        from engine.api.samplers import SAMPLER_NAMES
-
         limits.SD_STEPS.check(self.steps)
         limits.CFG_SCALE.check(self.cfg_scale)
         limits.SEED.check(self.seed)
@@ -146,6 +106,12 @@ class ImageRef:
 
     path: str
     sha256: str
+
+    def check(self, what: str) -> None:
+        """`what` names the image in the sentence: "The source image"."""
+        if not self.path.strip():
+            raise BadInput(f"{what} is not chosen: choose an image.")
+        check_text(self.path, f"{what}'s path")
 
 
 @dataclass(frozen=True)
@@ -175,11 +141,7 @@ class LoraSpec:
         return self.path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
     def check(self) -> None:
-        from pathlib import Path
-
         limits.LORA_WEIGHT.check(self.weight)
-        if not Path(self.path).expanduser().is_file():
-            raise BadModelFile(f"The LoRA {self.path} does not exist. Check the model folders.")
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,23 @@ _NONE = type(None)
 # ---------------------------------------------------------------- writing
 
 
+def optional_part(default: Any = None) -> Any:
+    """A dataclass field written only when it differs from `default`: an optional part
+    added later leaves the recipes of requests without it exactly as they were."""
+    return dataclasses.field(default=default, metadata={OMIT_UNSET: True})
+
+
+OMIT_UNSET = "omit_unset"
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON data (dict, list, str, int, float, bool, None) for `value`."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_data(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(OMIT_UNSET) and getattr(value, f.name) == f.default)
+        }
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple | list):
@@ -141,7 +154,8 @@ def _check(hint: Any, value: Any, where: str) -> None:
                 _check(option, value, where)
                 return
             except BadInput:
-                continue
+                if isinstance(option, type) and isinstance(value, option):
+                    raise  # the right part with a wrong field: name that field
         names = " or ".join(_type_name(o) for o in options)
         raise BadInput(f"{where} must be {names}, not {_type_name(type(value))}.")
     if origin is tuple:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.api import limits
-from engine.api.errors import BadInput, BadModelFile
+from engine.api.errors import BadInput
+from engine.api.image_parts import ControlUnit, Hires, Mask, SourceImage
 from engine.api.kinds import Lane, Task
 from engine.api.naming import shorten
 from engine.api.outcomes import (
@@ -26,11 +26,15 @@ from engine.api.requests.base import (
     ModelRequest,
 )
 from engine.api.samplers import a1111_sampler_name
+from engine.api.serialize import optional_part
 
 
 @dataclass(frozen=True, kw_only=True)
 class Txt2ImgRequest(ModelRequest):
-    """Stable Diffusion text-to-image. Image i of a batch uses seed + i."""
+    """Stable Diffusion: text to image, and with its optional parts (engine.api.image_parts)
+    image to image (`source`), inpainting (`source` and `mask`), ControlNet (`control`)
+    and a hires pass (`hires`). Image i of a batch uses seed + i. The task keeps its
+    name, "txt2img", which every recipe written so far carries."""
 
     task: ClassVar[Task] = Task.TXT2IMG
     lane: ClassVar[Lane] = Lane.GENERATE
@@ -53,6 +57,11 @@ class Txt2ImgRequest(ModelRequest):
     variation_seed: int = 0
     variation_strength: float = 0.0
     save: bool = True
+    # The optional parts: written into a recipe only when set.
+    source: SourceImage | None = optional_part()
+    mask: Mask | None = optional_part()
+    control: tuple[ControlUnit, ...] = optional_part(())
+    hires: Hires | None = optional_part()
 
     def check(self) -> None:
         super().check()
@@ -64,21 +73,32 @@ class Txt2ImgRequest(ModelRequest):
         limits.LORAS.check(len(self.loras))
         for lora in self.loras:
             lora.check()
-        if self.vae and not Path(self.vae).expanduser().is_file():
-            raise BadModelFile(f"The VAE {self.vae} does not exist. Choose another, or none.")
         limits.SEED.check(self.variation_seed)
         limits.VARIATION_STRENGTH.check(self.variation_strength)
         if self.prediction not in ("", "epsilon", "v"):
             raise BadInput(f"Prediction {self.prediction!r} is not one of: epsilon, v.")
         limits.EMBEDDINGS.check(len(self.embeddings))
-        for path in self.embeddings:
-            if not Path(path).expanduser().is_file():
-                raise BadModelFile(f"The embedding {path} does not exist. Check the model folders.")
+        self._check_parts()
         if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
             raise BadInput(
                 f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
                 f"the largest seed, {limits.SEED.high}. Choose a smaller seed."
             )
+
+    def _check_parts(self) -> None:
+        for part in (self.source, self.mask, self.hires):
+            if part is not None:
+                part.check()
+        if self.mask is not None and self.source is None:
+            raise BadInput("A mask says where to repaint a source image: choose the image too.")
+        limits.CONTROL_UNITS.check(len(self.control))
+        for unit in self.control:
+            unit.check()
+
+    @property
+    def has_parts(self) -> bool:
+        """Whether any optional part is set (a plain text-to-image request has none)."""
+        return bool(self.source or self.mask or self.control or self.hires)
 
     def describe(self) -> str:
         parts = [
@@ -143,6 +163,11 @@ class LatentWalkRequest(Txt2ImgRequest):
         if self.mode not in INTERPOLATION_MODES:
             raise BadInput(f"Interpolation mode {self.mode!r} is not one of: slerp, lerp.")
         check_text(self.to_prompt, "The second prompt")
+        if self.has_parts:
+            raise BadInput(
+                "A latent walk starts from noise alone: clear the source image, mask, "
+                "control units and hires pass."
+            )
 
     def describe(self) -> str:
         return (

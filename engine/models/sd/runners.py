@@ -32,6 +32,7 @@ from engine.device import available_bytes, dtype_name, inference_dtype
 from engine.models.common.latent_paths import path_between, slerp
 from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.latent_preview import latents_to_rgb
+from engine.models.sd.later_parts import refuse_later_parts
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes
@@ -76,6 +77,7 @@ class SdTxt2ImgRunner:
         self.vae_slot = VaeSlot()
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
+        refuse_later_parts(request)
         # A broken or mistyped folder is refused before anything is loaded or evicted.
         model = locate_sd_model(model_path(request.model))
         model_hash = self.env.hashes.request(model.path, model.hash_files)
