@@ -15,6 +15,8 @@ Adding a family or task is one package; nothing here changes.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
@@ -132,12 +134,21 @@ def family_problems() -> list[str]:
         ]
         if spec.lab and Task.SAMPLE in spec.tasks and spec.sample_options is None:
             problems.append(f"{family}: a Lab family with no sample options class")
+    unspecified = {family for _task, family in _RUNNERS} | set(_packages_with_runners())
     problems += [
-        f"{family}: runners for {task.value} but no spec (engine/models/{family}/spec.py)"
-        for task, family in sorted(_RUNNERS)
-        if family not in specs
+        f"{family}: runners but no spec (engine/models/{family}/spec.py)"
+        for family in sorted(unspecified - set(specs))
     ]
     return problems
+
+
+def _packages_with_runners() -> list[str]:
+    package = importlib.import_module(MODELS_PACKAGE)
+    return [
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.ispkg and importlib.util.find_spec(f"{MODELS_PACKAGE}.{m.name}.runners")
+    ]
 
 
 def request_class(task: Task) -> type[Request]:
