@@ -8,9 +8,11 @@ the app, without Qt. Adding a command is one entry in COMMANDS.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
+from engine.api import families
 from engine.api.catalogue import family_of
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
@@ -25,6 +27,7 @@ from engine.api.requests import (
 )
 from engine.cli_args import Command, device_argument, job, out_argument, seed_of
 from engine.cli_help import HelpWithDefaults, give_every_option_help
+from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
 
 # ---------------------------------------------------------------- generate
@@ -98,32 +101,33 @@ def _generate_request(args: argparse.Namespace) -> Request:
 
 
 def _sample_arguments(parser: argparse.ArgumentParser) -> None:
+    lab = families.lab_families()
     parser.add_argument(
         "--model",
         default="vae-digits",
-        help="a bundled model ({bundled:vae,gan,ddpm}) or a model file",
+        help=f"a {families.titles(lab)} model: a bundled one ({{bundled:{','.join(lab)}}}) "
+        "or a model file",
     )
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--count", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=50, help="denoising steps (DDPM)")
-    parser.add_argument("--label", type=int, default=None, help="the class to draw (DDPM)")
-    parser.add_argument(
-        "--guidance", type=float, help="guidance scale (DDPM; default: the model's own)"
-    )
+    add_sample_options(parser)  # each family's own, from its spec
     out_argument(parser)
     device_argument(parser)
 
 
 def _sample_request(args: argparse.Namespace) -> Request:
     family = family_of(args.model) or Family.VAE
+    options = sample_options(args, family)
     return SampleRequest(
         model=ModelRef(family, args.model),
         seed=seed_of(args),
         count=args.count,
-        steps=args.steps,
-        label=args.label,
-        guidance=args.guidance,
+        **(_fields(options) if options else {}),
     )
+
+
+def _fields(options: object) -> dict:
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
 
 
 # ---------------------------------------------------------------- interpolate

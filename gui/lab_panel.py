@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from engine.api import limits
 from engine.api.catalogue import CatalogueEntry, lab_models
 from engine.api.events import Frames, Metrics, Progress
+from engine.api.families import spec_of
 from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
@@ -48,26 +49,6 @@ from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
 from gui.widgets import double_spin_box, spin_box
-
-ABOUT = {
-    Family.VAE: (
-        "A <b>variational autoencoder</b> squeezes each image into a few numbers (its "
-        "<i>latent</i> code) and rebuilds it from them. Sampling decodes random latent codes, "
-        "drawn from a mixture fitted to where the training images landed (a plain standard "
-        "normal leaves holes between them): every seed is a new image."
-    ),
-    Family.GAN: (
-        "A <b>generative adversarial network</b>: a generator turns random noise into images, "
-        "a discriminator tries to tell them from real ones, and each learns from the other. "
-        "Every seed is a noise vector, hence a new image."
-    ),
-    Family.DDPM: (
-        "A <b>denoising diffusion</b> model learned to remove a little noise at a time. "
-        "Sampling starts from pure noise (from the seed) and denoises it step by step; a "
-        "class-conditional model draws the class you pick."
-    ),
-}
-
 
 # A model's files: weights, record, training state (for resume), quality figures.
 MODEL_FILE_SUFFIXES = (".safetensors", ".json", ".train.safetensors", ".quality.json")
@@ -211,7 +192,7 @@ class LabPanel(QWidget, ModePanel):
 
     def _model_changed(self, *_args: object) -> None:
         model = self.model
-        self.about.setText(ABOUT.get(model.family, "") if model else "")
+        self.about.setText(spec_of(model.family).about if model else "")  # the family's idea
         entry = self._entry()
         measured = load_quality(entry.path) if entry else {}
         self._show_quality(measured)

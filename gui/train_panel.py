@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine.api import limits
 from engine.api.catalogue import user_models_dir
 from engine.api.events import Metrics, Progress
+from engine.api.families import trainable_families
 from engine.api.kinds import Family
 from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
@@ -38,7 +39,6 @@ from gui.start_folders import Purpose, start_folder
 from gui.train_preview import TrainPreview
 from gui.widgets import spin_box
 
-FAMILIES = (Family.VAE, Family.GAN, Family.DDPM)
 DATASETS = (
     ("digits", "Handwritten digits (8×8)"),
     ("shapes", "Shapes (32×32)"),
@@ -58,7 +58,7 @@ class TrainPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.family = QComboBox()
-        for family in FAMILIES:  # the value: Qt keeps a str subclass as a plain str
+        for family in trainable_families():  # the value: Qt keeps a str subclass as a str
             self.family.addItem(family.title, family.value)
         self.data = QComboBox()
         for key, title in DATASETS:

@@ -48,6 +48,8 @@ def strategy_for(hint: object) -> st.SearchStrategy:
         return st.none()
     if isinstance(hint, type) and issubclass(hint, Enum):
         return st.sampled_from(list(hint))
+    if hint is Family:  # an open key: the families this version ships
+        return st.sampled_from([Family(f) for f in ("sd", "vae", "gan", "ddpm", "upscale")])
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return builds(hint)
     return {

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import registry
+from engine.api import families
 from engine.api.kinds import Family, Task
 from engine.api.parts import (
     DatasetRef,
@@ -370,5 +371,7 @@ def contract_classes(base: type = RunnerContract) -> list[type]:
 
 
 def test_every_registered_runner_has_a_contract_test():
-    tested = {(cls.task, cls.family) for cls in contract_classes()}
+    # A family a test installs for a while (tests/toy_family.py) is gone again here.
+    shipped = contract_classes()
+    tested = {(c.task, c.family) for c in shipped if families.is_known(c.family)}
     assert set(registry.discover()) == tested

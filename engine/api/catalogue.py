@@ -16,6 +16,7 @@ from pathlib import Path
 import platformdirs
 
 from engine.api import untrusted_json
+from engine.api.families import is_known, lab_families
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.resources import BUNDLED_MODELS_DIR
@@ -52,7 +53,7 @@ def trained_models(family: Family | None = None) -> list[CatalogueEntry]:
 def lab_models() -> list[CatalogueEntry]:
     """What the Latent Lab offers: the models trained here, newest first (the one just
     trained is the one wanted, at the top), then the bundled classic models."""
-    classic = (Family.VAE, Family.GAN, Family.DDPM)  # the order history met them in
+    classic = lab_families()  # the order history met them in (their specs' years)
     datasets = list(DATASET_TITLES)
 
     def order(entry: CatalogueEntry) -> tuple[int, int]:
@@ -77,6 +78,8 @@ def bundled_models(
         try:
             model_family = Family(record.get("family"))
         except ValueError:
+            continue
+        if not is_known(model_family):  # a family of a newer version: not ours to open
             continue
         if family is not None and model_family is not family:
             continue
@@ -199,9 +202,10 @@ def family_of(model: str) -> Family | None:
     if record is None:
         record = _safetensors_record(path)
     try:
-        return Family(record.get("family")) if record else None
+        found = Family(record.get("family")) if record else None
     except ValueError:
         return None
+    return found if found is not None and is_known(found) else None
 
 
 def _safetensors_record(path: Path) -> dict | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+from typing import ClassVar
 
 
 class Task(str, Enum):
@@ -25,27 +27,51 @@ class Task(str, Enum):
     FORWARD_NOISE = "forward_noise"
 
 
-class Family(str, Enum):
-    """A family of models: one package under engine/models/ of the same name."""
+class Family(str):
+    """A family of models: an open key, the id of a package under engine/models/ whose
+    `spec` module declares it (engine.api.families). Interned by id, equal to the plain
+    string, written to JSON as the string. Any id can be named (a recipe from a newer
+    version reads); a request naming a family no spec declares is refused when checked.
+    """
 
-    SD = "sd"
-    VAE = "vae"
-    GAN = "gan"
-    DDPM = "ddpm"
-    UPSCALE = "upscale"
+    __slots__ = ()
+    SD: ClassVar[Family]
+    VAE: ClassVar[Family]
+    GAN: ClassVar[Family]
+    DDPM: ClassVar[Family]
+    UPSCALE: ClassVar[Family]
+
+    def __new__(cls, value: object) -> Family:
+        if isinstance(value, Family):
+            return value
+        if not isinstance(value, str) or not _FAMILY_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not a model family id")
+        known = _INTERNED.get(value)
+        if known is None:
+            known = _INTERNED.setdefault(value, super().__new__(cls, value))
+        return known
 
     @property
-    def title(self) -> str:
-        return _FAMILY_TITLES[self]
+    def value(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]  # as the enum had it
+        from engine.api.families import title_of
+
+        return title_of(self)
+
+    def __repr__(self) -> str:
+        return f"Family({self.value!r})"
+
+    def __reduce__(self) -> tuple:
+        return (Family, (self.value,))
 
 
-_FAMILY_TITLES = {
-    Family.SD: "Stable Diffusion",
-    Family.VAE: "VAE",
-    Family.GAN: "GAN",
-    Family.DDPM: "DDPM",
-    Family.UPSCALE: "Upscaler",
-}
+_FAMILY_ID = re.compile(r"[a-z][a-z0-9_]*")
+_INTERNED: dict[str, Family] = {}
+Family.SD, Family.VAE, Family.GAN = Family("sd"), Family("vae"), Family("gan")
+Family.DDPM, Family.UPSCALE = Family("ddpm"), Family("upscale")
 
 
 class Lane(str, Enum):

@@ -77,6 +77,11 @@ def _read(hint: Any, data: Any, where: str) -> Any:
         return _read_tuple(hint, data, where)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _read_dataclass(hint, data, where)
+    if _is_open_key(hint) and isinstance(data, str):
+        try:
+            return hint(data)  # an open key (Family): any id reads, validation judges it
+        except ValueError:
+            raise BadInput(f"{where} cannot be {data!r}.") from None
     if isinstance(hint, type) and issubclass(hint, Enum):
         try:
             return hint(data)
@@ -191,6 +196,13 @@ def _check(hint: Any, value: Any, where: str) -> None:
 def field_types(cls: type) -> dict[str, Any]:
     """The resolved type hints of a dataclass's fields (annotations are strings here)."""
     return typing.get_type_hints(cls)
+
+
+def _is_open_key(hint: Any) -> bool:
+    """A str subclass that is not an enum: its values are read by calling it (Family)."""
+    if not isinstance(hint, type) or hint is str:
+        return False
+    return issubclass(hint, str) and not issubclass(hint, Enum)
 
 
 def _is_number(value: Any) -> bool:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.errors import BadInput
+from engine.api.families import EXPLORE_TOOLS, spec_of
 from engine.api.kinds import Family
 from engine.api.outcomes import Outcome
 from engine.api.parts import ModelRef
@@ -55,11 +56,6 @@ class Tool(str, Enum):
     FORWARD = "Forward process"
 
 
-TOOLS = {
-    Family.VAE: (Tool.SLIDERS, Tool.WALK, Tool.ARITHMETIC, Tool.RECONSTRUCT),
-    Family.GAN: (Tool.SLIDERS, Tool.WALK, Tool.ARITHMETIC),
-    Family.DDPM: (Tool.REVERSE, Tool.FORWARD),
-}
 # The tool a saved result's recipe reopens.
 TOOL_OF_REQUEST: dict[type, Tool] = {
     InterpolateRequest: Tool.WALK,
@@ -68,6 +64,11 @@ TOOL_OF_REQUEST: dict[type, Tool] = {
     DiffuseRequest: Tool.REVERSE,
     SampleRequest: Tool.SLIDERS,  # a code kept from the sliders
 }
+
+
+def tools_of(family: Family) -> tuple[Tool, ...]:
+    """The Explore tools a family's spec names, in its order."""
+    return tuple(Tool(EXPLORE_TOOLS[t]) for t in spec_of(family).explore_tools)
 
 
 class ExploreTab(QWidget):
@@ -117,7 +118,7 @@ class ExploreTab(QWidget):
         self.model_label.setText(
             f"{model.name} (choose another in the Sample tab)" if model else "none"
         )
-        tools = TOOLS.get(model.family, ()) if model else ()
+        tools = tools_of(model.family) if model else ()
         current = self.current_tool
         self.tool.blockSignals(True)
         self.tool.clear()

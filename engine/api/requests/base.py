@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from engine.api import families
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Lane, Task
 from engine.api.outcomes import Outcome
@@ -112,6 +113,7 @@ class ModelRequest(Request):
         return self.prompt_text or self.model.name
 
     def check(self) -> None:
+        families.spec_of(self.model.family)  # a family no package declares: a sentence
         self.model.check()
 
 
@@ -132,13 +134,16 @@ class LiveRequest(ModelRequest):
         return False
 
 
-def require_family(model: ModelRef, families: tuple[Family, ...], what: str) -> None:
-    if model.family not in families:
-        names = " or ".join(f.title for f in families)
-        raise BadInput(
-            f"{what} needs a {names} model; {model.name} is a {model.family.title} model. "
-            f"Choose a {names} model."
-        )
+def require_support(model: ModelRef, task: Task, what: str) -> None:
+    """Refuse a model whose family's spec does not list `task`, naming the families that
+    do (read from the specs, so a new family that declares the task is accepted)."""
+    if families.supports(model.family, task):
+        return
+    names = families.titles(families.families_for(task))
+    raise BadInput(
+        f"{what} needs a {names} model; {model.name} is a {model.family.title} model. "
+        f"Choose a {names} model."
+    )
 
 
 def image_name(path: str) -> str:

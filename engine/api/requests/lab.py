@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from engine.api import limits
+from engine.api import families, limits
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Lane, Task
 from engine.api.outcomes import (
@@ -22,7 +22,7 @@ from engine.api.requests.base import (
     LiveRequest,
     ModelRequest,
     image_name,
-    require_family,
+    require_support,
 )
 
 
@@ -71,9 +71,10 @@ class SampleRequest(ModelRequest):
             )
 
     def _check_latent(self) -> None:
-        if self.model.family not in (Family.VAE, Family.GAN):
+        if not families.supports(self.model.family, Task.DECODE):
+            able = " or a ".join(f.title for f in families.families_for(Task.DECODE))
             raise BadInput(
-                f"A latent code can be drawn by a VAE or a GAN, not by a "
+                f"A latent code can be drawn by a {able} model, not by a "
                 f"{self.model.family.title} model."
             )
         if self.count != 1:
@@ -122,11 +123,7 @@ class DiffuseRequest(ModelRequest):
     save: bool = True
 
     def check(self) -> None:
-        if self.model.family is not Family.DDPM:
-            raise BadInput(
-                f"The diffusion view runs a DDPM's reverse process; {self.model.name} is a "
-                f"{self.model.family.title} model. Choose a DDPM model."
-            )
+        require_support(self.model, self.task, "The diffusion view")
         super().check()
         limits.SEED.check(self.seed)
         limits.DIFFUSION_STEPS.check(self.steps)
@@ -161,7 +158,7 @@ class ReconstructRequest(ModelRequest):
     save: bool = True
 
     def check(self) -> None:
-        require_family(self.model, (Family.VAE,), "Reconstruction")
+        require_support(self.model, self.task, "Reconstruction")
         super().check()
         if not self.image.path.strip():
             raise BadInput("Choose an image to reconstruct.")
@@ -190,7 +187,7 @@ class ForwardNoiseRequest(LiveRequest):
     noise_seed: int = 0
 
     def check(self) -> None:
-        require_family(self.model, (Family.DDPM,), "The forward process")
+        require_support(self.model, self.task, "The forward process")
         super().check()
         limits.FORWARD_STEP.check(self.t)
         limits.DATA_INDEX.check(self.image_index)

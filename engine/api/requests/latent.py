@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from engine.api import limits
 from engine.api.errors import BadInput
-from engine.api.kinds import Family, Lane, Task
+from engine.api.kinds import Lane, Task
 from engine.api.outcomes import (
     AxesOutcome,
     FramesOutcome,
@@ -20,7 +20,7 @@ from engine.api.requests.base import (
     INTERPOLATION_MODES,
     LiveRequest,
     ModelRequest,
-    require_family,
+    require_support,
 )
 
 
@@ -68,11 +68,7 @@ class InterpolateRequest(ModelRequest):
     to_latent: tuple[float, ...] | None = None
 
     def check(self) -> None:
-        if self.model.family not in (Family.VAE, Family.GAN):
-            raise BadInput(
-                f"Interpolation walks a VAE's or a GAN's latent space; {self.model.name} is a "
-                f"{self.model.family.title} model. Choose a VAE or GAN model."
-            )
+        require_support(self.model, self.task, "Interpolation")
         super().check()
         limits.SEED.check(self.from_seed)
         limits.SEED.check(self.to_seed)
@@ -110,7 +106,7 @@ class LatentAxesRequest(ModelRequest):
     outcome: ClassVar[type[Outcome]] = AxesOutcome
 
     def check(self) -> None:
-        require_family(self.model, (Family.VAE, Family.GAN), "Latent sliders")
+        require_support(self.model, self.task, "Latent sliders")
         super().check()
 
     def describe(self) -> str:
@@ -133,7 +129,7 @@ class SeedLatentRequest(LiveRequest):
     seed: int = 0
 
     def check(self) -> None:
-        require_family(self.model, (Family.VAE, Family.GAN), "A seed's latent code")
+        require_support(self.model, self.task, "A seed's latent code")
         super().check()
         limits.SEED.check(self.seed)
 
@@ -159,7 +155,7 @@ class ArithmeticRequest(ModelRequest):
     grid: bool = True
 
     def check(self) -> None:
-        require_family(self.model, (Family.VAE, Family.GAN), "Latent arithmetic")
+        require_support(self.model, self.task, "Latent arithmetic")
         super().check()
         for seed in (self.a, self.b, self.c):
             limits.SEED.check(seed)

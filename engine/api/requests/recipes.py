@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.api import families
 from engine.api.errors import BadInput
 from engine.api.kinds import Task
 from engine.api.requests.base import (
@@ -26,7 +27,9 @@ def request_from_dict(data: dict[str, Any]) -> Request:
         cls = REQUEST_TYPES[Task(data.get("type"))]
     except (ValueError, KeyError):
         raise BadInput(f"Unknown request type in recipe: {data.get('type')!r}.") from None
-    return from_data(cls, {k: v for k, v in data.items() if k != "type"}, cls.__name__)
+    request = from_data(cls, {k: v for k, v in data.items() if k != "type"}, cls.__name__)
+    families.spec_of(request.family)  # a family this version has no package for: a sentence
+    return request
 
 
 def request_from_v1(data: dict[str, Any]) -> Request:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from engine.api import families
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Lane, Task
 from engine.api.model_names import check_model_name
@@ -37,6 +38,9 @@ class TrainRequest(Request):
     resume_from: str | None = None  # a .train.safetensors state to continue from
 
     def check(self) -> None:
+        if not families.supports(families.spec_of(self.family).family, Task.TRAIN):
+            able = families.titles(families.trainable_families())
+            raise BadInput(f"{self.family.title} models cannot be trained here; {able} can.")
         self.training.check()
         if self.image_size not in (0, 8, 16, 32, 64):
             raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")

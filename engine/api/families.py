@@ -1,0 +1,154 @@
+"""The model families, read from their own specs: what each can do, in one place.
+
+Each package engine/models/<family>/ holds a torch-free `spec` module exporting
+`SPEC = FamilySpec(...)`. This module finds them by scanning `engine.models.__path__`
+(a test may add a folder to it) and answers every question the catalogue, the Lab,
+Explore, Train, the CLI and the request checks ask about a family. The specs are
+imported at run time (importlib), so engine.api stays below engine.models.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from engine.api.errors import BadInput
+from engine.api.kinds import Family, Task
+from engine.api.sample_options import SampleOptions
+
+MODELS_PACKAGE = "engine.models"
+# The Latent Lab's Explore tools a spec may name, by id ("explore:<id>" reopens one).
+EXPLORE_TOOLS = {
+    "sliders": "Latent sliders",
+    "walk": "Interpolation",
+    "arithmetic": "Latent arithmetic",
+    "reconstruct": "Reconstruction",
+    "reverse": "Reverse process",
+    "forward": "Forward process",
+}
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """What a family is and can do. Plain data: importing a spec never imports torch."""
+
+    id: str
+    title: str  # what pickers and sentences call it: "VAE", "Stable Diffusion"
+    about: str = ""  # its idea in a sentence or two (HTML), shown by the Lab
+    year: int = 0  # when the idea was published: the Lab lists families in that order
+    tasks: tuple[Task, ...] = ()  # what its runners do (registered in its runners module)
+    lab: bool = False  # listed in the Latent Lab
+    trains_on: tuple[str, ...] = ()  # the bundled data sets its presets are made for
+    # "module:NAME" of its training preset table (by data set); imported only to train.
+    presets: str = ""
+    sample_options: type[SampleOptions] | None = None  # the options its samples take
+    explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
+
+    @property
+    def family(self) -> Family:
+        return Family(self.id)
+
+    @property
+    def runners_module(self) -> str:
+        return f"{MODELS_PACKAGE}.{self.id}.runners"
+
+    def preset(self, name: str) -> Any:
+        """The training preset for a bundled data set (imports the training code)."""
+        module, _, attribute = self.presets.partition(":")
+        if not module:
+            raise BadInput(f"{self.title} models have no training presets.")
+        table = getattr(importlib.import_module(module), attribute)
+        if name not in table:
+            raise BadInput(f"{self.title} has no preset {name!r} (it has {', '.join(table)}).")
+        return table[name]
+
+
+@cache
+def family_specs() -> dict[Family, FamilySpec]:
+    """Every family with a spec, by id, in the order of their years (then ids)."""
+    found = []
+    for name in _family_packages():
+        module = importlib.import_module(f"{MODELS_PACKAGE}.{name}.spec")
+        spec = getattr(module, "SPEC", None)
+        if isinstance(spec, FamilySpec) and spec.id == name:
+            found.append(spec)
+    found.sort(key=lambda s: (s.year, s.id))
+    return {Family(s.id): s for s in found}
+
+
+def _family_packages() -> list[str]:
+    """The packages under engine.models that have a spec module (engine.models.common
+    has none: it is shared code, not a family)."""
+    package = importlib.import_module(MODELS_PACKAGE)
+    names = []
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg and _has_spec(module.name):
+            names.append(module.name)
+    return names
+
+
+def _has_spec(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"{MODELS_PACKAGE}.{name}.spec") is not None
+    except ImportError:
+        return False
+
+
+def refresh() -> None:
+    """Forget the specs read so far (after a package is added to engine.models.__path__)."""
+    family_specs.cache_clear()
+
+
+def names() -> tuple[str, ...]:
+    return tuple(family_specs())
+
+
+def is_known(family: str) -> bool:
+    return family in family_specs()
+
+
+def spec_of(family: str) -> FamilySpec:
+    """The spec of a family, or BadInput with a sentence when no package declares it."""
+    spec = family_specs().get(family)  # type: ignore[call-overload]
+    if spec is None:
+        known = ", ".join(names()) or "none"
+        raise BadInput(
+            f"This version of Latent Studio has no model family {str(family)!r} "
+            f"(it has {known}). A newer version may have made this file."
+        )
+    return spec
+
+
+def lab_families() -> tuple[Family, ...]:
+    """The families the Latent Lab offers, in the order history met them."""
+    return tuple(f for f, s in family_specs().items() if s.lab)
+
+
+def trainable_families() -> tuple[Family, ...]:
+    """The Lab families that can be trained in the app (Train tab, python -m engine.train)."""
+    return tuple(f for f in lab_families() if Task.TRAIN in family_specs()[f].tasks)
+
+
+def supports(family: str, task: Task) -> bool:
+    spec = family_specs().get(family)  # type: ignore[call-overload]
+    return spec is not None and task in spec.tasks
+
+
+def families_for(task: Task) -> tuple[Family, ...]:
+    return tuple(f for f, s in family_specs().items() if task in s.tasks)
+
+
+def title_of(family: str) -> str:
+    spec = family_specs().get(family)  # type: ignore[call-overload]
+    return spec.title if spec else str(family)
+
+
+def titles(families: Sequence[str]) -> str:
+    """ "VAE", "VAE or GAN", "VAE, GAN or DDPM"."""
+    named = [title_of(f) for f in families]
+    return " or ".join(named) if len(named) < 3 else f"{', '.join(named[:-1])} or {named[-1]}"

@@ -1,0 +1,106 @@
+"""`sample` flags from the families' sample options classes (engine.api.sample_options).
+
+One group of flags per options class, titled with the families that use it, each flag
+built from a dataclass field (its metadata["help"] is the help line). `sample --model X
+--help` shows X's own group only, so a GAN's help offers no DDPM flags. Options of
+another family given on the command line are ignored, as they always were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from engine.api import families
+from engine.api.kinds import Family
+from engine.api.sample_options import SampleOptions
+
+FLAG_TYPES = (int, float, str)  # tuples (a latent code) are the GUI's, not a flag's
+
+
+def add_sample_options(parser: argparse.ArgumentParser) -> None:
+    """A group of flags for each options class the families' specs name."""
+    groups = []
+    for cls, users in _options_classes().items():
+        group = parser.add_argument_group(f"{families.titles(users)} options")
+        for field, kind in _flag_fields(cls):
+            if f"--{field.name}" in parser._option_string_actions:
+                continue  # two classes with one field: the flag is shared
+            group.add_argument(
+                f"--{field.name}",
+                type=kind,
+                default=argparse.SUPPRESS,  # not given: the options class's own default
+                help=_help(field),
+            )
+        groups.append((group, users))
+    _replace_help(parser, groups)
+
+
+def sample_options(args: argparse.Namespace, family: Family) -> SampleOptions | None:
+    """The options of `family`'s class from the flags given (None: it takes none)."""
+    cls = families.spec_of(family).sample_options
+    if cls is None:
+        return None
+    given = vars(args)
+    return cls(**{f.name: given[f.name] for f, _ in _flag_fields(cls) if f.name in given})
+
+
+def _help(field: dataclasses.Field) -> str:
+    text = field.metadata.get("help", "")
+    if "default" in text or field.default is None:
+        return text
+    return f"{text} (default: {field.default})"
+
+
+def _options_classes() -> dict[type[SampleOptions], list[Family]]:
+    found: dict[type[SampleOptions], list[Family]] = {}
+    for family in families.lab_families():
+        cls = families.spec_of(family).sample_options
+        if cls is not None:
+            found.setdefault(cls, []).append(family)
+    return found
+
+
+def _flag_fields(cls: type) -> list[tuple[dataclasses.Field, type]]:
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for field in dataclasses.fields(cls):
+        kind = _scalar(hints[field.name])
+        if kind is not None:
+            fields.append((field, kind))
+    return fields
+
+
+def _scalar(hint: Any) -> type | None:
+    """int for `int` or `int | None`; None for anything a flag cannot carry."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = options[0] if len(options) == 1 else None
+    return hint if hint in FLAG_TYPES else None
+
+
+class _FamilyHelp(argparse._HelpAction):
+    """--help after --model: only that model's family's options are shown."""
+
+    groups: list[tuple[argparse._ArgumentGroup, list[Family]]] = []
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        model = getattr(namespace, "model", None)
+        if model and model != parser.get_default("model"):
+            from engine.api.catalogue import family_of
+
+            family = family_of(model)
+            for group, users in self.groups:
+                if family is not None and family not in users:
+                    for action in group._group_actions:
+                        action.help = argparse.SUPPRESS
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _replace_help(parser: argparse.ArgumentParser, groups: list) -> None:
+    # argparse made -h before the flags were known: give that action the family filter.
+    old = parser._option_string_actions["--help"]
+    old.__class__ = type("FamilyHelp", (_FamilyHelp,), {"groups": groups})

@@ -1,0 +1,29 @@
+"""The DDPM family as data (engine.api.families reads it; no torch here)."""
+
+from engine.api.families import FamilySpec
+from engine.api.kinds import Task
+from engine.api.sample_options import DiffusionSampleOptions
+
+SPEC = FamilySpec(
+    id="ddpm",
+    title="DDPM",
+    about=(
+        "A <b>denoising diffusion</b> model learned to remove a little noise at a time. "
+        "Sampling starts from pure noise (from the seed) and denoises it step by step; a "
+        "class-conditional model draws the class you pick."
+    ),
+    year=2020,
+    tasks=(
+        Task.SAMPLE,
+        Task.DIFFUSE,
+        Task.FORWARD_NOISE,
+        Task.DESCRIBE,
+        Task.TRAIN,
+        Task.SCORE,
+    ),
+    lab=True,
+    trains_on=("digits", "shapes", "emoji"),
+    presets="engine.models.ddpm.training:DDPM_PRESETS",
+    sample_options=DiffusionSampleOptions,
+    explore_tools=("reverse", "forward"),
+)

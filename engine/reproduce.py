@@ -1,0 +1,128 @@
+"""Reproduce the bundled models, bitwise, on the CPU.
+
+    python -m engine.train vae|gan|ddpm --preset digits|shapes|emoji [--steps N] [--out PATH]
+    python -m engine.train sr --scale 2|4 [--steps N] [--out PATH]
+
+Each bundled model in resources/models is made by this command: the preset's data set,
+network and hyper-parameters, its seed, deterministic kernels on a fixed number of
+threads. Rerun on the same kind of machine with the same torch, it writes the same bytes.
+It is the app's own training job (the same runner), run without the GUI. It lives here,
+above engine.train, because it also runs the quality meter (engine.quality);
+engine/train/__main__.py only hands `python -m engine.train` to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from engine.api import families
+from engine.api.events import Event, Metrics
+from engine.api.kinds import Family
+from engine.api.parts import DatasetRef, Training
+from engine.api.requests import TrainRequest
+from engine.context import JobContext
+from engine.resources import BUNDLED_MODELS_DIR
+from engine.train.determinism import deterministic_cpu
+from engine.train.state import state_path
+
+UPSCALER = "sr"  # the bundled upscalers: their own loop, not a family's training job
+PRESETS = ("digits", "shapes", "emoji")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("family", choices=[*families.trainable_families(), UPSCALER])
+    parser.add_argument("--preset", choices=PRESETS, default="digits")
+    parser.add_argument("--scale", type=int, choices=(2, 4), default=4, help="sr: the factor")
+    parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
+    parser.add_argument("--out", type=Path, help="a .safetensors path (default: resources/models/)")
+    parser.add_argument(
+        "--no-score",
+        dest="score",
+        action="store_false",
+        help="skip the quality meter afterwards (it writes <name>.quality.json)",
+    )
+    return parser.parse_args(argv)
+
+
+def _print_metrics(event: Event) -> None:
+    if isinstance(event, Metrics):
+        print(
+            json.dumps({"step": event.step, **{k: round(v, 5) for k, v in event.values.items()}}),
+            flush=True,
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from engine.runtime import Runtime
+
+    args = _parse_args(argv)
+    if args.family == UPSCALER:
+        _train_upscaler(args)
+        return
+    out = args.out or BUNDLED_MODELS_DIR / f"{args.family}-{args.preset}.safetensors"
+    preset = families.spec_of(args.family).preset(args.preset)
+    seed = preset.seed
+    request = TrainRequest(
+        family=Family(args.family),
+        preset=args.preset,
+        dataset=DatasetRef(args.preset),
+        training=Training(steps=args.steps, seed=seed, checkpoint_every=10_000_000),
+        output=str(out),
+    )
+    started = time.perf_counter()
+    runtime = Runtime(device_preference="cpu")
+    ctx = JobContext(0, emit=_print_metrics, previews=False)
+    ctx._progress.interval_s = 5.0  # a line every few seconds is plenty here
+    try:
+        with deterministic_cpu(seed, preset.threads):
+            outcome = runtime.run(request, ctx)
+    finally:
+        runtime.close()
+    state_path(out).unlink(missing_ok=True)  # bundled models ship without a training state
+    elapsed = time.perf_counter() - started
+    print(
+        f"wrote {outcome.path} ({out.stat().st_size / 1024:.0f} KiB, {outcome.step} steps) "
+        f"in {elapsed:.1f} s"
+    )
+    if args.score:
+        _score(Family(args.family), out)
+
+
+def _train_upscaler(args: argparse.Namespace) -> None:
+    """The bundled upscalers: their own loop (engine.models.upscale.training)."""
+    from engine.models.upscale.training import SR_PRESETS, train_sr
+
+    out = args.out or BUNDLED_MODELS_DIR / f"lite-x{args.scale}.safetensors"
+    started = time.perf_counter()
+    written = train_sr(SR_PRESETS[args.scale], out, args.steps)
+    elapsed = time.perf_counter() - started
+    print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB) in {elapsed:.1f} s")
+
+
+def _score(family: Family, out: Path) -> None:
+    """Measure the new model and keep the figures beside it (the Lab shows them)."""
+    from engine.api.parts import ModelRef
+    from engine.api.requests import ScoreRequest
+    from engine.quality.record import save_quality
+    from engine.quality.score import score_lines
+    from engine.runtime import Runtime
+
+    request = ScoreRequest(model=ModelRef(family, str(out)))
+    runtime = Runtime(device_preference="cpu")
+    try:
+        outcome = runtime.run(request, JobContext(0, previews=False))
+    finally:
+        runtime.close()
+    values = {name: v[0] for name, v in zip(outcome.labels, outcome.vectors, strict=True)}
+    save_quality(out, values, request.count)
+    print("\n".join(score_lines(values)))
+
+
+if __name__ == "__main__":
+    main()
