@@ -96,8 +96,8 @@ def bind_combo(
     missing: Callable[[Any], int] | None = None,
 ) -> Binding:
     """The field holds the current item's data (or its text, `by_text`). A value the combo
-    does not hold goes to `missing`, which may add it and return its index; otherwise (or
-    when it returns -1) the field takes back what the combo shows."""
+    does not hold goes to `missing`, which may add it and return its index (or another
+    item's); otherwise (or when it returns -1) the field takes back what the combo shows."""
 
     def read() -> Any:
         return combo.currentText() if by_text else combo.currentData()
@@ -113,7 +113,7 @@ def bind_combo(
             index = missing(value)
         if index >= 0:
             combo.setCurrentIndex(index)
-        else:  # refused: the field goes back to the combo's item
+        if read() != value:  # refused, or `missing` chose another item: the field follows
             field.set(read())
 
     binding = Binding(combo, field, read, write)
