@@ -3,7 +3,8 @@ to it (gui/bindings.py) and its requests built, tested and restored without widg
 
 A Field converts what it is given (so a spin box's float or a combo's None arrive as the
 field's type) and says `changed` only when the value really changed: that is what keeps a
-two-way binding from looping.
+two-way binding from looping. A listener that sets the field again (a combo refusing a
+value) is heard after the first change, so every listener ends on the final value.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Field(QObject):
         super().__init__(parent)
         self._convert = convert
         self._value = self._converted(value)
+        self._emitting = self._pending = False
 
     def _converted(self, value: Any) -> Any:
         return self._convert(value) if self._convert is not None else value
@@ -42,7 +44,17 @@ class Field(QObject):
         if value == self._value and type(value) is type(self._value):
             return False
         self._value = value
-        self.changed.emit(value)
+        if self._emitting:  # set again by a listener: said once the others heard the first
+            self._pending = True
+            return True
+        self._emitting = True
+        try:
+            self.changed.emit(value)
+            while self._pending:  # so every listener hears the final value last
+                self._pending = False
+                self.changed.emit(self._value)
+        finally:
+            self._emitting = False
         return True
 
 
