@@ -8,14 +8,12 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,32 +23,34 @@ from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.prompt_syntax import unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.library.detect import ModelKind
-from engine.library.prompt_refs import missing_loras
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
-from gui.extra_networks import fill_menu, insert_word, menu_button
+from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
 from gui.model_choices import (
-    NO_MODEL,
     SCANNING,
     add_model_path,
     add_vae_path,
+    ask_model_file,
+    ask_model_folder,
+    browse_button,
     fill_models,
     fill_vaes,
     first_usable,
+    model_box,
+    prediction_box,
+    vae_box,
 )
 from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import PromptTokenCounter, token_text
 from gui.seed_edit import SeedEdit
-from gui.start_folders import Purpose, remember, start_folder
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel
 from gui.widgets import double_spin_box, spin_box
 
 TOKENIZER_DELAY_MS = 1500
-PREDICTIONS = {"As the model says": "", "ε (epsilon)": "epsilon", "v (v-prediction)": "v"}
 QUIET = "color: #8a8a8a;"
 WARNING = "color: #f0a040;"
 
@@ -72,19 +72,8 @@ class CreatePanel(QWidget, ModePanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.vm = CreateViewModel()
-        self.model_box = QComboBox()
-        self.model_box.setMinimumContentsLength(12)
-        self.model_box.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.model_box.setPlaceholderText(NO_MODEL)
-        self.browse_button = QToolButton(text="…")
-        self.browse_button.setToolTip("Open a Stable Diffusion model (a diffusers folder)")
-        self.browse_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        browse = QMenu(self.browse_button)
-        browse.addAction("Open a model folder…", self._browse_folder)
-        browse.addAction("Open a model file…", self._browse_file)
-        self.browse_button.setMenu(browse)
+        self.model_box = model_box()
+        self.browse_button = browse_button(self._browse_folder, self._browse_file)
 
         self.tokens = PromptTokenCounter()
         self.prompt = PromptEdit("Prompt: what you want to see")
@@ -120,18 +109,7 @@ class CreatePanel(QWidget, ModePanel):
         self.sampler.addItems(list(SAMPLERS))
         self.sampler.setToolTip("Model default: the scheduler the model ships with.")
         self.batch = spin_box(limits.SD_BATCH, 1)
-        self.vae_box = QComboBox()
-        fill_vaes(self.vae_box, LibraryListing([], {}))
-        self.vae_box.setToolTip(
-            "A VAE file to decode with instead of the model's own; remembered per model"
-        )
-        self.prediction_box = QComboBox()
-        for label, value in PREDICTIONS.items():
-            self.prediction_box.addItem(label, value)
-        self.prediction_box.setToolTip(
-            "What the model was trained to predict. Files usually say; SD 2.x 768 models "
-            "often do not, and need v. Remembered per model."
-        )
+        self.vae_box, self.prediction_box = vae_box(), prediction_box()
         self.variation_seed = SeedEdit()
         self.variation_strength = double_spin_box(limits.VARIATION_STRENGTH, 0.0, 0.05, 2)
         self.variation_strength.setToolTip(
@@ -306,13 +284,12 @@ class CreatePanel(QWidget, ModePanel):
         self.vae_binding.show()
 
     def _browse_folder(self) -> None:
-        start = str(start_folder(Purpose.MODELS))
-        folder = QFileDialog.getExistingDirectory(
-            self, "Open a Stable Diffusion model folder", start
-        )
-        if folder:
-            remember(Purpose.MODELS, str(Path(folder).parent))
+        if folder := ask_model_folder(self):
             self.select_model(folder)
+
+    def _browse_file(self) -> None:
+        if path := ask_model_file(self):
+            self.select_model(path)
 
     def _fill_lora_menu(self, menu: QMenu | None = None) -> None:
         fill_menu(
@@ -337,17 +314,6 @@ class CreatePanel(QWidget, ModePanel):
                 return entry.family
         return None
 
-    def _browse_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Open a Stable Diffusion model file",
-            str(start_folder(Purpose.MODELS)),
-            "Checkpoints (*.safetensors *.ckpt)",
-        )
-        if path:
-            remember(Purpose.MODELS, path)
-            self.select_model(path)
-
     # ------------------------------------------------------------ prompts
 
     def update_token_counts(self) -> None:
@@ -361,7 +327,7 @@ class CreatePanel(QWidget, ModePanel):
                 label.setText("")
                 self._recount.start()
                 continue
-            problem = unbalanced(text) or unknown_loras(text, self.listing)
+            problem = unbalanced(text) or unknown_loras(text, self.listing.entries)
             label.setText(token_text(sizes) + (f" · {problem}" if problem else ""))
             label.setStyleSheet(WARNING if problem else QUIET)
 
@@ -392,8 +358,3 @@ class CreatePanel(QWidget, ModePanel):
 
     def restore(self, state: dict[str, Any]) -> None:
         self.vm.restore(state)
-
-
-def unknown_loras(text: str, listing: LibraryListing) -> str | None:
-    missing = missing_loras(text, listing.entries)
-    return f"no LoRA named {', '.join(missing)} in the model folders" if missing else None

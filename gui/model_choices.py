@@ -3,18 +3,81 @@ titled and explained the same way everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QFileDialog, QMenu, QToolButton, QWidget
 
 from engine.library.detect import ModelKind
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
 from gui.library_scanner import LibraryListing
+from gui.start_folders import Purpose, remember, start_folder
 
 NO_MODEL = "No model yet: Settings → Models folders"
 SCANNING = "Looking for models…"
 OWN_VAE = "The model's own"
+PREDICTIONS = {"As the model says": "", "ε (epsilon)": "epsilon", "v (v-prediction)": "v"}
+
+
+def model_box() -> QComboBox:
+    box = QComboBox()
+    box.setMinimumContentsLength(12)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setPlaceholderText(NO_MODEL)
+    return box
+
+
+def browse_button(open_folder: Callable[[], None], open_file: Callable[[], None]) -> QToolButton:
+    """ "…" beside the model picker: open a model from outside the model folders."""
+    button = QToolButton(text="…")
+    button.setToolTip("Open a Stable Diffusion model (a diffusers folder)")
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    menu = QMenu(button)
+    menu.addAction("Open a model folder…", open_folder)
+    menu.addAction("Open a model file…", open_file)
+    button.setMenu(menu)
+    return button
+
+
+def vae_box() -> QComboBox:
+    box = QComboBox()
+    box.addItem(OWN_VAE, "")
+    box.setToolTip("A VAE file to decode with instead of the model's own; remembered per model")
+    return box
+
+
+def prediction_box() -> QComboBox:
+    box = QComboBox()
+    for label, value in PREDICTIONS.items():
+        box.addItem(label, value)
+    box.setToolTip(
+        "What the model was trained to predict. Files usually say; SD 2.x 768 models "
+        "often do not, and need v. Remembered per model."
+    )
+    return box
+
+
+def ask_model_folder(parent: QWidget) -> str:
+    """A diffusers folder the user opens ("" if none); its parent is remembered."""
+    start = str(start_folder(Purpose.MODELS))
+    folder = QFileDialog.getExistingDirectory(parent, "Open a Stable Diffusion model folder", start)
+    if folder:
+        remember(Purpose.MODELS, str(Path(folder).parent))
+    return folder
+
+
+def ask_model_file(parent: QWidget) -> str:
+    """A checkpoint file the user opens ("" if none); where it is, remembered."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent,
+        "Open a Stable Diffusion model file",
+        str(start_folder(Purpose.MODELS)),
+        "Checkpoints (*.safetensors *.ckpt)",
+    )
+    if path:
+        remember(Purpose.MODELS, path)
+    return path
 
 
 def fill_models(box: QComboBox, listing: LibraryListing) -> int:
