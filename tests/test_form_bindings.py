@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -25,8 +24,10 @@ from gui.viewmodels.fields import Field, text
 
 
 @pytest.fixture(autouse=True)
-def app():
-    return QApplication.instance() or QApplication([])
+def app(qapp):
+    """pytest-qt's one QApplication for the session (a QCoreApplication made here would
+    leave later widget tests without one)."""
+    return qapp
 
 
 def counted(signal) -> list:

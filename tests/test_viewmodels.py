@@ -4,7 +4,6 @@ parameters (apply_request) round trips, settings state, and snapping sizes."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QCoreApplication
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
@@ -19,8 +18,10 @@ DIGITS = [str(d) for d in range(10)]
 
 
 @pytest.fixture(autouse=True)
-def app():
-    return QCoreApplication.instance() or QCoreApplication([])
+def app(qapp):
+    """pytest-qt's one QApplication for the session (a QCoreApplication made here would
+    leave later widget tests without one)."""
+    return qapp
 
 
 def a_txt2img() -> Txt2ImgRequest:
