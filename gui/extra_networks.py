@@ -14,6 +14,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QToolButton
 
 from engine.library.detect import ModelKind, SdFamily
+from engine.library.prompt_refs import missing_loras
 from engine.library.scan import LibraryEntry
 
 NOUNS = {ModelKind.LORA: "LoRAs", ModelKind.EMBEDDING: "embeddings"}
@@ -60,3 +61,9 @@ def insert_word(edit: QPlainTextEdit, word: str) -> None:
     space = " " if before and not before.endswith((" ", "\n")) else ""
     cursor.insertText(f"{space}{word}")
     edit.setFocus()
+
+
+def unknown_loras(text: str, entries: list[LibraryEntry]) -> str | None:
+    """What the prompt's LoRA tags name that the model folders lack, as a phrase."""
+    missing = missing_loras(text, entries)
+    return f"no LoRA named {', '.join(missing)} in the model folders" if missing else None

@@ -9,7 +9,6 @@ and can be renamed, deleted and scored by the quality meter.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QInputDialog,
+    QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QPushButton,
     QTabWidget,
     QToolButton,
@@ -32,26 +30,26 @@ from engine.api import limits
 from engine.api.catalogue import CatalogueEntry, lab_models
 from engine.api.events import Frames, Metrics, Progress
 from engine.api.families import spec_of
-from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
-from engine.api.requests import (
-    Request,
-    SampleRequest,
-    ScoreRequest,
-    TrainRequest,
-)
+from engine.api.requests import Request, SampleRequest, ScoreRequest, TrainRequest
 from engine.quality.record import load_quality
+from gui.bindings import bind_combo, bind_line_edit, bind_spin
 from gui.explore import ExploreTab
+from gui.lab_model_files import (
+    ask_delete,
+    ask_rename,
+    can_continue,
+    classes_of,
+    default_guidance,
+    record_of,
+)
 from gui.mode_panel import ModePanel
-from gui.model_rename import rename_model
 from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
+from gui.viewmodels.lab import LabViewModel
 from gui.widgets import double_spin_box, spin_box
-
-# A model's files: weights, record, training state (for resume), quality figures.
-MODEL_FILE_SUFFIXES = (".safetensors", ".json", ".train.safetensors", ".quality.json")
 
 
 class LabPanel(QWidget, ModePanel):
@@ -66,8 +64,10 @@ class LabPanel(QWidget, ModePanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.vm = LabViewModel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self._sample_tab(), "Sample")
+        self._bind()
         self.train = TrainPanel()
         self.train.start_requested.connect(
             lambda: self.train_requested.emit(self.train.build_request())
@@ -134,14 +134,11 @@ class LabPanel(QWidget, ModePanel):
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.RichText)
         self.about.setStyleSheet("color: #a8a8a8;")
-        self.model_box.currentIndexChanged.connect(self._model_changed)
 
-        model_row = QWidget()
-        row = QVBoxLayout(model_row)
-        row.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
         picker = QWidget()
-        picker_row = _hbox(picker)
+        picker_row = QHBoxLayout(picker)
+        picker_row.setContentsMargins(0, 0, 0, 0)
         picker_row.addWidget(self.model_box, 1)
         picker_row.addWidget(self.model_button)
         form.addRow("Model", picker)
@@ -163,28 +160,36 @@ class LabPanel(QWidget, ModePanel):
         layout.addWidget(self.generate_button)
         return tab
 
+    def _bind(self) -> None:
+        vm = self.vm
+        self.model_binding = bind_combo(self.model_box, vm.model)
+        vm.model.changed.connect(self._model_changed)
+        bind_line_edit(self.seed.edit, vm.seed)
+        bind_spin(self.count, vm.count)
+        bind_spin(self.steps, vm.steps)
+        self.label_binding = bind_combo(self.label, vm.label)
+        bind_spin(self.guidance, vm.guidance)
+
     # ------------------------------------------------------------ models
 
     def refresh_models(self, select: str = "") -> None:
-        current = select or (self.model.id if self.model else "")
+        """List the catalogue's models again; what is chosen is shown afresh."""
+        entries = lab_models()
         self.model_box.blockSignals(True)
         self.model_box.clear()
-        for entry in lab_models():
+        for entry in entries:
             self.model_box.addItem(entry.title, entry.ref)
             self.model_box.setItemData(
                 self.model_box.count() - 1, str(entry.path), Qt.ItemDataRole.ToolTipRole
             )
         self.model_box.blockSignals(False)
-        index = next(
-            (i for i in range(self.model_box.count()) if self.model_box.itemData(i).id == current),
-            0,
-        )
-        self.model_box.setCurrentIndex(index)
-        self._model_changed()
+        if not self.vm.set_models([e.ref for e in entries], select):
+            self.model_binding.show()
+            self._model_changed()
 
     @property
     def model(self) -> ModelRef | None:
-        return self.model_box.currentData()
+        return self.vm.model.value
 
     def _entry(self) -> CatalogueEntry | None:
         model = self.model
@@ -194,70 +199,43 @@ class LabPanel(QWidget, ModePanel):
         model = self.model
         self.about.setText(spec_of(model.family).about if model else "")  # the family's idea
         entry = self._entry()
-        measured = load_quality(entry.path) if entry else {}
-        self._show_quality(measured)
-        diffusion = model is not None and model.family is Family.DDPM
+        self._show_quality(load_quality(entry.path) if entry else {})
         self.explore.set_model(model)
         for widget in self._diffusion_rows:
-            widget.setVisible(diffusion)
-            self._form.labelForField(widget).setVisible(diffusion)
+            widget.setVisible(self.vm.diffusion)
+            self._form.labelForField(widget).setVisible(self.vm.diffusion)
+        record = record_of(entry.path) if entry else {}
+        self.vm.describe_model(classes_of(record), default_guidance(record))
         self._fill_classes()
         trained = entry is not None and not entry.bundled
         self.rename_action.setEnabled(trained)
         self.delete_action.setEnabled(trained)
-        self.continue_action.setEnabled(
-            trained and entry.path.with_suffix(".train.safetensors").is_file()
-        )
+        self.continue_action.setEnabled(trained and can_continue(entry.path))
 
     def _fill_classes(self) -> None:
+        self.label.blockSignals(True)
         self.label.clear()
         self.label.addItem("any (from each seed)", None)
-        entry = self._entry()
-        record = _record_of(entry.path) if entry else {}
-        self.guidance.setValue(float(record.get("meta", {}).get("default_guidance", 1.0)))
-        classes = _classes_of(record)
-        for i, name in enumerate(classes):
+        for i, name in enumerate(self.vm.classes):
             self.label.addItem(name, i)
-        self.label.setEnabled(bool(classes))
+        self.label.setEnabled(bool(self.vm.classes))
+        self.label.blockSignals(False)
+        self.label_binding.show()
 
     def _rename(self) -> None:
-        entry = self._entry()
-        if entry is None or entry.bundled:
-            return
-        name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=entry.path.stem)
-        if not ok or not name.strip():
-            return
-        if problem := rename_model(entry.path, name.strip(), MODEL_FILE_SUFFIXES):
-            QMessageBox.warning(self, "Not renamed", problem)
-            return
-        target = entry.path.with_name(f"{name.strip()}.safetensors")
-        self.refresh_models(select=str(target))
-        self.models_changed.emit()
+        if (entry := _trained(self._entry())) and (target := ask_rename(self, entry.path)):
+            self.refresh_models(select=str(target))
+            self.models_changed.emit()
 
     def _delete(self) -> None:
-        entry = self._entry()
-        if entry is None or entry.bundled:
-            return
-        answer = QMessageBox.question(
-            self, "Delete model", f"Move {entry.path.stem} (and its training state) to the trash?"
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        from send2trash import send2trash
-
-        for suffix in MODEL_FILE_SUFFIXES:
-            path = entry.path.with_suffix(suffix)
-            if path.exists():
-                send2trash(path)
-        self.refresh_models()
-        self.models_changed.emit()
+        if (entry := _trained(self._entry())) and ask_delete(self, entry.path):
+            self.refresh_models()
+            self.models_changed.emit()
 
     def _continue_training(self) -> None:
-        entry = self._entry()
-        if entry is None or entry.bundled:
-            return
-        self.train.continue_from(entry.path, _record_of(entry.path))
-        self.tabs.setCurrentWidget(self.train)
+        if entry := _trained(self._entry()):
+            self.train.continue_from(entry.path, record_of(entry.path))
+            self.tabs.setCurrentWidget(self.train)
 
     def _score(self) -> None:
         if self.model is not None:
@@ -270,20 +248,7 @@ class LabPanel(QWidget, ModePanel):
     def build_request(self) -> Request:
         if self.tabs.currentWidget() is self.explore:
             return self.explore.build_request(self.model)
-        if self.model is None:
-            from engine.api.errors import BadInput
-
-            raise BadInput("There is no model to sample: train one, or reinstall the bundled ones.")
-        diffusion = self.model.family is Family.DDPM
-        return SampleRequest(
-            model=self.model,
-            seed=self.seed.resolve(),
-            count=self.count.value(),
-            grid=True,
-            steps=self.steps.value() if diffusion else 50,
-            label=self.label.currentData() if diffusion else None,
-            guidance=round(self.guidance.value(), 2) if diffusion else None,
-        )
+        return self.vm.sample_request()
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if self.explore.handles(request):
@@ -347,14 +312,7 @@ class LabPanel(QWidget, ModePanel):
 
     def apply_request(self, request: SampleRequest, seed: int | None) -> None:
         self.refresh_models(select=request.model.id)
-        self.seed.set_seed(request.seed if seed is None or request.grid else seed)
-        self.count.setValue(request.count if request.grid else 1)
-        self.steps.setValue(request.steps)
-        if request.guidance is not None:
-            self.guidance.setValue(request.guidance)
-        index = self.label.findData(request.label)
-        if index >= 0:
-            self.label.setCurrentIndex(index)
+        self.vm.apply_request(request, seed)
 
     def apply_explore(self, request: Request) -> None:
         """Use these parameters of an Explore result (a strip, a filmstrip, a kept code)."""
@@ -363,47 +321,13 @@ class LabPanel(QWidget, ModePanel):
         self.explore.apply_request(request)
 
     def state(self) -> dict[str, Any]:
-        model = self.model
-        return {
-            "model": model.id if model else "",
-            "seed": self.seed.edit.text(),
-            "count": self.count.value(),
-            "steps": self.steps.value(),
-            "label": self.label.currentData(),  # a diffusion model's class (None: any)
-            "guidance": round(self.guidance.value(), 2),
-        }
+        return self.vm.state()
 
     def restore(self, state: dict[str, Any]) -> None:
-        with contextlib.suppress(TypeError, ValueError):
-            self.refresh_models(select=str(state.get("model", "")))
-            self.seed.edit.setText(str(state.get("seed", "")))
-            self.count.setValue(int(state.get("count", self.count.value())))
-            self.steps.setValue(int(state.get("steps", self.steps.value())))
-            # After the model: choosing it fills its classes and its default guidance.
-            self.label.setCurrentIndex(max(0, self.label.findData(state.get("label"))))
-            self.guidance.setValue(float(state.get("guidance", self.guidance.value())))
+        self.refresh_models(select=str(state.get("model", "")))
+        self.vm.restore(state)
 
 
-def _record_of(path: Path) -> dict:
-    """A model's JSON record (beside its weights), {} if it cannot be read."""
-    import json
-
-    with contextlib.suppress(OSError, ValueError):
-        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        return record if isinstance(record, dict) else {}
-    return {}
-
-
-def _classes_of(record: dict) -> list[str]:
-    conditional = record.get("config", {}).get("num_classes")
-    if record.get("family") == Family.DDPM.value and conditional:
-        return [str(c) for c in record.get("meta", {}).get("classes", [])]
-    return []
-
-
-def _hbox(widget: QWidget):
-    from PySide6.QtWidgets import QHBoxLayout
-
-    row = QHBoxLayout(widget)
-    row.setContentsMargins(0, 0, 0, 0)
-    return row
+def _trained(entry: CatalogueEntry | None) -> CatalogueEntry | None:
+    """The entry when it is a trained model (one the user may rename or delete)."""
+    return None if entry is None or entry.bundled else entry

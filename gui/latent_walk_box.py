@@ -1,15 +1,14 @@
 """Create's latent walk: instead of one image, frames whose starting noise moves from the
 seed's to a second seed's (slerp or lerp), and whose prompt may move to a second prompt.
-One job; the frames make one strip in the gallery, each frame reproducible from it."""
+One job; the frames make one strip in the gallery, each frame reproducible from it.
+The widgets only: CreateViewModel holds the values and builds the request."""
 
 from __future__ import annotations
-
-import dataclasses
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
 from engine.api import limits
-from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgRequest
+from engine.api.requests import INTERPOLATION_MODES
 from gui.seed_edit import SeedEdit
 from gui.widgets import spin_box
 
@@ -40,25 +39,3 @@ class LatentWalkBox(QGroupBox):
         layout.addWidget(self.body)
         self.toggled.connect(self.body.setVisible)
         self.body.setVisible(False)
-
-    def walk_of(self, request: Txt2ImgRequest) -> Txt2ImgRequest:
-        """The request as a walk when the box is on; as it is otherwise."""
-        if not self.isChecked():
-            return request
-        fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
-        return LatentWalkRequest(
-            **fields,
-            to_seed=self.to_seed.resolve(),
-            to_prompt=self.to_prompt.text().strip(),
-            frames=self.frames.value(),
-            mode=self.mode.currentText(),
-            grid=True,
-        )
-
-    def apply_request(self, request: Txt2ImgRequest) -> None:
-        self.setChecked(isinstance(request, LatentWalkRequest))
-        if isinstance(request, LatentWalkRequest):
-            self.to_seed.set_seed(request.to_seed)
-            self.to_prompt.setText(request.to_prompt)
-            self.frames.setValue(request.frames)
-            self.mode.setCurrentText(request.mode)

@@ -42,7 +42,7 @@ from engine.api.events import (
 )
 from engine.api.grid import GridLayout, image_grid
 from engine.api.kinds import Lane
-from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
+from engine.api.limits import SIZE_MULTIPLE
 from engine.api.naming import slugify
 from engine.api.outcomes import ModelOutcome
 from engine.api.requests import (
@@ -75,6 +75,7 @@ from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
 from gui.upscale.panel import UpscalePanel
 from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
+from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
@@ -360,17 +361,11 @@ class MainWindow(QMainWindow):
         self.last_error = exc.message
         self.statusBar().showMessage(exc.message, 10_000)
         panel = self.create_panel
-        odd = [
-            (name, b)
-            for name, b in (("Width", panel.width_box), ("Height", panel.height_box))
-            if b.value() % SIZE_MULTIPLE
-        ]
+        odd = panel.vm.odd_sides()
         message = exc.message
         if self.current_panel is panel and odd:
-            sizes = " and ".join(f"{name.lower()} {b.value()}" for name, b in odd)
-            nearest = " × ".join(
-                str(nearest_multiple(b.value())) for b in (panel.width_box, panel.height_box)
-            )
+            sizes = " and ".join(f"{name.lower()} {value}" for name, value in odd)
+            nearest = " × ".join(str(side) for side in panel.vm.nearest_size())
             message = (
                 f"Stable Diffusion draws sizes in steps of {SIZE_MULTIPLE} pixels; the "
                 f"{sizes} {'is' if len(odd) == 1 else 'are'} not. The nearest size is {nearest}."
@@ -389,8 +384,7 @@ class MainWindow(QMainWindow):
         box.open()  # window-modal, not blocking
 
     def _snap_sizes_and_generate(self) -> None:
-        for b in (self.create_panel.width_box, self.create_panel.height_box):
-            b.setValue(nearest_multiple(b.value()))
+        self.create_panel.snap_size()
         self.generate()
 
     def cancel_job(self, job_id: int) -> None:
@@ -526,7 +520,7 @@ class MainWindow(QMainWindow):
             return
         index = row * layout["columns"] + column
         if index < len(seeds):
-            sample = SampleRequest(model=shown.request.model, seed=seeds[index], count=1)
+            sample = sample_request(shown.request.model, seeds[index])
             self.lab_panel.select_sample(sample)
             self.statusBar().showMessage(
                 f"Sample with seed {seeds[index]} selected: Keep sample saves it alone.", 8_000

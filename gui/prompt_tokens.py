@@ -93,3 +93,10 @@ class PromptTokenCounter:
             size=TOKENS_PER_CHUNK,
         )
         return [len(chunk) for chunk in chunks]
+
+
+def token_text(sizes: list[int]) -> str:
+    """'12/75 tokens'; past one chunk: '80 tokens in 2 chunks (75 + 5)'."""
+    if len(sizes) == 1:
+        return f"{sizes[0]}/{TOKENS_PER_CHUNK} tokens"
+    return f"{sum(sizes)} tokens in {len(sizes)} chunks ({' + '.join(map(str, sizes))})"

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
-from engine.api.limits import random_seed
+from gui.viewmodels.fields import resolve_seed, seed_text
 
 
 class SeedEdit(QWidget):
@@ -39,11 +39,8 @@ class SeedEdit(QWidget):
             self.set_seed(self.last_seed)
 
     def set_seed(self, seed: int | None) -> None:
-        self.edit.setText("" if seed is None or seed < 0 else str(seed))
+        self.edit.setText(seed_text(seed))
 
     def resolve(self) -> int:
         """The seed to use now: the typed one, or a fresh random one."""
-        text = self.edit.text().strip()
-        if not text or text == "-1":
-            return random_seed()
-        return int(text)
+        return resolve_seed(self.edit.text())

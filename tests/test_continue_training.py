@@ -8,7 +8,8 @@ from engine.api.events import Progress
 from engine.api.kinds import Family
 from engine.context import JobControl
 from engine.train.determinism import deterministic_cpu
-from gui.lab_panel import LabPanel, _record_of
+from gui.lab_model_files import record_of
+from gui.lab_panel import LabPanel
 from tests.test_training import SEED, controlled, train, train_request
 
 
@@ -52,6 +53,6 @@ def test_a_model_stopped_by_the_engine_continues_towards_its_planned_steps(qtbot
     assert outcome.stopped_early and outcome.step == 4
     lab = LabPanel()
     qtbot.addWidget(lab)
-    lab.train.continue_from(model, _record_of(model))  # what Continue training… does
+    lab.train.continue_from(model, record_of(model))  # what Continue training… does
     assert lab.train.steps.value() == 8
     assert lab.train.progress.text() == "Step 4/8 done"

@@ -363,7 +363,7 @@ def test_a_vae_and_the_prediction_are_chosen_per_model_and_remembered(
     assert panel.vae_box.currentText().startswith("clear · ")
     restored = type(panel)()
     restored.restore(panel.state())
-    assert restored._model_settings[str(folder / "first.safetensors")]["vae"] == str(
+    assert restored.vm.model_settings[str(folder / "first.safetensors")]["vae"] == str(
         folder / "VAE" / "clear.safetensors"
     )
     panel.prediction_box.setCurrentIndex(panel.prediction_box.findData("v"))

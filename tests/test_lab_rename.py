@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.lab_panel import MODEL_FILE_SUFFIXES
+from gui.lab_model_files import MODEL_FILE_SUFFIXES
 from gui.model_rename import rename_model
 
 

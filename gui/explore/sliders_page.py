@@ -36,6 +36,7 @@ from engine.api.requests import (
     SeedLatentRequest,
 )
 from gui.explore.page import ExplorePage, about_label
+from gui.viewmodels.lab import sample_request
 
 SHOWN_FIRST = 8  # sliders visible before "More"
 RANGE = 3.0  # each slider spans ±3 spreads of the data along its axis
@@ -250,7 +251,7 @@ class SlidersPage(ExplorePage):
         code = self.code()
         if code is not None and self.model is not None:
             latent = tuple(float(v) for v in code)
-            self.keep.emit(SampleRequest(model=self.model, seed=self.seed, count=1, latent=latent))
+            self.keep.emit(sample_request(self.model, self.seed, latent=latent))
 
     def apply_request(self, request: Request) -> None:
         """A kept picture's recipe: start from its exact code, sliders at 0."""

@@ -1,0 +1,238 @@
+"""Create's state: what the form says, the requests it makes, and what it remembers.
+
+The panel (gui/create_panel.py) binds its widgets to these fields; everything else here
+is plain logic, tested without widgets. The model list itself stays the panel's (it comes
+from a scan of the folders); the library entries arrive with `set_library` so the LoRA
+tags and embedding names of a prompt resolve without reading the disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from engine.api.kinds import Family
+from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
+from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgRequest
+from engine.api.samplers import SAMPLER_NAMES
+from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
+from engine.library.scan import LibraryEntry
+from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
+
+MODEL_DEFAULT_SAMPLER = "Model default"
+SAMPLERS = (MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES)
+
+
+class CreateViewModel(FormModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = self.field("", text)  # the checkpoint's path ("" for none)
+        self.prompt = self.field("", text)
+        self.negative = self.field("", text)
+        self.width = self.field(512, int)
+        self.height = self.field(512, int)
+        self.steps = self.field(20, int)
+        self.cfg = self.field(7.0, float)
+        self.sampler = self.field(MODEL_DEFAULT_SAMPLER, text)
+        self.seed = self.field("", text)  # as typed: "" or -1 is a new random seed
+        self.batch = self.field(1, int)
+        self.clip_skip = self.field(1, int)
+        self.vae = self.field("", text)  # a VAE file, "" for the model's own
+        self.prediction = self.field("", text)  # "", "epsilon" or "v"
+        self.variation_seed = self.field("", text)
+        self.variation_strength = self.field(0.0, float)
+        self.walk = self.field(False, bool)  # a latent walk instead of one batch
+        self.to_seed = self.field("", text)
+        self.to_prompt = self.field("", text)
+        self.frames = self.field(8, int)
+        self.mode = self.field(INTERPOLATION_MODES[0], text)
+        # Per model file: {"vae": path or "", "prediction": "" | "epsilon" | "v"}.
+        self.model_settings: dict[str, dict[str, str]] = {}
+        self._showing = False  # filling vae/prediction from the model: not a choice
+        self.entries: tuple[LibraryEntry, ...] = ()
+        self.model.changed.connect(self._show_model_settings)
+        self.vae.changed.connect(self._remember_model_settings)
+        self.prediction.changed.connect(self._remember_model_settings)
+
+    def set_library(self, entries: Iterable[LibraryEntry]) -> None:
+        """The last scan's files: LoRAs and embeddings the prompt may name."""
+        self.entries = tuple(entries)
+
+    # ------------------------------------------------------------ per-model settings
+
+    def _show_model_settings(self, *_args: object) -> None:
+        remembered = self.model_settings.get(self.model.value, {})
+        self._showing = True
+        try:
+            self.vae.set(remembered.get("vae", ""))
+            self.prediction.set(remembered.get("prediction", ""))
+        finally:
+            self._showing = False
+
+    def _remember_model_settings(self, *_args: object) -> None:
+        if self.model.value and not self._showing:
+            self.model_settings[self.model.value] = {
+                "vae": self.vae.value,
+                "prediction": self.prediction.value,
+            }
+
+    # ------------------------------------------------------------ requests
+
+    def build_request(self) -> Txt2ImgRequest:
+        """What Generate submits: a latent walk when the walk is on, else text to image."""
+        request = self.txt2img_request()
+        return self.latent_walk_request(request) if self.walk.value else request
+
+    def txt2img_request(self) -> Txt2ImgRequest:
+        prompt = Prompt(self.prompt.value.strip(), self.negative.value.strip())
+        both = f"{prompt.positive} {prompt.negative}"
+        strength = self.variation_strength.value
+        return Txt2ImgRequest(
+            model=ModelRef(Family.SD, self.model.value),
+            prompt=prompt,
+            loras=resolve_lora_tags(both, self.entries),
+            embeddings=embeddings_named(both, self.entries),
+            clip_skip=self.clip_skip.value,
+            vae=self.vae.value,
+            prediction=self.prediction.value,
+            variation_seed=resolve_seed(self.variation_seed.value) if strength else 0,
+            variation_strength=round(strength, 2),
+            size=Size(self.width.value, self.height.value),
+            sampling=Sampling(
+                steps=self.steps.value,
+                cfg_scale=round(self.cfg.value, 2),
+                sampler=None if self.sampler.value == MODEL_DEFAULT_SAMPLER else self.sampler.value,
+                seed=resolve_seed(self.seed.value),
+            ),
+            batch_size=self.batch.value,
+        )
+
+    def latent_walk_request(self, request: Txt2ImgRequest | None = None) -> LatentWalkRequest:
+        """The form's (or the given) text-to-image request as a walk to the second seed."""
+        request = request or self.txt2img_request()
+        fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
+        return LatentWalkRequest(
+            **fields,
+            to_seed=resolve_seed(self.to_seed.value),
+            to_prompt=self.to_prompt.value.strip(),
+            frames=self.frames.value,
+            mode=self.mode.value,
+            grid=True,
+        )
+
+    # ------------------------------------------------------------ filling the form
+
+    def apply_request(self, request: Txt2ImgRequest, seed: int | None = None) -> None:
+        """Every field from a request (Use these parameters): its seed, one image."""
+        if request.model.id:
+            self.model.set(request.model.id)
+        self.prompt.set(request.prompt.positive)
+        self.negative.set(request.prompt.negative)
+        self.width.set(request.size.width)
+        self.height.set(request.size.height)
+        self.steps.set(request.sampling.steps)
+        self.cfg.set(request.sampling.cfg_scale)
+        self.sampler.set(request.sampling.sampler or MODEL_DEFAULT_SAMPLER)
+        self.seed.set(seed_text(request.sampling.seed if seed is None else seed))
+        self.batch.set(1)
+        self.clip_skip.set(request.clip_skip)
+        self.variation_strength.set(request.variation_strength)
+        if request.variation_strength:
+            self.variation_seed.set(seed_text(request.variation_seed))
+        self.vae.set(request.vae)
+        self.prediction.set(request.prediction)
+        self._remember_model_settings()
+        walk = isinstance(request, LatentWalkRequest)
+        self.walk.set(walk)
+        if walk:
+            self.to_seed.set(seed_text(request.to_seed))
+            self.to_prompt.set(request.to_prompt)
+            self.frames.set(request.frames)
+            self.mode.set(request.mode)
+
+    def apply_parameters(self, params: dict[str, Any]) -> None:
+        """What another tool's A1111 text says; what it does not say stays as it is."""
+        self.prompt.set(str(params.get("prompt", "")))
+        self.negative.set(str(params.get("negative_prompt", "")))
+        fields = (
+            ("width", self.width),
+            ("height", self.height),
+            ("steps", self.steps),
+            ("cfg_scale", self.cfg),
+            ("clip_skip", self.clip_skip),
+            ("variation_seed_strength", self.variation_strength),
+        )
+        for key, field in fields:
+            if isinstance(params.get(key), int | float):
+                field.set(params[key])
+        for key, field in (("seed", self.seed), ("variation_seed", self.variation_seed)):
+            if isinstance(params.get(key), int | float):
+                field.set(seed_text(int(params[key])))
+        sampler = str(params.get("sampler", ""))
+        karras = f"{sampler} Karras" if params.get("schedule_type") == "Karras" else sampler
+        for name in (karras, sampler):
+            if name in SAMPLER_NAMES:
+                self.sampler.set(name)
+                break
+        self.batch.set(1)
+
+    # ------------------------------------------------------------ sizes
+
+    def odd_sides(self) -> list[tuple[str, int]]:
+        """("Width", 500)... for each side Stable Diffusion cannot draw (not a multiple)."""
+        sides = (("Width", self.width.value), ("Height", self.height.value))
+        return [(name, value) for name, value in sides if value % SIZE_MULTIPLE]
+
+    def nearest_size(self) -> tuple[int, int]:
+        return nearest_multiple(self.width.value), nearest_multiple(self.height.value)
+
+    def snap_size(self) -> None:
+        """Each side to the nearest size Stable Diffusion draws."""
+        width, height = self.nearest_size()
+        self.width.set(width)
+        self.height.set(height)
+
+    # ------------------------------------------------------------ settings
+
+    def state(self) -> dict[str, Any]:
+        """What the next start of the app should show again."""
+        return {
+            "prompt": self.prompt.value,
+            "negative": self.negative.value,
+            "width": self.width.value,
+            "height": self.height.value,
+            "steps": self.steps.value,
+            "cfg": self.cfg.value,
+            "sampler": self.sampler.value,
+            "seed": self.seed.value,
+            "batch": self.batch.value,
+            "clip_skip": self.clip_skip.value,
+            "model_settings": {k: dict(v) for k, v in self.model_settings.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            self.prompt.set(str(state.get("prompt", "")))
+            self.negative.set(str(state.get("negative", "")))
+            for key, field in (
+                ("width", self.width),
+                ("height", self.height),
+                ("steps", self.steps),
+                ("cfg", self.cfg),
+            ):
+                field.set(state.get(key, field.value))
+            if state.get("sampler") in SAMPLERS:
+                self.sampler.set(state["sampler"])
+            self.seed.set(str(state.get("seed", "")))
+            self.batch.set(state.get("batch", self.batch.value))
+            self.clip_skip.set(state.get("clip_skip", 1))
+            remembered = state.get("model_settings", {})
+            if isinstance(remembered, dict):
+                self.model_settings = {
+                    str(k): {str(a): str(b) for a, b in v.items()}
+                    for k, v in remembered.items()
+                    if isinstance(v, dict)
+                }
