@@ -1,11 +1,12 @@
 """A per-job handle with typed signals, for code that follows one job (superqt style).
 
-    handle = client.start(request)
+    handle = client.submit(request)
     handle.progress.connect(...); handle.finished.connect(...)
 
 The client's `event` signal carries every job's events; a handle re-emits just its own,
-on the GUI thread, in the engine's order: started, (progress | preview | metrics |
-frames | paused | resumed)*, then exactly one of finished, cancelled, failed.
+on the GUI thread, in the engine's order and before `event` does: queued (inside
+submit, before it returns), started, (progress | preview | metrics | frames | paused |
+resumed)*, then exactly one of finished, cancelled, failed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.api.events import (
     Paused,
     Preview,
     Progress,
+    Queued,
     Resumed,
     Started,
 )
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 
 class JobHandle(QObject):
+    queued = Signal()
     started = Signal()
     progress = Signal(object)  # Progress
     preview = Signal(object)  # numpy H x W x 3 uint8
@@ -64,7 +67,9 @@ class JobHandle(QObject):
 
     def deliver(self, event: object) -> None:
         """Re-emit one event of this job as its typed signal."""
-        if isinstance(event, Started):
+        if isinstance(event, Queued):
+            self.queued.emit()
+        elif isinstance(event, Started):
             self.started.emit()
         elif isinstance(event, Progress):
             self.progress.emit(event)

@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
 
     def _submit_for(self, panel: ModePanel, request: Request) -> int | None:
         try:
-            job_id = self.client.submit(request)
+            job_id = self.client.submit(request).job_id
         except BadInput as exc:
             self._show_error("Cannot start", exc.message)
             return None
