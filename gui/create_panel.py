@@ -28,6 +28,7 @@ from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.prompt_syntax import unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
+from engine.handle import JobHandle
 from engine.library.detect import ModelKind
 from engine.library.prompt_refs import embeddings_named, missing_loras, resolve_lora_tags
 from engine.library.scan import DIFFUSERS, LibraryEntry, human_size
@@ -61,6 +62,7 @@ def _size_box(value: int) -> QSpinBox:
 
 class CreatePanel(QWidget, ModePanel):
     title = "Create"
+    reopens = ("create",)
     generate_requested = Signal()
     model_chosen = Signal(str)
     models_listed = Signal()  # a scan of the model folders has been shown
@@ -412,9 +414,15 @@ class CreatePanel(QWidget, ModePanel):
         )
         return self.walk.walk_of(request)
 
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        handle.finished.connect(self._drawn)
+
+    def _drawn(self, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
+
+    def reopen(self, request: Request, seed: int | None) -> None:
+        self.apply_request(request, seed)
 
     def apply_request(self, request: Txt2ImgRequest, seed: int | None) -> None:
         """Fill every control from a request (Use these parameters): its seed, one image."""
