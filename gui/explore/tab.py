@@ -161,6 +161,9 @@ class ExploreTab(QWidget):
         """Use these parameters: open the page named by the recipe, filled from it."""
         tool = next(t for t, page in self.pages.items() if page.reopens == request.reopens_in)
         self.select_tool(tool)
+        # The page takes the model first (shown or not): a kept code then survives the
+        # page's first look at the model, which starts the sliders from a seed.
+        self.page.set_model(self.model)
         self.page.apply_request(request)
 
     def sample_selected(self, sample: SampleRequest | None) -> None:
