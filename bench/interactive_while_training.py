@@ -57,7 +57,7 @@ def main() -> None:
         latent = tuple(float(v) for v in rng.standard_normal(8))
         finished, painted = [], []
         start = time.perf_counter()
-        handle = client.start_job(DecodeRequest(model=model, latents=Latents((latent,))))
+        handle = client.submit(DecodeRequest(model=model, latents=Latents((latent,))))
         handle.finished.connect(lambda _outcome: finished.append(1))
         on_paint = lambda: finished and not painted and painted.append(time.perf_counter())  # noqa: E731
         window.canvas.painted.connect(on_paint)
@@ -79,7 +79,7 @@ def main() -> None:
     measure(5)  # warm: model loaded, caches hot
     idle = measure(SAMPLES)
 
-    train = client.start_job(
+    train = client.submit(
         TrainRequest(
             family=Family.VAE,
             preset="digits",

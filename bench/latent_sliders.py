@@ -28,6 +28,7 @@ def main() -> None:
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from engine.api.events import Queued
     from engine.api.requests import DecodeRequest
     from gui.app import create_main_window
     from gui.explore import Tool
@@ -44,11 +45,12 @@ def main() -> None:
     lab, canvas = window.lab_panel, window.canvas
     asked: dict[tuple[float, ...], float] = {}  # a decode's code -> when its move happened
 
-    def note_move(request: object) -> None:  # a sweep returns to a position: the last wins
-        if isinstance(request, DecodeRequest):
+    def note_move(event: object) -> None:  # a sweep returns to a position: the last wins
+        request = getattr(event, "request", None)  # Queued: inside the move's submit
+        if isinstance(event, Queued) and isinstance(request, DecodeRequest):
             asked[request.latents.vectors[0]] = time.perf_counter()
 
-    lab.submit_requested.connect(note_move)
+    window.client.event.connect(note_move)
     latencies: list[float] = []
     painted: set[int] = set()
 

@@ -1,12 +1,13 @@
 """A per-job handle with typed signals, for code that follows one job (superqt style).
 
-    handle = engine.start_job(request)
+    handle = engine.submit(request)
     handle.progress.connect(...); handle.finished.connect(...)
 
 The engine's `event` signal carries every job's events; a handle re-emits just its own,
-on the GUI thread, in the engine's order: started, (progress | preview | metrics |
-frames | paused | resumed)*, then exactly one of finished, cancelled, failed. A handle
-knows only how to control jobs by id (`JobControls`), not which engine runs them.
+on the GUI thread, in the engine's order and before `event` does: queued (inside
+submit, before it returns), started, (progress | preview | metrics | frames | paused |
+resumed)*, then exactly one of finished, cancelled, failed. A handle knows only how
+to control jobs by id (`JobControls`), not which engine runs them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from engine.api.events import (
     Paused,
     Preview,
     Progress,
+    Queued,
     Resumed,
     Started,
 )
@@ -40,6 +42,7 @@ class JobControls(Protocol):
 
 
 class JobHandle(QObject):
+    queued = Signal()
     started = Signal()
     progress = Signal(object)  # Progress
     preview = Signal(object)  # numpy H x W x 3 uint8
@@ -71,7 +74,9 @@ class JobHandle(QObject):
 
     def deliver(self, event: object) -> None:
         """Re-emit one event of this job as its typed signal."""
-        if isinstance(event, Started):
+        if isinstance(event, Queued):
+            self.queued.emit()
+        elif isinstance(event, Started):
             self.started.emit()
         elif isinstance(event, Progress):
             self.progress.emit(event)

@@ -1,11 +1,13 @@
 """The engine that runs jobs in this process: the bridge between the GUI thread and its lanes.
 
 It implements engine.interface.Engine: a QObject with submit()/cancel()/stop()/pause()/
-resume() and one `event` signal that delivers engine.api.events on the GUI thread. Each
-lane (interactive, generate, train) has its own queue and long-lived thread, so a
-training job never blocks a slider and a Stable Diffusion job never blocks either. This
-module stays importable without torch: the runtime (and with it torch) is created on a
-lane's thread, inside the factory.
+resume(). submit() returns a JobHandle whose typed signals follow that job alone (what its
+asker listens to); every event also goes out on the one `event` signal (the queue, the
+status bar), on the GUI thread, after the job's handle has had it. Each lane (interactive,
+generate, train) has its own queue and long-lived thread, so a training job never blocks a
+slider and a Stable Diffusion job never blocks either. This module stays importable
+without torch: the runtime (and with it torch) is created on a lane's thread, inside the
+factory.
 """
 
 from __future__ import annotations
@@ -88,8 +90,7 @@ class LocalEngine(QObject):
             for lane, queue in self._queues.items()
         }
         for worker in self._workers.values():
-            worker.event.connect(self.event.emit, Qt.ConnectionType.QueuedConnection)
-        self.event.connect(self._to_handle)
+            worker.event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -130,40 +131,30 @@ class LocalEngine(QObject):
 
     # ------------------------------------------------------------ jobs
 
-    def submit(self, request: Request, replace_key: str | None = None) -> int:
-        """Queue a request on its lane and return its job id. Raises BadInput if invalid."""
-        job_id = next(self._ids)
-        self._enqueue(job_id, request, replace_key)
-        return job_id
-
-    def _enqueue(self, job_id: int, request: Request, replace_key: str | None) -> None:
-        try:
-            request.validate()
-        except Exception:
-            self._handles.pop(job_id, None)
-            raise
-        job = Job(job_id, request, replace_key or request.replace_key)
+    def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
+        """Queue a request on its lane; the returned handle's typed signals follow this
+        job alone (it is queued once this returns). Raises BadInput if invalid."""
+        request.validate()
+        job = Job(next(self._ids), request, replace_key or request.replace_key)
+        handle = self._handles[job.job_id] = JobHandle(self, job.job_id)
         with self._jobs_lock:
             self._jobs[job.job_id] = job
-        self.event.emit(Queued(job.job_id, request, request.lane))
+        self._dispatch(Queued(job.job_id, request, request.lane))
         replaced = self._queues[request.lane].put(job)
         if replaced is not None:
             self._forget(replaced)
-            self.event.emit(Cancelled(replaced.job_id))
-
-    def start_job(self, request: Request, replace_key: str | None = None) -> JobHandle:
-        """Submit and return a handle whose typed signals follow this job alone."""
-        job_id = next(self._ids)
-        handle = self._handles[job_id] = JobHandle(self, job_id, parent=self)
-        self._enqueue(job_id, request, replace_key)
+            self._dispatch(Cancelled(replaced.job_id))
         return handle
 
-    def _to_handle(self, event: object) -> None:
+    def _dispatch(self, event: object) -> None:
+        """Hand an event to its job's handle first, then to everyone on `event`: the one
+        who asked hears of its job before the queue and the status bar do."""
         handle = self._handles.get(getattr(event, "job_id", -1))
         if handle is not None:
             handle.deliver(event)
             if handle.ended:
                 del self._handles[handle.job_id]
+        self.event.emit(event)
 
     def cancel(self, job_id: int) -> None:
         """Remove a pending job at once; ask a running one to stop at its next step."""
@@ -173,7 +164,7 @@ class LocalEngine(QObject):
         job.control.cancel()  # also covers a job between its queue and its thread
         if self._queues[job.request.lane].remove(job_id) is not None:
             self._forget(job)
-            self.event.emit(Cancelled(job_id))
+            self._dispatch(Cancelled(job_id))
 
     def stop(self, job_id: int) -> None:
         """Finish a training early, keeping what it has done."""

@@ -92,7 +92,7 @@ def run_selftest() -> int:
             batch_size=2,
         ),
     ]
-    job_ids = {client.submit(r): r for r in requests}
+    job_ids = {client.submit(r).job_id: r for r in requests}
     _wait(app, events, set(job_ids))
     client.shutdown()
     problems = []

@@ -22,6 +22,7 @@ from engine.api import limits
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.prompt_syntax import unbalanced
 from engine.api.requests import Request, Txt2ImgRequest
+from engine.handle import JobHandle
 from engine.library.detect import ModelKind
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
 from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
@@ -63,6 +64,7 @@ def _size_box(value: int) -> QSpinBox:
 
 class CreatePanel(QWidget, ModePanel):
     title = "Create"
+    reopens = ("create",)
     generate_requested = Signal()
     model_chosen = Signal(str)
     models_listed = Signal()  # a scan of the model folders has been shown
@@ -340,9 +342,15 @@ class CreatePanel(QWidget, ModePanel):
         """Width and height to the nearest sizes Stable Diffusion draws."""
         self.vm.snap_size()
 
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        handle.finished.connect(self._drawn)
+
+    def _drawn(self, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
+
+    def reopen(self, request: Request, seed: int | None) -> None:
+        self.apply_request(request, seed)
 
     def apply_request(self, request: Txt2ImgRequest, seed: int | None) -> None:
         """Fill every control from a request (Use these parameters): its seed, one image."""

@@ -28,14 +28,15 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.catalogue import CatalogueEntry, lab_models
-from engine.api.events import Frames, Metrics, Progress
 from engine.api.families import spec_of
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
-from engine.api.requests import Request, SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import Request, SampleRequest, ScoreRequest
+from engine.handle import JobHandle
 from engine.quality.record import load_quality
 from gui.bindings import bind_combo, bind_line_edit, bind_spin
 from gui.explore import ExploreTab
+from gui.explore.tab import PLACES as EXPLORE_PLACES
 from gui.lab_model_files import (
     ask_delete,
     ask_rename,
@@ -44,7 +45,7 @@ from gui.lab_model_files import (
     default_guidance,
     record_of,
 )
-from gui.mode_panel import ModePanel
+from gui.mode_panel import ModePanel, Send
 from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
@@ -54,11 +55,8 @@ from gui.widgets import double_spin_box, spin_box
 
 class LabPanel(QWidget, ModePanel):
     title = "Latent Lab"
+    reopens = ("lab", *EXPLORE_PLACES)
     generate_requested = Signal()
-    keep_requested = Signal(object)  # a SampleRequest for one sample, saved on its own
-    submit_requested = Signal(object)  # an interactive Explore request (sliders, scrubbing)
-    train_requested = Signal(object)  # a TrainRequest
-    score_requested = Signal(object)  # a ScoreRequest
     training_control = Signal(str)  # "pause" or "stop"
     models_changed = Signal()
 
@@ -69,16 +67,12 @@ class LabPanel(QWidget, ModePanel):
         self.tabs.addTab(self._sample_tab(), "Sample")
         self._bind()
         self.train = TrainPanel()
-        self.train.start_requested.connect(
-            lambda: self.train_requested.emit(self.train.build_request())
-        )
+        self.train.start_requested.connect(self._start_training)
         self.train.pause_requested.connect(lambda: self.training_control.emit("pause"))
         self.train.stop_requested.connect(lambda: self.training_control.emit("stop"))
         self.tabs.addTab(self.train, "Train")
         self.explore = ExploreTab()
         self.explore.run_requested.connect(self.generate_requested)
-        self.explore.submit.connect(self.submit_requested)
-        self.explore.keep.connect(self.keep_requested)
         self.tabs.addTab(self.explore, "Explore")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -241,7 +235,10 @@ class LabPanel(QWidget, ModePanel):
         if self.model is not None:
             self._show_quality({})
             self.quality.setText("Measuring…")
-            self.score_requested.emit(ScoreRequest(model=self.model))
+            if handle := self.send(ScoreRequest(model=self.model)):
+                handle.finished.connect(self._scored)
+                handle.failed.connect(lambda message, _kind: self._not_scored(message))
+                handle.cancelled.connect(lambda: self._not_scored("Cancelled."))
 
     # ------------------------------------------------------------ requests
 
@@ -250,50 +247,62 @@ class LabPanel(QWidget, ModePanel):
             return self.explore.build_request(self.model)
         return self.vm.sample_request()
 
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
-        if self.explore.handles(request):
-            self.explore.job_finished(request, outcome)
-            return
+    # ------------------------------------------------------------ its jobs
+
+    def set_submit(self, send: Send) -> None:
+        self.send = send
+        self.explore.set_submit(send)
+
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        """A Generate: a sheet of the Sample tab, or a run of the shown Explore tool."""
+        if self.tabs.currentWidget() is self.explore:
+            self.explore.listen(request, handle)
+        else:
+            handle.finished.connect(self._sheet_drawn)
+
+    def _sheet_drawn(self, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
             self.seed.set_last_seed(outcome.images[0].seed)
             self.select_sample(None)
-        elif isinstance(outcome, ModelOutcome):
-            how = "Stopped at" if outcome.stopped_early else "Finished:"
-            self.train.ended(
-                f"{how} step {outcome.step:,}. The model is in the Sample tab's picker "
-                f"({Path(outcome.path).name})."
-            )
-            self.refresh_models(select=outcome.path)
-            self.models_changed.emit()
-            self.tabs.setCurrentIndex(0)
-            self._score()  # the meter's figures follow the training they judge
-        elif isinstance(outcome, VectorsOutcome):
-            self._show_quality(
-                dict(zip(outcome.labels, (v[0] for v in outcome.vectors), strict=True))
-            )
+
+    def _start_training(self) -> None:
+        handle = self.send(self.train.build_request())
+        if handle is None:
+            return
+        train = self.train
+        train.started()
+        handle.metrics.connect(train.metrics)
+        handle.progress.connect(train.progress_event)
+        handle.frames.connect(lambda frames: train.preview.show_samples(frames.frames))
+        handle.paused.connect(lambda: train.set_running(True, paused=True))
+        handle.resumed.connect(lambda: train.set_running(True, paused=False))
+        handle.finished.connect(self._trained)
+        handle.failed.connect(lambda message, _kind: train.ended(message))
+        handle.cancelled.connect(lambda: train.ended("Cancelled."))
+
+    def _trained(self, outcome: ModelOutcome) -> None:
+        how = "Stopped at" if outcome.stopped_early else "Finished:"
+        self.train.ended(
+            f"{how} step {outcome.step:,}. The model is in the Sample tab's picker "
+            f"({Path(outcome.path).name})."
+        )
+        self.refresh_models(select=outcome.path)
+        self.models_changed.emit()
+        self.tabs.setCurrentIndex(0)
+        self._score()  # the meter's figures follow the training they judge
+
+    def _scored(self, outcome: VectorsOutcome) -> None:
+        self._show_quality(dict(zip(outcome.labels, (v[0] for v in outcome.vectors), strict=True)))
+
+    def _not_scored(self, message: str) -> None:
+        self._show_quality({})
+        self.quality.setText(message)
 
     def _show_quality(self, values: dict[str, float]) -> None:
         self.quality.setText(quality_text(values) if values else "")
         warning = quality_warning(values)
         self.quality_warning.setText(warning)
         self.quality_warning.setVisible(bool(warning))
-
-    def job_event(self, request: Request, event: object) -> None:
-        if isinstance(request, TrainRequest) and isinstance(event, Metrics):
-            self.train.metrics(event)
-        elif isinstance(request, TrainRequest) and isinstance(event, Progress):
-            self.train.progress_event(event)
-        elif isinstance(request, TrainRequest) and isinstance(event, Frames):
-            self.train.preview.show_samples(event.frames)
-
-    def job_ended_without_outcome(self, request: Request, message: str) -> None:
-        if self.explore.handles(request):
-            self.explore.job_failed(request, message)
-        elif isinstance(request, TrainRequest):
-            self.train.ended(message)
-        elif isinstance(request, ScoreRequest):
-            self._show_quality({})
-            self.quality.setText(message)
 
     # ------------------------------------------------------------ keeping one sample
 
@@ -306,7 +315,7 @@ class LabPanel(QWidget, ModePanel):
 
     def _keep(self) -> None:
         if self._selected is not None:
-            self.keep_requested.emit(self._selected)
+            self.send(self._selected)
 
     # ------------------------------------------------------------ parameters and state
 
@@ -314,11 +323,15 @@ class LabPanel(QWidget, ModePanel):
         self.refresh_models(select=request.model.id)
         self.vm.apply_request(request, seed)
 
-    def apply_explore(self, request: Request) -> None:
-        """Use these parameters of an Explore result (a strip, a filmstrip, a kept code)."""
+    def reopen(self, request: Request, seed: int | None) -> None:
+        """Use these parameters of a sheet, or of an Explore result (a strip, a filmstrip,
+        a kept code): the Explore page its recipe names."""
+        if request.reopens_in == "lab":
+            self.apply_request(request, seed)
+            return
         self.refresh_models(select=request.model.id)
         self.tabs.setCurrentWidget(self.explore)
-        self.explore.apply_request(request)
+        self.explore.reopen(request)
 
     def state(self) -> dict[str, Any]:
         return self.vm.state()

@@ -1,94 +1,50 @@
-"""The main window: a shell of modes, the shared canvas, the docks and the status bar.
+"""The main window: the shell of modes, the shared canvas, the docks, menus and status.
 
-Engine events go into the view-models (jobs, results); widgets show those. A mode panel
-builds requests and hears about the jobs it submitted; nothing here knows one mode's
-controls. The window never waits on the engine: everything arrives as a signal.
+Panels build requests and listen to their own jobs' handles (gui/submissions.py); every
+job's events also reach the queue, the status bar and the canvas (gui/result_view.py)
+through the engine's one global signal. "Use these parameters" goes to the panel that
+names the recipe's place (Request.reopens_in). Nothing here knows one mode's controls,
+and the window never waits on the engine: everything arrives as a signal.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QImage,
-    QKeySequence,
-)
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QToolBar,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QWidget
 
 from engine.api.errors import BadInput
-from engine.api.events import (
-    ENDINGS,
-    Cancelled,
-    DeviceInfo,
-    Failed,
-    Finished,
-    Paused,
-    Preview,
-    Resumed,
-)
-from engine.api.grid import GridLayout, image_grid
-from engine.api.kinds import Lane
-from engine.api.limits import SIZE_MULTIPLE
-from engine.api.naming import slugify
-from engine.api.outcomes import ModelOutcome
-from engine.api.requests import (
-    ArithmeticRequest,
-    DiffuseRequest,
-    InterpolateRequest,
-    ReconstructRequest,
-    Request,
-    SampleRequest,
-    TrainRequest,
-    Txt2ImgRequest,
-    UpscaleRequest,
-)
+from engine.api.events import DeviceInfo
 from engine.interface import Engine
-from engine.store import ImageMetadata, StoreError, Trashed, metadata_from_text, save_png_copy
+from engine.store import ImageMetadata, Trashed
 from gui import window_state
+from gui.bad_input import explain_bad_input
 from gui.canvas import ImageCanvas
 from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
+from gui.file_actions import FileActions
 from gui.gallery_panel import GalleryPanel
-from gui.help_menu import add_help_menu
 from gui.image_loader import allow_large_images
-from gui.images import rgb_to_qimage
+from gui.job_controls import JobControls
 from gui.lab_panel import LabPanel
 from gui.mode_panel import ModePanel
+from gui.notices import Notices
 from gui.queue_dock import QueueDock
 from gui.quit_prompt import ask_before_quitting
+from gui.result_view import ResultView
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.status_bar import StatusBar
+from gui.submissions import Submissions
+from gui.trash_undo import TrashUndo
 from gui.upscale.panel import UpscalePanel
-from gui.viewmodels.jobs import JobsModel, JobState, JobStatus
-from gui.viewmodels.lab import sample_request
+from gui.viewmodels.jobs import JobsModel
 from gui.viewmodels.results import ResultsModel
+from gui.window_menus import build_menus, build_mode_bar
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
-UNDO_MS = 15_000  # how long the Undo button stays after a delete
-# Results whose "Use these parameters" opens a Latent Lab → Explore tool (a SampleRequest
-# here is a code kept from the sliders; plain samples go to the Sample tab).
-EXPLORE_RESULTS = (
-    InterpolateRequest,
-    DiffuseRequest,
-    ArithmeticRequest,
-    ReconstructRequest,
-    SampleRequest,
-)
 
 
 class MainWindow(QMainWindow):
@@ -99,13 +55,8 @@ class MainWindow(QMainWindow):
         self.client = client
         self.settings = settings
         self.shutdown_wait_ms = SHUTDOWN_WAIT_MS
-        self.last_error: str | None = None  # the last failure shown to the user
         self.jobs = JobsModel(self)
         self.results = ResultsModel(self)
-        self._job_panels: dict[int, ModePanel] = {}  # which panel submitted which job
-        self._shown_file: str | None = None  # the file on the canvas, if it came from disk
-        self._preview_job: int | None = None  # the job whose preview is on the canvas
-        self._last_trashed: list[Trashed] = []
         self.quit_when_idle = False
         self.closing = False
         allow_large_images()  # upscaled results pass Qt's default 256 MB per image
@@ -121,6 +72,37 @@ class MainWindow(QMainWindow):
             self.gallery_panel,
             self.upscale_panel,
         ]
+        self._build_layout()
+        self.notices = Notices(self)
+        self.submissions = Submissions(client, self.notices)
+        self.controls = JobControls(client, self.jobs, self.notices)
+        self.view = ResultView(client, self.canvas, self.details, self.results, self.notices)
+        self.files = FileActions(self, client, self.view, self.notices)
+        self.trash = TrashUndo(client, self.gallery_panel, self.notices)
+        self.undo_button = self.trash.button
+        self.status.addPermanentWidget(self.undo_button)  # beside the message, not over it
+        build_menus(self)
+        self.mode_actions = build_mode_bar(self)
+        self._connect()
+
+        self.create_panel.scan_models(settings.models_dirs, settings.last_model)
+        self.create_panel.restore(settings.panel_state("create"))
+        self.lab_panel.restore(settings.panel_state("lab"))
+        self.upscale_panel.scan_models(settings.models_dirs)
+        self.upscale_panel.restore(settings.panel_state("upscale"))
+        first = self.lab_panel if not self.create_panel.model_path else self.create_panel
+        self.set_mode(self.modes.index(first))
+        self.gallery_panel.refresh()
+        if client.gallery.notice:
+            self.notices.say(client.gallery.notice)
+        self.gallery_panel.sync()
+        window_state.restore(self)
+        window_state.CanvasRoom(self)  # small windows: the side areas give way first
+        self._update_actions()
+
+    # ------------------------------------------------------------ construction
+
+    def _build_layout(self) -> None:
         self.panels = QStackedWidget()
         self.views = QStackedWidget()  # the right side: the canvas, or a mode's own view
         self.views.addWidget(self.canvas)
@@ -143,148 +125,39 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
         self.resizeDocks([self.queue_dock], [300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.queue_dock, self.details_dock], [260, 420], Qt.Orientation.Vertical)
-        self.queue_dock.cancel_requested.connect(self.cancel_job)
-        self.queue_dock.stop_requested.connect(self.stop_job)
-        self.queue_dock.pause_requested.connect(self.client.pause)
-        self.queue_dock.resume_requested.connect(self.client.resume)
         self.status = StatusBar(self.jobs, self)
         self.setStatusBar(self.status)
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.hide()
-        self.undo_button.clicked.connect(self.undo_delete)
-        self.status.addPermanentWidget(self.undo_button)  # beside the message, not over it
-        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_MS)
-        self._undo_timer.timeout.connect(self.undo_button.hide)
-
-        self._build_actions()
-        self._build_mode_bar()
-        self._connect()
-
-        self.create_panel.scan_models(settings.models_dirs, settings.last_model)
-        self.create_panel.restore(settings.panel_state("create"))
-        self.lab_panel.restore(settings.panel_state("lab"))
-        self.upscale_panel.scan_models(settings.models_dirs)
-        self.upscale_panel.restore(settings.panel_state("upscale"))
-        first = self.lab_panel if not self.create_panel.model_path else self.create_panel
-        self.set_mode(self.modes.index(first))
-        self.gallery_panel.refresh()
-        if client.gallery.notice:
-            self.statusBar().showMessage(client.gallery.notice, 15_000)
-        self.gallery_panel.sync()
-        window_state.restore(self)
-        window_state.CanvasRoom(self)  # small windows: the side areas give way first
-        self._update_actions()
-
-    # ------------------------------------------------------------ construction
 
     def _connect(self) -> None:
         for panel in self.modes:
             if getattr(panel, "generates", False):
                 panel.generate_requested.connect(self.generate)
+                self.submissions.connect(panel)
+        say = self.notices.say
+        self.queue_dock.cancel_requested.connect(self.controls.cancel)
+        self.queue_dock.stop_requested.connect(self.controls.stop)
+        self.queue_dock.pause_requested.connect(self.client.pause)
+        self.queue_dock.resume_requested.connect(self.client.resume)
         self.create_panel.model_chosen.connect(self._remember_model)
-        self.lab_panel.keep_requested.connect(self.keep_sample)
-        self.lab_panel.submit_requested.connect(
-            lambda request: self._submit_for(self.lab_panel, request)
-        )
-        self.lab_panel.train_requested.connect(self.start_training)
-        self.lab_panel.score_requested.connect(
-            lambda request: self._submit_for(self.lab_panel, request)
-        )
-        self.lab_panel.training_control.connect(self._control_training)
-        self.gallery_panel.open_requested.connect(self.open_image)
-        self.gallery_panel.current_changed.connect(self.open_image)
-        self.gallery_panel.deleted.connect(self._deleted)
-        self.gallery_panel.failed.connect(lambda text: self._show_error("Not deleted", text))
-        self.gallery_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
-        self.gallery_panel.upscale_requested.connect(self.upscale_files)
-        self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
-        self.upscale_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
-        self.create_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.create_panel.notice.connect(say)
         self.create_panel.models_changed.connect(
             lambda: self.upscale_panel.scan_models(self.settings.models_dirs)
         )
-        self.upscale_panel.submit_requested.connect(
-            lambda request: self._submit_for(self.upscale_panel, request)
-        )
+        self.lab_panel.training_control.connect(self.controls.control_training)
+        self.gallery_panel.open_requested.connect(self.open_image)
+        self.gallery_panel.current_changed.connect(self.open_image)
+        self.gallery_panel.deleted.connect(self._deleted)
+        self.gallery_panel.failed.connect(lambda text: self.notices.error("Not deleted", text))
+        self.gallery_panel.notice.connect(say)
+        self.gallery_panel.upscale_requested.connect(self.upscale_files)
+        self.upscale_panel.notice.connect(say)
+        self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
         self.details.use_parameters.connect(self.use_parameters)
-        self.results.shown_changed.connect(self._show_result)
-        self.results.model_written.connect(self._model_written)
-        self.canvas.cell_clicked.connect(self._cell_clicked)
+        self.view.changed.connect(self._update_actions)
+        self.view.saved.connect(self.gallery_panel.refresh)
+        self.view.sample_clicked.connect(self.lab_panel.select_sample)
+        self.trash.changed.connect(self._update_actions)
         self.client.event.connect(self.on_engine_event)
-
-    def _action(self, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        action.triggered.connect(slot)
-        if shortcut is not None:
-            action.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.addAction(action)  # shortcuts work whichever widget has focus
-        return action
-
-    def _build_actions(self) -> None:
-        self.generate_action = self._action(
-            "Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
-        )
-        self.cancel_action = self._action("Cancel", self.cancel_running, QKeySequence("Esc"))
-        self.save_as_action = self._action(
-            "Save Image As…", self.save_image_as, QKeySequence.StandardKey.SaveAs
-        )
-        self.undo_action = self._action(
-            "Undo Delete", self.undo_delete, QKeySequence.StandardKey.Undo
-        )
-        settings = self._action("Settings…", self.open_settings, QKeySequence("Ctrl+,"))
-        quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.upscale_action = self._action(
-            "Upscale This Image", self.upscale_shown_image, QKeySequence("Ctrl+U")
-        )
-        self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.canvas.addActions([self.upscale_action, self.save_as_action])
-        # The shown view's: the canvas, or the Upscale mode's before/after view.
-        fit = self._action(
-            "Fit to Window", lambda: self.views.currentWidget().fit(), QKeySequence("Ctrl+0")
-        )
-        actual = self._action(
-            "Actual Size", lambda: self.views.currentWidget().actual_size(), QKeySequence("Ctrl+1")
-        )
-
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.save_as_action, settings])
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        edit_menu = menu.addMenu("&Edit")
-        edit_menu.addAction(self.undo_action)
-        view_menu = menu.addMenu("&View")
-        view_menu.addActions([fit, actual, self.gallery_panel.rescan_action])
-        view_menu.addSeparator()
-        view_menu.addActions(
-            [self.queue_dock.toggleViewAction(), self.details_dock.toggleViewAction()]
-        )
-        job_menu = menu.addMenu("&Generate")
-        job_menu.addActions([self.generate_action, self.cancel_action])
-        job_menu.addSeparator()
-        job_menu.addAction(self.upscale_action)
-        add_help_menu(self)
-
-    def _build_mode_bar(self) -> None:
-        bar = QToolBar("Modes")
-        bar.setObjectName("mode-bar")
-        bar.setMovable(False)
-        bar.setIconSize(QSize(16, 16))
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, bar)
-        group = QActionGroup(self)
-        self.mode_actions: list[QAction] = []
-        for i, panel in enumerate(self.modes):
-            action = QAction(panel.title, self, checkable=True)
-            action.setShortcut(QKeySequence(f"Alt+{i + 1}"))
-            action.setToolTip(f"{panel.title} (Alt+{i + 1})")
-            action.triggered.connect(lambda _=False, i=i: self.set_mode(i))
-            group.addAction(action)
-            bar.addAction(action)
-            # Only the checked mode is drawn framed: a mode button never takes the focus.
-            bar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.mode_actions.append(action)
 
     # ------------------------------------------------------------ modes
 
@@ -308,6 +181,9 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([left, total - left])
         panel.activated()
 
+    def show_panel(self, panel: QWidget) -> None:
+        self.set_mode(self.modes.index(panel))
+
     # ------------------------------------------------------------ jobs
 
     def generate(self) -> int | None:
@@ -317,376 +193,78 @@ class MainWindow(QMainWindow):
         if not panel.generates:
             return None
         try:
-            requests = panel.build_requests()
-            for request in requests:
-                request.validate()
+            handles = self.submissions.generate(panel)
         except BadInput as exc:
-            self._explain_bad_input(exc)
+            create = panel.vm if panel is self.create_panel else None
+            explain_bad_input(self, self.notices, exc, create, self.generate)
             return None
-        job_ids = [self._submit_for(panel, request) for request in requests]
         self._save_panel_states()
-        return job_ids[-1] if job_ids else None
-
-    def keep_sample(self, request: SampleRequest) -> None:
-        """Save one sample of a sheet on its own: drawn again from its seed, same pixels."""
-        self.client.submit(request)
-
-    def _submit_for(self, panel: ModePanel, request: Request) -> int | None:
-        try:
-            job_id = self.client.submit(request)
-        except BadInput as exc:
-            self._show_error("Cannot start", exc.message)
-            return None
-        self._job_panels[job_id] = panel
-        panel.job_submitted(request, job_id)
-        return job_id
-
-    def start_training(self, request: TrainRequest) -> None:
-        if self._submit_for(self.lab_panel, request) is not None:
-            self.lab_panel.train.started()
-
-    def _control_training(self, what: str) -> None:
-        running = [s for s in self.jobs.running() if s.lane is Lane.TRAIN]
-        if not running:
-            return
-        state = running[-1]
-        if what == "stop":
-            self.stop_job(state.job_id)
-        elif state.status is JobStatus.PAUSED:
-            self.client.resume(state.job_id)
-        else:
-            self.client.pause(state.job_id)
-
-    def _explain_bad_input(self, exc: BadInput) -> None:
-        self.last_error = exc.message
-        self.statusBar().showMessage(exc.message, 10_000)
-        panel = self.create_panel
-        odd = panel.vm.odd_sides()
-        message = exc.message
-        if self.current_panel is panel and odd:
-            sizes = " and ".join(f"{name.lower()} {value}" for name, value in odd)
-            nearest = " × ".join(str(side) for side in panel.vm.nearest_size())
-            message = (
-                f"Stable Diffusion draws sizes in steps of {SIZE_MULTIPLE} pixels; the "
-                f"{sizes} {'is' if len(odd) == 1 else 'are'} not. The nearest size is {nearest}."
-            )
-            self.last_error = message
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot generate", message, parent=self)
-        fix = None
-        if self.current_panel is panel and odd:
-            fix = box.addButton("Use nearest size and generate", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(
-            lambda _r: (
-                fix is not None and box.clickedButton() is fix and self._snap_sizes_and_generate()
-            )
-        )
-        box.open()  # window-modal, not blocking
-
-    def _snap_sizes_and_generate(self) -> None:
-        self.create_panel.snap_size()
-        self.generate()
-
-    def cancel_job(self, job_id: int) -> None:
-        self.jobs.mark(job_id, JobStatus.CANCELLING)
-        self.client.cancel(job_id)
-
-    def stop_job(self, job_id: int) -> None:
-        self.jobs.mark(job_id, JobStatus.STOPPING)
-        self.client.stop(job_id)
-
-    def cancel_running(self) -> None:
-        for job_id in self.client.cancel_running():
-            self.jobs.mark(job_id, JobStatus.CANCELLING)
-            self.statusBar().showMessage("Cancelling…")
-
-    # ------------------------------------------------------------ events
+        return handles[-1].job_id if handles else None
 
     def on_engine_event(self, event: object) -> None:
+        """Every job's event (after the job's own handle had it): the queue, the status
+        bar and the canvas follow all jobs."""
         if isinstance(event, DeviceInfo):
             self.status.show_device(event)
             self.lab_panel.train.show_device(event.description)
             return
         state = self.jobs.get(getattr(event, "job_id", -1))  # before the event may end it
         self.jobs.apply(event)
-        panel = self._job_panels.get(getattr(event, "job_id", -1))
-        if panel is not None and state is not None:
-            panel.job_event(state.request, event)
-        if (
-            isinstance(event, (Paused, Resumed))
-            and state is not None
-            and isinstance(state.request, TrainRequest)
-        ):
-            self.lab_panel.train.set_running(True, paused=isinstance(event, Paused))
-        if isinstance(event, Preview):
-            self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
-            self._shown_file = None
-            if self._preview_job != event.job_id:  # the details describe the canvas
-                what = state.label if state else "a job"
-                self.details.show_metadata(None, f"A preview of {what}, in progress: not saved.")
-            self._preview_job = event.job_id
-            self._update_actions()
-        elif isinstance(event, ENDINGS):
-            self._job_ended(event, state)
-
-    def _job_ended(self, event: object, state: JobState | None) -> None:
-        job_id = event.job_id
-        panel = self._job_panels.pop(job_id, None)
-        if isinstance(event, Finished) and state is not None:
-            self.results.add(job_id, state.request, event.outcome)
-            if panel is not None:
-                panel.job_finished(state.request, event.outcome)
-        elif isinstance(event, Failed):
-            if panel is not None and state is not None:
-                panel.job_ended_without_outcome(state.request, event.message)
-            if panel is not None and panel.reports_failures:  # the panel lists it
-                self.last_error = event.message
-            else:
-                self._show_error(
-                    "Generation failed"
-                    if not isinstance(getattr(state, "request", None), TrainRequest)
-                    else "Training stopped",
-                    event.message,
-                )
-        elif isinstance(event, Cancelled):
-            if panel is not None and state is not None:
-                panel.job_ended_without_outcome(state.request, "Cancelled.")
-            self.statusBar().showMessage("Cancelled: nothing was saved.", 10_000)
-            if self._preview_job == job_id:  # the noisy preview is not a result: say so
-                step = f" at step {state.step}/{state.total}" if state and state.total else ""
-                self.canvas.set_banner(f"Cancelled{step}: this preview was not saved")
-                self.details.show_metadata(
-                    None, f"A cancelled job's last preview{step}: not saved."
-                )
+        self.view.job_event(event, state)
         if self.quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
             self.close()
 
-    def _show_result(self) -> None:
-        shown = self.results.shown
-        self._preview_job = None
-        if shown is None:
-            self.canvas.set_image(None)
-            self._update_actions()
-            return
-        pixels = shown.pixels
-        if pixels and len({p.shape for p in pixels}) > 1:
-            # Images of different sizes (a filmstrip and its sample) cannot share a grid:
-            # the first, the one the job is about, is shown.
-            self.canvas.set_image(rgb_to_qimage(pixels[0]))
-        elif pixels:
-            self.canvas.set_image(rgb_to_qimage(image_grid(pixels)))
-            self._set_canvas_grid(shown, pixels)
-        images = shown.images
-        self._shown_file = images[0].path if len(images) == 1 else None
-        self._show_details_of_result()
-        saved = [r for r in images if r.path]
-        failed = [r for r in images if r.save_error]
-        if saved:
-            folder = Path(saved[0].path).parent
-            self.statusBar().showMessage(f"Saved {len(saved)} image(s) to {folder}", 10_000)
-            self.gallery_panel.refresh()
-        if failed:
-            self._show_error(
-                "Not saved",
-                f"{failed[0].save_error}\n\nUse File → Save Image As… to keep it elsewhere.",
-            )
-        self._update_actions()
-
-    def _set_canvas_grid(self, shown, pixels) -> None:
-        images = shown.images
-        layout = images[0].info.get("grid") if len(images) == 1 else None
-        if layout:
-            self.canvas.set_grid(
-                layout["columns"],
-                layout["rows"],
-                layout["cell_width"],
-                layout["cell_height"],
-                layout["gap"],
-            )
-        elif len(pixels) > 1:
-            grid = GridLayout.for_images(len(pixels), pixels[0].shape[1], pixels[0].shape[0])
-            self.canvas.set_grid(
-                grid.columns, grid.rows, grid.cell_width, grid.cell_height, grid.gap
-            )
-
-    def _cell_clicked(self, column: int, row: int) -> None:
-        """A sample of a Lab sheet was clicked: select it, to keep it on its own."""
-        shown = self.results.shown
-        if shown is None or not isinstance(shown.request, SampleRequest) or len(shown.images) != 1:
-            return
-        info = shown.images[0].info
-        seeds, layout = info.get("seeds"), info.get("grid")
-        if not seeds or not layout:
-            return
-        index = row * layout["columns"] + column
-        if index < len(seeds):
-            sample = sample_request(shown.request.model, seeds[index])
-            self.lab_panel.select_sample(sample)
-            self.statusBar().showMessage(
-                f"Sample with seed {seeds[index]} selected: Keep sample saves it alone.", 8_000
-            )
-
-    def _model_written(self, outcome: ModelOutcome) -> None:
-        how = "stopped early; kept" if outcome.stopped_early else "finished;"
-        self.statusBar().showMessage(
-            f"Training {how} step {outcome.step} in {outcome.path}", 15_000
-        )
-
-    def _show_error(self, title: str, message: str) -> None:
-        self.last_error = message
-        self.statusBar().showMessage(message, 15_000)
-        QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self).open()
-
-    # ------------------------------------------------------------ details
-
-    def _show_details_of_result(self) -> None:
-        shown = self.results.shown
-        images = shown.images if shown else ()
-        if shown is None or not images or not (images[0].path or images[0].png_text):
-            # Frames (a forward process…) or pixels without a recipe: say what they are,
-            # never leave the previous image's details under them.
-            unsaved = f"{shown.request.describe()}: shown, not saved." if shown else ""
-            self.details.show_metadata(None, *([unsaved] if unsaved else []))
-            return
-        image = images[0]
-        if image.path:
-            self._show_details_of_file(image.path)
-        elif image.png_text:
-            self.details.show_metadata(
-                metadata_from_text(image.png_text, image.width, image.height)
-            )
-
-    def _show_details_of_file(self, path: str) -> None:
-        try:
-            self.details.show_metadata(self.client.gallery.metadata(Path(path)))
-        except StoreError:
-            self.details.show_metadata(None)
-
     def use_parameters(self, meta: ImageMetadata) -> None:
-        """Fill Create or the Lab from an image, exactly (its own seed, one image)."""
+        """Fill the panel that reopens the image's recipe, exactly (its own seed)."""
         request = meta.request
-        if isinstance(request, Txt2ImgRequest):
-            self.create_panel.apply_request(request, meta.seed)
-            self.set_mode(self.modes.index(self.create_panel))
-        elif isinstance(request, SampleRequest) and request.latent is None:
-            self.lab_panel.apply_request(request, meta.seed)
-            self.set_mode(self.modes.index(self.lab_panel))
-        elif isinstance(request, EXPLORE_RESULTS):
-            self.lab_panel.apply_explore(request)
-            self.set_mode(self.modes.index(self.lab_panel))
-        elif isinstance(request, UpscaleRequest):
-            self.upscale_panel.apply_request(request)
-            self.set_mode(self.modes.index(self.upscale_panel))
-        elif meta.parameters_text:
-            self.create_panel.apply_parameters(meta.parameters)
-            self.set_mode(self.modes.index(self.create_panel))
-        self.statusBar().showMessage(
-            "Parameters filled in: press Generate to make it again.", 8_000
-        )
+        place = request.reopens_in if request is not None else None
+        panel: ModePanel | None = next((p for p in self.modes if place in p.reopens), None)
+        if panel is not None:
+            panel.reopen(request, meta.seed)
+        elif meta.parameters_text:  # another tool's image: its A1111 text, into Create
+            panel = self.create_panel
+            panel.apply_parameters(meta.parameters)
+        else:
+            return
+        self.show_panel(panel)
+        self.notices.say("Parameters filled in: press Generate to make it again.", 8_000)
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure shown to the user."""
+        return self.notices.last_error
 
     # ------------------------------------------------------------ files
 
     def upscale_files(self, paths: list[str]) -> None:
         """Upscale from the gallery, the details or the canvas: into the Upscale list."""
-        self.set_mode(self.modes.index(self.upscale_panel))
+        self.show_panel(self.upscale_panel)
         self.upscale_panel.add_paths([Path(p) for p in paths])
 
     def upscale_shown_image(self) -> None:
-        if self._shown_file:
-            self.upscale_files([self._shown_file])
+        if self.view.shown_file:
+            self.upscale_files([self.view.shown_file])
 
     def open_image(self, path: str) -> None:
-        image = QImage(path)
-        if image.isNull():
-            self._show_error("Cannot open image", f"{path} could not be read as an image.")
-            return
-        self.canvas.set_image(image)
-        self._shown_file = path
-        self._preview_job = None
-        self._show_details_of_file(path)
-        self._update_actions()
+        self.view.open_image(path)
 
     def _deleted(self, trashed: list[Trashed]) -> None:
-        gone = {str(t.original) for t in trashed}
-        if self._shown_file in gone:  # not on disk any more: not on the canvas either
-            self.canvas.set_image(None)
-            self._shown_file = None
-            self.details.show_metadata(None)
-        self._last_trashed = [t for t in trashed if t.restorable]
-        count = f"{len(trashed)} image{'s' if len(trashed) != 1 else ''}"
-        self.statusBar().showMessage(f"Moved {count} to the trash.", UNDO_MS)
-        self.undo_button.setVisible(bool(self._last_trashed))
-        self._undo_timer.start()
-        self._update_actions()
-
-    def undo_delete(self) -> None:
-        restored = []
-        for trashed in self._last_trashed:
-            try:
-                restored.append(self.client.gallery.undelete(trashed))
-            except StoreError as exc:
-                self._show_error("Not restored", exc.message)
-        self._last_trashed = []
-        self.undo_button.hide()
-        self.gallery_panel.refresh()
-        if restored:
-            self.gallery_panel.select_path(str(restored[0]))
-            self.statusBar().showMessage(
-                f"Restored {len(restored)} image(s) from the trash.", 8_000
-            )
-        self._update_actions()
-
-    def save_image_as(self) -> None:
-        """Save what the canvas shows; images the gallery could not take keep their recipe."""
-        if self.canvas.image is None:
-            return
-        folder = self.client.gallery.root if self.client.gallery.root.is_dir() else Path.home()
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save Image As", str(folder / self.suggested_file_name()), "PNG image (*.png)"
-        )
-        if path:
-            self.save_shown_image(Path(path))
-
-    def suggested_file_name(self) -> str:
-        """The shown image's own file name, or one made from its prompt and seed."""
-        if self._shown_file:
-            return Path(self._shown_file).name
-        shown = self.results.shown
-        if shown is None or not shown.images:
-            return "image.png"
-        slug = slugify(shown.request.slug_text) or "image"
-        return f"{slug}-{shown.images[0].seed}.png"
-
-    def save_shown_image(self, path: Path) -> list[Path]:
-        """Write the shown image(s) to `path` (name-2.png, name-3.png… for a batch)."""
-        path = path.with_suffix(".png")
-        shown = self.results.shown
-        unsaved = self.results.unsaved_of(shown.job_id) if shown else []
-        targets: list[Path] = []
-        try:
-            if self._shown_file:  # a copy of the file keeps its embedded recipe
-                shutil.copyfile(self._shown_file, path)
-                targets.append(path)
-            elif unsaved:
-                for i, item in enumerate(unsaved):
-                    target = path if i == 0 else path.with_stem(f"{path.stem}-{i + 1}")
-                    targets.append(save_png_copy(item.image.rgb, target, item.image.png_text))
-                self.results.forget(unsaved)
-            elif self.canvas.image is not None and self.canvas.image.save(str(path), "PNG"):
-                targets.append(path)
-            else:
-                raise OSError("the image could not be encoded")
-        except (OSError, StoreError) as exc:
-            message = exc.message if isinstance(exc, StoreError) else f"{exc}."
-            self._show_error("Not saved", f"Could not write {path}: {message}")
-            return targets
-        self.statusBar().showMessage(f"Saved {', '.join(map(str, targets))}", 10_000)
-        return targets
+        self.view.files_gone({str(t.original) for t in trashed})
+        self.trash.deleted(trashed)
 
     def _update_actions(self) -> None:
-        self.save_as_action.setEnabled(self.canvas.image is not None and self._preview_job is None)
-        self.undo_action.setEnabled(bool(self._last_trashed))
-        self.upscale_action.setEnabled(bool(self._shown_file) and self._preview_job is None)
+        shown_final = self.canvas.image is not None and not self.showing_preview
+        self.save_as_action.setEnabled(shown_final)
+        self.undo_action.setEnabled(bool(self.trash.last_trashed))
+        self.upscale_action.setEnabled(bool(self.shown_file) and not self.showing_preview)
+
+    @property
+    def shown_file(self) -> str | None:
+        return self.view.shown_file
+
+    @property
+    def showing_preview(self) -> bool:
+        return self.view.preview_job is not None
 
     # ------------------------------------------------------------ settings
 
@@ -711,14 +289,6 @@ class MainWindow(QMainWindow):
         self.settings.set_panel_state("upscale", self.upscale_panel.state())
 
     # ------------------------------------------------------------ focus and closing
-
-    @property
-    def shown_file(self) -> str | None:
-        return self._shown_file
-
-    @property
-    def showing_preview(self) -> bool:
-        return self._preview_job is not None
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         # Back from another program (a file manager, say): look for new files.

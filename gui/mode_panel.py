@@ -1,17 +1,27 @@
 """What the main window needs from a mode's control panel (Create, Latent Lab, Gallery…).
 
-A panel that makes things builds requests and hears about the jobs it submitted; the
-main window knows nothing about any one mode beyond this.
+A panel that makes things builds requests; once one is a job, the panel listens to that
+job's own handle (its typed signals), so every reply goes to whoever asked. A panel
+names the recipes it reopens ("Use these parameters") by `Request.reopens_in`; the main
+window knows nothing about any one mode beyond this.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from PySide6.QtWidgets import QWidget
 
-from engine.api.outcomes import Outcome
 from engine.api.requests import Request
+from engine.handle import JobHandle
+
+# Starts a request as a job and returns its handle (None: refused, and the user told why).
+Send = Callable[[Request], JobHandle | None]
+
+
+def _refuse(_request: Request) -> JobHandle | None:
+    return None  # a panel on its own (no window to start jobs): nothing starts
 
 
 class ModePanel:
@@ -23,8 +33,15 @@ class ModePanel:
     # Whether the panel shows its jobs' failures itself (a batch's list marks them): the
     # window then puts them in the status bar instead of a box per failed job.
     reports_failures: ClassVar[bool] = False
+    # The places (Request.reopens_in values) whose recipes this panel reopens.
+    reopens: ClassVar[tuple[str, ...]] = ()
     # What the right side of the window shows in this mode (None: the shared canvas).
     main_view: QWidget | None = None
+    # How the panel starts jobs of its own (a training, a score, a live page's frame).
+    send: Send = staticmethod(_refuse)
+
+    def set_submit(self, send: Send) -> None:
+        self.send = send
 
     def build_request(self) -> Request:
         raise NotImplementedError
@@ -33,17 +50,12 @@ class ModePanel:
         """Every job one Generate starts (Upscale: one per input image)."""
         return [self.build_request()]
 
-    def job_submitted(self, request: Request, job_id: int) -> None:
-        """A request of this panel became a job (it is queued)."""
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        """A request this panel built is now a job: connect the handle's signals it follows."""
 
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
-        """A job this panel submitted finished (remember its seed for Reuse…)."""
-
-    def job_event(self, request: Request, event: object) -> None:
-        """An event of a job this panel submitted, while it runs (Metrics of a training…)."""
-
-    def job_ended_without_outcome(self, request: Request, message: str) -> None:
-        """A job this panel submitted failed or was cancelled; `message` says which."""
+    def reopen(self, request: Request, seed: int | None) -> None:
+        """Use these parameters: fill the panel from a recipe it reopens (its own seed)."""
+        raise NotImplementedError
 
     def activated(self) -> None:
         """The user switched to this mode."""

@@ -61,7 +61,7 @@ def _answer(window: MainWindow, answer: str | None, training: list[int]) -> None
         return  # Cancel: nothing changes
     if answer == STOP_TRAINING:
         for job_id in training:
-            window.stop_job(job_id)
+            window.controls.stop(job_id)
     window.quit_when_idle = True
     window.closing = True
     what = "the model is kept" if answer == STOP_TRAINING else "the jobs are done"

@@ -137,7 +137,7 @@ def test_a_cancelled_preview_is_not_described_by_the_previous_images_details(
     job = window.generate()
     qtbot.waitUntil(lambda: any(e.job_id == job for e in events(window, Preview)), timeout=60_000)
     assert window.details.meta is None and "preview" in details_note(window)
-    window.cancel_running()
+    window.controls.cancel_running()
     qtbot.waitUntil(lambda: bool(events(window, Cancelled)), timeout=60_000)
     assert window.canvas.banner.startswith("Cancelled")
     assert window.details.meta is None and "not saved" in details_note(window)

@@ -158,7 +158,7 @@ def test_a_cancelled_preview_is_marked_as_not_a_result(qtbot, window, settings, 
     use_tiny_model(window, settings, tiny_sd_model, steps=500)
     window.generate()
     qtbot.waitUntil(lambda: any(isinstance(e, Preview) for e in window.events), timeout=60_000)
-    window.cancel_running()
+    window.controls.cancel_running()
     qtbot.waitUntil(lambda: any(isinstance(e, Cancelled) for e in window.events), timeout=60_000)
     assert window.canvas.banner.startswith("Cancelled at step")
     assert "not saved" in window.canvas.banner
@@ -208,7 +208,7 @@ def test_save_as_is_off_with_nothing_to_save_and_suggests_the_images_own_name(qt
     window.lab_panel.seed.set_seed(42)
     finished = generate_and_wait(qtbot, window)
     assert window.save_as_action.isEnabled()
-    assert window.suggested_file_name() == Path(finished.outcome.images[0].path).name
+    assert window.files.suggested_file_name() == Path(finished.outcome.images[0].path).name
 
 
 def test_unsaved_images_survive_later_jobs_until_saved(qtbot, window, settings, tmp_path):
@@ -236,7 +236,7 @@ def test_delete_clears_the_canvas_and_can_be_undone(qtbot, window, trash):
     window.set_mode(2)
     panel = window.gallery_panel
     assert panel.select_path(made)
-    assert window._shown_file == made  # the canvas follows the selection
+    assert window.shown_file == made  # the canvas follows the selection
     panel.view.setFocus()
     qtbot.keyClick(panel.view, Qt.Key.Key_Delete)
     assert not Path(made).exists() and window.canvas.image is None

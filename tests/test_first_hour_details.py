@@ -76,7 +76,7 @@ def test_arrow_keys_walk_the_gallery_and_the_canvas_follows(qtbot, window):
     window.gallery_panel.select_path(second)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert window._shown_file == first
+    assert window.shown_file == first
     assert dict(window.details.rows())["Seed"] == str(read_metadata(Path(first)).seed)
 
 

@@ -276,7 +276,7 @@ def test_unwritable_output_folder_keeps_the_image(qtbot, window, settings, tmp_p
     assert "Save Image As" in window.last_error
     assert window.canvas.image is not None  # still on screen, can be saved elsewhere
     assert len(window.results.unsaved) == 1
-    kept = window.save_shown_image(tmp_path / "kept")
+    kept = window.files.save_shown_image(tmp_path / "kept")
     assert kept == [tmp_path / "kept.png"]
     meta = read_metadata(kept[0])
     assert meta.request == SampleRequest(model=DIGITS, seed=meta.seed, count=1, grid=True)

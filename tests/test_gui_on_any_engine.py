@@ -97,20 +97,14 @@ class ScriptedEngine(QObject):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         return True
 
-    def submit(self, request: Request, replace_key: str | None = None) -> int:
+    def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
         request.validate()
         self.received.append(request)
         self._next_id += 1
-        job_id = self._next_id
-        for data in self.script(job_id, request):
+        handle = self._handles[self._next_id] = JobHandle(self, self._next_id, parent=self)
+        for data in self.script(handle.job_id, request):
             # Later, as from a connection: never inside the caller's submit().
             QTimer.singleShot(0, lambda data=data: self._receive(data))
-        return job_id
-
-    def start_job(self, request: Request, replace_key: str | None = None) -> JobHandle:
-        handle = JobHandle(self, self._next_id + 1, parent=self)
-        self._handles[handle.job_id] = handle
-        self.submit(request, replace_key)
         return handle
 
     def script(self, job_id: int, request: Request) -> list[dict[str, Any]]:
@@ -208,7 +202,7 @@ def test_a_lab_sample_reaches_the_scripted_engine_and_its_image_is_shown(qtbot, 
 
 def test_a_job_handle_follows_a_scripted_job(qtbot, engine) -> None:
     finished: list[object] = []
-    handle = engine.start_job(SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), count=1))
+    handle = engine.submit(SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), count=1))
     handle.finished.connect(finished.append)
     qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
     assert handle.ended

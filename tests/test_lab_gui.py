@@ -244,7 +244,7 @@ def test_a_walk_can_start_at_a_kept_picture_of_the_same_model(qtbot, window):
         "sheet": SampleRequest(model=lab.model, seed=5, count=4, grid=True),
     }
     for request in pictures.values():
-        window.keep_sample(request)
+        window.lab_panel.send(request)
     qtbot.waitUntil(lambda: len(finished(window, ImagesOutcome)) == 3, timeout=60_000)
     saved = {}  # which picture is which, by the request its recipe holds
     for event in finished(window, ImagesOutcome):

@@ -142,7 +142,7 @@ def wait_for_end(qtbot, client, job_id, timeout=10_000):
 
 
 def test_a_jobs_signals_arrive_in_strict_order(qtbot, client):
-    handle = client.start_job(sample(1))
+    handle = client.submit(sample(1))
     with qtbot.waitSignals(
         [handle.started, *[handle.progress] * 5, handle.finished],
         order="strict",
@@ -157,12 +157,23 @@ def test_a_jobs_signals_arrive_in_strict_order(qtbot, client):
     assert steps == [1, 2, 3, 4, 5]
 
 
+def test_a_handle_hears_of_its_job_before_the_global_signal(qtbot, client):
+    heard: list[str] = []
+    client.event.connect(lambda e: heard.append(f"event {type(e).__name__}"))
+    handle = client.submit(sample(2))
+    handle.finished.connect(lambda _outcome: heard.append("handle Finished"))
+    with qtbot.waitSignal(handle.finished, timeout=10_000):
+        pass
+    assert heard.index("handle Finished") < heard.index("event Finished")
+    assert "event Queued" in heard  # queued inside submit, before the handle came back
+
+
 def test_the_device_is_announced_at_start_without_any_job(qtbot, client):
     qtbot.waitUntil(lambda: any(isinstance(e, DeviceInfo) for e in client.events))
 
 
 def test_progress_carries_rate_and_eta(qtbot, client):
-    job = client.submit(sample(1))
+    job = client.submit(sample(1)).job_id
     wait_for_end(qtbot, client, job)
     last = [e for e in client.events if isinstance(e, Progress)][-1]
     assert last.it_per_s is not None and last.it_per_s > 0
@@ -174,8 +185,8 @@ def test_progress_carries_rate_and_eta(qtbot, client):
 
 def test_cancel_queued_job_removes_it_and_it_never_runs(qtbot, client, runtime):
     runtime.gate.clear()
-    first = client.submit(sample(10))
-    second = client.submit(sample(20))
+    first = client.submit(sample(10)).job_id
+    second = client.submit(sample(20)).job_id
     qtbot.waitUntil(lambda: client.running_job_id(Lane.INTERACTIVE) == first, timeout=5000)
     client.cancel(second)
     runtime.gate.set()
@@ -187,7 +198,7 @@ def test_cancel_queued_job_removes_it_and_it_never_runs(qtbot, client, runtime):
 
 def test_cancel_running_job_stops_within_one_step(qtbot, client, runtime):
     runtime.gate.clear()
-    job = client.submit(sample(1))
+    job = client.submit(sample(1)).job_id
     qtbot.waitUntil(lambda: client.running_job_id(Lane.INTERACTIVE) == job, timeout=5000)
     client.cancel(job)
     runtime.gate.set()
@@ -217,7 +228,7 @@ def test_a_cancel_between_the_queue_and_the_thread_is_not_lost(
     client.event.connect(events.append)
     client.start()
     try:
-        job = client.submit(sample(5))
+        job = client.submit(sample(5)).job_id
         assert taken.wait(10)
         client.cancel(job)
         proceed.set()
@@ -237,10 +248,10 @@ def test_a_cancel_between_the_queue_and_the_thread_is_not_lost(
 
 def test_replace_key_replaces_a_pending_job(qtbot, client, runtime):
     runtime.gate.clear()
-    first = client.submit(sample(1))
+    first = client.submit(sample(1)).job_id
     qtbot.waitUntil(lambda: client.running_job_id(Lane.INTERACTIVE) == first, timeout=5000)
-    a = client.submit(sample(2), replace_key="slider")
-    b = client.submit(sample(3), replace_key="slider")
+    a = client.submit(sample(2), replace_key="slider").job_id
+    b = client.submit(sample(3), replace_key="slider").job_id
     runtime.gate.set()
     wait_for_end(qtbot, client, b)
     assert kinds(client.events, a) == ["Queued", "Cancelled"]
@@ -251,8 +262,8 @@ def test_replace_key_replaces_a_pending_job(qtbot, client, runtime):
 
 
 def test_failing_job_is_followed_by_a_good_one(qtbot, client):
-    bad = client.submit(sample(66))
-    good = client.submit(sample(7))
+    bad = client.submit(sample(66)).job_id
+    good = client.submit(sample(7)).job_id
     wait_for_end(qtbot, client, good)
     failed = [e for e in client.events if isinstance(e, Failed)]
     assert [f.job_id for f in failed] == [bad]
@@ -261,8 +272,8 @@ def test_failing_job_is_followed_by_a_good_one(qtbot, client):
 
 
 def test_out_of_memory_gets_one_sentence_of_advice(qtbot, client):
-    oom = client.submit(sample(99))
-    good = client.submit(sample(5))
+    oom = client.submit(sample(99)).job_id
+    good = client.submit(sample(5)).job_id
     wait_for_end(qtbot, client, good)
     failed = next(e for e in client.events if isinstance(e, Failed))
     assert failed.job_id == oom and failed.kind is ErrorKind.OUT_OF_MEMORY
@@ -285,7 +296,7 @@ def test_a_runtime_that_cannot_start_fails_each_job_with_a_sentence(qtbot, tmp_p
     client.event.connect(events.append)
     client.start()
     try:
-        job = client.submit(sample(1))
+        job = client.submit(sample(1)).job_id
         qtbot.waitUntil(lambda: any(isinstance(e, Failed) for e in events), timeout=5000)
         failed = next(e for e in events if isinstance(e, Failed))
         assert failed.job_id == job and "could not start" in failed.message
@@ -297,9 +308,9 @@ def test_a_runtime_that_cannot_start_fails_each_job_with_a_sentence(qtbot, tmp_p
 
 
 def test_training_does_not_block_interactive_jobs(qtbot, client, runtime):
-    train = client.submit(training(steps=100_000))
+    train = client.submit(training(steps=100_000)).job_id
     qtbot.waitUntil(lambda: client.running_job_id(Lane.TRAIN) == train, timeout=5000)
-    job = client.submit(sample(3))
+    job = client.submit(sample(3)).job_id
     wait_for_end(qtbot, client, job)
     assert kinds(client.events, job)[-1] == "Finished"
     assert client.running_job_id(Lane.TRAIN) == train  # still training meanwhile
@@ -308,8 +319,8 @@ def test_training_does_not_block_interactive_jobs(qtbot, client, runtime):
 
 
 def test_one_training_at_a_time(qtbot, client):
-    first = client.submit(training(steps=100_000))
-    second = client.submit(training(steps=10))
+    first = client.submit(training(steps=100_000)).job_id
+    second = client.submit(training(steps=10)).job_id
     qtbot.waitUntil(lambda: client.running_job_id(Lane.TRAIN) == first, timeout=5000)
     qtbot.wait(100)
     assert kinds(client.events, second) == ["Queued"]
@@ -319,7 +330,7 @@ def test_one_training_at_a_time(qtbot, client):
 
 
 def test_pause_resume_and_stop_a_training(qtbot, client):
-    handle = client.start_job(training(steps=100_000))
+    handle = client.submit(training(steps=100_000))
     with qtbot.waitSignal(handle.progress, timeout=5000):
         pass
     with qtbot.waitSignal(handle.paused, timeout=5000):
@@ -338,7 +349,7 @@ def test_pause_resume_and_stop_a_training(qtbot, client):
 
 
 def test_a_paused_training_can_be_cancelled(qtbot, client):
-    handle = client.start_job(training(steps=100_000))
+    handle = client.submit(training(steps=100_000))
     qtbot.waitSignal(handle.started, timeout=5000)
     with qtbot.waitSignal(handle.paused, timeout=5000):
         handle.pause()
@@ -371,7 +382,7 @@ def test_shutdown_closes_the_runtime(qtbot, tmp_path, runtime):
     client.start()
     events: list = []
     client.event.connect(events.append)
-    job = client.submit(sample(1))
+    job = client.submit(sample(1)).job_id
     qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in events), timeout=5000)
     assert client.shutdown()
     assert runtime.closed

@@ -23,6 +23,7 @@ ABOUT = (
 
 class ArithmeticPage(ExplorePage):
     run_text = "Compute A − B + C"
+    reopens = "explore:arithmetic"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,9 +58,6 @@ class ArithmeticPage(ExplorePage):
     def _take(self, edit: SeedEdit) -> None:
         if self.selected is not None:
             edit.set_seed(self.selected.seed)
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, ArithmeticRequest)
 
     def build_request(self, model: ModelRef) -> Request:
         a, b, c = (self.operands[name].resolve() for name in "ABC")

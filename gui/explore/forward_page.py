@@ -80,7 +80,7 @@ class ForwardPage(ExplorePage):
             return
         self.model, self.alpha_bar = model, ()
         if model is not None:
-            self.submit.emit(DescribeModelRequest(model=model))
+            self.send(DescribeModelRequest(model=model))
 
     def _open(self) -> None:
         folder = str(start_folder(Purpose.OPEN_IMAGE))
@@ -106,11 +106,8 @@ class ForwardPage(ExplorePage):
     def _scrub(self, *_args: object) -> None:
         request = self.request()
         if request is not None and self.alpha_bar:
-            self.submit.emit(request)
+            self.send(request)
         self._mark(self.t.value())
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, ForwardNoiseRequest | DescribeModelRequest)
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if request.model != self.model:

@@ -31,6 +31,7 @@ ABOUT = (
 
 class ReconstructPage(ExplorePage):
     run_text = "Reconstruct"
+    reopens = "explore:reconstruct"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,9 +80,6 @@ class ReconstructPage(ExplorePage):
         if files:
             self.set_image(files[0])
             event.acceptProposedAction()
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, ReconstructRequest)
 
     def build_request(self, model: ModelRef) -> Request:
         if not self.path:

@@ -30,6 +30,7 @@ ABOUT = (
 
 class ReversePage(ExplorePage):
     run_text = "Run the reverse process"
+    reopens = "explore:reverse"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,9 +58,6 @@ class ReversePage(ExplorePage):
     def _ancestral_toggled(self, on: bool) -> None:
         self.steps.setEnabled(not on)
         self.eta.setEnabled(not on)
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, DiffuseRequest)
 
     def build_request(self, model: ModelRef) -> Request:
         return DiffuseRequest(

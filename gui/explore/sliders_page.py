@@ -3,14 +3,15 @@
 The engine finds the axes once per model (VAE: its dimensions, most informative first;
 GAN: GANSpace's principal directions) and says what each moves on the shapes models.
 Every slider move sends one decode job on the interactive lane; a newer position
-replaces one still waiting, so dragging never queues up stale frames. The frame is
-painted on the canvas. Nothing is saved until Keep, whose recipe holds the exact code.
+replaces one still waiting, so dragging never queues up stale frames. The frame comes
+back to this page (its own job) and is painted on the canvas. Nothing is saved until
+Keep, whose recipe holds the exact code.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.limits import SEED, random_seed
-from engine.api.outcomes import AxesOutcome, LatentAxis, Outcome, VectorsOutcome
+from engine.api.outcomes import AxesOutcome, ImagesOutcome, LatentAxis, Outcome, VectorsOutcome
 from engine.api.parts import Latents, ModelRef
 from engine.api.requests import (
     DecodeRequest,
@@ -45,7 +46,7 @@ RANDOM_SPREAD = 1.0  # Randomise with the seed locked: positions drawn from N(0,
 
 
 class SlidersPage(ExplorePage):
-    keep = Signal(object)  # a SampleRequest of the current code, to save
+    reopens = "explore:sliders"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +58,7 @@ class SlidersPage(ExplorePage):
         self._axes_for: ModelRef | None = None
         self._rows: list[tuple[QLabel, QSlider, QLabel]] = []
         self._rng = np.random.default_rng()
+        self.frame: np.ndarray | None = None  # the last picture decoded for these sliders
 
         self.status = about_label()
         self.seed_edit = QLineEdit()
@@ -124,14 +126,14 @@ class SlidersPage(ExplorePage):
         if model is None:
             return
         self.status.setText("Finding the directions along which this model's pictures change…")
-        self.submit.emit(LatentAxesRequest(model=model))
+        self.send(LatentAxesRequest(model=model))
         self._start_from(self.seed or random_seed())
 
     def _start_from(self, seed: int) -> None:
         self.seed, self._kept_code = seed, None
         self.seed_edit.setText(str(seed))
         if self.model is not None:
-            self.submit.emit(SeedLatentRequest(model=self.model, seed=seed))
+            self.send(SeedLatentRequest(model=self.model, seed=seed))
 
     def _seed_typed(self) -> None:
         text = self.seed_edit.text()
@@ -161,17 +163,16 @@ class SlidersPage(ExplorePage):
         if code is None or self.model is None or not self.isVisible():
             return  # another tool's result is on the canvas: leave it there
         values = tuple(float(v) for v in code)
-        self.submit.emit(DecodeRequest(model=self.model, latents=Latents((values,))))
+        self.send(DecodeRequest(model=self.model, latents=Latents((values,))))
 
     # ------------------------------------------------------------ answers
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, (LatentAxesRequest, SeedLatentRequest, DecodeRequest))
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         if request.model != self.model:
             return  # an answer for a model no longer chosen
-        if isinstance(outcome, AxesOutcome):
+        if isinstance(request, DecodeRequest) and isinstance(outcome, ImagesOutcome):
+            self.frame = outcome.images[0].rgb if outcome.images else None
+        elif isinstance(outcome, AxesOutcome):
             self.axes = outcome.axes
             self.status.setText(outcome.how)
             self._build_rows()
@@ -251,7 +252,7 @@ class SlidersPage(ExplorePage):
         code = self.code()
         if code is not None and self.model is not None:
             latent = tuple(float(v) for v in code)
-            self.keep.emit(sample_request(self.model, self.seed, latent=latent))
+            self.send(sample_request(self.model, self.seed, latent=latent))
 
     def apply_request(self, request: Request) -> None:
         """A kept picture's recipe: start from its exact code, sliders at 0."""

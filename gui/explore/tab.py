@@ -6,7 +6,7 @@ model offers depends on its family:
 - DDPM: the reverse process step by step, the forward process scrubbed.
 
 Pages that run with Generate build a request (saved to the gallery like any result);
-live pages send their own small interactive jobs, which the Lab submits.
+live pages send their own small interactive jobs. Each page listens to its own jobs.
 """
 
 from __future__ import annotations
@@ -28,16 +28,9 @@ from PySide6.QtWidgets import (
 from engine.api.errors import BadInput
 from engine.api.families import EXPLORE_TOOLS, spec_of
 from engine.api.kinds import Family
-from engine.api.outcomes import Outcome
 from engine.api.parts import ModelRef
-from engine.api.requests import (
-    ArithmeticRequest,
-    DiffuseRequest,
-    InterpolateRequest,
-    ReconstructRequest,
-    Request,
-    SampleRequest,
-)
+from engine.api.requests import Request, SampleRequest
+from engine.handle import JobHandle
 from gui.explore.arithmetic_page import ArithmeticPage
 from gui.explore.forward_page import ForwardPage
 from gui.explore.page import ExplorePage
@@ -45,6 +38,7 @@ from gui.explore.reconstruct_page import ReconstructPage
 from gui.explore.reverse_page import ReversePage
 from gui.explore.sliders_page import SlidersPage
 from gui.explore.walk_page import WalkPage
+from gui.mode_panel import Send
 
 
 class Tool(str, Enum):
@@ -56,14 +50,12 @@ class Tool(str, Enum):
     FORWARD = "Forward process"
 
 
-# The tool a saved result's recipe reopens.
-TOOL_OF_REQUEST: dict[type, Tool] = {
-    InterpolateRequest: Tool.WALK,
-    ArithmeticRequest: Tool.ARITHMETIC,
-    ReconstructRequest: Tool.RECONSTRUCT,
-    DiffuseRequest: Tool.REVERSE,
-    SampleRequest: Tool.SLIDERS,  # a code kept from the sliders
-}
+# The places ("explore:<tool>", Request.reopens_in) whose recipes a page here reopens.
+PLACES = tuple(
+    page.reopens
+    for page in (SlidersPage, WalkPage, ArithmeticPage, ReconstructPage, ReversePage, ForwardPage)
+    if page.reopens
+)
 
 
 def tools_of(family: Family) -> tuple[Tool, ...]:
@@ -73,8 +65,6 @@ def tools_of(family: Family) -> tuple[Tool, ...]:
 
 class ExploreTab(QWidget):
     run_requested = Signal()
-    submit = Signal(object)  # a live page's interactive request
-    keep = Signal(object)  # a SampleRequest kept from the sliders
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,8 +83,6 @@ class ExploreTab(QWidget):
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
-            page.submit.connect(self.submit)
-        self.sliders.keep.connect(self.keep)
         self.model_label = QLabel()
         self.model_label.setStyleSheet("color: #a8a8a8;")
         self.tool = QComboBox()
@@ -162,24 +150,21 @@ class ExploreTab(QWidget):
             raise BadInput(f"{self.current_tool.value} work as you move them: nothing to generate.")
         return self.page.build_request(model)
 
-    def handles(self, request: Request) -> bool:
-        if isinstance(request, SampleRequest):
-            return False  # samples (kept codes included) belong to the Sample tab
-        return any(page.handles(request) for page in self.pages.values())
-
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
+    def set_submit(self, send: Send) -> None:
         for page in self.pages.values():
-            if page.handles(request):
-                page.job_finished(request, outcome)
+            page.set_submit(send)
 
-    def job_failed(self, request: Request, message: str) -> None:
-        for page in self.pages.values():
-            if page.handles(request):
-                page.job_failed(request, message)
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        """A Generate of the shown page: that page follows its job."""
+        self.page.listen(request, handle)
 
-    def apply_request(self, request: Request) -> None:
-        """Use these parameters: open the tool that made it, filled from its recipe."""
-        self.select_tool(TOOL_OF_REQUEST[type(request)])
+    def reopen(self, request: Request) -> None:
+        """Use these parameters: open the page named by the recipe, filled from it."""
+        tool = next(t for t, page in self.pages.items() if page.reopens == request.reopens_in)
+        self.select_tool(tool)
+        # The page takes the model first (shown or not): a kept code then survives the
+        # page's first look at the model, which starts the sliders from a seed.
+        self.page.set_model(self.model)
         self.page.apply_request(request)
 
     def sample_selected(self, sample: SampleRequest | None) -> None:

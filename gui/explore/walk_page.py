@@ -44,6 +44,7 @@ ENDS = ("from", "to")
 
 class WalkPage(ExplorePage):
     run_text = "Interpolate"
+    reopens = "explore:walk"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,9 +141,6 @@ class WalkPage(ExplorePage):
         )
 
     # ------------------------------------------------------------ requests
-
-    def handles(self, request: Request) -> bool:
-        return isinstance(request, InterpolateRequest)
 
     def build_request(self, model: ModelRef) -> Request:
         return InterpolateRequest(

@@ -9,7 +9,7 @@ result, split by a divider.
 The panel is put together from mixins, one concept per module of gui/upscale/: the input
 list, the model picker, the run settings (scale, tile, saved state), the compare view's
 images, the batch's progress and the "too large" question. The panel itself builds the
-layout and the requests, and routes its jobs' events (job_submitted, job_event,
+layout and the requests, and routes its jobs' events (listen, reopen,
 job_finished) in one place.
 """
 
@@ -32,10 +32,12 @@ from PySide6.QtWidgets import (
 
 from engine.api.catalogue import CatalogueEntry
 from engine.api.errors import BadInput
-from engine.api.events import Cancelled, Failed, Progress, Started
+from engine.api.events import Failed, Progress
+from engine.api.kinds import ErrorKind
 from engine.api.outcomes import ImagesOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ImageRef
 from engine.api.requests import DescribeModelRequest, Request, UpscaleRequest
+from engine.handle import JobHandle
 from gui.compare_view import CompareView, dropped_paths
 from gui.image_loader import ImageLoader
 from gui.images import rgb_to_qimage
@@ -199,9 +201,34 @@ class UpscalePanel(
 
     # ------------------------------------------------------------ jobs
 
-    def job_submitted(self, request: Request, job_id: int) -> None:
-        if not isinstance(request, UpscaleRequest):
+    reopens = ("upscale",)
+
+    def reopen(self, request: Request, seed: int | None) -> None:
+        self.apply_request(request)
+
+    def listen(self, request: Request, handle: JobHandle) -> None:
+        """Follow a job this panel started: an image's row, or what an upscaler said of itself."""
+        if isinstance(request, DescribeModelRequest):
+            handle.finished.connect(lambda outcome: self._described_by(request, outcome))
+            handle.failed.connect(lambda text, _kind: self._described_as(request.model.id, text))
             return
+        self._queued(request)
+        handle.started.connect(lambda: self._started(request))
+        handle.progress.connect(lambda event: self._progressed(request, event))
+        handle.finished.connect(lambda outcome: self.job_finished(request, outcome))
+        handle.failed.connect(
+            lambda text, kind: self._failed(
+                request, self.inputs.get(request.image.path), Failed(0, text, ErrorKind(kind))
+            )
+        )
+        handle.cancelled.connect(lambda: self._cancelled(request))
+
+    def _described_by(self, request: DescribeModelRequest, outcome: Outcome) -> None:
+        if isinstance(outcome, VectorsOutcome):
+            factor = int(outcome.vectors[0][0])
+            self._described_as(request.model.id, (outcome.labels[0], factor))
+
+    def _queued(self, request: UpscaleRequest) -> None:
         self.batch.submitted()
         entry = self.inputs.get(request.image.path)
         if entry is not None:
@@ -210,34 +237,26 @@ class UpscalePanel(
         self._update_progress()
         self._update_buttons()
 
-    def job_event(self, request: Request, event: object) -> None:
-        if isinstance(request, DescribeModelRequest) and isinstance(event, Failed):
-            self._described_as(request.model.id, event.message)
-        if not isinstance(request, UpscaleRequest):
-            return
-        entry = self.inputs.get(request.image.path)
-        if isinstance(event, Started) and entry is not None:
+    def _started(self, request: UpscaleRequest) -> None:
+        if (entry := self.inputs.get(request.image.path)) is not None:
             entry.status, entry.detail = EntryStatus.RUNNING, "starting…"
             self._refresh_row(entry)
             self._update_progress(entry)
-        elif isinstance(event, Progress) and entry is not None:
+
+    def _progressed(self, request: UpscaleRequest, event: Progress) -> None:
+        if (entry := self.inputs.get(request.image.path)) is not None:
             entry.detail = event.message or f"{event.step} of {event.total}"
             self._refresh_row(entry)
             self._update_progress(entry, event.eta_s)
-        elif isinstance(event, Failed):
-            self._failed(request, entry, event)
-        elif isinstance(event, Cancelled):
-            if entry is not None:
-                entry.ended_without_result(EntryStatus.CANCELLED, "")
-                self._refresh_row(entry)
-            self._job_ended(failed=False)
 
-    def job_finished(self, request: Request, outcome: Outcome) -> None:
-        if isinstance(request, DescribeModelRequest) and isinstance(outcome, VectorsOutcome):
-            factor = int(outcome.vectors[0][0])
-            self._described_as(request.model.id, (outcome.labels[0], factor))
-            return
-        if not isinstance(request, UpscaleRequest) or not isinstance(outcome, ImagesOutcome):
+    def _cancelled(self, request: UpscaleRequest) -> None:
+        if (entry := self.inputs.get(request.image.path)) is not None:
+            entry.ended_without_result(EntryStatus.CANCELLED, "")
+            self._refresh_row(entry)
+        self._job_ended(failed=False)
+
+    def job_finished(self, request: UpscaleRequest, outcome: Outcome) -> None:
+        if not isinstance(outcome, ImagesOutcome):
             return
         entry = self.inputs.get(request.image.path)
         if entry is not None and outcome.images:

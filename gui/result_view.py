@@ -1,0 +1,190 @@
+"""The shared canvas and the details dock: what they show, and what it is.
+
+A job's previews while it runs, its result when it finishes (any job's: the results
+view-model decides which is shown), or an image opened from the gallery. The details
+always describe what the canvas shows; a cancelled job's last preview says it was not
+saved. This listens to every job (the engine's global signal), like the queue does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from engine.api.events import Cancelled, Finished, Preview
+from engine.api.grid import GridLayout, image_grid
+from engine.api.outcomes import ModelOutcome
+from engine.api.requests import SampleRequest
+from engine.interface import Engine
+from engine.store import StoreError, metadata_from_text
+from gui.canvas import ImageCanvas
+from gui.details_panel import DetailsPanel
+from gui.images import rgb_to_qimage
+from gui.notices import Notices
+from gui.viewmodels.jobs import JobState
+from gui.viewmodels.lab import sample_request
+from gui.viewmodels.results import ResultsModel
+
+
+class ResultView(QObject):
+    changed = Signal()  # what the canvas shows changed (the window's actions follow it)
+    saved = Signal()  # a result's images went into the gallery
+    sample_clicked = Signal(object)  # a SampleRequest for one sample of a shown sheet
+
+    def __init__(
+        self,
+        client: Engine,
+        canvas: ImageCanvas,
+        details: DetailsPanel,
+        results: ResultsModel,
+        notices: Notices,
+    ) -> None:
+        super().__init__(canvas)
+        self.client, self.canvas, self.details = client, canvas, details
+        self.results, self.notices = results, notices
+        self.shown_file: str | None = None  # the file on the canvas, if it came from disk
+        self.preview_job: int | None = None  # the job whose preview is on the canvas
+        results.shown_changed.connect(self.show_result)
+        results.model_written.connect(self._model_written)
+        canvas.cell_clicked.connect(self._cell_clicked)
+
+    def job_event(self, event: object, state: JobState | None) -> None:
+        """Any job's event; `state` is the job as it was before this event."""
+        if isinstance(event, Preview):
+            self._show_preview(event, state)
+        elif isinstance(event, Finished) and state is not None:
+            self.results.add(event.job_id, state.request, event.outcome)
+        elif isinstance(event, Cancelled):
+            self.notices.say("Cancelled: nothing was saved.", 10_000)
+            if self.preview_job == event.job_id:  # the noisy preview is not a result: say so
+                step = f" at step {state.step}/{state.total}" if state and state.total else ""
+                self.canvas.set_banner(f"Cancelled{step}: this preview was not saved")
+                self.details.show_metadata(
+                    None, f"A cancelled job's last preview{step}: not saved."
+                )
+
+    def _show_preview(self, event: Preview, state: JobState | None) -> None:
+        self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
+        self.shown_file = None
+        if self.preview_job != event.job_id:  # the details describe the canvas
+            what = state.label if state else "a job"
+            self.details.show_metadata(None, f"A preview of {what}, in progress: not saved.")
+        self.preview_job = event.job_id
+        self.changed.emit()
+
+    def show_result(self) -> None:
+        shown = self.results.shown
+        self.preview_job = None
+        if shown is None:
+            self.canvas.set_image(None)
+            self.changed.emit()
+            return
+        pixels = shown.pixels
+        if pixels and len({p.shape for p in pixels}) > 1:
+            # Images of different sizes (a filmstrip and its sample) cannot share a grid:
+            # the first, the one the job is about, is shown.
+            self.canvas.set_image(rgb_to_qimage(pixels[0]))
+        elif pixels:
+            self.canvas.set_image(rgb_to_qimage(image_grid(pixels)))
+            self._set_canvas_grid(shown, pixels)
+        images = shown.images
+        self.shown_file = images[0].path if len(images) == 1 else None
+        self._show_details_of_result()
+        saved = [r for r in images if r.path]
+        failed = [r for r in images if r.save_error]
+        if saved:
+            folder = Path(saved[0].path).parent
+            self.notices.say(f"Saved {len(saved)} image(s) to {folder}", 10_000)
+            self.saved.emit()
+        if failed:
+            self.notices.error(
+                "Not saved",
+                f"{failed[0].save_error}\n\nUse File → Save Image As… to keep it elsewhere.",
+            )
+        self.changed.emit()
+
+    def _set_canvas_grid(self, shown, pixels) -> None:
+        images = shown.images
+        layout = images[0].info.get("grid") if len(images) == 1 else None
+        if layout:
+            self.canvas.set_grid(
+                layout["columns"],
+                layout["rows"],
+                layout["cell_width"],
+                layout["cell_height"],
+                layout["gap"],
+            )
+        elif len(pixels) > 1:
+            grid = GridLayout.for_images(len(pixels), pixels[0].shape[1], pixels[0].shape[0])
+            self.canvas.set_grid(
+                grid.columns, grid.rows, grid.cell_width, grid.cell_height, grid.gap
+            )
+
+    def _cell_clicked(self, column: int, row: int) -> None:
+        """A sample of a Lab sheet was clicked: select it, to keep it on its own."""
+        shown = self.results.shown
+        if shown is None or not isinstance(shown.request, SampleRequest) or len(shown.images) != 1:
+            return
+        info = shown.images[0].info
+        seeds, layout = info.get("seeds"), info.get("grid")
+        if not seeds or not layout:
+            return
+        index = row * layout["columns"] + column
+        if index < len(seeds):
+            sample = sample_request(shown.request.model, seeds[index])
+            self.sample_clicked.emit(sample)
+            self.notices.say(
+                f"Sample with seed {seeds[index]} selected: Keep sample saves it alone.", 8_000
+            )
+
+    def _model_written(self, outcome: ModelOutcome) -> None:
+        how = "stopped early; kept" if outcome.stopped_early else "finished;"
+        self.notices.say(f"Training {how} step {outcome.step} in {outcome.path}")
+
+    # ------------------------------------------------------------ files
+
+    def open_image(self, path: str) -> None:
+        image = QImage(path)
+        if image.isNull():
+            self.notices.error("Cannot open image", f"{path} could not be read as an image.")
+            return
+        self.canvas.set_image(image)
+        self.shown_file = path
+        self.preview_job = None
+        self._show_details_of_file(path)
+        self.changed.emit()
+
+    def files_gone(self, paths: set[str]) -> None:
+        """Files left the gallery: if one is shown, it leaves the canvas too."""
+        if self.shown_file in paths:
+            self.canvas.set_image(None)
+            self.shown_file = None
+            self.details.show_metadata(None)
+            self.changed.emit()
+
+    # ------------------------------------------------------------ details
+
+    def _show_details_of_result(self) -> None:
+        shown = self.results.shown
+        images = shown.images if shown else ()
+        if shown is None or not images or not (images[0].path or images[0].png_text):
+            # Frames (a forward process…) or pixels without a recipe: say what they are,
+            # never leave the previous image's details under them.
+            unsaved = f"{shown.request.describe()}: shown, not saved." if shown else ""
+            self.details.show_metadata(None, *([unsaved] if unsaved else []))
+            return
+        image = images[0]
+        if image.path:
+            self._show_details_of_file(image.path)
+        elif image.png_text:
+            self.details.show_metadata(
+                metadata_from_text(image.png_text, image.width, image.height)
+            )
+
+    def _show_details_of_file(self, path: str) -> None:
+        try:
+            self.details.show_metadata(self.client.gallery.metadata(Path(path)))
+        except StoreError:
+            self.details.show_metadata(None)
