@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.api.catalogue import bundled_models, is_resampler, model_path
 from engine.api.errors import BadModelFile
+from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
@@ -43,7 +44,7 @@ def check_model(ref: ModelRef) -> None:
             "file of that name here. Give a bundled name or the path of a model file."
         )
     raise BadModelFile(
-        f"The {ref.family.title} model file {path} does not exist. Check the path, "
+        f"The {title_of(ref.family)} model file {path} does not exist. Check the path, "
         "or choose one of the bundled models."
     )
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from engine.api import families
 from engine.api.errors import BadInput
+from engine.api.families import title_of
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import Outcome
 from engine.api.requests import REQUEST_TYPES, Request
@@ -87,7 +88,8 @@ def runner_class(task: Task, family: Family) -> type:
         _import_runners(family)
     if key not in _RUNNERS:
         raise BadInput(
-            f"{family.title} models cannot do {task.value} jobs in this version of Latent Studio."
+            f"{title_of(family)} models cannot do {task.value} jobs "
+            "in this version of Latent Studio."
         )
     return _RUNNERS[key]
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.api.naming import model_name
 from engine.api.requests import (
@@ -79,7 +80,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     elif isinstance(request, SampleRequest):
         rows += [
             ("Model", request.model.name),
-            ("Family", request.model.family.title),
+            ("Family", title_of(request.model.family)),
             ("Seed", meta.seed),
             ("Samples", request.count),
             ("Latent code", _code_text(request.latent) if request.latent else None),
@@ -93,7 +94,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     elif isinstance(request, InterpolateRequest):
         rows += [
             ("Model", request.model.name),
-            ("Family", request.model.family.title),
+            ("Family", title_of(request.model.family)),
             ("From", request.end_names()[0]),
             ("To", request.end_names()[1]),
             ("Frames", f"{request.frames}, {request.mode}"),
@@ -101,7 +102,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     elif isinstance(request, ArithmeticRequest):
         rows += [
             ("Model", request.model.name),
-            ("Family", request.model.family.title),
+            ("Family", title_of(request.model.family)),
             ("Arithmetic", f"seed {request.a} − seed {request.b} + seed {request.c}"),
         ]
     elif isinstance(request, ReconstructRequest):

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from engine.api import limits
 from engine.api.catalogue import user_models_dir
 from engine.api.events import Metrics, Progress
-from engine.api.families import trainable_families
+from engine.api.families import title_of, trainable_families
 from engine.api.kinds import Family
 from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
@@ -59,7 +59,7 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.family = QComboBox()
         for family in trainable_families():  # the value: Qt keeps a str subclass as a str
-            self.family.addItem(family.title, family.value)
+            self.family.addItem(title_of(family), family.value)
         self.data = QComboBox()
         for key, title in DATASETS:
             self.data.addItem(title, key)

@@ -16,7 +16,7 @@ from pathlib import Path
 import platformdirs
 
 from engine.api import untrusted_json
-from engine.api.families import is_known, lab_families
+from engine.api.families import is_known, lab_families, title_of
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.resources import BUNDLED_MODELS_DIR
@@ -101,8 +101,8 @@ def _title(name: str, family: Family, record: dict, bundled: bool) -> str:
         title = f"{name} · ×{scale} {architecture}".strip()
         return f"{title} (bundled)" if bundled else title
     if bundled:
-        return f"{family.title} · {what} (bundled)"
-    return f"{name} · {family.title} · {what} · {meta.get('steps', '?')} steps"
+        return f"{title_of(family)} · {what} (bundled)"
+    return f"{name} · {title_of(family)} · {what} · {meta.get('steps', '?')} steps"
 
 
 def bundled_path(name: str, folder: Path = BUNDLED_MODELS_DIR) -> Path | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engine.api import limits
 from engine.api.errors import BadInput
+from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef
 
@@ -20,9 +21,9 @@ MASK_MODES = ("masked", "unmasked")
 
 
 def _require(model: ModelRef, family: Family, what: str) -> None:
+    model.check()  # first: a family this version does not have gets its own sentence
     if model.family is not family:
-        raise BadInput(f"{what} must be a {family.title} model, not a {model.family.title} one.")
-    model.check()
+        raise BadInput(f"{what} must be {title_of(family)}, not {title_of(model.family)}.")
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,10 @@ class Family(str):
         return str.__str__(self)
 
     @property
-    def title(self) -> str:  # type: ignore[override]  # as the enum had it
-        from engine.api.families import title_of
-
-        return title_of(self)
+    def title(self) -> str:  # type: ignore[override]
+        # Loud, not str.title: the title is in the family's spec, read by families.title_of
+        # (kinds sits below families, so it cannot ask).
+        raise AttributeError("a family's title is engine.api.families.title_of(family)")
 
     def __repr__(self) -> str:
         return f"Family({self.value!r})"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from engine.api import limits
 from engine.api.errors import BadInput
+from engine.api.families import spec_of, title_of
 from engine.api.kinds import Family
 from engine.api.naming import model_name
 from engine.api.samplers import SAMPLER_NAMES
@@ -43,9 +44,10 @@ class ModelRef:
     def check(self) -> None:
         """Refuse an empty choice. Pure: whether the file is there is a local check
         (engine.local_checks), made by the engine where the files are."""
+        spec_of(self.family)  # a family this version has (a newer version's recipe may not)
         if not self.id.strip():
             hint = "Settings → Models folders" if self.family is Family.SD else "the Latent Lab"
-            raise BadInput(f"Choose a {self.family.title} model first ({hint}).")
+            raise BadInput(f"Choose a {title_of(self.family)} model first ({hint}).")
 
     @property
     def name(self) -> str:

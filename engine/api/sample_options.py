@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from engine.api import limits
 from engine.api.errors import BadInput
-from engine.api.parts import Latents
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,4 +53,5 @@ class LatentSampleOptions(SampleOptions):
             return
         if count != 1:
             raise BadInput("A latent code draws one image: the count must be 1.")
-        Latents((self.latent,)).check()
+        for value in self.latent:  # (not parts.Latents: parts reads the family specs)
+            limits.LATENT_VALUE.check(value)

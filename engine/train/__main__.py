@@ -3,4 +3,5 @@ in engine/reproduce.py (it runs the quality meter too, which sits above the trai
 
 import runpy
 
-runpy.run_module("engine.reproduce", run_name="__main__", alter_sys=True)
+if __name__ == "__main__":  # not when a module walk (the packaging test) imports it
+    runpy.run_module("engine.reproduce", run_name="__main__", alter_sys=True)

@@ -19,6 +19,7 @@ from torch import nn
 
 from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
+from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.atomic import write_bytes_atomic
 
@@ -131,10 +132,10 @@ def _check_family(path: Path, saved: str | None, wanted: str) -> None:
     if not wanted or saved in (None, wanted):
         return
     try:
-        theirs = Family(saved).title
+        theirs = title_of(Family(saved))
     except ValueError:
         theirs = str(saved)
-    ours = Family(wanted).title
+    ours = title_of(Family(wanted))
     raise BadModelFile(
         f"{path.name} is the training state of another model, a {theirs}: a {ours} training "
         f"cannot continue from it. Choose a {ours} checkpoint, or start a new training."

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from engine.api import families
 from engine.api.errors import BadInput
+from engine.api.families import title_of
 from engine.api.kinds import Family, Lane, Task
 from engine.api.outcomes import Outcome
 from engine.api.parts import ModelRef
@@ -141,7 +142,7 @@ def require_support(model: ModelRef, task: Task, what: str) -> None:
         return
     names = families.titles(families.families_for(task))
     raise BadInput(
-        f"{what} needs a {names} model; {model.name} is a {model.family.title} model. "
+        f"{what} needs a {names} model; {model.name} is a {title_of(model.family)} model. "
         f"Choose a {names} model."
     )
 

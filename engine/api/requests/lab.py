@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from engine.api import families, limits
 from engine.api.errors import BadInput
+from engine.api.families import title_of
 from engine.api.kinds import Family, Lane, Task
 from engine.api.outcomes import (
     FramesOutcome,
@@ -72,10 +73,10 @@ class SampleRequest(ModelRequest):
 
     def _check_latent(self) -> None:
         if not families.supports(self.model.family, Task.DECODE):
-            able = " or a ".join(f.title for f in families.families_for(Task.DECODE))
+            able = " or a ".join(title_of(f) for f in families.families_for(Task.DECODE))
             raise BadInput(
                 f"A latent code can be drawn by a {able} model, not by a "
-                f"{self.model.family.title} model."
+                f"{title_of(self.model.family)} model."
             )
         if self.count != 1:
             raise BadInput("A latent code draws one image: the count must be 1.")

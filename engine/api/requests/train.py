@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from engine.api import families
 from engine.api.errors import BadInput
+from engine.api.families import title_of
 from engine.api.kinds import Family, Lane, Task
 from engine.api.model_names import check_model_name
 from engine.api.outcomes import (
@@ -40,7 +41,7 @@ class TrainRequest(Request):
     def check(self) -> None:
         if not families.supports(families.spec_of(self.family).family, Task.TRAIN):
             able = families.titles(families.trainable_families())
-            raise BadInput(f"{self.family.title} models cannot be trained here; {able} can.")
+            raise BadInput(f"{title_of(self.family)} models cannot be trained here; {able} can.")
         self.training.check()
         if self.image_size not in (0, 8, 16, 32, 64):
             raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
@@ -50,6 +51,6 @@ class TrainRequest(Request):
 
     def describe(self) -> str:
         return (
-            f"train {self.family.title} on {self.dataset.name} · "
+            f"train {title_of(self.family)} on {self.dataset.name} · "
             f"{self.training.steps or 'preset'} steps · seed {self.training.seed}"
         )

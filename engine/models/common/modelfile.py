@@ -19,6 +19,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
+from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.atomic import write_bytes_atomic
 
@@ -54,15 +55,15 @@ def check_model_path(path: Path, family: Family, hint: str) -> None:
     """Refuse, before opening it, a file that is not a readable .safetensors file."""
     if path.suffix.lower() != ".safetensors":
         raise BadModelFile(
-            f"{path.name} is not a .safetensors file. {family.title} models load only from "
+            f"{path.name} is not a .safetensors file. {title_of(family)} models load only from "
             ".safetensors, because other formats (.ckpt, .pt, .pth) can run code when opened; "
             "choose the model's .safetensors file instead."
         )
     if path.is_dir():
-        raise BadModelFile(f"{path} is a folder; choose a {family.title} .safetensors file.")
+        raise BadModelFile(f"{path} is a folder; choose a {title_of(family)} .safetensors file.")
     if not path.is_file():
         raise BadModelFile(
-            f"The {family.title} model file {path} does not exist. Check the path, or "
+            f"The {title_of(family)} model file {path} does not exist. Check the path, or "
             f"recreate it with `{hint}`."
         )
 
@@ -89,9 +90,9 @@ def read_model_file(
         ) from exc
     if raw is None:
         raise BadModelFile(
-            f"{path.name} is a safetensors file but not a Latent Studio {family.title}: it "
-            f"carries no {family.title} settings. Choose a file written by Latent Studio's "
-            f"{family.title} training."
+            f"{path.name} is a safetensors file but not a Latent Studio {title_of(family)}: it "
+            f"carries no {title_of(family)} settings. Choose a file written by Latent Studio's "
+            f"{title_of(family)} training."
         )
     try:
         record = untrusted_json.loads(raw)
@@ -103,7 +104,7 @@ def read_model_file(
     found = record.get("family") if isinstance(record, dict) else None
     if found != family.value:
         raise BadModelFile(
-            f"{path.name} holds a {found or 'unknown'} model, not a {family.title}. "
+            f"{path.name} holds a {found or 'unknown'} model, not a {title_of(family)}. "
             "Choose it from the matching model family instead."
         )
     return tensors, record
