@@ -91,7 +91,6 @@ def toy_family(root: Path, runners: bool = True) -> Iterator[Path]:
     (package / "spec.py").write_text(SPEC)
     if runners:
         (package / "runners.py").write_text(RUNNERS)
-    registered = dict(registry._RUNNERS)
     engine.models.__path__.append(str(root))
     importlib.invalidate_caches()
     families.refresh()
@@ -101,8 +100,10 @@ def toy_family(root: Path, runners: bool = True) -> Iterator[Path]:
         engine.models.__path__.remove(str(root))
         for name in [m for m in sys.modules if m.startswith("engine.models.toy")]:
             del sys.modules[name]
-        registry._RUNNERS.clear()
-        registry._RUNNERS.update(registered)
+        # Only the toy's: runners other families registered meanwhile stay (their
+        # modules stay imported, so they would never register again).
+        for key in [key for key in registry._RUNNERS if key[1] == "toy"]:
+            del registry._RUNNERS[key]
         families.refresh()
 
 
