@@ -15,6 +15,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, VectorsOutcome
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.api.sample_options import LatentSampleOptions
 from engine.models.common.modelfile import read_model_file
 from gui.explore import Tool
 
@@ -239,7 +240,9 @@ def test_a_walk_can_start_at_a_kept_picture_of_the_same_model(qtbot, window):
     walk = lab.explore.walk
     code = (0.25,) * 64
     pictures = {
-        "kept": SampleRequest(model=lab.model, seed=5, count=1, latent=code),
+        "kept": SampleRequest(
+            model=lab.model, seed=5, count=1, options=LatentSampleOptions(latent=code)
+        ),
         "other": SampleRequest(model=ModelRef(Family.VAE, "vae-shapes"), seed=5, count=1),
         "sheet": SampleRequest(model=lab.model, seed=5, count=4, grid=True),
     }

@@ -18,6 +18,10 @@ class SampleOptions:
     def check(self, count: int) -> None:
         """Raise BadInput for options that cannot be drawn (`count`: the samples asked)."""
 
+    def words(self) -> tuple[str, ...]:
+        """What the queue's line for the samples adds ("40 steps", "class 2")."""
+        return ()
+
 
 @dataclass(frozen=True, kw_only=True)
 class DiffusionSampleOptions(SampleOptions):
@@ -39,6 +43,10 @@ class DiffusionSampleOptions(SampleOptions):
         limits.ETA.check(self.eta)
         if self.label is not None and self.label < 0:
             raise BadInput(f"The class to draw cannot be negative (got {self.label}).")
+
+    def words(self) -> tuple[str, ...]:
+        label = () if self.label is None else (f"class {self.label}",)
+        return (f"{self.steps} steps", *label)
 
 
 @dataclass(frozen=True, kw_only=True)
