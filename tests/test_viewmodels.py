@@ -8,7 +8,7 @@ import pytest
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import LatentWalkRequest, SampleRequest, Txt2ImgRequest
-from engine.api.sample_options import DiffusionSampleOptions
+from engine.api.sample_options import DiffusionSampleOptions, LatentSampleOptions
 from gui.viewmodels.create import CreateViewModel
 from gui.viewmodels.lab import LabViewModel
 
@@ -218,7 +218,7 @@ def test_the_first_model_is_chosen_and_a_vae_sheet_has_no_diffusion_options():
     vm.steps.set(80)
     assert vm.model.value == VAE
     assert vm.sample_request() == SampleRequest(
-        model=VAE, seed=10, count=16, grid=True, steps=50, label=None, guidance=None
+        model=VAE, seed=10, count=16, grid=True, options=LatentSampleOptions(latent=None)
     )
 
 
