@@ -164,8 +164,9 @@ def test_the_diffusion_controls_show_for_a_ddpm_and_draw_the_chosen_digit(qtbot,
     qtbot.mouseClick(lab.generate_button, _left())
     qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
     request = next(e.request for e in window.events if isinstance(e, Queued))
-    assert (request.label, request.steps, request.seed, request.count) == (7, 10, 11, 4)
-    assert request.guidance == pytest.approx(record["meta"]["default_guidance"])
+    assert (request.options.label, request.options.steps) == (7, 10)
+    assert (request.seed, request.count) == (11, 4)
+    assert request.options.guidance == pytest.approx(record["meta"]["default_guidance"])
 
 
 def test_measure_quality_of_a_bundled_model_shows_its_figures(qtbot, window):
