@@ -1,6 +1,8 @@
 """What a family's samples can be asked for beyond seed and count: a typed part per kind
-of model. A family's spec names its class; the CLI builds `sample` flags from the fields
-(each field's metadata["help"] is its help line), so a GAN's help offers no DDPM flags."""
+of model, held by SampleRequest.options. A family's spec names its class: a request is
+checked against it, and a recipe writes the fields plainly and is read back as it. The
+CLI builds `sample` flags from the fields (each field's metadata["help"] is its help
+line), so a GAN's help offers no DDPM flags."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ class SampleRequest(ModelRequest):
 
 
 def _field_names(cls: type, last: str) -> str:
-    """ "steps, label, guidance{last}eta": the fields of an options class."""
+    """The field names of an options class, the last two joined by `last`."""
     names = [f.name for f in fields(cls)]
     return last.join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
