@@ -75,7 +75,7 @@ def _sample_latency(runtime, ref, grid: bool = False) -> float:
     from engine.api.requests import SampleRequest
     from engine.context import JobContext
 
-    request = SampleRequest(model=ref, seed=1, count=64, steps=50, save=False, grid=grid)
+    request = SampleRequest(model=ref, seed=1, count=64, save=False, grid=grid)
     runtime.run(request, JobContext(0, previews=False))  # load and warm
     times = []
     for _ in range(RUNS):

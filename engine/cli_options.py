@@ -39,11 +39,9 @@ def add_sample_options(parser: argparse.ArgumentParser) -> None:
     _replace_help(parser, groups)
 
 
-def sample_options(args: argparse.Namespace, family: Family) -> SampleOptions | None:
-    """The options of `family`'s class from the flags given (None: it takes none)."""
-    cls = families.spec_of(family).sample_options
-    if cls is None:
-        return None
+def sample_options(args: argparse.Namespace, family: Family) -> SampleOptions:
+    """The options of `family`'s class from the flags given."""
+    cls = families.sample_options_of(family)
     given = vars(args)
     return cls(**{f.name: given[f.name] for f, _ in _flag_fields(cls) if f.name in given})
 

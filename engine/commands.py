@@ -8,7 +8,6 @@ the app, without Qt. Adding a command is one entry in COMMANDS.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -117,17 +116,12 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sample_request(args: argparse.Namespace) -> Request:
     family = family_of(args.model) or Family.VAE
-    options = sample_options(args, family)
     return SampleRequest(
         model=ModelRef(family, args.model),
         seed=seed_of(args),
         count=args.count,
-        **(_fields(options) if options else {}),
+        options=sample_options(args, family),
     )
-
-
-def _fields(options: object) -> dict:
-    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
 
 
 # ---------------------------------------------------------------- interpolate

@@ -21,6 +21,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome
 from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Request, SampleRequest, Txt2ImgRequest, UpscaleRequest
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.local_engine import LocalEngine
 from engine.store import read_metadata
 
@@ -82,7 +83,12 @@ def run_selftest() -> int:
     requests = [
         SampleRequest(model=ModelRef(Family.VAE, "vae-digits"), seed=7, count=2),
         SampleRequest(model=ModelRef(Family.GAN, "gan-shapes"), seed=8, count=2),
-        SampleRequest(model=ModelRef(Family.DDPM, "ddpm-digits"), seed=9, count=2, steps=5),
+        SampleRequest(
+            model=ModelRef(Family.DDPM, "ddpm-digits"),
+            seed=9,
+            count=2,
+            options=DiffusionSampleOptions(steps=5),
+        ),
         UpscaleRequest(model=ModelRef(Family.UPSCALE, "lite-x2"), image=ImageRef(str(photo), "")),
         Txt2ImgRequest(
             model=ModelRef(Family.SD, str(model)),

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.families import title_of
-from engine.api.kinds import Family
 from engine.api.naming import model_name
 from engine.api.requests import (
     ArithmeticRequest,
@@ -39,6 +38,7 @@ from engine.api.requests import (
     UpscaleRequest,
     image_name,
 )
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
 from gui.reveal import reveal_in_folder
 
@@ -87,8 +87,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         ]
         if recipe.get("seeds"):
             rows.append(("Seeds", _seed_range(recipe["seeds"])))
-        if request.model.family is Family.DDPM:
-            rows += _diffusion_rows(request, recipe)
+        if isinstance(request.options, DiffusionSampleOptions):
+            rows += _diffusion_rows(request.options, recipe)
     elif isinstance(request, UpscaleRequest):
         rows += _upscale_rows(request, recipe)
     elif isinstance(request, InterpolateRequest):
@@ -217,20 +217,20 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
     return rows
 
 
-def _diffusion_rows(request: SampleRequest, recipe: dict) -> list[tuple[str, Any]]:
+def _diffusion_rows(options: DiffusionSampleOptions, recipe: dict) -> list[tuple[str, Any]]:
     """A DDPM sample's sampling settings: DDIM steps and eta, the class, the guidance."""
-    rows: list[tuple[str, Any]] = [("Steps", f"{request.steps} (DDIM, eta {request.eta:g})")]
+    rows: list[tuple[str, Any]] = [("Steps", f"{options.steps} (DDIM, eta {options.eta:g})")]
     names = recipe.get("class_names") or recipe.get("labels")
     name = recipe.get("class_name", recipe.get("label"))
-    if request.label is not None:
-        rows.append(("Class", name if name is not None else request.label))
+    if options.label is not None:
+        rows.append(("Class", name if name is not None else options.label))
     elif isinstance(names, list) and len(names) > 1:
         rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, names))))
     elif name is not None:
         rows.append(("Class", f"{name} (from the seed)"))
     guidance = recipe.get("guidance")  # only class-conditional models are guided
     if isinstance(guidance, (int, float)):
-        default = " (the model's default)" if request.guidance is None else ""
+        default = " (the model's default)" if options.guidance is None else ""
         rows.append(("Guidance", f"{guidance:g}{default}"))
     return rows
 

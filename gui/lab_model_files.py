@@ -9,7 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
-from engine.api.kinds import Family
+from engine.api import families
+from engine.api.sample_options import DiffusionSampleOptions
 from gui.model_rename import rename_model
 
 # A model's files: weights, record, training state (for resume), quality figures.
@@ -27,7 +28,8 @@ def record_of(path: Path) -> dict:
 def classes_of(record: dict) -> list[str]:
     """A class-conditional diffusion model's class names; [] for any other model."""
     conditional = record.get("config", {}).get("num_classes")
-    if record.get("family") == Family.DDPM.value and conditional:
+    family = str(record.get("family", ""))
+    if conditional and families.takes_options(family, DiffusionSampleOptions):
         return [str(c) for c in record.get("meta", {}).get("classes", [])]
     return []
 

@@ -66,7 +66,8 @@ def test_sample_a_bundled_ddpm_draws_the_asked_digit_and_reproduces(tmp_path):
     again, same = sample("b")
     assert all(np.array_equal(a, b) for a, b in zip(pixels, same, strict=True))
     request = read_metadata(Path(first[0]["path"])).request
-    assert (request.label, request.steps, request.model.id) == (7, 20, "ddpm-digits")
+    assert (request.options.label, request.options.steps) == (7, 20)
+    assert request.model.id == "ddpm-digits"
 
 
 @pytest.mark.parametrize("model", ["gan-digits", "ddpm-digits"])

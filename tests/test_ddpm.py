@@ -16,6 +16,7 @@ from engine.api.errors import BadInput
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.context import JobContext
 from engine.models.ddpm.net import DdpmConfig, UNet
 from engine.models.ddpm.sampling import _guided_noise, label_for, sample
@@ -59,8 +60,14 @@ def new_runtime(tmp_path: Path):
 
 
 def sample_request(model: str = "ddpm-digits", **fields) -> SampleRequest:
-    fields = {"seed": 0, "count": 2, "steps": 10, **fields}
-    return SampleRequest(model=ModelRef(Family.DDPM, model), **fields)
+    """`fields`: the request's, and its options' (steps, label, guidance, eta)."""
+    sampler = {"steps": 10} | {k: fields.pop(k) for k in OPTIONS if k in fields}
+    fields = {"seed": 0, "count": 2, **fields}
+    options = DiffusionSampleOptions(**sampler)
+    return SampleRequest(model=ModelRef(Family.DDPM, model), options=options, **fields)
+
+
+OPTIONS = ("steps", "label", "guidance", "eta")
 
 
 def run(tmp_path: Path, **fields) -> list:

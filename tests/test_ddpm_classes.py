@@ -69,8 +69,9 @@ class _DrawsKinds:
         from engine.api.outcomes import ImagesOutcome, ResultImage
         from engine.data.shapes import ShapesData, render
 
-        factors = ShapesData(seed=request.label).batch(request.count)[1]
-        kind = request.label if self.fixed is None else self.fixed
+        label = request.options.label
+        factors = ShapesData(seed=label).batch(request.count)[1]
+        kind = label if self.fixed is None else self.fixed
         factors = replace(factors, kind=np.full(request.count, kind))
         pixels = (render(factors) * 255).round().astype(np.uint8)
         return ImagesOutcome(tuple(ResultImage(p, i, i, {}) for i, p in enumerate(pixels)))

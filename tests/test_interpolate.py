@@ -18,6 +18,7 @@ from engine.api.errors import BadInput
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import InterpolateRequest, SampleRequest
+from engine.api.sample_options import DiffusionSampleOptions, LatentSampleOptions
 from engine.context import JobContext
 from engine.models.common.latent_paths import path_between
 
@@ -131,7 +132,13 @@ def test_the_filmstrips_final_sample_is_the_sample_of_that_seed(cpu_runtime, mod
         JobContext(1),
     ).images
     alone = cpu_runtime.run(
-        SampleRequest(model=ref, seed=12, count=1, steps=8, label=label, save=False),
+        SampleRequest(
+            model=ref,
+            seed=12,
+            count=1,
+            options=DiffusionSampleOptions(steps=8, label=label),
+            save=False,
+        ),
         JobContext(2),
     ).images[0]
     assert np.array_equal(final.rgb, alone.rgb)
@@ -270,7 +277,9 @@ def test_an_end_can_be_a_kept_code(cpu_runtime, model):
     )
     assert walk.describe().startswith(f"{model} · a kept code → seed 40")
     frames = cpu_runtime.run(walk, JobContext(2)).images
-    picture = SampleRequest(model=ref, seed=12, count=1, latent=kept, save=False)
+    picture = SampleRequest(
+        model=ref, seed=12, count=1, options=LatentSampleOptions(latent=kept), save=False
+    )
     assert np.array_equal(frames[0].rgb, cpu_runtime.run(picture, JobContext(3)).images[0].rgb)
     last = SampleRequest(model=ref, seed=40, count=1, save=False)
     assert np.array_equal(frames[-1].rgb, cpu_runtime.run(last, JobContext(4)).images[0].rgb)

@@ -15,6 +15,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import FramesOutcome, ImagesOutcome, ModelOutcome, VectorsOutcome
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.api.sample_options import LatentSampleOptions
 from engine.models.common.modelfile import read_model_file
 from gui.explore import Tool
 
@@ -163,8 +164,9 @@ def test_the_diffusion_controls_show_for_a_ddpm_and_draw_the_chosen_digit(qtbot,
     qtbot.mouseClick(lab.generate_button, _left())
     qtbot.waitUntil(lambda: bool(finished(window, ImagesOutcome)), timeout=60_000)
     request = next(e.request for e in window.events if isinstance(e, Queued))
-    assert (request.label, request.steps, request.seed, request.count) == (7, 10, 11, 4)
-    assert request.guidance == pytest.approx(record["meta"]["default_guidance"])
+    assert (request.options.label, request.options.steps) == (7, 10)
+    assert (request.seed, request.count) == (11, 4)
+    assert request.options.guidance == pytest.approx(record["meta"]["default_guidance"])
 
 
 def test_measure_quality_of_a_bundled_model_shows_its_figures(qtbot, window):
@@ -239,7 +241,9 @@ def test_a_walk_can_start_at_a_kept_picture_of_the_same_model(qtbot, window):
     walk = lab.explore.walk
     code = (0.25,) * 64
     pictures = {
-        "kept": SampleRequest(model=lab.model, seed=5, count=1, latent=code),
+        "kept": SampleRequest(
+            model=lab.model, seed=5, count=1, options=LatentSampleOptions(latent=code)
+        ),
         "other": SampleRequest(model=ModelRef(Family.VAE, "vae-shapes"), seed=5, count=1),
         "sheet": SampleRequest(model=lab.model, seed=5, count=4, grid=True),
     }

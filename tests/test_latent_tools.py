@@ -34,6 +34,7 @@ from engine.api.requests import (
     request_from_dict,
     request_to_dict,
 )
+from engine.api.sample_options import LatentSampleOptions
 from engine.context import JobContext
 from engine.data.shapes import Factors, render
 from engine.models.common import latent_axes
@@ -59,7 +60,9 @@ def _run(runtime, request, job=1):
 def test_a_seeds_code_drawn_again_is_the_seeds_sample(cpu_runtime, model):
     ref = ModelRef(Family(model.split("-")[0]), model)
     code = _run(cpu_runtime, SeedLatentRequest(model=ref, seed=31)).vectors[0]
-    kept = SampleRequest(model=ref, seed=31, count=1, latent=code, save=False)
+    kept = SampleRequest(
+        model=ref, seed=31, count=1, options=LatentSampleOptions(latent=code), save=False
+    )
     drawn = _run(cpu_runtime, kept, 2).images[0].rgb
     sample = _run(cpu_runtime, SampleRequest(model=ref, seed=31, count=1, save=False), 3)
     assert np.array_equal(drawn, sample.images[0].rgb)
@@ -70,7 +73,9 @@ def test_a_seeds_code_drawn_again_is_the_seeds_sample(cpu_runtime, model):
 
 def test_a_kept_code_survives_its_recipe_exactly():
     code = tuple(float(v) for v in torch.randn(64, generator=torch.Generator().manual_seed(3)))
-    request = SampleRequest(model=GAN_SHAPES, seed=9, count=1, latent=code)
+    request = SampleRequest(
+        model=GAN_SHAPES, seed=9, count=1, options=LatentSampleOptions(latent=code)
+    )
     again = request_from_dict(request_to_dict(request))
     assert again == request and again.latent == code  # every float to the last bit
 
@@ -79,12 +84,13 @@ def test_a_kept_code_survives_its_recipe_exactly():
     ("fields", "words"),
     [
         ({"count": 2}, "count must be 1"),
-        ({"model": DDPM_SHAPES}, "VAE or a GAN"),
-        ({"latent": (float("nan"),) * 64}, "finite"),
+        ({"model": DDPM_SHAPES}, "VAE or GAN sample options"),
+        ({"options": LatentSampleOptions(latent=(float("nan"),) * 64)}, "finite"),
     ],
 )
 def test_bad_kept_codes_are_refused_with_a_sentence(fields, words):
-    request = SampleRequest(**{"model": GAN_SHAPES, "count": 1, "latent": (0.0,) * 64, **fields})
+    kept = LatentSampleOptions(latent=(0.0,) * 64)
+    request = SampleRequest(**{"model": GAN_SHAPES, "count": 1, "options": kept, **fields})
     with pytest.raises(BadInput, match=words):
         request.validate()
 

@@ -25,6 +25,7 @@ from engine.api.requests import (
     SampleRequest,
     SeedLatentRequest,
 )
+from engine.api.sample_options import LatentSampleOptions
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine
 from engine.store.metadata import metadata_from_text
@@ -183,7 +184,9 @@ def test_use_these_parameters_reaches_the_panel_the_recipe_names(qtbot, tmp_path
             assert lab.tabs.currentWidget() is lab.explore, task
             assert lab.explore.current_tool == tool, task
     # A code kept from the sliders reopens the sliders, at that exact code.
-    kept = SampleRequest(model=DIGITS, seed=5, count=1, latent=(0.5, -1.0) * 32)
+    kept = SampleRequest(
+        model=DIGITS, seed=5, count=1, options=LatentSampleOptions(latent=(0.5, -1.0) * 32)
+    )
     meta = metadata_from_text(
         {"latentstudio": json.dumps({"version": 2, "request": kept.to_dict(), "seed": 5})}, 8, 8
     )

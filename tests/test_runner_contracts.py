@@ -37,6 +37,7 @@ from engine.api.requests import (
     Txt2ImgRequest,
     UpscaleRequest,
 )
+from engine.api.sample_options import DiffusionSampleOptions, SampleOptions
 from tests.runner_contract import RunnerContract
 from tests.tiny_models import LATENT_DIMS, tiny_model
 
@@ -60,10 +61,16 @@ class ClassicSample(RunnerContract):
 
     def make_request(self, tmp_path, seed=0, count=2):
         model = tiny_model(self.family, tmp_path)
-        return SampleRequest(model=model, seed=seed, count=count, steps=5)
+        return SampleRequest(model=model, seed=seed, count=count, options=self.few_steps())
 
     def damaged_model_request(self, tmp_path):
-        return SampleRequest(model=damaged_model(self.family, tmp_path), count=1, steps=5)
+        model = damaged_model(self.family, tmp_path)
+        return SampleRequest(model=model, count=1, options=self.few_steps())
+
+    def few_steps(self) -> SampleOptions:
+        """A diffusion model's sampler cut to 5 steps; any other family's defaults."""
+        diffusion = families.takes_options(self.family, DiffusionSampleOptions)
+        return DiffusionSampleOptions(steps=5) if diffusion else SampleOptions()
 
 
 class ClassicDecode(RunnerContract):

@@ -63,13 +63,19 @@ def test_a_request_with_every_part_is_valid():
         ({"control": (replace(CONTROL, end=1.5),)}, "start and end must be between"),
         ({"control": (replace(CONTROL, start=0.7, end=0.3),)}, "must start before it ends"),
         ({"control": (replace(CONTROL, model=ModelRef(Family.SD, "")),)}, "Choose a Stable"),
-        ({"control": (replace(CONTROL, model=ModelRef(Family.VAE, "v")),)}, "must be Stable Diffusion, not VAE"),
+        (
+            {"control": (replace(CONTROL, model=ModelRef(Family.VAE, "v")),)},
+            "must be Stable Diffusion, not VAE",
+        ),
         ({"control": (CONTROL,) * 9}, "The number of control units must be between 0 and 8"),
         ({"hires": Hires(scale=0.5)}, "Hires scale must be between 1.0 and 4.0"),
         ({"hires": Hires(scale=float("nan"))}, "Hires scale must be a finite number"),
         ({"hires": Hires(steps=1001)}, "Hires steps"),
         ({"hires": Hires(denoise=1.5)}, "Hires denoising strength"),
-        ({"hires": Hires(upscaler=ModelRef(Family.SD, "x"))}, "must be Upscaler, not Stable Diffusion"),
+        (
+            {"hires": Hires(upscaler=ModelRef(Family.SD, "x"))},
+            "must be Upscaler, not Stable Diffusion",
+        ),
     ],
 )
 def test_each_part_refuses_what_is_out_of_bounds_with_a_sentence(parts, words):

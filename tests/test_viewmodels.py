@@ -8,12 +8,14 @@ import pytest
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import LatentWalkRequest, SampleRequest, Txt2ImgRequest
+from engine.api.sample_options import DiffusionSampleOptions, LatentSampleOptions
 from gui.viewmodels.create import CreateViewModel
 from gui.viewmodels.lab import LabViewModel
 
 MODEL = "/models/dream.safetensors"
 DDPM = ModelRef(Family.DDPM, "ddpm-digits")
 VAE = ModelRef(Family.VAE, "vae-digits")
+DIFFUSION = DiffusionSampleOptions(steps=30, label=3, guidance=1.5)
 DIGITS = [str(d) for d in range(10)]
 
 
@@ -216,7 +218,7 @@ def test_the_first_model_is_chosen_and_a_vae_sheet_has_no_diffusion_options():
     vm.steps.set(80)
     assert vm.model.value == VAE
     assert vm.sample_request() == SampleRequest(
-        model=VAE, seed=10, count=16, grid=True, steps=50, label=None, guidance=None
+        model=VAE, seed=10, count=16, grid=True, options=LatentSampleOptions(latent=None)
     )
 
 
@@ -229,14 +231,18 @@ def test_a_ddpm_sheet_takes_steps_class_and_guidance():
     vm.steps.set(30)
     vm.label.set(7)
     assert vm.sample_request() == SampleRequest(
-        model=DDPM, seed=3, count=9, grid=True, steps=30, label=7, guidance=1.25
+        model=DDPM,
+        seed=3,
+        count=9,
+        grid=True,
+        options=DiffusionSampleOptions(steps=30, label=7, guidance=1.25),
     )
 
 
 @pytest.mark.parametrize(
     "request_",
     [
-        SampleRequest(model=DDPM, seed=5, count=9, grid=True, steps=30, label=3, guidance=1.5),
+        SampleRequest(model=DDPM, seed=5, count=9, grid=True, options=DIFFUSION),
         SampleRequest(model=VAE, seed=11, count=4, grid=True),
     ],
     ids=["ddpm", "vae"],
@@ -258,9 +264,7 @@ def test_lab_state_restores_into_a_fresh_view_model():
     vm = a_lab()
     vm.select_model("ddpm-digits")
     vm.describe_model(DIGITS, 1.0)
-    vm.apply_request(
-        SampleRequest(model=DDPM, seed=5, count=9, grid=True, steps=30, label=3, guidance=1.5)
-    )
+    vm.apply_request(SampleRequest(model=DDPM, seed=5, count=9, grid=True, options=DIFFUSION))
     state = vm.state()
     assert state == {
         "model": "ddpm-digits",

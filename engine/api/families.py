@@ -143,6 +143,18 @@ def families_for(task: Task) -> tuple[Family, ...]:
     return tuple(f for f, s in family_specs().items() if task in s.tasks)
 
 
+def sample_options_of(family: str) -> type[SampleOptions]:
+    """The options class a family's samples take: its spec's, else the plain
+    SampleOptions (none beyond seed and count; also for a family with no spec)."""
+    spec = family_specs().get(family)  # type: ignore[call-overload]
+    return spec.sample_options if spec and spec.sample_options else SampleOptions
+
+
+def takes_options(family: str, cls: type[SampleOptions]) -> bool:
+    """Whether a family's samples take the options of `cls` (DDPM: the diffusion ones)."""
+    return issubclass(sample_options_of(family), cls)
+
+
 def title_of(family: str) -> str:
     spec = family_specs().get(family)  # type: ignore[call-overload]
     return spec.title if spec else str(family)

@@ -1,6 +1,8 @@
 """What a family's samples can be asked for beyond seed and count: a typed part per kind
-of model. A family's spec names its class; the CLI builds `sample` flags from the fields
-(each field's metadata["help"] is its help line), so a GAN's help offers no DDPM flags."""
+of model, held by SampleRequest.options. A family's spec names its class: a request is
+checked against it, and a recipe writes the fields plainly and is read back as it. The
+CLI builds `sample` flags from the fields (each field's metadata["help"] is its help
+line), so a GAN's help offers no DDPM flags."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ class SampleOptions:
 
     def check(self, count: int) -> None:
         """Raise BadInput for options that cannot be drawn (`count`: the samples asked)."""
+
+    def words(self) -> tuple[str, ...]:
+        """What the queue's line for the samples adds ("40 steps", "class 2")."""
+        return ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +44,10 @@ class DiffusionSampleOptions(SampleOptions):
         limits.ETA.check(self.eta)
         if self.label is not None and self.label < 0:
             raise BadInput(f"The class to draw cannot be negative (got {self.label}).")
+
+    def words(self) -> tuple[str, ...]:
+        label = () if self.label is None else (f"class {self.label}",)
+        return (f"{self.steps} steps", *label)
 
 
 @dataclass(frozen=True, kw_only=True)

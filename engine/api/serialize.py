@@ -13,6 +13,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Callable
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin
@@ -33,6 +34,16 @@ def optional_part(default: Any = None) -> Any:
 
 
 OMIT_UNSET = "omit_unset"
+
+
+def part_read_as(default: Any, read_as: Callable[[dict[str, Any]], type]) -> Any:
+    """A dataclass field typed with a base class whose data is read as the class that
+    `read_as(values)` names, given the fields read before it (a sample's options, as the
+    class its model's family names): the recipe stays plain fields, with no class tag."""
+    return dataclasses.field(default=default, metadata={READ_AS: read_as})
+
+
+READ_AS = "read_as"
 
 
 def to_data(value: Any) -> Any:
@@ -130,7 +141,8 @@ def _read_dataclass(cls: type, data: Any, where: str) -> Any:
         if not f.init:
             continue
         if f.name in data:
-            values[f.name] = _read(hints[f.name], data[f.name], f"{where}.{f.name}")
+            hint = f.metadata[READ_AS](values) if READ_AS in f.metadata else hints[f.name]
+            values[f.name] = _read(hint, data[f.name], f"{where}.{f.name}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise BadInput(f"{where} has no {f.name}.")
     return cls(**values)

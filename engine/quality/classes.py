@@ -10,6 +10,7 @@ import torch
 
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.context import JobContext
 from engine.quality.meters import (
     DIGITS_METER,
@@ -34,7 +35,8 @@ def per_class(
     each = max(4, min(PER_CLASS, count // len(classes)))
     figures = {}
     for label, name in enumerate(classes):
-        request = SampleRequest(model=ref, seed=0, count=each, label=label, save=False)
+        options = DiffusionSampleOptions(label=label)
+        request = SampleRequest(model=ref, seed=0, count=each, options=options, save=False)
         outcome = runtime.run(request, JobContext(0, previews=False))
         pixels = torch.stack([torch.from_numpy(image.rgb) for image in outcome.images])
         samples = pixels.permute(0, 3, 1, 2).float() / 255

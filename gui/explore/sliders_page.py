@@ -36,6 +36,7 @@ from engine.api.requests import (
     SampleRequest,
     SeedLatentRequest,
 )
+from engine.api.sample_options import LatentSampleOptions
 from gui.explore.page import ExplorePage, about_label
 from gui.viewmodels.lab import sample_request
 
@@ -252,7 +253,8 @@ class SlidersPage(ExplorePage):
         code = self.code()
         if code is not None and self.model is not None:
             latent = tuple(float(v) for v in code)
-            self.send(sample_request(self.model, self.seed, latent=latent))
+            options = LatentSampleOptions(latent=latent)
+            self.send(sample_request(self.model, self.seed, options=options))
 
     def apply_request(self, request: Request) -> None:
         """A kept picture's recipe: start from its exact code, sliders at 0."""

@@ -12,19 +12,20 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
+from engine.api import families
 from engine.api.errors import BadInput
-from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
+from engine.api.sample_options import DiffusionSampleOptions, SampleOptions
 from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
 
-DEFAULT_STEPS = 50  # what a model without steps (not diffusion) is asked for
+DEFAULT_STEPS = DiffusionSampleOptions().steps
 NO_MODEL = "There is no model to sample: train one, or reinstall the bundled ones."
 
 
 def is_diffusion(model: ModelRef | None) -> bool:
-    """Whether the model takes steps, a class and guidance."""
-    return model is not None and model.family is Family.DDPM
+    """Whether the model takes steps, a class and guidance (its family's spec says so)."""
+    return model is not None and families.takes_options(model.family, DiffusionSampleOptions)
 
 
 def sample_request(
@@ -33,22 +34,12 @@ def sample_request(
     count: int = 1,
     *,
     grid: bool = False,
-    steps: int = DEFAULT_STEPS,
-    label: int | None = None,
-    guidance: float | None = None,
-    latent: tuple[float, ...] | None = None,
+    options: SampleOptions | None = None,
 ) -> SampleRequest:
-    """Samples `seed`, `seed + 1`… of a Lab model (one, by default: a kept sample)."""
-    return SampleRequest(
-        model=model,
-        seed=seed,
-        count=count,
-        grid=grid,
-        steps=steps,
-        label=label,
-        guidance=guidance,
-        latent=latent,
-    )
+    """Samples `seed`, `seed + 1`… of a Lab model (one, by default: a kept sample);
+    `options` of the class its family's spec names (None: the family's defaults)."""
+    options = options or SampleOptions()
+    return SampleRequest(model=model, seed=seed, count=count, grid=grid, options=options)
 
 
 def _optional_int(value: Any) -> int | None:
@@ -98,27 +89,32 @@ class LabViewModel(FormModel):
         model = self.model.value
         if model is None:
             raise BadInput(NO_MODEL)
-        diffusion = is_diffusion(model)
-        return sample_request(
-            model,
-            resolve_seed(self.seed.value),
-            self.count.value,
-            grid=True,
-            steps=self.steps.value if diffusion else DEFAULT_STEPS,
-            label=self.label.value if diffusion else None,
-            guidance=round(self.guidance.value, 2) if diffusion else None,
+        options = (
+            DiffusionSampleOptions(
+                steps=self.steps.value,
+                label=self.label.value,
+                guidance=round(self.guidance.value, 2),
+            )
+            if is_diffusion(model)
+            else SampleOptions()
         )
+        seed = resolve_seed(self.seed.value)
+        return sample_request(model, seed, self.count.value, grid=True, options=options)
 
     def apply_request(self, request: SampleRequest, seed: int | None = None) -> None:
         """Use these parameters: the sheet's seed and size, or one sample's seed."""
         self.select_model(request.model.id)
         self.seed.set(seed_text(request.seed if seed is None or request.grid else seed))
         self.count.set(request.count if request.grid else 1)
-        self.steps.set(request.steps)
-        if request.guidance is not None:
-            self.guidance.set(request.guidance)
-        if request.label is None or 0 <= request.label < len(self.classes):
-            self.label.set(request.label)
+        # Another family's samples set the diffusion controls to their defaults.
+        options = request.options
+        if not isinstance(options, DiffusionSampleOptions):
+            options = DiffusionSampleOptions()
+        self.steps.set(options.steps)
+        if options.guidance is not None:
+            self.guidance.set(options.guidance)
+        if options.label is None or 0 <= options.label < len(self.classes):
+            self.label.set(options.label)
 
     # ------------------------------------------------------------ settings
 

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from engine.api import families, limits
 from engine.api.errors import BadInput
 from engine.api.families import title_of
-from engine.api.kinds import Family, Lane, Task
+from engine.api.kinds import Lane, Task
 from engine.api.outcomes import (
     FramesOutcome,
     ImagesOutcome,
     Outcome,
     VectorsOutcome,
 )
-from engine.api.parts import (
-    ImageRef,
-    Latents,
-)
+from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests.base import (
     LiveRequest,
     ModelRequest,
     image_name,
     require_support,
 )
+from engine.api.sample_options import LatentSampleOptions, SampleOptions
+from engine.api.serialize import part_read_as
+
+
+def _options_class(values: dict[str, Any]) -> type[SampleOptions]:
+    """The class a recipe's sample options are read as: the one the model's family names."""
+    model = values.get("model")
+    if not isinstance(model, ModelRef):
+        return SampleOptions
+    return families.sample_options_of(model.family)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,28 +49,22 @@ class SampleRequest(ModelRequest):
     # One sheet of all samples in the gallery (its recipe lists each sample's seed)
     # instead of one file per sample: the Lab's way, so a click is one thumbnail.
     grid: bool = False
-    # Diffusion models only: denoising steps (DDIM), the class to draw (None: one drawn
-    # from each sample's seed), classifier-free guidance scale (None: the model's own
-    # recommendation), and DDIM's eta.
-    steps: int = 50
-    label: int | None = None
-    guidance: float | None = None
-    eta: float = 0.0
-    # VAE and GAN: draw this latent code instead of the seed's (an image kept from the
-    # latent sliders: its recipe holds the code, which reproduces it exactly).
-    latent: tuple[float, ...] | None = None
+    # What the family's samples take beyond seed and count, of the class its spec names
+    # (a DDPM's sampler settings, a VAE's or GAN's kept latent code). The plain
+    # SampleOptions() means the family's defaults and becomes them when the request is
+    # made, so one meaning has one form (requests compare equal, recipes are the same).
+    options: SampleOptions = part_read_as(SampleOptions(), _options_class)
+
+    def __post_init__(self) -> None:
+        if type(self.options) is SampleOptions and isinstance(self.model, ModelRef):
+            defaults = families.sample_options_of(self.model.family)()
+            object.__setattr__(self, "options", defaults)
 
     def check(self) -> None:
         super().check()
         limits.SAMPLE_COUNT.check(self.count)
-        if self.latent is not None:
-            self._check_latent()
-        limits.DIFFUSION_STEPS.check(self.steps)
-        if self.guidance is not None:
-            limits.GUIDANCE.check(self.guidance)
-        limits.ETA.check(self.eta)
-        if self.label is not None and self.label < 0:
-            raise BadInput(f"The class to draw cannot be negative (got {self.label}).")
+        self._check_options_class()
+        self.options.check(self.count)
         limits.SEED.check(self.seed)
         if self.seed + self.count - 1 > limits.SEED.high:
             raise BadInput(
@@ -71,27 +72,31 @@ class SampleRequest(ModelRequest):
                 f"seed, {limits.SEED.high}. Choose a smaller seed."
             )
 
-    def _check_latent(self) -> None:
-        if not families.supports(self.model.family, Task.DECODE):
-            able = " or a ".join(title_of(f) for f in families.families_for(Task.DECODE))
-            raise BadInput(
-                f"A latent code can be drawn by a {able} model, not by a "
-                f"{title_of(self.model.family)} model."
-            )
-        if self.count != 1:
-            raise BadInput("A latent code draws one image: the count must be 1.")
-        Latents((self.latent,)).check()
+    def _check_options_class(self) -> None:
+        given = type(self.options)
+        own = families.sample_options_of(self.model.family)
+        if given in (own, SampleOptions):
+            return
+        users = [f for f in families.names() if families.sample_options_of(f) is given]
+        whose = f"{families.titles(users)} sample options" if users else "another family's"
+        theirs = _field_names(given, " or ") or given.__name__
+        mine = _field_names(own, ", ") or "none"
+        raise BadInput(
+            f"A {title_of(self.model.family)} model takes no {theirs}: those are {whose} "
+            f"(its own: {mine})."
+        )
+
+    @property
+    def latent(self) -> tuple[float, ...] | None:
+        """The kept latent code to draw instead of the seed's (VAE, GAN), if any."""
+        return self.options.latent if isinstance(self.options, LatentSampleOptions) else None
 
     def describe(self) -> str:
         if self.latent is not None:
             return f"{self.model.name} · a latent code from seed {self.seed}"
         samples = "sample" if self.count == 1 else "samples"
         parts = [self.model.name, f"{self.count} {samples}", f"seed {self.seed}"]
-        if self.model.family is Family.DDPM:
-            parts.append(f"{self.steps} steps")
-            if self.label is not None:
-                parts.append(f"class {self.label}")
-        return " · ".join(parts)
+        return " · ".join([*parts, *self.options.words()])
 
     @property
     def image_count(self) -> int:
@@ -103,11 +108,18 @@ class SampleRequest(ModelRequest):
         return "explore:sliders" if self.latent is not None else self.reopen_place
 
 
+def _field_names(cls: type, last: str) -> str:
+    """The field names of an options class, the last two joined by `last`."""
+    names = [f.name for f in fields(cls)]
+    return last.join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DiffuseRequest(ModelRequest):
     """A DDPM's reverse process watched: a filmstrip of x_t over the predicted x̂_0 at each
     step (at most `columns` of them, evenly chosen, the last always), and the final
-    sample, which is `SampleRequest(seed, count=1, steps, label, guidance, eta)`'s."""
+    sample, which is `SampleRequest(seed, count=1, options=DiffusionSampleOptions(steps,
+    label, guidance, eta))`'s."""
 
     task: ClassVar[Task] = Task.DIFFUSE
     lane: ClassVar[Lane] = Lane.INTERACTIVE

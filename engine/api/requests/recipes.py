@@ -27,9 +27,24 @@ def request_from_dict(data: dict[str, Any]) -> Request:
         cls = REQUEST_TYPES[Task(data.get("type"))]
     except (ValueError, KeyError):
         raise BadInput(f"Unknown request type in recipe: {data.get('type')!r}.") from None
-    request = from_data(cls, {k: v for k, v in data.items() if k != "type"}, cls.__name__)
+    fields = {k: v for k, v in data.items() if k != "type"}
+    if cls.task is Task.SAMPLE and "options" not in fields:
+        fields = _sample_options_as_a_part(fields)
+    request = from_data(cls, fields, cls.__name__)
     families.spec_of(request.family)  # a family this version has no package for: a sentence
     return request
+
+
+# The sample options that recipes written before issue 20 held as the request's own fields.
+FLAT_SAMPLE_OPTIONS = ("steps", "label", "guidance", "eta", "latent")
+
+
+def _sample_options_as_a_part(fields: dict[str, Any]) -> dict[str, Any]:
+    """An older sample recipe read as today's: its flat option fields moved into
+    "options" (read as the family's class, which ignores the other families' fields)."""
+    options = {k: fields[k] for k in FLAT_SAMPLE_OPTIONS if k in fields}
+    rest = {k: v for k, v in fields.items() if k not in FLAT_SAMPLE_OPTIONS}
+    return {**rest, "options": options}
 
 
 def request_from_v1(data: dict[str, Any]) -> Request:

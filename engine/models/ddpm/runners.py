@@ -27,6 +27,7 @@ from engine.api.requests import (
     SampleRequest,
     TrainRequest,
 )
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.cache import FileIdentity
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
@@ -75,10 +76,12 @@ class DdpmSampleRunner:
 
     def run(self, request: SampleRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
+        options = request.options
+        assert isinstance(options, DiffusionSampleOptions)  # validated: the spec's class
         loaded, path = self.models.load(request.model, ctx)
         config = loaded.config
         seeds = [request.seed + i for i in range(request.count)]
-        labels = [label_for(config, seed, request.label) for seed in seeds]
+        labels = [label_for(config, seed, options.label) for seed in seeds]
         ctx.restart_clock()
         ctx.phase = "sampling"
 
@@ -86,10 +89,10 @@ class DdpmSampleRunner:
             ctx.report(step, steps, preview=lambda: to_rgb_uint8(predicted[:1])[0])
 
         guidance = (
-            request.guidance if request.guidance is not None else default_guidance(loaded.meta)
+            options.guidance if options.guidance is not None else default_guidance(loaded.meta)
         )
         images = sample(
-            loaded.unet, config, seeds, labels, request.steps, guidance, request.eta, report=report
+            loaded.unet, config, seeds, labels, options.steps, guidance, options.eta, report=report
         )
         pixels = to_rgb_uint8(images)
         info = self.models.info(request.model, path, ctx)
