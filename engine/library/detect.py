@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from engine.api.families import title_of
 from engine.library.header import CheckpointHeader
 
 UNET = "model.diffusion_model."
@@ -99,7 +98,7 @@ class Detected:
         if self.family is None:
             named = (ModelKind.CHECKPOINT, ModelKind.LORA, ModelKind.EMBEDDING)
             return "unknown family" if self.kind in named else ""
-        return " ".join(part for part in (title_of(self.family), self.variant) if part)
+        return " ".join(part for part in (self.family.title, self.variant) if part)
 
 
 def detect(header: CheckpointHeader) -> Detected:

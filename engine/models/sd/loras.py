@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.api.errors import BadInput, is_out_of_memory
-from engine.api.families import title_of
 from engine.api.parts import LoraSpec
 from engine.library.detect import FAMILY_TITLES, ModelKind, SdFamily, detect
 from engine.library.header import CheckpointHeader, read_header
@@ -59,7 +58,7 @@ def _check(path: Path, pipe: Any, family: SdFamily) -> None:
         raise BadInput(f"{path.name} is not a LoRA ({found.label or found.kind.value}).")
     if found.family is not None and found.family is not family:
         raise BadInput(
-            f"{path.name} is a LoRA for {title_of(found.family)}, and the model is "
+            f"{path.name} is a LoRA for {found.family.title}, and the model is "
             f"{FAMILY_TITLES[family]}. Choose a LoRA made for {FAMILY_TITLES[family]}."
         )
     width = _context_width(header)
