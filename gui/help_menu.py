@@ -4,17 +4,16 @@ always the one that works) and About (version, where images, models and settings
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMenuBar, QMessageBox
 
 from engine.api.catalogue import user_models_dir
 from engine.store.metadata import app_version
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.settings import AppSettings
+from gui.status_bar import StatusBar
 
 CANVAS_KEYS = (  # the canvas's mouse, which no action lists
     ("Double-click", "Toggle 1:1 and fit (canvas and before/after view)"),
@@ -23,7 +22,21 @@ CANVAS_KEYS = (  # the canvas's mouse, which no action lists
 )
 
 
-def add_help_menu(window: MainWindow) -> None:
+class HelpWindow(Protocol):
+    """What Help uses of the main window (MainWindow has it all; typed here so that this
+    module does not import the window that imports it). The window is also the Qt parent
+    of the actions and boxes."""
+
+    settings: AppSettings
+    status: StatusBar
+    help_box: QMessageBox | None  # the open box (tests read it)
+
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802
+
+    def findChildren(self, kind: type[QAction], /) -> list[QAction]: ...  # noqa: N802
+
+
+def add_help_menu(window: HelpWindow) -> None:
     menu = window.menuBar().addMenu("&Help")
     shortcuts = QAction("Keyboard Shortcuts", window)
     shortcuts.triggered.connect(lambda: show_shortcuts(window))
@@ -32,7 +45,7 @@ def add_help_menu(window: MainWindow) -> None:
     menu.addActions([shortcuts, about])
 
 
-def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
+def shortcut_rows(window: HelpWindow) -> list[tuple[str, str]]:
     """(keys, what they do) for every action of the window that has a shortcut."""
     rows = []
     for action in window.findChildren(QAction):
@@ -42,7 +55,7 @@ def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
     return sorted(set(rows), key=lambda row: row[1]) + list(CANVAS_KEYS)
 
 
-def show_shortcuts(window: MainWindow) -> QMessageBox:
+def show_shortcuts(window: HelpWindow) -> QMessageBox:
     table = "".join(
         f"<tr><td><b>{html.escape(keys)}</b>&nbsp;&nbsp;</td><td>{html.escape(what)}</td></tr>"
         for keys, what in shortcut_rows(window)
@@ -55,7 +68,7 @@ def show_shortcuts(window: MainWindow) -> QMessageBox:
     return box
 
 
-def show_about(window: MainWindow) -> QMessageBox:
+def show_about(window: HelpWindow) -> QMessageBox:
     settings = window.settings
     text = (
         f"<h3>Latent Studio {html.escape(app_version())}</h3>"

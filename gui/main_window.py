@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QStackedWidget
 
 from engine.api.errors import BadInput
 from engine.api.events import DeviceInfo
@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self)
         self.quit_when_idle = False
         self.closing = False
+        self.quit_box: QMessageBox | None = None  # the quit prompt, once asked
+        self.help_box: QMessageBox | None = None  # Help's last box
         allow_large_images()  # upscaled results pass Qt's default 256 MB per image
 
         self.canvas = ImageCanvas()
@@ -66,7 +68,7 @@ class MainWindow(QMainWindow):
         self.lab_panel = LabPanel()
         self.gallery_panel = GalleryPanel(client.gallery)
         self.upscale_panel = UpscalePanel()
-        self.modes: list[QWidget] = [
+        self.modes: list[ModePanel] = [
             self.create_panel,
             self.lab_panel,
             self.gallery_panel,
@@ -162,8 +164,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ modes
 
     @property
-    def current_panel(self) -> QWidget:
-        return self.panels.currentWidget()
+    def current_panel(self) -> ModePanel:
+        return self.modes[self.panels.currentIndex()]
 
     @property
     def mode(self) -> str:
@@ -181,7 +183,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([left, total - left])
         panel.activated()
 
-    def show_panel(self, panel: QWidget) -> None:
+    def show_panel(self, panel: ModePanel) -> None:
         self.set_mode(self.modes.index(panel))
 
     # ------------------------------------------------------------ jobs

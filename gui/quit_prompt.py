@@ -7,22 +7,38 @@ running, *Stop Training and Quit* stops it now, keeping the model at the step it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtWidgets import QAbstractButton, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QStatusBar
 
 from engine.api.kinds import Lane
-from gui.viewmodels.jobs import JobStatus
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.job_controls import JobControls
+from gui.viewmodels.jobs import JobsModel, JobStatus
+from gui.viewmodels.results import ResultsModel
 
 QUIT_ANYWAY = "Quit Anyway"
 QUIT_WHEN_DONE = "Quit When Done"
 STOP_TRAINING = "Stop Training and Quit"
 
 
-def ask_before_quitting(window: MainWindow) -> bool:
+class QuitWindow(Protocol):
+    """What the prompt uses of the main window (MainWindow has it all; typed here so that
+    this module does not import the window that imports it). The window is also the Qt
+    parent of the box."""
+
+    jobs: JobsModel
+    results: ResultsModel
+    controls: JobControls
+    quit_box: QMessageBox | None  # the open prompt (tests answer it)
+    quit_when_idle: bool
+    closing: bool
+
+    def close_now(self) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802
+
+
+def ask_before_quitting(window: QuitWindow) -> bool:
     """True when the user was asked (the close waits for the answer)."""
     active = [s for s in window.jobs.active() if s.request.listed]
     unsaved = len(window.results.unsaved)
@@ -53,7 +69,7 @@ def ask_before_quitting(window: MainWindow) -> bool:
     return True
 
 
-def _answer(window: MainWindow, answer: str | None, training: list[int]) -> None:
+def _answer(window: QuitWindow, answer: str | None, training: list[int]) -> None:
     if answer == QUIT_ANYWAY:
         window.close_now()
         return

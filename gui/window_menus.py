@@ -3,19 +3,65 @@ and the window method it calls."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QStackedWidget, QToolBar
 
-from gui.help_menu import add_help_menu
+from gui.canvas import ImageCanvas
+from gui.details_panel import DetailsDock
+from gui.file_actions import FileActions
+from gui.gallery_panel import GalleryPanel
+from gui.help_menu import HelpWindow, add_help_menu
+from gui.job_controls import JobControls
+from gui.mode_panel import ModePanel
+from gui.queue_dock import QueueDock
+from gui.trash_undo import TrashUndo
 
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+# What these use of the main window (MainWindow has it all; typed here so that this
+# module does not import the window that imports it). The window is also the Qt parent
+# of the actions.
 
 
-def _action(window: MainWindow, text: str, slot, shortcut=None) -> QAction:
+class ActionWindow(Protocol):
+    def addAction(self, action: QAction) -> None: ...  # noqa: N802
+
+
+class MenuWindow(ActionWindow, HelpWindow, Protocol):
+    # The actions build_menus makes and the window keeps.
+    generate_action: QAction
+    cancel_action: QAction
+    save_as_action: QAction
+    undo_action: QAction
+    upscale_action: QAction
+    controls: JobControls
+    files: FileActions
+    trash: TrashUndo
+    canvas: ImageCanvas
+    views: QStackedWidget
+    gallery_panel: GalleryPanel
+    queue_dock: QueueDock
+    details_dock: DetailsDock
+
+    def generate(self) -> int | None: ...
+
+    def open_settings(self) -> None: ...
+
+    def upscale_shown_image(self) -> None: ...
+
+    def close(self) -> bool: ...
+
+
+class ModeBarWindow(Protocol):
+    modes: list[ModePanel]
+
+    def set_mode(self, index: int) -> None: ...
+
+    def addToolBar(self, area: Qt.ToolBarArea, bar: QToolBar) -> None: ...  # noqa: N802
+
+
+def _action(window: ActionWindow, text: str, slot, shortcut=None) -> QAction:
     action = QAction(text, window)
     action.triggered.connect(slot)
     if shortcut is not None:
@@ -25,7 +71,7 @@ def _action(window: MainWindow, text: str, slot, shortcut=None) -> QAction:
     return action
 
 
-def build_menus(window: MainWindow) -> None:
+def build_menus(window: MenuWindow) -> None:
     """The actions the window keeps (generate_action, cancel_action, save_as_action,
     undo_action, upscale_action) and the menu bar."""
     w = window
@@ -68,7 +114,7 @@ def build_menus(window: MainWindow) -> None:
     add_help_menu(w)
 
 
-def build_mode_bar(window: MainWindow) -> list[QAction]:
+def build_mode_bar(window: ModeBarWindow) -> list[QAction]:
     """One checkable button per mode (Alt+1…); returns their actions, in mode order."""
     bar = QToolBar("Modes")
     bar.setObjectName("mode-bar")

@@ -9,20 +9,84 @@ gets squeezed, down to their minimums: the canvas is what the user came for.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QSplitter
 
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+from gui.details_panel import DetailsDock
+from gui.mode_panel import ModePanel
+from gui.queue_dock import QueueDock
+from gui.settings import AppSettings
+from gui.viewmodels.results import ResultsModel
 
 DOCK_SHARE = 0.25  # the most of the window's width the right docks keep on a resize
 PANEL_SHARE = 0.3  # and the mode panel (the gallery's grid excepted)
 PANEL_MIN = 320  # the mode panels' own minimum (their forms)
 SETTLE_MS = 100  # after the last resize event: Qt's dock layout has settled by then
 
+# What this module uses of the main window (MainWindow has it all; typed here so that
+# this module does not import the window that imports it).
 
-def save(window: MainWindow) -> None:
+
+class SavedWindow(Protocol):
+    """What save() and restore() keep and put back."""
+
+    settings: AppSettings
+    modes: list[ModePanel]
+    results: ResultsModel
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def shown_file(self) -> str | None: ...
+
+    @property
+    def showing_preview(self) -> bool: ...
+
+    def set_mode(self, index: int) -> None: ...
+
+    def open_image(self, path: str) -> None: ...
+
+    def saveGeometry(self) -> QByteArray: ...  # noqa: N802
+
+    def restoreGeometry(self, geometry: QByteArray) -> bool: ...  # noqa: N802
+
+    def saveState(self) -> QByteArray: ...  # noqa: N802
+
+    def restoreState(self, state: QByteArray) -> bool: ...  # noqa: N802
+
+    def normalGeometry(self) -> QRect: ...  # noqa: N802
+
+    def isMaximized(self) -> bool: ...  # noqa: N802
+
+    def resize(self, size: QSize) -> None: ...
+
+
+class RoomWindow(Protocol):
+    """What keeping the canvas its room looks at and resizes. The window is also the Qt
+    parent of the filter and the timer's context."""
+
+    queue_dock: QueueDock
+    details_dock: DetailsDock
+    splitter: QSplitter
+
+    @property
+    def current_panel(self) -> ModePanel: ...
+
+    def width(self) -> int: ...
+
+    def dockWidgetArea(self, dock: QDockWidget) -> Qt.DockWidgetArea: ...  # noqa: N802
+
+    def resizeDocks(  # noqa: N802
+        self, docks: list[QDockWidget], sizes: list[int], orientation: Qt.Orientation
+    ) -> None: ...
+
+    def installEventFilter(self, watcher: QObject) -> None: ...  # noqa: N802
+
+
+def save(window: SavedWindow) -> None:
     settings = window.settings
     settings.set_ui_value("window/geometry", window.saveGeometry())
     settings.set_ui_value("window/size", window.normalGeometry().size())
@@ -31,7 +95,7 @@ def save(window: MainWindow) -> None:
     settings.set_ui_value("window/last_image", shown_file(window) or "")
 
 
-def restore(window: MainWindow) -> None:
+def restore(window: SavedWindow) -> None:
     """Put back what save() kept; anything missing or unreadable keeps the defaults."""
     settings = window.settings
     geometry = settings.ui_value("window/geometry")
@@ -52,7 +116,7 @@ def restore(window: MainWindow) -> None:
         window.open_image(last)
 
 
-def shown_file(window: MainWindow) -> str | None:
+def shown_file(window: SavedWindow) -> str | None:
     """The gallery file the canvas shows (a batch: its first image), if there is one."""
     if window.shown_file:
         return window.shown_file
@@ -61,7 +125,7 @@ def shown_file(window: MainWindow) -> str | None:
     return saved[0] if saved and not window.showing_preview else None
 
 
-def keep_canvas_room(window: MainWindow) -> None:
+def keep_canvas_room(window: RoomWindow) -> None:
     """After a resize: side areas wider than their share of the window (docks dragged
     wide, a window made smaller) are narrowed, never below their minimums, so that the
     canvas is not the only thing that shrinks."""
@@ -80,7 +144,7 @@ def keep_canvas_room(window: MainWindow) -> None:
     QTimer.singleShot(SETTLE_MS, window, lambda: _narrow_panel(window))  # not once closed
 
 
-def _narrow_panel(window: MainWindow) -> None:
+def _narrow_panel(window: RoomWindow) -> None:
     width = window.width()
     left, view = window.splitter.sizes()
     panel_share = max(PANEL_MIN, int(width * PANEL_SHARE))
@@ -92,7 +156,7 @@ class CanvasRoom(QObject):
     """Runs keep_canvas_room once a resize has settled (a drag sends many events, and
     a dock resized while Qt still lays out the last one is laid out again over it)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: RoomWindow) -> None:
         super().__init__(window)
         self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._timer.timeout.connect(lambda: keep_canvas_room(window))

@@ -1,0 +1,61 @@
+"""The real MainWindow is what the window's helpers type it as (issue 20): the quit
+prompt, the menus, Help and the window state each declare a Protocol of the members they
+use instead of importing MainWindow (which imports them). Nothing checks a Protocol at
+run time, so this does: every member each one declares is on a real window, of the
+declared type."""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Protocol, get_args, get_origin, get_type_hints
+
+import pytest
+
+from gui.help_menu import HelpWindow
+from gui.quit_prompt import QuitWindow
+from gui.window_menus import ActionWindow, MenuWindow, ModeBarWindow
+from gui.window_state import RoomWindow, SavedWindow
+
+PROTOCOLS = [
+    QuitWindow,
+    HelpWindow,
+    ActionWindow,
+    MenuWindow,
+    ModeBarWindow,
+    SavedWindow,
+    RoomWindow,
+]
+
+
+def conforms(value: object, hint: object) -> bool:
+    """isinstance for the hints the protocols use: classes, X | None, list[X]."""
+    if isinstance(hint, UnionType):
+        return any(conforms(value, arg) for arg in get_args(hint))
+    if get_origin(hint) is list:
+        (item,) = get_args(hint)
+        return isinstance(value, list) and all(isinstance(v, item) for v in value)
+    return isinstance(value, hint)
+
+
+def functions(protocol: type) -> set[str]:
+    """The methods and properties a protocol declares, its bases' included."""
+    return {
+        name
+        for cls in protocol.__mro__
+        if Protocol in cls.__bases__
+        for name, member in vars(cls).items()
+        if not name.startswith("_") and (callable(member) or isinstance(member, property))
+    }
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.__name__)
+def test_the_main_window_has_what_its_helpers_use(window, protocol):
+    attributes = get_type_hints(protocol)
+    assert attributes or functions(protocol)  # the reading found something to check
+    for name, hint in attributes.items():
+        assert hasattr(window, name), name
+        assert conforms(getattr(window, name), hint), (name, hint, getattr(window, name))
+    for name in functions(protocol):
+        assert hasattr(type(window), name), name  # a method or property of the class
+        member = getattr(type(window), name)
+        assert callable(member) or isinstance(member, property), name
