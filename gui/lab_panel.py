@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
-from engine.api.catalogue import CatalogueEntry, lab_models
+from engine.api.catalogue import CatalogueEntry
 from engine.api.families import spec_of
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
 from engine.api.requests import Request, SampleRequest, ScoreRequest
 from engine.handle import JobHandle
+from engine.interface import Catalogue
 from engine.quality.record import load_quality
 from gui.bindings import bind_combo, bind_line_edit, bind_spin
 from gui.explore import ExploreTab
@@ -60,13 +61,14 @@ class LabPanel(QWidget, ModePanel):
     training_control = Signal(str)  # "pause" or "stop"
     models_changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, catalogue: Catalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.catalogue = catalogue  # the engine's models, not this computer's files
         self.vm = LabViewModel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self._sample_tab(), "Sample")
         self._bind()
-        self.train = TrainPanel()
+        self.train = TrainPanel(catalogue=catalogue)
         self.train.start_requested.connect(self._start_training)
         self.train.pause_requested.connect(lambda: self.training_control.emit("pause"))
         self.train.stop_requested.connect(lambda: self.training_control.emit("stop"))
@@ -168,7 +170,7 @@ class LabPanel(QWidget, ModePanel):
 
     def refresh_models(self, select: str = "") -> None:
         """List the catalogue's models again; what is chosen is shown afresh."""
-        entries = lab_models()
+        entries = self.catalogue.lab_models()
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for entry in entries:
@@ -187,7 +189,7 @@ class LabPanel(QWidget, ModePanel):
 
     def _entry(self) -> CatalogueEntry | None:
         model = self.model
-        return next((e for e in lab_models() if model and e.ref == model), None)
+        return next((e for e in self.catalogue.lab_models() if model and e.ref == model), None)
 
     def _model_changed(self, *_args: object) -> None:
         model = self.model

@@ -65,9 +65,9 @@ class MainWindow(QMainWindow):
 
         self.canvas = ImageCanvas()
         self.create_panel = CreatePanel()
-        self.lab_panel = LabPanel()
+        self.lab_panel = LabPanel(catalogue=client.catalogue)
         self.gallery_panel = GalleryPanel(client.gallery)
-        self.upscale_panel = UpscalePanel()
+        self.upscale_panel = UpscalePanel(catalogue=client.catalogue)
         self.modes: list[ModePanel] = [
             self.create_panel,
             self.lab_panel,

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
-from engine.api.catalogue import user_models_dir
 from engine.api.events import Metrics, Progress
 from engine.api.families import title_of, trainable_families
 from engine.api.kinds import Family
@@ -34,6 +33,7 @@ from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
 from engine.data.survey import FolderSurvey
+from engine.interface import Catalogue
 from gui.folder_survey import FolderSurveyor
 from gui.start_folders import Purpose, start_folder
 from gui.train_preview import TrainPreview
@@ -55,8 +55,9 @@ class TrainPanel(QWidget):
     pause_requested = Signal()
     stop_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, catalogue: Catalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.catalogue = catalogue
         self.family = QComboBox()
         for family in trainable_families():  # the value: Qt keeps a str subclass as a str
             self.family.addItem(title_of(family), family.value)
@@ -160,7 +161,7 @@ class TrainPanel(QWidget):
         name = Path(self.folder).name if key == CHOSEN else key
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = _file_part(name, MAX_MODEL_NAME_BYTES - len(f"{family.value}--{stamp}"))
-        new_file = user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
+        new_file = self.catalogue.user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
         output = self.resume_path or new_file
         return TrainRequest(
             family=family,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from engine.api.events import Progress
 from engine.api.kinds import Family
 from engine.context import JobControl
+from engine.local_engine import LocalCatalogue
 from engine.train.determinism import deterministic_cpu
 from gui.lab_model_files import record_of
 from gui.lab_panel import LabPanel
@@ -21,7 +22,7 @@ def stopped_run(train) -> None:
 
 
 def test_continue_training_shows_the_models_steps_against_the_steps_box(qtbot, tmp_path):
-    lab = LabPanel()
+    lab = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(lab)
     train = lab.train
     stopped_run(train)
@@ -36,7 +37,7 @@ def test_continue_training_shows_the_models_steps_against_the_steps_box(qtbot, t
 
 
 def test_a_stopped_run_continues_towards_the_steps_it_was_asked_for(qtbot, tmp_path):
-    lab = LabPanel()
+    lab = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(lab)
     stopped_run(lab.train)
     meta = {"dataset": "digits", "steps": 276, "steps_planned": 8000, "train": {}}
@@ -51,7 +52,7 @@ def test_a_model_stopped_by_the_engine_continues_towards_its_planned_steps(qtbot
     with deterministic_cpu(SEED):
         outcome = train(train_request(Family.VAE, model, steps=8), tmp_path, ctx)
     assert outcome.stopped_early and outcome.step == 4
-    lab = LabPanel()
+    lab = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(lab)
     lab.train.continue_from(model, record_of(model))  # what Continue training… does
     assert lab.train.steps.value() == 8

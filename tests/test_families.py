@@ -21,6 +21,7 @@ from engine.api.kinds import Family, Task
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, request_from_dict
 from engine.commands import build_parser
+from engine.local_engine import LocalCatalogue
 from tests.runner_contract import RunnerContract
 from tests.toy_family import toy_family, write_toy_model
 
@@ -124,7 +125,7 @@ def test_a_toy_family_is_whole_and_listed_by_the_catalogue(toy):
 def test_the_lab_picker_offers_the_toy_and_tells_its_idea(toy, qtbot):
     from gui.lab_panel import LabPanel
 
-    panel = LabPanel()
+    panel = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(panel)
     panel.refresh_models(select=toy.id)
     titles = [panel.model_box.itemText(i) for i in range(panel.model_box.count())]

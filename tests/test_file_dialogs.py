@@ -16,6 +16,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from engine.local_engine import LocalCatalogue
 from gui import start_folders
 from gui.create_panel import CreatePanel
 from gui.explore.animation import AnimationPlayer
@@ -105,7 +106,12 @@ def test_export_animation_prefills_its_name_in_pictures_not_the_install_folder(
 
 def test_every_open_dialog_starts_in_the_users_folders(qtbot, user, monkeypatch):
     dialogs = Dialogs(monkeypatch)
-    reconstruct, forward, walk, train = ReconstructPage(), ForwardPage(), WalkPage(), TrainPanel()
+    reconstruct, forward, walk, train = (
+        ReconstructPage(),
+        ForwardPage(),
+        WalkPage(),
+        TrainPanel(catalogue=LocalCatalogue()),
+    )
     create, settings = CreatePanel(), SettingsDialog(AppSettings())
     for widget in (reconstruct, forward, walk, train, create, settings):
         qtbot.addWidget(widget)
@@ -125,7 +131,7 @@ def test_every_open_dialog_starts_in_the_users_folders(qtbot, user, monkeypatch)
 
 
 def test_upscales_file_dialog_starts_in_the_gallery(qtbot, user):
-    panel = UpscalePanel()
+    panel = UpscalePanel(catalogue=LocalCatalogue())
     qtbot.addWidget(panel)
     panel.choose_files()
     try:

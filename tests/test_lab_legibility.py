@@ -9,6 +9,7 @@ import unicodedata
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from engine.local_engine import LocalCatalogue
 from gui.explore import Tool
 from gui.lab_panel import LabPanel
 from gui.loss_plot import LossPlot
@@ -21,7 +22,7 @@ def combining(text: str) -> list[str]:
 
 
 def test_no_text_the_lab_shows_has_a_combining_mark(qtbot):
-    lab = LabPanel()
+    lab = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(lab)
     seen = 0
     for index in range(lab.model_box.count()):  # each family's about text

@@ -20,6 +20,7 @@ from engine.api.requests import (
     Txt2ImgRequest,
     UpscaleRequest,
 )
+from engine.local_engine import LocalCatalogue
 from engine.resources import BUNDLED_MODELS_DIR
 from gui.lab_panel import LabPanel
 from gui.queue_dock import QueueDock
@@ -46,7 +47,7 @@ def test_trained_models_head_the_picker_newest_first(qtbot, models_dir):
     train_a_model(models_dir, "vae-monday", 1_700_000_000)
     train_a_model(models_dir, "vae-wednesday", 1_700_200_000)
     train_a_model(models_dir, "vae-tuesday", 1_700_100_000)
-    lab = LabPanel()
+    lab = LabPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(lab)
     titles = [lab.model_box.itemText(i) for i in range(lab.model_box.count())]
     assert [t.split(" · ")[0] for t in titles[:3]] == ["vae-wednesday", "vae-tuesday", "vae-monday"]

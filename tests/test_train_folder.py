@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.api.errors import BadInput
 from engine.data.folder import MIN_IMAGES, load_folder
+from engine.local_engine import LocalCatalogue
 from gui import folder_survey
 from gui.train_panel import FOLDER, TrainPanel
 
@@ -45,7 +46,7 @@ def test_a_small_folders_refusal_counts_images_once_and_skips_apart(tmp_path):
 
 @pytest.fixture
 def train(qtbot) -> TrainPanel:
-    panel = TrainPanel()
+    panel = TrainPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(panel)
     return panel
 

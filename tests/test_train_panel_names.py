@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.api.catalogue import user_models_dir
+from engine.local_engine import LocalCatalogue
 from gui.train_panel import TrainPanel
 
 
@@ -18,7 +19,7 @@ from gui.train_panel import TrainPanel
 def test_any_picked_folder_gives_a_valid_model_file_inside_the_models_folder(
     qtbot, tmp_path, folder_name
 ):
-    panel = TrainPanel()
+    panel = TrainPanel(catalogue=LocalCatalogue())
     qtbot.addWidget(panel)
     panel.set_folder(str(tmp_path / folder_name))
     request = panel.build_request()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from engine.api.catalogue import CatalogueEntry, is_resampler, upscaler_models
+from engine.api.catalogue import CatalogueEntry, is_resampler
 from engine.api.parts import ModelRef
 from engine.api.requests import DescribeModelRequest
 from gui.upscale.factor import limit_choices
@@ -23,7 +23,7 @@ class ModelPickerMixin:
     def scan_models(self, folders: list[Path], select: str = "") -> None:
         """Fill the picker: resamplers, bundled upscalers, files in the models folders."""
         current = select or (self.model.id if self.model else "")
-        self._entries = upscaler_models(folders)
+        self._entries = self.catalogue.upscaler_models(folders)
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for entry in self._entries:

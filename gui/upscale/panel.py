@@ -38,6 +38,7 @@ from engine.api.outcomes import ImagesOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ImageRef
 from engine.api.requests import DescribeModelRequest, Request, UpscaleRequest
 from engine.handle import JobHandle
+from engine.interface import Catalogue
 from gui.compare_view import CompareView, dropped_paths
 from gui.image_loader import ImageLoader
 from gui.images import rgb_to_qimage
@@ -69,8 +70,9 @@ class UpscalePanel(
     submit_requested = Signal(object)  # a request to start on its own (Upscale Anyway)
     notice = Signal(str)  # a line for the status bar
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, catalogue: Catalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.catalogue = catalogue  # the engine's upscalers
         self.setAcceptDrops(True)
         self.inputs = UpscaleInputs()
         self.batch = BatchProgress()
