@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.local_engine import LocalEngine, stuck_workers
 from engine.resources import APP_ICON
+from gui.gui_thread_gc import GuiThreadCollector
 from gui.main_window import MainWindow
 from gui.settings import APP_NAME, AppSettings
 from gui.theme import apply_dark_theme
@@ -69,6 +70,7 @@ def run_app(argv: list[str] | None = None, quit_when_shown: bool = False) -> int
     app.setDesktopFileName("latentstudio")  # the .desktop file's name: the dock's icon
     app.setWindowIcon(QIcon(str(APP_ICON)))
     apply_dark_theme(app)
+    GuiThreadCollector(app)  # before any engine thread starts
     window = create_main_window(AppSettings())
     if quit_when_shown:
         window.installEventFilter(QuitWhenPainted(window))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
@@ -30,6 +31,21 @@ class NetworkBlocked(RuntimeError):
 
 def _refuse(*args, **kwargs):
     raise NetworkBlocked("tests must not reach the network")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def garbage_on_the_main_thread():
+    """As the app does (gui/gui_thread_gc.py): no automatic cycle collection, which could
+    run on an engine thread and destroy a widget there; collect between tests instead."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test():
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True, scope="session")
