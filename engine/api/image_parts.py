@@ -1,9 +1,11 @@
 """The optional parts of a Stable Diffusion request, as krita-ai-diffusion's WorkflowInput.
 
 One Txt2ImgRequest says everything: with no part it is text to image; a SourceImage
-makes it image to image, a Mask on it inpainting, ControlUnits guide it, and Hires
-draws it again larger. Each part checks its own data (pure: no file is opened); the
-images and models they name are looked at by the engine (engine.local_checks).
+makes it image to image, a Mask on it inpainting, an Outpaint extends it, ControlUnits
+guide it, and Hires draws it again larger. Each part checks its own data (pure: no file
+is opened); the images and models they name are looked at by the engine
+(engine.local_checks). The option names and meanings are A1111's, so that its users and
+its PNG `parameters` text map one to one.
 """
 
 from __future__ import annotations
@@ -16,8 +18,21 @@ from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef
 
-# Which part of the source a mask repaints: the white (masked) part, or the rest.
+# Which part of the source a mask repaints: the white (masked) part, or the rest
+# (A1111's "Mask mode": inpaint masked / inpaint not masked).
 MASK_MODES = ("masked", "unmasked")
+# A1111's "Resize mode" when the source is not the output size.
+RESIZE_MODES = ("just-resize", "crop-and-resize", "resize-and-fill")
+# A1111's "Masked content": what the masked area starts from before denoising.
+MASKED_CONTENTS = ("original", "fill", "latent-noise", "latent-nothing")
+# A1111's "Inpaint area": the whole picture at the output size, or only the masked
+# part's bounding box (plus padding) cropped, drawn at the output size, pasted back.
+INPAINT_AREAS = ("whole", "masked")
+# How an outpaint fills the new area before it is inpainted.
+OUTPAINT_FILLS = ("edge", "mirror", "noise")
+# The hires upscaler that resizes the latents themselves (A1111's "Latent"), beside the
+# upscale family's models and resamplers.
+LATENT_UPSCALER = "latent"
 
 
 def _require(model: ModelRef, family: Family, what: str) -> None:
@@ -26,31 +41,78 @@ def _require(model: ModelRef, family: Family, what: str) -> None:
         raise BadInput(f"{what} must be {title_of(family)}, not {title_of(model.family)}.")
 
 
+def _one_of(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise BadInput(f"{what} {value!r} is not one of: {', '.join(allowed)}.")
+
+
 @dataclass(frozen=True)
 class SourceImage:
-    """The image to start from: `strength` 0 keeps it, 1 draws over it entirely."""
+    """The image to start from: `strength` 0 keeps it, 1 draws over it entirely. When it
+    is not the request's size it is resized as `resize_mode` says."""
 
     image: ImageRef
     strength: float = 0.75
+    resize_mode: str = "just-resize"
 
     def check(self) -> None:
         self.image.check("The source image")
         limits.SOURCE_STRENGTH.check(self.strength)
+        _one_of(self.resize_mode, RESIZE_MODES, "Resize mode")
 
 
 @dataclass(frozen=True)
 class Mask:
-    """Where the source is repainted (white), its edge softened by `blur` pixels."""
+    """Where the source is repainted (white; grey is partly), as A1111's inpaint options.
+
+    `blur` softens the edge by that many pixels, `grow` dilates (or, negative, erodes)
+    the mask first. `content` is what the masked area starts from, `area` whether the
+    whole picture or only the masked part (with `padding` pixels around it) is drawn.
+    `colour_match` matches the repainted part's colours to its surroundings. `composite`
+    pastes the source back through the blurred mask, so pixels outside it stay exactly
+    the source's (off only to compare with a bare diffusers call).
+    """
 
     image: ImageRef
     blur: int = 4
     mode: str = "masked"
+    content: str = "original"
+    area: str = "whole"
+    padding: int = 32
+    grow: int = 0
+    colour_match: bool = False
+    composite: bool = True
 
     def check(self) -> None:
         self.image.check("The mask")
         limits.MASK_BLUR.check(self.blur)
-        if self.mode not in MASK_MODES:
-            raise BadInput(f"Mask mode {self.mode!r} is not one of: {', '.join(MASK_MODES)}.")
+        limits.MASK_GROW.check(self.grow)
+        limits.MASK_PADDING.check(self.padding)
+        _one_of(self.mode, MASK_MODES, "Mask mode")
+        _one_of(self.content, MASKED_CONTENTS, "Masked content")
+        _one_of(self.area, INPAINT_AREAS, "Inpaint area")
+
+
+@dataclass(frozen=True)
+class Outpaint:
+    """Extend the source by so many pixels on each side; the new area is filled as
+    `fill` says and inpainted, overlapping the original by `feather` pixels (a soft
+    seam). The original area outside the overlap is unchanged."""
+
+    left: int = 0
+    top: int = 0
+    right: int = 0
+    bottom: int = 0
+    fill: str = "edge"
+    feather: int = 32
+
+    def check(self) -> None:
+        for side in (self.left, self.top, self.right, self.bottom):
+            limits.OUTPAINT_SIDE.check(side)
+        if not (self.left or self.top or self.right or self.bottom):
+            raise BadInput("Outpaint extends the image: give at least one side more than 0 px.")
+        limits.OUTPAINT_FEATHER.check(self.feather)
+        _one_of(self.fill, OUTPAINT_FILLS, "Outpaint fill")
 
 
 @dataclass(frozen=True)
@@ -78,13 +140,18 @@ class ControlUnit:
 
 @dataclass(frozen=True)
 class Hires:
-    """A second pass: the image enlarged `scale` times by `upscaler`, then denoised
-    `denoise` of the way in `steps` steps (0: as many as the first pass)."""
+    """A second pass: the image enlarged `scale` times by `upscaler` (a resampler, an
+    upscaler model, or LATENT_UPSCALER), then denoised `denoise` of the way in `steps`
+    steps (0: as many as the first pass)."""
 
     scale: float = 2.0
     steps: int = 0
     denoise: float = 0.5
     upscaler: ModelRef = ModelRef(Family.UPSCALE, "lanczos")
+
+    @property
+    def in_latent_space(self) -> bool:
+        return self.upscaler.id == LATENT_UPSCALER
 
     def check(self) -> None:
         limits.HIRES_SCALE.check(self.scale)

@@ -61,6 +61,10 @@ CONTROL_SPAN = Limit("A control unit's start and end", 0.0, 1.0)
 HIRES_SCALE = Limit("Hires scale", 1.0, 4.0)
 HIRES_STEPS = Limit("Hires steps", 0, 1000)  # 0: as many as the first pass
 HIRES_DENOISE = Limit("Hires denoising strength", 0.0, 1.0)
+MASK_GROW = Limit("Mask grow/shrink", -256, 256)  # pixels; negative shrinks
+MASK_PADDING = Limit("Only masked padding", 0, 1024)
+OUTPAINT_SIDE = Limit("Outpaint extension", 0, 2048)  # pixels added on one side
+OUTPAINT_FEATHER = Limit("Outpaint overlap", 0, 256)
 # Images larger than this many pixels are refused unless the user confirms: a PNG header
 # can claim 30000 x 30000 (a decompression bomb) in a file of a few hundred bytes.
 UPSCALE_MAX_INPUT_PIXELS = 40_000_000

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from engine.api import limits
 from engine.api.errors import BadInput
-from engine.api.image_parts import ControlUnit, Hires, Mask, SourceImage
+from engine.api.image_parts import ControlUnit, Hires, Mask, Outpaint, SourceImage
 from engine.api.kinds import Lane, Task
 from engine.api.naming import shorten
 from engine.api.outcomes import (
@@ -60,6 +60,7 @@ class Txt2ImgRequest(ModelRequest):
     # The optional parts: written into a recipe only when set.
     source: SourceImage | None = optional_part()
     mask: Mask | None = optional_part()
+    outpaint: Outpaint | None = optional_part()
     control: tuple[ControlUnit, ...] = optional_part(())
     hires: Hires | None = optional_part()
 
@@ -86,11 +87,18 @@ class Txt2ImgRequest(ModelRequest):
             )
 
     def _check_parts(self) -> None:
-        for part in (self.source, self.mask, self.hires):
+        for part in (self.source, self.mask, self.outpaint, self.hires):
             if part is not None:
                 part.check()
         if self.mask is not None and self.source is None:
             raise BadInput("A mask says where to repaint a source image: choose the image too.")
+        if self.outpaint is not None and self.source is None:
+            raise BadInput("Outpaint extends a source image: choose the image too.")
+        if self.hires is not None and self.source is not None:
+            raise BadInput(
+                "Hires fix is a second pass for text to image; with a source image, set "
+                "the size you want and the strength instead."
+            )
         limits.CONTROL_UNITS.check(len(self.control))
         for unit in self.control:
             unit.check()
@@ -98,7 +106,7 @@ class Txt2ImgRequest(ModelRequest):
     @property
     def has_parts(self) -> bool:
         """Whether any optional part is set (a plain text-to-image request has none)."""
-        return bool(self.source or self.mask or self.control or self.hires)
+        return bool(self.source or self.mask or self.outpaint or self.control or self.hires)
 
     def describe(self) -> str:
         parts = [
