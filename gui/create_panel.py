@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -47,6 +49,8 @@ from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_edit import PromptEdit
 from gui.prompt_tokens import PromptTokenCounter, token_text
 from gui.seed_edit import SeedEdit
+from gui.source_options import HiresBox
+from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel
 from gui.widgets import double_spin_box, spin_box
@@ -125,6 +129,7 @@ class CreatePanel(QWidget, ModePanel):
         )
 
         self.walk = LatentWalkBox()
+        self._build_source()
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -157,7 +162,9 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Prediction", self.prediction_box)
         form.addRow("Clip skip", self.clip_skip)
 
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addWidget(self.source)
         prompt_row = QHBoxLayout()
         prompt_row.addWidget(QLabel("<b>Prompt</b>"))
         prompt_row.addStretch(1)
@@ -170,9 +177,19 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.negative)
         layout.addWidget(self.negative_tokens)
         layout.addLayout(form)
+        layout.addWidget(self.hires)
         layout.addWidget(self.walk)
         layout.addStretch(1)
-        layout.addWidget(self.generate_button)
+        # The controls scroll (a source's options are long); Generate stays in sight.
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(self.generate_button)
         # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
         QTimer.singleShot(TOKENIZER_DELAY_MS, self.update_token_counts)
         self._select_after_scan = ""
@@ -184,6 +201,22 @@ class CreatePanel(QWidget, ModePanel):
         self.folder_watch = ModelFoldersWatch(self)
         self.folder_watch.rescan.connect(self.rescan_models)
         self._bind()
+
+    def _build_source(self) -> None:
+        """Starting from an image: the source section, hires (text to image only), drops
+        and Ctrl+V onto Create."""
+        self.source = SourceSection(self.vm)
+        self.source.notice.connect(self.notice)
+        self.hires = HiresBox(self.vm.source)
+        self.vm.source.path.changed.connect(
+            lambda *_: self.hires.set_source_present(self.vm.source.has_source)
+        )
+        self.drops = SourceDrops(self.source, self)
+        self.paste_action = QAction("Paste Image as Source", self)
+        self.paste_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+        self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.paste_action.triggered.connect(self.source.paste)
+        self.addAction(self.paste_action)
 
     def _bind(self) -> None:
         """Every control to its field of the view-model, both ways."""
@@ -353,7 +386,13 @@ class CreatePanel(QWidget, ModePanel):
         self.apply_request(request, seed)
 
     def apply_request(self, request: Txt2ImgRequest, seed: int | None) -> None:
-        """Fill every control from a request (Use these parameters): its seed, one image."""
+        """Fill every control from a request (Use these parameters): its seed, one image.
+        The source and mask are opened first, so the recipe's own size wins; one that is
+        missing or changed is named."""
+        mask = request.mask.image if request.mask else None
+        source = request.source.image if request.source else None
+        if problems := self.source.reopen(source, mask):
+            self.notice.emit(" ".join(problems))
         self.vm.apply_request(request, seed)
 
     def apply_parameters(self, params: dict[str, Any]) -> None:

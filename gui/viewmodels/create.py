@@ -21,6 +21,7 @@ from engine.api.samplers import SAMPLER_NAMES
 from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
 from engine.library.scan import LibraryEntry
 from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
+from gui.viewmodels.source import SourceViewModel, size_note
 
 MODEL_DEFAULT_SAMPLER = "Model default"
 SAMPLERS = (MODEL_DEFAULT_SAMPLER, *SAMPLER_NAMES)
@@ -54,6 +55,14 @@ class CreateViewModel(FormModel):
         self._showing = False  # filling vae/prediction from the model: not a choice
         self.entries: tuple[LibraryEntry, ...] = ()
         self.model.changed.connect(self._show_model_settings)
+        # Starting from an image: a new source sets the size; the outpaint sides move it
+        # while the size is still the source's (a size the user typed stays).
+        self.source = SourceViewModel()
+        self._sized: tuple[int, int] | None = None  # the size last taken from the source
+        self.source.path.changed.connect(self._size_from_source)
+        s = self.source
+        for field in (s.kind, s.left, s.top, s.right, s.bottom):
+            field.changed.connect(self._follow_source_size)
         self.vae.changed.connect(self._remember_model_settings)
         self.prediction.changed.connect(self._remember_model_settings)
 
@@ -108,6 +117,7 @@ class CreateViewModel(FormModel):
                 seed=resolve_seed(self.seed.value),
             ),
             batch_size=self.batch.value,
+            **self.source.parts(),
         )
 
     def latent_walk_request(self, request: Txt2ImgRequest | None = None) -> LatentWalkRequest:
@@ -145,6 +155,7 @@ class CreateViewModel(FormModel):
         self.vae.set(request.vae)
         self.prediction.set(request.prediction)
         self._remember_model_settings()
+        self.source.apply_request(request)
         walk = isinstance(request, LatentWalkRequest)
         self.walk.set(walk)
         if walk:
@@ -181,6 +192,26 @@ class CreateViewModel(FormModel):
 
     # ------------------------------------------------------------ sizes
 
+    def _size_from_source(self, *_args: object) -> None:
+        self._sized = None
+        self._follow_source_size()
+
+    def _follow_source_size(self, *_args: object) -> None:
+        size = self.source.output_size()
+        shown = (self.width.value, self.height.value)
+        if size is not None and (self._sized is None or shown == self._sized):
+            self.width.set(size[0])
+            self.height.set(size[1])
+            self._sized = size
+
+    def size_note(self) -> str:
+        """How the source becomes the output ("1023×767 → 1024×768"), "" without one."""
+        wanted = self.source.wanted_size()
+        if wanted is None:
+            return ""
+        shown = (self.width.value, self.height.value)
+        return size_note(wanted, shown, self.source.resize_mode.value)
+
     def odd_sides(self) -> list[tuple[str, int]]:
         """("Width", 500)... for each side Stable Diffusion cannot draw (not a multiple)."""
         sides = (("Width", self.width.value), ("Height", self.height.value))
@@ -210,6 +241,7 @@ class CreateViewModel(FormModel):
             "seed": self.seed.value,
             "batch": self.batch.value,
             "clip_skip": self.clip_skip.value,
+            "source": self.source.state(),
             "model_settings": {k: dict(v) for k, v in self.model_settings.items()},
         }
 
@@ -229,6 +261,8 @@ class CreateViewModel(FormModel):
             self.seed.set(str(state.get("seed", "")))
             self.batch.set(state.get("batch", self.batch.value))
             self.clip_skip.set(state.get("clip_skip", 1))
+            if isinstance(state.get("source"), dict):
+                self.source.restore(state["source"])
             remembered = state.get("model_settings", {})
             if isinstance(remembered, dict):
                 self.model_settings = {
