@@ -41,6 +41,7 @@ from engine.api.requests import (
 from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
 from gui.reveal import reveal_in_folder
+from gui.send_menu import send_to_menu
 
 EMPTY = "Select an image in the gallery, or make one, to see how it was made."
 
@@ -278,6 +279,7 @@ def _versions(recipe: dict) -> str:
 class DetailsPanel(QWidget):
     use_parameters = Signal(object)  # the ImageMetadata whose parameters to use
     upscale_requested = Signal(str)  # the image's path
+    send_to_requested = Signal(str, str)  # the image's path, how Create starts from it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -305,6 +307,9 @@ class DetailsPanel(QWidget):
         self.upscale_button = QPushButton("Upscale…")
         self.upscale_button.setToolTip("Add this image to the Upscale list")
         self.upscale_button.clicked.connect(self._upscale)
+        self.send_button = QPushButton("Send to")
+        self.send_button.setToolTip("Start Create from this image")
+        self.send_button.setMenu(send_to_menu(self.send_button, self._send))
         self.reveal = QPushButton("Show in folder")
         self.reveal.clicked.connect(
             lambda: self.meta and self.meta.path and reveal_in_folder(self.meta.path, self)
@@ -317,6 +322,7 @@ class DetailsPanel(QWidget):
         buttons.addWidget(self.copy_seed, 1, 1)
         buttons.addWidget(self.copy_parameters, 2, 0)
         buttons.addWidget(self.reveal, 2, 1)
+        buttons.addWidget(self.send_button, 3, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll, 1)
@@ -352,6 +358,7 @@ class DetailsPanel(QWidget):
         on_disk = bool(meta and meta.path and Path(meta.path).exists())
         self.reveal.setEnabled(on_disk)
         self.upscale_button.setEnabled(on_disk)
+        self.send_button.setEnabled(on_disk)
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""
@@ -360,6 +367,10 @@ class DetailsPanel(QWidget):
     def _upscale(self) -> None:
         if self.meta is not None and self.meta.path:
             self.upscale_requested.emit(str(self.meta.path))
+
+    def _send(self, kind: str) -> None:
+        if self.meta is not None and self.meta.path:
+            self.send_to_requested.emit(str(self.meta.path), kind)
 
     @staticmethod
     def _copy(text: str) -> None:

@@ -23,6 +23,7 @@ from gui.gallery_model import THUMB, GalleryModel, PathRole
 from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
 from gui.reveal import reveal_in_folder
+from gui.send_menu import send_to_menu
 
 WATCH_SETTLE_MS = 400  # after the folder changes, wait this long for quiet before a sync
 
@@ -39,6 +40,7 @@ class GalleryPanel(QWidget, ModePanel):
     failed = Signal(str)  # a sentence for the user
     notice = Signal(str)  # something the user should know (the index was rebuilt…)
     upscale_requested = Signal(list)  # paths of the selected images
+    send_to_requested = Signal(str, str)  # a path, and how Create starts from it
 
     def __init__(self, store: Gallery, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +66,7 @@ class GalleryPanel(QWidget, ModePanel):
         upscale_action = QAction("Upscale…", self.view)
         upscale_action.setToolTip("Add the selected images to the Upscale list")
         upscale_action.triggered.connect(self._upscale_selected)
+        self.send_menu = send_to_menu(self.view, self._send_current)
         reveal_action = QAction("Show in Folder", self.view)
         reveal_action.triggered.connect(self._reveal_current)
         trash_action = QAction("Move to Trash", self.view)
@@ -74,7 +77,14 @@ class GalleryPanel(QWidget, ModePanel):
         self.rescan_action.setToolTip("Look for images added to or removed from the output folder")
         self.rescan_action.triggered.connect(self.sync)
         self.view.addActions(
-            [open_action, upscale_action, reveal_action, trash_action, self.rescan_action]
+            [
+                open_action,
+                upscale_action,
+                self.send_menu.menuAction(),
+                reveal_action,
+                trash_action,
+                self.rescan_action,
+            ]
         )
 
         self.empty_label = QLabel("Nothing here yet: generated images appear here.")
@@ -225,6 +235,10 @@ class GalleryPanel(QWidget, ModePanel):
         paths = self.selected_paths() or [p for p in [self.current_path()] if p]
         if paths:
             self.upscale_requested.emit(paths)
+
+    def _send_current(self, kind: str) -> None:
+        if (path := self.current_path()) is not None:
+            self.send_to_requested.emit(path, kind)
 
     def _reveal_current(self) -> None:
         if (path := self.current_path()) is not None:

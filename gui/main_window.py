@@ -34,8 +34,10 @@ from gui.notices import Notices
 from gui.queue_dock import QueueDock
 from gui.quit_prompt import ask_before_quitting
 from gui.result_view import ResultView
+from gui.send_to import connect_sources
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
+from gui.source_image import keep_input
 from gui.status_bar import StatusBar
 from gui.submissions import Submissions
 from gui.trash_undo import TrashUndo
@@ -86,11 +88,13 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self.mode_actions = build_mode_bar(self)
         self._connect()
+        self.send_to_action = connect_sources(self)
+        self.create_panel.vm.source.keep = lambda data: keep_input(self.client.gallery, data)
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
         self.create_panel.restore(settings.panel_state("create"))
         self.lab_panel.restore(settings.panel_state("lab"))
-        self.upscale_panel.scan_models(settings.models_dirs)
+        self.scan_upscalers()
         self.upscale_panel.restore(settings.panel_state("upscale"))
         first = self.lab_panel if not self.create_panel.model_path else self.create_panel
         self.set_mode(self.modes.index(first))
@@ -142,9 +146,7 @@ class MainWindow(QMainWindow):
         self.queue_dock.resume_requested.connect(self.client.resume)
         self.create_panel.model_chosen.connect(self._remember_model)
         self.create_panel.notice.connect(say)
-        self.create_panel.models_changed.connect(
-            lambda: self.upscale_panel.scan_models(self.settings.models_dirs)
-        )
+        self.create_panel.models_changed.connect(self.scan_upscalers)
         self.lab_panel.training_control.connect(self.controls.control_training)
         self.gallery_panel.open_requested.connect(self.open_image)
         self.gallery_panel.current_changed.connect(self.open_image)
@@ -280,7 +282,12 @@ class MainWindow(QMainWindow):
         self.client.set_device_preference(self.settings.device)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)
+        self.scan_upscalers()
+
+    def scan_upscalers(self) -> None:
+        """The Upscale mode's list, which Create's hires fix offers too."""
         self.upscale_panel.scan_models(self.settings.models_dirs)
+        self.create_panel.hires.set_upscalers(self.upscale_panel.upscaler_entries)
 
     def _remember_model(self, path: str) -> None:
         self.settings.last_model = path

@@ -156,6 +156,14 @@ class ResultView(QObject):
         self._show_details_of_file(path)
         self.changed.emit()
 
+    def show_picture(self, image: QImage, note: str) -> None:
+        """Pixels that are neither a result nor a gallery file (Create's source)."""
+        self.canvas.set_image(image)
+        self.shown_file = None
+        self.preview_job = None
+        self.details.show_metadata(None, note)
+        self.changed.emit()
+
     def files_gone(self, paths: set[str]) -> None:
         """Files left the gallery: if one is shown, it leaves the canvas too."""
         if self.shown_file in paths:

@@ -232,7 +232,7 @@ class HiresBox(QGroupBox):
         for entry in entries:
             self.upscaler.addItem(entry.title, entry.ref.id)
         if not entries:  # before the Upscale mode's list arrives
-            self.upscaler.addItem("Lanczos", "lanczos")
+            self.upscaler.addItem("Lanczos (no model)", "lanczos")
         self.upscaler.blockSignals(blocked)
         if hasattr(self, "upscaler_binding"):
             self.upscaler_binding.show()

@@ -41,6 +41,11 @@ class ModelPickerMixin:
         self._model_changed()
 
     @property
+    def upscaler_entries(self) -> list[CatalogueEntry]:
+        """What the picker lists (Create's hires fix offers the same)."""
+        return list(self._entries)
+
+    @property
     def model(self) -> ModelRef | None:
         return self.model_box.currentData()
 
