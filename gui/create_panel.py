@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -14,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -53,7 +51,7 @@ from gui.source_options import HiresBox
 from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel
-from gui.widgets import double_spin_box, spin_box
+from gui.widgets import double_spin_box, spin_box, vertical_scroll
 
 TOKENIZER_DELAY_MS = 1500
 QUIET = "color: #8a8a8a;"
@@ -181,11 +179,7 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.walk)
         layout.addStretch(1)
         # The controls scroll (a source's options are long); Generate stays in sight.
-        scroll = QScrollArea()
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = vertical_scroll(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll, 1)
@@ -212,11 +206,7 @@ class CreatePanel(QWidget, ModePanel):
             lambda *_: self.hires.set_source_present(self.vm.source.has_source)
         )
         self.drops = SourceDrops(self.source, self)
-        self.paste_action = QAction("Paste Image as Source", self)
-        self.paste_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
-        self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.paste_action.triggered.connect(self.source.paste)
-        self.addAction(self.paste_action)
+        self.addAction(self.source.paste_action)  # Ctrl+V anywhere in Create
 
     def _bind(self) -> None:
         """Every control to its field of the view-model, both ways."""

@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         self.generate_action.setEnabled(panel.generates)
         # The gallery grid wants room; the control panels want the canvas to have it.
         total = sum(self.splitter.sizes()) or self.width()
-        left = 380 if panel.generates else total // 2
+        left = max(380, panel.minimumSizeHint().width()) if panel.generates else total // 2
         self.splitter.setSizes([left, total - left])
         panel.activated()
 

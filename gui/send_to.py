@@ -57,5 +57,5 @@ def connect_sources(window: SourceWindow) -> QAction:
     window.details.send_to_requested.connect(send)
     SourceDrops(section, canvas)
     menu = send_to_menu(canvas, use_result)
-    canvas.addActions([menu.menuAction(), window.create_panel.paste_action])
+    canvas.addActions([menu.menuAction(), section.paste_action])
     return menu.menuAction()

@@ -154,7 +154,12 @@ class OutpaintOptions(QWidget):
         self.top = pixels_box(limits.OUTPAINT_SIDE, vm.top, side)
         self.right = pixels_box(limits.OUTPAINT_SIDE, vm.right, side)
         self.bottom = pixels_box(limits.OUTPAINT_SIDE, vm.bottom, side)
-        for box in (self.left, self.top, self.right, self.bottom):
+        for box, name in zip(
+            (self.left, self.top, self.right, self.bottom),
+            ("Left", "Top", "Right", "Bottom"),
+            strict=True,
+        ):
+            box.setPrefix(f"{name} +")
             box.setSingleStep(limits.SIZE_MULTIPLE * 8)
         self.aspect = QComboBox()
         self.aspect.addItems(list(ASPECTS))
@@ -171,16 +176,16 @@ class OutpaintOptions(QWidget):
         )
 
         sides = QGridLayout()
-        sides.addWidget(self.top, 0, 1)
-        sides.addWidget(self.left, 1, 0)
-        sides.addWidget(QLabel("image", alignment=Qt.AlignmentFlag.AlignCenter), 1, 1)
-        sides.addWidget(self.right, 1, 2)
-        sides.addWidget(self.bottom, 2, 1)
+        sides.addWidget(self.left, 0, 0)
+        sides.addWidget(self.right, 0, 1)
+        sides.addWidget(self.top, 1, 0)
+        sides.addWidget(self.bottom, 1, 1)
         aspect_row = QHBoxLayout()
         aspect_row.addWidget(self.extend)
         aspect_row.addWidget(self.aspect, 1)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(QLabel("Pixels to add around the image:"))
         form.addRow(sides)
         form.addRow("Aspect", aspect_row)
         form.addRow("Fill", self.fill)
@@ -240,4 +245,5 @@ class HiresBox(QGroupBox):
     def set_source_present(self, present: bool) -> None:
         """Disabled (and says why) while a source image is set."""
         self.setEnabled(not present)
+        self.setTitle("Hires fix (text to image only)" if present else "Hires fix")
         self.setToolTip(self.SOURCE_TIP if present else self.TIP)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -109,6 +109,10 @@ class SourceSection(QWidget):
         self.result_button = QPushButton("Use result")
         self.result_button.setToolTip("Start from the image the canvas shows")
         self.result_button.clicked.connect(self.use_result_requested)
+        self.paste_action = QAction("Paste Image as Source", self)
+        self.paste_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+        self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.paste_action.triggered.connect(self.paste)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
         buttons = QGridLayout()

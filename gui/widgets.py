@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QScrollArea, QSpinBox, QWidget
 
 from engine.api.limits import Limit
 
@@ -25,3 +26,29 @@ def double_spin_box(limit: Limit, value: float, step: float, decimals: int) -> Q
     box.setSingleStep(step)
     box.setValue(value)
     return box
+
+
+class _FollowWidth(QObject):
+    """Keeps a scroll area as wide as its content's minimum, whatever is shown in it."""
+
+    def __init__(self, scroll: QScrollArea) -> None:
+        super().__init__(scroll)
+        self.scroll = scroll
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.LayoutRequest:
+            bar = self.scroll.verticalScrollBar().sizeHint().width()
+            self.scroll.setMinimumWidth(self.scroll.widget().minimumSizeHint().width() + bar)
+        return False
+
+
+def vertical_scroll(content: QWidget) -> QScrollArea:
+    """A frameless area that scrolls `content` up and down, never sideways: it grows to the
+    content's minimum width (options that open widen it) instead of clipping it."""
+    scroll = QScrollArea()
+    scroll.setWidget(content)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    content.installEventFilter(_FollowWidth(scroll))
+    return scroll

@@ -160,7 +160,12 @@ def test_a1111_parameters_fill_what_they_say():
 def test_create_state_restores_into_a_fresh_view_model():
     vm = CreateViewModel()
     vm.apply_request(a_txt2img())
+    vm.source.strength.set(0.4)  # starting from an image: its options are remembered
     state = vm.state()
+    assert state.pop("source") == {
+        **CreateViewModel().source.state(),
+        "strength": 0.4,
+    }
     assert state == {
         "prompt": "a red fox, snow",
         "negative": "blurry",
@@ -175,8 +180,8 @@ def test_create_state_restores_into_a_fresh_view_model():
         "model_settings": {MODEL: {"vae": "/vae/sharp.safetensors", "prediction": "v"}},
     }
     fresh = CreateViewModel()
-    fresh.restore(state)
-    assert fresh.state() == state
+    fresh.restore({**state, "source": {"strength": 0.4}})
+    assert fresh.state() == {**state, "source": vm.source.state()}
 
 
 def test_restore_ignores_what_it_cannot_read():
