@@ -20,14 +20,24 @@ A1111, so it reads back as image to image.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.api.image_parts import LATENT_UPSCALER, Hires, Mask, SourceImage
 from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef
 
-if TYPE_CHECKING:
-    from engine.api.requests.sd import Txt2ImgRequest
+
+class WithParts(Protocol):
+    """What the writing reads of a Txt2ImgRequest (typed so, not by the class: the
+    request module imports this one)."""
+
+    @property
+    def source(self) -> SourceImage | None: ...
+    @property
+    def mask(self) -> Mask | None: ...
+    @property
+    def hires(self) -> Hires | None: ...
+
 
 # Our masked-content names and A1111's (its radio's labels).
 MASKED_CONTENT_TEXT = {
@@ -49,7 +59,7 @@ _HIRES_KEYS = ("hires_upscale", "hires_resize", "hires_upscaler", "hires_steps")
 # ---------------------------------------------------------------- writing
 
 
-def parts_params(request: Txt2ImgRequest) -> list[tuple[str, object]]:
+def parts_params(request: WithParts) -> list[tuple[str, object]]:
     """The A1111 fields of the request's image parts; None where A1111 leaves one out.
     A request without parts gives only Nones, so its text is exactly as before."""
     source, mask, hires = request.source, request.mask, request.hires
