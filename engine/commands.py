@@ -26,6 +26,7 @@ from engine.api.requests import (
 )
 from engine.cli_args import Command, device_argument, job, out_argument, seed_of
 from engine.cli_help import HelpWithDefaults, give_every_option_help
+from engine.cli_image import add_image_arguments, image_parts
 from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
 
@@ -44,8 +45,8 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="default: random")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg", type=float, default=7.0)
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--height", type=int, default=512)
+    parser.add_argument("--width", type=int, default=None, help="default: 512, or the image's")
+    parser.add_argument("--height", type=int, default=None, help="default: 512, or the image's")
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
@@ -72,6 +73,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="where LoRAs and embeddings the prompt names are looked up (repeatable; "
         "default: the model folders)",
     )
+    add_image_arguments(parser)
     out_argument(parser)
     device_argument(parser)
 
@@ -80,6 +82,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
     from engine.cli_library import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
+    parts = image_parts(args)
     return Txt2ImgRequest(
         model=ModelRef(Family.SD, resolve_model_name(args.model)),
         loras=loras,
@@ -90,9 +93,13 @@ def _generate_request(args: argparse.Namespace) -> Request:
         variation_strength=args.variation_strength,
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
-        size=Size(args.width, args.height),
+        size=parts.size,
         sampling=Sampling(args.steps, args.cfg, args.sampler, seed_of(args)),
         batch_size=args.batch,
+        source=parts.source,
+        mask=parts.mask,
+        outpaint=parts.outpaint,
+        hires=parts.hires,
     )
 
 
@@ -311,7 +318,10 @@ def _gallery(args: argparse.Namespace) -> int:
 
 COMMANDS: tuple[Command, ...] = (
     Command(
-        "generate", "Stable Diffusion text-to-image", _generate_arguments, job(_generate_request)
+        "generate",
+        "Stable Diffusion: text to image, image to image, inpaint, outpaint, hires fix",
+        _generate_arguments,
+        job(_generate_request),
     ),
     Command(
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)

@@ -18,6 +18,7 @@ from PySide6.QtCore import SignalInstance
 
 from engine.api.catalogue import CatalogueEntry
 from engine.api.kinds import Lane
+from engine.api.parts import ImageRef
 from engine.api.requests import Request
 from engine.handle import JobHandle
 from engine.store import GalleryItem, ImageMetadata, Trashed
@@ -34,6 +35,7 @@ class Gallery(Protocol):
     def metadata(self, path: Path) -> ImageMetadata: ...
     def delete(self, path: Path) -> Trashed: ...
     def undelete(self, trashed: Trashed) -> Path: ...
+    def keep_input(self, data: bytes) -> ImageRef: ...
     def sync(
         self,
         progress: Callable[[int, int], None] | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.api.catalogue import bundled_models, is_resampler, model_path
-from engine.api.errors import BadModelFile
+from engine.api.errors import BadInput, BadModelFile
 from engine.api.families import title_of
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
@@ -20,8 +20,8 @@ from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
 
 
 def check_local(request: Request) -> None:
-    """Raise BadModelFile, with a sentence, for the first file the request names that is
-    not there."""
+    """Raise BadModelFile (a model) or BadInput (an image), with a sentence, for the first
+    file the request names that is not there."""
     if isinstance(request, ModelRequest):
         check_model(request.model)
     if isinstance(request, Txt2ImgRequest):
@@ -60,8 +60,21 @@ def _check_sd_files(request: Txt2ImgRequest) -> None:
             raise BadModelFile(f"The embedding {path} does not exist. Check the model folders.")
     for unit in request.control:
         check_model(unit.model)
-    if request.hires is not None:
-        check_model(request.hires.upscaler)
+    if request.hires is not None and not request.hires.in_latent_space:
+        check_model(request.hires.upscaler)  # "latent" resizes the latents: no file
+    _check_images(request)
+
+
+def _check_images(request: Txt2ImgRequest) -> None:
+    """The source, the mask and the control images are files here (a recipe made on
+    another machine, or a source moved since, is named, never silently replaced)."""
+    named = [("source image", request.source), ("mask", request.mask)]
+    named += [("control image", unit) for unit in request.control]
+    for what, part in named:
+        path = part.image.path.strip() if part is not None else ""
+        # A relative path is the gallery's to resolve (the runner knows the gallery root).
+        if path and Path(path).expanduser().is_absolute() and not _is_file(path):
+            raise BadInput(f"The {what} {path} does not exist. Choose the image again.")
 
 
 def _is_file(path: str) -> bool:

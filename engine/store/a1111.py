@@ -32,6 +32,8 @@ _INTS = {
     "hires_steps",
     "subseed",
     "variation_seed",
+    "mask_blur",
+    "masked_area_padding",
 }
 _FLOATS = {
     "cfg_scale",

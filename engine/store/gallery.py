@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.api.outcomes import ResultImage
+from engine.api.parts import ImageRef
 from engine.api.requests import Request
 from engine.atomic import write_bytes_atomic
 from engine.store.errors import FULL_DISK_ERRORS, StoreError, reason, save_failed
@@ -29,6 +30,7 @@ from engine.store.index import (
     Reconciled,
 )
 from engine.store.index_rows import is_safe_key, record_for, relative_key
+from engine.store.inputs import INPUTS_FOLDER, keep_input
 from engine.store.layout import day_folder, image_slug, reserve
 from engine.store.leftovers import clean_leftovers
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
@@ -138,6 +140,14 @@ class GalleryStore:
             raise save_failed(self.root, exc) from exc
         self._index_file(spot.path)
         return spot.path
+
+    def keep_input(self, data: bytes) -> ImageRef:
+        """Keep a PNG a recipe starts from (a painted mask, a pasted image) in the
+        gallery folder, named by its content; its absolute path and sha256. Not listed
+        as a gallery picture. BadInput if it is not a PNG, StoreError if it cannot be
+        written (nothing is left behind then)."""
+        check_inside(self.root, self.root / INPUTS_FOLDER)
+        return keep_input(self.root, data)
 
     def delete(self, path: Path) -> Trashed:
         """Move an image of the gallery to the system trash and drop it from the index.

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from engine.store.inputs import INPUTS_FOLDER
 from engine.store.metadata import ImageMetadata, read_metadata
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,21 @@ def is_safe_key(key: str) -> bool:
 
 def scan_pngs(root: Path) -> Iterator[Path]:
     """Every visible PNG under `root`; hidden files and folders (temp files, the index)
-    are skipped, and so are links, which could lead outside the gallery."""
+    are skipped, and so are links, which could lead outside the gallery, and the
+    top-level inputs/ folder: the masks and pasted images recipes start from are kept
+    there, and they are not pictures of the gallery."""
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and not Path(folder, d).is_symlink()
-        )
+        dirs[:] = sorted(d for d in dirs if _walked(root, Path(folder), d))
         for name in sorted(files):
             path = Path(folder) / name
             if name.lower().endswith(".png") and not name.startswith(".") and not path.is_symlink():
                 yield path
+
+
+def _walked(root: Path, folder: Path, name: str) -> bool:
+    if name.startswith(".") or (folder / name).is_symlink():
+        return False
+    return not (name == INPUTS_FOLDER and folder == root)
 
 
 def as_row(record: IndexRecord) -> tuple:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.api.a1111_request import FromParameters, request_from_parameters
 from engine.api.errors import BadInput
 from engine.api.naming import model_name
 from engine.api.outcomes import ResultImage
@@ -57,6 +58,14 @@ class ImageMetadata:
     parameters: dict[str, Any] = field(default_factory=dict)  # parsed A1111 text
     parameters_text: str | None = None
 
+    def from_parameters(self) -> FromParameters | None:
+        """Another tool's image: the request its A1111 text describes, with what it cannot
+        carry (the source image, the mask) named in `missing`. None for our own images
+        (their recipe is `request`) and for images with no text."""
+        if self.recipe is not None or not self.parameters_text:
+            return None
+        return request_from_parameters(self.parameters)
+
 
 # ---------------------------------------------------------------- writing
 
@@ -88,6 +97,9 @@ def build_parameters(image: ResultImage, request: Request) -> str:
     model has no such hash; our composite one is in the recipe only.
     """
     height, width = np.asarray(image.rgb).shape[:2]
+    if getattr(request, "hires", None) is not None:
+        # A1111's Size is the first pass's; `Hires upscale` says how much larger it became.
+        width, height = request.size.width, request.size.height
     sha256 = image.info.get("model_sha256")
     single_file = image.info.get("model_hash_kind", "file") == "file"
     params: list[tuple[str, object]] = [

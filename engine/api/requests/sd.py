@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.api import limits
+from engine.api.a1111_parts import parts_params
 from engine.api.errors import BadInput
 from engine.api.image_parts import ControlUnit, Hires, Mask, Outpaint, SourceImage
 from engine.api.kinds import Lane, Task
@@ -142,6 +143,7 @@ class Txt2ImgRequest(ModelRequest):
             ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
             ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
+            *parts_params(self),  # all None without parts: old recipes' text is unchanged
         ]
 
 
