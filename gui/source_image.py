@@ -8,8 +8,6 @@ never on a mouse move; the engine reads the files again itself when it runs.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from engine.api.errors import BadInput
 from engine.api.parts import ImageRef
 from engine.hashing import file_sha256
 from engine.interface import Gallery
+from engine.store import StoreError
 
 # Formats the engine converts to RGB, and what the user is told about them.
 _CONVERTED = {
@@ -138,22 +137,12 @@ class LoadedMask:
 
 
 def keep_input(gallery: Gallery, data: bytes) -> ImageRef:
-    """A pasted image or a painted mask, kept in the gallery's inputs folder by content.
-
-    The engine's Gallery.keep_input does it where it exists; until then this writes the
-    same content-addressed file (`<gallery>/inputs/<sha256>.png`) itself.
-    """
-    keep = getattr(gallery, "keep_input", None)
-    if keep is not None:
-        return keep(data)
-    sha = hashlib.sha256(data).hexdigest()
-    path = Path(gallery.root) / "inputs" / f"{sha}.png"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, path)  # never a half-written file under the final name
-    return ImageRef(str(path), sha)
+    """A pasted image or a painted mask, kept in the gallery's inputs folder by content
+    (the engine's Gallery.keep_input); a folder that cannot take it is a sentence."""
+    try:
+        return gallery.keep_input(data)
+    except StoreError as exc:
+        raise BadInput(exc.message) from exc
 
 
 def changed_or_missing(ref: ImageRef, what: str) -> str:

@@ -37,17 +37,14 @@ def sha256(path: Path) -> str:
 @pytest.fixture
 def panel(qtbot, tmp_path):
     """Create on its own, with a model chosen and pasted images kept under tmp_path."""
+    from engine.store.inputs import keep_input
     from gui.create_panel import CreatePanel
-    from gui.source_image import keep_input
-
-    class Store:
-        root = tmp_path / "gallery"
 
     panel = CreatePanel()
     qtbot.addWidget(panel)
     (tmp_path / "model.safetensors").write_bytes(b"")
     panel.vm.model.set(str(tmp_path / "model.safetensors"))
-    panel.vm.source.keep = lambda data: keep_input(Store(), data)
+    panel.vm.source.keep = lambda data: keep_input(tmp_path / "gallery", data)
     return panel
 
 
