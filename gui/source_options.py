@@ -4,6 +4,8 @@ values live in SourceViewModel (gui/viewmodels/source.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -216,7 +218,11 @@ class HiresBox(QGroupBox):
         )
         bind_spin(self.scale, vm.hires_scale)
         bind_spin(self.steps, vm.hires_steps)
-        self.upscaler_binding = bind_combo(self.upscaler, vm.hires_upscaler)
+        # A remembered upscaler not listed yet (the models folders are scanned later) is
+        # added by name, so the choice survives the start.
+        self.upscaler_binding = bind_combo(
+            self.upscaler, vm.hires_upscaler, missing=self._add_upscaler
+        )
         bind_check(self, vm.hires)
         self.body = QWidget()
         form = QFormLayout(self.body)
@@ -241,6 +247,12 @@ class HiresBox(QGroupBox):
         self.upscaler.blockSignals(blocked)
         if hasattr(self, "upscaler_binding"):
             self.upscaler_binding.show()
+
+    def _add_upscaler(self, upscaler_id: str) -> int:
+        if not upscaler_id:
+            return -1
+        self.upscaler.addItem(Path(upscaler_id).name, upscaler_id)
+        return self.upscaler.count() - 1
 
     def set_source_present(self, present: bool) -> None:
         """Disabled (and says why) while a source image is set."""
