@@ -28,6 +28,9 @@ from gui.mask_painting import DEFAULT_OPACITY, is_redo, is_undo
 
 OVERLAY_OPACITY = Limit("Overlay opacity", 0.0, 1.0)
 PERCENT = 100  # sliders work in whole percent
+HINT = "Left-drag paints · right-drag or Alt erases · middle-drag or Space pans"
+# Fusion's checked button is barely darker than an unchecked one on the dark theme.
+CHECKED_STYLE = "QPushButton:checked { background: palette(highlight); color: white; }"
 SIZE_STEP = 4  # px per spin-box step: fine enough, quick enough
 
 
@@ -67,6 +70,8 @@ class MaskTools(QWidget):
         for button in (self.brush_button, self.eraser_button):
             self._tool_group.addButton(button)
         self.brush_button.setChecked(True)
+        for button in (self.brush_button, self.eraser_button):
+            button.setStyleSheet(CHECKED_STYLE)
         self.size_box = QSpinBox()
         self.size_box.setRange(int(BRUSH_SIZE.low), int(BRUSH_SIZE.high))
         self.size_box.setSingleStep(SIZE_STEP)
@@ -84,6 +89,9 @@ class MaskTools(QWidget):
         self.clear_button = _button("Clear", "Repaint nothing: empty the mask")
         self.invert_button = _button("Invert", "Repaint what was kept, keep what was painted")
         self.fill_button = _button("Fill", "Repaint everything: fill the mask")
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setEnabled(False)  # greyed: a note, not a control
         self._lay_out()
 
     def _lay_out(self) -> None:
@@ -94,6 +102,7 @@ class MaskTools(QWidget):
         form.addRow("Overlay", self._row(self.opacity_slider, self.opacity_label))
         form.addRow(self._row(self.undo_button, self.redo_button))
         form.addRow(self._row(self.clear_button, self.invert_button, self.fill_button))
+        form.addRow(self.hint)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(form)
