@@ -144,8 +144,17 @@ class MaskLayer(QObject):
     # ------------------------------------------------------------ whole-mask edits
 
     def set_image(self, image: QImage) -> None:
-        """A mask from a file (or the source's alpha, as grey): grey levels, scaled to fit."""
-        grey = image.convertToFormat(_FORMAT)
+        """A mask from a file (its grey levels), scaled to fit; one undo step.
+
+        An Alpha8 image gives its alpha: `set_image(source.convertToFormat(Format_Alpha8))`
+        takes the source's transparency as the mask (opaque = 255 = repaint; invert() for
+        A1111's "repaint the transparent part").
+        """
+        if image.format() == QImage.Format.Format_Alpha8:
+            grey = image.copy()
+            grey.reinterpretAsFormat(_FORMAT)  # the same bytes, read as grey
+        else:
+            grey = image.convertToFormat(_FORMAT)
         if grey.size() != self.size():
             grey = grey.scaled(
                 self.size(),

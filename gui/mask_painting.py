@@ -12,8 +12,6 @@ stroke on a 2048² image costs the dab, not the picture.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -28,9 +26,7 @@ from PySide6.QtGui import (
 )
 
 from gui.mask_layer import MaskLayer
-
-if TYPE_CHECKING:
-    from gui.canvas import ImageCanvas
+from gui.zoom_view import ZoomableView
 
 OVERLAY_COLOR = QColor(255, 0, 170)  # magenta: stands out on skin, sky and foliage alike
 DEFAULT_OPACITY = 0.5
@@ -72,7 +68,7 @@ def is_redo(event: QKeyEvent) -> bool:
 class MaskPainting(QObject):
     """The canvas's mask mode; the canvas hands it its input and a painter to draw with."""
 
-    def __init__(self, canvas: ImageCanvas, layer: MaskLayer, opacity: float) -> None:
+    def __init__(self, canvas: ZoomableView, layer: MaskLayer, opacity: float) -> None:
         super().__init__(canvas)
         self._canvas = canvas
         self.layer = layer
@@ -164,7 +160,7 @@ class MaskPainting(QObject):
     # ------------------------------------------------------------ input
 
     def press(self, at: QPointF, button: Qt.MouseButton, erase: bool, pressure: float) -> None:
-        if self._canvas.image is None or self._stroke_button is not None:
+        if self._canvas.scene_size().isEmpty() or self._stroke_button is not None:
             return
         if button == _Button.MiddleButton or (button == _Button.LeftButton and self._space):
             self._pan_from = at
