@@ -4,15 +4,26 @@ Fit is the rule: a new result, or a resized window, shows the whole image. Only 
 the user zooms on purpose (wheel, 1:1, double-click) does the view keep its zoom; Fit
 (Ctrl+0, or a double-click at 1:1) gives the rule back. A press without a drag changes
 nothing. The zoom level is drawn in a corner, and a banner marks what is not a result
-(a cancelled job's last preview).
+(a cancelled job's last preview). With a mask layer set (inpainting), dragging paints the
+mask instead (gui/mask_painting.py), and only what a stroke changed is repainted.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QTabletEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
+from gui.mask_layer import MaskLayer
+from gui.mask_painting import DEFAULT_OPACITY, MaskPainting
 from gui.zoom_view import ZoomableView
 
 DRAG_THRESHOLD = 3  # pixels a press must move before it counts as a drag
@@ -29,6 +40,7 @@ class ImageCanvas(ZoomableView):
         self._dragging = False
         self._smooth_always = False
         self._grid: tuple[int, int, int, int, int] | None = None  # cols, rows, w, h, gap
+        self._mask: MaskPainting | None = None  # set while a mask is being painted
         self.banner = ""  # e.g. "Cancelled: this preview was not saved"
         self.placeholder = "Press Generate (Ctrl+Enter) to make an image."
 
@@ -66,6 +78,27 @@ class ImageCanvas(ZoomableView):
         """Say that the image is a grid of cells, so a click can tell which one."""
         self._grid = (columns, rows, cell_w, cell_h, gap)
 
+    @property
+    def mask_layer(self) -> MaskLayer | None:
+        return self._mask.layer if self._mask is not None else None
+
+    def set_mask_layer(self, layer: MaskLayer | None, opacity: float = DEFAULT_OPACITY) -> None:
+        """Paint on `layer` (drawn as a coloured film at `opacity`); None: back to viewing."""
+        if self._mask is not None:
+            self._mask.detach()
+        self._mask = MaskPainting(self, layer, opacity) if layer is not None else None
+        self.setMouseTracking(layer is not None)  # the brush cursor follows the pointer
+        if layer is None:
+            self.unsetCursor()
+        else:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        self.update()
+
+    def set_mask_opacity(self, opacity: float) -> None:
+        if self._mask is not None:
+            self._mask.opacity = opacity
+            self._mask.refresh()
+
     def image_rect(self) -> QRectF:
         assert self._image is not None
         return self.scene_rect()
@@ -84,6 +117,8 @@ class ImageCanvas(ZoomableView):
         smooth = self._smooth_always or self.scale() < 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(self.image_rect(), self._image)
+        if self._mask is not None:
+            self._mask.draw(painter, self.image_rect())
         self.draw_zoom_level(painter)
         if self.banner:
             self._draw_banner(painter)
@@ -103,12 +138,45 @@ class ImageCanvas(ZoomableView):
         if self._image is not None:
             self.zoom_about(event.position(), event.angleDelta().y())
 
+    def event(self, event: QEvent) -> bool:
+        """Undo, redo and Space go to the mask before any window shortcut takes them."""
+        override = event.type() == QEvent.Type.ShortcutOverride
+        if override and self._mask is not None and self._mask.wants_key(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if self._mask is None or not self._mask.key(event, pressed=True):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if self._mask is None or not self._mask.key(event, pressed=False):
+            super().keyReleaseEvent(event)
+
+    def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.tablet(event)
+        else:
+            event.ignore()  # Qt then sends the mouse events it makes of the pen
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.set_hover(None)
+        super().leaveEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.mouse(event)
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
             self._press_at = event.position()
             self._dragging = False
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.mouse(event)
+            return
         if self._press_at is None:
             return
         moved = event.position() - self._press_at
@@ -122,6 +190,9 @@ class ImageCanvas(ZoomableView):
         self._press_at = event.position()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.mouse(event)
+            return
         if self._press_at is not None and not self._dragging:
             self._click(event.position())
         self._press_at = None
@@ -129,6 +200,9 @@ class ImageCanvas(ZoomableView):
         self.unsetCursor()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._mask is not None:
+            self._mask.mouse(event)
+            return
         if self._image is None:
             return
         if self._fit:
