@@ -185,7 +185,9 @@ def _only_masked(pipe: Any, source: np.ndarray, prepared, options: Mask, job: De
 def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarray:
     """One diffusers inpaint call; N x H x W x 3 uint8 at the request's size."""
     inpainter = inpaint_pipeline(pipe)
-    start = masking.fill_masked(image, sharp) if options.content == "fill" else image
+    # Latent modes start from the filled picture too: the latents just outside the mask
+    # then carry nothing of what is under it (the VAE encoder sees across the edge).
+    start = image if options.content == "original" else masking.fill_masked(image, sharp)
     mask_image = Image.fromarray(np.round(soft * 255).astype(np.uint8), "L")
     extra: dict[str, Any] = {"image": Image.fromarray(start)}
     if options.content in LATENT_CONTENTS:
@@ -210,8 +212,9 @@ def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarra
 def _latent_content(inpainter, image: np.ndarray, soft: np.ndarray, content: str, job: Denoise):
     """A1111's latent noise / latent nothing: the masked area's starting latents are
     replaced by unit noise or zeros before the sampler noises them to the strength.
-    diffusers takes 4-channel latents as `image`; the masked image's latents (what a
-    9-channel UNet also reads) are then given too, as diffusers would compute them."""
+    `image` is already filled under the mask. diffusers takes 4-channel latents as
+    `image`; the masked image's latents (what a 9-channel UNet also reads) are then
+    given too, as diffusers would compute them."""
     pixels = inpainter.image_processor.preprocess(Image.fromarray(image), job.height, job.width)
     pixels = pixels.to(inpainter.device, torch.float32)
     with torch.no_grad():
