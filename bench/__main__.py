@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench.latent_exploration",
     "bench.latent_sliders",
     "bench.frozen_start",
+    "bench.inpaint",
 )
 
 
