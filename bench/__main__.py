@@ -19,6 +19,7 @@ BENCHMARKS = (
     "bench.latent_sliders",
     "bench.frozen_start",
     "bench.brush",
+    "bench.inpaint",
 )
 
 

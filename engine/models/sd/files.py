@@ -15,7 +15,13 @@ from safetensors import SafetensorError, safe_open
 
 from engine.api.errors import BadInput, BadModelFile
 
-SUPPORTED_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
+SUPPORTED_PIPELINES = (
+    "StableDiffusionPipeline",
+    "StableDiffusionXLPipeline",
+    # Inpainting checkpoints (9 input channels): they draw only with an image and a mask.
+    "StableDiffusionInpaintPipeline",
+    "StableDiffusionXLInpaintPipeline",
+)
 # Loaded with safety_checker=None, so its (1.2 GB) weights are neither needed nor checked.
 SKIPPED_COMPONENTS = ("safety_checker",)
 WEIGHT_NAMES = {
@@ -31,6 +37,10 @@ class SdFolder:
     path: Path
     pipeline_class: str
     weight_files: tuple[Path, ...]  # every file that from_pretrained will read weights from
+
+    @property
+    def inpainting(self) -> bool:
+        return "Inpaint" in self.pipeline_class
 
 
 def inspect_sd_folder(path: str | Path) -> SdFolder:

@@ -17,7 +17,7 @@ from typing import Any
 import diffusers
 import torch
 
-from engine.api.errors import BadModelFile, is_out_of_memory
+from engine.api.errors import BadInput, BadModelFile, is_out_of_memory
 from engine.library.detect import SdFamily
 from engine.library.header import would_run_code
 from engine.library.scan import folder_family
@@ -28,6 +28,7 @@ from engine.models.sd.single_file import (
     config_folder,
     inspect_single_file,
     load_single_file,
+    refuse_variant,
 )
 
 # A real CLIP vocabulary has 49,408 tokens; transformers 5 builds a 3-token one, without
@@ -55,16 +56,26 @@ class SdModel:
         return config_folder(self.single) if self.single is not None else self.path
 
     @property
+    def inpainting(self) -> bool:
+        """A 9-input-channel model: loaded as an inpaint pipeline, refused without a mask."""
+        part = self.single if self.single is not None else self.folder
+        return bool(part is not None and part.inpainting)
+
+    @property
     def preview_family(self) -> str:
         return "sdxl" if self.family is SdFamily.SDXL else "sd"
 
 
-def locate_sd_model(path: str | Path) -> SdModel:
+def locate_sd_model(path: str | Path, with_mask: bool = False) -> SdModel:
+    """The model at `path`, checked; an inpainting model is refused unless the job
+    has a mask (`with_mask`)."""
     path = Path(path).expanduser()
     if path.is_file() and path.suffix.lower() in SINGLE_FILE_SUFFIXES:
-        single = inspect_single_file(path)
+        single = inspect_single_file(path, with_mask)
         return SdModel(path, single.family, SINGLE_FILE, None, single=single)
     folder = inspect_sd_folder(path)
+    if folder.inpainting and not with_mask:
+        raise BadInput(refuse_variant(path.name, "inpainting", "inpainting"))
     return SdModel(
         folder.path,
         folder_family(folder.path) or SdFamily.SD1,

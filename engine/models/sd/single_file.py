@@ -36,6 +36,7 @@ PIPELINES = {
     SdFamily.SD2: "StableDiffusionPipeline",
     SdFamily.SDXL: "StableDiffusionXLPipeline",
 }
+INPAINTING = "inpainting"  # detect()'s variant of a 9-input-channel UNet
 TOKENIZER_FILES = ("vocab.json", "merges.txt")
 CONFIG_FILES = {"scheduler": "scheduler_config.json"}  # every other component: config.json
 CONFIGS_VERSION = 1  # bump when the way folders are made changes: old ones are not reused
@@ -55,12 +56,18 @@ class SingleFileModel:
         return self.detected.family
 
     @property
+    def inpainting(self) -> bool:
+        return self.detected.variant == INPAINTING
+
+    @property
     def pipeline_class(self) -> str:
-        return PIPELINES[self.family]
+        name = PIPELINES[self.family]
+        return name.replace("Pipeline", "InpaintPipeline") if self.inpainting else name
 
 
-def inspect_single_file(path: Path) -> SingleFileModel:
-    """Read the header, say what the file is; refuse what this app cannot run."""
+def inspect_single_file(path: Path, with_mask: bool = False) -> SingleFileModel:
+    """Read the header, say what the file is; refuse what this app cannot run (an
+    inpainting checkpoint unless the job has a mask)."""
     header = read_header(path)
     _parse_whole(header)
     found = detect(header)
@@ -76,12 +83,23 @@ def inspect_single_file(path: Path) -> SingleFileModel:
             f"{path.name} is an SDXL refiner: it only refines an SDXL image and cannot "
             "start one. Choose an SDXL base model."
         )
-    if found.variant:
-        raise BadInput(
-            f"{path.name} is an {found.label} model: it needs an image and a mask, and "
-            "text-to-image cannot use it. Choose a model that is not an inpainting one."
-        )
+    if found.variant and not (found.variant == INPAINTING and with_mask):
+        raise BadInput(refuse_variant(path.name, found.label, found.variant))
     return SingleFileModel(path, header, found)
+
+
+def refuse_variant(name: str, label: str, variant: str) -> str:
+    """The sentence for a model that cannot draw this job."""
+    if variant == INPAINTING:
+        return (
+            f"{name} is an {label} model: it only repaints a masked part of an image. "
+            "Choose a source image and paint a mask, or choose a model that is not an "
+            "inpainting one."
+        )
+    return (
+        f"{name} is an {label} model, which this app does not run. Choose an ordinary "
+        "or an inpainting checkpoint."
+    )
 
 
 def _parse_whole(header: CheckpointHeader) -> None:
