@@ -77,7 +77,7 @@ class SdTxt2ImgRunner:
         model = locate_sd_model(model_path(request.model))
         model_hash = self.env.hashes.request(model.path, model.hash_files)
         key = self._key(model)
-        loaded = self._load(key, model, ctx, request.sampling.steps)
+        loaded = self._load(key, model, ctx, self._total_steps(request))
         self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
         ctx.report(0, self._total_steps(request))  # loading is over: step 1 is under way
