@@ -44,13 +44,17 @@ def steps_run(steps: int, strength: float) -> int:
 
 
 def img2img_pipeline(pipe: Any) -> Any:
-    """The img2img pipeline of the same components (and config), sharing every weight."""
-    kind = (
-        StableDiffusionXLImg2ImgPipeline
-        if isinstance(pipe, StableDiffusionXLPipeline)
-        else StableDiffusionImg2ImgPipeline
-    )
-    img2img = kind.from_pipe(pipe)
+    """The img2img pipeline of the same components, sharing every weight. Built by its
+    constructor, not from_pipe: from_pipe casts every module to float32 unless told
+    otherwise, which would turn the cached fp16 model to fp32 (and costs time)."""
+    if isinstance(pipe, StableDiffusionXLPipeline):
+        img2img = StableDiffusionXLImg2ImgPipeline(
+            **pipe.components,
+            force_zeros_for_empty_prompt=pipe.config.force_zeros_for_empty_prompt,
+            add_watermarker=getattr(pipe, "watermark", None) is not None,
+        )
+    else:
+        img2img = StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)
     img2img.set_progress_bar_config(disable=True)
     return img2img
 
