@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.classic_models",
     "bench.upscale",
     "bench.single_file",
+    "bench.img2img",
     "bench.latent_exploration",
     "bench.latent_sliders",
     "bench.frozen_start",

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.api.catalogue import bundled_models, is_resampler, model_path
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.families import title_of
+from engine.api.image_parts import LATENT_UPSCALER
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
@@ -29,8 +30,9 @@ def check_local(request: Request) -> None:
 
 
 def check_model(ref: ModelRef) -> None:
-    """Refuse a model whose file or folder is not there (a resampler has none)."""
-    if is_resampler(ref) or not ref.id.strip():
+    """Refuse a model whose file or folder is not there (a resampler, and hires fix's
+    latent upscaler, have none)."""
+    if is_resampler(ref) or not ref.id.strip() or _is_latent_upscaler(ref):
         return
     path = model_path(ref)
     if path.exists():
@@ -47,6 +49,10 @@ def check_model(ref: ModelRef) -> None:
         f"The {title_of(ref.family)} model file {path} does not exist. Check the path, "
         "or choose one of the bundled models."
     )
+
+
+def _is_latent_upscaler(ref: ModelRef) -> bool:
+    return ref.family is Family.UPSCALE and ref.id == LATENT_UPSCALER
 
 
 def _check_sd_files(request: Txt2ImgRequest) -> None:

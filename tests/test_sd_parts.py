@@ -206,11 +206,10 @@ def test_an_old_recipe_is_written_again_exactly_as_release_0_1_0_wrote_it(monkey
 @pytest.mark.parametrize(
     ("parts", "named"),
     [
-        ({"source": SourceImage(PICTURE)}, "clear the source image to generate"),
         ({"control": (CONTROL,)}, "clear the control units to generate"),
         (
-            {"source": SourceImage(PICTURE), "mask": Mask(PICTURE), "hires": Hires()},
-            "clear the source image, the mask and the hires pass to generate",
+            {"source": SourceImage(PICTURE), "mask": Mask(PICTURE), "outpaint": Outpaint(left=8)},
+            "clear the mask and the outpaint to generate",
         ),
     ],
 )
@@ -220,11 +219,11 @@ def test_the_runner_refuses_the_parts_it_cannot_draw_yet(parts, named):
     with pytest.raises(BadInput) as refused:
         refuse_later_parts(request(**parts))
     message = refused.value.message
-    assert message.startswith(
-        "Image to image, inpainting, ControlNet and hires fix arrive in a later version"
-    )
+    assert message.startswith("Inpainting, outpainting and ControlNet arrive in a later version")
     assert message.endswith(named + ".")
     refuse_later_parts(request())  # no part: nothing to refuse
+    refuse_later_parts(request(source=SourceImage(PICTURE)))  # image to image is drawn
+    refuse_later_parts(request(hires=Hires()))  # and so is hires fix
 
 
 def test_the_runtime_refuses_them_before_loading_any_model(cpu_runtime, tmp_path):
@@ -232,6 +231,10 @@ def test_the_runtime_refuses_them_before_loading_any_model(cpu_runtime, tmp_path
 
     not_a_model = tmp_path / "model.safetensors"
     not_a_model.write_bytes(b"\0" * 16)  # it would be refused as damaged, were it loaded
-    ask = Txt2ImgRequest(model=ModelRef(Family.SD, str(not_a_model)), hires=Hires())
-    with pytest.raises(BadInput, match="arrive in a later version; clear the hires pass"):
+    ask = Txt2ImgRequest(
+        model=ModelRef(Family.SD, str(not_a_model)),
+        source=SourceImage(PICTURE),
+        mask=Mask(PICTURE),
+    )
+    with pytest.raises(BadInput, match="arrive in a later version; clear the mask"):
         cpu_runtime.run(ask, JobContext(1))

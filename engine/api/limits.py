@@ -68,6 +68,9 @@ OUTPAINT_FEATHER = Limit("Outpaint overlap", 0, 256)
 # Images larger than this many pixels are refused unless the user confirms: a PNG header
 # can claim 30000 x 30000 (a decompression bomb) in a file of a few hundred bytes.
 UPSCALE_MAX_INPUT_PIXELS = 40_000_000
+# A Stable Diffusion source is resized to the output size (at most SD_SIDE a side), so a
+# larger one is only memory spent: refused with a sentence before its pixels are decoded.
+SD_SOURCE_MAX_PIXELS = 4096 * 4096
 
 
 def nearest_multiple(value: int, multiple: int = SIZE_MULTIPLE) -> int:

@@ -1,9 +1,9 @@
 """The parts of a Stable Diffusion request this version does not draw yet.
 
-Txt2ImgRequest already carries image to image, inpainting, ControlNet and a hires pass
-as optional parts (engine.api.image_parts), so recipes and the GUI can be built on
-them; the runner learns to draw them in a later version (issue 21). Until then a
-request that sets one is refused with a sentence, before any model is loaded.
+Txt2ImgRequest carries image to image, inpainting, outpainting, ControlNet and a hires
+pass as optional parts (engine.api.image_parts). Image to image and hires fix are drawn
+(engine.models.sd.drawing); a request that sets a part not drawn yet is refused with a
+sentence, before any model is loaded.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from engine.api.requests import Txt2ImgRequest
 def refuse_later_parts(request: Txt2ImgRequest) -> None:
     """Raise BadInput naming the parts that are set, if any."""
     named = {
-        "the source image": request.source,
         "the mask": request.mask,
+        "the outpaint": request.outpaint,
         "the control units": request.control,
-        "the hires pass": request.hires,
     }
     chosen = [name for name, part in named.items() if part]
     if chosen:
         raise BadInput(
-            "Image to image, inpainting, ControlNet and hires fix arrive in a later version; "
+            "Inpainting, outpainting and ControlNet arrive in a later version; "
             f"clear {_and(chosen)} to generate."
         )
 
