@@ -27,6 +27,7 @@ from engine.api import limits
 from engine.api.catalogue import CatalogueEntry
 from engine.api.image_parts import LATENT_UPSCALER
 from gui.bindings import bind_check, bind_combo, bind_spin
+from gui.mask_tools import MaskTools
 from gui.viewmodels.fields import Field
 from gui.viewmodels.source import SourceViewModel
 from gui.widgets import double_spin_box, spin_box
@@ -45,6 +46,7 @@ MASKED_CONTENTS = {
 }
 INPAINT_AREAS = {"whole": "Whole picture", "masked": "Only masked"}
 OUTPAINT_FILLS = {"edge": "Edge (stretch)", "mirror": "Mirror (blurred)", "noise": "Noise"}
+PAINT_NOTE = "Paint the area to repaint on the canvas."
 ASPECTS = ("1:1", "4:3", "3:2", "16:9", "3:4", "2:3", "9:16")
 
 
@@ -121,12 +123,14 @@ class InpaintOptions(QWidget):
         self.load_mask = QToolButton()
         self.load_mask.setText("Load mask")
         self.load_mask.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.mask_note = QLabel("Paint the area to repaint on the canvas.")
+        self.mask_note = QLabel(PAINT_NOTE)
         self.mask_note.setWordWrap(True)
         self.mask_note.setStyleSheet("color: #8a8a8a;")
-        # Where the brush's MaskTools go once gui/mask_tools.py lands (the brush branch).
+        # The brush's controls; the source section binds them to its layer (set_layer).
+        self.tools = MaskTools()
         self.tools_place = QVBoxLayout()
         self.tools_place.setContentsMargins(0, 0, 0, 0)
+        self.tools_place.addWidget(self.tools)
         vm.area.changed.connect(lambda area: self.padding.setEnabled(area == "masked"))
         self.padding.setEnabled(vm.area.value == "masked")
 
