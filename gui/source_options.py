@@ -120,6 +120,22 @@ class InpaintOptions(QWidget):
         )
         self.colour_match = QCheckBox("Match colours to the surroundings")
         bind_check(self.colour_match, vm.colour_match)
+        vm.area.changed.connect(lambda area: self.padding.setEnabled(area == "masked"))
+        self.padding.setEnabled(vm.area.value == "masked")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self._build_mask_box())
+        form.addRow("Mask blur", self.blur)
+        form.addRow("Mask mode", self.mode)
+        form.addRow("Masked content", self.content)
+        form.addRow("Inpaint area", self.area)
+        form.addRow("Only masked padding", self.padding)
+        form.addRow("Mask grow/shrink", self.grow)
+        form.addRow(self.colour_match)
+
+    def _build_mask_box(self) -> QGroupBox:
+        """The brush's tools and Load mask, boxed apart: the mask's Clear is not the
+        source's Clear above it."""
         self.load_mask = QToolButton()
         self.load_mask.setText("Load mask")
         self.load_mask.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -131,23 +147,14 @@ class InpaintOptions(QWidget):
         self.tools_place = QVBoxLayout()
         self.tools_place.setContentsMargins(0, 0, 0, 0)
         self.tools_place.addWidget(self.tools)
-        vm.area.changed.connect(lambda area: self.padding.setEnabled(area == "masked"))
-        self.padding.setEnabled(vm.area.value == "masked")
-
         mask_row = QHBoxLayout()
         mask_row.addWidget(self.mask_note, 1)
         mask_row.addWidget(self.load_mask)
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self.tools_place)
-        form.addRow(mask_row)
-        form.addRow("Mask blur", self.blur)
-        form.addRow("Mask mode", self.mode)
-        form.addRow("Masked content", self.content)
-        form.addRow("Inpaint area", self.area)
-        form.addRow("Only masked padding", self.padding)
-        form.addRow("Mask grow/shrink", self.grow)
-        form.addRow(self.colour_match)
+        box = QGroupBox("Mask")
+        layout = QVBoxLayout(box)
+        layout.addLayout(self.tools_place)
+        layout.addLayout(mask_row)
+        return box
 
 
 class OutpaintOptions(QWidget):

@@ -61,6 +61,8 @@ THUMB_SIDE = 88
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 QUIET = "color: #8a8a8a;"
+# The chosen mode must read at a glance; Fusion's dark checked button barely differs.
+CHECKED_STYLE = "QToolButton:checked { background: palette(highlight); color: white; }"
 
 
 class SourceSection(QWidget):
@@ -139,6 +141,7 @@ class SourceSection(QWidget):
         for kind, title in KIND_TITLES.items():
             button = QToolButton(text=title, checkable=True)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setStyleSheet(CHECKED_STYLE)
             self.kind_buttons.addButton(button)
             button.clicked.connect(lambda _=False, k=kind: self.choose_kind(k))
             kinds.addWidget(button)
