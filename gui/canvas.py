@@ -5,7 +5,8 @@ the user zooms on purpose (wheel, 1:1, double-click) does the view keep its zoom
 (Ctrl+0, or a double-click at 1:1) gives the rule back. A press without a drag changes
 nothing. The zoom level is drawn in a corner, and a banner marks what is not a result
 (a cancelled job's last preview). With a mask layer set (inpainting), dragging paints the
-mask instead (gui/mask_painting.py), and only what a stroke changed is repainted.
+mask instead (gui/mask_painting.py), and only what a stroke changed is repainted; a new
+image takes the layer off.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class ImageCanvas(ZoomableView):
         smooth: always interpolate (latent previews are 1/8-size approximations, and
         blocks would suggest detail that is not there).
         """
+        if self._mask is not None:  # a mask belongs to the picture it was laid on: a result
+            self.set_mask_layer(None)  # is never painted on (its owner lays it on again)
         self._image = image
         self._smooth_always = smooth
         self._grid = None

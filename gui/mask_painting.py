@@ -154,7 +154,7 @@ class MaskPainting(QObject):
         self._canvas.update(old | self._cursor_rect())
 
     def refresh(self) -> None:
-        """Everything again (a new opacity, a new image under the layer)."""
+        """Everything again (a new opacity)."""
         self._canvas.update()
 
     # ------------------------------------------------------------ input

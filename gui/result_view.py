@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 
 from engine.api.events import Cancelled, Finished, Preview
 from engine.api.grid import GridLayout, image_grid
-from engine.api.outcomes import ModelOutcome
+from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
 from engine.store import StoreError, metadata_from_text
@@ -25,7 +25,7 @@ from gui.images import rgb_to_qimage
 from gui.notices import Notices
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
-from gui.viewmodels.results import ResultsModel
+from gui.viewmodels.results import ResultsModel, ShownResult
 
 
 class ResultView(QObject):
@@ -75,12 +75,26 @@ class ResultView(QObject):
         self.changed.emit()
 
     def show_result(self) -> None:
+        shown = self._draw_result()
+        if shown is not None:
+            self._say_saved(shown.images)
+        self.changed.emit()
+
+    def show_last_result(self) -> None:
+        """The shown result again, or the placeholder, without its "Saved" notices (what
+        the canvas showed instead went away: Create's source was cleared)."""
+        self._draw_result()
+        self.changed.emit()
+
+    def _draw_result(self) -> ShownResult | None:
+        """The results' shown one on the canvas and in the details; returns it."""
         shown = self.results.shown
         self.preview_job = None
         if shown is None:
             self.canvas.set_image(None)
-            self.changed.emit()
-            return
+            self.shown_file = None
+            self.details.show_metadata(None)
+            return None
         pixels = shown.pixels
         if pixels and len({p.shape for p in pixels}) > 1:
             # Images of different sizes (a filmstrip and its sample) cannot share a grid:
@@ -92,6 +106,9 @@ class ResultView(QObject):
         images = shown.images
         self.shown_file = images[0].path if len(images) == 1 else None
         self._show_details_of_result()
+        return shown
+
+    def _say_saved(self, images: tuple[ResultImage, ...]) -> None:
         saved = [r for r in images if r.path]
         failed = [r for r in images if r.save_error]
         if saved:
@@ -103,7 +120,6 @@ class ResultView(QObject):
                 "Not saved",
                 f"{failed[0].save_error}\n\nUse File → Save Image As… to keep it elsewhere.",
             )
-        self.changed.emit()
 
     def _set_canvas_grid(self, shown, pixels) -> None:
         images = shown.images

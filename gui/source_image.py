@@ -85,12 +85,13 @@ def has_alpha(image: QImage) -> bool:
 
 
 def alpha_mask(image: QImage) -> QImage:
-    """The source's transparent part as a mask: transparent is repainted (255), as in
-    Krita and A1111's inpaint upload."""
+    """The source's transparent part as a mask, for MaskLayer.set_image: an Alpha8 image
+    (the layer takes its alpha) whose alpha is inverted, so transparent is repainted
+    (255), as in Krita and A1111's inpaint upload."""
     alpha = _grey_bytes(image.convertToFormat(QImage.Format.Format_Alpha8))
     width, height = image.width(), image.height()
     inverted = alpha.translate(_INVERT)
-    return QImage(inverted, width, height, width, QImage.Format.Format_Grayscale8).copy()
+    return QImage(inverted, width, height, width, QImage.Format.Format_Alpha8).copy()
 
 
 def mask_from_file(path: str, size: tuple[int, int]) -> tuple[QImage, str]:
@@ -113,27 +114,6 @@ def _grey_bytes(image: QImage) -> bytes:
     if stride == width:
         return data[: width * image.height()]
     return b"".join(data[y * stride : y * stride + width] for y in range(image.height()))
-
-
-class LoadedMask:
-    """A mask loaded from a file or the source's alpha: what gui/mask_layer.py's
-    MaskLayer offers (is_empty, png_bytes, image, set_image), until the brush lands."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self._image = QImage(width, height, QImage.Format.Format_Grayscale8)
-        self._image.fill(0)
-
-    def image(self) -> QImage:
-        return self._image
-
-    def set_image(self, image: QImage) -> None:
-        self._image = image.convertToFormat(QImage.Format.Format_Grayscale8)
-
-    def is_empty(self) -> bool:
-        return not _grey_bytes(self._image).strip(b"\0")
-
-    def png_bytes(self) -> bytes:
-        return png_bytes(self._image)
 
 
 def keep_input(gallery: Gallery, data: bytes) -> ImageRef:

@@ -27,6 +27,7 @@ from engine.api import limits
 from engine.api.catalogue import CatalogueEntry
 from engine.api.image_parts import LATENT_UPSCALER
 from gui.bindings import bind_check, bind_combo, bind_spin
+from gui.mask_tools import MaskTools
 from gui.viewmodels.fields import Field
 from gui.viewmodels.source import SourceViewModel
 from gui.widgets import double_spin_box, spin_box
@@ -45,6 +46,7 @@ MASKED_CONTENTS = {
 }
 INPAINT_AREAS = {"whole": "Whole picture", "masked": "Only masked"}
 OUTPAINT_FILLS = {"edge": "Edge (stretch)", "mirror": "Mirror (blurred)", "noise": "Noise"}
+PAINT_NOTE = "Paint the area to repaint on the canvas."
 ASPECTS = ("1:1", "4:3", "3:2", "16:9", "3:4", "2:3", "9:16")
 
 
@@ -118,25 +120,11 @@ class InpaintOptions(QWidget):
         )
         self.colour_match = QCheckBox("Match colours to the surroundings")
         bind_check(self.colour_match, vm.colour_match)
-        self.load_mask = QToolButton()
-        self.load_mask.setText("Load mask")
-        self.load_mask.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.mask_note = QLabel("Paint the area to repaint on the canvas.")
-        self.mask_note.setWordWrap(True)
-        self.mask_note.setStyleSheet("color: #8a8a8a;")
-        # Where the brush's MaskTools go once gui/mask_tools.py lands (the brush branch).
-        self.tools_place = QVBoxLayout()
-        self.tools_place.setContentsMargins(0, 0, 0, 0)
         vm.area.changed.connect(lambda area: self.padding.setEnabled(area == "masked"))
         self.padding.setEnabled(vm.area.value == "masked")
-
-        mask_row = QHBoxLayout()
-        mask_row.addWidget(self.mask_note, 1)
-        mask_row.addWidget(self.load_mask)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self.tools_place)
-        form.addRow(mask_row)
+        form.addRow(self._build_mask_box())
         form.addRow("Mask blur", self.blur)
         form.addRow("Mask mode", self.mode)
         form.addRow("Masked content", self.content)
@@ -144,6 +132,29 @@ class InpaintOptions(QWidget):
         form.addRow("Only masked padding", self.padding)
         form.addRow("Mask grow/shrink", self.grow)
         form.addRow(self.colour_match)
+
+    def _build_mask_box(self) -> QGroupBox:
+        """The brush's tools and Load mask, boxed apart: the mask's Clear is not the
+        source's Clear above it."""
+        self.load_mask = QToolButton()
+        self.load_mask.setText("Load mask")
+        self.load_mask.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.mask_note = QLabel(PAINT_NOTE)
+        self.mask_note.setWordWrap(True)
+        self.mask_note.setStyleSheet("color: #8a8a8a;")
+        # The brush's controls; the source section binds them to its layer (set_layer).
+        self.tools = MaskTools()
+        self.tools_place = QVBoxLayout()
+        self.tools_place.setContentsMargins(0, 0, 0, 0)
+        self.tools_place.addWidget(self.tools)
+        mask_row = QHBoxLayout()
+        mask_row.addWidget(self.mask_note, 1)
+        mask_row.addWidget(self.load_mask)
+        box = QGroupBox("Mask")
+        layout = QVBoxLayout(box)
+        layout.addLayout(self.tools_place)
+        layout.addLayout(mask_row)
+        return box
 
 
 class OutpaintOptions(QWidget):

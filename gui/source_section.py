@@ -3,7 +3,8 @@ result), what to do with it (image to image, inpaint, outpaint) and its options.
 
 Collapsed and empty by default, so text to image looks as it always did; setting a
 source opens it. Files are read on the user's action (a click, a drop), never on a move.
-The section holds the source's pixels for the canvas and the mask; SourceViewModel holds
+The section holds the source's pixels for the canvas and the mask (a MaskLayer the
+canvas paints on while Inpaint is chosen, gui/send_to.py); SourceViewModel holds
 everything the request is built from.
 """
 
@@ -32,8 +33,8 @@ from engine.api import limits
 from engine.api.errors import BadInput
 from engine.api.parts import ImageRef
 from gui.compare_view import dropped_paths
+from gui.mask_layer import MaskLayer
 from gui.source_image import (
-    LoadedMask,
     SourcePicture,
     alpha_mask,
     changed_or_missing,
@@ -44,6 +45,7 @@ from gui.source_image import (
     png_bytes,
 )
 from gui.source_options import (
+    PAINT_NOTE,
     RESIZE_MODES,
     InpaintOptions,
     OutpaintOptions,
@@ -59,6 +61,8 @@ THUMB_SIDE = 88
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 QUIET = "color: #8a8a8a;"
+# The chosen mode must read at a glance; Fusion's dark checked button barely differs.
+CHECKED_STYLE = "QToolButton:checked { background: palette(highlight); color: white; }"
 
 
 class SourceSection(QWidget):
@@ -70,6 +74,7 @@ class SourceSection(QWidget):
         super().__init__(parent)
         self.create, self.vm = create, create.source
         self.picture: SourcePicture | None = None
+        self.mask: MaskLayer | None = None  # one per source: its strokes outlive a mode switch
         self.toggle = QToolButton(text="Start from an image", checkable=True)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setStyleSheet("QToolButton { border: none; font-weight: bold; }")
@@ -136,8 +141,9 @@ class SourceSection(QWidget):
         for kind, title in KIND_TITLES.items():
             button = QToolButton(text=title, checkable=True)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setStyleSheet(CHECKED_STYLE)
             self.kind_buttons.addButton(button)
-            button.clicked.connect(lambda _=False, k=kind: self.vm.kind.set(k))
+            button.clicked.connect(lambda _=False, k=kind: self.choose_kind(k))
             kinds.addWidget(button)
         self.strength = StrengthSlider(
             self.vm.strength,
@@ -184,6 +190,17 @@ class SourceSection(QWidget):
         self.toggle.setArrowType(arrow)
         self.body.setVisible(expanded)
 
+    @property
+    def painting_layer(self) -> MaskLayer | None:
+        """The layer the canvas should paint on: the source's, while Inpaint is chosen."""
+        return self.mask if self.picture is not None and self.vm.kind.value == INPAINT else None
+
+    def choose_kind(self, kind: str) -> None:
+        """A mode button: the chosen mode again puts the source back on the canvas (after
+        a result replaced it), so a click on Inpaint is how the user paints again."""
+        if not self.vm.kind.set(kind) and self.picture is not None:
+            self.shown.emit(self.picture.image)
+
     def _kind_changed(self, kind: str) -> None:
         for button in self.kind_buttons.buttons():
             button.setChecked(button.text() == KIND_TITLES[kind])
@@ -209,8 +226,10 @@ class SourceSection(QWidget):
         self.name.setText(f"{label}\n{width}×{height}")
         self.name.setToolTip(label)
         self.note.setText(note)
-        self.mask = LoadedMask(width, height)  # the brush's MaskLayer plugs in here
+        self.mask = MaskLayer(width, height)
         self.vm.mask = self.mask
+        self.inpaint.tools.set_layer(self.mask)
+        self.inpaint.mask_note.setText(PAINT_NOTE)
         self._show_size_note()
         self.set_expanded(True)
         self.shown.emit(picture.image)
@@ -266,7 +285,8 @@ class SourceSection(QWidget):
     def clear(self) -> None:
         self.picture = None
         self.vm.clear()
-        self.vm.mask = None
+        self.mask = self.vm.mask = None
+        self.inpaint.tools.set_layer(None)
         self.thumb.clear()
         self.thumb.setText("No image")
         self.name.setText("Open, paste or drop an image here.")
@@ -284,7 +304,8 @@ class SourceSection(QWidget):
             self.load_mask_file(path)
 
     def load_mask_file(self, path: str) -> bool:
-        if self.picture is None:
+        """Into the layer (one undo step): the brush can touch it up."""
+        if self.mask is None:
             self.notice.emit("Choose the source image first, then its mask.")
             return False
         try:
@@ -297,7 +318,7 @@ class SourceSection(QWidget):
         return True
 
     def mask_from_alpha(self) -> None:
-        if self.picture is not None and has_alpha(self.picture.image):
+        if self.mask is not None and self.picture is not None and has_alpha(self.picture.image):
             self.mask.set_image(alpha_mask(self.picture.image))
             self.inpaint.mask_note.setText("Mask: the source's transparent part")
 

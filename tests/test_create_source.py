@@ -233,6 +233,8 @@ def test_reuse_restores_the_source_the_mask_and_every_option(panel, tmp_path):
     assert not notices
     assert again.vm.source.kind.value == "inpaint" and again.source.inpaint.blur.value() == 11
     assert again.source.inpaint.content.currentText() == "Fill"
+    layer = again.source.mask.image()  # the recipe's mask went into the brush's layer
+    assert {layer.pixelColor(x, y).red() for x in range(64) for y in range(48)} == {255}
     assert again.build_request() == request
 
 

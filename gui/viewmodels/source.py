@@ -38,7 +38,7 @@ REMEMBERED = (
 
 
 class MaskSource(Protocol):
-    """The painted mask (gui/mask_layer.py's MaskLayer, or a loaded file until it lands)."""
+    """The painted mask (gui/mask_layer.py's MaskLayer: what is read of it at Generate)."""
 
     def is_empty(self) -> bool: ...
     def png_bytes(self) -> bytes: ...
