@@ -202,7 +202,10 @@ def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarra
     # then carry nothing of what is under it (the VAE encoder sees across the edge).
     start = image if options.content == "original" else masking.fill_masked(image, sharp)
     mask_image = Image.fromarray(np.round(soft * 255).astype(np.uint8), "L")
-    extra: dict[str, Any] = {"image": Image.fromarray(start)}
+    # One copy per image: diffusers encodes image i with generator i, so image i draws
+    # what its own seed draws alone (given once, every image's VAE sample would come
+    # from the first generator, and the others' noise from a generator not yet used).
+    extra: dict[str, Any] = {"image": [Image.fromarray(start)] * len(job.generators)}
     if options.content in LATENT_CONTENTS:
         extra = _latent_content(inpainter, start, soft, options.content, job)
     with _noise_mixed(inpainter, job.mix_noise):
