@@ -19,6 +19,7 @@ from engine.api.image_parts import (
     INPAINT_AREAS,
     LATENT_UPSCALER,
     MASKED_CONTENTS,
+    OUTPAINT_FILLS,
     RESIZE_MODES,
     Hires,
     Mask,
@@ -36,6 +37,8 @@ _NEEDS = (
     ("--resize-mode", "resize_mode", "image"),
     ("--mask", "mask", "image"),
     ("--outpaint", "outpaint", "image"),
+    ("--outpaint-fill", "outpaint_fill", "outpaint"),
+    ("--outpaint-overlap", "outpaint_overlap", "outpaint"),
     ("--mask-blur", "mask_blur", "mask"),
     ("--masked-content", "masked_content", "mask"),
     ("--inpaint-area", "inpaint_area", "mask"),
@@ -48,6 +51,7 @@ _NEEDS = (
 _WHY = {
     "image": "--image: it applies to the image the job starts from",
     "mask": "--mask: it says how the masked part is repainted",
+    "outpaint": "--outpaint: it says how the added area is drawn",
     "hires_scale": "--hires-scale: it applies to the hires pass, which that turns on",
 }
 
@@ -112,7 +116,21 @@ def add_image_arguments(parser: argparse.ArgumentParser) -> None:
     outpaint.add_argument(
         "--outpaint",
         metavar="L,T,R,B",
-        help="extend the image by so many pixels on the left, top, right and bottom",
+        help="extend the image by so many pixels on the left, top, right and bottom; "
+        "with --width/--height the source is fitted to that size less the sides",
+    )
+    outpaint.add_argument(
+        "--outpaint-fill",
+        choices=OUTPAINT_FILLS,
+        help="what the added area starts from before it is inpainted: its edge pixels "
+        "stretched, the image mirrored and blurred, or noise (default: edge)",
+    )
+    outpaint.add_argument(
+        "--outpaint-overlap",
+        type=int,
+        metavar="N",
+        help="repaint N pixels into the original too, fading out, for a seamless join "
+        "(the feather; default: 32)",
     )
     hires = parser.add_argument_group("Hires fix (text to image)")
     hires.add_argument(
@@ -138,7 +156,7 @@ def image_parts(args: argparse.Namespace) -> ImageParts:
     without the one it needs, or an --outpaint that is not four numbers."""
     _check_needs(args)
     source = _source(args) if args.image else None
-    outpaint = _outpaint(args.outpaint) if args.outpaint else None
+    outpaint = _outpaint(args) if args.outpaint else None
     return ImageParts(
         size=_size(args, outpaint),
         source=source,
@@ -191,7 +209,8 @@ def upscaler_id(name: str) -> str:
     return str(path.absolute()) if path.exists() else name
 
 
-def _outpaint(text: str) -> Outpaint:
+def _outpaint(args: argparse.Namespace) -> Outpaint:
+    text = args.outpaint
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 4 or not all(p.isdigit() for p in parts):
         raise BadInput(
@@ -199,7 +218,8 @@ def _outpaint(text: str) -> Outpaint:
             "left, top, right and bottom, e.g. --outpaint 0,0,256,0."
         )
     left, top, right, bottom = (int(p) for p in parts)
-    return Outpaint(left=left, top=top, right=right, bottom=bottom)
+    given = {"fill": args.outpaint_fill, "feather": args.outpaint_overlap}
+    return Outpaint(left, top, right, bottom, **{k: v for k, v in given.items() if v is not None})
 
 
 def image_ref(path_text: str) -> ImageRef:

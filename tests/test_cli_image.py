@@ -1,13 +1,15 @@
 """`generate` from an image on the command line (issue 21): --image, --mask, --outpaint
-and --hires-*, checked by the request they build (the runner draws them in a later
-step), by the sentences bad input gets, and by --help."""
+and --hires-*, checked by the request they build, by the sentences bad input gets, by
+--help, and end to end with a tiny model (one PNG and one JSON line per image)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,6 +21,8 @@ from engine.api.requests import Txt2ImgRequest
 from engine.cli import EXIT_BAD_INPUT
 from engine.commands import _generate_request, build_parser
 from engine.local_checks import check_local
+from engine.store.metadata import read_metadata
+from tests.upscalers import photo_like, write_png
 
 
 @pytest.fixture
@@ -271,15 +275,118 @@ def test_help_documents_every_image_option(capsys):
         assert group in text
 
 
-def test_until_the_runner_draws_them_a_run_is_refused_with_a_sentence(model, tmp_path, capsys):
+def test_help_documents_the_outpaint_fill_and_overlap(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["generate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--outpaint-fill {edge,mirror,noise}" in text and "--outpaint-overlap N" in text
+
+
+def test_outpaint_fill_and_overlap_go_into_the_outpaint_part(model, tmp_path):
     source = picture(tmp_path / "fox.png", (64, 64))
-    out = in_process(
-        capsys,
-        *("generate", "--model", str(model), "--prompt", "x", "--out", str(tmp_path / "o")),
-        *("--image", str(source), "--device", "cpu"),
+    made = build(
+        model,
+        "--image",
+        str(source),
+        "--outpaint",
+        "8,0,0,0",
+        "--outpaint-fill",
+        "mirror",
+        "--outpaint-overlap",
+        "12",
     )
-    if out.returncode == 0:
-        pytest.skip("the runner draws image to image now: see the end-to-end tests")
-    assert out.returncode == EXIT_BAD_INPUT
-    assert "arrive in a later version; clear the source image" in out.stderr
-    assert out.stdout == ""
+    assert made.outpaint == Outpaint(left=8, fill="mirror", feather=12)
+    with pytest.raises(BadInput, match="--outpaint-overlap needs --outpaint"):
+        build(model, "--image", str(source), "--outpaint-overlap", "12")
+
+
+# ---------------------------------------------------------------- end to end, a tiny model
+
+
+def generate(capsys, model: Path, out: Path, *args: str) -> list[dict]:
+    """`generate` in this process with a tiny model: its JSON lines (exit 0 asserted)."""
+    done = in_process(
+        capsys,
+        *("generate", "--model", str(model), "--prompt", "a fox", "--seed", "3"),
+        *("--steps", "4", "--batch", "2", "--device", "cpu", "--out", str(out), *args),
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def written(lines: list[dict]) -> list[tuple[int, int, int]]:
+    for line in lines:
+        assert Path(line["path"]).is_file()
+    return [(line["seed"], line["width"], line["height"]) for line in lines]
+
+
+@pytest.fixture
+def fox(tmp_path) -> Path:
+    return write_png(tmp_path / "fox.png", photo_like(64, 48, seed=1))
+
+
+def test_generate_from_an_image_writes_one_png_and_line_per_image(
+    tiny_sd_model, fox, tmp_path, capsys
+):
+    lines = generate(
+        capsys, tiny_sd_model, tmp_path / "o", "--image", str(fox), "--strength", "0.5"
+    )
+    assert written(lines) == [(3, 64, 48), (4, 64, 48)]
+    recipe = read_metadata(Path(lines[0]["path"])).recipe
+    assert recipe["steps_run"] == 2 and recipe["source"]["sha256"] == sha256_of(fox)
+
+
+def test_generate_with_a_mask_and_fill_writes_one_png_and_line_per_image(
+    tiny_sd_model, fox, tmp_path, capsys
+):
+    box = np.zeros((48, 64), np.uint8)
+    box[8:40, 16:48] = 255
+    mask = tmp_path / "mask.png"
+    Image.fromarray(box, "L").save(mask)
+    lines = generate(
+        capsys,
+        tiny_sd_model,
+        tmp_path / "o",
+        "--image",
+        str(fox),
+        "--mask",
+        str(mask),
+        "--masked-content",
+        "fill",
+    )
+    assert written(lines) == [(3, 64, 48), (4, 64, 48)]
+    meta = read_metadata(Path(lines[1]["path"]))
+    assert meta.request.mask == Mask(ImageRef(str(mask), sha256_of(mask)), content="fill")
+    assert meta.recipe["mask"]["sha256"] == sha256_of(mask)
+
+
+def test_generate_with_an_outpaint_gives_the_extended_size(tiny_sd_model, fox, tmp_path, capsys):
+    lines = generate(
+        capsys,
+        tiny_sd_model,
+        tmp_path / "o",
+        "--image",
+        str(fox),
+        "--outpaint",
+        "0,0,16,8",
+        "--outpaint-fill",
+        "mirror",
+        "--outpaint-overlap",
+        "8",
+    )
+    assert written(lines) == [(3, 80, 56), (4, 80, 56)]
+
+
+def test_generate_with_hires_gives_the_enlarged_size(tiny_sd_model, tmp_path, capsys):
+    lines = generate(
+        capsys,
+        tiny_sd_model,
+        tmp_path / "o",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--hires-scale",
+        "1.5",
+    )
+    assert written(lines) == [(3, 96, 72), (4, 96, 72)]

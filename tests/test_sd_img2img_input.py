@@ -86,7 +86,8 @@ def test_strength_outside_0_to_1_or_not_finite_is_refused_by_validate(tmp_path, 
 
 def test_a_missing_source_is_named_and_nothing_is_written(runtime, tiny_model, tmp_path, gallery):
     before = files_in(gallery)
-    with pytest.raises(UnreadableImage, match="gone.png does not exist"):
+    # The local checks name it first (engine.local_checks), before any model loads.
+    with pytest.raises(BadInput, match="gone.png does not exist"):
         runtime.run(request(tiny_model, tmp_path / "gone.png"), JobContext(1))
     assert files_in(gallery) == before
 

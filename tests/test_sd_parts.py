@@ -1,7 +1,8 @@
 """One Stable Diffusion request from optional parts (issue 20): a source image, a mask,
 control units and a hires pass on Txt2ImgRequest. Each part checks its own data; a
 recipe round-trips with and without them; a recipe without them is written exactly as
-release 0.1.0 wrote it; and the runner refuses them with a sentence until it draws them.
+release 0.1.0 wrote it; and the runner refuses control units with a sentence until it
+draws them.
 """
 
 from __future__ import annotations
@@ -203,38 +204,28 @@ def test_an_old_recipe_is_written_again_exactly_as_release_0_1_0_wrote_it(monkey
 # ---------------------------------------------------------------- the runner, for now
 
 
-@pytest.mark.parametrize(
-    ("parts", "named"),
-    [
-        ({"control": (CONTROL,)}, "clear the control units to generate"),
-        (
-            {"source": SourceImage(PICTURE), "mask": Mask(PICTURE), "outpaint": Outpaint(left=8)},
-            "clear the mask and the outpaint to generate",
-        ),
-    ],
-)
-def test_the_runner_refuses_the_parts_it_cannot_draw_yet(parts, named):
+def test_the_runner_refuses_control_units_it_cannot_draw_yet():
     from engine.models.sd.later_parts import refuse_later_parts
 
     with pytest.raises(BadInput) as refused:
-        refuse_later_parts(request(**parts))
-    message = refused.value.message
-    assert message.startswith("Inpainting, outpainting and ControlNet arrive in a later version")
-    assert message.endswith(named + ".")
+        refuse_later_parts(request(control=(CONTROL,)))
+    assert refused.value.message == (
+        "ControlNet arrives in a later version; clear the control units to generate."
+    )
     refuse_later_parts(request())  # no part: nothing to refuse
     refuse_later_parts(request(source=SourceImage(PICTURE)))  # image to image is drawn
     refuse_later_parts(request(hires=Hires()))  # and so is hires fix
+    masked = {"source": SourceImage(PICTURE), "mask": Mask(PICTURE)}
+    refuse_later_parts(request(**masked))  # and inpainting
+    refuse_later_parts(request(source=SourceImage(PICTURE), outpaint=Outpaint(left=8)))
 
 
-def test_the_runtime_refuses_them_before_loading_any_model(cpu_runtime, tmp_path):
+def test_the_runtime_refuses_control_before_loading_any_model(cpu_runtime, tmp_path):
     from engine.context import JobContext
 
     not_a_model = tmp_path / "model.safetensors"
     not_a_model.write_bytes(b"\0" * 16)  # it would be refused as damaged, were it loaded
-    ask = Txt2ImgRequest(
-        model=ModelRef(Family.SD, str(not_a_model)),
-        source=SourceImage(PICTURE),
-        mask=Mask(PICTURE),
-    )
-    with pytest.raises(BadInput, match="arrive in a later version; clear the mask"):
+    control = replace(CONTROL, model=ModelRef(Family.SD, str(not_a_model)))
+    ask = Txt2ImgRequest(model=ModelRef(Family.SD, str(not_a_model)), control=(control,))
+    with pytest.raises(BadInput, match="arrives in a later version; clear the control units"):
         cpu_runtime.run(ask, JobContext(1))

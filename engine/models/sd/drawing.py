@@ -1,9 +1,9 @@
 """Which denoising a Stable Diffusion request is, by its parts: the one dispatch point.
 
-No part: text to image. A source: image to image. A hires pass: text to image, then
-image to image larger. A mask or an outpaint on the source (inpainting, issue 21) is
-drawn by engine.models.sd.inpaint once it exists; until then later_parts refuses them
-before any model is loaded.
+No part: text to image. A source: image to image. A mask or an outpaint on the source:
+inpainting or outpainting (engine.models.sd.repaint). A hires pass: text to image, then
+image to image larger. Control units are refused by later_parts before any model is
+loaded.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from engine.models.sd.hires import draw_hires, hires_size, hires_total
 from engine.models.sd.hires_upscale import pixel_upscaler
 from engine.models.sd.img2img import draw_img2img, steps_run
 from engine.models.sd.pipeline_call import Drawn
+from engine.models.sd.repaint import draw_repaint, repaint_total, repaints
 from engine.models.sd.txt2img import txt2img
 from engine.registry import RunnerEnv
 
 
 def draw(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, env: RunnerEnv) -> Drawn:
     """The batch as float images in [0, 1], and what the recipe says of how."""
-    # Inpainting and outpainting dispatch here: `if request.mask or request.outpaint:`.
+    if repaints(request):
+        return draw_repaint(pipe, request, ctx, family)
     if request.source is not None:
         return draw_img2img(pipe, request, ctx, family)
     if request.hires is not None:
@@ -35,6 +37,8 @@ def draw(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, env: 
 
 def total_steps(request: Txt2ImgRequest) -> int:
     """The steps that will run, as progress counts them."""
+    if repaints(request):
+        return repaint_total(request)
     if request.source is not None:
         return steps_run(request.sampling.steps, request.source.strength)
     if request.hires is not None:
@@ -43,5 +47,7 @@ def total_steps(request: Txt2ImgRequest) -> int:
 
 
 def largest_size(request: Txt2ImgRequest) -> Any:
-    """The largest picture the UNet and VAE draw: what the memory check measures."""
+    """The largest picture the UNet and VAE draw: what the memory check measures. An
+    outpaint draws the extended canvas, which is the request's size (repaint.py), and
+    "only masked" draws its crop at that size too."""
     return hires_size(request) if request.hires is not None else request.size

@@ -123,7 +123,7 @@ def _variation_noise(scheduler: Any, request: Txt2ImgRequest) -> Iterator[None]:
     def with_variation(latents: torch.Tensor, noise: torch.Tensor, timesteps: Any) -> Any:
         mixed = torch.cat(
             [
-                slerp(row[None], _variation(row, request.variation_seed + i), strength)
+                slerp(row[None], variation_noise(row, request.variation_seed + i), strength)
                 for i, row in enumerate(noise)
             ]
         )
@@ -137,7 +137,7 @@ def _variation_noise(scheduler: Any, request: Txt2ImgRequest) -> Iterator[None]:
         del scheduler.add_noise
 
 
-def _variation(like: torch.Tensor, seed: int) -> torch.Tensor:
+def variation_noise(like: torch.Tensor, seed: int) -> torch.Tensor:
     """The variation seed's noise for one image, drawn on the CPU (the same on every
     device, as the seed's own)."""
     generator = torch.Generator("cpu").manual_seed(seed)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from engine.models.common import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,6 +53,8 @@ class Denoise:
     generators: list[torch.Generator]
     seed: int
     callback: Callable[..., dict[str, Any]] | None = None
+    # A1111's variation seed: the noise diffusers drew, in, the noise to start from, out.
+    mix_noise: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 @dataclass
@@ -62,13 +65,23 @@ class Inpainted:
 
 
 def inpaint_pipeline(pipe: Any) -> Any:
-    """The inpaint pipeline sharing `pipe`'s components (already one: itself)."""
+    """The inpaint pipeline sharing `pipe`'s components (already one: itself). Built by
+    its constructor, not from_pipe, which casts every module to float32 unless told
+    otherwise and would turn a cached fp16 model to fp32 (as img2img_pipeline)."""
     name = type(pipe).__name__
     if "Inpaint" in name:
         return pipe
     if name not in INPAINT_CLASSES:
         raise BadInput(f"A {name} cannot inpaint.")
-    inpaint = getattr(diffusers, INPAINT_CLASSES[name]).from_pipe(pipe)
+    cls = getattr(diffusers, INPAINT_CLASSES[name])
+    if "XL" in name:
+        inpaint = cls(
+            **pipe.components,
+            force_zeros_for_empty_prompt=pipe.config.force_zeros_for_empty_prompt,
+            add_watermarker=getattr(pipe, "watermark", None) is not None,
+        )
+    else:
+        inpaint = cls(**pipe.components, requires_safety_checker=False)
     inpaint.set_progress_bar_config(disable=True)
     return inpaint
 
@@ -189,12 +202,22 @@ def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarra
     # then carry nothing of what is under it (the VAE encoder sees across the edge).
     start = image if options.content == "original" else masking.fill_masked(image, sharp)
     mask_image = Image.fromarray(np.round(soft * 255).astype(np.uint8), "L")
-    extra: dict[str, Any] = {"image": Image.fromarray(start)}
+    # One copy per image: diffusers encodes image i with generator i, so image i draws
+    # what its own seed draws alone (given once, every image's VAE sample would come
+    # from the first generator, and the others' noise from a generator not yet used).
+    extra: dict[str, Any] = {"image": [Image.fromarray(start)] * len(job.generators)}
     if options.content in LATENT_CONTENTS:
         extra = _latent_content(inpainter, start, soft, options.content, job)
-    output = inpainter(
+    with _noise_mixed(inpainter, job.mix_noise):
+        output = _call(inpainter, extra, mask_image, job)
+    return (output.images * 255).round().astype(np.uint8)
+
+
+def _call(inpainter: Any, start: dict[str, Any], mask_image: Image.Image, job: Denoise) -> Any:
+    """The one diffusers call; `start` is the image (or its latents) to start from."""
+    return inpainter(
         **job.prompt,
-        **extra,
+        **start,
         mask_image=mask_image,
         width=job.width,
         height=job.height,
@@ -206,7 +229,35 @@ def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarra
         callback_on_step_end=job.callback,
         output_type="np",
     )
-    return (output.images * 255).round().astype(np.uint8)
+
+
+@contextmanager
+def _noise_mixed(inpainter: Any, mix: Callable[[torch.Tensor], torch.Tensor] | None) -> Iterator:
+    """For one call, the noise diffusers drew (its prepare_latents, which also feeds the
+    per-step blend of a 4-channel model) replaced by `mix(noise)`; the starting latents
+    follow: pure noise at strength 1, else the image's latents noised by add_noise,
+    which is linear in the noise."""
+    if mix is None:
+        yield
+        return
+    prepare = inpainter.prepare_latents
+
+    def mixed(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        latents, noise, *rest = prepare(*args, **kwargs)
+        new = mix(noise)
+        scheduler = inpainter.scheduler
+        if kwargs["is_strength_max"]:
+            latents = new * scheduler.init_noise_sigma
+        else:
+            change = scheduler.add_noise(torch.zeros_like(new), new - noise, kwargs["timestep"])
+            latents = latents + change
+        return (latents, new, *rest)
+
+    inpainter.prepare_latents = mixed  # this instance only, and only for this call
+    try:
+        yield
+    finally:
+        del inpainter.prepare_latents
 
 
 def _latent_content(inpainter, image: np.ndarray, soft: np.ndarray, content: str, job: Denoise):

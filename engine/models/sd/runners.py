@@ -44,6 +44,7 @@ from engine.models.sd.pipeline_call import (
     to_uint8,
 )
 from engine.models.sd.prompt_encoding import prompt_embeddings
+from engine.models.sd.repaint import repaints
 from engine.models.sd.samplers import make_scheduler
 from engine.models.sd.txt2img import starting_noise
 from engine.models.sd.vae_override import VaeSlot
@@ -74,7 +75,8 @@ class SdTxt2ImgRunner:
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         refuse_later_parts(request)
         # A broken or mistyped folder is refused before anything is loaded or evicted.
-        model = locate_sd_model(model_path(request.model))
+        # An inpainting (9-channel) model draws only with a mask; without one, a sentence.
+        model = locate_sd_model(model_path(request.model), with_mask=repaints(request))
         model_hash = self.env.hashes.request(model.path, model.hash_files)
         key = self._key(model)
         loaded = self._load(key, model, ctx, self._total_steps(request))
