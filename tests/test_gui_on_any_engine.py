@@ -28,6 +28,7 @@ from engine.api.requests import Request, SampleRequest, request_to_dict
 from engine.handle import JobHandle
 from engine.interface import Catalogue, Engine, Gallery
 from engine.local_engine import LocalCatalogue
+from engine.store.errors import StoreError
 from gui.main_window import MainWindow
 from gui.settings import AppSettings
 from tests.test_engine_interface import structural_problems
@@ -71,6 +72,9 @@ class EmptyGallery:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         return None
+
+    def keep_input(self, data: bytes) -> Any:
+        raise StoreError("This engine keeps no input images.")
 
 
 class ScriptedEngine(QObject):
