@@ -386,8 +386,14 @@ class CreatePanel(QWidget, ModePanel):
         self.vm.apply_request(request, seed)
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
-        """Fill what another tool's A1111 text says; what it does not say stays as it is."""
-        self.vm.apply_parameters(params)
+        """Fill what another tool's A1111 text says; what it does not say stays as it is.
+        A picture made from an image names what its text cannot carry."""
+        if missing := self.vm.apply_parameters(params):
+            self.notice.emit(
+                f"This picture was made from an image: its text keeps the options but not "
+                f"the {' and the '.join(missing)}. Open the source image "
+                f"{'and paint the mask ' if 'mask' in missing else ''}to make it again."
+            )
 
     def state(self) -> dict[str, Any]:
         """What the next start of the app should show again."""

@@ -104,3 +104,46 @@ def test_a_single_sample_of_a_sheet_can_be_kept(qtbot, window, settings):
     cell = sheet.rgb[y : y + layout["cell_height"], x : x + layout["cell_width"]]
     assert (cell == kept.rgb).all()
     assert json.loads(json.dumps(sheet.info["seeds"])) == [500, 501, 502, 503]
+
+
+def _a1111_png(path: Path, parameters: str) -> Path:
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", parameters)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64)).save(path, pnginfo=info)
+    return path
+
+
+def test_an_a1111_hires_picture_fills_the_hires_fix(qtbot, window, settings):
+    # A literal A1111 1.10 txt2img line with hires fix (its own field names and formats).
+    path = _a1111_png(
+        settings.output_dir / "hires.png",
+        "a castle\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 9, Size: 512x512, "
+        "Denoising strength: 0.45, Hires upscale: 1.5, Hires steps: 12, Hires upscaler: Latent",
+    )
+    window.open_image(str(path))
+    window.details.use_button.click()
+    vm = window.create_panel.vm.source
+    assert vm.hires.value is True
+    assert (vm.hires_scale.value, vm.hires_steps.value, vm.hires_denoise.value) == (1.5, 12, 0.45)
+    assert vm.hires_upscaler.value == "latent"
+
+
+def test_an_a1111_inpaint_picture_fills_the_options_and_names_the_missing_image(
+    qtbot, window, settings
+):
+    path = _a1111_png(
+        settings.output_dir / "inpaint.png",
+        "a cat\nSteps: 30, Sampler: DPM++ 2M, CFG scale: 7, Seed: 5, Size: 512x512, "
+        "Denoising strength: 0.6, Mask blur: 8, Inpaint area: Only masked, "
+        "Masked area padding: 48",
+    )
+    window.open_image(str(path))
+    with qtbot.waitSignal(window.create_panel.notice) as said:
+        window.details.use_button.click()
+    assert "source image" in said.args[0] and "mask" in said.args[0]
+    vm = window.create_panel.vm.source
+    assert vm.strength.value == 0.6 and vm.kind.value == "inpaint"
+    assert (vm.blur.value, vm.area.value, vm.padding.value) == (8, "masked", 48)

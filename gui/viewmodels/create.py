@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from engine.api.a1111_request import request_from_parameters
 from engine.api.kinds import Family
 from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
@@ -164,8 +165,13 @@ class CreateViewModel(FormModel):
             self.frames.set(request.frames)
             self.mode.set(request.mode)
 
-    def apply_parameters(self, params: dict[str, Any]) -> None:
-        """What another tool's A1111 text says; what it does not say stays as it is."""
+    def apply_parameters(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """What another tool's A1111 text says; what it does not say stays as it is.
+        Its image parts (strength, inpaint options, hires fix) fill the source section;
+        the source image and mask are not in the text: what is missing is returned,
+        for the panel to name."""
+        read = request_from_parameters(params)
+        self.source.apply_request(read.request)
         self.prompt.set(str(params.get("prompt", "")))
         self.negative.set(str(params.get("negative_prompt", "")))
         fields = (
@@ -189,6 +195,7 @@ class CreateViewModel(FormModel):
                 self.sampler.set(name)
                 break
         self.batch.set(1)
+        return read.missing
 
     # ------------------------------------------------------------ sizes
 
