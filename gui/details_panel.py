@@ -40,6 +40,7 @@ from engine.api.requests import (
 )
 from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
+from gui.details_image_parts import image_part_rows
 from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
 
@@ -77,6 +78,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Embeddings", ", ".join(model_name(path) for path in request.embeddings)),
             ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
             ("Format", _model_format(recipe)),
+            *image_part_rows(request, recipe),
         ]
     elif isinstance(request, SampleRequest):
         rows += [

@@ -217,7 +217,7 @@ class CreateViewModel(FormModel):
         if wanted is None:
             return ""
         shown = (self.width.value, self.height.value)
-        return size_note(wanted, shown, self.source.resize_mode.value)
+        return size_note(wanted, shown, self.source.resize_mode.value, self.source.size)
 
     def odd_sides(self) -> list[tuple[str, int]]:
         """("Width", 500)... for each side Stable Diffusion cannot draw (not a multiple)."""

@@ -228,10 +228,20 @@ def sides_for_aspect(width: int, height: int, ratio_w: int, ratio_h: int) -> tup
     return extra_w // 2, extra_h // 2, extra_w - extra_w // 2, extra_h - extra_h // 2
 
 
-def size_note(source: tuple[int, int], size: tuple[int, int], resize_mode: str) -> str:
-    """What the size line under the source says: how the source becomes the output."""
+def size_note(
+    source: tuple[int, int],
+    size: tuple[int, int],
+    resize_mode: str,
+    before_outpaint: tuple[int, int] | None = None,
+) -> str:
+    """What the size line under the source says: how the source becomes the output.
+    `source` is the size wanted (the source's, plus the outpaint's sides when
+    `before_outpaint`, the source's own size, is given)."""
     was = f"{source[0]}×{source[1]}"
     now = f"{size[0]}×{size[1]}"
+    if was == now and before_outpaint and before_outpaint != source:
+        own = f"{before_outpaint[0]}×{before_outpaint[1]}"
+        return f"Output {now}: the source's {own} and the sides added"
     if was == now:
         return f"Output {now}, the source's size"
     how = resize_mode.replace("-", " ")

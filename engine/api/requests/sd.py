@@ -118,7 +118,18 @@ class Txt2ImgRequest(ModelRequest):
         ]
         if self.batch_size > 1:
             parts.append(f"×{self.batch_size}")
+        if how := self._how_drawn():
+            parts.insert(1, how)
         return " · ".join(parts)
+
+    def _how_drawn(self) -> str:
+        """What the queue says of a job that is not plain text to image."""
+        if self.hires is not None:
+            return f"hires ×{self.hires.scale:g}"
+        if self.source is None:
+            return ""
+        kind = "outpaint" if self.outpaint else "inpaint" if self.mask else "img2img"
+        return f"{kind} {self.source.strength:g}"
 
     @property
     def prompt_text(self) -> str:
