@@ -131,6 +131,7 @@ def bare_inpaint(family: str, folder, source, mask, strength: float, **call) -> 
 # ---------------------------------------------------------------- the oracle
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("fmt", ["folder", "single file"])
 def test_inpaint_equals_bare_diffusers(model, fmt):
     """Whole picture, content 'original', no blur, no composite: bare diffusers' pixels,

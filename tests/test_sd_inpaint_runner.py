@@ -145,6 +145,7 @@ BARE_OPTIONS = {"blur": 0, "composite": False}  # whole picture, content origina
 # ---------------------------------------------------------------- against bare diffusers
 
 
+@pytest.mark.reproducibility
 def test_inpaint_through_the_runner_equals_bare_diffusers(runtime, models, files):
     req = request(models["sd1"], files["source"], files["mask"], options=BARE_OPTIONS)
     image = run(runtime, req)[0]
@@ -158,6 +159,7 @@ def test_inpaint_through_the_runner_equals_bare_diffusers(runtime, models, files
     )
 
 
+@pytest.mark.reproducibility
 def test_a_9_channel_single_file_inpaints_through_the_runner(runtime, models, files):
     req = request(models["nine-file"], files["source"], files["mask"], options=BARE_OPTIONS)
     image = run(runtime, req)[0]
@@ -199,6 +201,7 @@ def test_an_outpaint_that_leaves_no_room_for_the_source_is_a_sentence(runtime, m
         run(runtime, req)
 
 
+@pytest.mark.reproducibility
 def test_image_i_of_a_batch_is_its_own_seed(runtime, models, files):
     """Image 1 of a batch of 2 is what seed + 1 draws alone: within one grey level in one
     batched call, exactly where the batch is drawn one image per call (latent noise)."""
