@@ -229,3 +229,38 @@ def test_the_runtime_refuses_control_before_loading_any_model(cpu_runtime, tmp_p
     ask = Txt2ImgRequest(model=ModelRef(Family.SD, str(not_a_model)), control=(control,))
     with pytest.raises(BadInput, match="arrives in a later version; clear the control units"):
         cpu_runtime.run(ask, JobContext(1))
+
+
+# ---------------------------------------------------------------- control (issue 22)
+
+
+@pytest.mark.parametrize(
+    ("unit", "words"),
+    [
+        (replace(CONTROL, preprocessor="hed"), "Preprocessor 'hed' is not one of: none, invert"),
+        (replace(CONTROL, mode="strong"), "Control mode 'strong' is not one of"),
+        (replace(CONTROL, resize_mode="fit"), "A control unit's resize mode 'fit'"),
+        (replace(CONTROL, settings=(("low", float("inf")),)), "must be a finite number"),
+    ],
+)
+def test_a_control_units_preprocessor_and_modes_are_checked(unit, words):
+    with pytest.raises(BadInput, match=re.escape(words)):
+        request(control=(unit,)).validate()
+
+
+def test_an_ip_adapter_is_a_part_and_is_refused_by_this_version():
+    from engine.api.image_parts import IpAdapter
+    from engine.models.sd.later_parts import refuse_later_parts
+
+    adapter = IpAdapter(
+        ModelRef(Family.SD, "/models/ipadapter/ip-adapter_sd15.safetensors"), PICTURE
+    )
+    made = request(ip_adapters=(adapter,))
+    made.validate()
+    assert made.has_parts and request_from_dict(to_dict(made)) == made
+    with pytest.raises(BadInput, match="IP-Adapter arrives in a later version"):
+        refuse_later_parts(made)
+    with pytest.raises(BadInput, match="An IP-Adapter's weight must be between"):
+        request(ip_adapters=(replace(adapter, weight=3.0),)).validate()
+    unit = replace(CONTROL, preprocessor="canny", settings=(("low", 100.0), ("high", 200.0)))
+    assert unit.setting("high", 0.0) == 200.0 and unit.setting("sigma", 1.5) == 1.5

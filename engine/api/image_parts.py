@@ -16,7 +16,7 @@ from engine.api import limits
 from engine.api.errors import BadInput
 from engine.api.families import title_of
 from engine.api.kinds import Family
-from engine.api.parts import ImageRef, ModelRef
+from engine.api.parts import ImageRef, ModelRef, check_text
 
 # Which part of the source a mask repaints: the white (masked) part, or the rest
 # (A1111's "Mask mode": inpaint masked / inpaint not masked).
@@ -115,15 +115,50 @@ class Outpaint:
         _one_of(self.fill, OUTPAINT_FILLS, "Outpaint fill")
 
 
+# What a control unit does to its image before the ControlNet sees it (issue 22). "none":
+# the image already is a map (a depth map, a pose skeleton made elsewhere). The first
+# group needs no weights; the last needs an annotator file in a models folder.
+CONTROL_PREPROCESSORS = (
+    "none",
+    "invert",
+    "canny",
+    "softedge",
+    "lineart",
+    "scribble",
+    "color",
+    "shuffle",
+    "tile",
+    "blur",
+    "inpaint",
+    "depth",
+    "openpose",
+    "segmentation",
+)
+# sd-webui-controlnet's "Control Mode": Balanced / My prompt is more important /
+# ControlNet is more important.
+CONTROL_MODES = ("balanced", "prompt", "control")
+
+
 @dataclass(frozen=True)
 class ControlUnit:
-    """A ControlNet guiding the image from `start` to `end` (fractions of the steps)."""
+    """A ControlNet (or T2I-Adapter: the model file says which) guiding the image from
+    `start` to `end` (fractions of the steps). `preprocessor` makes the map from `image`
+    with its `settings` (name, value pairs: canny's thresholds…); `resize_mode` fits the
+    image to the output as the source's does; `mode` is sd-webui-controlnet's control
+    mode."""
 
     model: ModelRef
     image: ImageRef
     weight: float = 1.0
     start: float = 0.0
     end: float = 1.0
+    preprocessor: str = "none"
+    settings: tuple[tuple[str, float], ...] = ()
+    mode: str = "balanced"
+    resize_mode: str = "crop-and-resize"
+
+    def setting(self, name: str, default: float) -> float:
+        return dict(self.settings).get(name, default)
 
     def check(self) -> None:
         _require(self.model, Family.SD, "A control unit's model")
@@ -136,6 +171,27 @@ class ControlUnit:
                 f"A control unit starts at {self.start:g} and ends at {self.end:g}: "
                 "it must start before it ends."
             )
+        _one_of(self.preprocessor, CONTROL_PREPROCESSORS, "Preprocessor")
+        _one_of(self.mode, CONTROL_MODES, "Control mode")
+        _one_of(self.resize_mode, RESIZE_MODES, "A control unit's resize mode")
+        for name, value in self.settings:
+            check_text(name, "A preprocessor setting's name")
+            limits.CONTROL_SETTING.check(value)
+
+
+@dataclass(frozen=True)
+class IpAdapter:
+    """An IP-Adapter: the picture `image` guides the style/content at `weight`. The CLIP
+    vision encoder it needs is found beside it or in the models folders."""
+
+    model: ModelRef
+    image: ImageRef
+    weight: float = 1.0
+
+    def check(self) -> None:
+        _require(self.model, Family.SD, "An IP-Adapter's model")
+        self.image.check("An IP-Adapter's image")
+        limits.IP_ADAPTER_WEIGHT.check(self.weight)
 
 
 @dataclass(frozen=True)

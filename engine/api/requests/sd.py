@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from engine.api import limits
 from engine.api.a1111_parts import parts_params
 from engine.api.errors import BadInput
-from engine.api.image_parts import ControlUnit, Hires, Mask, Outpaint, SourceImage
+from engine.api.image_parts import ControlUnit, Hires, IpAdapter, Mask, Outpaint, SourceImage
 from engine.api.kinds import Lane, Task
 from engine.api.naming import shorten
 from engine.api.outcomes import (
@@ -63,6 +63,7 @@ class Txt2ImgRequest(ModelRequest):
     mask: Mask | None = optional_part()
     outpaint: Outpaint | None = optional_part()
     control: tuple[ControlUnit, ...] = optional_part(())
+    ip_adapters: tuple[IpAdapter, ...] = optional_part(())
     hires: Hires | None = optional_part()
 
     def check(self) -> None:
@@ -103,11 +104,21 @@ class Txt2ImgRequest(ModelRequest):
         limits.CONTROL_UNITS.check(len(self.control))
         for unit in self.control:
             unit.check()
+        limits.IP_ADAPTERS.check(len(self.ip_adapters))
+        for adapter in self.ip_adapters:
+            adapter.check()
 
     @property
     def has_parts(self) -> bool:
         """Whether any optional part is set (a plain text-to-image request has none)."""
-        return bool(self.source or self.mask or self.outpaint or self.control or self.hires)
+        return bool(
+            self.source
+            or self.mask
+            or self.outpaint
+            or self.control
+            or self.ip_adapters
+            or self.hires
+        )
 
     def describe(self) -> str:
         parts = [

@@ -13,7 +13,9 @@ from engine.api.requests import Txt2ImgRequest
 
 
 def refuse_later_parts(request: Txt2ImgRequest) -> None:
-    """Raise BadInput when the request has control units."""
+    """Raise BadInput when the request has control units or IP-Adapters."""
+    if request.ip_adapters:
+        raise BadInput("IP-Adapter arrives in a later version; clear the IP-Adapters to generate.")
     if request.control:
         raise BadInput(
             "ControlNet arrives in a later version; clear the control units to generate."
