@@ -21,6 +21,9 @@ CANNY_HIGH = 200.0
 # and Hildreth), the value XDoG's paper uses.
 DOG_K = 1.6
 SOFTEDGE_SIGMA = 1.0
+# A DoG response up to this (a quarter of a grey level) is no edge: a flat picture's map
+# is black, not its rounding noise stretched to white.
+SOFTEDGE_FLOOR = 1e-3
 LINEART_SIGMA = 0.8
 # XDoG's tau (how much of the wider blur is taken away), epsilon (the level below which
 # a pixel is a line) and phi (how sharply a line's edge falls off), for grey in 0..1.
@@ -79,11 +82,13 @@ def dog(grey_01: np.ndarray, sigma: float, k: float = DOG_K, tau: float = 1.0) -
 
 
 def softedge(rgb: np.ndarray, settings: Mapping[str, float]) -> np.ndarray:
-    """Soft edges, white on black: |DoG| of the grey picture over its largest value, square
-    rooted so faint edges show as HED's soft maps do (those are per-picture probabilities
-    too): 255 sqrt(|D| / max |D|). Setting "sigma"."""
+    """Soft edges, white on black, from the DoG D of the grey picture: with
+    E = max(|D| - 1e-3, 0), the map is 255 sqrt(E / max E), stretched to the strongest
+    edge (HED's maps are per-picture probabilities too) and square-rooted so faint edges
+    show as in HED's soft maps. Setting "sigma"."""
     sigma = float(settings.get("sigma", SOFTEDGE_SIGMA))
-    edges = np.abs(dog(grey(rgb).astype(np.float32) / 255.0, sigma))
+    edges = np.abs(dog(grey(rgb).astype(np.float32) / 255.0, sigma)) - SOFTEDGE_FLOOR
+    edges = np.maximum(edges, 0.0)
     top = float(edges.max())
     return _rgb(_to_uint8(255.0 * np.sqrt(edges / top) if top > 0 else edges))
 
