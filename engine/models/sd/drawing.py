@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
+from engine.library.detect import SdFamily
 from engine.models.sd.control.units import make_guide
 from engine.models.sd.hires import draw_hires, hires_size, hires_total
 from engine.models.sd.hires_upscale import pixel_upscaler
@@ -23,9 +24,18 @@ from engine.models.sd.txt2img import txt2img
 from engine.registry import RunnerEnv
 
 
-def draw(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, env: RunnerEnv) -> Drawn:
-    """The batch as float images in [0, 1], and what the recipe says of how."""
-    guide = make_guide(pipe, request, env, _task(request))
+def draw(
+    pipe: Any,
+    request: Txt2ImgRequest,
+    ctx: JobContext,
+    family: str,
+    env: RunnerEnv,
+    base_family: SdFamily = SdFamily.SD1,
+) -> Drawn:
+    """The batch as float images in [0, 1], and what the recipe says of how. `family`
+    is the preview's ("sd" or "sdxl"), `base_family` the checkpoint's (control models
+    must fit it)."""
+    guide = make_guide(pipe, request, env, _task(request), base_family)
     if guide is not None:
         guide.maps(request.size)  # a missing or changed control image: before any step
         ctx.check_cancelled()

@@ -15,6 +15,7 @@ from engine.models.common.latent_paths import slerp
 from engine.models.sd.pipeline_call import (
     call_settings,
     default_generators,
+    progress_arguments,
     prompt_arguments,
     step_reporter,
 )
@@ -41,7 +42,9 @@ def txt2img(
             **call_settings(request) | {"output_type": output_type},
             num_images_per_prompt=request.batch_size,
             generator=default_generators(request.sampling.seed, request.batch_size),
-            callback_on_step_end=step_reporter(ctx, request.sampling.steps, family, total=total),
+            **progress_arguments(
+                drawer, step_reporter(ctx, request.sampling.steps, family, total=total)
+            ),
             **variation_latents(pipe, request),
             **control,
         ).images

@@ -48,6 +48,7 @@ import diffusers
 import numpy as np
 from PIL import Image
 
+from engine.api.catalogue import model_path
 from engine.api.errors import BadInput
 from engine.api.image_parts import ControlUnit
 from engine.api.parts import Size
@@ -233,7 +234,7 @@ class Guide:
         for unit, maps in zip(self.units, self.map_info, strict=True):
             units.append(
                 {
-                    "model": unit.model.path,
+                    "model": str(model_path(unit.model)),
                     "kind": self.kind,
                     "weight": unit.weight,
                     "start": unit.start,
@@ -267,7 +268,7 @@ def _check_family(pipe: Any, model: LoadedControl, unit: ControlUnit, number: in
         ours = list(unet.block_out_channels)[0]
     if theirs != ours:
         raise BadInput(
-            f"Control unit {number}'s model ({unit.model.path}) was made for another Stable "
+            f"Control unit {number}'s model ({model_path(unit.model)}) was made for another Stable "
             "Diffusion family than this checkpoint (SD 1.x, 2.x and SDXL each need their "
             "own); choose one made for this checkpoint's family."
         )
