@@ -21,6 +21,7 @@ BENCHMARKS = (
     "bench.frozen_start",
     "bench.brush",
     "bench.inpaint",
+    "bench.controlnet",
 )
 
 
