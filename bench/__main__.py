@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.brush",
     "bench.inpaint",
     "bench.preprocessors",
+    "bench.controlnet",
 )
 
 
