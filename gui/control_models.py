@@ -68,9 +68,7 @@ def control_choices(
         if kind not in kinds:
             continue
         made_for = entry.family
-        title = " · ".join(
-            [entry.name, KIND_TITLES[kind], *([made_for.title] if made_for else [])]
-        )
+        title = " · ".join([entry.name, KIND_TITLES[kind], *([made_for.title] if made_for else [])])
         reason = ""
         if made_for is not None and family is not None and made_for is not family:
             reason = f"made for {made_for.title}; the checkpoint is {family.title}"

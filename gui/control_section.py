@@ -239,7 +239,7 @@ class ControlSection(QWidget):
         _show_field(self.ip.model_box, self.vm.ip_model)
 
     def send_image(self, path: str) -> None:
-        """"Send to → Control image": the first shown unit without an image (or a new
+        """ "Send to → Control image": the first shown unit without an image (or a new
         one, or the first) takes it."""
         vm = self.vm
         empty = [u for u in vm.units[: vm.shown.value] if not u.image.value]

@@ -94,9 +94,7 @@ def test_the_pickers_list_control_files_greyed_for_another_family(panel, models)
     ]
     assert [box.model().item(i).isEnabled() for i in range(3)] == [True, True, False]
     ip = panel.control.ip.model_box
-    assert [ip.itemText(i) for i in range(ip.count())] == [
-        "ip-adapter_sd15 · IP-Adapter · SD 1.x"
-    ]
+    assert [ip.itemText(i) for i in range(ip.count())] == ["ip-adapter_sd15 · IP-Adapter · SD 1.x"]
 
 
 def test_kinds_by_file_and_folder_name():
