@@ -51,7 +51,7 @@ from gui.seed_edit import SeedEdit
 from gui.source_options import HiresBox
 from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
-from gui.viewmodels.create import SAMPLERS, CreateViewModel
+from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
 
 TOKENIZER_DELAY_MS = 1500
@@ -396,11 +396,8 @@ class CreatePanel(QWidget, ModePanel):
         """Fill what another tool's A1111 text says; what it does not say stays as it is.
         A picture made from an image names what its text cannot carry."""
         if missing := self.vm.apply_parameters(params):
-            self.notice.emit(
-                f"This picture was made from an image: its text keeps the options but not "
-                f"the {' and the '.join(missing)}. Open the source image "
-                f"{'and paint the mask ' if 'mask' in missing else ''}to make it again."
-            )
+            self.notice.emit(missing_sentence(missing))
+            self.control.set_expanded(self.vm.control.in_use or self.control.toggle.isChecked())
 
     def state(self) -> dict[str, Any]:
         """What the next start of the app should show again."""

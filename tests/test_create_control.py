@@ -246,3 +246,38 @@ def test_an_image_dropped_on_a_unit_is_its_control_image(panel, tmp_path):
     assert picker.drops.eventFilter(picker, drop)
     assert panel.vm.control.units[0].image.value == str(image)
     assert panel.source.picture is None  # not Create's source
+
+
+def test_send_to_control_image_fills_the_first_free_unit(qtbot, window, tmp_path):
+    from gui.send_menu import send_to_menu
+
+    menu = send_to_menu(window, lambda _kind: None)
+    assert [a.text() for a in menu.actions()] == ["Image to image", "Inpaint", "Control image"]
+    first, second = write_png(tmp_path / "a.png"), write_png(tmp_path / "b.png")
+    panel = window.create_panel
+    window.gallery_panel.send_to_requested.emit(str(first), "control")
+    window.details.send_to_requested.emit(str(second), "control")
+    units = panel.vm.control.units
+    assert [u.image.value for u in units] == [str(first), str(second), ""]
+    assert panel.vm.control.shown.value == 2 and panel.control.toggle.isChecked()
+    assert panel.source.picture is None  # Create's source is not touched
+
+
+def test_another_tools_controlnet_text_fills_the_units_and_names_the_images(panel, models, qtbot):
+    params = {
+        "prompt": "a fox",
+        "controlnet_0": "Module: canny, Model: control_v11p_sd15_canny [d14c016b], Weight: 0.5, "
+        "Resize Mode: Just Resize, Threshold A: 90, Threshold B: 180, Guidance Start: 0, "
+        "Guidance End: 1, Control Mode: Balanced",
+    }
+    with qtbot.waitSignal(panel.notice) as said:
+        panel.apply_parameters(params)
+    assert said.args[0] == (
+        "Its text names the control models but not the control image of unit 1: open them "
+        "in the Control section."
+    )
+    unit, box = panel.vm.control.units[0], panel.control.units[0]
+    assert unit.model.value == str(models["canny"])  # found by its name in the folders
+    assert box.isChecked() and box.weight.value() == 0.5
+    assert box.settings.boxes["low"].value() == 90 and box.settings.boxes["high"].value() == 180
+    assert panel.control.toggle.isChecked()

@@ -282,3 +282,23 @@ class CreateViewModel(FormModel):
                     for k, v in remembered.items()
                     if isinstance(v, dict)
                 }
+
+
+def missing_sentence(missing: tuple[str, ...]) -> str:
+    """What a picture's A1111 text could not carry, and what to do: the source image and
+    mask ("source image", "mask"), the control units' and IP-Adapter's images."""
+    source = [m for m in missing if m in ("source image", "mask")]
+    images = [m for m in missing if m not in source]
+    sentences = []
+    if source:
+        sentences.append(
+            f"This picture was made from an image: its text keeps the options but not "
+            f"the {' and the '.join(source)}. Open the source image "
+            f"{'and paint the mask ' if 'mask' in source else ''}to make it again."
+        )
+    if images:
+        sentences.append(
+            f"Its text names the control models but not the {', the '.join(images)}: "
+            "open them in the Control section."
+        )
+    return " ".join(sentences)
