@@ -9,7 +9,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QImageReader, QPixmap
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.compare_view import dropped_paths
 from gui.start_folders import Purpose, remember, start_folder
@@ -40,9 +48,9 @@ class ImagePicker(QWidget):
         self.result_button.clicked.connect(self.use_result_requested)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(lambda: field.set(""))
-        buttons = QHBoxLayout()
-        for button in (self.open_button, self.result_button, self.clear_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()  # two columns: the section stays as narrow as Create
+        for i, button in enumerate((self.open_button, self.result_button, self.clear_button)):
+            buttons.addWidget(button, i // 2, i % 2)
         text = QVBoxLayout()
         text.addWidget(self.name)
         text.addLayout(buttons)

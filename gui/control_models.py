@@ -21,8 +21,10 @@ from engine.library.scan import LibraryEntry
 
 CONTROLNET, T2I_ADAPTER, IP_ADAPTER = "controlnet", "t2i-adapter", "ip-adapter"
 KIND_TITLES = {CONTROLNET: "ControlNet", T2I_ADAPTER: "T2I-Adapter", IP_ADAPTER: "IP-Adapter"}
-NO_CONTROL_MODEL = "No ControlNet in the model folders: Browse…"
-NO_IP_MODEL = "No IP-Adapter in the model folders: Browse…"
+# Short: a combo is as wide as its placeholder. The tooltip says more.
+NO_CONTROL_MODEL = "None in the folders"
+NO_IP_MODEL = "None in the folders"
+EMPTY_TIP = "No such file in the model folders: put it there, or choose one with …"
 _NOT_CONTROL = (ModelKind.LORA, ModelKind.VAE, ModelKind.EMBEDDING, ModelKind.UPSCALER)
 # Words that name a file's kind (in the file's or a folder's name, any case).
 _IP_WORDS = ("ip-adapter", "ip_adapter", "ipadapter")
@@ -87,7 +89,8 @@ def fill_choices(box: QComboBox, choices: list[Choice], empty: str) -> None:
         box.setItemData(index, choice.reason or choice.path, Qt.ItemDataRole.ToolTipRole)
         if choice.reason:
             box.model().item(index).setEnabled(False)
-    box.setPlaceholderText(empty if not choices else "Choose a model")
+    box.setPlaceholderText(empty if not choices else "Choose…")
+    box.setToolTip(EMPTY_TIP if not choices else "")
     box.setCurrentIndex(box.findData(current) if current else -1)
     box.blockSignals(False)
 

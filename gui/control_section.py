@@ -56,11 +56,18 @@ CONTROL_MODES = {
 MODEL_FILES = "Models (*.safetensors *.pth *.pt *.bin *.ckpt)"
 
 
+def narrow(box: QComboBox, letters: int = 12) -> QComboBox:
+    """A combo as wide as the form gives it, not as its longest item (the section stays
+    as narrow as the rest of Create; the list still opens wide)."""
+    box.setMinimumContentsLength(letters)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.view().setMinimumWidth(box.view().sizeHintForColumn(0))
+    return box
+
+
 def model_picker(field, empty: str) -> tuple[QComboBox, QHBoxLayout]:
     """A model combo bound to the path field, with a Browse… button for any file."""
-    box = QComboBox()
-    box.setMinimumContentsLength(16)
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box = narrow(QComboBox())
     box.setPlaceholderText(empty)
     bind_combo(box, field, missing=lambda path: add_path(box, path))
     browse = QToolButton(text="…")
@@ -141,11 +148,13 @@ class UnitBox(QGroupBox):
         self.resize = choice_box(
             RESIZE_MODES, unit.resize_mode, "How the control image becomes the output size"
         )
+        for box in (self.preprocessor, self.mode, self.resize):
+            narrow(box)
         self.remove_button = QPushButton("Remove")
         span = QHBoxLayout()
-        span.addWidget(self.start)
+        span.addWidget(self.start, 1)
         span.addWidget(QLabel("to"))
-        span.addWidget(self.end)
+        span.addWidget(self.end, 1)
         form = QFormLayout()
         form.addRow("Model", model_row)
         form.addRow("Preprocessor", self.preprocessor)
