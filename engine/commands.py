@@ -25,6 +25,7 @@ from engine.api.requests import (
     Txt2ImgRequest,
 )
 from engine.cli_args import Command, device_argument, job, out_argument, seed_of
+from engine.cli_control import add_control_arguments, control_parts
 from engine.cli_help import HelpWithDefaults, give_every_option_help
 from engine.cli_image import add_image_arguments, image_parts
 from engine.cli_options import add_sample_options, sample_options
@@ -74,6 +75,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
         "default: the model folders)",
     )
     add_image_arguments(parser)
+    add_control_arguments(parser)
     out_argument(parser)
     device_argument(parser)
 
@@ -100,6 +102,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
         mask=parts.mask,
         outpaint=parts.outpaint,
         hires=parts.hires,
+        **control_parts(args),
     )
 
 

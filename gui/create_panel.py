@@ -25,6 +25,7 @@ from engine.api.requests import Request, Txt2ImgRequest
 from engine.handle import JobHandle
 from engine.library.detect import ModelKind
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
+from gui.control_section import ControlSection
 from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
@@ -50,7 +51,7 @@ from gui.seed_edit import SeedEdit
 from gui.source_options import HiresBox
 from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
-from gui.viewmodels.create import SAMPLERS, CreateViewModel
+from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
 
 TOKENIZER_DELAY_MS = 1500
@@ -163,6 +164,7 @@ class CreatePanel(QWidget, ModePanel):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.source)
+        layout.addWidget(self.control)
         prompt_row = QHBoxLayout()
         prompt_row.addWidget(QLabel("<b>Prompt</b>"))
         prompt_row.addStretch(1)
@@ -206,6 +208,8 @@ class CreatePanel(QWidget, ModePanel):
             lambda *_: self.hires.set_source_present(self.vm.source.has_source)
         )
         self.drops = SourceDrops(self.source, self)
+        self.control = ControlSection(self.vm.control)
+        self.control.notice.connect(self.notice)
         self.addAction(self.source.paste_action)  # Ctrl+V anywhere in Create
 
     def _bind(self) -> None:
@@ -275,6 +279,7 @@ class CreatePanel(QWidget, ModePanel):
             edit.set_embedding_names(embeddings)
         if not same:  # a focus rescan that found nothing new leaves the pickers alone
             self._fill_vaes(listing)
+            self.control.set_models(listing.entries, self._chosen_family())
             self.set_models(listing, self._select_after_scan)
             self.unusable_note.show_entries(listing.entries)
         self.models_listed.emit()
@@ -301,6 +306,7 @@ class CreatePanel(QWidget, ModePanel):
         return self.vm.model.value
 
     def _on_model_changed(self, *_args: object) -> None:
+        self.control.set_models(self.listing.entries, self._chosen_family())
         if self.model_path:
             self.model_chosen.emit(self.model_path)
 
@@ -381,19 +387,17 @@ class CreatePanel(QWidget, ModePanel):
         missing or changed is named."""
         mask = request.mask.image if request.mask else None
         source = request.source.image if request.source else None
-        if problems := self.source.reopen(source, mask):
-            self.notice.emit(" ".join(problems))
+        problems = self.source.reopen(source, mask)
         self.vm.apply_request(request, seed)
+        if problems := problems + self.control.reopen(request):
+            self.notice.emit(" ".join(problems))
 
     def apply_parameters(self, params: dict[str, Any]) -> None:
         """Fill what another tool's A1111 text says; what it does not say stays as it is.
         A picture made from an image names what its text cannot carry."""
         if missing := self.vm.apply_parameters(params):
-            self.notice.emit(
-                f"This picture was made from an image: its text keeps the options but not "
-                f"the {' and the '.join(missing)}. Open the source image "
-                f"{'and paint the mask ' if 'mask' in missing else ''}to make it again."
-            )
+            self.notice.emit(missing_sentence(missing))
+            self.control.set_expanded(self.vm.control.in_use or self.control.toggle.isChecked())
 
     def state(self) -> dict[str, Any]:
         """What the next start of the app should show again."""

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from gui.viewmodels.source import IMG2IMG, INPAINT
 
-SEND_KINDS = {IMG2IMG: "Image to image", INPAINT: "Inpaint"}
+CONTROL_IMAGE = "control"  # a control unit's image (Create's control section)
+SEND_KINDS = {IMG2IMG: "Image to image", INPAINT: "Inpaint", CONTROL_IMAGE: "Control image"}
 
 
 def send_to_menu(parent: QWidget, send: Callable[[str], None]) -> QMenu:

@@ -25,10 +25,11 @@ from gui.details_panel import DetailsPanel
 from gui.gallery_panel import GalleryPanel
 from gui.mode_panel import ModePanel
 from gui.result_view import ResultView
-from gui.send_menu import send_to_menu
+from gui.send_menu import CONTROL_IMAGE, send_to_menu
 from gui.source_section import SourceDrops
 
 SOURCE_NOTE = "Create's source image: not a result."
+NO_FILE = "Control images are files: the canvas shows no saved image."
 
 
 class SourceWindow(Protocol):
@@ -88,11 +89,29 @@ def connect_sources(window: SourceWindow) -> QAction:
     section = window.create_panel.source
     canvas = window.canvas
 
+    control = window.create_panel.control
+
     def send(path: str, kind: str) -> None:
-        section.open_file(path, kind)
+        if kind == CONTROL_IMAGE:  # a unit's image: Create's source stays as it is
+            control.send_image(path)
+            window.show_panel(window.create_panel)
+        else:
+            section.open_file(path, kind)
+
+    def to_control(field) -> None:
+        """Control's "Use result": the file the canvas shows into that image field."""
+        if window.view.shown_file:
+            field.set(window.view.shown_file)
+        else:
+            section.notice.emit(NO_FILE)
 
     def use_result(kind: str | None = None) -> None:
-        if window.view.shown_file:
+        if kind == CONTROL_IMAGE:
+            if window.view.shown_file:
+                send(window.view.shown_file, kind)
+            else:
+                section.notice.emit(NO_FILE)
+        elif window.view.shown_file:
             section.open_file(window.view.shown_file, kind)
         elif canvas.image is not None and window.view.preview_job is None:
             section.set_image(canvas.image.copy(), "The canvas's image", kind)
@@ -101,6 +120,7 @@ def connect_sources(window: SourceWindow) -> QAction:
 
     SourceOnCanvas(window)
     section.use_result_requested.connect(use_result)
+    control.use_result_requested.connect(to_control)
     window.gallery_panel.send_to_requested.connect(send)
     window.details.send_to_requested.connect(send)
     SourceDrops(section, canvas)

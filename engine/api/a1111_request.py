@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.api.a1111_control import control_from_parameters
 from engine.api.a1111_parts import parts_from_parameters
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
@@ -30,7 +31,8 @@ def request_from_parameters(params: dict[str, Any]) -> FromParameters:
     """The request a parsed A1111 text (engine.store.a1111.parse_parameters) describes.
     The model is named as the text names it (`Model`): the GUI finds it in its folders."""
     parts = parts_from_parameters(params)
-    notes = list(parts.notes)
+    control = control_from_parameters(params)
+    notes = [*parts.notes, *control.notes]
     request = Txt2ImgRequest(
         model=ModelRef(Family.SD, str(params.get("model") or "")),
         prompt=Prompt(str(params.get("prompt", "")), str(params.get("negative_prompt", ""))),
@@ -47,8 +49,10 @@ def request_from_parameters(params: dict[str, Any]) -> FromParameters:
         source=parts.source,
         mask=parts.mask,
         hires=parts.hires,
+        control=control.control,
+        ip_adapters=control.ip_adapters,
     )
-    return FromParameters(request, parts.missing, tuple(notes))
+    return FromParameters(request, parts.missing + control.missing, tuple(notes))
 
 
 def _sampler(params: dict[str, Any], notes: list[str]) -> str | None:

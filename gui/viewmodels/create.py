@@ -21,6 +21,7 @@ from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgR
 from engine.api.samplers import SAMPLER_NAMES
 from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
 from engine.library.scan import LibraryEntry
+from gui.viewmodels.control import ControlViewModel
 from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
 from gui.viewmodels.source import SourceViewModel, size_note
 
@@ -59,6 +60,7 @@ class CreateViewModel(FormModel):
         # Starting from an image: a new source sets the size; the outpaint sides move it
         # while the size is still the source's (a size the user typed stays).
         self.source = SourceViewModel()
+        self.control = ControlViewModel()  # ControlNet units and the IP-Adapter
         self._sized: tuple[int, int] | None = None  # the size last taken from the source
         self.source.path.changed.connect(self._size_from_source)
         s = self.source
@@ -119,6 +121,7 @@ class CreateViewModel(FormModel):
             ),
             batch_size=self.batch.value,
             **self.source.parts(),
+            **self.control.parts(),
         )
 
     def latent_walk_request(self, request: Txt2ImgRequest | None = None) -> LatentWalkRequest:
@@ -157,6 +160,7 @@ class CreateViewModel(FormModel):
         self.prediction.set(request.prediction)
         self._remember_model_settings()
         self.source.apply_request(request)
+        self.control.apply_request(request)
         walk = isinstance(request, LatentWalkRequest)
         self.walk.set(walk)
         if walk:
@@ -172,6 +176,7 @@ class CreateViewModel(FormModel):
         for the panel to name."""
         read = request_from_parameters(params)
         self.source.apply_request(read.request)
+        self.control.apply_request(read.request)
         self.prompt.set(str(params.get("prompt", "")))
         self.negative.set(str(params.get("negative_prompt", "")))
         fields = (
@@ -277,3 +282,23 @@ class CreateViewModel(FormModel):
                     for k, v in remembered.items()
                     if isinstance(v, dict)
                 }
+
+
+def missing_sentence(missing: tuple[str, ...]) -> str:
+    """What a picture's A1111 text could not carry, and what to do: the source image and
+    mask ("source image", "mask"), the control units' and IP-Adapter's images."""
+    source = [m for m in missing if m in ("source image", "mask")]
+    images = [m for m in missing if m not in source]
+    sentences = []
+    if source:
+        sentences.append(
+            f"This picture was made from an image: its text keeps the options but not "
+            f"the {' and the '.join(source)}. Open the source image "
+            f"{'and paint the mask ' if 'mask' in source else ''}to make it again."
+        )
+    if images:
+        sentences.append(
+            f"Its text names the control models but not the {', the '.join(images)}: "
+            "open them in the Control section."
+        )
+    return " ".join(sentences)

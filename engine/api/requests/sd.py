@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.api import limits
+from engine.api.a1111_control import control_params
 from engine.api.a1111_parts import parts_params
 from engine.api.errors import BadInput
 from engine.api.image_parts import ControlUnit, Hires, IpAdapter, Mask, Outpaint, SourceImage
@@ -166,6 +167,7 @@ class Txt2ImgRequest(ModelRequest):
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
             ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
             *parts_params(self),  # all None without parts: old recipes' text is unchanged
+            *control_params(self, info.get("control_hashes") or {}),  # [] without control
         ]
 
 
