@@ -293,3 +293,20 @@ def test_the_library_lists_control_files_with_family_and_kind(tmp_path, controln
         "ip-adapter-plus_sdxl": (ModelKind.IP_ADAPTER, "sdxl", "SDXL plus", ""),
         "vit-h": (ModelKind.CLIP_VISION, None, "ViT-H", ""),
     }
+
+
+def test_main_models_lists_control_files(tmp_path, capsys, monkeypatch):
+    import argparse
+    import json
+
+    from engine.cli_library import run_models
+
+    monkeypatch.setenv("LATENTSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "models" / "ipadapter"
+    folder.mkdir(parents=True)
+    write_header_only(folder / "ip-adapter_sd15.safetensors", IP_SD15)
+    assert run_models(argparse.Namespace(dir=[str(tmp_path / "models")])) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    listed = json.loads(line)
+    assert (listed["kind"], listed["family"], listed["label"]) == ("ip-adapter", "sd1", "SD 1.x")
+    assert "problem" not in listed
