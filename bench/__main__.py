@@ -21,6 +21,8 @@ BENCHMARKS = (
     "bench.frozen_start",
     "bench.brush",
     "bench.inpaint",
+    "bench.preprocessors",
+    "bench.controlnet",
 )
 
 

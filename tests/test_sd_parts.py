@@ -204,31 +204,16 @@ def test_an_old_recipe_is_written_again_exactly_as_release_0_1_0_wrote_it(monkey
 # ---------------------------------------------------------------- the runner, for now
 
 
-def test_the_runner_refuses_control_units_it_cannot_draw_yet():
+def test_the_runner_refuses_no_part_now():
     from engine.models.sd.later_parts import refuse_later_parts
 
-    with pytest.raises(BadInput) as refused:
-        refuse_later_parts(request(control=(CONTROL,)))
-    assert refused.value.message == (
-        "ControlNet arrives in a later version; clear the control units to generate."
-    )
     refuse_later_parts(request())  # no part: nothing to refuse
+    refuse_later_parts(request(control=(CONTROL,)))  # control units are drawn
     refuse_later_parts(request(source=SourceImage(PICTURE)))  # image to image is drawn
     refuse_later_parts(request(hires=Hires()))  # and so is hires fix
     masked = {"source": SourceImage(PICTURE), "mask": Mask(PICTURE)}
     refuse_later_parts(request(**masked))  # and inpainting
     refuse_later_parts(request(source=SourceImage(PICTURE), outpaint=Outpaint(left=8)))
-
-
-def test_the_runtime_refuses_control_before_loading_any_model(cpu_runtime, tmp_path):
-    from engine.context import JobContext
-
-    not_a_model = tmp_path / "model.safetensors"
-    not_a_model.write_bytes(b"\0" * 16)  # it would be refused as damaged, were it loaded
-    control = replace(CONTROL, model=ModelRef(Family.SD, str(not_a_model)))
-    ask = Txt2ImgRequest(model=ModelRef(Family.SD, str(not_a_model)), control=(control,))
-    with pytest.raises(BadInput, match="arrives in a later version; clear the control units"):
-        cpu_runtime.run(ask, JobContext(1))
 
 
 # ---------------------------------------------------------------- control (issue 22)

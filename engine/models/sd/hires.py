@@ -48,13 +48,15 @@ def draw_hires(
     ctx: JobContext,
     family: str,
     upscaler: PixelUpscaler,
+    guide: Any = None,
 ) -> Drawn:
+    """`guide`'s control units guide both passes, the second by maps made at its size."""
     hires, size, total = request.hires, hires_size(request), hires_total(request)
     if hires.in_latent_space:
-        first = txt2img(pipe, request, ctx, family, total, output_type="latent")
+        first = txt2img(pipe, request, ctx, family, total, output_type="latent", guide=guide)
         enlarged: Any = upscale_latents(first, size, pipe.vae_scale_factor)
     else:
-        first = txt2img(pipe, request, ctx, family, total)
+        first = txt2img(pipe, request, ctx, family, total, guide=guide)
         enlarged = [upscaler(Image.fromarray(rgb), size) for rgb in to_uint8(first)]
     ctx.check_cancelled()
     steps, base = hires_steps(request), request.sampling.steps
@@ -62,7 +64,17 @@ def draw_hires(
         images = _unchanged(pipe, enlarged)
     else:
         images = denoise_image(
-            pipe, request, ctx, family, enlarged, hires.denoise, steps, offset=base, total=total
+            pipe,
+            request,
+            ctx,
+            family,
+            enlarged,
+            hires.denoise,
+            steps,
+            offset=base,
+            total=total,
+            guide=guide,
+            size=size,
         )
     info = {
         "hires_scale": hires.scale,

@@ -13,7 +13,7 @@ wrapped to slerp the noise (exactly what the seed gives) towards the variation s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from diffusers import (
 )
 from diffusers.utils.torch_utils import randn_tensor
 
+from engine.api.parts import Size
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
 from engine.models.common.latent_paths import slerp
@@ -59,7 +60,9 @@ def img2img_pipeline(pipe: Any) -> Any:
     return img2img
 
 
-def draw_img2img(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str) -> Drawn:
+def draw_img2img(
+    pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, guide: Any = None
+) -> Drawn:
     part = request.source
     source = load_source(part.image, request.size, part.resize_mode)
     ctx.check_cancelled()
@@ -71,7 +74,14 @@ def draw_img2img(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: st
         images = np.repeat(pixels[None], request.batch_size, axis=0)
     else:
         images = denoise_image(
-            pipe, request, ctx, family, source.image, part.strength, request.sampling.steps
+            pipe,
+            request,
+            ctx,
+            family,
+            source.image,
+            part.strength,
+            request.sampling.steps,
+            guide=guide,
         )
     info = {
         "denoising_strength": part.strength,
@@ -93,13 +103,22 @@ def denoise_image(
     steps: int,
     offset: int = 0,
     total: int | None = None,
+    guide: Any = None,
+    size: Size | None = None,
 ) -> np.ndarray:
     """One img2img call: `image` is one picture for the whole batch, a list of one per
-    batch image, or latents (4 channels: not encoded again). Image i uses seed + i."""
-    img2img = img2img_pipeline(pipe)
+    batch image, or latents (4 channels: not encoded again). Image i uses seed + i.
+    `guide` adds control units, their maps at `size` (the request's by default)."""
+    control: dict[str, Any] = {}
+    if guide is None:
+        img2img = img2img_pipeline(pipe)
+    else:
+        img2img = guide.pipeline(pipe, "img2img")
+        control = guide.arguments("img2img", size or request.size)
     generators = default_generators(request.sampling.seed, request.batch_size)
     reporter = step_reporter(ctx, steps_run(steps, strength), family, offset, total)
-    with _variation_noise(img2img.scheduler, request):
+    soft = guide.soft() if guide is not None else nullcontext()
+    with _variation_noise(img2img.scheduler, request), soft:
         return img2img(
             **prompt_arguments(img2img, request),
             **sampling_settings(request) | {"num_inference_steps": steps},
@@ -108,6 +127,7 @@ def denoise_image(
             num_images_per_prompt=request.batch_size,
             generator=generators,
             callback_on_step_end=reporter,
+            **control,
         ).images
 
 

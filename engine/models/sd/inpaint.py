@@ -15,7 +15,7 @@ from __future__ import annotations
 from engine.models.common import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,7 +27,7 @@ from PIL import Image
 from engine.api import limits
 from engine.api.errors import BadInput
 from engine.api.image_parts import Mask, Outpaint
-from engine.api.parts import ImageRef
+from engine.api.parts import ImageRef, Size
 from engine.models.sd import masking
 
 INPAINT_CLASSES = {
@@ -55,6 +55,8 @@ class Denoise:
     callback: Callable[..., dict[str, Any]] | None = None
     # A1111's variation seed: the noise diffusers drew, in, the noise to start from, out.
     mix_noise: Callable[[torch.Tensor], torch.Tensor] | None = None
+    # Control units (engine.models.sd.control.guided.Guide), their maps at the output size.
+    guide: Any = None
 
 
 @dataclass
@@ -172,7 +174,7 @@ def _whole(pipe: Any, source: np.ndarray, prepared, options: Mask, job: Denoise)
     image = _resized(source, size)
     soft = _resized_mask(prepared.soft, size)
     sharp = _resized_mask(prepared.sharp, size)
-    images = _denoise(pipe, image, soft, sharp, options, job)
+    images = _denoise(pipe, image, soft, sharp, options, job, _control(job, Size(*size)))
     return np.stack([_resized(image, (width, height)) for image in images])
 
 
@@ -188,16 +190,27 @@ def _only_masked(pipe: Any, source: np.ndarray, prepared, options: Mask, job: De
     soft = _resized_mask(prepared.soft[y0:y1, x0:x1], size)
     sharp = _resized_mask(prepared.sharp[y0:y1, x0:x1], size)
     pasted = []
-    for image in _denoise(pipe, crop, soft, sharp, options, job):
+
+    def cut(control_map: Image.Image) -> Image.Image:  # maps are at the source's size
+        return control_map.crop((x0, y0, x1, y1)).resize(size, Image.LANCZOS)
+
+    control = _control(job, Size(width, height), cut)
+    for image in _denoise(pipe, crop, soft, sharp, options, job, control):
         whole = source.copy()
         whole[y0:y1, x0:x1] = _resized(image, (x1 - x0, y1 - y0))
         pasted.append(whole)
     return np.stack(pasted), (x0, y0, x1, y1)
 
 
-def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarray:
+def _control(job: Denoise, size: Size, crop: Callable | None = None) -> dict[str, Any]:
+    """The control units' call arguments (none without them)."""
+    return {} if job.guide is None else job.guide.arguments("inpaint", size, crop)
+
+
+def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise, control=None) -> np.ndarray:
     """One diffusers inpaint call; N x H x W x 3 uint8 at the request's size."""
-    inpainter = inpaint_pipeline(pipe)
+    control = control or {}
+    inpainter = inpaint_pipeline(pipe) if job.guide is None else job.guide.pipeline(pipe, "inpaint")
     # Latent modes start from the filled picture too: the latents just outside the mask
     # then carry nothing of what is under it (the VAE encoder sees across the edge).
     start = image if options.content == "original" else masking.fill_masked(image, sharp)
@@ -207,9 +220,16 @@ def _denoise(pipe, image, soft, sharp, options: Mask, job: Denoise) -> np.ndarra
     # from the first generator, and the others' noise from a generator not yet used).
     extra: dict[str, Any] = {"image": [Image.fromarray(start)] * len(job.generators)}
     if options.content in LATENT_CONTENTS:
+        if job.guide is not None:
+            raise BadInput(
+                "Masked content 'latent noise' and 'latent nothing' cannot be used with "
+                "control units (diffusers' ControlNet inpaint pipelines start from a "
+                "picture); choose 'fill' or 'original'."
+            )
         extra = _latent_content(inpainter, start, soft, options.content, job)
-    with _noise_mixed(inpainter, job.mix_noise):
-        output = _call(inpainter, extra, mask_image, job)
+    soft_modes = job.guide.soft() if job.guide is not None else nullcontext()
+    with _noise_mixed(inpainter, job.mix_noise), soft_modes:
+        output = _call(inpainter, extra | control, mask_image, job)
     return (output.images * 255).round().astype(np.uint8)
 
 

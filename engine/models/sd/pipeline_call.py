@@ -6,7 +6,9 @@ diffusers through these, so they cannot drift apart.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -94,6 +96,19 @@ def step_reporter(
         return tensors
 
     return on_step_end
+
+
+def progress_arguments(pipe: Any, reporter: Callable[..., Any]) -> dict[str, Any]:
+    """The step reporter as `pipe` takes it: callback_on_step_end, or the older
+    callback(step, timestep, latents) of pipelines without it (the T2I-Adapter's)."""
+    if "callback_on_step_end" in inspect.signature(pipe.__call__).parameters:
+        return {"callback_on_step_end": reporter}
+
+    def legacy(index: int, timestep: Any, latents: Any) -> None:
+        shim = SimpleNamespace(num_timesteps=len(pipe.scheduler.timesteps))
+        reporter(shim, index, timestep, {"latents": latents})
+
+    return {"callback": legacy, "callback_steps": 1}
 
 
 class Drawn:

@@ -78,7 +78,9 @@ def source_size(request: Txt2ImgRequest) -> Size:
     return Size(width, height)
 
 
-def draw_repaint(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str) -> Drawn:
+def draw_repaint(
+    pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, guide: Any = None
+) -> Drawn:
     part = request.source
     source = load_source(part.image, source_size(request), part.resize_mode)
     mask = None
@@ -91,7 +93,7 @@ def draw_repaint(pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: st
         notes.append(_no_step_note(request.sampling.steps, part.strength))
         result = Inpainted(_unchanged(request, source))
     else:
-        result = _repainted(pipe, request, ctx, family, source, mask)
+        result = _repainted(pipe, request, ctx, family, source, mask, guide)
     info: dict[str, Any] = {
         "denoising_strength": part.strength,
         "steps_run": run,
@@ -111,12 +113,13 @@ def _repainted(
     family: str,
     source: FittedSource,
     mask: FittedMask | None,
+    guide: Any = None,
 ) -> Inpainted:
     """The batch in one call, or one call per image; their info and notes are alike."""
     rgb = np.asarray(source.image)
     count = 1 if one_at_a_time(request) else request.batch_size
     results = [
-        _call(pipe, request, rgb, mask, _job(pipe, request, ctx, family, first, count))
+        _call(pipe, request, rgb, mask, _job(pipe, request, ctx, family, first, count, guide))
         for first in range(0, request.batch_size, count)
     ]
     images = np.concatenate([result.images for result in results])
@@ -132,7 +135,13 @@ def _call(
 
 
 def _job(
-    pipe: Any, request: Txt2ImgRequest, ctx: JobContext, family: str, first: int, count: int
+    pipe: Any,
+    request: Txt2ImgRequest,
+    ctx: JobContext,
+    family: str,
+    first: int,
+    count: int,
+    guide: Any = None,
 ) -> Denoise:
     """The call for images first … first + count - 1 of the batch."""
     run = steps_run(request.sampling.steps, request.source.strength)
@@ -148,6 +157,7 @@ def _job(
         seed=seed,
         callback=step_reporter(ctx, run, family, offset=first * run, total=repaint_total(request)),
         mix_noise=_variation(request, first),
+        guide=guide,
     )
 
 

@@ -122,7 +122,7 @@ class SdTxt2ImgRunner:
         self, pipe: Any, model: SdModel, request: Txt2ImgRequest, ctx: JobContext
     ) -> Drawn:
         """The batch by the request's parts (engine.models.sd.drawing)."""
-        return draw(pipe, request, ctx, model.preview_family, self.env)
+        return draw(pipe, request, ctx, model.preview_family, self.env, model.family)
 
     def _result(
         self, rgb: np.ndarray, index: int, request: Txt2ImgRequest, info: dict[str, Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from engine.models.common.latent_paths import slerp
 from engine.models.sd.pipeline_call import (
     call_settings,
     default_generators,
+    progress_arguments,
     prompt_arguments,
     step_reporter,
 )
@@ -26,16 +28,26 @@ def txt2img(
     family: str,
     total: int | None = None,
     output_type: str = "np",
+    guide: Any = None,
 ) -> Any:
-    """The batch (float images in [0, 1], or latents for output_type "latent")."""
-    return pipe(
-        **prompt_arguments(pipe, request),
-        **call_settings(request) | {"output_type": output_type},
-        num_images_per_prompt=request.batch_size,
-        generator=default_generators(request.sampling.seed, request.batch_size),
-        callback_on_step_end=step_reporter(ctx, request.sampling.steps, family, total=total),
-        **variation_latents(pipe, request),
-    ).images
+    """The batch (float images in [0, 1], or latents for output_type "latent"); `guide`
+    (engine.models.sd.control.guided.Guide) adds control units."""
+    drawer, control = pipe, {}
+    if guide is not None:
+        drawer = guide.pipeline(pipe, "txt2img")
+        control = guide.arguments("txt2img", request.size)
+    with guide.soft() if guide is not None else nullcontext():
+        return drawer(
+            **prompt_arguments(pipe, request),
+            **call_settings(request) | {"output_type": output_type},
+            num_images_per_prompt=request.batch_size,
+            generator=default_generators(request.sampling.seed, request.batch_size),
+            **progress_arguments(
+                drawer, step_reporter(ctx, request.sampling.steps, family, total=total)
+            ),
+            **variation_latents(pipe, request),
+            **control,
+        ).images
 
 
 def variation_latents(pipe: Any, request: Txt2ImgRequest) -> dict[str, Any]:

@@ -2,16 +2,21 @@
 
 Each is a function of an RGB uint8 array (H x W x 3) and the unit's settings, returning
 an RGB uint8 array of the same size, found by name in PREPROCESSORS (the names are
-engine.api.image_parts.CONTROL_PREPROCESSORS). Pure numpy: no torch, no weights.
+engine.api.image_parts.CONTROL_PREPROCESSORS). Classic filters (filters.py, resample.py):
+no torch, no weights. depth, openpose and segmentation need an annotator network's file
+(annotators.py); this version says which file and where it goes, and does not run them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 
 from engine.api.errors import BadInput
+from engine.models.sd.control import filters, resample
+from engine.models.sd.control.annotators import ANNOTATORS, annotator_file, annotator_problem
 
 Preprocessor = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
 
@@ -26,16 +31,57 @@ def _invert(rgb: np.ndarray, _settings: Mapping[str, float]) -> np.ndarray:
     return 255 - rgb
 
 
-PREPROCESSORS: dict[str, Preprocessor] = {"none": _none, "invert": _invert}
+def _needs_mask(rgb: np.ndarray, settings: Mapping[str, float]) -> np.ndarray:
+    """The registry's inpaint entry: without a mask it says one is needed."""
+    return resample.inpaint(rgb, settings, None)
 
 
-def preprocess(name: str, rgb: np.ndarray, settings: Mapping[str, float]) -> np.ndarray:
-    """The control map of `rgb` by the preprocessor `name`."""
+PREPROCESSORS: dict[str, Preprocessor] = {
+    "none": _none,
+    "invert": _invert,
+    "canny": filters.canny,
+    "softedge": filters.softedge,
+    "lineart": filters.lineart,
+    "scribble": filters.scribble,
+    "color": resample.color,
+    "shuffle": resample.shuffle,
+    "tile": resample.tile,
+    "blur": resample.blur,
+    "inpaint": _needs_mask,
+}
+
+
+def preprocess(
+    name: str,
+    rgb: np.ndarray,
+    settings: Mapping[str, float],
+    *,
+    mask: np.ndarray | None = None,
+    models_folders: Iterable[Path | str] = (),
+) -> np.ndarray:
+    """The control map of `rgb` by the preprocessor `name`.
+
+    `mask` (H x W, uint8 with 255 or bool/float with True/1 for the pixels to repaint) is
+    for "inpaint" only: settings hold numbers, so the request's mask comes this way.
+    `models_folders` is where the annotator preprocessors look for their files."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if name == "inpaint":
+        return resample.inpaint(rgb, settings, mask)
+    if name in ANNOTATORS:
+        folders = list(models_folders)
+        problem = annotator_problem(name, folders)
+        if problem:
+            raise BadInput(problem)
+        raise BadInput(
+            f"Found {annotator_file(name, folders)}, but this version does not run "
+            f'annotator networks yet: choose the preprocessor "none" with a {name} map '
+            "made elsewhere."
+        )
     try:
         run = PREPROCESSORS[name]
     except KeyError:
         raise BadInput(
             f"The preprocessor {name!r} is not in this version. Choose one of: "
-            f"{', '.join(PREPROCESSORS)}."
+            f"{', '.join([*PREPROCESSORS, *ANNOTATORS])}."
         ) from None
-    return run(np.ascontiguousarray(rgb, dtype=np.uint8), settings)
+    return run(rgb, settings)
