@@ -106,9 +106,11 @@ def request(files, weight=0.8, seed=11, adapters=None) -> Txt2ImgRequest:
     )
 
 
-def bare(files, weight: float, seed: int, with_adapter: bool = True) -> np.ndarray:
-    pipe = StableDiffusionPipeline.from_pretrained(
-        str(files["checkpoint"]), local_files_only=True, safety_checker=None
+def bare(
+    files, weight: float, seed: int, with_adapter: bool = True, cls=StableDiffusionPipeline, **call
+) -> np.ndarray:
+    pipe = cls.from_pretrained(
+        str(files["checkpoint"]), local_files_only=True, safety_checker=None, **call.pop("load", {})
     )
     pipe.set_progress_bar_config(disable=True)
     extra = {}
@@ -127,13 +129,14 @@ def bare(files, weight: float, seed: int, with_adapter: bool = True) -> np.ndarr
         )
         pipe.set_ip_adapter_scale(weight)
         extra = {"ip_adapter_image": Image.open(files["picture"]).convert("RGB")}
+    size = call.pop("size", {"width": 64, "height": 64})  # image to image: the image's
     images = pipe(
         prompt="a cat",
         negative_prompt="blurry",
         num_inference_steps=3,
         guidance_scale=7.0,
-        width=64,
-        height=64,
+        **size,
+        **call,
         generator=[torch.Generator("cpu").manual_seed(seed)],
         output_type="np",
         **extra,
@@ -150,6 +153,56 @@ def test_a_job_with_an_ip_adapter_equals_bare_diffusers(sd_runtime, files):
     # Unloaded after the job: the next job without it is the plain pipeline's picture.
     after = sd_runtime.run(request(files, adapters=()), JobContext(2)).images[0].rgb
     assert np.array_equal(after, plain)
+
+
+def test_image_to_image_and_a_controlnet_with_an_ip_adapter_equal_bare_diffusers(
+    sd_runtime, files, tmp_path
+):
+    from dataclasses import replace
+
+    from diffusers import (
+        ControlNetModel,
+        StableDiffusionControlNetPipeline,
+        StableDiffusionImg2ImgPipeline,
+    )
+
+    from engine.api.image_parts import ControlUnit, SourceImage
+
+    source = tmp_path / "source.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(source)
+    ask = replace(request(files, weight=0.6), source=SourceImage(ImageRef(str(source), ""), 0.7))
+    mine = sd_runtime.run(ask, JobContext(1)).images[0].rgb
+    theirs = bare(
+        files,
+        0.6,
+        11,
+        cls=StableDiffusionImg2ImgPipeline,
+        image=Image.open(source),
+        strength=0.7,
+        size={},
+    )
+    assert np.array_equal(mine, theirs[0])
+
+    pipe = tiny_pipeline("sd1", seed=5)
+    torch.manual_seed(3)
+    net = ControlNetModel.from_unet(pipe.unet)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    net.save_pretrained(tmp_path / "cn")
+    unit = ControlUnit(ModelRef(Family.SD, str(tmp_path / "cn")), ImageRef(str(source), ""))
+    ask = replace(request(files, weight=0.6), control=(unit,))
+    mine = sd_runtime.run(ask, JobContext(2)).images[0].rgb
+    theirs = bare(
+        files,
+        0.6,
+        11,
+        cls=StableDiffusionControlNetPipeline,
+        load={"controlnet": ControlNetModel.from_pretrained(tmp_path / "cn")},
+        image=Image.open(source).convert("RGB"),
+    )
+    assert np.array_equal(mine, theirs[0])
 
 
 def test_a_single_file_clip_vision_encoder_gives_the_same_picture(sd_runtime, files, tmp_path):
