@@ -94,7 +94,7 @@ class SdTxt2ImgRunner:
             self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
-            applied_ip_adapters(pipe, request.ip_adapters, model.family),
+            applied_ip_adapters(pipe, request.ip_adapters, model.family, self.env.cache),
         ):
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)

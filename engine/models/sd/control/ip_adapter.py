@@ -32,7 +32,10 @@ from safetensors import SafetensorError, safe_open
 from engine.api.catalogue import model_path
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.image_parts import IpAdapter
+from engine.api.kinds import Family
 from engine.api.requests import Txt2ImgRequest
+from engine.cache import CacheKey, FileIdentity, ModelCache
+from engine.device import dtype_name
 from engine.library.control import (
     CLIP_VISION,
     IP_ADAPTER,
@@ -86,16 +89,24 @@ class Encoder:
 
 @contextlib.contextmanager
 def applied_ip_adapters(
-    pipe: Any, adapters: Sequence[IpAdapter], family: SdFamily
+    pipe: Any, adapters: Sequence[IpAdapter], family: SdFamily, cache: ModelCache | None = None
 ) -> Iterator[None]:
-    """The job's IP-Adapters loaded onto `pipe` for the `with` block, then unloaded."""
+    """The job's IP-Adapters loaded onto `pipe` for the `with` block, then unloaded. The
+    CLIP vision encoder is kept in `cache` (the runner's model cache) between jobs."""
     if not adapters:
         yield
         return
     files = [read_adapter(Path(model_path(a.model)), family) for a in adapters]
     encoder = find_encoder(files)
     hf_env.silence_progress_bars()
-    image_encoder = load_encoder(encoder, pipe.device, pipe.unet.dtype)
+    device, dtype = pipe.device, pipe.unet.dtype
+    if cache is None:
+        image_encoder = load_encoder(encoder, device, dtype)
+    else:
+        key = CacheKey(
+            Family.SD, FileIdentity.of(encoder.path), str(device), dtype_name(dtype), "clip-vision"
+        )
+        image_encoder = cache.get(key, lambda: load_encoder(encoder, device, dtype))
     pipe.register_modules(image_encoder=image_encoder)
     extractor = getattr(pipe, "feature_extractor", None)
     size = image_encoder.config.image_size
