@@ -260,3 +260,23 @@ def test_a_controlnet_given_as_ip_adapter_is_a_sentence(files, tmp_path):
     save_file({"control_model.input_hint_block.0.weight": torch.zeros(4, 3, 3, 3)}, str(not_ip))
     with pytest.raises(BadInput, match="control.safetensors is a ControlNet, not an IP-Adapter"):
         read_adapter(Path(not_ip), SdFamily.SD1)
+
+
+def test_a_missing_encoder_is_refused_before_the_model_loads(
+    sd_runtime, files, tmp_path, monkeypatch
+):
+    import shutil
+
+    from engine.models.sd import runners
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the IP-Adapter was checked")
+
+    monkeypatch.setattr(runners, "load_sd_pipeline", no_loading)
+    fresh = shutil.copytree(files["checkpoint"], tmp_path / "not-cached")
+    lonely = tmp_path / "elsewhere" / "ipadapter"
+    lonely.mkdir(parents=True)
+    adapter = lonely / files["adapter"].name
+    adapter.write_bytes(files["adapter"].read_bytes())
+    with pytest.raises(BadInput, match="needs a CLIP vision encoder"):
+        sd_runtime.run(request(dict(files, adapter=adapter, checkpoint=fresh)), JobContext(1))

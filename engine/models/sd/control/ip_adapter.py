@@ -65,17 +65,16 @@ class AdapterFile:
     path: Path
     family: SdFamily
     variant: str
-    state: dict[str, dict[str, torch.Tensor]]  # {"image_proj": {...}, "ip_adapter": {...}}
+    header: CheckpointHeader
 
     @property
     def wants(self) -> tuple[str, int] | None:
         """What width of the encoder the adapter's projection reads: ("hidden", n) for a
         Resampler (plus), ("projection", n) for a linear projection; None: any."""
-        proj = self.state["image_proj"]
-        if "proj_in.weight" in proj:
-            return ("hidden", int(proj["proj_in.weight"].shape[1]))
-        if "proj.weight" in proj:
-            return ("projection", int(proj["proj.weight"].shape[1]))
+        for name, what in (("proj_in.weight", "hidden"), ("proj.weight", "projection")):
+            shape = self.header.shape("image_proj." + name)
+            if shape and len(shape) == 2:
+                return (what, shape[1])
         return None
 
 
@@ -96,8 +95,9 @@ def applied_ip_adapters(
     if not adapters:
         yield
         return
-    files = [read_adapter(Path(model_path(a.model)), family) for a in adapters]
-    encoder = find_encoder(files)
+    files, encoder = check_ip_adapters(adapters, family)
+    assert encoder is not None
+    states = [_adapter_state(f.path) for f in files]
     hf_env.silence_progress_bars()
     device, dtype = pipe.device, pipe.unet.dtype
     if cache is None:
@@ -117,7 +117,7 @@ def applied_ip_adapters(
         pipe.register_modules(feature_extractor=CLIPImageProcessor(size=size, crop_size=size))
     try:
         pipe.load_ip_adapter(
-            [f.state for f in files],
+            states,
             subfolder=[""] * len(files),
             weight_name=[f.path.name for f in files],
             image_encoder_folder=None,
@@ -135,6 +135,17 @@ def _crop_side(extractor: Any) -> int | None:
     return crop.get("height") if isinstance(crop, dict) else crop
 
 
+def check_ip_adapters(
+    adapters: Sequence[IpAdapter], family: SdFamily
+) -> tuple[list[AdapterFile], Encoder | None]:
+    """From headers alone (before any model is loaded): each adapter is an IP-Adapter of
+    `family`, and a CLIP vision encoder that fits them all is in the user's folders."""
+    if not adapters:
+        return [], None
+    files = [read_adapter(Path(model_path(a.model)), family) for a in adapters]
+    return files, find_encoder(files)
+
+
 def ip_adapter_arguments(request: Txt2ImgRequest) -> dict[str, Any]:
     """The pipeline call's IP-Adapter argument: one picture per adapter."""
     if not request.ip_adapters:
@@ -147,14 +158,15 @@ def ip_adapter_arguments(request: Txt2ImgRequest) -> dict[str, Any]:
 
 
 def read_adapter(path: Path, family: SdFamily) -> AdapterFile:
-    """The IP-Adapter file's tensors; a sentence when it is missing, damaged, not an
-    IP-Adapter, or made for another family."""
+    """The IP-Adapter file, checked by its header; a sentence when it is missing,
+    damaged, not an IP-Adapter, or made for another family."""
     if not path.is_file():
         raise BadModelFile(
             f"The IP-Adapter {path} does not exist. Put it in models/ipadapter (ComfyUI) or "
             "models/ControlNet (A1111), or check its name."
         )
-    info = detect_control(read_header(path))
+    header = read_header(path)
+    info = detect_control(header)
     if info is None or info.kind != IP_ADAPTER:
         what = KIND_TITLES.get(info.kind, "") if info else ""
         raise BadInput(
@@ -169,7 +181,7 @@ def read_adapter(path: Path, family: SdFamily) -> AdapterFile:
             f"{path.name} is an IP-Adapter for {title}, and the checkpoint is {family.title}. "
             f"Choose an IP-Adapter made for {family.title}."
         )
-    return AdapterFile(path, family, info.variant, _adapter_state(path))
+    return AdapterFile(path, family, info.variant, header)
 
 
 def _adapter_state(path: Path) -> dict[str, dict[str, torch.Tensor]]:
