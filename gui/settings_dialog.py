@@ -189,6 +189,10 @@ KIND_WORDS = {
     ModelKind.VAE: ("VAE", "VAEs"),
     ModelKind.EMBEDDING: ("embedding", "embeddings"),
     ModelKind.UPSCALER: ("upscaler", "upscalers"),
+    ModelKind.CONTROLNET: ("ControlNet", "ControlNets"),
+    ModelKind.T2I_ADAPTER: ("T2I-Adapter", "T2I-Adapters"),
+    ModelKind.IP_ADAPTER: ("IP-Adapter", "IP-Adapters"),
+    ModelKind.CLIP_VISION: ("CLIP vision encoder", "CLIP vision encoders"),
 }
 
 

@@ -7,7 +7,8 @@ under `cond_stage_model.model.`, SDXL both of its encoders under `conditioner.em
 its size conditioning. A file without text encoders falls back on the UNet's
 cross-attention width (768 / 1024 / 2048 / 1280). The UNet's first convolution says the
 variant: 4 input channels plain, 9 inpainting, 8 InstructPix2Pix. Files of other
-families are recognised by a key of theirs so the user learns what the file is.
+families are recognised by a key of theirs so the user learns what the file is. Control
+models (ControlNet, T2I-Adapter, IP-Adapter, CLIP vision) are engine.library.control's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from engine.library.control import detect_control
 from engine.library.header import CheckpointHeader
 
 UNET = "model.diffusion_model."
@@ -27,6 +29,11 @@ class ModelKind(Enum):
     VAE = "vae"
     EMBEDDING = "embedding"
     UPSCALER = "upscaler"
+    # Control models (engine.library.control says which): the values are its kind names.
+    CONTROLNET = "controlnet"
+    T2I_ADAPTER = "t2i-adapter"
+    IP_ADAPTER = "ip-adapter"
+    CLIP_VISION = "clip-vision"
     UNKNOWN = "unknown"
 
 
@@ -62,8 +69,6 @@ OTHER_FAMILIES = (
     ("patchify_proj.weight", "an LTX-Video model"),
     ("blocks.0.attn.qkv_x.weight", "a Mochi video model"),
     ("txt_in.individual_token_refiner", "a HunyuanVideo model"),
-    ("control_model.", "a ControlNet"),
-    ("controlnet_cond_embedding.", "a ControlNet"),
     ("motion_modules.", "an AnimateDiff motion module"),
     ("pos_embed.proj.weight", "a DiT/PixArt-style transformer"),
 )
@@ -86,7 +91,7 @@ UPSCALER_MARKS = ("conv_first.weight", "model.0.weight", "params_ema", "body.0.w
 class Detected:
     kind: ModelKind
     family: SdFamily | None = None
-    variant: str = ""  # "", "inpainting" or "InstructPix2Pix"
+    variant: str = ""  # "", "inpainting", "InstructPix2Pix"; IP-Adapter "plus"; "ViT-H"
     prediction: str | None = None  # "v" or "epsilon" when the file says; else unknown
     other: str | None = None  # what an unsupported file is: "a FLUX model"
 
@@ -97,11 +102,15 @@ class Detected:
             return self.other
         if self.family is None:
             named = (ModelKind.CHECKPOINT, ModelKind.LORA, ModelKind.EMBEDDING)
-            return "unknown family" if self.kind in named else ""
+            return "unknown family" if self.kind in named else self.variant
         return " ".join(part for part in (self.family.title, self.variant) if part)
 
 
 def detect(header: CheckpointHeader) -> Detected:
+    control = detect_control(header)
+    if control is not None:
+        family = SdFamily(control.family) if control.family else None
+        return Detected(ModelKind(control.kind), family, control.variant)
     for mark, what in OTHER_FAMILIES:
         if header.contains(mark):
             return Detected(ModelKind.UNKNOWN, other=what)

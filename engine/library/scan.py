@@ -1,8 +1,9 @@
 """The model library: every model file in the user's model folders, and what each is.
 
 A user points Settings at an existing AUTOMATIC1111 or ComfyUI install (or its models
-folder, or any folder of files). Each file's kind and family come from its header
-(detect.py), never from loading it; a folder's layout only breaks ties (a file in
+folder, or any folder of files); ControlNets, T2I-Adapters, IP-Adapters and CLIP vision
+encoders are listed too. Each file's kind and family come from its header (detect.py,
+control.py), never from loading it; a folder's layout only breaks ties (a file in
 `models/Lora` whose header could be either is a LoRA). Diffusers folders are listed as
 checkpoints too. Short hashes are shown when the persistent hash cache already knows
 them; computing one is the hash service's job, in the background.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
+from engine.library.control import ControlInfo, detect_control_folder
 from engine.library.detect import Detected, ModelKind, SdFamily, detect
 from engine.library.header import read_header
 
@@ -41,6 +43,12 @@ KIND_FOLDERS = {
     "realesrgan": ModelKind.UPSCALER,
     "upscale_models": ModelKind.UPSCALER,
     "swinir": ModelKind.UPSCALER,
+    # A1111's models/ControlNet and extensions/sd-webui-controlnet/models are found by
+    # their headers; ComfyUI's folders name the kind.
+    "controlnet": ModelKind.CONTROLNET,
+    "t2i_adapter": ModelKind.T2I_ADAPTER,
+    "ipadapter": ModelKind.IP_ADAPTER,
+    "clip_vision": ModelKind.CLIP_VISION,
 }
 SINGLE_FILE = "single file"
 DIFFUSERS = "diffusers"
@@ -108,6 +116,10 @@ def _walk(folder: Path, hint: ModelKind | None, depth: int, root: Path) -> Itera
     hint = KIND_FOLDERS.get(folder.name.lower(), hint)
     if _is_file(folder / "model_index.json"):
         yield _diffusers_entry(folder)
+        return
+    control = detect_control_folder(folder) if _is_file(folder / "config.json") else None
+    if control is not None:
+        yield _control_folder_entry(folder, control)
         return
     try:
         children = sorted(folder.iterdir())
@@ -188,6 +200,14 @@ def _diffusers_entry(folder: Path) -> LibraryEntry:
         DIFFUSERS,
         size,
     )
+
+
+def _control_folder_entry(folder: Path, control: ControlInfo) -> LibraryEntry:
+    """A diffusers ControlNet / T2I-Adapter folder, or a transformers CLIP vision one."""
+    size = sum(f.stat().st_size for f in folder.rglob("*") if _is_file(f))
+    family = SdFamily(control.family) if control.family else None
+    kind = ModelKind(control.kind)
+    return LibraryEntry(folder, kind, Detected(kind, family, control.variant), DIFFUSERS, size)
 
 
 def folder_family(folder: Path) -> SdFamily | None:

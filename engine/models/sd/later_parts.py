@@ -1,18 +1,17 @@
 """The parts of a Stable Diffusion request this version does not draw yet.
 
 Txt2ImgRequest carries image to image, inpainting, outpainting, ControlNet, IP-Adapter
-and a hires pass as optional parts (engine.api.image_parts). All but IP-Adapter are
-drawn (engine.models.sd.drawing; control units by engine.models.sd.control); a request
-with IP-Adapters is refused with a sentence, before any model is loaded.
+and a hires pass as optional parts (engine.api.image_parts). All are drawn now
+(engine.models.sd.drawing; control units and IP-Adapters by engine.models.sd.control);
+this stays the one place where a part added to the request before its drawing is
+refused with a sentence, before any model is loaded.
 """
 
 from __future__ import annotations
 
-from engine.api.errors import BadInput
 from engine.api.requests import Txt2ImgRequest
 
 
 def refuse_later_parts(request: Txt2ImgRequest) -> None:
-    """Raise BadInput when the request has IP-Adapters."""
-    if request.ip_adapters:
-        raise BadInput("IP-Adapter arrives in a later version; clear the IP-Adapters to generate.")
+    """Raise BadInput for a part this version does not draw: none at present."""
+    del request

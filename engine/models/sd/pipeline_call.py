@@ -17,6 +17,7 @@ import torch
 from engine.api.prompt_syntax import literal_text, without_lora_tags
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
+from engine.models.sd.control.ip_adapter import ip_adapter_arguments
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.prompt_encoding import needs_own_encoding, prompt_embeddings
 
@@ -53,6 +54,7 @@ def sampling_settings(request: Txt2ImgRequest) -> dict[str, Any]:
         "num_inference_steps": request.sampling.steps,
         "guidance_scale": request.sampling.cfg_scale,
         "output_type": "np",
+        **ip_adapter_arguments(request),
     }
 
 

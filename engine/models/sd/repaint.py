@@ -31,6 +31,7 @@ from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
 from engine.models.common.latent_paths import slerp
 from engine.models.sd import masking
+from engine.models.sd.control.ip_adapter import ip_adapter_arguments
 from engine.models.sd.img2img import steps_run, variation_noise
 from engine.models.sd.inpaint import LATENT_CONTENTS, Denoise, Inpainted, inpaint, outpaint
 from engine.models.sd.pipeline_call import (
@@ -147,7 +148,7 @@ def _job(
     run = steps_run(request.sampling.steps, request.source.strength)
     seed = request.sampling.seed + first
     return Denoise(
-        prompt=prompt_arguments(pipe, request),
+        prompt=prompt_arguments(pipe, request) | ip_adapter_arguments(request),
         width=request.size.width,
         height=request.size.height,
         steps=request.sampling.steps,

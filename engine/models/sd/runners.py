@@ -29,6 +29,7 @@ from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
 from engine.models.common.latent_paths import path_between
+from engine.models.sd.control.ip_adapter import applied_ip_adapters, check_ip_adapters
 from engine.models.sd.drawing import draw, largest_size, total_steps
 from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.later_parts import refuse_later_parts
@@ -77,6 +78,7 @@ class SdTxt2ImgRunner:
         # A broken or mistyped folder is refused before anything is loaded or evicted.
         # An inpainting (9-channel) model draws only with a mask; without one, a sentence.
         model = locate_sd_model(model_path(request.model), with_mask=repaints(request))
+        check_ip_adapters(request.ip_adapters, model.family)  # headers: before any load
         model_hash = self.env.hashes.request(model.path, model.hash_files)
         key = self._key(model)
         loaded = self._load(key, model, ctx, self._total_steps(request))
@@ -93,6 +95,7 @@ class SdTxt2ImgRunner:
             self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
+            applied_ip_adapters(pipe, request.ip_adapters, model.family, self.env.cache),
         ):
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)

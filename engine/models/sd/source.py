@@ -60,6 +60,13 @@ def load_source(ref: ImageRef, size: Size, resize_mode: str) -> FittedSource:
     return FittedSource(image, tuple(notes), info)
 
 
+def load_picture(ref: ImageRef, what: str) -> Image.Image:
+    """A picture a part reads as it is (an IP-Adapter's): RGB, at its own size."""
+    path = Path(ref.path).expanduser()
+    _check_header(path, f"an {what}" if what[0] in "AEIOU" else f"a {what}")
+    return Image.fromarray(_read_checked(ref, path, what).rgb)
+
+
 def load_mask(ref: ImageRef, source: FittedSource, size: Size, resize_mode: str) -> FittedMask:
     """The mask at the output size, fitted as `source` was (its file's size in
     `source.info`), with a note for each thing the user should know."""

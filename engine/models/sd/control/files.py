@@ -3,20 +3,19 @@
 `inspect_control_file` says what a file or folder is from its header or config.json
 (engine.library.control) and refuses a damaged one with a sentence; `load_control_model`
 also refuses one made for another family than the checkpoint's, then loads it with
-diffusers: `from_pretrained` for a folder, `from_single_file(config=F)` for a single
-file, where F is a config folder made here from the file's own tensor shapes (as
-architecture.py does for checkpoints), so diffusers never looks anything up online.
+diffusers: `from_pretrained` for a folder; for a single
+file, diffusers' own key converter on the file's tensors, into a model whose config is
+read from the file's own tensor shapes (as architecture.py does for checkpoints) — nothing
+is looked up online — loaded strictly: a tensor missing from the file is an error.
 """
 
 from __future__ import annotations
 
 from engine.models.common import hf_env  # isort: skip  (must run before any hugging-face import)
 
-import hashlib
-import json
-import os
 import pickle
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from engine.api.errors import BadInput, BadModelFile, is_out_of_memory
-from engine.hashing import default_cache_dir
 from engine.library.control import (
     CONTROLNET,
     DIFFUSERS_LAYOUT,
@@ -40,8 +38,10 @@ from engine.library.header import CheckpointHeader, read_header, would_run_code
 from engine.models.common.construction import building_models
 from engine.models.sd import architecture
 
-CONFIGS_VERSION = 1
 HEAD_CHANNELS = architecture.HEAD_CHANNELS
+# SDXL embeds each of its 6 size numbers in 256 channels; shapes show only the sum with
+# the pooled text width (2816 = 1280 + 6 * 256).
+SDXL_TIME_WIDTH = 256
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,17 @@ def check_fits(control: ControlFile, base_family: SdFamily) -> None:
 
 
 def load_control_model(
-    path: str | Path, base_family: SdFamily, device: str, dtype: torch.dtype
+    path: str | Path,
+    base_family: SdFamily,
+    device: str,
+    dtype: torch.dtype,
+    base_unet_config: Mapping[str, Any] | None = None,
 ) -> ControlModel:
     """The ControlNet or T2I-Adapter at `path` (folder or single file) on `device`.
+
+    `base_unet_config` (the checkpoint's pipe.unet.config) gives a single-file SDXL
+    ControlNet what no tensor shape shows, the width of its size-conditioning numbers'
+    embedding; without it the official 256 is taken.
 
     BadInput when it is of another family than `base_family` or not a control model;
     BadModelFile when it is damaged. Out-of-memory errors pass through unchanged.
@@ -127,7 +135,7 @@ def load_control_model(
     hf_env.silence_progress_bars()
     try:
         with building_models:
-            model = _load(control, dtype)
+            model = _load(control, dtype, base_unet_config or {})
         model = model.to(device).eval()
     except pickle.UnpicklingError as exc:
         raise BadModelFile(would_run_code(control.path)) from exc
@@ -146,19 +154,49 @@ def load_control_model(
     return ControlModel(control.kind, control.family, model, control.path)
 
 
-def _load(control: ControlFile, dtype: torch.dtype) -> Any:
+def _load(control: ControlFile, dtype: torch.dtype, base: Mapping[str, Any]) -> Any:
     from diffusers import ControlNetModel, T2IAdapter
 
     model_class = ControlNetModel if control.kind == CONTROLNET else T2IAdapter
     if control.header is None:
         return model_class.from_pretrained(str(control.path), dtype=dtype, local_files_only=True)
     config = controlnet_config(control)
-    return ControlNetModel.from_single_file(
-        str(control.path),
-        config=str(_config_folder(config)),
-        local_files_only=True,
-        dtype=dtype,
+    if "addition_time_embed_dim" in config and base.get("addition_time_embed_dim"):
+        config["addition_time_embed_dim"] = base["addition_time_embed_dim"]
+    state = diffusers_state_dict(control, config)
+    model = ControlNetModel.from_config(config)
+    # Strict: a tensor missing from the file (or one diffusers' converter skipped) is an
+    # error, never a silently random layer.
+    problems = model.load_state_dict(state, strict=False)
+    if problems.missing_keys or problems.unexpected_keys:
+        raise BadModelFile(
+            f"{control.path.name} does not hold a complete ControlNet (missing "
+            f"{len(problems.missing_keys)} tensors such as {problems.missing_keys[:2]}, "
+            f"{len(problems.unexpected_keys)} unexpected). Download or copy it again."
+        )
+    return model.to(dtype)
+
+
+def diffusers_state_dict(control: ControlFile, config: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The single file's tensors under diffusers' names: diffusers' own converter
+    (convert_controlnet_checkpoint), plus SDXL's size conditioning, which it leaves out."""
+    from diffusers.loaders.single_file_utils import (
+        DIFFUSERS_TO_LDM_MAPPING,
+        convert_controlnet_checkpoint,
     )
+    from diffusers.models.model_loading_utils import load_state_dict
+
+    state = load_state_dict(str(control.path))
+    if control.info.layout == DIFFUSERS_LAYOUT:
+        return state
+    prefix = control.info.prefix
+    bare = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    converted = convert_controlnet_checkpoint(bare, config)
+    if config.get("addition_embed_type") == "text_time":
+        for name, original in DIFFUSERS_TO_LDM_MAPPING["controlnet"]["addition_embed_type"].items():
+            if original in bare:
+                converted[name] = bare[original]
+    return {k: v for k, v in converted.items() if v is not None}
 
 
 # ---------------------------------------------------------------- checks
@@ -259,6 +297,7 @@ def _original_config(header: CheckpointHeader, prefix: str, family: SdFamily) ->
     }
     if family is SdFamily.SDXL:
         config.update(architecture._size_conditioning(renamed, family))
+        config["addition_time_embed_dim"] = SDXL_TIME_WIDTH
     return config
 
 
@@ -307,7 +346,7 @@ def _diffusers_layout_config(header: CheckpointHeader, family: SdFamily) -> dict
         config.update(
             addition_embed_type="text_time",
             projection_class_embeddings_input_dim=width,
-            addition_time_embed_dim=(width - 1280) // 6,  # bigG's pooled width; 6 numbers
+            addition_time_embed_dim=SDXL_TIME_WIDTH,
         )
     return config
 
@@ -324,17 +363,3 @@ def _count(header: CheckpointHeader, pattern: str) -> int:
 
 def _shape(header: CheckpointHeader, name: str) -> tuple[int, ...]:
     return architecture._shape(header, name)
-
-
-def _config_folder(config: dict[str, Any]) -> Path:
-    """A folder holding `config` as config.json (made once per architecture)."""
-    text = json.dumps(config, sort_keys=True, indent=1)
-    digest = hashlib.sha256(f"{CONFIGS_VERSION}\n{text}".encode()).hexdigest()[:16]
-    folder = default_cache_dir() / "control-configs" / digest
-    target = folder / "config.json"
-    if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".config.{os.getpid()}.tmp"
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, target)
-    return folder

@@ -29,13 +29,18 @@ def make_guide(
     if not request.control:
         return None
     dtype = pipe.unet.dtype
-    models = [_cached(env, Path(model_path(unit.model)), family, dtype) for unit in request.control]
+    models = [
+        _cached(env, Path(model_path(unit.model)), family, dtype, pipe.unet.config)
+        for unit in request.control
+    ]
     guide = Guide(tuple(request.control), models)
     guide.check(pipe, task)
     return guide
 
 
-def _cached(env: RunnerEnv, path: Path, family: SdFamily, dtype: Any) -> LoadedControl:
+def _cached(
+    env: RunnerEnv, path: Path, family: SdFamily, dtype: Any, unet_config: Any
+) -> LoadedControl:
     if not path.exists():
         raise BadInput(
             f"The control model {path} is not there any more; choose the unit's model again."
@@ -46,7 +51,8 @@ def _cached(env: RunnerEnv, path: Path, family: SdFamily, dtype: Any) -> LoadedC
     )
 
     def load() -> LoadedControl:
-        loaded = load_control_model(path, family, device, dtype)
+        # The UNet's config: a single-file SDXL ControlNet's size-embedding width.
+        loaded = load_control_model(path, family, device, dtype, unet_config)
         return LoadedControl(loaded.kind, loaded.model)
 
     return env.cache.get(key, load)
