@@ -308,3 +308,17 @@ def test_an_adapter_from_an_image_and_mixed_kinds_are_sentences(runtime, tiny, p
         drawn(runtime, request(tiny["sd1"], adapter, source=source))
     with pytest.raises(BadInput, match="cannot guide one picture together"):
         drawn(runtime, request(tiny["sd1"], adapter, unit(tiny["sd1-cn1"], pictures["map"])))
+
+
+def test_the_a1111_text_names_a_control_file_with_its_short_hash(runtime, tiny, pictures, tmp_path):
+    """sd-webui-controlnet writes "Model: name [first 8 hex digits of the file's sha256]"."""
+    import hashlib
+    import shutil
+
+    single = tmp_path / "diffusers_cn_tiny.safetensors"
+    shutil.copy(tiny["sd1-cn1"] / "diffusion_pytorch_model.safetensors", single)
+    _images, results = drawn(runtime, request(tiny["sd1"], unit(single, pictures["map"])))
+    short = hashlib.sha256(single.read_bytes()).hexdigest()[:8]
+    assert results[0].info["control_hashes"] == {str(single): short}
+    text = Image.open(results[0].path).text["parameters"]
+    assert f"Model: diffusers_cn_tiny [{short}]" in text

@@ -91,6 +91,7 @@ class SdTxt2ImgRunner:
         # never leaks into this one.
         pipe.scheduler = self._scheduler(loaded, request.sampling.sampler, request.prediction)
         vae_hash = self.env.hashes.request(Path(request.vae)) if request.vae else None
+        control_hashes = self._control_hash_requests(request)
         with (
             self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
             applied_loras(pipe, request.loras, model.family),
@@ -106,12 +107,28 @@ class SdTxt2ImgRunner:
         if vae_hash is not None:
             vae = self.env.hashes.wait(vae_hash, lambda: ctx.control.cancelled)
             info.update(vae=Path(request.vae).name, vae_hash=vae.sha256[:10])
+        if control_hashes:
+            info["control_hashes"] = {
+                model_id: self.env.hashes.wait(ticket, lambda: ctx.control.cancelled).sha256[:8]
+                for model_id, ticket in control_hashes.items()
+            }
         return ImagesOutcome(
             tuple(
                 self._result(rgb, i, request, info) for i, rgb in enumerate(to_uint8(drawn.images))
             ),
             self._sheet(request),
         )
+
+    def _control_hash_requests(self, request: Txt2ImgRequest) -> dict[str, Any]:
+        """The control and IP-Adapter files' hashes, asked for now and read when the
+        image is done: sd-webui-controlnet names a unit's model "name [sha256's first
+        8 hex digits]" in the A1111 text. A diffusers folder has no one file to hash."""
+        ids = {unit.model.id for unit in (*request.control, *request.ip_adapters)}
+        return {
+            model_id: self.env.hashes.request(Path(model_id))
+            for model_id in sorted(ids)
+            if Path(model_id).is_file()
+        }
 
     def _sheet(self, request: Txt2ImgRequest) -> Sheet:
         return Sheet.NONE  # a batch is kept one file per image
