@@ -4,7 +4,10 @@
    grid, one row, or latent arithmetic's A − B + C = result, whose recipe lists what each
    cell was (seeds; t for a walk's frames; classes; operands) and the layout;
 2. save: each image goes to the gallery when the request saves images; one that is not
-   written keeps its PNG text, so Save As still writes it with its recipe.
+   written keeps its PNG text, so Save As still writes it with its recipe. The control
+   maps a job made (in the info under CONTROL_MAPS_KEY) are kept with a saved image as
+   PNGs in the gallery's inputs/ (content-addressed), named in its recipe by path and
+   sha256 ("control_maps"); an image not saved drops them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from engine.api.equation_strip import equation_strip
+from engine.api.errors import BadInput
 from engine.api.grid import GridLayout, filmstrip, image_grid
-from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
+from engine.api.outcomes import CONTROL_MAPS_KEY, ImagesOutcome, ResultImage, Sheet
 from engine.api.requests import Request
-from engine.store import GalleryStore, StoreError, png_text
+from engine.store import GalleryStore, StoreError, encode_png, png_text
 
 
 def finish_images(
@@ -78,9 +82,26 @@ def save_results(
 def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:
     """Write one image to the gallery; an image not written keeps its PNG text instead,
     so Save As can still write it with its recipe. Nothing is lost either way."""
+    maps = image.info.get(CONTROL_MAPS_KEY)
+    image = replace(image, info={k: v for k, v in image.info.items() if k != CONTROL_MAPS_KEY})
     if store is not None:
         try:
+            if maps:
+                image = replace(image, info={**image.info, "control_maps": keep_maps(store, maps)})
             return replace(image, path=str(store.save(image, request)))
         except StoreError as exc:
             image = replace(image, save_error=exc.message)
+            image.info.pop("control_maps", None)
     return replace(image, png_text=png_text(image, request, datetime.now().astimezone()))
+
+
+def keep_maps(store: GalleryStore, maps: list) -> list[dict[str, str]]:
+    """Each control map as a PNG in the gallery's inputs/: its path and sha256."""
+    refs = []
+    for pixels in maps:
+        try:
+            ref = store.keep_input(encode_png(pixels))
+        except BadInput as exc:  # not pixels a PNG holds: a runner's mistake, said plainly
+            raise StoreError(exc.message) from exc
+        refs.append({"path": ref.path, "sha256": ref.sha256})
+    return refs

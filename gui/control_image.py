@@ -54,13 +54,17 @@ class ImagePicker(QWidget):
         text = QVBoxLayout()
         text.addWidget(self.name)
         text.addLayout(buttons)
-        row = QHBoxLayout(self)
+        self.row = row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(text, 1)
         self.drops = ImageDrops(self, field.set)
         field.changed.connect(self.show_path)
         self.show_path(field.value)
+
+    def add_beside(self, widget: QWidget) -> None:
+        """A second thumbnail beside the image's (a control unit's map)."""
+        self.row.insertWidget(1, widget, 0, Qt.AlignmentFlag.AlignTop)
 
     def ask_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -33,6 +33,7 @@ from engine.library.detect import SdFamily
 from engine.library.scan import LibraryEntry
 from gui.bindings import bind_check, bind_combo, bind_spin
 from gui.control_image import ImagePicker
+from gui.control_map import MapPreview, Send
 from gui.control_models import (
     CONTROLNET,
     IP_ADAPTER,
@@ -46,6 +47,7 @@ from gui.control_models import (
 from gui.source_image import changed_or_missing
 from gui.source_options import RESIZE_MODES, choice_box
 from gui.viewmodels.control import UNITS_SHOWN, ControlUnitViewModel, ControlViewModel
+from gui.viewmodels.fields import Field
 from gui.widgets import double_spin_box
 
 CONTROL_MODES = {
@@ -127,6 +129,7 @@ class UnitBox(QGroupBox):
     def __init__(self, unit: ControlUnitViewModel) -> None:
         super().__init__(f"ControlNet unit {unit.number}")
         self.unit = unit
+        self.preview: MapPreview | None = None  # the map beside the image (preview_maps)
         self.setCheckable(True)
         bind_check(self, unit.enabled)
         self.model_box, model_row = model_picker(unit.model, NO_CONTROL_MODEL)
@@ -236,6 +239,14 @@ class ControlSection(QWidget):
             box.setVisible(index < shown)
             box.remove_button.setVisible(shown > 1)
         self.add_button.setVisible(shown < UNITS_SHOWN)
+
+    def preview_maps(self, width: Field, height: Field, send: Send) -> None:
+        """Show each unit's control map beside its image, made by the engine at the
+        output size (`width`, `height`) through `send` (gui/control_map.py)."""
+        for box in self.units:
+            box.preview = MapPreview(box.unit, width, height, send)
+            box.picker.add_beside(box.preview.thumb)
+            box.layout().insertWidget(1, box.preview.note)
 
     def set_models(self, entries: list[LibraryEntry], family: SdFamily | None) -> None:
         """Fill the pickers from a library scan, for the checkpoint's family."""

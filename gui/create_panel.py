@@ -210,6 +210,7 @@ class CreatePanel(QWidget, ModePanel):
         self.drops = SourceDrops(self.source, self)
         self.control = ControlSection(self.vm.control)
         self.control.notice.connect(self.notice)
+        self.control.preview_maps(self.vm.width, self.vm.height, lambda r: self.send(r))
         self.addAction(self.source.paste_action)  # Ctrl+V anywhere in Create
 
     def _bind(self) -> None:

@@ -54,6 +54,8 @@ class Submissions:
         return [h for request in requests if (h := self.submit(panel, request)) is not None]
 
     def _failed(self, panel: ModePanel, request: Request, message: str) -> None:
+        if request.shows_own_failures:
+            return  # the asker shows it where it belongs (a preview's thumbnail)
         if panel.reports_failures:  # the panel marks it in its own list
             self.notices.last_error = message
         else:

@@ -162,7 +162,7 @@ class ControlUnit:
 
     def check(self) -> None:
         _require(self.model, Family.SD, "A control unit's model")
-        self.image.check("A control unit's image")
+        self.check_map()
         limits.CONTROL_WEIGHT.check(self.weight)
         limits.CONTROL_SPAN.check(self.start)
         limits.CONTROL_SPAN.check(self.end)
@@ -171,8 +171,13 @@ class ControlUnit:
                 f"A control unit starts at {self.start:g} and ends at {self.end:g}: "
                 "it must start before it ends."
             )
-        _one_of(self.preprocessor, CONTROL_PREPROCESSORS, "Preprocessor")
         _one_of(self.mode, CONTROL_MODES, "Control mode")
+
+    def check_map(self) -> None:
+        """What making the unit's map needs (its image, preprocessor, settings and resize
+        mode): a map can be shown before the unit has a model."""
+        self.image.check("A control unit's image")
+        _one_of(self.preprocessor, CONTROL_PREPROCESSORS, "Preprocessor")
         _one_of(self.resize_mode, RESIZE_MODES, "A control unit's resize mode")
         for name, value in self.settings:
             check_text(name, "A preprocessor setting's name")

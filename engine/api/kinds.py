@@ -25,6 +25,7 @@ class Task(str, Enum):
     ARITHMETIC = "arithmetic"
     RECONSTRUCT = "reconstruct"
     FORWARD_NOISE = "forward_noise"
+    CONTROL_MAP = "control_map"
 
 
 class Family(str):

@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 
+# A private key of ResultImage.info: the control maps a job made (H x W x 3 uint8
+# arrays), which finishing keeps in the gallery's inputs/ and replaces with their
+# references ("control_maps"), or drops when the image is not saved. Never in a PNG.
+CONTROL_MAPS_KEY = "_control_map_pixels"
+
 
 @dataclass(frozen=True)
 class ResultImage:

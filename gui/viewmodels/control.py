@@ -90,6 +90,18 @@ class ControlUnitViewModel(FormModel):
             resize_mode=self.resize_mode.value,
         )
 
+    def map_unit(self) -> ControlUnit:
+        """The unit as far as its map goes (image, preprocessor, settings, resize mode),
+        for the map preview: no file is read here (the engine reads it), and the model
+        may still be unchosen."""
+        return ControlUnit(
+            model=ModelRef(Family.SD, self.model.value),
+            image=ImageRef(self.image.value, ""),
+            preprocessor=self.preprocessor.value,
+            settings=full_settings(self.preprocessor.value, self.values),
+            resize_mode=self.resize_mode.value,
+        )
+
     def apply(self, unit: ControlUnit | None) -> None:
         """A recipe's unit (None: this unit was not in it, so it is off)."""
         self.enabled.set(unit is not None)

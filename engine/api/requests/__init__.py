@@ -13,6 +13,7 @@ from engine.api.requests.base import (
     Request,
     image_name,
 )
+from engine.api.requests.control_map import ControlMapRequest
 from engine.api.requests.lab import (
     DiffuseRequest,
     ForwardNoiseRequest,
@@ -36,6 +37,7 @@ __all__ = [
     "INTERPOLATION_MODES",
     "REQUEST_TYPES",
     "ArithmeticRequest",
+    "ControlMapRequest",
     "DecodeRequest",
     "DescribeModelRequest",
     "DiffuseRequest",

@@ -35,6 +35,9 @@ class Request:
     # "explore:<tool>" (a Latent Lab → Explore tool: sliders, walk, arithmetic,
     # reconstruct, reverse, forward); None when nothing reopens it (a slider's frame).
     reopen_place: ClassVar[str | None] = None
+    # Whether whoever asked shows the job's failure itself (a preview's thumbnail says
+    # it), so the window puts up no box for it.
+    shows_own_failures: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

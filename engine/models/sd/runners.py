@@ -29,6 +29,7 @@ from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
 from engine.models.common.latent_paths import path_between
+from engine.models.sd.control import map_job  # noqa: F401  (registers its runner)
 from engine.models.sd.control.ip_adapter import applied_ip_adapters, check_ip_adapters
 from engine.models.sd.drawing import draw, largest_size, total_steps
 from engine.models.sd.embeddings import applied_embeddings

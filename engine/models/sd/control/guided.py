@@ -51,9 +51,10 @@ from PIL import Image
 from engine.api.catalogue import model_path
 from engine.api.errors import BadInput
 from engine.api.image_parts import ControlUnit
+from engine.api.outcomes import CONTROL_MAPS_KEY as MAPS_KEY
 from engine.api.parts import Size
 from engine.models.sd.control.preprocessors import preprocess
-from engine.models.sd.source import load_source
+from engine.models.sd.source import FittedSource, load_source
 
 CONTROLNET = "controlnet"
 ADAPTER = "t2i-adapter"
@@ -91,6 +92,7 @@ class Guide:
     _maps: dict[tuple[int, int], list[Image.Image]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     map_info: list[dict[str, Any]] = field(default_factory=list)
+    map_pixels: list[np.ndarray] = field(default_factory=list)  # kept with the result
     xl: bool = False  # set by check(): the base pipeline is SDXL
 
     @property
@@ -149,8 +151,7 @@ class Guide:
         return self._maps[key]
 
     def _map(self, index: int, unit: ControlUnit, size: Size, record: bool) -> Image.Image:
-        fitted = load_source(unit.image, size, unit.resize_mode)
-        pixels = preprocess(unit.preprocessor, np.asarray(fitted.image), dict(unit.settings))
+        fitted, pixels = control_map(unit, size)
         if record:
             self.notes += [f"control unit {index + 1}: {note}" for note in fitted.notes]
             self.map_info.append(
@@ -162,6 +163,7 @@ class Guide:
                     "sha256": hashlib.sha256(np.ascontiguousarray(pixels)).hexdigest(),
                 }
             )
+            self.map_pixels.append(pixels)
         return Image.fromarray(pixels)
 
     def pipeline(self, pipe: Any, task: str) -> Any:
@@ -244,7 +246,17 @@ class Guide:
                     "map": maps,
                 }
             )
-        return {"control": units}
+        # The maps' pixels go to finishing under a private key: it keeps each as a PNG
+        # in the gallery's inputs/ and names it in the recipe ("control_maps").
+        return {"control": units, MAPS_KEY: list(self.map_pixels)}
+
+
+def control_map(unit: ControlUnit, size: Size) -> tuple[FittedSource, np.ndarray]:
+    """The unit's image read, fitted to `size` by its resize mode, and its map (H x W x 3
+    uint8) by its preprocessor: what a job gives the model, and what the preview shows."""
+    fitted = load_source(unit.image, size, unit.resize_mode)
+    pixels = preprocess(unit.preprocessor, np.asarray(fitted.image), dict(unit.settings))
+    return fitted, pixels
 
 
 def _is_xl(pipe: Any) -> bool:
