@@ -1,5 +1,5 @@
 """The details rows of a picture made from an image: source, strength, mask, outpaint,
-hires fix, and the notes the engine left (a converted or resized source).
+hires fix, control units, and the notes the engine left (a converted or resized source).
 
 Read from the recipe alone (the request and what the runner recorded), never from the
 files it names: the details panel must not touch the disk for a row.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.api.image_parts import Hires, Mask, Outpaint
+from engine.api.image_parts import ControlUnit, Hires, Mask, Outpaint
 from engine.api.naming import model_name
 from engine.api.requests import Txt2ImgRequest
 from engine.api.requests.base import image_name
@@ -31,6 +31,8 @@ def image_part_rows(request: Txt2ImgRequest, recipe: dict[str, Any]) -> list[tup
         rows.append(("Outpaint", _outpaint_text(request.outpaint)))
     if request.hires is not None:
         rows.append(("Hires fix", _hires_text(request.hires, recipe)))
+    if request.control:
+        rows.append(("Control", "; ".join(_unit_text(unit) for unit in request.control)))
     notes = recipe.get("notes") or []
     rows.append(("Notes", "; ".join(str(note) for note in notes) or None))
     return rows
@@ -53,6 +55,11 @@ def _mask_text(mask: Mask) -> str:
     if mask.colour_match:
         parts.append("colours matched")
     return " · ".join(parts)
+
+
+def _unit_text(unit: ControlUnit) -> str:
+    """A unit as "model · preprocessor · weight": what guided the picture, and how much."""
+    return f"{model_name(unit.model.id)} · {unit.preprocessor} · weight {unit.weight:g}"
 
 
 def _outpaint_text(out: Outpaint) -> str:

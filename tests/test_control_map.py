@@ -145,6 +145,20 @@ def test_a_job_with_a_control_unit_keeps_its_map_in_inputs(sd_runtime, tmp_path)
     assert recipe["control"][0]["map"]["sha256"] == hashlib.sha256(preview).hexdigest()
 
 
+def test_the_details_list_each_control_unit(tmp_path):
+    from gui.details_image_parts import image_part_rows
+
+    units = (
+        ControlUnit(ModelRef(Family.SD, "/m/control_canny.safetensors"), ImageRef("/a.png", "")),
+        ControlUnit(
+            ModelRef(Family.SD, "/m/depth"), ImageRef("/b.png", ""), 0.55, preprocessor="blur"
+        ),
+    )
+    rows = dict(image_part_rows(Txt2ImgRequest(model=NO_MODEL, control=units), {}))
+    assert rows["Control"] == "control_canny · none · weight 1; depth · blur · weight 0.55"
+    assert "Control" not in dict(image_part_rows(Txt2ImgRequest(model=NO_MODEL), {}))
+
+
 # ---------------------------------------------------------------- the thumbnail
 
 
