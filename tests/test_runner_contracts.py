@@ -9,6 +9,7 @@ import pytest
 
 from engine import registry
 from engine.api import families
+from engine.api.image_parts import ControlUnit
 from engine.api.kinds import Family, Task
 from engine.api.parts import (
     DatasetRef,
@@ -22,6 +23,7 @@ from engine.api.parts import (
 )
 from engine.api.requests import (
     ArithmeticRequest,
+    ControlMapRequest,
     DecodeRequest,
     DescribeModelRequest,
     DiffuseRequest,
@@ -325,6 +327,21 @@ class TestSdLatentWalk(RunnerContract):
             frames=max(2, count),
             save=False,
         )
+
+
+class TestSdControlMap(RunnerContract):
+    """A control unit's map preview: no model, no seed, one step."""
+
+    task, family = Task.CONTROL_MAP, Family.SD
+    has_seeds = False
+    reports_steps = False
+
+    def make_request(self, tmp_path, seed=0, count=2):
+        from tests.upscalers import photo_like, write_png
+
+        image = write_png(tmp_path / "map.png", photo_like(48, 32, seed=seed))
+        unit = ControlUnit(ModelRef(Family.SD, ""), ImageRef(str(image), ""), preprocessor="canny")
+        return ControlMapRequest(unit=unit, width=64, height=64)
 
 
 class TestUpscale(RunnerContract):
