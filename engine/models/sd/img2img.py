@@ -36,6 +36,7 @@ from engine.models.sd.pipeline_call import (
     sampling_settings,
     step_reporter,
 )
+from engine.models.sd.sibling_pipeline import sibling_pipeline
 from engine.models.sd.source import load_source
 
 
@@ -45,19 +46,10 @@ def steps_run(steps: int, strength: float) -> int:
 
 
 def img2img_pipeline(pipe: Any) -> Any:
-    """The img2img pipeline of the same components, sharing every weight. Built by its
-    constructor, not from_pipe: from_pipe casts every module to float32 unless told
-    otherwise, which would turn the cached fp16 model to fp32 (and costs time)."""
+    """The img2img pipeline of the same components, sharing every weight."""
     if isinstance(pipe, StableDiffusionXLPipeline):
-        img2img = StableDiffusionXLImg2ImgPipeline(
-            **pipe.components,
-            force_zeros_for_empty_prompt=pipe.config.force_zeros_for_empty_prompt,
-            add_watermarker=getattr(pipe, "watermark", None) is not None,
-        )
-    else:
-        img2img = StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)
-    img2img.set_progress_bar_config(disable=True)
-    return img2img
+        return sibling_pipeline(StableDiffusionXLImg2ImgPipeline, pipe)
+    return sibling_pipeline(StableDiffusionImg2ImgPipeline, pipe)
 
 
 def draw_img2img(

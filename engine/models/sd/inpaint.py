@@ -29,6 +29,7 @@ from engine.api.errors import BadInput
 from engine.api.image_parts import Mask, Outpaint
 from engine.api.parts import ImageRef, Size
 from engine.models.sd import masking
+from engine.models.sd.sibling_pipeline import sibling_pipeline
 
 INPAINT_CLASSES = {
     "StableDiffusionPipeline": "StableDiffusionInpaintPipeline",
@@ -67,25 +68,13 @@ class Inpainted:
 
 
 def inpaint_pipeline(pipe: Any) -> Any:
-    """The inpaint pipeline sharing `pipe`'s components (already one: itself). Built by
-    its constructor, not from_pipe, which casts every module to float32 unless told
-    otherwise and would turn a cached fp16 model to fp32 (as img2img_pipeline)."""
+    """The inpaint pipeline sharing `pipe`'s components (already one: itself)."""
     name = type(pipe).__name__
     if "Inpaint" in name:
         return pipe
     if name not in INPAINT_CLASSES:
         raise BadInput(f"A {name} cannot inpaint.")
-    cls = getattr(diffusers, INPAINT_CLASSES[name])
-    if "XL" in name:
-        inpaint = cls(
-            **pipe.components,
-            force_zeros_for_empty_prompt=pipe.config.force_zeros_for_empty_prompt,
-            add_watermarker=getattr(pipe, "watermark", None) is not None,
-        )
-    else:
-        inpaint = cls(**pipe.components, requires_safety_checker=False)
-    inpaint.set_progress_bar_config(disable=True)
-    return inpaint
+    return sibling_pipeline(getattr(diffusers, INPAINT_CLASSES[name]), pipe)
 
 
 def is_inpainting_model(pipe: Any) -> bool:

@@ -38,7 +38,6 @@ to the output size by the unit's resize mode (with a note), then its preprocesso
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from engine.api.image_parts import ControlUnit
 from engine.api.outcomes import CONTROL_MAPS_KEY as MAPS_KEY
 from engine.api.parts import Size
 from engine.models.sd.control.preprocessors import preprocess
+from engine.models.sd.sibling_pipeline import sibling_pipeline
 from engine.models.sd.source import FittedSource, load_source
 
 CONTROLNET = "controlnet"
@@ -173,24 +173,7 @@ class Guide:
         nets = [model.model for model in self.models]
         module = nets[0] if len(nets) == 1 else _multi(self.kind, nets)
         key = "controlnet" if self.kind == CONTROLNET else "adapter"
-        options = {
-            key: module,
-            "safety_checker": None,
-            "requires_safety_checker": False,
-            "force_zeros_for_empty_prompt": getattr(
-                pipe.config, "force_zeros_for_empty_prompt", True
-            ),
-            "add_watermarker": getattr(pipe, "watermark", None) is not None,
-        }
-        accepted = inspect.signature(cls.__init__).parameters
-        arguments = {
-            name: value
-            for name, value in (pipe.components | options).items()
-            if name in accepted and name != "self"
-        }
-        guided = cls(**arguments)
-        guided.set_progress_bar_config(disable=True)
-        return guided
+        return sibling_pipeline(cls, pipe, **{key: module})
 
     def arguments(self, task: str, size: Size, crop: Callable | None = None) -> dict[str, Any]:
         """The call's control arguments; `crop` cuts each map as the picture was cut
