@@ -25,7 +25,13 @@ KIND_TITLES = {CONTROLNET: "ControlNet", T2I_ADAPTER: "T2I-Adapter", IP_ADAPTER:
 NO_CONTROL_MODEL = "None in the folders"
 NO_IP_MODEL = "None in the folders"
 EMPTY_TIP = "No such file in the model folders: put it there, or choose one with …"
-_NOT_CONTROL = (ModelKind.LORA, ModelKind.VAE, ModelKind.EMBEDDING, ModelKind.UPSCALER)
+_NOT_CONTROL = (
+    ModelKind.LORA,
+    ModelKind.VAE,
+    ModelKind.EMBEDDING,
+    ModelKind.UPSCALER,
+    ModelKind.ANNOTATOR,  # ControlNetPreprocessor/openpose/… is no ControlNet
+)
 # Words that name a file's kind (in the file's or a folder's name, any case).
 _IP_WORDS = ("ip-adapter", "ip_adapter", "ipadapter")
 _T2I_WORDS = ("t2i-adapter", "t2i_adapter", "t2iadapter", "t2iadapter_", "t2i")

@@ -29,7 +29,7 @@ from engine.api import limits
 from engine.api.control_settings import PREPROCESSOR_TITLES, settings_of
 from engine.api.parts import ImageRef
 from engine.api.requests import Txt2ImgRequest
-from engine.library.detect import SdFamily
+from engine.library.detect import ModelKind, SdFamily
 from engine.library.scan import LibraryEntry
 from gui.bindings import bind_check, bind_combo, bind_spin
 from gui.control_image import ImagePicker
@@ -250,6 +250,9 @@ class ControlSection(QWidget):
 
     def set_models(self, entries: list[LibraryEntry], family: SdFamily | None) -> None:
         """Fill the pickers from a library scan, for the checkpoint's family."""
+        self.vm.set_annotators(
+            {e.detected.variant: str(e.path) for e in entries if e.kind is ModelKind.ANNOTATOR}
+        )
         units = control_choices(entries, (CONTROLNET, T2I_ADAPTER), family)
         for box in self.units:
             fill_choices(box.model_box, units, NO_CONTROL_MODEL)

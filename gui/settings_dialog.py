@@ -193,6 +193,7 @@ KIND_WORDS = {
     ModelKind.T2I_ADAPTER: ("T2I-Adapter", "T2I-Adapters"),
     ModelKind.IP_ADAPTER: ("IP-Adapter", "IP-Adapters"),
     ModelKind.CLIP_VISION: ("CLIP vision encoder", "CLIP vision encoders"),
+    ModelKind.ANNOTATOR: ("annotator", "annotators"),
 }
 
 

@@ -121,7 +121,8 @@ def test_an_ip_adapter(files, tmp_path):
         ),
         (
             ("--control", "canny.safetensors,image=edges.png,low=3"),
-            "--control does not take low=: it takes image, pre, weight, start, end, mode, resize.",
+            "--control does not take low=: it takes image, pre, weight, start, end, mode, "
+            "resize, annotator.",
         ),
         (
             ("--ip-adapter", "ip.safetensors"),
@@ -164,3 +165,35 @@ def test_help_documents_control_and_ip_adapter(capsys):
     )
     assert "--ip-adapter MODEL,image=PATH[,weight=W]" in text
     assert "pre=NAME (the preprocessor: none, invert, canny," in text
+
+
+def controlnet_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"_class_name": "ControlNetModel"}')
+    return folder
+
+
+def test_a_model_by_its_library_name_is_its_folder(files, tmp_path):
+    found = controlnet_folder(tmp_path / "models" / "ControlNet" / "my-canny")
+    made = build("--lora-dir", "models", "--control", "my-canny,image=edges.png")
+    assert made.control[0].model == ModelRef(Family.SD, str(found))
+    unknown = build("--lora-dir", "models", "--control", "not-there,image=edges.png")
+    assert unknown.control[0].model == ModelRef(Family.SD, "not-there")  # the job says so
+
+
+def test_an_annotator_preprocessor_takes_the_file_in_the_model_folders(files, tmp_path):
+    pose = tmp_path / "models" / "ControlNetPreprocessor" / "openpose" / "body_pose_model.pth"
+    pose.parent.mkdir(parents=True)
+    pose.write_bytes(b"weights")
+    found = build(
+        "--lora-dir", "models", "--control", "canny.safetensors,pre=openpose,image=photo.png"
+    )
+    assert found.control[0].annotator == ModelRef(Family.SD, str(pose))
+    given = build("--control", "canny.safetensors,pre=openpose,image=photo.png,annotator=x.pth")
+    assert given.control[0].annotator == ModelRef(Family.SD, str(tmp_path / "x.pth"))
+    none = build("--lora-dir", "models", "--control", "canny.safetensors,pre=depth,image=photo.png")
+    assert none.control[0].annotator is None  # the job's sentence names the file
+    plain = build(
+        "--lora-dir", "models", "--control", "canny.safetensors,pre=canny,image=photo.png"
+    )
+    assert plain.control[0].annotator is None

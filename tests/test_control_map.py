@@ -23,7 +23,7 @@ from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
 from engine.api.requests import ControlMapRequest, Txt2ImgRequest
 from engine.context import JobContext
 from engine.finishing import save_result
-from engine.models.sd.control.annotators import annotator_problem
+from engine.library.annotators import annotator_problem
 from engine.store import GalleryStore
 from tests.upscalers import photo_like, write_png
 

@@ -4,8 +4,6 @@ grid by hand, PIL's resizes, scipy's blur; and the annotator preprocessors' sent
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from scipy.ndimage import binary_dilation, gaussian_filter
 
 from engine.api.errors import BadInput
 from engine.api.image_parts import CONTROL_PREPROCESSORS
-from engine.models.sd.control.annotators import ANNOTATORS, annotator_problem
+from engine.library.annotators import ANNOTATORS, annotator_problem
 from engine.models.sd.control.preprocessors import PREPROCESSORS, preprocess
 from engine.models.sd.control.resample import inpaint_condition
 
@@ -269,51 +267,10 @@ def test_the_extreme_sizes(name, height, width):
 
 
 @pytest.mark.parametrize("name", sorted(ANNOTATORS))
-def test_an_absent_annotator_is_a_sentence_naming_its_file_and_folder(name, tmp_path):
-    sentence = annotator_problem(name, [tmp_path])
-    assert ANNOTATORS[name].file in sentence
-    assert (
-        f"extensions/sd-webui-controlnet/annotator/downloads/{ANNOTATORS[name].folder}/" in sentence
-    )
-    assert "custom_nodes/comfyui_controlnet_aux/ckpts/lllyasviel/Annotators/" in sentence
-    assert str(tmp_path) in sentence and '"none"' in sentence
+def test_an_annotator_preprocessor_alone_is_the_sentence_naming_its_file(name):
     with pytest.raises(BadInput) as raised:
-        preprocess(name, picture(), {}, models_folders=[tmp_path])
-    assert str(raised.value) == sentence
-
-
-def place(root: Path, relative: str) -> None:
-    (root / relative).parent.mkdir(parents=True, exist_ok=True)
-    (root / relative).write_bytes(b"weights")
-
-
-@pytest.mark.parametrize(
-    ("layout", "given"),
-    [
-        (
-            "extensions/sd-webui-controlnet/annotator/downloads/midas/dpt_hybrid-midas-501f0c75.pt",
-            "models",
-        ),
-        (
-            "custom_nodes/comfyui_controlnet_aux/ckpts/lllyasviel/Annotators/dpt_hybrid-midas-501f0c75.pt",
-            "models",
-        ),
-        ("models/ControlNetPreprocessor/midas/dpt_hybrid-midas-501f0c75.pt", "models"),
-        ("models/dpt_hybrid-midas-501f0c75.pt", "models"),
-        (
-            "extensions/sd-webui-controlnet/annotator/downloads/midas/dpt_hybrid-midas-501f0c75.pt",
-            ".",
-        ),
-    ],
-)
-def test_an_annotator_in_a_known_place_is_found(tmp_path, layout, given):
-    place(tmp_path, layout)
-    folder = tmp_path / given
-    folder.mkdir(exist_ok=True)
-    assert annotator_problem("depth", [tmp_path / "elsewhere", folder]) is None
-    assert annotator_problem("openpose", [folder]) is not None  # another annotator's file
-    with pytest.raises(BadInput, match="does not run annotator networks yet"):
-        preprocess("depth", picture(), {}, models_folders=[folder])
+        preprocess(name, picture(), {})
+    assert ANNOTATORS[name].first.file in str(raised.value) and '"none"' in str(raised.value)
 
 
 def test_weightless_preprocessors_need_no_annotator():

@@ -281,3 +281,37 @@ def test_another_tools_controlnet_text_fills_the_units_and_names_the_images(pane
     assert box.isChecked() and box.weight.value() == 0.5
     assert box.settings.boxes["low"].value() == 90 and box.settings.boxes["high"].value() == 180
     assert panel.control.toggle.isChecked()
+
+
+def test_an_annotator_preprocessor_takes_the_librarys_file_and_a_recipe_keeps_its_own(
+    panel, models, tmp_path
+):
+    pose = models["checkpoint"].parent.parent / "ControlNetPreprocessor" / "openpose" / "body.pth"
+    entry(pose, None)  # writes the file
+    found = Detected(ModelKind.ANNOTATOR, None, "openpose")
+    listed = LibraryEntry(pose, ModelKind.ANNOTATOR, found, SINGLE_FILE, 0)
+    panel.control.set_models([entry(models["canny"], SdFamily.SD1), listed], SdFamily.SD1)
+    box = panel.control.units[0].model_box
+    titles = [box.itemText(i) for i in range(box.count())]
+    assert titles == ["control_v11p_sd15_canny · ControlNet · SD 1.x"]  # the annotator is not
+    unit = panel.control.vm.units[0]
+    unit.model.set(str(models["canny"]))
+    unit.image.set(str(write_png(tmp_path / "in" / "person.png")))
+    unit.preprocessor.set("openpose")
+    assert unit.unit(panel.control.vm.hashes).annotator == ModelRef(Family.SD, str(pose))
+    assert unit.map_unit().annotator == ModelRef(Family.SD, str(pose))
+    unit.preprocessor.set("depth")  # the library has no depth annotator: the job says so
+    assert unit.unit(panel.control.vm.hashes).annotator is None
+    unit.preprocessor.set("canny")
+    assert unit.unit(panel.control.vm.hashes).annotator is None
+    mine = str(tmp_path / "elsewhere" / "body_pose_model.pth")
+    recipe = unit.unit(panel.control.vm.hashes)
+    unit.apply(
+        ControlUnit(
+            recipe.model, recipe.image, preprocessor="openpose", annotator=ModelRef(Family.SD, mine)
+        )
+    )
+    assert unit.unit(panel.control.vm.hashes).annotator == ModelRef(Family.SD, mine)
+    unit.preprocessor.set("canny")
+    unit.preprocessor.set("openpose")  # chosen again by hand: the library's file
+    assert unit.unit(panel.control.vm.hashes).annotator == ModelRef(Family.SD, str(pose))

@@ -156,6 +156,10 @@ class ControlUnit:
     settings: tuple[tuple[str, float], ...] = ()
     mode: str = "balanced"
     resize_mode: str = "crop-and-resize"
+    # The annotator network's file for the preprocessors that need one (depth, openpose,
+    # segmentation): found in the user's folders by engine.library.annotators, so the
+    # recipe names the very file that made the map.
+    annotator: ModelRef | None = None
 
     def setting(self, name: str, default: float) -> float:
         return dict(self.settings).get(name, default)
@@ -179,6 +183,8 @@ class ControlUnit:
         self.image.check("A control unit's image")
         _one_of(self.preprocessor, CONTROL_PREPROCESSORS, "Preprocessor")
         _one_of(self.resize_mode, RESIZE_MODES, "A control unit's resize mode")
+        if self.annotator is not None:
+            _require(self.annotator, Family.SD, "A control unit's annotator")
         for name, value in self.settings:
             check_text(name, "A preprocessor setting's name")
             limits.CONTROL_SETTING.check(value)

@@ -34,6 +34,8 @@ class ModelKind(Enum):
     T2I_ADAPTER = "t2i-adapter"
     IP_ADAPTER = "ip-adapter"
     CLIP_VISION = "clip-vision"
+    # An annotator network's file (engine.library.annotators); variant: its preprocessor.
+    ANNOTATOR = "annotator"
     UNKNOWN = "unknown"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from engine.api import untrusted_json
 from engine.api.errors import BadModelFile
+from engine.library.annotators import find_annotators
 from engine.library.control import ControlInfo, detect_control_folder
 from engine.library.detect import Detected, ModelKind, SdFamily, detect
 from engine.library.header import read_header
@@ -91,11 +92,13 @@ _memo_lock = threading.Lock()
 def scan_library(folders: Iterable[Path]) -> list[LibraryEntry]:
     """Every model in the folders (and their subfolders), sorted by kind then name."""
     found: dict[Path, LibraryEntry] = {}
+    folders = [Path(folder).expanduser() for folder in folders]
     for folder in folders:
-        folder = Path(folder).expanduser()
         if _is_dir(folder):
             for entry in _walk(folder, None, 0, folder.resolve()):
                 found.setdefault(entry.path.resolve(), entry)
+    for name, path in find_annotators(folders).items():
+        found[path.resolve()] = _annotator_entry(name, path)
     order = list(ModelKind)
     return sorted(found.values(), key=lambda e: (order.index(e.kind), e.name.lower()))
 
@@ -199,6 +202,17 @@ def _diffusers_entry(folder: Path) -> LibraryEntry:
         Detected(ModelKind.CHECKPOINT, folder_family(folder)),
         DIFFUSERS,
         size,
+    )
+
+
+def _annotator_entry(name: str, path: Path) -> LibraryEntry:
+    """An annotator network's file (or transformers folder), by the preprocessor it serves."""
+    is_folder = _is_dir(path)
+    files = [f for f in path.rglob("*") if _is_file(f)] if is_folder else [path]
+    size = sum(f.stat().st_size for f in files)
+    detected = Detected(ModelKind.ANNOTATOR, None, name)
+    return LibraryEntry(
+        path, ModelKind.ANNOTATOR, detected, DIFFUSERS if is_folder else SINGLE_FILE, size
     )
 
 

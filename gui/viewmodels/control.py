@@ -45,9 +45,13 @@ class ControlUnitViewModel(FormModel):
     options. `values` keeps every preprocessor setting typed, by name, so switching
     preprocessors and back shows the same numbers."""
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, annotators: dict[str, str] | None = None) -> None:
         super().__init__()
         self.number = number  # 1, 2, 3: as the section titles it
+        # The library's annotator file per preprocessor (shared by the units); a
+        # recipe's own file, when it names one, wins while its preprocessor stays.
+        self.annotators = annotators if annotators is not None else {}
+        self.annotator = self.field("", text)
         self.enabled = self.field(False, bool)
         self.model = self.field("", text)
         self.image = self.field("", text)
@@ -60,6 +64,13 @@ class ControlUnitViewModel(FormModel):
         self.values: dict[str, float] = {}
         self.settings_changed = self.field(0, int)  # a tick: the settings' widgets follow
         self.image.changed.connect(lambda path: path and self.enabled.set(True))
+        self.preprocessor.changed.connect(lambda _name: self.annotator.set(""))
+
+    def annotator_ref(self) -> ModelRef | None:
+        """The annotator file the unit's preprocessor runs (None: it needs none, or the
+        library has none, and the engine's sentence says which file to get)."""
+        path = self.annotator.value or self.annotators.get(self.preprocessor.value)
+        return ModelRef(Family.SD, path) if path else None
 
     def setting(self, name: str) -> float:
         for setting in settings_of(self.preprocessor.value):
@@ -88,6 +99,7 @@ class ControlUnitViewModel(FormModel):
             settings=full_settings(self.preprocessor.value, self.values),
             mode=self.mode.value,
             resize_mode=self.resize_mode.value,
+            annotator=self.annotator_ref(),
         )
 
     def map_unit(self) -> ControlUnit:
@@ -100,6 +112,7 @@ class ControlUnitViewModel(FormModel):
             preprocessor=self.preprocessor.value,
             settings=full_settings(self.preprocessor.value, self.values),
             resize_mode=self.resize_mode.value,
+            annotator=self.annotator_ref(),
         )
 
     def apply(self, unit: ControlUnit | None) -> None:
@@ -114,12 +127,14 @@ class ControlUnitViewModel(FormModel):
             getattr(self, name).set(getattr(unit, name))
         for name, value in unit.settings:
             self.set_setting(name, value)
+        self.annotator.set(unit.annotator.id if unit.annotator else "")
 
 
 class ControlViewModel(FormModel):
     def __init__(self) -> None:
         super().__init__()
-        self.units = [ControlUnitViewModel(n + 1) for n in range(UNITS_SHOWN)]
+        self.annotators: dict[str, str] = {}  # preprocessor -> the library's file
+        self.units = [ControlUnitViewModel(n + 1, self.annotators) for n in range(UNITS_SHOWN)]
         self.shown = self.field(1, int)  # how many units the section shows (1–3)
         self.ip_enabled = self.field(False, bool)
         self.ip_model = self.field("", text)
@@ -127,6 +142,11 @@ class ControlViewModel(FormModel):
         self.ip_weight = self.field(1.0, float)
         self.ip_image.changed.connect(lambda path: path and self.ip_enabled.set(True))
         self.hashes = Hashes()
+
+    def set_annotators(self, found: dict[str, str]) -> None:
+        """The annotator files a library scan found, by the preprocessor each serves."""
+        self.annotators.clear()
+        self.annotators.update(found)
 
     def add_unit(self) -> bool:
         return self.shown.value < UNITS_SHOWN and self.shown.set(self.shown.value + 1)
@@ -185,11 +205,11 @@ class ControlViewModel(FormModel):
 
 
 def _copy(source: ControlUnitViewModel, target: ControlUnitViewModel) -> None:
-    for name in ("model", "image", *_REMEMBERED, "enabled"):  # an image alone enables
+    for name in ("model", "image", *_REMEMBERED, "annotator", "enabled"):  # an image alone enables
         getattr(target, name).set(getattr(source, name).value)
     target.values = dict(source.values)
     target.settings_changed.set(target.settings_changed.value + 1)
 
 
 def _reset(unit: ControlUnitViewModel) -> None:
-    _copy(ControlUnitViewModel(unit.number), unit)
+    _copy(ControlUnitViewModel(unit.number, unit.annotators), unit)

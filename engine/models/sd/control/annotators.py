@@ -1,80 +1,64 @@
-"""The preprocessors that need an annotator network (depth, pose, segmentation): where the
-user's other tools keep its file, and the sentence that says which file is missing.
+"""The preprocessors that run an annotator network (depth, openpose, segmentation): the
+unit's annotator file (found in the user's folders by engine.library.annotators and
+named in the request, so the recipe says which file made the map) loaded once through
+the model cache by its module in annotator_nets, then run on the fitted image.
 
-Nothing is downloaded. sd-webui-controlnet keeps annotators in
-`extensions/sd-webui-controlnet/annotator/downloads/<folder>/`, Forge in
-`models/ControlNetPreprocessor/<folder>/`, ComfyUI's comfyui_controlnet_aux in
-`custom_nodes/comfyui_controlnet_aux/ckpts/lllyasviel/Annotators/`. Each models folder the
-user gave is looked in, and so is the folder above it (A1111's and ComfyUI's roots hold
-their `models` folder).
+Without a file the unit gets the sentence that names the file and where it goes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import importlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.api.catalogue import model_path
+from engine.api.errors import BadInput
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef
+from engine.cache import CacheKey, FileIdentity
+from engine.library.annotators import ANNOTATORS, missing_sentence
+from engine.registry import RunnerEnv
+
+NETS_PACKAGE = "engine.models.sd.control.annotator_nets"
 
 
-@dataclass(frozen=True)
-class Annotator:
-    what: str  # what it makes, for the sentence
-    file: str  # lllyasviel's annotator file, the name every tool uses
-    folder: str  # sd-webui-controlnet's and Forge's subfolder for it
+def needs_annotator(preprocessor: str) -> bool:
+    return preprocessor in ANNOTATORS
 
 
-ANNOTATORS = {
-    "depth": Annotator("depth maps (MiDaS DPT-Hybrid)", "dpt_hybrid-midas-501f0c75.pt", "midas"),
-    "openpose": Annotator("pose skeletons (OpenPose body)", "body_pose_model.pth", "openpose"),
-    "segmentation": Annotator(
-        "segmentation maps (UniFormer UperNet, ADE20K)", "upernet_global_small.pth", "uniformer"
-    ),
-}
-
-A1111_DOWNLOADS = Path("extensions", "sd-webui-controlnet", "annotator", "downloads")
-COMFY_CKPTS = Path("custom_nodes", "comfyui_controlnet_aux", "ckpts", "lllyasviel", "Annotators")
-
-
-def _places(annotator: Annotator, base: Path) -> list[Path]:
-    return [
-        base / annotator.file,
-        base / A1111_DOWNLOADS / annotator.folder / annotator.file,
-        base / "ControlNetPreprocessor" / annotator.folder / annotator.file,
-        base / "models" / "ControlNetPreprocessor" / annotator.folder / annotator.file,
-        base / COMFY_CKPTS / annotator.file,
-    ]
-
-
-def annotator_file(name: str, models_folders: Iterable[Path | str]) -> Path | None:
-    """The annotator file preprocessor `name` needs, if one of the folders has it."""
-    annotator = ANNOTATORS[name]
-    for folder in models_folders:
-        folder = Path(folder).expanduser()
-        for base in dict.fromkeys((folder, folder.parent)):
-            for place in _places(annotator, base):
-                try:
-                    if place.is_file():
-                        return place
-                except OSError:
-                    continue
-    return None
+def annotated_map(
+    name: str,
+    rgb: np.ndarray,
+    settings: Mapping[str, float],
+    annotator: ModelRef | None,
+    env: RunnerEnv | None = None,
+) -> np.ndarray:
+    """The map of `rgb` by the annotator preprocessor `name` (H x W x 3 uint8). `env`
+    gives the device and the cache; without one (a test, a tool) the network is loaded
+    on the CPU for this call only."""
+    if annotator is None:
+        raise BadInput(missing_sentence(name))
+    path = Path(model_path(annotator))
+    if not path.exists():
+        raise BadInput(
+            f"The {name} annotator {path} is not there any more; put it back, or choose "
+            "another preprocessor."
+        )
+    module = importlib.import_module(f"{NETS_PACKAGE}.{ANNOTATORS[name].module}")
+    net = _network(module, name, path, env)
+    with torch.inference_mode():
+        pixels = module.run(net, np.ascontiguousarray(rgb, dtype=np.uint8), settings)
+    return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def annotator_problem(name: str, models_folders: Iterable[Path | str]) -> str | None:
-    """None when preprocessor `name` needs no annotator or its file is in the folders;
-    otherwise a sentence naming the file, where it goes, and what to do meanwhile."""
-    if name not in ANNOTATORS:
-        return None
-    folders = list(models_folders)
-    if annotator_file(name, folders) is not None:
-        return None
-    annotator = ANNOTATORS[name]
-    first = f" ({Path(folders[0]).expanduser()})" if folders else ""
-    return (
-        f"The {name} preprocessor makes {annotator.what} with the annotator file "
-        f"{annotator.file}, which is not in your models folders. Put it in "
-        f"{(A1111_DOWNLOADS / annotator.folder).as_posix()}/ of your A1111 folder, "
-        f"{COMFY_CKPTS.as_posix()}/ of your ComfyUI folder, or straight in a models "
-        f'folder{first}. Meanwhile, choose the preprocessor "none" with a map made '
-        "elsewhere."
-    )
+def _network(module: Any, name: str, path: Path, env: RunnerEnv | None) -> Any:
+    if env is None:
+        return module.load(path, torch.device("cpu"))
+    device = env.device.device
+    key = CacheKey(Family.SD, FileIdentity.of(path), device, "float32", part=f"annotator-{name}")
+    return env.cache.get(key, lambda: module.load(path, torch.device(device)))

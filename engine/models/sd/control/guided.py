@@ -52,9 +52,11 @@ from engine.api.errors import BadInput
 from engine.api.image_parts import ControlUnit
 from engine.api.outcomes import CONTROL_MAPS_KEY as MAPS_KEY
 from engine.api.parts import Size
+from engine.models.sd.control.annotators import annotated_map, needs_annotator
 from engine.models.sd.control.preprocessors import preprocess
 from engine.models.sd.sibling_pipeline import sibling_pipeline
 from engine.models.sd.source import FittedSource, load_source
+from engine.registry import RunnerEnv
 
 CONTROLNET = "controlnet"
 ADAPTER = "t2i-adapter"
@@ -94,6 +96,7 @@ class Guide:
     map_info: list[dict[str, Any]] = field(default_factory=list)
     map_pixels: list[np.ndarray] = field(default_factory=list)  # kept with the result
     xl: bool = False  # set by check(): the base pipeline is SDXL
+    env: RunnerEnv | None = None  # where annotator networks run
 
     @property
     def kind(self) -> str:
@@ -151,7 +154,7 @@ class Guide:
         return self._maps[key]
 
     def _map(self, index: int, unit: ControlUnit, size: Size, record: bool) -> Image.Image:
-        fitted, pixels = control_map(unit, size)
+        fitted, pixels = control_map(unit, size, self.env)
         if record:
             self.notes += [f"control unit {index + 1}: {note}" for note in fitted.notes]
             self.map_info.append(
@@ -161,6 +164,7 @@ class Guide:
                     "settings": dict(unit.settings),
                     "size": [size.width, size.height],
                     "sha256": hashlib.sha256(np.ascontiguousarray(pixels)).hexdigest(),
+                    **({"annotator": unit.annotator.id} if unit.annotator else {}),
                 }
             )
             self.map_pixels.append(pixels)
@@ -234,12 +238,17 @@ class Guide:
         return {"control": units, MAPS_KEY: list(self.map_pixels)}
 
 
-def control_map(unit: ControlUnit, size: Size) -> tuple[FittedSource, np.ndarray]:
+def control_map(
+    unit: ControlUnit, size: Size, env: RunnerEnv | None = None
+) -> tuple[FittedSource, np.ndarray]:
     """The unit's image read, fitted to `size` by its resize mode, and its map (H x W x 3
-    uint8) by its preprocessor: what a job gives the model, and what the preview shows."""
+    uint8) by its preprocessor: what a job gives the model, and what the preview shows.
+    `env` runs an annotator network on its device, through its cache."""
     fitted = load_source(unit.image, size, unit.resize_mode)
-    pixels = preprocess(unit.preprocessor, np.asarray(fitted.image), dict(unit.settings))
-    return fitted, pixels
+    rgb, settings = np.asarray(fitted.image), dict(unit.settings)
+    if needs_annotator(unit.preprocessor):
+        return fitted, annotated_map(unit.preprocessor, rgb, settings, unit.annotator, env)
+    return fitted, preprocess(unit.preprocessor, rgb, settings)
 
 
 def _is_xl(pipe: Any) -> bool:

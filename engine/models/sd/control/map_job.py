@@ -22,7 +22,7 @@ class ControlMapRunner:
     def run(self, request: ControlMapRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.phase = "making the control map"
         ctx.check_cancelled()
-        fitted, pixels = control_map(request.unit, Size(request.width, request.height))
+        fitted, pixels = control_map(request.unit, Size(request.width, request.height), self.env)
         info = {"preprocessor": request.unit.preprocessor, "image": fitted.info}
         if fitted.notes:
             info["notes"] = list(fitted.notes)

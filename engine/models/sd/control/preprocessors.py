@@ -3,20 +3,20 @@
 Each is a function of an RGB uint8 array (H x W x 3) and the unit's settings, returning
 an RGB uint8 array of the same size, found by name in PREPROCESSORS (the names are
 engine.api.image_parts.CONTROL_PREPROCESSORS). Classic filters (filters.py, resample.py):
-no torch, no weights. depth, openpose and segmentation need an annotator network's file
-(annotators.py); this version says which file and where it goes, and does not run them.
+no torch, no weights. depth, openpose and segmentation run an annotator network from the
+unit's annotator file (annotators.py, called by guided.control_map); here they are only
+the sentence that says which file is missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from engine.api.errors import BadInput
+from engine.library.annotators import ANNOTATORS, missing_sentence
 from engine.models.sd.control import filters, resample
-from engine.models.sd.control.annotators import ANNOTATORS, annotator_file, annotator_problem
 
 Preprocessor = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
 
@@ -57,26 +57,17 @@ def preprocess(
     settings: Mapping[str, float],
     *,
     mask: np.ndarray | None = None,
-    models_folders: Iterable[Path | str] = (),
 ) -> np.ndarray:
     """The control map of `rgb` by the preprocessor `name`.
 
     `mask` (H x W, uint8 with 255 or bool/float with True/1 for the pixels to repaint) is
     for "inpaint" only: settings hold numbers, so the request's mask comes this way.
-    `models_folders` is where the annotator preprocessors look for their files."""
+    The annotator preprocessors need their file: here, they say which one."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if name == "inpaint":
         return resample.inpaint(rgb, settings, mask)
     if name in ANNOTATORS:
-        folders = list(models_folders)
-        problem = annotator_problem(name, folders)
-        if problem:
-            raise BadInput(problem)
-        raise BadInput(
-            f"Found {annotator_file(name, folders)}, but this version does not run "
-            f'annotator networks yet: choose the preprocessor "none" with a {name} map '
-            "made elsewhere."
-        )
+        raise BadInput(missing_sentence(name))
     try:
         run = PREPROCESSORS[name]
     except KeyError:

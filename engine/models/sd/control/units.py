@@ -33,7 +33,7 @@ def make_guide(
         _cached(env, Path(model_path(unit.model)), family, dtype, pipe.unet.config)
         for unit in request.control
     ]
-    guide = Guide(tuple(request.control), models)
+    guide = Guide(tuple(request.control), models, env=env)
     guide.check(pipe, task)
     return guide
 
