@@ -13,14 +13,18 @@ import torch
 from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
 
 from engine.api.errors import BadInput
+from engine.api.image_parts import ControlUnit
 from engine.api.kinds import Family
-from engine.api.parts import ModelRef
+from engine.api.parts import ImageRef, ModelRef
+from engine.api.requests import ControlMapRequest
 from engine.cache import ModelCache
+from engine.context import JobContext
 from engine.device import choose_device
 from engine.hashing import HashCache, HashService
 from engine.models.sd.control.annotator_nets import segmentation
 from engine.models.sd.control.annotators import annotated_map
 from engine.registry import RunnerEnv
+from tests.upscalers import photo_like, write_png
 
 # ADE20K classes and their colours, from mmsegmentation's ADE20KDataset (CLASSES, PALETTE).
 PUBLISHED = {
@@ -32,7 +36,9 @@ PUBLISHED = {
 }
 
 
-def tiny_segformer(folder: Path, labels: int = 150, seed: int = 0) -> Path:
+def tiny_segformer(
+    folder: Path, labels: int = 150, seed: int = 0, only_class: int | None = None
+) -> Path:
     torch.manual_seed(seed)
     config = SegformerConfig(
         num_labels=labels,
@@ -49,6 +55,11 @@ def tiny_segformer(folder: Path, labels: int = 150, seed: int = 0) -> Path:
         label2id={f"class {i}": i for i in range(labels)},
     )
     model = SegformerForSemanticSegmentation(config).eval()
+    if only_class is not None:  # the head says this class whatever it sees
+        with torch.no_grad():
+            model.decode_head.classifier.weight.zero_()
+            model.decode_head.classifier.bias.zero_()
+            model.decode_head.classifier.bias[only_class] = 1.0
     model.save_pretrained(folder)
     return folder
 
@@ -83,17 +94,28 @@ def test_the_classes_are_transformers_own_post_processing_painted(tmp_path):
 
 
 def test_one_class_everywhere_is_its_published_colour_at_the_inputs_size(tmp_path):
-    folder = tiny_segformer(tmp_path / "seg")
+    folder = tiny_segformer(tmp_path / "seg", only_class=2)  # sky
     net = segmentation.load(folder, torch.device("cpu"))
-    classifier = net.model.decode_head.classifier
-    with torch.no_grad():  # the head says "sky" whatever it sees
-        classifier.weight.zero_()
-        classifier.bias.zero_()
-        classifier.bias[2] = 1.0
     with torch.inference_mode():
         painted = segmentation.run(net, picture(37, 53), {})
     assert painted.shape == (37, 53, 3) and painted.dtype == np.uint8
     assert (painted == PUBLISHED[2][1]).all()
+
+
+def test_a_units_map_preview_runs_the_folder_the_unit_names(cpu_runtime, tmp_path):
+    folder = tiny_segformer(tmp_path / "seg", only_class=12)  # person
+    image = write_png(tmp_path / "a.png", photo_like(80, 48))
+    unit = ControlUnit(
+        ModelRef(Family.SD, ""),
+        ImageRef(str(image), ""),
+        preprocessor="segmentation",
+        annotator=ModelRef(Family.SD, str(folder)),
+    )
+    request = ControlMapRequest(unit=unit, width=64, height=32)
+    outcome = cpu_runtime.run(request, JobContext(1))
+    (result,) = outcome.images
+    assert result.rgb.shape == (32, 64, 3)
+    assert (result.rgb == PUBLISHED[12][1]).all()
 
 
 def test_a_model_of_other_classes_is_refused_with_a_sentence(tmp_path):

@@ -52,7 +52,8 @@ def annotated_map(
     module = importlib.import_module(f"{NETS_PACKAGE}.{ANNOTATORS[name].module}")
     net = _network(module, name, path, env)
     with torch.inference_mode():
-        pixels = module.run(net, np.ascontiguousarray(rgb, dtype=np.uint8), settings)
+        # A copy: the fitted picture is read-only, and a module may hand it to torch.
+        pixels = module.run(net, np.array(rgb, dtype=np.uint8, order="C"), settings)
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
