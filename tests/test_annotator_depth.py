@@ -15,12 +15,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
-from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+from transformers import (
+    DepthAnythingConfig,
+    DepthAnythingForDepthEstimation,
+    Dinov2Config,
+    DPTImageProcessor,
+)
 
 from engine.api.errors import BadInput
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
-from engine.models.sd.control.annotator_nets import depth
+from engine.models.sd.control.annotator_nets import depth, depth_convert
 from engine.models.sd.control.annotator_nets.depth_convert import config_of
 from engine.models.sd.control.annotators import annotated_map
 
@@ -205,6 +210,22 @@ def test_the_network_sees_the_original_image2tensor_size(size, network):
     assert depth.network_size(*size) == network
 
 
+@pytest.mark.parametrize("size", [(1024, 1536), (600, 700), (2000, 530), (700, 600), (518, 519)])
+def test_large_images_get_the_size_transformers_processor_gives(size):
+    # DPTImageProcessor scales as little as possible: for images at least 518 on both
+    # sides that is the original's lower bound (smaller ones it would not enlarge enough).
+    processor = DPTImageProcessor(
+        do_resize=True,
+        size={"height": 518, "width": 518},
+        ensure_multiple_of=14,
+        keep_aspect_ratio=True,
+        image_mean=IMAGENET_MEAN,
+        image_std=IMAGENET_STD,
+    )  # as convert_depth_anything_to_hf.py sets it up
+    pixels = processor(np.zeros((*size, 3), np.uint8), return_tensors="pt").pixel_values
+    assert depth.network_size(*size) == tuple(pixels.shape[-2:])
+
+
 def test_the_map_is_the_reference_models_prediction_stretched(loaded, reference):
     rgb = picture(200, 300)  # network size (518, 777 -> 784)
     image = cv2.resize(rgb.astype(np.float32) / 255, (784, 518), interpolation=cv2.INTER_CUBIC)
@@ -297,6 +318,15 @@ def test_another_network_is_a_sentence_naming_what_was_expected(tmp_path, origin
     extra = tmp_path / "extra.pth"
     torch.save({**original, "depth_head.scratch.stem.weight": torch.zeros(1)}, extra)
     assert "depth_head.scratch.stem.weight" in _problem(extra)
+
+
+def test_the_giant_size_is_named_not_misread():
+    # ViT-g (depth_anything_v2_vitg): 40 blocks 1536 wide, with a SwiGLU MLP
+    state = {f"pretrained.blocks.{i}.norm1.weight": torch.zeros(1536) for i in range(40)}
+    state |= {key: torch.zeros(1) for key in depth_convert.REQUIRED}
+    state["pretrained.cls_token"] = torch.zeros(1, 1, 1536)
+    with pytest.raises(depth_convert.NotDepthAnything, match="40 blocks 1536 wide"):
+        config_of(state)
 
 
 def test_a_pickle_that_would_run_code_is_refused(tmp_path):

@@ -49,14 +49,23 @@ def config_of(state: Mapping[str, torch.Tensor]) -> DepthAnythingConfig:
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise NotDepthAnything(f"it has no {missing[0]}")
+    try:
+        return _config(state)
+    except IndexError:  # a tensor with fewer dimensions than the layout's
+        raise NotDepthAnything("its tensors have other shapes than the layout's") from None
+
+
+def _config(state: Mapping[str, torch.Tensor]) -> DepthAnythingConfig:
     hidden = int(state["pretrained.cls_token"].shape[-1])
     layers = _count("pretrained.blocks.", state)
-    if layers not in OUT_INDICES or hidden % HEAD_WIDTH:
+    if layers not in OUT_INDICES or hidden < HEAD_WIDTH or hidden % HEAD_WIDTH:
         raise NotDepthAnything(
             f"its ViT has {layers} blocks {hidden} wide (V2 small and base have 12, large 24)"
         )
     tokens = int(state["pretrained.pos_embed"].shape[1]) - 1  # one is the class token
-    grid = round(tokens**0.5)
+    grid = round(max(tokens, 0) ** 0.5)
+    if grid < 1 or grid * grid != tokens:
+        raise NotDepthAnything(f"its position embedding has {tokens} patches, not a square")
     backbone = Dinov2Config(
         hidden_size=hidden,
         num_hidden_layers=layers,
