@@ -141,6 +141,19 @@ def test_two_people_stay_two_people():
     assert found == [[(float(x), float(y)) for x, y in p] for p in (left, right)]
 
 
+def test_pieces_of_one_person_are_joined_and_stray_legs_dropped():
+    """Without a neck the arms and the face start apart and the ear-shoulder limbs join
+    them; each leg (hip, knee, ankle: three keypoints) is too little to be a person."""
+    heatmaps, pafs = maps_of([shifted(PERSON, 10, 2)], 110, 80)
+    heatmaps[:, :, 1] = 0
+    unseen = {1, 8, 9, 10, 11, 12, 13}
+    expected = [
+        None if k in unseen else (float(x), float(y))
+        for k, (x, y) in enumerate(shifted(PERSON, 10, 2))
+    ]
+    assert find_people(heatmaps, pafs) == [expected]
+
+
 def test_a_limb_the_fields_do_not_support_joins_nobody():
     heatmaps, pafs = maps_of([shifted(PERSON, 10)], 100, 80)
     pafs[:] = 0  # keypoints without limbs: nobody

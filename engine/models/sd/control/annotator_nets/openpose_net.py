@@ -131,7 +131,7 @@ def load_body_net(path: Path, device: torch.device) -> BodyPoseNet:
             "preprocessor needs body_pose_model.pth from lllyasviel/Annotators; choose "
             "that file."
         )
-    net.load_state_dict({k: v.float() for k, v in weights.items()}, assign=True)
+    net.load_state_dict({k: weights[k].float() for k in wanted}, assign=True)  # extras left
     return net.to(device).eval()
 
 

@@ -46,7 +46,7 @@ class Peak:
     score: float
 
 
-@dataclass
+@dataclass(eq=False)  # people are told apart by identity (parts is an array)
 class Person:
     """Peak ids (index into the flat peak list; -1 where the keypoint is not seen)."""
 
