@@ -1,10 +1,11 @@
 """OpenPose body (body_pose_model.pth): the image's people drawn as sd-webui-controlnet
 draws them, the map every OpenPose ControlNet understands.
 
-One scale: the image at 368 pixels on its short side (OpenPose's box size; never
-enlarged), padded to a multiple of the network's stride, as BGR in [-0.5, 0.5) like the
-Caffe original. The maps are enlarged back to that image, decoded into people there, and
-the people drawn at the image's own size. No settings.
+One scale, the one sd-webui-controlnet and controlnet_aux run: the image brought to 184
+pixels high (half OpenPose's box of 368; their `scale_search = [0.5]`), padded to a
+multiple of the network's stride, as BGR in [-0.5, 0.5) like the Caffe original. The
+maps are enlarged back to that image, decoded into people there, and the people drawn at
+the image's own size. No settings.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from engine.models.sd.control.annotator_nets.openpose_net import (
 from engine.models.sd.control.annotator_nets.openpose_skeleton import Keypoints, find_people
 
 FILES = ("body_pose_model.pth",)
-BOX = 368  # the short side the network sees
+HEIGHT = 184  # what the network sees: 0.5 x 368, as the reference tools run it
 PAD_VALUE = 128  # grey, as the Caffe original pads
 
 
@@ -76,11 +77,12 @@ def _hwc(maps: torch.Tensor) -> np.ndarray:
 
 def _fitted(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
-    scale = min(BOX / min(height, width), 1.0)
-    if scale == 1.0:
+    if height == HEIGHT:
         return rgb
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    scale = HEIGHT / height
+    size = (max(round(width * scale), 1), HEIGHT)
+    shrinking = scale < 1
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 def _scaled(person: Keypoints, sx: float, sy: float) -> Keypoints:
