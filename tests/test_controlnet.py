@@ -3,7 +3,8 @@
 Tiny ControlNets are made from the tiny UNets (ControlNetModel.from_unet, weights then
 set from a fixed seed so the residuals are not the zero convolutions' zeros), a tiny
 T2I-Adapter is built to the SD 1.x UNet's widths; both are saved as diffusers folders
-and loaded by the app's control-file loader. Every picture equals diffusers' own
+and loaded by the app's control-file loader (tiny adapters also as TencentARC's original
+.pth, written from tests/t2i_original_layout.py's literal name tables). Every picture equals diffusers' own
 ControlNet / Adapter pipeline, loaded from the same folders, pixel for pixel.
 """
 
@@ -26,6 +27,8 @@ from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
 from tests.sd_original_layout import save_folder, tiny_pipeline
+from tests.t2i_original_layout import TINY as TINY_ADAPTER
+from tests.t2i_original_layout import to_original
 from tests.upscalers import photo_like, write_png
 
 pytestmark = [
@@ -64,6 +67,13 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     adapter = T2IAdapter(channels=[32, 64], num_res_blocks=1, downscale_factor=8)
     made["sd1-adapter"] = tmp_path_factory.mktemp("adapter") / "ad"
     _randomised(adapter, 7).save_pretrained(str(made["sd1-adapter"]))
+    for channels in (3, 1):  # TencentARC's own files: a colour map's, canny's
+        original = _randomised(T2IAdapter(in_channels=channels, **TINY_ADAPTER), 8)
+        root = tmp_path_factory.mktemp(f"original-{channels}")
+        original.save_pretrained(str(root / "ad"))
+        made[f"sd1-adapter{channels}"] = root / "ad"
+        torch.save(to_original(original), root / "t2iadapter_tiny_sd14v1.pth")
+        made[f"sd1-adapter{channels}-original"] = root / "t2iadapter_tiny_sd14v1.pth"
     return made
 
 
@@ -241,6 +251,20 @@ def test_t2i_adapter_equals_bare_diffusers(runtime, tiny, pictures):
     theirs = bare_call(
         pipe, image=png(pictures["map"]), adapter_conditioning_scale=0.9, width=64, height=64
     )
+    np.testing.assert_array_equal(ours, theirs)
+    assert results[0].info["control"][0]["kind"] == "t2i-adapter"
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_an_original_t2i_adapter_file_equals_bare_diffusers(runtime, tiny, pictures, channels):
+    original = tiny[f"sd1-adapter{channels}-original"]
+    ours, results = drawn(runtime, request(tiny["sd1"], unit(original, pictures["map"])))
+    folder = str(tiny[f"sd1-adapter{channels}"])
+    pipe = bare("StableDiffusionAdapterPipeline", str(tiny["sd1"]), (folder,))
+    image = png(pictures["map"])
+    if channels == 1:  # a canny/sketch adapter reads one channel: the map's first
+        image = Image.fromarray(np.asarray(image)[..., 0])
+    theirs = bare_call(pipe, image=image, width=64, height=64)
     np.testing.assert_array_equal(ours, theirs)
     assert results[0].info["control"][0]["kind"] == "t2i-adapter"
 

@@ -8,6 +8,11 @@ from its tensor names and shapes, or a diffusers folder's config.json, without w
   `add_embedding`); SD 1.x and 2.x are told apart by the cross-attention width.
 - T2I-Adapter: a diffusers folder (config.json `T2IAdapter`), or a file whose tensors
   are under `adapter.`; SDXL by its config's `adapter_type` (`full_adapter_xl`).
+  TencentARC's own files (`t2iadapter_*_sd14v1.pth`), all SD 1.x: the "full" Adapter
+  (`conv_in`, a flat `body.N.block1/block2` list, `body.N.in_conv` where the width
+  grows; block2 is a 1x1 convolution) or the "light" one of the colour adapter
+  (`body.N.in_conv`, `body.N.body.M.block1/block2`, `body.N.out_conv`). The style
+  adapter (`style_embedding`, `transformer_layes.*`) is recognised to be refused.
 - IP-Adapter (`ip-adapter_sd15.safetensors`, `.bin`): `image_proj.*` and `ip_adapter.*`;
   the family by `to_k_ip`'s input width (the UNet's cross-attention width), the variant by
   the image projection: a linear one (plain), a Resampler with `latents` (plus / plus
@@ -37,6 +42,12 @@ KIND_TITLES = {
 }
 
 ORIGINAL = "original"  # the layout of the authors' own files
+STYLE = "style"  # the variant of TencentARC's CLIP-token style adapter
+STYLE_REFUSAL = (
+    "is TencentARC's style T2I-Adapter, which steers the picture with CLIP image tokens; "
+    "diffusers has no pipeline for it, so Latent Studio cannot run it. For a picture's "
+    "style, use an IP-Adapter (models/ipadapter) with its CLIP vision encoder."
+)
 DIFFUSERS_LAYOUT = "diffusers"
 
 CONTROL_PREFIX = "control_model."
@@ -64,6 +75,7 @@ class ControlInfo:
     layout: str = ORIGINAL  # ORIGINAL or DIFFUSERS_LAYOUT (a folder is DIFFUSERS_LAYOUT)
     variant: str = ""  # IP-Adapter: "", "plus", "full face"; CLIP vision: "ViT-H"...
     prefix: str = ""  # where an original-layout ControlNet's tensors sit in the file
+    unsupported: str = ""  # why the app cannot run it (a sentence after the file's name)
 
     @property
     def title(self) -> str:
@@ -81,6 +93,8 @@ def detect_control(header: CheckpointHeader) -> ControlInfo | None:
         return _ip_adapter(header)
     if header.has_prefix("adapter.") and header.contains(".resnets.0.block1.weight"):
         return ControlInfo(T2I_ADAPTER, None, DIFFUSERS_LAYOUT)
+    if (original := _original_adapter(header)) is not None:
+        return original
     if header.has_prefix(VISION_PREFIX + "embeddings.patch_embedding."):
         shape = header.shape(VISION_PREFIX + "embeddings.patch_embedding.weight") or (0,)
         return ControlInfo(CLIP_VISION, None, DIFFUSERS_LAYOUT, VISION_NAMES.get(shape[0], ""))
@@ -149,3 +163,25 @@ def _ip_adapter(header: CheckpointHeader) -> ControlInfo:
     else:
         variant = ""
     return ControlInfo(IP_ADAPTER, family, ORIGINAL, variant)
+
+
+def _original_adapter(header: CheckpointHeader) -> ControlInfo | None:
+    """TencentARC's T2I-Adapter files, all made for SD 1.x (sd14v1, sd15v2)."""
+    if header.has_prefix("style_embedding") and header.has_prefix("transformer_layes."):
+        return ControlInfo(T2I_ADAPTER, "sd1", ORIGINAL, STYLE, unsupported=STYLE_REFUSAL)
+    # The kernels tell the adapters from upscalers that also have `conv_in`/`body.N`:
+    # the full adapter's block2 is 1x1, the light one's in_conv and out_conv are.
+    conv_in = header.shape("conv_in.weight") or ()
+    block2 = header.shape("body.0.block2.weight") or ()
+    if len(conv_in) == 4 and conv_in[1] % 64 == 0 and block2[2:] == (1, 1):
+        return ControlInfo(T2I_ADAPTER, "sd1", ORIGINAL)
+    light_in = header.shape("body.0.in_conv.weight") or ()
+    light_out = header.shape("body.0.out_conv.weight") or ()
+    if (
+        light_in[2:] == (1, 1)
+        and light_in[1] % 64 == 0
+        and light_out[2:] == (1, 1)
+        and header.has_prefix("body.0.body.0.block1.")
+    ):
+        return ControlInfo(T2I_ADAPTER, "sd1", ORIGINAL)
+    return None

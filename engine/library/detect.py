@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from engine.library.control import detect_control
+from engine.library.control import KIND_TITLES, detect_control
 from engine.library.header import CheckpointHeader
 
 UNET = "model.diffusion_model."
@@ -112,7 +112,9 @@ def detect(header: CheckpointHeader) -> Detected:
     control = detect_control(header)
     if control is not None:
         family = SdFamily(control.family) if control.family else None
-        return Detected(ModelKind(control.kind), family, control.variant)
+        # One the app cannot run is listed with a problem (scan.py words `other`).
+        other = f"a {control.variant} {KIND_TITLES[control.kind]}" if control.unsupported else None
+        return Detected(ModelKind(control.kind), family, control.variant, other=other)
     for mark, what in OTHER_FAMILIES:
         if header.contains(mark):
             return Detected(ModelKind.UNKNOWN, other=what)

@@ -3,7 +3,8 @@
 `inspect_control_file` says what a file or folder is from its header or config.json
 (engine.library.control) and refuses a damaged one with a sentence; `load_control_model`
 also refuses one made for another family than the checkpoint's, then loads it with
-diffusers: `from_pretrained` for a folder; for a single
+diffusers: `from_pretrained` for a folder; a TencentARC T2I-Adapter file through
+t2i_original.py; for a single ControlNet
 file, diffusers' own key converter on the file's tensors, into a model whose config is
 read from the file's own tensor shapes (as architecture.py does for checkpoints) — nothing
 is looked up online — loaded strictly: a tensor missing from the file is an error.
@@ -37,6 +38,7 @@ from engine.library.detect import UNET, SdFamily, detect
 from engine.library.header import CheckpointHeader, read_header, would_run_code
 from engine.models.common.construction import building_models
 from engine.models.sd import architecture
+from engine.models.sd.control.t2i_original import load_original_adapter
 
 HEAD_CHANNELS = architecture.HEAD_CHANNELS
 # SDXL embeds each of its 6 size numbers in 256 channels; shapes show only the sum with
@@ -87,7 +89,9 @@ def inspect_control_file(path: str | Path) -> ControlFile:
     info = detect_control(header)
     if info is None or info.kind not in (CONTROLNET, T2I_ADAPTER):
         raise BadInput(_not_control(path, info, header))
-    if info.kind == T2I_ADAPTER:
+    if info.unsupported:
+        raise BadInput(f"{path.name} {info.unsupported}")
+    if info.kind == T2I_ADAPTER and info.layout == DIFFUSERS_LAYOUT:
         raise BadInput(
             f"{path.name} is a T2I-Adapter in a single file; this version loads T2I-Adapters "
             "as diffusers folders (config.json with diffusion_pytorch_model.safetensors). "
@@ -160,6 +164,8 @@ def _load(control: ControlFile, dtype: torch.dtype, base: Mapping[str, Any]) -> 
     model_class = ControlNetModel if control.kind == CONTROLNET else T2IAdapter
     if control.header is None:
         return model_class.from_pretrained(str(control.path), dtype=dtype, local_files_only=True)
+    if control.kind == T2I_ADAPTER:  # a TencentARC file (inspect refuses the others)
+        return load_original_adapter(control.path, control.header, dtype)
     config = controlnet_config(control)
     if "addition_time_embed_dim" in config and base.get("addition_time_embed_dim"):
         config["addition_time_embed_dim"] = base["addition_time_embed_dim"]

@@ -168,7 +168,15 @@ class Guide:
                 }
             )
             self.map_pixels.append(pixels)
+        if pixels.ndim == 3 and self._reads_one_channel(index):
+            # A 1-channel adapter (TencentARC's canny, sketch) is fed the map's first
+            # channel, as sd-webui-controlnet does; its maps are grey anyway.
+            return Image.fromarray(np.ascontiguousarray(pixels[..., 0]))
         return Image.fromarray(pixels)
+
+    def _reads_one_channel(self, index: int) -> bool:
+        model = self.models[index]
+        return model.kind == ADAPTER and getattr(model.model.config, "in_channels", 3) == 1
 
     def pipeline(self, pipe: Any, task: str) -> Any:
         """The diffusers pipeline for `task` with `pipe`'s components and the units' models."""
