@@ -64,18 +64,27 @@ def save_drawing(png: bytes) -> Path:
     """Write `png` under drawings/ with a new name, atomically; the path written."""
     folder = drawings_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"drawing-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"
+    target = _new_name(folder)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".drawing-", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(png)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, folder / name)
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return folder / name
+    return target
+
+
+def _new_name(folder: Path) -> Path:
+    """A name no file has: the time (short enough for the picker to show whole) and a
+    random tail, for two drawings saved in one second."""
+    while True:
+        path = folder / f"drawing-{time.strftime('%y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}.png"
+        if not path.exists():
+            return path
 
 
 class DrawingDialog(QDialog):
@@ -83,10 +92,10 @@ class DrawingDialog(QDialog):
 
     def __init__(self, size: QSize, start: QImage | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Draw a control image")
         self.saved: Path | None = None
         if start is not None:
             size = start.size()  # a drawing goes on at its own size
+        self.setWindowTitle(f"Draw a control image ({size.width()} × {size.height()})")
         self.layer = MaskLayer(size.width(), size.height(), self)
         self.layer.brush.size, self.layer.brush.hardness = SCRIBBLE_SIZE, SCRIBBLE_HARDNESS
         if start is not None:

@@ -28,6 +28,7 @@ THUMB_SIDE = 64
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 EMPTY = "Open or drop an image."
+EMPTY_DRAWABLE = "Open, draw or drop an image."
 
 
 class ImagePicker(QWidget):
@@ -41,7 +42,8 @@ class ImagePicker(QWidget):
         self.thumb.setFixedSize(THUMB_SIDE, THUMB_SIDE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setStyleSheet("border: 1px solid #555; color: #8a8a8a; font-size: 9px;")
-        self.name = QLabel(EMPTY)
+        self.empty = EMPTY_DRAWABLE if drawable else EMPTY
+        self.name = QLabel(self.empty)
         self.name.setWordWrap(True)
         self.open_button = QPushButton("Open…")
         self.open_button.clicked.connect(self.ask_file)
@@ -87,7 +89,7 @@ class ImagePicker(QWidget):
         self.thumb.clear()
         if not path:
             self.thumb.setText("No image")
-            self.name.setText(EMPTY)
+            self.name.setText(self.empty)
             self.name.setToolTip("")
             return
         reader = QImageReader(path)

@@ -178,6 +178,10 @@ class UnitBox(QGroupBox):
 
     def draw(self) -> None:
         self.drawing = open_drawing(self, self.unit.image, self.draw_size())
+        self.drawing.finished.connect(self._drawing_closed)
+
+    def _drawing_closed(self) -> None:
+        self.drawing = None  # the dialog deletes itself on close
 
 
 class IpAdapterBox(QGroupBox):

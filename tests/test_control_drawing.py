@@ -109,7 +109,7 @@ def test_a_drawn_stroke_is_saved_as_a_png_of_creates_size(qtbot, unit_box, data_
     assert dialog.layer.is_empty()
     drag(qtbot, dialog, [(X0, Y), (160, Y), (X1, Y)])
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
-    assert not dialog.isVisible()
+    assert unit_box.drawing is None  # closed
 
     path = Path(unit_box.unit.image.value)
     assert path.parent == data_dir / "drawings" and path.suffix == ".png"
@@ -127,7 +127,7 @@ def test_cancel_leaves_the_field_and_the_folder_as_they_were(qtbot, unit_box, da
     dialog = open_dialog(qtbot, unit_box)
     drag(qtbot, dialog, [(X0, Y), (X1, Y)])
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
-    assert not dialog.isVisible()
+    assert unit_box.drawing is None  # closed
     assert unit_box.unit.image.value == ""
     assert files(data_dir / "drawings") == []
 
@@ -220,6 +220,7 @@ def test_a_failed_write_says_why_and_keeps_the_drawing_open(qtbot, unit_box, tmp
     dialog = open_dialog(qtbot, unit_box)
     drag(qtbot, dialog, [(X0, Y), (X1, Y)])
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
-    assert dialog.isVisible() and unit_box.unit.image.value == ""
+    assert unit_box.drawing is dialog and dialog.isVisible()
+    assert unit_box.unit.image.value == ""
     assert len(said) == 1 and "could not be written" in said[0]
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
