@@ -40,7 +40,8 @@ from gui.viewmodels.fields import Field
 
 DRAWINGS = "drawings"
 WHITE = QColor(255, 255, 255)
-SCRIBBLE_SIZE = 12  # px: a pen line, as scribble ControlNets were trained on
+SCRIBBLE_SHARE = 40  # the brush is the shorter side / this: a pen line at any size
+MIN_SCRIBBLE = 2  # px
 SCRIBBLE_HARDNESS = 1.0
 TOOL_TIPS = {  # the mask's words, said for a drawing
     "brush_button": "Paint white (left-drag)",
@@ -97,7 +98,8 @@ class DrawingDialog(QDialog):
             size = start.size()  # a drawing goes on at its own size
         self.setWindowTitle(f"Draw a control image ({size.width()} × {size.height()})")
         self.layer = MaskLayer(size.width(), size.height(), self)
-        self.layer.brush.size, self.layer.brush.hardness = SCRIBBLE_SIZE, SCRIBBLE_HARDNESS
+        line = max(MIN_SCRIBBLE, round(min(size.width(), size.height()) / SCRIBBLE_SHARE))
+        self.layer.brush.size, self.layer.brush.hardness = line, SCRIBBLE_HARDNESS
         if start is not None:
             self.layer.start_from(start)
         self.canvas = ImageCanvas()

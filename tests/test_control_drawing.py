@@ -8,6 +8,7 @@ point (x, y) is at the widget's centre + (x − W/2, y − H/2) × scale.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QDialogButtonBox
 
+from engine.api.parts import ImageRef
 from gui import control_drawing
 
 W, H = 320, 192  # Create's size for these tests (not the 512² default: the size is passed)
 Y = 96  # the horizontal stroke's row
 X0, X1 = 40, 280
-BRUSH = 12  # the dialog's scribble brush, hard
+BRUSH = 5  # the dialog's scribble brush at this size (192 / 40), hard
 Left = Qt.MouseButton.LeftButton
 NO_KEYS = Qt.KeyboardModifier.NoModifier
 
@@ -106,7 +108,7 @@ def test_the_picker_has_draw_among_two_columns_of_buttons(unit_box, panel):
 def test_a_drawn_stroke_is_saved_as_a_png_of_creates_size(qtbot, unit_box, data_dir):
     dialog = open_dialog(qtbot, unit_box)
     assert dialog.layer.size().width() == W and dialog.layer.size().height() == H
-    assert dialog.layer.is_empty()
+    assert dialog.layer.is_empty() and dialog.layer.brush.size == BRUSH
     drag(qtbot, dialog, [(X0, Y), (160, Y), (X1, Y)])
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
     assert unit_box.drawing is None  # closed
@@ -224,3 +226,15 @@ def test_a_failed_write_says_why_and_keeps_the_drawing_open(qtbot, unit_box, tmp
     assert unit_box.unit.image.value == ""
     assert len(said) == 1 and "could not be written" in said[0]
     press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+
+def test_the_recipe_names_the_drawing_and_its_sha256(qtbot, unit_box, panel, tmp_path):
+    for name, field in (("dream", panel.vm.model), ("scribble", unit_box.unit.model)):
+        (tmp_path / f"{name}.safetensors").write_bytes(b"")
+        field.set(str(tmp_path / f"{name}.safetensors"))
+    dialog = open_dialog(qtbot, unit_box)
+    drag(qtbot, dialog, [(X0, Y), (X1, Y)])
+    press(qtbot, dialog, QDialogButtonBox.StandardButton.Ok)
+    path = unit_box.unit.image.value
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    assert panel.build_request().control[0].image == ImageRef(path, digest)
