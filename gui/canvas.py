@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from gui.mask_layer import MaskLayer
-from gui.mask_painting import DEFAULT_OPACITY, MaskPainting
+from gui.mask_painting import DEFAULT_OPACITY, OVERLAY_COLOR, MaskPainting
 from gui.zoom_view import ZoomableView
 
 DRAG_THRESHOLD = 3  # pixels a press must move before it counts as a drag
@@ -85,11 +85,16 @@ class ImageCanvas(ZoomableView):
     def mask_layer(self) -> MaskLayer | None:
         return self._mask.layer if self._mask is not None else None
 
-    def set_mask_layer(self, layer: MaskLayer | None, opacity: float = DEFAULT_OPACITY) -> None:
-        """Paint on `layer` (drawn as a coloured film at `opacity`); None: back to viewing."""
+    def set_mask_layer(
+        self,
+        layer: MaskLayer | None,
+        opacity: float = DEFAULT_OPACITY,
+        color: QColor = OVERLAY_COLOR,
+    ) -> None:
+        """Paint on `layer` (drawn as a `color` film at `opacity`); None: back to viewing."""
         if self._mask is not None:
             self._mask.detach()
-        self._mask = MaskPainting(self, layer, opacity) if layer is not None else None
+        self._mask = MaskPainting(self, layer, opacity, color) if layer is not None else None
         self.setMouseTracking(layer is not None)  # the brush cursor follows the pointer
         if layer is None:
             self.unsetCursor()

@@ -1,5 +1,6 @@
 """A control image picker (issue 22): a thumbnail, the file's name, and Open…, Use result
-and Clear; an image file dropped on it is taken too. Bound to a path Field of
+and Clear (and Draw… where its owner can draw one, gui/control_drawing.py); an image
+file dropped on it is taken too. Bound to a path Field of
 gui/viewmodels/control.py; the picture is read when the path changes (a user's action or
 a recipe reused), never on a move."""
 
@@ -27,29 +28,39 @@ THUMB_SIDE = 64
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 EMPTY = "Open or drop an image."
+EMPTY_DRAWABLE = "Open, draw or drop an image."
 
 
 class ImagePicker(QWidget):
     use_result_requested = Signal()  # the section answers with the canvas's file
+    draw_requested = Signal()  # the section opens its drawing dialog
 
-    def __init__(self, field: Field, title: str) -> None:
+    def __init__(self, field: Field, title: str, drawable: bool = False) -> None:
         super().__init__()
         self.field, self.title = field, title
         self.thumb = QLabel("No image")
         self.thumb.setFixedSize(THUMB_SIDE, THUMB_SIDE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setStyleSheet("border: 1px solid #555; color: #8a8a8a; font-size: 9px;")
-        self.name = QLabel(EMPTY)
+        self.empty = EMPTY_DRAWABLE if drawable else EMPTY
+        self.name = QLabel(self.empty)
         self.name.setWordWrap(True)
         self.open_button = QPushButton("Open…")
         self.open_button.clicked.connect(self.ask_file)
+        self.draw_button = QPushButton("Draw…", self)  # parented: laid out or not
+        self.draw_button.setVisible(drawable)
+        self.draw_button.setToolTip("Draw the image with a brush: white on black (a scribble)")
+        self.draw_button.clicked.connect(self.draw_requested)
         self.result_button = QPushButton("Use result")
         self.result_button.setToolTip("The image the canvas shows")
         self.result_button.clicked.connect(self.use_result_requested)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(lambda: field.set(""))
-        buttons = QGridLayout()  # two columns: the section stays as narrow as Create
-        for i, button in enumerate((self.open_button, self.result_button, self.clear_button)):
+        shown = [self.open_button, self.result_button, self.clear_button]
+        if drawable:
+            shown.insert(1, self.draw_button)
+        self.buttons = buttons = QGridLayout()  # two columns: the section stays as narrow as Create
+        for i, button in enumerate(shown):
             buttons.addWidget(button, i // 2, i % 2)
         text = QVBoxLayout()
         text.addWidget(self.name)
@@ -78,7 +89,7 @@ class ImagePicker(QWidget):
         self.thumb.clear()
         if not path:
             self.thumb.setText("No image")
-            self.name.setText(EMPTY)
+            self.name.setText(self.empty)
             self.name.setToolTip("")
             return
         reader = QImageReader(path)

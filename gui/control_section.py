@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -32,6 +32,7 @@ from engine.api.requests import Txt2ImgRequest
 from engine.library.detect import ModelKind, SdFamily
 from engine.library.scan import LibraryEntry
 from gui.bindings import bind_check, bind_combo, bind_spin
+from gui.control_drawing import DrawingDialog, open_drawing
 from gui.control_image import ImagePicker
 from gui.control_map import MapPreview, Send
 from gui.control_models import (
@@ -55,6 +56,7 @@ CONTROL_MODES = {
     "prompt": "My prompt is more important",
     "control": "ControlNet is more important",
 }
+DRAW_SIZE = (512, 512)  # a drawing's size where no output size is given
 MODEL_FILES = "Models (*.safetensors *.pth *.pt *.bin *.ckpt)"
 
 
@@ -133,8 +135,11 @@ class UnitBox(QGroupBox):
         self.setCheckable(True)
         bind_check(self, unit.enabled)
         self.model_box, model_row = model_picker(unit.model, NO_CONTROL_MODEL)
-        self.picker = ImagePicker(unit.image, f"Control image of unit {unit.number}")
+        self.picker = ImagePicker(unit.image, f"Control image of unit {unit.number}", True)
         self.picker.use_result_requested.connect(self.use_result_requested)
+        self.picker.draw_requested.connect(self.draw)
+        self.drawing: DrawingDialog | None = None  # the open Draw… dialog
+        self.draw_size = lambda: QSize(*DRAW_SIZE)  # Create's output size (draw_at)
         self.preprocessor = choice_box(
             PREPROCESSOR_TITLES, unit.preprocessor, "What the image becomes before the model"
         )
@@ -170,6 +175,13 @@ class UnitBox(QGroupBox):
         layout.addWidget(self.picker)
         layout.addLayout(form)
         layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignRight)
+
+    def draw(self) -> None:
+        self.drawing = open_drawing(self, self.unit.image, self.draw_size())
+        self.drawing.finished.connect(self._drawing_closed)
+
+    def _drawing_closed(self) -> None:
+        self.drawing = None  # the dialog deletes itself on close
 
 
 class IpAdapterBox(QGroupBox):
@@ -247,6 +259,11 @@ class ControlSection(QWidget):
             box.preview = MapPreview(box.unit, width, height, send)
             box.picker.add_beside(box.preview.thumb)
             box.layout().insertWidget(1, box.preview.note)
+
+    def draw_at(self, width: Field, height: Field) -> None:
+        """Draw… starts a blank drawing of the output size (`width` × `height`)."""
+        for box in self.units:
+            box.draw_size = lambda: QSize(width.value, height.value)
 
     def set_models(self, entries: list[LibraryEntry], family: SdFamily | None) -> None:
         """Fill the pickers from a library scan, for the checkpoint's family."""

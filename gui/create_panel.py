@@ -211,6 +211,7 @@ class CreatePanel(QWidget, ModePanel):
         self.control = ControlSection(self.vm.control)
         self.control.notice.connect(self.notice)
         self.control.preview_maps(self.vm.width, self.vm.height, lambda r: self.send(r))
+        self.control.draw_at(self.vm.width, self.vm.height)
         self.addAction(self.source.paste_action)  # Ctrl+V anywhere in Create
 
     def _bind(self) -> None:

@@ -163,6 +163,13 @@ class MaskLayer(QObject):
             )
         self._replace(lambda mask: _paste(mask, mask.rect(), grey))
 
+    def start_from(self, image: QImage) -> None:
+        """Begin with `image` (a drawing to go on with): Undo stops there, not before."""
+        self.set_image(image)
+        self._history.clear()
+        self._done = 0
+        self.history_changed.emit()
+
     def clear(self) -> None:
         self._replace(lambda mask: mask.fill(QColor(0, 0, 0)))
 

@@ -39,8 +39,8 @@ _MODE = QPainter.CompositionMode
 class MaskOverlay:
     """The mask as a coloured film (premultiplied ARGB), kept in step rect by rect."""
 
-    def __init__(self, layer: MaskLayer) -> None:
-        self._layer = layer
+    def __init__(self, layer: MaskLayer, color: QColor = OVERLAY_COLOR) -> None:
+        self._layer, self._color = layer, color
         self.image = QImage(layer.size(), QImage.Format.Format_ARGB32_Premultiplied)
         self.refresh(self.image.rect())
 
@@ -49,7 +49,7 @@ class MaskOverlay:
         coverage.reinterpretAsFormat(QImage.Format.Format_Alpha8)  # grey bytes as alpha
         painter = QPainter(self.image)
         painter.setCompositionMode(_MODE.CompositionMode_Source)
-        painter.fillRect(rect, OVERLAY_COLOR)
+        painter.fillRect(rect, self._color)
         painter.setCompositionMode(_MODE.CompositionMode_DestinationIn)
         painter.drawImage(rect.topLeft(), coverage)
         painter.end()
@@ -68,12 +68,14 @@ def is_redo(event: QKeyEvent) -> bool:
 class MaskPainting(QObject):
     """The canvas's mask mode; the canvas hands it its input and a painter to draw with."""
 
-    def __init__(self, canvas: ZoomableView, layer: MaskLayer, opacity: float) -> None:
+    def __init__(
+        self, canvas: ZoomableView, layer: MaskLayer, opacity: float, color: QColor = OVERLAY_COLOR
+    ) -> None:
         super().__init__(canvas)
         self._canvas = canvas
         self.layer = layer
         self.opacity = opacity
-        self._overlay = MaskOverlay(layer)
+        self._overlay = MaskOverlay(layer, color)
         self._hover: QPointF | None = None  # where the brush cursor is drawn
         self._pan_from: QPointF | None = None
         self._stroke_button: Qt.MouseButton | None = None

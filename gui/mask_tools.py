@@ -99,13 +99,15 @@ class MaskTools(QWidget):
         form.addRow(self._row(self.brush_button, self.eraser_button))
         form.addRow("Size", self.size_box)
         form.addRow("Hardness", self._row(self.hardness_slider, self.hardness_label))
-        form.addRow("Overlay", self._row(self.opacity_slider, self.opacity_label))
+        self._opacity_row = self._row(self.opacity_slider, self.opacity_label)
+        form.addRow("Overlay", self._opacity_row)
         form.addRow(self._row(self.undo_button, self.redo_button))
         form.addRow(self._row(self.clear_button, self.invert_button, self.fill_button))
         form.addRow(self.hint)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(form)
+        self._form = form
         self._show_percents()
 
     @staticmethod
@@ -127,6 +129,10 @@ class MaskTools(QWidget):
         self.clear_button.clicked.connect(lambda: self._layer and self._layer.clear())
         self.invert_button.clicked.connect(lambda: self._layer and self._layer.invert())
         self.fill_button.clicked.connect(lambda: self._layer and self._layer.fill())
+
+    def hide_opacity(self) -> None:
+        """No overlay opacity (a drawing shows the layer itself, not a film over a picture)."""
+        self._form.setRowVisible(self._opacity_row, False)
 
     # ------------------------------------------------------------ state
 

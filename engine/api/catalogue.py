@@ -37,11 +37,15 @@ class CatalogueEntry:
 # ---------------------------------------------------------------- bundled models
 
 
-def user_models_dir() -> Path:
-    """Where models trained in the app are written (LATENTSTUDIO_DATA_DIR overrides it)."""
+def user_data_dir() -> Path:
+    """The app's own data folder (LATENTSTUDIO_DATA_DIR overrides it)."""
     override = os.environ.get(DATA_DIR_ENV)
-    base = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
-    return base / "models"
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def user_models_dir() -> Path:
+    """Where models trained in the app are written."""
+    return user_data_dir() / "models"
 
 
 def trained_models(family: Family | None = None) -> list[CatalogueEntry]:
