@@ -3,9 +3,10 @@
 Tiny ControlNets are made from the tiny UNets (ControlNetModel.from_unet, weights then
 set from a fixed seed so the residuals are not the zero convolutions' zeros), a tiny
 T2I-Adapter is built to the SD 1.x UNet's widths; both are saved as diffusers folders
-and loaded by the app's control-file loader (tiny adapters also as TencentARC's original
-.pth, written from tests/t2i_original_layout.py's literal name tables). Every picture equals diffusers' own
-ControlNet / Adapter pipeline, loaded from the same folders, pixel for pixel.
+and loaded by the app's control-file loader (tiny adapters also as TencentARC's
+original .pth, written from tests/t2i_original_layout.py's literal name tables). Every
+picture equals diffusers' own ControlNet / Adapter pipeline, loaded from the same
+folders, pixel for pixel.
 """
 
 from __future__ import annotations
