@@ -179,6 +179,8 @@ def test_the_thumbnail_shows_the_map_and_follows_the_preprocessor(qtbot, create,
     qtbot.waitUntil(lambda: box.preview.thumb.pixmap().toImage() != first, timeout=20000)
     assert "canny" in box.preview.thumb.toolTip()
     assert box.preview.note.isHidden()
+    results = create.window().results  # the map is the thumbnail's, not a result
+    assert results.shown is None and not results.unsaved
 
 
 def test_a_missing_annotator_is_the_thumbnails_text_not_a_box(qtbot, create, tmp_path):

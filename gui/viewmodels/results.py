@@ -71,6 +71,8 @@ class ResultsModel(QObject):
 
     def add(self, job_id: int, request: Request, outcome: Outcome) -> None:
         """A job finished: show what it made, and keep what is not on disk."""
+        if request.shows_own_outcome:  # a preview for the widget that asked
+            return
         if isinstance(outcome, ModelOutcome):
             self.model_written.emit(outcome)
             return

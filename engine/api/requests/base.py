@@ -38,6 +38,9 @@ class Request:
     # Whether whoever asked shows the job's failure itself (a preview's thumbnail says
     # it), so the window puts up no box for it.
     shows_own_failures: ClassVar[bool] = False
+    # Whether only whoever asked shows what the job made (a preview's thumbnail): it
+    # never takes the canvas, the details or the window's list of unsaved images.
+    shows_own_outcome: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

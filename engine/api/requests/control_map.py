@@ -26,6 +26,7 @@ class ControlMapRequest(Request):
     family: ClassVar[Family] = Family.SD
     # The asker shows a failure itself (the map's thumbnail says it), not in a box.
     shows_own_failures: ClassVar[bool] = True
+    shows_own_outcome: ClassVar[bool] = True  # the map goes to its thumbnail only
 
     unit: ControlUnit
     width: int = 512
