@@ -107,7 +107,13 @@ def request(files, weight=0.8, seed=11, adapters=None) -> Txt2ImgRequest:
 
 
 def bare(
-    files, weight: float, seed: int, with_adapter: bool = True, cls=StableDiffusionPipeline, **call
+    files,
+    weight: float,
+    seed: int,
+    with_adapter: bool = True,
+    cls=StableDiffusionPipeline,
+    fresh_encoder: bool = False,
+    **call,
 ) -> np.ndarray:
     pipe = cls.from_pretrained(
         str(files["checkpoint"]), local_files_only=True, safety_checker=None, **call.pop("load", {})
@@ -115,11 +121,13 @@ def bare(
     pipe.set_progress_bar_config(disable=True)
     extra = {}
     if with_adapter:
-        pipe.register_modules(
-            image_encoder=CLIPVisionModelWithProjection.from_pretrained(
-                str(files["encoder"]), local_files_only=True
-            )
+        encoder = CLIPVisionModelWithProjection.from_pretrained(
+            str(files["encoder"]), local_files_only=True
         )
+        if fresh_encoder:  # its tensors copied out of the memory-mapped file: see below
+            fresh = {k: v.clone() for k, v in encoder.state_dict().items()}
+            encoder.load_state_dict(fresh, assign=True)
+        pipe.register_modules(image_encoder=encoder)
         pipe.load_ip_adapter(
             str(files["adapter"].parent),
             subfolder="",
@@ -218,7 +226,11 @@ def test_a_single_file_clip_vision_encoder_gives_the_same_picture(sd_runtime, fi
     finally:
         (tmp_path / "kept").rename(folder)
         single.unlink()
-    assert np.array_equal(mine, bare(files, 0.5, 3)[0])
+    # The oracle's encoder has the folder's very weights in memory of its own, as the
+    # single file's are once loaded strictly. transformers 5 leaves a folder's tensors in
+    # the memory-mapped file, at offsets MKL takes other (equally right) kernels for: the
+    # embeddings then differ in the last bit, and a pixel or two after three steps.
+    assert np.array_equal(mine, bare(files, 0.5, 3, fresh_encoder=True)[0])
 
 
 def test_a_missing_clip_vision_encoder_is_a_sentence(sd_runtime, files, tmp_path):
