@@ -51,9 +51,9 @@ PREPROCESSOR_TITLES = {
     "tile": "Tile (resample)",
     "blur": "Blur",
     "inpaint": "Inpaint (masked image)",
-    "depth": "Depth (needs its annotator)",
-    "openpose": "OpenPose (needs its annotator)",
-    "segmentation": "Segmentation (needs its annotator)",
+    "depth": "Depth (Depth Anything V2)",
+    "openpose": "OpenPose (body)",
+    "segmentation": "Segmentation (ADE20K)",
 }
 
 
