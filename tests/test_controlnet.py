@@ -1,9 +1,9 @@
 """ControlNet and T2I-Adapter units through the SD runner, held to bare diffusers.
 
 Tiny ControlNets are made from the tiny UNets (ControlNetModel.from_unet, weights then
-set from a fixed seed so the residuals are not the zero convolutions' zeros), a tiny
-T2I-Adapter is built to the SD 1.x UNet's widths; both are saved as diffusers folders
-and loaded by the app's control-file loader (tiny adapters also as TencentARC's
+set from a fixed seed so the residuals are not the zero convolutions' zeros), tiny
+T2I-Adapters are built to the SD 1.x and SDXL UNets' widths; all are saved as diffusers
+folders and loaded by the app's control-file loader (SD 1.x adapters also as TencentARC's
 original .pth, written from tests/t2i_original_layout.py's literal name tables). Every
 picture equals diffusers' own ControlNet / Adapter pipeline, loaded from the same
 folders, pixel for pixel.
@@ -68,6 +68,13 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     adapter = T2IAdapter(channels=[32, 64], num_res_blocks=1, downscale_factor=8)
     made["sd1-adapter"] = tmp_path_factory.mktemp("adapter") / "ad"
     _randomised(adapter, 7).save_pretrained(str(made["sd1-adapter"]))
+    # SDXL's: the widths of the tiny SDXL UNet's down blocks; a 64 px map unshuffled by
+    # 16 gives its features at the 4 x 4 the blocks' outputs have.
+    adapter = T2IAdapter(
+        channels=[32, 64], num_res_blocks=1, downscale_factor=16, adapter_type="full_adapter_xl"
+    )
+    made["sdxl-adapter"] = tmp_path_factory.mktemp("adapter-xl") / "ad"
+    _randomised(adapter, 6).save_pretrained(str(made["sdxl-adapter"]))
     for channels in (3, 1):  # TencentARC's own files: a colour map's, canny's
         original = _randomised(T2IAdapter(in_channels=channels, **TINY_ADAPTER), 8)
         root = tmp_path_factory.mktemp(f"original-{channels}")
@@ -254,6 +261,24 @@ def test_t2i_adapter_equals_bare_diffusers(runtime, tiny, pictures):
     )
     np.testing.assert_array_equal(ours, theirs)
     assert results[0].info["control"][0]["kind"] == "t2i-adapter"
+
+
+def test_an_sdxl_t2i_adapter_equals_bare_diffusers(runtime, tiny, pictures):
+    adapter = unit(tiny["sdxl-adapter"], pictures["map"], weight=0.8, end=0.7)
+    ours, results = drawn(runtime, request(tiny["sdxl"], adapter))
+    pipe = bare("StableDiffusionXLAdapterPipeline", str(tiny["sdxl"]), (str(tiny["sdxl-adapter"]),))
+    theirs = bare_call(
+        pipe,
+        image=png(pictures["map"]),
+        adapter_conditioning_scale=0.8,
+        adapter_conditioning_factor=0.7,
+        width=64,
+        height=64,
+    )
+    np.testing.assert_array_equal(ours, theirs)
+    assert results[0].info["control"][0]["kind"] == "t2i-adapter"
+    plain, _ = drawn(runtime, request(tiny["sdxl"]))
+    assert not np.array_equal(ours, plain)  # the adapter did something
 
 
 @pytest.mark.parametrize("channels", [3, 1])

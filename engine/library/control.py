@@ -14,7 +14,8 @@ from its tensor names and shapes, or a diffusers folder's config.json, without w
   (`body.N.in_conv`, `body.N.body.M.block1/block2`, `body.N.out_conv`). The style
   adapter (`style_embedding`, `transformer_layes.*`) is recognised to be refused.
 - IP-Adapter (`ip-adapter_sd15.safetensors`, `.bin`): `image_proj.*` and `ip_adapter.*`;
-  the family by `to_k_ip`'s input width (the UNet's cross-attention width), the variant by
+  the family by `to_k_ip`'s input width (the UNet's cross-attention width; None for a
+  width of no official family), the variant by
   the image projection: a linear one (plain), a Resampler with `latents` (plus / plus
   face), an MLP (full face).
 - CLIP vision encoders (`models/clip_vision`): transformers' `vision_model.*` layout, in a
@@ -155,7 +156,9 @@ def _family_by_width(header: CheckpointHeader, pattern: str) -> str:
 def _ip_adapter(header: CheckpointHeader) -> ControlInfo:
     name = header.first(r"ip_adapter\..*to_k_ip\.weight")
     shape = header.shape(name) if name else None
-    family = FAMILY_BY_WIDTH.get(shape[1], "sd1") if shape else None
+    # A width of no official family (a tiny test model) does not say the family: the
+    # runner then holds the width to the UNet's own (not SD 1.x's, which refused SDXL's).
+    family = FAMILY_BY_WIDTH.get(shape[1]) if shape else None
     if header.has_prefix("image_proj.latents"):
         variant = "plus"  # a Resampler: plus and plus-face share the architecture
     elif header.has_prefix("image_proj.proj.0."):

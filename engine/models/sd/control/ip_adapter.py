@@ -97,6 +97,7 @@ def applied_ip_adapters(
         return
     files, encoder = check_ip_adapters(adapters, family)
     assert encoder is not None
+    _check_widths(files, pipe.unet.config.cross_attention_dim)
     states = [_adapter_state(f.path) for f in files]
     hf_env.silence_progress_bars()
     device, dtype = pipe.device, pipe.unet.dtype
@@ -128,6 +129,21 @@ def applied_ip_adapters(
         pipe.unload_ip_adapter()
         if hasattr(pipe, "feature_extractor"):
             pipe.register_modules(feature_extractor=extractor)
+
+
+def _check_widths(files: Sequence[AdapterFile], width: int) -> None:
+    """Each adapter's keys and values read the UNet's text embeddings: a sentence for one
+    of another width (what the family says, exactly, and all a file of no official width
+    can be held to)."""
+    for adapter in files:
+        name = adapter.header.first(r"ip_adapter\..*to_k_ip\.weight")
+        shape = adapter.header.shape(name) if name else None
+        if shape and shape[1] != width:
+            raise BadInput(
+                f"{adapter.path.name} is an IP-Adapter for text embeddings {shape[1]} wide, "
+                f"and this checkpoint's are {width}: it was made for another Stable Diffusion "
+                "family. Choose an IP-Adapter made for this checkpoint's family."
+            )
 
 
 def _crop_side(extractor: Any) -> int | None:
@@ -174,11 +190,11 @@ def read_adapter(path: Path, family: SdFamily) -> AdapterFile:
             f"{', not an IP-Adapter' if what else ''}. Choose an IP-Adapter file "
             "(ip-adapter_sd15.safetensors, ip-adapter-plus_sdxl_vit-h.safetensors...)."
         )
-    made_for = SdFamily(info.family) if info.family else None
-    if made_for is not family:
-        title = made_for.title if made_for else "an unknown family"
+    made_for = SdFamily(info.family) if info.family else None  # None: its width does not say
+    if made_for is not None and made_for is not family:
         raise BadInput(
-            f"{path.name} is an IP-Adapter for {title}, and the checkpoint is {family.title}. "
+            f"{path.name} is an IP-Adapter for {made_for.title}, and the checkpoint is "
+            f"{family.title}. "
             f"Choose an IP-Adapter made for {family.title}."
         )
     return AdapterFile(path, family, info.variant, header)
