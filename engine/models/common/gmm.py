@@ -93,11 +93,7 @@ def diag_log_prob(x: torch.Tensor, means: torch.Tensor, variances: torch.Tensor)
     """N x K Gaussian log-densities with diagonal covariances, without an N x K x D array
     (a colour image has thousands of dimensions): the square expanded, as scikit-learn."""
     precision = 1.0 / variances  # K x D
-    squared = (
-        (x**2) @ precision.T
-        - 2.0 * x @ (means * precision).T
-        + (means**2 * precision).sum(1)
-    )
+    squared = (x**2) @ precision.T - 2.0 * x @ (means * precision).T + (means**2 * precision).sum(1)
     log_det = variances.log().sum(1)
     return -0.5 * (x.shape[1] * math.log(2 * math.pi) + log_det + squared)
 
@@ -118,9 +114,7 @@ class EmState:
         return Gmm(self.weights.float(), self.means.float(), scale.float())
 
 
-def em_start(
-    points: torch.Tensor, components: int, seed: int, covariance: str = "full"
-) -> EmState:
+def em_start(points: torch.Tensor, components: int, seed: int, covariance: str = "full") -> EmState:
     """Uniform weights, k-means++ means from `seed`, and every covariance the data's mean
     variance times the identity: deterministic for a seed."""
     z = points.detach().double().cpu()
