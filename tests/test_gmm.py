@@ -238,6 +238,28 @@ def test_the_same_seed_writes_the_same_file(cpu_runtime, tmp_path):
     assert written[0] == written[1]
 
 
+def test_a_stopped_training_resumed_ends_where_one_never_stopped_does(cpu_runtime, tmp_path):
+    from safetensors.torch import load_file
+
+    def train(name: str, steps: int, resume: str | None = None) -> Path:
+        output = tmp_path / f"{name}.safetensors"
+        request = TrainRequest(
+            family=GMM,
+            preset="digits",
+            dataset=DatasetRef("digits"),
+            training=Training(steps=steps, seed=3),
+            output=str(output),
+            resume_from=resume,
+        )
+        cpu_runtime.run(request, JobContext(1))
+        return output
+
+    straight = train("straight", 4)
+    resumed = train("resumed", 4, resume=str(train("half", 2)))
+    a, b = load_file(straight), load_file(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_the_bundled_digits_mixture_is_better_than_uniform_and_its_figure_is_kept():
     from engine.quality.score import held_out_images
 
