@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.api import families
 from engine.api.catalogue import family_of
-from engine.api.kinds import Family
+from engine.api.kinds import Family, Task
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import (
     INTERPOLATION_MODES,
@@ -238,8 +238,9 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _score_arguments(parser: argparse.ArgumentParser) -> None:
+    scored = ",".join(families.families_for(Task.SCORE))  # from the specs, as sample's
     parser.add_argument(
-        "--model", required=True, help="a bundled model ({bundled:vae,gan,ddpm}) or a model file"
+        "--model", required=True, help=f"a bundled model ({{bundled:{scored}}}) or a model file"
     )
     parser.add_argument("--count", type=int, default=500, help="samples to measure")
     device_argument(parser)

@@ -48,7 +48,7 @@ def test_the_specs_are_read_without_torch():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert json.loads(out.stdout) == [["ddpm", "gan", "sd", "upscale", "vae"], False]
+    assert json.loads(out.stdout) == [["ddpm", "gan", "gmm", "sd", "upscale", "vae"], False]
 
 
 def test_every_shipped_family_is_whole():
@@ -56,10 +56,10 @@ def test_every_shipped_family_is_whole():
 
 
 def test_the_lab_offers_the_classic_families_in_the_order_history_met_them():
-    assert families.lab_families() == ("vae", "gan", "ddpm")
-    assert families.trainable_families() == ("vae", "gan", "ddpm")
+    assert families.lab_families() == ("gmm", "vae", "gan", "ddpm")
+    assert families.trainable_families() == ("gmm", "vae", "gan", "ddpm")
     assert [e.ref.family for e in lab_models()] == sorted(
-        (e.ref.family for e in lab_models()), key=("vae", "gan", "ddpm").index
+        (e.ref.family for e in lab_models()), key=("gmm", "vae", "gan", "ddpm").index
     )
 
 
@@ -72,17 +72,17 @@ def test_support_is_read_from_the_specs():
 def test_a_family_is_an_open_key_equal_to_its_id():
     assert Family("gan") is Family.GAN and Family.GAN == "gan" and hash(Family.GAN) == hash("gan")
     assert json.dumps({"family": Family.DDPM}) == '{"family": "ddpm"}'
-    assert Family("gmm") == "gmm" and families.title_of(Family("gmm")) == "gmm"
+    assert Family("nosuch") == "nosuch" and families.title_of(Family("nosuch")) == "nosuch"
     with pytest.raises(ValueError):
         Family("Not an id")
 
 
 def test_a_family_no_package_declares_is_refused_with_a_sentence():
-    request = SampleRequest(model=ModelRef(Family("gmm"), "gmm-digits"), count=1)
-    with pytest.raises(BadInput, match="no model family 'gmm'"):
+    request = SampleRequest(model=ModelRef(Family("nosuch"), "nosuch-digits"), count=1)
+    with pytest.raises(BadInput, match="no model family 'nosuch'"):
         request.validate()
-    with pytest.raises(BadInput, match="no model family 'gmm'"):
-        request_from_dict({"type": "sample", "model": {"family": "gmm", "id": "x"}})
+    with pytest.raises(BadInput, match="no model family 'nosuch'"):
+        request_from_dict({"type": "sample", "model": {"family": "nosuch", "id": "x"}})
 
 
 def test_a_gans_sample_help_offers_no_diffusion_flags():
@@ -101,7 +101,7 @@ def test_python_m_engine_train_still_reproduces_through_its_shim():
         text=True,
         check=True,
     )
-    assert "{vae,gan,ddpm,sr}" in out.stdout
+    assert "{gmm,vae,gan,ddpm,sr}" in out.stdout
 
 
 # ---------------------------------------------------------------- a family added in a test
@@ -118,7 +118,7 @@ def toy(tmp_path, monkeypatch):
 
 def test_a_toy_family_is_whole_and_listed_by_the_catalogue(toy):
     assert registry.family_problems() == []
-    assert families.lab_families() == ("vae", "gan", "ddpm", "toy")
+    assert families.lab_families() == ("gmm", "vae", "gan", "ddpm", "toy")
     assert toy in [e.ref for e in lab_models()]
 
 

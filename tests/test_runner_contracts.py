@@ -283,6 +283,18 @@ class TestDdpmScore(ClassicScore):
     family = Family.DDPM
 
 
+class TestGmmSample(ClassicSample):
+    family = Family("gmm")
+
+
+class TestGmmTrain(ClassicTrain):
+    family = Family("gmm")
+
+
+class TestGmmScore(ClassicScore):
+    family = Family("gmm")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py

@@ -16,15 +16,19 @@ import torch
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
+from engine.models.common.gmm import Gmm
 from engine.models.ddpm.files import save_ddpm
 from engine.models.ddpm.net import DdpmConfig, UNet
 from engine.models.gan.files import save_gan
 from engine.models.gan.net import Discriminator, GanConfig, Generator
+from engine.models.gmm.files import save_gmm
+from engine.models.gmm.pixels import GmmConfig
 from engine.models.vae.files import save_vae
 from engine.models.vae.net import Vae, VaeConfig
 
 TINY_VAE = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=4)
 TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
+TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", levels=17)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
 LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
 
@@ -61,7 +65,24 @@ def tiny_ddpm(path: Path, seed: int = 0) -> Path:
     return path
 
 
-BUILDERS = {Family.VAE: tiny_vae, Family.GAN: tiny_gan, Family.DDPM: tiny_ddpm}
+def tiny_gmm(path: Path, seed: int = 0) -> Path:
+    """Three full-covariance components over 8 x 8 grey: random means in [0, 1], each
+    covariance 0.01 I plus a random lower-triangular part."""
+    g = torch.Generator().manual_seed(seed)
+    k, d = TINY_GMM.components, TINY_GMM.dims
+    weights = torch.softmax(torch.randn(k, generator=g), 0)
+    means = torch.rand(k, d, generator=g)
+    tril = torch.eye(d).expand(k, d, d) * 0.1 + torch.randn(k, d, d, generator=g).tril(-1) * 0.01
+    save_gmm(path, Gmm(weights, means, tril), TINY_GMM, DIGITS_META)
+    return path
+
+
+BUILDERS = {
+    Family.VAE: tiny_vae,
+    Family.GAN: tiny_gan,
+    Family.DDPM: tiny_ddpm,
+    Family("gmm"): tiny_gmm,
+}
 
 
 def tiny_model(family: Family, folder: Path) -> ModelRef:

@@ -1,38 +1,78 @@
-"""A Gaussian mixture, fitted by EM: the learned prior of a VAE's latent space.
+"""A Gaussian mixture, fitted by EM (Dempster, Laird & Rubin 1977): the learned prior of a
+VAE's latent space, and the GMM family's whole model of pixels.
 
 A VAE trained with a standard normal prior leaves holes in it: regions no training image
 encodes to, which decode to half-one-digit-half-another. Fitting a mixture to where the
 training images actually land, and sampling from that ("ex-post density estimation",
 Ghosh et al. 2020), draws latent codes that decode to real-looking images.
+
+Covariances are "full" (K x D x D, kept as lower Cholesky factors) or "diag" (K x D, kept
+as standard deviations): a full one costs D² numbers a component, too many for a colour
+image's thousands of pixels. EM runs one iteration at a time (`em_step`), so a training
+job can report each; `fit_gmm` runs it to convergence for the VAE's prior.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch.distributions import MultivariateNormal
 
 REGULARIZATION = 1e-4  # added to each covariance's diagonal, so none collapses
+COVARIANCES = ("full", "diag")
 
 
 @dataclass(frozen=True)
 class Gmm:
     weights: torch.Tensor  # K
     means: torch.Tensor  # K x D
-    scale_tril: torch.Tensor  # K x D x D (lower Cholesky factors of the covariances)
+    # K x D x D: lower Cholesky factors of full covariances; K x D: standard deviations
+    # of diagonal ones.
+    scale_tril: torch.Tensor
 
-    def sample(self, generator: torch.Generator) -> torch.Tensor:
-        """One 1 x D draw (a component by its weight, then a point of it)."""
+    @property
+    def covariance(self) -> str:
+        return "full" if self.scale_tril.ndim == 3 else "diag"
+
+    @property
+    def components(self) -> int:
+        return len(self.weights)
+
+    def sample(self, generator: torch.Generator, component: int | None = None) -> torch.Tensor:
+        """One 1 x D draw (a component by its weight, or `component`, then a point of it).
+        The component is drawn even when given, so a seed's noise is the same either way."""
         u = torch.rand((), generator=generator, dtype=torch.float64)
         k = int(
             torch.searchsorted(torch.cumsum(self.weights.double(), 0), u).clamp(
                 max=len(self.weights) - 1
             )
         )
+        k = k if component is None else component
         eps = torch.randn(self.means.shape[1], generator=generator, dtype=torch.float64)
-        z = self.means[k].double() + self.scale_tril[k].double() @ eps
-        return z.float()[None]
+        scale = self.scale_tril[k].double()
+        step = scale @ eps if self.covariance == "full" else scale * eps
+        return (self.means[k].double() + step).float()[None]
+
+    def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """N x K: log N(x_n | mean_k, cov_k) + log weight_k, in float64."""
+        x = x.double()
+        means, scale = self.means.double(), self.scale_tril.double()
+        if self.covariance == "full":
+            log_p = MultivariateNormal(means, scale_tril=scale).log_prob(x[:, None, :])
+        else:
+            log_p = diag_log_prob(x, means, scale**2)
+        return log_p + self.weights.double().log()
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """The mixture's log-density of each row of N x D points (float64)."""
+        return torch.logsumexp(self.component_log_prob(x), 1)
+
+    def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
+        """N x K: the posterior probability of each component for each point."""
+        weighted = self.component_log_prob(x)
+        return (weighted - torch.logsumexp(weighted, 1, keepdim=True)).exp()
 
     def tensors(self, prefix: str = "prior.") -> dict[str, torch.Tensor]:
         return {
@@ -49,42 +89,94 @@ class Gmm:
         return cls(*(tensors[key].float() for key in keys))
 
 
-def fit_gmm(points: torch.Tensor, components: int, seed: int, iterations: int = 200) -> Gmm:
-    """EM on N x D points, k-means++ initialised from `seed`: deterministic."""
+def diag_log_prob(x: torch.Tensor, means: torch.Tensor, variances: torch.Tensor) -> torch.Tensor:
+    """N x K Gaussian log-densities with diagonal covariances, without an N x K x D array
+    (a colour image has thousands of dimensions): the square expanded, as scikit-learn."""
+    precision = 1.0 / variances  # K x D
+    squared = (x**2) @ precision.T - 2.0 * x @ (means * precision).T + (means**2 * precision).sum(1)
+    log_det = variances.log().sum(1)
+    return -0.5 * (x.shape[1] * math.log(2 * math.pi) + log_det + squared)
+
+
+@dataclass(frozen=True)
+class EmState:
+    """Mixture parameters during EM, float64; covariances K x D x D (full) or K x D."""
+
+    weights: torch.Tensor
+    means: torch.Tensor
+    covariances: torch.Tensor
+
+    def gmm(self) -> Gmm:
+        if self.covariances.ndim == 3:
+            scale = torch.linalg.cholesky(self.covariances)
+        else:
+            scale = self.covariances.sqrt()
+        return Gmm(self.weights.float(), self.means.float(), scale.float())
+
+
+def em_start(points: torch.Tensor, components: int, seed: int, covariance: str = "full") -> EmState:
+    """Uniform weights, k-means++ means from `seed`, and every covariance the data's mean
+    variance times the identity: deterministic for a seed."""
     z = points.detach().double().cpu()
-    n, d = z.shape
-    components = min(components, n)
-    generator = torch.Generator().manual_seed(seed)
-    means = _kmeans_plus_plus(z, components, generator)
-    spread = z.var(0).mean().item()
+    d = z.shape[1]
+    means = kmeans_plus_plus(z, components, torch.Generator().manual_seed(seed))
+    spread = z.var(0).mean().item() if len(z) > 1 else 0.0
     if not spread > REGULARIZATION:  # all points equal (or one): no spread to start from
         spread = REGULARIZATION
-    covariances = torch.eye(d, dtype=torch.float64).expand(components, d, d) * spread
+    if covariance == "full":
+        covariances = torch.eye(d, dtype=torch.float64).expand(components, d, d) * spread
+    else:
+        covariances = torch.full((components, d), spread, dtype=torch.float64)
     weights = torch.full((components,), 1.0 / components, dtype=torch.float64)
-    previous = -float("inf")
-    eye = torch.eye(d, dtype=torch.float64) * REGULARIZATION
-    for _ in range(iterations):
-        log_p = MultivariateNormal(means, covariance_matrix=covariances).log_prob(z[:, None, :])
-        log_weighted = log_p + weights.log()
-        log_total = torch.logsumexp(log_weighted, 1, keepdim=True)
-        responsibility = (log_weighted - log_total).exp()
-        mass = responsibility.sum(0) + 1e-10
-        weights = mass / n
-        means = responsibility.T @ z / mass[:, None]
+    return EmState(weights, means, covariances)
+
+
+def em_step(
+    z: torch.Tensor, state: EmState, reg_covar: float = REGULARIZATION
+) -> tuple[EmState, float]:
+    """One EM iteration on N x D float64 points: the new parameters, and the average
+    log-likelihood of the points under the old ones (the E-step's)."""
+    n, d = z.shape
+    if state.covariances.ndim == 3:
+        log_p = MultivariateNormal(state.means, covariance_matrix=state.covariances).log_prob(
+            z[:, None, :]
+        )
+    else:
+        log_p = diag_log_prob(z, state.means, state.covariances)
+    log_weighted = log_p + state.weights.log()
+    log_total = torch.logsumexp(log_weighted, 1, keepdim=True)
+    responsibility = (log_weighted - log_total).exp()
+    mass = responsibility.sum(0) + 1e-10
+    weights = mass / n
+    means = responsibility.T @ z / mass[:, None]
+    if state.covariances.ndim == 3:
         centred = z[None] - means[:, None]  # K x N x D
         covariances = (
             torch.einsum("kn,knd,kne->kde", responsibility.T, centred, centred)
             / mass[:, None, None]
-            + eye
+            + torch.eye(d, dtype=torch.float64) * reg_covar
         )
-        likelihood = log_total.mean().item()
+    else:  # E[x²] − 2 E[x] μ + μ², per component, as scikit-learn computes it
+        second = responsibility.T @ (z * z) / mass[:, None]
+        first = responsibility.T @ z / mass[:, None]
+        covariances = second - 2 * first * means + means**2 + reg_covar
+    return EmState(weights, means, covariances), log_total.mean().item()
+
+
+def fit_gmm(points: torch.Tensor, components: int, seed: int, iterations: int = 200) -> Gmm:
+    """EM on N x D points, k-means++ initialised from `seed`: deterministic."""
+    z = points.detach().double().cpu()
+    state = em_start(z, min(components, len(z)), seed, "full")
+    previous = -float("inf")
+    for _ in range(iterations):
+        state, likelihood = em_step(z, state)
         if likelihood - previous < 1e-6:
             break
         previous = likelihood
-    return Gmm(weights.float(), means.float(), torch.linalg.cholesky(covariances).float())
+    return state.gmm()
 
 
-def _kmeans_plus_plus(z: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+def kmeans_plus_plus(z: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     first = int(torch.randint(len(z), (), generator=generator))
     centres = [z[first]]
     for _ in range(k - 1):
