@@ -30,6 +30,7 @@ EXPLORE_TOOLS = {
     "reconstruct": "Reconstruction",
     "reverse": "Reverse process",
     "forward": "Forward process",
+    "components": "Components",
 }
 
 

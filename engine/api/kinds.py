@@ -26,6 +26,7 @@ class Task(str, Enum):
     RECONSTRUCT = "reconstruct"
     FORWARD_NOISE = "forward_noise"
     CONTROL_MAP = "control_map"
+    COMPONENTS = "components"
 
 
 class Family(str):

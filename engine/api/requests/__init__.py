@@ -15,6 +15,7 @@ from engine.api.requests.base import (
 )
 from engine.api.requests.control_map import ControlMapRequest
 from engine.api.requests.lab import (
+    ComponentsRequest,
     DiffuseRequest,
     ForwardNoiseRequest,
     ReconstructRequest,
@@ -37,6 +38,7 @@ __all__ = [
     "INTERPOLATION_MODES",
     "REQUEST_TYPES",
     "ArithmeticRequest",
+    "ComponentsRequest",
     "ControlMapRequest",
     "DecodeRequest",
     "DescribeModelRequest",

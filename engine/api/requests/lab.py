@@ -211,6 +211,34 @@ class ForwardNoiseRequest(LiveRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ComponentsRequest(LiveRequest):
+    """A mixture's components: each mean as an image with its weight, heaviest first; and,
+    given a held-out image of the model's data set by number, p(component | image) for
+    each, so the Explore page shows which components explain it. Shown, never saved.
+
+    The outcome's images are the means (info: component, weight, and responsibility when
+    an image is given), then that image itself (info: image_index)."""
+
+    task: ClassVar[Task] = Task.COMPONENTS
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "components"
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+    shows_own_outcome: ClassVar[bool] = True  # the page's grid, never the canvas
+
+    image_index: int | None = None  # which held-out image to explain; None: none
+
+    def check(self) -> None:
+        require_support(self.model, self.task, "The components view")
+        super().check()
+        if self.image_index is not None:
+            limits.DATA_INDEX.check(self.image_index)
+
+    def describe(self) -> str:
+        which = "" if self.image_index is None else f" · held-out image {self.image_index}"
+        return f"{self.model.name} · components{which}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScoreRequest(ModelRequest):
     """Measure a classic model's samples with the quality meter (engine.quality)."""
 

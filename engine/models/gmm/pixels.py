@@ -110,3 +110,17 @@ def bits_per_dim(log_density: torch.Tensor, dims: int, levels: int) -> float:
 def as_images(points: torch.Tensor, config: GmmConfig) -> torch.Tensor:
     """N x D pixel values to N x C x H x W."""
     return points.reshape(len(points), config.channels, config.image_size, config.image_size)
+
+
+def level_centres(points: torch.Tensor, levels: int) -> torch.Tensor:
+    """N x D values in [0, 1] to (k + ½) / levels, the middle of each level's interval:
+    an image as one point, with no dequantisation noise (the same image, the same point)."""
+    k = (points.double().clamp(0, 1) * (levels - 1)).round()
+    return (k + 0.5) / levels
+
+
+def mean_pixels(points: torch.Tensor, levels: int) -> torch.Tensor:
+    """Points of the dequantised space (a component's mean) back on the pixels' [0, 1]
+    scale without rounding: the inverse of level_centres, clamped (a mean is shown as the
+    grey it is, not snapped to a level)."""
+    return ((points.double() * levels - 0.5) / (levels - 1)).clamp(0, 1).float()

@@ -1,5 +1,6 @@
 """The GMM's runners: sample (from any component or a chosen one), train (EM), score (the
-quality meter, and bits per dimension on held-out images)."""
+quality meter, and bits per dimension on held-out images), and its components (means,
+weights, and which of them explain a held-out image) for the Explore page."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from engine.api.catalogue import model_path
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
-from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
+from engine.models.common.model_data import model_data
 from engine.models.common.images import to_rgb_uint8
+from engine.models.gmm.components import components_of, pick_image
 from engine.models.gmm.files import RETRAIN_HINT, LoadedGmm, load_gmm
 from engine.models.gmm.pixels import (
     GmmConfig,
@@ -88,6 +91,55 @@ class GmmSampleRunner:
 
     def unload(self) -> None:
         pass
+
+
+@runner(task=Task.COMPONENTS, family=GMM)
+class GmmComponentsRunner:
+    """The means as images with their weights, heaviest first; with a held-out image, each
+    component's responsibility for it, and the image last."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = gmm_models(env)
+        # The held-out images of a data set, read once: the page asks on every spin.
+        self._held_out: dict[str, torch.Tensor | None] = {}
+
+    def run(self, request: ComponentsRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        image = None
+        if request.image_index is not None:
+            images = self._images_of(loaded)
+            image = pick_image(images, request.image_index, loaded, request.model.name)
+        info = self.models.info(request.model, path, ctx)
+        results = []
+        for component in components_of(loaded, image):
+            about = {"component": component.number, "weight": component.weight}
+            if component.responsibility is not None:
+                about["responsibility"] = component.responsibility
+            results.append(ResultImage(component.mean_rgb, None, len(results), {**info, **about}))
+        if image is not None:
+            about = {"image_index": request.image_index}
+            results.append(
+                ResultImage(to_rgb_uint8(image)[0], None, len(results), {**info, **about})
+            )
+        return ImagesOutcome(tuple(results))
+
+    def _images_of(self, loaded: LoadedGmm) -> torch.Tensor | None:
+        """The held-out part of a bundled data set; a folder's own images otherwise."""
+        from engine.quality.score import held_out_images
+
+        source = str(loaded.meta.get("source") or loaded.meta.get("dataset") or "")
+        if source not in self._held_out:
+            images = held_out_images(source)
+            if images is None:
+                config = loaded.config
+                data = model_data(loaded.meta, config.channels, config.image_size, count=256)
+                images = data.images if data is not None else None
+            self._held_out = {source: images}  # one data set at a time: the one shown
+        return self._held_out[source]
+
+    def unload(self) -> None:
+        self._held_out.clear()
 
 
 @runner(task=Task.TRAIN, family=GMM)

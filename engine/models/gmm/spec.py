@@ -40,9 +40,10 @@ SPEC = FamilySpec(
     # Dempster, Laird & Rubin, "Maximum Likelihood from Incomplete Data via the EM
     # Algorithm" (J. Royal Statistical Society B, 1977).
     year=1977,
-    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.COMPONENTS),
     lab=True,
     trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.gmm.training:GMM_PRESETS",
     sample_options=MixtureSampleOptions,
+    explore_tools=("components",),
 )
