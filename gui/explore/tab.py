@@ -3,7 +3,8 @@ model offers depends on its family:
 
 - VAE: sliders, interpolation, arithmetic, reconstruction;
 - GAN: sliders, interpolation, arithmetic;
-- DDPM: the reverse process step by step, the forward process scrubbed.
+- DDPM: the reverse process step by step, the forward process scrubbed;
+- GMM: its components (means, weights, which explain an image; draws from one).
 
 Pages that run with Generate build a request (saved to the gallery like any result);
 live pages send their own small interactive jobs. Each page listens to its own jobs.
@@ -32,6 +33,7 @@ from engine.api.parts import ModelRef
 from engine.api.requests import Request, SampleRequest
 from engine.handle import JobHandle
 from gui.explore.arithmetic_page import ArithmeticPage
+from gui.explore.components_page import ComponentsPage
 from gui.explore.forward_page import ForwardPage
 from gui.explore.page import ExplorePage
 from gui.explore.reconstruct_page import ReconstructPage
@@ -48,6 +50,7 @@ class Tool(str, Enum):
     RECONSTRUCT = "Reconstruction"
     REVERSE = "Reverse process"
     FORWARD = "Forward process"
+    COMPONENTS = "Components"
 
 
 # The places ("explore:<tool>", Request.reopens_in) whose recipes a page here reopens.
@@ -72,6 +75,7 @@ class ExploreTab(QWidget):
         self.sliders, self.walk = SlidersPage(), WalkPage()
         self.arithmetic, self.reconstruct = ArithmeticPage(), ReconstructPage()
         self.reverse, self.forward = ReversePage(), ForwardPage()
+        self.components = ComponentsPage()
         self.pages: dict[Tool, ExplorePage] = {
             Tool.SLIDERS: self.sliders,
             Tool.WALK: self.walk,
@@ -79,6 +83,7 @@ class ExploreTab(QWidget):
             Tool.RECONSTRUCT: self.reconstruct,
             Tool.REVERSE: self.reverse,
             Tool.FORWARD: self.forward,
+            Tool.COMPONENTS: self.components,
         }
         self.stack = QStackedWidget()
         for page in self.pages.values():
