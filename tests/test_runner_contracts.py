@@ -23,6 +23,7 @@ from engine.api.parts import (
 )
 from engine.api.requests import (
     ArithmeticRequest,
+    ComponentsRequest,
     ControlMapRequest,
     DecodeRequest,
     DescribeModelRequest,
@@ -293,6 +294,13 @@ class TestGmmTrain(ClassicTrain):
 
 class TestGmmScore(ClassicScore):
     family = Family("gmm")
+
+
+class TestGmmComponents(OneShot):
+    task, family = Task.COMPONENTS, Family("gmm")
+
+    def request_of(self, model, tmp_path):
+        return ComponentsRequest(model=model, image_index=2)
 
 
 class TestSdTxt2Img(RunnerContract):
