@@ -174,3 +174,9 @@ def test_explaining_an_image_outlines_the_components_that_explain_it(
     assert all(tile.styleSheet() == PLAIN for tile in unmarked)
     page.explain.setChecked(False)
     assert page.sent[-1] == ComponentsRequest(model=model)
+
+
+def test_the_explore_tab_offers_the_components_tool_for_a_gmm():
+    from gui.explore.tab import Tool, tools_of
+
+    assert tools_of(GMM) == (Tool.COMPONENTS,)
