@@ -29,7 +29,7 @@ from gui.images import rgb_to_qimage
 from gui.widgets import spin_box
 
 COLUMNS = 10
-TILE = 56  # a mean's side on screen, in pixels (an 8 x 8 digit at 7 x)
+TILE = 48  # a mean's side on screen, in pixels (an 8 x 8 digit at 6 x)
 SAMPLES = 8  # draws per click on a component
 SAMPLES_SHOWN = 96  # the sheet of draws' height on screen
 HIGHLIGHTED = 3  # at most this many components are marked as explaining the image
@@ -174,6 +174,9 @@ class ComponentsPage(ExplorePage):
         tile.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
         tile.setIconSize(QSize(TILE, TILE))
         tile.setAutoRaise(True)
+        # Room for the mean and two caption lines: the scroll area never squeezes a tile.
+        lines = tile.fontMetrics().lineSpacing() * 2
+        tile.setFixedSize(TILE + 12, TILE + lines + 12)
         tile.clicked.connect(lambda: self._clicked(position))
         self.grid.addWidget(tile, position // COLUMNS, position % COLUMNS)
         return tile
