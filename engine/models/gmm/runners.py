@@ -15,8 +15,8 @@ from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
-from engine.models.common.model_data import model_data
 from engine.models.common.images import to_rgb_uint8
+from engine.models.common.model_data import model_data
 from engine.models.gmm.components import components_of, pick_image
 from engine.models.gmm.files import RETRAIN_HINT, LoadedGmm, load_gmm
 from engine.models.gmm.pixels import (
