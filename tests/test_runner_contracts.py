@@ -295,6 +295,18 @@ class TestGmmScore(ClassicScore):
     family = Family("gmm")
 
 
+class TestRbmSample(ClassicSample):
+    family = Family("rbm")
+
+
+class TestRbmTrain(ClassicTrain):
+    family = Family("rbm")
+
+
+class TestRbmScore(ClassicScore):
+    family = Family("rbm")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py
