@@ -33,6 +33,16 @@ BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models" / "rbm
 FAST_AIS = AisSettings(schedule=((0.5, 300), (1.0, 1700)), runs=200, seed=1)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These machines are tiny: a second thread only waits for the first (on a busy CI
+    machine, a hundredfold slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def random_rbm(visible: int, hidden: int, scale: float = 0.8, seed: int = 0) -> Rbm:
     g = torch.Generator().manual_seed(seed)
     return Rbm(
