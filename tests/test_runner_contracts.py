@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine import registry
 from engine.api import families
@@ -295,15 +296,27 @@ class TestGmmScore(ClassicScore):
     family = Family("gmm")
 
 
-class TestRbmSample(ClassicSample):
+class OneTorchThread:
+    """An RBM's products are tiny (AIS: 14,500 of them in a row); a second thread only
+    waits for the first, a hundredfold slower on a busy machine (see test_rbm.py)."""
+
+    @pytest.fixture(autouse=True)
+    def one_thread(self):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        yield
+        torch.set_num_threads(threads)
+
+
+class TestRbmSample(OneTorchThread, ClassicSample):
     family = Family("rbm")
 
 
-class TestRbmTrain(ClassicTrain):
+class TestRbmTrain(OneTorchThread, ClassicTrain):
     family = Family("rbm")
 
 
-class TestRbmScore(ClassicScore):
+class TestRbmScore(OneTorchThread, ClassicScore):
     family = Family("rbm")
 
 
