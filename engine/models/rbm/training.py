@@ -170,6 +170,7 @@ class RbmTrainer:
             self.machine.chains[: len(v0)] = vk
         hk = rbm.hidden_probs(vk)
         self._apply(v0, h0, vk, hk)
+        self.state.steps_done += 1
         reconstruction = rbm.visible_probs(h0)
         error = ((v0 - reconstruction) ** 2).sum(1).mean().item()
         gap = (rbm.free_energy(v0).mean() - rbm.free_energy(vk).mean()).item()
