@@ -45,7 +45,9 @@ class RbmSampleRunner:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         options = request.options
-        steps = options.gibbs_steps if isinstance(options, GibbsSampleOptions) else 1000
+        if not isinstance(options, GibbsSampleOptions):
+            options = GibbsSampleOptions()  # the spec's default chain length
+        steps = options.gibbs_steps
         ctx.restart_clock()
         ctx.phase = "running Gibbs chains"
         images: list[ResultImage] = []
