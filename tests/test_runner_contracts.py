@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine import registry
 from engine.api import families
@@ -301,6 +302,30 @@ class TestGmmComponents(OneShot):
 
     def request_of(self, model, tmp_path):
         return ComponentsRequest(model=model, image_index=2)
+
+
+class OneTorchThread:
+    """An RBM's products are tiny (AIS: 14,500 of them in a row); a second thread only
+    waits for the first, a hundredfold slower on a busy machine (see test_rbm.py)."""
+
+    @pytest.fixture(autouse=True)
+    def one_thread(self):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        yield
+        torch.set_num_threads(threads)
+
+
+class TestRbmSample(OneTorchThread, ClassicSample):
+    family = Family("rbm")
+
+
+class TestRbmTrain(OneTorchThread, ClassicTrain):
+    family = Family("rbm")
+
+
+class TestRbmScore(OneTorchThread, ClassicScore):
+    family = Family("rbm")
 
 
 class TestSdTxt2Img(RunnerContract):

@@ -4,6 +4,7 @@ checkpoints of another model or cut short, cancel, pause."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import shutil
@@ -105,8 +106,11 @@ def model_meta(family: Family, path: Path) -> dict:
         from engine.models.vae.files import load_vae as load
     elif family is Family.GAN:
         from engine.models.gan.files import load_gan as load
-    else:
+    elif family is Family.DDPM:
         from engine.models.ddpm.files import load_ddpm as load
+    else:  # a classic family's files module: load_<id>(path) -> Loaded<Id> with .meta
+        files = importlib.import_module(f"engine.models.{family.value}.files")
+        return getattr(files, f"load_{family.value}")(path).meta
     return load(path)[2]
 
 
@@ -147,8 +151,11 @@ def poison(monkeypatch, family: Family, at_step: int, value: float) -> None:
         from engine.models.vae.training import VaeTrainer as trainer
     elif family is Family.GAN:
         from engine.models.gan.training import GanTrainer as trainer
-    else:
+    elif family is Family.DDPM:
         from engine.models.ddpm.training import DdpmTrainer as trainer
+    else:  # a classic family's training module: <Id>Trainer (GmmTrainer, RbmTrainer)
+        training = importlib.import_module(f"engine.models.{family.value}.training")
+        trainer = getattr(training, f"{family.value.capitalize()}Trainer")
     real_step = trainer.step
 
     def step(self) -> dict[str, float]:

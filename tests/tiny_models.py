@@ -23,12 +23,16 @@ from engine.models.gan.files import save_gan
 from engine.models.gan.net import Discriminator, GanConfig, Generator
 from engine.models.gmm.files import save_gmm
 from engine.models.gmm.pixels import GmmConfig
+from engine.models.rbm.files import save_rbm
+from engine.models.rbm.machine import Rbm
+from engine.models.rbm.pixels import RbmConfig
 from engine.models.vae.files import save_vae
 from engine.models.vae.net import Vae, VaeConfig
 
 TINY_VAE = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=4)
 TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
 TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", levels=17)
+TINY_RBM = RbmConfig(image_size=8, channels=1, hidden=6)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
 LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
 
@@ -77,11 +81,22 @@ def tiny_gmm(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def tiny_rbm(path: Path, seed: int = 0) -> Path:
+    """Six hidden units over 8 x 8 binary pixels: random weights and biases, a base rate
+    of one pixel in four."""
+    g = torch.Generator().manual_seed(seed)
+    h, d = TINY_RBM.hidden, TINY_RBM.dims
+    rbm = Rbm(torch.randn(h, d, generator=g) * 0.5, torch.randn(d, generator=g), torch.zeros(h))
+    save_rbm(path, rbm, torch.full((d,), -1.1), TINY_RBM, DIGITS_META)
+    return path
+
+
 BUILDERS = {
     Family.VAE: tiny_vae,
     Family.GAN: tiny_gan,
     Family.DDPM: tiny_ddpm,
     Family("gmm"): tiny_gmm,
+    Family("rbm"): tiny_rbm,
 }
 
 

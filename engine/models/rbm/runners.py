@@ -1,0 +1,128 @@
+"""The RBM's runners: sample (Gibbs chains from random pixels), train (CD-k or PCD),
+score (the quality meter, and held-out bits per pixel estimated by AIS)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from engine.api.catalogue import model_path
+from engine.api.kinds import Family, Task
+from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
+from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.context import JobContext
+from engine.models.common.cached import CachedModels
+from engine.models.common.images import to_rgb_uint8
+from engine.models.rbm.ais import DEFAULT_AIS, AisSettings, estimate_log_partition
+from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
+from engine.models.rbm.machine import bits_per_dim
+from engine.models.rbm.pixels import RbmConfig, as_images, binarise
+from engine.models.rbm.sampling import gibbs_draws
+from engine.models.rbm.spec import GibbsSampleOptions
+from engine.models.rbm.training import RbmTrainer, rbm_preset, training_meta
+from engine.quality.runner import ScoreRunner
+from engine.registry import RunnerEnv, runner
+from engine.train.datasets import open_dataset
+from engine.train.job import resolve, run_train_job
+
+RBM = Family("rbm")
+CHUNK = 16  # chains per progress report and cancel check
+
+
+def rbm_models(env: RunnerEnv) -> CachedModels:
+    return CachedModels(env, RBM, RETRAIN_HINT, load_rbm)
+
+
+@runner(task=Task.SAMPLE, family=RBM)
+class RbmSampleRunner:
+    """Sample i is the chain of seed + i (its start and every draw)."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = rbm_models(env)
+
+    def run(self, request: SampleRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        options = request.options
+        if not isinstance(options, GibbsSampleOptions):
+            options = GibbsSampleOptions()  # the spec's default chain length
+        steps = options.gibbs_steps
+        ctx.restart_clock()
+        ctx.phase = "running Gibbs chains"
+        images: list[ResultImage] = []
+        for first in range(0, request.count, CHUNK):
+            seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
+            means = gibbs_draws(loaded.rbm, seeds, steps)
+            pixels = to_rgb_uint8(as_images(means, loaded.config))
+            for rgb, seed in zip(pixels, seeds, strict=True):
+                images.append(ResultImage(rgb, seed=seed, index=len(images)))
+            ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
+        ctx.check_cancelled()  # a cancel during the last chunk still cancels
+        info = {**self.models.info(request.model, path, ctx), "gibbs_steps": steps}
+        return ImagesOutcome(
+            tuple(replace(image, info=dict(info)) for image in images),
+            Sheet.GRID if request.grid else Sheet.NONE,
+        )
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.TRAIN, family=RBM)
+class RbmTrainRunner:
+    """One minibatch update a step; Stop keeps the step reached."""
+
+    retry_on_oom = False  # it writes checkpoints as it goes
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.env = env
+
+    def run(self, request: TrainRequest, ctx: JobContext) -> ModelOutcome:
+        ctx.phase = "loading the training data"
+        seed = request.training.seed
+        data = open_dataset(request.dataset.name, request.image_size, seed)
+        preset = rbm_preset(request.preset)
+        steps, settings = resolve(request.training, preset.steps, preset.settings)
+        config = RbmConfig(data.info.size, data.info.channels, settings.hidden)
+        config.check()  # colour is refused before any image is read
+        trainer = RbmTrainer(config, data, settings, seed)
+        meta = {
+            "preset": request.preset,
+            "source": request.dataset.name,  # a folder's full path: what resuming needs
+            "image_size": data.info.size,
+            **training_meta(data.info, settings, seed, len(trainer.points)),
+            "note": data.info.note,
+        }
+        return run_train_job(request, ctx, trainer, meta, steps)
+
+    def unload(self) -> None:
+        pass
+
+
+@runner(task=Task.SCORE, family=RBM)
+class RbmScoreRunner(ScoreRunner):
+    """The quality meter on this family's samples, plus held-out bits per pixel of the
+    binarised images, with log Z estimated by AIS: an estimate, not a bound."""
+
+    def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
+        from engine.quality.score import held_out_images
+
+        loaded = load_rbm(model_path(request.model))
+        config = loaded.config
+        images = held_out_images(dataset)
+        if images is None or images.shape[1:] != (
+            config.channels,
+            config.image_size,
+            config.image_size,
+        ):
+            return {}
+        return {"held_out_bits_per_dim_estimate": held_out_bits(loaded, images)}
+
+
+def held_out_bits(loaded: LoadedRbm, images: torch.Tensor, ais: AisSettings = DEFAULT_AIS) -> float:
+    """−log₂ p(v) per pixel of the binarised images, log Z by AIS (Salakhutdinov & Murray
+    2008)."""
+    v = binarise(images)
+    log_z = estimate_log_partition(loaded.rbm, loaded.base_biases, ais).log_partition
+    return bits_per_dim(-loaded.rbm.log_prob(v, log_z), loaded.config.dims)

@@ -1,0 +1,49 @@
+"""The RBM family as data (engine.api.families reads it; no torch here)."""
+
+from dataclasses import dataclass, field
+
+from engine.api.errors import BadInput
+from engine.api.families import FamilySpec
+from engine.api.kinds import Task
+from engine.api.sample_options import SampleOptions
+
+MAX_GIBBS_STEPS = 20_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class GibbsSampleOptions(SampleOptions):
+    """A Gibbs chain from random pixels: how many steps before its picture is taken."""
+
+    gibbs_steps: int = field(
+        default=1000, metadata={"help": "Gibbs steps from random pixels (more: cleaner digits)"}
+    )
+
+    def check(self, count: int) -> None:
+        if not 1 <= self.gibbs_steps <= MAX_GIBBS_STEPS:
+            raise BadInput(
+                f"A Gibbs chain runs 1 to {MAX_GIBBS_STEPS:,} steps (got {self.gibbs_steps})."
+            )
+
+    def words(self) -> tuple[str, ...]:
+        return (f"{self.gibbs_steps} Gibbs steps",)
+
+
+SPEC = FamilySpec(
+    id="rbm",
+    title="RBM",
+    about=(
+        "A <b>restricted Boltzmann machine</b> scores black-and-white images with an "
+        "energy shared between the pixels and a layer of hidden on/off <i>feature "
+        "detectors</i>, with no links within a layer. Contrastive divergence trains it "
+        "by lowering the energy of training images and raising that of the machine's own "
+        "short Gibbs-chain fantasies. Sampling runs a Gibbs chain from random pixels."
+    ),
+    # Hinton, "Training Products of Experts by Minimizing Contrastive Divergence" (Neural
+    # Computation, 2002); the machine itself is Smolensky's harmonium (1986).
+    year=2002,
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    lab=True,
+    trains_on=("digits",),  # colour sets are refused: see engine.models.rbm.pixels
+    presets="engine.models.rbm.training:RBM_PRESETS",
+    sample_options=GibbsSampleOptions,
+)
