@@ -49,6 +49,10 @@ class FamilySpec:
     presets: str = ""
     sample_options: type[SampleOptions] | None = None  # the options its samples take
     explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
+    # The Lab opens on this family's first model: the families are listed in the order
+    # history met them, but a new learner's first picture should be one that teaches
+    # the Lab's ideas (a latent code, its sliders), not the oldest and noisiest.
+    opens_lab: bool = False
 
     @property
     def family(self) -> Family:
@@ -128,6 +132,11 @@ def spec_of(family: str) -> FamilySpec:
 def lab_families() -> tuple[Family, ...]:
     """The families the Latent Lab offers, in the order history met them."""
     return tuple(f for f, s in family_specs().items() if s.lab)
+
+
+def opening_lab_family() -> Family | None:
+    """The family whose first model the Lab shows when nothing else is chosen."""
+    return next((f for f in lab_families() if family_specs()[f].opens_lab), None)
 
 
 def trainable_families() -> tuple[Family, ...]:

@@ -69,7 +69,12 @@ class LabViewModel(FormModel):
 
     def select_model(self, model_id: str) -> bool:
         chosen = next((m for m in self.models if m.id == model_id), None)
-        return self.model.set(chosen or (self.models[0] if self.models else None))
+        return self.model.set(chosen or self._opening_model())
+
+    def _opening_model(self) -> ModelRef | None:
+        opening = families.opening_lab_family()
+        first = next((m for m in self.models if m.family == opening), None)
+        return first or (self.models[0] if self.models else None)
 
     def describe_model(self, classes: Iterable[str], default_guidance: float) -> None:
         """What the chosen model's record says: its classes (any class again) and its

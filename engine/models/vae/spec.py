@@ -30,4 +30,5 @@ SPEC = FamilySpec(
     presets="engine.models.vae.training:VAE_PRESETS",
     sample_options=LatentSampleOptions,
     explore_tools=("sliders", "walk", "arithmetic", "reconstruct"),
+    opens_lab=True,
 )
