@@ -70,15 +70,19 @@ def tiny_ip_adapter(pipe, embed_dim: int, seed: int = 0) -> dict[str, torch.Tens
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
+    return comfy_files(tmp_path_factory, "sd1", "tiny")
+
+
+def comfy_files(tmp_path_factory, family: str, name: str) -> dict:
     """ComfyUI's layout: models/checkpoints, models/ipadapter, models/clip_vision."""
     models = tmp_path_factory.mktemp("ComfyUI") / "models"
-    pipe = tiny_pipeline("sd1", seed=5)
-    checkpoint = save_folder(pipe, models / "checkpoints" / "tiny-sd1")
+    pipe = tiny_pipeline(family, seed=5)
+    checkpoint = save_folder(pipe, models / "checkpoints" / f"tiny-{family}")
     torch.manual_seed(7)
     encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(**VISION)).eval()
     encoder.save_pretrained(models / "clip_vision" / "tiny-vit")
     (models / "ipadapter").mkdir()
-    adapter = models / "ipadapter" / "ip-adapter_tiny.safetensors"
+    adapter = models / "ipadapter" / f"ip-adapter_{name}.safetensors"
     save_file(tiny_ip_adapter(pipe, VISION["projection_dim"]), str(adapter))
     picture = tmp_path_factory.mktemp("pictures") / "style.png"
     rng = np.random.default_rng(0)

@@ -15,9 +15,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import StableDiffusionXLPipeline
-from PIL import Image
 from safetensors.torch import save_file
-from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from engine.api.errors import BadInput
 from engine.api.image_parts import IpAdapter
@@ -26,8 +24,7 @@ from engine.api.parts import ImageRef, ModelRef
 from engine.context import JobContext
 from engine.library.control import detect_control
 from engine.library.header import read_header
-from tests.sd_original_layout import save_folder, tiny_pipeline
-from tests.test_ip_adapter import VISION, bare, request, tiny_ip_adapter
+from tests.test_ip_adapter import VISION, bare, comfy_files, request
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning"),
@@ -38,25 +35,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """ComfyUI's layout: models/checkpoints, models/ipadapter, models/clip_vision."""
-    models = tmp_path_factory.mktemp("ComfyUI") / "models"
-    pipe = tiny_pipeline("sdxl", seed=5)
-    checkpoint = save_folder(pipe, models / "checkpoints" / "tiny-sdxl")
-    torch.manual_seed(7)
-    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(**VISION)).eval()
-    encoder.save_pretrained(models / "clip_vision" / "tiny-vit")
-    (models / "ipadapter").mkdir()
-    adapter = models / "ipadapter" / "ip-adapter_tiny_sdxl.safetensors"
-    save_file(tiny_ip_adapter(pipe, VISION["projection_dim"]), str(adapter))
-    picture = tmp_path_factory.mktemp("pictures") / "style.png"
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(picture)
-    return {
-        "checkpoint": checkpoint,
-        "encoder": models / "clip_vision" / "tiny-vit",
-        "adapter": adapter,
-        "picture": picture,
-    }
+    return comfy_files(tmp_path_factory, "sdxl", "tiny_sdxl")
 
 
 def test_an_sdxl_job_with_an_ip_adapter_equals_bare_diffusers(sd_runtime, files):

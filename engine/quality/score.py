@@ -174,6 +174,15 @@ def _nearest(images: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
     return torch.cdist(images.reshape(len(images), -1), data.reshape(len(data), -1)).min(1).values
 
 
+def held_out_images_like(dataset: str, channels: int, size: int) -> torch.Tensor | None:
+    """held_out_images when they have a model's channels and size (None otherwise: a
+    model trained at another size, or a data set with no held-out part)."""
+    images = held_out_images(dataset)
+    if images is None or images.shape[1:] != (channels, size, size):
+        return None
+    return images
+
+
 def held_out_images(dataset: str) -> torch.Tensor | None:
     """Images of a bundled data set that its presets never trained on (None: no such part).
 

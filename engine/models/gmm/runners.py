@@ -186,16 +186,12 @@ class GmmScoreRunner(ScoreRunner):
     held-out images (uniformly dequantised: see engine.models.gmm.pixels)."""
 
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
-        from engine.quality.score import held_out_images
+        from engine.quality.score import held_out_images_like
 
         loaded = load_gmm(model_path(request.model))
         config = loaded.config
-        images = held_out_images(dataset)
-        if images is None or images.shape[1:] != (
-            config.channels,
-            config.image_size,
-            config.image_size,
-        ):
+        images = held_out_images_like(dataset, config.channels, config.image_size)
+        if images is None:
             return {}
         return {"held_out_bits_per_dim": held_out_bits(loaded, images)}
 

@@ -106,16 +106,12 @@ class RbmScoreRunner(ScoreRunner):
     binarised images, with log Z estimated by AIS: an estimate, not a bound."""
 
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
-        from engine.quality.score import held_out_images
+        from engine.quality.score import held_out_images_like
 
         loaded = load_rbm(model_path(request.model))
         config = loaded.config
-        images = held_out_images(dataset)
-        if images is None or images.shape[1:] != (
-            config.channels,
-            config.image_size,
-            config.image_size,
-        ):
+        images = held_out_images_like(dataset, config.channels, config.image_size)
+        if images is None:
             return {}
         return {"held_out_bits_per_dim_estimate": held_out_bits(loaded, images)}
 

@@ -132,15 +132,11 @@ class VaeScoreRunner(ScoreRunner):
     """The quality meter on this family's samples, plus its ELBO on held-out images."""
 
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
-        from engine.quality.score import held_out_images
+        from engine.quality.score import held_out_images_like
 
         model, config, _meta = load_vae(model_path(request.model))
-        images = held_out_images(dataset)
-        if images is None or images.shape[1:] != (
-            config.channels,
-            config.image_size,
-            config.image_size,
-        ):
+        images = held_out_images_like(dataset, config.channels, config.image_size)
+        if images is None:
             return {}
         with torch.no_grad():
             mu, logvar = model.encode(images)
