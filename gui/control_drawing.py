@@ -15,8 +15,6 @@ nothing.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api.catalogue import user_data_dir
+from engine.atomic import write_bytes_atomic
 from gui.canvas import ImageCanvas
 from gui.mask_layer import MaskLayer
 from gui.mask_tools import MaskTools
@@ -66,16 +65,7 @@ def save_drawing(png: bytes) -> Path:
     folder = drawings_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = _new_name(folder)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".drawing-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(png)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(target, png)
     return target
 
 
