@@ -34,6 +34,30 @@ EXPLORE_TOOLS = {
 }
 
 
+# How a family's held-out negative log-likelihood is known, as the timeline labels it.
+LIKELIHOOD_KINDS = {
+    "exact": "exact",  # p(x) in closed form: a mixture, an autoregressive net, a flow
+    "bound": "bound",  # an upper bound on −log p(x) (a VAE's ELBO, a diffusion model's VLB)
+    "estimate": "estimate",  # a stochastic estimate of log Z (an RBM's AIS)
+}
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """What a family's held-out bits per dimension are: exact, a bound or an estimate,
+    and over which values (a continuous density on dequantised levels bounds the discrete
+    pixels' likelihood; a discrete one scores the levels themselves; binarised pixels are
+    another data set altogether). The score runner reports it under `score_key`."""
+
+    kind: str  # a key of LIKELIHOOD_KINDS
+    over: str  # "binarised pixels", "dequantised pixel levels", "pixel levels"
+
+    @property
+    def score_key(self) -> str:
+        suffix = "" if self.kind == "exact" else f"_{self.kind}"
+        return f"held_out_bits_per_dim{suffix}"
+
+
 @dataclass(frozen=True)
 class FamilySpec:
     """What a family is and can do. Plain data: importing a spec never imports torch."""
@@ -42,6 +66,9 @@ class FamilySpec:
     title: str  # what pickers and sentences call it: "VAE", "Stable Diffusion"
     about: str = ""  # its idea in a sentence or two (HTML), shown by the Lab
     year: int = 0  # when the idea was published: the Lab lists families in that order
+    paper: str = ""  # the paper that year stands for: "Authors, “Title” (venue, year)"
+    # How its held-out likelihood is known (None: it gives none, as a GAN)
+    likelihood: Likelihood | None = None
     tasks: tuple[Task, ...] = ()  # what its runners do (registered in its runners module)
     lab: bool = False  # listed in the Latent Lab
     trains_on: tuple[str, ...] = ()  # the bundled data sets its presets are made for

@@ -13,6 +13,7 @@ SPEC = FamilySpec(
         "class-conditional model draws the class you pick."
     ),
     year=2020,
+    paper="Ho, Jain & Abbeel, “Denoising Diffusion Probabilistic Models” (NeurIPS 2020)",
     tasks=(
         Task.SAMPLE,
         Task.DIFFUSE,

@@ -13,6 +13,7 @@ SPEC = FamilySpec(
         "Every seed is a noise vector, hence a new image."
     ),
     year=2014,
+    paper="Goodfellow et al., “Generative Adversarial Nets” (NeurIPS 2014)",
     tasks=(
         Task.SAMPLE,
         Task.DECODE,

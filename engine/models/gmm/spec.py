@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from engine.api.errors import BadInput
-from engine.api.families import FamilySpec
+from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import SampleOptions
 
@@ -37,9 +37,12 @@ SPEC = FamilySpec(
         "alternately sharing each training image among the components and re-estimating "
         "each from its share. Sampling picks a component, then adds its Gaussian noise."
     ),
-    # Dempster, Laird & Rubin, "Maximum Likelihood from Incomplete Data via the EM
-    # Algorithm" (J. Royal Statistical Society B, 1977).
     year=1977,
+    paper=(
+        "Dempster, Laird & Rubin, “Maximum Likelihood from Incomplete Data via "
+        "the EM Algorithm” (J. Royal Statistical Society B, 1977)"
+    ),
+    likelihood=Likelihood("exact", "dequantised pixel levels"),
     tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.COMPONENTS),
     lab=True,
     trains_on=("digits", "shapes", "emoji"),

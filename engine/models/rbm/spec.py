@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from engine.api.errors import BadInput
-from engine.api.families import FamilySpec
+from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import SampleOptions
 
@@ -38,9 +38,13 @@ SPEC = FamilySpec(
         "by lowering the energy of training images and raising that of the machine's own "
         "short Gibbs-chain fantasies. Sampling runs a Gibbs chain from random pixels."
     ),
-    # Hinton, "Training Products of Experts by Minimizing Contrastive Divergence" (Neural
-    # Computation, 2002); the machine itself is Smolensky's harmonium (1986).
+    # The machine itself is Smolensky's harmonium (1986); CD made it trainable.
     year=2002,
+    paper=(
+        "Hinton, “Training Products of Experts by Minimizing "
+        "Contrastive Divergence” (Neural Computation, 2002)"
+    ),
+    likelihood=Likelihood("estimate", "binarised pixels"),
     tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
     lab=True,
     trains_on=("digits",),  # colour sets are refused: see engine.models.rbm.pixels

@@ -14,6 +14,7 @@ SPEC = FamilySpec(
         "normal leaves holes between them): every seed is a new image."
     ),
     year=2013,
+    paper="Kingma & Welling, “Auto-Encoding Variational Bayes” (ICLR 2014; arXiv 2013)",
     tasks=(
         Task.SAMPLE,
         Task.DECODE,
