@@ -150,7 +150,7 @@ def run_score(args: argparse.Namespace) -> int:
     family = family_of(args.model)
     if family is None or family is Family.SD:
         print(
-            f"error: {args.model} is not one of Latent Studio's VAE, GAN or DDPM models; "
+            f"error: {args.model} is not one of Latent Studio's Lab models; "
             "score a bundled name or a file that training wrote.",
             file=sys.stderr,
         )

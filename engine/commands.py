@@ -314,6 +314,18 @@ def _models(args: argparse.Namespace) -> int:
     return run_models(args)
 
 
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.cli_compare import compare_arguments
+
+    compare_arguments(parser)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from engine.cli_compare import run_compare
+
+    return run_compare(args)
+
+
 def _gallery(args: argparse.Namespace) -> int:
     from engine.cli_library import run_gallery
 
@@ -347,6 +359,12 @@ COMMANDS: tuple[Command, ...] = (
         "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
     ),
     Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
+    Command(
+        "compare",
+        "the Lab timeline: every family's figures on the same held-out data",
+        _compare_arguments,
+        _compare,
+    ),
     Command("upscale", "super-resolution of images or folders", _upscale_arguments, _upscale),
     Command("models", "list the models in model folders", _models_arguments, _models),
     Command(

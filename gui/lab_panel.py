@@ -46,6 +46,7 @@ from gui.lab_model_files import (
     default_guidance,
     record_of,
 )
+from gui.lab_timeline import TimelineTab
 from gui.mode_panel import ModePanel, Send
 from gui.quality_line import quality_text, quality_warning
 from gui.seed_edit import SeedEdit
@@ -76,6 +77,9 @@ class LabPanel(QWidget, ModePanel):
         self.explore = ExploreTab()
         self.explore.run_requested.connect(self.generate_requested)
         self.tabs.addTab(self.explore, "Explore")
+        self.timeline = TimelineTab()
+        self.timeline.open_model.connect(self._explore_model)
+        self.tabs.addTab(self.timeline, "History")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -254,6 +258,7 @@ class LabPanel(QWidget, ModePanel):
     def set_submit(self, send: Send) -> None:
         self.send = send
         self.explore.set_submit(send)
+        self.timeline.set_submit(send)
 
     def listen(self, request: Request, handle: JobHandle) -> None:
         """A Generate: a sheet of the Sample tab, or a run of the shown Explore tool."""
@@ -334,6 +339,11 @@ class LabPanel(QWidget, ModePanel):
         self.refresh_models(select=request.model.id)
         self.tabs.setCurrentWidget(self.explore)
         self.explore.reopen(request)
+
+    def _explore_model(self, model: ModelRef) -> None:
+        """A History row was opened: its model, on the Explore tab."""
+        self.refresh_models(select=model.id)
+        self.tabs.setCurrentWidget(self.explore)
 
     def state(self) -> dict[str, Any]:
         return self.vm.state()

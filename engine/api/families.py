@@ -65,6 +65,7 @@ class FamilySpec:
     id: str
     title: str  # what pickers and sentences call it: "VAE", "Stable Diffusion"
     about: str = ""  # its idea in a sentence or two (HTML), shown by the Lab
+    idea: str = ""  # its idea in one plain sentence, as its paper puts it (the timeline)
     year: int = 0  # when the idea was published: the Lab lists families in that order
     paper: str = ""  # the paper that year stands for: "Authors, “Title” (venue, year)"
     # How its held-out likelihood is known (None: it gives none, as a GAN)

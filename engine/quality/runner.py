@@ -19,11 +19,22 @@ class ScoreRunner:
     def run(self, request: ScoreRequest, ctx: JobContext) -> VectorsOutcome:
         from engine.quality.score import score_model
 
+        if not request.meter:
+            return self._timeline(request, ctx)
         ctx.phase = "measuring the samples"
         ctx.report(0, 1, message="Drawing samples to measure…")
         score = score_model(_SamplingRuntime(self.env), request.model, request.count, ctx)
         values = {**score.values, **self.family_values(request, score.dataset)}
         _remember(request, values)
+        return VectorsOutcome(tuple((float(v),) for v in values.values()), tuple(values))
+
+    def _timeline(self, request: ScoreRequest, ctx: JobContext) -> VectorsOutcome:
+        from engine.quality.timeline import timeline_values
+
+        def held_out(dataset: str) -> dict[str, float]:
+            return self.family_values(request, dataset)
+
+        values = timeline_values(_SamplingRuntime(self.env), request, ctx, held_out)
         return VectorsOutcome(tuple((float(v),) for v in values.values()), tuple(values))
 
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:

@@ -49,6 +49,9 @@ class SampleRequest(ModelRequest):
     # One sheet of all samples in the gallery (its recipe lists each sample's seed)
     # instead of one file per sample: the Lab's way, so a click is one thumbnail.
     grid: bool = False
+    # A thumbnail for the widget that asked (a Lab timeline row): never saved, never the
+    # canvas nor the window's unsaved images.
+    preview: bool = False
     # What the family's samples take beyond seed and count, of the class its spec names
     # (a DDPM's sampler settings, a VAE's or GAN's kept latent code). The plain
     # SampleOptions() means the family's defaults and becomes them when the request is
@@ -60,8 +63,14 @@ class SampleRequest(ModelRequest):
             defaults = families.sample_options_of(self.model.family)()
             object.__setattr__(self, "options", defaults)
 
+    @property
+    def shows_own_outcome(self) -> bool:  # type: ignore[override]
+        return self.preview
+
     def check(self) -> None:
         super().check()
+        if self.preview and self.save:
+            raise BadInput("A sample preview is shown, never saved: ask for save=False.")
         limits.SAMPLE_COUNT.check(self.count)
         self._check_options_class()
         self.options.check(self.count)
@@ -247,10 +256,14 @@ class ScoreRequest(ModelRequest):
     outcome: ClassVar[type[Outcome]] = VectorsOutcome
 
     count: int = 500
+    # False: the Lab timeline's measures instead of the meter's (held-out likelihood, the
+    # time `count` samples take, parameters, training time; engine.quality.timeline).
+    meter: bool = True
 
     def check(self) -> None:
         super().check()
         limits.SCORE_SAMPLES.check(self.count)
 
     def describe(self) -> str:
-        return f"{self.model.name} · quality meter · {self.count} samples"
+        what = "quality meter" if self.meter else "timeline measures"
+        return f"{self.model.name} · {what} · {self.count} samples"

@@ -1,6 +1,6 @@
 """The DDPM family as data (engine.api.families reads it; no torch here)."""
 
-from engine.api.families import FamilySpec
+from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import DiffusionSampleOptions
 
@@ -12,8 +12,15 @@ SPEC = FamilySpec(
         "Sampling starts from pure noise (from the seed) and denoises it step by step; a "
         "class-conditional model draws the class you pick."
     ),
+    idea=(
+        "Generate by reversing a gradual noising process one learned denoising step "
+        "at a time, trained on a weighted variational bound."
+    ),
     year=2020,
     paper="Ho, Jain & Abbeel, “Denoising Diffusion Probabilistic Models” (NeurIPS 2020)",
+    # Its variational bound exists (Ho et al., eq. 5) but is not computed yet: the
+    # timeline says "not measured", not "none".
+    likelihood=Likelihood("bound", "pixel levels (the variational bound)"),
     tasks=(
         Task.SAMPLE,
         Task.DIFFUSE,

@@ -12,6 +12,10 @@ SPEC = FamilySpec(
         "a discriminator tries to tell them from real ones, and each learns from the other. "
         "Every seed is a noise vector, hence a new image."
     ),
+    idea=(
+        "A generator learns to fool a discriminator that learns to tell its images "
+        "from real ones: a two-player minimax game."
+    ),
     year=2014,
     paper="Goodfellow et al., “Generative Adversarial Nets” (NeurIPS 2014)",
     tasks=(

@@ -37,6 +37,11 @@ SPEC = FamilySpec(
         "alternately sharing each training image among the components and re-estimating "
         "each from its share. Sampling picks a component, then adds its Gaussian noise."
     ),
+    idea=(
+        "Fit a mixture of Gaussians by alternating two steps: share each image among "
+        "the components (E), then re-estimate each component from its share (M); the "
+        "likelihood never decreases."
+    ),
     year=1977,
     paper=(
         "Dempster, Laird & Rubin, “Maximum Likelihood from Incomplete Data via "

@@ -14,6 +14,7 @@ from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
+from engine.models.common.one_thread import one_torch_thread
 from engine.models.rbm.ais import DEFAULT_AIS, AisSettings, estimate_log_partition
 from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
 from engine.models.rbm.machine import bits_per_dim
@@ -53,7 +54,8 @@ class RbmSampleRunner:
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            means = gibbs_draws(loaded.rbm, seeds, steps)
+            with one_torch_thread():  # see engine.models.common.one_thread
+                means = gibbs_draws(loaded.rbm, seeds, steps)
             pixels = to_rgb_uint8(as_images(means, loaded.config))
             for rgb, seed in zip(pixels, seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
@@ -120,5 +122,6 @@ def held_out_bits(loaded: LoadedRbm, images: torch.Tensor, ais: AisSettings = DE
     """−log₂ p(v) per pixel of the binarised images, log Z by AIS (Salakhutdinov & Murray
     2008)."""
     v = binarise(images)
-    log_z = estimate_log_partition(loaded.rbm, loaded.base_biases, ais).log_partition
+    with one_torch_thread():
+        log_z = estimate_log_partition(loaded.rbm, loaded.base_biases, ais).log_partition
     return bits_per_dim(-loaded.rbm.log_prob(v, log_z), loaded.config.dims)

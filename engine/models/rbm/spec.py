@@ -38,6 +38,11 @@ SPEC = FamilySpec(
         "by lowering the energy of training images and raising that of the machine's own "
         "short Gibbs-chain fantasies. Sampling runs a Gibbs chain from random pixels."
     ),
+    idea=(
+        "Train a product of experts by lowering the energy of the data and raising "
+        "that of the model's brief Gibbs-chain reconstructions, instead of the "
+        "intractable likelihood gradient."
+    ),
     # The machine itself is Smolensky's harmonium (1986); CD made it trainable.
     year=2002,
     paper=(

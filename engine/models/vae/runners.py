@@ -20,6 +20,7 @@ from engine.models.common.images import to_rgb_uint8
 from engine.models.common.latent_runners import register_latent_runners
 from engine.models.common.model_data import model_data
 from engine.models.common.source_image import fitted_to_model, read_source
+from engine.models.vae.bound import binarised_bound_bits
 from engine.models.vae.files import load_vae
 from engine.models.vae.latent import LoadedVae, vae_models
 from engine.models.vae.net import elbo_loss
@@ -143,4 +144,9 @@ class VaeScoreRunner(ScoreRunner):
             logits = model.decode_logits(mu)
             loss = elbo_loss(logits, images, mu, logvar)
             error = (torch.sigmoid(logits) - images).abs().mean()
-        return {"held_out_neg_elbo": loss.total.item(), "held_out_recon_error": error.item()}
+            bound = binarised_bound_bits(model, images)
+        return {
+            "held_out_neg_elbo": loss.total.item(),
+            "held_out_recon_error": error.item(),
+            "held_out_bits_per_dim_bound": bound,
+        }

@@ -1,6 +1,6 @@
 """The VAE family as data (engine.api.families reads it; no torch here)."""
 
-from engine.api.families import FamilySpec
+from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import LatentSampleOptions
 
@@ -13,8 +13,13 @@ SPEC = FamilySpec(
         "drawn from a mixture fitted to where the training images landed (a plain standard "
         "normal leaves holes between them): every seed is a new image."
     ),
+    idea=(
+        "Learn an encoder and a decoder together by maximising a lower bound on the "
+        "likelihood, made differentiable by reparameterising the random latent code."
+    ),
     year=2013,
     paper="Kingma & Welling, “Auto-Encoding Variational Bayes” (ICLR 2014; arXiv 2013)",
+    likelihood=Likelihood("bound", "binarised pixels (ELBO, the N(0, I) prior)"),
     tasks=(
         Task.SAMPLE,
         Task.DECODE,
