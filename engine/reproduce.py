@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         f"in {elapsed:.1f} s"
     )
     if args.score:
-        _score(Family(args.family), out)
+        _score(Family(args.family), out, elapsed)
 
 
 def _train_upscaler(args: argparse.Namespace) -> None:
@@ -106,8 +106,10 @@ def _train_upscaler(args: argparse.Namespace) -> None:
     print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB) in {elapsed:.1f} s")
 
 
-def _score(family: Family, out: Path) -> None:
-    """Measure the new model and keep the figures beside it (the Lab shows them)."""
+def _score(family: Family, out: Path, training_seconds: float) -> None:
+    """Measure the new model and keep the figures beside it, with the time its training
+    took (the Lab and its timeline show them; the model file itself stays the same for
+    the same seed, so the time is not in it)."""
     from engine.api.parts import ModelRef
     from engine.api.requests import ScoreRequest
     from engine.quality.record import save_quality
@@ -121,6 +123,7 @@ def _score(family: Family, out: Path) -> None:
     finally:
         runtime.close()
     values = {name: v[0] for name, v in zip(outcome.labels, outcome.vectors, strict=True)}
+    values["training_seconds"] = round(training_seconds, 1)
     save_quality(out, values, request.count)
     print("\n".join(score_lines(values)))
 

@@ -61,6 +61,7 @@ class LabPanel(QWidget, ModePanel):
     generate_requested = Signal()
     training_control = Signal(str)  # "pause" or "stop"
     models_changed = Signal()
+    view_changed = Signal()  # History shows its table in place of the canvas
 
     def __init__(self, *, catalogue: Catalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +81,7 @@ class LabPanel(QWidget, ModePanel):
         self.timeline = TimelineTab()
         self.timeline.open_model.connect(self._explore_model)
         self.tabs.addTab(self.timeline, "History")
+        self.tabs.currentChanged.connect(lambda _i: self.view_changed.emit())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -339,6 +341,12 @@ class LabPanel(QWidget, ModePanel):
         self.refresh_models(select=request.model.id)
         self.tabs.setCurrentWidget(self.explore)
         self.explore.reopen(request)
+
+    def own_views(self) -> list[QWidget]:
+        return [self.timeline.view]
+
+    def shown_view(self) -> QWidget | None:
+        return self.timeline.view if self.tabs.currentWidget() is self.timeline else None
 
     def _explore_model(self, model: ModelRef) -> None:
         """A History row was opened: its model, on the Explore tab."""

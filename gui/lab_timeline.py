@@ -1,10 +1,12 @@
 """Latent Lab → History: every family in the order history met them, side by side.
 
-One row a family: its year, paper and idea, sixteen samples from its bundled model on the
-chosen data, and the figures measured on the same held-out split (the meter's, from the
-model's record; likelihood, sampling time and parameters when Measure is pressed: one
-engine job a model, the rows filling in as they finish). A family with no bundled model
-on that data says so. Double-clicking a row opens that model's Explore tools.
+The tab holds the data set, Measure and what the figures mean; its table takes the
+canvas's place (it wants the room). One row a family: its year, paper and idea, sixteen
+samples from its bundled model on the chosen data, and the figures measured on the same
+held-out split (the meter's, from the model's record; likelihood, sampling time and
+parameters when Measure is pressed: one engine job a model, the rows filling in as they
+finish). A family with no bundled model on that data says so. Double-clicking a row
+opens that model's Explore tools.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from gui.mode_panel import Send
 
 DATA_SETS = (("digits", "Digits"), ("shapes", "Shapes"), ("emoji", "Emoji"))
 THUMBNAIL = 96  # px: a 4 x 4 sheet of digits stays legible
+FAMILY_WIDTH = 270  # px: year, title, paper and idea wrapped
 FIRST_FIGURE = 3  # COLUMNS[3:] are the figures; the first three are drawn as one cell
 
 
@@ -65,20 +68,23 @@ class TimelineTab(QWidget):
         self.measure_button.clicked.connect(self.measure)
         self.status = QLabel()
         self.status.setStyleSheet("color: #a8a8a8;")
+        self.status.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Data"))
-        top.addWidget(self.data_box)
+        top.addWidget(self.data_box, 1)
         top.addWidget(self.measure_button)
-        top.addWidget(self.status, 1)
-        self.table = _table()
-        self.table.cellDoubleClicked.connect(self._row_opened)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
         self.notes.setStyleSheet("color: #a8a8a8;")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
         layout.addWidget(self.notes)
+        layout.addStretch(1)
+        self.table = _table()
+        self.table.cellDoubleClicked.connect(self._row_opened)
+        self.view = self.table  # what the window shows in place of the canvas
         self._shown_data = ""
 
     def set_submit(self, send: Send) -> None:
@@ -111,10 +117,16 @@ class TimelineTab(QWidget):
             self._show_figures(i)
             self._draw_samples(i, row)
         self.table.resizeRowsToContents()
-        notes = sorted({f"{r.title}: {likelihood_note(r)}" for r in self.rows if r.likelihood})
+        notes = sorted({f"<b>{r.title}</b>: {likelihood_note(r)}" for r in self.rows})
         self.notes.setText(
-            " · ".join(notes) + ". The meter's figures are from 500 samples, measured when "
-            "each model was made; double-click a row to explore that model."
+            "Every family on the same held-out images, in the order history met them. "
+            "<p><b>bits/dim</b>: the held-out negative log-likelihood per pixel value, "
+            "lower is better; only figures over the same values compare.</p><p>"
+            + "<br>".join(notes)
+            + "</p><p>The meter's figures (recognisable … realism) are from 500 samples, "
+            "measured when each model was made; <b>Measure</b> times "
+            f"{TIMELINE_SAMPLES} samples and scores the held-out images now.</p>"
+            "<p>Double-click a row to explore that model.</p>"
         )
 
     def _show_figures(self, i: int) -> None:
@@ -124,7 +136,7 @@ class TimelineTab(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             if column == 2:
-                item.setToolTip(likelihood_note(self.rows[i]) or "this family defines no density")
+                item.setToolTip(likelihood_note(self.rows[i]))
             self.table.setItem(i, column, item)
 
     def _draw_samples(self, i: int, row: TimelineRow) -> None:
@@ -218,8 +230,12 @@ def _table() -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, table.columnCount()):
+    # A cell widget's size is not its column's content: the first two are set.
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+    table.setColumnWidth(0, FAMILY_WIDTH)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+    table.setColumnWidth(1, THUMBNAIL + 16)
+    for column in range(2, table.columnCount()):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
     return table
 
@@ -232,7 +248,6 @@ def _history_cell(row: TimelineRow) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setContentsMargins(6, 4, 6, 4)
-    label.setMinimumWidth(280)
     return label
 
 

@@ -114,8 +114,8 @@ class MainWindow(QMainWindow):
         self.views.addWidget(self.canvas)
         for panel in self.modes:
             self.panels.addWidget(panel)
-            if panel.main_view is not None:
-                self.views.addWidget(panel.main_view)
+            for view in panel.own_views():
+                self.views.addWidget(view)
         self.panels.setMinimumWidth(320)
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.panels)
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.create_panel.notice.connect(say)
         self.create_panel.models_changed.connect(self.scan_upscalers)
         self.lab_panel.training_control.connect(self.controls.control_training)
+        self.lab_panel.view_changed.connect(self._show_view_of_panel)
         self.gallery_panel.open_requested.connect(self.open_image)
         self.gallery_panel.current_changed.connect(self.open_image)
         self.gallery_panel.deleted.connect(self._deleted)
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
     def set_mode(self, index: int) -> None:
         panel = self.modes[index]
         self.panels.setCurrentIndex(index)
-        self.views.setCurrentWidget(panel.main_view or self.canvas)
+        self.views.setCurrentWidget(panel.shown_view() or self.canvas)
         self.mode_actions[index].setChecked(True)
         self.generate_action.setEnabled(panel.generates)
         # The gallery grid wants room; the control panels want the canvas to have it.
@@ -184,6 +185,10 @@ class MainWindow(QMainWindow):
         left = max(380, panel.minimumSizeHint().width()) if panel.generates else total // 2
         self.splitter.setSizes([left, total - left])
         panel.activated()
+
+    def _show_view_of_panel(self) -> None:
+        panel = self.current_panel
+        self.views.setCurrentWidget(panel.shown_view() or self.canvas)
 
     def show_panel(self, panel: ModePanel) -> None:
         self.set_mode(self.modes.index(panel))

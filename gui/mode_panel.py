@@ -43,6 +43,15 @@ class ModePanel:
     def set_submit(self, send: Send) -> None:
         self.send = send
 
+    def own_views(self) -> list[QWidget]:
+        """Every view this panel may put on the right side (the window holds them)."""
+        return [self.main_view] if self.main_view is not None else []
+
+    def shown_view(self) -> QWidget | None:
+        """What the right side shows now (None: the shared canvas). A panel whose choice
+        changes (the Lab's History tab) says so with a `view_changed` signal."""
+        return self.main_view
+
     def build_request(self) -> Request:
         raise NotImplementedError
 

@@ -53,7 +53,8 @@ class ResultView(QObject):
     def job_event(self, event: object, state: JobState | None) -> None:
         """Any job's event; `state` is the job as it was before this event."""
         if isinstance(event, Preview):
-            self._show_preview(event, state)
+            if state is None or not state.request.shows_own_outcome:  # not a thumbnail's
+                self._show_preview(event, state)
         elif isinstance(event, Finished) and state is not None:
             self.results.add(event.job_id, state.request, event.outcome)
         elif isinstance(event, Cancelled):

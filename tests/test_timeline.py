@@ -19,7 +19,12 @@ from engine.api.requests import ScoreRequest
 from engine.context import JobContext
 from engine.models.vae.bound import binarised_bound_bits
 from engine.models.vae.net import Vae, VaeConfig
-from engine.quality.timeline_table import likelihood_cell, table_lines, timeline_rows
+from engine.quality.timeline_table import (
+    likelihood_cell,
+    likelihood_note,
+    table_lines,
+    timeline_rows,
+)
 from engine.runtime import Runtime
 from tests.tiny_models import tiny_model
 
@@ -39,7 +44,8 @@ def test_every_lab_family_names_its_year_paper_and_idea_and_the_rows_follow_hist
 
 def test_each_likelihood_is_labelled_and_a_gan_says_it_has_none():
     rows = {r.family: r for r in timeline_rows("digits")}
-    assert likelihood_cell(rows["gan"]) == "none (a GAN gives no likelihood)"
+    assert likelihood_cell(rows["gan"]) == "none"
+    assert "no density" in likelihood_note(rows["gan"])
     assert rows["gmm"].likelihood.kind == "exact"
     assert rows["rbm"].likelihood.kind == "estimate"
     assert rows["vae"].likelihood.kind == "bound"

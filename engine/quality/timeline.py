@@ -6,8 +6,9 @@ the meter's figures.
 - the seconds to draw `count` samples (seeds 0…count-1), the model already loaded: the
   cost a learner waits for, not the file's first read;
 - parameters: the numbers in the model file (what sampling needs, nothing of training);
-- training seconds, where the model's record keeps them (the app's trainings do, and
-  `python -m engine.train` writes them beside a bundled model).
+- training seconds, where the figures beside the model keep them (`python -m
+  engine.train` writes them beside a bundled model; not in the model file, which stays
+  byte for byte the same for the same seed).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ def timeline_values(
     del tensors
     ctx.phase = "timing the samples"
     values["sample_seconds"] = sampling_seconds(runtime, request.model, request.count, ctx)
-    trained = meta.get(TRAINING_SECONDS, load_quality(path).get(TRAINING_SECONDS))
-    if isinstance(trained, int | float):
-        values[TRAINING_SECONDS] = float(trained)
+    trained = load_quality(path).get(TRAINING_SECONDS)
+    if trained is not None:
+        values[TRAINING_SECONDS] = trained
     likelihood = families.spec_of(request.model.family).likelihood
     if likelihood is not None:
         ctx.phase = "scoring the held-out images"

@@ -83,9 +83,9 @@ def _meter_values(path: Path | None) -> dict[str, float]:
 
 
 def likelihood_cell(row: TimelineRow) -> str:
-    """'2.66 exact', '0.417 estimate', 'none (a GAN gives no likelihood)', 'not measured'."""
+    """'2.66 exact', '0.417 estimate', 'none' (a GAN's), 'not measured'."""
     if row.likelihood is None:
-        return f"none (a {row.title} gives no likelihood)"
+        return "none"
     bits = row.bits_per_dim
     if bits is None:
         return "not measured"
@@ -95,7 +95,7 @@ def likelihood_cell(row: TimelineRow) -> str:
 def likelihood_note(row: TimelineRow) -> str:
     """What the bits are over, for the table's footnote or a tooltip."""
     if row.likelihood is None:
-        return ""
+        return f"none: a {row.title} defines no density, so it has no likelihood to measure"
     return f"bits per dimension, {row.likelihood.kind}, over {row.likelihood.over}"
 
 
@@ -128,7 +128,7 @@ COLUMNS = (
     "year",
     "family",
     "model",
-    "bits/dim (held out)",
+    "bits/dim",
     *(heading for _, heading in METER_COLUMNS),
     f"{TIMELINE_SAMPLES} samples",
     "training",
@@ -145,5 +145,5 @@ def table_lines(rows: list[TimelineRow]) -> list[str]:
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in grid
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    notes = sorted({f"{r.title}: {likelihood_note(r)}" for r in rows if r.likelihood})
+    notes = sorted({f"{r.title}: {likelihood_note(r)}" for r in rows})
     return [*(line.rstrip() for line in lines), "", *notes]

@@ -8,7 +8,6 @@ writes them at the step reached, and `resume_from` continues from a state file.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -65,13 +64,6 @@ def run_train_job(
     # continues towards 8,000 (Continue training's default), not 276 + some guess.
     meta = {**meta, "steps_planned": steps}
     saved = start or None  # the step of the last checkpoint written whole
-    started = time.perf_counter()
-
-    def timed(meta: dict[str, Any]) -> dict[str, Any]:
-        # A resumed training's earlier legs are not known here: it records no total.
-        if request.resume_from:
-            return meta
-        return {**meta, "training_seconds": round(time.perf_counter() - started, 1)}
 
     def checkpoint(step: int, losses: dict[str, float]) -> None:
         nonlocal saved
@@ -84,7 +76,7 @@ def run_train_job(
             trainer.state.save(
                 state_path(output), {"family": request.family.value, "preset": request.preset}
             )
-            trainer.save_model(output, timed({**meta, "steps": step, "final_losses": losses}))
+            trainer.save_model(output, {**meta, "steps": step, "final_losses": losses})
         except OSError as exc:  # a full disk, a folder gone: stop with a sentence
             if saved is None:  # no model of this training: leave no state without one
                 state_path(output).unlink(missing_ok=True)
