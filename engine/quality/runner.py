@@ -32,7 +32,7 @@ class ScoreRunner:
         from engine.quality.timeline import timeline_values
 
         def held_out(dataset: str) -> dict[str, float]:
-            return self.family_values(request, dataset)
+            return self.held_out_likelihood(request, dataset)
 
         values = timeline_values(_SamplingRuntime(self.env), request, ctx, held_out)
         return VectorsOutcome(tuple((float(v),) for v in values.values()), tuple(values))
@@ -40,6 +40,13 @@ class ScoreRunner:
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
         """What only this family can measure (the VAE: its ELBO on held-out data)."""
         return {}
+
+    def held_out_likelihood(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
+        """The family's held-out likelihood figure, under its spec's score key, for the
+        timeline. By default the family's own figures, for a family whose family_values
+        are only that; one whose family_values cost more (a DDPM's per-class meter)
+        answers this alone."""
+        return self.family_values(request, dataset)
 
     def unload(self) -> None:
         pass

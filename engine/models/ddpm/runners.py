@@ -309,9 +309,24 @@ class DdpmScoreRunner(ScoreRunner):
         from engine.quality.classes import per_class
         from engine.quality.runner import sampling_runtime
 
+        values = self.held_out_likelihood(request, dataset)
         loaded, _path = ddpm_models(self.env).load(request.model, JobContext(0))
         if not loaded.config.num_classes:
-            return {}
+            return values
         names = [_class_name(loaded.meta, i) for i in range(loaded.config.num_classes)]
         runtime = sampling_runtime(self.env)
-        return per_class(runtime, request.model, dataset, names, request.count)
+        return {**values, **per_class(runtime, request.model, dataset, names, request.count)}
+
+    def held_out_likelihood(self, request, dataset: str) -> dict[str, float]:
+        """The variational bound on the held-out images, without a class (bound.py)."""
+        from engine.data import pixel_levels
+        from engine.models.ddpm.bound import variational_bound_bits
+        from engine.quality.score import held_out_images_like
+
+        loaded, _path = ddpm_models(self.env).load(request.model, JobContext(0))
+        config = loaded.config
+        images = held_out_images_like(dataset, config.channels, config.image_size)
+        if images is None:
+            return {}
+        bits = variational_bound_bits(loaded.unet, config, images, pixel_levels(dataset))
+        return {"held_out_bits_per_dim_bound": bits}

@@ -18,9 +18,7 @@ SPEC = FamilySpec(
     ),
     year=2020,
     paper="Ho, Jain & Abbeel, “Denoising Diffusion Probabilistic Models” (NeurIPS 2020)",
-    # Its variational bound exists (Ho et al., eq. 5) but is not computed yet: the
-    # timeline says "not measured", not "none".
-    likelihood=Likelihood("bound", "pixel levels (the variational bound)"),
+    likelihood=Likelihood("bound", "pixel levels (the variational bound, no class)"),
     tasks=(
         Task.SAMPLE,
         Task.DIFFUSE,

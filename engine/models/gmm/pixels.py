@@ -20,8 +20,6 @@ from engine.api.errors import BadInput
 from engine.models.common.gmm import COVARIANCES
 
 FULL_MAX_DIMS = 1024  # a full covariance is D x D numbers a component: 32 x 32 grey at most
-DIGIT_LEVELS = 17  # the UCI digits store ink as 0..16
-BYTE_LEVELS = 256
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,6 @@ class GmmConfig:
         )
         config.check()
         return config
-
-
-def levels_of(dataset: str) -> int:
-    return DIGIT_LEVELS if dataset == "digits" else BYTE_LEVELS
 
 
 def checked_points(images: torch.Tensor, components: int) -> torch.Tensor:

@@ -14,6 +14,7 @@ from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
+from engine.data import pixel_levels
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
 from engine.models.common.model_data import model_data
@@ -24,7 +25,6 @@ from engine.models.gmm.pixels import (
     as_images,
     bits_per_dim,
     dequantise,
-    levels_of,
     quantise,
 )
 from engine.models.gmm.spec import MixtureSampleOptions
@@ -162,7 +162,7 @@ class GmmTrainRunner:
             data.info.channels,
             settings.components,
             settings.covariance,
-            levels_of(data.info.name),
+            pixel_levels(data.info.name),
         )
         ctx.phase = "starting EM (k-means++)"
         trainer = GmmTrainer(config, data, settings, seed)
