@@ -24,7 +24,7 @@ from engine.models.nade.files import load_nade
 from engine.models.nade.network import Nade
 from engine.models.nade.pixels import NadeConfig
 from engine.models.nade.runners import held_out_bits
-from engine.models.nade.sampling import draws
+from engine.models.nade.sampling import draws, pictures
 from engine.models.nade.training import NadeTrainer, NadeTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
 from tests.tiny_models import tiny_model
@@ -151,6 +151,22 @@ def test_a_sample_is_its_seeds_alone_and_its_drawing_ends_on_it():
     assert torch.equal(pictures[-1].reshape(-1), together[1])
     assert pictures[0].reshape(-1)[1:].eq(0.5).all()  # not drawn yet: grey
     assert len(list(drawing(nade, seed=8, size=3, every=3))) == 3  # a frame a row
+
+
+def test_a_pictures_pixels_are_the_probabilities_its_draw_thresholded():
+    """Pixel d of seed s is ink exactly when seed s's d-th uniform number is under the
+    picture's value there (the numbers drawn here as sampling documents them)."""
+    nade = random_nade(visible=9, hidden=4, seed=6)
+    seeds = [3, 4, 5]
+    picture, drawn = pictures(nade, seeds), draws(nade, seeds)
+    numbers = torch.stack(
+        [
+            torch.rand(9, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+            for s in seeds
+        ]
+    )
+    assert torch.all((picture >= 0) & (picture <= 1))
+    assert torch.equal((numbers < picture).double(), drawn)
 
 
 def test_a_completion_keeps_the_known_pixels_and_is_seeded():

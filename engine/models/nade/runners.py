@@ -18,7 +18,7 @@ from engine.models.common.images import to_rgb_uint8
 from engine.models.nade.files import RETRAIN_HINT, LoadedNade, load_nade
 from engine.models.nade.network import bits_per_dim
 from engine.models.nade.pixels import NadeConfig, as_images
-from engine.models.nade.sampling import draws
+from engine.models.nade.sampling import pictures
 from engine.models.nade.training import NadeTrainer, nade_preset, training_meta
 from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
@@ -36,7 +36,8 @@ def nade_models(env: RunnerEnv) -> CachedModels:
 
 @runner(task=Task.SAMPLE, family=NADE)
 class NadeSampleRunner:
-    """Sample i draws its pixels with the numbers of seed + i."""
+    """Sample i draws its pixels with the numbers of seed + i; its picture shows each
+    pixel's probability of ink given those drawn before it (sampling.pictures)."""
 
     def __init__(self, env: RunnerEnv) -> None:
         self.models = nade_models(env)
@@ -49,7 +50,7 @@ class NadeSampleRunner:
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            pixels = to_rgb_uint8(as_images(draws(loaded.nade, seeds), loaded.config))
+            pixels = to_rgb_uint8(as_images(pictures(loaded.nade, seeds), loaded.config))
             for rgb, seed in zip(pixels, seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)

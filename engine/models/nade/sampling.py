@@ -72,3 +72,13 @@ def last(sequence: Iterator[Frame]) -> Frame:
 def draws(nade: Nade, seeds: Iterable[int]) -> torch.Tensor:
     """len(seeds) x D binary samples, sample i from seeds[i]."""
     return last(frames(nade, pixel_noise(nade, seeds))).pixels
+
+
+def pictures(nade: Nade, seeds: Iterable[int]) -> torch.Tensor:
+    """len(seeds) x D pictures of the samples of `seeds`: each pixel's probability of ink
+    given the pixels drawn before it, as the RBM shows its mean visibles and Larochelle &
+    Murray their samples. The binary draw is this picture thresholded by the seed's own
+    numbers; grey shows how sure the model was. Measured by the meter (made on grey
+    digits): the binary draws of nade-digits score 0.11 recognisable (their speckle reads
+    as noise), these pictures 0.55; real held-out digits binarised score 0.66."""
+    return last(frames(nade, pixel_noise(nade, seeds))).probabilities

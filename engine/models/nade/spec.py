@@ -2,6 +2,7 @@
 
 from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
+from engine.api.sample_options import SampleOptions
 
 SPEC = FamilySpec(
     id="nade",
@@ -11,7 +12,8 @@ SPEC = FamilySpec(
         "black-and-white image as a chain: each pixel's chance of being ink given the "
         "pixels before it, in reading order, from one hidden layer whose weights all the "
         "pixels share. So the likelihood is <i>exact</i>, and sampling draws the pixels "
-        "one by one, top left to bottom right."
+        "one by one, top left to bottom right; a sample's picture shows how sure the "
+        "model was of each pixel it drew."
     ),
     year=2011,
     paper=(
@@ -22,4 +24,5 @@ SPEC = FamilySpec(
     lab=True,
     trains_on=("digits",),  # colour sets are refused: see engine.models.nade.pixels
     presets="engine.models.nade.training:NADE_PRESETS",
+    sample_options=SampleOptions,  # a sample is its seed alone: nothing to choose
 )
