@@ -79,6 +79,7 @@ def pictures(nade: Nade, seeds: Iterable[int]) -> torch.Tensor:
     given the pixels drawn before it, as the RBM shows its mean visibles and Larochelle &
     Murray their samples. The binary draw is this picture thresholded by the seed's own
     numbers; grey shows how sure the model was. Measured by the meter (made on grey
-    digits): the binary draws of nade-digits score 0.11 recognisable (their speckle reads
-    as noise), these pictures 0.55; real held-out digits binarised score 0.66."""
+    digits): the binary draws of nade-digits score 0.11 recognisable (stray and missing
+    pixels put them far from every grey digit), these pictures 0.55; real held-out digits
+    binarised score 0.66."""
     return last(frames(nade, pixel_noise(nade, seeds))).probabilities
