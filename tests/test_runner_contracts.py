@@ -305,8 +305,8 @@ class TestGmmComponents(OneShot):
 
 
 class OneTorchThread:
-    """An RBM's products are tiny (AIS: 14,500 of them in a row); a second thread only
-    waits for the first, a hundredfold slower on a busy machine (see test_rbm.py)."""
+    """An RBM's (or a NADE's) products are tiny (AIS: 14,500 of them in a row); a second
+    thread only waits for the first, a hundredfold slower on a busy machine (test_rbm.py)."""
 
     @pytest.fixture(autouse=True)
     def one_thread(self):
@@ -326,6 +326,18 @@ class TestRbmTrain(OneTorchThread, ClassicTrain):
 
 class TestRbmScore(OneTorchThread, ClassicScore):
     family = Family("rbm")
+
+
+class TestNadeSample(OneTorchThread, ClassicSample):
+    family = Family("nade")
+
+
+class TestNadeTrain(OneTorchThread, ClassicTrain):
+    family = Family("nade")
+
+
+class TestNadeScore(OneTorchThread, ClassicScore):
+    family = Family("nade")
 
 
 class TestSdTxt2Img(RunnerContract):

@@ -23,6 +23,9 @@ from engine.models.gan.files import save_gan
 from engine.models.gan.net import Discriminator, GanConfig, Generator
 from engine.models.gmm.files import save_gmm
 from engine.models.gmm.pixels import GmmConfig
+from engine.models.nade.files import save_nade
+from engine.models.nade.network import Nade
+from engine.models.nade.pixels import NadeConfig
 from engine.models.rbm.files import save_rbm
 from engine.models.rbm.machine import Rbm
 from engine.models.rbm.pixels import RbmConfig
@@ -33,6 +36,7 @@ TINY_VAE = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=4)
 TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
 TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", levels=17)
 TINY_RBM = RbmConfig(image_size=8, channels=1, hidden=6)
+TINY_NADE = NadeConfig(image_size=8, channels=1, hidden=5)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
 LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
 
@@ -91,12 +95,27 @@ def tiny_rbm(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def tiny_nade(path: Path, seed: int = 0) -> Path:
+    """Five hidden units over 8 x 8 binary pixels: random weights and biases."""
+    g = torch.Generator().manual_seed(seed)
+    h, d = TINY_NADE.hidden, TINY_NADE.dims
+    tensors = {
+        "weights_in": torch.randn(h, d, generator=g) * 0.5,
+        "hidden_bias": torch.randn(h, generator=g) * 0.5,
+        "weights_out": torch.randn(d, h, generator=g),
+        "visible_bias": torch.randn(d, generator=g) - 1.0,
+    }
+    save_nade(path, Nade.from_tensors(tensors), TINY_NADE, DIGITS_META)
+    return path
+
+
 BUILDERS = {
     Family.VAE: tiny_vae,
     Family.GAN: tiny_gan,
     Family.DDPM: tiny_ddpm,
     Family("gmm"): tiny_gmm,
     Family("rbm"): tiny_rbm,
+    Family("nade"): tiny_nade,
 }
 
 

@@ -1,8 +1,7 @@
-"""Images as an RBM's binary visibles: binarised, flattened, and back.
+"""Images as an RBM's binary visibles: its settings, and pixels back to images.
 
-A Bernoulli RBM's visibles are 0 or 1, so a pixel is ink where it is over half the data's
-brightest value (digits: over 8 of 16). Only grey images binarise into something a person
-still recognises; colour is refused with a sentence.
+Binarising (over half the brightest value is ink) and the refusal of colour are shared
+with the other binary family: engine.models.common.binary_pixels.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine.api.errors import BadInput
+from engine.models.common.binary_pixels import colour_refused
 
-COLOUR_REFUSED = (
-    "a binary RBM models black-and-white pixels; choose digits (or a folder of grey "
-    "images), not a colour data set"
-)
+COLOUR_REFUSED = colour_refused("RBM")
 
 
 @dataclass(frozen=True)
@@ -46,20 +43,6 @@ class RbmConfig:
         config = cls(int(data["image_size"]), int(data["channels"]), int(data["hidden"]))
         config.check()
         return config
-
-
-def binarise(images: torch.Tensor) -> torch.Tensor:
-    """N x C x H x W images (any scale) as N x D float64 of 0 and 1: over half the maximum
-    is ink. BadInput for values that are not numbers."""
-    flat = images.reshape(len(images), -1).double()
-    if not bool(torch.isfinite(flat).all()):
-        bad = int((~torch.isfinite(flat)).any(1).sum())
-        raise BadInput(
-            f"{bad} of the {len(flat)} training images hold values that are not numbers "
-            "(NaN or infinite). Remove or repair them and train again."
-        )
-    top = flat.max().clamp_min(1e-12)
-    return (flat > 0.5 * top).double()
 
 
 def as_images(points: torch.Tensor, config: RbmConfig) -> torch.Tensor:

@@ -12,13 +12,14 @@ from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
+from engine.models.common.binary_pixels import binarise
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
 from engine.models.common.one_thread import one_torch_thread
 from engine.models.rbm.ais import DEFAULT_AIS, AisSettings, estimate_log_partition
 from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
 from engine.models.rbm.machine import bits_per_dim
-from engine.models.rbm.pixels import RbmConfig, as_images, binarise
+from engine.models.rbm.pixels import RbmConfig, as_images
 from engine.models.rbm.sampling import gibbs_draws
 from engine.models.rbm.spec import GibbsSampleOptions
 from engine.models.rbm.training import RbmTrainer, rbm_preset, training_meta

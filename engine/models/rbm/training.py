@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.api.errors import BadInput
+from engine.models.common.binary_pixels import binarise, binary_training_images
 from engine.models.common.images import to_rgb_uint8
 from engine.models.rbm.ais import base_rate_biases
 from engine.models.rbm.files import save_rbm
 from engine.models.rbm.machine import Rbm, logit
-from engine.models.rbm.pixels import COLOUR_REFUSED, RbmConfig, as_images, binarise
+from engine.models.rbm.pixels import RbmConfig, as_images
 from engine.train.datasets import ArrayData, ShapesSource
 
 PREVIEW_SAMPLES = 16
@@ -66,16 +66,7 @@ def rbm_preset(name: str) -> RbmPreset:
 
 def training_images(data: ArrayData | ShapesSource) -> torch.Tensor:
     """The bundled digits without the meter's held-out part, or every image of a set."""
-    if isinstance(data, ShapesSource):  # colour: the config's check refuses it first
-        raise BadInput(f"Shapes are drawn in colour: {COLOUR_REFUSED}.")
-    if data.info.name == "digits":
-        from engine.quality.splits import digit_splits
-
-        x, _y, split = digit_splits()
-        if len(x) == len(data.images):
-            keep = torch.cat([split["train"], split["calibrate"]]).sort().values
-            return data.images[keep]
-    return data.images
+    return binary_training_images(data, "RBM")
 
 
 class _Parameters(nn.Module):

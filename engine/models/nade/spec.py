@@ -1,0 +1,28 @@
+"""The NADE family as data (engine.api.families reads it; no torch here)."""
+
+from engine.api.families import FamilySpec, Likelihood
+from engine.api.kinds import Task
+from engine.api.sample_options import SampleOptions
+
+SPEC = FamilySpec(
+    id="nade",
+    title="NADE",
+    about=(
+        "A <b>neural autoregressive distribution estimator</b> writes the probability of a "
+        "black-and-white image as a chain: each pixel's chance of being ink given the "
+        "pixels before it, in reading order, from one hidden layer whose weights all the "
+        "pixels share. So the likelihood is <i>exact</i>, and sampling draws the pixels "
+        "one by one, top left to bottom right; a sample's picture shows how sure the "
+        "model was of each pixel it drew."
+    ),
+    year=2011,
+    paper=(
+        "Larochelle & Murray, “The Neural Autoregressive Distribution Estimator” (AISTATS, 2011)"
+    ),
+    likelihood=Likelihood("exact", "binarised pixels"),
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    lab=True,
+    trains_on=("digits",),  # colour sets are refused: see engine.models.nade.pixels
+    presets="engine.models.nade.training:NADE_PRESETS",
+    sample_options=SampleOptions,  # a sample is its seed alone: nothing to choose
+)
