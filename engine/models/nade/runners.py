@@ -15,6 +15,7 @@ from engine.context import JobContext
 from engine.models.common.binary_pixels import binarise
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
+from engine.models.common.one_thread import one_torch_thread
 from engine.models.nade.files import RETRAIN_HINT, LoadedNade, load_nade
 from engine.models.nade.network import bits_per_dim
 from engine.models.nade.pixels import NadeConfig, as_images
@@ -50,7 +51,9 @@ class NadeSampleRunner:
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            pixels = to_rgb_uint8(as_images(pictures(loaded.nade, seeds), loaded.config))
+            with one_torch_thread():  # 64 tiny steps in a row: see common.one_thread
+                probabilities = pictures(loaded.nade, seeds)
+            pixels = to_rgb_uint8(as_images(probabilities, loaded.config))
             for rgb, seed in zip(pixels, seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)

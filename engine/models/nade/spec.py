@@ -15,6 +15,11 @@ SPEC = FamilySpec(
         "one by one, top left to bottom right; a sample's picture shows how sure the "
         "model was of each pixel it drew."
     ),
+    idea=(
+        "Write a binary image's probability as a product of per-pixel conditionals, each "
+        "a small network sharing its weights with the others: an RBM-like model whose "
+        "likelihood is exact and tractable."
+    ),
     year=2011,
     paper=(
         "Larochelle & Murray, “The Neural Autoregressive Distribution Estimator” (AISTATS, 2011)"
