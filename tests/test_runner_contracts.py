@@ -328,6 +328,30 @@ class TestRbmScore(OneTorchThread, ClassicScore):
     family = Family("rbm")
 
 
+class TestRealnvpSample(ClassicSample):
+    family = Family("realnvp")
+
+
+class TestRealnvpDecode(ClassicDecode):
+    family = Family("realnvp")
+
+
+class TestRealnvpInterpolate(ClassicInterpolate):
+    family = Family("realnvp")
+
+
+class TestRealnvpSeedLatent(ClassicSeedLatent):
+    family = Family("realnvp")
+
+
+class TestRealnvpTrain(ClassicTrain):
+    family = Family("realnvp")
+
+
+class TestRealnvpScore(ClassicScore):
+    family = Family("realnvp")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py
