@@ -340,6 +340,30 @@ class TestNadeScore(OneTorchThread, ClassicScore):
     family = Family("nade")
 
 
+class TestRealnvpSample(ClassicSample):
+    family = Family("realnvp")
+
+
+class TestRealnvpDecode(ClassicDecode):
+    family = Family("realnvp")
+
+
+class TestRealnvpInterpolate(ClassicInterpolate):
+    family = Family("realnvp")
+
+
+class TestRealnvpSeedLatent(ClassicSeedLatent):
+    family = Family("realnvp")
+
+
+class TestRealnvpTrain(ClassicTrain):
+    family = Family("realnvp")
+
+
+class TestRealnvpScore(ClassicScore):
+    family = Family("realnvp")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py

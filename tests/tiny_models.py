@@ -29,6 +29,9 @@ from engine.models.nade.pixels import NadeConfig
 from engine.models.rbm.files import save_rbm
 from engine.models.rbm.machine import Rbm
 from engine.models.rbm.pixels import RbmConfig
+from engine.models.realnvp.files import save_realnvp
+from engine.models.realnvp.flow import RealNvp
+from engine.models.realnvp.pixels import RealnvpConfig
 from engine.models.vae.files import save_vae
 from engine.models.vae.net import Vae, VaeConfig
 
@@ -37,8 +40,13 @@ TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
 TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", levels=17)
 TINY_RBM = RbmConfig(image_size=8, channels=1, hidden=6)
 TINY_NADE = NadeConfig(image_size=8, channels=1, hidden=5)
+TINY_REALNVP = RealnvpConfig(image_size=8, channels=1, levels=17, scales=1, width=4, blocks=0)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
-LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
+LATENT_DIMS = {
+    Family.VAE: TINY_VAE.latent_dim,
+    Family.GAN: TINY_GAN.z_dim,
+    Family("realnvp"): TINY_REALNVP.dims,
+}
 
 DIGITS_META = {
     "dataset": "digits",
@@ -106,6 +114,18 @@ def tiny_nade(path: Path, seed: int = 0) -> Path:
         "visible_bias": torch.randn(d, generator=g) - 1.0,
     }
     save_nade(path, Nade.from_tensors(tensors), TINY_NADE, DIGITS_META)
+
+
+def tiny_realnvp(path: Path, seed: int = 0) -> Path:
+    """A one-scale flow over 8 x 8 grey with 4 feature maps a coupling: its fresh weights
+    (whose last layers are zero: the identity) moved by small random amounts."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        flow = RealNvp(TINY_REALNVP)
+        with torch.no_grad():
+            for parameter in flow.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.05)
+    save_realnvp(path, flow, TINY_REALNVP, DIGITS_META)
     return path
 
 
@@ -116,6 +136,7 @@ BUILDERS = {
     Family("gmm"): tiny_gmm,
     Family("rbm"): tiny_rbm,
     Family("nade"): tiny_nade,
+    Family("realnvp"): tiny_realnvp,
 }
 
 
