@@ -44,6 +44,11 @@ SPEC = FamilySpec(
         "standard normal noise. Being invertible, it gives every image its exact code and "
         "its exact likelihood; sampling decodes random noise."
     ),
+    idea=(
+        "Stack invertible coupling layers, each scaling and shifting half of the values "
+        "by functions of the other half, so that the likelihood, sampling and every "
+        "image's latent code are exact."
+    ),
     year=2016,
     paper=(
         "Dinh, Sohl-Dickstein & Bengio, “Density estimation using Real NVP” (ICLR 2017; arXiv 2016)"
