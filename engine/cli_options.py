@@ -27,10 +27,12 @@ def add_sample_options(parser: argparse.ArgumentParser) -> None:
     for cls, users in _options_classes().items():
         group = parser.add_argument_group(f"{families.titles(users)} options")
         for field, kind in _flag_fields(cls):
-            if f"--{field.name}" in parser._option_string_actions:
+            flag = "--" + field.name.replace("_", "-")  # --gibbs-steps, as every other flag
+            if flag in parser._option_string_actions:
                 continue  # two classes with one field: the flag is shared
             group.add_argument(
-                f"--{field.name}",
+                flag,
+                dest=field.name,
                 type=kind,
                 default=argparse.SUPPRESS,  # not given: the options class's own default
                 help=_help(field),

@@ -83,7 +83,7 @@ def test_score_prints_the_meter_as_name_value_lines(model):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["score", "--model", "models/sd15"], "not one of Latent Studio's VAE, GAN or DDPM"),
+        (["score", "--model", "models/sd15"], "not one of Latent Studio's Lab models"),
         (["train", "--model", "gan", "--data", "nowhere/at/all", "--out", "{out}"], "nowhere"),
         (["train", "--model", "ddpm", "--data", "digits", "--size", "32", "--out", "{out}"], "8"),
         (["sample", "--model", "ddpm-digits", "--label", "12", "--out", "{out}"], "12"),
