@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import types
-import typing
-from typing import Any
 
 from engine.api import families
 from engine.api.kinds import Family
-from engine.api.sample_options import SampleOptions
-
-FLAG_TYPES = (int, float, str)  # tuples (a latent code) are the GUI's, not a flag's
+from engine.api.sample_options import SampleOptions, scalar_fields
 
 
 def add_sample_options(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +21,7 @@ def add_sample_options(parser: argparse.ArgumentParser) -> None:
     groups = []
     for cls, users in _options_classes().items():
         group = parser.add_argument_group(f"{families.titles(users)} options")
-        for field, kind in _flag_fields(cls):
+        for field, kind in scalar_fields(cls):
             flag = "--" + field.name.replace("_", "-")  # --gibbs-steps, as every other flag
             if flag in parser._option_string_actions:
                 continue  # two classes with one field: the flag is shared
@@ -45,7 +40,7 @@ def sample_options(args: argparse.Namespace, family: Family) -> SampleOptions:
     """The options of `family`'s class from the flags given."""
     cls = families.sample_options_of(family)
     given = vars(args)
-    return cls(**{f.name: given[f.name] for f, _ in _flag_fields(cls) if f.name in given})
+    return cls(**{f.name: given[f.name] for f, _ in scalar_fields(cls) if f.name in given})
 
 
 def _help(field: dataclasses.Field) -> str:
@@ -62,24 +57,6 @@ def _options_classes() -> dict[type[SampleOptions], list[Family]]:
         if cls is not None:
             found.setdefault(cls, []).append(family)
     return found
-
-
-def _flag_fields(cls: type) -> list[tuple[dataclasses.Field, type]]:
-    hints = typing.get_type_hints(cls)
-    fields = []
-    for field in dataclasses.fields(cls):
-        kind = _scalar(hints[field.name])
-        if kind is not None:
-            fields.append((field, kind))
-    return fields
-
-
-def _scalar(hint: Any) -> type | None:
-    """int for `int` or `int | None`; None for anything a flag cannot carry."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        hint = options[0] if len(options) == 1 else None
-    return hint if hint in FLAG_TYPES else None
 
 
 class _FamilyHelp(argparse._HelpAction):

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.catalogue import CatalogueEntry
-from engine.api.families import spec_of
+from engine.api.families import sample_options_of, spec_of
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome, VectorsOutcome
 from engine.api.parts import ModelRef
 from engine.api.requests import Request, SampleRequest, ScoreRequest
@@ -49,6 +49,7 @@ from gui.lab_model_files import (
 from gui.lab_timeline import TimelineTab
 from gui.mode_panel import ModePanel, Send
 from gui.quality_line import quality_text, quality_warning
+from gui.sample_options_form import SampleOptionsForm
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
 from gui.viewmodels.lab import LabViewModel
@@ -149,6 +150,8 @@ class LabPanel(QWidget, ModePanel):
         form.addRow("Steps", self.steps)
         form.addRow("Class", self.label)
         form.addRow("Guidance", self.guidance)
+        self.options_form = SampleOptionsForm()
+        form.addRow(self.options_form)
         self._diffusion_rows = (self.steps, self.label, self.guidance)
         self._form = form
         tab = QWidget()
@@ -171,6 +174,8 @@ class LabPanel(QWidget, ModePanel):
         bind_spin(self.steps, vm.steps)
         self.label_binding = bind_combo(self.label, vm.label)
         bind_spin(self.guidance, vm.guidance)
+        self.options_form.changed.connect(lambda: vm.options.set(self.options_form.values()))
+        vm.options.changed.connect(lambda *_: self.options_form.set_values(vm.options.value))
 
     # ------------------------------------------------------------ models
 
@@ -206,6 +211,9 @@ class LabPanel(QWidget, ModePanel):
         for widget in self._diffusion_rows:
             widget.setVisible(self.vm.diffusion)
             self._form.labelForField(widget).setVisible(self.vm.diffusion)
+        own = None if self.vm.diffusion or model is None else sample_options_of(model.family)
+        self.options_form.set_options_class(own)
+        self.vm.options.set(self.options_form.values())
         record = record_of(entry.path) if entry else {}
         self.vm.describe_model(classes_of(record), default_guidance(record))
         self._fill_classes()

@@ -1,12 +1,17 @@
 """What a family's samples can be asked for beyond seed and count: a typed part per kind
 of model, held by SampleRequest.options. A family's spec names its class: a request is
 checked against it, and a recipe writes the fields plainly and is read back as it. The
-CLI builds `sample` flags from the fields (each field's metadata["help"] is its help
-line), so a GAN's help offers no DDPM flags."""
+CLI builds `sample` flags from the fields, and the Lab's Sample tab its controls: a
+field's metadata gives its "help" line, and may give its "title" and "range" (low,
+high) for a control, so a GAN's help offers no DDPM flags and no family needs GUI code."""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.api import limits
 from engine.api.errors import BadInput
@@ -65,3 +70,26 @@ class LatentSampleOptions(SampleOptions):
             raise BadInput("A latent code draws one image: the count must be 1.")
         for value in self.latent:  # (not parts.Latents: parts reads the family specs)
             limits.LATENT_VALUE.check(value)
+
+
+SCALAR_TYPES = (int, float, str)
+
+
+def scalar_fields(cls: type) -> list[tuple[dataclasses.Field, type]]:
+    """The fields of an options class that one number or word carries, with that type (int
+    for `int | None`): what the CLI makes flags of and the Lab makes controls of. A kept
+    latent code (a tuple) is neither."""
+    hints = typing.get_type_hints(cls)
+    found = []
+    for item in dataclasses.fields(cls):
+        kind = _scalar(hints[item.name])
+        if kind is not None:
+            found.append((item, kind))
+    return found
+
+
+def _scalar(hint: Any) -> type | None:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = options[0] if len(options) == 1 else None
+    return hint if hint in SCALAR_TYPES else None

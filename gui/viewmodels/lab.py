@@ -16,7 +16,7 @@ from engine.api import families
 from engine.api.errors import BadInput
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
-from engine.api.sample_options import DiffusionSampleOptions, SampleOptions
+from engine.api.sample_options import DiffusionSampleOptions, SampleOptions, scalar_fields
 from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
 
 DEFAULT_STEPS = DiffusionSampleOptions().steps
@@ -55,6 +55,9 @@ class LabViewModel(FormModel):
         self.steps = self.field(DEFAULT_STEPS, int)
         self.label = self.field(None, _optional_int)  # a diffusion model's class (None: any)
         self.guidance = self.field(1.0, float)
+        # Another family's own options by field name (an RBM's gibbs_steps, a flow's
+        # temperature): the controls are built from its options class (sample_options_form).
+        self.options = self.field({}, dict)
         self.models: tuple[ModelRef, ...] = ()
         self.classes: tuple[str, ...] = ()  # the chosen model's class names
 
@@ -101,16 +104,25 @@ class LabViewModel(FormModel):
                 guidance=round(self.guidance.value, 2),
             )
             if is_diffusion(model)
-            else SampleOptions()
+            else self.family_options(model)
         )
         seed = resolve_seed(self.seed.value)
         return sample_request(model, seed, self.count.value, grid=True, options=options)
+
+    def family_options(self, model: ModelRef) -> SampleOptions:
+        """The model's family's options from the values shown (its defaults for the rest)."""
+        cls = families.sample_options_of(model.family)
+        names = {item.name for item, _ in scalar_fields(cls)}
+        return cls(**{k: v for k, v in self.options.value.items() if k in names})
 
     def apply_request(self, request: SampleRequest, seed: int | None = None) -> None:
         """Use these parameters: the sheet's seed and size, or one sample's seed."""
         self.select_model(request.model.id)
         self.seed.set(seed_text(request.seed if seed is None or request.grid else seed))
         self.count.set(request.count if request.grid else 1)
+        fields = scalar_fields(type(request.options))
+        if not isinstance(request.options, DiffusionSampleOptions):
+            self.options.set({item.name: getattr(request.options, item.name) for item, _ in fields})
         # Another family's samples set the diffusion controls to their defaults.
         options = request.options
         if not isinstance(options, DiffusionSampleOptions):
@@ -132,6 +144,7 @@ class LabViewModel(FormModel):
             "steps": self.steps.value,
             "label": self.label.value,
             "guidance": round(self.guidance.value, 2),
+            "options": dict(self.options.value),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -145,3 +158,6 @@ class LabViewModel(FormModel):
             ok = label is None or (isinstance(label, int) and 0 <= label < len(self.classes))
             self.label.set(label if ok else None)
             self.guidance.set(state.get("guidance", self.guidance.value))
+            options = state.get("options")
+            if isinstance(options, dict):
+                self.options.set(options)

@@ -13,7 +13,12 @@ class MixtureSampleOptions(SampleOptions):
     """A mixture's draw: from the component each seed picks by weight, or from one."""
 
     component: int = field(
-        default=-1, metadata={"help": "draw from this component only (-1: any, by weight)"}
+        default=-1,
+        metadata={
+            "help": "draw from this component only (-1: any, by weight)",
+            "range": (-1, 9999),
+            "title": "Component",
+        },
     )
 
     def check(self, count: int) -> None:

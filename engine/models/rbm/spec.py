@@ -15,7 +15,12 @@ class GibbsSampleOptions(SampleOptions):
     """A Gibbs chain from random pixels: how many steps before its picture is taken."""
 
     gibbs_steps: int = field(
-        default=1000, metadata={"help": "Gibbs steps from random pixels (more: cleaner digits)"}
+        default=1000,
+        metadata={
+            "help": "Gibbs steps from random pixels (more: cleaner digits)",
+            "range": (1, MAX_GIBBS_STEPS),
+            "title": "Gibbs steps",
+        },
     )
 
     def check(self, count: int) -> None:

@@ -18,7 +18,11 @@ class FlowSampleOptions(LatentSampleOptions):
 
     temperature: float = field(
         default=1.0,
-        metadata={"help": f"the prior's spread, 0 to {MAX_TEMPERATURE:g} (lower: cleaner)"},
+        metadata={
+            "help": f"the prior's spread, 0 to {MAX_TEMPERATURE:g} (lower: cleaner)",
+            "range": (0.0, MAX_TEMPERATURE),
+            "title": "Temperature",
+        },
     )
 
     def check(self, count: int) -> None:
