@@ -192,6 +192,10 @@ def test_the_page_plays_the_drawing_and_shows_an_image_completed(
     before = page.image.pixmap().cacheKey()
     page.job_finished(stale, cpu_runtime.run(stale, JobContext(1)))
     assert page.image.pixmap().cacheKey() == before
+    page.job_failed(stale, "Cancelled.")  # replaced by a newer spin: not news
+    assert page.image_note.text() == ""
+    page.job_failed(page.image_request(), "No held-out images here.")
+    assert page.image_note.text() == "No held-out images here."
 
 
 def test_the_explore_tab_offers_pixel_by_pixel_for_a_nade():

@@ -69,6 +69,7 @@ class PixelsPage(ExplorePage):
         self.surprise = _tile()
         self.surprise_note = about_label()
         self.image_note = about_label()
+        self.image_note.hide()  # shown only to say why an image could not be looked at
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -171,10 +172,12 @@ class PixelsPage(ExplorePage):
             self._show_image(outcome)  # an answer overtaken by a newer spin is dropped
 
     def job_failed(self, request: Request, message: str) -> None:
-        if isinstance(request, PixelsRequest) and request.what == "draw":
+        # A question replaced by a newer one (a quick spin) ends "Cancelled.": not news.
+        if request == self.last_draw:
             self.draw_note.setText(message)
-        else:
+        elif request == self.image_request():
             self.image_note.setText(message)
+            self.image_note.show()
 
     def _show_drawing(self, request: PixelsRequest, outcome: ImagesOutcome) -> None:
         frames = [image.rgb for image in outcome.images]
@@ -197,6 +200,7 @@ class PixelsPage(ExplorePage):
             tile.setPixmap(_pixmap(image))
             tile.setToolTip(f"Seed {image.seed}")
         self.image_note.clear()
+        self.image_note.hide()
         for image in by_role.get("surprise", []):
             self.surprise.setPixmap(_pixmap(image))
             self.surprise.setToolTip(_surprise_tooltip(image))
