@@ -129,6 +129,34 @@ def test_the_drawing_ends_on_the_sample_of_its_seed(cpu_runtime, tmp_path):
             assert np.all(flat[drawn:] == 128)
 
 
+def test_a_larger_nade_draws_a_few_pixels_a_frame_and_has_no_held_out_image(cpu_runtime, tmp_path):
+    """12 x 12 pixels: 3 a frame, 48 frames; the held-out digits are 8 x 8, so there is
+    no held-out image of its size, said in a sentence."""
+    from engine.models.nade.files import save_nade
+    from engine.models.nade.network import Nade
+    from engine.models.nade.pixels import NadeConfig
+    from tests.tiny_models import DIGITS_META
+
+    config = NadeConfig(image_size=12, channels=1, hidden=3)
+    g = torch.Generator().manual_seed(5)
+    tensors = {
+        "weights_in": torch.randn(3, 144, generator=g),
+        "hidden_bias": torch.randn(3, generator=g),
+        "weights_out": torch.randn(144, 3, generator=g),
+        "visible_bias": torch.randn(144, generator=g),
+    }
+    path = tmp_path / "wide.safetensors"
+    save_nade(path, Nade.from_tensors(tensors), config, {**DIGITS_META, "image_size": 12})
+    model = ModelRef(NADE, str(path))
+    frames = run(cpu_runtime, PixelsRequest(model=model, what="draw", seed=2))
+    assert len(frames) == 48
+    assert [f.info["drawn"] for f in frames[:3]] == [3, 6, 9] and frames[-1].info["drawn"] == 144
+    assert all(np.any(f.rgb[..., 0] == 128) for f in frames[:-1])
+    assert not np.any(frames[-1].rgb[..., 0] == 128)
+    with pytest.raises(BadInput, match="no held-out image of its size"):
+        run(cpu_runtime, PixelsRequest(model=model, what="image"))
+
+
 def test_bad_requests_are_refused_with_a_sentence(tmp_path):
     model = tiny_model(NADE, tmp_path)
     with pytest.raises(BadInput, match="shows draw or image"):
