@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -33,6 +34,7 @@ from engine.api.requests import (
     InterpolateRequest,
     LatentAxesRequest,
     LatentWalkRequest,
+    PixelsRequest,
     ReconstructRequest,
     SampleRequest,
     ScoreRequest,
@@ -304,6 +306,19 @@ class TestGmmComponents(OneShot):
         return ComponentsRequest(model=model, image_index=2)
 
 
+class ClassicPixels(OneShot):
+    """Explore → Pixel by pixel on an autoregressive family (engine.models.common.
+    pixels_explore): a drawing's frames or a held-out image's completions, each a step
+    (so a cancel lands between two frames)."""
+
+    task = Task.PIXELS
+    reports_steps = True
+    what: ClassVar[str]
+
+    def request_of(self, model, tmp_path):
+        return PixelsRequest(model=model, what=self.what, seed=3, image_index=2)
+
+
 class OneTorchThread:
     """An RBM's (or a NADE's) products are tiny (AIS: 14,500 of them in a row); a second
     thread only waits for the first, a hundredfold slower on a busy machine (test_rbm.py)."""
@@ -480,3 +495,11 @@ def test_every_registered_runner_has_a_contract_test():
     shipped = contract_classes()
     tested = {(c.task, c.family) for c in shipped if families.is_known(c.family)}
     assert set(registry.discover()) == tested
+
+
+class TestNadePixelsDraw(OneTorchThread, ClassicPixels):
+    family, what = Family("nade"), "draw"
+
+
+class TestNadePixelsImage(OneTorchThread, ClassicPixels):
+    family, what = Family("nade"), "image"

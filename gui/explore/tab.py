@@ -5,6 +5,7 @@ model offers depends on its family:
 - GAN: sliders, interpolation, arithmetic;
 - DDPM: the reverse process step by step, the forward process scrubbed;
 - GMM: its components (means, weights, which explain an image; draws from one).
+- NADE (autoregressive): pixel by pixel (a drawing to watch, completions, surprise).
 
 Pages that run with Generate build a request (saved to the gallery like any result);
 live pages send their own small interactive jobs. Each page listens to its own jobs.
@@ -36,6 +37,7 @@ from gui.explore.arithmetic_page import ArithmeticPage
 from gui.explore.components_page import ComponentsPage
 from gui.explore.forward_page import ForwardPage
 from gui.explore.page import ExplorePage
+from gui.explore.pixels_page import PixelsPage
 from gui.explore.reconstruct_page import ReconstructPage
 from gui.explore.reverse_page import ReversePage
 from gui.explore.sliders_page import SlidersPage
@@ -51,6 +53,7 @@ class Tool(str, Enum):
     REVERSE = "Reverse process"
     FORWARD = "Forward process"
     COMPONENTS = "Components"
+    PIXELS = "Pixel by pixel"
 
 
 # The places ("explore:<tool>", Request.reopens_in) whose recipes a page here reopens.
@@ -76,6 +79,7 @@ class ExploreTab(QWidget):
         self.arithmetic, self.reconstruct = ArithmeticPage(), ReconstructPage()
         self.reverse, self.forward = ReversePage(), ForwardPage()
         self.components = ComponentsPage()
+        self.pixels = PixelsPage()
         self.pages: dict[Tool, ExplorePage] = {
             Tool.SLIDERS: self.sliders,
             Tool.WALK: self.walk,
@@ -84,6 +88,7 @@ class ExploreTab(QWidget):
             Tool.REVERSE: self.reverse,
             Tool.FORWARD: self.forward,
             Tool.COMPONENTS: self.components,
+            Tool.PIXELS: self.pixels,
         }
         self.stack = QStackedWidget()
         for page in self.pages.values():

@@ -247,6 +247,58 @@ class ComponentsRequest(LiveRequest):
         return f"{self.model.name} · components{which}"
 
 
+PIXELS_WHAT = ("draw", "image")  # PixelsRequest.what
+
+
+@dataclass(frozen=True, kw_only=True)
+class PixelsRequest(LiveRequest):
+    """An autoregressive model pixel by pixel. Shown, never saved.
+
+    what="draw": the sample of `seed` being drawn, as frames (info: frame, drawn, the
+    pixels drawn so far); the last frame is the sample. what="image": held-out image
+    `image_index` of the model's data set (info role "image"), its upper half kept and the
+    lower half drawn by seeds seed, seed + 1, … ("completion", info seed), and each pixel's
+    surprise −log₂ p(pixel | those before it) as a heat map ("surprise", info bits: the
+    image's total, pixel_bits: the map's rows, max_bits: the colour scale's top)."""
+
+    task: ClassVar[Task] = Task.PIXELS
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "pixels"
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+    shows_own_outcome: ClassVar[bool] = True  # the page's player and strip, never the canvas
+
+    what: str = "draw"
+    seed: int = 0
+    image_index: int = 0
+    completions: int = 4
+
+    @property
+    def replace_key(self) -> str | None:
+        # A drawing and an image's answers are both wanted: neither replaces the other.
+        return f"{self.live_key}:{self.what}:{self.model.id}"
+
+    def check(self) -> None:
+        require_support(self.model, self.task, "The pixel-by-pixel view")
+        super().check()
+        if self.what not in PIXELS_WHAT:
+            raise BadInput(
+                f"The pixel-by-pixel view shows {' or '.join(PIXELS_WHAT)}, not {self.what!r}."
+            )
+        limits.SEED.check(self.seed)
+        limits.DATA_INDEX.check(self.image_index)
+        limits.COMPLETIONS.check(self.completions)
+        if self.seed + self.completions - 1 > limits.SEED.high:
+            raise BadInput(
+                f"Seed {self.seed} with {self.completions} completions would go past the "
+                f"largest seed, {limits.SEED.high}. Choose a smaller seed."
+            )
+
+    def describe(self) -> str:
+        if self.what == "draw":
+            return f"{self.model.name} · drawing seed {self.seed}"
+        return f"{self.model.name} · held-out image {self.image_index}, pixel by pixel"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScoreRequest(ModelRequest):
     """Measure a classic model's samples with the quality meter (engine.quality)."""

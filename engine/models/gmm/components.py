@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.api.errors import BadInput
 from engine.models.common.images import to_rgb_uint8
 from engine.models.gmm.files import LoadedGmm
 from engine.models.gmm.pixels import as_images, level_centres, mean_pixels
@@ -36,23 +35,3 @@ def components_of(loaded: LoadedGmm, image: torch.Tensor | None = None) -> list[
         shares = gmm.responsibilities(point)[0].tolist()
     order = sorted(range(gmm.components), key=lambda k: (-weights[k], k))
     return [Component(k, weights[k], means[k], shares[k]) for k in order]
-
-
-def pick_image(
-    images: torch.Tensor | None, index: int, loaded: LoadedGmm, name: str
-) -> torch.Tensor:
-    """Image `index` (modulo their number) of `images` as 1 x C x H x W; BadInput when
-    there are none, or they are not the model's size."""
-    config = loaded.config
-    shape = (config.channels, config.image_size, config.image_size)
-    if images is None or len(images) == 0:
-        raise BadInput(
-            f"The images {name} was trained on are not here, so there is no held-out image "
-            "to explain. The components are shown without one."
-        )
-    if tuple(images.shape[1:]) != shape:
-        raise BadInput(
-            f"The held-out images are {tuple(images.shape[1:])}, but {name} models "
-            f"{shape} images; there is no held-out image of its size to explain."
-        )
-    return images[index % len(images)][None].float()

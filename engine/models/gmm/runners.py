@@ -16,9 +16,9 @@ from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, 
 from engine.context import JobContext
 from engine.data import pixel_levels
 from engine.models.common.cached import CachedModels
+from engine.models.common.held_out import HeldOutImages
 from engine.models.common.images import to_rgb_uint8
-from engine.models.common.model_data import model_data
-from engine.models.gmm.components import components_of, pick_image
+from engine.models.gmm.components import components_of
 from engine.models.gmm.files import RETRAIN_HINT, LoadedGmm, load_gmm
 from engine.models.gmm.pixels import (
     GmmConfig,
@@ -100,16 +100,22 @@ class GmmComponentsRunner:
 
     def __init__(self, env: RunnerEnv) -> None:
         self.models = gmm_models(env)
-        # The held-out images of a data set, read once: the page asks on every spin.
-        self._held_out: dict[str, torch.Tensor | None] = {}
+        self.held_out = HeldOutImages()
 
     def run(self, request: ComponentsRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
         image = None
         if request.image_index is not None:
-            images = self._images_of(loaded)
-            image = pick_image(images, request.image_index, loaded, request.model.name)
+            config = loaded.config
+            image = self.held_out.pick(
+                loaded.meta,
+                config.channels,
+                config.image_size,
+                request.image_index,
+                request.model.name,
+                without="The components are shown without one.",
+            )
         info = self.models.info(request.model, path, ctx)
         results = []
         for component in components_of(loaded, image):
@@ -124,22 +130,8 @@ class GmmComponentsRunner:
             )
         return ImagesOutcome(tuple(results))
 
-    def _images_of(self, loaded: LoadedGmm) -> torch.Tensor | None:
-        """The held-out part of a bundled data set; a folder's own images otherwise."""
-        from engine.quality.score import held_out_images
-
-        source = str(loaded.meta.get("source") or loaded.meta.get("dataset") or "")
-        if source not in self._held_out:
-            images = held_out_images(source)
-            if images is None:
-                config = loaded.config
-                data = model_data(loaded.meta, config.channels, config.image_size, count=256)
-                images = data.images if data is not None else None
-            self._held_out = {source: images}  # one data set at a time: the one shown
-        return self._held_out[source]
-
     def unload(self) -> None:
-        self._held_out.clear()
+        self.held_out.clear()
 
 
 @runner(task=Task.TRAIN, family=GMM)

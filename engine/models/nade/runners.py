@@ -1,21 +1,26 @@
 """The NADE's runners: sample (pixel by pixel in raster order), train (Adam on the exact
-likelihood), score (the quality meter, and the exact held-out bits per pixel)."""
+likelihood), score (the quality meter, and the exact held-out bits per pixel), and the
+Explore page's pixel by pixel (a drawing to watch, completions, surprise)."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import replace
+from functools import partial
 
 import torch
 
 from engine.api.catalogue import model_path
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
-from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import PixelsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.binary_pixels import binarise
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
 from engine.models.common.one_thread import one_torch_thread
+from engine.models.common.pixels_explore import Autoregressive, PixelsRunner
+from engine.models.nade import explore
 from engine.models.nade.files import RETRAIN_HINT, LoadedNade, load_nade
 from engine.models.nade.network import bits_per_dim
 from engine.models.nade.pixels import NadeConfig, as_images
@@ -66,6 +71,34 @@ class NadeSampleRunner:
 
     def unload(self) -> None:
         pass
+
+
+@runner(task=Task.PIXELS, family=NADE)
+class NadePixelsRunner(PixelsRunner):
+    """Explore → Pixel by pixel (engine.models.common.pixels_explore) on explore.py."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        super().__init__()
+        self.models = nade_models(env)
+
+    def open(self, request: PixelsRequest, ctx: JobContext) -> tuple[Autoregressive, dict]:
+        loaded, path = self.models.load(request.model, ctx)
+        nade, config = loaded.nade, loaded.config
+        model = Autoregressive(
+            surprise=partial(explore.surprise, nade),
+            complete=partial(explore.complete, nade),
+            drawing=partial(explore.drawing, nade),
+            channels=config.channels,
+            image_size=config.image_size,
+            meta=loaded.meta,
+        )
+        return model, self.models.info(request.model, path, ctx)
+
+    def threads(self) -> AbstractContextManager[None]:
+        return one_torch_thread()  # a pixel at a time: see common.one_thread
+
+    def unload(self) -> None:
+        self.held_out.clear()
 
 
 @runner(task=Task.TRAIN, family=NADE)

@@ -25,8 +25,9 @@ SPEC = FamilySpec(
         "Larochelle & Murray, “The Neural Autoregressive Distribution Estimator” (AISTATS, 2011)"
     ),
     likelihood=Likelihood("exact", "binarised pixels"),
-    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.PIXELS),
     lab=True,
+    explore_tools=("pixels",),
     trains_on=("digits",),  # colour sets are refused: see engine.models.nade.pixels
     presets="engine.models.nade.training:NADE_PRESETS",
     sample_options=SampleOptions,  # a sample is its seed alone: nothing to choose
