@@ -31,6 +31,7 @@ EXPLORE_TOOLS = {
     "reverse": "Reverse process",
     "forward": "Forward process",
     "components": "Components",
+    "gibbs": "Gibbs chain",
 }
 
 

@@ -27,6 +27,7 @@ class Task(str, Enum):
     FORWARD_NOISE = "forward_noise"
     CONTROL_MAP = "control_map"
     COMPONENTS = "components"
+    GIBBS = "gibbs"
 
 
 class Family(str):

@@ -4,7 +4,8 @@ model offers depends on its family:
 - VAE: sliders, interpolation, arithmetic, reconstruction;
 - GAN: sliders, interpolation, arithmetic;
 - DDPM: the reverse process step by step, the forward process scrubbed;
-- GMM: its components (means, weights, which explain an image; draws from one).
+- GMM: its components (means, weights, which explain an image; draws from one);
+- RBM: its filters, a Gibbs chain as a filmstrip, a held-out digit's clamped completion.
 
 Pages that run with Generate build a request (saved to the gallery like any result);
 live pages send their own small interactive jobs. Each page listens to its own jobs.
@@ -35,6 +36,7 @@ from engine.handle import JobHandle
 from gui.explore.arithmetic_page import ArithmeticPage
 from gui.explore.components_page import ComponentsPage
 from gui.explore.forward_page import ForwardPage
+from gui.explore.gibbs_page import GibbsPage
 from gui.explore.page import ExplorePage
 from gui.explore.reconstruct_page import ReconstructPage
 from gui.explore.reverse_page import ReversePage
@@ -51,6 +53,7 @@ class Tool(str, Enum):
     REVERSE = "Reverse process"
     FORWARD = "Forward process"
     COMPONENTS = "Components"
+    GIBBS = "Gibbs chain"
 
 
 # The places ("explore:<tool>", Request.reopens_in) whose recipes a page here reopens.
@@ -76,6 +79,7 @@ class ExploreTab(QWidget):
         self.arithmetic, self.reconstruct = ArithmeticPage(), ReconstructPage()
         self.reverse, self.forward = ReversePage(), ForwardPage()
         self.components = ComponentsPage()
+        self.gibbs = GibbsPage()
         self.pages: dict[Tool, ExplorePage] = {
             Tool.SLIDERS: self.sliders,
             Tool.WALK: self.walk,
@@ -84,6 +88,7 @@ class ExploreTab(QWidget):
             Tool.REVERSE: self.reverse,
             Tool.FORWARD: self.forward,
             Tool.COMPONENTS: self.components,
+            Tool.GIBBS: self.gibbs,
         }
         self.stack = QStackedWidget()
         for page in self.pages.values():

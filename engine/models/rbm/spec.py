@@ -50,9 +50,10 @@ SPEC = FamilySpec(
         "Contrastive Divergence” (Neural Computation, 2002)"
     ),
     likelihood=Likelihood("estimate", "binarised pixels"),
-    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.GIBBS),
     lab=True,
     trains_on=("digits",),  # colour sets are refused: see engine.models.rbm.pixels
     presets="engine.models.rbm.training:RBM_PRESETS",
     sample_options=GibbsSampleOptions,
+    explore_tools=("gibbs",),
 )
