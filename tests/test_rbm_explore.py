@@ -175,7 +175,7 @@ def test_the_page_shows_filters_a_playing_chain_and_completions(qtbot, page, cpu
     ]
     assert [t.caption for t in page.completions.tiles] == [
         "digit",
-        *(f"seed {s}" for s in range(4, 8)),
+        *(str(s) for s in range(4, 8)),
     ]
     qtbot.waitUntil(lambda: all(t.isVisible() for t in page.chain.tiles), timeout=5_000)
     assert len(page.player.clips) == 9 and page.player.play_button.isChecked()

@@ -12,7 +12,6 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QScrollArea,
     QVBoxLayout,
@@ -29,17 +28,19 @@ from gui.explore.page import ExplorePage, about_label
 from gui.images import rgb_to_qimage
 from gui.widgets import spin_box
 
-FILTER_COLUMNS = 20
-FILTER_TILE = 32  # a filter's side on screen (an 8 x 8 unit at 4 x)
+FILTER_COLUMNS = 10  # the Lab's panel is about 400 pixels wide
+FILTER_TILE = 30  # a filter's side on screen (an 8 x 8 unit, nearest neighbour)
 FILTER_ROWS_SHOWN = 3  # the filters' scroll area shows this many rows at once
-FRAME_TILE = 48  # a chain frame's or a completion's side on screen
+FRAME_COLUMNS = 6  # the chain's frames: two rows of six
+FRAME_TILE = 40  # a chain frame's or a completion's side on screen
+COMPLETION_COLUMNS = 1 + 16  # the digit, then up to GibbsRequest's most completions
 CLAMP_LINE = QColor("#f0a040")  # where the clamped upper half ends
 ABOUT = (
-    "<b>Filters</b>: each hidden unit's weights to the pixels (orange: it likes ink there, "
-    "blue: paper), strongest units first. <b>Chain</b>: the pixels' probabilities as Gibbs "
-    "sampling runs from random pixels; its last frame is the Lab's sample of this seed and "
-    "length. <b>Completion</b>: a held-out digit's upper half is fixed (above the orange "
-    "line) while chains of the next seeds fill in the lower half."
+    "<b>Filters</b>: each hidden unit's weights to the pixels (orange: it likes ink, "
+    "blue: paper). <b>Chain</b>: the pixels' probabilities as Gibbs sampling runs; the "
+    "last frame is the Lab's sample of this seed and length. <b>Completion</b>: a "
+    "held-out digit's upper half stays fixed (above the orange line) while chains of "
+    "this and the next seeds fill in the lower half."
 )
 
 
@@ -52,7 +53,7 @@ class TileRow(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(3)
-        self.tiles: list[QLabel] = []
+        self.tiles: list[QWidget] = []
 
     def set_tiles(self, tiles: list[tuple[QPixmap, str, str]]) -> None:
         while self.tiles:
@@ -66,8 +67,8 @@ class TileRow(QWidget):
             self.tiles.append(tile)
 
 
-def _captioned(pixmap: QPixmap, caption: str, tooltip: str) -> QLabel:
-    holder = QLabel()
+def _captioned(pixmap: QPixmap, caption: str, tooltip: str) -> QWidget:
+    holder = QWidget()
     holder.setToolTip(tooltip)
     layout = QVBoxLayout(holder)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -98,36 +99,30 @@ class GibbsPage(ExplorePage):
         self.filters = TileRow(FILTER_COLUMNS, FILTER_TILE)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.filters)
         scroll.setFixedHeight(FILTER_ROWS_SHOWN * (FILTER_TILE + 3) + 4)
-        self.chain = TileRow(100, FRAME_TILE)
+        self.chain = TileRow(FRAME_COLUMNS, FRAME_TILE)
         self.player = AnimationPlayer("The chain plays here", "gibbs-chain.gif")
-        self.completions = TileRow(100, FRAME_TILE)
+        self.completions = TileRow(COMPLETION_COLUMNS, FRAME_TILE)
 
         controls = QFormLayout()
         controls.addRow("Seed", self.seed)
         controls.addRow("Gibbs steps", self.steps)
         controls.addRow("Held-out digit", self.image_index)
-        strips = QVBoxLayout()
-        strips.addWidget(_heading("Filters (strongest first)"))
-        strips.addWidget(scroll)
-        strips.addWidget(_heading("Chain from random pixels"))
-        strips.addWidget(self.chain, 0, Qt.AlignmentFlag.AlignLeft)
-        strips.addWidget(_heading("Completion: upper half clamped"))
-        strips.addWidget(self.completions, 0, Qt.AlignmentFlag.AlignLeft)
-        strips.addStretch(1)
-        side = QVBoxLayout()
-        side.addLayout(controls)
-        side.addWidget(self.player)
-        side.addStretch(1)
-        body = QHBoxLayout()
-        body.addLayout(strips, 1)
-        body.addLayout(side)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(body, 1)
+        layout.addLayout(controls)
+        layout.addWidget(_heading("Filters, strongest first"))
+        layout.addWidget(scroll)
+        layout.addWidget(_heading("Chain from random pixels, by step"))
+        layout.addWidget(self.chain, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(_heading("Completion, upper half clamped: the digit, then by seed"))
+        layout.addWidget(self.completions, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.player)
         layout.addWidget(self.note)
         layout.addWidget(about_label(ABOUT))
+        layout.addStretch(1)
 
     # ------------------------------------------------------------ asking
 
@@ -171,7 +166,7 @@ class GibbsPage(ExplorePage):
         digit = [
             (_clamped(i), "digit", "The held-out digit, binarised") for i in parts.get("digit", [])
         ]
-        filled = [(_clamped(i), f"seed {i.seed}", _filled(i)) for i in parts.get("completion", [])]
+        filled = [(_clamped(i), str(i.seed), _filled(i)) for i in parts.get("completion", [])]
         self.completions.set_tiles(digit + filled)
         self.note.setText(
             f"{len(parts.get('filter', []))} hidden units; the chain's frames are at steps "
