@@ -16,10 +16,12 @@ from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import GibbsRequest, SampleRequest
 from engine.context import JobContext
+from engine.models.rbm.files import save_rbm
+from engine.models.rbm.machine import Rbm
 from engine.models.rbm.spec import GibbsSampleOptions
 from engine.quality.score import held_out_images
 from gui.explore.gibbs_page import GibbsPage
-from tests.tiny_models import tiny_model
+from tests.tiny_models import DIGITS_META, TINY_RBM, tiny_model
 
 RBM = Family("rbm")
 BUNDLED = ModelRef(RBM, "rbm-digits")
@@ -121,6 +123,20 @@ def test_seeds_reproduce_and_differ(cpu_runtime, tmp_path):
     np.testing.assert_array_equal(first["completion"][1].rgb, other["completion"][0].rgb)
 
 
+def test_without_its_images_a_digit_is_refused_and_the_chain_still_shown(cpu_runtime, tmp_path):
+    # An RBM trained on a folder that has since been moved away.
+    g = torch.Generator().manual_seed(0)
+    rbm = Rbm(torch.randn(6, 64, generator=g), torch.zeros(64), torch.zeros(6))
+    gone = str(tmp_path / "gone")
+    path = tmp_path / "moved.safetensors"
+    save_rbm(path, rbm, torch.zeros(64), TINY_RBM, {**DIGITS_META, "source": gone, "dataset": gone})
+    model = ModelRef(RBM, str(path))
+    with pytest.raises(BadInput, match="are not here, so there is no held-out digit"):
+        run(cpu_runtime, model=model, steps=3, image_index=1)
+    parts = run(cpu_runtime, model=model, steps=3, image_index=None)
+    assert sorted(parts) == ["chain", "filter"]
+
+
 def test_bad_requests_are_refused_with_a_sentence(tmp_path):
     with pytest.raises(BadInput, match="The Gibbs chain view needs a RBM model"):
         GibbsRequest(model=ModelRef(Family("gmm"), "gmm-digits")).validate()
@@ -181,6 +197,11 @@ def test_the_page_shows_filters_a_playing_chain_and_completions(qtbot, page, cpu
     assert len(page.player.clips) == 9 and page.player.play_button.isChecked()
     np.testing.assert_array_equal(page.player.clips[-1], page.shown["chain"][-1].rgb)
     assert "100 hidden units" in page.note.text()
+    page.complete.setChecked(False)
+    assert page.sent[-1] == GibbsRequest(model=BUNDLED, seed=4, steps=200, image_index=None)
+    assert not page.image_index.isEnabled()
+    answer(page, cpu_runtime)
+    assert page.completions.tiles == [] and len(page.chain.tiles) == 9
 
 
 def test_a_failure_shows_its_sentence(page):

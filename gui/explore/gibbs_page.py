@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QGridLayout,
     QLabel,
@@ -92,6 +93,9 @@ class GibbsPage(ExplorePage):
         self.steps = spin_box(GIBBS_STEPS, 1000, 100)
         self.image_index = spin_box(limits.DATA_INDEX, 0)
         self.image_index.setToolTip("Which held-out digit of the model's data set to complete")
+        self.complete = QCheckBox("Complete held-out digit")
+        self.complete.setChecked(True)
+        self.complete.toggled.connect(self._complete_toggled)
         for box in (self.seed, self.steps, self.image_index):
             box.setKeyboardTracking(False)  # typed numbers are sent when complete
             box.valueChanged.connect(self._ask)
@@ -109,7 +113,7 @@ class GibbsPage(ExplorePage):
         controls = QFormLayout()
         controls.addRow("Seed", self.seed)
         controls.addRow("Gibbs steps", self.steps)
-        controls.addRow("Held-out digit", self.image_index)
+        controls.addRow(self.complete, self.image_index)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -139,8 +143,12 @@ class GibbsPage(ExplorePage):
             model=self.model,
             seed=self.seed.value(),
             steps=self.steps.value(),
-            image_index=self.image_index.value(),
+            image_index=self.image_index.value() if self.complete.isChecked() else None,
         )
+
+    def _complete_toggled(self, on: bool) -> None:
+        self.image_index.setEnabled(on)
+        self._ask()
 
     def _ask(self, *_args: object) -> None:
         request = self.request()

@@ -280,7 +280,7 @@ class GibbsRequest(LiveRequest):
     The outcome's images (info "part" says which): every hidden unit's weights as an image
     ("filter": unit, norm, weights), strongest first; the visible means of seed's chain
     from random pixels at steps up to `steps` ("chain": step, seed), the last being the
-    sample of that seed and chain length; held-out digit `image_index` binarised
+    sample of that seed and chain length; held-out digit `image_index` (if any) binarised
     ("digit"), then completed by `completions` chains (seeds seed, seed + 1, …) with its
     upper half clamped ("completion": seed, clamped_rows)."""
 
@@ -292,7 +292,7 @@ class GibbsRequest(LiveRequest):
 
     seed: int = 0
     steps: int = 1000
-    image_index: int = 0  # which held-out digit to complete
+    image_index: int | None = 0  # which held-out digit to complete; None: none
     completions: int = 4
 
     def check(self) -> None:
@@ -300,12 +300,11 @@ class GibbsRequest(LiveRequest):
         super().check()
         limits.SEED.check(self.seed)
         GIBBS_STEPS.check(self.steps)
-        limits.DATA_INDEX.check(self.image_index)
+        if self.image_index is not None:
+            limits.DATA_INDEX.check(self.image_index)
         COMPLETIONS.check(self.completions)
         limits.SEED.check(self.seed + self.completions - 1)  # the last completion's seed
 
     def describe(self) -> str:
-        return (
-            f"{self.model.name} · Gibbs chain · seed {self.seed} · {self.steps} steps · "
-            f"held-out digit {self.image_index}"
-        )
+        which = "" if self.image_index is None else f" · held-out digit {self.image_index}"
+        return f"{self.model.name} · Gibbs chain · seed {self.seed} · {self.steps} steps{which}"

@@ -162,7 +162,7 @@ class RbmGibbsRunner:
             about = {"part": "filter", "unit": unit.unit, "norm": unit.norm}
             shown.append((unit.rgb, {**about, "weights": unit.weights.tolist()}))
         frames = len(frame_steps(request.steps))
-        total = frames + request.completions
+        total = frames + (request.completions if digit is not None else 0)
 
         def between(done: int) -> None:  # after each frame: progress, then a cancel
             ctx.report(done + 1, total)
@@ -172,11 +172,12 @@ class RbmGibbsRunner:
             for step, mean in chain_frames(loaded.rbm, request.seed, request.steps, between):
                 about = {"part": "chain", "step": step, "seed": request.seed}
                 shown.append((as_rgb(mean, loaded)[0], about))
-            about = {"part": "digit", "image_index": request.image_index}
-            shown.append((as_rgb(digit[None], loaded)[0], about))
-            for i in range(request.completions):
-                shown.append(self._completion(loaded, digit, request, request.seed + i))
-                between(frames + i)
+            if digit is not None:
+                about = {"part": "digit", "image_index": request.image_index}
+                shown.append((as_rgb(digit[None], loaded)[0], about))
+                for i in range(request.completions):
+                    shown.append(self._completion(loaded, digit, request, request.seed + i))
+                    between(frames + i)
         return ImagesOutcome(
             tuple(
                 ResultImage(rgb, about.get("seed"), n, {**info, **about})
@@ -192,8 +193,10 @@ class RbmGibbsRunner:
         about = {"part": "completion", "seed": seed, "image_index": request.image_index}
         return as_rgb(filled[None], loaded)[0], {**about, "clamped_rows": side // 2}
 
-    def _digit(self, loaded: LoadedRbm, request: GibbsRequest) -> torch.Tensor:
+    def _digit(self, loaded: LoadedRbm, request: GibbsRequest) -> torch.Tensor | None:
         """The held-out digit, binarised as the score runner binarises the set (D)."""
+        if request.image_index is None:
+            return None
         images = self._images_of(loaded)
         pick_digit(images, request.image_index, loaded, request.model.name)  # refusals
         return binarise(images)[request.image_index % len(images)]
