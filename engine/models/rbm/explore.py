@@ -92,7 +92,9 @@ def clamped_pixels(side: int) -> torch.Tensor:
     return mask.reshape(-1)
 
 
-def complete(rbm: Rbm, image: torch.Tensor, clamped: torch.Tensor, seed: int, steps: int):
+def complete(
+    rbm: Rbm, image: torch.Tensor, clamped: torch.Tensor, seed: int, steps: int
+) -> torch.Tensor:
     """Seed's completion of a binary image (D): its clamped pixels fixed, the others
     started at random and Gibbs-sampled for `steps` steps. The picture is the free pixels'
     mean visibles beside the clamped pixels themselves (exactly 0 or 1)."""
@@ -111,19 +113,19 @@ def as_rgb(points: torch.Tensor, loaded: LoadedRbm) -> np.ndarray:
     return to_rgb_uint8(as_images(points.float(), loaded.config))
 
 
-def pick_digit(images: torch.Tensor | None, index: int, loaded: LoadedRbm, name: str):
-    """Held-out image `index` (modulo their number), 1 x C x H x W; BadInput when there
-    are none, or they are not the model's size."""
+def require_digits(images: torch.Tensor | None, loaded: LoadedRbm, name: str) -> torch.Tensor:
+    """The held-out images, N x C x H x W; BadInput when there are none, or they are not
+    the model's size."""
     config = loaded.config
     shape = (config.channels, config.image_size, config.image_size)
     if images is None or len(images) == 0:
         raise BadInput(
             f"The images {name} was trained on are not here, so there is no held-out digit "
-            "to complete. Train it on digits or a folder that is still there."
+            "to complete. Untick “Complete held-out digit” to see its filters and chain."
         )
     if tuple(images.shape[1:]) != shape:
         raise BadInput(
             f"The held-out images are {tuple(images.shape[1:])}, but {name} models "
             f"{shape} images; there is no held-out digit of its size to complete."
         )
-    return images[index % len(images)][None].float()
+    return images

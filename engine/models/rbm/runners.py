@@ -27,7 +27,7 @@ from engine.models.rbm.explore import (
     complete,
     filters_of,
     frame_steps,
-    pick_digit,
+    require_digits,
 )
 from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
 from engine.models.rbm.machine import bits_per_dim
@@ -197,8 +197,7 @@ class RbmGibbsRunner:
         """The held-out digit, binarised as the score runner binarises the set (D)."""
         if request.image_index is None:
             return None
-        images = self._images_of(loaded)
-        pick_digit(images, request.image_index, loaded, request.model.name)  # refusals
+        images = require_digits(self._images_of(loaded), loaded, request.model.name)
         return binarise(images)[request.image_index % len(images)]
 
     def _images_of(self, loaded: LoadedRbm) -> torch.Tensor | None:
