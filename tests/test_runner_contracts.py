@@ -31,6 +31,7 @@ from engine.api.requests import (
     DescribeModelRequest,
     DiffuseRequest,
     ForwardNoiseRequest,
+    GibbsRequest,
     InterpolateRequest,
     LatentAxesRequest,
     LatentWalkRequest,
@@ -341,6 +342,14 @@ class TestRbmTrain(OneTorchThread, ClassicTrain):
 
 class TestRbmScore(OneTorchThread, ClassicScore):
     family = Family("rbm")
+
+
+class TestRbmGibbs(OneTorchThread, OneShot):
+    task, family = Task.GIBBS, Family("rbm")
+    reports_steps = True  # a step per frame and per completion, a cancel checked after each
+
+    def request_of(self, model, tmp_path):
+        return GibbsRequest(model=model, steps=5, image_index=2)
 
 
 class TestNadeSample(OneTorchThread, ClassicSample):

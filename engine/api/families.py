@@ -32,6 +32,7 @@ EXPLORE_TOOLS = {
     "forward": "Forward process",
     "components": "Components",
     "pixels": "Pixel by pixel",
+    "gibbs": "Gibbs chain",
 }
 
 

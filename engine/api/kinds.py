@@ -28,6 +28,7 @@ class Task(str, Enum):
     CONTROL_MAP = "control_map"
     COMPONENTS = "components"
     PIXELS = "pixels"
+    GIBBS = "gibbs"
 
 
 class Family(str):

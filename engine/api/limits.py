@@ -47,6 +47,7 @@ INTERPOLATION_FRAMES = Limit("Frames", 2, 256)
 FORWARD_STEP = Limit("The step t", 0, 100_000)  # each model checks its own T
 DATA_INDEX = Limit("The data set image's number", 0, 100_000)
 COMPLETIONS = Limit("Completions of an image", 1, 8)
+GIBBS_STEPS = Limit("Gibbs steps", 1, 20_000)  # an RBM's chain: its samples and Explore
 DRAWING_FRAMES = 64  # at most this many frames of a sample drawn pixel by pixel
 FILMSTRIP_COLUMNS = Limit("Filmstrip columns", 2, 100)
 TRAIN_STEPS = Limit("Training steps", 1, 10_000_000)

@@ -6,6 +6,7 @@ model offers depends on its family:
 - DDPM: the reverse process step by step, the forward process scrubbed;
 - GMM: its components (means, weights, which explain an image; draws from one).
 - NADE (autoregressive): pixel by pixel (a drawing to watch, completions, surprise).
+- RBM: its filters, a Gibbs chain as a filmstrip, a held-out digit's clamped completion.
 
 Pages that run with Generate build a request (saved to the gallery like any result);
 live pages send their own small interactive jobs. Each page listens to its own jobs.
@@ -36,6 +37,7 @@ from engine.handle import JobHandle
 from gui.explore.arithmetic_page import ArithmeticPage
 from gui.explore.components_page import ComponentsPage
 from gui.explore.forward_page import ForwardPage
+from gui.explore.gibbs_page import GibbsPage
 from gui.explore.page import ExplorePage
 from gui.explore.pixels_page import PixelsPage
 from gui.explore.reconstruct_page import ReconstructPage
@@ -54,6 +56,7 @@ class Tool(str, Enum):
     FORWARD = "Forward process"
     COMPONENTS = "Components"
     PIXELS = "Pixel by pixel"
+    GIBBS = "Gibbs chain"
 
 
 # The places ("explore:<tool>", Request.reopens_in) whose recipes a page here reopens.
@@ -80,6 +83,7 @@ class ExploreTab(QWidget):
         self.reverse, self.forward = ReversePage(), ForwardPage()
         self.components = ComponentsPage()
         self.pixels = PixelsPage()
+        self.gibbs = GibbsPage()
         self.pages: dict[Tool, ExplorePage] = {
             Tool.SLIDERS: self.sliders,
             Tool.WALK: self.walk,
@@ -89,6 +93,7 @@ class ExploreTab(QWidget):
             Tool.FORWARD: self.forward,
             Tool.COMPONENTS: self.components,
             Tool.PIXELS: self.pixels,
+            Tool.GIBBS: self.gibbs,
         }
         self.stack = QStackedWidget()
         for page in self.pages.values():

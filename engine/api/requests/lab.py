@@ -319,3 +319,40 @@ class ScoreRequest(ModelRequest):
     def describe(self) -> str:
         what = "quality meter" if self.meter else "timeline measures"
         return f"{self.model.name} · {what} · {self.count} samples"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GibbsRequest(LiveRequest):
+    """An RBM seen through Gibbs sampling, for the Explore page; shown, never saved.
+
+    The outcome's images (info "part" says which): every hidden unit's weights as an image
+    ("filter": unit, norm, weights), strongest first; the visible means of seed's chain
+    from random pixels at steps up to `steps` ("chain": step, seed), the last being the
+    sample of that seed and chain length; held-out digit `image_index` (if any) binarised
+    ("digit"), then completed by `completions` chains (seeds seed, seed + 1, …) with its
+    upper half clamped ("completion": seed, clamped_rows)."""
+
+    task: ClassVar[Task] = Task.GIBBS
+    lane: ClassVar[Lane] = Lane.INTERACTIVE
+    live_key: ClassVar[str] = "gibbs"
+    outcome: ClassVar[type[Outcome]] = ImagesOutcome
+    shows_own_outcome: ClassVar[bool] = True  # the page's filmstrip, never the canvas
+
+    seed: int = 0
+    steps: int = 1000
+    image_index: int | None = 0  # which held-out digit to complete; None: none
+    completions: int = 4
+
+    def check(self) -> None:
+        require_support(self.model, self.task, "The Gibbs chain view")
+        super().check()
+        limits.SEED.check(self.seed)
+        limits.GIBBS_STEPS.check(self.steps)
+        if self.image_index is not None:
+            limits.DATA_INDEX.check(self.image_index)
+        limits.COMPLETIONS.check(self.completions)
+        limits.SEED.check(self.seed + self.completions - 1)  # the last completion's seed
+
+    def describe(self) -> str:
+        which = "" if self.image_index is None else f" · held-out digit {self.image_index}"
+        return f"{self.model.name} · Gibbs chain · seed {self.seed} · {self.steps} steps{which}"

@@ -1,22 +1,34 @@
 """The RBM's runners: sample (Gibbs chains from random pixels), train (CD-k or PCD),
-score (the quality meter, and held-out bits per pixel estimated by AIS)."""
+score (the quality meter, and held-out bits per pixel estimated by AIS), and the Explore
+page's Gibbs chain (filters, a chain's frames, clamped completions)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from engine.api.catalogue import model_path
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
-from engine.api.requests import SampleRequest, ScoreRequest, TrainRequest
+from engine.api.requests import GibbsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.common.binary_pixels import binarise
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
+from engine.models.common.model_data import model_data
 from engine.models.common.one_thread import one_torch_thread
 from engine.models.rbm.ais import DEFAULT_AIS, AisSettings, estimate_log_partition
+from engine.models.rbm.explore import (
+    as_rgb,
+    chain_frames,
+    clamped_pixels,
+    complete,
+    filters_of,
+    frame_steps,
+    require_digits,
+)
 from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
 from engine.models.rbm.machine import bits_per_dim
 from engine.models.rbm.pixels import RbmConfig, as_images
@@ -126,3 +138,81 @@ def held_out_bits(loaded: LoadedRbm, images: torch.Tensor, ais: AisSettings = DE
     with one_torch_thread():
         log_z = estimate_log_partition(loaded.rbm, loaded.base_biases, ais).log_partition
     return bits_per_dim(-loaded.rbm.log_prob(v, log_z), loaded.config.dims)
+
+
+@runner(task=Task.GIBBS, family=RBM)
+class RbmGibbsRunner:
+    """Filters (strongest first), seed's chain at its frame steps, then a held-out digit
+    and its clamped completions: see GibbsRequest for what each image's info holds."""
+
+    def __init__(self, env: RunnerEnv) -> None:
+        self.models = rbm_models(env)
+        # The held-out images of a data set, read once: the page asks on every spin.
+        self._held_out: dict[str, torch.Tensor | None] = {}
+
+    def run(self, request: GibbsRequest, ctx: JobContext) -> ImagesOutcome:
+        ctx.check_cancelled()
+        loaded, path = self.models.load(request.model, ctx)
+        digit = self._digit(loaded, request)  # a missing digit is refused before any work
+        info = self.models.info(request.model, path, ctx)
+        ctx.restart_clock()
+        ctx.phase = "running Gibbs chains"
+        shown: list[tuple[np.ndarray, dict]] = []
+        for unit in filters_of(loaded):
+            about = {"part": "filter", "unit": unit.unit, "norm": unit.norm}
+            shown.append((unit.rgb, {**about, "weights": unit.weights.tolist()}))
+        frames = len(frame_steps(request.steps))
+        total = frames + (request.completions if digit is not None else 0)
+
+        def between(done: int) -> None:  # after each frame: progress, then a cancel
+            ctx.report(done + 1, total)
+            ctx.check_cancelled()
+
+        with one_torch_thread():  # see engine.models.common.one_thread
+            for step, mean in chain_frames(loaded.rbm, request.seed, request.steps, between):
+                about = {"part": "chain", "step": step, "seed": request.seed}
+                shown.append((as_rgb(mean, loaded)[0], about))
+            if digit is not None:
+                about = {"part": "digit", "image_index": request.image_index}
+                shown.append((as_rgb(digit[None], loaded)[0], about))
+                for i in range(request.completions):
+                    shown.append(self._completion(loaded, digit, request, request.seed + i))
+                    between(frames + i)
+        return ImagesOutcome(
+            tuple(
+                ResultImage(rgb, about.get("seed"), n, {**info, **about})
+                for n, (rgb, about) in enumerate(shown)
+            )
+        )
+
+    def _completion(
+        self, loaded: LoadedRbm, digit: torch.Tensor, request: GibbsRequest, seed: int
+    ) -> tuple[np.ndarray, dict]:
+        side = loaded.config.image_size
+        filled = complete(loaded.rbm, digit, clamped_pixels(side), seed, request.steps)
+        about = {"part": "completion", "seed": seed, "image_index": request.image_index}
+        return as_rgb(filled[None], loaded)[0], {**about, "clamped_rows": side // 2}
+
+    def _digit(self, loaded: LoadedRbm, request: GibbsRequest) -> torch.Tensor | None:
+        """The held-out digit, binarised as the score runner binarises the set (D)."""
+        if request.image_index is None:
+            return None
+        images = require_digits(self._images_of(loaded), loaded, request.model.name)
+        return binarise(images)[request.image_index % len(images)]
+
+    def _images_of(self, loaded: LoadedRbm) -> torch.Tensor | None:
+        """The held-out part of a bundled data set; a folder's own images otherwise."""
+        from engine.quality.score import held_out_images
+
+        source = str(loaded.meta.get("source") or loaded.meta.get("dataset") or "")
+        if source not in self._held_out:
+            images = held_out_images(source)
+            if images is None:
+                config = loaded.config
+                data = model_data(loaded.meta, config.channels, config.image_size, count=256)
+                images = data.images if data is not None else None
+            self._held_out = {source: images}  # one data set at a time: the one shown
+        return self._held_out[source]
+
+    def unload(self) -> None:
+        self._held_out.clear()

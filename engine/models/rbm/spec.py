@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass, field
 
+from engine.api import limits
 from engine.api.errors import BadInput
 from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import SampleOptions
 
-MAX_GIBBS_STEPS = 20_000
+MAX_GIBBS_STEPS = int(limits.GIBBS_STEPS.high)  # one range for samples and Explore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,9 +56,10 @@ SPEC = FamilySpec(
         "Contrastive Divergence” (Neural Computation, 2002)"
     ),
     likelihood=Likelihood("estimate", "binarised pixels"),
-    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE),
+    tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.GIBBS),
     lab=True,
     trains_on=("digits",),  # colour sets are refused: see engine.models.rbm.pixels
     presets="engine.models.rbm.training:RBM_PRESETS",
     sample_options=GibbsSampleOptions,
+    explore_tools=("gibbs",),
 )
