@@ -138,11 +138,11 @@ def test_without_its_images_a_digit_is_refused_and_the_chain_still_shown(cpu_run
 
 
 def test_bad_requests_are_refused_with_a_sentence(tmp_path):
-    with pytest.raises(BadInput, match="The Gibbs chain view needs a RBM model"):
+    with pytest.raises(BadInput, match="The Gibbs chain view needs an RBM model"):
         GibbsRequest(model=ModelRef(Family("gmm"), "gmm-digits")).validate()
     with pytest.raises(BadInput, match="Gibbs steps must be between 1 and 20000"):
         GibbsRequest(model=BUNDLED, steps=0).validate()
-    with pytest.raises(BadInput, match="Completions side by side"):
+    with pytest.raises(BadInput, match="Completions of an image"):
         GibbsRequest(model=BUNDLED, completions=0).validate()
 
 

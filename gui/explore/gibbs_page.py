@@ -23,7 +23,6 @@ from engine.api import limits
 from engine.api.outcomes import ImagesOutcome, Outcome, ResultImage
 from engine.api.parts import ModelRef
 from engine.api.requests import GibbsRequest, Request
-from engine.api.requests.lab import GIBBS_STEPS
 from gui.explore.animation import AnimationPlayer
 from gui.explore.page import ExplorePage, about_label
 from gui.images import rgb_to_qimage
@@ -90,7 +89,7 @@ class GibbsPage(ExplorePage):
         self.model: ModelRef | None = None
         self.shown: dict[str, list[ResultImage]] = {}  # the last answer's images, by part
         self.seed = spin_box(limits.SEED, 0)
-        self.steps = spin_box(GIBBS_STEPS, 1000, 100)
+        self.steps = spin_box(limits.GIBBS_STEPS, 1000, 100)
         self.image_index = spin_box(limits.DATA_INDEX, 0)
         self.image_index.setToolTip("Which held-out digit of the model's data set to complete")
         self.complete = QCheckBox("Complete held-out digit")

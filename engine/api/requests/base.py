@@ -147,10 +147,20 @@ def require_support(model: ModelRef, task: Task, what: str) -> None:
     if families.supports(model.family, task):
         return
     names = families.titles(families.families_for(task))
+    own = title_of(model.family)
     raise BadInput(
-        f"{what} needs a {names} model; {model.name} is a {title_of(model.family)} model. "
-        f"Choose a {names} model."
+        f"{what} needs {article(names)} {names} model; {model.name} is {article(own)} {own} "
+        f"model. Choose {article(names)} {names} model."
     )
+
+
+def article(title: str) -> str:
+    """'an' before a title said with a vowel sound, else 'a': an RBM and an SD model are
+    spelled letter by letter, a NADE is said as a word, as is a GMM's G."""
+    word = title.split(" ")[0]
+    spelled = word.isupper() and not any(v in word for v in "AEIOU")
+    spoken_vowel = word[:1] in "AEIOU" or (spelled and word[:1] in "FHLMNRSX")
+    return "an" if spoken_vowel else "a"
 
 
 def image_name(path: str) -> str:
