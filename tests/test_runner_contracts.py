@@ -328,6 +328,18 @@ class TestRbmScore(OneTorchThread, ClassicScore):
     family = Family("rbm")
 
 
+class TestPixelcnnSample(OneTorchThread, ClassicSample):
+    family = Family("pixelcnn")
+
+
+class TestPixelcnnTrain(OneTorchThread, ClassicTrain):
+    family = Family("pixelcnn")
+
+
+class TestPixelcnnScore(OneTorchThread, ClassicScore):
+    family = Family("pixelcnn")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py

@@ -23,6 +23,9 @@ from engine.models.gan.files import save_gan
 from engine.models.gan.net import Discriminator, GanConfig, Generator
 from engine.models.gmm.files import save_gmm
 from engine.models.gmm.pixels import GmmConfig
+from engine.models.pixelcnn.files import save_pixelcnn
+from engine.models.pixelcnn.net import PixelCnn
+from engine.models.pixelcnn.pixels import PixelcnnConfig
 from engine.models.rbm.files import save_rbm
 from engine.models.rbm.machine import Rbm
 from engine.models.rbm.pixels import RbmConfig
@@ -33,6 +36,7 @@ TINY_VAE = VaeConfig(image_size=8, channels=1, hidden=(16,), latent_dim=4)
 TINY_GAN = GanConfig(image_size=8, channels=1, z_dim=8, width=16)
 TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", levels=17)
 TINY_RBM = RbmConfig(image_size=8, channels=1, hidden=6)
+TINY_PIXELCNN = PixelcnnConfig(8, 1, 17, width=4, layers=2, kernel=3, head=4)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
 LATENT_DIMS = {Family.VAE: TINY_VAE.latent_dim, Family.GAN: TINY_GAN.z_dim}
 
@@ -91,12 +95,22 @@ def tiny_rbm(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def tiny_pixelcnn(path: Path, seed: int = 0) -> Path:
+    """Two gated layers of four features over 8 x 8 digits' 17 levels, weights from the
+    seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        save_pixelcnn(path, PixelCnn(TINY_PIXELCNN), TINY_PIXELCNN, DIGITS_META)
+    return path
+
+
 BUILDERS = {
     Family.VAE: tiny_vae,
     Family.GAN: tiny_gan,
     Family.DDPM: tiny_ddpm,
     Family("gmm"): tiny_gmm,
     Family("rbm"): tiny_rbm,
+    Family("pixelcnn"): tiny_pixelcnn,
 }
 
 
