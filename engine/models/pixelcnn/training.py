@@ -50,8 +50,11 @@ class PixelcnnPreset:
 
 
 PIXELCNN_PRESETS: dict[str, PixelcnnPreset] = {
-    # 4 layers of 5-wide kernels see the whole 8 x 8 digit before each pixel.
-    "digits": PixelcnnPreset(PixelcnnTrainSettings(24, 4, 5, 48, 32, 2e-3), steps=3000),
+    # 4 layers of 5-wide kernels see the whole 8 x 8 digit before each pixel. The 1,257
+    # training digits are soon learnt by heart; held-out bits/dim (training's): 16
+    # features 1.89 at 500 steps, 1.81 at 1,500, 1.85 at 2,500; 24 features 2.23 (1.35)
+    # at 3,000; 24 with AdamW's weight decay 0.05 1.80 at 1,000, 1.81 at 1,500.
+    "digits": PixelcnnPreset(PixelcnnTrainSettings(16, 4, 5, 32, 32, 2e-3), steps=1500),
     # Colour: the features split in three shares (R, G, B), so a multiple of 3; 3-wide
     # kernels keep each pixel's window small, so drawing 32 x 32 x 3 values stays quick.
     "shapes": PixelcnnPreset(PixelcnnTrainSettings(24, 4, 3, 48, 8, 2e-3), steps=1500),
