@@ -59,11 +59,11 @@ def test_every_shipped_family_is_whole():
 
 
 def test_the_lab_offers_the_classic_families_in_the_order_history_met_them():
-    assert families.lab_families() == ("gmm", "rbm", "vae", "gan", "ddpm", "pixelcnn")
-    assert families.trainable_families() == ("gmm", "rbm", "vae", "gan", "ddpm", "pixelcnn")
+    assert families.lab_families() == ("gmm", "rbm", "vae", "gan", "pixelcnn", "ddpm")
+    assert families.trainable_families() == ("gmm", "rbm", "vae", "gan", "pixelcnn", "ddpm")
     assert [e.ref.family for e in lab_models()] == sorted(
         (e.ref.family for e in lab_models()),
-        key=("gmm", "rbm", "vae", "gan", "ddpm", "pixelcnn").index,
+        key=("gmm", "rbm", "vae", "gan", "pixelcnn", "ddpm").index,
     )
 
 
@@ -105,7 +105,7 @@ def test_python_m_engine_train_still_reproduces_through_its_shim():
         text=True,
         check=True,
     )
-    assert "{gmm,rbm,vae,gan,ddpm,pixelcnn,sr}" in out.stdout
+    assert "{gmm,rbm,vae,gan,pixelcnn,ddpm,sr}" in out.stdout
 
 
 # ---------------------------------------------------------------- a family added in a test
@@ -122,7 +122,7 @@ def toy(tmp_path, monkeypatch):
 
 def test_a_toy_family_is_whole_and_listed_by_the_catalogue(toy):
     assert registry.family_problems() == []
-    assert families.lab_families() == ("gmm", "rbm", "vae", "gan", "ddpm", "pixelcnn", "toy")
+    assert families.lab_families() == ("gmm", "rbm", "vae", "gan", "pixelcnn", "ddpm", "toy")
     assert toy in [e.ref for e in lab_models()]
 
 

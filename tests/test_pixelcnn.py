@@ -18,16 +18,17 @@ import torch
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef, Training
-from engine.api.requests import TrainRequest
+from engine.api.requests import SampleRequest, TrainRequest
 from engine.context import JobContext
 from engine.models.pixelcnn.files import load_pixelcnn, save_pixelcnn
 from engine.models.pixelcnn.net import PixelCnn
 from engine.models.pixelcnn.pixels import PixelcnnConfig
 from engine.models.pixelcnn.runners import held_out_bits
 from engine.models.pixelcnn.sampling import complete, completing, drawing, sample, surprise
+from engine.models.pixelcnn.spec import PixelSampleOptions
 from engine.models.pixelcnn.training import PixelcnnTrainer, PixelcnnTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
-from tests.tiny_models import DIGITS_META
+from tests.tiny_models import DIGITS_META, tiny_model
 
 PIXELCNN = Family("pixelcnn")
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models" / "pixelcnn-digits"
@@ -184,6 +185,24 @@ def test_drawing_yields_a_frame_a_row_each_with_its_rows_drawn():
     for row, frame in enumerate(frames):
         assert torch.equal(frame[:, :, : row + 1], frames[-1][:, :, : row + 1])
         assert not frame[:, :, row + 1 :].any()  # not drawn yet: level 0
+
+
+def test_a_cold_draw_takes_each_conditionals_most_likely_value(cpu_runtime, tmp_path):
+    net = random_net(TOY, seed=4, scale=2.0)
+    joint = toy_joint(net)
+    greedy: tuple = ()
+    for _ in range(4):  # the enumerated conditionals' argmax, pixel after pixel
+        greedy += (max((0, 1), key=lambda v: prefix_probability(joint, (*greedy, v))),)
+    drawn = sample(net, range(50), temperature=0.05)
+    assert all(tuple(d.flatten().long().tolist()) == greedy for d in drawn)
+    with pytest.raises(BadInput, match="temperature is from 0.05 to 2.0"):
+        PixelSampleOptions(temperature=0).check(1)
+    model = tiny_model(PIXELCNN, tmp_path)
+    options = PixelSampleOptions(temperature=0.5)
+    request = SampleRequest(model=model, seed=0, count=2, save=False, options=options)
+    outcome = cpu_runtime.run(request, JobContext(1))
+    assert outcome.images[0].info["temperature"] == 0.5
+    assert options.words() == ("temperature 0.5",)
 
 
 # ---------------------------------------------------------------- training

@@ -17,6 +17,7 @@ from engine.models.common.images import to_rgb_uint8
 from engine.models.pixelcnn.files import RETRAIN_HINT, LoadedPixelcnn, load_pixelcnn
 from engine.models.pixelcnn.pixels import bits_per_dim, levels_of, to_levels
 from engine.models.pixelcnn.sampling import sample
+from engine.models.pixelcnn.spec import PixelSampleOptions
 from engine.models.pixelcnn.training import (
     PixelcnnTrainer,
     config_for,
@@ -47,17 +48,22 @@ class PixelcnnSampleRunner:
     def run(self, request: SampleRequest, ctx: JobContext) -> ImagesOutcome:
         ctx.check_cancelled()
         loaded, path = self.models.load(request.model, ctx)
+        options = request.options
+        if not isinstance(options, PixelSampleOptions):
+            options = PixelSampleOptions()  # the model's own distribution
+        temperature = options.temperature
         ctx.restart_clock()
         ctx.phase = "drawing pixels"
         images: list[ResultImage] = []
         for first in range(0, request.count, CHUNK):
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
-            pixels = to_rgb_uint8(sample(loaded.net, seeds, each_row=ctx.check_cancelled))
+            drawn = sample(loaded.net, seeds, ctx.check_cancelled, temperature)
+            pixels = to_rgb_uint8(drawn)
             for rgb, seed in zip(pixels, seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
         ctx.check_cancelled()  # a cancel during the last chunk still cancels
-        info = self.models.info(request.model, path, ctx)
+        info = {**self.models.info(request.model, path, ctx), "temperature": temperature}
         return ImagesOutcome(
             tuple(replace(image, info=dict(info)) for image in images),
             Sheet.GRID if request.grid else Sheet.NONE,

@@ -52,13 +52,15 @@ def drawing(
     start: torch.Tensor | None = None,
     known: torch.Tensor | None = None,
     each_row: Callable[[], None] | None = None,
+    temperature: float = 1.0,
 ) -> Iterator[torch.Tensor]:
     """Draw the pixels in reading order (in colour R, G, then B of each); yield the
     levels (N x C x H x W) after every row, the last being the finished images.
 
     `start` holds the known pixels' levels and `known` (N x H x W or H x W bool) says
     which they are: those are kept, and the pixels after them are drawn given them.
-    `each_row` runs before each row (a cancel check).
+    `each_row` runs before each row (a cancel check); the logits are divided by
+    `temperature` (1: the model's own distribution).
     """
     n, c, size, _ = noise.shape
     levels = torch.zeros(n, c, size, size, dtype=torch.long) if start is None else start.clone()
@@ -72,7 +74,7 @@ def drawing(
                 continue
             for channel in range(c):
                 logits = window_logits(net, levels, i, j)[:, channel]
-                cdf = logits.double().softmax(-1).cumsum(-1)
+                cdf = (logits.double() / temperature).softmax(-1).cumsum(-1)
                 u = noise[:, channel, i, j, None]
                 drawn = (cdf < u).sum(-1).clamp(max=net.config.levels - 1)
                 kept = levels[:, channel, i, j]
@@ -81,10 +83,14 @@ def drawing(
 
 
 def sample(
-    net: PixelCnn, seeds: Iterable[int], each_row: Callable[[], None] | None = None
+    net: PixelCnn,
+    seeds: Iterable[int],
+    each_row: Callable[[], None] | None = None,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
     """N x C x H x W images in [0, 1], image i drawn from seeds[i]."""
-    *_, last = drawing(net, seed_noise(list(seeds), net), each_row=each_row)
+    noise = seed_noise(list(seeds), net)
+    *_, last = drawing(net, noise, each_row=each_row, temperature=temperature)
     return from_levels(last, net.config.levels)
 
 

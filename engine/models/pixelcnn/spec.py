@@ -1,7 +1,35 @@
 """The PixelCNN family as data (engine.api.families reads it; no torch here)."""
 
+from dataclasses import dataclass, field
+
+from engine.api.errors import BadInput
 from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
+from engine.api.sample_options import SampleOptions
+
+TEMPERATURES = (0.05, 2.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PixelSampleOptions(SampleOptions):
+    """Each pixel drawn from its softmax at a temperature: 1 is the model's own
+    distribution (what the quality meter draws); below 1, surer and cleaner pixels."""
+
+    temperature: float = field(
+        default=1.0, metadata={"help": "each pixel's softmax temperature (1: the model's own)"}
+    )
+
+    def check(self, count: int) -> None:
+        low, high = TEMPERATURES
+        if not low <= self.temperature <= high:
+            raise BadInput(
+                f"A PixelCNN's temperature is from {low} to {high}; 1 draws from the model "
+                f"itself (got {self.temperature})."
+            )
+
+    def words(self) -> tuple[str, ...]:
+        return () if self.temperature == 1.0 else (f"temperature {self.temperature:g}",)
+
 
 SPEC = FamilySpec(
     id="pixelcnn",
@@ -25,4 +53,5 @@ SPEC = FamilySpec(
     lab=True,
     trains_on=("digits", "shapes"),
     presets="engine.models.pixelcnn.training:PIXELCNN_PRESETS",
+    sample_options=PixelSampleOptions,
 )
