@@ -24,7 +24,14 @@ from engine.models.pixelcnn.files import load_pixelcnn, save_pixelcnn
 from engine.models.pixelcnn.net import PixelCnn
 from engine.models.pixelcnn.pixels import PixelcnnConfig
 from engine.models.pixelcnn.runners import held_out_bits
-from engine.models.pixelcnn.sampling import complete, completing, drawing, sample, surprise
+from engine.models.pixelcnn.sampling import (
+    complete,
+    completing,
+    drawing,
+    sample,
+    surprise,
+    window_logits,
+)
 from engine.models.pixelcnn.spec import PixelSampleOptions
 from engine.models.pixelcnn.training import PixelcnnTrainer, PixelcnnTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
@@ -175,6 +182,18 @@ def test_a_completion_is_seeded_and_its_frames_end_in_it():
     frames = list(completing(net, image, known, seed=5))
     assert len(frames) == 6 and torch.equal(frames[-1], a)
     assert torch.equal(frames[2], levels * known)  # before the first unknown row: the given
+
+
+def test_a_pixels_logits_from_its_window_are_those_of_the_whole_image():
+    """Drawing reads only the pixels within the network's reach (rows above, columns
+    either side): the logits must be the full pass's, at every pixel, edges included."""
+    net = random_net(PixelcnnConfig(12, 3, 8, width=6, layers=2, kernel=5, head=6))
+    levels = torch.randint(0, 8, (2, 3, 12, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        full = net(levels)
+        for i, j in itertools.product(range(12), range(12)):
+            window = window_logits(net, levels, i, j)
+            torch.testing.assert_close(window, full[:, :, :, i, j], rtol=1e-12, atol=1e-12)
 
 
 def test_drawing_yields_a_frame_a_row_each_with_its_rows_drawn():
