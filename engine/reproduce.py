@@ -1,7 +1,7 @@
 """Reproduce the bundled models, bitwise, on the CPU.
 
     python -m engine.train FAMILY --preset digits|shapes|emoji [--steps N] [--out PATH]
-        (FAMILY: gmm, rbm, nade, vae, gan, realnvp, ddpm)
+        (FAMILY: gmm, rbm, nade, vae, gan, realnvp, pixelcnn, ddpm)
     python -m engine.train sr --scale 2|4 [--steps N] [--out PATH]
 
 Each bundled model in resources/models is made by this command: the preset's data set,

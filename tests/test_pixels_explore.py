@@ -230,3 +230,34 @@ def test_the_explore_tab_offers_pixel_by_pixel_for_a_nade():
     from gui.explore.tab import Tool, tools_of
 
     assert tools_of(NADE) == (Tool.PIXELS,)
+
+
+# ---------------------------------------------------------------- a PixelCNN plugs in
+
+
+PIXELCNN = Family("pixelcnn")
+
+
+@pytest.mark.parametrize("seed", [0, 9])
+def test_a_pixelcnn_draws_to_its_sample_and_completes_below_the_held_out_half(cpu_runtime, seed):
+    model = ModelRef(PIXELCNN, "pixelcnn-digits")
+    frames = run(cpu_runtime, PixelsRequest(model=model, what="draw", seed=seed))
+    sample = cpu_runtime.run(
+        SampleRequest(model=model, seed=seed, count=1, save=False), JobContext(1)
+    ).images[0]
+    np.testing.assert_array_equal(frames[-1].rgb, sample.rgb)  # the same numbers, drawn
+    middle = frames[len(frames) // 2]
+    flat = middle.rgb[..., 0].reshape(-1)
+    drawn = middle.info["drawn"]
+    np.testing.assert_array_equal(flat[:drawn], sample.rgb[..., 0].reshape(-1)[:drawn])
+    assert np.all(flat[drawn:] == 128)  # not drawn yet: grey
+
+    images = run(cpu_runtime, PixelsRequest(model=model, what="image", image_index=3))
+    shown = next(i for i in images if i.info["role"] == "image").rgb[..., 0]
+    held_out = held_out_images("digits").numpy()[3].reshape(8, 8)
+    levels = np.rint(held_out * 16)  # the PixelCNN's 17 ink levels
+    for completion in (i for i in images if i.info["role"] == "completion"):
+        upper = np.rint(completion.rgb[:4, :, 0] / 255 * 16)
+        np.testing.assert_array_equal(upper, levels[:4])
+    surprise = next(i for i in images if i.info["role"] == "surprise")
+    assert surprise.info["bits"] > 0 and shown.shape == (8, 8)

@@ -388,6 +388,18 @@ class TestRealnvpScore(ClassicScore):
     family = Family("realnvp")
 
 
+class TestPixelcnnSample(OneTorchThread, ClassicSample):
+    family = Family("pixelcnn")
+
+
+class TestPixelcnnTrain(OneTorchThread, ClassicTrain):
+    family = Family("pixelcnn")
+
+
+class TestPixelcnnScore(OneTorchThread, ClassicScore):
+    family = Family("pixelcnn")
+
+
 class TestSdTxt2Img(RunnerContract):
     task, family = Task.TXT2IMG, Family.SD
     seed_tolerance = 1  # batched CPU kernels; see test_sd.py
@@ -512,3 +524,11 @@ class TestNadePixelsDraw(OneTorchThread, ClassicPixels):
 
 class TestNadePixelsImage(OneTorchThread, ClassicPixels):
     family, what = Family("nade"), "image"
+
+
+class TestPixelcnnPixelsDraw(OneTorchThread, ClassicPixels):
+    family, what = Family("pixelcnn"), "draw"
+
+
+class TestPixelcnnPixelsImage(OneTorchThread, ClassicPixels):
+    family, what = Family("pixelcnn"), "image"

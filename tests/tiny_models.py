@@ -26,6 +26,9 @@ from engine.models.gmm.pixels import GmmConfig
 from engine.models.nade.files import save_nade
 from engine.models.nade.network import Nade
 from engine.models.nade.pixels import NadeConfig
+from engine.models.pixelcnn.files import save_pixelcnn
+from engine.models.pixelcnn.net import PixelCnn
+from engine.models.pixelcnn.pixels import PixelcnnConfig
 from engine.models.rbm.files import save_rbm
 from engine.models.rbm.machine import Rbm
 from engine.models.rbm.pixels import RbmConfig
@@ -41,6 +44,7 @@ TINY_GMM = GmmConfig(image_size=8, channels=1, components=3, covariance="full", 
 TINY_RBM = RbmConfig(image_size=8, channels=1, hidden=6)
 TINY_NADE = NadeConfig(image_size=8, channels=1, hidden=5)
 TINY_REALNVP = RealnvpConfig(image_size=8, channels=1, levels=17, scales=1, width=4, blocks=0)
+TINY_PIXELCNN = PixelcnnConfig(8, 1, 17, width=4, layers=2, kernel=3, head=4)
 TINY_DDPM = DdpmConfig(image_size=8, channels=1, widths=(8, 16), num_classes=10)
 LATENT_DIMS = {
     Family.VAE: TINY_VAE.latent_dim,
@@ -126,6 +130,14 @@ def tiny_realnvp(path: Path, seed: int = 0) -> Path:
             for parameter in flow.parameters():
                 parameter.add_(torch.randn_like(parameter) * 0.05)
     save_realnvp(path, flow, TINY_REALNVP, DIGITS_META)
+
+
+def tiny_pixelcnn(path: Path, seed: int = 0) -> Path:
+    """Two gated layers of four features over 8 x 8 digits' 17 levels, weights from the
+    seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        save_pixelcnn(path, PixelCnn(TINY_PIXELCNN), TINY_PIXELCNN, DIGITS_META)
     return path
 
 
@@ -137,6 +149,7 @@ BUILDERS = {
     Family("rbm"): tiny_rbm,
     Family("nade"): tiny_nade,
     Family("realnvp"): tiny_realnvp,
+    Family("pixelcnn"): tiny_pixelcnn,
 }
 
 
