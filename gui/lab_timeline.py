@@ -33,6 +33,7 @@ from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest, ScoreRequest
 from engine.quality.timeline_table import (
     COLUMNS,
+    COMPARING,
     TIMELINE_SAMPLES,
     TimelineRow,
     likelihood_note,
@@ -120,8 +121,8 @@ class TimelineTab(QWidget):
         notes = sorted({f"<b>{r.title}</b>: {likelihood_note(r)}" for r in self.rows})
         self.notes.setText(
             "Every family on the same held-out images, in the order history met them. "
-            "<p><b>bits/dim</b>: the held-out negative log-likelihood per pixel value, "
-            "lower is better; only figures over the same values compare.</p><p>"
+            "<p><b>bits/dim</b>: the held-out negative log-likelihood per pixel value. "
+            f"{COMPARING}</p><p>"
             + "<br>".join(notes)
             + "</p><p>The meter's figures (recognisable … realism) are from 500 samples, "
             "measured when each model was made; <b>Measure</b> times "

@@ -103,6 +103,8 @@ def number_cell(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
     if unit == "s":
+        if value < 0.1:
+            return f"{value * 1000:.0f} ms"
         return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
     if value >= 10_000:
         return f"{value:,.0f}"
@@ -146,4 +148,13 @@ def table_lines(rows: list[TimelineRow]) -> list[str]:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = sorted({f"{r.title}: {likelihood_note(r)}" for r in rows})
-    return [*(line.rstrip() for line in lines), "", *notes]
+    return [*(line.rstrip() for line in lines), "", *notes, "", COMPARING]
+
+
+# What a learner must know before comparing two figures of the table.
+COMPARING = (
+    "Lower is better, but only figures over the same values compare: over pixel levels a "
+    "dequantised density's bits bound the discrete pixels' from above, so exact discrete "
+    "figures and dequantised ones can be ranked together; binarised pixels are another, "
+    "easier problem."
+)

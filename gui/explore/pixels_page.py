@@ -30,7 +30,7 @@ from gui.images import rgb_to_qimage
 from gui.seed_edit import SeedEdit
 from gui.widgets import spin_box
 
-TILE = 72  # an image's side on screen (an 8 x 8 digit at 9 x)
+TILE = 56  # an image's side on screen (an 8 x 8 digit at 7 x: six fit the Lab's panel)
 COMPLETIONS = 4
 ABOUT_DRAW = (
     "An autoregressive model draws a picture one pixel at a time, in reading order: "
@@ -101,7 +101,9 @@ class PixelsPage(ExplorePage):
         grid = QGridLayout()
         grid.setHorizontalSpacing(6)
         columns = [self.image, *self.completions, self.surprise]
-        captions = ["Image", *[f"Completion {i + 1}" for i in range(COMPLETIONS)], "Surprise"]
+        # Short captions: six tiles must fit the Lab's narrowest panel (its width is the
+        # widest page's), and the note below says what the numbered ones are.
+        captions = ["Image", *[f"#{i + 1}" for i in range(COMPLETIONS)], "Surprise"]
         for column, (tile, caption) in enumerate(zip(columns, captions, strict=True)):
             grid.addWidget(tile, 0, column, Qt.AlignmentFlag.AlignHCenter)
             label = QLabel(caption)
