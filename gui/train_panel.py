@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.events import Metrics, Progress
-from engine.api.families import title_of, trainable_families
+from engine.api.families import FamilySpec, spec_of, title_of, trainable_families
 from engine.api.kinds import Family
 from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
@@ -71,6 +71,10 @@ class TrainPanel(QWidget):
         self.folder_note = QLabel()  # what the picked folder holds, counted off-thread
         self.folder_note.setWordWrap(True)
         self.folder_note.setStyleSheet("color: #a8a8a8;")
+        self.data_note = QLabel()  # why the family cannot model a greyed-out data set
+        self.data_note.setWordWrap(True)
+        self.data_note.setStyleSheet("color: #a8a8a8;")
+        self.data_note.setVisible(False)
         self.surveyor = FolderSurveyor(self)
         self.surveyor.surveyed.connect(self._show_survey)
         self.size = QComboBox()
@@ -116,6 +120,7 @@ class TrainPanel(QWidget):
         form.addRow("Family", self.family)
         form.addRow("Data", self.data)
         form.addRow("", self.folder_note)
+        form.addRow("", self.data_note)
         form.addRow("Image size", self.size)
         form.addRow("Steps", self.steps)
         form.addRow("Batch size", self.batch)
@@ -322,7 +327,9 @@ class TrainPanel(QWidget):
             self.folder_note.setText(survey.sentence() if survey else "")
 
     def _sync(self) -> None:
-        """A bundled data set has its own size (shown, fixed); a folder's is chosen."""
+        """A bundled data set has its own size (shown, fixed); a folder's is chosen. The
+        sets the family cannot model are greyed out, with its reason."""
+        self._offer_data(spec_of(Family(self.family.currentData())))
         key = self.data.currentData()
         if key != FOLDER:  # the dialog's item is only ever current while it is open
             self._data_before = key
@@ -339,6 +346,23 @@ class TrainPanel(QWidget):
             self.size.removeItem(fixed)
             self.size.setCurrentIndex(self.size.findData(32))
         self.size.setEnabled(key == CHOSEN and self.start_button.isEnabled())
+
+    def _offer_data(self, spec: FamilySpec) -> None:
+        refused: list[str] = []
+        bundled = dict(DATASETS)
+        for index in range(self.data.count()):
+            key = self.data.itemData(index)
+            if key not in bundled:
+                continue  # a folder is judged when it is read (grey or not)
+            why = spec.why_not(key)
+            self.data.model().item(index).setEnabled(not why)
+            self.data.setItemData(index, why or None, Qt.ItemDataRole.ToolTipRole)
+            if why and why not in refused:
+                refused.append(why)
+        self.data_note.setText(" ".join(refused))  # the spec's sentences name the sets
+        self.data_note.setVisible(bool(refused))
+        if spec.why_not(self.data.currentData()):
+            self.data.setCurrentIndex(self.data.findData(DATASETS[0][0]))
 
 
 def _file_part(name: str, room: int) -> str:

@@ -75,6 +75,9 @@ class FamilySpec:
     tasks: tuple[Task, ...] = ()  # what its runners do (registered in its runners module)
     lab: bool = False  # listed in the Latent Lab
     trains_on: tuple[str, ...] = ()  # the bundled data sets its presets are made for
+    # Bundled data sets it cannot model at all, each with the sentence the Train tab shows
+    # beside them (a binary RBM and colour): (("shapes", "…"), ("emoji", "…")).
+    cannot_model: tuple[tuple[str, str], ...] = ()
     # "module:NAME" of its training preset table (by data set); imported only to train.
     presets: str = ""
     sample_options: type[SampleOptions] | None = None  # the options its samples take
@@ -91,6 +94,10 @@ class FamilySpec:
     @property
     def runners_module(self) -> str:
         return f"{MODELS_PACKAGE}.{self.id}.runners"
+
+    def why_not(self, dataset: str) -> str:
+        """The sentence saying why it cannot model `dataset`; "" when it can."""
+        return dict(self.cannot_model).get(dataset, "")
 
     def preset(self, name: str) -> Any:
         """The training preset for a bundled data set (imports the training code)."""

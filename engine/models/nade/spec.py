@@ -4,6 +4,13 @@ from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import SampleOptions
 
+# What the Train tab says beside the colour sets (engine.models.common.binary_pixels
+# refuses them with the same reason when a job asks anyway).
+COLOUR = (
+    "A NADE models black-and-white pixels, one on/off value each: shapes and emoji "
+    "are in colour. Train it on digits, or a folder of grey images."
+)
+
 SPEC = FamilySpec(
     id="nade",
     title="NADE",
@@ -28,7 +35,11 @@ SPEC = FamilySpec(
     tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.PIXELS),
     lab=True,
     explore_tools=("pixels",),
-    trains_on=("digits",),  # colour sets are refused: see engine.models.nade.pixels
+    trains_on=("digits",),
+    cannot_model=(
+        ("shapes", COLOUR),
+        ("emoji", COLOUR),
+    ),
     presets="engine.models.nade.training:NADE_PRESETS",
     sample_options=SampleOptions,  # a sample is its seed alone: nothing to choose
 )

@@ -34,6 +34,13 @@ class GibbsSampleOptions(SampleOptions):
         return (f"{self.gibbs_steps} Gibbs steps",)
 
 
+# What the Train tab says beside the colour sets (engine.models.common.binary_pixels
+# refuses them with the same reason when a job asks anyway).
+COLOUR = (
+    "An RBM models black-and-white pixels, one on/off value each: shapes and emoji "
+    "are in colour. Train it on digits, or a folder of grey images."
+)
+
 SPEC = FamilySpec(
     id="rbm",
     title="RBM",
@@ -58,7 +65,11 @@ SPEC = FamilySpec(
     likelihood=Likelihood("estimate", "binarised pixels"),
     tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.GIBBS),
     lab=True,
-    trains_on=("digits",),  # colour sets are refused: see engine.models.rbm.pixels
+    trains_on=("digits",),
+    cannot_model=(
+        ("shapes", COLOUR),
+        ("emoji", COLOUR),
+    ),
     presets="engine.models.rbm.training:RBM_PRESETS",
     sample_options=GibbsSampleOptions,
     explore_tools=("gibbs",),
