@@ -38,7 +38,7 @@ from engine.api.requests import (
     UpscaleRequest,
     image_name,
 )
-from engine.api.sample_options import DiffusionSampleOptions
+from engine.api.sample_options import DiffusionSampleOptions, SampleOptions, scalar_fields
 from engine.store import ImageMetadata
 from gui.details_image_parts import image_part_rows
 from gui.reveal import reveal_in_folder
@@ -92,6 +92,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             rows.append(("Seeds", _seed_range(recipe["seeds"])))
         if isinstance(request.options, DiffusionSampleOptions):
             rows += _diffusion_rows(request.options, recipe)
+        else:  # another family's own options, as its options class titles them
+            rows += _option_rows(request.options)
     elif isinstance(request, UpscaleRequest):
         rows += _upscale_rows(request, recipe)
     elif isinstance(request, InterpolateRequest):
@@ -218,6 +220,16 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
     rows.append(("Size", f"{width}×{height}"))
     rows += [(key.replace("_", " ").capitalize(), str(value)) for key, value in params.items()]
     return rows
+
+
+def _option_rows(options: SampleOptions) -> list[tuple[str, Any]]:
+    """A family's own sample options (Gibbs steps, temperature…): one row each, titled
+    as the Sample tab titles its control."""
+    return [
+        (item.metadata.get("title", item.name.replace("_", " ").capitalize()), value)
+        for item, _kind in scalar_fields(type(options))
+        if (value := getattr(options, item.name)) not in (None, item.metadata.get("unset"))
+    ]
 
 
 def _diffusion_rows(options: DiffusionSampleOptions, recipe: dict) -> list[tuple[str, Any]]:

@@ -11,6 +11,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
 from engine.local_engine import LocalCatalogue
+from engine.models.gmm.spec import MixtureSampleOptions
 from engine.models.rbm.spec import GibbsSampleOptions
 from engine.models.realnvp.spec import FlowSampleOptions
 
@@ -71,3 +72,12 @@ def test_use_these_parameters_and_a_restart_bring_the_options_back(panel, qtbot)
     again.restore(state)
     assert again.options_form.controls["gibbs_steps"].value() == 77
     assert again.build_request().options == GibbsSampleOptions(gibbs_steps=77)
+
+
+def test_the_details_list_a_familys_own_options_by_their_titles():
+    from gui.details_panel import _option_rows
+
+    assert _option_rows(GibbsSampleOptions(gibbs_steps=77)) == [("Gibbs steps", 77)]
+    assert _option_rows(FlowSampleOptions(temperature=0.7)) == [("Temperature", 0.7)]
+    assert _option_rows(MixtureSampleOptions()) == []  # -1: any component, nothing to say
+    assert _option_rows(MixtureSampleOptions(component=3)) == [("Component", 3)]

@@ -3,7 +3,8 @@ of model, held by SampleRequest.options. A family's spec names its class: a requ
 checked against it, and a recipe writes the fields plainly and is read back as it. The
 CLI builds `sample` flags from the fields, and the Lab's Sample tab its controls: a
 field's metadata gives its "help" line, and may give its "title" and "range" (low,
-high) for a control, so a GAN's help offers no DDPM flags and no family needs GUI code."""
+high) for a control and the "unset" value the details leave out, so a GAN's help offers
+no DDPM flags and no family needs GUI code."""
 
 from __future__ import annotations
 

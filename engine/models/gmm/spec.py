@@ -18,6 +18,7 @@ class MixtureSampleOptions(SampleOptions):
             "help": "draw from this component only (-1: any, by weight)",
             "range": (-1, 9999),
             "title": "Component",
+            "unset": -1,  # the value that means "not chosen": the details leave it out
         },
     )
 
