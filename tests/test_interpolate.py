@@ -62,7 +62,7 @@ def test_slerp_keeps_the_norm_and_lerp_the_straight_line():
         ({"frames": 0}, "Frames"),
         ({"frames": 10_000}, "Frames"),
         ({"mode": "cubic"}, "slerp, lerp"),
-        ({"model": ModelRef(Family.DDPM, "ddpm-digits")}, "Choose a VAE or GAN"),
+        ({"model": ModelRef(Family.DDPM, "ddpm-digits")}, "Choose a VAE, GAN or RealNVP"),
     ],
 )
 def test_bad_requests_are_refused_with_a_sentence(fields, words):

@@ -278,6 +278,7 @@ def test_lab_state_restores_into_a_fresh_view_model():
         "steps": 30,
         "label": 3,
         "guidance": 1.5,
+        "options": {},  # a DDPM's options are its own controls above
     }
     fresh = a_lab()
     fresh.describe_model(DIGITS, 1.0)

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -95,9 +97,20 @@ class ExploreTab(QWidget):
             Tool.PIXELS: self.pixels,
             Tool.GIBBS: self.gibbs,
         }
+        # Each page scrolls: the tallest (Gibbs chain, Pixel by pixel) must not set the
+        # window's minimum height (a 760 px window keeps its size).
         self.stack = QStackedWidget()
+        self.scrolls: dict[ExplorePage, QScrollArea] = {}
         for page in self.pages.values():
-            self.stack.addWidget(page)
+            scroll = QScrollArea()
+            scroll.setWidget(page)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            scroll.setMinimumWidth(page.minimumSizeHint().width() + bar)  # widths as before
+            self.scrolls[page] = scroll
+            self.stack.addWidget(scroll)
         self.model_label = QLabel()
         self.model_label.setStyleSheet("color: #a8a8a8;")
         self.tool = QComboBox()
@@ -136,7 +149,7 @@ class ExploreTab(QWidget):
 
     @property
     def page(self) -> ExplorePage:
-        return self.stack.currentWidget()
+        return self.stack.currentWidget().widget()
 
     def select_tool(self, tool: Tool | None) -> None:
         index = self.tool.findData(tool) if tool is not None else -1
@@ -146,7 +159,7 @@ class ExploreTab(QWidget):
     def _tool_changed(self, *_args: object) -> None:
         tool = self.current_tool
         page = self.pages[tool] if tool is not None else self.walk
-        self.stack.setCurrentWidget(page)
+        self.stack.setCurrentWidget(self.scrolls[page])
         self.run_button.setVisible(page.run_text is not None and tool is not None)
         self.run_button.setText(page.run_text or "")
         if self.isVisible():  # live pages fetch their axes or schedule only when seen
