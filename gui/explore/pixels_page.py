@@ -34,8 +34,9 @@ TILE = 56  # an image's side on screen (an 8 x 8 digit at 7 x: six fit the Lab's
 COMPLETIONS = 4
 ABOUT_DRAW = (
     "An autoregressive model draws a picture one pixel at a time, in reading order: "
-    "each pixel's chance of ink given every pixel above and to its left. Grey pixels "
-    "are not drawn yet."
+    "each pixel is drawn from the probabilities the model gives it (ink or not for a "
+    "NADE, each ink level for a PixelCNN) given every pixel above and to its left. Grey "
+    "pixels are not drawn yet."
 )
 ABOUT_IMAGE = (
     "The model keeps the <b>upper half</b> of a held-out image (in black and white, as "
