@@ -3,7 +3,8 @@
 Both images are drawn into the same rectangle by one transform (the result's pixels are
 the scene; the original is stretched over it), so zoom and pan are shared by construction:
 a point of the picture sits at the same place on both sides of the divider. Left of the
-divider: before; right: after.
+divider: before; right: after. Each side's label says what it is: "Original" and the
+model's name, or two models' names when the panel compares two results.
 
 Mouse: drag the divider's handle to move it; drag anywhere else (or with Space held, or
 with the middle button) to pan; the wheel zooms about the cursor; a double-click fits.
@@ -66,6 +67,7 @@ class CompareView(ZoomableView):
         self._space = False
         self._checker = _checkerboard()
         self.placeholder = EMPTY_TEXT
+        self.labels = ("Before", "After")
         self._build_actions()
 
     def _build_actions(self) -> None:
@@ -103,6 +105,11 @@ class CompareView(ZoomableView):
             self.reset_view()
         self.placeholder = EMPTY_TEXT if before is None and after is None else ""
         self.zoom_changed.emit(self.scale())
+        self.update()
+
+    def set_labels(self, before: str, after: str) -> None:
+        """What the two sides are called (their sizes follow the names)."""
+        self.labels = (before, after)
         self.update()
 
     def set_placeholder(self, text: str) -> None:
@@ -166,8 +173,9 @@ class CompareView(ZoomableView):
         painter.restore()
         self._draw_divider(painter, x)
         left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
-        self._draw_label(painter, f"Before · {_size_text(self._before)}", left)
-        self._draw_label(painter, f"After · {_size_text(self._after)}", right)
+        before, after = self.labels
+        self._draw_label(painter, f"{before} · {_size_text(self._before)}", left)
+        self._draw_label(painter, f"{after} · {_size_text(self._after)}", right)
 
     @staticmethod
     def _draw(painter: QPainter, image: QImage | None, rect: QRectF, smooth: bool) -> None:

@@ -248,6 +248,43 @@ def test_a_batch_upscales_each_image_into_the_gallery_and_compares_the_last(
     assert rows["Upscaled from"] == str(second) and rows["Factor"] == "×4"
 
 
+def test_two_models_results_of_one_image_compare_side_by_side(qtbot, window, tmp_path):
+    """Upscale one image with Lanczos, then with Bicubic: the left side can show
+    Lanczos's result against Bicubic's, each labelled, the pixels those of the files."""
+    panel = window.upscale_panel
+    source = write_png(tmp_path / "photo.png", 24, 16, seed=3)
+    panel.add_paths([source])
+    panel.x2.setChecked(True)
+    assert not panel.left_box.isEnabled()  # nothing to compare the original with yet
+    for model, runs in (("lanczos", 1), ("bicubic", 2)):
+        panel.select_model(model)
+        window.generate()
+        qtbot.waitUntil(lambda runs=runs: len(ended(window)) == runs, timeout=120_000)
+    lanczos, bicubic = (Path(e.outcome.images[0].path) for e in ended(window))
+    # By default the newest result against the original.
+    assert panel.compare.labels == ("Original", "Bicubic (no model)")
+    choices = [panel.left_box.itemText(i) for i in range(panel.left_box.count())]
+    assert choices == ["Original", "Lanczos (no model)'s result"]
+    assert panel.left_box.isEnabled()
+    panel.left_box.setCurrentIndex(1)
+    panel.left_box.activated.emit(1)
+    assert panel.compare.labels == ("Lanczos (no model)", "Bicubic (no model)")
+    qtbot.waitUntil(lambda: panel.compare.before is not None and panel.compare.after is not None)
+    shown = panel.compare.before.convertToFormat(panel.compare.before.Format.Format_RGB888)
+    width, height = shown.width(), shown.height()
+    pixels = np.frombuffer(shown.constBits(), np.uint8).reshape(height, shown.bytesPerLine())
+    pixels = pixels[:, : width * 3].reshape(height, width, 3)
+    assert np.array_equal(pixels, np.asarray(Image.open(lanczos).convert("RGB")))
+    assert not np.array_equal(pixels, np.asarray(Image.open(bicubic).convert("RGB")))
+    # The choice is kept while a row without that model's result shows the original.
+    other = write_png(tmp_path / "other.png", 10, 10, seed=4)
+    panel.add_paths([other])
+    panel.list.setCurrentRow(1)
+    assert panel.compare.labels[0] == "Before" and not panel.left_box.isEnabled()
+    panel.list.setCurrentRow(0)
+    assert panel.compare.labels[0] == "Lanczos (no model)"
+
+
 def test_a_model_upscale_shows_its_tiles_as_it_goes(qtbot, window, tmp_path):
     from tests.upscalers import compact_net, save_safetensors
 

@@ -137,6 +137,7 @@ class UpscalePanel(
         self.smooth_box.toggled.connect(self.compare.set_smooth_before)
         self.compare.smooth_action.toggled.connect(self.smooth_box.setChecked)
         form.addRow("Compare", self.smooth_box)
+        form.addRow("Left side", self._build_left_side())
         return form
 
     # ------------------------------------------------------------ drops
@@ -265,7 +266,9 @@ class UpscalePanel(
             image = outcome.images[0]
             notes = image.info.get("notes") or []
             entry.status, entry.detail = EntryStatus.DONE, "; ".join(notes)
-            entry.result, entry.result_size = image.path, (image.width, image.height)
+            entry.add_result(
+                self.model_title(request.model), image.path, (image.width, image.height)
+            )
             source = image.info.get("source_size")
             if isinstance(source, list) and len(source) == 2:
                 entry.source_size = (int(source[0]), int(source[1]))

@@ -7,7 +7,7 @@ Upscale again mid-way adds to it, so "7 of 12" keeps meaning what the user expec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -38,6 +38,20 @@ class UpscaleEntry:
     result: str | None = None  # the saved PNG
     result_size: tuple[int, int] | None = None
     too_large: bool = False  # refused by the megapixel guard: the user may confirm
+    # Every model's result of this input, by the model's name, the newest last: the
+    # compare view can put two models side by side (lite-x4 against lite-x4-gan).
+    results: dict[str, str] = field(default_factory=dict)
+
+    def add_result(self, model: str, path: str, size: tuple[int, int]) -> None:
+        """A job finished: its result is the row's, and one of the results to compare."""
+        self.results.pop(model, None)
+        self.results[model] = path
+        self.result, self.result_size = path, size
+
+    @property
+    def result_model(self) -> str:
+        """The name of the model that made the newest result ("" when none has)."""
+        return next(reversed(self.results), "")
 
     @property
     def name(self) -> str:
