@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.api import families
 from engine.api.catalogue import family_of
 from engine.api.kinds import Family, Task
-from engine.api.parts import ModelRef, Prompt, Sampling, Size
+from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling, Size
 from engine.api.requests import (
     INTERPOLATION_MODES,
     DiffuseRequest,
@@ -141,8 +141,12 @@ def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default="gan-digits", help="a bundled model ({bundled:vae,gan}) or its file"
     )
-    parser.add_argument("--from-seed", type=int, required=True)
-    parser.add_argument("--to-seed", type=int, required=True)
+    parser.add_argument("--from-seed", type=int, default=0)
+    parser.add_argument("--to-seed", type=int, default=1)
+    parser.add_argument(
+        "--from-image", default="", help="start at this picture's code (a flow or a VAE)"
+    )
+    parser.add_argument("--to-image", default="", help="end at this picture's code")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--mode", choices=INTERPOLATION_MODES, default="slerp")
     parser.add_argument("--fps", type=float, default=8.0, help="of the animation")
@@ -182,6 +186,8 @@ def _interpolate(args: argparse.Namespace) -> int:
             to_seed=args.to_seed,
             frames=args.frames,
             mode=args.mode,
+            from_image=ImageRef(args.from_image, "") if args.from_image else None,
+            to_image=ImageRef(args.to_image, "") if args.to_image else None,
         )
 
     if not 0.1 <= args.fps <= 60:

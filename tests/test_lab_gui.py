@@ -268,6 +268,42 @@ def test_a_walk_can_start_at_a_kept_picture_of_the_same_model(qtbot, window):
     assert lab.explore.build_request(lab.model).from_latent is None
 
 
+def test_a_flows_walk_joins_two_image_files_and_a_gans_offers_no_image_ends(
+    qtbot, window, tmp_path
+):
+    from PIL import Image
+
+    lab = window.lab_panel
+    _select(lab, "gan-shapes")
+    lab.tabs.setCurrentWidget(lab.explore)
+    lab.explore.select_tool(Tool.WALK)
+    walk = lab.explore.walk
+    assert not walk.image_buttons["from"].isVisible()  # a GAN has no encoder
+    _select(lab, "realnvp-digits")
+    lab.tabs.setCurrentWidget(lab.explore)
+    assert walk.image_buttons["from"].isVisible() and walk.image_buttons["to"].isVisible()
+    ends = []
+    for name, value in (("dark.png", 0), ("light.png", 255)):
+        Image.new("L", (8, 8), value).save(tmp_path / name)
+        ends.append(str(tmp_path / name))
+    walk._use_image("from", ends[0])
+    walk._use_image("to", ends[1])
+    assert walk.image_buttons["from"].text() == "Image ✓"
+    walk.frames.setValue(3)
+    request = lab.explore.build_request(lab.model)
+    assert (request.from_image.path, request.to_image.path) == tuple(ends)
+    assert request.describe() == "realnvp-digits · dark.png → light.png · 3 frames · slerp"
+    qtbot.mouseClick(lab.explore.run_button, _left())
+    qtbot.waitUntil(lambda: len(walk.player.clips) == 3, timeout=60_000)
+    [done] = finished(window, ImagesOutcome)
+    strip = done.outcome.images[0].rgb  # 3 frames of 8 pixels, side by side
+    assert (strip[:, :8] == 0).all() and (strip[:, -8:] == 255).all()  # the files, exactly
+    walk.to_seed.edit.setText("4")
+    walk.to_seed.edit.textEdited.emit("4")  # typing a seed: that end is a seed again
+    assert lab.explore.build_request(lab.model).to_image is None
+    assert walk.image_buttons["to"].text() == "Image…"
+
+
 def test_explore_runs_a_ddpms_reverse_process(qtbot, window):
     lab = window.lab_panel
     _select(lab, "ddpm-digits")

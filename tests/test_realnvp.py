@@ -4,6 +4,7 @@ grid, training lowers the likelihood's cost, and the sentences bad input gets.""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -171,6 +172,42 @@ def test_a_real_images_code_decodes_to_it_and_a_walk_joins_two_real_images(cpu_r
     frames = cpu_runtime.run(request, JobContext(1)).images
     for frame, image in ((frames[0], want[0]), (frames[-1], want[1])):
         assert np.array_equal(np.round(frame.rgb[..., 0] / 255 * 16), image[0])
+
+
+def test_a_walk_between_two_image_files_starts_and_ends_at_those_pictures(cpu_runtime, tmp_path):
+    """The ends are the files' own pixels (on the model's 17 levels), read back by
+    Pillow; a GAN, which has no encoder, refuses image ends with a sentence."""
+    from PIL import Image
+
+    from engine.api.parts import ImageRef, ModelRef
+
+    model = tiny_model(REALNVP, tmp_path)
+    rng = np.random.default_rng(4)
+    files = []
+    for name in ("a.png", "b.png"):
+        levels = rng.integers(0, 17, (8, 8))
+        path = tmp_path / name
+        Image.fromarray((levels * 255 / 16).round().astype(np.uint8)).save(path)
+        files.append((path, levels))
+    request = InterpolateRequest(
+        model=model,
+        frames=4,
+        save=False,
+        from_image=ImageRef(str(files[0][0]), ""),
+        to_image=ImageRef(str(files[1][0]), ""),
+    )
+    assert " · a.png → b.png · 4 frames" in request.describe()
+    frames = cpu_runtime.run(request, JobContext(1)).images
+    for frame, (_path, levels) in ((frames[0], files[0]), (frames[-1], files[1])):
+        assert np.array_equal(np.round(frame.rgb[..., 0] / 255 * 16), levels)
+    assert not np.array_equal(frames[1].rgb, frames[0].rgb)
+    digest = hashlib.sha256(files[0][0].read_bytes()).hexdigest()
+    assert frames[0].info["from_image"] == {"path": str(files[0][0]), "sha256": digest}
+    gan = InterpolateRequest(
+        model=ModelRef(Family("gan"), "gan-digits"), from_image=ImageRef(str(files[0][0]), "")
+    )
+    with pytest.raises(BadInput, match="A GAN has no encoder"):
+        gan.check()
 
 
 # ---------------------------------------------------------------- training

@@ -82,6 +82,9 @@ class FamilySpec:
     presets: str = ""
     sample_options: type[SampleOptions] | None = None  # the options its samples take
     explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
+    # It finds the latent code of any picture (a flow exactly, a VAE by its encoder):
+    # a walk may start or end at an image file.
+    encodes_images: bool = False
     # The Lab opens on this family's first model: the families are listed in the order
     # history met them, but a new learner's first picture should be one that teaches
     # the Lab's ideas (a latent code, its sliders), not the oldest and noisiest.

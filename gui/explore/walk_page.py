@@ -1,5 +1,7 @@
-"""Explore → Interpolate: frames on the path between two latent codes (VAE, GAN): two
-seeds' samples, or pictures kept before (a kept slider picture is its exact code).
+"""Explore → Interpolate: frames on the path between two latent codes (VAE, GAN,
+RealNVP): two seeds' samples, pictures kept before (a kept slider picture is its exact
+code), or, for a family that finds any picture's code (a flow exactly, a VAE by its
+encoder), two image files.
 
 The frames make one strip in the gallery (its recipe lists each frame's t); here they
 play as an animation, which exports as an animated GIF or lossless WebP."""
@@ -20,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
+from engine.api.families import spec_of
+from engine.api.imagefiles import IMAGE_FILTER
 from engine.api.outcomes import Outcome
-from engine.api.parts import ModelRef
+from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import INTERPOLATION_MODES, InterpolateRequest, Request, SampleRequest
 from engine.store import read_metadata
 from gui.explore.animation import AnimationPlayer, cells_of_sheet
@@ -35,8 +39,11 @@ ABOUT = (
     "<i>slerp</i> follows the sphere Gaussian codes live near; <i>lerp</i> cuts "
     "straight through it, where codes are atypical and pictures wash out. The first "
     "and last frames are those seeds' samples, or the pictures chosen with <i>Kept…</i> "
-    "(a picture kept from the sliders is its exact code)."
+    "(a picture kept from the sliders is its exact code), or, with <i>Image…</i>, any "
+    "picture's own code: a flow's is exact, so its walk starts and ends at the pictures "
+    "themselves."
 )
+IMAGE_TIP = "Start or end at the code of any image file (resized to the model's size)"
 
 
 ENDS = ("from", "to")
@@ -54,12 +61,19 @@ class WalkPage(ExplorePage):
         # An end's exact code when it is a picture kept from the sliders (None: its seed).
         self.kept: dict[str, tuple[float, ...] | None] = {"from": None, "to": None}
         self.kept_buttons: dict[str, QPushButton] = {}
+        # An end that is an image file's code (None: its seed or kept code).
+        self.images: dict[str, str | None] = {"from": None, "to": None}
+        self.image_buttons: dict[str, QPushButton] = {}
         for end in ENDS:
             button = QPushButton("Kept…")
             button.setToolTip("Start or end at a picture of this model from the gallery")
             button.clicked.connect(lambda _=False, end=end: self._choose_kept(end))
             self.kept_buttons[end] = button
-            self.seeds[end].edit.textEdited.connect(lambda _t, end=end: self._forget_kept(end))
+            image = QPushButton("Image…")
+            image.setToolTip(IMAGE_TIP)
+            image.clicked.connect(lambda _=False, end=end: self._choose_image(end))
+            self.image_buttons[end] = image
+            self.seeds[end].edit.textEdited.connect(lambda _t, end=end: self._forget_ends(end))
         self.frames = spin_box(limits.INTERPOLATION_FRAMES, 16)
         self.mode = QComboBox()
         self.mode.addItems(list(INTERPOLATION_MODES))
@@ -69,6 +83,7 @@ class WalkPage(ExplorePage):
             row = QHBoxLayout()
             row.addWidget(self.seeds[end], 1)
             row.addWidget(self.kept_buttons[end])
+            row.addWidget(self.image_buttons[end])
             form.addRow(label, row)
         form.addRow("Frames", self.frames)
         form.addRow("Path", self.mode)
@@ -84,6 +99,39 @@ class WalkPage(ExplorePage):
             for end in ENDS:
                 self._forget_kept(end)  # another model's code means nothing here
         self.model = model
+        encodes = model is not None and spec_of(model.family).encodes_images
+        for end in ENDS:
+            self.image_buttons[end].setVisible(encodes)
+            if not encodes:
+                self._use_image(end, None)
+
+    # ------------------------------------------------------------ image files as ends
+
+    def _choose_image(self, end: str) -> None:
+        folder = str(start_folder(Purpose.OPEN_IMAGE))
+        title = "The picture the walk starts at" if end == "from" else "The picture it ends at"
+        path, _ = QFileDialog.getOpenFileName(self, title, folder, IMAGE_FILTER)
+        if path:
+            remember(Purpose.OPEN_IMAGE, path)
+            self._use_image(end, path)
+
+    def _use_image(self, end: str, path: str | None) -> None:
+        """Make an image file's code an end (None: back to the seed)."""
+        if path is not None:
+            self._forget_kept(end)
+        self.images[end] = path
+        button = self.image_buttons[end]
+        button.setText("Image ✓" if path else "Image…")
+        button.setToolTip(
+            f"This end is the code of {Path(path).name}; type a seed to use a seed again"
+            if path
+            else IMAGE_TIP
+        )
+
+    def _forget_ends(self, end: str) -> None:
+        """A typed seed is the end again."""
+        self._forget_kept(end)
+        self._use_image(end, None)
 
     # ------------------------------------------------------------ kept pictures as ends
 
@@ -123,6 +171,7 @@ class WalkPage(ExplorePage):
                 "keep it (Keep sample), then choose that picture."
             )
         self.seeds[end].set_seed(meta.seed)
+        self._use_image(end, None)
         self.kept[end] = request.latent  # None for a plain sample: its seed is its code
         self._show_kept(end, name if request.latent is not None else "")
         return ""
@@ -152,6 +201,8 @@ class WalkPage(ExplorePage):
             grid=True,
             from_latent=self.kept["from"],
             to_latent=self.kept["to"],
+            from_image=_image_ref(self.images["from"]),
+            to_image=_image_ref(self.images["to"]),
         )
 
     def apply_request(self, request: Request) -> None:
@@ -164,9 +215,15 @@ class WalkPage(ExplorePage):
         for end, code in zip(ENDS, (request.from_latent, request.to_latent), strict=True):
             self.kept[end] = code
             self._show_kept(end, "a kept code" if code is not None else "")
+        for end, image in zip(ENDS, (request.from_image, request.to_image), strict=True):
+            self._use_image(end, image.path if image is not None else None)
 
     def job_finished(self, request: Request, outcome: Outcome) -> None:
         images = getattr(outcome, "images", ())
         if images:
             self.player.set_frames(cells_of_sheet(images[0].rgb, images[0].info)[0], play=True)
             self.from_seed.set_last_seed(request.from_seed)
+
+
+def _image_ref(path: str | None) -> ImageRef | None:
+    return ImageRef(path, "") if path else None

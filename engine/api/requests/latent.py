@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from engine.api import limits
 from engine.api.errors import BadInput
+from engine.api.families import spec_of
 from engine.api.kinds import Lane, Task
 from engine.api.outcomes import (
     AxesOutcome,
@@ -15,11 +16,12 @@ from engine.api.outcomes import (
     Outcome,
     VectorsOutcome,
 )
-from engine.api.parts import Latents
+from engine.api.parts import ImageRef, Latents
 from engine.api.requests.base import (
     INTERPOLATION_MODES,
     LiveRequest,
     ModelRequest,
+    image_name,
     require_support,
 )
 
@@ -49,7 +51,9 @@ class InterpolateRequest(ModelRequest):
     """Frames on the path between the latents of two seeds (VAE, GAN). Frame 0 is the
     sample of `from_seed` and the last frame the sample of `to_seed`, pixel for pixel.
     An end may instead be a kept picture's exact code (`from_latent`, `to_latent`: a
-    picture kept from the latent sliders); its seed then only names it."""
+    picture kept from the latent sliders), or the code of any image file for a family
+    that finds one (`from_image`, `to_image`: a RealNVP's exact code, a VAE's posterior
+    mean); its seed then only names it."""
 
     task: ClassVar[Task] = Task.INTERPOLATE
     lane: ClassVar[Lane] = Lane.INTERACTIVE
@@ -66,9 +70,12 @@ class InterpolateRequest(ModelRequest):
     grid: bool = False
     from_latent: tuple[float, ...] | None = None
     to_latent: tuple[float, ...] | None = None
+    from_image: ImageRef | None = None
+    to_image: ImageRef | None = None
 
     def check(self) -> None:
         require_support(self.model, self.task, "Interpolation")
+        self._check_images()
         super().check()
         limits.SEED.check(self.from_seed)
         limits.SEED.check(self.to_seed)
@@ -79,11 +86,22 @@ class InterpolateRequest(ModelRequest):
             if code is not None:
                 Latents((code,)).check()
 
+    def _check_images(self) -> None:
+        images = [i for i in (self.from_image, self.to_image) if i is not None]
+        spec = spec_of(self.model.family)
+        if images and not spec.encodes_images:
+            raise BadInput(
+                f"A {spec.title} has no encoder: it cannot find the code of a picture, so a "
+                "walk can only start or end at a seed or a picture kept from its sliders."
+            )
+        if any(not image.path.strip() for image in images):
+            raise BadInput("Choose the image file the walk starts or ends at.")
+
     def end_names(self) -> tuple[str, str]:
-        """How each end is called: "seed 5", or "a kept code" for one given exactly."""
+        """How each end is called: "seed 5", "a kept code", or an image's file name."""
         return (
-            "a kept code" if self.from_latent is not None else f"seed {self.from_seed}",
-            "a kept code" if self.to_latent is not None else f"seed {self.to_seed}",
+            _end_name(self.from_image, self.from_latent, self.from_seed),
+            _end_name(self.to_image, self.to_latent, self.to_seed),
         )
 
     def describe(self) -> str:
@@ -93,6 +111,12 @@ class InterpolateRequest(ModelRequest):
     @property
     def image_count(self) -> int:
         return 1 if self.grid else self.frames
+
+
+def _end_name(image: ImageRef | None, code: tuple[float, ...] | None, seed: int) -> str:
+    if image is not None:
+        return image_name(image.path)
+    return "a kept code" if code is not None else f"seed {seed}"
 
 
 @dataclass(frozen=True, kw_only=True)

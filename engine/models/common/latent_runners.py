@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from engine.api.errors import BadInput
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import (
     AxesOutcome,
@@ -31,6 +32,7 @@ from engine.api.outcomes import (
     Sheet,
     VectorsOutcome,
 )
+from engine.api.parts import ImageRef
 from engine.api.requests import (
     ArithmeticRequest,
     DecodeRequest,
@@ -59,6 +61,7 @@ from engine.models.common.latent_paths import (
     path_between,
 )
 from engine.models.common.model_data import model_data
+from engine.models.common.source_image import fitted_to_model, read_source
 from engine.registry import RunnerEnv, runner
 
 OWN_SAMPLES = 2000  # the model's own samples that stand in for a data set that is gone
@@ -168,14 +171,42 @@ class LatentInterpolateRunner(_LatentRunner):
 
     def run(self, request: InterpolateRequest, ctx: JobContext) -> ImagesOutcome:
         loaded, path = self._load(request, ctx)
-        ends = (
-            exact_or_seeded(request.from_latent, request.from_seed, loaded.latent),
-            exact_or_seeded(request.to_latent, request.to_seed, loaded.latent),
-        )
+        info = self.models.info(request.model, path, ctx)
+        ends = []
+        for end, image, code, seed in (
+            ("from", request.from_image, request.from_latent, request.from_seed),
+            ("to", request.to_image, request.to_latent, request.to_seed),
+        ):
+            if image is None:
+                ends.append(exact_or_seeded(code, seed, loaded.latent))
+                continue
+            ctx.phase = f"finding the code of {Path(image.path).name}"
+            z, source, notes = image_code(loaded, image)
+            ends.append(z)
+            info[f"{end}_image"] = {"path": image.path, "sha256": source}
+            if notes:
+                info["note"] = "; ".join(filter(None, (info.get("note", ""), *notes)))
         codes = path_between(*ends, request.frames, request.mode)
         frames = interpolation_frames(codes, lambda z: loaded.decode(z)[0], ctx)
-        info = self.models.info(request.model, path, ctx)
         return interpolation_outcome(frames, request, info)
+
+
+def image_code(loaded: Any, image: ImageRef) -> tuple[torch.Tensor, str, tuple[str, ...]]:
+    """An image file's code (1 x d) by the model's encoder, its sha256, and what was
+    changed to fit it to the model (resized, made grey)."""
+    name = Path(image.path).name
+    source = read_source(Path(image.path).expanduser())
+    if image.sha256 and image.sha256 != source.sha256:
+        raise BadInput(
+            f"{name} has changed since this recipe was made (its contents differ), so "
+            "the walk would not be the same."
+        )
+    array, notes = fitted_to_model(source, loaded.channels, loaded.image_size)
+    with torch.inference_mode():
+        code = loaded.encode(torch.from_numpy(array)[None]).float()
+    if not bool(torch.isfinite(code).all()):
+        raise BadInput(f"{name} has no finite code in this model: choose another picture.")
+    return code, source.sha256, tuple(f"{name}: {note}" for note in notes)
 
 
 class LatentSeedRunner(_LatentRunner):

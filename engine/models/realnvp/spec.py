@@ -70,5 +70,6 @@ SPEC = FamilySpec(
     trains_on=("digits", "shapes"),
     presets="engine.models.realnvp.training:REALNVP_PRESETS",
     sample_options=FlowSampleOptions,
+    encodes_images=True,
     explore_tools=("walk",),
 )

@@ -35,6 +35,7 @@ SPEC = FamilySpec(
     trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.vae.training:VAE_PRESETS",
     sample_options=LatentSampleOptions,
+    encodes_images=True,
     explore_tools=("sliders", "walk", "arithmetic", "reconstruct"),
     opens_lab=True,
 )
