@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench.img2img",
     "bench.latent_exploration",
     "bench.latent_sliders",
+    "bench.explore_controls",
     "bench.frozen_start",
     "bench.brush",
     "bench.inpaint",
