@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -79,7 +80,8 @@ class WalkPage(ExplorePage):
         self.mode.addItems(list(INTERPOLATION_MODES))
         self.player = AnimationPlayer("Interpolate to see the frames play here", "walk.gif")
         form = QFormLayout()
-        for end, label in zip(ENDS, ("From seed", "To seed"), strict=True):
+        self.end_labels = {end: QLabel(f"{end.title()} seed") for end in ENDS}
+        for end, label in self.end_labels.items():
             row = QHBoxLayout()
             row.addWidget(self.seeds[end], 1)
             row.addWidget(self.kept_buttons[end])
@@ -119,7 +121,10 @@ class WalkPage(ExplorePage):
         """Make an image file's code an end (None: back to the seed)."""
         if path is not None:
             self._forget_kept(end)
+            self.seeds[end].edit.clear()  # the seed only names the end: the name shows
         self.images[end] = path
+        self.end_labels[end].setText(f"{end.title()} {'image' if path else 'seed'}")
+        self.seeds[end].edit.setPlaceholderText(Path(path).name if path else "random")
         button = self.image_buttons[end]
         button.setText("Image ✓" if path else "Image…")
         button.setToolTip(
