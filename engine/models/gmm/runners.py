@@ -21,7 +21,6 @@ from engine.models.common.images import to_rgb_uint8
 from engine.models.gmm.components import components_of
 from engine.models.gmm.files import RETRAIN_HINT, LoadedGmm, load_gmm
 from engine.models.gmm.pixels import (
-    GmmConfig,
     as_images,
     bits_per_dim,
     dequantise,
@@ -149,13 +148,7 @@ class GmmTrainRunner:
         data = open_dataset(request.dataset.name, request.image_size, seed)
         preset = gmm_preset(request.preset)
         settings = preset.settings
-        config = GmmConfig(
-            data.info.size,
-            data.info.channels,
-            settings.components,
-            settings.covariance,
-            pixel_levels(data.info.name),
-        )
+        config = settings.config(data.info.size, data.info.channels, pixel_levels(data.info.name))
         ctx.phase = "starting EM (k-means++)"
         trainer = GmmTrainer(config, data, settings, seed)
         steps = request.training.steps or preset.steps

@@ -9,7 +9,7 @@ file.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.models.common.gmm import REGULARIZATION, EmState, Gmm, em_start, em_step
+from engine.api.errors import BadInput
+from engine.models.common.gmm import (
+    COVARIANCES,
+    REGULARIZATION,
+    EmState,
+    Gmm,
+    em_start,
+    em_step,
+)
 from engine.models.common.images import to_rgb_uint8
 from engine.models.gmm.files import save_gmm
 from engine.models.gmm.pixels import (
@@ -37,9 +45,51 @@ SHAPES_POINTS = 4096  # the fixed draw of the infinite shapes that EM fits
 
 @dataclass(frozen=True)
 class GmmTrainSettings:
-    components: int = 20
-    covariance: str = "diag"
-    reg_covar: float = REGULARIZATION  # added to every variance, as scikit-learn's
+    """A field's metadata gives its "help" line, and its "choices" or "range" (low, high):
+    what a form or a flag offers, and what `check` holds it to."""
+
+    components: int = field(
+        default=20, metadata={"help": "mixture components", "range": (1, 1000)}
+    )
+    covariance: str = field(
+        default="diag",
+        metadata={
+            "help": "each component's covariance: diagonal, full (up to 32×32 grey), or "
+            "low rank plus diagonal (W Wᵀ + ψ, a mixture of factor analysers)",
+            "choices": COVARIANCES,
+        },
+    )
+    rank: int = field(
+        default=8,
+        metadata={"help": "a low-rank covariance's factors (r of W, D x r)", "range": (1, 64)},
+    )
+    # added to every variance (a low-rank one's ψ), as scikit-learn's
+    reg_covar: float = field(
+        default=REGULARIZATION, metadata={"help": "variance floor", "range": (0.0, 1.0)}
+    )
+
+    def check(self) -> None:
+        """BadInput, with a sentence, for settings outside their choices or ranges."""
+        if self.covariance not in COVARIANCES:
+            raise BadInput(
+                f"A GMM's covariance is 'diag', 'full' or 'lowrank' (low rank plus "
+                f"diagonal), not {self.covariance!r}."
+            )
+        for item in fields(self):
+            low_high = item.metadata.get("range")
+            value = getattr(self, item.name)
+            if low_high is not None and not low_high[0] <= value <= low_high[1]:
+                raise BadInput(
+                    f"A GMM's {item.metadata['help']} ({item.name}) is {low_high[0]} to "
+                    f"{low_high[1]}, not {value}."
+                )
+
+    def config(self, image_size: int, channels: int, levels: int) -> GmmConfig:
+        """The model these settings fit to images of that size and levels (a rank only
+        for a low-rank covariance)."""
+        self.check()
+        rank = self.rank if self.covariance == "lowrank" else 0
+        return GmmConfig(image_size, channels, self.components, self.covariance, levels, rank)
 
 
 @dataclass(frozen=True)
@@ -55,10 +105,10 @@ GMM_PRESETS: dict[str, GmmPreset] = {
     # 60 diagonal components 2.66 and 0.87; 40 diagonal 2.67 and 0.81; full covariances,
     # which 64 values a digit allow, overfit the 1,257 training digits: 10 full 2.82 and
     # 0.61, 20 full (floor 3e-3) 2.89 and 0.73.
-    "digits": GmmPreset(GmmTrainSettings(60, "diag", 1e-4), steps=100),
+    "digits": GmmPreset(GmmTrainSettings(60, "diag", reg_covar=1e-4), steps=100),
     # 3,072 values an image: diagonal only.
-    "shapes": GmmPreset(GmmTrainSettings(40, "diag", 1e-4), steps=100),
-    "emoji": GmmPreset(GmmTrainSettings(40, "diag", 1e-4), steps=100),
+    "shapes": GmmPreset(GmmTrainSettings(40, "diag", reg_covar=1e-4), steps=100),
+    "emoji": GmmPreset(GmmTrainSettings(40, "diag", reg_covar=1e-4), steps=100),
 }
 
 
@@ -91,15 +141,17 @@ class _Parameters(nn.Module):
         self.register_buffer("weights", state.weights)
         self.register_buffer("means", state.means)
         self.register_buffer("covariances", state.covariances)
+        self.register_buffer("factors", state.factors)  # None (not saved) but low-rank
 
     def em_state(self) -> EmState:
-        return EmState(self.weights, self.means, self.covariances)
+        return EmState(self.weights, self.means, self.covariances, self.factors)
 
     def keep(self, state: EmState) -> None:
-        self.weights, self.means, self.covariances = (
+        self.weights, self.means, self.covariances, self.factors = (
             state.weights,
             state.means,
             state.covariances,
+            state.factors,
         )
 
 
@@ -112,11 +164,12 @@ class GmmTrainer:
         seed: int,
     ) -> None:
         config.check()
+        settings.check()
         self.config, self.settings = config, settings
         points = checked_points(training_images(data), config.components)
         self.points = dequantise(points, config.levels, seed)
         self.batch_size = len(self.points)  # every image, every iteration
-        start = em_start(self.points, config.components, seed, config.covariance)
+        start = em_start(self.points, config.components, seed, config.covariance, config.rank)
         self.mixture = _Parameters(start)
         self.preview_seeds = range(seed, seed + PREVIEW_SAMPLES)
         self.state = TrainingState()
@@ -148,8 +201,17 @@ def training_meta(data_info: Any, settings: GmmTrainSettings, seed: int, count: 
     return {
         "dataset": data_info.name,
         "dataset_sha256": data_info.fingerprint,
-        "train": asdict(settings),
+        "train": _settings_words(settings),
         "training_images": count,
         "seed": seed,
         "torch": torch.__version__,
     }
+
+
+def _settings_words(settings: GmmTrainSettings) -> dict[str, Any]:
+    """The settings a file records: a rank only for a low-rank covariance (so a diagonal
+    preset writes the same file it always did)."""
+    words = asdict(settings)
+    if settings.covariance != "lowrank":
+        del words["rank"]
+    return words
