@@ -9,13 +9,13 @@ Ghosh et al. 2020), draws latent codes that decode to real-looking images.
 Covariances are "full" (K x D x D, kept as lower Cholesky factors), "diag" (K x D, kept
 as standard deviations) or "lowrank", W Wᵀ + diag ψ (K x D x r factors and K x D
 standard deviations √ψ: see engine.models.common.lowrank): a full one costs D² numbers a
-component, too many for a colour image's thousands of pixels. EM runs one iteration at a time (`em_step`), so a training
-job can report each; `fit_gmm` runs it to convergence for the VAE's prior.
+component, too many for a colour image's thousands of pixels. EM runs one iteration at a
+time (`em_step`), so a training job can report each; `fit_gmm` runs it to convergence for
+the VAE's prior.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch

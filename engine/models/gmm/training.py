@@ -48,9 +48,7 @@ class GmmTrainSettings:
     """A field's metadata gives its "help" line, and its "choices" or "range" (low, high):
     what a form or a flag offers, and what `check` holds it to."""
 
-    components: int = field(
-        default=20, metadata={"help": "mixture components", "range": (1, 1000)}
-    )
+    components: int = field(default=20, metadata={"help": "mixture components", "range": (1, 1000)})
     covariance: str = field(
         default="diag",
         metadata={
