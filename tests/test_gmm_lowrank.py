@@ -19,14 +19,14 @@ from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef, ModelRef, Training
 from engine.api.requests import ComponentsRequest, SampleRequest, TrainRequest
+from engine.api.train_settings import parse_pairs
 from engine.context import JobContext
 from engine.models.common.gmm import Gmm, em_start, em_step
-from engine.models.gmm import training
 from engine.models.gmm.files import load_gmm, save_gmm
 from engine.models.gmm.pixels import GmmConfig
 from engine.models.gmm.runners import held_out_bits
 from engine.models.gmm.spec import MixtureSampleOptions
-from engine.models.gmm.training import GmmPreset, GmmTrainSettings
+from engine.models.gmm.training import GmmTrainSettings
 from tests.tiny_models import DIGITS_META
 
 GMM = Family("gmm")
@@ -218,10 +218,10 @@ def test_a_file_whose_rank_exceeds_its_dimension_is_refused_with_a_sentence(tmp_
 @pytest.mark.parametrize(
     ("settings", "sentence"),
     [
-        (GmmTrainSettings(covariance="lowrank", rank=0), r"rank\) is 1 to 64, not 0"),
-        (GmmTrainSettings(covariance="lowrank", rank=65), r"rank\) is 1 to 64, not 65"),
+        (GmmTrainSettings(covariance="lowrank", rank=0), r"rank \(.*\) is 1 to 64, not 0"),
+        (GmmTrainSettings(covariance="lowrank", rank=65), r"rank \(.*\) is 1 to 64, not 65"),
         (GmmTrainSettings(covariance="banana"), "'diag', 'full' or 'lowrank'"),
-        (GmmTrainSettings(components=0), r"components\) is 1 to 1000, not 0"),
+        (GmmTrainSettings(components=0), r"setting components \(.*\) is 1 to 1000, not 0"),
     ],
 )
 def test_bad_settings_are_refused_with_a_sentence(settings, sentence):
@@ -236,18 +236,43 @@ def test_a_rank_over_the_images_values_is_refused_with_a_sentence():
         GmmConfig(4, 1, 2, "diag", 256, rank=3).check()
 
 
-def test_a_lowrank_preset_trains_and_writes_a_lowrank_file(cpu_runtime, tmp_path, monkeypatch):
-    settings = GmmTrainSettings(3, "lowrank", rank=2)
-    monkeypatch.setitem(training.GMM_PRESETS, "digits", GmmPreset(settings, steps=2))
-    output = tmp_path / "trained.safetensors"
-    request = TrainRequest(
+def train_request(output: Path, steps: int, **more) -> TrainRequest:
+    return TrainRequest(
         family=GMM,
         preset="digits",
         dataset=DatasetRef("digits"),
-        training=Training(steps=2, seed=0),
+        training=Training(steps=steps, seed=0),
         output=str(output),
+        **more,
     )
-    cpu_runtime.run(request, JobContext(1))
-    loaded = load_gmm(output)
-    assert (loaded.config.covariance, loaded.gmm.rank) == ("lowrank", 2)
+
+
+def test_settings_by_name_train_a_lowrank_file_and_a_resume_keeps_them(cpu_runtime, tmp_path):
+    named = (("covariance", "lowrank"), ("rank", "2"), ("components", "3"))
+    first = tmp_path / "first.safetensors"
+    cpu_runtime.run(train_request(first, 2, settings=named), JobContext(1))
+    loaded = load_gmm(first)
+    assert (loaded.config.covariance, loaded.gmm.rank, loaded.gmm.components) == ("lowrank", 2, 3)
     assert loaded.meta["train"]["rank"] == 2
+    # Continued without naming them (as the Train tab does): the file's settings, not the
+    # preset's 60 diagonal components.
+    again = tmp_path / "again.safetensors"
+    cpu_runtime.run(train_request(again, 3, resume_from=str(first)), JobContext(1))
+    assert (load_gmm(again).config.covariance, load_gmm(again).gmm.rank) == ("lowrank", 2)
+
+
+@pytest.mark.parametrize(
+    ("words", "sentence"),
+    [
+        ((("colour", "3"),), "GMM training takes components, covariance, rank, reg_covar"),
+        ((("rank", "eight"),), "rank is a number \\(int\\), not 'eight'"),
+        ((("covariance", "lowrank"), ("rank", "100")), "rank \\(.*\\) is 1 to 64, not 100"),
+    ],
+)
+def test_bad_settings_by_name_are_refused_with_a_sentence(cpu_runtime, tmp_path, words, sentence):
+    request = train_request(tmp_path / "x.safetensors", 1, settings=words)
+    with pytest.raises(BadInput, match=sentence):
+        request.validate()
+        cpu_runtime.run(request, JobContext(1))
+    with pytest.raises(BadInput, match="NAME=VALUE"):
+        parse_pairs(["rank8"])

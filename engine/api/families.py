@@ -80,6 +80,8 @@ class FamilySpec:
     cannot_model: tuple[tuple[str, str], ...] = ()
     # "module:NAME" of its training preset table (by data set); imported only to train.
     presets: str = ""
+    # The settings of its presets a training request may set by name (`--set rank=8`).
+    train_settings: tuple[str, ...] = ()
     sample_options: type[SampleOptions] | None = None  # the options its samples take
     explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
     # The Lab opens on this family's first model: the families are listed in the order

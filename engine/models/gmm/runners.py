@@ -5,14 +5,17 @@ weights, and which of them explain a held-out image) for the Explore page."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
+from engine.api import families, untrusted_json
 from engine.api.catalogue import model_path
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, TrainRequest
+from engine.api.train_settings import with_settings
 from engine.context import JobContext
 from engine.data import pixel_levels
 from engine.models.common.cached import CachedModels
@@ -147,7 +150,7 @@ class GmmTrainRunner:
         seed = request.training.seed
         data = open_dataset(request.dataset.name, request.image_size, seed)
         preset = gmm_preset(request.preset)
-        settings = preset.settings
+        settings = with_settings(preset.settings, request.settings or resumed_settings(request))
         config = settings.config(data.info.size, data.info.channels, pixel_levels(data.info.name))
         ctx.phase = "starting EM (k-means++)"
         trainer = GmmTrainer(config, data, settings, seed)
@@ -163,6 +166,22 @@ class GmmTrainRunner:
 
     def unload(self) -> None:
         pass
+
+
+def resumed_settings(request: TrainRequest) -> tuple[tuple[str, str], ...]:
+    """A continued training's settings as its model file records them, when the request
+    names none (the Train tab continues a model "with the settings it was made with",
+    and a low-rank one's are not its preset's); () when there is no record to read."""
+    if not request.resume_from:
+        return ()
+    name = Path(request.resume_from).name.removesuffix(".train.safetensors")
+    record = Path(request.resume_from).with_name(name.removesuffix(".safetensors") + ".json")
+    try:
+        train = untrusted_json.loads(record.read_bytes())["meta"]["train"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()  # the state's own check then says why it cannot continue
+    names = families.spec_of(GMM).train_settings
+    return tuple((key, str(value)) for key, value in train.items() if key in names)
 
 
 @runner(task=Task.SCORE, family=GMM)

@@ -58,6 +58,7 @@ SPEC = FamilySpec(
     lab=True,
     trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.gmm.training:GMM_PRESETS",
+    train_settings=("components", "covariance", "rank", "reg_covar"),
     sample_options=MixtureSampleOptions,
     explore_tools=("components",),
 )

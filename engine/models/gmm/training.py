@@ -59,7 +59,7 @@ class GmmTrainSettings:
     )
     rank: int = field(
         default=8,
-        metadata={"help": "a low-rank covariance's factors (r of W, D x r)", "range": (1, 64)},
+        metadata={"help": "a low-rank covariance's factors, the r of W (D x r)", "range": (1, 64)},
     )
     # added to every variance (a low-rank one's ψ), as scikit-learn's
     reg_covar: float = field(
@@ -78,8 +78,8 @@ class GmmTrainSettings:
             value = getattr(self, item.name)
             if low_high is not None and not low_high[0] <= value <= low_high[1]:
                 raise BadInput(
-                    f"A GMM's {item.metadata['help']} ({item.name}) is {low_high[0]} to "
-                    f"{low_high[1]}, not {value}."
+                    f"The GMM setting {item.name} ({item.metadata['help']}) is "
+                    f"{low_high[0]} to {low_high[1]}, not {value}."
                 )
 
     def config(self, image_size: int, channels: int, levels: int) -> GmmConfig:
