@@ -46,8 +46,8 @@ class TrainRequest(Request):
             able = families.titles(families.trainable_families())
             raise BadInput(f"{title_of(self.family)} models cannot be trained here; {able} can.")
         self.training.check()
-        spec = families.spec_of(self.family)
-        check_names(self.settings, spec.train_settings, spec.title)
+        offered = families.train_setting_names(self.family)
+        check_names(self.settings, offered, title_of(self.family))
         if self.image_size not in (0, 8, 16, 32, 64):
             raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
         if not self.output.endswith(".safetensors"):

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 import torch
 from torch.distributions import MultivariateNormal
 
+from engine.models.common.covariances import REGULARIZATION
 from engine.models.common.lowrank import (
     diag_log_prob,
     lowrank_log_prob,
     lowrank_m_step,
     lowrank_start_factors,
 )
-
-REGULARIZATION = 1e-4  # added to each covariance's diagonal, so none collapses
-COVARIANCES = ("full", "diag", "lowrank")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine.api.errors import BadInput
-from engine.models.common.gmm import COVARIANCES
+from engine.models.common.covariances import COVARIANCES
 
 FULL_MAX_DIMS = 1024  # a full covariance is D x D numbers a component: 32 x 32 grey at most
 

@@ -30,7 +30,7 @@ from engine.models.gmm.pixels import (
     quantise,
 )
 from engine.models.gmm.spec import MixtureSampleOptions
-from engine.models.gmm.training import GmmTrainer, gmm_preset, training_meta
+from engine.models.gmm.training import GmmTrainer, gmm_config, gmm_preset, training_meta
 from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
 from engine.train.datasets import open_dataset
@@ -151,7 +151,8 @@ class GmmTrainRunner:
         data = open_dataset(request.dataset.name, request.image_size, seed)
         preset = gmm_preset(request.preset)
         settings = with_settings(preset.settings, request.settings or resumed_settings(request))
-        config = settings.config(data.info.size, data.info.channels, pixel_levels(data.info.name))
+        levels = pixel_levels(data.info.name)
+        config = gmm_config(settings, data.info.size, data.info.channels, levels)
         ctx.phase = "starting EM (k-means++)"
         trainer = GmmTrainer(config, data, settings, seed)
         steps = request.training.steps or preset.steps
@@ -180,7 +181,7 @@ def resumed_settings(request: TrainRequest) -> tuple[tuple[str, str], ...]:
         train = untrusted_json.loads(record.read_bytes())["meta"]["train"]
     except (OSError, ValueError, KeyError, TypeError):
         return ()  # the state's own check then says why it cannot continue
-    names = families.spec_of(GMM).train_settings
+    names = families.train_setting_names(GMM)
     return tuple((key, str(value)) for key, value in train.items() if key in names)
 
 

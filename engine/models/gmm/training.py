@@ -9,7 +9,7 @@ file.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.api.errors import BadInput
-from engine.models.common.gmm import (
-    COVARIANCES,
-    REGULARIZATION,
-    EmState,
-    Gmm,
-    em_start,
-    em_step,
-)
+from engine.models.common.gmm import EmState, Gmm, em_start, em_step
 from engine.models.common.images import to_rgb_uint8
 from engine.models.gmm.files import save_gmm
 from engine.models.gmm.pixels import (
@@ -36,58 +28,12 @@ from engine.models.gmm.pixels import (
     dequantise,
     quantise,
 )
+from engine.models.gmm.settings import GmmTrainSettings
 from engine.train.datasets import ArrayData, ShapesSource
 from engine.train.state import TrainingState
 
 PREVIEW_SAMPLES = 16
 SHAPES_POINTS = 4096  # the fixed draw of the infinite shapes that EM fits
-
-
-@dataclass(frozen=True)
-class GmmTrainSettings:
-    """A field's metadata gives its "help" line, and its "choices" or "range" (low, high):
-    what a form or a flag offers, and what `check` holds it to."""
-
-    components: int = field(default=20, metadata={"help": "mixture components", "range": (1, 1000)})
-    covariance: str = field(
-        default="diag",
-        metadata={
-            "help": "each component's covariance: diagonal, full (up to 32×32 grey), or "
-            "low rank plus diagonal (W Wᵀ + ψ, a mixture of factor analysers)",
-            "choices": COVARIANCES,
-        },
-    )
-    rank: int = field(
-        default=8,
-        metadata={"help": "a low-rank covariance's factors, the r of W (D x r)", "range": (1, 64)},
-    )
-    # added to every variance (a low-rank one's ψ), as scikit-learn's
-    reg_covar: float = field(
-        default=REGULARIZATION, metadata={"help": "variance floor", "range": (0.0, 1.0)}
-    )
-
-    def check(self) -> None:
-        """BadInput, with a sentence, for settings outside their choices or ranges."""
-        if self.covariance not in COVARIANCES:
-            raise BadInput(
-                f"A GMM's covariance is 'diag', 'full' or 'lowrank' (low rank plus "
-                f"diagonal), not {self.covariance!r}."
-            )
-        for item in fields(self):
-            low_high = item.metadata.get("range")
-            value = getattr(self, item.name)
-            if low_high is not None and not low_high[0] <= value <= low_high[1]:
-                raise BadInput(
-                    f"The GMM setting {item.name} ({item.metadata['help']}) is "
-                    f"{low_high[0]} to {low_high[1]}, not {value}."
-                )
-
-    def config(self, image_size: int, channels: int, levels: int) -> GmmConfig:
-        """The model these settings fit to images of that size and levels (a rank only
-        for a low-rank covariance)."""
-        self.check()
-        rank = self.rank if self.covariance == "lowrank" else 0
-        return GmmConfig(image_size, channels, self.components, self.covariance, levels, rank)
 
 
 @dataclass(frozen=True)
@@ -114,6 +60,16 @@ GMM_PRESETS: dict[str, GmmPreset] = {
     "shapes": GmmPreset(GmmTrainSettings(40, "diag", reg_covar=1e-4), steps=100),
     "emoji": GmmPreset(GmmTrainSettings(40, "diag", reg_covar=1e-4), steps=100),
 }
+
+
+def gmm_config(
+    settings: GmmTrainSettings, image_size: int, channels: int, levels: int
+) -> GmmConfig:
+    """The model `settings` fit to images of that size and levels (a rank only for a
+    low-rank covariance)."""
+    settings.check()
+    rank = settings.rank if settings.covariance == "lowrank" else 0
+    return GmmConfig(image_size, channels, settings.components, settings.covariance, levels, rank)
 
 
 def gmm_preset(name: str) -> GmmPreset:
