@@ -276,3 +276,18 @@ def test_bad_settings_by_name_are_refused_with_a_sentence(cpu_runtime, tmp_path,
         cpu_runtime.run(request, JobContext(1))
     with pytest.raises(BadInput, match="NAME=VALUE"):
         parse_pairs(["rank8"])
+
+
+def test_the_command_lines_take_settings_by_name(tmp_path):
+    from engine import reproduce
+    from engine.cli_train import _train_request
+    from engine.commands import build_parser
+
+    words = ["train", "--model", "gmm", "--set", "covariance=lowrank", "--set", "rank=4"]
+    args = build_parser("test").parse_args([*words, "--out", str(tmp_path)])
+    request = _train_request(args)
+    request.validate()
+    assert request.settings == (("covariance", "lowrank"), ("rank", "4"))
+    # Remaking a bundled model with other settings would overwrite it: --out is required.
+    with pytest.raises(SystemExit, match="give --out PATH too"):
+        reproduce.main(["gmm", "--set", "rank=4"])
