@@ -16,6 +16,7 @@ from engine.api.limits import LEARNING_RATE, TRAIN_BATCH, TRAIN_STEPS
 from engine.api.model_names import check_model_name
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import Request, TrainRequest
+from engine.api.train_settings import parse_pairs
 from engine.cli_args import device_argument, job
 
 BUNDLED_DATA = ("digits", "shapes", "emoji")
@@ -33,6 +34,14 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--resume", default=None, help="a checkpoint (or its .train.safetensors state) to continue"
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        metavar="NAME=VALUE",
+        help="one of the family's own settings over its preset's (GMM: covariance=lowrank, "
+        "rank=8, components=20); repeat for more",
     )
     parser.add_argument("--name", default=None, help="file name (default: <family>-<data>)")
     parser.add_argument(
@@ -58,6 +67,7 @@ def _train_request(args: argparse.Namespace) -> Request:
         output=output,
         image_size=args.size,
         resume_from=args.resume,
+        settings=parse_pairs(args.settings),
     )
 
 

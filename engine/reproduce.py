@@ -20,10 +20,12 @@ import time
 from pathlib import Path
 
 from engine.api import families
+from engine.api.errors import BadInput
 from engine.api.events import Event, Metrics
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
+from engine.api.train_settings import parse_pairs
 from engine.context import JobContext
 from engine.resources import BUNDLED_MODELS_DIR
 from engine.train.determinism import deterministic_cpu
@@ -41,6 +43,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--preset", choices=PRESETS, default="digits")
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4, help="sr: the factor")
     parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a setting over the preset's (GMM: covariance=lowrank, rank=8); give --out too",
+    )
     parser.add_argument("--out", type=Path, help="a .safetensors path (default: resources/models/)")
     parser.add_argument(
         "--no-score",
@@ -49,6 +58,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the quality meter afterwards (it writes <name>.quality.json)",
     )
     return parser.parse_args(argv)
+
+
+def _pairs(words: list[str] | None) -> tuple[tuple[str, str], ...]:
+    try:
+        return parse_pairs(words)
+    except BadInput as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _print_metrics(event: Event) -> None:
@@ -66,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.family == UPSCALER:
         _train_upscaler(args)
         return
+    if args.settings and args.out is None:  # the bundled file is the preset's alone
+        raise SystemExit("--set makes a model other than the bundled one: give --out PATH too.")
     out = args.out or BUNDLED_MODELS_DIR / f"{args.family}-{args.preset}.safetensors"
     preset = families.spec_of(args.family).preset(args.preset)
     seed = preset.seed
@@ -75,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         dataset=DatasetRef(args.preset),
         training=Training(steps=args.steps, seed=seed, checkpoint_every=10_000_000),
         output=str(out),
+        settings=_pairs(args.settings),
     )
     started = time.perf_counter()
     runtime = Runtime(device_preference="cpu")

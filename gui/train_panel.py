@@ -37,6 +37,7 @@ from engine.interface import Catalogue
 from gui.folder_survey import FolderSurveyor
 from gui.start_folders import Purpose, start_folder
 from gui.train_preview import TrainPreview
+from gui.train_settings_form import TrainSettingsForm
 from gui.widgets import spin_box
 
 DATASETS = (
@@ -88,6 +89,7 @@ class TrainPanel(QWidget):
         )
         self.learning_rate.setSpecialValueText("preset")
         self.seed = spin_box(limits.SEED, 0)
+        self.family_settings = TrainSettingsForm()  # a family's own (a GMM's covariance)
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button = QPushButton("Pause")
@@ -126,6 +128,7 @@ class TrainPanel(QWidget):
         form.addRow("Batch size", self.batch)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Seed", self.seed)
+        form.addRow(self.family_settings)
         form.addRow("Device", self.device)
         controls = QHBoxLayout()
         controls.addWidget(self.pause_button)
@@ -182,6 +185,8 @@ class TrainPanel(QWidget):
             output=str(output),
             image_size=self.size.currentData() if key == CHOSEN else 0,
             resume_from=str(self.resume_path) if self.resume_path else None,
+            # a continued model keeps the settings its file records
+            settings=() if self.resume_path else self.family_settings.pairs(),
         )
 
     def continue_from(self, path: Path | None, record: dict | None = None) -> None:
@@ -256,6 +261,7 @@ class TrainPanel(QWidget):
             self.batch,
             self.learning_rate,
             self.seed,
+            self.family_settings,
         ):
             control.setEnabled(not running and not resuming)
         self.steps.setEnabled(not running)
@@ -329,7 +335,9 @@ class TrainPanel(QWidget):
     def _sync(self) -> None:
         """A bundled data set has its own size (shown, fixed); a folder's is chosen. The
         sets the family cannot model are greyed out, with its reason."""
-        self._offer_data(spec_of(Family(self.family.currentData())))
+        spec = spec_of(Family(self.family.currentData()))
+        self._offer_data(spec)
+        self.family_settings.set_settings_class(spec.train_settings)
         key = self.data.currentData()
         if key != FOLDER:  # the dialog's item is only ever current while it is open
             self._data_before = key

@@ -9,6 +9,7 @@ imported at run time (importlib), so engine.api stays below engine.models.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import pkgutil
@@ -80,6 +81,9 @@ class FamilySpec:
     cannot_model: tuple[tuple[str, str], ...] = ()
     # "module:NAME" of its training preset table (by data set); imported only to train.
     presets: str = ""
+    # The class of its presets' settings, when a training request may set them by name
+    # (`--set rank=8`, the Train tab's controls): a torch-free dataclass with a `check`.
+    train_settings: type | None = None
     sample_options: type[SampleOptions] | None = None  # the options its samples take
     explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
     # It finds the latent code of any picture (a flow exactly, a VAE by its encoder):
@@ -191,6 +195,12 @@ def supports(family: str, task: Task) -> bool:
 
 def families_for(task: Task) -> tuple[Family, ...]:
     return tuple(f for f, s in family_specs().items() if task in s.tasks)
+
+
+def train_setting_names(family: str) -> tuple[str, ...]:
+    """The settings a training of `family` may name (none for most families)."""
+    cls = spec_of(family).train_settings
+    return () if cls is None else tuple(item.name for item in dataclasses.fields(cls))
 
 
 def sample_options_of(family: str) -> type[SampleOptions]:

@@ -20,6 +20,7 @@ from engine.api.parts import (
     Training,
 )
 from engine.api.requests.base import Request
+from engine.api.train_settings import check_names
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,12 +38,16 @@ class TrainRequest(Request):
     output: str  # the .safetensors file to write (its .json goes beside it)
     image_size: int = 0  # 0: the data set's own size
     resume_from: str | None = None  # a .train.safetensors state to continue from
+    # The family's own settings over its preset's, by name, as written: (("rank", "8"),)
+    settings: tuple[tuple[str, str], ...] = ()
 
     def check(self) -> None:
         if not families.supports(families.spec_of(self.family).family, Task.TRAIN):
             able = families.titles(families.trainable_families())
             raise BadInput(f"{title_of(self.family)} models cannot be trained here; {able} can.")
         self.training.check()
+        offered = families.train_setting_names(self.family)
+        check_names(self.settings, offered, title_of(self.family))
         if self.image_size not in (0, 8, 16, 32, 64):
             raise BadInput(f"Train on images of 16, 32 or 64 pixels, not {self.image_size}.")
         if not self.output.endswith(".safetensors"):
@@ -53,4 +58,5 @@ class TrainRequest(Request):
         return (
             f"train {title_of(self.family)} on {self.dataset.name} · "
             f"{self.training.steps or 'preset'} steps · seed {self.training.seed}"
+            + "".join(f" · {name} {value}" for name, value in self.settings)
         )

@@ -6,22 +6,28 @@ encodes to, which decode to half-one-digit-half-another. Fitting a mixture to wh
 training images actually land, and sampling from that ("ex-post density estimation",
 Ghosh et al. 2020), draws latent codes that decode to real-looking images.
 
-Covariances are "full" (K x D x D, kept as lower Cholesky factors) or "diag" (K x D, kept
-as standard deviations): a full one costs D² numbers a component, too many for a colour
-image's thousands of pixels. EM runs one iteration at a time (`em_step`), so a training
-job can report each; `fit_gmm` runs it to convergence for the VAE's prior.
+Covariances are "full" (K x D x D, kept as lower Cholesky factors), "diag" (K x D, kept
+as standard deviations) or "lowrank", W Wᵀ + diag ψ (K x D x r factors and K x D
+standard deviations √ψ: see engine.models.common.lowrank): a full one costs D² numbers a
+component, too many for a colour image's thousands of pixels. EM runs one iteration at a
+time (`em_step`), so a training job can report each; `fit_gmm` runs it to convergence for
+the VAE's prior.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch.distributions import MultivariateNormal
 
-REGULARIZATION = 1e-4  # added to each covariance's diagonal, so none collapses
-COVARIANCES = ("full", "diag")
+from engine.models.common.covariances import REGULARIZATION
+from engine.models.common.lowrank import (
+    diag_log_prob,
+    lowrank_log_prob,
+    lowrank_m_step,
+    lowrank_start_factors,
+)
 
 
 @dataclass(frozen=True)
@@ -29,12 +35,19 @@ class Gmm:
     weights: torch.Tensor  # K
     means: torch.Tensor  # K x D
     # K x D x D: lower Cholesky factors of full covariances; K x D: standard deviations
-    # of diagonal ones.
+    # of diagonal ones (and of a low-rank one's diagonal part, √ψ).
     scale_tril: torch.Tensor
+    factors: torch.Tensor | None = None  # K x D x r: a low-rank covariance's W
 
     @property
     def covariance(self) -> str:
+        if self.factors is not None:
+            return "lowrank"
         return "full" if self.scale_tril.ndim == 3 else "diag"
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.factors is None else self.factors.shape[2]
 
     @property
     def components(self) -> int:
@@ -53,13 +66,18 @@ class Gmm:
         eps = torch.randn(self.means.shape[1], generator=generator, dtype=torch.float64)
         scale = self.scale_tril[k].double()
         step = scale @ eps if self.covariance == "full" else scale * eps
+        if self.factors is not None:  # x = μ + W z + √ψ ε, z ~ N(0, I_r)
+            z = torch.randn(self.rank, generator=generator, dtype=torch.float64)
+            step = step + self.factors[k].double() @ z
         return (self.means[k].double() + step).float()[None]
 
     def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """N x K: log N(x_n | mean_k, cov_k) + log weight_k, in float64."""
         x = x.double()
         means, scale = self.means.double(), self.scale_tril.double()
-        if self.covariance == "full":
+        if self.factors is not None:
+            log_p = lowrank_log_prob(x, means, self.factors.double(), scale**2)
+        elif self.covariance == "full":
             log_p = MultivariateNormal(means, scale_tril=scale).log_prob(x[:, None, :])
         else:
             log_p = diag_log_prob(x, means, scale**2)
@@ -75,48 +93,63 @@ class Gmm:
         return (weighted - torch.logsumexp(weighted, 1, keepdim=True)).exp()
 
     def tensors(self, prefix: str = "prior.") -> dict[str, torch.Tensor]:
-        return {
+        """By name; a low-rank mixture adds its factors (diag and full files are as
+        they always were)."""
+        named = {
             f"{prefix}weights": self.weights,
             f"{prefix}means": self.means,
             f"{prefix}scale_tril": self.scale_tril,
         }
+        if self.factors is not None:
+            named[f"{prefix}factors"] = self.factors
+        return named
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str = "prior.") -> Gmm | None:
         keys = [f"{prefix}{name}" for name in ("weights", "means", "scale_tril")]
         if not all(key in tensors for key in keys):
             return None
-        return cls(*(tensors[key].float() for key in keys))
-
-
-def diag_log_prob(x: torch.Tensor, means: torch.Tensor, variances: torch.Tensor) -> torch.Tensor:
-    """N x K Gaussian log-densities with diagonal covariances, without an N x K x D array
-    (a colour image has thousands of dimensions): the square expanded, as scikit-learn."""
-    precision = 1.0 / variances  # K x D
-    squared = (x**2) @ precision.T - 2.0 * x @ (means * precision).T + (means**2 * precision).sum(1)
-    log_det = variances.log().sum(1)
-    return -0.5 * (x.shape[1] * math.log(2 * math.pi) + log_det + squared)
+        factors = tensors.get(f"{prefix}factors")
+        return cls(
+            *(tensors[key].float() for key in keys),
+            None if factors is None else factors.float(),
+        )
 
 
 @dataclass(frozen=True)
 class EmState:
-    """Mixture parameters during EM, float64; covariances K x D x D (full) or K x D."""
+    """Mixture parameters during EM, float64; covariances K x D x D (full) or K x D (diag,
+    or a low-rank one's ψ, with its K x D x r factors)."""
 
     weights: torch.Tensor
     means: torch.Tensor
     covariances: torch.Tensor
+    factors: torch.Tensor | None = None
 
     def gmm(self) -> Gmm:
         if self.covariances.ndim == 3:
             scale = torch.linalg.cholesky(self.covariances)
         else:
             scale = self.covariances.sqrt()
-        return Gmm(self.weights.float(), self.means.float(), scale.float())
+        factors = None if self.factors is None else self.factors.float()
+        return Gmm(self.weights.float(), self.means.float(), scale.float(), factors)
+
+    def component_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """N x K: log N(z_n | mean_k, cov_k), float64."""
+        if self.factors is not None:
+            return lowrank_log_prob(z, self.means, self.factors, self.covariances)
+        if self.covariances.ndim == 3:
+            gaussians = MultivariateNormal(self.means, covariance_matrix=self.covariances)
+            return gaussians.log_prob(z[:, None, :])
+        return diag_log_prob(z, self.means, self.covariances)
 
 
-def em_start(points: torch.Tensor, components: int, seed: int, covariance: str = "full") -> EmState:
+def em_start(
+    points: torch.Tensor, components: int, seed: int, covariance: str = "full", rank: int = 0
+) -> EmState:
     """Uniform weights, k-means++ means from `seed`, and every covariance the data's mean
-    variance times the identity: deterministic for a seed."""
+    variance times the identity (a low-rank one's ψ, with small random factors from
+    `seed` added): deterministic for a seed."""
     z = points.detach().double().cpu()
     d = z.shape[1]
     means = kmeans_plus_plus(z, components, torch.Generator().manual_seed(seed))
@@ -128,7 +161,10 @@ def em_start(points: torch.Tensor, components: int, seed: int, covariance: str =
     else:
         covariances = torch.full((components, d), spread, dtype=torch.float64)
     weights = torch.full((components,), 1.0 / components, dtype=torch.float64)
-    return EmState(weights, means, covariances)
+    factors = None
+    if covariance == "lowrank":
+        factors = lowrank_start_factors(components, d, rank, spread, seed)
+    return EmState(weights, means, covariances, factors)
 
 
 def em_step(
@@ -137,17 +173,16 @@ def em_step(
     """One EM iteration on N x D float64 points: the new parameters, and the average
     log-likelihood of the points under the old ones (the E-step's)."""
     n, d = z.shape
-    if state.covariances.ndim == 3:
-        log_p = MultivariateNormal(state.means, covariance_matrix=state.covariances).log_prob(
-            z[:, None, :]
-        )
-    else:
-        log_p = diag_log_prob(z, state.means, state.covariances)
-    log_weighted = log_p + state.weights.log()
+    log_weighted = state.component_log_prob(z) + state.weights.log()
     log_total = torch.logsumexp(log_weighted, 1, keepdim=True)
     responsibility = (log_weighted - log_total).exp()
     mass = responsibility.sum(0) + 1e-10
     weights = mass / n
+    if state.factors is not None:
+        means, factors, variances = lowrank_m_step(
+            z, responsibility, state.means, state.factors, state.covariances, reg_covar
+        )
+        return EmState(weights, means, variances, factors), log_total.mean().item()
     means = responsibility.T @ z / mass[:, None]
     if state.covariances.ndim == 3:
         centred = z[None] - means[:, None]  # K x N x D

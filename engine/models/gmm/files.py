@@ -45,7 +45,7 @@ def load_gmm(path: Path, device: str = "cpu", dtype: torch.dtype = torch.float32
     if gmm is None or not _fits(gmm, config):
         raise BadModelFile(
             f"{path.name} does not hold the mixture its settings describe "
-            f"({config.components} {config.covariance} components over {config.dims} values). "
+            f"({config.components} {_kind(config)} components over {config.dims} values). "
             f"The file is damaged or was edited; train it again with `{RETRAIN_HINT}`."
         )
     return LoadedGmm(gmm, config, dict(record.get("meta", {})))
@@ -54,9 +54,18 @@ def load_gmm(path: Path, device: str = "cpu", dtype: torch.dtype = torch.float32
 def _fits(gmm: Gmm, config: GmmConfig) -> bool:
     k, d = config.components, config.dims
     scale = (k, d, d) if config.covariance == "full" else (k, d)
+    factors = None if gmm.factors is None else tuple(gmm.factors.shape)
     shapes_match = (
         tuple(gmm.weights.shape) == (k,)
         and tuple(gmm.means.shape) == (k, d)
         and tuple(gmm.scale_tril.shape) == scale
+        and factors == ((k, d, config.rank) if config.covariance == "lowrank" else None)
     )
-    return shapes_match and all(bool(torch.isfinite(t).all()) for t in gmm.tensors().values())
+    finite = all(bool(torch.isfinite(t).all()) for t in gmm.tensors().values())
+    # a standard deviation of 0 is a density of infinity: no file EM writes holds one
+    spread = config.covariance == "full" or bool((gmm.scale_tril > 0).all())
+    return shapes_match and finite and spread
+
+
+def _kind(config: GmmConfig) -> str:
+    return f"rank-{config.rank}" if config.covariance == "lowrank" else config.covariance

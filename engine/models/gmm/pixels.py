@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine.api.errors import BadInput
-from engine.models.common.gmm import COVARIANCES
+from engine.models.common.covariances import COVARIANCES
 
 FULL_MAX_DIMS = 1024  # a full covariance is D x D numbers a component: 32 x 32 grey at most
 
@@ -27,8 +27,9 @@ class GmmConfig:
     image_size: int
     channels: int
     components: int
-    covariance: str  # "full" or "diag"
+    covariance: str  # "full", "diag" or "lowrank"
     levels: int  # pixel values the data takes: what dequantisation spreads
+    rank: int = 0  # a low-rank covariance's factors (0 for the others)
 
     @property
     def dims(self) -> int:
@@ -37,7 +38,11 @@ class GmmConfig:
     def check(self) -> None:
         """BadInput with a sentence for settings no mixture can be fitted with."""
         if self.covariance not in COVARIANCES:
-            raise BadInput(f"A GMM's covariance is 'full' or 'diag', not {self.covariance!r}.")
+            raise BadInput(
+                f"A GMM's covariance is 'full', 'diag' or 'lowrank' (low rank plus diagonal), "
+                f"not {self.covariance!r}."
+            )
+        check_rank(self.covariance, self.rank, self.dims)
         if self.covariance == "full" and self.dims > FULL_MAX_DIMS:
             raise BadInput(
                 f"A full covariance over {self.dims} pixel values would hold "
@@ -50,7 +55,12 @@ class GmmConfig:
             raise BadInput(f"Pixels take at least 2 levels (got {self.levels}).")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Its settings; a rank only where there is one, so diag and full files are
+        written as they always were."""
+        data = asdict(self)
+        if self.covariance != "lowrank":
+            del data["rank"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> GmmConfig:
@@ -60,9 +70,23 @@ class GmmConfig:
             int(data["components"]),
             str(data["covariance"]),
             int(data["levels"]),
+            int(data.get("rank", 0)),
         )
         config.check()
         return config
+
+
+def check_rank(covariance: str, rank: int, dims: int) -> None:
+    """BadInput unless a low-rank covariance has 1 to `dims` factors (and the others none)."""
+    if covariance != "lowrank":
+        if rank != 0:
+            raise BadInput(f"Only a low-rank covariance has a rank; a {covariance} one has none.")
+        return
+    if not 1 <= rank <= dims:
+        raise BadInput(
+            f"A low-rank covariance's rank is 1 to the {dims} values an image has (got {rank}); "
+            "a few (about 8) is the usual choice."
+        )
 
 
 def checked_points(images: torch.Tensor, components: int) -> torch.Tensor:

@@ -5,14 +5,17 @@ weights, and which of them explain a held-out image) for the Explore page."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
+from engine.api import families, untrusted_json
 from engine.api.catalogue import model_path
 from engine.api.errors import BadInput
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import ComponentsRequest, SampleRequest, ScoreRequest, TrainRequest
+from engine.api.train_settings import with_settings
 from engine.context import JobContext
 from engine.data import pixel_levels
 from engine.models.common.cached import CachedModels
@@ -21,14 +24,13 @@ from engine.models.common.images import to_rgb_uint8
 from engine.models.gmm.components import components_of
 from engine.models.gmm.files import RETRAIN_HINT, LoadedGmm, load_gmm
 from engine.models.gmm.pixels import (
-    GmmConfig,
     as_images,
     bits_per_dim,
     dequantise,
     quantise,
 )
 from engine.models.gmm.spec import MixtureSampleOptions
-from engine.models.gmm.training import GmmTrainer, gmm_preset, training_meta
+from engine.models.gmm.training import GmmTrainer, gmm_config, gmm_preset, training_meta
 from engine.quality.runner import ScoreRunner
 from engine.registry import RunnerEnv, runner
 from engine.train.datasets import open_dataset
@@ -148,14 +150,9 @@ class GmmTrainRunner:
         seed = request.training.seed
         data = open_dataset(request.dataset.name, request.image_size, seed)
         preset = gmm_preset(request.preset)
-        settings = preset.settings
-        config = GmmConfig(
-            data.info.size,
-            data.info.channels,
-            settings.components,
-            settings.covariance,
-            pixel_levels(data.info.name),
-        )
+        settings = with_settings(preset.settings, request.settings or resumed_settings(request))
+        levels = pixel_levels(data.info.name)
+        config = gmm_config(settings, data.info.size, data.info.channels, levels)
         ctx.phase = "starting EM (k-means++)"
         trainer = GmmTrainer(config, data, settings, seed)
         steps = request.training.steps or preset.steps
@@ -170,6 +167,22 @@ class GmmTrainRunner:
 
     def unload(self) -> None:
         pass
+
+
+def resumed_settings(request: TrainRequest) -> tuple[tuple[str, str], ...]:
+    """A continued training's settings as its model file records them, when the request
+    names none (the Train tab continues a model "with the settings it was made with",
+    and a low-rank one's are not its preset's); () when there is no record to read."""
+    if not request.resume_from:
+        return ()
+    name = Path(request.resume_from).name.removesuffix(".train.safetensors")
+    record = Path(request.resume_from).with_name(name.removesuffix(".safetensors") + ".json")
+    try:
+        train = untrusted_json.loads(record.read_bytes())["meta"]["train"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()  # the state's own check then says why it cannot continue
+    names = families.train_setting_names(GMM)
+    return tuple((key, str(value)) for key, value in train.items() if key in names)
 
 
 @runner(task=Task.SCORE, family=GMM)

@@ -6,6 +6,7 @@ from engine.api.errors import BadInput
 from engine.api.families import FamilySpec, Likelihood
 from engine.api.kinds import Task
 from engine.api.sample_options import SampleOptions
+from engine.models.gmm.settings import GmmTrainSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,7 @@ SPEC = FamilySpec(
     lab=True,
     trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.gmm.training:GMM_PRESETS",
+    train_settings=GmmTrainSettings,
     sample_options=MixtureSampleOptions,
     explore_tools=("components",),
 )
