@@ -79,31 +79,25 @@ def _read_sampler(graph: dict[str, Any], node: dict[str, Any], draft: Draft) -> 
 def _model_chain(graph: dict[str, Any], link: Any, draft: Draft) -> None:
     """From the sampler's `model` back to the checkpoint, collecting LoRAs on the way."""
     loras: list[tuple[Any, Any]] = []
-    for node in _walk(graph, link):
-        inputs = _inputs(node)
-        if _kind(node) in LORA_LOADERS:
-            loras.append((inputs.get("lora_name"), inputs.get("strength_model", 1.0)))
-        elif _kind(node) in CHECKPOINT_LOADERS:
-            draft.put("model", text_of(inputs.get("ckpt_name")))
-            break
-        else:
-            draft.notes.append(f"The model passes through {_kind(node)!r}: not followed.")
-            break
-    draft.loras.extend(reversed(loras))  # in the order they are applied to the checkpoint
-
-
-def _walk(graph: dict[str, Any], link: Any) -> list[dict[str, Any]]:
-    """The nodes met following `model` links from `link`, at most MAX_HOPS."""
-    nodes = []
+    seen: set[str] = set()
     for _ in range(MAX_HOPS):
         node = _linked(graph, link)
         if node is None:
             break
-        nodes.append(node)
-        if _kind(node) not in LORA_LOADERS:
+        if str(link[0]) in seen:
+            draft.notes.append("The model's LoRA chain loops back on itself: not followed.")
             break
-        link = _inputs(node).get("model")
-    return nodes
+        seen.add(str(link[0]))
+        inputs = _inputs(node)
+        if _kind(node) in CHECKPOINT_LOADERS:
+            draft.put("model", text_of(inputs.get("ckpt_name")))
+            break
+        if _kind(node) not in LORA_LOADERS:
+            draft.notes.append(f"The model passes through {_kind(node)!r}: not followed.")
+            break
+        loras.append((inputs.get("lora_name"), inputs.get("strength_model", 1.0)))
+        link = inputs.get("model")
+    draft.loras.extend(reversed(loras))  # in the order they are applied to the checkpoint
 
 
 def _text(graph: dict[str, Any], link: Any, draft: Draft, which: str) -> str | None:

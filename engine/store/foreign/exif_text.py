@@ -1,10 +1,11 @@
 """The texts other tools hide in a JPEG's or WebP's EXIF and XMP, as named texts.
 
 - UserComment (0x9286): A1111 and Forge (through piexif) write it in the Exif IFD with
-  an 8-byte charset header, "UNICODE\\0" then UTF-16 (big-endian from piexif,
-  little-endian from SwarmUI's ImageSharp: the byte order is found from the text),
-  or "ASCII\\0\\0\\0". Fooocus puts it in the first IFD as plain ASCII, with its scheme
-  in MakerNote (0x927C). It becomes `parameters`, the name the same text has in a PNG.
+  an 8-byte charset header: "UNICODE\\0" then UTF-16 (big-endian from piexif's
+  helper.UserComment.dump; SwarmUI's ImageSharp may differ, so the byte order is found
+  from the text), "ASCII\\0\\0\\0" or "JIS". Fooocus puts it in the first IFD as plain
+  ASCII, with its scheme in MakerNote (0x927C). It becomes `parameters`, the name the
+  same text has in a PNG.
 - ComfyUI's WebP: Model (0x0110) holds "prompt:<json>", Make (0x010F) and the tags
   below it "workflow:<json>" (comfy_api/latest/_ui.py).
 - XMP (Draw Things): kept whole as `XML:com.adobe.xmp`, the name it has in a PNG.
@@ -22,7 +23,12 @@ EXIF_IFD = 0x8769
 MAKE, MODEL = 0x010F, 0x0110
 XMP_KEY = "XML:com.adobe.xmp"
 MAX_EXIF = 4 * 1024 * 1024  # bytes; a JPEG segment holds 64 KiB, a WebP chunk more
-_CHARSETS = {b"ASCII\0\0\0": "ascii", b"UNICODE\0": "utf-16", b"\0" * 8: "undefined"}
+_CHARSETS = {
+    b"ASCII\0\0\0": "ascii",
+    b"UNICODE\0": "utf-16",
+    b"JIS\0\0\0\0\0": "shift_jis",
+    b"\0" * 8: "undefined",
+}
 
 
 def exif_texts(image: Image.Image, notes: list[str]) -> dict[str, str]:
@@ -67,10 +73,12 @@ def user_comment(value: Any) -> str | None:
         return None
     header, body = value[:8], value[8:]
     charset = _CHARSETS.get(header)
-    if charset is None:
-        return None if header.startswith((b"JIS", b"UNICODE")) else _plain(value)
+    if charset is None:  # no header at all: some writers put the bare text here
+        return None if header.startswith(b"UNICODE") else _plain(value)
     if charset == "utf-16":
         return _utf16(body)
+    if charset == "shift_jis":
+        return body.decode("shift_jis", "replace").rstrip("\0")
     return _plain(body)
 
 
