@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from engine.api.kinds import Family
 from engine.api.outcomes import ResultImage
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
-from engine.store.foreign import Lora, read_picture, read_texts
+from engine.store.foreign import Lora, png_chunks, read_picture, read_texts
 from engine.store.metadata import build_parameters
 from tests.foreign_pictures import (
     chunk,
@@ -141,17 +141,21 @@ text = st.text(
     width=st.integers(1, 256).map(lambda x: x * 8),
     height=st.integers(1, 256).map(lambda x: x * 8),
     sampler=samplers,
+    clip_skip=st.integers(1, 12),
+    sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
 )
 def test_our_a1111_text_reads_back_every_field_it_carries(
-    prompt, negative, steps, cfg, seed, width, height, sampler
+    prompt, negative, steps, cfg, seed, width, height, sampler, clip_skip, sha256
 ):
     request = Txt2ImgRequest(
         model=ModelRef(Family.SD, "/models/any.safetensors"),
         prompt=Prompt(prompt, negative),
         size=Size(width, height),
         sampling=Sampling(steps, cfg, sampler, seed),
+        clip_skip=clip_skip,
     )
-    image = ResultImage(np.zeros((height, width, 3), np.uint8), seed, 0, {})
+    info = {"model": "/models/any.safetensors", "model_sha256": sha256}
+    image = ResultImage(np.zeros((height, width, 3), np.uint8), seed, 0, info)
     read = read_texts({"parameters": build_parameters(image, request)})
     assert read.tool == "latent-studio" and read.notes == ()
     assert read.fields["prompt"] == prompt
@@ -159,6 +163,26 @@ def test_our_a1111_text_reads_back_every_field_it_carries(
     assert (read.fields["steps"], read.fields["cfg_scale"]) == (steps, cfg)
     assert (read.fields["seed"], read.fields["sampler"]) == (seed, sampler)
     assert (read.fields["width"], read.fields["height"]) == (width, height)
+    assert (read.fields["model"], read.fields["model_hash"]) == ("any", sha256[:10])
+    assert read.fields.get("clip_skip", 1) == clip_skip  # A1111 leaves out its default, 1
+
+
+def test_the_chunk_walker_reads_what_pillow_reads(tmp_path):
+    """Pillow's PngImagePlugin is the oracle for tEXt, zTXt and iTXt (plain and zipped)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("plain", "latin-1 only: café")
+    info.add_text("zipped", "compressed " * 50, zip=True)
+    info.add_itxt("intl", "雪の中の狐 ☃", lang="ja", tkey="fox")
+    info.add_itxt("intl-zip", "雪 " * 100, zip=True)
+    info.add_text("unicode", "written as iTXt by Pillow: ✓")
+    path = tmp_path / "all.png"
+    Image.new("RGB", (5, 3)).save(path, "PNG", pnginfo=info)
+    with open(path, "rb") as stream:
+        stream.read(8)
+        found = png_chunks.read_png_text(stream)
+    with Image.open(path) as image:
+        assert found.texts == {k: str(v) for k, v in image.text.items()}
+        assert found.size == image.size and found.notes == []
 
 
 # ---------------------------------------------------------------- ComfyUI
