@@ -96,7 +96,7 @@ def test_krita_ai_diffusion_text_reads_with_its_lora_tags(tmp_path):
     assert read.loras == (Lora("ink-style", 0.8),)
     expected = {"steps": 20, "seed": 77, "cfg_scale": 5.0, "width": 1024, "height": 1024}
     assert {k: read.fields[k] for k in expected} == expected
-    assert read.fields["model"] == "juggernautXL"
+    assert read.fields["model"] == "juggernautXL" and "model_hash" not in read.fields
     assert read.fields["denoising_strength"] == 0.6
 
 

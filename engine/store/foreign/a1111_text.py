@@ -45,6 +45,8 @@ def read_a1111(texts: dict[str, str]) -> Draft:
     params = parse_parameters(text)
     draft = Draft(tool=_tool(params, texts))
     for key, value in params.items():
+        if key == "model_hash" and value == "unknown":
+            continue  # Krita AI Diffusion's placeholder, not a hash
         if key in FIELDS:
             draft.put(FIELDS[key], value)
         elif key not in ("sampler", "schedule_type", "size"):
