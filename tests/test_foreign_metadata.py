@@ -21,12 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
+from engine.api.a1111_request import request_from_parameters
 from engine.api.kinds import Family
 from engine.api.outcomes import ResultImage
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
+from engine.store.a1111 import parse_parameters
 from engine.store.foreign import Lora, png_chunks, read_picture, read_texts
+from engine.store.foreign.as_a1111 import a1111_params
 from engine.store.metadata import build_parameters
 from tests.foreign_pictures import (
     chunk,
@@ -644,3 +647,30 @@ def test_a_graph_with_wrong_types_everywhere_reads_without_raising(tmp_path):
     }
     read = read_png(tmp_path, {"prompt": json.dumps(graph)})
     assert read.tool == "comfyui" and read.loras == ()
+
+
+# ---------------------------------------------------------------- to a request
+
+
+def test_a_comfyui_read_becomes_the_request_its_values_describe(tmp_path):
+    read = read_png(tmp_path, {"prompt": json.dumps(comfy_graph())})
+    made = request_from_parameters(a1111_params(read))
+    assert made.request.prompt == Prompt("a lighthouse", "fog")
+    assert made.request.size == Size(832, 1216)
+    assert made.request.sampling == Sampling(30, 4.5, "DPM++ 2M SDE Karras", 987654321012)
+    assert made.request.model.id == "sdxl.safetensors" and made.missing == ()
+
+
+def test_a1111_text_gives_the_same_request_through_the_reader_as_directly(tmp_path):
+    text = A1111_TEXT.replace("Denoising strength: 0.45, ", "")
+    direct = request_from_parameters(parse_parameters(text))
+    through = request_from_parameters(a1111_params(read_texts({"parameters": text})))
+    assert through.request == direct.request
+
+
+def test_a_denoising_strength_names_the_source_image_as_missing(tmp_path):
+    graph = comfy_graph()
+    graph["3"]["inputs"]["denoise"] = 0.55
+    read = read_png(tmp_path, {"prompt": json.dumps(graph)})
+    assert read.fields["denoising_strength"] == 0.55
+    assert request_from_parameters(a1111_params(read)).missing == ("source image",)
