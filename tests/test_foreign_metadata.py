@@ -674,3 +674,70 @@ def test_a_denoising_strength_names_the_source_image_as_missing(tmp_path):
     read = read_png(tmp_path, {"prompt": json.dumps(graph)})
     assert read.fields["denoising_strength"] == 0.55
     assert request_from_parameters(a1111_params(read)).missing == ("source image",)
+
+
+def test_a_damaged_chunk_is_refused_by_its_checksum(tmp_path):
+    good = chunk(b"tEXt", b"parameters\0" + A1111_TEXT.encode())
+    bad = good[:-1] + bytes([good[-1] ^ 1])
+    read = read_picture(png_with_chunks(tmp_path / "crc.png", bad))
+    assert read.tool == "" and any("checksum" in note for note in read.notes)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+KEYS = st.sampled_from(
+    [
+        "prompt",
+        "steps",
+        "seed",
+        "width",
+        "model",
+        "loras",
+        "lora",
+        "inputs",
+        "class_type",
+        "sampler",
+        "scheduler",
+        "resolution",
+        "clipstopatlayer",
+        "loraweights",
+        "c",
+        "uc",
+        "size",
+        "v4_prompt",
+        "sui_models",
+        "positive_prompt",
+        "clip_skip",
+        "scale",
+        "noise_schedule",
+    ]
+)
+objects = st.dictionaries(KEYS | st.text(max_size=4), json_values, max_size=8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=objects, node=objects)
+def test_any_json_in_any_tools_place_reads_without_a_reader_error(data, node):
+    """Every reader meets wrong types everywhere: refusals are notes, never exceptions."""
+    graph = {
+        "1": {"class_type": "KSampler", "inputs": {**node, "model": ["2", 0]}},
+        "2": {"class_type": "LoraLoader", "inputs": data},
+    }
+    swarm = {"sui_image_params": data, "sui_models": node.get("sui_models")}
+    xmp = "<exif:UserComment>" + json.dumps(data).replace("&", "&amp;").replace("<", "&lt;")
+    for texts in (
+        {"invokeai_metadata": json.dumps(data)},
+        {"parameters": json.dumps(data), "fooocus_scheme": "fooocus"},
+        {"parameters": json.dumps(swarm)},
+        {"Software": "NovelAI", "Comment": json.dumps(data)},
+        {"XML:com.adobe.xmp": xmp + ' "uc" </exif:UserComment>'},
+        {"prompt": json.dumps(graph)},
+    ):
+        read = read_texts(texts)
+        assert not any("reader error" in note for note in read.notes), (texts, read.notes)
+        json.dumps(read.as_json())  # and what it says can be printed

@@ -9,6 +9,7 @@ of engine.store.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from engine.store.foreign.picture_text import Unreadable, read_picture_text
@@ -24,7 +25,7 @@ def read_picture(path: Path) -> ForeignRead:
     except Unreadable as exc:
         return ForeignRead(tool="", fields={}, error=str(exc))
     read = read_texts(found.texts, found.pixels)
-    return ForeignRead(**{**read.__dict__, "notes": (*found.notes, *read.notes)})
+    return replace(read, notes=(*found.notes, *read.notes))
 
 
 def read_texts(texts: dict[str, str], pixels: tuple[int, int] | None = None) -> ForeignRead:
@@ -38,6 +39,6 @@ def read_texts(texts: dict[str, str], pixels: tuple[int, int] | None = None) -> 
         return finish(draft, pixels)
     try:
         return finish(reader.read(texts), pixels)
-    except (RecursionError, MemoryError):  # a shape no reader bounds: a note, not a crash
-        draft = Draft(tool=reader.tool, notes=["The metadata is too large or deep to read."])
-        return finish(draft, pixels)
+    except Exception as exc:  # a shape no reader foresaw: a note on the picture, never a crash
+        note = f"Its {reader.tool} metadata could not be read (a reader error: {exc!r})."
+        return finish(Draft(tool=reader.tool, notes=[note]), pixels)

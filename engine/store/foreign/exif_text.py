@@ -37,7 +37,10 @@ def exif_texts(image: Image.Image, notes: list[str]) -> dict[str, str]:
     if isinstance(raw_exif, bytes) and len(raw_exif) > MAX_EXIF:
         notes.append(f"The EXIF block of {len(raw_exif):,} bytes is too large to read.")
     elif raw_exif:
-        _from_exif(image.getexif(), texts, notes)
+        try:
+            _from_exif(image.getexif(), texts, notes)
+        except Exception:  # Pillow meets damaged EXIF with many types (struct.error, ...)
+            notes.append("The EXIF block is damaged: not read.")
     xmp = image.info.get("xmp")
     if isinstance(xmp, bytes) and len(xmp) <= MAX_EXIF:
         texts[XMP_KEY] = xmp.decode("utf-8", "replace")

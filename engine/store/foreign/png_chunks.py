@@ -39,7 +39,9 @@ def read_png_text(stream: BinaryIO) -> PngText:
             return found  # a file cut short: what came before still counts
         length, kind = struct.unpack(">I4s", head)
         if kind == b"IHDR" and length >= 8:
-            found.size = struct.unpack(">II", stream.read(8))
+            size = stream.read(8)
+            if len(size) == 8:
+                found.size = struct.unpack(">II", size)
             stream.seek(length - 8 + 4, 1)
         elif kind == b"IEND":
             return found
@@ -49,8 +51,11 @@ def read_png_text(stream: BinaryIO) -> PngText:
                 found.notes.append(f"A {name} chunk of {length:,} bytes is too large to read.")
             stream.seek(length + 4, 1)  # skip data and CRC without reading them
         else:
-            data = stream.read(length)
-            stream.seek(4, 1)
+            data, crc = stream.read(length), stream.read(4)
+            if crc != struct.pack(">I", zlib.crc32(kind + data)):
+                name = kind.decode()
+                found.notes.append(f"A {name} chunk is damaged (its checksum is wrong): not read.")
+                continue
             total += max(length, _add(found, kind, data))
     found.notes.append(f"The file has over {MAX_CHUNKS:,} chunks: the rest were not read.")
     return found
