@@ -288,6 +288,17 @@ def test_a_comfyui_graph_of_another_shape_is_kept_raw_with_a_note(tmp_path):
     assert any("2 samplers" in note for note in read.notes)
 
 
+def test_a_comfyui_seed_from_another_node_is_said_not_guessed(tmp_path):
+    graph = comfy_graph()
+    graph["20"] = {"class_type": "Seed (rgthree)", "inputs": {"seed": 5}}
+    graph["3"]["inputs"]["seed"] = ["20", 0]
+    del graph["3"]["inputs"]["noise_seed"]  # KSamplerAdvanced's name for it
+    read = read_png(tmp_path, {"prompt": json.dumps(graph)})
+    assert "seed" not in read.fields and "The sampler's seed comes from another node" in str(
+        read.notes
+    )
+
+
 def test_a_comfyui_link_cycle_ends(tmp_path):
     graph = comfy_graph()
     graph["10"]["inputs"]["model"] = ["11", 0]  # two LoRA loaders feeding each other

@@ -60,7 +60,9 @@ def _the_sampler(graph: dict[str, Any], draft: Draft) -> dict[str, Any] | None:
 def _read_sampler(graph: dict[str, Any], node: dict[str, Any], draft: Draft) -> None:
     inputs = _inputs(node)
     for key, field in SAMPLER_FIELDS.items():
-        if key in inputs and not _is_link(inputs[key]):
+        if _is_link(inputs.get(key)):
+            draft.notes.append(f"The sampler's {key} comes from another node: not read.")
+        elif key in inputs:
             draft.put(field, inputs[key])
     if _kind(node) == "KSamplerAdvanced" and inputs.get("add_noise") == "disable":
         draft.notes.append("The sampler adds no noise of its own: the seed is not used.")
