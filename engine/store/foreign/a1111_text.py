@@ -14,23 +14,11 @@ from typing import Any
 
 from engine.store.a1111 import parse_parameters
 from engine.store.foreign.names import KNOWN
-from engine.store.foreign.result import Draft
+from engine.store.foreign.result import RULES, Draft
 
-# A1111's key (snake_case) -> our field. Everything else is kept as unmapped.
-FIELDS = {
-    "prompt": "prompt",
-    "negative_prompt": "negative_prompt",
-    "seed": "seed",
-    "steps": "steps",
-    "cfg_scale": "cfg_scale",
-    "width": "width",
-    "height": "height",
-    "model": "model",
-    "model_hash": "model_hash",
-    "vae": "vae",
-    "clip_skip": "clip_skip",
-    "denoising_strength": "denoising_strength",
-}
+# Our field names are parse_parameters' own keys (A1111's, in snake_case); the sampler
+# and its schedule are read together below. Every other key is kept as unmapped.
+FIELDS = frozenset(RULES) - {"sampler", "scheduler"}
 _LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?[^>]*>")
 _NUMBERS = ("seed", "steps", "cfg_scale", "width", "height", "clip_skip", "denoising_strength")
 
@@ -48,7 +36,7 @@ def read_a1111(texts: dict[str, str]) -> Draft:
         if key == "model_hash" and value == "unknown":
             continue  # Krita AI Diffusion's placeholder, not a hash
         if key in FIELDS:
-            draft.put(FIELDS[key], value)
+            draft.put(key, value)
         elif key not in ("sampler", "schedule_type", "size"):
             draft.keep(key, value)
     _numbers_that_did_not_parse(text, params, draft)

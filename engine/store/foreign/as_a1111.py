@@ -15,25 +15,10 @@ from typing import Any
 
 from engine.store.foreign.result import ForeignRead
 
-# Our field -> parse_parameters' key. `scheduler` has none: Karras is in the sampler name.
-KEYS = {
-    "prompt": "prompt",
-    "negative_prompt": "negative_prompt",
-    "seed": "seed",
-    "steps": "steps",
-    "cfg_scale": "cfg_scale",
-    "sampler": "sampler",
-    "width": "width",
-    "height": "height",
-    "model": "model",
-    "model_hash": "model_hash",
-    "vae": "vae",
-    "clip_skip": "clip_skip",
-    "denoising_strength": "denoising_strength",
-}
-
 
 def a1111_params(read: ForeignRead) -> dict[str, Any]:
+    """Our field names are parse_parameters' keys already; `scheduler` is left out, as
+    "Karras" is in the sampler's name."""
     params: dict[str, Any] = {"prompt": "", "negative_prompt": ""}
-    params.update((KEYS[k], v) for k, v in read.fields.items() if k in KEYS)
+    params.update((k, v) for k, v in read.fields.items() if k != "scheduler")
     return params

@@ -32,8 +32,10 @@ class Rule:
     high: float = 0
 
 
-# One table for every reader: these bounds are what any generator could have used, not
-# what Latent Studio accepts (Create checks its own limits when the values are used).
+# One table for every reader. The names are engine.store.a1111.parse_parameters' keys
+# (A1111's own, in snake_case), so A1111 text maps onto them one to one. The bounds are
+# what any generator could have used, not what Latent Studio accepts (Create checks its
+# own limits when the values are used).
 RULES: dict[str, Rule] = {
     "prompt": Rule(str),
     "negative_prompt": Rule(str),
