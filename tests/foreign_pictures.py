@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
+from engine.store.foreign import ForeignRead, read_picture
+
 SIGNATURE_AND_IHDR = 8 + 25  # a PNG's signature and its IHDR chunk, in bytes
 
 
@@ -53,3 +55,86 @@ def piexif_user_comment(text: str) -> Image.Exif:
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + text.encode("utf-16-be")
     return exif
+
+
+# ---------------------------------------------------------------- shared pictures
+
+A1111_TEXT = (
+    "a fox in the snow <lora:fluffy:0.7>\n"
+    "Negative prompt: blurry, lowres\n"
+    "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 1234, "
+    "Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, VAE: vae-ft-mse, "
+    "Denoising strength: 0.45, Clip skip: 2, "
+    'Lora hashes: "fluffy: abcdef123456", Version: v1.10.1'
+)
+
+
+def read_png(tmp_path: Path, texts: dict[str, str], how: str = "tEXt") -> ForeignRead:
+    return read_picture(png(tmp_path / "p.png", texts, how))
+
+
+def comfy_graph(sampler: str = "KSampler") -> dict:
+    return {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},
+        "10": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "model": ["4", 0],
+                "clip": ["4", 1],
+                "lora_name": "first.safetensors",
+                "strength_model": 0.8,
+                "strength_clip": 1.0,
+            },
+        },
+        "11": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "model": ["10", 0],
+                "clip": ["10", 1],
+                "lora_name": "second.safetensors",
+                "strength_model": 0.35,
+                "strength_clip": 0.5,
+            },
+        },
+        "5": {
+            "class_type": "EmptyLatentImage",
+            "inputs": {"width": 832, "height": 1216, "batch_size": 1},
+        },
+        "6": {
+            "class_type": "CLIPTextEncode",
+            "inputs": {"text": "a lighthouse", "clip": ["11", 1]},
+        },
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "fog", "clip": ["11", 1]}},
+        "3": {
+            "class_type": sampler,
+            "inputs": {
+                "seed": 987654321012,
+                "noise_seed": 987654321012,
+                "steps": 30,
+                "cfg": 4.5,
+                "sampler_name": "dpmpp_2m_sde_gpu",
+                "scheduler": "karras",
+                "denoise": 1.0,
+                "model": ["11", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        },
+        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+        "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0]}},
+    }
+
+
+COMFY_FIELDS = {
+    "prompt": "a lighthouse",
+    "negative_prompt": "fog",
+    "seed": 987654321012,
+    "steps": 30,
+    "cfg_scale": 4.5,
+    "sampler": "DPM++ 2M SDE Karras",
+    "scheduler": "karras",
+    "model": "sdxl.safetensors",
+    "width": 832,
+    "height": 1216,
+}
