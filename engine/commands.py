@@ -28,6 +28,7 @@ from engine.cli_args import Command, device_argument, job, out_argument, seed_of
 from engine.cli_control import add_control_arguments, control_parts
 from engine.cli_help import HelpWithDefaults, give_every_option_help
 from engine.cli_image import add_image_arguments, image_parts
+from engine.cli_info import info_arguments
 from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
 
@@ -332,6 +333,12 @@ def _compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
+def _info(args: argparse.Namespace) -> int:
+    from engine.cli_info import run_info
+
+    return run_info(args)
+
+
 def _gallery(args: argparse.Namespace) -> int:
     from engine.cli_library import run_gallery
 
@@ -364,6 +371,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "gallery", "list the gallery, check its index, or rebuild it", _gallery_arguments, _gallery
     ),
+    Command("info", "what other tools' parameters a picture carries", info_arguments, _info),
     Command("score", "measure a classic model's samples (quality meter)", _score_arguments, _score),
     Command(
         "compare",
