@@ -32,6 +32,7 @@ class CatalogueEntry:
     title: str  # what a model picker shows
     path: Path
     bundled: bool = False
+    about: str = ""  # a record's one-line description ("sharper textures…"), if it has one
 
 
 # ---------------------------------------------------------------- bundled models
@@ -89,7 +90,9 @@ def bundled_models(
             continue
         ref = ModelRef(model_family, record_path.stem if bundled else str(weights))
         title = _title(record_path.stem, model_family, record, bundled)
-        entries.append(CatalogueEntry(ref, title, weights, bundled=bundled))
+        meta = record.get("meta")
+        about = str(meta.get("about", "")) if bundled and isinstance(meta, dict) else ""
+        entries.append(CatalogueEntry(ref, title, weights, bundled=bundled, about=about))
     return entries
 
 
