@@ -8,7 +8,9 @@
 - `psnr_y_<model>` (dB) and `hf_energy_ratio_<model>`, at ×4: for bicubic, lite-x4 and
   lite-x4-gan, the Y-PSNR itself and the energy (mean square) of the Laplacian of Y of
   the result over the ground truth's, averaged over the same photos: a PSNR-trained
-  upscaler stays well under 1 (soft), the adversarial one is meant to come closer to it;
+  upscaler stays well under 1 (soft), the adversarial one is meant to come closer to it.
+  (lite-x4-gan's loss weights were chosen by these two figures, so for it the photos
+  are held out of training but not of tuning);
 - `tiled_max_diff_<model>` (grey levels, of 255) and `tiling_overhead_<model>` (time
   ratio): the same image tiled (256 px, 32 px overlap) and whole;
 - `throughput_<model>`: output megapixels per second through the runtime, default tiles;

@@ -15,6 +15,7 @@ from scipy.ndimage import gaussian_filter, laplace
 from engine.models.upscale.adversarial import (
     PatchDiscriminator,
     RandomFeatureLoss,
+    grid_loss,
     high_pass,
     high_pass_loss,
     relativistic_losses,
@@ -32,7 +33,7 @@ spandrel = pytest.importorskip("spandrel")
 
 
 def as_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255  # a copy: writable
 
 
 # ---------------------------------------------------------------- the critic and its loss
@@ -106,6 +107,20 @@ def test_the_high_pass_band_is_scipys_laplacian_with_edges_replicated():
     assert soft[0] < soft[1]
 
 
+def test_the_grid_loss_sees_a_pattern_of_the_scales_period_and_nothing_else():
+    rng = np.random.default_rng(3)
+    target = torch.from_numpy(rng.random((2, 3, 64, 64)))
+    pattern = rng.normal(0, 0.05, (3, 4, 4))
+    pattern -= pattern.mean(axis=(1, 2), keepdims=True)  # a grid, no overall shift
+    tiled = torch.from_numpy(np.tile(pattern, (1, 16, 16)))
+    assert grid_loss(target, target, 4).item() == 0.0
+    # An overall shift is not a grid.
+    assert grid_loss(target + 0.1, target, 4).item() == pytest.approx(0.0, abs=1e-12)
+    # The grid itself: its mean absolute value, whatever the image under it.
+    got = grid_loss(target + tiled, target, 4).item()
+    assert got == pytest.approx(np.abs(pattern).mean(), rel=1e-9)
+
+
 # ---------------------------------------------------------------- training steps
 
 
@@ -121,7 +136,7 @@ def test_a_few_adversarial_steps_move_both_networks_and_stay_finite():
     for step in range(3):
         values = adversarial_step(parts, low, high, train_generator=step > 0)
         assert all(np.isfinite(v) for v in values.values()), values
-    assert set(values) == {"critic", "pixel", "perceptual", "high_pass", "adversarial"}
+    assert set(values) == {"critic", "pixel", "perceptual", "high_pass", "adversarial", "grid"}
     for before, net in ((before_g, generator), (before_c, parts.critic)):
         assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
     assert all(p.requires_grad for p in parts.critic.parameters())  # given back after
@@ -202,6 +217,16 @@ def test_lite_x4_gan_is_sharper_than_lite_x4_and_loses_little_psnr(held_out_crop
     assert y_psnr(sharp, truth) >= y_psnr(plain, truth) - 1.5
     assert laplacian_energy(sharp) > laplacian_energy(plain)
     assert laplacian_energy(sharp) < 2 * laplacian_energy(truth)  # detail, not noise
+
+
+def test_lite_x4_gan_draws_no_four_pixel_grid(held_out_crop):
+    """What it adds to bicubic has no preferred phase within the 4 x 4 blocks (a fixed
+    grid would be the pixel shuffle fooling the critic, not detail)."""
+    low, truth = held_out_crop
+    bicubic = np.asarray(Image.fromarray(low).resize((192, 192), Image.Resampling.BICUBIC))
+    added = luma(upscale_with("lite-x4-gan", low)) - luma(bicubic.astype(np.float64))
+    phases = added.reshape(48, 4, 48, 4).mean(axis=(0, 2))
+    assert np.abs(phases - phases.mean()).max() < 1.0  # under a grey level of Y
 
 
 def test_lite_x4_gan_is_listed_beside_lite_x4_with_what_it_is_for():

@@ -75,7 +75,8 @@ def bundled_models(
 ) -> list[CatalogueEntry]:
     """Models with a record beside them in `folder` (of one family, or all), by name."""
     entries = []
-    for record_path in sorted(Path(folder).glob("*.json")):
+    # By name (stem), so a variant follows its model: lite-x4, then lite-x4-gan.
+    for record_path in sorted(Path(folder).glob("*.json"), key=lambda p: p.stem):
         weights = record_path.with_suffix(".safetensors")
         record = _read_record(record_path)
         if record is None or not weights.is_file():
