@@ -114,7 +114,7 @@ def high_pass_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def grid_loss(
-    output: torch.Tensor, target: torch.Tensor, scale: int, window: int = 8
+    output: torch.Tensor, target: torch.Tensor, scale: int, window: int = 16
 ) -> torch.Tensor:
     """L1 of the error's mean over each sub-pixel phase, in windows of `window` x `window`
     blocks of `scale` px, less its mean over the phases: a grid of period `scale`."""
