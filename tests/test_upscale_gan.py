@@ -237,3 +237,16 @@ def test_lite_x4_gan_is_listed_beside_lite_x4_with_what_it_is_for():
     assert ids.index("lite-x4-gan") == ids.index("lite-x4") + 1
     assert "adversarial" in entries["lite-x4-gan"].about
     assert entries["lite-x4-gan"].bundled and "×4" in entries["lite-x4-gan"].title
+
+
+def test_the_upscale_picker_offers_lite_x4_gan_after_lite_x4_with_its_line(window):
+    from PySide6.QtCore import Qt
+
+    window.set_mode(3)  # Upscale
+    box = window.upscale_panel.model_box
+    ids = [box.itemData(i).id for i in range(box.count())]
+    index = ids.index("lite-x4-gan")
+    assert ids[index - 1] == "lite-x4"
+    tip = box.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines()[0] == "sharper textures (adversarial), slightly lower PSNR"
+    assert tip.splitlines()[1].endswith("lite-x4-gan.safetensors")
