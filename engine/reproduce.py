@@ -3,6 +3,7 @@
     python -m engine.train FAMILY --preset digits|shapes|emoji [--steps N] [--out PATH]
         (FAMILY: gmm, rbm, nade, vae, gan, realnvp, pixelcnn, ddpm)
     python -m engine.train sr --scale 2|4 [--steps N] [--out PATH]
+    python -m engine.train sr --scale 4 --gan [--steps N] [--out PATH]   (lite-x4-gan)
 
 Each bundled model in resources/models is made by this command: the preset's data set,
 network and hyper-parameters, its seed, deterministic kernels on a fixed number of
@@ -42,6 +43,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("family", choices=[*families.trainable_families(), UPSCALER])
     parser.add_argument("--preset", choices=PRESETS, default="digits")
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4, help="sr: the factor")
+    parser.add_argument(
+        "--gan",
+        action="store_true",
+        help="sr: fine-tune lite-x4 adversarially into lite-x4-gan (×4 only)",
+    )
     parser.add_argument("--steps", type=int, default=0, help="default: the preset's")
     parser.add_argument(
         "--set",
@@ -115,12 +121,21 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _train_upscaler(args: argparse.Namespace) -> None:
-    """The bundled upscalers: their own loop (engine.models.upscale.training)."""
-    from engine.models.upscale.training import SR_PRESETS, train_sr
-
-    out = args.out or BUNDLED_MODELS_DIR / f"lite-x{args.scale}.safetensors"
+    """The bundled upscalers: their own loop (engine.models.upscale.training), or with
+    --gan the adversarial fine-tuning of lite-x4 (engine.models.upscale.gan_training)."""
+    if args.gan and args.scale != 4:
+        raise SystemExit("--gan makes lite-x4-gan from lite-x4: use it with --scale 4.")
     started = time.perf_counter()
-    written = train_sr(SR_PRESETS[args.scale], out, args.steps)
+    if args.gan:
+        from engine.models.upscale.gan_training import GAN_PRESET, train_sr_gan
+
+        out = args.out or BUNDLED_MODELS_DIR / "lite-x4-gan.safetensors"
+        written = train_sr_gan(GAN_PRESET, out, args.steps)
+    else:
+        from engine.models.upscale.training import SR_PRESETS, train_sr
+
+        out = args.out or BUNDLED_MODELS_DIR / f"lite-x{args.scale}.safetensors"
+        written = train_sr(SR_PRESETS[args.scale], out, args.steps)
     elapsed = time.perf_counter() - started
     print(f"wrote {written} ({written.stat().st_size / 1024:.0f} KiB) in {elapsed:.1f} s")
 

@@ -32,6 +32,7 @@ class CatalogueEntry:
     title: str  # what a model picker shows
     path: Path
     bundled: bool = False
+    about: str = ""  # a record's one-line description ("sharper textures…"), if it has one
 
 
 # ---------------------------------------------------------------- bundled models
@@ -74,7 +75,8 @@ def bundled_models(
 ) -> list[CatalogueEntry]:
     """Models with a record beside them in `folder` (of one family, or all), by name."""
     entries = []
-    for record_path in sorted(Path(folder).glob("*.json")):
+    # By name (stem), so a variant follows its model: lite-x4, then lite-x4-gan.
+    for record_path in sorted(Path(folder).glob("*.json"), key=lambda p: p.stem):
         weights = record_path.with_suffix(".safetensors")
         record = _read_record(record_path)
         if record is None or not weights.is_file():
@@ -89,7 +91,9 @@ def bundled_models(
             continue
         ref = ModelRef(model_family, record_path.stem if bundled else str(weights))
         title = _title(record_path.stem, model_family, record, bundled)
-        entries.append(CatalogueEntry(ref, title, weights, bundled=bundled))
+        meta = record.get("meta")
+        about = str(meta.get("about", "")) if bundled and isinstance(meta, dict) else ""
+        entries.append(CatalogueEntry(ref, title, weights, bundled=bundled, about=about))
     return entries
 
 

@@ -29,6 +29,8 @@ class ModelPickerMixin:
         for entry in self._entries:
             self.model_box.addItem(entry.title, entry.ref)
             tip = "Plain resampling, no model" if is_resampler(entry.ref) else str(entry.path)
+            if entry.about:  # a bundled model says what it is for (lite-x4-gan: sharper)
+                tip = f"{entry.about}\n{tip}"
             self.model_box.setItemData(self.model_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         ids = [e.ref.id for e in self._entries]
         models = [e.ref.id for e in self._entries if not is_resampler(e.ref)]

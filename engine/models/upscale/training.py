@@ -7,7 +7,8 @@ CPU, so the files load through spandrel like any community upscaler and work in 
 tools too. Training data: scikit-image's sample photos (`skimage.data`) and the bundled
 emoji, nothing else; the photos of other packages (scikit-learn's china and flower) are
 kept for evaluation (bench/upscale.py). The low-resolution input is the photo downscaled
-with Pillow's bicubic resize, as the issue and the benchmark define it.
+with Pillow's bicubic resize, as the issue and the benchmark define it. The adversarial
+`lite-x4-gan` is lite-x4 fine-tuned by gan_training.py, on the same patches.
 """
 
 from __future__ import annotations
