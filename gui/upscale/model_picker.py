@@ -51,10 +51,6 @@ class ModelPickerMixin:
     def model(self) -> ModelRef | None:
         return self.model_box.currentData()
 
-    def model_title(self, model: ModelRef) -> str:
-        """What the picker calls a model ("lite-x4", "Lanczos (no model)")."""
-        return next((e.title for e in self._entries if e.ref == model), model.name)
-
     def select_model(self, model_id: str) -> bool:
         index = next((i for i, e in enumerate(self._entries) if e.ref.id == model_id), -1)
         if index >= 0:

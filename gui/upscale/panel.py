@@ -266,9 +266,7 @@ class UpscalePanel(
             image = outcome.images[0]
             notes = image.info.get("notes") or []
             entry.status, entry.detail = EntryStatus.DONE, "; ".join(notes)
-            entry.add_result(
-                self.model_title(request.model), image.path, (image.width, image.height)
-            )
+            entry.add_result(request.model.name, image.path, (image.width, image.height))
             source = image.info.get("source_size")
             if isinstance(source, list) and len(source) == 2:
                 entry.source_size = (int(source[0]), int(source[1]))
