@@ -19,10 +19,12 @@ from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
 from engine.store import StoreError, metadata_from_text
+from engine.store.foreign import read_picture
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
 from gui.notices import Notices
+from gui.picture_info import PictureInfo
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
@@ -173,6 +175,18 @@ class ResultView(QObject):
         self._show_details_of_file(path)
         self.changed.emit()
 
+    def show_dropped(self, info: PictureInfo, image: QImage) -> None:
+        """A picture dropped from anywhere (read off the GUI thread): on the canvas, its
+        parameters in the details. Nothing else changes (PNG Info)."""
+        if image.isNull():
+            self.notices.error("Cannot open image", f"{info.path} could not be read as an image.")
+            return
+        self.canvas.set_image(image)
+        self.shown_file = str(info.path)
+        self.preview_job = None
+        self.details.show_metadata(info.meta, foreign=info.foreign)
+        self.changed.emit()
+
     def show_picture(self, image: QImage, note: str) -> None:
         """Pixels that are neither a result nor a gallery file (Create's source)."""
         self.canvas.set_image(image)
@@ -210,6 +224,11 @@ class ResultView(QObject):
 
     def _show_details_of_file(self, path: str) -> None:
         try:
-            self.details.show_metadata(self.client.gallery.metadata(Path(path)))
+            meta = self.client.gallery.metadata(Path(path))
         except StoreError:
             self.details.show_metadata(None)
+            return
+        # Another tool's picture in the gallery: what its own metadata says too, read as
+        # the file above was (ComfyUI's graph, InvokeAI's JSON…).
+        foreign = read_picture(Path(path)) if meta.recipe is None else None
+        self.details.show_metadata(meta, foreign=foreign)
