@@ -39,7 +39,7 @@ from engine.api.requests import (
     UpscaleRequest,
     image_name,
 )
-from engine.api.sample_options import DiffusionSampleOptions, SampleOptions, scalar_fields
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
 from engine.store.foreign import ForeignRead
 from gui.details_foreign import (
@@ -51,6 +51,14 @@ from gui.details_foreign import (
     unmapped_tip,
 )
 from gui.details_image_parts import image_part_rows
+from gui.details_rows import (
+    diffusion_rows,
+    option_rows,
+    seed_range,
+    short_hash,
+    upscale_rows,
+    versions,
+)
 from gui.picture_info import tool_title
 from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
@@ -111,13 +119,13 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Latent code", _code_text(request.latent) if request.latent else None),
         ]
         if recipe.get("seeds"):
-            rows.append(("Seeds", _seed_range(recipe["seeds"])))
+            rows.append(("Seeds", seed_range(recipe["seeds"])))
         if isinstance(request.options, DiffusionSampleOptions):
-            rows += _diffusion_rows(request.options, recipe)
+            rows += diffusion_rows(request.options, recipe)
         else:  # another family's own options, as its options class titles them
-            rows += _option_rows(request.options)
+            rows += option_rows(request.options)
     elif isinstance(request, UpscaleRequest):
-        rows += _upscale_rows(request, recipe)
+        rows += upscale_rows(request, recipe)
     elif isinstance(request, InterpolateRequest):
         rows += [
             ("Model", request.model.name),
@@ -161,11 +169,11 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         if not isinstance(request, Txt2ImgRequest)
         else None,
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
-        ("Model hash", _short_hash(recipe)),
+        ("Model hash", short_hash(recipe)),
         ("Device", f"{recipe['device']} · {recipe.get('dtype', '?')}")
         if recipe.get("device")
         else None,
-        ("Versions", _versions(recipe)),
+        ("Versions", versions(recipe)),
     ]
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
@@ -244,74 +252,6 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
     return rows
 
 
-def _option_rows(options: SampleOptions) -> list[tuple[str, Any]]:
-    """A family's own sample options (Gibbs steps, temperature…): one row each, titled
-    as the Sample tab titles its control."""
-    return [
-        (item.metadata.get("title", item.name.replace("_", " ").capitalize()), value)
-        for item, _kind in scalar_fields(type(options))
-        if (value := getattr(options, item.name)) not in (None, item.metadata.get("unset"))
-    ]
-
-
-def _diffusion_rows(options: DiffusionSampleOptions, recipe: dict) -> list[tuple[str, Any]]:
-    """A DDPM sample's sampling settings: DDIM steps and eta, the class, the guidance."""
-    rows: list[tuple[str, Any]] = [("Steps", f"{options.steps} (DDIM, eta {options.eta:g})")]
-    names = recipe.get("class_names") or recipe.get("labels")
-    name = recipe.get("class_name", recipe.get("label"))
-    if options.label is not None:
-        rows.append(("Class", name if name is not None else options.label))
-    elif isinstance(names, list) and len(names) > 1:
-        rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, names))))
-    elif name is not None:
-        rows.append(("Class", f"{name} (from the seed)"))
-    guidance = recipe.get("guidance")  # only class-conditional models are guided
-    if isinstance(guidance, (int, float)):
-        default = " (the model's default)" if options.guidance is None else ""
-        rows.append(("Guidance", f"{guidance:g}{default}"))
-    return rows
-
-
-def _upscale_rows(request: UpscaleRequest, recipe: dict) -> list[tuple[str, Any]]:
-    """An upscaled image: from which image, with what, by how much."""
-    parent = recipe.get("parent") or {}
-    source = recipe.get("source_size")
-    model = request.model.name
-    if recipe.get("architecture"):
-        model += f" ({recipe['architecture']}, ×{recipe.get('model_scale', '?')})"
-    scale = recipe.get("scale") or request.scale
-    tile = recipe.get("tile")
-    notes = recipe.get("notes") or []
-    return [
-        ("Upscaled from", parent.get("path") or request.image.path),
-        ("Original size", f"{source[0]}×{source[1]}" if isinstance(source, list) else None),
-        ("Upscaler", model),
-        ("Factor", f"×{scale:g}" if isinstance(scale, int | float) and scale else None),
-        ("Tiles", ("whole image" if tile == 0 else f"{tile} px") if tile is not None else None),
-        ("Notes", "\n".join(map(str, notes)) if notes else None),
-    ]
-
-
-def _seed_range(seeds: list) -> str:
-    ints = [s for s in seeds if isinstance(s, int)]
-    if ints and ints == list(range(ints[0], ints[0] + len(ints))):
-        return f"{ints[0]} to {ints[-1]} (one per sample)"
-    return ", ".join(str(s) for s in seeds)
-
-
-def _short_hash(recipe: dict) -> str:
-    sha = recipe.get("model_sha256")
-    if not isinstance(sha, str):
-        return ""
-    kind = "file" if recipe.get("model_hash_kind", "file") == "file" else "folder"
-    return f"{sha[:10]} ({kind} sha256)"
-
-
-def _versions(recipe: dict) -> str:
-    parts = [f"{name} {recipe[name]}" for name in ("torch", "diffusers") if recipe.get(name)]
-    return ", ".join(parts)
-
-
 class DetailsPanel(QWidget):
     use_parameters = Signal(object, str)  # the ImageMetadata, which part (gui/use_parts.py)
     upscale_requested = Signal(str)  # the image's path
@@ -325,7 +265,10 @@ class DetailsPanel(QWidget):
         self.grid.setColumnStretch(1, 1)
         self.grid.setVerticalSpacing(4)
         body = QWidget()
-        body.setLayout(self.grid)
+        packed = QVBoxLayout(body)  # rows at the top, however tall the dock is
+        packed.setContentsMargins(0, 0, 0, 0)
+        packed.addLayout(self.grid)
+        packed.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
@@ -383,6 +326,7 @@ class DetailsPanel(QWidget):
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             text = QLabel(html.escape(breakable(value)).replace("\n", "<br>"))
             text.setWordWrap(True)
+            text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             if label == NOT_MAPPED:  # the names here, the raw values on hover
                 text.setToolTip(html.escape(unmapped_tip(self.foreign)).replace("\n", "<br>"))
