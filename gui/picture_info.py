@@ -90,3 +90,18 @@ class PictureReader(QObject):
     def wait(self, ms: int = 5_000) -> bool:
         """Until the reads under way are done (closing, tests)."""
         return self._pool.waitForDone(ms)
+
+
+class ForeignReader(QObject):
+    """What another tool wrote into a gallery picture, read on a pool thread: the gallery
+    is walked with the arrow keys, and a ComfyUI graph is not read on the GUI thread."""
+
+    read = Signal(object, object)  # the picture's Path, its ForeignRead
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+
+    def open(self, path: Path) -> None:
+        self._pool.start(lambda: self.read.emit(path, read_picture(path)))

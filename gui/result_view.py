@@ -19,12 +19,11 @@ from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
 from engine.store import StoreError, metadata_from_text
-from engine.store.foreign import read_picture
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
 from gui.notices import Notices
-from gui.picture_info import PictureInfo
+from gui.picture_info import ForeignReader, PictureInfo
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
@@ -48,6 +47,8 @@ class ResultView(QObject):
         self.results, self.notices = results, notices
         self.shown_file: str | None = None  # the file on the canvas, if it came from disk
         self.preview_job: int | None = None  # the job whose preview is on the canvas
+        self.foreign = ForeignReader(self)  # other tools' metadata of gallery pictures
+        self.foreign.read.connect(self._foreign_read)
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -228,7 +229,13 @@ class ResultView(QObject):
         except StoreError:
             self.details.show_metadata(None)
             return
-        # Another tool's picture in the gallery: what its own metadata says too, read as
-        # the file above was (ComfyUI's graph, InvokeAI's JSON…).
-        foreign = read_picture(Path(path)) if meta.recipe is None else None
-        self.details.show_metadata(meta, foreign=foreign)
+        self.details.show_metadata(meta)
+        if meta.recipe is None and meta.path is not None:
+            # Another tool's picture: what its own metadata says (ComfyUI's graph,
+            # InvokeAI's JSON…) follows, read off the GUI thread.
+            self.foreign.open(meta.path)
+
+    def _foreign_read(self, path: Path, read: object) -> None:
+        meta = self.details.meta
+        if meta is not None and meta.path == path and self.details.foreign is None:
+            self.details.show_metadata(meta, foreign=read)  # type: ignore[arg-type]

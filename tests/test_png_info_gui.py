@@ -158,3 +158,13 @@ def test_our_own_picture_can_be_used_in_part(qtbot, window, create):
     create.seed.set_seed(42)
     window.use_parameters(meta, "all_but_seed")
     assert create.steps.value() == 28 and create.seed.edit.text() == "42"
+
+
+def test_a_comfyui_picture_in_the_gallery_shows_what_its_graph_says(qtbot, window, settings):
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    path = png(settings.output_dir / "ComfyUI_00001_.png", {"prompt": json.dumps(comfy_graph())})
+    window.open_image(str(path))  # as the gallery's selection does
+    qtbot.waitUntil(lambda: dict(window.details.rows()).get("Made by") == "ComfyUI", timeout=10_000)
+    rows = dict(window.details.rows())
+    assert rows["Prompt"] == "a lighthouse" and rows["Seed"] == "987654321012"
+    assert window.details.use_button.isEnabled()
