@@ -93,10 +93,10 @@ class PictureReader(QObject):
 
 
 class ForeignReader(QObject):
-    """What another tool wrote into a gallery picture, read on a pool thread: the gallery
+    """What another tool wrote into a shown picture, read on a pool thread: the gallery
     is walked with the arrow keys, and a ComfyUI graph is not read on the GUI thread."""
 
-    read = Signal(object, object)  # the picture's Path, its ForeignRead
+    read = Signal(object)  # PictureInfo
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,4 +104,4 @@ class ForeignReader(QObject):
         self._pool.setMaxThreadCount(1)
 
     def open(self, path: Path) -> None:
-        self._pool.start(lambda: self.read.emit(path, read_picture(path)))
+        self._pool.start(lambda: self.read.emit(read_picture_info(path)))

@@ -226,8 +226,9 @@ class ResultView(QObject):
     def _show_details_of_file(self, path: str) -> None:
         try:
             meta = self.client.gallery.metadata(Path(path))
-        except StoreError:
+        except StoreError:  # a picture outside the gallery (dropped, before a restart)
             self.details.show_metadata(None)
+            self.foreign.open(Path(path))
             return
         self.details.show_metadata(meta)
         if meta.recipe is None and meta.path is not None:
@@ -235,7 +236,10 @@ class ResultView(QObject):
             # InvokeAI's JSON…) follows, read off the GUI thread.
             self.foreign.open(meta.path)
 
-    def _foreign_read(self, path: Path, read: object) -> None:
+    def _foreign_read(self, info: PictureInfo) -> None:
+        """The picture's own read, if it is still the one shown."""
         meta = self.details.meta
-        if meta is not None and meta.path == path and self.details.foreign is None:
-            self.details.show_metadata(meta, foreign=read)  # type: ignore[arg-type]
+        if meta is not None and meta.path == info.path and self.details.foreign is None:
+            self.details.show_metadata(meta, foreign=info.foreign)
+        elif meta is None and self.shown_file == str(info.path):
+            self.details.show_metadata(info.meta, foreign=info.foreign)

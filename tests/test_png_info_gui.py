@@ -168,3 +168,13 @@ def test_a_comfyui_picture_in_the_gallery_shows_what_its_graph_says(qtbot, windo
     rows = dict(window.details.rows())
     assert rows["Prompt"] == "a lighthouse" and rows["Seed"] == "987654321012"
     assert window.details.use_button.isEnabled()
+
+
+def test_a_picture_outside_the_gallery_reopened_at_start_keeps_its_details(
+    qtbot, window, tmp_path
+):
+    (tmp_path / "elsewhere").mkdir()
+    path = png(tmp_path / "elsewhere" / "a1111.png", {"parameters": A1111_TEXT})
+    window.open_image(str(path))  # as window_state.restore does with the last shown file
+    qtbot.waitUntil(lambda: dict(window.details.rows()).get("Seed") == "1234", timeout=10_000)
+    assert dict(window.details.rows())["Made by"] == "AUTOMATIC1111"
