@@ -170,9 +170,7 @@ def test_a_comfyui_picture_in_the_gallery_shows_what_its_graph_says(qtbot, windo
     assert window.details.use_button.isEnabled()
 
 
-def test_a_picture_outside_the_gallery_reopened_at_start_keeps_its_details(
-    qtbot, window, tmp_path
-):
+def test_a_picture_outside_the_gallery_reopened_at_start_keeps_its_details(qtbot, window, tmp_path):
     (tmp_path / "elsewhere").mkdir()
     path = png(tmp_path / "elsewhere" / "a1111.png", {"parameters": A1111_TEXT})
     window.open_image(str(path))  # as window_state.restore does with the last shown file
