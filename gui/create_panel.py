@@ -207,7 +207,9 @@ class CreatePanel(QWidget, ModePanel):
         self.vm.source.path.changed.connect(
             lambda *_: self.hires.set_source_present(self.vm.source.has_source)
         )
-        self.drops = SourceDrops(self.source, self)
+        # Only the section itself: a picture dropped elsewhere is shown with its
+        # parameters, Create unchanged (gui/window_drops.py, issue 24).
+        self.drops = SourceDrops(self.source, self.source)
         self.control = ControlSection(self.vm.control)
         self.control.notice.connect(self.notice)
         self.control.preview_maps(self.vm.width, self.vm.height, lambda r: self.send(r))

@@ -1,9 +1,10 @@
 """Image details: everything an image says about how it was made, and what to do with it.
 
 Our images show their recipe; other tools' PNGs their A1111 `parameters` (prompt,
-negative, steps, sampler, CFG, seed, size, model, and every other key as it is).
-Buttons: Use these parameters (fills Create or the Lab), Copy prompt, Copy seed, Copy
-parameters (the A1111 text), Show in folder.
+negative, steps, sampler, CFG, seed, size, model, and every other key as it is), or what
+engine.store.foreign read from any other tool's metadata (gui/details_foreign.py).
+Buttons: Use these parameters (all or in part: gui/use_parts.py; fills Create or the
+Lab), Copy prompt, Copy seed, Copy parameters (the A1111 text), Show in folder.
 """
 
 from __future__ import annotations
@@ -38,11 +39,30 @@ from engine.api.requests import (
     UpscaleRequest,
     image_name,
 )
-from engine.api.sample_options import DiffusionSampleOptions, SampleOptions, scalar_fields
+from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
+from engine.store.foreign import ForeignRead
+from gui.details_foreign import (
+    A1111_TEXT_TOOLS,
+    MADE_BY,
+    NOT_MAPPED,
+    NOTES,
+    foreign_rows,
+    unmapped_tip,
+)
 from gui.details_image_parts import image_part_rows
+from gui.details_rows import (
+    diffusion_rows,
+    option_rows,
+    seed_range,
+    short_hash,
+    upscale_rows,
+    versions,
+)
+from gui.picture_info import tool_title
 from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
+from gui.use_parts import use_button
 
 EMPTY = "Select an image in the gallery, or make one, to see how it was made."
 
@@ -52,6 +72,16 @@ def describe(meta: ImageMetadata) -> list[tuple[str, str]]:
     if meta.recipe is not None:
         return _from_recipe(meta)
     return _from_parameters(meta)
+
+
+def describe_picture(meta: ImageMetadata, read: ForeignRead | None) -> list[tuple[str, str]]:
+    """describe(), with what engine.store.foreign read when the picture has no recipe."""
+    if read is None or meta.recipe is not None:
+        return describe(meta)
+    if meta.parameters_text and read.tool in A1111_TEXT_TOOLS:
+        notes = [(NOTES, "\n".join(read.notes))] if read.notes else []
+        return [(MADE_BY, tool_title(read.tool)), *describe(meta), *notes]
+    return foreign_rows(read, (meta.width, meta.height))
 
 
 def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
@@ -89,13 +119,13 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ("Latent code", _code_text(request.latent) if request.latent else None),
         ]
         if recipe.get("seeds"):
-            rows.append(("Seeds", _seed_range(recipe["seeds"])))
+            rows.append(("Seeds", seed_range(recipe["seeds"])))
         if isinstance(request.options, DiffusionSampleOptions):
-            rows += _diffusion_rows(request.options, recipe)
+            rows += diffusion_rows(request.options, recipe)
         else:  # another family's own options, as its options class titles them
-            rows += _option_rows(request.options)
+            rows += option_rows(request.options)
     elif isinstance(request, UpscaleRequest):
-        rows += _upscale_rows(request, recipe)
+        rows += upscale_rows(request, recipe)
     elif isinstance(request, InterpolateRequest):
         rows += [
             ("Model", request.model.name),
@@ -139,11 +169,11 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         if not isinstance(request, Txt2ImgRequest)
         else None,
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
-        ("Model hash", _short_hash(recipe)),
+        ("Model hash", short_hash(recipe)),
         ("Device", f"{recipe['device']} · {recipe.get('dtype', '?')}")
         if recipe.get("device")
         else None,
-        ("Versions", _versions(recipe)),
+        ("Versions", versions(recipe)),
     ]
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
@@ -222,99 +252,33 @@ def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
     return rows
 
 
-def _option_rows(options: SampleOptions) -> list[tuple[str, Any]]:
-    """A family's own sample options (Gibbs steps, temperature…): one row each, titled
-    as the Sample tab titles its control."""
-    return [
-        (item.metadata.get("title", item.name.replace("_", " ").capitalize()), value)
-        for item, _kind in scalar_fields(type(options))
-        if (value := getattr(options, item.name)) not in (None, item.metadata.get("unset"))
-    ]
-
-
-def _diffusion_rows(options: DiffusionSampleOptions, recipe: dict) -> list[tuple[str, Any]]:
-    """A DDPM sample's sampling settings: DDIM steps and eta, the class, the guidance."""
-    rows: list[tuple[str, Any]] = [("Steps", f"{options.steps} (DDIM, eta {options.eta:g})")]
-    names = recipe.get("class_names") or recipe.get("labels")
-    name = recipe.get("class_name", recipe.get("label"))
-    if options.label is not None:
-        rows.append(("Class", name if name is not None else options.label))
-    elif isinstance(names, list) and len(names) > 1:
-        rows.append(("Class", "one per sample, from its seed: " + ", ".join(map(str, names))))
-    elif name is not None:
-        rows.append(("Class", f"{name} (from the seed)"))
-    guidance = recipe.get("guidance")  # only class-conditional models are guided
-    if isinstance(guidance, (int, float)):
-        default = " (the model's default)" if options.guidance is None else ""
-        rows.append(("Guidance", f"{guidance:g}{default}"))
-    return rows
-
-
-def _upscale_rows(request: UpscaleRequest, recipe: dict) -> list[tuple[str, Any]]:
-    """An upscaled image: from which image, with what, by how much."""
-    parent = recipe.get("parent") or {}
-    source = recipe.get("source_size")
-    model = request.model.name
-    if recipe.get("architecture"):
-        model += f" ({recipe['architecture']}, ×{recipe.get('model_scale', '?')})"
-    scale = recipe.get("scale") or request.scale
-    tile = recipe.get("tile")
-    notes = recipe.get("notes") or []
-    return [
-        ("Upscaled from", parent.get("path") or request.image.path),
-        ("Original size", f"{source[0]}×{source[1]}" if isinstance(source, list) else None),
-        ("Upscaler", model),
-        ("Factor", f"×{scale:g}" if isinstance(scale, int | float) and scale else None),
-        ("Tiles", ("whole image" if tile == 0 else f"{tile} px") if tile is not None else None),
-        ("Notes", "\n".join(map(str, notes)) if notes else None),
-    ]
-
-
-def _seed_range(seeds: list) -> str:
-    ints = [s for s in seeds if isinstance(s, int)]
-    if ints and ints == list(range(ints[0], ints[0] + len(ints))):
-        return f"{ints[0]} to {ints[-1]} (one per sample)"
-    return ", ".join(str(s) for s in seeds)
-
-
-def _short_hash(recipe: dict) -> str:
-    sha = recipe.get("model_sha256")
-    if not isinstance(sha, str):
-        return ""
-    kind = "file" if recipe.get("model_hash_kind", "file") == "file" else "folder"
-    return f"{sha[:10]} ({kind} sha256)"
-
-
-def _versions(recipe: dict) -> str:
-    parts = [f"{name} {recipe[name]}" for name in ("torch", "diffusers") if recipe.get(name)]
-    return ", ".join(parts)
-
-
 class DetailsPanel(QWidget):
-    use_parameters = Signal(object)  # the ImageMetadata whose parameters to use
+    use_parameters = Signal(object, str)  # the ImageMetadata, which part (gui/use_parts.py)
     upscale_requested = Signal(str)  # the image's path
     send_to_requested = Signal(str, str)  # the image's path, how Create starts from it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.meta: ImageMetadata | None = None
+        self.foreign: ForeignRead | None = None  # what another tool's metadata says
         self.grid = QGridLayout()
         self.grid.setColumnStretch(1, 1)
         self.grid.setVerticalSpacing(4)
         body = QWidget()
-        body.setLayout(self.grid)
+        packed = QVBoxLayout(body)  # rows at the top, however tall the dock is
+        packed.setContentsMargins(0, 0, 0, 0)
+        packed.addLayout(self.grid)
+        packed.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        self.use_button = QPushButton("Use these parameters")
-        self.use_button.setToolTip("Fill Create or the Latent Lab with this image's settings")
-        self.use_button.clicked.connect(lambda: self.meta and self.use_parameters.emit(self.meta))
+        self.use_button = use_button(self, self._use)
         self.copy_prompt = QPushButton("Copy prompt")
-        self.copy_prompt.clicked.connect(lambda: self._copy(self.meta.prompt))
+        self.copy_prompt.clicked.connect(lambda: self._copy(self.prompt()))
         self.copy_seed = QPushButton("Copy seed")
-        self.copy_seed.clicked.connect(lambda: self._copy(str(self.meta.seed)))
+        self.copy_seed.clicked.connect(lambda: self._copy(str(self.seed())))
         self.copy_parameters = QPushButton("Copy parameters")
         self.copy_parameters.setToolTip("The A1111 parameters text, as other tools read it")
         self.copy_parameters.clicked.connect(lambda: self._copy(self.meta.parameters_text or ""))
@@ -343,12 +307,15 @@ class DetailsPanel(QWidget):
         layout.addLayout(buttons)
         self.show_metadata(None)
 
-    def show_metadata(self, meta: ImageMetadata | None, empty: str = EMPTY) -> None:
-        """Describe `meta`; with None, say `empty` (why there is nothing to describe)."""
-        self.meta = meta
+    def show_metadata(
+        self, meta: ImageMetadata | None, empty: str = EMPTY, foreign: ForeignRead | None = None
+    ) -> None:
+        """Describe `meta` (and what `foreign` read of another tool's metadata); with None,
+        say `empty` (why there is nothing to describe)."""
+        self.meta, self.foreign = meta, foreign if meta is not None else None
         while self.grid.count():
             self.grid.takeAt(0).widget().deleteLater()
-        rows = describe(meta) if meta is not None else []
+        rows = self.rows()
         if not rows:
             note = QLabel(empty)
             note.setWordWrap(True)
@@ -359,15 +326,21 @@ class DetailsPanel(QWidget):
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             text = QLabel(html.escape(breakable(value)).replace("\n", "<br>"))
             text.setWordWrap(True)
+            text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if label == NOT_MAPPED:  # the names here, the raw values on hover
+                text.setToolTip(html.escape(unmapped_tip(self.foreign)).replace("\n", "<br>"))
+                name.setToolTip(text.toolTip())
             self.grid.addWidget(name, i, 0)
             self.grid.addWidget(text, i, 1)
         usable = meta is not None and (
-            isinstance(meta.request, Txt2ImgRequest | SampleRequest) or bool(meta.parameters_text)
+            isinstance(meta.request, Txt2ImgRequest | SampleRequest)
+            or bool(meta.parameters_text)
+            or bool(self.foreign and self.foreign.fields)
         )
         self.use_button.setEnabled(usable)
-        self.copy_prompt.setEnabled(bool(meta and meta.prompt))
-        self.copy_seed.setEnabled(meta is not None and meta.seed is not None)
+        self.copy_prompt.setEnabled(bool(self.prompt()))
+        self.copy_seed.setEnabled(self.seed() is not None)
         self.copy_parameters.setEnabled(bool(meta and meta.parameters_text))
         on_disk = bool(meta and meta.path and Path(meta.path).exists())
         self.reveal.setEnabled(on_disk)
@@ -376,7 +349,23 @@ class DetailsPanel(QWidget):
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""
-        return describe(self.meta) if self.meta is not None else []
+        return describe_picture(self.meta, self.foreign) if self.meta is not None else []
+
+    def prompt(self) -> str:
+        """The shown picture's prompt, from its recipe, its A1111 text or another tool's."""
+        if self.meta is not None and self.meta.prompt:
+            return self.meta.prompt
+        return str(self.foreign.fields.get("prompt", "")) if self.foreign else ""
+
+    def seed(self) -> int | None:
+        if self.meta is not None and self.meta.seed is not None:
+            return self.meta.seed
+        seed = self.foreign.fields.get("seed") if self.foreign else None
+        return seed if isinstance(seed, int) else None
+
+    def _use(self, part: str) -> None:
+        if self.meta is not None:
+            self.use_parameters.emit(self.meta, part)
 
     def _upscale(self) -> None:
         if self.meta is not None and self.meta.path:

@@ -3,8 +3,10 @@
 Panels build requests and listen to their own jobs' handles (gui/submissions.py); every
 job's events also reach the queue, the status bar and the canvas (gui/result_view.py)
 through the engine's one global signal. "Use these parameters" goes to the panel that
-names the recipe's place (Request.reopens_in). Nothing here knows one mode's controls,
-and the window never waits on the engine: everything arrives as a signal.
+names the recipe's place (Request.reopens_in), all or in part (gui/use_parts.py); a
+picture dropped on the window is only shown, with its parameters (gui/window_drops.py).
+Nothing here knows one mode's controls, and the window never waits on the engine:
+everything arrives as a signal.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from gui.status_bar import StatusBar
 from gui.submissions import Submissions
 from gui.trash_undo import TrashUndo
 from gui.upscale.panel import UpscalePanel
+from gui.use_parts import ALL, PROMPT, SEED_ONLY, done_sentence, fill_create, picture_params
 from gui.viewmodels.jobs import JobsModel
 from gui.viewmodels.results import ResultsModel
+from gui.window_drops import WindowDrops
 from gui.window_menus import build_menus, build_mode_bar
 
 SHUTDOWN_WAIT_MS = 3_000  # then engine threads stuck in a load are left to the OS
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.mode_actions = build_mode_bar(self)
         self._connect()
         self.send_to_action = connect_sources(self)
+        self.drops = WindowDrops(self)
         self.create_panel.vm.source.keep = lambda data: keep_input(self.client.gallery, data)
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
@@ -223,20 +228,54 @@ class MainWindow(QMainWindow):
         if self.quit_when_idle and not [s for s in self.jobs.active() if s.request.listed]:
             self.close()
 
-    def use_parameters(self, meta: ImageMetadata) -> None:
-        """Fill the panel that reopens the image's recipe, exactly (its own seed)."""
+    def use_parameters(self, meta: ImageMetadata, part: str = ALL) -> None:
+        """Fill the panel that reopens the image's recipe (its own seed), or Create from
+        another tool's parameters: `part` of them (gui/use_parts.py), naming what could
+        not be used."""
         request = meta.request
         place = request.reopens_in if request is not None else None
         panel: ModePanel | None = next((p for p in self.modes if place in p.reopens), None)
         if panel is not None:
-            panel.reopen(request, meta.seed)
-        elif meta.parameters_text:  # another tool's image: its A1111 text, into Create
-            panel = self.create_panel
-            panel.apply_parameters(meta.parameters)
+            problems = self._reopen_part(panel, meta, part)
         else:
-            return
+            foreign = self.details.foreign if self.details.meta is meta else None
+            params, loras = picture_params(meta, foreign)
+            if not params:
+                return
+            panel = self.create_panel
+            entries = tuple(panel.listing.entries)
+            problems = fill_create(panel.vm, params, loras, part, entries)
+            if part != SEED_ONLY:
+                control = panel.control
+                control.set_expanded(panel.vm.control.in_use or control.toggle.isChecked())
         self.show_panel(panel)
-        self.notices.say("Parameters filled in: press Generate to make it again.", 8_000)
+        sentence = done_sentence(part, problems)
+        if panel is self.create_panel:
+            self.create_panel.notice.emit(sentence)
+        else:
+            self.notices.say(sentence, 8_000)
+
+    def _reopen_part(self, panel: ModePanel, meta: ImageMetadata, part: str) -> list[str]:
+        """Our own picture's recipe into its panel: all of it, or the part asked for."""
+        request = meta.request
+        prompt = getattr(request, "prompt", None)
+        if part == PROMPT:
+            if prompt is None or panel is not self.create_panel:
+                return ["This picture has no prompt."]
+            self.create_panel.vm.prompt.set(prompt.positive)
+            self.create_panel.vm.negative.set(prompt.negative)
+            return []
+        seed_edit = getattr(panel, "seed", None)
+        kept = seed_edit.edit.text() if seed_edit is not None else None
+        if part == SEED_ONLY:
+            if seed_edit is None or meta.seed is None:
+                return ["This picture does not say its seed."]
+            seed_edit.set_seed(meta.seed)
+            return []
+        panel.reopen(request, meta.seed)
+        if part != ALL and seed_edit is not None:  # all but the seed
+            seed_edit.edit.setText(kept)
+        return []
 
     @property
     def last_error(self) -> str | None:

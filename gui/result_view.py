@@ -23,6 +23,7 @@ from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
 from gui.notices import Notices
+from gui.picture_info import ForeignReader, PictureInfo
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
@@ -46,6 +47,8 @@ class ResultView(QObject):
         self.results, self.notices = results, notices
         self.shown_file: str | None = None  # the file on the canvas, if it came from disk
         self.preview_job: int | None = None  # the job whose preview is on the canvas
+        self.foreign = ForeignReader(self)  # other tools' metadata of gallery pictures
+        self.foreign.read.connect(self._foreign_read)
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -173,6 +176,18 @@ class ResultView(QObject):
         self._show_details_of_file(path)
         self.changed.emit()
 
+    def show_dropped(self, info: PictureInfo, image: QImage) -> None:
+        """A picture dropped from anywhere (read off the GUI thread): on the canvas, its
+        parameters in the details. Nothing else changes (PNG Info)."""
+        if image.isNull():
+            self.notices.error("Cannot open image", f"{info.path} could not be read as an image.")
+            return
+        self.canvas.set_image(image)
+        self.shown_file = str(info.path)
+        self.preview_job = None
+        self.details.show_metadata(info.meta, foreign=info.foreign)
+        self.changed.emit()
+
     def show_picture(self, image: QImage, note: str) -> None:
         """Pixels that are neither a result nor a gallery file (Create's source)."""
         self.canvas.set_image(image)
@@ -210,6 +225,21 @@ class ResultView(QObject):
 
     def _show_details_of_file(self, path: str) -> None:
         try:
-            self.details.show_metadata(self.client.gallery.metadata(Path(path)))
-        except StoreError:
+            meta = self.client.gallery.metadata(Path(path))
+        except StoreError:  # a picture outside the gallery (dropped, before a restart)
             self.details.show_metadata(None)
+            self.foreign.open(Path(path))
+            return
+        self.details.show_metadata(meta)
+        if meta.recipe is None and meta.path is not None:
+            # Another tool's picture: what its own metadata says (ComfyUI's graph,
+            # InvokeAI's JSON…) follows, read off the GUI thread.
+            self.foreign.open(meta.path)
+
+    def _foreign_read(self, info: PictureInfo) -> None:
+        """The picture's own read, if it is still the one shown."""
+        meta = self.details.meta
+        if meta is not None and meta.path == info.path and self.details.foreign is None:
+            self.details.show_metadata(meta, foreign=info.foreign)
+        elif meta is None and self.shown_file == str(info.path):
+            self.details.show_metadata(info.meta, foreign=info.foreign)

@@ -1,8 +1,9 @@
 """Pictures into Create's source, from anywhere in the window: "Send to → Image to image /
-Inpaint" in the gallery's menu, the details dock and the canvas's menu, a file dropped on
-the canvas, Ctrl+V over it, and Create's "Use result". Whatever sets the source shows it
-on the canvas and switches to Create. The window's glue only: the source itself is
-gui/source_section.py's.
+Inpaint" in the gallery's menu, the details dock and the canvas's menu, Ctrl+V over the
+canvas, and Create's "Use result". A file dropped on the canvas is only shown, with its
+parameters (gui/window_drops.py): dropped on Create's source section, it is the source.
+Whatever sets the source shows it on the canvas and switches to Create. The window's
+glue only: the source itself is gui/source_section.py's.
 
 While Inpaint is chosen, the source on the canvas carries its mask layer to paint on.
 Only the source does: any other image on the canvas (a preview, a result, a gallery
@@ -26,7 +27,6 @@ from gui.gallery_panel import GalleryPanel
 from gui.mode_panel import ModePanel
 from gui.result_view import ResultView
 from gui.send_menu import CONTROL_IMAGE, send_to_menu
-from gui.source_section import SourceDrops
 
 SOURCE_NOTE = "Create's source image: not a result."
 NO_FILE = "Control images are files: the canvas shows no saved image."
@@ -123,7 +123,6 @@ def connect_sources(window: SourceWindow) -> QAction:
     control.use_result_requested.connect(to_control)
     window.gallery_panel.send_to_requested.connect(send)
     window.details.send_to_requested.connect(send)
-    SourceDrops(section, canvas)
     menu = send_to_menu(canvas, use_result)
     canvas.addActions([menu.menuAction(), section.paste_action])
     return menu.menuAction()

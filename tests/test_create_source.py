@@ -186,10 +186,10 @@ def drop(widget, path: Path) -> QDropEvent:
     return event
 
 
-def test_a_dropped_file_becomes_the_source(panel, qtbot, tmp_path):
+def test_a_file_dropped_on_the_source_section_becomes_the_source(panel, qtbot, tmp_path):
     source = write_png(tmp_path / "dropped.png", 40, 24)
     panel.show()
-    assert drop(panel, source).isAccepted()
+    assert drop(panel.source, source).isAccepted()
     assert panel.build_request().source.image.path == str(source)
 
 
@@ -274,9 +274,16 @@ def test_send_to_inpaint_from_the_gallery_menu(qtbot, window, settings):
     # The details dock's and the canvas's menus say the same.
     assert window.details.send_button.menu().actions()[0].text() == "Image to image"
     assert window.send_to_action in window.canvas.actions()
-    # A file dropped on the canvas, from another mode: Create's source, Create shown.
+    # A file dropped on the canvas, from another mode, is only shown with its details
+    # (PNG Info, issue 24): Create's source stays as it was.
     window.set_mode(2)
     other = write_png(settings.output_dir.parent / "elsewhere.png", 40, 32)
     assert drop(window.canvas, other).isAccepted()
-    assert window.mode == "Create" and create.vm.source.path.value == str(other)
+    qtbot.waitUntil(lambda: window.shown_file == str(other), timeout=10_000)
+    assert window.mode == "Gallery" and create.vm.source.path.value == str(image)
+    assert window.canvas.image.size().toTuple() == (40, 32)
+    # Dropped on Create's source section, it is the source.
+    window.set_mode(0)
+    assert drop(create.source, other).isAccepted()
+    assert create.vm.source.path.value == str(other)
     assert create.vm.source.kind.value == "inpaint"  # the mode chosen stays

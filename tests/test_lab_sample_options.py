@@ -75,9 +75,9 @@ def test_use_these_parameters_and_a_restart_bring_the_options_back(panel, qtbot)
 
 
 def test_the_details_list_a_familys_own_options_by_their_titles():
-    from gui.details_panel import _option_rows
+    from gui.details_rows import option_rows
 
-    assert _option_rows(GibbsSampleOptions(gibbs_steps=77)) == [("Gibbs steps", 77)]
-    assert _option_rows(FlowSampleOptions(temperature=0.7)) == [("Temperature", 0.7)]
-    assert _option_rows(MixtureSampleOptions()) == []  # -1: any component, nothing to say
-    assert _option_rows(MixtureSampleOptions(component=3)) == [("Component", 3)]
+    assert option_rows(GibbsSampleOptions(gibbs_steps=77)) == [("Gibbs steps", 77)]
+    assert option_rows(FlowSampleOptions(temperature=0.7)) == [("Temperature", 0.7)]
+    assert option_rows(MixtureSampleOptions()) == []  # -1: any component, nothing to say
+    assert option_rows(MixtureSampleOptions(component=3)) == [("Component", 3)]
