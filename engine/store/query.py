@@ -36,6 +36,7 @@ _KEY = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _STARS = re.compile(r"(>=|<=|=|>|<)?([0-9]+)")
 _SIZE = re.compile(r"([0-9]{1,6})[xX×]([0-9]{1,6})")
 _WORDY = re.compile(r"\w")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FTS = "images.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)"
 _STARS_OF = "COALESCE((SELECT stars FROM marks WHERE marks.path = images.path), 0)"
 
@@ -61,7 +62,12 @@ def parse_query(text: str) -> Query:
         raise BadInput("The search must be text.")
     if len(text) > MAX_QUERY:
         raise BadInput(f"The search is {len(text)} characters long; keep it under {MAX_QUERY}.")
-    terms = _split(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("The search holds characters that are not text; type it again.") from None
+    # Control characters (a NUL ends an FTS5 string early) separate words, as spaces do.
+    terms = _split(_CONTROL.sub(" ", text))
     if len(terms) > MAX_TERMS:
         raise BadInput(f"The search has {len(terms)} terms; use at most {MAX_TERMS}.")
     clauses: list[str] = []
@@ -69,7 +75,8 @@ def parse_query(text: str) -> Query:
     for term in terms:
         clause = _clause(term, params)
         if clause:
-            clauses.append(f"NOT ({clause})" if term.negated else clause)
+            # COALESCE: a picture with no seed (NULL) is one a -seed:N keeps.
+            clauses.append(f"NOT COALESCE(({clause}), 0)" if term.negated else clause)
     return Query(" AND ".join(clauses) or "1", tuple(params))
 
 
@@ -111,7 +118,8 @@ def _clause(term: _Term, params: list) -> str:
         name = term.value.split(":")[0]
         raise BadInput(
             f"{term.text!r}: {name}: is not a filter; the filters are "
-            f"{', '.join(k + ':' for k in sorted(_FILTERS) if k != 'starred')} and starred."
+            f"{', '.join(k + ':' for k in sorted(_FILTERS) if k != 'starred')} and starred "
+            "(put it in quotes to search for the text itself)."
         )
     if term.value.lower() == "starred" and not term.phrase:
         return _stars(">=", 1, params)
