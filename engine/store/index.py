@@ -115,8 +115,12 @@ class GalleryIndex:
     # ------------------------------------------------------------ queries
 
     def add(self, record: IndexRecord) -> None:
+        self.add_many([record])
+
+    def add_many(self, records: list[IndexRecord]) -> None:
+        """Rows (with their marks) in one transaction, as reconcile writes each batch."""
         with self._transaction() as conn:
-            _insert(conn, [record])
+            _insert(conn, records)
 
     def remove(self, path: str) -> None:
         with self._transaction() as conn:
@@ -197,8 +201,7 @@ class GalleryIndex:
                 for r in (read_record(root, root / p) for p in missing[start : start + BATCH])
                 if r
             ]
-            with self._transaction() as conn:
-                _insert(conn, records)
+            self.add_many(records)
             added += len(records)
             if progress is not None:
                 progress(min(start + BATCH, len(missing)), len(missing))
@@ -349,8 +352,10 @@ def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
     """Rows read from the output folder's PNGs: the marks they carry (or none) replace
     what the index had for them, since the file is the truth."""
     conn.executemany(_INSERT, [as_row(r) for r in records])
+    library.forget_marks(conn, [r.path for r in records])
     for record in records:
-        library.set_marks(conn, record.path, record.marks or Marks())
+        if record.marks is not None and (record.marks.stars or record.marks.boards):
+            library.set_marks(conn, record.path, record.marks)
 
 
 def _has_content(path: Path) -> bool:

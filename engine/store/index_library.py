@@ -66,9 +66,16 @@ def board_names(conn: sqlite3.Connection) -> list[str]:
 def search(
     conn: sqlite3.Connection, query: Query, limit: int | None, offset: int
 ) -> list[IndexRecord]:
-    """The pictures `query` matches, newest first."""
+    """The pictures `query` matches, newest first.
+
+    Most searches match many pictures (the letter "f": 60,000 of 100,000), and SQLite
+    left to itself sorts them all before the first row: it is told to walk the pictures
+    newest first instead and stop at the page's end. A seed picks so few that its own
+    index, then a sort, is quicker.
+    """
+    walk = "" if query.selective else "INDEXED BY images_newest "
     sql = (
-        f"SELECT {_PREFIXED} FROM images WHERE {query.where} "  # noqa: S608 - built, no user text
+        f"SELECT {_PREFIXED} FROM images {walk}WHERE {query.where} "  # noqa: S608 - no user text
         "ORDER BY images.created DESC, images.path DESC LIMIT ? OFFSET ?"
     )
     rows = conn.execute(sql, (*query.params, -1 if limit is None else limit, offset))

@@ -35,8 +35,13 @@ STATEMENTS = (
         source TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX images_newest ON images (created DESC, path DESC)",
+    # The filters' columns, so counting a filter's matches reads an index, not the table.
     "CREATE INDEX images_seed ON images (seed)",
-    # remove_diacritics: "cafe" finds "café"; the default tokenizer folds case.
+    "CREATE INDEX images_mode ON images (mode)",
+    "CREATE INDEX images_source ON images (source)",
+    "CREATE INDEX images_size ON images (width, height)",
+    # remove_diacritics: "cafe" finds "café"; the default tokenizer folds case. No
+    # prefix indexes: they slowed inserts by a fifth and searches no faster (measured).
     f"""CREATE VIRTUAL TABLE images_fts USING fts5(
         {_FTS_COLUMNS}, tokenize = 'unicode61 remove_diacritics 2'
     )""",

@@ -38,13 +38,20 @@ _SIZE = re.compile(r"([0-9]{1,6})[xX×]([0-9]{1,6})")
 _WORDY = re.compile(r"\w")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FTS = "images.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)"
-_STARS_OF = "COALESCE((SELECT stars FROM marks WHERE marks.path = images.path), 0)"
+_COMPARE = {
+    "=": lambda a, b: a == b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+}
 
 
 @dataclass(frozen=True)
 class Query:
     where: str  # an SQL expression over `images`, with ? placeholders
     params: tuple
+    selective: bool = False  # a seed: few matches, best found through the seed's index
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,34 @@ def parse_query(text: str) -> Query:
         raise BadInput(f"The search has {len(terms)} terms; use at most {MAX_TERMS}.")
     clauses: list[str] = []
     params: list = []
+    words = _Words([], [])
     for term in terms:
-        clause = _clause(term, params)
+        clause = _clause(term, params, words)
         if clause:
             # COALESCE: a picture with no seed (NULL) is one a -seed:N keeps.
             clauses.append(f"NOT COALESCE(({clause}), 0)" if term.negated else clause)
-    return Query(" AND ".join(clauses) or "1", tuple(params))
+    if words.wanted or words.unwanted:
+        clause, match = words.clause()
+        clauses.insert(0, clause)
+        params.insert(0, match)
+    selective = any(t.key == "seed" and not t.negated for t in terms)
+    return Query(" AND ".join(clauses) or "1", tuple(params), selective)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The free words, as FTS5 strings: they make one MATCH, so FTS5 intersects and
+    subtracts them itself instead of SQLite doing it over each word's whole set."""
+
+    wanted: list[str]
+    unwanted: list[str]
+
+    def clause(self) -> tuple[str, str]:
+        unwanted = " OR ".join(self.unwanted)
+        if not self.wanted:
+            return f"NOT ({_FTS})", unwanted
+        match = " AND ".join(self.wanted)
+        return _FTS, f"({match}) NOT ({unwanted})" if unwanted else match
 
 
 def _split(text: str) -> list[_Term]:
@@ -111,7 +140,7 @@ def _split(text: str) -> list[_Term]:
     return terms
 
 
-def _clause(term: _Term, params: list) -> str:
+def _clause(term: _Term, params: list, words: _Words) -> str:
     if term.key:
         return _FILTERS[term.key](term, params)
     if not term.phrase and _KEY.fullmatch(term.value) and term.value.split(":")[0].isalpha():
@@ -128,8 +157,11 @@ def _clause(term: _Term, params: list) -> str:
     fts = _fts_string(term.value)
     # A typed word matches the start of words (prefix); an excluded word or a phrase
     # matches whole words, so -cat does not hide "catalog".
-    params.append(fts if term.phrase or term.negated else f"{fts} *")
-    return _FTS
+    if term.negated:
+        words.unwanted.append(fts)
+    else:
+        words.wanted.append(fts if term.phrase else f"{fts} *")
+    return ""
 
 
 def _fts_string(value: str) -> str:
@@ -173,8 +205,13 @@ def _stars_filter(term: _Term, params: list) -> str:
 
 
 def _stars(op: str, count: int, params: list) -> str:
+    """`marks` holds only starred pictures (1-5): a test that 0 stars fails looks them up
+    there; one that 0 passes excludes the starred pictures that fail it."""
     params.append(count)
-    return f"{_STARS_OF} {op} ?"  # op is one of _STARS' five operators, never typed text
+    # op is one of _COMPARE's five operators (from _STARS' match), never typed text.
+    if _COMPARE[op](0, count):
+        return f"images.path NOT IN (SELECT path FROM marks WHERE NOT (stars {op} ?))"
+    return f"images.path IN (SELECT path FROM marks WHERE stars {op} ?)"
 
 
 def _starred(term: _Term, params: list) -> str:

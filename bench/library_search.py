@@ -1,0 +1,166 @@
+"""The gallery as a library (issue 24): search and insert on 100,000 index rows.
+
+`library_insert_rows_per_s`: 100,000 generated rows (prompt, model, seed, mode, LoRA
+names; a fifth starred, one in twenty on a board) written as a rebuild writes them, in
+batches of 500 per transaction, through the FTS triggers and the marks tables. It is
+the index's side of `gallery --rebuild`; reading the PNGs is bench/gallery_index.py's.
+`library_search_median` / `library_search_p95`: a search keystroke's work, from the
+query text to the first screen of results (200 rows) and the match count, over a mix of
+typed words, prefixes, exclusions and filters, each query run 5 times.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROWS = 100_000
+BATCH = 500
+FIRST_SCREEN = 200
+REPEATS = 5
+WORDS = [
+    "fox",
+    "owl",
+    "castle",
+    "lighthouse",
+    "dusk",
+    "portrait",
+    "woman",
+    "man",
+    "cat",
+    "dog",
+    "forest",
+    "river",
+    "mountain",
+    "city",
+    "neon",
+    "cyberpunk",
+    "oil",
+    "painting",
+    "watercolor",
+    "photo",
+    "cinematic",
+    "dramatic",
+    "lighting",
+    "snow",
+    "rain",
+    "sunset",
+    "ocean",
+    "flowers",
+    "garden",
+    "dragon",
+    "knight",
+    "robot",
+    "spaceship",
+    "desert",
+    "night",
+    "morning",
+]
+MODELS = ["juggernautXL_v9", "dreamshaper_8", "sdxl_base", "realisticVision_v6", "flux_dev"]
+MODES = ["text"] * 6 + ["img2img", "inpaint", "upscale", "lab"]
+QUERIES = [
+    "f",
+    "fo",
+    "fox",
+    "fox c",
+    "fox castle",
+    "fox -blurry",
+    '"oil painting"',
+    "fox -blurry model:juggernaut seed:1234 stars:>=3",
+    "starred",
+    "stars:5",
+    "board:picks",
+    "mode:inpaint",
+    "size:512x768",
+    "after:2026-03-01 before:2026-03-08",
+    "tool:comfyui",
+    "lighthouse dusk model:dream",
+]
+
+
+def make_records(count: int) -> list:
+    from engine.store.index_rows import IndexRecord
+    from engine.store.marks import Marks
+
+    rng = random.Random(0)
+    start = 1_767_225_600.0  # 2026-01-01
+    records = []
+    for i in range(count):
+        prompt = " ".join(rng.choices(WORDS, k=rng.randint(4, 12)))
+        stars = rng.randint(1, 5) if rng.random() < 0.2 else 0
+        boards = ("picks",) if rng.random() < 0.05 else ()
+        records.append(
+            IndexRecord(
+                path=f"2026-{1 + i % 12:02d}-01/{i:06d}-{i}-{prompt[:20].replace(' ', '-')}.png",
+                created=start + i * 60.0,
+                kind="txt2img",
+                prompt=prompt,
+                negative_prompt="blurry, lowres" if rng.random() < 0.5 else "",
+                model=rng.choice(MODELS),
+                seed=1234 if rng.random() < 0.01 else rng.randrange(2**32),
+                width=rng.choice((512, 768, 1024)),
+                height=rng.choice((512, 768, 1024)),
+                recipe=None,
+                mode=rng.choice(MODES),
+                sampler=rng.choice(("euler_a", "dpmpp_2m", "ddim")),
+                names="detail_tweaker" if rng.random() < 0.1 else "",
+                source="comfyui" if rng.random() < 0.1 else "ours",
+                marks=Marks(stars, boards),
+            )
+        )
+    return records
+
+
+def insert_rate(folder: Path, records: list) -> tuple[float, object]:
+    from engine.store.index import GalleryIndex
+
+    index = GalleryIndex(folder / "index.sqlite3")
+    start = time.perf_counter()
+    for at in range(0, len(records), BATCH):
+        index.add_many(records[at : at + BATCH])
+    return len(records) / (time.perf_counter() - start), index
+
+
+def search_times(index) -> list[float]:
+    from engine.store.query import parse_query
+
+    times = []
+    for _ in range(REPEATS):
+        for text in QUERIES:
+            start = time.perf_counter()
+            query = parse_query(text)
+            index.search(query, limit=FIRST_SCREEN)
+            index.count_matches(query)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    records = make_records(ROWS)
+    with tempfile.TemporaryDirectory() as work:
+        rate, index = insert_rate(Path(work), records)
+        print(f"library_insert_rows_per_s: {rate:.0f} rows/s")
+        times = sorted(search_times(index))
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print(f"library_search_median: {statistics.median(times) * 1000:.1f} ms")
+        print(f"library_search_p95: {p95 * 1000:.1f} ms")
+        slowest = max(QUERIES, key=lambda q: _one(index, q))
+        print(f"library_search_slowest_query: {_one(index, slowest) * 1000:.1f} ms ({slowest})")
+        index.close()
+
+
+def _one(index, text: str) -> float:
+    from engine.store.query import parse_query
+
+    start = time.perf_counter()
+    query = parse_query(text)
+    index.search(query, limit=FIRST_SCREEN)
+    index.count_matches(query)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()
