@@ -197,3 +197,16 @@ def test_the_gallery_command_stars_boards_and_searches(gallery, capsys):
     assert "seed:abc" in errors[-1]
     assert gallery_command("--star", "9", str(fox))[0] == 2
     assert gallery_command("--star", "1")[0] == 2  # no pictures named
+
+
+def test_a_marks_write_killed_before_its_rename_leaves_the_picture_and_no_duplicate(gallery):
+    from engine.store.marks import Marks, with_marks
+
+    fox = gallery / "2026-01-01" / "fox.png"
+    before = fox.read_bytes()
+    # What a SIGKILL between the temp file's last byte and the rename leaves behind.
+    (fox.parent / ".fox.png.0123abcd.tmp").write_bytes(with_marks(before, Marks(5, ("x",))))
+    with GalleryStore.opened(gallery) as store:
+        assert store.count() == 3 and store.marks(fox).stars == 0
+    assert fox.read_bytes() == before
+    assert sorted(p.name for p in fox.parent.iterdir()) == ["fox.png", "owl.png"]
