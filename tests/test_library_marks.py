@@ -210,3 +210,21 @@ def test_a_marks_write_killed_before_its_rename_leaves_the_picture_and_no_duplic
         assert store.count() == 3 and store.marks(fox).stars == 0
     assert fox.read_bytes() == before
     assert sorted(p.name for p in fox.parent.iterdir()) == ["fox.png", "owl.png"]
+
+
+def test_an_index_whose_creation_failed_is_not_left_to_look_foreign(tmp_path, monkeypatch):
+    import sqlite3
+
+    import engine.store.index as index_module
+
+    db = tmp_path / "index.sqlite3"
+    # A failure part-way through the tables, as a full disk gives.
+    broken = (*index_module.STATEMENTS[:3], "CREATE TABLE images (x)")
+    monkeypatch.setattr(index_module, "STATEMENTS", broken)
+    with pytest.raises(sqlite3.Error):
+        index_module.GalleryIndex(db)
+    monkeypatch.undo()
+    assert not list(tmp_path.iterdir())
+    opened = index_module.GalleryIndex(db)
+    assert opened.state is index_module.OpenState.NEW and opened.set_aside is None
+    opened.close()

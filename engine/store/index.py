@@ -271,7 +271,13 @@ class GalleryIndex:
     def _open_or_raise(self) -> OpenState:
         if not _has_content(self.db_path):
             self._discard()  # a stale -wal beside a missing file could be replayed into it
-            self._create()
+            try:
+                self._create()
+            except sqlite3.Error:
+                # Half made (a full disk): gone, so the next try does not take it for
+                # another program's database (it has no application_id yet).
+                self._discard()
+                raise
             return OpenState.NEW
         try:
             application_id, version = self._identify()
