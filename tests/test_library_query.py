@@ -201,5 +201,6 @@ def test_any_text_either_searches_or_is_refused_never_an_sqlite_error(index, tex
         return
     try:
         index.search(query, limit=5)
+        index.count_matches(query)
     except sqlite3.Error as exc:  # pragma: no cover - the failure this test looks for
         pytest.fail(f"{text!r} reached SQLite as an error: {exc}")

@@ -289,7 +289,8 @@ class GalleryStore:
         )
 
     def marks(self, path: Path | str) -> Marks:
-        key, _ours = mark_key(self.root, path)
+        """What the index holds (a picture deleted meanwhile has none)."""
+        key, _ours = mark_key(self.root, path, must_exist=False)
         return self._open_index().marks(key)
 
     def boards(self) -> list[str]:

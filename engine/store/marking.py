@@ -19,13 +19,13 @@ from engine.store.png import read_png_text
 Change = Callable[[Marks], Marks]
 
 
-def mark_key(root: Path, path: Path | str) -> tuple[str, bool]:
+def mark_key(root: Path, path: Path | str, must_exist: bool = True) -> tuple[str, bool]:
     """(the index key of `path`, whether it is in the output folder `root`)."""
     if "\0" in str(path):
         raise StoreError(f"{str(path)!r} is not a valid file name (it holds a NUL).")
     given = Path(path).expanduser()
     resolved = (given if given.is_absolute() else root / given).resolve()
-    if not resolved.is_file():
+    if must_exist and not resolved.is_file():
         raise StoreError(f"{path} is not a picture file; stars and boards go on pictures.")
     if resolved.is_relative_to(root.resolve()):
         return PurePosixPath(resolved.relative_to(root.resolve())).as_posix(), True
