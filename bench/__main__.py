@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench.overhead",
     "bench.interactive_while_training",
     "bench.gallery_index",
+    "bench.library_search",
     "bench.classic_models",
     "bench.upscale",
     "bench.single_file",

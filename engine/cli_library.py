@@ -20,6 +20,13 @@ def run_gallery(args: argparse.Namespace) -> int:
     if not args.out.strip():
         print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.paths and not _marking(args):
+        print(
+            "error: pictures were named without --star, --board or --unboard; say what to "
+            "do with them.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     root = Path(args.out).expanduser()
     if not _is_folder(root):
         print(f"error: {root} is not a folder; there is no gallery there.", file=sys.stderr)
@@ -35,6 +42,10 @@ def run_gallery(args: argparse.Namespace) -> int:
                 print(json.dumps({"rebuilt": total}), flush=True)
                 return 0
             store.sync()
+            if _marking(args):
+                return _mark(store, args)
+            if args.search is not None:
+                return _print_search(store, args.search)
             for item in store.items():
                 line = {
                     "path": str(item.path),
@@ -43,12 +54,51 @@ def run_gallery(args: argparse.Namespace) -> int:
                     "model": item.model,
                 }
                 print(json.dumps(line), flush=True)
-    except StoreError as exc:
+    except (StoreError, UserFacingError) as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
+    return 0
+
+
+def _marking(args: argparse.Namespace) -> bool:
+    return args.star is not None or args.board is not None or args.unboard is not None
+
+
+def _mark(store, args: argparse.Namespace) -> int:
+    """--star / --board / --unboard on the PATHs; one JSON line per picture after."""
+    if not args.paths:
+        print("error: name the pictures to mark: gallery --star N PATH...", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.star is not None:
+        store.set_stars(args.paths, args.star)
+    elif args.board is not None:
+        store.add_to_board(args.paths, args.board)
+    else:
+        store.remove_from_board(args.paths, args.unboard)
+    for path in args.paths:
+        marks = store.marks(path)
+        line = {"path": str(path), "stars": marks.stars, "boards": list(marks.boards)}
+        print(json.dumps(line), flush=True)
+    return 0
+
+
+def _print_search(store, query: str) -> int:
+    """One JSON line per match, newest first."""
+    for item in store.search(query):
+        marks = store.marks(item.path)
+        line = {
+            "path": str(item.path),
+            "created": item.created.isoformat(),
+            "prompt": item.prompt,
+            "model": item.model,
+            "seed": item.seed,
+            "stars": marks.stars,
+            "boards": list(marks.boards),
+        }
+        print(json.dumps(line), flush=True)
     return 0
 
 

@@ -242,6 +242,25 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--rebuild", action="store_true", help="read every image again into the index"
     )
+    what.add_argument(
+        "--search",
+        metavar="QUERY",
+        help='list the matches, e.g. "fox -blurry model:juggernaut seed:1234 stars:>=3" '
+        '(words, -word, "phrase", model: seed: stars: starred board: mode: size: after: '
+        "before: tool: sampler:)",
+    )
+    what.add_argument(
+        "--star", metavar="N", type=int, help="give the PATHs N stars (0-5; 0 clears them)"
+    )
+    what.add_argument("--board", metavar="NAME", help="put the PATHs on the board NAME")
+    what.add_argument("--unboard", metavar="NAME", help="take the PATHs off the board NAME")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="pictures for --star/--board/--unboard; the output folder's are written "
+        "(one PNG text chunk, pixels untouched), any other folder's are kept in the index only",
+    )
 
 
 def _score_arguments(parser: argparse.ArgumentParser) -> None:

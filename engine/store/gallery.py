@@ -29,13 +29,16 @@ from engine.store.index import (
     Progress,
     Reconciled,
 )
-from engine.store.index_rows import is_safe_key, record_for, relative_key
+from engine.store.index_rows import IndexRecord, is_safe_key, record_of_file, relative_key
 from engine.store.inputs import INPUTS_FOLDER, keep_input
 from engine.store.layout import day_folder, image_slug, reserve
 from engine.store.leftovers import clean_leftovers
+from engine.store.marking import change_marks, mark_key
+from engine.store.marks import Marks, board_name, boards_of, check_stars
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
 from engine.store.output_folder import check_inside
 from engine.store.png import encode_png
+from engine.store.query import parse_query
 from engine.store.trash import Trashed, move_to_trash, restore
 
 log = logging.getLogger(__name__)
@@ -243,6 +246,15 @@ class GalleryStore:
         """Gallery images, newest first."""
         if self._index is None:
             return []
+        return self._items(self._index.newest(limit, offset))
+
+    def search(self, text: str, limit: int | None = None, offset: int = 0) -> list[GalleryItem]:
+        """The images a search (engine.store.query.QUERY_HELP) matches, newest first.
+        BadInput (a sentence naming the term) when it is malformed."""
+        query = parse_query(text)
+        return self._items(self._index.search(query, limit, offset)) if self._index else []
+
+    def _items(self, records: list[IndexRecord]) -> list[GalleryItem]:
         return [
             GalleryItem(
                 path=self.root / record.path,
@@ -254,9 +266,38 @@ class GalleryStore:
                 width=record.width,
                 height=record.height,
             )
-            for record in self._index.newest(limit, offset)
+            for record in records
             if is_safe_key(record.path)
         ]
+
+    # ------------------------------------------------------------ stars and boards
+
+    def set_stars(self, paths: list[Path | str], stars: int) -> None:
+        """Stars (0-5) on pictures: in the PNG and the index for ours, in the index only
+        for pictures outside the output folder (never written)."""
+        stars = check_stars(stars)
+        self._change(paths, lambda m: Marks(stars, m.boards))
+
+    def add_to_board(self, paths: list[Path | str], name: str) -> None:
+        name = board_name(name)
+        self._change(paths, lambda m: Marks(m.stars, boards_of((*m.boards, name))))
+
+    def remove_from_board(self, paths: list[Path | str], name: str) -> None:
+        name = board_name(name).casefold()
+        self._change(
+            paths, lambda m: Marks(m.stars, tuple(b for b in m.boards if b.casefold() != name))
+        )
+
+    def marks(self, path: Path | str) -> Marks:
+        """What the index holds (a picture deleted meanwhile has none)."""
+        key, _ours = mark_key(self.root, path, must_exist=False)
+        return self._open_index().marks(key)
+
+    def boards(self) -> list[str]:
+        return self._index.boards() if self._index is not None else []
+
+    def _change(self, paths: list[Path | str], change) -> None:
+        change_marks(self.root, self._open_index(), paths, change)
 
     def count(self) -> int:
         return self._index.count() if self._index is not None else 0
@@ -306,7 +347,7 @@ class GalleryStore:
         if index is None:  # closed meanwhile (the output folder changed): a sync finds it
             return
         try:
-            index.add(record_for(read_metadata(path), self._key(path)))
+            index.add(record_of_file(path, self._key(path)))
         except (OSError, ValueError, sqlite3.Error) as exc:
             if _disk_full(exc):  # the save that fails next says so, in one sentence
                 log.info("saved %s; the index is full until space is freed", path)

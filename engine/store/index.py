@@ -27,7 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.store import index_library as library
 from engine.store.index_rows import (
+    IMAGE_COLUMNS,
     IndexRecord,
     as_row,
     is_safe_key,
@@ -35,32 +37,24 @@ from engine.store.index_rows import (
     relative_key,
     scan_pngs,
 )
+from engine.store.index_schema import SCHEMA_VERSION, STATEMENTS
+from engine.store.marks import Marks
+from engine.store.query import Query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: application_id set, so another program's file is recognised
 APPLICATION_ID = 0x4C537467  # "LStg"
 BUSY_TIMEOUT_S = 30.0
 BATCH = 500  # rows read per transaction while reconciling (progress, short write locks)
 
-_SCHEMA = """
-CREATE TABLE images (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL,
-    kind TEXT NOT NULL,
-    prompt TEXT NOT NULL DEFAULT '',
-    negative_prompt TEXT NOT NULL DEFAULT '',
-    model TEXT NOT NULL DEFAULT '',
-    seed INTEGER,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    recipe TEXT
-);
-CREATE INDEX images_newest ON images (created DESC, path DESC);
-"""
-_COLUMNS = "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe"
-_INSERT = f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({', '.join('?' * 10)})"
+_COLUMNS = IMAGE_COLUMNS
+_V1_COLUMNS = "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe"
+_UPDATES = ", ".join(f"{c} = excluded.{c}" for c in IMAGE_COLUMNS.split(", ")[1:])
+# An upsert, not INSERT OR REPLACE: a replace's delete would not fire the FTS trigger.
+_INSERT = (
+    f"INSERT INTO images ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(', ')))}) "
+    f"ON CONFLICT (path) DO UPDATE SET {_UPDATES}"
+)
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -121,12 +115,34 @@ class GalleryIndex:
     # ------------------------------------------------------------ queries
 
     def add(self, record: IndexRecord) -> None:
+        self.add_many([record])
+
+    def add_many(self, records: list[IndexRecord]) -> None:
+        """Rows (with their marks) in one transaction, as reconcile writes each batch."""
         with self._transaction() as conn:
-            conn.execute(_INSERT, as_row(record))
+            _insert(conn, records)
 
     def remove(self, path: str) -> None:
         with self._transaction() as conn:
             conn.execute("DELETE FROM images WHERE path = ?", (path,))
+            library.forget_marks(conn, [path])
+
+    def set_marks(self, key: str, marks: Marks) -> None:
+        """A picture's stars and boards (`key` absolute for one outside the root)."""
+        with self._transaction() as conn:
+            library.set_marks(conn, key, marks)
+
+    def marks(self, key: str) -> Marks:
+        return library.get_marks(self._conn(), key)
+
+    def boards(self) -> list[str]:
+        return library.board_names(self._conn())
+
+    def search(self, query: Query, limit: int | None = None, offset: int = 0) -> list[IndexRecord]:
+        return library.search(self._conn(), query, limit, offset)
+
+    def count_matches(self, query: Query) -> int:
+        return library.count_matches(self._conn(), query)
 
     def get(self, path: str) -> IndexRecord | None:
         row = (
@@ -134,7 +150,7 @@ class GalleryIndex:
             .execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?", (path,))
             .fetchone()
         )
-        return IndexRecord(*row) if row else None
+        return IndexRecord(*row) if row else None  # marks: see marks()
 
     def newest(self, limit: int | None = None, offset: int = 0) -> list[IndexRecord]:
         rows = self._conn().execute(
@@ -175,6 +191,7 @@ class GalleryIndex:
         missing, extra = self.difference(root)
         with self._transaction() as conn:
             conn.executemany("DELETE FROM images WHERE path = ?", [(p,) for p in extra])
+            library.forget_marks(conn, [p for p in extra if is_safe_key(p)])
         added = 0
         for start in range(0, len(missing), BATCH):
             if should_stop():
@@ -184,17 +201,18 @@ class GalleryIndex:
                 for r in (read_record(root, root / p) for p in missing[start : start + BATCH])
                 if r
             ]
-            with self._transaction() as conn:
-                conn.executemany(_INSERT, [as_row(r) for r in records])
+            self.add_many(records)
             added += len(records)
             if progress is not None:
                 progress(min(start + BATCH, len(missing)), len(missing))
         return Reconciled(added, len(extra), self.count())
 
     def rebuild(self, root: Path, progress: Progress | None = None) -> Reconciled:
-        """Forget every row and read every PNG again."""
+        """Forget every row and read every PNG again (with the stars and boards they
+        hold; those of pictures outside the root are kept: the index is their home)."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM images")
+            library.forget_own_marks(conn)
         return self.reconcile(root, progress)
 
     def close(self) -> None:
@@ -253,7 +271,13 @@ class GalleryIndex:
     def _open_or_raise(self) -> OpenState:
         if not _has_content(self.db_path):
             self._discard()  # a stale -wal beside a missing file could be replayed into it
-            self._create()
+            try:
+                self._create()
+            except sqlite3.Error:
+                # Half made (a full disk): gone, so the next try does not take it for
+                # another program's database (it has no application_id yet).
+                self._discard()
+                raise
             return OpenState.NEW
         try:
             application_id, version = self._identify()
@@ -296,14 +320,14 @@ class GalleryIndex:
         if tables != {"images"}:
             return False
         columns = {r[1] for r in conn.execute("PRAGMA table_info(images)")}
-        return set(_COLUMNS.split(", ")) <= columns
+        return set(_V1_COLUMNS.split(", ")) <= columns
 
     def _create(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         with self._transaction():
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+            for statement in STATEMENTS:
                 conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -328,6 +352,16 @@ class GalleryIndex:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.db_path}{suffix}")
+
+
+def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
+    """Rows read from the output folder's PNGs: the marks they carry (or none) replace
+    what the index had for them, since the file is the truth."""
+    conn.executemany(_INSERT, [as_row(r) for r in records])
+    library.forget_marks(conn, [r.path for r in records])
+    for record in records:
+        if record.marks is not None and (record.marks.stars or record.marks.boards):
+            library.set_marks(conn, record.path, record.marks)
 
 
 def _has_content(path: Path) -> bool:

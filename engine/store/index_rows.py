@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from engine.store.inputs import INPUTS_FOLDER
-from engine.store.metadata import ImageMetadata, read_metadata
+from engine.store.marks import MARKS_KEY, Marks, marks_from_text
+from engine.store.metadata import ImageMetadata, metadata_from_text
+from engine.store.png import read_png_text
+from engine.store.record_fields import LibraryFields, fields_of_foreign, fields_of_recipe
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,20 @@ class IndexRecord:
     width: int
     height: int
     recipe: str | None  # the JSON recipe, None for other tools' images
+    mode: str = "other"  # engine.store.record_fields.MODES
+    sampler: str = ""
+    names: str = ""  # LoRA and embedding names
+    source: str = ""  # "ours" or the tool that made it
+    marks: Marks | None = None  # stars and boards read from the PNG (not an images column)
 
 
-def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
+IMAGE_COLUMNS = (
+    "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe, "
+    "mode, sampler, names, source"
+)
+
+
+def record_for(meta: ImageMetadata, relative: str, marks_text: str | None = None) -> IndexRecord:
     """The index row of an image; `created` falls back to the file's mtime."""
     created = meta.created.timestamp() if meta.created else meta.path.stat().st_mtime
     seed = (
@@ -52,7 +66,17 @@ def record_for(meta: ImageMetadata, relative: str) -> IndexRecord:
         width=meta.width,
         height=meta.height,
         recipe=json.dumps(meta.recipe) if meta.recipe is not None else None,
+        **dataclasses.asdict(_library_fields(meta)),
+        marks=marks_from_text(marks_text),
     )
+
+
+def _library_fields(meta: ImageMetadata) -> LibraryFields:
+    if meta.recipe is not None:
+        return fields_of_recipe(meta.recipe)
+    if meta.path is not None:
+        return fields_of_foreign(meta.path)
+    return LibraryFields("other", "", "", "")
 
 
 def relative_key(root: Path, path: Path) -> str:
@@ -91,13 +115,22 @@ def _walked(root: Path, folder: Path, name: str) -> bool:
 
 
 def as_row(record: IndexRecord) -> tuple:
-    return dataclasses.astuple(record)  # the field order is the index's column order
+    """The images table's columns (IMAGE_COLUMNS), in the dataclass's field order."""
+    return dataclasses.astuple(dataclasses.replace(record, marks=None))[:-1]
 
 
 def read_record(root: Path, path: Path) -> IndexRecord | None:
+    """The row of one file, with the marks its PNG holds; None if it cannot be read."""
     try:
-        return record_for(read_metadata(path), relative_key(root, path))
+        return record_of_file(path, relative_key(root, path))
     except (OSError, ValueError) as exc:
         # One unreadable file (half-copied, not really a PNG) must not stop the rest.
         log.info("skipping %s in the gallery index: %s", path, exc)
         return None
+
+
+def record_of_file(path: Path, key: str) -> IndexRecord:
+    """The row of one file under `key`. OSError / ValueError if it cannot be read."""
+    text, (width, height) = read_png_text(path)
+    meta = metadata_from_text(text, width, height, path)
+    return record_for(meta, key, text.get(MARKS_KEY))
