@@ -5,7 +5,9 @@ A vertical stack sees the rows above a pixel (its input is shifted down one row,
 pixels to the left in the pixel's own row (a 1 x (k//2 + 1) kernel padded on the left),
 and takes the vertical stack's features at each layer. Together they see every earlier
 pixel: the first PixelCNN's single masked kernel had a blind spot up and to the right.
-Each layer is gated, tanh(a) · σ(b), and the horizontal stack is residual.
+Each layer is gated, tanh(a) · σ(b), and the horizontal stack is residual. A layer may
+be dilated (its taps d pixels apart, the last still at the pixel's own row or column), so
+that a few layers see a whole 32 x 32 shape; the masks are the same.
 
 Colour (van den Oord et al. 2016, "Pixel Recurrent Neural Networks", section 3.4): the
 features of the horizontal stack are split into a share for R, for G and for B. At the
