@@ -38,7 +38,7 @@ from engine.train.datasets import ArrayData, DataInfo
 from tests.tiny_models import DIGITS_META, tiny_model
 
 PIXELCNN = Family("pixelcnn")
-BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models" / "pixelcnn-digits"
+BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -65,13 +65,19 @@ def random_net(config: PixelcnnConfig, seed: int = 0, scale: float = 1.0) -> Pix
 # ---------------------------------------------------------------- the autoregressive property
 
 
-@pytest.mark.parametrize("channels", [1, 3], ids=["grey", "rgb"])
-def test_each_logit_reads_every_earlier_value_and_nothing_at_or_after_its_own(channels):
+@pytest.mark.parametrize(
+    ("channels", "size", "layers", "cycle"),
+    [(1, 5, 5, 1), (3, 5, 5, 1), (1, 7, 4, 2), (3, 7, 4, 2)],
+    ids=["grey", "rgb", "grey dilated", "rgb dilated"],
+)
+def test_each_logit_reads_every_earlier_value_and_nothing_at_or_after_its_own(
+    channels, size, layers, cycle
+):
     """d logits(c, i, j) / d x(c', a, b) is nonzero exactly when (a, b, c') comes before
     (i, j, c) in reading order, the channels of a pixel in the order R, G, B. Enough
-    layers to reach the whole 5 x 5 image, so "exactly" checks there is no blind spot."""
-    size = 5
-    config = PixelcnnConfig(size, channels, 4, width=6, layers=5, kernel=3, head=6)
+    layers to reach the whole image, so "exactly" checks there is no blind spot: dilated
+    1, 2, 1, 2, taps 2 apart must leave no pixel between them unseen."""
+    config = PixelcnnConfig(size, channels, 4, 6, layers, 3, 6, dilation_cycle=cycle)
     net = random_net(config)
     x = torch.rand(1, channels, size, size, dtype=torch.float64)  # levels, made continuous
     jacobian = torch.autograd.functional.jacobian(net, x)  # 1 C L H W  1 C H W
@@ -184,10 +190,15 @@ def test_a_completion_is_seeded_and_its_frames_end_in_it():
     assert torch.equal(frames[2], levels * known)  # before the first unknown row: the given
 
 
-def test_a_pixels_logits_from_its_window_are_those_of_the_whole_image():
+@pytest.mark.parametrize(
+    ("layers", "kernel", "cycle"), [(2, 5, 1), (3, 3, 3)], ids=["undilated", "dilated 1, 2, 4"]
+)
+def test_a_pixels_logits_from_its_window_are_those_of_the_whole_image(layers, kernel, cycle):
     """Drawing reads only the pixels within the network's reach (rows above, columns
-    either side): the logits must be the full pass's, at every pixel, edges included."""
-    net = random_net(PixelcnnConfig(12, 3, 8, width=6, layers=2, kernel=5, head=6))
+    either side), the vertical features once a row and the horizontal stack along a strip
+    of the row: the logits must be the full pass's, at every pixel, edges included."""
+    config = PixelcnnConfig(12, 3, 8, 6, layers, kernel, 6, dilation_cycle=cycle)  # reach 4, 7
+    net = random_net(config)
     levels = torch.randint(0, 8, (2, 3, 12, 12), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         full = net(levels)
@@ -315,6 +326,19 @@ def test_settings_no_pixelcnn_can_have_are_refused_with_a_sentence():
         PixelcnnConfig(8, 3, 8, width=32, head=48).check()
 
 
+def test_settings_saved_before_dilation_existed_load_undilated_and_save_as_they_were():
+    old = {"image_size": 8, "channels": 1, "levels": 17, "width": 16, "layers": 4}
+    old |= {"kernel": 5, "head": 32}  # pixelcnn-digits' settings, as its file holds them
+    config = PixelcnnConfig.from_dict(old)
+    assert [config.dilation(layer) for layer in range(4)] == [1, 1, 1, 1]
+    assert config.to_dict() == old  # an undilated file's bytes are what they were
+    dilated = PixelcnnConfig(32, 3, 8, 24, 8, 3, 48, dilation_cycle=4)
+    assert [dilated.dilation(layer) for layer in range(8)] == [1, 2, 4, 8, 1, 2, 4, 8]
+    assert PixelcnnConfig.from_dict(dilated.to_dict()) == dilated
+    with pytest.raises(BadInput, match="dilation cycle is 1 \\(no dilation\\) to 8"):
+        PixelcnnConfig(8, 1, 17, dilation_cycle=0).check()
+
+
 def test_a_file_whose_weights_do_not_match_its_settings_is_a_bad_model_file(tmp_path):
     path = tmp_path / "edited.safetensors"
     config = PixelcnnConfig(8, 1, 17, 4, 2, 3, 4)
@@ -329,11 +353,14 @@ def test_a_file_whose_weights_do_not_match_its_settings_is_a_bad_model_file(tmp_
 # ---------------------------------------------------------------- the bundle
 
 
-def test_the_bundled_digits_pixelcnn_beats_the_mixture_and_its_figure_is_kept():
+@pytest.mark.parametrize("name", ["pixelcnn-digits"])  # no pixelcnn-shapes: see training.py
+def test_the_bundled_pixelcnns_beat_a_uniform_guess_and_their_figures_are_kept(name):
     from engine.quality.score import held_out_images
 
-    loaded = load_pixelcnn(BUNDLED.with_suffix(".safetensors"))
-    bits = held_out_bits(loaded, held_out_images("digits"))
-    assert bits < 2.66  # the GMM's dequantised figure, which bounds its discrete one
-    kept = json.loads(BUNDLED.with_suffix(".quality.json").read_text())["values"]
+    loaded = load_pixelcnn((BUNDLED / name).with_suffix(".safetensors"))
+    bits = held_out_bits(loaded, held_out_images(loaded.meta["dataset"]))
+    assert bits < math.log2(loaded.config.levels)  # a uniform guess over the levels
+    if name == "pixelcnn-digits":
+        assert bits < 2.66  # the GMM's dequantised figure, which bounds its discrete one
+    kept = json.loads((BUNDLED / name).with_suffix(".quality.json").read_text())["values"]
     assert kept["held_out_bits_per_dim"] == pytest.approx(bits, rel=1e-6)

@@ -37,6 +37,7 @@ class PixelcnnTrainSettings:
     head: int = 64
     batch_size: int = 64
     learning_rate: float = 1e-3
+    dilation_cycle: int = 1  # see PixelcnnConfig: 1, no dilation
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,17 @@ PIXELCNN_PRESETS: dict[str, PixelcnnPreset] = {
     # features 1.89 at 500 steps, 1.81 at 1,500, 1.85 at 2,500; 24 features 2.23 (1.35)
     # at 3,000; 24 with AdamW's weight decay 0.05 1.80 at 1,000, 1.81 at 1,500.
     "digits": PixelcnnPreset(PixelcnnTrainSettings(16, 4, 5, 32, 32, 2e-3), steps=1500),
-    # Colour: the features split in three shares (R, G, B), so a multiple of 3; 3-wide
-    # kernels keep each pixel's window small, so drawing 32 x 32 x 3 values stays quick.
-    "shapes": PixelcnnPreset(PixelcnnTrainSettings(24, 4, 3, 48, 8, 2e-3), steps=1500),
+    # Colour: the features split in three shares (R, G, B), so a multiple of 3. 32 x 32,
+    # as the shapes meter reads them. 8 layers of 3-wide kernels dilated 1, 2, 4, 8, 1, 2,
+    # 4, 8 reach 30 pixels up and to the sides, a whole shape; undilated (4 layers: 4
+    # pixels) the samples filled the frame and the meter recognised none of them.
+    # Dilated, 2,500 steps (1,251 s wall on the shared 2 cores): 0.079 bits/dim on fresh
+    # shapes (training's 0.077, still falling); its shapes end, in 4 of 4 kinds, but
+    # are mostly lumpy blobs: recognisable 0.292 (real 0.918), realism 0.46, diversity
+    # 0.41, factor coverage 0.95, copies 0, repeats 13 %. Short of the 0.3 a bundled
+    # model needs, so none is bundled; a longer run is the next try. 64 samples: 46 s
+    # of CPU on one thread (3,072 passes of the horizontal stack).
+    "shapes": PixelcnnPreset(PixelcnnTrainSettings(24, 8, 3, 48, 8, 2e-3, 4), steps=2500),
 }
 
 
@@ -68,7 +77,14 @@ def pixelcnn_preset(name: str) -> PixelcnnPreset:
 
 def config_for(size: int, channels: int, levels: int, settings: PixelcnnTrainSettings):
     return PixelcnnConfig(
-        size, channels, levels, settings.width, settings.layers, settings.kernel, settings.head
+        size,
+        channels,
+        levels,
+        settings.width,
+        settings.layers,
+        settings.kernel,
+        settings.head,
+        settings.dilation_cycle,
     )
 
 
@@ -147,8 +163,16 @@ def training_meta(data_info: Any, settings: PixelcnnTrainSettings, seed: int, co
     return {
         "dataset": data_info.name,
         "dataset_sha256": data_info.fingerprint,
-        "train": asdict(settings),
+        "train": _settings_record(settings),
         "training_images": count,
         "seed": seed,
         "torch": torch.__version__,
     }
+
+
+def _settings_record(settings: PixelcnnTrainSettings) -> dict:
+    """The settings as a file records them; without a dilation, as before it existed."""
+    data = asdict(settings)
+    if settings.dilation_cycle == 1:
+        del data["dilation_cycle"]
+    return data
