@@ -25,6 +25,9 @@ def model_box() -> QComboBox:
     box.setMinimumContentsLength(12)
     box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     box.setPlaceholderText(NO_MODEL)
+    # The placeholder would set the form's minimum width (Qt counts it): shown whole when
+    # there is room, cut off, never widening the panel, when there is not.
+    box.setMinimumWidth(box.fontMetrics().averageCharWidth() * 16)
     return box
 
 

@@ -221,6 +221,11 @@ class HiresBox(QGroupBox):
         self.scale = double_spin_box(limits.HIRES_SCALE, vm.hires_scale.value, 0.25, 2)
         self.scale.setPrefix("×")
         self.upscaler = QComboBox()
+        # Long upscaler titles ("4x-UltraSharp · ×4 ESRGAN") must not widen the form.
+        self.upscaler.setMinimumContentsLength(14)
+        self.upscaler.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.set_upscalers([])
         self.steps = spin_box(limits.HIRES_STEPS, vm.hires_steps.value)
         self.steps.setSpecialValueText("Same as Steps")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QScrollArea, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QScrollArea, QSpinBox, QStackedWidget, QWidget
 
 from engine.api.limits import Limit
 
@@ -52,3 +52,20 @@ def vertical_scroll(content: QWidget) -> QScrollArea:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     content.installEventFilter(_FollowWidth(scroll))
     return scroll
+
+
+class CurrentPageStack(QStackedWidget):
+    """A stack whose size hints are its shown page's, not its widest page's: Explore is
+    as narrow as the shown tool allows, so one wide tool does not widen every other."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.currentChanged.connect(lambda _index: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()

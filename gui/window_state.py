@@ -141,15 +141,23 @@ def keep_canvas_room(window: RoomWindow) -> None:
     if right and max(d.width() for d in right) > dock_share:
         window.resizeDocks(right, [dock_share] * len(right), Qt.Orientation.Horizontal)
     # The splitter gets the docks' width back only once laid out: narrow it after that.
-    QTimer.singleShot(SETTLE_MS, window, lambda: _narrow_panel(window))  # not once closed
+    QTimer.singleShot(SETTLE_MS, window, lambda: _fit_panel(window))  # not once closed
 
 
-def _narrow_panel(window: RoomWindow) -> None:
+def _fit_panel(window: RoomWindow) -> None:
+    """A control panel gets at least what its form needs (the splitter would cut its
+    controls off: its first sizes are guessed before the form is laid out), and at most
+    its share when it is wider than that."""
     width = window.width()
     left, view = window.splitter.sizes()
-    panel_share = max(PANEL_MIN, int(width * PANEL_SHARE))
-    if window.current_panel.generates and left > panel_share:  # the gallery wants room
-        window.splitter.setSizes([panel_share, view + left - panel_share])
+    panel = window.current_panel
+    if not panel.generates:  # the gallery wants room
+        return
+    needs = panel.minimumSizeHint().width()
+    panel_share = max(PANEL_MIN, needs, int(width * PANEL_SHARE))
+    fitted = max(needs, min(left, panel_share))
+    if fitted != left and view + left - fitted > 0:
+        window.splitter.setSizes([fitted, view + left - fitted])
 
 
 class CanvasRoom(QObject):

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +46,7 @@ from gui.explore.reverse_page import ReversePage
 from gui.explore.sliders_page import SlidersPage
 from gui.explore.walk_page import WalkPage
 from gui.mode_panel import Send
+from gui.widgets import CurrentPageStack
 
 
 class Tool(str, Enum):
@@ -99,7 +99,7 @@ class ExploreTab(QWidget):
         }
         # Each page scrolls: the tallest (Gibbs chain, Pixel by pixel) must not set the
         # window's minimum height (a 760 px window keeps its size).
-        self.stack = QStackedWidget()
+        self.stack = CurrentPageStack()
         self.scrolls: dict[ExplorePage, QScrollArea] = {}
         for page in self.pages.values():
             scroll = QScrollArea()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,16 +61,16 @@ class WalkPage(ExplorePage):
         self.seeds = {"from": self.from_seed, "to": self.to_seed}
         # An end's exact code when it is a picture kept from the sliders (None: its seed).
         self.kept: dict[str, tuple[float, ...] | None] = {"from": None, "to": None}
-        self.kept_buttons: dict[str, QPushButton] = {}
+        self.kept_buttons: dict[str, QToolButton] = {}
         # An end that is an image file's code (None: its seed or kept code).
         self.images: dict[str, str | None] = {"from": None, "to": None}
-        self.image_buttons: dict[str, QPushButton] = {}
+        self.image_buttons: dict[str, QToolButton] = {}
         for end in ENDS:
-            button = QPushButton("Kept…")
+            button = QToolButton(text="Kept…")
             button.setToolTip("Start or end at a picture of this model from the gallery")
             button.clicked.connect(lambda _=False, end=end: self._choose_kept(end))
             self.kept_buttons[end] = button
-            image = QPushButton("Image…")
+            image = QToolButton(text="Image…")
             image.setToolTip(IMAGE_TIP)
             image.clicked.connect(lambda _=False, end=end: self._choose_image(end))
             self.image_buttons[end] = image
