@@ -353,7 +353,7 @@ def test_a_file_whose_weights_do_not_match_its_settings_is_a_bad_model_file(tmp_
 # ---------------------------------------------------------------- the bundle
 
 
-@pytest.mark.parametrize("name", ["pixelcnn-digits"])  # no pixelcnn-shapes: see training.py
+@pytest.mark.parametrize("name", ["pixelcnn-digits", "pixelcnn-shapes"])
 def test_the_bundled_pixelcnns_beat_a_uniform_guess_and_their_figures_are_kept(name):
     from engine.quality.score import held_out_images
 
