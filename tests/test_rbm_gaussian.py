@@ -215,7 +215,9 @@ def test_a_binary_machine_still_refuses_colour():
 # ---------------------------------------------------------------- files and runners
 
 
-def train_shapes(runtime, tmp_path: Path, name: str = "gb", steps: int = 4) -> ModelRef:
+def train_shapes(
+    runtime, tmp_path: Path, name: str = "gb", steps: int = 4, resume_from: str | None = None
+) -> ModelRef:
     output = tmp_path / f"{name}.safetensors"
     request = TrainRequest(
         family=RBM,
@@ -224,9 +226,23 @@ def train_shapes(runtime, tmp_path: Path, name: str = "gb", steps: int = 4) -> M
         image_size=8,
         training=Training(steps=steps, seed=3),
         output=str(output),
+        resume_from=resume_from,
     )
     runtime.run(request, JobContext(1))
     return ModelRef(RBM, str(output))
+
+
+def test_a_stopped_shapes_training_resumed_ends_where_one_never_stopped_does(
+    cpu_runtime, tmp_path
+):
+    """The shapes drawn, their dequantisation and the Gibbs draws are all in the state."""
+    from safetensors.torch import load_file
+
+    straight = train_shapes(cpu_runtime, tmp_path, "straight", 6)
+    half = train_shapes(cpu_runtime, tmp_path, "half", 3)
+    resumed = train_shapes(cpu_runtime, tmp_path, "resumed", 6, resume_from=half.id)
+    a, b = load_file(straight.id), load_file(resumed.id)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_a_shapes_machine_is_gaussian_in_its_file_and_the_digits_one_is_not(cpu_runtime, tmp_path):
