@@ -232,9 +232,7 @@ def train_shapes(
     return ModelRef(RBM, str(output))
 
 
-def test_a_stopped_shapes_training_resumed_ends_where_one_never_stopped_does(
-    cpu_runtime, tmp_path
-):
+def test_a_stopped_shapes_training_resumed_ends_where_one_never_stopped_does(cpu_runtime, tmp_path):
     """The shapes drawn, their dequantisation and the Gibbs draws are all in the state."""
     from safetensors.torch import load_file
 
