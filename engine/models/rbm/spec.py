@@ -18,7 +18,7 @@ class GibbsSampleOptions(SampleOptions):
     gibbs_steps: int = field(
         default=1000,
         metadata={
-            "help": "Gibbs steps from random pixels (more: cleaner pictures)",
+            "help": "Gibbs steps from random pixels (more: nearer the machine's own distribution)",
             "range": (1, MAX_GIBBS_STEPS),
             "title": "Gibbs steps",
         },
