@@ -344,3 +344,20 @@ def test_the_spec_trains_on_every_set_and_says_what_its_bits_are_over():
     assert spec.why_not("shapes") == "" and spec.why_not("emoji") == ""
     assert spec.likelihood.over_for("digits") == "binarised pixels"
     assert spec.likelihood.over_for("shapes").startswith("dequantised pixel levels")
+
+
+# ---------------------------------------------------------------- the bundle
+
+
+def test_the_bundled_shapes_rbm_is_gaussian_and_its_figures_are_kept(cpu_runtime):
+    import json
+
+    path = Path(__file__).resolve().parent.parent / "resources/models/rbm-shapes.safetensors"
+    loaded = load_rbm(path)
+    assert loaded.rbm.gaussian and loaded.config.channels == 3 and loaded.scale is not None
+    kept = json.loads(path.with_name("rbm-shapes.quality.json").read_text())["values"]
+    assert kept["held_out_bits_per_dim_estimate"] < 8.0  # a uniform guess over 256 levels
+    assert kept["recognisable"] > 0.2
+    request = SampleRequest(model=ModelRef(RBM, "rbm-shapes"), seed=0, count=2, save=False)
+    images = cpu_runtime.run(request, JobContext(1)).images
+    assert images[0].rgb.shape == (32, 32, 3)
