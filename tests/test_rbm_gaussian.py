@@ -361,3 +361,23 @@ def test_the_bundled_shapes_rbm_is_gaussian_and_its_figures_are_kept(cpu_runtime
     request = SampleRequest(model=ModelRef(RBM, "rbm-shapes"), seed=0, count=2, save=False)
     images = cpu_runtime.run(request, JobContext(1)).images
     assert images[0].rgb.shape == (32, 32, 3)
+
+
+def test_the_bundled_shapes_rbm_completes_a_held_out_shape_in_colour(cpu_runtime):
+    from engine.quality.score import held_out_images
+
+    model = ModelRef(RBM, "rbm-shapes")
+    parts: dict[str, list] = {}
+    request = GibbsRequest(model=model, seed=1, steps=20, image_index=7)
+    for image in cpu_runtime.run(request, JobContext(1)).images:
+        parts.setdefault(image.info["part"], []).append(image)
+    assert len(parts["filter"]) == 128
+    for f in parts["filter"]:  # each stretched over its own range
+        assert f.rgb.min() == 0 and f.rgb.max() == 255
+    shape = np.round(held_out_images("shapes")[7].numpy().transpose(1, 2, 0) * 255)
+    (shown,) = parts["digit"]
+    assert np.abs(shown.rgb.astype(int) - shape).max() <= 1
+    for c in parts["completion"]:
+        assert c.info["clamped_rows"] == 16
+        assert np.abs(c.rgb[:16].astype(int) - shape[:16]).max() <= 1
+    assert len({c.rgb[16:].tobytes() for c in parts["completion"]}) > 1
