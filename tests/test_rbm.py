@@ -240,9 +240,10 @@ def test_a_stopped_training_resumed_ends_where_one_never_stopped_does(cpu_runtim
 # ---------------------------------------------------------------- bad input
 
 
-def test_a_colour_data_set_is_refused_with_the_reason(cpu_runtime, tmp_path):
+def test_colour_is_refused_by_a_binary_machine_with_the_reason():
+    # (The colour sets train a Gaussian machine: tests/test_rbm_gaussian.py.)
     with pytest.raises(BadInput, match="a binary RBM models black-and-white pixels; choose digits"):
-        train(cpu_runtime, tmp_path, "colour", 2, dataset="shapes")
+        RbmConfig(32, 3, 4).check()
 
 
 def test_non_finite_training_images_are_refused_with_a_sentence():

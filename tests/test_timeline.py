@@ -62,6 +62,15 @@ def test_a_shapes_timeline_marks_the_families_without_a_bundled_model():
     assert "no bundled model" in table_lines(list(rows.values()))[2 + list(rows).index("gmm")]
 
 
+def test_an_rbms_bits_are_over_binarised_digits_but_dequantised_colour_levels():
+    # One family, two kinds of visible unit: what its figure is over follows the data.
+    digits = {r.family: r for r in timeline_rows("digits")}["rbm"]
+    shapes = {r.family: r for r in timeline_rows("shapes")}["rbm"]
+    assert likelihood_note(digits) == "bits per dimension, estimate, over binarised pixels"
+    assert "over dequantised pixel levels" in likelihood_note(shapes)
+    assert shapes.likelihood.score_key == digits.likelihood.score_key
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_vae_bound_is_never_below_its_marginal_likelihood_by_quadrature(seed):
     """A VAE with a one-number latent: log p(v) = log ∫ N(z) Π Bern(v | decoder(z)) dz by a

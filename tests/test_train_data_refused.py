@@ -27,16 +27,18 @@ def _enabled(train, key: str) -> bool:
 def test_a_binary_family_greys_out_the_colour_sets_and_says_why(train):
     train.family.setCurrentIndex(train.family.findData("gan"))
     train.data.setCurrentIndex(train.data.findData("emoji"))
-    train.family.setCurrentIndex(train.family.findData("rbm"))
+    train.family.setCurrentIndex(train.family.findData("nade"))
     assert not _enabled(train, "shapes") and not _enabled(train, "emoji")
     assert _enabled(train, "digits")
     assert train.data.currentData() == "digits"  # moved off what it cannot model
     assert train.data_note.isVisible()
-    assert train.data_note.text() == spec_of("rbm").why_not("shapes")
+    assert train.data_note.text() == spec_of("nade").why_not("shapes")
     assert "shapes and emoji are in colour" in train.data_note.text()
     tip = train.data.itemData(train.data.findData("emoji"), 3)  # Qt.ToolTipRole
-    assert tip == spec_of("rbm").why_not("emoji")
+    assert tip == spec_of("nade").why_not("emoji")
 
+    train.family.setCurrentIndex(train.family.findData("rbm"))  # Gaussian on colour
+    assert _enabled(train, "shapes") and _enabled(train, "emoji")
     train.family.setCurrentIndex(train.family.findData("vae"))
     assert _enabled(train, "shapes") and _enabled(train, "emoji")
     assert not train.data_note.isVisible()

@@ -54,6 +54,13 @@ class Likelihood:
 
     kind: str  # a key of LIKELIHOOD_KINDS
     over: str  # "binarised pixels", "dequantised pixel levels", "pixel levels"
+    # Bundled data sets on which it is over other values, each with them (an RBM: binary
+    # visibles on digits, Gaussian ones on the colour sets): (("shapes", "…"),).
+    over_on: tuple[tuple[str, str], ...] = ()
+
+    def over_for(self, dataset: str) -> str:
+        """What its bits are over on `dataset`."""
+        return dict(self.over_on).get(dataset, self.over)
 
     @property
     def score_key(self) -> str:

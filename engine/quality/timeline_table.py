@@ -41,6 +41,7 @@ class TimelineRow:
     model: str | None  # the bundled model on this data ("gmm-digits"), None if none
     likelihood: Likelihood | None
     values: dict[str, float] = field(default_factory=dict)
+    data: str = ""  # the data set the row is on (what its likelihood is over can hang on it)
 
     def with_values(self, measured: dict[str, float]) -> TimelineRow:
         return TimelineRow(**{**self.__dict__, "values": {**self.values, **measured}})
@@ -70,6 +71,7 @@ def timeline_rows(data: str) -> list[TimelineRow]:
                 name if path else None,
                 spec.likelihood,
                 _meter_values(path),
+                data,
             )
         )
     return rows
@@ -96,7 +98,8 @@ def likelihood_note(row: TimelineRow) -> str:
     """What the bits are over, for the table's footnote or a tooltip."""
     if row.likelihood is None:
         return f"none: a {row.title} defines no density, so it has no likelihood to measure"
-    return f"bits per dimension, {row.likelihood.kind}, over {row.likelihood.over}"
+    over = row.likelihood.over_for(row.data)
+    return f"bits per dimension, {row.likelihood.kind}, over {over}"
 
 
 def number_cell(value: float | None, unit: str = "") -> str:

@@ -1,9 +1,9 @@
 """Explore → Gibbs chain (RBM): the hidden units' filters, strongest first; a Gibbs chain
 from random pixels as a filmstrip of its visible means at chosen steps, played as an
 animation (its last frame is the sample of that seed and chain length); and a held-out
-digit with its upper half clamped while a few chains fill in the lower half. Every answer
-comes from the engine on the interactive lane: a spin sends one small job, and nothing
-here reads a file."""
+image (a digit, or a colour image for a Gaussian machine) with its upper half clamped
+while a few chains fill in the lower half. Every answer comes from the engine on the
+interactive lane: a spin sends one small job, and nothing here reads a file."""
 
 from __future__ import annotations
 
@@ -37,10 +37,12 @@ COMPLETION_COLUMNS = 1 + 16  # the digit, then up to GibbsRequest's most complet
 CLAMP_LINE = QColor("#f0a040")  # where the clamped upper half ends
 ABOUT = (
     "<b>Filters</b>: each hidden unit's weights to the pixels (orange: it likes ink, "
-    "blue: paper). <b>Chain</b>: the pixels' probabilities as Gibbs sampling runs; the "
-    "last frame is the Lab's sample of this seed and length. <b>Completion</b>: a "
-    "held-out digit's upper half stays fixed (above the orange line) while chains of "
-    "this and the next seeds fill in the lower half."
+    "blue: paper; on colour images, the colours it likes, each filter stretched from "
+    "black to its strongest). <b>Chain</b>: the pixels' probabilities (or, on colour, "
+    "their means) as Gibbs sampling runs; the last frame is the Lab's sample of this "
+    "seed and length. <b>Completion</b>: a held-out image's upper half stays fixed "
+    "(above the orange line) while chains of this and the next seeds fill in the lower "
+    "half."
 )
 
 
@@ -91,8 +93,8 @@ class GibbsPage(ExplorePage):
         self.seed = spin_box(limits.SEED, 0)
         self.steps = spin_box(limits.GIBBS_STEPS, 1000, 100)
         self.image_index = spin_box(limits.DATA_INDEX, 0)
-        self.image_index.setToolTip("Which held-out digit of the model's data set to complete")
-        self.complete = QCheckBox("Complete held-out digit")
+        self.image_index.setToolTip("Which held-out image of the model's data set to complete")
+        self.complete = QCheckBox("Complete held-out image")
         self.complete.setChecked(True)
         self.complete.toggled.connect(self._complete_toggled)
         for box in (self.seed, self.steps, self.image_index):
@@ -120,7 +122,7 @@ class GibbsPage(ExplorePage):
         layout.addWidget(scroll)
         layout.addWidget(_heading("Chain from random pixels, by step"))
         layout.addWidget(self.chain, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(_heading("Completion, upper half clamped: the digit, then by seed"))
+        layout.addWidget(_heading("Completion, upper half clamped: the image, then by seed"))
         layout.addWidget(self.completions, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.player)
         layout.addWidget(self.note)
@@ -171,7 +173,8 @@ class GibbsPage(ExplorePage):
         )
         self.player.set_frames([i.rgb for i in chain], play=True)
         digit = [
-            (_clamped(i), "digit", "The held-out digit, binarised") for i in parts.get("digit", [])
+            (_clamped(i), "digit", "The held-out image as the machine sees it (digits: binarised)")
+            for i in parts.get("digit", [])
         ]
         filled = [(_clamped(i), str(i.seed), _filled(i)) for i in parts.get("completion", [])]
         self.completions.set_tiles(digit + filled)

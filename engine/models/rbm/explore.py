@@ -1,10 +1,12 @@
 """What the Explore page shows of an RBM: its hidden units' filters, a Gibbs chain's
-visible means at chosen steps, and held-out digits completed by Gibbs sampling with their
+visible means at chosen steps, and held-out images completed by Gibbs sampling with their
 upper half clamped.
 
-A filter is a hidden unit's weights to the pixels, drawn as an image in a diverging
-colour map (warm: the unit likes ink there; blue: it likes paper), strongest units first
-by the norm of their weights, as in Hinton's practical guide (2010, §15). The chain's
+A filter is a hidden unit's weights to the pixels, drawn as an image, strongest units
+first by the norm of their weights, as in Hinton's practical guide (2010, §15). A grey
+machine's are in a diverging colour map (warm: the unit likes ink there; blue: it likes
+paper); a colour machine's are colour images themselves, each filter's weights stretched
+from its own smallest (black) to its largest (full colour) in each channel. The chain's
 frames come from the very noise the SAMPLE runner draws for the same seed
 (engine.models.rbm.sampling), so its last frame is that sample's picture.
 """
@@ -21,7 +23,6 @@ from engine.api.errors import BadInput
 from engine.models.common.images import to_rgb_uint8
 from engine.models.rbm.files import LoadedRbm
 from engine.models.rbm.machine import Rbm
-from engine.models.rbm.pixels import as_images
 from engine.models.rbm.sampling import chain_noise
 
 # The steps whose visible means the filmstrip shows (those up to the chain's length, and
@@ -38,20 +39,27 @@ NEGATIVE_RGB = np.array([70, 150, 255], np.float64)  # paper
 class Filter:
     unit: int  # its row in the weight matrix
     norm: float  # ‖W_j‖₂, what the filters are ordered by
-    weights: np.ndarray  # H x W float64: the unit's weights, one per pixel
-    rgb: np.ndarray  # H x W x 3 uint8 in the diverging map
+    weights: np.ndarray  # H x W (grey) or C x H x W float64: the unit's weights
+    rgb: np.ndarray  # H x W x 3 uint8: the diverging map, or the colour filter
 
 
 def filters_of(loaded: LoadedRbm) -> list[Filter]:
     """Every hidden unit's filter, largest weight norm first (ties by unit)."""
     weights = loaded.rbm.weights.double().numpy()
-    side = loaded.config.image_size
+    c, side = loaded.config.channels, loaded.config.image_size
+    shape = (side, side) if c == 1 else (c, side, side)
+    draw = diverging_rgb if c == 1 else colour_rgb
     norms = np.linalg.norm(weights, axis=1)
     order = sorted(range(len(weights)), key=lambda j: (-norms[j], j))
-    return [
-        Filter(j, float(norms[j]), (w := weights[j].reshape(side, side)), diverging_rgb(w))
-        for j in order
-    ]
+    return [Filter(j, float(norms[j]), (w := weights[j].reshape(shape)), draw(w)) for j in order]
+
+
+def colour_rgb(weights: np.ndarray) -> np.ndarray:
+    """C x H x W weights as an H x W x 3 image, stretched from the filter's smallest
+    weight (black) to its largest (full brightness): the colours a unit likes to see."""
+    low, high = float(weights.min()), float(weights.max())
+    t = (weights - low) / max(high - low, 1e-12)
+    return np.round(np.moveaxis(t, 0, -1) * 255).astype(np.uint8)
 
 
 def diverging_rgb(weights: np.ndarray) -> np.ndarray:
@@ -85,19 +93,20 @@ def chain_frames(
         between(frame)
 
 
-def clamped_pixels(side: int) -> torch.Tensor:
-    """D booleans: the upper half's rows (the first side // 2 of them) are clamped."""
-    mask = torch.zeros(side, side, dtype=torch.bool)
-    mask[: side // 2] = True
+def clamped_pixels(side: int, channels: int = 1) -> torch.Tensor:
+    """D booleans: the upper half's rows (the first side // 2 of them, in every channel)
+    are clamped."""
+    mask = torch.zeros(channels, side, side, dtype=torch.bool)
+    mask[:, : side // 2] = True
     return mask.reshape(-1)
 
 
 def complete(
     rbm: Rbm, image: torch.Tensor, clamped: torch.Tensor, seed: int, steps: int
 ) -> torch.Tensor:
-    """Seed's completion of a binary image (D): its clamped pixels fixed, the others
+    """Seed's completion of an image as visibles (D): its clamped pixels fixed, the others
     started at random and Gibbs-sampled for `steps` steps. The picture is the free pixels'
-    mean visibles beside the clamped pixels themselves (exactly 0 or 1)."""
+    mean visibles beside the clamped pixels themselves (binary: exactly 0 or 1)."""
     image = image.to(rbm.weights.dtype)
     start, noise = chain_noise(seed, steps, rbm)
     v = torch.where(clamped, image, start)[None]
@@ -109,8 +118,8 @@ def complete(
 
 
 def as_rgb(points: torch.Tensor, loaded: LoadedRbm) -> np.ndarray:
-    """N x D pixels in [0, 1] as N x H x W x 3 uint8 (as the SAMPLE runner draws them)."""
-    return to_rgb_uint8(as_images(points.float(), loaded.config))
+    """N x D visibles as N x H x W x 3 uint8 (as the SAMPLE runner draws them)."""
+    return to_rgb_uint8(loaded.pictures(points))
 
 
 def require_digits(images: torch.Tensor | None, loaded: LoadedRbm, name: str) -> torch.Tensor:
@@ -121,11 +130,12 @@ def require_digits(images: torch.Tensor | None, loaded: LoadedRbm, name: str) ->
     if images is None or len(images) == 0:
         raise BadInput(
             f"The images {name} was trained on are not here, so there is no held-out digit "
-            "to complete. Untick “Complete held-out digit” to see its filters and chain."
+            "or image to complete. Untick “Complete held-out image” to see its filters and "
+            "chain."
         )
     if tuple(images.shape[1:]) != shape:
         raise BadInput(
             f"The held-out images are {tuple(images.shape[1:])}, but {name} models "
-            f"{shape} images; there is no held-out digit of its size to complete."
+            f"{shape} images; there is no held-out image of its size to complete."
         )
     return images

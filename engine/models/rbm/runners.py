@@ -1,6 +1,7 @@
 """The RBM's runners: sample (Gibbs chains from random pixels), train (CD-k or PCD),
-score (the quality meter, and held-out bits per pixel estimated by AIS), and the Explore
-page's Gibbs chain (filters, a chain's frames, clamped completions)."""
+score (the quality meter, and held-out bits per pixel estimated by AIS: of binarised
+pixels for a Bernoulli machine, of dequantised pixel levels for a Gaussian one), and the
+Explore page's Gibbs chain (filters, a chain's frames, clamped completions)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import numpy as np
 import torch
 
 from engine.api.catalogue import model_path
+from engine.api.errors import BadModelFile
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, ResultImage, Sheet
 from engine.api.requests import GibbsRequest, SampleRequest, ScoreRequest, TrainRequest
 from engine.context import JobContext
-from engine.models.common.binary_pixels import binarise
 from engine.models.common.cached import CachedModels
 from engine.models.common.images import to_rgb_uint8
 from engine.models.common.model_data import model_data
@@ -31,7 +32,7 @@ from engine.models.rbm.explore import (
 )
 from engine.models.rbm.files import RETRAIN_HINT, LoadedRbm, load_rbm
 from engine.models.rbm.machine import bits_per_dim
-from engine.models.rbm.pixels import RbmConfig, as_images
+from engine.models.rbm.pixels import RbmConfig, dequantise, level_bits, levels_of, visible_kind
 from engine.models.rbm.sampling import gibbs_draws
 from engine.models.rbm.spec import GibbsSampleOptions
 from engine.models.rbm.training import RbmTrainer, rbm_preset, training_meta
@@ -42,6 +43,7 @@ from engine.train.job import resolve, run_train_job
 
 RBM = Family("rbm")
 CHUNK = 16  # chains per progress report and cancel check
+HELD_OUT_NOISE_SEED = 0  # a Gaussian machine's held-out dequantisation: one fixed draw
 
 
 def rbm_models(env: RunnerEnv) -> CachedModels:
@@ -69,7 +71,7 @@ class RbmSampleRunner:
             seeds = range(request.seed + first, request.seed + min(request.count, first + CHUNK))
             with one_torch_thread():  # see engine.models.common.one_thread
                 means = gibbs_draws(loaded.rbm, seeds, steps)
-            pixels = to_rgb_uint8(as_images(means, loaded.config))
+            pixels = to_rgb_uint8(loaded.pictures(means))
             for rgb, seed in zip(pixels, seeds, strict=True):
                 images.append(ResultImage(rgb, seed=seed, index=len(images)))
             ctx.report(len(images), request.count, preview=lambda rgb=rgb: rgb)
@@ -99,14 +101,16 @@ class RbmTrainRunner:
         data = open_dataset(request.dataset.name, request.image_size, seed)
         preset = rbm_preset(request.preset)
         steps, settings = resolve(request.training, preset.steps, preset.settings)
-        config = RbmConfig(data.info.size, data.info.channels, settings.hidden)
-        config.check()  # colour is refused before any image is read
+        kind = visible_kind(settings.visible, data.info.channels)
+        levels = levels_of(data.info.name) if kind == "gaussian" else 2
+        config = RbmConfig(data.info.size, data.info.channels, settings.hidden, kind, levels)
+        config.check()  # colour is refused (by a binary machine) before any image is read
         trainer = RbmTrainer(config, data, settings, seed)
         meta = {
             "preset": request.preset,
             "source": request.dataset.name,  # a folder's full path: what resuming needs
             "image_size": data.info.size,
-            **training_meta(data.info, settings, seed, len(trainer.points)),
+            **training_meta(data.info, settings, seed, trainer.count),
             "note": data.info.note,
         }
         return run_train_job(request, ctx, trainer, meta, steps)
@@ -117,27 +121,41 @@ class RbmTrainRunner:
 
 @runner(task=Task.SCORE, family=RBM)
 class RbmScoreRunner(ScoreRunner):
-    """The quality meter on this family's samples, plus held-out bits per pixel of the
-    binarised images, with log Z estimated by AIS: an estimate, not a bound."""
+    """The quality meter on this family's samples, plus held-out bits per pixel (of the
+    binarised images, or of the dequantised levels for a Gaussian machine), with log Z
+    estimated by AIS: an estimate, not a bound."""
 
     def family_values(self, request: ScoreRequest, dataset: str) -> dict[str, float]:
         from engine.quality.score import held_out_images_like
 
-        loaded = load_rbm(model_path(request.model))
+        path = model_path(request.model)
+        loaded = load_rbm(path)
         config = loaded.config
         images = held_out_images_like(dataset, config.channels, config.image_size)
         if images is None:
             return {}
-        return {"held_out_bits_per_dim_estimate": held_out_bits(loaded, images)}
+        bits = held_out_bits(loaded, images)
+        if not np.isfinite(bits):
+            raise BadModelFile(
+                f"{path.name} gives the held-out images a likelihood that is not a number "
+                f"({bits}): its training diverged. Train it again with a lower learning rate."
+            )
+        return {"held_out_bits_per_dim_estimate": bits}
 
 
 def held_out_bits(loaded: LoadedRbm, images: torch.Tensor, ais: AisSettings = DEFAULT_AIS) -> float:
-    """−log₂ p(v) per pixel of the binarised images, log Z by AIS (Salakhutdinov & Murray
-    2008)."""
-    v = binarise(images)
+    """−log₂ p per pixel, log Z by AIS (Salakhutdinov & Murray 2008): of the binarised
+    images, or of the images dequantised with one fixed draw of noise, on the levels'
+    scale (engine.models.rbm.pixels)."""
     with one_torch_thread():
         log_z = estimate_log_partition(loaded.rbm, loaded.base_biases, ais).log_partition
-    return bits_per_dim(-loaded.rbm.log_prob(v, log_z), loaded.config.dims)
+    config, scale = loaded.config, loaded.scale
+    if scale is None:
+        return bits_per_dim(-loaded.rbm.log_prob(loaded.visibles(images), log_z), config.dims)
+    noise = torch.Generator().manual_seed(HELD_OUT_NOISE_SEED)
+    points = dequantise(images, config.levels, noise)
+    log_p = loaded.rbm.log_prob(scale.to_visible(points), log_z) + scale.log_jacobian
+    return level_bits(log_p, config.dims, config.levels)
 
 
 @runner(task=Task.GIBBS, family=RBM)
@@ -160,7 +178,9 @@ class RbmGibbsRunner:
         shown: list[tuple[np.ndarray, dict]] = []
         for unit in filters_of(loaded):
             about = {"part": "filter", "unit": unit.unit, "norm": unit.norm}
-            shown.append((unit.rgb, {**about, "weights": unit.weights.tolist()}))
+            if loaded.config.channels == 1:  # (a colour filter's thousands stay here)
+                about["weights"] = unit.weights.tolist()
+            shown.append((unit.rgb, about))
         frames = len(frame_steps(request.steps))
         total = frames + (request.completions if digit is not None else 0)
 
@@ -189,16 +209,18 @@ class RbmGibbsRunner:
         self, loaded: LoadedRbm, digit: torch.Tensor, request: GibbsRequest, seed: int
     ) -> tuple[np.ndarray, dict]:
         side = loaded.config.image_size
-        filled = complete(loaded.rbm, digit, clamped_pixels(side), seed, request.steps)
+        clamped = clamped_pixels(side, loaded.config.channels)
+        filled = complete(loaded.rbm, digit, clamped, seed, request.steps)
         about = {"part": "completion", "seed": seed, "image_index": request.image_index}
         return as_rgb(filled[None], loaded)[0], {**about, "clamped_rows": side // 2}
 
     def _digit(self, loaded: LoadedRbm, request: GibbsRequest) -> torch.Tensor | None:
-        """The held-out digit, binarised as the score runner binarises the set (D)."""
+        """The held-out image as the machine's visibles (D): binarised as the score runner
+        binarises the set, or its levels standardised."""
         if request.image_index is None:
             return None
         images = require_digits(self._images_of(loaded), loaded, request.model.name)
-        return binarise(images)[request.image_index % len(images)]
+        return loaded.visibles(images)[request.image_index % len(images)]
 
     def _images_of(self, loaded: LoadedRbm) -> torch.Tensor | None:
         """The held-out part of a bundled data set; a folder's own images otherwise."""

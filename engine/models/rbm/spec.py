@@ -18,7 +18,7 @@ class GibbsSampleOptions(SampleOptions):
     gibbs_steps: int = field(
         default=1000,
         metadata={
-            "help": "Gibbs steps from random pixels (more: cleaner digits)",
+            "help": "Gibbs steps from random pixels (more: nearer the machine's own distribution)",
             "range": (1, MAX_GIBBS_STEPS),
             "title": "Gibbs steps",
         },
@@ -34,22 +34,17 @@ class GibbsSampleOptions(SampleOptions):
         return (f"{self.gibbs_steps} Gibbs steps",)
 
 
-# What the Train tab says beside the colour sets (engine.models.common.binary_pixels
-# refuses them with the same reason when a job asks anyway).
-COLOUR = (
-    "An RBM models black-and-white pixels, one on/off value each: shapes and emoji "
-    "are in colour. Train it on digits, or a folder of grey images."
-)
-
 SPEC = FamilySpec(
     id="rbm",
     title="RBM",
     about=(
-        "A <b>restricted Boltzmann machine</b> scores black-and-white images with an "
-        "energy shared between the pixels and a layer of hidden on/off <i>feature "
-        "detectors</i>, with no links within a layer. Contrastive divergence trains it "
-        "by lowering the energy of training images and raising that of the machine's own "
-        "short Gibbs-chain fantasies. Sampling runs a Gibbs chain from random pixels."
+        "A <b>restricted Boltzmann machine</b> scores images with an energy shared "
+        "between the pixels and a layer of hidden on/off <i>feature detectors</i>, with "
+        "no links within a layer: on digits its pixels are on/off too (binarised), on "
+        "colour images each is a Gaussian around what the hidden units say "
+        "(Gaussian–Bernoulli). Contrastive divergence trains it by lowering the energy of "
+        "training images and raising that of the machine's own short Gibbs-chain "
+        "fantasies. Sampling runs a Gibbs chain from random pixels."
     ),
     idea=(
         "Train a product of experts by lowering the energy of the data and raising "
@@ -62,14 +57,18 @@ SPEC = FamilySpec(
         "Hinton, “Training Products of Experts by Minimizing "
         "Contrastive Divergence” (Neural Computation, 2002)"
     ),
-    likelihood=Likelihood("estimate", "binarised pixels"),
+    # Binarised digits; a Gaussian machine's density is over dequantised pixel levels.
+    likelihood=Likelihood(
+        "estimate",
+        "binarised pixels",
+        over_on=(
+            ("shapes", "dequantised pixel levels (Gaussian visibles)"),
+            ("emoji", "dequantised pixel levels (Gaussian visibles)"),
+        ),
+    ),
     tasks=(Task.SAMPLE, Task.TRAIN, Task.SCORE, Task.GIBBS),
     lab=True,
-    trains_on=("digits",),
-    cannot_model=(
-        ("shapes", COLOUR),
-        ("emoji", COLOUR),
-    ),
+    trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.rbm.training:RBM_PRESETS",
     sample_options=GibbsSampleOptions,
     explore_tools=("gibbs",),
