@@ -72,6 +72,7 @@ class GalleryModel(QAbstractListModel):
     def __init__(self, store: Gallery) -> None:
         super().__init__()
         self.store = store
+        self.query = ""  # the search the rows answer ("" lists every image)
         self._total = 0
         self._items: list[GalleryItem] = []
         self._rows: dict[str, int] = {}
@@ -86,9 +87,16 @@ class GalleryModel(QAbstractListModel):
         self.refresh()
 
     def refresh(self) -> None:
+        """Every image, newest first (a search's rows come from show_found)."""
+        self.query = ""
+        self.show_found("", self.store.items(limit=PAGE), self.store.count())
+
+    def show_found(self, query: str, items: list[GalleryItem], total: int) -> None:
+        """The first page of what `query` matches (searched off the GUI thread)."""
         self.beginResetModel()
-        self._items = self.store.items(limit=PAGE)
-        self._total = self.store.count()
+        self.query = query
+        self._items = list(items)
+        self._total = total
         self._rows = {str(item.path): row for row, item in enumerate(self._items)}
         self.endResetModel()
 
@@ -96,7 +104,12 @@ class GalleryModel(QAbstractListModel):
         return not parent.isValid() and len(self._items) < self._total
 
     def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: B008, N802
-        more = self.store.items(limit=PAGE, offset=len(self._items))
+        offset = len(self._items)
+        more = (
+            self.store.search(self.query, limit=PAGE, offset=offset)
+            if self.query
+            else self.store.items(limit=PAGE, offset=offset)
+        )
         if not more:
             self._total = len(self._items)
             return

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 
 from engine.interface import Gallery
 from engine.store import StoreError, can_undo_delete
-from gui.gallery_model import THUMB, GalleryModel, PathRole
+from gui.gallery_model import PAGE, THUMB, GalleryModel, PathRole
+from gui.gallery_search import GallerySearcher
+from gui.gallery_search_bar import SearchBar
 from gui.gallery_sync import GallerySync
 from gui.mode_panel import ModePanel
 from gui.reveal import reveal_in_folder
@@ -84,6 +86,7 @@ class GalleryPanel(QWidget, ModePanel):
                 reveal_action,
                 trash_action,
                 self.rescan_action,
+                *self._star_actions(),
             ]
         )
 
@@ -98,6 +101,14 @@ class GalleryPanel(QWidget, ModePanel):
         header.addWidget(rescan)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.search_bar = SearchBar()
+        self.searcher = GallerySearcher(self)
+        self.search_bar.query_changed.connect(lambda _text: self.refresh())
+        self.searcher.answered.connect(self._found)
+        self.searcher.refused.connect(self._refused)
+        self.searcher.changed.connect(self.refresh)
+        self.searcher.failed.connect(self.failed)
+        layout.addWidget(self.search_bar)
         layout.addLayout(header)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.view, 1)
@@ -151,10 +162,57 @@ class GalleryPanel(QWidget, ModePanel):
             self.watcher.addPaths(new)
 
     def refresh(self) -> None:
+        """List the gallery again: every image, or what the search matches (searched off
+        the GUI thread; the grid keeps its rows until the answer comes)."""
+        query = self.search_bar.text
+        if query:
+            self.searcher.search(self.model.store, query, PAGE)
+            return
+        self.search_bar.show_problem(None)
         current = self.current_path()
         self.model.refresh()
         if current is not None:
             self.select_path(current, follow=False)
+
+    @property
+    def query(self) -> str:
+        return self.search_bar.text
+
+    def set_query(self, text: str) -> None:
+        self.search_bar.set_text(text)
+
+    def _found(self, generation: int, query: str, items: list, total: int) -> None:
+        if generation != self.searcher.generation or query != self.search_bar.text:
+            return  # typed over meanwhile: a newer answer is coming
+        self.search_bar.show_problem(None)
+        current = self.current_path()
+        self.model.show_found(query, items, total)
+        if current is not None:
+            self.select_path(current, follow=False)
+
+    def _refused(self, generation: int, query: str, sentence: str) -> None:
+        if generation == self.searcher.generation and query == self.search_bar.text:
+            self.search_bar.show_problem(sentence)  # the grid keeps the last good rows
+
+    # ------------------------------------------------------------ stars
+
+    def _star_actions(self) -> list[QAction]:
+        actions = []
+        for stars in range(6):
+            action = QAction(f"{stars} Star{'s' if stars != 1 else ''}" if stars else "No Stars")
+            action.setParent(self.view)
+            action.setShortcut(QKeySequence(str(stars)))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _checked=False, n=stars: self.set_stars(n))
+            actions.append(action)
+        return actions
+
+    def set_stars(self, stars: int) -> None:
+        """Stars on the selection (or the current image), written off the GUI thread."""
+        paths = self.selected_paths() or [p for p in [self.current_path()] if p]
+        if paths:
+            store = self.model.store
+            self.searcher.write(lambda: store.set_stars(paths, stars))
 
     # ------------------------------------------------------------ selection
 
@@ -224,6 +282,7 @@ class GalleryPanel(QWidget, ModePanel):
 
     def close_loader(self) -> None:
         self._settle.stop()
+        self.searcher.close()
         self.syncer.stop()
         self.model.close_loader()
 
@@ -246,6 +305,10 @@ class GalleryPanel(QWidget, ModePanel):
 
     def _update_labels(self) -> None:
         total = self.model.total
+        if self.model.query:
+            self.empty_label.setVisible(False)
+            self.status_label.setText(f"{total:,} match{'es' if total != 1 else ''}")
+            return
         self.empty_label.setVisible(total == 0)
         self.status_label.setText(
             f"{total:,} image{'s' if total != 1 else ''} in {self.model.store.root}"

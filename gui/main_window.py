@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
         self.upscale_panel.restore(settings.panel_state("upscale"))
         first = self.lab_panel if not self.create_panel.model_path else self.create_panel
         self.set_mode(self.modes.index(first))
+        query = settings.ui_value("gallery/query")
+        self.gallery_panel.set_query(query if isinstance(query, str) else "")
         self.gallery_panel.refresh()
         if client.gallery.notice:
             self.notices.say(client.gallery.notice)
@@ -340,6 +342,7 @@ class MainWindow(QMainWindow):
         self.settings.set_panel_state("create", self.create_panel.state())
         self.settings.set_panel_state("lab", self.lab_panel.state())
         self.settings.set_panel_state("upscale", self.upscale_panel.state())
+        self.settings.set_ui_value("gallery/query", self.gallery_panel.query)
 
     # ------------------------------------------------------------ focus and closing
 

@@ -254,6 +254,11 @@ class GalleryStore:
         query = parse_query(text)
         return self._items(self._index.search(query, limit, offset)) if self._index else []
 
+    def count_search(self, text: str) -> int:
+        """How many images a search matches (BadInput when it is malformed)."""
+        query = parse_query(text)
+        return self._index.count_matches(query) if self._index is not None else 0
+
     def _items(self, records: list[IndexRecord]) -> list[GalleryItem]:
         return [
             GalleryItem(

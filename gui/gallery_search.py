@@ -1,0 +1,69 @@
+"""The gallery's search and marks, run off the GUI thread.
+
+A search keystroke is an interactive move: the GUI thread never reads the index for it.
+`GallerySearcher` parses and runs the query on a one-thread pool and hands back the first
+page and the count; an answer to a query typed over since is dropped (its generation is
+stale). Stars and boards are written on the same thread, so a search asked for after a
+change sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from engine.api.errors import BadInput
+from engine.interface import Gallery
+from engine.store import StoreError
+
+
+class GallerySearcher(QObject):
+    # generation, the query, the first page (list of GalleryItem), how many match
+    answered = Signal(int, str, list, int)
+    refused = Signal(int, str, str)  # generation, the query, the sentence saying why
+    changed = Signal()  # stars or boards were written
+    failed = Signal(str)  # a write that could not be made, as a sentence
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # answers and writes in the order asked
+        self.generation = 0
+
+    def search(self, store: Gallery, text: str, page: int) -> int:
+        """Start a search; returns its generation (only the newest one's answer counts)."""
+        self.generation += 1
+        generation = self.generation
+        self._pool.start(lambda: self._run(store, text, page, generation))
+        return generation
+
+    def _run(self, store: Gallery, text: str, page: int, generation: int) -> None:
+        if generation != self.generation:
+            return  # typed over before it started
+        try:
+            items = store.search(text, limit=page)
+            total = store.count_search(text)
+        except BadInput as exc:
+            self.refused.emit(generation, text, str(exc))
+            return
+        self.answered.emit(generation, text, items, total)
+
+    def write(self, change: Callable[[], None]) -> None:
+        """Stars or boards, written through the store (PNG and index) off the GUI thread."""
+        self._pool.start(lambda: self._write(change))
+
+    def _write(self, change: Callable[[], None]) -> None:
+        try:
+            change()
+        except (BadInput, StoreError) as exc:
+            self.failed.emit(getattr(exc, "message", None) or str(exc))
+            return
+        self.changed.emit()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        return self._pool.waitForDone(timeout_ms)
+
+    def close(self) -> None:
+        self._pool.clear()
+        self._pool.waitForDone(5_000)

@@ -1,0 +1,46 @@
+"""The search field above the gallery grid: the query as typed, debounced, with the
+language's help as its tooltip and a sentence under it when the query is malformed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from engine.store.query import QUERY_HELP
+
+DEBOUNCE_MS = 150  # a search starts once typing pauses this long
+
+
+class SearchBar(QWidget):
+    query_changed = Signal(str)  # the query, once typing has paused
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = QLineEdit()
+        self.field.setPlaceholderText("Search: fox -blurry model:juggernaut stars:>=3")
+        self.field.setToolTip(QUERY_HELP)
+        self.field.setClearButtonEnabled(True)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #e07070;")
+        self.problem.hide()
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(lambda: self.query_changed.emit(self.text))
+        self.field.textChanged.connect(lambda _text: self._timer.start())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.field)
+        layout.addWidget(self.problem)
+
+    @property
+    def text(self) -> str:
+        return self.field.text().strip()
+
+    def set_text(self, text: str) -> None:
+        """Put back a saved query (its search starts after the same pause)."""
+        self.field.setText(text)
+
+    def show_problem(self, sentence: str | None) -> None:
+        """The malformed query's sentence under the field (None: the query is fine)."""
+        self.problem.setText(sentence or "")
+        self.problem.setVisible(bool(sentence))

@@ -1,0 +1,96 @@
+"""The gallery's search field and stars on the real window (issue 24).
+
+Pictures with recipes are saved through the store before the window opens; what a
+query should find is decided here from the prompts the test wrote, not by the parser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.store import GalleryStore
+from gui.gallery_model import PathRole
+from tests.test_store import sd, txt2img_batch
+
+PROMPTS = {"red fox in snow": 10, "blue fox at night": 20, "grey wolf": 30}
+
+
+@pytest.fixture
+def saved(settings) -> dict[str, Path]:
+    """Three pictures: the prompt each was made from, and where it was saved."""
+    paths = {}
+    with GalleryStore(settings.output_dir) as store:
+        for prompt, seed in PROMPTS.items():
+            request = sd(prompt, seed)
+            paths[prompt] = store.save(txt2img_batch(request)[0], request)
+    return paths
+
+
+def shown(panel) -> set[str]:
+    model = panel.model
+    return {model.index(row, 0).data(PathRole) for row in range(model.rowCount())}
+
+
+def expected(saved: dict[str, Path], word: str) -> set[str]:
+    return {str(path) for prompt, path in saved.items() if word in prompt.split()}
+
+
+def search(qtbot, panel, text: str) -> None:
+    panel.search_bar.field.setText(text)
+    qtbot.waitUntil(lambda: panel.model.query == text and not panel.search_bar.problem.isVisible())
+
+
+@pytest.fixture
+def panel(qtbot, saved, window):
+    window.set_mode(window.modes.index(window.gallery_panel))
+    panel = window.gallery_panel
+    qtbot.waitUntil(lambda: not panel.syncer.running and panel.model.total == len(PROMPTS))
+    return panel
+
+
+def test_typing_a_query_filters_the_grid(qtbot, saved, panel):
+    search(qtbot, panel, "fox")
+    assert shown(panel) == expected(saved, "fox") and len(shown(panel)) == 2
+    assert "2 matches" in panel.status_label.text()
+    search(qtbot, panel, "wolf")
+    assert shown(panel) == expected(saved, "wolf")
+    assert "stars:" in panel.search_bar.field.toolTip()
+
+
+def test_a_malformed_query_shows_a_sentence_and_keeps_the_grid(qtbot, saved, panel):
+    search(qtbot, panel, "fox")
+    panel.search_bar.field.setText("colour:red")
+    qtbot.waitUntil(panel.search_bar.problem.isVisible)
+    assert "colour:" in panel.search_bar.problem.text()
+    assert shown(panel) == expected(saved, "fox")
+    search(qtbot, panel, "wolf")  # a good query again: the sentence goes
+    assert not panel.search_bar.problem.isVisible()
+
+
+def test_pressing_3_stars_the_selection(qtbot, saved, panel):
+    wolf = str(saved["grey wolf"])
+    assert panel.select_path(wolf)
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_3)
+    qtbot.waitUntil(lambda: panel.store.marks(wolf).stars == 3)
+    search(qtbot, panel, "stars:>=3")
+    assert shown(panel) == {wolf}
+
+
+def test_the_query_is_back_after_a_restart(qtbot, saved, settings, trash):
+    from gui.app import create_main_window
+
+    first = create_main_window(settings)
+    qtbot.addWidget(first)
+    search(qtbot, first.gallery_panel, "wolf")
+    first.close_now()
+    second = create_main_window(settings)
+    qtbot.addWidget(second)
+    panel = second.gallery_panel
+    assert panel.query == "wolf"
+    qtbot.waitUntil(lambda: panel.model.query == "wolf", timeout=20_000)
+    assert shown(panel) == expected(saved, "wolf")
+    second.close_now()
