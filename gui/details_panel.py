@@ -42,6 +42,7 @@ from engine.api.requests import (
 from engine.api.sample_options import DiffusionSampleOptions
 from engine.store import ImageMetadata
 from engine.store.foreign import ForeignRead
+from engine.store.marks import Marks
 from gui.details_foreign import (
     A1111_TEXT_TOOLS,
     MADE_BY,
@@ -53,6 +54,7 @@ from gui.details_foreign import (
 from gui.details_image_parts import image_part_rows
 from gui.details_rows import (
     diffusion_rows,
+    marks_rows,
     option_rows,
     seed_range,
     short_hash,
@@ -308,11 +310,16 @@ class DetailsPanel(QWidget):
         self.show_metadata(None)
 
     def show_metadata(
-        self, meta: ImageMetadata | None, empty: str = EMPTY, foreign: ForeignRead | None = None
+        self,
+        meta: ImageMetadata | None,
+        empty: str = EMPTY,
+        foreign: ForeignRead | None = None,
+        marks: Marks | None = None,
     ) -> None:
-        """Describe `meta` (and what `foreign` read of another tool's metadata); with None,
-        say `empty` (why there is nothing to describe)."""
+        """Describe `meta` (and what `foreign` read of another tool's metadata, and the
+        gallery's stars and boards); with None, say `empty` (why there is nothing)."""
         self.meta, self.foreign = meta, foreign if meta is not None else None
+        self.marks = marks if meta is not None else None
         while self.grid.count():
             self.grid.takeAt(0).widget().deleteLater()
         rows = self.rows()
@@ -349,7 +356,9 @@ class DetailsPanel(QWidget):
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""
-        return describe_picture(self.meta, self.foreign) if self.meta is not None else []
+        if self.meta is None:
+            return []
+        return describe_picture(self.meta, self.foreign) + marks_rows(self.marks)
 
     def prompt(self) -> str:
         """The shown picture's prompt, from its recipe, its A1111 text or another tool's."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.api.requests import UpscaleRequest
 from engine.api.sample_options import DiffusionSampleOptions, SampleOptions, scalar_fields
+from engine.store.marks import MAX_STARS, Marks
 
 
 def option_rows(options: SampleOptions) -> list[tuple[str, Any]]:
@@ -75,3 +76,11 @@ def short_hash(recipe: dict) -> str:
 def versions(recipe: dict) -> str:
     parts = [f"{name} {recipe[name]}" for name in ("torch", "diffusers") if recipe.get(name)]
     return ", ".join(parts)
+
+
+def marks_rows(marks: Marks | None) -> list[tuple[str, str]]:
+    """The picture's stars (always, so the keys 0-5 have something to change) and boards."""
+    if marks is None:
+        return []
+    rows = [("Stars", "★" * marks.stars + "☆" * (MAX_STARS - marks.stars))]
+    return rows + ([("Boards", ", ".join(marks.boards))] if marks.boards else [])

@@ -40,6 +40,7 @@ class GalleryPanel(QWidget, ModePanel):
     current_changed = Signal(str)  # the image under the keyboard/mouse selection
     deleted = Signal(object)  # list of engine.store.Trashed, for Undo
     failed = Signal(str)  # a sentence for the user
+    mark_failed = Signal(str)  # stars or a board could not be written: why
     notice = Signal(str)  # something the user should know (the index was rebuilt…)
     upscale_requested = Signal(list)  # paths of the selected images
     send_to_requested = Signal(str, str)  # a path, and how Create starts from it
@@ -107,7 +108,7 @@ class GalleryPanel(QWidget, ModePanel):
         self.searcher.answered.connect(self._found)
         self.searcher.refused.connect(self._refused)
         self.searcher.changed.connect(self.refresh)
-        self.searcher.failed.connect(self.failed)
+        self.searcher.failed.connect(self.mark_failed)
         layout.addWidget(self.search_bar)
         layout.addLayout(header)
         layout.addWidget(self.empty_label)

@@ -161,6 +161,8 @@ class MainWindow(QMainWindow):
         self.gallery_panel.deleted.connect(self._deleted)
         self.gallery_panel.failed.connect(lambda text: self.notices.error("Not deleted", text))
         self.gallery_panel.notice.connect(say)
+        self.gallery_panel.mark_failed.connect(lambda text: self.notices.error("Not marked", text))
+        self.gallery_panel.searcher.changed.connect(self.view.marks_changed)
         self.gallery_panel.upscale_requested.connect(self.upscale_files)
         self.upscale_panel.notice.connect(say)
         self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))

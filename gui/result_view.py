@@ -13,12 +13,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from engine.api.errors import BadInput
 from engine.api.events import Cancelled, Finished, Preview
 from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
 from engine.store import StoreError, metadata_from_text
+from engine.store.marks import Marks
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
@@ -223,6 +225,17 @@ class ResultView(QObject):
                 metadata_from_text(image.png_text, image.width, image.height)
             )
 
+    def marks_changed(self) -> None:
+        """Stars or boards were set in the gallery: the details of the shown file follow."""
+        if self.shown_file and self.details.meta is not None:
+            self._show_details_of_file(self.shown_file)
+
+    def _marks(self, path: str) -> Marks | None:
+        try:
+            return self.client.gallery.marks(Path(path))
+        except (StoreError, BadInput):
+            return None
+
     def _show_details_of_file(self, path: str) -> None:
         try:
             meta = self.client.gallery.metadata(Path(path))
@@ -230,7 +243,7 @@ class ResultView(QObject):
             self.details.show_metadata(None)
             self.foreign.open(Path(path))
             return
-        self.details.show_metadata(meta)
+        self.details.show_metadata(meta, marks=self._marks(path))
         if meta.recipe is None and meta.path is not None:
             # Another tool's picture: what its own metadata says (ComfyUI's graph,
             # InvokeAI's JSON…) follows, read off the GUI thread.

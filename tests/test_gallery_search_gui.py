@@ -70,12 +70,15 @@ def test_a_malformed_query_shows_a_sentence_and_keeps_the_grid(qtbot, saved, pan
     assert not panel.search_bar.problem.isVisible()
 
 
-def test_pressing_3_stars_the_selection(qtbot, saved, panel):
+def test_pressing_3_stars_the_selection(qtbot, saved, panel, window):
     wolf = str(saved["grey wolf"])
     assert panel.select_path(wolf)
+    assert ("Stars", "☆☆☆☆☆") in window.details.rows()
     panel.view.setFocus()
     qtbot.keyClick(panel.view, Qt.Key.Key_3)
-    qtbot.waitUntil(lambda: panel.store.marks(wolf).stars == 3)
+    qtbot.waitUntil(lambda: ("Stars", "★★★☆☆") in window.details.rows())
+    assert panel.store.marks(wolf).stars == 3
+    assert b"latentstudio-library" in Path(wolf).read_bytes()  # in the PNG too
     search(qtbot, panel, "stars:>=3")
     assert shown(panel) == {wolf}
 
