@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.interface import Gallery
 from engine.store import StoreError, can_undo_delete
+from gui import gallery_boards
 from gui.gallery_model import PAGE, THUMB, GalleryModel, PathRole
 from gui.gallery_search import GallerySearcher
 from gui.gallery_search_bar import SearchBar
@@ -88,6 +89,7 @@ class GalleryPanel(QWidget, ModePanel):
                 trash_action,
                 self.rescan_action,
                 *self._star_actions(),
+                self._board_action(),
             ]
         )
 
@@ -208,9 +210,29 @@ class GalleryPanel(QWidget, ModePanel):
             actions.append(action)
         return actions
 
+    def _board_action(self) -> QAction:
+        action = QAction("Add to Board…", self.view)
+        action.setShortcut(QKeySequence("B"))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(self.add_to_board)
+        return action
+
+    def add_to_board(self) -> None:
+        """Ask which board (one already made, or a new name); add the selection to it."""
+        paths = self._marked_paths()
+        if not paths:
+            return
+        store = self.model.store
+        name = gallery_boards.ask_board(store.boards(), len(paths), self)
+        if name:
+            self.searcher.write(lambda: store.add_to_board(paths, name))
+
+    def _marked_paths(self) -> list[str]:
+        return self.selected_paths() or [p for p in [self.current_path()] if p]
+
     def set_stars(self, stars: int) -> None:
         """Stars on the selection (or the current image), written off the GUI thread."""
-        paths = self.selected_paths() or [p for p in [self.current_path()] if p]
+        paths = self._marked_paths()
         if paths:
             store = self.model.store
             self.searcher.write(lambda: store.set_stars(paths, stars))

@@ -83,6 +83,25 @@ def test_pressing_3_stars_the_selection(qtbot, saved, panel, window):
     assert shown(panel) == {wolf}
 
 
+def test_key_b_adds_the_selection_to_a_board_that_search_finds(qtbot, saved, panel, monkeypatch):
+    asked = []
+
+    def answer(boards, count, parent=None):
+        asked.append((boards, count))
+        return "keepers"
+
+    monkeypatch.setattr("gui.gallery_boards.ask_board", answer)
+    foxes = expected(saved, "fox")
+    search(qtbot, panel, "fox")
+    panel.view.selectAll()
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_B)
+    assert asked == [([], 2)]
+    search(qtbot, panel, "board:keepers")
+    assert shown(panel) == foxes
+    assert panel.store.boards() == ["keepers"]
+
+
 def test_the_query_is_back_after_a_restart(qtbot, saved, settings, trash):
     from gui.app import create_main_window
 
@@ -97,3 +116,15 @@ def test_the_query_is_back_after_a_restart(qtbot, saved, settings, trash):
     qtbot.waitUntil(lambda: panel.model.query == "wolf", timeout=20_000)
     assert shown(panel) == expected(saved, "wolf")
     second.close_now()
+
+
+def test_the_board_dialog_offers_the_boards_and_takes_a_new_name(qtbot):
+    from gui.gallery_boards import BoardDialog
+
+    dialog = BoardDialog(["keepers", "rejects"], 3)
+    qtbot.addWidget(dialog)
+    names = dialog.names
+    assert [names.itemText(i) for i in range(names.count())] == ["keepers", "rejects"]
+    assert dialog.name == ""
+    names.setCurrentText("  my picks ")
+    assert dialog.name == "my picks"
