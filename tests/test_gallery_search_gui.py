@@ -6,6 +6,7 @@ query should find is decided here from the prompts the test wrote, not by the pa
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,29 @@ def test_typing_a_query_filters_the_grid(qtbot, saved, panel):
     search(qtbot, panel, "wolf")
     assert shown(panel) == expected(saved, "wolf")
     assert "stars:" in panel.search_bar.field.toolTip()
+
+
+def test_keystrokes_search_off_the_gui_thread_and_stale_answers_are_dropped(
+    qtbot, saved, panel, monkeypatch
+):
+    threads = []
+    store = panel.store
+    real = type(store).search
+
+    def recorded(self, text, limit=None, offset=0):
+        threads.append((text, threading.current_thread() is threading.main_thread()))
+        return real(self, text, limit, offset)
+
+    monkeypatch.setattr(type(store), "search", recorded)
+    for typed in ("f", "fo", "fox", "fox w", "wolf"):  # as typed, faster than the pause
+        panel.search_bar.field.setText(typed)
+    panel.searcher.search(store, "fox", 300)  # an answer that is stale before it comes
+    search(qtbot, panel, "wolf")
+    panel.searcher.wait()
+    qtbot.wait(50)  # let a stale answer arrive, if one were to be shown
+    assert shown(panel) == expected(saved, "wolf")
+    assert threads and not any(on_gui for _text, on_gui in threads)
+    assert "fo" not in [text for text, _gui in threads]  # debounced: not searched
 
 
 def test_a_malformed_query_shows_a_sentence_and_keeps_the_grid(qtbot, saved, panel):
