@@ -100,6 +100,13 @@ class GalleryModel(QAbstractListModel):
         self._rows = {str(item.path): row for row, item in enumerate(self._items)}
         self.endResetModel()
 
+    def forget(self, paths: list[str]) -> None:
+        """Drop the rows of files gone (deleted) until the next listing."""
+        gone = set(paths)
+        kept = [item for item in self._items if str(item.path) not in gone]
+        if len(kept) != len(self._items):
+            self.show_found(self.query, kept, self._total - (len(self._items) - len(kept)))
+
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: B008, N802
         return not parent.isValid() and len(self._items) < self._total
 

@@ -277,6 +277,8 @@ class GalleryPanel(QWidget, ModePanel):
             except StoreError as exc:
                 self.failed.emit(exc.message)
                 break
+        # A search's rows come back later, off the GUI thread: the deleted leave now.
+        self.model.forget([str(t.original) for t in trashed])
         self.refresh()
         if trashed:
             self.deleted.emit(trashed)

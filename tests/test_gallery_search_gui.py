@@ -126,6 +126,17 @@ def test_key_b_adds_the_selection_to_a_board_that_search_finds(qtbot, saved, pan
     assert panel.store.boards() == ["keepers"]
 
 
+def test_deleting_while_searching_selects_a_picture_still_there(qtbot, saved, panel):
+    search(qtbot, panel, "fox")
+    first = panel.model.index(0, 0).data(PathRole)
+    panel.view.setCurrentIndex(panel.model.index(0, 0))
+    panel.delete_selected()
+    assert first not in shown(panel)
+    assert panel.current_path() in expected(saved, "fox") - {first}
+    qtbot.waitUntil(lambda: panel.model.total == 1)
+    assert shown(panel) == expected(saved, "fox") - {first}
+
+
 def test_the_query_is_back_after_a_restart(qtbot, saved, settings, trash):
     from gui.app import create_main_window
 
