@@ -29,6 +29,7 @@ from engine.handle import JobHandle
 from engine.interface import Catalogue, Engine, Gallery
 from engine.local_engine import LocalCatalogue
 from engine.store.errors import StoreError
+from engine.store.marks import Marks
 from gui.main_window import MainWindow
 from gui.settings import AppSettings
 from tests.test_engine_interface import structural_problems
@@ -56,6 +57,27 @@ class EmptyGallery:
 
     def count(self) -> int:
         return 0
+
+    def search(self, text: str, limit: int | None = None, offset: int = 0) -> list:
+        return []
+
+    def count_search(self, text: str) -> int:
+        return 0
+
+    def set_stars(self, paths: list[Path | str], stars: int) -> None:
+        raise StoreError("This engine keeps no pictures to star.")
+
+    def add_to_board(self, paths: list[Path | str], name: str) -> None:
+        raise StoreError("This engine keeps no pictures to put on a board.")
+
+    def remove_from_board(self, paths: list[Path | str], name: str) -> None:
+        raise StoreError("This engine keeps no pictures to take off a board.")
+
+    def marks(self, path: Path | str) -> Marks:
+        return Marks()
+
+    def boards(self) -> list[str]:
+        return []
 
     def metadata(self, path: Path) -> Any:
         raise FileNotFoundError(path)
