@@ -35,10 +35,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
 from spandrel.architectures.Compact import Compact
 
-from engine.atomic import write_bytes_atomic
 from engine.models.upscale.adversarial import (
     PatchDiscriminator,
     RandomFeatureLoss,
@@ -46,7 +45,12 @@ from engine.models.upscale.adversarial import (
     high_pass_loss,
     relativistic_losses,
 )
-from engine.models.upscale.training import SR_PRESETS, PatchSampler, training_photos
+from engine.models.upscale.training import (
+    SR_PRESETS,
+    PatchSampler,
+    training_photos,
+    write_upscaler,
+)
 from engine.resources import BUNDLED_MODELS_DIR
 from engine.train.determinism import deterministic_cpu
 
@@ -174,32 +178,20 @@ def save_gan_upscaler(
     net: torch.nn.Module, preset: GanSrPreset, out: Path, steps: int, seconds: float
 ) -> Path:
     """The generator alone, as a plain Compact state dict, and its record."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    write_bytes_atomic(out, save(tensors))
     base = SR_PRESETS[preset.scale]
-    record = {
-        "family": "upscale",
-        "format": 1,
-        "config": {
-            "architecture": "RealESRGAN Compact",
-            "num_feat": base.num_feat,
-            "num_conv": base.num_conv,
-            "adversarial": True,
-            "loss": "relativistic average GAN + random-feature perceptual + high-pass L1 "
-            "+ grid L1 + L1",
-            **asdict(preset),
-        },
-        "meta": {
-            "about": ABOUT,
-            "dataset": "skimage.data photos + emoji",
-            "started_from": preset.start_from,
-            "steps": steps,
-            "train_seconds": round(seconds, 1),
-            "torch": torch.__version__,
-        },
+    config = {
+        "architecture": "RealESRGAN Compact",
+        "num_feat": base.num_feat,
+        "num_conv": base.num_conv,
+        "adversarial": True,
+        "loss": "relativistic average GAN + random-feature perceptual + high-pass L1 "
+        "+ grid L1 + L1",
+        **asdict(preset),
     }
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    write_bytes_atomic(out.with_suffix(".json"), text.encode())
-    return out
+    meta = {
+        "about": ABOUT,
+        "started_from": preset.start_from,
+        "steps": steps,
+        "train_seconds": round(seconds, 1),
+    }
+    return write_upscaler(net, out, config, meta)

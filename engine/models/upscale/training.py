@@ -155,6 +155,13 @@ def train_sr(preset: SrPreset, out: Path, steps: int = 0, log=print) -> Path:
 
 
 def save_upscaler(net: torch.nn.Module, preset: SrPreset, out: Path, steps: int, seconds: float):
+    config = {"architecture": "RealESRGAN Compact", **asdict(preset)}
+    return write_upscaler(net, out, config, {"steps": steps, "train_seconds": round(seconds, 1)})
+
+
+def write_upscaler(net: torch.nn.Module, out: Path, config: dict, meta: dict) -> Path:
+    """The network as a plain Compact state dict any spandrel tool loads, and its JSON
+    record beside it (both written atomically)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
@@ -162,13 +169,8 @@ def save_upscaler(net: torch.nn.Module, preset: SrPreset, out: Path, steps: int,
     record = {
         "family": "upscale",
         "format": 1,
-        "config": {"architecture": "RealESRGAN Compact", **asdict(preset)},
-        "meta": {
-            "dataset": "skimage.data photos + emoji",
-            "steps": steps,
-            "train_seconds": round(seconds, 1),
-            "torch": torch.__version__,
-        },
+        "config": config,
+        "meta": {"dataset": "skimage.data photos + emoji", "torch": torch.__version__, **meta},
     }
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
     write_bytes_atomic(out.with_suffix(".json"), text.encode())
