@@ -90,3 +90,35 @@ def _create_temp(path: Path) -> tuple[Path, int]:
             return temp, os.open(temp, _FLAGS, 0o666)
         except FileExistsError:
             continue
+
+
+def write_new_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """write_atomic for a file that must not replace another: FileExistsError when
+    `path` is taken (the caller picks another name), even one made a moment ago by
+    another program. The temp file is linked to its name (the link fails when the name
+    exists) where the file system has hard links; elsewhere (FAT, exFAT) a last look
+    before the rename has to do.
+    """
+    path = Path(path)
+    temp, fd = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        _place_new(temp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+    fsync_folder(path.parent)
+
+
+def _place_new(temp: Path, path: Path) -> None:
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (EPERM, ENOTSUP, ...): rename if still free
+        if os.path.lexists(path):
+            raise FileExistsError(path) from None
+        os.replace(temp, path)
