@@ -20,10 +20,10 @@ def run_gallery(args: argparse.Namespace) -> int:
     if not args.out.strip():
         print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.paths and not _marking(args):
+    if args.paths and not _marking(args) and not _exporting(args):
         print(
-            "error: pictures were named without --star, --board or --unboard; say what to "
-            "do with them.",
+            "error: pictures were named without --star, --board, --unboard, --export or "
+            "--contact-sheet; say what to do with them.",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -42,6 +42,10 @@ def run_gallery(args: argparse.Namespace) -> int:
                 print(json.dumps({"rebuilt": total}), flush=True)
                 return 0
             store.sync()
+            if _exporting(args):
+                from engine.cli_export import run_export
+
+                return run_export(store, args)
             if _marking(args):
                 return _mark(store, args)
             if args.search is not None:
@@ -65,6 +69,13 @@ def run_gallery(args: argparse.Namespace) -> int:
 
 def _marking(args: argparse.Namespace) -> bool:
     return args.star is not None or args.board is not None or args.unboard is not None
+
+
+def _exporting(args: argparse.Namespace) -> bool:
+    return (
+        getattr(args, "export", None) is not None
+        or getattr(args, "contact_sheet", None) is not None
+    )
 
 
 def _mark(store, args: argparse.Namespace) -> int:

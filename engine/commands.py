@@ -261,6 +261,33 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
         help="pictures for --star/--board/--unboard; the output folder's are written "
         "(one PNG text chunk, pixels untouched), any other folder's are kept in the index only",
     )
+    _export_arguments(parser)
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    """gallery --export / --contact-sheet: of the PATHs, or of --search's matches."""
+    parser.add_argument(
+        "--export", metavar="FOLDER", help="copy the PATHs (or --search's matches) to FOLDER"
+    )
+    parser.add_argument(
+        "--strip", action="store_true", help="--export without metadata (pixels only)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("png", "jpeg", "webp"),
+        help="--export as this format (default: each picture's own; JPEG/WebP carry the "
+        "A1111 text in EXIF UserComment)",
+    )
+    parser.add_argument(
+        "--quality", type=int, default=90, help="JPEG/WebP quality, 1-100 (WebP 100: lossless)"
+    )
+    parser.add_argument(
+        "--contact-sheet", metavar="FILE", help="draw the PATHs' thumbnails on one PNG, FILE"
+    )
+    parser.add_argument("--sheet-columns", type=int, default=4, help="--contact-sheet columns")
+    parser.add_argument(
+        "--sheet-tile", type=int, default=256, help="--contact-sheet thumbnail size in pixels"
+    )
 
 
 def _score_arguments(parser: argparse.ArgumentParser) -> None:

@@ -163,21 +163,23 @@ def _export_one(source: Path, folder: Path, how: ExportOptions, stop) -> Path:
     fmt = how.format or own
     if how.metadata == "keep" and fmt == own:
         suffix = source.suffix if source.suffix.lower() in _suffixes(own) else FORMATS[own][1]
-        return _write_new(folder, safe_stem(source.stem), suffix, _copier(source, stop))
+        return write_under_free_name(folder, safe_stem(source.stem), suffix, _copier(source, stop))
     text = a1111_text(source) if how.metadata == "keep" else None
     data = _encoded(source, fmt, text, how.quality)
     if stop():
         raise _Cancelled
-    return _write_new(folder, safe_stem(source.stem), FORMATS[fmt][1], lambda f: f.write(data))
+    return write_under_free_name(
+        folder, safe_stem(source.stem), FORMATS[fmt][1], lambda f: f.write(data)
+    )
 
 
 def _own_format(source: Path) -> str:
-    """"png", "jpeg" or "webp"; Unreadable (a sentence) for anything else."""
+    """ "png", "jpeg" or "webp"; Unreadable (a sentence) for anything else."""
     try:
         with Image.open(source) as image:
             fmt = _PILLOW_FORMATS.get(str(image.format))
     except FileNotFoundError:
-        raise Unreadable("it no longer exists.") from None
+        raise Unreadable("it does not exist (moved or deleted?).") from None
     except IsADirectoryError:
         raise Unreadable("it is a folder, not a picture.") from None
     except OSError as exc:
@@ -223,7 +225,9 @@ def _copier(source: Path, stop) -> Callable[[BinaryIO], None]:
     return copy
 
 
-def _write_new(folder: Path, stem: str, suffix: str, write: Callable[[BinaryIO], None]) -> Path:
+def write_under_free_name(
+    folder: Path, stem: str, suffix: str, write: Callable[[BinaryIO], None]
+) -> Path:
     """Write under the first free name of `stem` in `folder`."""
     for name in candidates(stem, suffix):
         target = folder / name
@@ -235,4 +239,3 @@ def _write_new(folder: Path, stem: str, suffix: str, write: Callable[[BinaryIO],
             continue
         return target
     raise OSError(errno.EEXIST, f"every name for {stem}{suffix} is taken")
-
