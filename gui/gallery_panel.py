@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from engine.interface import Gallery
 from engine.store import StoreError, can_undo_delete
 from gui import gallery_boards
+from gui.export_dialog import ContactSheetDialog, ExportDialog
 from gui.gallery_model import PAGE, THUMB, GalleryModel, PathRole
 from gui.gallery_search import GallerySearcher
 from gui.gallery_search_bar import SearchBar
@@ -73,6 +74,10 @@ class GalleryPanel(QWidget, ModePanel):
         self.send_menu = send_to_menu(self.view, self._send_current)
         reveal_action = QAction("Show in Folder", self.view)
         reveal_action.triggered.connect(self._reveal_current)
+        export_action = QAction("Export…", self.view)
+        export_action.triggered.connect(self.export_selected)
+        sheet_action = QAction("Contact Sheet…", self.view)
+        sheet_action.triggered.connect(self.contact_sheet_selected)
         trash_action = QAction("Move to Trash", self.view)
         trash_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         trash_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -86,6 +91,8 @@ class GalleryPanel(QWidget, ModePanel):
                 upscale_action,
                 self.send_menu.menuAction(),
                 reveal_action,
+                export_action,
+                sheet_action,
                 trash_action,
                 self.rescan_action,
                 *self._star_actions(),
@@ -323,6 +330,21 @@ class GalleryPanel(QWidget, ModePanel):
     def _send_current(self, kind: str) -> None:
         if (path := self.current_path()) is not None:
             self.send_to_requested.emit(path, kind)
+
+    def export_selected(self) -> ExportDialog | None:
+        """Export… the selection (or the current image): folder, metadata, format."""
+        if paths := self._marked_paths():
+            dialog = ExportDialog(paths, parent=self)
+            dialog.open()
+            return dialog
+        return None
+
+    def contact_sheet_selected(self) -> ContactSheetDialog | None:
+        if paths := self._marked_paths():
+            dialog = ContactSheetDialog(paths, self.model.store, parent=self)
+            dialog.open()
+            return dialog
+        return None
 
     def _reveal_current(self) -> None:
         if (path := self.current_path()) is not None:
