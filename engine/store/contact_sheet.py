@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from engine.api.errors import BadInput
 from engine.store.errors import reason
@@ -125,6 +125,8 @@ def thumbnail(source: Path, side: int) -> Image.Image:
             rgba = image.convert("RGBA")
     except _Unreadable:
         raise
+    except UnidentifiedImageError:
+        raise _Unreadable("it is not a picture that can be read.") from None
     except OSError as exc:
         raise _Unreadable(f"it cannot be read ({reason(exc)}).") from None
     except Exception as exc:  # a damaged picture: Pillow raises many types

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from engine.api.errors import BadInput
 from engine.atomic import write_new_atomic
@@ -182,6 +182,8 @@ def _own_format(source: Path) -> str:
         raise Unreadable("it does not exist (moved or deleted?).") from None
     except IsADirectoryError:
         raise Unreadable("it is a folder, not a picture.") from None
+    except UnidentifiedImageError:  # an OSError to Pillow, but the disk is fine
+        raise Unreadable("it is not a picture that can be read.") from None
     except OSError as exc:
         raise Unreadable(f"it cannot be read ({reason(exc)}).") from None
     except Exception as exc:  # Pillow signals junk with many types
