@@ -404,3 +404,35 @@ def test_cli_exports_a_search_and_draws_a_sheet(ours, tmp_path):
     assert user_comment(out / (ours[0].stem + ".jpg")).startswith(b"UNICODE\0")
     with Image.open(io.BytesIO((out / "sheet.png").read_bytes())) as sheet:
         assert sheet.size == tuple(lines[1]["size"])
+
+
+def test_on_a_disk_without_hard_links_names_are_still_never_reused(ours, tmp_path, monkeypatch):
+    def no_links(*_args):
+        raise PermissionError(errno.EPERM, "Operation not permitted")  # as FAT answers
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = export(ours[:1], tmp_path / "out")
+    second = export(ours[:1], tmp_path / "out")
+    assert [first.written[0].name, second.written[0].name] == [
+        ours[0].name,
+        f"{ours[0].stem} (2).png",
+    ]
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(
+        [first.written[0].name, second.written[0].name]
+    )
+
+
+@pytest.mark.parametrize("fmt", ["", "png", "jpeg", "webp"])
+def test_stripping_a_jpeg_drops_its_exif_and_xmp(tmp_path, fmt):
+    (tmp_path / "src").mkdir()
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + A1111.encode("utf-16-be")
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>a fox</rdf:RDF></x:xmpmeta>'
+    source = tmp_path / "src" / "shot.jpg"
+    Image.new("RGB", (16, 8), "teal").save(source, "JPEG", exif=exif, xmp=xmp, comment=b"fox")
+    assert read_picture(source).fields["seed"] == 5  # it did say something
+    report = export([source], tmp_path / "out", ExportOptions(metadata="strip", format=fmt))
+    data = report.written[0].read_bytes()
+    assert b"a fox" not in data and b"fox" not in data and b"Exif\0" not in data
+    assert "a fox".encode("utf-16-be") not in data
+    assert read_picture(report.written[0]).fields == {}

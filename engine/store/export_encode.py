@@ -6,8 +6,8 @@ text or with no metadata at all.
   fields our foreign readers mapped, written the way A1111 writes them.
 - JPEG and WebP carry it in EXIF UserComment (0x9286, in the Exif IFD) as A1111 writes
   it through piexif.helper.UserComment.dump(text, encoding="unicode"): "UNICODE\\0" and
-  then UTF-16 big-endian. Civitai and A1111's PNG Info read it there. A PNG carries it
-  as a `parameters` text chunk.
+  then UTF-16 big-endian, where A1111's PNG Info (and sites that read A1111 text)
+  look. A PNG carries it as a `parameters` text chunk.
 - Stripped: pixels only. No text chunk, no EXIF, no XMP. The ICC colour profile is
   kept: it holds no words about the picture, and without it the colours would change.
 - A picture whose EXIF says "rotated" is turned upright first, as the new file has no
@@ -34,6 +34,7 @@ FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".
 UNICODE_PREFIX = b"UNICODE\0"
 # A JPEG's APP1 segment holds 65,533 bytes; the rest of the EXIF takes a few dozen.
 MAX_JPEG_EXIF = 65_000
+_PIXEL_INFO = ("icc_profile", "transparency")  # colours and which one is see-through
 MAX_PIXELS = 16384 * 16384  # a larger picture is not one anyone generated
 # A1111's names for our fields, in the order A1111 writes them.
 _A1111_KEYS = (
@@ -88,6 +89,9 @@ def encode(image: Image.Image, fmt: str, text: str | None, quality: int) -> byte
     pil_format, _suffix = FORMATS[fmt]
     image = ImageOps.exif_transpose(image) or image
     image = _for_format(image, fmt)
+    # Pillow saves some of `info` unasked (XMP into a JPEG, say): only what describes
+    # the pixels stays, and the metadata asked for is passed below.
+    image.info = {k: v for k, v in image.info.items() if k in _PIXEL_INFO}
     options: dict[str, Any] = {}
     icc = image.info.get("icc_profile")
     if icc:
