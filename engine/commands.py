@@ -279,14 +279,24 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         "A1111 text in EXIF UserComment)",
     )
     parser.add_argument(
-        "--quality", type=int, default=90, help="JPEG/WebP quality, 1-100 (WebP 100: lossless)"
+        "--quality",
+        metavar="N",
+        type=int,
+        default=90,
+        help="JPEG/WebP quality, 1-100 (WebP 100: lossless)",
     )
     parser.add_argument(
         "--contact-sheet", metavar="FILE", help="draw the PATHs' thumbnails on one PNG, FILE"
     )
-    parser.add_argument("--sheet-columns", type=int, default=4, help="--contact-sheet columns")
     parser.add_argument(
-        "--sheet-tile", type=int, default=256, help="--contact-sheet thumbnail size in pixels"
+        "--sheet-columns", metavar="N", type=int, default=4, help="--contact-sheet columns"
+    )
+    parser.add_argument(
+        "--sheet-tile",
+        metavar="PX",
+        type=int,
+        default=256,
+        help="--contact-sheet thumbnail size in pixels",
     )
 
 
