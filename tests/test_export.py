@@ -436,3 +436,46 @@ def test_stripping_a_jpeg_drops_its_exif_and_xmp(tmp_path, fmt):
     assert b"a fox" not in data and b"fox" not in data and b"Exif\0" not in data
     assert "a fox".encode("utf-16-be") not in data
     assert read_picture(report.written[0]).fields == {}
+
+
+def ifd_entries(tiff: bytes, offset: int) -> dict[int, tuple[int, int, bytes]]:
+    """tag -> (type, count, the 4-byte value/offset field) of one TIFF IFD, read by hand."""
+    order = "<" if tiff[:2] == b"II" else ">"
+    (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
+    entries = {}
+    for i in range(count):
+        at = offset + 2 + 12 * i
+        tag, kind, n = struct.unpack(order + "HHI", tiff[at : at + 8])
+        entries[tag] = (kind, n, tiff[at + 8 : at + 12])
+    return entries
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_the_user_comment_is_an_undefined_tag_in_the_exif_ifd(ours, tmp_path, fmt):
+    """As EXIF 2.3 has it and piexif (A1111's reader) needs it: type 7, UNDEFINED; a
+    BYTE tag (what Pillow's Image.Exif writes for bytes) reads back as numbers."""
+    report = export(ours[:1], tmp_path / "out", ExportOptions(format=fmt))
+    with Image.open(report.written[0]) as image:
+        raw = image.info["exif"]
+    tiff = raw[6:] if raw.startswith(b"Exif\0\0") else raw
+    order = "<" if tiff[:2] == b"II" else ">"
+    (first,) = struct.unpack(order + "I", tiff[4:8])
+    _kind, _n, pointer = ifd_entries(tiff, first)[EXIF_IFD]
+    (exif_ifd,) = struct.unpack(order + "I", pointer)
+    kind, count, where = ifd_entries(tiff, exif_ifd)[USER_COMMENT]
+    (at,) = struct.unpack(order + "I", where)
+    with Image.open(ours[0]) as image:
+        text = image.text["parameters"]
+    assert kind == 7 and count == 8 + 2 * len(text)
+    assert tiff[at : at + count] == b"UNICODE\0" + text.encode("utf-16-be")
+
+
+def test_keeping_metadata_into_png_writes_the_parameters_chunk(tmp_path):
+    (tmp_path / "src").mkdir()
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + A1111.encode("utf-16-be")
+    source = tmp_path / "src" / "shot.jpg"
+    Image.new("RGB", (16, 8), "teal").save(source, "JPEG", exif=exif)
+    report = export([source], tmp_path / "out", ExportOptions(format="png"))
+    with Image.open(report.written[0]) as image:
+        assert image.format == "PNG" and image.text == {"parameters": A1111}

@@ -18,6 +18,7 @@ text or with no metadata at all.
 from __future__ import annotations
 
 import io
+import struct
 from typing import Any
 
 from PIL import Image, ImageOps, PngImagePlugin
@@ -32,6 +33,8 @@ from engine.store.foreign.result import ForeignRead
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
 UNICODE_PREFIX = b"UNICODE\0"
+_LONG, _UNDEFINED = 4, 7  # TIFF field types
+_NO_NEXT_IFD = b"\0\0\0\0"
 # A JPEG's APP1 segment holds 65,533 bytes; the rest of the EXIF takes a few dozen.
 MAX_JPEG_EXIF = 65_000
 _PIXEL_INFO = ("icc_profile", "transparency")  # colours and which one is see-through
@@ -113,15 +116,27 @@ def encode(image: Image.Image, fmt: str, text: str | None, quality: int) -> byte
 
 
 def _exif(text: str, fmt: str) -> bytes:
-    exif = Image.Exif()
-    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = user_comment(_utf8_safe(text))
-    data = exif.tobytes()
+    data = exif_block(user_comment(_utf8_safe(text)))
     if fmt == "jpeg" and len(data) > MAX_JPEG_EXIF:
         raise CannotEncode(
             f"its parameters text ({len(text):,} characters) is too long for a JPEG's EXIF "
             "(64 KiB); export it as PNG or WebP, or strip the metadata."
         )
     return data
+
+
+def exif_block(comment: bytes) -> bytes:
+    """EXIF holding one tag, UserComment, typed UNDEFINED (7) in the Exif IFD, big-endian
+    as piexif writes it. Built by hand: Pillow's Image.Exif does not know the tag and
+    types bytes as BYTE (1), which piexif (A1111's reader) returns as a tuple of
+    numbers, not as the text."""
+    exif_ifd_at = 8 + 2 + 12 + 4  # after the header and IFD0's one entry
+    data_at = exif_ifd_at + 2 + 12 + 4
+    ifd0 = struct.pack(">HHHII", 1, EXIF_IFD, _LONG, 1, exif_ifd_at) + _NO_NEXT_IFD
+    exif_ifd = struct.pack(">HHHII", 1, USER_COMMENT, _UNDEFINED, len(comment), data_at)
+    return (
+        b"Exif\0\0" + b"MM\0\x2a" + struct.pack(">I", 8) + ifd0 + exif_ifd + _NO_NEXT_IFD + comment
+    )
 
 
 def _for_format(image: Image.Image, fmt: str) -> Image.Image:
