@@ -110,10 +110,6 @@ class SourceFolders:
         path = Path(key)
         return path.is_absolute() and any(path.is_relative_to(f) for f in self.folders)
 
-    def scan(self) -> Iterator[Path]:
-        for folder in self.folders:
-            yield from scan_pictures(folder)
-
     def reconcile(
         self,
         index: GalleryIndex,
@@ -123,10 +119,11 @@ class SourceFolders:
         """Index the source pictures the index lacks; drop the rows of those gone, or of
         folders no longer listed. A gone picture's stars are forgotten; those of a folder
         that is missing (a drive not mounted) or was removed are kept for its return."""
-        on_disk = {p.as_posix(): p for p in self.scan()}
+        folders = self.folders  # one list for the whole run, whatever `set` does meanwhile
+        on_disk = {p.as_posix(): p for f in folders for p in scan_pictures(f)}
         indexed = set(index.outside_paths())
         gone = sorted(indexed - on_disk.keys())
-        present = [f for f in self.folders if _is_dir(f)]
+        present = [f for f in folders if _is_dir(f)]
         index.drop(gone, forget_marks=[k for k in gone if _under(k, present)])
         missing = sorted(on_disk.keys() - indexed)
         added, notes = 0, []
