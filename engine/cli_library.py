@@ -14,7 +14,8 @@ from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED
 
 
 def run_gallery(args: argparse.Namespace) -> int:
-    """List (after bringing the index up to date), --check, or --rebuild a gallery."""
+    """List (after bringing the index up to date), --check, or --rebuild a gallery, with
+    the --source folders of other tools (read only) listed too."""
     from engine.store import GalleryStore, StoreError
 
     if not args.out.strip():
@@ -35,6 +36,8 @@ def run_gallery(args: argparse.Namespace) -> int:
         with GalleryStore(root) as store:
             if store.error:
                 raise StoreError(store.error)
+            if problems := store.set_source_folders([Path(f).expanduser() for f in args.source]):
+                raise StoreError(" ".join(problems))
             if args.check:
                 return _print_difference(store)
             if args.rebuild:

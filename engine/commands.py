@@ -255,6 +255,14 @@ def _gallery_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--board", metavar="NAME", help="put the PATHs on the board NAME")
     what.add_argument("--unboard", metavar="NAME", help="take the PATHs off the board NAME")
     parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="also list another tool's folder of pictures (repeatable; A1111, ComfyUI, "
+        "InvokeAI…): read only, never written; stars on its pictures live in the index",
+    )
+    parser.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",

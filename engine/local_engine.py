@@ -226,7 +226,8 @@ class LocalEngine(QObject):
 
     def set_output_dir(self, output_dir: Path) -> None:
         if Path(output_dir).expanduser().absolute() != self._gallery.root:
-            old, self._gallery = self._gallery, GalleryStore(Path(output_dir))
+            old = self._gallery
+            self._gallery = GalleryStore(Path(output_dir), sources=old.source_folders)
             old.close()
 
     def set_device_preference(self, preference: str) -> None:

@@ -357,6 +357,8 @@ class GalleryPanel(QWidget, ModePanel):
             self.status_label.setText(f"{total:,} match{'es' if total != 1 else ''}")
             return
         self.empty_label.setVisible(total == 0)
+        sources = len(self.model.store.source_folders)
+        also = f" and {sources} source folder{'s' if sources != 1 else ''}" if sources else ""
         self.status_label.setText(
-            f"{total:,} image{'s' if total != 1 else ''} in {self.model.store.root}"
+            f"{total:,} image{'s' if total != 1 else ''} in {self.model.store.root}{also}"
         )

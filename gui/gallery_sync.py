@@ -9,6 +9,7 @@ never makes the GUI thread touch the disk.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -37,7 +38,7 @@ class GallerySync(QObject):
         folders: list[Path] = []
         try:
             store.sync(progress=self.progress.emit, should_stop=self._stop.is_set)
-            folders = folders_to_watch(store.root)
+            folders = folders_to_watch(store.root) + source_folders_to_watch(store.source_folders)
         finally:
             self.running = False
             self.finished.emit(store, folders)
@@ -62,3 +63,20 @@ def folders_to_watch(root: Path) -> list[Path]:
         # An output folder the system cannot even look at (a name too long, no
         # permission): the store has said why; there is nothing to watch.
         return []
+
+
+MAX_WATCHED = 2_000  # subfolders of source folders watched (a system's watches are few)
+
+
+def source_folders_to_watch(folders: tuple[Path, ...]) -> list[Path]:
+    """Each source folder and its visible subfolders, at any depth (A1111 nests its days
+    two deep), up to MAX_WATCHED; links are not followed, as the store does not."""
+    watched: list[Path] = []
+    for folder in folders:
+        for parent, dirs, _files in os.walk(folder):
+            here = Path(parent)
+            dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d).is_symlink()]
+            watched.append(here)
+            if len(watched) >= MAX_WATCHED:
+                return watched
+    return watched

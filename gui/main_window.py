@@ -28,6 +28,7 @@ from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
 from gui.file_actions import FileActions
 from gui.gallery_panel import GalleryPanel
+from gui.gallery_sources import SourceFolderActions
 from gui.image_loader import allow_large_images
 from gui.job_controls import JobControls
 from gui.lab_panel import LabPanel
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.view = ResultView(client, self.canvas, self.details, self.results, self.notices)
         self.files = FileActions(self, client, self.view, self.notices)
         self.trash = TrashUndo(client, self.gallery_panel, self.notices)
+        self.sources = SourceFolderActions(settings, self.gallery_panel, self)
         self.undo_button = self.trash.button
         self.status.addPermanentWidget(self.undo_button)  # beside the message, not over it
         build_menus(self)
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.send_to_action = connect_sources(self)
         self.drops = WindowDrops(self)
+        self.sources.apply(client.gallery)  # before the first listing, so it shows them
         self.create_panel.vm.source.keep = lambda data: keep_input(self.client.gallery, data)
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
@@ -164,6 +167,8 @@ class MainWindow(QMainWindow):
         self.gallery_panel.mark_failed.connect(lambda text: self.notices.error("Not marked", text))
         self.gallery_panel.searcher.changed.connect(self.view.marks_changed)
         self.gallery_panel.upscale_requested.connect(self.upscale_files)
+        self.sources.notice.connect(say)
+        self.sources.refused.connect(lambda text: self.notices.error("Not added", text))
         self.upscale_panel.notice.connect(say)
         self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
         self.details.use_parameters.connect(self.use_parameters)
@@ -328,6 +333,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self) -> None:
         self.client.set_output_dir(self.settings.output_dir)
         self.client.set_device_preference(self.settings.device)
+        self.sources.apply(self.client.gallery)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)
         self.scan_upscalers()

@@ -51,6 +51,18 @@ class AppSettings:
         self._qs.setValue("models_dirs", [str(v) for v in value])
 
     @property
+    def source_folders(self) -> list[Path]:
+        """Other tools' folders the gallery lists too (read only)."""
+        value = self._qs.value("gallery/source_folders", [])
+        if isinstance(value, str):  # QSettings returns a lone entry as a plain string
+            value = [value]
+        return [Path(v) for v in value or [] if v]
+
+    @source_folders.setter
+    def source_folders(self, value: list[Path]) -> None:
+        self._qs.setValue("gallery/source_folders", [str(v) for v in value])
+
+    @property
     def device(self) -> str:
         return str(self._qs.value("device", "auto"))
 

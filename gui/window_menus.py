@@ -13,6 +13,7 @@ from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsDock
 from gui.file_actions import FileActions
 from gui.gallery_panel import GalleryPanel
+from gui.gallery_sources import SourceFolderActions
 from gui.help_menu import HelpWindow, add_help_menu
 from gui.job_controls import JobControls
 from gui.mode_panel import ModePanel
@@ -41,6 +42,7 @@ class MenuWindow(ActionWindow, HelpWindow, Protocol):
     canvas: ImageCanvas
     views: QStackedWidget
     gallery_panel: GalleryPanel
+    sources: SourceFolderActions
     queue_dock: QueueDock
     details_dock: DetailsDock
 
@@ -99,6 +101,8 @@ def build_menus(window: MenuWindow) -> None:
     menu = w.menuBar()
     file_menu = menu.addMenu("&File")
     file_menu.addActions([w.save_as_action, settings])
+    file_menu.addSeparator()
+    file_menu.addActions([w.sources.add_action, w.sources.remove_action])
     file_menu.addSeparator()
     file_menu.addAction(quit_action)
     edit_menu = menu.addMenu("&Edit")

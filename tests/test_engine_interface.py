@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,8 @@ def structural_problems(protocol: type, implementation: object) -> list[str]:
 def check_value(hint: Any, value: object, where: str) -> list[str]:
     if hint in PROTOCOLS:
         return structural_problems(hint, value)
+    if isinstance(hint, types.GenericAlias):  # tuple[Path, ...]: checked as a tuple
+        hint = typing.get_origin(hint)
     if hint is not None and not isinstance(value, hint):
         return [f"{where} is {type(value).__name__}, not {hint}"]
     return []

@@ -98,6 +98,13 @@ class EmptyGallery:
     def keep_input(self, data: bytes) -> Any:
         raise StoreError("This engine keeps no input images.")
 
+    @property
+    def source_folders(self) -> tuple[Path, ...]:
+        return ()
+
+    def set_source_folders(self, folders: list[Path]) -> list[str]:
+        return [f"{f}: this engine lists no other folders." for f in folders]
+
 
 class ScriptedEngine(QObject):
     """Answers each request with the events a remote engine would send, read from data."""

@@ -39,6 +39,7 @@ from engine.store.metadata import ImageMetadata, png_text, read_metadata
 from engine.store.output_folder import check_inside
 from engine.store.png import encode_png
 from engine.store.query import parse_query
+from engine.store.source_folders import SourceFolders, refused_change, source_metadata
 from engine.store.trash import Trashed, move_to_trash, restore
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,11 @@ class Difference:
 class GalleryStore:
     """Save, list, read and delete gallery images. Safe to use from several threads."""
 
-    def __init__(self, root: Path, index_path: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, index_path: Path | None = None, sources: tuple[Path, ...] = ()
+    ) -> None:
         self.root = Path(root).expanduser().absolute()
+        self._sources = SourceFolders(self.root)  # other tools' folders, read only
         self.index_path = Path(index_path) if index_path else self.root / INDEX_NAME
         self.notice: str | None = None
         # An unusable output folder must not stop the app from starting: the store then
@@ -86,6 +90,17 @@ class GalleryStore:
         self.closed = False
         with contextlib.suppress(StoreError):
             self._open_index()
+        if problems := self.set_source_folders(sources):
+            self.notice = " ".join(problems)
+
+    @property
+    def source_folders(self) -> tuple[Path, ...]:
+        return self._sources.folders
+
+    def set_source_folders(self, folders: list[Path] | tuple[Path, ...]) -> list[str]:
+        """List other tools' folders too (engine.store.source_folders), never writing to
+        them; a sentence for each that cannot be one (it is left out). A sync follows."""
+        return self._sources.set(folders)
 
     @classmethod
     def opened(cls, root: Path, index_path: Path | None = None) -> GalleryStore:
@@ -155,10 +170,13 @@ class GalleryStore:
     def delete(self, path: Path) -> Trashed:
         """Move an image of the gallery to the system trash and drop it from the index.
 
-        Refuses any path outside the gallery (after resolving '..' and links). A file that
+        Refuses a source folder's picture, and any path outside the gallery (after
+        resolving '..' and links). A file that
         is already gone is only dropped from the index. The result can undo it (`undelete`)
         where the platform lets us find the file in the trash.
         """
+        if self._sources.holding(path) is not None:
+            raise refused_change(path)
         path = self.inside(path)
         if path.name.startswith("."):  # the index, its journal, a temp file, a marker
             raise StoreError(
@@ -211,17 +229,23 @@ class GalleryStore:
         leftovers = clean_leftovers(self.root)
         try:
             result = index.reconcile(self.root, progress, should_stop)
+            sources = self._sources.reconcile(index, progress, should_stop)
         except (IndexUnavailable, sqlite3.Error, OSError) as exc:
             self.notice = f"The gallery could not be brought up to date: {_describe(exc)}."
             return None
         self._note(result, leftovers.recovered)
+        if sources.notes:
+            self.notice = " ".join(filter(None, [self.notice, *sources.notes[:3]]))
         return result
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Re-read every PNG in the output folder into the index; returns their count."""
+        """Re-read every picture of the output and source folders into the index; returns
+        their count. Stars and boards of source pictures (index only) are kept."""
         index = self._open_index()
         clean_leftovers(self.root)
-        return index.rebuild(self.root, progress).total
+        index.rebuild(self.root, progress)
+        self._sources.reconcile(index, progress)
+        return index.count()
 
     def difference(self) -> Difference:
         """What the index and the folder disagree on, changing neither."""
@@ -272,7 +296,7 @@ class GalleryStore:
                 height=record.height,
             )
             for record in records
-            if is_safe_key(record.path)
+            if is_safe_key(record.path) or self._sources.owns_key(record.path)
         ]
 
     # ------------------------------------------------------------ stars and boards
@@ -309,6 +333,8 @@ class GalleryStore:
 
     def metadata(self, path: Path) -> ImageMetadata:
         """Read an image's metadata from the file itself (not from the index)."""
+        if self._sources.holding(path) is not None:
+            return source_metadata(Path(path).expanduser().resolve())
         path = self.inside(path)
         try:
             return read_metadata(path)

@@ -32,6 +32,7 @@ from engine.store.index_rows import (
     IMAGE_COLUMNS,
     IndexRecord,
     as_row,
+    is_outside_key,
     is_safe_key,
     read_record,
     relative_key,
@@ -165,14 +166,28 @@ class GalleryIndex:
     def paths(self) -> list[str]:
         return [row[0] for row in self._conn().execute("SELECT path FROM images ORDER BY path")]
 
+    def outside_paths(self) -> list[str]:
+        """The keys of pictures outside the root (source folders'), which `reconcile`
+        leaves to engine.store.source_folders."""
+        return [p for p in self.paths() if is_outside_key(p)]
+
+    def drop(self, keys: list[str], forget_marks: list[str]) -> None:
+        """Rows that leave the listing; only the marks of `forget_marks` go with them."""
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM images WHERE path = ?", [(k,) for k in keys])
+            library.forget_marks(conn, forget_marks)
+
     # ------------------------------------------------------------ bringing in line with disk
 
     def difference(self, root: Path) -> tuple[list[str], list[str]]:
-        """(on disk but not indexed, indexed but not on disk or unsafe), each sorted."""
+        """(on disk but not indexed, indexed but not on disk or unsafe), each sorted.
+        Source folders' rows (absolute keys) are not the output folder's: left alone."""
         on_disk = {relative_key(root, p) for p in scan_pngs(root)}
         indexed = set(self.paths())
         missing = sorted(on_disk - indexed)
-        extra = sorted(p for p in indexed if p not in on_disk or not is_safe_key(p))
+        extra = sorted(
+            p for p in indexed if not is_outside_key(p) and (p not in on_disk or not is_safe_key(p))
+        )
         return missing, extra
 
     def reconcile(
@@ -356,9 +371,10 @@ class GalleryIndex:
 
 def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
     """Rows read from the output folder's PNGs: the marks they carry (or none) replace
-    what the index had for them, since the file is the truth."""
+    what the index had for them, since the file is the truth. A source folder's picture
+    (an absolute key) carries none: the index is the home of its marks, kept as they are."""
     conn.executemany(_INSERT, [as_row(r) for r in records])
-    library.forget_marks(conn, [r.path for r in records])
+    library.forget_marks(conn, [r.path for r in records if is_safe_key(r.path)])
     for record in records:
         if record.marks is not None and (record.marks.stars or record.marks.boards):
             library.set_marks(conn, record.path, record.marks)

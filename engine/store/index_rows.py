@@ -95,6 +95,11 @@ def is_safe_key(key: str) -> bool:
     )
 
 
+def is_outside_key(key: str) -> bool:
+    """A row of a picture outside the root (a source folder's): its absolute path."""
+    return Path(key).is_absolute()
+
+
 def scan_pngs(root: Path) -> Iterator[Path]:
     """Every visible PNG under `root`; hidden files and folders (temp files, the index)
     are skipped, and so are links, which could lead outside the gallery, and the
