@@ -28,7 +28,9 @@ prompt, model, LoRA and embedding names, sampler and file name):
   size:512x768      width x height
   after:2026-01-01  made on or after that day; before:2026-02-01 made before it
   tool:comfyui      made by that tool (ours, a1111, comfyui, invokeai...; other: not ours)
-  sampler:euler     sampler name contains the text"""
+  sampler:euler     sampler name contains the text
+  family:NAME       that picture (file name or path), what it was made from and what
+                    was made from it, all the way up and down"""
 
 MAX_QUERY = 1_000  # characters
 MAX_TERMS = 64
@@ -276,6 +278,26 @@ def _tool(term: _Term, params: list) -> str:
     return "images.source = ?"
 
 
+# The picture (a key, a file name, or an absolute path ending in its key), then every
+# ancestor and descendant through `links`. UNION (not UNION ALL) drops rows already
+# found, so a cycle in hostile recipes ends.
+_FAMILY = """images.path IN (
+    WITH RECURSIVE
+        seed(p) AS (SELECT path FROM images WHERE path = ?
+            OR substr(path, -length(?) - 1) = '/' || ?
+            OR (length(?) > length(path) AND substr(?, -length(path) - 1) = '/' || path)),
+        up(p) AS (SELECT p FROM seed UNION SELECT l.parent FROM links l JOIN up ON l.child = up.p),
+        down(p) AS (SELECT p FROM seed
+            UNION SELECT l.child FROM links l JOIN down ON l.parent = down.p)
+    SELECT p FROM up UNION SELECT p FROM down)"""
+
+
+def _family(term: _Term, params: list) -> str:
+    value = _need(term).replace("\\", "/")
+    params.extend([value] * _FAMILY.count("?"))  # plain ?s: other terms' come before
+    return _FAMILY
+
+
 _FILTERS: dict[str, Callable[[_Term, list], str]] = {
     "model": _contains("model"),
     "sampler": _contains("sampler"),
@@ -288,4 +310,5 @@ _FILTERS: dict[str, Callable[[_Term, list], str]] = {
     "after": _after,
     "before": _before,
     "tool": _tool,
+    "family": _family,
 }
