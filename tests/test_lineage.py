@@ -8,25 +8,25 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from engine.api.image_parts import SourceImage
 from engine.api.kinds import Family
 from engine.api.outcomes import ResultImage
 from engine.api.parts import ImageRef, ModelRef, Prompt, Sampling
-from engine.api.image_parts import SourceImage
 from engine.api.requests import (
     InterpolateRequest,
     ReconstructRequest,
     Txt2ImgRequest,
     UpscaleRequest,
+    request_to_dict,
 )
 from engine.store import INDEX_NAME, GalleryStore
 from engine.store.lineage import parent_refs
-from engine.store.metadata import RECIPE_KEY, png_text
+from engine.store.metadata import RECIPE_KEY
 from engine.store.png import encode_png
 
 SD = ModelRef(Family.SD, "models/sd15")
@@ -180,7 +180,6 @@ def test_what_each_kind_of_recipe_links_to() -> None:
     walk = InterpolateRequest(
         model=lab, from_image=ImageRef("/g/a.png", "a" * 64), to_image=ImageRef("/g/b.png", "")
     )
-    from engine.api.requests import request_to_dict
 
     def refs(request, **extra):
         return [
