@@ -193,3 +193,22 @@ def test_what_each_kind_of_recipe_links_to() -> None:
     assert refs(walk) == [("/g/a.png", "a" * 64, "walk start"), ("/g/b.png", "", "walk end")]
     assert parent_refs("not a recipe") == [] and parent_refs({"request": [1]}) == []
     assert parent_refs({"request": {"control": [{"image": {"path": 5}}] * 10_000}}) == []
+
+
+def test_a_walks_frames_link_to_its_first_frame(tmp_path: Path) -> None:
+    """engine.finishing saves a walk one file per frame, naming the first in the rest."""
+    from engine.api.requests import LatentWalkRequest
+    from engine.finishing import save_results
+
+    request = LatentWalkRequest(model=SD, prompt=Prompt("a fox"), frames=3, to_seed=2)
+    frames = tuple(ResultImage(_rgb(i), 1, i, {"model": "sd15", "t": i / 2}) for i in range(3))
+    with GalleryStore.opened(tmp_path / "out") as store:
+        saved = [Path(image.path) for image in save_results(store, frames, request)]
+        first = store.lineage(saved[0])
+        assert sorted(_listed(first.children)) == sorted(
+            (p.name, "walk's first frame", "present") for p in saved[1:]
+        )
+        assert {i.path for i in store.search(f'family:"{saved[0].name}"')} == set(saved)
+        # Ancestors and descendants, not siblings: a later frame's family is its line.
+        assert {i.path for i in store.search(f'family:"{saved[2].name}"')} == {saved[0], saved[2]}
+        assert [r.path for r in store.lineage(saved[1]).parents] == [saved[0]]

@@ -2,7 +2,8 @@
 
 A recipe names its inputs as ImageRefs (path + sha256): image to image's source, an
 inpaint's mask, control and IP-Adapter images, the image an upscale or a Lab
-reconstruction started from, the pictures a Lab walk starts and ends at. The runners of
+reconstruction started from, the pictures a Lab walk starts and ends at, and a walk's
+first frame (engine.finishing names it in the later frames' recipes). The runners of
 an upscale and a reconstruction also record the source's own sha256 as `parent`. This
 module turns a recipe into `ParentRef`s, and says what the gallery index keeps of them
 (the `links` table, engine.store.index_schema): the parent's index key when it is in the
@@ -29,6 +30,9 @@ SHA256_HEX = 64
 SOURCE, MASK, CONTROL, REFERENCE = "source", "mask", "control", "reference"
 UPSCALED, RECONSTRUCTED = "upscaled from", "reconstructed from"
 WALK_START, WALK_END = "walk start", "walk end"
+WALK_FRAME = "walk's first frame"
+# In the recipe of a walk's later frames (one file each): the first frame, path + sha256.
+WALK_FIRST_KEY = "walk_first_frame"
 # Where the request's own `image` field says how it was used, by the request's type.
 _IMAGE_ROLES = {"upscale": UPSCALED, "reconstruct": RECONSTRUCTED}
 
@@ -93,6 +97,7 @@ def _refs(recipe: dict, request: dict) -> Iterator[ParentRef]:
     yield from _ref(request.get("from_image"), WALK_START)
     yield from _ref(request.get("to_image"), WALK_END)
     yield from _ref(recipe.get("parent"), image_role)
+    yield from _ref(recipe.get(WALK_FIRST_KEY), WALK_FRAME)
 
 
 def _get(value: Any, *keys: str) -> Any:
