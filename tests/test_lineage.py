@@ -169,6 +169,10 @@ def test_cycles_and_self_links_do_not_loop(tmp_path: Path) -> None:
         assert _listed(store.lineage(a).children) == [("b.png", "source", "present")]
         assert store.lineage(c).parents == () and store.lineage(c).children == ()
         assert store.lineage(d).parents == ()  # a relative path may not lead out
+        if Path("/dev/zero").exists():  # a device is never read (it has no end)
+            e = _hostile(root / "x" / "e.png", _with_source("/dev/zero"))
+            store.sync()
+            assert _listed(store.lineage(e).parents) == [("zero", "source", "deleted")]
         assert {i.path for i in store.search("family:a.png")} == {a, b}
         assert {i.path for i in store.search("family:c.png")} == {c}
 

@@ -73,6 +73,14 @@ def test_a_deleted_parent_is_a_grey_tile_and_the_dock_still_shows(panel, qtbot, 
     assert ("Prompt", "a fox, oil") in panel.rows()  # the rest of the dock is there
 
 
+def test_a_changed_parent_says_so(panel, qtbot, chain) -> None:
+    _store, first, middle, _last = chain
+    first.write_bytes(middle.read_bytes())  # other bytes under the parent's name
+    tiles = _shown(panel, qtbot, middle)
+    assert tiles[0].objectName() == "lineage-changed"
+    assert "changed since" in tiles[0].text() and tiles[0].isEnabled()
+
+
 def test_a_picture_passed_over_never_shows_its_answer(panel, qtbot, chain) -> None:
     store, first, middle, last = chain
     panel.show_metadata(store.metadata(first))

@@ -14,6 +14,10 @@ from engine.store.index import GalleryIndex
 from engine.store.index_rows import is_safe_key
 from engine.store.lineage import CHANGED, DELETED, PRESENT, Lineage, Relative
 
+# A file larger than this (a recipe may name any path) is not read to compare it: it is
+# taken as it was, so selecting a picture never reads gigabytes.
+MAX_HASHED_BYTES = 256 * 1024 * 1024
+
 
 def family_of(root: Path, index: GalleryIndex, path: Path, key: str) -> Lineage:
     """The lineage of the gallery picture at `path` (index key `key`)."""
@@ -39,7 +43,7 @@ def _state(path: Path, recorded: str) -> str:
     current = _sha256(path)
     if current is None:
         return DELETED
-    return CHANGED if recorded and current != recorded else PRESENT
+    return CHANGED if recorded and current and current != recorded else PRESENT
 
 
 def _child_state(path: Path, recorded: str, own: str | None) -> str:
@@ -47,11 +51,15 @@ def _child_state(path: Path, recorded: str, own: str | None) -> str:
     the picture has now."""
     if not path.is_file():
         return DELETED
-    return CHANGED if recorded and own is not None and recorded != own else PRESENT
+    return CHANGED if recorded and own and recorded != own else PRESENT
 
 
 def _sha256(path: Path) -> str | None:
+    """The file's sha256; "" when it is too large to read; None when it is not there
+    (or not a regular file: a device, a pipe)."""
     try:
-        return file_sha256(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        return file_sha256(path) if path.stat().st_size <= MAX_HASHED_BYTES else ""
     except OSError:
         return None
