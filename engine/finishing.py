@@ -7,7 +7,9 @@
    written keeps its PNG text, so Save As still writes it with its recipe. The control
    maps a job made (in the info under CONTROL_MAPS_KEY) are kept with a saved image as
    PNGs in the gallery's inputs/ (content-addressed), named in its recipe by path and
-   sha256 ("control_maps"); an image not saved drops them.
+   sha256 ("control_maps"); an image not saved drops them. A walk saved one file per
+   frame names its first frame in each later frame's recipe (WALK_FIRST_KEY, path and
+   sha256), so the gallery's lineage holds the frames together.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from engine.api.equation_strip import equation_strip
 from engine.api.errors import BadInput
 from engine.api.grid import GridLayout, filmstrip, image_grid
 from engine.api.outcomes import CONTROL_MAPS_KEY, ImagesOutcome, ResultImage, Sheet
-from engine.api.requests import Request
+from engine.api.requests import InterpolateRequest, LatentWalkRequest, Request
+from engine.hashing import file_sha256
 from engine.store import GalleryStore, StoreError, encode_png, png_text
+from engine.store.lineage import WALK_FIRST_KEY
 
 
 def finish_images(
@@ -73,10 +78,24 @@ def save_results(
         if failure:
             kept.append(save_result(None, replace(image, save_error=failure), request))
             continue
+        if kept and kept[0].path and _walk_frames(request):
+            image = replace(image, info={**image.info, WALK_FIRST_KEY: _ref(kept[0].path)})
         result = save_result(store, image, request)
         failure = result.save_error or ""
         kept.append(result)
     return tuple(kept)
+
+
+def _walk_frames(request: Request) -> bool:
+    """A latent walk (Create's or the Lab's) saved as one file per frame."""
+    return isinstance(request, LatentWalkRequest | InterpolateRequest) and not request.grid
+
+
+def _ref(path: str) -> dict[str, str]:
+    try:
+        return {"path": path, "sha256": file_sha256(Path(path))}
+    except OSError:  # gone already: the path alone still links the frames
+        return {"path": path, "sha256": ""}
 
 
 def save_result(store: GalleryStore | None, image: ResultImage, request: Request) -> ResultImage:

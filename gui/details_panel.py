@@ -52,6 +52,7 @@ from gui.details_foreign import (
     unmapped_tip,
 )
 from gui.details_image_parts import image_part_rows
+from gui.details_lineage import LineageRow
 from gui.details_rows import (
     diffusion_rows,
     marks_rows,
@@ -270,6 +271,8 @@ class DetailsPanel(QWidget):
         packed = QVBoxLayout(body)  # rows at the top, however tall the dock is
         packed.setContentsMargins(0, 0, 0, 0)
         packed.addLayout(self.grid)
+        self.lineage = LineageRow()  # parents and children, fetched off the GUI thread
+        packed.addWidget(self.lineage)
         packed.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
@@ -345,6 +348,7 @@ class DetailsPanel(QWidget):
             or bool(meta.parameters_text)
             or bool(self.foreign and self.foreign.fields)
         )
+        self.lineage.show_for(meta.path if meta is not None else None)
         self.use_button.setEnabled(usable)
         self.copy_prompt.setEnabled(bool(self.prompt()))
         self.copy_seed.setEnabled(self.seed() is not None)

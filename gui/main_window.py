@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.upscale_panel.notice.connect(say)
         self.details.upscale_requested.connect(lambda path: self.upscale_files([path]))
         self.details.use_parameters.connect(self.use_parameters)
+        self._connect_lineage()
         self.view.changed.connect(self._update_actions)
         self.view.saved.connect(self.gallery_panel.refresh)
         self.view.sample_clicked.connect(self.lab_panel.select_sample)
@@ -305,6 +306,20 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str) -> None:
         self.view.open_image(path)
 
+    def _connect_lineage(self) -> None:
+        lineage = self.details.lineage
+        lineage.set_source(
+            lambda path: self.client.gallery.lineage(path), lambda: self.client.gallery.root
+        )
+        lineage.open_requested.connect(self._open_relative)
+        lineage.family_requested.connect(self.gallery_panel.set_query)
+
+    def _open_relative(self, path: str) -> None:
+        """A parent or child clicked in the details: selected in the gallery if listed
+        (which opens it), else opened on its own."""
+        if not self.gallery_panel.select_path(path):
+            self.open_image(path)
+
     def _deleted(self, trashed: list[Trashed]) -> None:
         self.view.files_gone({str(t.original) for t in trashed})
         self.trash.deleted(trashed)
@@ -369,6 +384,7 @@ class MainWindow(QMainWindow):
         window_state.save(self)
         self.settings.sync()
         self.gallery_panel.close_loader()
+        self.details.lineage.close_fetcher()
         self.upscale_panel.close_loader()
         self.client.shutdown(self.shutdown_wait_ms)
         super().closeEvent(event)

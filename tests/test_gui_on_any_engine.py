@@ -29,6 +29,7 @@ from engine.handle import JobHandle
 from engine.interface import Catalogue, Engine, Gallery
 from engine.local_engine import LocalCatalogue
 from engine.store.errors import StoreError
+from engine.store.lineage import Lineage
 from engine.store.marks import Marks
 from gui.main_window import MainWindow
 from gui.settings import AppSettings
@@ -78,6 +79,9 @@ class EmptyGallery:
 
     def boards(self) -> list[str]:
         return []
+
+    def lineage(self, path: Path | str) -> Lineage:
+        return Lineage(Path(path))
 
     def metadata(self, path: Path) -> Any:
         raise FileNotFoundError(path)

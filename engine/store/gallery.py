@@ -33,6 +33,8 @@ from engine.store.index_rows import IndexRecord, is_safe_key, record_of_file, re
 from engine.store.inputs import INPUTS_FOLDER, keep_input
 from engine.store.layout import day_folder, image_slug, reserve
 from engine.store.leftovers import clean_leftovers
+from engine.store.lineage import Lineage
+from engine.store.lineage_state import family_of
 from engine.store.marking import change_marks, mark_key
 from engine.store.marks import Marks, board_name, boards_of, check_stars
 from engine.store.metadata import ImageMetadata, png_text, read_metadata
@@ -330,6 +332,14 @@ class GalleryStore:
 
     def count(self) -> int:
         return self._index.count() if self._index is not None else 0
+
+    def lineage(self, path: Path | str) -> Lineage:
+        """The pictures `path` was made from and those made from it, each with whether
+        its file is still there as it was. Reads files: call it off the GUI thread."""
+        path = self.inside(path)
+        if self._index is None:
+            return Lineage(path)
+        return family_of(self.root, self._index, path, self._key(path))
 
     def metadata(self, path: Path) -> ImageMetadata:
         """Read an image's metadata from the file itself (not from the index)."""

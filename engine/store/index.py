@@ -9,7 +9,7 @@ whole folder keeps them; a row whose path would lead outside the root is never u
 Opening tells apart what happened to the file:
 - damaged (not a database, failed integrity check): set aside as `.damaged`, rebuilt;
 - another program's database at our path: set aside under a new name, never deleted;
-- our own older schema: replaced;
+- our own older schema: replaced (schema 3 only gains the lineage table, in place);
 - a full disk, an I/O error, a read-only file: the index is kept as it is and
   `IndexUnavailable` says which, in words a user can act on.
 """
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.store import index_library as library
+from engine.store import lineage
 from engine.store.index_rows import (
     IMAGE_COLUMNS,
     IndexRecord,
@@ -38,7 +39,7 @@ from engine.store.index_rows import (
     relative_key,
     scan_pngs,
 )
-from engine.store.index_schema import SCHEMA_VERSION, STATEMENTS
+from engine.store.index_schema import LINKS_STATEMENTS, SCHEMA_VERSION, STATEMENTS
 from engine.store.marks import Marks
 from engine.store.query import Query
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4C537467  # "LStg"
 BUSY_TIMEOUT_S = 30.0
+LINEAGE_FROM = 3  # the schema that lacks only the links table: migrated in place
 BATCH = 500  # rows read per transaction while reconciling (progress, short write locks)
 
 _COLUMNS = IMAGE_COLUMNS
@@ -145,6 +147,15 @@ class GalleryIndex:
     def count_matches(self, query: Query) -> int:
         return library.count_matches(self._conn(), query)
 
+    def parents(self, key: str) -> list[tuple[str, str, str]]:
+        """(parent key or absolute path, recorded sha256, role) of the picture `key`."""
+        return lineage.parents_of(self._conn(), key)
+
+    def children(self, key: str, sha256: str = "") -> list[tuple[str, str, str]]:
+        """(child key, recorded sha256, role) of the pictures made from `key` (or from a
+        file whose content was `sha256`, wherever it was then)."""
+        return lineage.children_of(self._conn(), key, sha256)
+
     def get(self, path: str) -> IndexRecord | None:
         row = (
             self._conn()
@@ -205,6 +216,7 @@ class GalleryIndex:
         root = Path(root)
         missing, extra = self.difference(root)
         with self._transaction() as conn:
+            lineage.fill_pending(conn, root)
             conn.executemany("DELETE FROM images WHERE path = ?", [(p,) for p in extra])
             library.forget_marks(conn, [p for p in extra if is_safe_key(p)])
         added = 0
@@ -310,6 +322,8 @@ class GalleryIndex:
             self._move_aside("foreign")
             self._create()
             return OpenState.FOREIGN
+        if version == LINEAGE_FROM and self._add_links():
+            return OpenState.OK  # kept: the stars of pictures outside the gallery with it
         if version != SCHEMA_VERSION:
             self._discard()
             self._create()
@@ -347,6 +361,22 @@ class GalleryIndex:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _add_links(self) -> bool:
+        """Schema 3 → 4: the links table, filled at the next reconcile (it knows the
+        root). False if the file was not the schema 3 we made: it is replaced then."""
+        conn = self._conn()
+        try:
+            with self._transaction():
+                for statement in LINKS_STATEMENTS:
+                    conn.execute(statement)
+                lineage.mark_pending(conn)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            if trouble(exc) is not None:
+                raise
+            return False
+        return True
+
     def _move_aside(self, why: str) -> None:
         """Keep the file under a new name (never delete what may not be ours); its -wal
         and -shm go with it, so nothing is replayed into the new index."""
@@ -374,6 +404,8 @@ def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
     what the index had for them, since the file is the truth. A source folder's picture
     (an absolute key) carries none: the index is the home of its marks, kept as they are."""
     conn.executemany(_INSERT, [as_row(r) for r in records])
+    for record in records:
+        lineage.write_links(conn, record.path, record.links)
     library.forget_marks(conn, [r.path for r in records if is_safe_key(r.path)])
     for record in records:
         if record.marks is not None and (record.marks.stars or record.marks.boards):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from engine.store.inputs import INPUTS_FOLDER
+from engine.store.lineage import links_of, root_of
 from engine.store.marks import MARKS_KEY, Marks, marks_from_text
 from engine.store.metadata import ImageMetadata, metadata_from_text
 from engine.store.png import read_png_text
@@ -41,6 +42,8 @@ class IndexRecord:
     names: str = ""  # LoRA and embedding names
     source: str = ""  # "ours" or the tool that made it
     marks: Marks | None = None  # stars and boards read from the PNG (not an images column)
+    # (parent key, sha256, role) of each picture it was made from (the `links` table)
+    links: tuple[tuple[str, str, str], ...] = ()
 
 
 IMAGE_COLUMNS = (
@@ -119,9 +122,12 @@ def _walked(root: Path, folder: Path, name: str) -> bool:
     return not (name == INPUTS_FOLDER and folder == root)
 
 
+_ROW_FIELDS = IMAGE_COLUMNS.split(", ")
+
+
 def as_row(record: IndexRecord) -> tuple:
-    """The images table's columns (IMAGE_COLUMNS), in the dataclass's field order."""
-    return dataclasses.astuple(dataclasses.replace(record, marks=None))[:-1]
+    """The images table's columns (IMAGE_COLUMNS), in their order."""
+    return tuple(getattr(record, name) for name in _ROW_FIELDS)
 
 
 def read_record(root: Path, path: Path) -> IndexRecord | None:
@@ -138,4 +144,7 @@ def record_of_file(path: Path, key: str) -> IndexRecord:
     """The row of one file under `key`. OSError / ValueError if it cannot be read."""
     text, (width, height) = read_png_text(path)
     meta = metadata_from_text(text, width, height, path)
-    return record_for(meta, key, text.get(MARKS_KEY))
+    record = record_for(meta, key, text.get(MARKS_KEY))
+    if meta.recipe is None:
+        return record
+    return dataclasses.replace(record, links=links_of(root_of(path, key), key, meta.recipe))

@@ -7,14 +7,34 @@
   (its path relative to the root; an absolute path for a picture outside it). For our
   pictures they are a copy of the PNG's `latentstudio-library` chunk, re-read by a
   rebuild; for pictures outside the output folder (never written) they live here only.
+- `links`: lineage (engine.store.lineage): each picture's parents as its recipe names
+  them (the parent's index key, or its absolute path outside the gallery), with the
+  sha256 the recipe recorded and how it was used. A copy of the recipes, like `images`.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3  # 2: application_id set; 3: search, stars and boards
+SCHEMA_VERSION = 4  # 2: application_id set; 3: search, stars and boards; 4: lineage
 
 _FTS_COLUMNS = "prompt, negative_prompt, model, names, sampler, filename"
 _FTS_VALUES = "new.id, new.prompt, new.negative_prompt, new.model, new.names, new.sampler, new.path"
+
+# Lineage (schema 4); an index of schema 3 gains them in place (engine.store.index).
+LINKS_STATEMENTS = (
+    """CREATE TABLE links (
+        child TEXT NOT NULL,
+        parent TEXT NOT NULL,
+        sha256 TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL
+    )""",
+    "CREATE INDEX links_child ON links (child)",
+    "CREATE INDEX links_parent ON links (parent)",
+    "CREATE INDEX links_sha256 ON links (sha256) WHERE sha256 != ''",
+    # An upsert does not delete, so _insert replaces a row's links itself.
+    """CREATE TRIGGER images_links_delete AFTER DELETE ON images BEGIN
+        DELETE FROM links WHERE child = old.path;
+    END""",
+)
 
 STATEMENTS = (
     """CREATE TABLE images (
@@ -66,4 +86,5 @@ STATEMENTS = (
         PRIMARY KEY (board_id, path)
     ) WITHOUT ROWID""",
     "CREATE INDEX board_members_path ON board_members (path)",
+    *LINKS_STATEMENTS,
 )

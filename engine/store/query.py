@@ -28,7 +28,9 @@ prompt, model, LoRA and embedding names, sampler and file name):
   size:512x768      width x height
   after:2026-01-01  made on or after that day; before:2026-02-01 made before it
   tool:comfyui      made by that tool (ours, a1111, comfyui, invokeai...; other: not ours)
-  sampler:euler     sampler name contains the text"""
+  sampler:euler     sampler name contains the text
+  family:NAME       that picture (file name or path), what it was made from and what
+                    was made from it, all the way up and down"""
 
 MAX_QUERY = 1_000  # characters
 MAX_TERMS = 64
@@ -89,7 +91,8 @@ def parse_query(text: str) -> Query:
         clause, match = words.clause()
         clauses.insert(0, clause)
         params.insert(0, match)
-    selective = any(t.key == "seed" and not t.negated for t in terms)
+    # A seed or a family picks few pictures: best found through their own index.
+    selective = any(t.key in ("seed", "family") and not t.negated for t in terms)
     return Query(" AND ".join(clauses) or "1", tuple(params), selective)
 
 
@@ -276,6 +279,39 @@ def _tool(term: _Term, params: list) -> str:
     return "images.source = ?"
 
 
+# The picture, then every ancestor and descendant through `links`. The picture is found
+# by its key, or by the key an absolute path ends with (each tail of the path is tried
+# through the unique index), or by a file name (FTS5's file name column finds the few
+# candidates, the tail check keeps the exact ones): never a scan of every path. UNION
+# (not UNION ALL) drops rows already found, so a cycle in hostile recipes ends.
+_FAMILY = """images.path IN (
+    WITH RECURSIVE
+        seed(p) AS MATERIALIZED (SELECT path FROM images WHERE path IN ({tails}){by_name}),
+        up(p) AS (SELECT p FROM seed UNION SELECT l.parent FROM links l JOIN up ON l.child = up.p),
+        down(p) AS (SELECT p FROM seed
+            UNION SELECT l.child FROM links l JOIN down ON l.parent = down.p)
+    SELECT p FROM up UNION SELECT p FROM down)"""
+_BY_NAME = """ UNION SELECT path FROM images
+            WHERE images.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)
+            AND substr(path, -length(?) - 1) = '/' || ?"""
+MAX_TAILS = 32  # path parts tried as a key: deeper than any gallery's folders
+
+
+def _family(term: _Term, params: list) -> str:
+    value = _need(term).replace("\\", "/").rstrip("/")
+    parts = [p for p in value.split("/") if p]
+    if not parts:
+        raise BadInput(f"{term.text!r}: name a picture, like family:NAME.png.")
+    tails = ["/".join(parts[i:]) for i in range(max(0, len(parts) - MAX_TAILS), len(parts))]
+    params.extend(tails)
+    by_name = ""
+    name = parts[-1]
+    if len(parts) == 1 and _WORDY.search(name):
+        params.extend([f"filename : {_fts_string(name)}", name, name])
+        by_name = _BY_NAME
+    return _FAMILY.format(tails=", ".join("?" * len(tails)), by_name=by_name)
+
+
 _FILTERS: dict[str, Callable[[_Term, list], str]] = {
     "model": _contains("model"),
     "sampler": _contains("sampler"),
@@ -288,4 +324,5 @@ _FILTERS: dict[str, Callable[[_Term, list], str]] = {
     "after": _after,
     "before": _before,
     "tool": _tool,
+    "family": _family,
 }
