@@ -250,3 +250,13 @@ def test_a_denoising_strength_names_the_source_image_as_missing(tmp_path):
     read = read_png(tmp_path, {"prompt": json.dumps(graph)})
     assert read.fields["denoising_strength"] == 0.55
     assert request_from_parameters(a1111_params(read)).missing == ("source image",)
+
+
+def test_a_prompt_that_starts_with_a_brace_is_still_a1111_text():
+    """Wildcard prompts ("{red|blue} fox") start with a brace; only a JSON object is not
+    A1111 text (hypothesis found the prompt "{")."""
+    for prompt in ("{", "{red|blue} fox", '{"a": 1'):
+        text = f"{prompt}\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 512x512"
+        read = read_texts({"parameters": text})
+        assert (read.tool, read.fields["prompt"], read.fields["seed"]) == ("a1111", prompt, 5)
+    assert read_texts({"parameters": '{"sui_image_params": {"seed": 3}}'}).tool == "swarmui"

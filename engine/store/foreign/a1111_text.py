@@ -9,6 +9,7 @@ Diffusion (ai_diffusion/text.py create_img_metadata) writes no Version and alway
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,8 +25,19 @@ _NUMBERS = ("seed", "steps", "cfg_scale", "width", "height", "clip_skip", "denoi
 
 
 def is_a1111_text(texts: dict[str, str]) -> bool:
+    """Any `parameters` text but a JSON object (SwarmUI's or Fooocus's, or one a reader
+    before this refused): a prompt may well start with "{", as in "{red|blue} fox"."""
     text = texts.get("parameters", "")
-    return bool(text.strip()) and not text.lstrip().startswith("{")
+    return bool(text.strip()) and not _is_json_object(text)
+
+
+def _is_json_object(text: str) -> bool:
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        return False
 
 
 def read_a1111(texts: dict[str, str]) -> Draft:
