@@ -1,6 +1,7 @@
 """Watched source folders (issue 24): other tools' pictures are listed and searched, and
 the folder is never written: every file's sha256 and every mtime are the same after a
-session of syncing, searching, starring, boarding, rebuilding and trying to delete."""
+session of syncing, searching, starring, boarding, exporting, rebuilding and trying to
+delete."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from PIL import Image
 
 import main
 from engine.store import GalleryStore, StoreError
+from engine.store.contact_sheet import contact_sheet
+from engine.store.export import ExportOptions, export
 from engine.store.foreign import read_picture
 from tests.foreign_pictures import (
     A1111_TEXT,
@@ -120,6 +123,9 @@ def test_a_session_never_writes_the_source_folder(tmp_path, source):
             store.metadata(picture)
             with pytest.raises(StoreError, match="source folder, which Latent Studio never"):
                 store.delete(picture)
+        for how in (ExportOptions(), ExportOptions("strip"), ExportOptions(format="jpeg")):
+            export(pictures, tmp_path / "shared" / f"{how.metadata}-{how.format}", how)
+        contact_sheet(pictures, tmp_path / "sheet.png")
         store.sync()
         store.rebuild()
         assert len(store.items()) == len(pictures)  # nothing deleted
