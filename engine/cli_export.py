@@ -42,7 +42,9 @@ def _export(paths: list[Path], args: argparse.Namespace) -> int:
     from engine.store.export import ExportOptions, export
 
     how = ExportOptions(
-        metadata="strip" if args.strip else "keep", format=args.format or "", quality=args.quality
+        metadata="strip" if args.strip else "keep",
+        format=args.format or "",
+        quality=ExportOptions.quality if args.quality is None else args.quality,
     )
     report = export(paths, Path(args.export), how)  # BadInput: run_gallery says why
     for item in report.items:
@@ -56,7 +58,10 @@ def _sheet(store, paths: list[Path], args: argparse.Namespace) -> int:
     from engine.store.contact_sheet import SheetOptions, contact_sheet
 
     stars = {str(p): store.marks(p).stars for p in paths}
-    how = SheetOptions(columns=args.sheet_columns, tile=args.sheet_tile)
+    how = SheetOptions(
+        columns=SheetOptions.columns if args.sheet_columns is None else args.sheet_columns,
+        tile=SheetOptions.tile if args.sheet_tile is None else args.sheet_tile,
+    )
     report = contact_sheet(paths, Path(args.contact_sheet), how, stars)
     assert report is not None  # only a cancel gives None, and there is none here
     for source, why in report.left_out:

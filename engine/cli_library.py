@@ -21,6 +21,9 @@ def run_gallery(args: argparse.Namespace) -> int:
     if not args.out.strip():
         print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if stray := _stray_export_options(args):
+        print(f"error: {stray}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.paths and not _marking(args) and not _exporting(args):
         print(
             "error: pictures were named without --star, --board, --unboard, --export or "
@@ -79,6 +82,25 @@ def _exporting(args: argparse.Namespace) -> bool:
         getattr(args, "export", None) is not None
         or getattr(args, "contact_sheet", None) is not None
     )
+
+
+def _stray_export_options(args: argparse.Namespace) -> str | None:
+    """A sentence when an export or sheet option came without what it shapes."""
+    stray_export = [
+        name
+        for name, given in (
+            ("--strip", getattr(args, "strip", False)),
+            ("--format", getattr(args, "format", None) is not None),
+            ("--quality", getattr(args, "quality", None) is not None),
+        )
+        if given
+    ]
+    if stray_export and getattr(args, "export", None) is None:
+        return f"{', '.join(stray_export)} shape an --export; add --export FOLDER."
+    sheet = getattr(args, "sheet_columns", None), getattr(args, "sheet_tile", None)
+    if any(v is not None for v in sheet) and getattr(args, "contact_sheet", None) is None:
+        return "--sheet-columns and --sheet-tile shape a --contact-sheet; add --contact-sheet FILE."
+    return None
 
 
 def _mark(store, args: argparse.Namespace) -> int:

@@ -290,21 +290,19 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         "--quality",
         metavar="N",
         type=int,
-        default=90,
-        help="JPEG/WebP quality, 1-100 (WebP 100: lossless)",
+        help="JPEG/WebP quality, 1-100 (default 90; WebP 100: lossless)",
     )
     parser.add_argument(
         "--contact-sheet", metavar="FILE", help="draw the PATHs' thumbnails on one PNG, FILE"
     )
     parser.add_argument(
-        "--sheet-columns", metavar="N", type=int, default=4, help="--contact-sheet columns"
+        "--sheet-columns", metavar="N", type=int, help="--contact-sheet columns (default 4)"
     )
     parser.add_argument(
         "--sheet-tile",
         metavar="PX",
         type=int,
-        default=256,
-        help="--contact-sheet thumbnail size in pixels",
+        help="--contact-sheet thumbnail size in pixels (default 256)",
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import main
 from engine.api.errors import BadInput
 from engine.store import GalleryStore
 from engine.store import export as export_module
@@ -479,3 +480,20 @@ def test_keeping_metadata_into_png_writes_the_parameters_chunk(tmp_path):
     report = export([source], tmp_path / "out", ExportOptions(format="png"))
     with Image.open(report.written[0]) as image:
         assert image.format == "PNG" and image.text == {"parameters": A1111}
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--strip"], "--strip"),
+        (["--format", "jpeg", "--quality", "80"], "--format, --quality"),
+        (["--sheet-columns", "3"], "--sheet-columns"),
+    ],
+)
+def test_cli_refuses_export_options_without_an_export(ours, tmp_path, capsys, flags, named):
+    """Options that shape an export or a sheet, given without one, would be silently
+    ignored: the command says so instead, and writes nothing."""
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code = main.main(["gallery", "--out", str(tmp_path / "gallery"), *flags, str(ours[0])])
+    assert code == 2 and named in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
