@@ -327,7 +327,9 @@ class DetailsPanel(QWidget):
         self.marks = marks if meta is not None else None
         keep_focus(self)  # the focused row goes: the dock keeps the focus (keys 0-5, B)
         while self.grid.count():
-            self.grid.takeAt(0).widget().deleteLater()
+            gone = self.grid.takeAt(0).widget()
+            gone.hide()  # at once: a click until it is deleted would act on the old rows
+            gone.deleteLater()
         rows = self.rows()
         if not rows:
             note = QLabel(empty)
