@@ -154,6 +154,7 @@ class GalleryPanel(QWidget, ModePanel):
         if store is not self.model.store:
             return  # the output folder changed meanwhile
         self.refresh()
+        self.marker.fetch_boards()  # the filter row's boards (a rebuild may have found some)
         self._watch(folders)
         if store.notice:
             self.notice.emit(store.notice)
