@@ -114,7 +114,7 @@ def a1111_text(read: ForeignRead) -> str:
     fields = dict(read.fields)
     if fields.get("width") and fields.get("height"):
         fields["size"] = f"{fields['width']}x{fields['height']}"
-    loras = " ".join(f"<lora:{x.name}:{x.weight:g}>" for x in read.loras)
+    loras = " ".join(f"<lora:{_stem(x.name)}:{x.weight:g}>" for x in read.loras)
     prompt = " ".join(p for p in (str(fields.get("prompt", "")), loras) if p)
     params = [
         (key, format_number(value) if isinstance(value, int | float) else value)
@@ -122,3 +122,11 @@ def a1111_text(read: ForeignRead) -> str:
         if (value := fields.get(field)) not in (None, "")
     ]
     return format_parameters(prompt, str(fields.get("negative_prompt", "")), params)
+
+
+def _stem(name: str) -> str:
+    """A LoRA's name as A1111 prompts name it: without its file's extension."""
+    for suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
