@@ -293,6 +293,7 @@ class GalleryPanel(QWidget, ModePanel):
     def close_loader(self) -> None:
         self._settle.stop()
         self.searcher.close()
+        self.marker.reader.wait(5_000)
         self.syncer.stop()
         self.model.close_loader()
 

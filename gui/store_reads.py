@@ -8,6 +8,7 @@ call of the `then` given with the read. A read that fails gives its `default` in
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ class StoreReader(QObject):
     def _run(self, fetch: Callable[[], Any], then: Callable[[Any], None], default: Any) -> None:
         try:
             value = fetch()
-        except (BadInput, StoreError, OSError, ValueError):
+        except (BadInput, StoreError, OSError, ValueError, sqlite3.Error):  # closing, say
             value = default
         self._done.emit(then, value)
 
