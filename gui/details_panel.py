@@ -48,11 +48,13 @@ from gui.details_foreign import (
     MADE_BY,
     NOT_MAPPED,
     NOTES,
+    a1111_text,
     foreign_rows,
     unmapped_tip,
 )
 from gui.details_image_parts import image_part_rows
 from gui.details_lineage import LineageRow
+from gui.details_marks import keep_focus, marks_control
 from gui.details_rows import (
     diffusion_rows,
     marks_rows,
@@ -259,9 +261,12 @@ class DetailsPanel(QWidget):
     use_parameters = Signal(object, str)  # the ImageMetadata, which part (gui/use_parts.py)
     upscale_requested = Signal(str)  # the image's path
     send_to_requested = Signal(str, str)  # the image's path, how Create starts from it
+    stars_chosen = Signal(str, int)  # the image's path, its stars (clicked in the Stars row)
+    board_left = Signal(str, str)  # the image's path, the board it leaves (× in Boards)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys 0-5 and B act on its picture
         self.meta: ImageMetadata | None = None
         self.foreign: ForeignRead | None = None  # what another tool's metadata says
         self.grid = QGridLayout()
@@ -286,7 +291,7 @@ class DetailsPanel(QWidget):
         self.copy_seed.clicked.connect(lambda: self._copy(str(self.seed())))
         self.copy_parameters = QPushButton("Copy parameters")
         self.copy_parameters.setToolTip("The A1111 parameters text, as other tools read it")
-        self.copy_parameters.clicked.connect(lambda: self._copy(self.meta.parameters_text or ""))
+        self.copy_parameters.clicked.connect(lambda: self._copy(self.parameters_text()))
         self.upscale_button = QPushButton("Upscale…")
         self.upscale_button.setToolTip("Add this image to the Upscale list")
         self.upscale_button.clicked.connect(self._upscale)
@@ -323,8 +328,11 @@ class DetailsPanel(QWidget):
         gallery's stars and boards); with None, say `empty` (why there is nothing)."""
         self.meta, self.foreign = meta, foreign if meta is not None else None
         self.marks = marks if meta is not None else None
+        keep_focus(self)  # the focused row goes: the dock keeps the focus (keys 0-5, B)
         while self.grid.count():
-            self.grid.takeAt(0).widget().deleteLater()
+            gone = self.grid.takeAt(0).widget()
+            gone.hide()  # at once: a click until it is deleted would act on the old rows
+            gone.deleteLater()
         rows = self.rows()
         if not rows:
             note = QLabel(empty)
@@ -334,6 +342,10 @@ class DetailsPanel(QWidget):
         for i, (label, value) in enumerate(rows):
             name = QLabel(f"<b>{html.escape(label)}</b>")
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            if (control := marks_control(label, self)) is not None:
+                self.grid.addWidget(name, i, 0)
+                self.grid.addWidget(control, i, 1)
+                continue
             text = QLabel(html.escape(breakable(value)).replace("\n", "<br>"))
             text.setWordWrap(True)
             text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -352,7 +364,7 @@ class DetailsPanel(QWidget):
         self.use_button.setEnabled(usable)
         self.copy_prompt.setEnabled(bool(self.prompt()))
         self.copy_seed.setEnabled(self.seed() is not None)
-        self.copy_parameters.setEnabled(bool(meta and meta.parameters_text))
+        self.copy_parameters.setEnabled(bool(self.parameters_text()))
         on_disk = bool(meta and meta.path and Path(meta.path).exists())
         self.reveal.setEnabled(on_disk)
         self.upscale_button.setEnabled(on_disk)
@@ -369,6 +381,12 @@ class DetailsPanel(QWidget):
         if self.meta is not None and self.meta.prompt:
             return self.meta.prompt
         return str(self.foreign.fields.get("prompt", "")) if self.foreign else ""
+
+    def parameters_text(self) -> str:
+        """The A1111 text: the picture's own, else one written from what was read."""
+        if self.meta is not None and self.meta.parameters_text:
+            return self.meta.parameters_text
+        return a1111_text(self.foreign) if self.meta is not None and self.foreign else ""
 
     def seed(self) -> int | None:
         if self.meta is not None and self.meta.seed is not None:

@@ -19,17 +19,18 @@ from PySide6.QtWidgets import (
 
 from engine.interface import Gallery
 from engine.store import StoreError, can_undo_delete
-from gui import gallery_boards
 from gui.export_dialog import ContactSheetDialog, ExportDialog
 from gui.gallery_model import PAGE, THUMB, GalleryModel, PathRole
 from gui.gallery_search import GallerySearcher
 from gui.gallery_search_bar import SearchBar
 from gui.gallery_sync import GallerySync
+from gui.mark_actions import Marker, board_actions, star_actions
 from gui.mode_panel import ModePanel
 from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
 
 WATCH_SETTLE_MS = 400  # after the folder changes, wait this long for quiet before a sync
+_ON_VIEW = Qt.ShortcutContext.WidgetShortcut  # the grid's keys act on its selection
 
 
 class GalleryPanel(QWidget, ModePanel):
@@ -65,6 +66,8 @@ class GalleryPanel(QWidget, ModePanel):
         )
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.searcher = GallerySearcher(self)
+        self.marker = Marker(self.searcher, lambda: self.model.store, self)
 
         open_action = QAction("Open", self.view)
         open_action.triggered.connect(self._open_current)
@@ -96,7 +99,7 @@ class GalleryPanel(QWidget, ModePanel):
                 trash_action,
                 self.rescan_action,
                 *self._star_actions(),
-                self._board_action(),
+                *self._board_actions(),
             ]
         )
 
@@ -112,7 +115,8 @@ class GalleryPanel(QWidget, ModePanel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.search_bar = SearchBar()
-        self.searcher = GallerySearcher(self)
+        self.marker.boards_read.connect(self.search_bar.filters.set_boards)
+        self.searcher.changed.connect(self.marker.fetch_boards)
         self.search_bar.query_changed.connect(lambda _text: self.refresh())
         self.searcher.answered.connect(self._found)
         self.searcher.refused.connect(self._refused)
@@ -157,6 +161,7 @@ class GalleryPanel(QWidget, ModePanel):
         if store is not self.model.store:
             return  # the output folder changed meanwhile
         self.refresh()
+        self.marker.fetch_boards()  # the filter row's boards (a rebuild may have found some)
         self._watch(folders)
         if store.notice:
             self.notice.emit(store.notice)
@@ -207,42 +212,21 @@ class GalleryPanel(QWidget, ModePanel):
     # ------------------------------------------------------------ stars
 
     def _star_actions(self) -> list[QAction]:
-        actions = []
-        for stars in range(6):
-            action = QAction(f"{stars} Star{'s' if stars != 1 else ''}" if stars else "No Stars")
-            action.setParent(self.view)
-            action.setShortcut(QKeySequence(str(stars)))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _checked=False, n=stars: self.set_stars(n))
-            actions.append(action)
-        return actions
+        return star_actions(self.view, self._marked_paths, self.marker, _ON_VIEW)
 
-    def _board_action(self) -> QAction:
-        action = QAction("Add to Board…", self.view)
-        action.setShortcut(QKeySequence("B"))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        action.triggered.connect(self.add_to_board)
-        return action
+    def _board_actions(self) -> list[QAction]:
+        return board_actions(self.view, self._marked_paths, self.marker, _ON_VIEW)
 
     def add_to_board(self) -> None:
         """Ask which board (one already made, or a new name); add the selection to it."""
-        paths = self._marked_paths()
-        if not paths:
-            return
-        store = self.model.store
-        name = gallery_boards.ask_board(store.boards(), len(paths), self)
-        if name:
-            self.searcher.write(lambda: store.add_to_board(paths, name))
+        self.marker.add_to_board(self._marked_paths(), self)
 
     def _marked_paths(self) -> list[str]:
         return self.selected_paths() or [p for p in [self.current_path()] if p]
 
     def set_stars(self, stars: int) -> None:
         """Stars on the selection (or the current image), written off the GUI thread."""
-        paths = self._marked_paths()
-        if paths:
-            store = self.model.store
-            self.searcher.write(lambda: store.set_stars(paths, stars))
+        self.marker.set_stars(self._marked_paths(), stars)
 
     # ------------------------------------------------------------ selection
 
@@ -310,11 +294,13 @@ class GalleryPanel(QWidget, ModePanel):
 
     def activated(self) -> None:
         self.refresh()
+        self.marker.fetch_boards()  # the filter row's board list, read off the GUI thread
         self.view.setFocus()
 
     def close_loader(self) -> None:
         self._settle.stop()
         self.searcher.close()
+        self.marker.reader.wait(5_000)
         self.syncer.stop()
         self.model.close_loader()
 

@@ -1,5 +1,6 @@
 """The search field above the gallery grid: the query as typed, debounced, with the
-language's help as its tooltip and a sentence under it when the query is malformed."""
+language's help as its tooltip, the filter widgets under it (gui/gallery_filters.py, which
+edit the text) and a sentence when the query is malformed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.store.query import QUERY_HELP
+from gui.gallery_filters import FilterRow
 
 DEBOUNCE_MS = 150  # a search starts once typing pauses this long
 
@@ -30,6 +32,8 @@ class SearchBar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.field)
+        self.filters = FilterRow(self.field)
+        layout.addWidget(self.filters)
         layout.addWidget(self.problem)
 
     @property

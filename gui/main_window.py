@@ -32,6 +32,7 @@ from gui.gallery_sources import SourceFolderActions
 from gui.image_loader import allow_large_images
 from gui.job_controls import JobControls
 from gui.lab_panel import LabPanel
+from gui.mark_actions import connect_shown_picture
 from gui.mode_panel import ModePanel
 from gui.notices import Notices
 from gui.queue_dock import QueueDock
@@ -166,6 +167,8 @@ class MainWindow(QMainWindow):
         self.gallery_panel.notice.connect(say)
         self.gallery_panel.mark_failed.connect(lambda text: self.notices.error("Not marked", text))
         self.gallery_panel.searcher.changed.connect(self.view.marks_changed)
+        marker = self.gallery_panel.marker
+        connect_shown_picture(marker, self.view.marked_paths, self.canvas, self.details)
         self.gallery_panel.upscale_requested.connect(self.upscale_files)
         self.sources.notice.connect(say)
         self.sources.refused.connect(lambda text: self.notices.error("Not added", text))

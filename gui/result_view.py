@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from engine.api.errors import BadInput
 from engine.api.events import Cancelled, Finished, Preview
 from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ModelOutcome, ResultImage
@@ -26,6 +25,7 @@ from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
 from gui.notices import Notices
 from gui.picture_info import ForeignReader, PictureInfo
+from gui.store_reads import StoreReader
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
@@ -51,6 +51,7 @@ class ResultView(QObject):
         self.preview_job: int | None = None  # the job whose preview is on the canvas
         self.foreign = ForeignReader(self)  # other tools' metadata of gallery pictures
         self.foreign.read.connect(self._foreign_read)
+        self.reader = StoreReader(self)  # stars and boards, read off the GUI thread
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -226,15 +227,23 @@ class ResultView(QObject):
             )
 
     def marks_changed(self) -> None:
-        """Stars or boards were set in the gallery: the details of the shown file follow."""
+        """Stars or boards were set: the details of the shown file follow."""
         if self.shown_file and self.details.meta is not None:
-            self._show_details_of_file(self.shown_file)
+            self._read_marks(self.shown_file)
 
-    def _marks(self, path: str) -> Marks | None:
-        try:
-            return self.client.gallery.marks(Path(path))
-        except (StoreError, BadInput):
-            return None
+    def marked_paths(self) -> list[str]:
+        """The picture the canvas and the details show, for keys 0-5 and B there."""
+        return [self.shown_file] if self.shown_file and self.details.meta is not None else []
+
+    def _read_marks(self, path: str) -> None:
+        """The file's stars and boards, read from the index off the GUI thread."""
+        gallery = self.client.gallery
+        self.reader.read(lambda: gallery.marks(Path(path)), lambda m: self._marks(path, m), None)
+
+    def _marks(self, path: str, marks: Marks | None) -> None:
+        meta = self.details.meta
+        if marks is not None and meta is not None and self.shown_file == path:
+            self.details.show_metadata(meta, foreign=self.details.foreign, marks=marks)
 
     def _show_details_of_file(self, path: str) -> None:
         try:
@@ -243,7 +252,8 @@ class ResultView(QObject):
             self.details.show_metadata(None)
             self.foreign.open(Path(path))
             return
-        self.details.show_metadata(meta, marks=self._marks(path))
+        self.details.show_metadata(meta)
+        self._read_marks(path)
         if meta.recipe is None and meta.path is not None:
             # Another tool's picture: what its own metadata says (ComfyUI's graph,
             # InvokeAI's JSON…) follows, read off the GUI thread.
@@ -253,6 +263,6 @@ class ResultView(QObject):
         """The picture's own read, if it is still the one shown."""
         meta = self.details.meta
         if meta is not None and meta.path == info.path and self.details.foreign is None:
-            self.details.show_metadata(meta, foreign=info.foreign)
+            self.details.show_metadata(meta, foreign=info.foreign, marks=self.details.marks)
         elif meta is None and self.shown_file == str(info.path):
             self.details.show_metadata(info.meta, foreign=info.foreign)
