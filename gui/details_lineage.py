@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.store.lineage import CHANGED, DELETED, Lineage, Relative
+from engine.store.lineage import AS_CHILD, CHANGED, DELETED, Lineage, Relative
 from gui.image_loader import read_thumbnail
 
 THUMB = 56  # px, the longer side of a tile's picture
@@ -126,40 +126,45 @@ class LineageRow(QWidget):
         for i, (title, relatives) in enumerate(
             (("Made from", lineage.parents), ("Made into", lineage.children))
         ):
+            words = (lambda role: role) if i == 0 else (lambda role: AS_CHILD.get(role, role))
             name = QLabel(f"<b>{title}</b>")
             name.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             self.grid.addWidget(name, i, 0)
-            self.grid.addWidget(self._tiles(relatives, thumbs), i, 1)
+            self.grid.addWidget(self._tiles(relatives, thumbs, words), i, 1)
         self.setVisible(bool(lineage.parents or lineage.children))
 
-    def _tiles(self, relatives: tuple[Relative, ...], thumbs: dict) -> QWidget:
+    def _tiles(
+        self, relatives: tuple[Relative, ...], thumbs: dict, words: Callable[[str], str]
+    ) -> QWidget:
         strip = QWidget()
         row = QHBoxLayout(strip)
         row.setContentsMargins(0, 0, 0, 0)
         if not relatives:
             row.addWidget(QLabel("nothing"))
         for relative in relatives[:MAX_TILES]:
-            row.addWidget(self._tile(relative, thumbs.get(str(relative.path))))
+            row.addWidget(
+                self._tile(relative, thumbs.get(str(relative.path)), words(relative.role))
+            )
         if len(relatives) > MAX_TILES:
             row.addWidget(QLabel(f"and {len(relatives) - MAX_TILES} more"))
         row.addStretch(1)
         return strip
 
-    def _tile(self, relative: Relative, thumb: QImage | None) -> QToolButton:
+    def _tile(self, relative: Relative, thumb: QImage | None, role: str) -> QToolButton:
         tile = QToolButton()
         tile.setObjectName(f"lineage-{relative.state}")
         tile.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
         tile.setIconSize(QSize(THUMB, THUMB))
         tile.setAutoRaise(True)
         words = {DELETED: "deleted", CHANGED: "changed since"}.get(relative.state, "")
-        tile.setText("\n".join(w for w in (relative.role, words) if w))
+        tile.setText("\n".join(w for w in (role, words) if w))
         tile.setToolTip(
-            f"{relative.path}\n{relative.role}"
+            f"{relative.path}\n{role}"
             + (f": {words}" if words else "")
             + ("" if relative.state == DELETED else "\nClick to open it")
         )
         if relative.state == DELETED:
-            tile.setText(f"{_short(relative.name)}\n{relative.role}\ndeleted")
+            tile.setText(f"{_short(relative.name)}\n{role}\ndeleted")
             tile.setStyleSheet("color: #8a8a8a; background: #3a3a3a;")
             tile.setEnabled(False)
         elif thumb is not None and not thumb.isNull():

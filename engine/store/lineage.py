@@ -36,6 +36,19 @@ WALK_FIRST_KEY = "walk_first_frame"
 # Where the request's own `image` field says how it was used, by the request's type.
 _IMAGE_ROLES = {"upscale": UPSCALED, "reconstruct": RECONSTRUCTED}
 
+# The same link seen from the parent: what the child did with it ("Made into: upscaled").
+AS_CHILD = {
+    SOURCE: "used as source",
+    MASK: "used as mask",
+    CONTROL: "used as control",
+    REFERENCE: "used as reference",
+    UPSCALED: "upscaled",
+    RECONSTRUCTED: "reconstructed",
+    WALK_START: "walk from it",
+    WALK_END: "walk to it",
+    WALK_FRAME: "later frame",
+}
+
 # A relative's state: its file is there and as it was, gone, or rewritten since.
 PRESENT, DELETED, CHANGED = "present", "deleted", "changed"
 
