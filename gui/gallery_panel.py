@@ -29,6 +29,7 @@ from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
 
 WATCH_SETTLE_MS = 400  # after the folder changes, wait this long for quiet before a sync
+LAYOUT_BATCH = 1_000  # rows laid out per event-loop turn (a few milliseconds)
 
 
 class GalleryPanel(QWidget, ModePanel):
@@ -57,11 +58,12 @@ class GalleryPanel(QWidget, ModePanel):
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setUniformItemSizes(True)
+        # Laid out a batch at a time between events: 100,000 rows never stall a paint.
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(LAYOUT_BATCH)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.activated.connect(lambda index: self.open_requested.emit(index.data(PathRole)))
-        self.view.doubleClicked.connect(
-            lambda index: self.open_requested.emit(index.data(PathRole))
-        )
+        self.view.activated.connect(self._open_index)
+        self.view.doubleClicked.connect(self._open_index)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
@@ -106,10 +108,10 @@ class GalleryPanel(QWidget, ModePanel):
         layout.setContentsMargins(0, 0, 0, 0)
         self.search_bar = SearchBar()
         self.searcher = GallerySearcher(self)
-        self.search_bar.query_changed.connect(lambda _text: self.refresh())
+        self.search_bar.query_changed.connect(lambda _text: self.relist())  # off the GUI thread
         self.searcher.answered.connect(self._found)
         self.searcher.refused.connect(self._refused)
-        self.searcher.changed.connect(self.refresh)
+        self.searcher.changed.connect(self.relist)
         self.searcher.failed.connect(self.mark_failed)
         layout.addWidget(self.search_bar)
         layout.addLayout(header)
@@ -119,6 +121,7 @@ class GalleryPanel(QWidget, ModePanel):
         self.model.rowsInserted.connect(self._update_labels)
 
         self.syncer = GallerySync(self)
+        self._sync_again = False
         self.syncer.finished.connect(self._synced)
         self.syncer.progress.connect(self._sync_progress)
         # Files added or removed by other programs: watch the folder, sync when it settles.
@@ -139,8 +142,13 @@ class GalleryPanel(QWidget, ModePanel):
         return self.model.store
 
     def sync(self) -> None:
-        """Bring the index in line with the folder, in the background."""
-        if not self.syncer.running:
+        """Bring the index in line with the folder, in the background. Asked while one
+        runs (the watcher fired, Rescan), another runs after it: the running one may
+        have listed the folder before the change."""
+        if self.syncer.running:
+            self._sync_again = True
+        else:
+            self._sync_again = False
             self.syncer.start(self.model.store)
 
     def _sync_progress(self, done: int, total: int) -> None:
@@ -149,8 +157,10 @@ class GalleryPanel(QWidget, ModePanel):
     def _synced(self, store: Gallery, folders: list[Path]) -> None:
         if store is not self.model.store:
             return  # the output folder changed meanwhile
-        self.refresh()
+        self.relist()
         self._watch(folders)
+        if self._sync_again:
+            self.sync()
         if store.notice:
             self.notice.emit(store.notice)
             store.notice = None
@@ -176,6 +186,11 @@ class GalleryPanel(QWidget, ModePanel):
         self.model.refresh()
         if current is not None:
             self.select_path(current, follow=False)
+
+    def relist(self) -> None:
+        """List again after a change made elsewhere (a sync, stars): the first page and
+        the count are read off the GUI thread, so a big gallery never stalls for it."""
+        self.searcher.search(self.model.store, self.search_bar.text, PAGE)
 
     @property
     def query(self) -> str:
@@ -255,11 +270,12 @@ class GalleryPanel(QWidget, ModePanel):
         return True
 
     def selected_paths(self) -> list[str]:
-        return [i.data(PathRole) for i in self.view.selectionModel().selectedIndexes()]
+        indexes = self.view.selectionModel().selectedIndexes()
+        return [p for i in indexes if (p := i.data(PathRole)) is not None]  # not yet read
 
     def _current_changed(self, current, _previous) -> None:
-        if current.isValid():
-            self.current_changed.emit(current.data(PathRole))
+        if current.isValid() and (path := current.data(PathRole)) is not None:
+            self.current_changed.emit(path)
 
     # ------------------------------------------------------------ actions
 
@@ -310,6 +326,10 @@ class GalleryPanel(QWidget, ModePanel):
         self.searcher.close()
         self.syncer.stop()
         self.model.close_loader()
+
+    def _open_index(self, index) -> None:
+        if (path := index.data(PathRole)) is not None:  # None: its row is still being read
+            self.open_requested.emit(path)
 
     def _open_current(self) -> None:
         if (path := self.current_path()) is not None:

@@ -42,8 +42,10 @@ class GallerySearcher(QObject):
         if generation != self.generation:
             return  # typed over before it started
         try:
-            items = store.search(text, limit=page)
-            total = store.count_search(text)
+            if text:
+                items, total = store.search(text, limit=page), store.count_search(text)
+            else:  # every image (a re-listing after a sync or a change of stars)
+                items, total = store.items(limit=page), store.count()
         except BadInput as exc:
             self.refused.emit(generation, text, str(exc))
             return
