@@ -10,9 +10,10 @@ through 100,000 pictures keeps memory flat. Thumbnails come from the disk cache
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
 from engine.interface import Gallery
@@ -25,6 +26,7 @@ __all__ = ["PAGE", "THUMB", "GalleryModel", "PathRole", "load_thumbnail"]
 PathRole = Qt.ItemDataRole.UserRole
 MAX_PAGES = 64  # pages kept (19,200 rows): a screen's worth many times over
 MAX_ICONS = 3_000  # decoded thumbnails kept (about 200 MB at most)
+INTAKE_S = 0.004  # GUI-thread time per event-loop turn for taking thumbnails in
 _ROOT = QModelIndex()
 _ROLES = frozenset({Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, PathRole})
 
@@ -48,6 +50,9 @@ class GalleryModel(QAbstractListModel):
         self._placeholder = _placeholder()
         self._loader = ThumbnailLoader(self)
         self._loader.loaded.connect(self._on_thumbnail)
+        self._arrived: deque[tuple[str, QImage]] = deque()
+        self._intake = QTimer(self, singleShot=True, interval=0)
+        self._intake.timeout.connect(self._take_thumbnails)
         self._fetcher = PageFetcher(self)
         self._fetcher.fetched.connect(self._on_page)
 
@@ -186,6 +191,8 @@ class GalleryModel(QAbstractListModel):
     def close_loader(self) -> None:
         self._fetcher.close()
         self._loader.close()
+        self._intake.stop()
+        self._arrived.clear()
 
     def _icon(self, item: GalleryItem) -> QIcon:
         key = str(item.path)
@@ -197,13 +204,28 @@ class GalleryModel(QAbstractListModel):
         return icon
 
     def _on_thumbnail(self, path: str, image: QImage) -> None:
-        self._loader.done(path)
-        self._icons[path] = (
-            QIcon(QPixmap.fromImage(image)) if not image.isNull() else self._placeholder
-        )
+        self._arrived.append((path, image))
+        if not self._intake.isActive():
+            self._intake.start()
+
+    def _take_thumbnails(self) -> None:
+        """Thumbnails that arrived, taken in for at most INTAKE_S per event-loop turn
+        and shown by one update: after a fast scroll dozens arrive at once, and taking
+        them all in one turn would stall the scroll."""
+        end = time.perf_counter() + INTAKE_S
+        rows: list[int] = []
+        while self._arrived and time.perf_counter() < end:
+            path, image = self._arrived.popleft()
+            self._loader.done(path)
+            self._icons[path] = (
+                QIcon(QPixmap.fromImage(image)) if not image.isNull() else self._placeholder
+            )
+            if (row := self._rows.get(path)) is not None:
+                rows.append(row)
         while len(self._icons) > MAX_ICONS:
             self._icons.popitem(last=False)
-        row = self._rows.get(path)
-        if row is not None:
-            index = self.index(row, 0)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+        if rows:
+            first, last = self.index(min(rows), 0), self.index(max(rows), 0)
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DecorationRole])
+        if self._arrived:
+            self._intake.start()

@@ -39,7 +39,8 @@ def load_thumbnail(path: Path, cache: ThumbnailCache, size: int = THUMB) -> QIma
         image = image.scaled(
             size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
         )
-    return image
+    # The format the screen paints without converting: done here, not at every paint.
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
 
 
 class ThumbnailLoader(QObject):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.atomic import write_bytes_atomic
+from engine.atomic import temp_path_for
 from engine.hashing import default_cache_dir
 
 SIZE = 128  # the longest side of a thumbnail, in pixels
@@ -84,7 +84,7 @@ class ThumbnailCache:
         image.save(buffer, "PNG", compress_level=1)  # fast; thumbnails are small anyway
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(cached, buffer.getvalue())
+            _write_without_fsync(cached, buffer.getvalue())
         except OSError:
             return  # a full or read-only cache folder: the thumbnail is still shown
         with self._lock:
@@ -114,6 +114,21 @@ class ThumbnailCache:
 
     def total_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.folder.glob(f"*/*{SUFFIX}"))
+
+
+def _write_without_fsync(path: Path, data: bytes) -> None:
+    """Whole or absent (a temp file renamed over it, as engine.atomic does), but not
+    fsync'd: a thumbnail lost to a power cut is made again, and two fsyncs per
+    thumbnail would slow a first scroll through a big gallery for nothing."""
+    temp = temp_path_for(path)
+    try:
+        with open(temp, "xb") as file:
+            file.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _read(cached: Path) -> Image.Image | None:
