@@ -182,6 +182,7 @@ class GalleryPanel(QWidget, ModePanel):
             self.searcher.search(self.model.store, query, PAGE)
             return
         self.search_bar.show_problem(None)
+        self.searcher.generation += 1  # a re-listing asked before this one is older: dropped
         current = self.current_path()
         self.model.refresh()
         if current is not None:
