@@ -102,6 +102,17 @@ class GalleryModel(QAbstractListModel):
             self._put_page(number, list(items))
         self.endResetModel()
 
+    def set_total(self, total: int) -> None:
+        """The count of the listing shown, known now (its first page came before it)."""
+        if total > self._total:
+            self.beginInsertRows(_ROOT, self._total, total - 1)
+            self._total = total
+            self.endInsertRows()
+        elif total < self._total:
+            self.beginRemoveRows(_ROOT, total, self._total - 1)
+            self._total = total
+            self.endRemoveRows()
+
     @property
     def total(self) -> int:
         """Images in the listing (loaded or not yet)."""

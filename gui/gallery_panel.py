@@ -110,6 +110,8 @@ class GalleryPanel(QWidget, ModePanel):
         self.searcher = GallerySearcher(self)
         self.search_bar.query_changed.connect(lambda _text: self.relist())  # off the GUI thread
         self.searcher.answered.connect(self._found)
+        self.searcher.first_page.connect(self._found_first)
+        self._counting = 0  # the search whose first page is shown, its count to come
         self.searcher.refused.connect(self._refused)
         self.searcher.changed.connect(self.relist)
         self.searcher.failed.connect(self.mark_failed)
@@ -119,6 +121,7 @@ class GalleryPanel(QWidget, ModePanel):
         layout.addWidget(self.view, 1)
         self.model.modelReset.connect(self._update_labels)
         self.model.rowsInserted.connect(self._update_labels)
+        self.model.rowsRemoved.connect(self._update_labels)
 
         self.syncer = GallerySync(self)
         self._sync_again = False
@@ -200,9 +203,18 @@ class GalleryPanel(QWidget, ModePanel):
     def set_query(self, text: str) -> None:
         self.search_bar.set_text(text)
 
+    def _found_first(self, generation: int, query: str, items: list) -> None:
+        """A search's first page, shown while its matches are counted."""
+        if generation == self.searcher.generation and query == self.search_bar.text:
+            self._found(generation, query, items, len(items))
+            self._counting = generation
+
     def _found(self, generation: int, query: str, items: list, total: int) -> None:
         if generation != self.searcher.generation or query != self.search_bar.text:
             return  # typed over meanwhile: a newer answer is coming
+        if generation == self._counting:
+            self.model.set_total(total)  # its first page is shown: the rest follows
+            return
         self.search_bar.show_problem(None)
         current = self.current_path()
         self.model.show_found(query, items, total)
