@@ -13,6 +13,7 @@ BENCHMARKS = (
     "bench.interactive_while_training",
     "bench.gallery_index",
     "bench.library_search",
+    "bench.gallery_grid",
     "bench.classic_models",
     "bench.upscale",
     "bench.single_file",

@@ -31,6 +31,7 @@ from gui.send_menu import send_to_menu
 
 WATCH_SETTLE_MS = 400  # after the folder changes, wait this long for quiet before a sync
 _ON_VIEW = Qt.ShortcutContext.WidgetShortcut  # the grid's keys act on its selection
+LAYOUT_BATCH = 1_000  # rows laid out per event-loop turn (a few milliseconds)
 
 
 class GalleryPanel(QWidget, ModePanel):
@@ -59,11 +60,12 @@ class GalleryPanel(QWidget, ModePanel):
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setUniformItemSizes(True)
+        # Laid out a batch at a time between events: 100,000 rows never stall a paint.
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(LAYOUT_BATCH)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.activated.connect(lambda index: self.open_requested.emit(index.data(PathRole)))
-        self.view.doubleClicked.connect(
-            lambda index: self.open_requested.emit(index.data(PathRole))
-        )
+        self.view.activated.connect(self._open_index)
+        self.view.doubleClicked.connect(self._open_index)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.searcher = GallerySearcher(self)
@@ -117,10 +119,12 @@ class GalleryPanel(QWidget, ModePanel):
         self.search_bar = SearchBar()
         self.marker.boards_read.connect(self.search_bar.filters.set_boards)
         self.searcher.changed.connect(self.marker.fetch_boards)
-        self.search_bar.query_changed.connect(lambda _text: self.refresh())
+        self.search_bar.query_changed.connect(lambda _text: self.relist())  # off the GUI thread
         self.searcher.answered.connect(self._found)
+        self.searcher.first_page.connect(self._found_first)
+        self._counting = 0  # the search whose first page is shown, its count to come
         self.searcher.refused.connect(self._refused)
-        self.searcher.changed.connect(self.refresh)
+        self.searcher.changed.connect(self.relist)
         self.searcher.failed.connect(self.mark_failed)
         layout.addWidget(self.search_bar)
         layout.addLayout(header)
@@ -128,8 +132,10 @@ class GalleryPanel(QWidget, ModePanel):
         layout.addWidget(self.view, 1)
         self.model.modelReset.connect(self._update_labels)
         self.model.rowsInserted.connect(self._update_labels)
+        self.model.rowsRemoved.connect(self._update_labels)
 
         self.syncer = GallerySync(self)
+        self._sync_again = False
         self.syncer.finished.connect(self._synced)
         self.syncer.progress.connect(self._sync_progress)
         # Files added or removed by other programs: watch the folder, sync when it settles.
@@ -150,8 +156,13 @@ class GalleryPanel(QWidget, ModePanel):
         return self.model.store
 
     def sync(self) -> None:
-        """Bring the index in line with the folder, in the background."""
-        if not self.syncer.running:
+        """Bring the index in line with the folder, in the background. Asked while one
+        runs (the watcher fired, Rescan), another runs after it: the running one may
+        have listed the folder before the change."""
+        if self.syncer.running:
+            self._sync_again = True
+        else:
+            self._sync_again = False
             self.syncer.start(self.model.store)
 
     def _sync_progress(self, done: int, total: int) -> None:
@@ -160,9 +171,11 @@ class GalleryPanel(QWidget, ModePanel):
     def _synced(self, store: Gallery, folders: list[Path]) -> None:
         if store is not self.model.store:
             return  # the output folder changed meanwhile
-        self.refresh()
+        self.relist()
         self.marker.fetch_boards()  # the filter row's boards (a rebuild may have found some)
         self._watch(folders)
+        if self._sync_again:
+            self.sync()
         if store.notice:
             self.notice.emit(store.notice)
             store.notice = None
@@ -184,10 +197,16 @@ class GalleryPanel(QWidget, ModePanel):
             self.searcher.search(self.model.store, query, PAGE)
             return
         self.search_bar.show_problem(None)
+        self.searcher.generation += 1  # a re-listing asked before this one is older: dropped
         current = self.current_path()
         self.model.refresh()
         if current is not None:
             self.select_path(current, follow=False)
+
+    def relist(self) -> None:
+        """List again after a change made elsewhere (a sync, stars): the first page and
+        the count are read off the GUI thread, so a big gallery never stalls for it."""
+        self.searcher.search(self.model.store, self.search_bar.text, PAGE)
 
     @property
     def query(self) -> str:
@@ -196,9 +215,18 @@ class GalleryPanel(QWidget, ModePanel):
     def set_query(self, text: str) -> None:
         self.search_bar.set_text(text)
 
+    def _found_first(self, generation: int, query: str, items: list) -> None:
+        """A search's first page, shown while its matches are counted."""
+        if generation == self.searcher.generation and query == self.search_bar.text:
+            self._found(generation, query, items, len(items))
+            self._counting = generation
+
     def _found(self, generation: int, query: str, items: list, total: int) -> None:
         if generation != self.searcher.generation or query != self.search_bar.text:
             return  # typed over meanwhile: a newer answer is coming
+        if generation == self._counting:
+            self.model.set_total(total)  # its first page is shown: the rest follows
+            return
         self.search_bar.show_problem(None)
         current = self.current_path()
         self.model.show_found(query, items, total)
@@ -246,11 +274,12 @@ class GalleryPanel(QWidget, ModePanel):
         return True
 
     def selected_paths(self) -> list[str]:
-        return [i.data(PathRole) for i in self.view.selectionModel().selectedIndexes()]
+        indexes = self.view.selectionModel().selectedIndexes()
+        return [p for i in indexes if (p := i.data(PathRole)) is not None]  # not yet read
 
     def _current_changed(self, current, _previous) -> None:
-        if current.isValid():
-            self.current_changed.emit(current.data(PathRole))
+        if current.isValid() and (path := current.data(PathRole)) is not None:
+            self.current_changed.emit(path)
 
     # ------------------------------------------------------------ actions
 
@@ -303,6 +332,10 @@ class GalleryPanel(QWidget, ModePanel):
         self.marker.reader.wait(5_000)
         self.syncer.stop()
         self.model.close_loader()
+
+    def _open_index(self, index) -> None:
+        if (path := index.data(PathRole)) is not None:  # None: its row is still being read
+            self.open_requested.emit(path)
 
     def _open_current(self) -> None:
         if (path := self.current_path()) is not None:

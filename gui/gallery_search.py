@@ -21,6 +21,9 @@ from engine.store import StoreError
 class GallerySearcher(QObject):
     # generation, the query, the first page (list of GalleryItem), how many match
     answered = Signal(int, str, list, int)
+    # generation, the query, the first page: sent before counting a full page's matches
+    # (a count of tens of thousands takes as long again); `answered` follows
+    first_page = Signal(int, str, list)
     refused = Signal(int, str, str)  # generation, the query, the sentence saying why
     changed = Signal()  # stars or boards were written
     failed = Signal(str)  # a write that could not be made, as a sentence
@@ -42,8 +45,15 @@ class GallerySearcher(QObject):
         if generation != self.generation:
             return  # typed over before it started
         try:
-            items = store.search(text, limit=page)
-            total = store.count_search(text)
+            if text:
+                items = store.search(text, limit=page)
+                if len(items) < page:
+                    total = len(items)  # all of them: nothing to count
+                else:
+                    self.first_page.emit(generation, text, items)
+                    total = store.count_search(text)
+            else:  # every image (a re-listing after a sync or a change of stars)
+                items, total = store.items(limit=page), store.count()
         except BadInput as exc:
             self.refused.emit(generation, text, str(exc))
             return
