@@ -51,6 +51,8 @@ class GallerySearcher(QObject):
                     total = len(items)  # all of them: nothing to count
                 else:
                     self.first_page.emit(generation, text, items)
+                    if generation != self.generation:
+                        return  # typed over: its count would only delay the newer search
                     total = store.count_search(text)
             else:  # every image (a re-listing after a sync or a change of stars)
                 items, total = store.items(limit=page), store.count()
