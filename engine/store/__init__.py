@@ -7,12 +7,8 @@ this package, so it must never pull in torch.
 from engine.atomic import write_atomic, write_bytes_atomic
 from engine.store.a1111 import format_parameters, parse_parameters
 from engine.store.errors import StoreError
-from engine.store.gallery import (
-    INDEX_NAME,
-    Difference,
-    GalleryItem,
-    GalleryStore,
-)
+from engine.store.gallery import INDEX_NAME, GalleryStore
+from engine.store.gallery_items import Difference, GalleryItem
 from engine.store.index import GalleryIndex, OpenState
 from engine.store.index_rows import IndexRecord
 from engine.store.layout import image_slug, reserve, slugify

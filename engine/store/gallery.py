@@ -13,7 +13,6 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from engine.api.parts import ImageRef
 from engine.api.requests import Request
 from engine.atomic import write_bytes_atomic
 from engine.store.errors import FULL_DISK_ERRORS, StoreError, reason, save_failed
+from engine.store.gallery_items import Difference, GalleryItem, item_of
 from engine.store.index import (
     GalleryIndex,
     IndexUnavailable,
@@ -47,31 +47,6 @@ from engine.store.trash import Trashed, move_to_trash, restore
 log = logging.getLogger(__name__)
 
 INDEX_NAME = ".latentstudio-index.sqlite3"
-_EPOCH = datetime.fromtimestamp(0).astimezone()
-
-
-@dataclass(frozen=True)
-class GalleryItem:
-    """One row of the gallery grid."""
-
-    path: Path
-    created: datetime  # local time, timezone-aware
-    kind: str  # "txt2img", "sample", ... or "external" for other tools' images
-    prompt: str
-    model: str
-    seed: int | None
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class Difference:
-    missing: list[str]  # PNGs on disk that the index does not list
-    extra: list[str]  # index rows whose file is gone (or whose path is not a safe one)
-
-    @property
-    def consistent(self) -> bool:
-        return not self.missing and not self.extra
 
 
 class GalleryStore:
@@ -287,16 +262,7 @@ class GalleryStore:
 
     def _items(self, records: list[IndexRecord]) -> list[GalleryItem]:
         return [
-            GalleryItem(
-                path=self.root / record.path,
-                created=_local_time(record.created),
-                kind=record.kind,
-                prompt=record.prompt,
-                model=record.model,
-                seed=record.seed,
-                width=record.width,
-                height=record.height,
-            )
+            item_of(record, self.root / record.path)
             for record in records
             if is_safe_key(record.path) or self._sources.owns_key(record.path)
         ]
@@ -400,13 +366,6 @@ class GalleryStore:
             return relative_key(self.root.resolve(), Path(path).resolve())
         except ValueError:
             raise StoreError(f"{path} is not in the gallery folder {self.root}.") from None
-
-
-def _local_time(timestamp: float) -> datetime:
-    try:
-        return datetime.fromtimestamp(timestamp).astimezone()
-    except (OverflowError, OSError, ValueError):
-        return _EPOCH  # a date no clock can show: listed last, never a crash
 
 
 def _disk_full(exc: Exception) -> bool:
