@@ -2,9 +2,10 @@
 pictures write it (engine.store.a1111 parses it the way A1111 does).
 
 Which tool wrote it is read from the text: A1111 ends with "Version: v1.10.1", Forge
-with "Version: f2.0.1v1.10.1-..." (Forge Classic and Neo: "classic", "neo"), ours with "Version: latentstudio ...". Krita AI
-Diffusion (ai_diffusion/text.py create_img_metadata) writes no Version and always
-"Model hash: unknown", with its LoRAs as <lora:name:weight> in the prompt.
+with "Version: f2.0.1v1.10.1-..." (Forge Classic and Neo: "classic", "neo"), ours
+with "Version: latentstudio ...". Krita AI Diffusion (ai_diffusion/text.py
+create_img_metadata) writes no Version and always "Model hash: unknown", with its
+LoRAs as <lora:name:weight> in the prompt.
 """
 
 from __future__ import annotations
