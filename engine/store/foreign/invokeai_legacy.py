@@ -17,7 +17,7 @@ import shlex
 from typing import Any
 
 from engine.store.foreign.jsontext import load_object, take, text_of
-from engine.store.foreign.names import sampler_name
+from engine.store.foreign.names import invoke_sampler, sampler_name
 from engine.store.foreign.result import Draft
 
 META, DREAM = "sd-metadata", "Dream"
@@ -39,7 +39,8 @@ SWITCHES = {
     "-C": "cfg_scale",
     "-f": "denoising_strength",
 }
-# InvokeAI 2.x's sampler names (ldm/invoke/args.py SAMPLER_CHOICES).
+# dream.py's and early 2.x's sampler names (sampler_choices); 2.3 added the diffusers
+# names InvokeAI 3+ still uses ("dpmpp_2m_k"), read by names.invoke_sampler.
 SAMPLERS = {
     "ddim": "DDIM",
     "plms": "PLMS",
@@ -75,10 +76,16 @@ def _read_meta(data: dict[str, Any], draft: Draft) -> None:
     _prompts(_prompt_text(image.get("prompt")), draft)
     name = text_of(image.get("sampler"))
     if name:
-        draft.put("sampler", sampler_name(SAMPLERS, name, "", draft.notes))
+        draft.put("sampler", _sampler(name, draft))
     draft.put("model", text_of(data.get("model_weights")))
     draft.put("model_hash", text_of(data.get("model_hash")))
     draft.keep("app_version", data.get("app_version"))
+
+
+def _sampler(name: str, draft: Draft) -> str | None:
+    if name in SAMPLERS:
+        return sampler_name(SAMPLERS, name, "", draft.notes)
+    return invoke_sampler(name, draft.notes)
 
 
 def _prompt_text(value: Any) -> str | None:
@@ -104,7 +111,7 @@ def _read_dream(command: str, draft: Draft) -> None:
         if word in SWITCHES:
             draft.put(SWITCHES[word], value)
         elif word == "-A" and value:
-            draft.put("sampler", sampler_name(SAMPLERS, value, "", draft.notes))
+            draft.put("sampler", _sampler(value, draft))
     draft.keep(DREAM, command)
 
 
