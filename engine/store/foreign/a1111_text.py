@@ -2,9 +2,10 @@
 pictures write it (engine.store.a1111 parses it the way A1111 does).
 
 Which tool wrote it is read from the text: A1111 ends with "Version: v1.10.1", Forge
-with "Version: f2.0.1v1.10.1-...", ours with "Version: latentstudio ...". Krita AI
-Diffusion (ai_diffusion/text.py create_img_metadata) writes no Version and always
-"Model hash: unknown", with its LoRAs as <lora:name:weight> in the prompt.
+with "Version: f2.0.1v1.10.1-..." (Forge Classic and Neo: "classic", "neo"), ours
+with "Version: latentstudio ...". Krita AI Diffusion (ai_diffusion/text.py
+create_img_metadata) writes no Version and always "Model hash: unknown", with its
+LoRAs as <lora:name:weight> in the prompt.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from engine.store.foreign.result import RULES, Draft
 # and its schedule are read together below. Every other key is kept as unmapped.
 FIELDS = frozenset(RULES) - {"sampler", "scheduler"}
 _LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?[^>]*>")
+# Haoming02's sd-webui-forge-classic writes its branch alone as the version.
+FORGE_FORKS = ("classic", "neo")
 _NUMBERS = ("seed", "steps", "cfg_scale", "width", "height", "clip_skip", "denoising_strength")
 
 
@@ -65,7 +68,7 @@ def _tool(params: dict[str, Any], texts: dict[str, str]) -> str:
     version = str(params.get("version", ""))
     if version.startswith("latentstudio"):
         return "latent-studio"
-    if re.match(r"f\d", version):
+    if re.match(r"f\d", version) or version in FORGE_FORKS:
         return "forge"
     if texts.get("fooocus_scheme") == "a1111":
         return "fooocus"

@@ -70,6 +70,9 @@ def _read_sampler(graph: dict[str, Any], node: dict[str, Any], draft: Draft) -> 
         draft.put("denoising_strength", inputs["denoise"])
     name, schedule = text_of(inputs.get("sampler_name")), text_of(inputs.get("scheduler"))
     if name:
+        # ComfyUI's first releases (early 2023) named them after k-diffusion's
+        # functions: "sample_dpmpp_2m" for today's "dpmpp_2m".
+        name = name.removeprefix("sample_")
         draft.put("sampler", sampler_name(COMFY, name, schedule or "", draft.notes))
     draft.put("scheduler", schedule)
     draft.put("prompt", _text(graph, inputs.get("positive"), draft, "prompt"))

@@ -4,6 +4,7 @@ e.g. "NovelAI Diffusion V4.5 4BDE2A90") and `Comment`, a JSON of the request: "p
 "noise_schedule", "width", "height", "strength"; V4 adds "v4_prompt" and
 "v4_negative_prompt" ({"caption": {"base_caption": ...}}). Read as
 receyuki/stable-diffusion-prompt-reader (sd_prompt_reader/format/novelai.py) reads it.
+In a WebP the same texts are one JSON object in EXIF UserComment.
 The "stealth" copy NovelAI hides in the alpha channel's low bits is not read.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.store.foreign.jsontext import load_object, take, text_of
+from engine.api import untrusted_json
+from engine.store.foreign.jsontext import load_object, looks_like_object, take, text_of
 from engine.store.foreign.names import NOVELAI, sampler_name
 from engine.store.foreign.result import Draft
 
@@ -28,11 +30,29 @@ DONE = ("prompt", "sampler", "noise_schedule", "v4_prompt", "v4_negative_prompt"
 
 
 def is_novelai(texts: dict[str, str]) -> bool:
+    texts = _in_webp(texts)
     return texts.get("Software", "").startswith("NovelAI") and "Comment" in texts
+
+
+def _in_webp(texts: dict[str, str]) -> dict[str, str]:
+    """NovelAI's WebP puts its PNG texts, as one JSON object ({"Comment": ..., "Software":
+    "NovelAI", ...}), in EXIF UserComment, which we read as `parameters`."""
+    raw = texts.get("parameters")
+    if "Software" in texts or not looks_like_object(raw) or '"NovelAI' not in raw:  # type: ignore[operator]
+        return texts
+    try:
+        packed = untrusted_json.loads(raw)  # type: ignore[arg-type]
+    except ValueError:
+        return texts
+    if not isinstance(packed, dict):
+        return texts
+    inner = {k: v for k, v in packed.items() if isinstance(k, str) and isinstance(v, str)}
+    return {**inner, **{k: v for k, v in texts.items() if k != "parameters"}}
 
 
 def read_novelai(texts: dict[str, str]) -> Draft:
     draft = Draft(tool="novelai")
+    texts = _in_webp(texts)
     draft.put("model", texts.get("Source"))
     data = load_object(texts["Comment"], "NovelAI's Comment", draft)
     if data is None:

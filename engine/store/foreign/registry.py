@@ -17,6 +17,7 @@ from engine.store.foreign import (
     drawthings,
     fooocus,
     invokeai,
+    invokeai_legacy,
     novelai,
     swarmui,
 )
@@ -36,6 +37,7 @@ READERS: tuple[Reader, ...] = (
     Reader("swarmui", swarmui.is_swarmui, swarmui.read_swarmui),
     Reader("fooocus", fooocus.is_fooocus, fooocus.read_fooocus),
     Reader("invokeai", invokeai.is_invokeai, invokeai.read_invokeai),
+    Reader("invokeai", invokeai_legacy.is_invokeai_legacy, invokeai_legacy.read_invokeai_legacy),
     Reader("novelai", novelai.is_novelai, novelai.read_novelai),
     Reader("draw-things", drawthings.is_drawthings, drawthings.read_drawthings),
     Reader("a1111", a1111_text.is_a1111_text, a1111_text.read_a1111),
