@@ -323,9 +323,12 @@ class DetailsPanel(QWidget):
         empty: str = EMPTY,
         foreign: ForeignRead | None = None,
         marks: Marks | None = None,
+        on_disk: bool | None = None,
     ) -> None:
         """Describe `meta` (and what `foreign` read of another tool's metadata, and the
-        gallery's stars and boards); with None, say `empty` (why there is nothing)."""
+        gallery's stars and boards); with None, say `empty` (why there is nothing).
+        `on_disk`: whether its file exists, when the caller knows (it read it off the
+        GUI thread); None looks, on this thread."""
         self.meta, self.foreign = meta, foreign if meta is not None else None
         self.marks = marks if meta is not None else None
         keep_focus(self)  # the focused row goes: the dock keeps the focus (keys 0-5, B)
@@ -365,10 +368,12 @@ class DetailsPanel(QWidget):
         self.copy_prompt.setEnabled(bool(self.prompt()))
         self.copy_seed.setEnabled(self.seed() is not None)
         self.copy_parameters.setEnabled(bool(self.parameters_text()))
-        on_disk = bool(meta and meta.path and Path(meta.path).exists())
-        self.reveal.setEnabled(on_disk)
-        self.upscale_button.setEnabled(on_disk)
-        self.send_button.setEnabled(on_disk)
+        if on_disk is None:
+            on_disk = bool(meta and meta.path and Path(meta.path).exists())
+        self.on_disk = bool(meta and meta.path and on_disk)
+        self.reveal.setEnabled(self.on_disk)
+        self.upscale_button.setEnabled(self.on_disk)
+        self.send_button.setEnabled(self.on_disk)
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""
