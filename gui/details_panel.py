@@ -2,7 +2,8 @@
 
 Our images show their recipe; other tools' PNGs their A1111 `parameters` (prompt,
 negative, steps, sampler, CFG, seed, size, model, and every other key as it is), or what
-engine.store.foreign read from any other tool's metadata (gui/details_foreign.py).
+engine.store.foreign read from any other tool's metadata (gui/details_foreign.py); the
+rows themselves are written by gui/details_describe.py.
 Buttons: Use these parameters (all or in part: gui/use_parts.py; fills Create or the
 Lab), Copy prompt, Copy seed, Copy parameters (the A1111 text), Show in folder.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -26,163 +26,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api.families import title_of
-from engine.api.naming import model_name
-from engine.api.requests import (
-    ArithmeticRequest,
-    DiffuseRequest,
-    InterpolateRequest,
-    LatentWalkRequest,
-    ReconstructRequest,
-    SampleRequest,
-    Txt2ImgRequest,
-    UpscaleRequest,
-    image_name,
-)
-from engine.api.sample_options import DiffusionSampleOptions
+from engine.api.requests import SampleRequest, Txt2ImgRequest
 from engine.store import ImageMetadata
 from engine.store.foreign import ForeignRead
 from engine.store.marks import Marks
-from gui.details_foreign import (
-    A1111_TEXT_TOOLS,
-    MADE_BY,
-    NOT_MAPPED,
-    NOTES,
-    a1111_text,
-    foreign_rows,
-    unmapped_tip,
-)
-from gui.details_image_parts import image_part_rows
+from gui.details_describe import describe as describe  # re-exported: callers import it here
+from gui.details_describe import describe_picture
+from gui.details_foreign import NOT_MAPPED, a1111_text, unmapped_tip
 from gui.details_lineage import LineageRow
 from gui.details_marks import keep_focus, marks_control
-from gui.details_rows import (
-    diffusion_rows,
-    marks_rows,
-    option_rows,
-    seed_range,
-    short_hash,
-    upscale_rows,
-    versions,
-)
-from gui.picture_info import tool_title
+from gui.details_rows import marks_rows
 from gui.reveal import reveal_in_folder
 from gui.send_menu import send_to_menu
 from gui.use_parts import use_button
 
 EMPTY = "Select an image in the gallery, or make one, to see how it was made."
-
-
-def describe(meta: ImageMetadata) -> list[tuple[str, str]]:
-    """(label, value) rows for the details panel, in the order people look for them."""
-    if meta.recipe is not None:
-        return _from_recipe(meta)
-    return _from_parameters(meta)
-
-
-def describe_picture(meta: ImageMetadata, read: ForeignRead | None) -> list[tuple[str, str]]:
-    """describe(), with what engine.store.foreign read when the picture has no recipe."""
-    if read is None or meta.recipe is not None:
-        return describe(meta)
-    if meta.parameters_text and read.tool in A1111_TEXT_TOOLS:
-        notes = [(NOTES, "\n".join(read.notes))] if read.notes else []
-        return [(MADE_BY, tool_title(read.tool)), *describe(meta), *notes]
-    return foreign_rows(read, (meta.width, meta.height))
-
-
-def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
-    recipe, request = meta.recipe or {}, meta.request
-    rows: list[tuple[str, Any]] = []
-    if isinstance(request, Txt2ImgRequest):
-        rows += [
-            ("Prompt", request.prompt.positive or "(none)"),
-            ("Negative prompt", request.prompt.negative or "(none)"),
-            ("Model", request.model.name),
-            ("Size", str(request.size)),
-            ("Steps", request.sampling.steps),
-            (
-                "Sampler",
-                request.sampling.sampler or f"model default ({recipe.get('sampler', '?')})",
-            ),
-            ("CFG scale", f"{request.sampling.cfg_scale:g}"),
-            ("Seed", meta.seed),
-            ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}")
-            if not isinstance(request, LatentWalkRequest)
-            else ("Latent walk", _walk_text(request)),
-            ("LoRAs", ", ".join(f"{lora.name} (weight {lora.weight:g})" for lora in request.loras)),
-            ("VAE", model_name(request.vae) if request.vae else None),
-            ("Embeddings", ", ".join(model_name(path) for path in request.embeddings)),
-            ("Clip skip", request.clip_skip if request.clip_skip > 1 else None),
-            ("Format", _model_format(recipe)),
-            *image_part_rows(request, recipe),
-        ]
-    elif isinstance(request, SampleRequest):
-        rows += [
-            ("Model", request.model.name),
-            ("Family", title_of(request.model.family)),
-            ("Seed", meta.seed),
-            ("Samples", request.count),
-            ("Latent code", _code_text(request.latent) if request.latent else None),
-        ]
-        if recipe.get("seeds"):
-            rows.append(("Seeds", seed_range(recipe["seeds"])))
-        if isinstance(request.options, DiffusionSampleOptions):
-            rows += diffusion_rows(request.options, recipe)
-        else:  # another family's own options, as its options class titles them
-            rows += option_rows(request.options)
-    elif isinstance(request, UpscaleRequest):
-        rows += upscale_rows(request, recipe)
-    elif isinstance(request, InterpolateRequest):
-        rows += [
-            ("Model", request.model.name),
-            ("Family", title_of(request.model.family)),
-            ("From", request.end_names()[0]),
-            ("To", request.end_names()[1]),
-            ("Frames", f"{request.frames}, {request.mode}"),
-        ]
-    elif isinstance(request, ArithmeticRequest):
-        rows += [
-            ("Model", request.model.name),
-            ("Family", title_of(request.model.family)),
-            ("Arithmetic", f"seed {request.a} − seed {request.b} + seed {request.c}"),
-        ]
-    elif isinstance(request, ReconstructRequest):
-        rows += [
-            ("Model", request.model.name),
-            ("Reconstructed", image_name(request.image.path)),
-            (
-                "Mean error",
-                f"{recipe['mean_abs_error']:.4f}" if "mean_abs_error" in recipe else None,
-            ),
-            ("Fitted", recipe.get("note") or None),
-        ]
-    elif isinstance(request, DiffuseRequest):
-        how = (
-            "ancestral DDPM, all T steps"
-            if request.ancestral
-            else (f"DDIM, {request.steps} steps, η {request.eta:g}")
-        )
-        rows += [
-            ("Model", request.model.name),
-            ("Seed", request.seed),
-            ("Sampler", how),
-            ("Filmstrip", _filmstrip_text(recipe) if meta.index == 0 else None),
-        ]
-    else:
-        rows.append(("Made by", f"a {meta.kind} job this version cannot read back"))
-    rows += [
-        ("Size", f"{meta.width}×{meta.height}")
-        if not isinstance(request, Txt2ImgRequest)
-        else None,
-        ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
-        ("Model hash", short_hash(recipe)),
-        ("Device", f"{recipe['device']} · {recipe.get('dtype', '?')}")
-        if recipe.get("device")
-        else None,
-        ("Versions", versions(recipe)),
-    ]
-    return [
-        (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
-    ]
 
 
 def breakable(text: str) -> str:
@@ -200,61 +58,6 @@ def _wrap_points(word: str) -> str:
 
 ZERO_WIDTH_SPACE = "\u200b"
 _LONG_WORD = re.compile(r"\S{16,}")
-
-
-def _walk_text(request: LatentWalkRequest) -> str:
-    walk = (
-        f"seed {request.sampling.seed} → {request.to_seed}, {request.frames} frames, {request.mode}"
-    )
-    return walk + (f", to the prompt “{request.to_prompt}”" if request.to_prompt else "")
-
-
-def _code_text(code: tuple[float, ...]) -> str:
-    """A kept slider code, shortened: its recipe holds every value."""
-    shown = ", ".join(f"{v:.2f}" for v in code[:4])
-    return f"{len(code)} values ({shown}{', …' if len(code) > 4 else ''})"
-
-
-def _filmstrip_text(recipe: dict) -> str | None:
-    steps = recipe.get("filmstrip_steps")
-    if not isinstance(steps, list) or not steps:
-        return None
-    return f"x_t over predicted x_0 at steps {', '.join(map(str, steps))}"
-
-
-def _model_format(recipe: dict) -> str | None:
-    """'SD 1.x · single file' from what the runner recorded."""
-    titles = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
-    architecture = titles.get(str(recipe.get("architecture")))
-    parts = [p for p in (architecture, recipe.get("model_format")) if p]
-    return " · ".join(parts) or None
-
-
-def _from_parameters(meta: ImageMetadata) -> list[tuple[str, str]]:
-    params = dict(meta.parameters)
-    if not params and not meta.parameters_text:
-        return [
-            ("Made by", "another program (this image carries no parameters)"),
-            ("Size", f"{meta.width}×{meta.height}"),
-        ]
-    rows = [
-        ("Prompt", params.pop("prompt", "") or "(none)"),
-        ("Negative prompt", params.pop("negative_prompt", "") or "(none)"),
-    ]
-    width, height = params.pop("width", meta.width), params.pop("height", meta.height)
-    known = [
-        ("steps", "Steps"),
-        ("sampler", "Sampler"),
-        ("cfg_scale", "CFG scale"),
-        ("seed", "Seed"),
-        ("model", "Model"),
-    ]
-    for key, label in known:
-        if key in params:
-            rows.append((label, str(params.pop(key))))
-    rows.append(("Size", f"{width}×{height}"))
-    rows += [(key.replace("_", " ").capitalize(), str(value)) for key, value in params.items()]
-    return rows
 
 
 class DetailsPanel(QWidget):
@@ -323,9 +126,12 @@ class DetailsPanel(QWidget):
         empty: str = EMPTY,
         foreign: ForeignRead | None = None,
         marks: Marks | None = None,
+        on_disk: bool | None = None,
     ) -> None:
         """Describe `meta` (and what `foreign` read of another tool's metadata, and the
-        gallery's stars and boards); with None, say `empty` (why there is nothing)."""
+        gallery's stars and boards); with None, say `empty` (why there is nothing).
+        `on_disk`: whether its file exists, when the caller knows (it read it off the
+        GUI thread); None looks, on this thread."""
         self.meta, self.foreign = meta, foreign if meta is not None else None
         self.marks = marks if meta is not None else None
         keep_focus(self)  # the focused row goes: the dock keeps the focus (keys 0-5, B)
@@ -365,10 +171,12 @@ class DetailsPanel(QWidget):
         self.copy_prompt.setEnabled(bool(self.prompt()))
         self.copy_seed.setEnabled(self.seed() is not None)
         self.copy_parameters.setEnabled(bool(self.parameters_text()))
-        on_disk = bool(meta and meta.path and Path(meta.path).exists())
-        self.reveal.setEnabled(on_disk)
-        self.upscale_button.setEnabled(on_disk)
-        self.send_button.setEnabled(on_disk)
+        if on_disk is None:
+            on_disk = bool(meta and meta.path and Path(meta.path).exists())
+        self.on_disk = bool(meta and meta.path and on_disk)
+        self.reveal.setEnabled(self.on_disk)
+        self.upscale_button.setEnabled(self.on_disk)
+        self.send_button.setEnabled(self.on_disk)
 
     def rows(self) -> list[tuple[str, str]]:
         """What is shown, as (label, value) pairs (tests read it)."""

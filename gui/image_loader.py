@@ -7,6 +7,8 @@ format allows it (JPEG), and come with the size the file's header claims.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
@@ -59,9 +61,11 @@ class ImageLoader(QObject):
             side = self.thumbnail_side
             self._pool.start(lambda: self._thumbnail_done(path, *read_thumbnail(path, side)))
 
-    def image(self, path: str) -> None:
+    def image(self, path: str, wanted: Callable[[str], bool] | None = None) -> None:
+        """Decode `path`; with `wanted`, a read whose turn comes when `wanted(path)` is
+        false is skipped, nothing emitted (a fast walk does not decode every picture)."""
         if self._claim("image", path):
-            self._pool.start(lambda: self._image_done(path, read_image(path)))
+            self._pool.start(lambda: self._read_image(path, wanted))
 
     def _claim(self, kind: str, path: str) -> bool:
         key = (kind, path)
@@ -75,6 +79,15 @@ class ImageLoader(QObject):
     def _thumbnail_done(self, path: str, image: QImage, size: QSize) -> None:
         self._pending.discard(("thumb", path))
         self.thumbnail_loaded.emit(path, image, size)
+
+    def _read_image(self, path: str, wanted: Callable[[str], bool] | None) -> None:
+        if wanted is not None and not wanted(path):
+            # Release the claim first, then look again: a path asked for again between
+            # the two looks is read here; one asked for after the release, by its own read.
+            self._pending.discard(("image", path))
+            if not wanted(path):
+                return
+        self._image_done(path, read_image(path))
 
     def _image_done(self, path: str, image: QImage) -> None:
         self._pending.discard(("image", path))

@@ -388,6 +388,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.gallery_panel.close_loader()
         self.details.lineage.close_fetcher()
+        self.view.opener.close()
         self.upscale_panel.close_loader()
         self.client.shutdown(self.shutdown_wait_ms)
         super().closeEvent(event)

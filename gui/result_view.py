@@ -18,13 +18,14 @@ from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
-from engine.store import StoreError, metadata_from_text
+from engine.store import ImageMetadata, StoreError, metadata_from_text
 from engine.store.marks import Marks
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
 from gui.images import rgb_to_qimage
 from gui.notices import Notices
 from gui.picture_info import ForeignReader, PictureInfo
+from gui.picture_opener import PictureOpener
 from gui.store_reads import StoreReader
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
@@ -52,6 +53,9 @@ class ResultView(QObject):
         self.foreign = ForeignReader(self)  # other tools' metadata of gallery pictures
         self.foreign.read.connect(self._foreign_read)
         self.reader = StoreReader(self)  # stars and boards, read off the GUI thread
+        self.opener = PictureOpener(self)  # gallery pictures, read off the GUI thread
+        self.opener.opened.connect(self._opened)
+        self.opener.failed.connect(self._open_failed)
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -73,6 +77,7 @@ class ResultView(QObject):
                 )
 
     def _show_preview(self, event: Preview, state: JobState | None) -> None:
+        self.opener.cancel()  # what is shown last wins, as when opening was at once
         self.canvas.set_image(rgb_to_qimage(event.rgb), keep_view=True, smooth=True)
         self.shown_file = None
         if self.preview_job != event.job_id:  # the details describe the canvas
@@ -97,6 +102,7 @@ class ResultView(QObject):
         """The results' shown one on the canvas and in the details; returns it."""
         shown = self.results.shown
         self.preview_job = None
+        self.opener.cancel()
         if shown is None:
             self.canvas.set_image(None)
             self.shown_file = None
@@ -169,15 +175,28 @@ class ResultView(QObject):
     # ------------------------------------------------------------ files
 
     def open_image(self, path: str) -> None:
-        image = QImage(path)
-        if image.isNull():
-            self.notices.error("Cannot open image", f"{path} could not be read as an image.")
-            return
+        """Open a file: its pixels and its details are read off the GUI thread and shown
+        together (gui/picture_opener.py). Until they arrive the canvas and the details
+        keep the previous picture, which they both still describe: no blank flash and no
+        "Loading…" flicker on each arrow key, and never one picture's recipe under
+        another's pixels. A picture walked past before its reads landed is never shown."""
+        gallery = self.client.gallery
+        self.opener.open(path, gallery.metadata)
+
+    @property
+    def opening(self) -> str | None:
+        """The file being opened, while its reads are under way (tests wait on it)."""
+        return self.opener.pending
+
+    def _opened(self, path: str, image: QImage, meta: ImageMetadata | None) -> None:
         self.canvas.set_image(image)
         self.shown_file = path
         self.preview_job = None
-        self._show_details_of_file(path)
+        self._show_details_read(path, meta)
         self.changed.emit()
+
+    def _open_failed(self, path: str) -> None:
+        self.notices.error("Cannot open image", f"{path} could not be read as an image.")
 
     def show_dropped(self, info: PictureInfo, image: QImage) -> None:
         """A picture dropped from anywhere (read off the GUI thread): on the canvas, its
@@ -185,14 +204,16 @@ class ResultView(QObject):
         if image.isNull():
             self.notices.error("Cannot open image", f"{info.path} could not be read as an image.")
             return
+        self.opener.cancel()
         self.canvas.set_image(image)
         self.shown_file = str(info.path)
         self.preview_job = None
-        self.details.show_metadata(info.meta, foreign=info.foreign)
+        self.details.show_metadata(info.meta, foreign=info.foreign, on_disk=True)  # read
         self.changed.emit()
 
     def show_picture(self, image: QImage, note: str) -> None:
         """Pixels that are neither a result nor a gallery file (Create's source)."""
+        self.opener.cancel()
         self.canvas.set_image(image)
         self.shown_file = None
         self.preview_job = None
@@ -201,6 +222,8 @@ class ResultView(QObject):
 
     def files_gone(self, paths: set[str]) -> None:
         """Files left the gallery: if one is shown, it leaves the canvas too."""
+        if self.opener.pending in paths:
+            self.opener.cancel()
         if self.shown_file in paths:
             self.canvas.set_image(None)
             self.shown_file = None
@@ -243,16 +266,24 @@ class ResultView(QObject):
     def _marks(self, path: str, marks: Marks | None) -> None:
         meta = self.details.meta
         if marks is not None and meta is not None and self.shown_file == path:
-            self.details.show_metadata(meta, foreign=self.details.foreign, marks=marks)
+            self.details.show_metadata(
+                meta, foreign=self.details.foreign, marks=marks, on_disk=self.details.on_disk
+            )
 
     def _show_details_of_file(self, path: str) -> None:
         try:
             meta = self.client.gallery.metadata(Path(path))
         except StoreError:  # a picture outside the gallery (dropped, before a restart)
+            meta = None
+        self._show_details_read(path, meta)
+
+    def _show_details_read(self, path: str, meta: ImageMetadata | None) -> None:
+        """A file's metadata as read (None: outside the gallery), in the details."""
+        if meta is None:
             self.details.show_metadata(None)
             self.foreign.open(Path(path))
             return
-        self.details.show_metadata(meta)
+        self.details.show_metadata(meta, on_disk=True)  # it was just read from the file
         self._read_marks(path)
         if meta.recipe is None and meta.path is not None:
             # Another tool's picture: what its own metadata says (ComfyUI's graph,
@@ -263,6 +294,8 @@ class ResultView(QObject):
         """The picture's own read, if it is still the one shown."""
         meta = self.details.meta
         if meta is not None and meta.path == info.path and self.details.foreign is None:
-            self.details.show_metadata(meta, foreign=info.foreign, marks=self.details.marks)
+            self.details.show_metadata(
+                meta, foreign=info.foreign, marks=self.details.marks, on_disk=self.details.on_disk
+            )
         elif meta is None and self.shown_file == str(info.path):
             self.details.show_metadata(info.meta, foreign=info.foreign)

@@ -16,6 +16,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
 from engine.store import read_metadata
+from tests.opened import wait_opened
 from tests.sd_original_layout import save_single_file, tiny_pipeline
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
@@ -236,7 +237,7 @@ def test_delete_clears_the_canvas_and_can_be_undone(qtbot, window, trash):
     window.set_mode(2)
     panel = window.gallery_panel
     assert panel.select_path(made)
-    assert window.shown_file == made  # the canvas follows the selection
+    wait_opened(qtbot, window, made)  # the canvas follows the selection
     panel.view.setFocus()
     qtbot.keyClick(panel.view, Qt.Key.Key_Delete)
     assert not Path(made).exists() and window.canvas.image is None

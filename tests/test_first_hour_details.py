@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.api.requests import SampleRequest
 from engine.store import read_metadata
+from tests.opened import wait_opened
 from tests.test_first_hour import DIGITS, finished_jobs, generate_and_wait, use_tiny_model
 
 # ---------------------------------------------------------------- details panel
@@ -34,6 +35,7 @@ def test_details_show_the_recipe_and_use_these_parameters_refills_create(
     panel.steps.setValue(12)
     window.set_mode(2)
     window.gallery_panel.select_path(made[1].path)  # the second image: seed 100
+    wait_opened(qtbot, window, made[1].path)
     window.details.use_button.click()
     assert window.mode == "Create"
     assert panel.prompt.toPlainText() == "a red fox in the snow" and panel.steps.value() == 3
@@ -55,6 +57,7 @@ def test_details_read_other_tools_pngs(qtbot, window, settings):
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (512, 768)).save(path, pnginfo=info)
     window.open_image(str(path))
+    wait_opened(qtbot, window, path)
     rows = dict(window.details.rows())
     assert rows["Prompt"] == "a castle" and rows["Negative prompt"] == "ugly"
     assert rows["Seed"] == "1234" and rows["Clip skip"] == "2" and rows["Size"] == "512×768"
@@ -76,7 +79,7 @@ def test_arrow_keys_walk_the_gallery_and_the_canvas_follows(qtbot, window):
     window.gallery_panel.select_path(second)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert window.shown_file == first
+    wait_opened(qtbot, window, first)
     assert dict(window.details.rows())["Seed"] == str(read_metadata(Path(first)).seed)
 
 
@@ -124,6 +127,7 @@ def test_an_a1111_hires_picture_fills_the_hires_fix(qtbot, window, settings):
         "Denoising strength: 0.45, Hires upscale: 1.5, Hires steps: 12, Hires upscaler: Latent",
     )
     window.open_image(str(path))
+    wait_opened(qtbot, window, path)
     window.details.use_button.click()
     vm = window.create_panel.vm.source
     assert vm.hires.value is True
@@ -141,6 +145,7 @@ def test_an_a1111_inpaint_picture_fills_the_options_and_names_the_missing_image(
         "Masked area padding: 48",
     )
     window.open_image(str(path))
+    wait_opened(qtbot, window, path)
     with qtbot.waitSignal(window.create_panel.notice) as said:
         window.details.use_button.click()
     assert "source image" in said.args[0] and "mask" in said.args[0]

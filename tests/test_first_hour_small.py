@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.api.events import Finished
 from gui.compare_view import CompareView
+from tests.opened import wait_opened
 
 LAB, GALLERY = 1, 2
 
@@ -73,10 +74,11 @@ def test_after_a_delete_the_next_image_is_selected_and_undo_leaves_the_message_r
     gallery = window.gallery_panel
     qtbot.waitUntil(lambda: gallery.model.rowCount() == 3)
     assert gallery.select_path(str(sheets[1]))
+    wait_opened(qtbot, window, sheets[1])
     gallery.delete_selected()
     # The image that took its place is selected, and it is the one on the canvas.
     assert gallery.current_path() == str(sheets[0])
-    assert window.shown_file == str(sheets[0])
+    wait_opened(qtbot, window, sheets[0])
     message = window.statusBar().currentMessage()
     assert message.startswith("Moved 1 image")
     undo = window.undo_button

@@ -23,6 +23,7 @@ from engine.store import StoreError, read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
+from tests.opened import wait_opened
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
 
@@ -109,6 +110,7 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     qtbot.waitUntil(lambda: model.thumbnail_ready(0) and model.thumbnail_ready(1))
     window.canvas.set_image(None)
     view.doubleClicked.emit(index)
+    wait_opened(qtbot, window, index.data(Qt.ItemDataRole.UserRole))
     assert window.canvas.image is not None
     view.setCurrentIndex(index)
     newest = Path(index.data(Qt.ItemDataRole.UserRole))

@@ -1,9 +1,11 @@
-"""No file-system call on the GUI thread while a control is dragged (issue 20).
+"""No file-system call on the GUI thread while a control is dragged (issue 20), or while
+the gallery is walked with the arrow keys (issue 24).
 
 Create's and the Lab's sliders and spin boxes are moved on the real window, with the
 real engine behind it, while every os.stat / os.lstat / os.scandir / open /
 Path.exists made on the GUI thread is recorded. A request's checks on the GUI thread
-are pure (data only); files are looked at by the engine, on its own threads.
+are pure (data only); files are looked at by the engine, on its own threads. A picture
+walked to is read (pixels, recipe, stars) off the GUI thread too (gui/picture_opener.py).
 """
 
 from __future__ import annotations
@@ -12,15 +14,25 @@ import builtins
 import io
 import os
 import threading
+import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QWidget
 
+from engine.api.outcomes import ResultImage
+from engine.store import GalleryStore
+from gui import image_loader
 from gui.app import create_main_window
 from gui.explore import Tool
 from gui.settings import AppSettings
+from tests.opened import wait_opened
+from tests.test_store import sd
 
 CREATE, LAB = 0, 1
 
@@ -35,6 +47,7 @@ class DiskCalls:
         (builtins, "open"),
         (io, "open"),
         (Path, "exists"),
+        (image_loader, "read_image"),  # a picture's decode (Qt's own reads are not seen)
     )
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +68,32 @@ class DiskCalls:
             return real(*args, **kwargs)
 
         return wrapper
+
+
+@pytest.fixture
+def pictures(tmp_path) -> list[str]:
+    """Ten real PNGs with recipes in the gallery folder, before the window opens; each
+    its own noise (so pixels tell them apart), in the gallery's order (newest first)."""
+    rng = np.random.default_rng(24)
+    paths = []
+    with GalleryStore(tmp_path / "out") as store:
+        for seed in range(100, 110):
+            rgb = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+            request = sd(f"picture {seed}", seed)
+            paths.append(str(store.save(ResultImage(rgb, seed, 0, {"device": "cpu"}), request)))
+    return paths[::-1]
+
+
+@pytest.fixture
+def gallery(qtbot, pictures, window):
+    """The window in the Gallery mode, every picture listed, the first one open."""
+    window.set_mode(window.modes.index(window.gallery_panel))
+    panel = window.gallery_panel
+    qtbot.waitUntil(lambda: panel.model.rowCount() == len(pictures), timeout=30_000)
+    assert panel.select_path(pictures[0])
+    wait_opened(qtbot, window, pictures[0])
+    panel.view.setFocus()
+    return panel
 
 
 @pytest.fixture
@@ -152,3 +191,93 @@ def test_a_missing_model_arrives_as_failed_with_the_same_sentence(qtbot, window,
         f"The VAE model file {gone} does not exist. Check the path, or choose one of the "
         "bundled models."
     )
+
+
+def png_pixels(path: str) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def canvas_pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def png_seed(path: str) -> int:
+    """The seed the file's own recipe chunk holds, read with Pillow and json."""
+    import json
+
+    with Image.open(path) as image:
+        recipe = json.loads(image.text["latentstudio"])
+    return recipe["request"]["sampling"]["seed"]
+
+
+def walk(qtbot, gallery, steps: int, pause_ms: int) -> None:
+    for _ in range(steps):
+        qtbot.keyClick(gallery.view, Qt.Key.Key_Right)
+        if pause_ms:
+            qtbot.wait(pause_ms)
+
+
+def test_walking_the_gallery_with_the_arrow_keys_touches_no_disk_on_the_gui_thread(
+    qtbot, pictures, gallery, window, monkeypatch
+):
+    disk = DiskCalls(monkeypatch)
+    shown: list[str] = []
+    window.view.changed.connect(lambda: shown.append(window.shown_file))
+    disk.recording = True
+    for path in pictures[1:]:
+        qtbot.keyClick(gallery.view, Qt.Key.Key_Right)
+        assert gallery.current_path() == path
+        wait_opened(qtbot, window, path)  # each picture lands: its reads are all counted
+        qtbot.waitUntil(lambda: ("Stars", "☆☆☆☆☆") in window.details.rows())
+    qtbot.wait(100)  # the last picture's stars and lineage, delivered on this thread
+    disk.recording = False
+    assert shown[-1] == pictures[-1] and set(pictures[1:]) <= set(shown)
+    print(f"file-system calls on the GUI thread during the walk: {len(disk.calls)}")
+    assert disk.calls == [], f"{len(disk.calls)} calls; the first:\n{disk.calls[0]}"
+
+
+def test_a_fast_walk_ends_on_the_last_picture_and_never_shows_a_stale_one(
+    qtbot, pictures, gallery, window, monkeypatch
+):
+    # The first picture walked past decodes slowly (a large one): its answer comes after
+    # the last picture's, and must not replace it.
+    slow, read = pictures[1], image_loader.read_image
+
+    def slow_read(path: str) -> QImage:
+        if path == slow:
+            time.sleep(0.5)
+        return read(path)
+
+    monkeypatch.setattr(image_loader, "read_image", slow_read)
+    shown: list[str] = []
+    window.view.opener.opened.connect(lambda path, _image, _meta: shown.append(path))
+    walk(qtbot, gallery, len(pictures) - 1, pause_ms=0)  # held down: no answer between keys
+    last = pictures[-1]
+    assert gallery.current_path() == last
+    wait_opened(qtbot, window, last)
+    assert window.view.opener.wait()  # the slow read is done, its answer queued
+    qtbot.wait(100)  # and delivered on this thread, where it is dropped
+    assert window.shown_file == last and shown[-1] == last
+    order = [pictures.index(p) for p in shown]
+    assert order == sorted(set(order))  # never back to a picture walked past
+    assert np.array_equal(canvas_pixels(window.canvas.image), png_pixels(last))
+    rows = dict(window.details.rows())
+    assert rows["Seed"] == str(png_seed(last)) and rows["Prompt"] == f"picture {png_seed(last)}"
+    assert window.details.meta is not None and str(window.details.meta.path) == last
+
+
+def test_an_unreadable_file_says_so_when_its_read_fails_and_the_canvas_keeps_its_picture(
+    qtbot, pictures, gallery, window, tmp_path
+):
+    broken = tmp_path / "out" / "broken.png"
+    broken.write_bytes(b"not a picture at all")
+    window.open_image(str(broken))
+    assert window.view.opening == str(broken)  # asked: the answer comes from the pool
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=10_000)
+    assert window.last_error == f"{broken} could not be read as an image."
+    assert window.view.opening is None and window.shown_file == pictures[0]
+    assert np.array_equal(canvas_pixels(window.canvas.image), png_pixels(pictures[0]))
+    assert str(window.details.meta.path) == pictures[0]  # the details still match it

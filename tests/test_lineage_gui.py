@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QToolButton
 
 from engine.store import GalleryStore
 from gui.details_panel import DetailsPanel
+from tests.opened import wait_opened
 from tests.test_lineage import img2img, text_to_image, upscale
 
 
@@ -99,6 +100,7 @@ def test_in_the_window_a_tile_selects_its_picture_and_family_filters(window, qtb
     middle = upscale(store, first)
     window.gallery_panel.refresh()
     window.open_image(str(middle))
+    wait_opened(qtbot, window, middle)
     qtbot.waitUntil(lambda: window.details.lineage.lineage is not None, timeout=5_000)
     window.details.lineage.findChildren(QToolButton)[0].click()
     qtbot.waitUntil(lambda: window.view.shown_file == str(first), timeout=5_000)

@@ -25,6 +25,7 @@ from engine.store import read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.viewmodels.upscale import EntryStatus
+from tests.opened import wait_opened
 
 UPSCALE = 3
 LANCZOS = ModelRef(Family.UPSCALE, "lanczos")
@@ -390,12 +391,14 @@ def test_upscale_from_the_gallery_the_details_and_the_canvas_fills_the_panel(
     panel.clear()
     # The details panel of the opened image, and the canvas (Generate → Upscale This Image).
     window.open_image(str(image))
+    wait_opened(qtbot, window, image)
     assert window.details.upscale_button.isEnabled()
     window.details.upscale_button.click()
     assert window.mode == "Upscale" and [e.path for e in panel.inputs.entries] == [str(image)]
     panel.clear()
     window.set_mode(2)
     window.open_image(str(image))
+    wait_opened(qtbot, window, image)
     assert window.upscale_action.isEnabled() and window.upscale_action in window.canvas.actions()
     window.upscale_action.trigger()
     assert window.mode == "Upscale" and [e.path for e in panel.inputs.entries] == [str(image)]

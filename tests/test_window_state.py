@@ -15,6 +15,7 @@ from engine.api.events import Finished
 from engine.api.outcomes import ImagesOutcome
 from gui.app import create_main_window
 from gui.settings import AppSettings
+from tests.opened import wait_opened
 
 LAB, GALLERY = 1, 2
 
@@ -66,6 +67,7 @@ def test_size_mode_class_guidance_and_the_last_image_come_back_after_a_restart(
         lab = again.lab_panel
         assert lab.model.id == "ddpm-digits"
         assert lab.label.currentData() == 7 and lab.guidance.value() == 2.5
+        wait_opened(qtbot, again, sheet)
         assert again.canvas.image is not None
         assert same_pixels(again.canvas.image, QImage(str(sheet)))
         assert again.details.meta is not None and Path(again.details.meta.path) == sheet
