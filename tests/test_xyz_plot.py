@@ -147,3 +147,44 @@ def test_a_cancel_stops_the_plot_within_one_step(sd_runtime, tiny_sd_model):
     with pytest.raises(JobCancelled):
         sd_runtime.run(request, ctx)
     assert len(seen) == 1
+
+
+def test_generate_with_xyz_prints_the_grid_then_every_cell(tmp_path, tiny_sd_model, capsys):
+    from tests.test_cli import in_process, json_lines
+
+    common = ["--model", str(tiny_sd_model), "--prompt", "a fox", "--steps", "1"]
+    size = ["--width", "32", "--height", "32", "--out", str(tmp_path), "--device", "cpu"]
+    out = in_process(
+        capsys, "generate", *common, *size, "--xyz", "seed=3-4", "--xyz", "Sampler=euler, DDIM"
+    )
+    assert out.returncode == 0, out.stderr
+    lines = json_lines(out.stdout)
+    assert len(lines) == 5
+    grid = read_metadata(Path(lines[0]["path"]))
+    assert isinstance(grid.request, XyzPlotRequest)
+    assert grid.request.axes == (XyzAxis("seed", "3-4"), XyzAxis("sampler", "euler, DDIM"))
+    cells = [read_metadata(Path(line["path"])).request for line in lines[1:]]
+    assert [(c.sampling.seed, c.sampling.sampler) for c in cells] == [
+        (3, "Euler"),
+        (4, "Euler"),
+        (3, "DDIM"),
+        (4, "DDIM"),
+    ]
+    assert [line["seed"] for line in lines[1:]] == [3, 4, 3, 4]
+
+
+def test_a_bad_xyz_value_is_one_line_and_nothing_is_made(tmp_path, tiny_sd_model, capsys):
+    from tests.test_cli import in_process
+
+    out = in_process(
+        capsys,
+        "generate",
+        *("--model", str(tiny_sd_model), "--prompt", "a fox", "--out", str(tmp_path)),
+        *("--xyz", "steps=10, 2O"),
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: X axis (Steps): '2O' is not a whole number or a range "
+        "(1-5, 1-10 (+3), 0.5-1.5 [5])."
+    ]
+    assert not list(tmp_path.rglob("*.png"))

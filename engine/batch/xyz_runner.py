@@ -26,7 +26,6 @@ from engine.api.requests import Txt2ImgRequest, XyzPlotRequest
 from engine.api.requests.xyz import Plot, plot_of
 from engine.batch.xyz_grid_image import GridLabels, draw_grid
 from engine.context import JobContext
-from engine.local_checks import check_local
 from engine.registry import RunnerEnv
 
 
@@ -41,9 +40,7 @@ class XyzPlotRunner:
         self.cells = self.cell_runner(env)
 
     def run(self, request: XyzPlotRequest, ctx: JobContext) -> ImagesOutcome:
-        plot = plot_of(request)
-        for cell in _distinct_files(plot.cells):
-            check_local(cell)  # every checkpoint and VAE is there before the first cell
+        plot = plot_of(request)  # the runtime has checked each cell's files (local_checks)
         steps = [type(self).steps_of(cell) for cell in plot.cells]
         total = sum(steps)
         images: dict[int, ResultImage] = {}
@@ -61,14 +58,6 @@ class XyzPlotRunner:
 
     def unload(self) -> None:
         self.cells.unload()
-
-
-def _distinct_files(cells: tuple[Txt2ImgRequest, ...]) -> list[Txt2ImgRequest]:
-    """One cell per model and VAE: the files are checked once each."""
-    seen: dict[tuple[str, str], Txt2ImgRequest] = {}
-    for cell in cells:
-        seen.setdefault((cell.model.id, cell.vae), cell)
-    return list(seen.values())
 
 
 def _cell_context(ctx: JobContext, done: int, total: int, message: str) -> JobContext:
