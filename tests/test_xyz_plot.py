@@ -188,3 +188,16 @@ def test_a_bad_xyz_value_is_one_line_and_nothing_is_made(tmp_path, tiny_sd_model
         "(1-5, 1-10 (+3), 0.5-1.5 [5])."
     ]
     assert not list(tmp_path.rglob("*.png"))
+
+
+def test_the_details_dock_names_the_plot_and_each_cells_place(plot_run):
+    from gui.details_panel import _from_recipe
+
+    _request, outcome, _events = plot_run
+    grid, *cells = outcome.images
+    rows = dict(_from_recipe(read_metadata(Path(grid.path))))
+    assert rows["X/Y/Z plot"] == "Seed: 1-2 × CFG Scale: 5, 7, 9"
+    assert rows["Prompt"] == "a red lighthouse"
+    rows = dict(_from_recipe(read_metadata(Path(cells[3].path))))
+    assert rows["Plot cell"] == "Seed: 2, CFG Scale: 7"
+    assert rows["Batch"] == "image 1 of 1"

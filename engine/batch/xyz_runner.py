@@ -78,7 +78,7 @@ def _as_cell(image: ResultImage, plot: Plot, index: int) -> ResultImage:
     labels = [axis.captions[i] for axis, i in zip(plot.axes, position, strict=True)]
     cell = {"index": index, "position": list(position), "labels": [t for t in labels if t]}
     info = {**image.info, "xyz_cell": cell, OWN_REQUEST_KEY: plot.cells[index]}
-    return replace(image, index=index, info=info)
+    return replace(image, info=info)  # its index stays its batch's (0): its place is above
 
 
 def _grid(cells: list[ResultImage], plot: Plot, request: XyzPlotRequest) -> ResultImage:
