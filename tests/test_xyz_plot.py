@@ -6,6 +6,7 @@ the grid; the grid's recipe, run again, makes the same grid."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,39 @@ def test_the_details_dock_names_the_plot_and_each_cells_place(plot_run):
     rows = dict(_from_recipe(read_metadata(Path(cells[3].path))))
     assert rows["Plot cell"] == "Seed: 2, CFG Scale: 7"
     assert rows["Batch"] == "image 1 of 1"
+
+
+def test_z_grids_sit_side_by_side_and_tiles_hold_the_largest_cell():
+    from engine.batch.xyz_grid_image import GridLabels, draw_grid
+
+    rng = np.random.default_rng(0)
+    # 2 columns × 1 row × 2 grids; cell 3 is larger (a Size axis): every tile is 24×16.
+    cells = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(8, 16)] * 3]
+    cells.append(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8))
+    labels = GridLabels(("Seed: 1", "Seed: 2"), ("",), ("Steps: 5", "Steps: 9"))
+    picture = draw_grid(cells, (2, 1, 2), labels)
+    assert picture.tile_size == (24, 16)
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = picture.tiles
+    assert y0 == y1 == y2 == y3 > 0  # one row, under the grid titles and column labels
+    assert x0 == 0  # no row labels: the Y axis is Nothing
+    assert x1 - x0 == 24 and x3 - x2 == 24
+    assert x2 > x1 + 24  # the second Z grid is to the right, after a gap
+    height, width = picture.rgb.shape[:2]
+    assert (width, height) == (x3 + 24, y3 + 16)
+    for cell, (x, y) in zip(cells, picture.tiles, strict=True):
+        h, w = cell.shape[:2]
+        assert np.array_equal(picture.rgb[y : y + h, x : x + w], cell)
+    bare = draw_grid(cells, (2, 1, 2), None)  # no legend: the cells alone (and the gap)
+    assert bare.tiles[0] == (0, 0) and bare.rgb.shape[0] == 16
+
+
+def test_a_checkpoint_axis_runs_each_model(sd_runtime, tiny_sd_model, other_model):
+    base = replace(base_request(tiny_sd_model), save=False)
+    axis = XyzAxis("checkpoint", f"{tiny_sd_model}, {other_model}")
+    plot = XyzPlotRequest(base=base, axes=(axis,), save=False)
+    grid, *cells = sd_runtime.run(plot, JobContext(5)).images
+    for cell, model in zip(cells, (tiny_sd_model, other_model), strict=True):
+        single = replace(base, model=ModelRef(Family.SD, str(model)))
+        assert np.array_equal(cell.rgb, sd_runtime.run(single, JobContext(6)).images[0].rgb)
+    assert not np.array_equal(cells[0].rgb, cells[1].rgb)
+    assert grid.info["xyz"]["axes"][0]["captions"] == ["tiny-sd", "other-sd"]

@@ -103,7 +103,15 @@ class XyzPlotRequest(Request):
 
     @property
     def image_count(self) -> int:
-        return len(plot_of(self).cells) + 1
+        """The grid and every cell (1 for a plot whose values do not read)."""
+        axes = self._axes()
+        return 1 if axes is None else _cells(axes) + 1
+
+    def _axes(self) -> tuple[PlotAxis, PlotAxis, PlotAxis] | None:
+        try:
+            return plot_axes(self.axes)
+        except BadInput:
+            return None
 
     def check(self) -> None:
         if len(self.axes) > len(AXIS_NAMES):
@@ -120,10 +128,11 @@ class XyzPlotRequest(Request):
             )
 
     def describe(self) -> str:
-        plot = plot_of(self)
-        named = [a.type.label for a in plot.axes if a.type.key != NOTHING] or ["one cell"]
-        shape = "×".join(str(n) for n in plot.shape if n > 1) or "1"
-        return f"{SCRIPT} {shape} · {' × '.join(named)} · {shorten(self.prompt_text, 24)}"
+        axes = self._axes() or ()
+        used = [a for a in axes if a.type.key != NOTHING]
+        named = " × ".join(a.type.label for a in used) or "one cell"
+        shape = "×".join(str(len(a.values)) for a in used) or "1"
+        return f"{SCRIPT} {shape} · {named} · {shorten(self.prompt_text or '(no prompt)', 24)}"
 
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         """The base request's, then A1111's own keys for a plot's grid."""
@@ -143,13 +152,17 @@ def plot_axes(axes: tuple[XyzAxis, ...]) -> tuple[PlotAxis, PlotAxis, PlotAxis]:
         kind = axis_type(axis.type)
         read.append(PlotAxis(kind, tuple(kind.values(axis.values, f"{name} axis")), axis.values))
     x, y, z = read
-    count = len(x.values) * len(y.values) * len(z.values)
+    count = _cells((x, y, z))
     if count > CELLS.high:
         raise BadInput(
             f"The plot has {count:,} cells ({len(x.values)} × {len(y.values)} × "
             f"{len(z.values)}); the most is {CELLS.high}. Plot fewer values."
         )
     return x, y, z
+
+
+def _cells(axes: tuple[PlotAxis, ...]) -> int:
+    return len(axes[0].values) * len(axes[1].values) * len(axes[2].values)
 
 
 def plot_of(request: XyzPlotRequest) -> Plot:
