@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from engine.api.errors import BadInput
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest, XyzAxis, XyzPlotRequest
 from engine.api.requests.xyz import AXIS_NAMES, plot_axes, with_seeds_drawn
 from engine.api.requests.xyz_axes import AXIS_TYPES, NOTHING, axis_type, csv_text
+from engine.api.samplers import SAMPLER_NAMES
 from engine.api.xyz_ranges import split_values
 from engine.library.detect import ModelKind
 from engine.library.scan import LibraryEntry
@@ -51,6 +53,7 @@ class XyzSection(QGroupBox):
         self.entries: tuple[LibraryEntry, ...] = ()
         self.types: list[QComboBox] = []
         self.values: list[QLineEdit] = []
+        self.fills: list[QToolButton] = []
         self.body = QWidget()
         grid = QGridLayout(self.body)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -59,17 +62,22 @@ class XyzSection(QGroupBox):
             for kind in AXIS_TYPES:
                 combo.addItem(kind.label, kind.key)
             edit = QLineEdit()
+            fill = QToolButton()
+            fill.setText("All")
+            fill.clicked.connect(lambda _c=False, r=row: self.fill_all(r))
             combo.currentIndexChanged.connect(lambda _i, r=row: self._type_changed(r))
             edit.textChanged.connect(self.recount)
             grid.addWidget(QLabel(name), row, 0)
             grid.addWidget(combo, row, 1)
-            grid.addWidget(edit, row, 2, 1, 1)
+            grid.addWidget(edit, row, 2)
+            grid.addWidget(fill, row, 3)
             grid.setColumnStretch(2, 1)
             self.types.append(combo)
             self.values.append(edit)
+            self.fills.append(fill)
         self.count = QLabel()
         self.count.setWordWrap(True)
-        grid.addWidget(self.count, len(AXIS_NAMES), 0, 1, 3)
+        grid.addWidget(self.count, len(AXIS_NAMES), 0, 1, 4)
         self.types[0].setCurrentIndex(self.types[0].findData("seed"))
         for row in range(len(AXIS_NAMES)):
             self._type_changed(row)
@@ -89,7 +97,22 @@ class XyzSection(QGroupBox):
         edit.setEnabled(kind.key != NOTHING)
         edit.setPlaceholderText(kind.hint)
         edit.setToolTip(f"{kind.label}: {kind.hint}\n{SYNTAX}" if kind.hint else SYNTAX)
+        fill = self.fills[row]
+        fill.setEnabled(kind.key in ("sampler", *_FILE_KINDS))
+        fill.setToolTip(f"Every {kind.label.lower()} there is (A1111's 📒)")
         self.recount()
+
+    def choices(self, key: str) -> list[str]:
+        """Every value an axis of choices takes: the samplers, or the scanned files."""
+        if key == "sampler":
+            return list(SAMPLER_NAMES)
+        kind = _FILE_KINDS.get(key)
+        return [e.name for e in self.entries if e.kind is kind and not e.problem]
+
+    def fill_all(self, row: int) -> None:
+        """The row's values: every choice its axis has (A1111's fill button)."""
+        if names := self.choices(self.types[row].currentData()):
+            self.values[row].setText(csv_text(names))
 
     def axes(self) -> tuple[XyzAxis, ...]:
         """The three rows as typed (Nothing rows included: they keep their place)."""

@@ -102,3 +102,17 @@ def test_a_grids_recipe_reopens_the_form_and_the_axes(panel):
     assert panel.build_request().axes == plot.axes
     panel.apply_request(base, seed=None)  # a single picture's recipe: the plot is off
     assert not panel.xyz.isChecked()
+
+
+def test_all_fills_a_row_with_every_choice_of_its_axis(panel):
+    xyz = panel.xyz
+    xyz.setChecked(True)  # an unchecked group box disables what it holds
+    set_row(xyz, 0, "checkpoint", "")
+    assert xyz.fills[0].isEnabled()
+    xyz.fills[0].click()
+    assert xyz.values[0].text() == "dream, real"
+    set_row(xyz, 1, "sampler", "")
+    xyz.fills[1].click()
+    assert xyz.values[1].text().startswith("Euler, Euler a, DPM++ 2M")
+    set_row(xyz, 2, "seed", "")
+    assert not xyz.fills[2].isEnabled()
