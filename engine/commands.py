@@ -31,6 +31,7 @@ from engine.cli_image import add_image_arguments, image_parts
 from engine.cli_info import info_arguments
 from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
+from engine.cli_xyz import add_xyz_arguments, xyz_request
 
 # ---------------------------------------------------------------- generate
 
@@ -77,6 +78,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_image_arguments(parser)
     add_control_arguments(parser)
+    add_xyz_arguments(parser)
     out_argument(parser)
     device_argument(parser)
 
@@ -86,7 +88,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
     parts = image_parts(args)
-    return Txt2ImgRequest(
+    request = Txt2ImgRequest(
         model=ModelRef(Family.SD, resolve_model_name(args.model)),
         loras=loras,
         embeddings=embeddings,
@@ -105,6 +107,7 @@ def _generate_request(args: argparse.Namespace) -> Request:
         hires=parts.hires,
         **control_parts(args),
     )
+    return xyz_request(args, request) if args.xyz else request
 
 
 # ---------------------------------------------------------------- sample

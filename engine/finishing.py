@@ -9,7 +9,9 @@
    PNGs in the gallery's inputs/ (content-addressed), named in its recipe by path and
    sha256 ("control_maps"); an image not saved drops them. A walk saved one file per
    frame names its first frame in each later frame's recipe (WALK_FIRST_KEY, path and
-   sha256), so the gallery's lineage holds the frames together.
+   sha256), so the gallery's lineage holds the frames together. An X/Y/Z plot's outcome
+   is its grid, then its cells: each cell is saved with its own request as its recipe
+   (OWN_REQUEST_KEY) and names the grid (PLOT_GRID_KEY), saved first.
 """
 
 from __future__ import annotations
@@ -22,11 +24,17 @@ from pathlib import Path
 from engine.api.equation_strip import equation_strip
 from engine.api.errors import BadInput
 from engine.api.grid import GridLayout, filmstrip, image_grid
-from engine.api.outcomes import CONTROL_MAPS_KEY, ImagesOutcome, ResultImage, Sheet
-from engine.api.requests import InterpolateRequest, LatentWalkRequest, Request
+from engine.api.outcomes import (
+    CONTROL_MAPS_KEY,
+    OWN_REQUEST_KEY,
+    ImagesOutcome,
+    ResultImage,
+    Sheet,
+)
+from engine.api.requests import InterpolateRequest, LatentWalkRequest, Request, XyzPlotRequest
 from engine.hashing import file_sha256
 from engine.store import GalleryStore, StoreError, encode_png, png_text
-from engine.store.lineage import WALK_FIRST_KEY
+from engine.store.lineage import PLOT_GRID_KEY, WALK_FIRST_KEY
 
 
 def finish_images(
@@ -78,17 +86,21 @@ def save_results(
         if failure:
             kept.append(save_result(None, replace(image, save_error=failure), request))
             continue
-        if kept and kept[0].path and _walk_frames(request):
-            image = replace(image, info={**image.info, WALK_FIRST_KEY: _ref(kept[0].path)})
+        link = _link_to_first(request)
+        if kept and kept[0].path and link:
+            image = replace(image, info={**image.info, link: _ref(kept[0].path)})
         result = save_result(store, image, request)
         failure = result.save_error or ""
         kept.append(result)
     return tuple(kept)
 
 
-def _walk_frames(request: Request) -> bool:
-    """A latent walk (Create's or the Lab's) saved as one file per frame."""
-    return isinstance(request, LatentWalkRequest | InterpolateRequest) and not request.grid
+def _link_to_first(request: Request) -> str | None:
+    """The recipe key by which the later images of a job name its first: a latent walk
+    (Create's or the Lab's) saved one file per frame, an X/Y/Z plot's cells their grid."""
+    if isinstance(request, LatentWalkRequest | InterpolateRequest) and not request.grid:
+        return WALK_FIRST_KEY
+    return PLOT_GRID_KEY if isinstance(request, XyzPlotRequest) else None
 
 
 def _ref(path: str) -> dict[str, str]:
@@ -102,7 +114,9 @@ def save_result(store: GalleryStore | None, image: ResultImage, request: Request
     """Write one image to the gallery; an image not written keeps its PNG text instead,
     so Save As can still write it with its recipe. Nothing is lost either way."""
     maps = image.info.get(CONTROL_MAPS_KEY)
-    image = replace(image, info={k: v for k, v in image.info.items() if k != CONTROL_MAPS_KEY})
+    request = image.info.get(OWN_REQUEST_KEY, request)  # a plot's cell: its own recipe
+    private = (CONTROL_MAPS_KEY, OWN_REQUEST_KEY)
+    image = replace(image, info={k: v for k, v in image.info.items() if k not in private})
     if store is not None:
         try:
             if maps:

@@ -17,7 +17,8 @@ from engine.api.families import title_of
 from engine.api.image_parts import LATENT_UPSCALER
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
-from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
+from engine.api.requests import ModelRequest, Request, Txt2ImgRequest, XyzPlotRequest
+from engine.api.requests.xyz import plot_of
 
 
 def check_local(request: Request) -> None:
@@ -27,6 +28,10 @@ def check_local(request: Request) -> None:
         check_model(request.model)
     if isinstance(request, Txt2ImgRequest):
         _check_sd_files(request)
+    if isinstance(request, XyzPlotRequest):  # every checkpoint and VAE, before any cell
+        distinct = {(cell.model.id, cell.vae): cell for cell in plot_of(request).cells}
+        for cell in distinct.values():
+            check_local(cell)
 
 
 def check_model(ref: ModelRef) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from engine.api import limits
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.prompt_syntax import unbalanced
-from engine.api.requests import Request, Txt2ImgRequest
+from engine.api.requests import Request, Txt2ImgRequest, XyzPlotRequest
 from engine.handle import JobHandle
 from engine.library.detect import ModelKind
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
@@ -53,6 +53,7 @@ from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
+from gui.xyz_section import XyzSection
 
 TOKENIZER_DELAY_MS = 1500
 QUIET = "color: #8a8a8a;"
@@ -128,6 +129,7 @@ class CreatePanel(QWidget, ModePanel):
         )
 
         self.walk = LatentWalkBox()
+        self.xyz = XyzSection()
         self._build_source()
 
         self.generate_button = QPushButton("Generate")
@@ -179,6 +181,7 @@ class CreatePanel(QWidget, ModePanel):
         layout.addLayout(form)
         layout.addWidget(self.hires)
         layout.addWidget(self.walk)
+        layout.addWidget(self.xyz)
         layout.addStretch(1)
         # The controls scroll (a source's options are long); Generate stays in sight.
         scroll = vertical_scroll(content)
@@ -275,6 +278,7 @@ class CreatePanel(QWidget, ModePanel):
         )
         self.listing = listing
         self.vm.set_library(listing.entries)
+        self.xyz.set_library(listing.entries)
         self.folder_watch.watch(listing.folders)
         embeddings = [
             e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem
@@ -368,8 +372,9 @@ class CreatePanel(QWidget, ModePanel):
 
     # ------------------------------------------------------------ request and state
 
-    def build_request(self) -> Txt2ImgRequest:
-        return self.vm.build_request()
+    def build_request(self) -> Txt2ImgRequest | XyzPlotRequest:
+        request = self.vm.build_request()
+        return self.xyz.plot(request) if self.xyz.isChecked() else request
 
     def snap_size(self) -> None:
         """Width and height to the nearest sizes Stable Diffusion draws."""
@@ -385,10 +390,15 @@ class CreatePanel(QWidget, ModePanel):
     def reopen(self, request: Request, seed: int | None) -> None:
         self.apply_request(request, seed)
 
-    def apply_request(self, request: Txt2ImgRequest, seed: int | None) -> None:
+    def apply_request(self, request: Txt2ImgRequest | XyzPlotRequest, seed: int | None) -> None:
         """Fill every control from a request (Use these parameters): its seed, one image.
         The source and mask are opened first, so the recipe's own size wins; one that is
-        missing or changed is named."""
+        missing or changed is named. A plot's grid fills the form and the plot's axes."""
+        if isinstance(request, XyzPlotRequest):
+            self.xyz.show_plot(request)
+            request, seed = request.base, None
+        else:
+            self.xyz.setChecked(False)
         mask = request.mask.image if request.mask else None
         source = request.source.image if request.source else None
         problems = self.source.reopen(source, mask)

@@ -20,6 +20,7 @@ from engine.api.requests import (
     SampleRequest,
     Txt2ImgRequest,
     UpscaleRequest,
+    XyzPlotRequest,
     image_name,
 )
 from engine.api.sample_options import DiffusionSampleOptions
@@ -35,6 +36,7 @@ from gui.details_rows import (
     upscale_rows,
     versions,
 )
+from gui.details_xyz import cell_text, plot_text
 from gui.picture_info import tool_title
 
 
@@ -58,6 +60,9 @@ def describe_picture(meta: ImageMetadata, read: ForeignRead | None) -> list[tupl
 def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
     recipe, request = meta.recipe or {}, meta.request
     rows: list[tuple[str, Any]] = []
+    if isinstance(request, XyzPlotRequest):  # a plot's grid: its axes, then its base
+        rows.append(("X/Y/Z plot", plot_text(request)))
+        request = request.base
     if isinstance(request, Txt2ImgRequest):
         rows += [
             ("Prompt", request.prompt.positive or "(none)"),
@@ -71,6 +76,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
             ),
             ("CFG scale", f"{request.sampling.cfg_scale:g}"),
             ("Seed", meta.seed),
+            ("Plot cell", cell_text(recipe)),
             ("Batch", f"image {(meta.index or 0) + 1} of {request.batch_size}")
             if not isinstance(request, LatentWalkRequest)
             else ("Latent walk", _walk_text(request)),

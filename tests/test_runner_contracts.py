@@ -43,6 +43,8 @@ from engine.api.requests import (
     TrainRequest,
     Txt2ImgRequest,
     UpscaleRequest,
+    XyzAxis,
+    XyzPlotRequest,
 )
 from engine.api.sample_options import DiffusionSampleOptions, SampleOptions
 from tests.runner_contract import RunnerContract
@@ -444,6 +446,36 @@ class TestSdLatentWalk(RunnerContract):
             frames=max(2, count),
             save=False,
         )
+
+
+class TestSdXyzPlot(RunnerContract):
+    """An X/Y/Z plot of `count` seeds: its outcome is the grid, then the cells (that
+    each cell is its single job is tests/test_xyz_plot.py's)."""
+
+    task, family = Task.XYZ_PLOT, Family.SD
+    has_seeds = False  # image 0 is the grid
+
+    @pytest.fixture(autouse=True)
+    def _model(self, tiny_sd_model):
+        self.model = tiny_sd_model
+
+    def make_request(self, tmp_path, seed=0, count=2, model=None):
+        base = Txt2ImgRequest(
+            model=ModelRef(Family.SD, str(model or self.model)),
+            prompt=Prompt("a lighthouse"),
+            size=Size(32, 32),
+            sampling=Sampling(steps=2, seed=seed),
+        )
+        seeds = XyzAxis("seed", f"{seed}-{seed + count - 1}")
+        return XyzPlotRequest(base=base, axes=(seeds,), save=False)
+
+    def damaged_model_request(self, tmp_path):
+        broken = Path(shutil.copytree(self.model, tmp_path / "broken-sd"))
+        truncated_copy(
+            self.model / "vae" / "diffusion_pytorch_model.safetensors",
+            broken / "vae" / "diffusion_pytorch_model.safetensors",
+        )
+        return self.make_request(tmp_path, model=broken)
 
 
 class TestSdControlMap(RunnerContract):

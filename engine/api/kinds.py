@@ -29,6 +29,7 @@ class Task(str, Enum):
     COMPONENTS = "components"
     PIXELS = "pixels"
     GIBBS = "gibbs"
+    XYZ_PLOT = "xyz_plot"
 
 
 class Family(str):

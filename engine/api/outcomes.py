@@ -21,6 +21,10 @@ import numpy as np
 # arrays), which finishing keeps in the gallery's inputs/ and replaces with their
 # references ("control_maps"), or drops when the image is not saved. Never in a PNG.
 CONTROL_MAPS_KEY = "_control_map_pixels"
+# A private key of ResultImage.info: the request that made this image when it is not the
+# job's own (an X/Y/Z plot's cell, engine.batch): finishing saves the image with that
+# request as its recipe, then drops the key. Never in a PNG.
+OWN_REQUEST_KEY = "_own_request"
 
 
 @dataclass(frozen=True)

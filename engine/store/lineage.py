@@ -33,6 +33,11 @@ WALK_START, WALK_END = "walk start", "walk end"
 WALK_FRAME = "walk's first frame"
 # In the recipe of a walk's later frames (one file each): the first frame, path + sha256.
 WALK_FIRST_KEY = "walk_first_frame"
+# In the recipe of an X/Y/Z plot's cells (one file each): the plot's grid, path + sha256.
+# The cell names the grid, not the grid its cells: one link per cell, however many
+# cells (a recipe's links are bounded by MAX_LINKS), as a walk's frames name the first.
+PLOT_GRID_KEY = "xyz_grid"
+PLOT_GRID = "plot grid"
 # Where the request's own `image` field says how it was used, by the request's type.
 _IMAGE_ROLES = {"upscale": UPSCALED, "reconstruct": RECONSTRUCTED}
 
@@ -47,6 +52,7 @@ AS_CHILD = {
     WALK_START: "walk from it",
     WALK_END: "walk to it",
     WALK_FRAME: "later frame",
+    PLOT_GRID: "plot cell",
 }
 
 # A relative's state: its file is there and as it was, gone, or rewritten since.
@@ -111,6 +117,7 @@ def _refs(recipe: dict, request: dict) -> Iterator[ParentRef]:
     yield from _ref(request.get("to_image"), WALK_END)
     yield from _ref(recipe.get("parent"), image_role)
     yield from _ref(recipe.get(WALK_FIRST_KEY), WALK_FRAME)
+    yield from _ref(recipe.get(PLOT_GRID_KEY), PLOT_GRID)
 
 
 def _get(value: Any, *keys: str) -> Any:

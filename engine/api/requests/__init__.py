@@ -35,6 +35,7 @@ from engine.api.requests.recipes import request_from_dict, request_from_v1, requ
 from engine.api.requests.sd import LatentWalkRequest, Txt2ImgRequest
 from engine.api.requests.train import TrainRequest
 from engine.api.requests.upscale import DescribeModelRequest, UpscaleRequest
+from engine.api.requests.xyz import XyzAxis, XyzPlotRequest
 
 __all__ = [
     "INTERPOLATION_MODES",
@@ -61,6 +62,8 @@ __all__ = [
     "TrainRequest",
     "Txt2ImgRequest",
     "UpscaleRequest",
+    "XyzAxis",
+    "XyzPlotRequest",
     "image_name",
     "request_from_dict",
     "request_from_v1",

@@ -25,6 +25,7 @@ from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
 from engine.api.prompt_syntax import without_lora_tags
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
+from engine.batch.xyz_runner import XyzPlotRunner
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
 from engine.device import available_bytes, dtype_name, inference_dtype
@@ -285,6 +286,14 @@ class SdLatentWalkRunner(SdTxt2ImgRunner):
     ) -> ResultImage:
         t = index / (request.frames - 1)
         return ResultImage(rgb, request.sampling.seed, index, {**info, "t": t})
+
+
+@runner(task=Task.XYZ_PLOT, family=Family.SD)
+class SdXyzPlotRunner(XyzPlotRunner):
+    """An X/Y/Z plot whose cells are this family's text-to-image jobs."""
+
+    cell_runner = SdTxt2ImgRunner
+    steps_of = staticmethod(total_steps)
 
 
 def _prompt_path(pipe: Any, request: LatentWalkRequest) -> Callable[[float], dict[str, Any]]:

@@ -8,5 +8,5 @@ SPEC = FamilySpec(
     title="Stable Diffusion",
     about="Latent diffusion from a text prompt, with the user's own model files.",
     year=2022,
-    tasks=(Task.TXT2IMG, Task.LATENT_WALK, Task.CONTROL_MAP),
+    tasks=(Task.TXT2IMG, Task.LATENT_WALK, Task.CONTROL_MAP, Task.XYZ_PLOT),
 )

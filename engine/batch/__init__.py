@@ -1,0 +1,1 @@
+"""Batches of ordinary jobs: the X/Y/Z plot's runner and its labelled grid picture."""
