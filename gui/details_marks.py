@@ -7,15 +7,12 @@ thread (gui/mark_actions.py) and the rows follow once the index has it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from engine.store.marks import MAX_STARS
-
-if TYPE_CHECKING:
-    from gui.details_panel import DetailsPanel
 
 STARS, BOARDS = "Stars", "Boards"
 
@@ -63,7 +60,17 @@ class BoardsRow(QWidget):
             self.buttons[name] = button
 
 
-def marks_control(label: str, panel: DetailsPanel) -> StarsRow | BoardsRow | None:
+class ShowsMarks(Protocol):
+    """What a row's control needs of the details panel (typed here, not imported: the
+    panel imports this module)."""
+
+    meta: Any  # engine.store.ImageMetadata | None
+    marks: Any  # engine.store.marks.Marks | None
+    stars_chosen: Any  # Signal(str, int)
+    board_left: Any  # Signal(str, str)
+
+
+def marks_control(label: str, panel: ShowsMarks) -> StarsRow | BoardsRow | None:
     """The control for the Stars or Boards row of the picture the panel shows (None for
     any other row): a click emits its `stars_chosen(path, stars)` or `board_left(path,
     board)`."""
