@@ -35,7 +35,7 @@ from engine.cli_train import train, train_arguments
 # ---------------------------------------------------------------- generate
 
 
-def _generate_arguments(parser: argparse.ArgumentParser) -> None:
+def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         required=True,
@@ -81,7 +81,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     device_argument(parser)
 
 
-def _generate_request(args: argparse.Namespace) -> Request:
+def generate_request(args: argparse.Namespace) -> Request:
     from engine.cli_library import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
@@ -395,6 +395,18 @@ def _compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.cli_batch import batch_arguments
+
+    batch_arguments(parser)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from engine.cli_batch import run_batch
+
+    return run_batch(args)
+
+
 def _info(args: argparse.Namespace) -> int:
     from engine.cli_info import run_info
 
@@ -411,8 +423,14 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "generate",
         "Stable Diffusion: text to image, image to image, inpaint, outpaint, hires fix",
-        _generate_arguments,
-        job(_generate_request),
+        generate_arguments,
+        job(generate_request),
+    ),
+    Command(
+        "batch",
+        "a file of prompts (text, CSV or JSONL), a generate job a line; resumes if stopped",
+        _batch_arguments,
+        _batch,
     ),
     Command(
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)

@@ -1,0 +1,2 @@
+"""Batches: many jobs from one description (a file of prompts, a prompt matrix, an X/Y/Z
+plot), run through the same requests as a single Generate."""
