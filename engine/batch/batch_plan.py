@@ -87,3 +87,22 @@ def line_jobs(line: BatchLine, settings: BatchSettings) -> list[BatchJob]:
         key = request_key(to_data(request), line.number, index)
         jobs.append(BatchJob(line.number, index, request, key))
     return jobs
+
+
+def defaults_from_request(request: Txt2ImgRequest, out: str) -> argparse.Namespace:
+    """What the command line would say for a Create form's request: the defaults of a
+    batch run from the window. The seed is left unset, so that every line differs."""
+    from engine.commands import build_parser
+
+    sampling = request.sampling
+    argv = ["generate", "--model", request.model.id, "--prompt", "", "--out", out]
+    argv += ["--negative", request.prompt.negative, "--steps", str(sampling.steps)]
+    argv += ["--cfg", str(sampling.cfg_scale), "--width", str(request.size.width)]
+    argv += ["--height", str(request.size.height), "--clip-skip", str(request.clip_skip)]
+    if sampling.sampler:
+        argv += ["--sampler", sampling.sampler]
+    if request.vae:
+        argv += ["--vae", request.vae]
+    if request.prediction:
+        argv += ["--prediction", request.prediction]
+    return build_parser().parse_args(argv)
