@@ -22,7 +22,7 @@ EXIT_SOME_BAD = 1
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.commands import generate_arguments
+    from engine.cli_generate import generate_arguments
 
     parser.add_argument(
         "file",

@@ -66,7 +66,7 @@ class _LineParser(argparse.ArgumentParser):
 
 
 def line_parser() -> argparse.ArgumentParser:
-    from engine.commands import generate_arguments
+    from engine.cli_generate import generate_arguments
 
     parser = _LineParser(prog="batch line", add_help=False, allow_abbrev=False)
     generate_arguments(parser)

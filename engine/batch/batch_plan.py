@@ -66,7 +66,7 @@ def plan_batch(
 
 
 def line_jobs(line: BatchLine, settings: BatchSettings) -> list[BatchJob]:
-    from engine.commands import generate_request
+    from engine.cli_generate import generate_request
 
     args = argparse.Namespace(**{**vars(settings.defaults), **line.options})
     if not args.model:
@@ -92,10 +92,10 @@ def line_jobs(line: BatchLine, settings: BatchSettings) -> list[BatchJob]:
 def defaults_from_request(request: Txt2ImgRequest, out: str) -> argparse.Namespace:
     """What the command line would say for a Create form's request: the defaults of a
     batch run from the window. The seed is left unset, so that every line differs."""
-    from engine.commands import build_parser
+    from engine.cli_generate import generate_arguments
 
     sampling = request.sampling
-    argv = ["generate", "--model", request.model.id, "--prompt", "", "--out", out]
+    argv = ["--model", request.model.id, "--prompt", "", "--out", out]
     argv += ["--negative", request.prompt.negative, "--steps", str(sampling.steps)]
     argv += ["--cfg", str(sampling.cfg_scale), "--width", str(request.size.width)]
     argv += ["--height", str(request.size.height), "--clip-skip", str(request.clip_skip)]
@@ -105,4 +105,6 @@ def defaults_from_request(request: Txt2ImgRequest, out: str) -> argparse.Namespa
         argv += ["--vae", request.vae]
     if request.prediction:
         argv += ["--prediction", request.prediction]
-    return build_parser().parse_args(argv)
+    parser = argparse.ArgumentParser()
+    generate_arguments(parser)
+    return parser.parse_args(argv)
