@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine.api.errors import JobCancelled, UserFacingError
+from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingError
+from engine.batch.batch_file import BadLine
 
 EXIT_SOME_BAD = 1
 
@@ -79,16 +80,22 @@ def run_batch(args: argparse.Namespace) -> int:
     bad = sorted(bad + refused, key=lambda b: b.number)
     for line in bad:
         print(f"{batch_file.name}: {line}", file=sys.stderr)
-    status = _run_jobs(jobs, journal, args, batch_file)
+    failed: list[BadLine] = []
+    status = _run_jobs(jobs, journal, args, batch_file, failed)
     if status:
         return status
+    bad += failed
     if bad:
         print(f"{len(bad)} bad lines were skipped; the others ran.", file=sys.stderr)
         return EXIT_SOME_BAD if jobs else 2
     return 0
 
 
-def _run_jobs(jobs, journal, args: argparse.Namespace, batch_file: Path) -> int:
+def _run_jobs(
+    jobs, journal, args: argparse.Namespace, batch_file: Path, failed: list[BadLine]
+) -> int:
+    """Run the jobs the journal does not list; a job its own line makes impossible (a
+    damaged model file, an unreadable image) goes into `failed` and the others go on."""
     from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _report, _warn_about_device
     from engine.context import JobContext
     from engine.store import check_output_folder
@@ -110,7 +117,12 @@ def _run_jobs(jobs, journal, args: argparse.Namespace, batch_file: Path) -> int:
         _warn_about_device(runtime, args.device)
         try:
             for job in todo:
-                outcome = runtime.run(job.request, JobContext(0, emit=_report, previews=False))
+                try:
+                    outcome = runtime.run(job.request, JobContext(0, emit=_report, previews=False))
+                except (BadInput, BadModelFile) as exc:
+                    failed.append(BadLine(job.line, exc.message))
+                    print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
+                    continue
                 paths = _print_pictures(outcome, job.line, batch_file)
                 if paths is None:
                     return 1  # a picture could not be saved: the disk is full or gone

@@ -273,3 +273,36 @@ def test_bad_lines_are_reported_and_the_rest_run_and_a_stopped_batch_resumes(
     batch.write_text(batch.read_text().replace("the sea", "the sea at night"))
     code, fourth, err = run_batch(capsys, batch, out, tiny_sd_model)
     assert [x["line"] for x in fourth] == [6]  # a changed line is made again
+
+
+def test_a_line_whose_source_image_is_broken_is_a_bad_line(tmp_path, tiny_sd_model, capsys):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture at all")
+    batch = write(tmp_path, "b.txt", f"--prompt x --image {broken}\na red fox\n")
+    code, made, err = run_batch(capsys, batch, tmp_path / "out", tiny_sd_model)
+    assert code == 1
+    assert [x["line"] for x in made] == [2]
+    assert f"b.txt: line 1: The source image {broken} cannot be read as an image" in err
+
+
+def test_a_job_that_fails_when_run_is_reported_and_the_next_runs(
+    tmp_path, tiny_sd_model, capsys, monkeypatch
+):
+    from engine.api.errors import BadModelFile
+    from engine.runtime import Runtime
+
+    real_run = Runtime.run
+
+    def first_fails(self, request, ctx):
+        if request.prompt.positive == "first":
+            raise BadModelFile("The model file is damaged.")
+        return real_run(self, request, ctx)
+
+    monkeypatch.setattr(Runtime, "run", first_fails)
+    batch = write(tmp_path, "b.txt", "first\nsecond\n")
+    code, made, err = run_batch(capsys, batch, tmp_path / "out", tiny_sd_model)
+    assert (code, [x["line"] for x in made]) == (1, [2])
+    assert "b.txt: line 1: The model file is damaged." in err
+    monkeypatch.setattr(Runtime, "run", real_run)
+    code, made, err = run_batch(capsys, batch, tmp_path / "out", tiny_sd_model)
+    assert (code, [x["line"] for x in made]) == (0, [1])  # the failed line is not done yet
