@@ -1,6 +1,7 @@
 """File → Run a Batch…: a file of prompts (text, CSV or JSONL, as `main.py batch`
 reads it) run as Create jobs, with the Create form's settings for every line that does
-not set its own.
+not set its own (its model, negative prompt, steps, CFG, size, sampler, clip skip,
+VAE and prediction; the seed is the batch's, so that lines differ).
 
 Choosing the file reads and plans it on a thread of its own (the file, the wildcard
 files and the model folders are looked at there, never on the GUI thread); the dialog
@@ -100,7 +101,7 @@ class BatchDialog(QDialog):
         self.out = out
         self.form = form  # the Create form's request, read when a file is chosen
         self.plan: BatchPlan | None = None
-        self.handles: list[JobHandle] = []
+        self.handles: dict[int, JobHandle] = {}  # the jobs not yet ended, by id
         self.total = self.made = self.made_here = 0
         self.started_at = 0.0
         self._writer = ThreadPoolExecutor(max_workers=1)  # the journal, in order, off the GUI
@@ -185,7 +186,9 @@ class BatchDialog(QDialog):
                 continue
             handle.finished.connect(lambda outcome, job=job: self._finished(job, outcome))
             handle.failed.connect(lambda message, _kind, job=job: self._failed(job, message))
-            self.handles.append(handle)
+            for ended in (handle.finished, handle.failed, handle.cancelled):
+                ended.connect(lambda *_, job_id=handle.job_id: self.handles.pop(job_id, None))
+            self.handles[handle.job_id] = handle
         self._show_progress()
 
     def _finished(self, job: BatchJob, outcome: object) -> None:
@@ -211,7 +214,7 @@ class BatchDialog(QDialog):
 
     def cancel(self) -> None:
         """Stop what is left of the batch (what was made stays, and is in the journal)."""
-        for handle in self.handles:
+        for handle in list(self.handles.values()):
             handle.cancel()
         self.handles.clear()
         self.reject()

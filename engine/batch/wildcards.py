@@ -27,7 +27,7 @@ from engine.api.errors import BadInput
 _STREAM_TAG = 0x57494C44  # "WILD"
 _MAX_DEPTH = 16  # a wildcard file that names itself stops here, with a sentence
 _MAX_FILE_BYTES = 4 * 1024 * 1024
-_NAME = re.compile(r"__([A-Za-z0-9_\-./ ]+?)__")
+_NAME = re.compile(r"__([A-Za-z0-9_\-./]{1,100}?)__")  # bounded: no scan to the end
 _SPECIAL = re.compile(r"(?<!\\)[{}]|\\[{}|_]")
 
 
@@ -177,7 +177,7 @@ def _wildcard_path(folder: Path | None, name: str) -> Path:
     """name.txt inside the folder; a name that would leave it is refused."""
     if folder is None:
         raise BadInput(f"__{name}__ names a wildcard file, but no wildcard folder is set.")
-    parts = name.strip().split("/")
+    parts = name.split("/")
     if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise BadInput(
             f"The wildcard name {name!r} is not a file name inside the wildcard folder: "
