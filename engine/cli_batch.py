@@ -69,6 +69,9 @@ def run_batch(args: argparse.Namespace) -> int:
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    if not lines and not bad:
+        print(f"error: {batch_file} has no jobs: write a prompt a line.", file=sys.stderr)
+        return 2
     journal = BatchJournal(journal_path(Path(args.out), batch_file))
     if journal.warning:
         print(f"warning: {journal.warning}", file=sys.stderr)

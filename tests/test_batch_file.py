@@ -311,3 +311,20 @@ def test_a_job_that_fails_when_run_is_reported_and_the_next_runs(
     entries = (tmp_path / "out").glob(".batches/*.jsonl")
     lines = [json.loads(x) for x in next(entries).read_text().splitlines()[1:]]
     assert [x["line"] for x in lines] == [2]  # the failed line is not done: a re-run makes it
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
+def test_a_file_with_no_jobs_is_a_sentence(tmp_path, capsys, text):
+    batch = write(tmp_path, "empty.txt", text)
+    code, made, err = run_batch(capsys, batch, tmp_path / "out", tmp_path / "model")
+    assert (code, made) == (2, [])
+    assert err == f"error: {batch} has no jobs: write a prompt a line.\n"
+    assert not (tmp_path / "out").exists()  # nothing is created for nothing
+
+
+def test_a_missing_model_is_a_bad_line_and_no_folder_is_made(tmp_path, capsys):
+    batch = write(tmp_path, "b.txt", "a fox\n")
+    code, made, err = run_batch(capsys, batch, tmp_path / "out", tmp_path / "no-model")
+    assert (code, made) == (2, [])
+    assert err.startswith("b.txt: line 1: ")
+    assert not (tmp_path / "out").exists()

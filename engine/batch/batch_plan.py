@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.api import limits
-from engine.api.errors import BadInput
+from engine.api.errors import BadInput, UserFacingError
 from engine.api.requests import Txt2ImgRequest
 from engine.api.serialize import to_data
 from engine.batch.batch_file import BadLine, BatchLine
@@ -58,7 +58,7 @@ def plan_batch(
                 job.request.validate()
                 if check is not None:
                     check(job.request)
-        except BadInput as exc:
+        except UserFacingError as exc:  # BadInput, and a model file that is not there
             bad.append(BadLine(line.number, exc.message))
             continue
         jobs += made
