@@ -22,93 +22,14 @@ from engine.api.requests import (
     LatentWalkRequest,
     Request,
     SampleRequest,
-    Txt2ImgRequest,
 )
 from engine.cli_args import Command, device_argument, job, out_argument, seed_of
-from engine.cli_control import add_control_arguments, control_parts
+from engine.cli_generate import generate_arguments, generate_request
 from engine.cli_help import HelpWithDefaults, give_every_option_help
-from engine.cli_image import add_image_arguments, image_parts
 from engine.cli_info import info_arguments
 from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
 from engine.cli_xyz import add_xyz_arguments, xyz_request
-
-# ---------------------------------------------------------------- generate
-
-
-def _generate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a checkpoint file (.safetensors/.ckpt), a diffusers folder, or the name of a "
-        "model in the app's model folders",
-    )
-    parser.add_argument("--prompt", required=True)
-    parser.add_argument("--negative", default="")
-    parser.add_argument("--seed", type=int, default=None, help="default: random")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--cfg", type=float, default=7.0)
-    parser.add_argument("--width", type=int, default=None, help="default: 512, or the image's")
-    parser.add_argument("--height", type=int, default=None, help="default: 512, or the image's")
-    parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
-    parser.add_argument("--variation-seed", type=int, default=0)
-    parser.add_argument(
-        "--variation-strength",
-        type=float,
-        default=0.0,
-        help="0-1: how far each image's noise moves towards the variation seed's (A1111's)",
-    )
-    parser.add_argument(
-        "--prediction",
-        choices=("epsilon", "v"),
-        default="",
-        help="what the model predicts, when its file does not say (SD 2.x 768 models: v)",
-    )
-    parser.add_argument(
-        "--clip-skip", type=int, default=1, help="1: the text encoder's last layer (A1111's count)"
-    )
-    parser.add_argument(
-        "--lora-dir",
-        action="append",
-        default=[],
-        help="where LoRAs and embeddings the prompt names are looked up (repeatable; "
-        "default: the model folders)",
-    )
-    add_image_arguments(parser)
-    add_control_arguments(parser)
-    add_xyz_arguments(parser)
-    out_argument(parser)
-    device_argument(parser)
-
-
-def _generate_request(args: argparse.Namespace) -> Request:
-    from engine.cli_library import resolve_model_name, resolve_prompt_refs
-
-    loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
-    parts = image_parts(args)
-    request = Txt2ImgRequest(
-        model=ModelRef(Family.SD, resolve_model_name(args.model)),
-        loras=loras,
-        embeddings=embeddings,
-        vae=args.vae,
-        prediction=args.prediction,
-        variation_seed=args.variation_seed,
-        variation_strength=args.variation_strength,
-        clip_skip=args.clip_skip,
-        prompt=Prompt(args.prompt, args.negative),
-        size=parts.size,
-        sampling=Sampling(args.steps, args.cfg, args.sampler, seed_of(args)),
-        batch_size=args.batch,
-        source=parts.source,
-        mask=parts.mask,
-        outpaint=parts.outpaint,
-        hires=parts.hires,
-        **control_parts(args),
-    )
-    return xyz_request(args, request) if args.xyz else request
-
 
 # ---------------------------------------------------------------- sample
 
@@ -398,6 +319,18 @@ def _compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.cli_batch import batch_arguments
+
+    batch_arguments(parser)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from engine.cli_batch import run_batch
+
+    return run_batch(args)
+
+
 def _info(args: argparse.Namespace) -> int:
     from engine.cli_info import run_info
 
@@ -410,12 +343,29 @@ def _gallery(args: argparse.Namespace) -> int:
     return run_gallery(args)
 
 
+def _generate_or_plot_arguments(parser: argparse.ArgumentParser) -> None:
+    """generate's options, and --xyz (not a batch file line's: a line is one job)."""
+    generate_arguments(parser)
+    add_xyz_arguments(parser)
+
+
+def _generate_or_plot_request(args: argparse.Namespace) -> Request:
+    request = generate_request(args)
+    return xyz_request(args, request) if args.xyz else request
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "generate",
         "Stable Diffusion: text to image, image to image, inpaint, outpaint, hires fix",
-        _generate_arguments,
-        job(_generate_request),
+        _generate_or_plot_arguments,
+        job(_generate_or_plot_request),
+    ),
+    Command(
+        "batch",
+        "a file of prompts (text, CSV or JSONL), a generate job a line; resumes if stopped",
+        _batch_arguments,
+        _batch,
     ),
     Command(
         "sample", "samples from a classic generative model", _sample_arguments, job(_sample_request)

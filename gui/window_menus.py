@@ -9,7 +9,10 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStackedWidget, QToolBar
 
+from engine.interface import Engine
+from gui.batch_dialog import open_batch_dialog
 from gui.canvas import ImageCanvas
+from gui.create_panel import CreatePanel
 from gui.details_panel import DetailsDock
 from gui.file_actions import FileActions
 from gui.gallery_panel import GalleryPanel
@@ -18,6 +21,7 @@ from gui.help_menu import HelpWindow, add_help_menu
 from gui.job_controls import JobControls
 from gui.mode_panel import ModePanel
 from gui.queue_dock import QueueDock
+from gui.settings import AppSettings
 from gui.trash_undo import TrashUndo
 
 # What these use of the main window (MainWindow has it all; typed here so that this
@@ -45,6 +49,9 @@ class MenuWindow(ActionWindow, HelpWindow, Protocol):
     sources: SourceFolderActions
     queue_dock: QueueDock
     details_dock: DetailsDock
+    client: Engine
+    settings: AppSettings
+    create_panel: CreatePanel
 
     def generate(self) -> int | None: ...
 
@@ -87,6 +94,13 @@ def build_menus(window: MenuWindow) -> None:
     w.undo_action = _action(w, "Undo Delete", w.trash.undo, QKeySequence.StandardKey.Undo)
     settings = _action(w, "Settings…", w.open_settings, QKeySequence("Ctrl+,"))
     quit_action = _action(w, "Quit", w.close, QKeySequence.StandardKey.Quit)
+    batch = _action(  # Create's settings as each line's defaults, read when a file is chosen
+        w,
+        "Run a Batch…",
+        lambda: open_batch_dialog(
+            w.client, w.settings.output_dir, w.create_panel.vm.txt2img_request, w
+        ),
+    )
     w.upscale_action = _action(
         w, "Upscale This Image", w.upscale_shown_image, QKeySequence("Ctrl+U")
     )
@@ -101,6 +115,8 @@ def build_menus(window: MenuWindow) -> None:
     menu = w.menuBar()
     file_menu = menu.addMenu("&File")
     file_menu.addActions([w.save_as_action, settings])
+    file_menu.addSeparator()
+    file_menu.addAction(batch)
     file_menu.addSeparator()
     file_menu.addActions([w.sources.add_action, w.sources.remove_action])
     file_menu.addSeparator()

@@ -17,7 +17,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import Txt2ImgRequest
 from engine.cli import EXIT_BAD_INPUT
-from engine.commands import _generate_request, build_parser
+from engine.commands import build_parser, generate_request
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def build(*args: str) -> Txt2ImgRequest:
         ["generate", "--model", "sd.safetensors", "--prompt", "a fox", "--seed", "1"]
         + ["--out", "o", *args]
     )
-    request = _generate_request(parsed)
+    request = generate_request(parsed)
     assert isinstance(request, Txt2ImgRequest)
     return request
 

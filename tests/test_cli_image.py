@@ -19,7 +19,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef, Size
 from engine.api.requests import Txt2ImgRequest
 from engine.cli import EXIT_BAD_INPUT
-from engine.commands import _generate_request, build_parser
+from engine.commands import build_parser, generate_request
 from engine.local_checks import check_local
 from engine.store.metadata import read_metadata
 from tests.upscalers import photo_like, write_png
@@ -41,7 +41,7 @@ def build(model: Path, *args: str) -> Txt2ImgRequest:
     parsed = build_parser().parse_args(
         ["generate", "--model", str(model), "--prompt", "a fox", "--seed", "1", "--out", "o", *args]
     )
-    request = _generate_request(parsed)
+    request = generate_request(parsed)
     assert isinstance(request, Txt2ImgRequest)
     return request
 

@@ -1,1 +1,3 @@
-"""Batches of ordinary jobs: the X/Y/Z plot's runner and its labelled grid picture."""
+"""Batches: many jobs from one description (a file of prompts, a prompt matrix, an X/Y/Z
+plot), run through the same requests as a single Generate; and the X/Y/Z plot's runner and
+its labelled grid picture."""

@@ -59,6 +59,9 @@ class Txt2ImgRequest(ModelRequest):
     variation_seed: int = 0
     variation_strength: float = 0.0
     save: bool = True
+    # The prompt as written, wildcards and all, when `prompt` is what they chose for this
+    # seed (engine.batch.wildcards); "" when the prompt had none.
+    prompt_template: str = optional_part("")
     # The optional parts: written into a recipe only when set.
     source: SourceImage | None = optional_part()
     mask: Mask | None = optional_part()
@@ -70,6 +73,7 @@ class Txt2ImgRequest(ModelRequest):
     def check(self) -> None:
         super().check()
         self.prompt.check()
+        check_text(self.prompt_template, "The prompt template")
         self.size.check()
         self.sampling.check()
         limits.SD_BATCH.check(self.batch_size)

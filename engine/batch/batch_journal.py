@@ -1,0 +1,121 @@
+"""A batch's journal: what it has made, so that a batch stopped halfway resumes where it
+stopped, making nothing twice and skipping nothing.
+
+The journal is a JSON-lines file in the output folder's `.batches` folder, named after
+the batch file. Its first line holds the batch's own seed (lines that set no seed draw
+theirs from it, so a re-run asks for the same pictures); each later line is one job
+done: its line number and a key, the hash of the job's whole request. A job whose key is
+in the journal is not run again; a line changed since (another prompt, another seed) has
+another key and is run. Each entry is appended and fsync'd once the job's pictures are
+saved; a crash between the two makes that one job again.
+
+A journal that cannot be read (damaged, someone else's file, too large) is set aside
+with a sentence and the batch starts over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from engine.api import untrusted_json
+from engine.api.limits import random_seed
+from engine.atomic import write_bytes_atomic
+
+JOURNALS = ".batches"
+_MAGIC = "latent-studio batch journal"
+_MAX_BYTES = 64 * 1024 * 1024
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+def journal_path(out: Path, batch_file: Path) -> Path:
+    """One journal per batch file (by its full path) and output folder."""
+    where = hashlib.sha256(str(batch_file.resolve()).encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", batch_file.stem)[:40] or "batch"
+    return out / JOURNALS / f"{name}-{where}.jsonl"
+
+
+def request_key(request_data: object, line: int, index: int) -> str:
+    """The hash that says a job is done: its line, its place in the line (a matrix makes
+    several), and its whole request as plain data."""
+    text = json.dumps([line, index, request_data], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class BatchJournal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.batch_seed = random_seed()
+        self.done: set[str] = set()
+        self.warning = ""  # a sentence when an unreadable journal was set aside
+        self._started = False
+        if path.exists() or path.is_symlink():
+            self._read()
+
+    def record(self, key: str, line: int, paths: list[str]) -> None:
+        """Note one job as done, durably, before the next one starts."""
+        if not self._started:
+            self._start()
+        entry = json.dumps({"line": line, "key": key, "paths": paths}) + "\n"
+        with open(self.path, "a", encoding="utf-8") as file:
+            file.write(entry)
+            file.flush()
+            os.fsync(file.fileno())
+        self.done.add(key)
+
+    def _start(self) -> None:
+        """Write the header (the batch seed) the first time something is done: a batch
+        that makes nothing leaves no journal."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        header = {"journal": _MAGIC, "version": 1, "batch_seed": self.batch_seed}
+        write_bytes_atomic(self.path, (json.dumps(header) + "\n").encode())
+        self._started = True
+
+    def _read(self) -> None:
+        try:
+            if self.path.is_symlink() or not self.path.is_file():
+                raise ValueError("it is not a plain file")
+            if self.path.stat().st_size > _MAX_BYTES:
+                raise ValueError("it is over 64 MB")
+            lines = self.path.read_bytes().decode("utf-8").splitlines()
+            self.batch_seed = _header_seed(lines[0] if lines else "")
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            self._set_aside(str(exc))
+            return
+        self._started = True
+        self.done = {key for line in lines[1:] if (key := _entry_key(line))}
+
+    def _set_aside(self, why: str) -> None:
+        aside = self.path.with_name(self.path.name + ".unreadable")
+        try:
+            os.replace(self.path, aside)
+            kept = f" It is kept as {aside.name}."
+        except OSError:
+            kept = ""
+        self.warning = (
+            f"The batch's journal {self.path} could not be read ({why}); the batch "
+            f"starts over from its first line.{kept}"
+        )
+
+
+def _header_seed(line: str) -> int:
+    header = untrusted_json.loads(line)
+    if not isinstance(header, dict) or header.get("journal") != _MAGIC:
+        raise ValueError("it is not a Latent Studio batch journal")
+    seed = header.get("batch_seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError("its batch seed is not a seed")
+    return seed
+
+
+def _entry_key(line: str) -> str | None:
+    """An entry's key; None for a line that is not one (a line cut short by a crash)."""
+    try:
+        entry = untrusted_json.loads(line)
+    except ValueError:
+        return None
+    key = entry.get("key") if isinstance(entry, dict) else None
+    return key if isinstance(key, str) and _KEY.fullmatch(key) else None

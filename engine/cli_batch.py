@@ -1,0 +1,186 @@
+"""`batch FILE [generate's options]`: every line of a batch file as a generate job.
+
+The options on the command line apply to every line that does not set its own. One
+JSON line per picture (generate's, with the batch file's line number), a progress line
+with the whole batch's ETA on stderr after each job, and each bad line reported as
+`line N: sentence` before the rest run. The journal in the output folder makes a
+stopped batch resume where it stopped. Exit: 0 all made; 1 some lines bad (the rest
+made); 2 nothing could run; 130 stopped (run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingError
+from engine.batch.batch_file import BadLine
+
+EXIT_SOME_BAD = 1
+
+
+def batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.cli_generate import generate_arguments
+
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="a text file (a prompt or generate's options a line), CSV "
+        "(a header of option names) or JSONL (an object a line)",
+    )
+    generate_arguments(parser)
+    for action in parser._actions:  # a line may set them instead
+        if action.dest in ("model", "prompt"):
+            action.required = False
+            action.help = (action.help or "") + " (for every line that does not set it)"
+    parser.set_defaults(prompt="")
+    batch = parser.add_argument_group("Batch")
+    batch.add_argument(
+        "--matrix",
+        action="store_true",
+        help="A1111's prompt matrix: `base|a|b` makes base; base, a; base, b; base, a, b",
+    )
+    batch.add_argument(
+        "--matrix-at-start", action="store_true", help="--matrix with the parts before the base"
+    )
+    batch.add_argument(
+        "--wildcards",
+        metavar="FOLDER",
+        default=None,
+        help="where __name__ finds name.txt (default: the wildcards folder of the app's "
+        "data folder)",
+    )
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from engine.api.catalogue import user_data_dir
+    from engine.batch.batch_file import read_batch
+    from engine.batch.batch_journal import BatchJournal, journal_path
+    from engine.batch.batch_plan import BatchSettings, plan_batch
+    from engine.batch.wildcards import wildcard_folder
+    from engine.local_checks import check_local
+
+    batch_file = Path(args.file)
+    try:
+        lines, bad = read_batch(batch_file)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if not lines and not bad:
+        print(f"error: {batch_file} has no jobs: write a prompt a line.", file=sys.stderr)
+        return 2
+    journal = BatchJournal(journal_path(Path(args.out), batch_file))
+    if journal.warning:
+        print(f"warning: {journal.warning}", file=sys.stderr)
+    folder = Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
+    settings = BatchSettings(
+        args, journal.batch_seed, folder, args.matrix or args.matrix_at_start, args.matrix_at_start
+    )
+    jobs, refused = plan_batch(lines, settings, check=check_local)
+    bad = sorted(bad + refused, key=lambda b: b.number)
+    for line in bad:
+        print(f"{batch_file.name}: {line}", file=sys.stderr)
+    failed: list[BadLine] = []
+    status = _run_jobs(jobs, journal, args, batch_file, failed)
+    if status:
+        return status
+    bad += failed
+    if bad:
+        print(f"{len(bad)} bad lines were skipped; the others ran.", file=sys.stderr)
+        return EXIT_SOME_BAD if jobs else 2
+    return 0
+
+
+def _run_jobs(
+    jobs, journal, args: argparse.Namespace, batch_file: Path, failed: list[BadLine]
+) -> int:
+    """Run the jobs the journal does not list; a job its own line makes impossible (a
+    damaged model file, an unreadable image) goes into `failed` and the others go on."""
+    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _report, _warn_about_device
+    from engine.context import JobContext
+    from engine.store import check_output_folder
+
+    todo = [job for job in jobs if job.key not in journal.done]
+    total = sum(job.request.image_count for job in jobs)
+    made_before = total - sum(job.request.image_count for job in todo)
+    if made_before:
+        print(f"Resuming: {made_before} of {total} pictures were made before.", file=sys.stderr)
+    if not todo:
+        return 0
+    progress = _Progress(total, made_before)
+    open_store = LazyGallery(Path(args.out))
+    try:
+        check_output_folder(Path(args.out))
+        from engine.runtime import Runtime  # torch is imported here
+
+        runtime = Runtime(store=open_store, device_preference=args.device)
+        _warn_about_device(runtime, args.device)
+        try:
+            for job in todo:
+                try:
+                    outcome = runtime.run(job.request, JobContext(0, emit=_report, previews=False))
+                except (BadInput, BadModelFile) as exc:
+                    failed.append(BadLine(job.line, exc.message))
+                    print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
+                    continue
+                paths = _print_pictures(outcome, job.line, batch_file)
+                if paths is None:
+                    return 1  # a picture could not be saved: the disk is full or gone
+                journal.record(job.key, job.line, paths)
+                progress.done(job.request.image_count)
+        finally:
+            runtime.close()
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (JobCancelled, KeyboardInterrupt):
+        print(
+            "Cancelled. Run the same command again to resume where the batch stopped.",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
+    finally:
+        open_store.close()
+    return 0
+
+
+def _print_pictures(outcome, line: int, batch_file: Path) -> list[str] | None:
+    """A JSON line per picture; None if one was not saved (its sentence on stderr)."""
+    paths = []
+    for result in outcome.images:
+        if result.save_error:
+            print(f"error: {result.save_error}", file=sys.stderr)
+            return None
+        fields = {**json.loads(result.json_line()), "file": str(batch_file), "line": line}
+        print(json.dumps(fields), flush=True)
+        paths.append(result.path)
+    return paths
+
+
+class _Progress:
+    """`batch: 12/40 pictures, about 3 min left` on stderr after each job."""
+
+    def __init__(self, total: int, made_before: int) -> None:
+        self.total = total
+        self.made = made_before
+        self.made_here = 0
+        self.start = time.monotonic()
+
+    def done(self, count: int) -> None:
+        self.made += count
+        self.made_here += count
+        left = self.total - self.made
+        per_picture = (time.monotonic() - self.start) / self.made_here
+        eta = f", about {_duration(per_picture * left)} left" if left else ""
+        print(f"batch: {self.made}/{self.total} pictures{eta}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
