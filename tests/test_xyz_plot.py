@@ -192,7 +192,7 @@ def test_a_bad_xyz_value_is_one_line_and_nothing_is_made(tmp_path, tiny_sd_model
 
 
 def test_the_details_dock_names_the_plot_and_each_cells_place(plot_run):
-    from gui.details_panel import _from_recipe
+    from gui.details_describe import _from_recipe
 
     _request, outcome, _events = plot_run
     grid, *cells = outcome.images
