@@ -88,6 +88,14 @@ class Check:
     def emit(self, name: str, value: float, unit: str, digits: int = 2) -> None:
         self.say(f"{name}: {value:.{digits}f} {unit}")
 
+    def runtime(self):
+        """The app's runtime on the check's device, its hashes kept in the scratch folder."""
+        from engine.hashing import HashCache, HashService
+        from engine.runtime import Runtime
+
+        hashes = HashService(HashCache(self.work / "hashes.db"))
+        return Runtime(device_preference=self.device, hashes=hashes)
+
     def note(self, text: str) -> None:
         """A comment line (`# ...`): what was run, not a figure."""
         self.say(f"# {text}")

@@ -26,7 +26,7 @@ SLIDER_MODELS = ("vae-shapes", "gan-shapes")
 
 def training(check: Check) -> None:
     steps = check.sizes.train_steps
-    runtime = _runtime(check)
+    runtime = check.runtime()
     try:
         _train(check, runtime, 2)  # warm: imports, the data set, kernels
         app = _train(check, runtime, steps)
@@ -46,7 +46,7 @@ def sliders(check: Check) -> None:
     from engine.context import JobContext
     from engine.resources import BUNDLED_MODELS_DIR
 
-    runtime = _runtime(check)
+    runtime = check.runtime()
     try:
         for model in SLIDER_MODELS:
             config = json.loads((BUNDLED_MODELS_DIR / f"{model}.json").read_text())["config"]
@@ -64,14 +64,6 @@ def sliders(check: Check) -> None:
             check.emit(f"slider_frame_{label}", statistics.median(times[1:]) * 1000, "ms")
     finally:
         runtime.close()
-
-
-def _runtime(check: Check):
-    from engine.hashing import HashCache, HashService
-    from engine.runtime import Runtime
-
-    hashes = HashService(HashCache(check.work / "hashes.db"))
-    return Runtime(device_preference=check.device, hashes=hashes)
 
 
 def _train(check: Check, runtime, steps: int) -> float:

@@ -24,15 +24,9 @@ PROMPT, NEGATIVE, SEED, CFG = "a lighthouse on a cliff at dusk", "blurry", 3, 7.
 def sd15_speed(check: Check) -> None:
     sizes = check.sizes
     folder = _model(check, "sd15")
-    runtime = _runtime(check)
-    try:
-        request = _request(folder, sizes.sd_side, sizes.sd_steps)
-        app_s = check.median_s(lambda: _app(runtime, request))
-        dtype = runtime.runner_for(request).dtype  # what the app chose: the bare side's too
-        check.peak("sd15_app")
-    finally:
-        runtime.close()
-    check.reset_peak()
+    app_s, dtype = _app_speed(check, folder, sizes.sd_side, sizes.sd_steps)
+    check.peak("sd15_app")
+    check.reset_peak()  # the bare side runs in the precision the app chose
     bare_s = check.median_s(lambda: _bare(check, folder, sizes.sd_side, sizes.sd_steps, dtype))
     check.peak("sd15_diffusers")
     _release_bare()
@@ -44,25 +38,18 @@ def sd15_speed(check: Check) -> None:
 
 def sdxl_speed(check: Check) -> None:
     sizes = check.sizes
-    folder = _model(check, "sdxl")
-    runtime = _runtime(check)
-    try:
-        request = _request(folder, sizes.sdxl_side, sizes.sdxl_steps)
-        app_s = check.median_s(lambda: _app(runtime, request))
-        dtype = runtime.runner_for(request).dtype
-    finally:
-        runtime.close()
+    app_s, dtype = _app_speed(check, _model(check, "sdxl"), sizes.sdxl_side, sizes.sdxl_steps)
     check.note(f"sdxl: {sizes.sdxl_side}² x {sizes.sdxl_steps} steps, {_name(dtype)}")
     check.emit("sdxl_app", sizes.sdxl_steps / app_s, "it/s")
     check.emit("sdxl_app_picture", app_s, "s")
 
 
 def sd15_fp32_pixels(check: Check) -> None:
-    """The app's picture in fp32 against diffusers' (the runner's dtype set to fp32, as
-    the CPU always runs): equal, or how far apart, in grey levels."""
+    """The app's picture in fp32 (its runner's dtype set so) against diffusers': equal,
+    or how far apart, in grey levels."""
     sizes = check.sizes
     folder = _model(check, "sd15")
-    runtime = _runtime(check)
+    runtime = check.runtime()
     try:
         request = _request(folder, sizes.sd_side, sizes.equal_steps)
         runtime.runner_for(request).dtype = torch.float32
@@ -89,14 +76,6 @@ def _model(check: Check, family: str) -> Path:
     return folder
 
 
-def _runtime(check: Check):
-    from engine.hashing import HashCache, HashService
-    from engine.runtime import Runtime
-
-    hashes = HashService(HashCache(check.work / "hashes.db"))
-    return Runtime(device_preference=check.device, hashes=hashes)
-
-
 def _request(folder: Path, side: int, steps: int):
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt, Sampling, Size
@@ -117,8 +96,18 @@ def _context():
     return JobContext(0)  # live previews on, as in the app's window
 
 
-def _app(runtime, request) -> np.ndarray:
-    return runtime.run(request, _context()).images[0].rgb
+def _app_speed(check: Check, folder: Path, side: int, steps: int) -> tuple[float, torch.dtype]:
+    """Seconds a picture through the app, and the precision its recipe says it ran in."""
+    runtime = check.runtime()
+    try:
+        request = _request(folder, side, steps)
+        seen: dict = {}
+        seconds = check.median_s(
+            lambda: seen.update(result=runtime.run(request, _context()).images[0])
+        )
+    finally:
+        runtime.close()
+    return seconds, getattr(torch, seen["result"].info["dtype"])
 
 
 def _bare(check: Check, folder: Path, side: int, steps: int, dtype: torch.dtype) -> np.ndarray:

@@ -39,7 +39,7 @@ def esrgan(check: Check) -> None:
 
 def _compare(check: Check, label: str, model: str, file: Path) -> None:
     image = _test_image(check)
-    runtime = _runtime(check)
+    runtime = check.runtime()
     try:
         tiled_s = check.median_s(lambda: _app(runtime, model, image, check.sizes.upscale_tile))
         out = _app(runtime, model, image, check.sizes.upscale_tile)
@@ -67,14 +67,6 @@ def _test_image(check: Check) -> Path:
         noisy = base + np.random.default_rng(0).normal(0, 12, base.shape)
         Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
     return path
-
-
-def _runtime(check: Check):
-    from engine.hashing import HashCache, HashService
-    from engine.runtime import Runtime
-
-    hashes = HashService(HashCache(check.work / "hashes.db"))
-    return Runtime(device_preference=check.device, hashes=hashes)
 
 
 def _app(runtime, model: str, image: Path, tile: int) -> np.ndarray:
