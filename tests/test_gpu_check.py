@@ -17,6 +17,7 @@ import torch
 import bench.baselines
 from bench import gpu
 from bench.gpu_sections.harness import FULL, TINY, Check
+from engine.api.errors import out_of_memory
 
 FIGURE = re.compile(r"^[a-z0-9_]+: -?\d+(\.\d+)? (it/s|steps/s|MP/s|x|s|ms|levels|%|MiB|GiB)$")
 EXPECTED = (
@@ -104,9 +105,22 @@ def test_out_of_memory_ends_its_section_with_a_line_and_the_next_runs(tmp_path):
     def too_big(_check: Check) -> None:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
 
+    def too_big_for_the_app(_check: Check) -> None:  # the runtime's sentence for it
+        raise out_of_memory("cuda", "generating")
+
     check.section("huge", 0, too_big)
+    check.section("huge_job", 0, too_big_for_the_app)
     check.section("small", 0, lambda c: c.emit("small_figure", 1.5, "s"))
     assert "huge: out of memory (CUDA out of memory. Tried to allocate 9.00 GiB)" in check.lines
+    assert any(line.startswith("huge_job: out of memory (The GPU ran") for line in check.lines)
+    assert "small_figure: 1.50 s" in check.lines
+
+
+def test_a_failing_section_says_why_and_the_next_runs(tmp_path):
+    check = Check("cpu", TINY, tmp_path, budget_s=60)
+    check.section("broken", 0, lambda c: int("x"))
+    check.section("small", 0, lambda c: c.emit("small_figure", 1.5, "s"))
+    assert any(line.startswith("broken: failed (ValueError: ") for line in check.lines)
     assert "small_figure: 1.50 s" in check.lines
 
 

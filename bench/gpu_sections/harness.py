@@ -137,13 +137,16 @@ class Check:
         self.reset_peak()
         try:
             body(self)
-        except torch.cuda.OutOfMemoryError as exc:
-            self.say(f"{name}: out of memory ({str(exc).splitlines()[0][:120]})")
         except Exception as exc:  # one broken section must not hide the others' figures
-            traceback.print_exc()
-            self.say(f"{name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+            first_line = (str(exc).splitlines() or [""])[0][:120]
+            if _out_of_memory(exc):
+                self.say(f"{name}: out of memory ({first_line})")
+            else:
+                traceback.print_exc()
+                self.say(f"{name}: failed ({type(exc).__name__}: {first_line})")
         finally:
             self.deadline = float("inf")
+        # Out here the exception's frames, which pin tensors, are gone.
         self.peak(name)
         self.emit(f"{name}_wall", time.perf_counter() - started, "s", 1)
         if self.cuda:
@@ -165,3 +168,11 @@ class Check:
         else:
             peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # kB on Linux
             self.emit(f"{name}_peak_rss", peak_mib, "MiB", 0)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch's own error, or the app's sentence for it (the runtime turns the one into
+    the other after freeing what it can)."""
+    from engine.api.errors import OutOfMemory, is_out_of_memory
+
+    return isinstance(exc, OutOfMemory) or is_out_of_memory(exc)

@@ -27,9 +27,11 @@ def sd15_speed(check: Check) -> None:
     app_s, dtype = _app_speed(check, folder, sizes.sd_side, sizes.sd_steps)
     check.peak("sd15_app")
     check.reset_peak()  # the bare side runs in the precision the app chose
-    bare_s = check.median_s(lambda: _bare(check, folder, sizes.sd_side, sizes.sd_steps, dtype))
-    check.peak("sd15_diffusers")
-    _release_bare()
+    try:
+        bare_s = check.median_s(lambda: _bare(check, folder, sizes.sd_side, sizes.sd_steps, dtype))
+        check.peak("sd15_diffusers")
+    finally:
+        _release_bare()
     check.note(f"sd15: {sizes.sd_side}² x {sizes.sd_steps} steps, {_name(dtype)}")
     check.emit("sd15_app", sizes.sd_steps / app_s, "it/s")
     check.emit("sd15_diffusers", sizes.sd_steps / bare_s, "it/s")
@@ -59,8 +61,10 @@ def sd15_fp32_pixels(check: Check) -> None:
         app = result.rgb
     finally:
         runtime.close()
-    bare = _bare(check, folder, sizes.sd_side, sizes.equal_steps, torch.float32)[0]
-    _release_bare()
+    try:
+        bare = _bare(check, folder, sizes.sd_side, sizes.equal_steps, torch.float32)[0]
+    finally:
+        _release_bare()
     diff = np.abs(app.astype(np.int16) - bare.astype(np.int16))
     check.emit("sd15_fp32_max_diff_vs_diffusers", int(diff.max()), "levels", 0)
     check.emit("sd15_fp32_equal_pixels_vs_diffusers", 100 * float((diff == 0).mean()), "%", 3)
