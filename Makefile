@@ -14,7 +14,7 @@ LOCK := packaging/lock.txt
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint format bench selftest package package-selftest lock clean
+.PHONY: run test lint format bench gpu-check selftest package package-selftest lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
+
+# The one-shot GPU check (bench/gpu.py), at most about 8 minutes, nothing downloaded. On
+# a machine without a CUDA GPU it says so in one line and exits 0.
+gpu-check: $(VENV)/.dev
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.gpu
 
 selftest: $(VENV)/.runtime
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py --selftest
