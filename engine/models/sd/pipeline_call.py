@@ -20,6 +20,7 @@ from engine.context import JobContext
 from engine.models.sd.control.ip_adapter import ip_adapter_arguments
 from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.prompt_encoding import needs_own_encoding, prompt_embeddings
+from engine.models.sd.samplers import call_eta
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -53,6 +54,7 @@ def sampling_settings(request: Txt2ImgRequest) -> dict[str, Any]:
     return {
         "num_inference_steps": request.sampling.steps,
         "guidance_scale": request.sampling.cfg_scale,
+        **call_eta(request.sampling.sampler),
         "output_type": "np",
         **ip_adapter_arguments(request),
     }

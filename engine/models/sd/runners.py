@@ -23,6 +23,7 @@ from engine.api.catalogue import model_path
 from engine.api.errors import BadInput, BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
+from engine.api.parts import Sampling
 from engine.api.prompt_syntax import without_lora_tags
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.cache import CacheKey, FileIdentity
@@ -47,7 +48,7 @@ from engine.models.sd.pipeline_call import (
 )
 from engine.models.sd.prompt_encoding import prompt_embeddings
 from engine.models.sd.repaint import repaints
-from engine.models.sd.samplers import make_scheduler
+from engine.models.sd.samplers import make_scheduler, spacing_override
 from engine.models.sd.txt2img import starting_noise
 from engine.models.sd.vae_override import VaeSlot
 from engine.registry import RunnerEnv, runner
@@ -90,7 +91,7 @@ class SdTxt2ImgRunner:
         pipe = loaded.pipe
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
-        pipe.scheduler = self._scheduler(loaded, request.sampling.sampler, request.prediction)
+        pipe.scheduler = self._scheduler(loaded, request.sampling, request.prediction)
         vae_hash = self.env.hashes.request(Path(request.vae)) if request.vae else None
         control_hashes = self._control_hash_requests(request)
         with (
@@ -185,13 +186,14 @@ class SdTxt2ImgRunner:
             )
 
     @staticmethod
-    def _scheduler(loaded: LoadedSd, sampler: str | None, prediction: str = "") -> Any:
+    def _scheduler(loaded: LoadedSd, sampling: Sampling, prediction: str = "") -> Any:
         config = dict(loaded.scheduler_config)
         if prediction:  # the user's setting for a model whose file does not say
             config["prediction_type"] = PREDICTION_TYPES[prediction]
-        if sampler is None:
+        if sampling.sampler is None:
+            config.update(spacing_override(sampling.spacing))
             return loaded.scheduler_class.from_config(config)
-        return make_scheduler(sampler, config)
+        return make_scheduler(sampling.sampler, config, sampling.spacing)
 
     def _info(self, model: SdModel, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
         return {
