@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 from diffusers import AutoencoderTiny
-from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from engine.api.errors import BadInput
+from engine.api.errors import BadInput, BadModelFile
 from engine.cache import FileIdentity
 from engine.models.common.construction import building_models
 from engine.models.sd.latent_preview import latents_to_rgb
@@ -75,7 +73,9 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         # weights_only: a .pt file's pickle may build tensors and nothing else.
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError, EOFError) as exc:
+    except OSError as exc:
+        raise BadModelFile(f"{path.name} cannot be read ({exc}).") from exc
+    except Exception as exc:  # noqa: BLE001  any parse error of a damaged file: one sentence
         raise wrong_file(path, "it cannot be read as weights") from exc
     if not isinstance(state, dict):
         raise wrong_file(path, "it holds no state dict")
