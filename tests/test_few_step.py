@@ -114,3 +114,35 @@ def test_trailing_spacing_starts_at_the_last_training_timestep():
 def test_an_unknown_spacing_is_bad_input():
     with pytest.raises(BadInput, match="spacing"):
         Sampling(spacing="sideways").check()
+
+
+def test_trailing_spacing_reaches_the_job_and_draws_as_bare_diffusers(cpu_runtime, tiny_model):
+    from bench.baselines import bare_diffusers_txt2img
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef, Prompt, Size
+    from engine.api.requests import Txt2ImgRequest
+    from engine.context import JobContext
+
+    sampling = Sampling(steps=2, cfg_scale=1.0, sampler="Euler", seed=5, spacing="trailing")
+    request = Txt2ImgRequest(
+        model=ModelRef(Family.SD, str(tiny_model)),
+        prompt=Prompt("a photo of a cat"),
+        size=Size(32, 32),
+        sampling=sampling,
+    )
+    got = cpu_runtime.run(request, JobContext(1)).images[0].rgb
+    config = diffusers.PNDMScheduler.from_pretrained(tiny_model, subfolder="scheduler").config
+    scheduler = diffusers.EulerDiscreteScheduler.from_config(
+        config, timestep_spacing="trailing", use_karras_sigmas=False
+    )
+    expected = bare_diffusers_txt2img(
+        tiny_model,
+        prompt="a photo of a cat",
+        width=32,
+        height=32,
+        steps=2,
+        cfg_scale=1.0,
+        seed=5,
+        scheduler=scheduler,
+    )[0]
+    np.testing.assert_array_equal(got, expected)
