@@ -78,3 +78,18 @@ def test_the_tiny_decoder_goes_into_the_request_only_when_used(folders):
     }
     vm.fast.set_folders([])
     assert vm.fast.parts(SdFamily.SD1) == {}  # none found: the model's VAE, as before
+
+
+def test_create_shows_the_note_and_its_button_fills_the_form(qtbot, folders):
+    from gui.create_panel import CreatePanel
+
+    panel = CreatePanel()
+    qtbot.addWidget(panel)
+    note = panel.few_step_note
+    panel.vm.model.set(str(folders / "Stable-diffusion" / "lcm-lora-sdv1-5.safetensors"))
+    qtbot.waitUntil(lambda: note.isVisibleTo(panel), timeout=3000)
+    assert "LCM" in note.label.text() and "6 steps" in note.label.text()
+    assert panel.steps.value() == 20  # shown, not applied
+    note.use_button.click()
+    assert (panel.steps.value(), panel.cfg.value(), panel.sampler.currentText()) == (6, 1.5, "LCM")
+    assert not note.isVisibleTo(panel)
