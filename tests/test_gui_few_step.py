@@ -78,6 +78,14 @@ def test_the_tiny_decoder_goes_into_the_request_only_when_used(folders):
     }
     vm.fast.set_folders([])
     assert vm.fast.parts(SdFamily.SD1) == {}  # none found: the model's VAE, as before
+    vm.fast.spacing.set("trailing")
+    later = CreateViewModel()
+    later.restore(json.loads(json.dumps(vm.state())))
+    assert later.fast.state() == {
+        "spacing": "trailing",
+        "preview": "Approximate",
+        "fast_decode": True,
+    }
 
 
 def test_create_shows_the_note_and_its_button_fills_the_form(qtbot, folders):

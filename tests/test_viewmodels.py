@@ -166,6 +166,7 @@ def test_create_state_restores_into_a_fresh_view_model():
         **CreateViewModel().source.state(),
         "strength": 0.4,
     }
+    assert state.pop("fast") == CreateViewModel().fast.state()  # speed: its own test
     assert state == {
         "prompt": "a red fox, snow",
         "negative": "blurry",

@@ -291,6 +291,7 @@ class CreateViewModel(FormModel):
             "batch": self.batch.value,
             "clip_skip": self.clip_skip.value,
             "source": self.source.state(),
+            "fast": self.fast.state(),
             "model_settings": {k: dict(v) for k, v in self.model_settings.items()},
         }
 
@@ -312,6 +313,8 @@ class CreateViewModel(FormModel):
             self.clip_skip.set(state.get("clip_skip", 1))
             if isinstance(state.get("source"), dict):
                 self.source.restore(state["source"])
+            if isinstance(state.get("fast"), dict):
+                self.fast.restore(state["fast"])
             remembered = state.get("model_settings", {})
             if isinstance(remembered, dict):
                 self.model_settings = {

@@ -63,6 +63,21 @@ class FastViewModel(FormModel):
             return {}
         return {"tiny_vae": str(found), "fast_decode": bool(self.fast_decode.value)}
 
+    def state(self) -> dict[str, Any]:
+        return {
+            "spacing": self.spacing.value,
+            "preview": self.preview.value,
+            "fast_decode": self.fast_decode.value,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """The last session's choices; values this version does not know are skipped."""
+        if state.get("spacing") in SPACINGS:
+            self.spacing.set(state["spacing"])
+        if state.get("preview") in PREVIEWS:
+            self.preview.set(state["preview"])
+        self.fast_decode.set(state.get("fast_decode") is True)
+
     def apply(self, tiny_vae: str, fast_decode: bool, spacing: str) -> None:
         """A recipe's settings back into the form."""
         self.spacing.set(spacing or SPACING_DEFAULT)
