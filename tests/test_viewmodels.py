@@ -182,7 +182,7 @@ def test_create_state_restores_into_a_fresh_view_model():
     }
     fresh = CreateViewModel()
     fresh.restore({**state, "source": {"strength": 0.4}})
-    assert fresh.state() == {**state, "source": vm.source.state()}
+    assert fresh.state() == {**state, "source": vm.source.state(), "fast": vm.fast.state()}
 
 
 def test_restore_ignores_what_it_cannot_read():
