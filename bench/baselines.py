@@ -41,12 +41,14 @@ def bare_diffusers_txt2img(
     seed: int,
     batch_size: int = 1,
     scheduler: Any = None,
+    eta: float | None = None,
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> np.ndarray:
     """batch x H x W x 3 uint8, as a user would script it with diffusers alone.
 
-    `scheduler`: a diffusers scheduler instance, or None for the model's own.
+    `scheduler`: a diffusers scheduler instance, or None for the model's own; `eta`
+    the scheduler's, where given (TCD's gamma).
     """
     pipe = load_bare_pipeline(str(Path(path).resolve()), device, dtype)
     default_scheduler = pipe.scheduler
@@ -63,6 +65,7 @@ def bare_diffusers_txt2img(
             num_images_per_prompt=batch_size,
             generator=[torch.Generator("cpu").manual_seed(seed + i) for i in range(batch_size)],
             output_type="np",
+            **({} if eta is None else {"eta": eta}),
         ).images
     finally:
         pipe.scheduler = default_scheduler

@@ -30,6 +30,18 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler", default=None, help="default: the model's own scheduler")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--vae", default="", help="a VAE file to use instead of the model's own")
+    parser.add_argument(
+        "--spacing",
+        choices=("leading", "trailing", "linspace"),
+        default="",
+        help="timestep spacing (default: the model's); few-step models want trailing",
+    )
+    parser.add_argument(
+        "--tiny-vae", default="", help="a TAESD decoder file or folder, for --fast-decode"
+    )
+    parser.add_argument(
+        "--fast-decode", action="store_true", help="decode the picture with --tiny-vae"
+    )
     parser.add_argument("--variation-seed", type=int, default=0)
     parser.add_argument(
         "--variation-strength",
@@ -75,7 +87,9 @@ def generate_request(args: argparse.Namespace) -> Request:
         clip_skip=args.clip_skip,
         prompt=Prompt(args.prompt, args.negative),
         size=parts.size,
-        sampling=Sampling(args.steps, args.cfg, args.sampler, seed_of(args)),
+        sampling=Sampling(args.steps, args.cfg, args.sampler, seed_of(args), args.spacing),
+        tiny_vae=args.tiny_vae,
+        fast_decode=args.fast_decode,
         batch_size=args.batch,
         source=parts.source,
         mask=parts.mask,

@@ -27,6 +27,7 @@ from engine.library.detect import ModelKind
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
 from gui.control_section import ControlSection
 from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
+from gui.fast_section import FewStepNote, TinyDecoderRow, spacing_box
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
 from gui.mode_panel import ModePanel
@@ -149,10 +150,13 @@ class CreatePanel(QWidget, ModePanel):
         form.addRow("Model", model_row)
         self.unusable_note = UnusableNote()
         form.addRow(self.unusable_note)
+        self.few_step_note, self.tiny_decoder = FewStepNote(self.vm), TinyDecoderRow(self.vm)
+        form.addRow(self.few_step_note)
         form.addRow("Size", size_row)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
         form.addRow("Sampler", self.sampler)
+        form.addRow("Spacing", spacing_box(self.vm))
         form.addRow("Seed", self.seed)
         form.addRow("Batch", self.batch)
         variation = QHBoxLayout()
@@ -160,6 +164,7 @@ class CreatePanel(QWidget, ModePanel):
         variation.addWidget(self.variation_seed, 2)
         form.addRow("Variation", variation)
         form.addRow("VAE", self.vae_box)
+        form.addRow("Preview", self.tiny_decoder)
         form.addRow("Prediction", self.prediction_box)
         form.addRow("Clip skip", self.clip_skip)
 
@@ -279,6 +284,8 @@ class CreatePanel(QWidget, ModePanel):
         self.listing = listing
         self.vm.set_library(listing.entries)
         self.xyz.set_library(listing.entries)
+        self.vm.fast.set_folders(self._folders)
+        self.tiny_decoder.refresh()
         self.folder_watch.watch(listing.folders)
         embeddings = [
             e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem

@@ -75,6 +75,8 @@ A1111_TO_DIFFUSERS = {
     "LMS": ("LMSDiscreteScheduler", {"use_karras_sigmas": False}),
     "LMS Karras": ("LMSDiscreteScheduler", {"use_karras_sigmas": True}),
     "PLMS": ("PNDMScheduler", {}),
+    "LCM": ("LCMScheduler", {}),
+    "TCD": ("TCDScheduler", {}),
 }
 
 
@@ -150,6 +152,7 @@ def bare(model: Path, req: Txt2ImgRequest, sampler: str | None = None) -> np.nda
         seed=req.sampling.seed,
         batch_size=req.batch_size,
         scheduler=scheduler,
+        eta=0.3 if sampler == "TCD" else None,  # TCD's gamma in its model cards
     )
 
 

@@ -166,6 +166,7 @@ def test_create_state_restores_into_a_fresh_view_model():
         **CreateViewModel().source.state(),
         "strength": 0.4,
     }
+    assert state.pop("fast") == CreateViewModel().fast.state()  # speed: its own test
     assert state == {
         "prompt": "a red fox, snow",
         "negative": "blurry",
@@ -181,7 +182,7 @@ def test_create_state_restores_into_a_fresh_view_model():
     }
     fresh = CreateViewModel()
     fresh.restore({**state, "source": {"strength": 0.4}})
-    assert fresh.state() == {**state, "source": vm.source.state()}
+    assert fresh.state() == {**state, "source": vm.source.state(), "fast": vm.fast.state()}
 
 
 def test_restore_ignores_what_it_cannot_read():

@@ -14,7 +14,8 @@ from engine.api.errors import BadInput
 from engine.api.families import spec_of, title_of
 from engine.api.kinds import Family
 from engine.api.naming import model_name
-from engine.api.samplers import SAMPLER_NAMES
+from engine.api.samplers import SAMPLER_NAMES, SPACINGS
+from engine.api.serialize import optional_part
 
 MAX_PROMPT_CHARS = 100_000
 
@@ -91,8 +92,14 @@ class Sampling:
     cfg_scale: float = 7.0
     sampler: str | None = None
     seed: int = 0
+    # diffusers' timestep_spacing: "" the model's own (engine.api.samplers.SPACINGS).
+    spacing: str = optional_part("")
 
     def check(self) -> None:
+        if self.spacing not in SPACINGS:
+            raise BadInput(
+                f"Timestep spacing {self.spacing!r} is not one of: leading, trailing, linspace."
+            )
         limits.SD_STEPS.check(self.steps)
         limits.CFG_SCALE.check(self.cfg_scale)
         limits.SEED.check(self.seed)

@@ -26,7 +26,14 @@ SAMPLER_NAMES: tuple[str, ...] = (
     "LMS",
     "LMS Karras",
     "PLMS",
+    "LCM",  # A1111's name (modules/sd_samplers_lcm.py); diffusers' LCMScheduler
+    "TCD",  # Forge's and InvokeAI's name; diffusers' TCDScheduler
 )
+
+# Timestep spacing (diffusers' `timestep_spacing`): "" keeps the model's own. Few-step
+# models (Turbo, Lightning, Hyper) are distilled on "trailing" spacing, which starts at
+# the last training timestep; A1111 and ComfyUI call the same idea "SGM Uniform".
+SPACINGS: tuple[str, ...] = ("", "leading", "trailing", "linspace")
 
 # The diffusers class a model ships with -> the A1111 name of that algorithm.
 A1111_NAME_OF_SCHEDULER: dict[str, str] = {
@@ -41,6 +48,7 @@ A1111_NAME_OF_SCHEDULER: dict[str, str] = {
     "PNDMScheduler": "PLMS",
     "UniPCMultistepScheduler": "UniPC",
     "LCMScheduler": "LCM",
+    "TCDScheduler": "TCD",
 }
 
 

@@ -14,14 +14,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.api.a1111_request import request_from_parameters
+from engine.api.errors import BadInput
 from engine.api.kinds import Family
 from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
+from engine.library.detect import SdFamily
+from engine.library.few_step import FewStepMatch
 from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
 from engine.library.scan import LibraryEntry
 from gui.viewmodels.control import ControlViewModel
+from gui.viewmodels.fast import FastViewModel, differs, suggestion
 from gui.viewmodels.fields import FormModel, resolve_seed, seed_text, text
 from gui.viewmodels.source import SourceViewModel, size_note
 
@@ -61,6 +65,7 @@ class CreateViewModel(FormModel):
         # while the size is still the source's (a size the user typed stays).
         self.source = SourceViewModel()
         self.control = ControlViewModel()  # ControlNet units and the IP-Adapter
+        self.fast = FastViewModel()  # few-step suggestions, spacing, the tiny decoder
         self._sized: tuple[int, int] | None = None  # the size last taken from the source
         self.source.path.changed.connect(self._size_from_source)
         s = self.source
@@ -91,6 +96,35 @@ class CreateViewModel(FormModel):
                 "prediction": self.prediction.value,
             }
 
+    # ------------------------------------------------------------ few-step models
+
+    def model_family(self) -> SdFamily | None:
+        for entry in self.entries:
+            if str(entry.path) == self.model.value:
+                return entry.family
+        return None
+
+    def few_step(self) -> FewStepMatch | None:
+        """The few-step kind of the model or a LoRA the prompt names, if it differs from
+        what the form says (the note goes once its settings are in)."""
+        try:
+            loras = [lora.path for lora in resolve_lora_tags(self.prompt.value, self.entries)]
+        except BadInput:  # an unknown LoRA name: the prompt's own check says so
+            loras = []
+        found = suggestion(self.model.value, loras)
+        if found is None:
+            return None
+        form = (self.steps.value, self.cfg.value, self.sampler.value, self.fast.sampling_spacing())
+        return found if differs(found, *form) else None
+
+    def use_suggested(self, found: FewStepMatch) -> None:
+        """The few-step kind's settings into the form: only when the user asks."""
+        s = found.suggested
+        self.steps.set(s.steps)
+        self.cfg.set(s.cfg_scale)
+        self.sampler.set(s.sampler)
+        self.fast.spacing.set(s.spacing or "Model default")
+
     # ------------------------------------------------------------ requests
 
     def build_request(self) -> Txt2ImgRequest:
@@ -118,8 +152,10 @@ class CreateViewModel(FormModel):
                 cfg_scale=round(self.cfg.value, 2),
                 sampler=None if self.sampler.value == MODEL_DEFAULT_SAMPLER else self.sampler.value,
                 seed=resolve_seed(self.seed.value),
+                spacing=self.fast.sampling_spacing(),
             ),
             batch_size=self.batch.value,
+            **self.fast.parts(self.model_family()),
             **self.source.parts(),
             **self.control.parts(),
         )
@@ -159,6 +195,7 @@ class CreateViewModel(FormModel):
         self.vae.set(request.vae)
         self.prediction.set(request.prediction)
         self._remember_model_settings()
+        self.fast.apply(request.tiny_vae, request.fast_decode, request.sampling.spacing)
         self.source.apply_request(request)
         self.control.apply_request(request)
         walk = isinstance(request, LatentWalkRequest)
@@ -254,6 +291,7 @@ class CreateViewModel(FormModel):
             "batch": self.batch.value,
             "clip_skip": self.clip_skip.value,
             "source": self.source.state(),
+            "fast": self.fast.state(),
             "model_settings": {k: dict(v) for k, v in self.model_settings.items()},
         }
 
@@ -275,6 +313,8 @@ class CreateViewModel(FormModel):
             self.clip_skip.set(state.get("clip_skip", 1))
             if isinstance(state.get("source"), dict):
                 self.source.restore(state["source"])
+            if isinstance(state.get("fast"), dict):
+                self.fast.restore(state["fast"])
             remembered = state.get("model_settings", {})
             if isinstance(remembered, dict):
                 self.model_settings = {

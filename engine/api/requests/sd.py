@@ -62,6 +62,10 @@ class Txt2ImgRequest(ModelRequest):
     # The prompt as written, wildcards and all, when `prompt` is what they chose for this
     # seed (engine.batch.wildcards); "" when the prompt had none.
     prompt_template: str = optional_part("")
+    # A tiny autoencoder (TAESD) file or folder: it decodes the live previews, and with
+    # fast_decode the final picture too (faster, less fine detail). "" for none.
+    tiny_vae: str = optional_part("")
+    fast_decode: bool = optional_part(False)
     # The optional parts: written into a recipe only when set.
     source: SourceImage | None = optional_part()
     mask: Mask | None = optional_part()
@@ -87,10 +91,25 @@ class Txt2ImgRequest(ModelRequest):
             raise BadInput(f"Prediction {self.prediction!r} is not one of: epsilon, v.")
         limits.EMBEDDINGS.check(len(self.embeddings))
         self._check_parts()
+        self._check_fast_decode()
         if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
             raise BadInput(
                 f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
                 f"the largest seed, {limits.SEED.high}. Choose a smaller seed."
+            )
+
+    def _check_fast_decode(self) -> None:
+        if not self.fast_decode:
+            return
+        if not self.tiny_vae:
+            raise BadInput(
+                "The fast final decode needs a tiny autoencoder (TAESD) file: choose one, "
+                "or turn the fast decode off."
+            )
+        if self.source is not None or self.hires is not None:
+            raise BadInput(
+                "The fast final decode is for text to image; image to image and hires fix "
+                "encode pictures, which needs the model's own VAE. Turn the fast decode off."
             )
 
     def _check_parts(self) -> None:

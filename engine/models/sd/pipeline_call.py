@@ -18,8 +18,9 @@ from engine.api.prompt_syntax import literal_text, without_lora_tags
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
 from engine.models.sd.control.ip_adapter import ip_adapter_arguments
-from engine.models.sd.latent_preview import latents_to_rgb
 from engine.models.sd.prompt_encoding import needs_own_encoding, prompt_embeddings
+from engine.models.sd.samplers import call_eta
+from engine.models.sd.tiny_vae import tiny_preview
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -53,6 +54,7 @@ def sampling_settings(request: Txt2ImgRequest) -> dict[str, Any]:
     return {
         "num_inference_steps": request.sampling.steps,
         "guidance_scale": request.sampling.cfg_scale,
+        **call_eta(request.sampling.sampler),
         "output_type": "np",
         **ip_adapter_arguments(request),
     }
@@ -90,7 +92,7 @@ def step_reporter(
         ctx.report(
             offset + max(1, shown),
             total,
-            preview=lambda: latents_to_rgb(latents, family),
+            preview=lambda: tiny_preview(latents, family),
             done=(offset + (index + 1) / evaluations * steps) / total,
         )
         return tensors

@@ -23,6 +23,7 @@ from engine.api.catalogue import model_path
 from engine.api.errors import BadInput, BadModelFile, OutOfMemory
 from engine.api.kinds import Family, Task
 from engine.api.outcomes import ImagesOutcome, ResultImage, Sheet
+from engine.api.parts import Sampling
 from engine.api.prompt_syntax import without_lora_tags
 from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.batch.xyz_runner import XyzPlotRunner
@@ -48,7 +49,8 @@ from engine.models.sd.pipeline_call import (
 )
 from engine.models.sd.prompt_encoding import prompt_embeddings
 from engine.models.sd.repaint import repaints
-from engine.models.sd.samplers import make_scheduler
+from engine.models.sd.samplers import make_scheduler, spacing_override
+from engine.models.sd.tiny_vae import TinyVaeSlot, decoding_with, previewing_with
 from engine.models.sd.txt2img import starting_noise
 from engine.models.sd.vae_override import VaeSlot
 from engine.registry import RunnerEnv, runner
@@ -74,6 +76,7 @@ class SdTxt2ImgRunner:
         self.env = env
         self.dtype = inference_dtype(env.device, Family.SD)
         self.vae_slot = VaeSlot()
+        self.tiny_slot = TinyVaeSlot()
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         refuse_later_parts(request)
@@ -91,11 +94,14 @@ class SdTxt2ImgRunner:
         pipe = loaded.pipe
         # A fresh scheduler every job: the previous job's sampler (and its step state)
         # never leaks into this one.
-        pipe.scheduler = self._scheduler(loaded, request.sampling.sampler, request.prediction)
+        pipe.scheduler = self._scheduler(loaded, request.sampling, request.prediction)
         vae_hash = self.env.hashes.request(Path(request.vae)) if request.vae else None
         control_hashes = self._control_hash_requests(request)
+        tiny, tiny_info = self._tiny_vae(request)
         with (
+            previewing_with(tiny),
             self.vae_slot.applied(pipe, request.vae, model.config_dir, self.dtype),
+            decoding_with(pipe, tiny if request.fast_decode else None),
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
             applied_ip_adapters(pipe, request.ip_adapters, model.family, self.env.cache),
@@ -103,6 +109,7 @@ class SdTxt2ImgRunner:
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)
         info = self._info(model, loaded, request) | drawn.info
+        info = _with_notes(info, tiny_info)
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
         )
@@ -131,6 +138,22 @@ class SdTxt2ImgRunner:
             for model_id in sorted(ids)
             if Path(model_id).is_file()
         }
+
+    def _tiny_vae(self, request: Txt2ImgRequest) -> tuple[Any, dict[str, Any]]:
+        """The tiny decoder and what the recipe says of it. One only for previews that
+        cannot be read leaves them approximated, with a note; a fast final decode needs it."""
+        if not request.tiny_vae:
+            return None, {}
+        path = Path(request.tiny_vae)
+        try:
+            vae = self.tiny_slot.get(path).to(self.env.device.device, self.dtype)
+        except BadInput as exc:
+            if request.fast_decode:
+                raise
+            return None, {"notes": [f"Previews approximated: {exc.message}"]}
+        if request.fast_decode:
+            return vae, {"decoder": f"tiny autoencoder {path.name}"}
+        return vae, {}
 
     def _sheet(self, request: Txt2ImgRequest) -> Sheet:
         return Sheet.NONE  # a batch is kept one file per image
@@ -186,13 +209,14 @@ class SdTxt2ImgRunner:
             )
 
     @staticmethod
-    def _scheduler(loaded: LoadedSd, sampler: str | None, prediction: str = "") -> Any:
+    def _scheduler(loaded: LoadedSd, sampling: Sampling, prediction: str = "") -> Any:
         config = dict(loaded.scheduler_config)
         if prediction:  # the user's setting for a model whose file does not say
             config["prediction_type"] = PREDICTION_TYPES[prediction]
-        if sampler is None:
+        if sampling.sampler is None:
+            config.update(spacing_override(sampling.spacing))
             return loaded.scheduler_class.from_config(config)
-        return make_scheduler(sampler, config)
+        return make_scheduler(sampling.sampler, config, sampling.spacing)
 
     def _info(self, model: SdModel, loaded: LoadedSd, request: Txt2ImgRequest) -> dict[str, Any]:
         return {
@@ -233,6 +257,11 @@ def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
         "loras": [{"path": lora.path, "weight": lora.weight} for lora in request.loras],
         "lora_hashes": {lora.name: lora_hash(Path(lora.path)) for lora in request.loras},
     }
+
+
+def _with_notes(info: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    notes = list(info.get("notes", ())) + list(more.get("notes", ()))
+    return info | more | ({"notes": notes} if notes else {})
 
 
 def _check_finite(images: np.ndarray, model: SdModel) -> None:

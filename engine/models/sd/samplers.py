@@ -23,6 +23,9 @@ from engine.api.samplers import SAMPLER_NAMES
 class SamplerSpec:
     scheduler_class: str  # a name exported by `diffusers`
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    # The scheduler's `eta` for the pipeline call, where the algorithm wants one other
+    # than the pipeline's 0: TCD's gamma, 0.3 in its model cards and TCDScheduler.step.
+    eta: float | None = None
 
 
 # Every k-diffusion style entry states its sigma schedule and algorithm explicitly: a model
@@ -53,6 +56,10 @@ SAMPLERS: dict[str, SamplerSpec] = {
     "LMS": SamplerSpec("LMSDiscreteScheduler", _PLAIN),
     "LMS Karras": SamplerSpec("LMSDiscreteScheduler", _KARRAS),
     "PLMS": SamplerSpec("PNDMScheduler", {"skip_prk_steps": True}),
+    # LCM and TCD pick their own timesteps from `original_inference_steps` (50) and
+    # ignore timestep_spacing; the model's training schedule stays.
+    "LCM": SamplerSpec("LCMScheduler"),
+    "TCD": SamplerSpec("TCDScheduler", eta=0.3),
 }
 
 
@@ -63,14 +70,25 @@ def sampler_spec(name: str) -> SamplerSpec:
     return SAMPLERS[name]
 
 
-def make_scheduler(name: str, base_config: Mapping[str, Any]) -> Any:
+def make_scheduler(name: str, base_config: Mapping[str, Any], spacing: str = "") -> Any:
     """A fresh scheduler for A1111 sampler `name`, from a model's own scheduler config.
 
     `base_config` keeps the model's training schedule (betas, prediction type, offsets);
-    the sampler only chooses the solver.
+    the sampler only chooses the solver. `spacing` ("" keeps the model's) is diffusers'
+    timestep_spacing: "trailing" for Turbo, Lightning and Hyper models.
     """
     spec = sampler_spec(name)
     import diffusers  # lazy: see the module docstring
 
     cls = getattr(diffusers, spec.scheduler_class)
-    return cls.from_config(base_config, **spec.overrides)
+    return cls.from_config(base_config, **spec.overrides, **spacing_override(spacing))
+
+
+def spacing_override(spacing: str) -> dict[str, Any]:
+    return {"timestep_spacing": spacing} if spacing else {}
+
+
+def call_eta(name: str | None) -> dict[str, Any]:
+    """The pipeline call's `eta` for sampler `name`, where it has one of its own."""
+    spec = SAMPLERS.get(name or "")
+    return {"eta": spec.eta} if spec is not None and spec.eta is not None else {}

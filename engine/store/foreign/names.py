@@ -11,7 +11,7 @@ from engine.api.samplers import SAMPLER_NAMES
 
 # A1111 names beyond the ones Latent Studio draws with: still A1111's, so a note says
 # "not one Latent Studio has" rather than "unknown".
-A1111_ONLY = ("DPM++ 2S a", "DPM++ 3M SDE", "DPM fast", "DPM adaptive", "LCM", "DEIS", "TCD")
+A1111_ONLY = ("DPM++ 2S a", "DPM++ 3M SDE", "DPM fast", "DPM adaptive", "DEIS")
 
 # ComfyUI's KSampler sampler_name (comfy/samplers.py KSAMPLER_NAMES); also Fooocus's and
 # SwarmUI's, which use ComfyUI's names.
