@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from engine.api.events import DeviceInfo
 from engine.local_engine import LocalEngine, stuck_workers
 from engine.resources import APP_ICON
 from gui.gui_thread_gc import GuiThreadCollector
@@ -63,6 +64,17 @@ class QuitWhenPainted(QObject):
         return False
 
 
+def settle_when_engine_started(window: MainWindow, collector: GuiThreadCollector) -> None:
+    """The engine announces its device once torch is imported: start-up's objects are
+    then all made, and the collector freezes them (one pause, while nothing is asked)."""
+
+    def started(event: object) -> None:
+        if isinstance(event, DeviceInfo) and not collector.settled:
+            QTimer.singleShot(0, collector.settle)
+
+    window.client.event.connect(started)
+
+
 def run_app(argv: list[str] | None = None, quit_when_shown: bool = False) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_NAME)
@@ -70,8 +82,9 @@ def run_app(argv: list[str] | None = None, quit_when_shown: bool = False) -> int
     app.setDesktopFileName("latentstudio")  # the .desktop file's name: the dock's icon
     app.setWindowIcon(QIcon(str(APP_ICON)))
     apply_dark_theme(app)
-    GuiThreadCollector(app)  # before any engine thread starts
+    collector = GuiThreadCollector(app)  # before any engine thread starts
     window = create_main_window(AppSettings())
+    settle_when_engine_started(window, collector)
     if quit_when_shown:
         window.installEventFilter(QuitWhenPainted(window))
     window.show()
