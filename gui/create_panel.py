@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -20,13 +19,11 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.outcomes import ImagesOutcome, Outcome
-from engine.api.prompt_syntax import unbalanced
 from engine.api.requests import Request, Txt2ImgRequest, XyzPlotRequest
 from engine.handle import JobHandle
-from engine.library.detect import ModelKind
+from engine.library.detect import ModelKind, SdFamily
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
 from gui.control_section import ControlSection
-from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
 from gui.fast_section import FewStepNote, TinyDecoderRow, spacing_box
 from gui.latent_walk_box import LatentWalkBox
 from gui.library_scanner import LibraryListing, LibraryScanner
@@ -46,8 +43,7 @@ from gui.model_choices import (
     vae_box,
 )
 from gui.model_folders_watch import ModelFoldersWatch, what_changed
-from gui.prompt_edit import PromptEdit
-from gui.prompt_tokens import PromptTokenCounter, token_text
+from gui.prompt_section import PromptSection
 from gui.seed_edit import SeedEdit
 from gui.source_options import HiresBox
 from gui.source_section import SourceDrops, SourceSection
@@ -55,10 +51,6 @@ from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
 from gui.xyz_section import XyzSection
-
-TOKENIZER_DELAY_MS = 1500
-QUIET = "color: #8a8a8a;"
-WARNING = "color: #f0a040;"
 
 
 def _size_box(value: int) -> QSpinBox:
@@ -82,31 +74,9 @@ class CreatePanel(QWidget, ModePanel):
         self.model_box = model_box()
         self.browse_button = browse_button(self._browse_folder, self._browse_file)
 
-        self.tokens = PromptTokenCounter()
-        self.prompt = PromptEdit("Prompt: what you want to see")
-        self.negative = PromptEdit("Negative prompt: what you do not want")
-        self.lora_button = menu_button(
-            "LoRA", "Insert a LoRA from the model folders into the prompt", self._fill_lora_menu
-        )
-        self.lora_menu = self.lora_button.menu()
-        self.embedding_button = menu_button(
-            "Embeddings",
-            "Insert a textual-inversion embedding's name into the prompt",
-            self._fill_embedding_menu,
-        )
-        self.embedding_menu = self.embedding_button.menu()
-        self.prompt_tokens, self.negative_tokens = QLabel(), QLabel()
-        for edit, label, lines in (
-            (self.prompt, self.prompt_tokens, 5),
-            (self.negative, self.negative_tokens, 3),
-        ):
-            edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 12)
-            label.setWordWrap(True)
-            label.setStyleSheet(QUIET)
-        self._recount = QTimer(self, singleShot=True, interval=150)
-        self._recount.timeout.connect(self.update_token_counts)
-        self.prompt.textChanged.connect(self._recount.start)
-        self.negative.textChanged.connect(self._recount.start)
+        self.listing = LibraryListing([], {})  # the prompt menus read it before any scan
+        self.prompt_section = PromptSection(lambda: self.listing.entries, self._chosen_family)
+        self._alias_prompt_widgets(self.prompt_section)
 
         self.width_box, self.height_box = _size_box(512), _size_box(512)
         self.steps = spin_box(limits.SD_STEPS, 20)
@@ -172,17 +142,7 @@ class CreatePanel(QWidget, ModePanel):
         layout = QVBoxLayout(content)
         layout.addWidget(self.source)
         layout.addWidget(self.control)
-        prompt_row = QHBoxLayout()
-        prompt_row.addWidget(QLabel("<b>Prompt</b>"))
-        prompt_row.addStretch(1)
-        prompt_row.addWidget(self.lora_button)
-        prompt_row.addWidget(self.embedding_button)
-        layout.addLayout(prompt_row)
-        layout.addWidget(self.prompt)
-        layout.addWidget(self.prompt_tokens)
-        layout.addWidget(QLabel("<b>Negative prompt</b>"))
-        layout.addWidget(self.negative)
-        layout.addWidget(self.negative_tokens)
+        layout.addWidget(self.prompt_section)
         layout.addLayout(form)
         layout.addWidget(self.hires)
         layout.addWidget(self.walk)
@@ -194,10 +154,7 @@ class CreatePanel(QWidget, ModePanel):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll, 1)
         outer.addWidget(self.generate_button)
-        # The CLIP tokenizer is built on a thread, once the window is up (not during start-up).
-        QTimer.singleShot(TOKENIZER_DELAY_MS, self.update_token_counts)
         self._select_after_scan = ""
-        self.listing = LibraryListing([], {})
         self.scanner = LibraryScanner(self)
         self.scanner.scanned.connect(self._on_scanned)
         self._folders: list[Path] = []
@@ -205,6 +162,15 @@ class CreatePanel(QWidget, ModePanel):
         self.folder_watch = ModelFoldersWatch(self)
         self.folder_watch.rescan.connect(self.rescan_models)
         self._bind()
+
+    def _alias_prompt_widgets(self, section: PromptSection) -> None:
+        """The prompt area's widgets under the panel's own names, which the window, the
+        send-to actions and the tests use."""
+        self.prompt, self.negative, self.tokens = section.prompt, section.negative, section.tokens
+        self.lora_button, self.lora_menu = section.lora_button, section.lora_menu
+        self.embedding_button = section.embedding_button
+        self.embedding_menu = section.embedding_menu
+        self.prompt_tokens, self.negative_tokens = section.prompt_tokens, section.negative_tokens
 
     def _build_source(self) -> None:
         """Starting from an image: the source section, hires (text to image only), drops
@@ -290,8 +256,7 @@ class CreatePanel(QWidget, ModePanel):
         embeddings = [
             e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem
         ]
-        for edit in (self.prompt, self.negative):
-            edit.set_embedding_names(embeddings)
+        self.prompt_section.set_embedding_names(embeddings)
         if not same:  # a focus rescan that found nothing new leaves the pickers alone
             self._fill_vaes(listing)
             self.control.set_models(listing.entries, self._chosen_family())
@@ -337,24 +302,7 @@ class CreatePanel(QWidget, ModePanel):
         if path := ask_model_file(self):
             self.select_model(path)
 
-    def _fill_lora_menu(self, menu: QMenu | None = None) -> None:
-        fill_menu(
-            menu or self.lora_menu,
-            self.listing.entries,
-            ModelKind.LORA,
-            self._chosen_family(),
-            self.insert_lora,
-        )
-
-    def _fill_embedding_menu(self, menu: QMenu | None = None) -> None:
-        insert = lambda name: insert_word(self.prompt, name)  # noqa: E731
-        entries, family = self.listing.entries, self._chosen_family()
-        fill_menu(menu or self.embedding_menu, entries, ModelKind.EMBEDDING, family, insert)
-
-    def insert_lora(self, name: str) -> None:
-        insert_word(self.prompt, f"<lora:{name}:1>")
-
-    def _chosen_family(self):
+    def _chosen_family(self) -> SdFamily | None:
         for entry in self.listing.entries:
             if str(entry.path) == self.model_path:
                 return entry.family
@@ -363,19 +311,10 @@ class CreatePanel(QWidget, ModePanel):
     # ------------------------------------------------------------ prompts
 
     def update_token_counts(self) -> None:
-        for edit, label in (
-            (self.prompt, self.prompt_tokens),
-            (self.negative, self.negative_tokens),
-        ):
-            text = edit.toPlainText()
-            sizes = self.tokens.chunk_sizes(text)
-            if sizes is None:  # the tokenizer is still being built: ask again shortly
-                label.setText("")
-                self._recount.start()
-                continue
-            problem = unbalanced(text) or unknown_loras(text, self.listing.entries)
-            label.setText(token_text(sizes) + (f" · {problem}" if problem else ""))
-            label.setStyleSheet(WARNING if problem else QUIET)
+        self.prompt_section.update_token_counts()
+
+    def insert_lora(self, name: str) -> None:
+        self.prompt_section.insert_lora(name)
 
     # ------------------------------------------------------------ request and state
 

@@ -93,7 +93,7 @@ def test_the_lora_menu_inserts_a_tag_that_the_job_resolves(qtbot, window, settin
     panel = window.create_panel
     panel.prompt.setPlainText("a castle")
     panel.prompt.moveCursor(QTextCursor.MoveOperation.End)
-    panel._fill_lora_menu()
+    panel.prompt_section.fill_lora_menu()
     [action] = panel.lora_menu.actions()
     action.trigger()
     assert panel.prompt.toPlainText() == "a castle <lora:ink:1>"

@@ -219,8 +219,10 @@ def test_an_index_whose_creation_failed_is_not_left_to_look_foreign(tmp_path, mo
 
     db = tmp_path / "index.sqlite3"
     # A failure part-way through the tables, as a full disk gives.
-    broken = (*index_module.STATEMENTS[:3], "CREATE TABLE images (x)")
-    monkeypatch.setattr(index_module, "STATEMENTS", broken)
+    from engine.store import index_file
+
+    broken = (*index_file.STATEMENTS[:3], "CREATE TABLE images (x)")
+    monkeypatch.setattr(index_file, "STATEMENTS", broken)
     with pytest.raises(sqlite3.Error):
         index_module.GalleryIndex(db)
     monkeypatch.undo()

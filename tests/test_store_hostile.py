@@ -19,8 +19,8 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ResultImage
 from engine.api.parts import ModelRef, Prompt, Sampling
 from engine.api.requests import Txt2ImgRequest
-from engine.store import GalleryStore, StoreError, read_metadata
-from engine.store.index import GalleryIndex, OpenState
+from engine.store import GalleryStore, StoreError, index_file, read_metadata
+from engine.store.index import OpenState
 from engine.store.metadata import RECIPE_KEY, png_text
 from engine.store.png import encode_png
 
@@ -142,10 +142,10 @@ def test_disk_trouble_is_not_damage_and_keeps_the_index(
         store.save(image(1), request())
     before = (root / INDEX).read_bytes()
 
-    def trouble(self):
+    def trouble(conn):
         raise sqlite3.OperationalError(sqlite_says)
 
-    monkeypatch.setattr(GalleryIndex, "_identify", trouble)
+    monkeypatch.setattr(index_file, "identify", trouble)
     with GalleryStore(root) as store:
         assert user_reads in store.error and "kept as it is" in store.error
         assert store.items() == []

@@ -17,18 +17,16 @@ Opening tells apart what happened to the file:
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
-import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.store import index_file, lineage
 from engine.store import index_library as library
-from engine.store import lineage
+from engine.store.index_file import IndexUnavailable, OpenState, trouble
 from engine.store.index_rows import (
     IMAGE_COLUMNS,
     IndexRecord,
@@ -39,19 +37,16 @@ from engine.store.index_rows import (
     relative_key,
     scan_pngs,
 )
-from engine.store.index_schema import LINKS_STATEMENTS, SCHEMA_VERSION, STATEMENTS
+from engine.store.index_schema import SCHEMA_VERSION
 from engine.store.marks import Marks
 from engine.store.query import Query
 
 log = logging.getLogger(__name__)
 
-APPLICATION_ID = 0x4C537467  # "LStg"
 BUSY_TIMEOUT_S = 30.0
-LINEAGE_FROM = 3  # the schema that lacks only the links table: migrated in place
 BATCH = 500  # rows read per transaction while reconciling (progress, short write locks)
 
 _COLUMNS = IMAGE_COLUMNS
-_V1_COLUMNS = "path, created, kind, prompt, negative_prompt, model, seed, width, height, recipe"
 _UPDATES = ", ".join(f"{c} = excluded.{c}" for c in IMAGE_COLUMNS.split(", ")[1:])
 # An upsert, not INSERT OR REPLACE: a replace's delete would not fire the FTS trigger.
 _INSERT = (
@@ -60,41 +55,6 @@ _INSERT = (
 )
 
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-class OpenState(enum.Enum):
-    OK = "ok"  # the file was there and sound
-    NEW = "new"  # there was no index file: it is empty until reconciled
-    DAMAGED = "damaged"  # the file was not a sound database; it was set aside, now empty
-    OUTDATED = "outdated"  # our own older schema; it was replaced, now empty
-    FOREIGN = "foreign"  # another program's database was at our path; set aside, now empty
-
-
-class IndexUnavailable(Exception):  # noqa: N818 - a condition, with a reason
-    """The index file is sound but cannot be used now (disk full, I/O error, read-only)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-_TROUBLES = {
-    "database or disk is full": "the disk is full: free some space",
-    "disk i/o error": "the disk reported an input/output error",
-    "readonly database": "the index file is read-only",
-    "unable to open database file": "the folder cannot be written (check its permissions)",
-    "database is locked": "another program holds the index locked",
-}
-
-
-def trouble(exc: BaseException) -> str | None:
-    """A sentence for an SQLite error that is not damage to the file, else None."""
-    text = str(exc).lower()
-    if isinstance(exc, sqlite3.OperationalError | OSError):
-        for needle, words in _TROUBLES.items():
-            if needle in text:
-                return words
-    return None
 
 
 @dataclass(frozen=True)
@@ -273,15 +233,8 @@ class GalleryIndex:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with index_file.transaction(self._conn()) as conn:
             yield conn
-        except BaseException:
-            if conn.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     # ------------------------------------------------------------ opening
 
@@ -296,7 +249,7 @@ class GalleryIndex:
             raise IndexUnavailable(words) from exc
 
     def _open_or_raise(self) -> OpenState:
-        if not _has_content(self.db_path):
+        if not index_file.has_content(self.db_path):
             self._discard()  # a stale -wal beside a missing file could be replayed into it
             try:
                 self._create()
@@ -307,7 +260,7 @@ class GalleryIndex:
                 raise
             return OpenState.NEW
         try:
-            application_id, version = self._identify()
+            application_id, version = index_file.identify(self._conn())
         except sqlite3.DatabaseError as exc:
             if trouble(exc) is not None:
                 raise  # the file may be fine; the disk or permissions are not
@@ -315,14 +268,14 @@ class GalleryIndex:
             self._move_aside("damaged")
             self._create()
             return OpenState.DAMAGED
-        if application_id != APPLICATION_ID and not (
-            application_id == 0 and self._looks_like_ours()
+        if application_id != index_file.APPLICATION_ID and not (
+            application_id == 0 and index_file.looks_like_ours(self._conn())
         ):
             log.warning("%s is another program's database; setting it aside", self.db_path)
             self._move_aside("foreign")
             self._create()
             return OpenState.FOREIGN
-        if version == LINEAGE_FROM and self._add_links():
+        if version == index_file.LINEAGE_FROM and index_file.add_links(self._conn()):
             return OpenState.OK  # kept: the stars of pictures outside the gallery with it
         if version != SCHEMA_VERSION:
             self._discard()
@@ -330,73 +283,17 @@ class GalleryIndex:
             return OpenState.OUTDATED
         return OpenState.OK
 
-    def _identify(self) -> tuple[int, int]:
-        """(application_id, schema version) of a sound file; DatabaseError if damaged."""
-        conn = self._conn()
-        result = conn.execute("PRAGMA quick_check").fetchone()
-        if not result or result[0] != "ok":
-            raise sqlite3.DatabaseError(f"integrity check: {result}")
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if application_id == APPLICATION_ID and version == SCHEMA_VERSION:
-            conn.execute(f"SELECT {_COLUMNS} FROM images LIMIT 1").fetchall()
-        return application_id, version
-
-    def _looks_like_ours(self) -> bool:
-        """The first version wrote no application_id: recognise its one table."""
-        conn = self._conn()
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables != {"images"}:
-            return False
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(images)")}
-        return set(_V1_COLUMNS.split(", ")) <= columns
-
     def _create(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        with self._transaction():
-            for statement in STATEMENTS:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _add_links(self) -> bool:
-        """Schema 3 → 4: the links table, filled at the next reconcile (it knows the
-        root). False if the file was not the schema 3 we made: it is replaced then."""
-        conn = self._conn()
-        try:
-            with self._transaction():
-                for statement in LINKS_STATEMENTS:
-                    conn.execute(statement)
-                lineage.mark_pending(conn)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            if trouble(exc) is not None:
-                raise
-            return False
-        return True
+        index_file.create(self._conn())
 
     def _move_aside(self, why: str) -> None:
-        """Keep the file under a new name (never delete what may not be ours); its -wal
-        and -shm go with it, so nothing is replayed into the new index."""
-        self.close()
-        aside = self.db_path.with_name(f"{self.db_path.name}.{why}")
-        if aside.exists():
-            aside = self.db_path.with_name(
-                f"{self.db_path.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}"
-            )
-        os.replace(self.db_path, aside)
-        for suffix in ("-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(f"{self.db_path}{suffix}", f"{aside}{suffix}")
-        self.set_aside = aside
+        self.close()  # every thread's connection, before the file moves
+        self.set_aside = index_file.move_aside(self.db_path, why)
 
     def _discard(self) -> None:
         self.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.db_path}{suffix}")
+        index_file.discard(self.db_path)
 
 
 def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
@@ -410,10 +307,3 @@ def _insert(conn: sqlite3.Connection, records: list[IndexRecord]) -> None:
     for record in records:
         if record.marks is not None and (record.marks.stars or record.marks.boards):
             library.set_marks(conn, record.path, record.marks)
-
-
-def _has_content(path: Path) -> bool:
-    try:
-        return path.stat().st_size > 0
-    except FileNotFoundError:
-        return False

@@ -19,7 +19,7 @@ SCHEMA_VERSION = 4  # 2: application_id set; 3: search, stars and boards; 4: lin
 _FTS_COLUMNS = "prompt, negative_prompt, model, names, sampler, filename"
 _FTS_VALUES = "new.id, new.prompt, new.negative_prompt, new.model, new.names, new.sampler, new.path"
 
-# Lineage (schema 4); an index of schema 3 gains them in place (engine.store.index).
+# Lineage (schema 4); an index of schema 3 gains them in place (engine.store.index_file).
 LINKS_STATEMENTS = (
     """CREATE TABLE links (
         child TEXT NOT NULL,
