@@ -79,6 +79,13 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     add_control_arguments(parser)
     out_argument(parser)
     device_argument(parser)
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or 'local' "
+        "(default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
+    )
 
 
 def _generate_request(args: argparse.Namespace) -> Request:

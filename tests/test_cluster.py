@@ -269,3 +269,19 @@ def test_a_second_driver_process_gets_the_same_pictures(
     digests = json.loads(result.stdout.strip().splitlines()[-1])
     expected = {str(s): hashlib.sha256(local_pixels[s].tobytes()).hexdigest() for s in (2, 5)}
     assert digests == expected
+
+
+def test_generate_on_the_command_line_with_cluster_splits_the_batch(
+    cluster, tiny_sd_model, local_pixels, tmp_path, capsys
+):
+    from engine.commands import build_parser, command
+
+    argv = ["generate", "--model", str(tiny_sd_model), "--prompt", "a lighthouse at dusk"]
+    argv += ["--negative", "blurry", "--steps", "3", "--width", "64", "--height", "64"]
+    argv += ["--seed", "0", "--batch", "4", "--device", "cpu", "--out", str(tmp_path)]
+    args = build_parser().parse_args([*argv, "--cluster", cluster])
+    assert command("generate").run(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(line["seed"] for line in lines) == [0, 1, 2, 3]
+    for line in lines:
+        np.testing.assert_array_equal(pixels_of(line["path"]), local_pixels[line["seed"]])

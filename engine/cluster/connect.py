@@ -80,9 +80,14 @@ def refuse_without_auth(address: ClusterAddress, token_auth: bool) -> None:
 
 def connect(text: str) -> ClusterAddress:
     """Join the cluster at `text` as a driver (or use the one this process joined)."""
-    import ray
-
     address = parse_address(text)
+    try:
+        import ray
+    except ImportError:
+        raise BadInput(
+            "Running on a cluster needs Ray, which is not installed here: "
+            "pip install 'latent-studio[cluster]' (the same version as on the cluster)."
+        ) from None
     if os.environ.get(AUTH_MODE_ENV, "").lower() == "disabled":
         refuse_without_auth(address, token_auth=False)  # before a single byte goes out
     if not ray.is_initialized():
