@@ -25,6 +25,7 @@ BENCHMARKS = (
     "bench.inpaint",
     "bench.preprocessors",
     "bench.controlnet",
+    "bench.cluster",
 )
 
 

@@ -472,6 +472,14 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
         action="store_true",
         help="open the main window and exit 0 once it is first painted (start-up checks)",
     )
+    parser.add_argument(
+        "--cluster",
+        dest="app_cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="the app's engine on a Ray cluster (default: $LATENTSTUDIO_CLUSTER, then "
+        "Settings → Engine)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineErrors)
     for command in COMMANDS:
         subparser = sub.add_parser(

@@ -285,3 +285,50 @@ def test_generate_on_the_command_line_with_cluster_splits_the_batch(
     assert sorted(line["seed"] for line in lines) == [0, 1, 2, 3]
     for line in lines:
         np.testing.assert_array_equal(pixels_of(line["path"]), local_pixels[line["seed"]])
+
+
+def test_the_ray_engine_runs_create_jobs_remotely_with_the_same_signals(
+    cluster, tiny_sd_model, local_pixels, tmp_path, qtbot
+):
+    from engine.api.events import DeviceInfo
+    from engine.cluster.ray_engine import RayEngine
+
+    options = WorkerOptions(count=1, cpus_per_cpu_worker=WORKER_CPUS, cache_root=str(tmp_path))
+    engine = RayEngine(tmp_path / "out", cluster, "cpu", options)
+    seen: list = []
+    engine.event.connect(seen.append)
+    engine.start()
+    try:
+        handle = engine.submit(request(tiny_sd_model, 4))
+        with qtbot.waitSignal(handle.finished, timeout=WAIT_S * 1000) as finished:
+            pass
+        (image,) = finished.args[0].images
+        np.testing.assert_array_equal(pixels_of(image.path), local_pixels[4])
+        (started,) = [e for e in seen if isinstance(e, Started)]
+        assert started.worker.startswith("worker 1")
+        assert any(isinstance(e, DeviceInfo) and "Ray cluster" in e.description for e in seen)
+    finally:
+        assert engine.shutdown()
+
+
+def test_a_cluster_refused_for_want_of_authentication_leaves_jobs_on_this_computer(
+    cluster, tiny_sd_model, local_pixels, tmp_path, qtbot, monkeypatch
+):
+    from engine.api.events import DeviceInfo
+    from engine.cluster.ray_engine import RayEngine
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    engine = RayEngine(tmp_path / "out", "ray://192.0.2.77:10001", "cpu")
+    seen: list = []
+    engine.event.connect(seen.append)
+    engine.start()
+    try:
+        handle = engine.submit(request(tiny_sd_model, 6))
+        with qtbot.waitSignal(handle.finished, timeout=WAIT_S * 1000) as finished:
+            pass
+        np.testing.assert_array_equal(finished.args[0].images[0].rgb, local_pixels[6])
+        assert [e.worker for e in seen if isinstance(e, Started)] == [""]
+        notes = [e.description for e in seen if isinstance(e, DeviceInfo)]
+        assert any("token authentication" in note for note in notes)
+    finally:
+        assert engine.shutdown()

@@ -44,3 +44,18 @@ def test_the_command_line_wins_over_the_environment(monkeypatch):
     assert chosen_address("local") == "local"
     monkeypatch.delenv("LATENTSTUDIO_CLUSTER")
     assert chosen_address(None) is None
+
+
+def test_settings_engine_choice_gives_an_address_only_for_a_cluster(qtbot):
+    from gui.engine_choice import EngineChoice
+
+    choice = EngineChoice("")
+    qtbot.addWidget(choice)
+    assert choice.address() == "" and choice.problem() is None
+    assert not choice.address_edit.isEnabled()
+    choice.where.setCurrentIndex(1)
+    choice.address_edit.setText("gpu-box")
+    assert "ray://HOST:PORT" in choice.problem()
+    choice.address_edit.setText(" ray://gpu-box.lan:10001 ")
+    assert choice.problem() is None and choice.address() == "ray://gpu-box.lan:10001"
+    assert EngineChoice("ray://10.0.0.5:10001").address() == "ray://10.0.0.5:10001"

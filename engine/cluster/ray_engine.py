@@ -28,6 +28,7 @@ from engine.cluster.pool import WorkerOptions
 from engine.cluster.session import ClusterSession
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
+from engine.queue import Job
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def _names_images(value: object) -> bool:
 
 class RayEngine(LocalEngine):
     _remote_event = Signal(object)  # from the scheduler's threads, to the GUI thread
+    _run_here = Signal(object)  # jobs the cluster will not run, back to the local lanes
 
     def __init__(
         self,
@@ -70,8 +72,10 @@ class RayEngine(LocalEngine):
         self.address = address
         self._options = options or WorkerOptions()
         self._remote_event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._run_here.connect(self._fall_back, Qt.ConnectionType.QueuedConnection)
         self.session = ClusterSession(lambda: self.gallery, self._remote_event.emit, self._trouble)
         self.connected = threading.Event()
+        self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
         self.connect_error: str | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -87,8 +91,11 @@ class RayEngine(LocalEngine):
             workers = self.session.start_workers(self._options)
         except Exception as exc:  # noqa: BLE001 - said on the status bar; jobs wait
             log.exception("could not use the cluster at %s", self.address)
-            self.connect_error = getattr(exc, "message", str(exc))
-            self._trouble(self.connect_error)
+            self._trouble(f"{getattr(exc, 'message', exc)} Running on this computer instead.")
+            with self._routing:  # no job is sent to the cluster from now on
+                self.connect_error = getattr(exc, "message", str(exc))
+                waiting = self.session.scheduler.close()
+            self._run_here.emit(waiting)
             return
         names = ", ".join(w.name for w in workers)
         device = workers[0].description if workers else "no worker"
@@ -106,15 +113,24 @@ class RayEngine(LocalEngine):
 
     # ------------------------------------------------------------ jobs
 
+    def _fall_back(self, jobs: list) -> None:
+        """Jobs sent to a cluster that could not be joined run on the local lanes."""
+        for remote in jobs:
+            job = Job(remote.job_id, remote.request)
+            with self._jobs_lock:
+                self._jobs[job.job_id] = job
+            self._queues[remote.request.lane].put(job)
+
     def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
-        if not runs_remotely(request):
-            return super().submit(request, replace_key)
-        request.validate()
-        job_id = next(self._ids)
-        handle = self._handles[job_id] = JobHandle(self, job_id)
-        self._dispatch(Queued(job_id, request, request.lane))
-        self.session.submit(job_id, request)
-        return handle
+        with self._routing:
+            if not runs_remotely(request) or self.connect_error is not None:
+                return super().submit(request, replace_key)
+            request.validate()
+            job_id = next(self._ids)
+            handle = self._handles[job_id] = JobHandle(self, job_id)
+            self._dispatch(Queued(job_id, request, request.lane))
+            self.session.submit(job_id, request)
+            return handle
 
     def cancel(self, job_id: int) -> None:
         if not self.session.cancel(job_id):

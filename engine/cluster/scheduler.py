@@ -41,6 +41,7 @@ class RemoteJob:
     request: Request
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     manifest: Manifest | None = None
+    prepared: bool = False  # its manifest made (or found to be none)
     worker: RemoteWorker | None = None  # while in flight
     cancelled: bool = False
     ended: bool = False
@@ -74,12 +75,16 @@ class Scheduler:
 
     # ------------------------------------------------------------ asking
 
-    def submit(self, job: RemoteJob) -> None:
-        job.manifest = self._shipper.manifest(job.request)
+    def submit(self, job: RemoteJob) -> bool:
+        """Queue a job; False once closed (the caller runs it elsewhere). Its model is
+        hashed later, on the dispatcher's thread: never on the asker's."""
         with self._cond:
+            if self._closed:
+                return False
             self._jobs[job.job_id] = job
             self._pending.append(job)
             self._cond.notify_all()
+            return True
 
     def cancel(self, job_id: int) -> bool:
         """Cancel a job of this scheduler (False when it has no such job)."""
@@ -134,20 +139,38 @@ class Scheduler:
     def _dispatch(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._closed or self._next() is not None)
+                self._cond.wait_for(
+                    lambda: self._closed or self._unprepared() or self._next() is not None
+                )
                 if self._closed:
                     return
-                job, worker = self._next()
-                self._pending.remove(job)
-                self._flying[job] = worker
-                job.worker = worker
+                todo = self._unprepared()
+                if todo is None:
+                    job, worker = self._next()
+                    self._pending.remove(job)
+                    self._flying[job] = worker
+                    job.worker = worker
+            if todo is not None:  # its model's sha256, for affinity (cached after once)
+                self._prepare(todo)
+                continue
             threading.Thread(
                 target=self._run, args=(job, worker), name=f"job-{job.job_id}", daemon=True
             ).start()
 
+    def _unprepared(self) -> RemoteJob | None:
+        return next((job for job in self._pending if not job.prepared), None)
+
+    def _prepare(self, job: RemoteJob) -> None:
+        try:
+            job.manifest = self._shipper.manifest(job.request)
+        except OSError as exc:  # unreadable here: the worker says what is wrong
+            log.warning("could not read the model of job %s: %s", job.job_id, exc)
+        with self._cond:
+            job.prepared = True
+
     def _next(self) -> tuple[RemoteJob, RemoteWorker] | None:
         """The first waiting job and the worker it should go to (under the lock)."""
-        if not self._pending:
+        if not self._pending or not self._pending[0].prepared:
             return None
         load = {w: 0 for w in self.workers if w.alive}
         for worker in self._flying.values():

@@ -74,10 +74,9 @@ class ClusterSession:
         finally:
             self._recovering.release()
 
-    def submit(self, job_id: int, request: Request) -> RemoteJob:
-        job = RemoteJob(job_id, request)
-        self.scheduler.submit(job)
-        return job
+    def submit(self, job_id: int, request: Request) -> bool:
+        """Send a job to the cluster; False once the session is closed."""
+        return self.scheduler.submit(RemoteJob(job_id, request))
 
     def cancel(self, job_id: int) -> bool:
         return self.scheduler.cancel(job_id)
