@@ -192,11 +192,16 @@ def test_cancel_stops_a_remote_job(shared, tiny_sd_model):
     shared._on_event = collector
     steps = 500
     shared.submit(100, request(tiny_sd_model, 0, steps=steps))
+    key = shared.scheduler._jobs[100].key
     collector.wait_until(lambda events: any(isinstance(e, Progress) and e.step for e in events))
+    worker = shared.scheduler.running_on(100)
     assert shared.cancel(100)
     collector.wait_endings(1)
     assert collector.of(Cancelled) == [Cancelled(100)]
     assert max(e.step for e in collector.of(Progress)) < steps
+    # On the worker: the step under way when cancel arrived was the last one to finish.
+    at_cancel, last = ray.get(worker.actor.cancel_record.remote(key))
+    assert 0 < at_cancel <= last <= at_cancel + 1
     assert shared.store.count() == 8  # nothing saved
 
 

@@ -164,6 +164,7 @@ class ModelShipper:
         self._manifests: dict[tuple, Manifest] = {}
         self._refs: dict[str, object] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._placed: dict[tuple[str, str], str] = {}  # (worker, sha256) -> its path there
         self._lock = threading.Lock()
         self.sent: list[tuple[str, str]] = []  # (node, sha256) of each model sent
 
@@ -196,14 +197,24 @@ class ModelShipper:
         """Where `worker` (a pool.RemoteWorker) holds the model: found, or sent now."""
         with self._lock:
             lock = self._locks.setdefault(manifest.sha256, threading.Lock())
+        with self._lock:
+            known = self._placed.get((worker.name, manifest.sha256))
+        if known is not None:  # asked before: no round trip per job
+            return known
         with lock:  # two workers of one node asking at once: one sends, one finds
-            found = worker.find_model(manifest)
+            found = self._remember(worker, manifest, worker.find_model(manifest))
             if found is not None:
                 return found
             placed = worker.receive_model(manifest, self._file_refs(manifest, source))
             with self._lock:
                 self.sent.append((worker.node_id, manifest.sha256))
-            return placed
+            return self._remember(worker, manifest, placed)
+
+    def _remember(self, worker, manifest: Manifest, path: str | None) -> str | None:
+        if path is not None:
+            with self._lock:
+                self._placed[(worker.name, manifest.sha256)] = path
+        return path
 
     def _file_refs(self, manifest: Manifest, source: Path) -> list[object]:
         import ray

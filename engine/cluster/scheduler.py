@@ -127,6 +127,8 @@ class Scheduler:
             self._closed = True
             left = list(self._pending)
             self._pending.clear()
+            for job in left:  # theirs to run now, and to cancel
+                self._jobs.pop(job.job_id, None)
             flying = list(self._flying.items())
             self._cond.notify_all()
         for job, worker in flying:

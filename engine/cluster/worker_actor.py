@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api.errors import JobCancelled, UserFacingError
-from engine.api.events import Cancelled, Event, Failed, Finished, Started
+from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
 from engine.api.parts import ModelRef
 from engine.api.requests import Request, request_from_dict
 from engine.api.wire import event_to_data
@@ -52,6 +52,10 @@ class ClusterWorker:
         self._runtime: Any = None
         self._run_lock = threading.Lock()  # one job at a time on the runtime
         self._controls: dict[str, JobControl] = {}
+        # Per job: the last step it reported, and that step when cancel arrived (what
+        # "cancel stops a job within one step" is measured by).
+        self._steps: dict[str, int] = {}
+        self.cancels: dict[str, tuple[int, int]] = {}  # key -> (step at cancel, last step)
         self._controls_lock = threading.Lock()
         self.models = ModelStore(
             Path(cache_root) if cache_root else None, tuple(Path(d) for d in model_dirs)
@@ -112,7 +116,12 @@ class ClusterWorker:
             yield event_to_data(event)
 
     def cancel(self, key: str) -> None:
+        with self._controls_lock:
+            self.cancels[key] = (self._steps.get(key, 0), -1)
         self._control(key).cancel()
+
+    def cancel_record(self, key: str) -> tuple[int, int] | None:
+        return self.cancels.get(key)
 
     def _control(self, key: str) -> JobControl:
         with self._controls_lock:
@@ -133,11 +142,25 @@ class ClusterWorker:
     ) -> None:
         try:
             with self._run_lock:
-                events.put(self._run_one(request_data, model_path, control, events.put))
+                emit = self._stepping(key, events.put)
+                events.put(self._run_one(request_data, model_path, control, emit))
         finally:
             events.put(_END)
             with self._controls_lock:
                 self._controls.pop(key, None)
+                last = self._steps.pop(key, 0)
+                if key in self.cancels:
+                    self.cancels[key] = (self.cancels[key][0], last)
+                    while len(self.cancels) > _KEEP_CONTROLS:
+                        self.cancels.pop(next(iter(self.cancels)))
+
+    def _stepping(self, key: str, emit):
+        def send(event: Event) -> None:
+            if isinstance(event, Progress):
+                self._steps[key] = event.step
+            emit(event)
+
+        return send
 
     def _run_one(self, request_data: dict, model_path: str, control: JobControl, emit) -> Event:
         """The job's ending event; its other events go to `emit` as they happen."""
