@@ -98,6 +98,12 @@ def connect(text: str) -> ClusterAddress:
                 include_dashboard=False,
                 log_to_driver=False,
             )
+        except ValueError as exc:  # Ray Client (ray://) without its extra, among others
+            raise BadInput(
+                f"Could not use the Ray cluster at {address.text}: {exc} With Ray 2.60, "
+                "ray:// needs `pip install 'ray[client]==2.60.0'` here; on a cluster node, "
+                "give HOST:6379 instead."
+            ) from exc
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             raise BadInput(
                 f"Could not reach the Ray cluster at {address.text} ({exc}). Check that "
