@@ -337,3 +337,29 @@ def test_a_cluster_refused_for_want_of_authentication_leaves_jobs_on_this_comput
         assert any("token authentication" in note for note in notes)
     finally:
         assert engine.shutdown()
+
+
+def test_losing_every_worker_tells_the_user_keeps_what_arrived_and_resumes(
+    cluster, tiny_sd_model, local_pixels, tmp_path
+):
+    store = GalleryStore(tmp_path / "out")
+    collector, troubles = Collector(), []
+    session = ClusterSession(lambda: store, collector, troubles.append)
+    options = WorkerOptions(count=2, cpus_per_cpu_worker=WORKER_CPUS, cache_root=str(tmp_path))
+    first = session.start_workers(options)
+    try:
+        for seed in range(8):
+            session.submit(1 + seed, request(tiny_sd_model, seed))
+        collector.wait_until(lambda events: any(isinstance(e, Finished) for e in events))
+        for worker in first:
+            ray.kill(worker.actor)
+        collector.wait_endings(8)
+        check_exactly_once_and_equal(collector, local_pixels, range(1, 9))
+        assert store.count() == 8
+        assert any("Every worker of the cluster is gone" in t for t in troubles)
+        assert any(t.startswith("back, with 2 workers") for t in troubles)
+        assert len(session.scheduler.alive_workers()) == 2  # new ones, started again
+        assert not any(w.alive for w in first)
+    finally:
+        session.close()
+        store.close()
