@@ -9,7 +9,11 @@ without Ray never meets it:
 - worker_actor: one actor per GPU (or CPU worker) running the local runtime, streaming
   the engine's events in engine.api.wire's form;
 - model_shipping: models named by sha256, found on the worker or sent once per node;
+- pool: the actors started, and Ray's errors made one (WorkerLost);
 - scheduler: a batch fanned out over the workers, two jobs in flight each, model
   affinity, jobs of a dead worker run again elsewhere, each ending delivered once;
-- ray_engine: RayEngine, the Engine protocol over all of it, saving in the local gallery.
+- landing: a remote job's pictures saved in the local gallery, recipes naming the worker;
+- session: all of that for one driver, without Qt (and workers started again when
+  every one is lost);
+- ray_engine: RayEngine, the Engine protocol over a session; cli: `generate --cluster`.
 """
