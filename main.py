@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from gui.app import run_app
 
-            return run_app(quit_when_shown=args.quit_when_shown)
+            return run_app(quit_when_shown=args.quit_when_shown, cluster=args.app_cluster)
         return command(args.command).run(args)
     except KeyboardInterrupt:  # Ctrl-C while still importing: no traceback either
         print("Cancelled.", file=sys.stderr)

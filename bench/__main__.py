@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench.inpaint",
     "bench.preprocessors",
     "bench.controlnet",
+    "bench.cluster",
 )
 
 

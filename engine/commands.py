@@ -344,9 +344,16 @@ def _gallery(args: argparse.Namespace) -> int:
 
 
 def _generate_or_plot_arguments(parser: argparse.ArgumentParser) -> None:
-    """generate's options, and --xyz (not a batch file line's: a line is one job)."""
+    """generate's options, --xyz and --cluster (not a batch file line's: a line is one job)."""
     generate_arguments(parser)
     add_xyz_arguments(parser)
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or 'local' "
+        "(default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
+    )
 
 
 def _generate_or_plot_request(args: argparse.Namespace) -> Request:
@@ -417,6 +424,14 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
         "--quit-when-shown",
         action="store_true",
         help="open the main window and exit 0 once it is first painted (start-up checks)",
+    )
+    parser.add_argument(
+        "--cluster",
+        dest="app_cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="the app's engine on a Ray cluster (default: $LATENTSTUDIO_CLUSTER, then "
+        "Settings → Engine)",
     )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineErrors)
     for command in COMMANDS:

@@ -25,13 +25,26 @@ log = logging.getLogger(__name__)
 ENGINE_START_DELAY_MS = 50
 
 
-def create_main_window(settings: AppSettings) -> MainWindow:
-    client = LocalEngine(settings.output_dir, settings.device)
+def create_main_window(settings: AppSettings, cluster: str | None = None) -> MainWindow:
+    client = create_engine(settings, cluster)
     window = MainWindow(client, settings)
     # The engine imports torch on its threads for a few seconds, and while it does the
     # GUI thread gets the interpreter less often: let the window paint first.
     QTimer.singleShot(ENGINE_START_DELAY_MS, client.start)
     return window
+
+
+def create_engine(settings: AppSettings, cluster: str | None = None) -> LocalEngine:
+    """This computer's engine, or the Ray cluster's (--cluster, LATENTSTUDIO_CLUSTER, or
+    Settings → Engine, in that order); ray is imported only for a cluster."""
+    from engine.cluster.connect import chosen_address
+
+    address = chosen_address(cluster) or settings.cluster_address
+    if not address:
+        return LocalEngine(settings.output_dir, settings.device)
+    from engine.cluster.ray_engine import RayEngine
+
+    return RayEngine(settings.output_dir, address, settings.device)
 
 
 def exit_now_if_engine_is_stuck(code: int) -> None:
@@ -75,7 +88,9 @@ def settle_when_engine_started(window: MainWindow, collector: GuiThreadCollector
     window.client.event.connect(started)
 
 
-def run_app(argv: list[str] | None = None, quit_when_shown: bool = False) -> int:
+def run_app(
+    argv: list[str] | None = None, quit_when_shown: bool = False, cluster: str | None = None
+) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("LatentStudio")
@@ -83,7 +98,7 @@ def run_app(argv: list[str] | None = None, quit_when_shown: bool = False) -> int
     app.setWindowIcon(QIcon(str(APP_ICON)))
     apply_dark_theme(app)
     collector = GuiThreadCollector(app)  # before any engine thread starts
-    window = create_main_window(AppSettings())
+    window = create_main_window(AppSettings(), cluster)
     settle_when_engine_started(window, collector)
     if quit_when_shown:
         window.installEventFilter(QuitWhenPainted(window))

@@ -71,6 +71,15 @@ class AppSettings:
         self._qs.setValue("device", value)
 
     @property
+    def cluster_address(self) -> str:
+        """Settings → Engine: "" for this computer, else a Ray cluster's address."""
+        return str(self._qs.value("cluster_address", ""))
+
+    @cluster_address.setter
+    def cluster_address(self, value: str) -> None:
+        self._qs.setValue("cluster_address", value.strip())
+
+    @property
     def last_model(self) -> str:
         return str(self._qs.value("last_model", ""))
 

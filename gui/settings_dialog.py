@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from engine.library.detect import ModelKind
 from engine.library.scan import count_by_kind, scan_library
 from engine.store import StoreError, check_output_folder
+from gui.engine_choice import EngineChoice
 from gui.settings import AppSettings
 from gui.start_folders import Purpose, gallery_folder, remember, start_folder
 
@@ -94,6 +95,8 @@ class SettingsDialog(QDialog):
         form.addRow("Models folders", models_box)
         form.addRow("", hint)
         form.addRow("Device", self.device)
+        self.engine = EngineChoice(settings.cluster_address)
+        form.addRow("Engine", self.engine)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -153,6 +156,8 @@ class SettingsDialog(QDialog):
                 found.append(
                     f"The models folder {folder} does not exist. Remove it or fix the path."
                 )
+        if problem := self.engine.problem():
+            found.append(problem)
         return found
 
     def accept(self) -> None:
@@ -171,6 +176,7 @@ class SettingsDialog(QDialog):
             Path(self.models_dirs.item(i).text()) for i in range(self.models_dirs.count())
         ]
         self._settings.device = str(self.device.currentData())
+        self._settings.cluster_address = self.engine.address()
         self._settings.sync()
 
 

@@ -76,7 +76,15 @@ EXCLUDES = (
     "torch.utils.tensorboard",
     "tensorboard",
     "triton",
+    # The engine on a cluster is for `pip install .[cluster]`: the bundle runs on this
+    # computer and stays as small as it was (see OPTIONAL_IMPORTERS).
+    "ray",
 )
+
+# Excluded packages that one folder of the app imports anyway, because they belong to an
+# optional extra: that folder says how to install them when they are missing (the
+# bundle's engine/cluster answers --cluster with "needs Ray: pip install …").
+OPTIONAL_IMPORTERS = {"ray": "engine/cluster"}
 
 
 def datas(root: str) -> list[tuple[str, str]]:

@@ -32,6 +32,7 @@ class Queued(Event):
 @dataclass(frozen=True)
 class Started(Event):
     request: Request
+    worker: str = ""  # the cluster worker that runs it; "" on this computer
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class JobState:
     message: str = ""  # "Loading model…", or why it failed
     metrics: dict[str, float] = field(default_factory=dict)
     updated_at: float = 0.0  # time.monotonic() of the last progress report
+    worker: str = ""  # the cluster worker that runs it ("" on this computer)
 
     @property
     def label(self) -> str:
@@ -60,7 +61,8 @@ class JobState:
     def status_text(self) -> str:
         if self.status in (JobStatus.RUNNING, JobStatus.PAUSED) and self.total:
             text = f"{self.step}/{self.total}"
-            return f"{text} paused" if self.status is JobStatus.PAUSED else text
+            text = f"{text} paused" if self.status is JobStatus.PAUSED else text
+            return f"{text} on {self.worker}" if self.worker else text
         return self.status.value
 
 
@@ -84,6 +86,8 @@ def progress_text(state: JobState, now: float | None = None) -> str:
     eta = remaining_s(state, now)
     if eta is not None:
         parts.append(f"ETA {format_duration(eta)}")
+    if state.worker:
+        parts.append(f"on {state.worker}")
     return " · ".join(parts)
 
 
@@ -152,7 +156,7 @@ class JobsModel(QObject):
     def _update_for(self, state: JobState, event: object) -> JobState | None:
         keep_stopping = state.status in (JobStatus.CANCELLING, JobStatus.STOPPING)
         if isinstance(event, Started):
-            return replace(state, status=JobStatus.RUNNING)
+            return replace(state, status=JobStatus.RUNNING, worker=event.worker)
         if isinstance(event, Progress):
             status = state.status if keep_stopping else JobStatus.RUNNING
             return replace(

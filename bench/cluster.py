@@ -1,0 +1,157 @@
+"""The engine on a Ray cluster of this computer against the local runtime (issue 25).
+
+- `cluster_job_overhead`: the same tiny SD job (64², 3 steps, saved to a gallery) run by
+  the local runtime, as a lane runs it, and on one warm Ray worker (request sent, events
+  streamed back, pictures saved here); interleaved medians, the difference per job.
+  Should be at most 100 ms.
+- `cluster_throughput_ratio`: 32 pictures on 2 CPU workers against 1, warm; the
+  speed-up. On this 2-core machine each worker already uses both cores (a CPU worker
+  uses the threads a local run would, so its pictures are the same), so about 1 is the
+  expected figure here; on a cluster of GPUs each worker has its own and the figure
+  should approach the number of GPUs.
+- `cluster_first_preview`: Generate → first preview (20 steps), remote and local, warm.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("LATENTSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="bench-cache-"))
+# The workers' OpenMP threads wait passively (engine.cluster.pool): so do this process's,
+# or the local side's spinning threads take the cores from the worker next to it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+RUNS = 10
+BATCH = 32
+
+
+class Waiter:
+    """Collects a session's events; waits for endings or a first preview."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.endings = 0
+        self.first_preview: float | None = None
+
+    def __call__(self, event) -> None:
+        from engine.api.events import ENDINGS, Preview
+
+        with self.cond:
+            if isinstance(event, ENDINGS):
+                self.endings += 1
+            if isinstance(event, Preview) and self.first_preview is None:
+                self.first_preview = time.perf_counter()
+            self.cond.notify_all()
+
+    def wait(self, predicate) -> None:
+        with self.cond:
+            assert self.cond.wait_for(predicate, 600)
+
+
+def main() -> None:
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    import ray
+
+    from engine.api.events import Preview
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef, Prompt, Sampling, Size
+    from engine.api.requests import Txt2ImgRequest
+    from engine.cluster.pool import WorkerOptions
+    from engine.cluster.session import ClusterSession
+    from engine.context import JobContext
+    from engine.models.sd.tiny import build_tiny_pipeline
+    from engine.runtime import Runtime
+    from engine.store import GalleryStore
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    model = build_tiny_pipeline(work / "tiny-sd")
+    store = GalleryStore(work / "out")
+
+    def request(seed: int, steps: int = 3) -> Txt2ImgRequest:
+        return Txt2ImgRequest(
+            model=ModelRef(Family.SD, str(model)),
+            prompt=Prompt("a lighthouse at dusk", "blurry"),
+            size=Size(64, 64),
+            sampling=Sampling(steps=steps, seed=seed),
+        )
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    runtime = Runtime(store=lambda: store, device_preference="cpu")
+    waiter = Waiter()
+    session = ClusterSession(lambda: store, waiter)
+
+    def session_with(count: int) -> ClusterSession:
+        nonlocal session, waiter
+        session.close()
+        waiter = Waiter()
+        session = ClusterSession(lambda: store, waiter)
+        session.start_workers(WorkerOptions(count=count, cache_root=str(work / "cache")))
+        return session
+
+    ids = iter(range(1, 10**6))
+
+    def remote(count: int, steps: int = 3) -> None:
+        start = waiter.endings
+        for seed in range(count):
+            session.submit(next(ids), request(seed, steps))
+        waiter.wait(lambda: waiter.endings == start + count)
+
+    lane = ThreadPoolExecutor(1)  # one long-lived thread, as a local lane runs its jobs
+
+    def local(steps: int = 3, emit=lambda event: None) -> None:
+        lane.submit(runtime.run, request(0, steps), JobContext(0, emit=emit)).result()
+
+    # Per-job overhead: one warm worker against the local runtime, interleaved.
+    session_with(1)
+    remote(len(session.scheduler.workers))  # the model sent, loaded: warm
+    local()
+    local_times, remote_times = [], []
+    for _ in range(RUNS):
+        for job, times in ((local, local_times), (lambda: remote(1), remote_times)):
+            begin = time.perf_counter()
+            job()
+            times.append(time.perf_counter() - begin)
+    local_s, remote_s = statistics.median(local_times), statistics.median(remote_times)
+    print(f"cluster_job_local: {local_s * 1000:.0f} ms")
+    print(f"cluster_job_remote: {remote_s * 1000:.0f} ms")
+    print(f"cluster_job_overhead: {(remote_s - local_s) * 1000:.0f} ms")
+
+    # Generate → first preview, remote (this warm worker) and local.
+    ended = waiter.endings
+    waiter.first_preview = None  # the 3-step jobs' previews came before
+    begin = time.perf_counter()
+    session.submit(next(ids), request(0, steps=20))
+    waiter.wait(lambda: waiter.first_preview is not None)
+    remote_preview = waiter.first_preview - begin
+    waiter.wait(lambda: waiter.endings == ended + 1)
+    seen: list[float] = []
+    begin = time.perf_counter()
+    local(20, lambda event: seen.append(time.perf_counter()) if isinstance(event, Preview) else 0)
+    print(f"cluster_first_preview_remote: {remote_preview * 1000:.0f} ms")
+    print(f"cluster_first_preview_local: {(seen[0] - begin) * 1000:.0f} ms")
+
+    # Throughput: 32 pictures on 1 worker, then on 2.
+    seconds = {}
+    for count in (1, 2):
+        session_with(count)
+        remote(count)  # each worker warm
+        begin = time.perf_counter()
+        remote(BATCH)
+        seconds[count] = time.perf_counter() - begin
+        print(f"cluster_{BATCH}_pictures_{count}_workers: {BATCH / seconds[count]:.2f} pictures/s")
+    print(f"cluster_throughput_ratio: {seconds[1] / seconds[2]:.2f} x")
+    session.close()
+    runtime.close()
+    store.close()
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

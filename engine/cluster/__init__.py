@@ -1,0 +1,19 @@
+"""The engine on a Ray cluster: the same runners, on actors anywhere on the user's network.
+
+Installed with `pip install .[cluster]`. This package is the only one that imports ray
+(an import-linter contract holds it to that), and only inside functions, so the app
+without Ray never meets it:
+
+- connect: the address (`--cluster`, LATENTSTUDIO_CLUSTER, Settings → Engine) and the
+  refusal of a cluster without authentication off loopback;
+- worker_actor: one actor per GPU (or CPU worker) running the local runtime, streaming
+  the engine's events in engine.api.wire's form;
+- model_shipping: models named by sha256, found on the worker or sent once per node;
+- pool: the actors started, and Ray's errors made one (WorkerLost);
+- scheduler: a batch fanned out over the workers, two jobs in flight each, model
+  affinity, jobs of a dead worker run again elsewhere, each ending delivered once;
+- landing: a remote job's pictures saved in the local gallery, recipes naming the worker;
+- session: all of that for one driver, without Qt (and workers started again when
+  every one is lost);
+- ray_engine: RayEngine, the Engine protocol over a session; cli: `generate --cluster`.
+"""

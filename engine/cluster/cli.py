@@ -1,0 +1,116 @@
+"""`generate --cluster ADDRESS` (or LATENTSTUDIO_CLUSTER): the job run on a Ray cluster.
+
+A batch is split into one job per picture (picture i of a batch is the picture of seed
++ i alone, pixel for pixel: tests/test_sd.py), so it fans out over every worker; each
+picture is saved here, in --out, as it arrives, with the JSON line a local run prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from engine.api.errors import BadInput, UserFacingError
+from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progress
+from engine.api.outcomes import ImagesOutcome
+from engine.api.requests import Request, Txt2ImgRequest
+from engine.cluster.connect import connect
+from engine.cluster.pool import WorkerOptions
+from engine.cluster.ray_engine import runs_remotely
+from engine.cluster.session import ClusterSession
+
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+def split_batch(request: Request) -> list[Request]:
+    """One request per picture where that makes the same pictures, else the request."""
+    if type(request) is not Txt2ImgRequest or request.batch_size == 1:
+        return [request]
+    if request.variation_strength:  # each picture's noise mixes with the batch's
+        return [request]
+    seed = request.sampling.seed
+    return [
+        replace(request, batch_size=1, sampling=replace(request.sampling, seed=seed + i))
+        for i in range(request.batch_size)
+    ]
+
+
+class _Batch:
+    """Endings counted, and each finished picture printed as it lands."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.failures: list[str] = []
+        self.cancelled = False
+        self.done = threading.Event()
+        self._ended = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Progress) and event.message and sys.stderr.isatty():
+            print(f"\r{event.message}", file=sys.stderr, flush=True)
+        if not isinstance(event, ENDINGS):
+            return
+        with self._lock:
+            if isinstance(event, Finished) and isinstance(event.outcome, ImagesOutcome):
+                for image in event.outcome.images:
+                    if image.save_error:
+                        self.failures.append(image.save_error)
+                    else:
+                        print(image.json_line(), flush=True)
+            elif isinstance(event, Failed):
+                self.failures.append(event.message)
+            elif isinstance(event, Cancelled):
+                self.cancelled = True
+            self._ended += 1
+            if self._ended == self.count:
+                self.done.set()
+
+
+def run_on_cluster(
+    build_request: Callable[[], Request], args: argparse.Namespace, address: str
+) -> int:
+    from engine.cli import LazyGallery
+    from engine.local_checks import check_local
+    from engine.store import check_output_folder
+
+    open_store = LazyGallery(Path(args.out))
+    session = None
+    try:
+        request = build_request()
+        request.validate()
+        check_local(request)  # the model is sent from here: it must be here
+        if not runs_remotely(request):
+            raise BadInput(
+                "On a cluster, generate sends the model alone: run jobs with LoRAs, a VAE, "
+                "embeddings, control, hires fix or images to start from without --cluster."
+            )
+        check_output_folder(Path(args.out))
+        connect(address)
+        jobs = split_batch(request)
+        batch = _Batch(len(jobs))
+        session = ClusterSession(open_store, batch)
+        session.start_workers(WorkerOptions(device_preference=args.device))
+        for job_id, job in enumerate(jobs, start=1):
+            session.submit(job_id, job)
+        while not batch.done.wait(0.2):  # short waits: Ctrl-C is heard
+            pass
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        if session is not None:
+            session.close()
+        open_store.close()
+    if batch.failures:
+        print(f"error: {batch.failures[0]}", file=sys.stderr)
+        return 1
+    return EXIT_CANCELLED if batch.cancelled else 0

@@ -1,0 +1,127 @@
+"""Which cluster, and whether it is safe to use: the address and the authentication check.
+
+An address is Ray Client's `ray://HOST:PORT` (a laptop outside the cluster), a cluster
+member's `HOST:PORT` (the GCS, for a driver on a node), or `local` (a cluster of this
+computer alone, for several GPUs in one machine). It comes from `--cluster`, else
+LATENTSTUDIO_CLUSTER, else Settings → Engine.
+
+Anyone who can submit work to a Ray cluster runs code on it. Ray's token
+authentication (on by default in current Ray) is what stops a neighbour on the network
+from doing so, so the app refuses a cluster that runs without it, unless the cluster is
+on this computer (loopback), and says why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from dataclasses import dataclass
+
+from engine.api.errors import BadInput
+
+log = logging.getLogger(__name__)
+
+ADDRESS_ENV = "LATENTSTUDIO_CLUSTER"
+LOCAL = "local"
+NAMESPACE = "latentstudio"
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
+
+
+@dataclass(frozen=True)
+class ClusterAddress:
+    text: str  # as given
+    host: str  # "" for LOCAL
+
+    @property
+    def on_loopback(self) -> bool:
+        if not self.host or self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+
+def chosen_address(given: str | None) -> str | None:
+    """The address to use: the command line's, else the environment's, else none."""
+    for value in (given, os.environ.get(ADDRESS_ENV)):
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def parse_address(text: str) -> ClusterAddress:
+    text = text.strip()
+    if text == LOCAL:
+        return ClusterAddress(text, "")
+    rest = text.removeprefix("ray://")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise BadInput(
+            f"{text!r} is not a Ray cluster's address. Give ray://HOST:PORT (Ray Client, "
+            "port 10001 by default), HOST:PORT on a cluster node (port 6379), or 'local'."
+        )
+    return ClusterAddress(text, host)
+
+
+def refuse_without_auth(address: ClusterAddress, token_auth: bool) -> None:
+    """Raise BadInput for a cluster off this computer that anyone could use."""
+    if token_auth or address.on_loopback:
+        return
+    raise BadInput(
+        f"The Ray cluster at {address.text} does not use token authentication, so anyone "
+        "on the network could run programs on it, and this app will not send it work. "
+        "Start it with authentication on (current Ray's default: unset RAY_AUTH_MODE, or "
+        "set it to 'token', and give this computer the token with RAY_AUTH_TOKEN), "
+        "or reach it through an SSH tunnel to 127.0.0.1."
+    )
+
+
+def connect(text: str) -> ClusterAddress:
+    """Join the cluster at `text` as a driver (or use the one this process joined)."""
+    address = parse_address(text)
+    try:
+        import ray
+    except ImportError:
+        raise BadInput(
+            "Running on a cluster needs Ray, which is not installed here: "
+            "pip install 'latent-studio[cluster]' (the same version as on the cluster)."
+        ) from None
+    if os.environ.get(AUTH_MODE_ENV, "").lower() == "disabled":
+        refuse_without_auth(address, token_auth=False)  # before a single byte goes out
+    if not ray.is_initialized():
+        try:
+            ray.init(
+                address=None if address.text == LOCAL else address.text,
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        except ValueError as exc:  # Ray Client (ray://) without its extra, among others
+            raise BadInput(
+                f"Could not use the Ray cluster at {address.text}: {exc} With Ray 2.60, "
+                "ray:// needs `pip install 'ray[client]==2.60.0'` here; on a cluster node, "
+                "give HOST:6379 instead."
+            ) from exc
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            raise BadInput(
+                f"Could not reach the Ray cluster at {address.text} ({exc}). Check that "
+                "`ray start --head` runs there, that its port is open to this computer, "
+                "and that this computer has the cluster's token."
+            ) from exc
+    if not token_auth_enabled():
+        try:
+            refuse_without_auth(address, token_auth=False)
+        except BadInput:
+            ray.shutdown()
+            raise
+    return address
+
+
+def token_auth_enabled() -> bool:
+    try:
+        from ray._private.authentication.authentication_utils import is_token_auth_enabled
+    except ImportError:  # a Ray without token authentication at all
+        return False
+    return bool(is_token_auth_enabled())

@@ -1,0 +1,47 @@
+"""Where a remote job's pictures land: in the user's gallery, on this computer.
+
+The worker sends the pixels (PNG, lossless) and what its runner recorded; here its own
+paths are put back to the user's (the model the request named), the recipe says where
+the picture was made, and the images are saved as a local job's are
+(engine.finishing.save_results), with the request as the user sent it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.requests import Request
+from engine.finishing import save_results
+from engine.store import GalleryStore
+
+WORKER_KEY = "made_on"  # the recipe's field naming the cluster worker
+
+
+def land(
+    outcome: Outcome,
+    request: Request,
+    store: Callable[[], GalleryStore | None],
+    worker: str,
+) -> Outcome:
+    """The outcome with its images saved here (when the request saves images)."""
+    if not isinstance(outcome, ImagesOutcome):
+        return outcome
+    images = tuple(
+        replace(image, info=_info_here(image.info, request, worker), png_text={})
+        for image in outcome.images
+    )
+    return replace(
+        outcome, images=save_results(store() if request.saves_images else None, images, request)
+    )
+
+
+def _info_here(info: dict, request: Request, worker: str) -> dict:
+    info = {**info, WORKER_KEY: f"Ray cluster: {worker}"}
+    model = getattr(request, "model", None)
+    if "model_path" in info and model is not None:
+        from engine.api.catalogue import model_path
+
+        info["model_path"] = str(model_path(model).resolve())
+    return info

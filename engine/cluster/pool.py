@@ -1,0 +1,135 @@
+"""The workers as the scheduler sees them: actors started on the cluster, and Ray's
+errors turned into two plain ones (WorkerLost: that actor is gone; its jobs go to
+another). Everything Ray-specific the scheduler needs is here, so the scheduler is
+plain threads and can be reasoned about (and tested) on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.cluster.model_shipping import Manifest
+from engine.cluster.worker_actor import ClusterWorker
+
+log = logging.getLogger(__name__)
+
+# Threads per actor: two jobs streaming, and room for cancel and model calls beside them.
+ACTOR_CONCURRENCY = 8
+CALL_TIMEOUT_S = 60.0
+SHIP_TIMEOUT_S = 3600.0  # a large checkpoint over a slow network
+START_TIMEOUT_S = 300.0  # placing an actor, importing torch, choosing its device
+# CPU workers use as many threads as a local run (so their pictures are the same), so
+# several on one node share its cores: OpenMP threads that wait by spinning would then
+# take the cores from each other (measured: 2 workers on 2 cores, 3x slower than 1).
+# How threads wait changes no result.
+WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+class WorkerLost(Exception):  # noqa: N818 - a state, not a bug
+    """The actor died (its process killed, its node gone) or cannot be reached."""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How the actors are started. `count` None: one per GPU, or one per node without."""
+
+    count: int | None = None
+    cpus_per_cpu_worker: float = 1.0
+    device_preference: str = "auto"
+    cache_root: str | None = None  # None: each node's user cache folder
+    model_dirs: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class RemoteWorker:
+    actor: Any
+    name: str
+    node_id: str = ""
+    description: str = ""
+    models: set[str] = field(default_factory=set)  # sha256 of models it has run
+    alive: bool = True
+
+    def stream(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
+        """The job's events as wire data; WorkerLost if the actor dies on the way."""
+        import ray
+
+        try:
+            stream = self.actor.run.options(num_returns="streaming").remote(
+                key, request_data, model_path
+            )
+            for ref in stream:
+                yield ray.get(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
+
+    def cancel(self, key: str) -> None:
+        try:
+            self.actor.cancel.remote(key)  # no wait: the stream says when it stopped
+        except Exception:  # noqa: BLE001 - a dead worker's jobs are re-run or dropped anyway
+            log.info("could not reach %s to cancel", self.name)
+
+    def call(self, method: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+        import ray
+
+        try:
+            return ray.get(getattr(self.actor, method).remote(*args), timeout=timeout)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
+
+    def find_model(self, manifest: Manifest) -> str | None:
+        return self.call("find_model", manifest)
+
+    def receive_model(self, manifest: Manifest, refs: list[Any]) -> str:
+        return self.call("receive_model", manifest, refs, timeout=SHIP_TIMEOUT_S)
+
+    def kill(self) -> None:
+        import ray
+
+        self.alive = False
+        with contextlib.suppress(Exception):  # gone already
+            ray.kill(self.actor)
+
+
+def worker_slots(options: WorkerOptions) -> list[dict[str, float]]:
+    """The Ray resources of each actor: one GPU each where the cluster has GPUs."""
+    import ray
+
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if gpus and options.count is None:
+        return [{"num_gpus": 1, "num_cpus": 1}] * gpus
+    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+    count = options.count if options.count is not None else max(1, nodes)
+    return [{"num_cpus": options.cpus_per_cpu_worker}] * count
+
+
+def start_workers(options: WorkerOptions, first_index: int = 1) -> list[RemoteWorker]:
+    """Start the actors and wait until each has said who it is (its runtime started)."""
+    import ray
+
+    actor_class = ray.remote(ClusterWorker)
+    actors = []
+    for index, resources in enumerate(worker_slots(options), start=first_index):
+        device = "cuda" if resources.get("num_gpus") else "cpu"
+        if options.device_preference != "auto":
+            device = options.device_preference
+        actor = actor_class.options(
+            max_concurrency=ACTOR_CONCURRENCY,
+            max_restarts=0,
+            runtime_env={"env_vars": WORKER_ENV},
+            **resources,
+        ).remote(f"worker {index}", device, options.cache_root, options.model_dirs)
+        actors.append(actor)
+    try:
+        described = ray.get([a.describe.remote() for a in actors], timeout=START_TIMEOUT_S)
+    except Exception:
+        for actor in actors:  # not placed (no room on the cluster) or not started
+            ray.kill(actor)
+        raise
+    workers = []
+    for actor, info in zip(actors, described, strict=True):
+        workers.append(RemoteWorker(actor, info["name"], info["node"], info["device"]))
+    return workers

@@ -1,0 +1,151 @@
+"""RayEngine: the Engine protocol with the Create tab's jobs run on a Ray cluster.
+
+It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
+the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
+work (Lab sliders, previews of a drawing) and training stay on this computer, and so
+does a job naming files a worker could not have (LoRAs, source images…), which runs on
+the local generate lane as before. Remote events come in on the scheduler's threads
+and are re-emitted on the GUI thread, through the same `_dispatch`, so the queue,
+previews, cancel and handles cannot tell a remote job from a local one; Started says
+which worker runs it. The status bar hears of the cluster as a DeviceInfo.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from engine.api.events import DeviceInfo, Queued
+from engine.api.kinds import Lane
+from engine.api.parts import ImageRef
+from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
+from engine.cluster.connect import connect
+from engine.cluster.pool import WorkerOptions
+from engine.cluster.session import ClusterSession
+from engine.handle import JobHandle
+from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
+from engine.queue import Job
+
+log = logging.getLogger(__name__)
+
+
+def runs_remotely(request: Request) -> bool:
+    """Whether a worker can run `request` with nothing but its model sent: a generate
+    job that names no other file (LoRA, VAE, embedding, control, source, mask)."""
+    if request.lane is not Lane.GENERATE or not isinstance(request, ModelRequest):
+        return False
+    if isinstance(request, Txt2ImgRequest):
+        extras = (request.loras, request.embeddings, request.vae, request.control)
+        if any(extras) or request.ip_adapters or request.hires is not None:
+            return False
+    return not _names_images(request)
+
+
+def _names_images(value: object) -> bool:
+    if isinstance(value, ImageRef):
+        return True
+    if isinstance(value, tuple):
+        return any(_names_images(item) for item in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return any(_names_images(getattr(value, f.name)) for f in fields(value))
+    return False
+
+
+class RayEngine(LocalEngine):
+    _remote_event = Signal(object)  # from the scheduler's threads, to the GUI thread
+    _run_here = Signal(object)  # jobs the cluster will not run, back to the local lanes
+
+    def __init__(
+        self,
+        output_dir: Path,
+        address: str,
+        device_preference: str = "auto",
+        options: WorkerOptions | None = None,
+        make_runtime: RuntimeFactory = default_runtime,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(output_dir, device_preference, make_runtime, parent)
+        self.address = address
+        self._options = options or WorkerOptions()
+        self._remote_event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._run_here.connect(self._fall_back, Qt.ConnectionType.QueuedConnection)
+        self.session = ClusterSession(lambda: self.gallery, self._remote_event.emit, self._trouble)
+        self.connected = threading.Event()
+        self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
+        self.connect_error: str | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        super().start()
+        threading.Thread(target=self._join, name="cluster-connect", daemon=True).start()
+
+    def _join(self) -> None:
+        """Join the cluster and start its workers, off the GUI thread (seconds)."""
+        try:
+            connect(self.address)
+            workers = self.session.start_workers(self._options)
+        except Exception as exc:  # noqa: BLE001 - said on the status bar; jobs wait
+            log.exception("could not use the cluster at %s", self.address)
+            self._trouble(f"{getattr(exc, 'message', exc)} Running on this computer instead.")
+            with self._routing:  # no job is sent to the cluster from now on
+                self.connect_error = getattr(exc, "message", str(exc))
+                waiting = self.session.scheduler.close()
+            self._run_here.emit(waiting)
+            return
+        names = ", ".join(w.name for w in workers)
+        device = workers[0].description if workers else "no worker"
+        self._remote_event.emit(
+            DeviceInfo("cluster", "", f"Ray cluster · {len(workers)} workers ({device}): {names}")
+        )
+        self.connected.set()
+
+    def _trouble(self, message: str) -> None:
+        self._remote_event.emit(DeviceInfo("cluster", "", f"Ray cluster: {message}"))
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        self.session.close()
+        return super().shutdown(timeout_ms)
+
+    # ------------------------------------------------------------ jobs
+
+    def _fall_back(self, jobs: list) -> None:
+        """Jobs sent to a cluster that could not be joined run on the local lanes."""
+        for remote in jobs:
+            job = Job(remote.job_id, remote.request)
+            with self._jobs_lock:
+                self._jobs[job.job_id] = job
+            self._queues[remote.request.lane].put(job)
+
+    def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
+        with self._routing:
+            if not runs_remotely(request) or self.connect_error is not None:
+                return super().submit(request, replace_key)
+            request.validate()
+            job_id = next(self._ids)
+            handle = self._handles[job_id] = JobHandle(self, job_id)
+            self._dispatch(Queued(job_id, request, request.lane))
+            self.session.submit(job_id, request)
+            return handle
+
+    def cancel(self, job_id: int) -> None:
+        if not self.session.cancel(job_id):
+            super().cancel(job_id)
+
+    def cancel_running(
+        self, lanes: tuple[Lane, ...] = (Lane.GENERATE, Lane.INTERACTIVE)
+    ) -> list[int]:
+        cancelled = super().cancel_running(lanes)
+        if Lane.GENERATE in lanes:
+            for job_id in self.session.scheduler.job_ids():
+                if self.session.scheduler.running_on(job_id) is not None:
+                    self.session.cancel(job_id)
+                    cancelled.append(job_id)
+        return cancelled
+
+    def active_job_ids(self) -> list[int]:
+        return sorted(set(super().active_job_ids()) | set(self.session.scheduler.job_ids()))

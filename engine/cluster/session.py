@@ -1,0 +1,101 @@
+"""This computer's part in a cluster, without Qt: the workers, the scheduler, the shipper,
+and where finished pictures land. RayEngine (the app) and the command line both drive
+one of these.
+
+`submit` runs a request on the cluster; `on_event` hears each of its events (the job's
+own id in each), from the scheduler's threads, with a Finished's images already saved
+in the local gallery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from engine.api.events import Event, Failed, Finished
+from engine.api.requests import Request
+from engine.cluster.landing import land
+from engine.cluster.model_shipping import ModelShipper
+from engine.cluster.pool import RemoteWorker, WorkerOptions, start_workers
+from engine.cluster.scheduler import RemoteJob, Scheduler
+from engine.store import GalleryStore
+from engine.worker import failure_for
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+
+
+class ClusterSession:
+    def __init__(
+        self,
+        store: Callable[[], GalleryStore | None],
+        on_event: Callable[[Event], None],
+        on_trouble: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self._store = store
+        self._on_event = on_event
+        self._on_trouble = on_trouble
+        self.shipper = ModelShipper()
+        self.scheduler = Scheduler([], self._deliver, self.shipper, self._lost_every_worker)
+        self._options: WorkerOptions | None = None
+        self._closed = threading.Event()
+        self._recovering = threading.Lock()
+
+    def start_workers(self, options: WorkerOptions) -> list[RemoteWorker]:
+        """Start the actors (the cluster must be joined first: connect.connect)."""
+        self._options = options
+        workers = start_workers(options, first_index=len(self.scheduler.workers) + 1)
+        self.scheduler.add_workers(workers)
+        return workers
+
+    def _lost_every_worker(self, message: str) -> None:
+        """Tell the user, then start workers again until the cluster has room for them:
+        the waiting jobs resume on those (what arrived is kept, nothing runs twice)."""
+        self._on_trouble(message)
+        if self._options is not None and self._recovering.acquire(blocking=False):
+            threading.Thread(target=self._recover, name="cluster-recover", daemon=True).start()
+
+    def _recover(self) -> None:
+        try:
+            delay = RETRY_FIRST_S
+            while not self._closed.wait(delay):
+                try:
+                    workers = self.start_workers(self._options)
+                except Exception as exc:  # noqa: BLE001 - the cluster is not back yet
+                    log.info("cluster not back yet: %s", exc)
+                    delay = min(delay * 2, RETRY_MAX_S)
+                    continue
+                self._on_trouble(f"back, with {len(workers)} workers")
+                return
+        finally:
+            self._recovering.release()
+
+    def submit(self, job_id: int, request: Request) -> bool:
+        """Send a job to the cluster; False once the session is closed."""
+        return self.scheduler.submit(RemoteJob(job_id, request))
+
+    def cancel(self, job_id: int) -> bool:
+        return self.scheduler.cancel(job_id)
+
+    def _deliver(self, job: RemoteJob, event: Event) -> None:
+        if isinstance(event, Finished):
+            worker = job.worker.name if job.worker is not None else "?"
+            try:
+                event = replace(
+                    event, outcome=land(event.outcome, job.request, self._store, worker)
+                )
+            except Exception as exc:  # noqa: BLE001 - an ending must still be delivered
+                log.exception("could not save the pictures of cluster job %s", job.job_id)
+                event = Failed(job.job_id, *failure_for(exc))
+        self._on_event(event)
+
+    def close(self) -> None:
+        """Stop the scheduler and the actors this session started."""
+        self._closed.set()
+        self.scheduler.close()
+        for worker in self.scheduler.workers:
+            worker.kill()

@@ -1,0 +1,214 @@
+"""One worker of the cluster: a Ray actor that runs jobs through the local runtime.
+
+It holds one Runtime (its own model cache, its own device) and runs one job at a time
+on it, as a local lane does; a second job sent to it waits for the first, so the driver
+keeps two in flight without the worker ever idling between them. `run` is a streaming
+generator: it yields each engine event as engine.api.wire writes it (a job's Started,
+Progress, Preview…, and exactly one ending), so a result's images travel as PNG bytes
+with its recipe. Nothing is written here but the model cache: the images are saved by
+the driver, in the user's gallery. `cancel` reaches a running job's JobControl, which
+its runner reads at every step.
+
+The class is plain Python; engine.cluster.pool makes it an actor (ray.remote), so it
+can be tested, and benchmarked, without Ray too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from engine.api.errors import JobCancelled, UserFacingError
+from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
+from engine.api.parts import ModelRef
+from engine.api.requests import Request, request_from_dict
+from engine.api.wire import event_to_data
+from engine.cluster.model_shipping import Manifest, ModelStore
+from engine.context import JobContext, JobControl
+from engine.worker import failure_for
+
+log = logging.getLogger(__name__)
+_END = object()
+_KEEP_CONTROLS = 256  # cancels of jobs long gone are forgotten past this many
+
+
+class ClusterWorker:
+    def __init__(
+        self,
+        name: str,
+        device_preference: str = "auto",
+        cache_root: str | None = None,
+        model_dirs: tuple[str, ...] = (),
+    ) -> None:
+        self.name = f"{name} ({platform.node()})"
+        self._device_preference = device_preference
+        self._runtime: Any = None
+        self._run_lock = threading.Lock()  # one job at a time on the runtime
+        self._controls: dict[str, JobControl] = {}
+        # Per job: the last step it reported, and that step when cancel arrived (what
+        # "cancel stops a job within one step" is measured by).
+        self._steps: dict[str, int] = {}
+        self.cancels: dict[str, tuple[int, int]] = {}  # key -> (step at cancel, last step)
+        self._controls_lock = threading.Lock()
+        self.models = ModelStore(
+            Path(cache_root) if cache_root else None, tuple(Path(d) for d in model_dirs)
+        )
+
+    # ------------------------------------------------------------ describing
+
+    def describe(self) -> dict[str, Any]:
+        """Who this worker is: its name, host, process and device."""
+        try:
+            import ray
+
+            node = ray.get_runtime_context().get_node_id()
+        except Exception:  # noqa: BLE001 - outside Ray (tests, bench): the host is the node
+            node = platform.node()
+        return {
+            "name": self.name,
+            "node": node,
+            "host": platform.node(),
+            "pid": os.getpid(),
+            "device": self._get_runtime().device_info().description,
+        }
+
+    def ping(self) -> str:
+        return self.name
+
+    # ------------------------------------------------------------ models
+
+    def find_model(self, manifest: Manifest) -> str | None:
+        found = self.models.find(manifest)
+        return str(found) if found is not None else None
+
+    def receive_model(self, manifest: Manifest, contents: list[Any]) -> str:
+        """Keep a model sent from the driver; `contents` are the files' object refs,
+        fetched here (once per node: actors of a node share its object store)."""
+        import ray
+
+        return str(self.models.receive(manifest, ray.get(contents)))
+
+    def received_models(self) -> list[str]:
+        return list(self.models.received)
+
+    # ------------------------------------------------------------ jobs
+
+    def run(self, key: str, request_data: dict[str, Any], model_path: str = "") -> Iterator[dict]:
+        """Run one job, yielding its events as wire data; `model_path`, when given, is
+        where this worker holds the request's model."""
+        control = self._control(key)
+        events: queue.Queue = queue.Queue()
+        thread = threading.Thread(
+            target=self._work,
+            args=(key, request_data, model_path, control, events),
+            name=f"job-{key}",
+            daemon=True,
+        )
+        thread.start()
+        while (event := events.get()) is not _END:
+            yield event_to_data(event)
+
+    def cancel(self, key: str) -> None:
+        with self._controls_lock:
+            self.cancels[key] = (self._steps.get(key, 0), -1)
+        self._control(key).cancel()
+
+    def cancel_record(self, key: str) -> tuple[int, int] | None:
+        return self.cancels.get(key)
+
+    def _control(self, key: str) -> JobControl:
+        with self._controls_lock:
+            control = self._controls.get(key)
+            if control is None:
+                if len(self._controls) >= _KEEP_CONTROLS:
+                    self._controls.pop(next(iter(self._controls)))
+                control = self._controls[key] = JobControl()
+            return control
+
+    def _work(
+        self,
+        key: str,
+        request_data: dict[str, Any],
+        model_path: str,
+        control: JobControl,
+        events: queue.Queue,
+    ) -> None:
+        try:
+            with self._run_lock:
+                emit = self._stepping(key, events.put)
+                events.put(self._run_one(request_data, model_path, control, emit))
+        finally:
+            events.put(_END)
+            with self._controls_lock:
+                self._controls.pop(key, None)
+                last = self._steps.pop(key, 0)
+                if key in self.cancels:
+                    self.cancels[key] = (self.cancels[key][0], last)
+                    while len(self.cancels) > _KEEP_CONTROLS:
+                        self.cancels.pop(next(iter(self.cancels)))
+
+    def _stepping(self, key: str, emit):
+        def send(event: Event) -> None:
+            if isinstance(event, Progress):
+                self._steps[key] = event.step
+            emit(event)
+
+        return send
+
+    def _run_one(self, request_data: dict, model_path: str, control: JobControl, emit) -> Event:
+        """The job's ending event; its other events go to `emit` as they happen."""
+        if control.cancelled:  # cancelled while it waited for the job before it
+            return Cancelled(0)
+        try:
+            request = _on_this_worker(request_from_dict(request_data), model_path)
+            runtime = self._get_runtime()
+            emit(Started(0, request, worker=self.name))
+            outcome = runtime.run(request, JobContext(0, emit=emit, control=control))
+        except JobCancelled:
+            return Cancelled(0)
+        except Exception as exc:  # noqa: BLE001 - the worker survives any job
+            if not isinstance(exc, UserFacingError):
+                log.exception("job failed on %s", self.name)
+            return Failed(0, *failure_for(exc))
+        return Finished(0, outcome)
+
+    def _get_runtime(self) -> Any:
+        if self._runtime is None:
+            import torch  # torch enters the actor's process here
+
+            from engine.runtime import Runtime
+
+            # Ray caps a CPU actor's threads at its CPUs; a picture's last bits depend on
+            # how the CPU splits its sums, so use the threads a local run here would, and
+            # the pictures equal a local run's pixel for pixel.
+            torch.set_num_threads(local_threads())
+            self._runtime = Runtime(device_preference=self._device_preference)
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+
+def local_threads() -> int:
+    """The threads torch uses in a process Ray did not start: one per usable core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _on_this_worker(request: Request, model_path: str) -> Request:
+    """The request with its model where this worker holds it."""
+    model = getattr(request, "model", None)
+    if not model_path or not isinstance(model, ModelRef):
+        return request
+    return replace(request, model=replace(model, id=model_path))

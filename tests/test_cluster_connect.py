@@ -1,0 +1,61 @@
+"""Which clusters the app will use (no Ray needed): addresses read, and a cluster without
+authentication refused off this computer, with a sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.api.errors import BadInput
+from engine.cluster.connect import chosen_address, parse_address, refuse_without_auth
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "loopback"),
+    [
+        ("ray://10.0.0.5:10001", "10.0.0.5", False),
+        ("gpu-box.lan:6379", "gpu-box.lan", False),
+        ("ray://127.0.0.1:10001", "127.0.0.1", True),
+        ("ray://[::1]:10001", "[::1]", True),
+        ("localhost:6379", "localhost", True),
+        ("local", "", True),
+    ],
+)
+def test_addresses_are_read_with_their_host(text, host, loopback):
+    address = parse_address(text)
+    assert (address.host, address.on_loopback) == (host, loopback)
+
+
+@pytest.mark.parametrize("text", ["gpu-box", "ray://:10001", "ray://host:port", ""])
+def test_a_malformed_address_is_refused_with_the_forms_that_work(text):
+    with pytest.raises(BadInput, match="ray://HOST:PORT"):
+        parse_address(text)
+
+
+def test_a_cluster_without_authentication_is_refused_off_loopback_only():
+    with pytest.raises(BadInput, match="token authentication"):
+        refuse_without_auth(parse_address("ray://10.0.0.5:10001"), token_auth=False)
+    refuse_without_auth(parse_address("ray://10.0.0.5:10001"), token_auth=True)
+    refuse_without_auth(parse_address("ray://127.0.0.1:10001"), token_auth=False)
+
+
+def test_the_command_line_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("LATENTSTUDIO_CLUSTER", "ray://10.0.0.5:10001")
+    assert chosen_address(None) == "ray://10.0.0.5:10001"
+    assert chosen_address("local") == "local"
+    monkeypatch.delenv("LATENTSTUDIO_CLUSTER")
+    assert chosen_address(None) is None
+
+
+def test_settings_engine_choice_gives_an_address_only_for_a_cluster(qtbot):
+    from gui.engine_choice import EngineChoice
+
+    choice = EngineChoice("")
+    qtbot.addWidget(choice)
+    assert choice.address() == "" and choice.problem() is None
+    assert not choice.address_edit.isEnabled()
+    choice.where.setCurrentIndex(1)
+    choice.address_edit.setText("gpu-box")
+    assert "ray://HOST:PORT" in choice.problem()
+    choice.address_edit.setText(" ray://gpu-box.lan:10001 ")
+    assert choice.problem() is None and choice.address() == "ray://gpu-box.lan:10001"
+    assert EngineChoice("ray://10.0.0.5:10001").address() == "ray://10.0.0.5:10001"
