@@ -3,6 +3,8 @@ authentication refused off this computer, with a sentence."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from engine.api.errors import BadInput
@@ -59,3 +61,20 @@ def test_settings_engine_choice_gives_an_address_only_for_a_cluster(qtbot):
     choice.address_edit.setText(" ray://gpu-box.lan:10001 ")
     assert choice.problem() is None and choice.address() == "ray://gpu-box.lan:10001"
     assert EngineChoice("ray://10.0.0.5:10001").address() == "ray://10.0.0.5:10001"
+
+
+def test_jobs_naming_files_a_worker_was_not_sent_stay_on_this_computer():
+    """Only the model travels: a tiny VAE (TAESD) file or an X/Y/Z plot (whose axes may
+    name other checkpoints) runs here; the plain job goes out."""
+    from engine.api.kinds import Family
+    from engine.api.parts import ModelRef, Prompt
+    from engine.api.requests import Txt2ImgRequest, XyzPlotRequest
+    from engine.api.requests.xyz import XyzAxis
+    from engine.cluster.ray_engine import runs_remotely
+
+    plain = Txt2ImgRequest(
+        model=ModelRef(Family.SD, "/models/sd15.safetensors"), prompt=Prompt("a")
+    )
+    assert runs_remotely(plain)
+    assert not runs_remotely(dataclasses.replace(plain, tiny_vae="/models/VAE-approx/taesd.pt"))
+    assert not runs_remotely(XyzPlotRequest(base=plain, axes=(XyzAxis("seed", "1-2"),)))

@@ -87,8 +87,9 @@ def run_on_cluster(
         check_local(request)  # the model is sent from here: it must be here
         if not runs_remotely(request):
             raise BadInput(
-                "On a cluster, generate sends the model alone: run jobs with LoRAs, a VAE, "
-                "embeddings, control, hires fix or images to start from without --cluster."
+                "On a cluster, generate sends the model alone: run jobs with LoRAs, a VAE, a tiny "
+                "VAE, embeddings, control, hires fix, an X/Y/Z plot or images to start from "
+                "without --cluster."
             )
         check_output_folder(Path(args.out))
         connect(address)

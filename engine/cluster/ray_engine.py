@@ -35,11 +35,14 @@ log = logging.getLogger(__name__)
 
 def runs_remotely(request: Request) -> bool:
     """Whether a worker can run `request` with nothing but its model sent: a generate
-    job that names no other file (LoRA, VAE, embedding, control, source, mask)."""
+    job that names no other file (LoRA, VAE, tiny VAE, embedding, control, source, mask).
+    An X/Y/Z plot is not a ModelRequest: it stays here (its axes may name checkpoints and
+    VAEs no worker was sent)."""
     if request.lane is not Lane.GENERATE or not isinstance(request, ModelRequest):
         return False
     if isinstance(request, Txt2ImgRequest):
         extras = (request.loras, request.embeddings, request.vae, request.control)
+        extras += (request.tiny_vae,)  # a TAESD file the worker was not sent
         if any(extras) or request.ip_adapters or request.hires is not None:
             return False
     return not _names_images(request)
