@@ -57,17 +57,8 @@ def run_job(
     args: argparse.Namespace,
     more_files: Callable[[Outcome], list[Path]] | None = None,
 ) -> int:
-    """Run one job; print a JSON line per image and per file `more_files` writes after.
-    With a cluster named (--cluster or LATENTSTUDIO_CLUSTER), the job runs there."""
+    """Run one job; print a JSON line per image and per file `more_files` writes after."""
     from engine.store import check_output_folder
-
-    if hasattr(args, "cluster"):
-        from engine.cluster.connect import chosen_address
-
-        if address := chosen_address(args.cluster):
-            from engine.cluster.cli import run_on_cluster
-
-            return run_on_cluster(build_request, args, address)
 
     open_store = LazyGallery(Path(args.out))
     try:

@@ -1,37 +1,13 @@
-"""What every subcommand shares: the Command record, running one job, and the arguments
-most commands take (--seed, --device, --out)."""
+"""The arguments most commands take (--seed, --device, --out). Plain argparse: a batch
+file's reader and the GUI's batch dialog use them without the job runner (engine.cli_job)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from engine.api.limits import random_seed
-from engine.api.requests import Request
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-def job(
-    build_request: Callable[[argparse.Namespace], Request],
-) -> Callable[[argparse.Namespace], int]:
-    """A command that runs one engine job."""
-
-    def run(args: argparse.Namespace) -> int:
-        from engine.cli import run_job
-
-        return run_job(lambda: build_request(args), args)
-
-    return run
 
 
 def seed_of(args: argparse.Namespace) -> int:

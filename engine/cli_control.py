@@ -74,7 +74,7 @@ class _Folders:
     def paths(self) -> tuple[Path, ...]:
         if self.given:
             return tuple(self.given)
-        from engine.cli_library import saved_models_dirs
+        from engine.cli_names import saved_models_dirs
 
         return tuple(saved_models_dirs())
 

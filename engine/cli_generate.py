@@ -72,7 +72,7 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def generate_request(args: argparse.Namespace) -> Request:
-    from engine.cli_library import resolve_model_name, resolve_prompt_refs
+    from engine.cli_names import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)
     parts = image_parts(args)

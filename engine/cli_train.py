@@ -17,7 +17,8 @@ from engine.api.model_names import check_model_name
 from engine.api.parts import DatasetRef, Training
 from engine.api.requests import Request, TrainRequest
 from engine.api.train_settings import parse_pairs
-from engine.cli_args import device_argument, job
+from engine.cli_args import device_argument
+from engine.cli_job import job
 
 BUNDLED_DATA = ("digits", "shapes", "emoji")
 

@@ -49,7 +49,7 @@ def _axis(text: str) -> XyzAxis:
         raise BadInput(f'--xyz {text!r} needs TYPE=VALUES, such as --xyz "seed=1-3".')
     kind = axis_type(name.strip())
     if kind.key == "checkpoint":
-        from engine.cli_library import resolve_model_name
+        from engine.cli_names import resolve_model_name
 
         values = csv_text([resolve_model_name(v) for v in split_values(values)])
     return XyzAxis(kind.key, values.strip())

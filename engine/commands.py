@@ -23,10 +23,11 @@ from engine.api.requests import (
     Request,
     SampleRequest,
 )
-from engine.cli_args import Command, device_argument, job, out_argument, seed_of
+from engine.cli_args import device_argument, out_argument, seed_of
 from engine.cli_generate import generate_arguments, generate_request
 from engine.cli_help import HelpWithDefaults, give_every_option_help
 from engine.cli_info import info_arguments
+from engine.cli_job import Command, job
 from engine.cli_options import add_sample_options, sample_options
 from engine.cli_train import train, train_arguments
 from engine.cli_xyz import add_xyz_arguments, xyz_request
@@ -90,7 +91,7 @@ def _interpolate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _interpolate(args: argparse.Namespace) -> int:
     from engine.cli import run_job, write_animations
-    from engine.cli_library import resolve_model_name
+    from engine.cli_names import resolve_model_name
 
     def request() -> Request:
         family = family_of(args.model)
