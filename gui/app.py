@@ -25,7 +25,9 @@ ENGINE_START_DELAY_MS = 50
 
 
 def create_main_window(settings: AppSettings) -> MainWindow:
-    client = LocalEngine(settings.output_dir, settings.device)
+    client = LocalEngine(
+        settings.output_dir, settings.device, precision_preference=settings.precision
+    )
     window = MainWindow(client, settings)
     # The engine imports torch on its threads for a few seconds, and while it does the
     # GUI thread gets the interpreter less often: let the window paint first.
