@@ -25,15 +25,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from engine.atomic import write_atomic
 from engine.hashing import default_cache_dir
-
-if TYPE_CHECKING:
-    from engine.device import DeviceChoice
 
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 PRECISION_ENV = "LATENTSTUDIO_PRECISION"  # the default when nothing asks (the tests: fp32)
@@ -241,11 +237,11 @@ def cpu_numeric_path(preference: str | None = None) -> NumericPath:
     )
 
 
-def numeric_path(device: DeviceChoice, preference: str | None = None) -> NumericPath:
-    """Stable Diffusion's path on `device`. A GPU keeps its half precision (fp16) unless
-    full precision (or bf16) is asked for; a CPU chooses as `cpu_numeric_path` does."""
+def numeric_path(on_gpu: bool, preference: str | None = None) -> NumericPath:
+    """Stable Diffusion's path. A GPU keeps its half precision (fp16) unless full
+    precision (or bf16) is asked for; a CPU chooses as `cpu_numeric_path` does."""
     preference = precision_preference(preference)
-    if not device.is_gpu:
+    if not on_gpu:
         return cpu_numeric_path(preference)
     if preference == "auto":
         return NumericPath("fp16", reason="half precision on the GPU")

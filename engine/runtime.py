@@ -54,7 +54,7 @@ class Runtime:
             memory_budget_bytes(self.device), lambda: release_cached_memory(device)
         )
         # On a CPU that could gain from bf16 this measures once per machine (cached).
-        self.numerics: NumericPath = numeric_path(self.device, self._precision)
+        self.numerics: NumericPath = numeric_path(self.device.is_gpu, self._precision)
         log.info("numeric path: %s (%s)", self.numerics.label, self.numerics.reason)
         self.env = RunnerEnv(self.device, self.cache, self.hashes, self.numerics)
 

@@ -157,11 +157,11 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd") / "model")
 
 
-def request(model: Path, batch: int = 1) -> Txt2ImgRequest:
+def request(model: Path, batch: int = 1, side: int = 64) -> Txt2ImgRequest:
     return Txt2ImgRequest(
         model=ModelRef(Family.SD, str(model)),
         prompt=Prompt("a photo of a cat", "blurry"),
-        size=Size(64, 64),
+        size=Size(side, side),
         sampling=Sampling(steps=3, cfg_scale=7.0, sampler=None, seed=1234),
         batch_size=batch,
     )
@@ -214,3 +214,37 @@ def test_fp32_is_the_bare_diffusers_fp32_picture_byte_for_byte(tiny_model):
     expected = bare(tiny_model, req, torch.float32)
     for image, oracle in zip(images, expected, strict=True):
         np.testing.assert_array_equal(image.rgb, oracle)
+
+
+def test_a_decode_that_fits_only_in_tiles_is_tiled_for_that_job_only(tiny_model, monkeypatch):
+    """The oracle: bare diffusers with its VAE tiling on (the tiny VAE's tiles are 64 px,
+    so a 128 px picture is decoded in four overlapping tiles)."""
+    import engine.models.sd.runners as sd_runners
+    from bench.baselines import load_bare_pipeline
+    from engine.runtime import Runtime
+
+    req = request(tiny_model, side=128)
+    pipe = load_bare_pipeline(str(tiny_model.resolve()))
+    pipe.vae.enable_tiling()
+    expected = pipe(
+        req.prompt.positive,
+        negative_prompt=req.prompt.negative,
+        width=128,
+        height=128,
+        num_inference_steps=3,
+        guidance_scale=7.0,
+        generator=[torch.Generator("cpu").manual_seed(1234)],
+        output_type="np",
+    ).images
+    runtime = Runtime(device_preference="cpu", precision="fp32")
+    try:
+        # 3.5 MB free: the whole decode (about 4.7 MB) would not fit, the tiled one does.
+        monkeypatch.setattr(sd_runners, "available_bytes", lambda device: int(3.5 * 2**20))
+        tiled = runtime.run(req, JobContext(1, previews=False)).images[0]
+        monkeypatch.setattr(sd_runners, "available_bytes", lambda device: 2**40)
+        whole = runtime.run(req, JobContext(2, previews=False)).images[0]
+    finally:
+        runtime.close()
+    assert tiled.info["vae_tiling"] is True and "vae_tiling" not in whole.info
+    np.testing.assert_array_equal(tiled.rgb, (expected[0] * 255).round().astype(np.uint8))
+    assert not np.array_equal(tiled.rgb, whole.rgb)  # tiling was really off again

@@ -19,7 +19,7 @@ from engine.registry import RunnerEnv
 
 def sd_numerics(env: RunnerEnv) -> NumericPath:
     """The runtime's path, or (a runner built without one) the device's default."""
-    return env.numerics if env.numerics is not None else numeric_path(env.device)
+    return env.numerics if env.numerics is not None else numeric_path(env.device.is_gpu)
 
 
 def apply_layout(pipe: Any, numerics: NumericPath) -> Any:
