@@ -248,3 +248,18 @@ def test_a_decode_that_fits_only_in_tiles_is_tiled_for_that_job_only(tiny_model,
     assert tiled.info["vae_tiling"] is True and "vae_tiling" not in whole.info
     np.testing.assert_array_equal(tiled.rgb, (expected[0] * 255).round().astype(np.uint8))
     assert not np.array_equal(tiled.rgb, whole.rgb)  # tiling was really off again
+
+
+def test_generate_precision_bf16_is_recorded_in_the_saved_recipe(tiny_model, tmp_path, capsys):
+    import main
+    from engine.store import read_metadata
+
+    code = main.main(
+        ["generate", "--model", str(tiny_model), "--prompt", "a lighthouse", "--steps", "2"]
+        + ["--width", "64", "--height", "64", "--precision", "bf16", "--out", str(tmp_path)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    path = Path(json.loads(captured.out.strip().splitlines()[-1])["path"])
+    recipe = read_metadata(path).recipe
+    assert (recipe["precision"], recipe["dtype"]) == ("bf16", "bfloat16")
