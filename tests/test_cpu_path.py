@@ -107,9 +107,9 @@ def test_auto_with_native_bf16_follows_the_measurement(measured, expected):
     assert (path.precision, path.channels_last) == expected
 
 
-def test_preference_falls_back_to_the_environment_then_auto(monkeypatch):
+def test_auto_is_the_environments_choice_where_it_names_one(monkeypatch):
     monkeypatch.setenv("LATENTSTUDIO_PRECISION", "bf16")
-    assert precision_preference(None) == "bf16"
+    assert precision_preference(None) == precision_preference("auto") == "bf16"
     assert precision_preference("fp32") == "fp32"
     monkeypatch.delenv("LATENTSTUDIO_PRECISION")
     assert precision_preference(None) == precision_preference("nonsense") == "auto"
