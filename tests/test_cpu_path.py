@@ -263,3 +263,33 @@ def test_generate_precision_bf16_is_recorded_in_the_saved_recipe(tiny_model, tmp
     path = Path(json.loads(captured.out.strip().splitlines()[-1])["path"])
     recipe = read_metadata(path).recipe
     assert (recipe["precision"], recipe["dtype"]) == ("bf16", "bfloat16")
+
+
+def test_a_measured_channels_last_path_lays_out_the_model_and_says_so(tiny_model, monkeypatch):
+    """What an AMX machine's measurement may choose, forced here: bf16 weights in
+    channels-last, cached under their own key, recorded in the recipe."""
+    import engine.runtime
+    from engine.cpu_path import NumericPath
+    from engine.runtime import Runtime
+
+    path = NumericPath("bf16", channels_last=True, reason="measured")
+    monkeypatch.setattr(engine.runtime, "numeric_path", lambda on_gpu, preference: path)
+    runtime = Runtime(device_preference="cpu")
+    try:
+        image = runtime.run(request(tiny_model), JobContext(1, previews=False)).images[0]
+        [key] = [k for k in runtime.cache.lru_keys() if k.family is Family.SD]
+        unet = runtime.cache.peek(key).pipe.unet
+    finally:
+        runtime.close()
+    weight = unet.conv_in.weight
+    assert weight.dtype == torch.bfloat16
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    assert key.dtype == "bfloat16-channels-last"
+    assert (image.info["precision"], image.info["channels_last"]) == ("bf16", True)
+    assert runtime.device_info().description == "CPU · bf16 · channels-last"
+    # The same numbers in another memory layout: bare diffusers bf16's picture, to within
+    # bf16's rounding (another summation order), not another picture.
+    oracle = bare(tiny_model, request(tiny_model), torch.bfloat16)[0].astype(int)
+    difference = np.abs(image.rgb.astype(int) - oracle)
+    print("channels-last vs contiguous bf16: max", difference.max(), "mean", difference.mean())
+    assert difference.mean() < 2.0 and difference.max() <= 16
