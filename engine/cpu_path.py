@@ -242,10 +242,10 @@ def cpu_numeric_path(preference: str | None = None) -> NumericPath:
 
 def numeric_path(on_gpu: bool, preference: str | None = None) -> NumericPath:
     """Stable Diffusion's path. A GPU keeps its half precision (fp16) unless full
-    precision (or bf16) is asked for; a CPU chooses as `cpu_numeric_path` does."""
-    preference = precision_preference(preference)
+    precision (or bf16) is asked for; a CPU chooses as `cpu_numeric_path` does. The
+    environment's pin (PRECISION_ENV) is about CPUs: a GPU's auto stays fp16."""
     if not on_gpu:
         return cpu_numeric_path(preference)
-    if preference == "auto":
+    if (preference or "auto").lower() not in ("fp32", "bf16"):
         return NumericPath("fp16", reason="half precision on the GPU")
-    return choose_path(preference, CpuFeatures(), dict)
+    return choose_path(str(preference).lower(), CpuFeatures(), dict)

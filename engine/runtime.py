@@ -19,7 +19,7 @@ from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request
 from engine.cache import ModelCache
 from engine.context import JobContext
-from engine.cpu_path import NumericPath, numeric_path, precision_preference
+from engine.cpu_path import NumericPath, numeric_path
 from engine.device import choose_device, memory_budget_bytes, release_cached_memory
 from engine.finishing import finish_images
 from engine.hashing import HashService
@@ -42,7 +42,7 @@ class Runtime:
         self._lock = threading.Lock()
         self.hashes = hashes if hashes is not None else HashService()
         self._runners: dict[tuple, object] = {}
-        self._precision = precision_preference(precision)
+        self._precision = precision  # "auto", "fp32", "bf16"; None: engine.cpu_path's default
         self._use_device(device_preference)
 
     # ------------------------------------------------------------ device
@@ -71,7 +71,7 @@ class Runtime:
 
     def set_precision_preference(self, precision: str) -> DeviceInfo:
         """ "auto", "fp32" or "bf16" for the next jobs; models are loaded again."""
-        self._precision = precision_preference(precision)
+        self._precision = precision
         return self.set_device_preference(self.device.requested)
 
     # ------------------------------------------------------------ jobs

@@ -115,6 +115,15 @@ def test_auto_is_the_environments_choice_where_it_names_one(monkeypatch):
     assert precision_preference(None) == precision_preference("nonsense") == "auto"
 
 
+def test_a_gpu_keeps_half_precision_unless_full_precision_is_asked_for(monkeypatch):
+    from engine.cpu_path import numeric_path
+
+    monkeypatch.setenv("LATENTSTUDIO_PRECISION", "fp32")  # the suite's CPU pin: not for GPUs
+    assert numeric_path(True, None).dtype is numeric_path(True, "auto").dtype is torch.float16
+    assert numeric_path(True, "fp32").dtype is torch.float32
+    assert numeric_path(True, "bf16").dtype is torch.bfloat16
+
+
 # ---------------------------------------------------------------- the cache
 
 
