@@ -233,6 +233,7 @@ def main() -> None:
         unet_table()
     if what in ("all", "e2e"):
         end_to_end()
+    _line("load average (1 min), at the end", os.getloadavg()[0])
 
 
 if __name__ == "__main__":
