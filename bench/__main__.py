@@ -26,7 +26,7 @@ BENCHMARKS = (
     "bench.inpaint",
     "bench.preprocessors",
     "bench.controlnet",
-    "bench.cpu_speed",  # last: about 15 minutes of full-size SD 1.5 on 2 cores
+    "bench.cpu_speed",  # last: about 9 minutes of full-size SD 1.5 on 2 idle cores
 )
 
 

@@ -1,7 +1,7 @@
 """The CPU's numeric paths on the full-size SD 1.5 architecture (random weights from the
 bundled config, so the numbers are about speed and numerical drift, not about pictures).
 
-    python -m bench.cpu_speed            everything (about 15 minutes on 2 cores)
+    python -m bench.cpu_speed            everything (about 9 minutes on an idle 2-core machine)
     python -m bench.cpu_speed unet       one UNet evaluation per path, drift, decoded PSNR
     python -m bench.cpu_speed e2e        a 512² 4-step LCM picture: app default vs bare
                                          diffusers fp32, time and peak resident memory
