@@ -27,6 +27,7 @@ BENCHMARKS = (
     "bench.preprocessors",
     "bench.controlnet",
     "bench.cluster",
+    "bench.cpu_speed",  # last: about 9 minutes of full-size SD 1.5 on 2 idle cores
 )
 
 

@@ -68,7 +68,11 @@ def run_job(
         check_output_folder(Path(args.out))
         from engine.runtime import Runtime  # torch is imported here
 
-        runtime = Runtime(store=open_store, device_preference=args.device)
+        runtime = Runtime(
+            store=open_store,
+            device_preference=args.device,
+            precision=getattr(args, "precision", None),
+        )
         _warn_about_device(runtime, args.device)
         try:
             outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))

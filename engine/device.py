@@ -13,11 +13,15 @@ they live in the reproduction scripts (engine.train), never process-wide in the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from engine.api.events import DeviceInfo
 from engine.api.kinds import Family
+
+if TYPE_CHECKING:
+    from engine.cpu_path import NumericPath
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 HALF_PRECISION_FAMILIES = frozenset({Family.SD, Family.UPSCALE})
@@ -34,10 +38,13 @@ class DeviceChoice:
     def is_gpu(self) -> bool:
         return self.device in ("cuda", "mps")
 
-    def info(self) -> DeviceInfo:
-        dtype = inference_dtype(self, Family.SD)
-        parts = [self.device.upper()] + ([self.name] if self.name else []) + [_SHORT[dtype]]
-        return DeviceInfo(self.device, str(dtype).removeprefix("torch."), " · ".join(parts))
+    def info(self, numerics: NumericPath | None = None) -> DeviceInfo:
+        """For the status bar: the device and the numeric path Stable Diffusion runs in."""
+        dtype = inference_dtype(self, Family.SD) if numerics is None else numerics.dtype
+        label = _SHORT[dtype] if numerics is None else numerics.label
+        parts = [self.device.upper()] + ([self.name] if self.name else []) + [label]
+        detail = numerics.reason if numerics is not None else ""
+        return DeviceInfo(self.device, dtype_name(dtype), " · ".join(parts), detail)
 
 
 def choose_device(preference: str = "auto") -> DeviceChoice:

@@ -44,7 +44,11 @@ _STUCK_WORKERS: list[LaneWorker] = []
 def default_runtime(client: LocalEngine) -> JobRunner:
     from engine.runtime import Runtime  # heavy: torch; runs on a lane's thread
 
-    return Runtime(store=lambda: client.gallery, device_preference=client.device_preference)
+    return Runtime(
+        store=lambda: client.gallery,
+        device_preference=client.device_preference,
+        precision=client.precision_preference,
+    )
 
 
 def stuck_workers() -> list[LaneWorker]:
@@ -73,6 +77,7 @@ class LocalEngine(QObject):
         device_preference: str = "auto",
         make_runtime: RuntimeFactory = default_runtime,
         parent: QObject | None = None,
+        precision_preference: str | None = None,
     ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
@@ -80,6 +85,7 @@ class LocalEngine(QObject):
         self._gallery = GalleryStore(Path(output_dir))
         self.catalogue = LocalCatalogue()
         self._device_preference = device_preference
+        self._precision_preference = precision_preference
         self._runtime = RuntimeHolder(lambda: make_runtime(self))
         self._jobs: dict[int, Job] = {}  # every job queued or running
         self._handles: dict[int, JobHandle] = {}
@@ -240,6 +246,23 @@ class LocalEngine(QObject):
             runtime = self._runtime.get()
             if not isinstance(runtime, StartFailure):
                 self._workers[Lane.INTERACTIVE].emit(runtime.set_device_preference(preference))
+
+        self._queues[Lane.INTERACTIVE].call_soon(switch)
+
+    @property
+    def precision_preference(self) -> str | None:
+        return self._precision_preference
+
+    def set_precision_preference(self, precision: str) -> None:
+        """ "auto", "fp32" or "bf16" from now on: the status bar hears of it at once."""
+        if precision == self._precision_preference:
+            return
+        self._precision_preference = precision
+
+        def switch() -> None:
+            runtime = self._runtime.get()
+            if not isinstance(runtime, StartFailure):
+                self._workers[Lane.INTERACTIVE].emit(runtime.set_precision_preference(precision))
 
         self._queues[Lane.INTERACTIVE].call_soon(switch)
 

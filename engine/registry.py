@@ -31,6 +31,7 @@ from engine.api.requests import REQUEST_TYPES, Request
 if TYPE_CHECKING:
     from engine.cache import ModelCache
     from engine.context import JobContext
+    from engine.cpu_path import NumericPath
     from engine.device import DeviceChoice
     from engine.hashing import HashService
 
@@ -44,6 +45,7 @@ class RunnerEnv:
     device: DeviceChoice
     cache: ModelCache
     hashes: HashService
+    numerics: NumericPath | None = None  # Stable Diffusion's path; None: the device's default
 
 
 class Runner(Protocol):

@@ -19,6 +19,7 @@ from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request
 from engine.cache import ModelCache
 from engine.context import JobContext
+from engine.cpu_path import NumericPath, numeric_path
 from engine.device import choose_device, memory_budget_bytes, release_cached_memory
 from engine.finishing import finish_images
 from engine.hashing import HashService
@@ -35,11 +36,13 @@ class Runtime:
         store: Callable[[], GalleryStore | None] = lambda: None,
         device_preference: str = "auto",
         hashes: HashService | None = None,
+        precision: str | None = None,
     ) -> None:
         self._store = store
         self._lock = threading.Lock()
         self.hashes = hashes if hashes is not None else HashService()
         self._runners: dict[tuple, object] = {}
+        self._precision = precision  # "auto", "fp32", "bf16"; None: engine.cpu_path's default
         self._use_device(device_preference)
 
     # ------------------------------------------------------------ device
@@ -50,10 +53,13 @@ class Runtime:
         self.cache = ModelCache(
             memory_budget_bytes(self.device), lambda: release_cached_memory(device)
         )
-        self.env = RunnerEnv(self.device, self.cache, self.hashes)
+        # On a CPU that could gain from bf16 this measures once per machine (cached).
+        self.numerics: NumericPath = numeric_path(self.device.is_gpu, self._precision)
+        log.info("numeric path: %s (%s)", self.numerics.label, self.numerics.reason)
+        self.env = RunnerEnv(self.device, self.cache, self.hashes, self.numerics)
 
     def device_info(self) -> DeviceInfo:
-        return self.device.info()
+        return self.device.info(self.numerics)
 
     def set_device_preference(self, preference: str) -> DeviceInfo:
         """Switch devices for the next jobs; jobs running now finish where they are."""
@@ -62,6 +68,11 @@ class Runtime:
             self.cache.clear()
             self._use_device(preference)
         return self.device_info()
+
+    def set_precision_preference(self, precision: str) -> DeviceInfo:
+        """ "auto", "fp32" or "bf16" for the next jobs; models are loaded again."""
+        self._precision = precision
+        return self.set_device_preference(self.device.requested)
 
     # ------------------------------------------------------------ jobs
 

@@ -41,10 +41,14 @@ def create_engine(settings: AppSettings, cluster: str | None = None) -> LocalEng
 
     address = chosen_address(cluster) or settings.cluster_address
     if not address:
-        return LocalEngine(settings.output_dir, settings.device)
+        return LocalEngine(
+            settings.output_dir, settings.device, precision_preference=settings.precision
+        )
     from engine.cluster.ray_engine import RayEngine
 
-    return RayEngine(settings.output_dir, address, settings.device)
+    return RayEngine(
+        settings.output_dir, address, settings.device, precision_preference=settings.precision
+    )
 
 
 def exit_now_if_engine_is_stuck(code: int) -> None:

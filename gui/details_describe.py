@@ -147,7 +147,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         else None,
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
         ("Model hash", short_hash(recipe)),
-        ("Device", f"{recipe['device']} · {recipe.get('dtype', '?')}")
+        ("Device", f"{recipe['device']} · {recipe.get('precision') or recipe.get('dtype', '?')}")
         if recipe.get("device")
         else None,
         ("Versions", versions(recipe)),

@@ -351,6 +351,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self) -> None:
         self.client.set_output_dir(self.settings.output_dir)
         self.client.set_device_preference(self.settings.device)
+        self.client.set_precision_preference(self.settings.precision)
         self.sources.apply(self.client.gallery)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)

@@ -80,6 +80,15 @@ class AppSettings:
         self._qs.setValue("cluster_address", value.strip())
 
     @property
+    def precision(self) -> str:
+        """Stable Diffusion's numbers: "auto" (bf16 where it is faster) or "fp32"."""
+        return str(self._qs.value("precision", "auto"))
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._qs.setValue("precision", value)
+
+    @property
     def last_model(self) -> str:
         return str(self._qs.value("last_model", ""))
 

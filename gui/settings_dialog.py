@@ -31,7 +31,11 @@ DEVICES = {
     "auto": "Automatic (CUDA, then Apple GPU, then CPU)",
     "cuda": "CUDA GPU (fp16)",
     "mps": "Apple GPU",
-    "cpu": "CPU (fp32)",
+    "cpu": "CPU",
+}
+PRECISIONS = {
+    "auto": "Fastest measured (bf16 on CPUs that compute it natively)",
+    "fp32": "Full precision (fp32): the same pixels on every CPU",
 }
 
 
@@ -82,6 +86,14 @@ class SettingsDialog(QDialog):
         for key, label in DEVICES.items():
             self.device.addItem(label, key)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.precision = QComboBox()
+        for key, label in PRECISIONS.items():
+            self.precision.addItem(label, key)
+        self.precision.setCurrentIndex(max(0, self.precision.findData(settings.precision)))
+        self.precision.setToolTip(
+            "Which numbers Stable Diffusion computes in. The status bar shows the path in "
+            "use and each picture's details record it."
+        )
         hint = QLabel(
             "Add an AUTOMATIC1111 or ComfyUI install (or its models folder, or any folder of "
             "model files): checkpoints (.safetensors, .ckpt), diffusers folders, LoRAs, VAEs, "
@@ -95,6 +107,7 @@ class SettingsDialog(QDialog):
         form.addRow("Models folders", models_box)
         form.addRow("", hint)
         form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
         self.engine = EngineChoice(settings.cluster_address)
         form.addRow("Engine", self.engine)
         buttons = QDialogButtonBox(
@@ -176,6 +189,7 @@ class SettingsDialog(QDialog):
             Path(self.models_dirs.item(i).text()) for i in range(self.models_dirs.count())
         ]
         self._settings.device = str(self.device.currentData())
+        self._settings.precision = str(self.precision.currentData())
         self._settings.cluster_address = self.engine.address()
         self._settings.sync()
 

@@ -31,6 +31,9 @@ class StatusBar(QStatusBar):
 
     def show_device(self, info: DeviceInfo) -> None:
         self.device_label.setText(info.description)
+        # Why this numeric path (measured, forced, no bf16 hardware): on hovering.
+        tip = "The device the engine computes on (Settings → Device, Precision)"
+        self.device_label.setToolTip(f"{tip}\n{info.detail}" if info.detail else tip)
 
     def foreground_job(self) -> JobState | None:
         """The job whose progress the bar shows: the newest running one, training last."""

@@ -18,6 +18,9 @@ _SANDBOX = tempfile.mkdtemp(prefix="latentstudio-tests-")
 os.environ.setdefault("LATENTSTUDIO_CACHE_DIR", os.path.join(_SANDBOX, "cache"))
 os.environ.setdefault("LATENTSTUDIO_CONFIG_DIR", os.path.join(_SANDBOX, "config"))
 os.environ.setdefault("LATENTSTUDIO_DATA_DIR", os.path.join(_SANDBOX, "data"))
+# Pixels compared with bare diffusers fp32 stay fp32 on a CPU where "auto" would pick bf16;
+# the bf16 path's own tests ask for it by name.
+os.environ.setdefault("LATENTSTUDIO_PRECISION", "fp32")
 
 import pytest  # noqa: E402
 

@@ -187,6 +187,9 @@ class ScriptedEngine(QObject):
     def set_device_preference(self, preference: str) -> None:
         pass
 
+    def set_precision_preference(self, precision: str) -> None:
+        pass
+
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppSettings:

@@ -37,6 +37,9 @@ class ManyStepsRunner:
     def set_device_preference(self, preference: str) -> DeviceInfo:
         return self.device_info()
 
+    def set_precision_preference(self, precision: str) -> DeviceInfo:
+        return self.device_info()
+
     def close(self) -> None:
         pass
 

@@ -78,6 +78,9 @@ class ScriptedRuntime:
         self.device = preference
         return self.device_info()
 
+    def set_precision_preference(self, precision: str) -> DeviceInfo:
+        return self.device_info()
+
     def run(self, request: Request, ctx: JobContext):
         if isinstance(request, TrainRequest):
             return self._train(request, ctx)

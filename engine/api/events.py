@@ -101,3 +101,4 @@ class DeviceInfo:
     device: str  # "cuda", "mps", "cpu"
     dtype: str  # the inference dtype of diffusion models there: "float16", "float32"
     description: str  # for the status bar: "CUDA · RTX 4090 · fp16"
+    detail: str = ""  # why that numeric path (the status bar's tooltip)

@@ -70,8 +70,9 @@ class RayEngine(LocalEngine):
         options: WorkerOptions | None = None,
         make_runtime: RuntimeFactory = default_runtime,
         parent: QObject | None = None,
+        precision_preference: str | None = None,  # this computer's lanes (Settings)
     ) -> None:
-        super().__init__(output_dir, device_preference, make_runtime, parent)
+        super().__init__(output_dir, device_preference, make_runtime, parent, precision_preference)
         self.address = address
         self._options = options or WorkerOptions()
         self._remote_event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)

@@ -29,7 +29,8 @@ from engine.api.requests import LatentWalkRequest, Txt2ImgRequest
 from engine.batch.xyz_runner import XyzPlotRunner
 from engine.cache import CacheKey, FileIdentity
 from engine.context import JobContext
-from engine.device import available_bytes, dtype_name, inference_dtype
+from engine.cpu_path import NumericPath
+from engine.device import available_bytes, dtype_name
 from engine.models.common.latent_paths import path_between
 from engine.models.sd.control import map_job  # noqa: F401  (registers its runner)
 from engine.models.sd.control.ip_adapter import applied_ip_adapters, check_ip_adapters
@@ -38,7 +39,8 @@ from engine.models.sd.embeddings import applied_embeddings
 from engine.models.sd.later_parts import refuse_later_parts
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
-from engine.models.sd.memory import activation_bytes, gigabytes
+from engine.models.sd.memory import activation_bytes, gigabytes, tiled_vae_bytes
+from engine.models.sd.numerics import apply_layout, sd_numerics, vae_tiling
 from engine.models.sd.pipeline_call import (
     Drawn,
     call_settings,
@@ -74,7 +76,8 @@ class LoadedSd:
 class SdTxt2ImgRunner:
     def __init__(self, env: RunnerEnv) -> None:
         self.env = env
-        self.dtype = inference_dtype(env.device, Family.SD)
+        self.numerics: NumericPath = sd_numerics(env)
+        self.dtype = self.numerics.dtype
         self.vae_slot = VaeSlot()
         self.tiny_slot = TinyVaeSlot()
 
@@ -87,7 +90,7 @@ class SdTxt2ImgRunner:
         model_hash = self.env.hashes.request(model.path, model.hash_files)
         key = self._key(model)
         loaded = self._load(key, model, ctx, self._total_steps(request))
-        self._check_memory(key, loaded, request)
+        tiled = self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
         ctx.report(0, self._total_steps(request))  # loading is over: step 1 is under way
         ctx.phase = "generating"
@@ -105,11 +108,14 @@ class SdTxt2ImgRunner:
             applied_loras(pipe, request.loras, model.family),
             applied_embeddings(pipe, request.embeddings),
             applied_ip_adapters(pipe, request.ip_adapters, model.family, self.env.cache),
+            vae_tiling(pipe, tiled),
         ):
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)
         info = self._info(model, loaded, request) | drawn.info
         info = _with_notes(info, tiny_info)
+        if tiled:
+            info["vae_tiling"] = True
         info.update(
             self._hash_info(self.env.hashes.wait(model_hash, lambda: ctx.control.cancelled))
         )
@@ -177,7 +183,8 @@ class SdTxt2ImgRunner:
 
     def _key(self, model: SdModel) -> CacheKey:
         identity = FileIdentity.of(model.path)
-        return CacheKey(Family.SD, identity, self.env.device.device, dtype_name(self.dtype))
+        numbers = dtype_name(self.dtype) + ("-channels-last" if self.numerics.channels_last else "")
+        return CacheKey(Family.SD, identity, self.env.device.device, numbers)
 
     def _load(self, key: CacheKey, model: SdModel, ctx: JobContext, steps: int) -> LoadedSd:
         device = self.env.device.device
@@ -186,27 +193,30 @@ class SdTxt2ImgRunner:
         ctx.phase = "loading the model"
 
         def load() -> LoadedSd:
-            pipe = load_sd_pipeline(model, device, self.dtype)
+            pipe = apply_layout(load_sd_pipeline(model, device, self.dtype), self.numerics)
             return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
 
         return self.env.cache.get(key, load)
 
-    def _check_memory(self, key: CacheKey, loaded: LoadedSd, request: Txt2ImgRequest) -> None:
-        """Refuse, before the first step, a job that cannot fit; free other models first."""
+    def _check_memory(self, key: CacheKey, loaded: LoadedSd, request: Txt2ImgRequest) -> bool:
+        """Refuse, before the first step, a job that cannot fit; free other models first.
+        True: it fits only with the VAE decoding in tiles (then it does)."""
         size = largest_size(request)
-        need = activation_bytes(
-            loaded.pipe, size.width, size.height, request.batch_size, self.dtype
-        )
+        args = (loaded.pipe, size.width, size.height, request.batch_size, self.dtype)
+        need = activation_bytes(*args)
         if need <= available_bytes(self.env.device):
-            return
+            return False
         self.env.cache.keep_only({key})
         free = available_bytes(self.env.device)
-        if need > free:
-            raise OutOfMemory(
-                f"{size} with a batch of {request.batch_size} needs about "
-                f"{gigabytes(need)} of memory beyond the model, and {gigabytes(free)} is free. "
-                "Choose a smaller width/height or batch size, or close other programs."
-            )
+        if need <= free:
+            return False
+        if tiled_vae_bytes(*args) <= free:
+            return True  # tiles change the pixels a little: only where the whole would not fit
+        raise OutOfMemory(
+            f"{size} with a batch of {request.batch_size} needs about "
+            f"{gigabytes(need)} of memory beyond the model, and {gigabytes(free)} is free. "
+            "Choose a smaller width/height or batch size, or close other programs."
+        )
 
     @staticmethod
     def _scheduler(loaded: LoadedSd, sampling: Sampling, prediction: str = "") -> Any:
@@ -228,6 +238,8 @@ class SdTxt2ImgRunner:
             "sampler": request.sampling.sampler or loaded.scheduler_class.__name__,
             "device": self.env.device.device,
             "dtype": dtype_name(self.dtype),
+            "precision": self.numerics.precision,
+            **({"channels_last": True} if self.numerics.channels_last else {}),
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
             "family": Family.SD.value,
