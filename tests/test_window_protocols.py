@@ -34,6 +34,10 @@ def conforms(value: object, hint: object) -> bool:
     if get_origin(hint) is list:
         (item,) = get_args(hint)
         return isinstance(value, list) and all(isinstance(v, item) for v in value)
+    if getattr(hint, "_is_protocol", False) and not getattr(hint, "_is_runtime_protocol", False):
+        # A protocol isinstance cannot check (the engine's): every member it names is there.
+        members = set(get_type_hints(hint)) | functions(hint)
+        return bool(members) and all(hasattr(value, name) for name in members)
     return isinstance(value, hint)
 
 
