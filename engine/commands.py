@@ -274,7 +274,7 @@ def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _upscale(args: argparse.Namespace) -> int:
-    from engine.cli import run_upscale
+    from engine.cli_upscale import run_upscale
 
     return run_upscale(args)
 

@@ -9,6 +9,10 @@ in the journal is not run again; a line changed since (another prompt, another s
 another key and is run. Each entry is appended and fsync'd once the job's pictures are
 saved; a crash between the two makes that one job again.
 
+A folder upscale (engine/batch/upscale_batch.py) keeps its journal here too: one per output
+folder and upscale settings, each entry keyed by an input file (its path, size and
+modification time) and those settings, so that a changed file or setting is made again.
+
 A journal that cannot be read (damaged, someone else's file, too large) is set aside
 with a sentence and the batch starts over.
 """
@@ -42,6 +46,23 @@ def request_key(request_data: object, line: int, index: int) -> str:
     """The hash that says a job is done: its line, its place in the line (a matrix makes
     several), and its whole request as plain data."""
     text = json.dumps([line, index, request_data], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def upscale_journal_path(out: Path, settings: object) -> Path:
+    """One journal per output folder and upscale settings (model, scale, tile): another
+    setting is another batch."""
+    text = json.dumps(["upscale", settings], sort_keys=True, separators=(",", ":"))
+    return out / JOURNALS / f"upscale-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jsonl"
+
+
+def file_key(path: Path, settings: object) -> str:
+    """The hash that says an input file was upscaled with these settings: its resolved
+    path, size and modification time (an edited or replaced file is made again)."""
+    resolved = path.resolve()
+    stat = resolved.stat()
+    identity = [str(resolved), stat.st_size, stat.st_mtime_ns]
+    text = json.dumps(["upscale", identity, settings], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -1,0 +1,117 @@
+"""`upscale --model M IN... --out OUT`: every image of the inputs (files, or folders of
+images) upscaled into the gallery at OUT, as a batch.
+
+One JSON line per image written (with `source`, the input it was made from), and a
+progress line with the whole batch's ETA on stderr after each image. An image that
+cannot be used (unreadable, damaged, too large, gone) is reported by name with its
+sentence and the others go on. The batch journal in OUT/.batches (one per output folder
+and model, scale and tile) makes a stopped upscale resume where it stopped when the same
+command is run again: nothing is made twice, nothing is skipped; a changed file or
+setting is made again. Output names are the gallery's (a slug of the input's name, never
+one that exists). Exit: 0 all made; 1 some images failed (the rest made); 2 nothing
+could run (no image, a bad model or output folder: said at once); 130 stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.api.errors import BadInput, JobCancelled, UnreadableImage, UserFacingError
+from engine.api.kinds import Family
+from engine.api.parts import ModelRef
+from engine.batch.batch_journal import BatchJournal, upscale_journal_path
+from engine.batch.upscale_batch import BatchClock, UpscaleItem, UpscaleSettings, plan_upscale
+from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _report, _warn_about_device
+from engine.context import JobContext
+from engine.local_checks import check_local
+
+EXIT_SOME_FAILED = 1
+
+
+def run_upscale(args: argparse.Namespace) -> int:
+    from engine.store import check_output_folder
+
+    settings = UpscaleSettings(
+        ModelRef(Family.UPSCALE, args.model), args.scale, args.tile, args.allow_large
+    )
+    plan = plan_upscale([Path(p) for p in args.inputs], settings)
+    for path, why in plan.problems:
+        print(f"skipped: {path}: {why}", file=sys.stderr)
+    out = Path(args.out)
+    open_store = LazyGallery(out)
+    try:
+        if not plan.items:
+            raise BadInput("There is no image to upscale in what was given.")
+        first = settings.request(plan.items[0].path)
+        first.validate()  # before torch is imported: bad settings are refused at once…
+        check_local(first)  # …and so is a model that is not there
+        check_output_folder(out)
+        journal = BatchJournal(upscale_journal_path(out, settings.data()))
+        if journal.warning:
+            print(f"warning: {journal.warning}", file=sys.stderr)
+        clock = _run_batch(plan.items, settings, journal, open_store, args.device)
+    except UserFacingError as exc:  # StoreError included: the disk is full or gone
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (JobCancelled, KeyboardInterrupt):
+        print(
+            "Cancelled. Run the same command again to resume where the upscale stopped.",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
+    finally:
+        open_store.close()
+    failed = clock.failed + len(plan.problems)
+    if failed:
+        print(f"{clock.made} upscaled, {failed} failed.", file=sys.stderr)
+        return EXIT_SOME_FAILED if clock.made else EXIT_BAD_INPUT
+    return 0
+
+
+def _run_batch(
+    items: list[UpscaleItem],
+    settings: UpscaleSettings,
+    journal: BatchJournal,
+    open_store: LazyGallery,
+    device: str,
+) -> BatchClock:
+    """Run the items the journal does not list, one after the other, noting each."""
+    todo = [item for item in items if item.key not in journal.done]
+    clock = BatchClock(len(items), before=len(items) - len(todo))
+    if clock.made:
+        print(f"Resuming: {clock.made} of {len(items)} images were made before.", file=sys.stderr)
+    if not todo:
+        return clock
+    from engine.runtime import Runtime  # torch is imported here
+
+    runtime = Runtime(store=open_store, device_preference=device)
+    _warn_about_device(runtime, device)
+    try:
+        for item in todo:
+            path = _run_one(runtime, settings, item)
+            if path is not None:
+                journal.record(item.key, item.number, [path])
+            clock.ended(made=path is not None)
+            print(clock.line(), file=sys.stderr, flush=True)
+    finally:
+        runtime.close()
+    return clock
+
+
+def _run_one(runtime, settings: UpscaleSettings, item: UpscaleItem) -> str | None:
+    """The saved picture's path, or None with the image's sentence on stderr."""
+    context = JobContext(0, emit=_report, previews=False)
+    try:
+        outcome = runtime.run(settings.request(item.path), context)
+    except UnreadableImage as exc:  # damaged, not an image, too large, gone
+        print(f"skipped: {item.path}: {exc.message}", file=sys.stderr)
+        return None
+    image = outcome.images[0]
+    if image.save_error:  # the disk is full or gone: every next image would fail too
+        raise UserFacingError(image.save_error)
+    fields = {**json.loads(image.json_line()), "source": str(item.path)}
+    print(json.dumps(fields), flush=True)
+    return image.path
