@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.lab_panel = LabPanel(catalogue=client.catalogue)
         self.gallery_panel = GalleryPanel(client.gallery)
         self.upscale_panel = UpscalePanel(catalogue=client.catalogue)
+        self.upscale_panel.output_dir = lambda: self.settings.output_dir  # its batch journal
         self.modes: list[ModePanel] = [
             self.create_panel,
             self.lab_panel,

@@ -1,6 +1,9 @@
-"""The Upscale progress bar: how far the batch is, and which image runs with its ETA."""
+"""The Upscale progress bar: how far the batch is with the whole batch's ETA, and which
+image runs with its own."""
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
@@ -34,7 +37,9 @@ class BatchProgressMixin:
         self.progress_box.setVisible(batch.total > 0)
         self.progress.setRange(0, max(1, batch.total))
         self.progress.setValue(batch.ended)
-        self.progress.setFormat(batch.text())
+        left = batch.eta_s(time.monotonic())
+        whole = f" · about {format_duration(left)} left" if left is not None else ""
+        self.progress.setFormat(batch.text() + whole)
         running = entry is not None and batch.running
         self.progress_label.setVisible(running)
         if not running:

@@ -8,7 +8,8 @@ result, split by a divider.
 
 The panel is put together from mixins, one concept per module of gui/upscale/: the input
 list, the model picker, the run settings (scale, tile, saved state), the compare view's
-images, the batch's progress and the "too large" question. The panel itself builds the
+images, the batch's progress, the batch's journal (a stopped folder upscale resumes) and
+the "too large" question. The panel itself builds the
 layout and the requests, and routes its jobs' events (listen, reopen,
 job_finished) in one place.
 """
@@ -47,6 +48,7 @@ from gui.upscale.batch_progress import BatchProgressMixin
 from gui.upscale.factor import below_own, refusal
 from gui.upscale.input_list import InputsMixin
 from gui.upscale.model_picker import ModelPickerMixin
+from gui.upscale.resume import ResumeMixin
 from gui.upscale.rows import FAILED_COLOUR, THUMB, PathRole
 from gui.upscale.run_settings import RunSettingsMixin
 from gui.upscale.shown_images import ShownImagesMixin
@@ -61,6 +63,7 @@ class UpscalePanel(
     ShownImagesMixin,
     BatchProgressMixin,
     TooLargeMixin,
+    ResumeMixin,
     QWidget,
     ModePanel,
 ):
@@ -91,6 +94,7 @@ class UpscalePanel(
         # What opening a user's upscaler file said: (architecture, factor), or why it
         # cannot be used. Keyed by path; asked once per file and session.
         self._described: dict[str, tuple[str, int] | str] = {}
+        self._init_resume()
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Images</b>"))
@@ -164,14 +168,15 @@ class UpscalePanel(
         return self._request_for(entry)
 
     def build_requests(self) -> list[Request]:
-        """One job per image not already queued or running."""
+        """One job per image not already queued or running, and not upscaled before with
+        these settings into this output folder (the batch's journal)."""
         entries = self.inputs.to_submit()
         if not entries:
             if self.inputs.entries:
                 raise BadInput("Every image in the list is already being upscaled.")
             return [self.build_request()]  # says what to do
         self._follow = True
-        return [self._request_for(e) for e in entries]
+        return list(self._not_made_before(entries, self._request_for))
 
     def _request_for(self, entry: UpscaleEntry) -> UpscaleRequest:
         model = self.model
@@ -262,6 +267,8 @@ class UpscalePanel(
         if not isinstance(outcome, ImagesOutcome):
             return
         entry = self.inputs.get(request.image.path)
+        if outcome.images and outcome.images[0].path:  # made, even if its row was removed
+            self._record_made(request, outcome.images[0].path)
         if entry is not None and outcome.images:
             image = outcome.images[0]
             notes = image.info.get("notes") or []
@@ -300,3 +307,4 @@ class UpscalePanel(
 
     def close_loader(self) -> None:
         self.loader.close()
+        self.wait_for_journal()

@@ -7,6 +7,7 @@ Upscale again mid-way adds to it, so "7 of 12" keeps meaning what the user expec
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -135,20 +136,29 @@ class UpscaleInputs:
 
 @dataclass
 class BatchProgress:
-    """Jobs of the current batch: started, ended, failed."""
+    """Jobs of the current batch: started, ended, failed, and since when (for its ETA)."""
 
     total: int = 0
     ended: int = 0
     failed: int = 0
+    started: float = 0.0  # time.monotonic() when the batch's first job was submitted
 
     @property
     def running(self) -> bool:
         return self.ended < self.total
 
-    def submitted(self) -> None:
+    def submitted(self, now: float | None = None) -> None:
         if not self.running:  # the last batch is over: this job starts a new one
             self.total = self.ended = self.failed = 0
+            self.started = time.monotonic() if now is None else now
         self.total += 1
+
+    def eta_s(self, now: float) -> float | None:
+        """The whole batch's time left: its time per ended job so far, times the jobs
+        left; None before the first job ends, and once the batch is over."""
+        if not self.ended or not self.running:
+            return None
+        return (now - self.started) / self.ended * (self.total - self.ended)
 
     def job_ended(self, failed: bool) -> None:
         self.ended = min(self.total, self.ended + 1)
