@@ -8,8 +8,13 @@ sentence and the others go on. The batch journal in OUT/.batches (one per output
 and model, scale and tile) makes a stopped upscale resume where it stopped when the same
 command is run again: nothing is made twice, nothing is skipped; a changed file or
 setting is made again. Output names are the gallery's (a slug of the input's name, never
-one that exists). Exit: 0 all made; 1 some images failed (the rest made); 2 nothing
-could run (no image, a bad model or output folder: said at once); 130 stopped.
+one that exists). With --cluster ADDRESS (or LATENTSTUDIO_CLUSTER) the images fan out
+over the Ray cluster's workers as a prompt batch's jobs do (engine.cluster.batch: each
+image is sent once, its result saved here as it arrives, journalled in the order they
+end), so a batch stopped on the cluster resumes here, and the other way round.
+
+Exit: 0 all made; 1 some images failed (the rest made); 2 nothing could run (no image, a
+bad model or output folder: said at once); 130 stopped.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ def run_upscale(args: argparse.Namespace) -> int:
         journal = BatchJournal(upscale_journal_path(out, settings.data()))
         if journal.warning:
             print(f"warning: {journal.warning}", file=sys.stderr)
-        clock = _run_batch(plan.items, settings, journal, open_store, args.device)
+        clock = _run_batch(plan.items, settings, journal, open_store, args)
     except UserFacingError as exc:  # StoreError included: the disk is full or gone
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -76,19 +81,24 @@ def _run_batch(
     settings: UpscaleSettings,
     journal: BatchJournal,
     open_store: LazyGallery,
-    device: str,
+    args: argparse.Namespace,
 ) -> BatchClock:
     """Run the items the journal does not list, one after the other, noting each."""
+    from engine.cluster.connect import chosen_address
+
     todo = [item for item in items if item.key not in journal.done]
     clock = BatchClock(len(items), before=len(items) - len(todo))
     if clock.made:
         print(f"Resuming: {clock.made} of {len(items)} images were made before.", file=sys.stderr)
     if not todo:
         return clock
+    if address := chosen_address(getattr(args, "cluster", None)):  # or LATENTSTUDIO_CLUSTER
+        _run_on_cluster(todo, settings, journal, clock, args, address)
+        return clock
     from engine.runtime import Runtime  # torch is imported here
 
-    runtime = Runtime(store=open_store, device_preference=device)
-    _warn_about_device(runtime, device)
+    runtime = Runtime(store=open_store, device_preference=args.device)
+    _warn_about_device(runtime, args.device)
     try:
         for item in todo:
             path = _run_one(runtime, settings, item)
@@ -101,6 +111,34 @@ def _run_batch(
     return clock
 
 
+def _run_on_cluster(
+    todo: list[UpscaleItem],
+    settings: UpscaleSettings,
+    journal: BatchJournal,
+    clock: BatchClock,
+    args: argparse.Namespace,
+    address: str,
+) -> None:
+    """Every image at once on the cluster; each noted as it ends, in the order they end.
+    An image a worker could not use is reported by name, as here."""
+    from engine.api.events import Cancelled, Failed
+    from engine.cluster.batch import endings_on_cluster
+
+    requests = [settings.request(item.path) for item in todo]
+    for index, event in endings_on_cluster(requests, address, args):
+        item = todo[index]
+        if isinstance(event, Cancelled):
+            raise KeyboardInterrupt
+        path = None
+        if isinstance(event, Failed):
+            print(f"skipped: {item.path}: {event.message}", file=sys.stderr)
+        else:
+            path = _printed(event.outcome, item)
+            journal.record(item.key, item.number, [path])
+        clock.ended(made=path is not None)
+        print(clock.line(), file=sys.stderr, flush=True)
+
+
 def _run_one(runtime, settings: UpscaleSettings, item: UpscaleItem) -> str | None:
     """The saved picture's path, or None with the image's sentence on stderr."""
     context = JobContext(0, emit=_report, previews=False)
@@ -109,6 +147,11 @@ def _run_one(runtime, settings: UpscaleSettings, item: UpscaleItem) -> str | Non
     except UnreadableImage as exc:  # damaged, not an image, too large, gone
         print(f"skipped: {item.path}: {exc.message}", file=sys.stderr)
         return None
+    return _printed(outcome, item)
+
+
+def _printed(outcome, item: UpscaleItem) -> str:
+    """The saved picture's JSON line printed; its path."""
     image = outcome.images[0]
     if image.save_error:  # the disk is full or gone: every next image would fail too
         raise UserFacingError(image.save_error)

@@ -269,6 +269,13 @@ def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-large", action="store_true", help="upscale images over 40 megapixels"
     )
     parser.add_argument("inputs", nargs="+", metavar="IN", help="images or folders of images")
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="upscale on a Ray cluster's workers: ray://HOST:10001, HOST:6379 on a node, or "
+        "'local' (default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
+    )
     out_argument(parser)
     device_argument(parser)
 

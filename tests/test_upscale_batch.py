@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,49 @@ def test_the_batch_clock_counts_failures_and_times_the_rest():
     # 6 s an image this run; 4 images left.
     assert (clock.made, clock.failed, clock.left, clock.eta_s()) == (5, 1, 4, 24.0)
     assert clock.line() == "upscale: 5/10 images, 1 failed, about 24 s left"
+
+
+def test_on_a_cluster_the_images_fan_out_and_are_journalled_as_they_end(
+    tmp_path, capsys, monkeypatch, folder
+):
+    """--cluster hands every image at once to engine.cluster.batch (faked here: the Ray
+    side is tested in tests/test_cluster_*.py) and takes the endings in the order they
+    come; what it made is in the journal a local run reads."""
+    from engine.api.errors import UserFacingError
+    from engine.api.events import Failed, Finished
+    from engine.cli import LazyGallery
+    from engine.context import JobContext
+    from engine.runtime import Runtime
+
+    sent = {}
+
+    def endings_on_cluster(requests, address, args):
+        sent.update(address=address, images=[Path(r.image.path).name for r in requests])
+        store = LazyGallery(Path(args.out))
+        runtime = Runtime(store=store, device_preference="cpu")
+        try:
+            for index in reversed(range(len(requests))):  # the last to go ends first
+                try:
+                    outcome = runtime.run(requests[index], JobContext(index + 1, previews=False))
+                except UserFacingError as exc:
+                    yield index, Failed(index + 1, exc.message, exc.kind)
+                else:
+                    yield index, Finished(index + 1, outcome)
+        finally:
+            runtime.close()
+            store.close()
+
+    fake = type(sys)("engine.cluster.batch")
+    fake.endings_on_cluster = endings_on_cluster
+    monkeypatch.setitem(sys.modules, "engine.cluster.batch", fake)
+    out = tmp_path / "out"
+    more = ["--scale", "2", "--cluster", "ray://gpu-box:10001"]
+    code, lines, err = upscale(capsys, "lanczos", folder, out=out, more=more)
+    assert code == 1 and "c.png could not be read: it looks damaged" in err
+    assert sent == {"address": "ray://gpu-box:10001", "images": [f"{n}.png" for n in "abcdef"]}
+    assert [Path(x["source"]).name for x in lines] == ["f.png", "e.png", "d.png", "b.png", "a.png"]
+    assert "upscale: 5/6 images, 1 failed" in err
+
+    code, again, err = upscale(capsys, "lanczos", folder, out=out, more=["--scale", "2"])
+    assert (code, again) == (1, []) and "Resuming: 5 of 6 images were made before." in err
+    assert len(pictures(out)) == 5
