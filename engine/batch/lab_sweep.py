@@ -106,9 +106,10 @@ def run_sweep(
     """Every run the journal does not list as done, then each measured. Stop (`control`)
     ends the run at its step, its checkpoint written, and raises JobCancelled."""
     results = []
-    ctx = JobContext(0, emit=emit, control=control or JobControl(), previews=False)
+    control = control or JobControl()
     for run in runs:
         log(f"sweep: run {run.index + 1}/{len(runs)}, {sweep.name}={value_word(run.value)}")
+        ctx = JobContext(0, emit=emit, control=control, previews=False)  # its own clock
         result = _train(run, sweep.name, journal, runtime, ctx)
         if measure:
             result.measured = measure_model(runtime, run.request, Path(result.path))
@@ -131,7 +132,6 @@ def _train(
         request, how = replace(request, resume_from=str(state_path(run.output))), "resumed"
     else:
         journal.record_started(run.key, run.index)
-    ctx.restart_clock()  # each run's ETA is its own
     outcome = runtime.run(request, ctx)
     assert isinstance(outcome, ModelOutcome)
     if outcome.stopped_early:
