@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Any, Protocol
 
 from engine.api import families, untrusted_json
 from engine.api.errors import JobCancelled
@@ -87,8 +89,10 @@ def plan_runs(request: TrainRequest, sweep: Sweep, folder: Path, base: str) -> l
     return runs
 
 
-class Runtime:  # the part of engine.runtime.Runtime a sweep uses (typing only)
-    def run(self, request, ctx: JobContext): ...
+class Runtime(Protocol):
+    """The part of engine.runtime.Runtime a sweep uses."""
+
+    def run(self, request: Any, ctx: JobContext) -> Any: ...
 
 
 def run_sweep(
@@ -108,14 +112,18 @@ def run_sweep(
     results = []
     control = control or JobControl()
     for run in runs:
-        log(f"sweep: run {run.index + 1}/{len(runs)}, {sweep.name}={value_word(run.value)}")
+        said = f"sweep: run {run.index + 1}/{len(runs)}, {sweep.name}={value_word(run.value)}"
         ctx = JobContext(0, emit=emit, control=control, previews=False)  # its own clock
-        result = _train(run, sweep.name, journal, runtime, ctx)
+        result = _train(run, sweep.name, journal, runtime, ctx, partial(_tell, log, said))
         if measure:
             result.measured = measure_model(runtime, run.request, Path(result.path))
         results.append(result)
         on_result(result)
     return results
+
+
+def _tell(log: Callable[[str], None], said: str, how: str) -> None:
+    log(said + how)
 
 
 def _train(
@@ -124,13 +132,17 @@ def _train(
     journal: BatchJournal,
     runtime: Runtime,
     ctx: JobContext,
+    log: Callable[[str], None],
 ) -> RunResult:
     if run.key in journal.done and run.output.is_file():
+        log(": done before")
         return _done_before(run, name)
     request, how = run.request, "trained"
     if run.key in journal.started and state_path(run.output).is_file():
         request, how = replace(request, resume_from=str(state_path(run.output))), "resumed"
+        log(": continues from its checkpoint")
     else:
+        log("")
         journal.record_started(run.key, run.index)
     outcome = runtime.run(request, ctx)
     assert isinstance(outcome, ModelOutcome)
