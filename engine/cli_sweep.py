@@ -62,7 +62,7 @@ def run_sweep_command(args: argparse.Namespace, build_request) -> int:
         args.name = args.name or f"{args.model}-{data}-sweep"
         check_model_name(args.name)
         request = build_request(args)
-        runs = plan_runs(request, sweep, Path(args.out), args.name)
+        runs = plan_runs(request, sweep, Path(args.out).resolve(), args.name)
         for run in runs:
             run.request.validate()  # a run's name too long, a value refused: before torch
     except UserFacingError as exc:

@@ -120,7 +120,9 @@ def run_name(base: str, name: str, value: Number) -> str:
     return f"{base}-{name}-{value_word(value)}"
 
 
-def swept_request(request: TrainRequest, name: str, value: Number, folder: Path, base: str):
+def swept_request(
+    request: TrainRequest, name: str, value: Number, folder: Path, base: str
+) -> TrainRequest:
     """`request` with `name` set to `value`, saved as run_name(...) in `folder`."""
     output = str(Path(folder) / f"{run_name(base, name, value)}.safetensors")
     if name in GENERIC:
@@ -130,6 +132,8 @@ def swept_request(request: TrainRequest, name: str, value: Number, folder: Path,
     return replace(request, settings=(*others, (name, exact_word(value))), output=output)
 
 
-def sweep_requests(request: TrainRequest, sweep: Sweep, folder: Path, base: str) -> list:
+def sweep_requests(
+    request: TrainRequest, sweep: Sweep, folder: Path, base: str
+) -> list[TrainRequest]:
     """One training request per value, in the sweep's order."""
     return [swept_request(request, sweep.name, v, folder, base) for v in sweep.values]
