@@ -19,6 +19,7 @@ from engine.api.requests import Request, TrainRequest
 from engine.api.train_settings import parse_pairs
 from engine.cli_args import device_argument
 from engine.cli_job import job
+from engine.cli_sweep import run_sweep_command, sweep_arguments
 
 BUNDLED_DATA = ("digits", "shapes", "emoji")
 
@@ -50,7 +51,15 @@ def train_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="folder for the model (default: the app's models folder, where the Lab lists it)",
     )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=500,
+        metavar="STEPS",
+        help="steps between checkpoints a stopped training continues from (default 500)",
+    )
     device_argument(parser)
+    sweep_arguments(parser)
 
 
 def _train_request(args: argparse.Namespace) -> Request:
@@ -75,6 +84,8 @@ def _train_request(args: argparse.Namespace) -> Request:
 def train(args: argparse.Namespace) -> int:
     # Without --out, models go where the Lab lists trained models.
     args.out = args.out.strip() or str(user_models_dir())
+    if args.sweep is not None:
+        return run_sweep_command(args, _train_request)
     return job(_train_request)(args)
 
 
@@ -99,5 +110,9 @@ def _training(args: argparse.Namespace) -> Training:
         if value is not None:
             limit.check(value)
     return Training(
-        args.steps or 0, args.batch or 0, args.lr or 0.0, args.seed, checkpoint_every=500
+        args.steps or 0,
+        args.batch or 0,
+        args.lr or 0.0,
+        args.seed,
+        checkpoint_every=args.checkpoint_every,
     )

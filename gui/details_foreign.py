@@ -7,7 +7,6 @@ every other tool's picture is shown from engine.store.foreign's ForeignRead.
 
 from __future__ import annotations
 
-from engine.store.a1111 import format_number, format_parameters
 from engine.store.foreign import ForeignRead
 from gui.picture_info import PictureInfo, tool_title
 
@@ -88,45 +87,3 @@ def _cut(value: str) -> str:
 
 def _text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-# (field, A1111 key) of the settings line, in A1111's order.
-A1111_KEYS = (
-    ("steps", "Steps"),
-    ("sampler", "Sampler"),
-    ("scheduler", "Schedule type"),
-    ("cfg_scale", "CFG scale"),
-    ("seed", "Seed"),
-    ("size", "Size"),
-    ("model_hash", "Model hash"),
-    ("model", "Model"),
-    ("vae", "VAE"),
-    ("denoising_strength", "Denoising strength"),
-    ("clip_skip", "Clip skip"),
-)
-
-
-def a1111_text(read: ForeignRead) -> str:
-    """What was read, as A1111 `parameters` text (Copy parameters; other sites read it):
-    the mapped fields only, LoRAs as <lora:name:weight> in the prompt, as A1111 writes."""
-    if read.error or not read.fields:
-        return ""
-    fields = dict(read.fields)
-    if fields.get("width") and fields.get("height"):
-        fields["size"] = f"{fields['width']}x{fields['height']}"
-    loras = " ".join(f"<lora:{_stem(x.name)}:{x.weight:g}>" for x in read.loras)
-    prompt = " ".join(p for p in (str(fields.get("prompt", "")), loras) if p)
-    params = [
-        (key, format_number(value) if isinstance(value, int | float) else value)
-        for field, key in A1111_KEYS
-        if (value := fields.get(field)) not in (None, "")
-    ]
-    return format_parameters(prompt, str(fields.get("negative_prompt", "")), params)
-
-
-def _stem(name: str) -> str:
-    """A LoRA's name as A1111 prompts name it: without its file's extension."""
-    for suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name

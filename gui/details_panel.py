@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 from engine.api.requests import SampleRequest, Txt2ImgRequest
 from engine.store import ImageMetadata
 from engine.store.foreign import ForeignRead
+from engine.store.foreign.as_a1111 import as_a1111_text
 from engine.store.marks import Marks
 from gui.details_describe import describe as describe  # re-exported: callers import it here
 from gui.details_describe import describe_picture
-from gui.details_foreign import NOT_MAPPED, a1111_text, unmapped_tip
+from gui.details_foreign import NOT_MAPPED, unmapped_tip
 from gui.details_lineage import LineageRow
 from gui.details_marks import keep_focus, marks_control
 from gui.details_rows import marks_rows
@@ -194,7 +195,7 @@ class DetailsPanel(QWidget):
         """The A1111 text: the picture's own, else one written from what was read."""
         if self.meta is not None and self.meta.parameters_text:
             return self.meta.parameters_text
-        return a1111_text(self.foreign) if self.meta is not None and self.foreign else ""
+        return (as_a1111_text(self.foreign) or "") if self.meta is not None and self.foreign else ""
 
     def seed(self) -> int | None:
         if self.meta is not None and self.meta.seed is not None:

@@ -52,6 +52,7 @@ from gui.quality_line import quality_text, quality_warning
 from gui.sample_options_form import SampleOptionsForm
 from gui.seed_edit import SeedEdit
 from gui.train_panel import TrainPanel
+from gui.train_sweep import start_sweep
 from gui.viewmodels.lab import LabViewModel
 from gui.widgets import double_spin_box, spin_box
 
@@ -283,19 +284,27 @@ class LabPanel(QWidget, ModePanel):
             self.select_sample(None)
 
     def _start_training(self) -> None:
+        if self.train.sweep.active:
+            start_sweep(self)
+            return
         handle = self.send(self.train.build_request())
         if handle is None:
             return
         train = self.train
         train.started()
+        self.follow(handle)
+        handle.finished.connect(self._trained)
+        handle.failed.connect(lambda message, _kind: train.ended(message))
+        handle.cancelled.connect(lambda: train.ended("Cancelled."))
+
+    def follow(self, handle: JobHandle) -> None:
+        """The Train tab shows a training's progress, losses and samples."""
+        train = self.train
         handle.metrics.connect(train.metrics)
         handle.progress.connect(train.progress_event)
         handle.frames.connect(lambda frames: train.preview.show_samples(frames.frames))
         handle.paused.connect(lambda: train.set_running(True, paused=True))
         handle.resumed.connect(lambda: train.set_running(True, paused=False))
-        handle.finished.connect(self._trained)
-        handle.failed.connect(lambda message, _kind: train.ended(message))
-        handle.cancelled.connect(lambda: train.ended("Cancelled."))
 
     def _trained(self, outcome: ModelOutcome) -> None:
         how = "Stopped at" if outcome.stopped_early else "Finished:"

@@ -2,8 +2,8 @@
 
 The query text stays the single truth: a widget adds, replaces or removes its token
 (`stars:>=3`, `board:"my picks"`), the text is saved and searched as typed, and typing a
-token moves the widget. Terms are split by engine.store.query's rules: spaces separate,
-a quote runs to the next quote, `-` negates. Negated filters are the user's own: the
+token moves the widget. Terms are split by engine.store.query's own splitter: spaces
+separate, a quote runs to the next quote, `-` negates. Negated filters are the user's own: the
 widgets neither show nor touch them.
 """
 
@@ -12,12 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# The query language's filter names (engine/store/query.py); `starred` also stands alone.
-FILTER_KEYS = frozenset(
-    {"model", "sampler", "seed", "stars", "starred", "board", "mode"}
-    | {"size", "after", "before", "tool"}
-)
-_KEY = re.compile(r"([A-Za-z]+):")
+from engine.store.query import Term, split_terms
+
 _STARS = re.compile(r"(>=|<=|=|>|<)?([0-5])")
 
 
@@ -31,33 +27,15 @@ class Token:
 
 
 def tokens(text: str) -> list[Token]:
-    """The terms of `text`, where they are in it."""
-    found: list[Token] = []
-    at = 0
-    while at < len(text):
-        if text[at].isspace():
-            at += 1
-            continue
-        start = at
-        negated = text[at] == "-" and at + 1 < len(text) and not text[at + 1].isspace()
-        at += negated
-        key = ""
-        match = _KEY.match(text, at)
-        if match and match.group(1).lower() in FILTER_KEYS:
-            key, at = match.group(1).lower(), match.end()
-        if at < len(text) and text[at] == '"':
-            close = text.find('"', at + 1)
-            close = len(text) if close < 0 else close
-            value, at = text[at + 1 : close], close + 1
-        else:
-            end = at
-            while end < len(text) and not text[end].isspace():
-                end += 1
-            value, at = text[at:end], end
-            if not key and value.lower() == "starred":
-                key, value = "starred", ""
-        found.append(Token(start, min(at, len(text)), negated, key, value))
-    return found
+    """The terms of `text`, where they are in it, as the search itself splits them."""
+    return [_token(term) for term in split_terms(text)]
+
+
+def _token(term: Term) -> Token:
+    key, value = term.key, term.value
+    if not key and not term.phrase and value.lower() == "starred":
+        key, value = "starred", ""  # the bare word is the filter `stars:>=1`
+    return Token(term.start, term.end, term.negated, key, value)
 
 
 def value_of(text: str, key: str) -> str | None:

@@ -38,6 +38,7 @@ from gui.folder_survey import FolderSurveyor
 from gui.start_folders import Purpose, start_folder
 from gui.train_preview import TrainPreview
 from gui.train_settings_form import TrainSettingsForm
+from gui.train_sweep import SweepBox
 from gui.widgets import spin_box
 
 DATASETS = (
@@ -90,6 +91,7 @@ class TrainPanel(QWidget):
         self.learning_rate.setSpecialValueText("preset")
         self.seed = spin_box(limits.SEED, 0)
         self.family_settings = TrainSettingsForm()  # a family's own (a GMM's covariance)
+        self.sweep = SweepBox()  # one setting over a range: a training per value
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button = QPushButton("Pause")
@@ -129,6 +131,7 @@ class TrainPanel(QWidget):
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Seed", self.seed)
         form.addRow(self.family_settings)
+        form.addRow(self.sweep)
         form.addRow("Device", self.device)
         controls = QHBoxLayout()
         controls.addWidget(self.pause_button)
@@ -262,6 +265,7 @@ class TrainPanel(QWidget):
             self.learning_rate,
             self.seed,
             self.family_settings,
+            self.sweep,
         ):
             control.setEnabled(not running and not resuming)
         self.steps.setEnabled(not running)
@@ -338,6 +342,7 @@ class TrainPanel(QWidget):
         spec = spec_of(Family(self.family.currentData()))
         self._offer_data(spec)
         self.family_settings.set_settings_class(spec.train_settings)
+        self.sweep.set_family(spec.id)
         key = self.data.currentData()
         if key != FOLDER:  # the dialog's item is only ever current while it is open
             self._data_before = key

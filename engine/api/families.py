@@ -91,6 +91,9 @@ class FamilySpec:
     # The class of its presets' settings, when a training request may set them by name
     # (`--set rank=8`, the Train tab's controls): a torch-free dataclass with a `check`.
     train_settings: type | None = None
+    # Its training takes a batch size and a learning rate (EM, which sees every image
+    # each step and has no gradient, does not): what a Lab sweep may vary.
+    batched: bool = True
     sample_options: type[SampleOptions] | None = None  # the options its samples take
     explore_tools: tuple[str, ...] = ()  # ids of EXPLORE_TOOLS, in the order shown
     # It finds the latent code of any picture (a flow exactly, a VAE by its encoder):

@@ -13,6 +13,10 @@ A folder upscale (engine/batch/upscale_batch.py) keeps its journal here too: one
 folder and upscale settings, each entry keyed by an input file (its path, size and
 modification time) and those settings, so that a changed file or setting is made again.
 
+A Lab sweep (engine.batch.lab_sweep) keeps one too, with the same entries, and one more
+kind: `"started": true` when a training run begins, so that a run stopped halfway
+continues from its checkpoint while a file the journal never saw begin is not trusted.
+
 A journal that cannot be read (damaged, someone else's file, too large) is set aside
 with a sentence and the batch starts over.
 """
@@ -37,8 +41,18 @@ _KEY = re.compile(r"[0-9a-f]{64}")
 
 def journal_path(out: Path, batch_file: Path) -> Path:
     """One journal per batch file (by its full path) and output folder."""
-    where = hashlib.sha256(str(batch_file.resolve()).encode()).hexdigest()[:12]
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", batch_file.stem)[:40] or "batch"
+    return _journal_file(out, batch_file.stem, str(batch_file.resolve()))
+
+
+def sweep_journal_path(out: Path, run_base: str, setting: str) -> Path:
+    """One journal per Lab sweep: its runs' base name and the setting it varies (a
+    sweep widened later keeps the runs it made)."""
+    return _journal_file(out, f"sweep-{run_base}-{setting}", f"sweep\n{run_base}\n{setting}")
+
+
+def _journal_file(out: Path, stem: str, identity: str) -> Path:
+    where = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", stem)[:40] or "batch"
     return out / JOURNALS / f"{name}-{where}.jsonl"
 
 
@@ -53,7 +67,7 @@ def upscale_journal_path(out: Path, settings: object) -> Path:
     """One journal per output folder and upscale settings (model, scale, tile): another
     setting is another batch."""
     text = json.dumps(["upscale", settings], sort_keys=True, separators=(",", ":"))
-    return out / JOURNALS / f"upscale-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jsonl"
+    return _journal_file(out, "upscale", text)
 
 
 def file_key(path: Path, settings: object) -> str:
@@ -71,6 +85,7 @@ class BatchJournal:
         self.path = path
         self.batch_seed = random_seed()
         self.done: set[str] = set()
+        self.started: set[str] = set()  # jobs begun, not done: a sweep's run resumes
         self.warning = ""  # a sentence when an unreadable journal was set aside
         self._started = False
         if path.exists() or path.is_symlink():
@@ -78,14 +93,22 @@ class BatchJournal:
 
     def record(self, key: str, line: int, paths: list[str]) -> None:
         """Note one job as done, durably, before the next one starts."""
+        self._append({"line": line, "key": key, "paths": paths})
+        self.done.add(key)
+
+    def record_started(self, key: str, line: int) -> None:
+        """Note a job as begun (a Lab sweep's training, whose checkpoints may then be
+        continued): only a run the journal saw begin is resumed from the file it names."""
+        self._append({"line": line, "key": key, "started": True})
+        self.started.add(key)
+
+    def _append(self, entry: dict) -> None:
         if not self._started:
             self._start()
-        entry = json.dumps({"line": line, "key": key, "paths": paths}) + "\n"
         with open(self.path, "a", encoding="utf-8") as file:
-            file.write(entry)
+            file.write(json.dumps(entry) + "\n")
             file.flush()
             os.fsync(file.fileno())
-        self.done.add(key)
 
     def _start(self) -> None:
         """Write the header (the batch seed) the first time something is done: a batch
@@ -107,7 +130,10 @@ class BatchJournal:
             self._set_aside(str(exc))
             return
         self._started = True
-        self.done = {key for line in lines[1:] if (key := _entry_key(line))}
+        for line in lines[1:]:
+            if entry := _entry(line):
+                key, started = entry
+                (self.started if started else self.done).add(key)
 
     def _set_aside(self, why: str) -> None:
         aside = self.path.with_name(self.path.name + ".unreadable")
@@ -132,11 +158,14 @@ def _header_seed(line: str) -> int:
     return seed
 
 
-def _entry_key(line: str) -> str | None:
-    """An entry's key; None for a line that is not one (a line cut short by a crash)."""
+def _entry(line: str) -> tuple[str, bool] | None:
+    """An entry's key, and whether it says begun (not done); None for a line that is not
+    one (a line cut short by a crash)."""
     try:
         entry = untrusted_json.loads(line)
     except ValueError:
         return None
     key = entry.get("key") if isinstance(entry, dict) else None
-    return key if isinstance(key, str) and _KEY.fullmatch(key) else None
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        return None
+    return key, entry.get("started") is True

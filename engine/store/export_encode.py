@@ -23,13 +23,11 @@ from typing import Any
 
 from PIL import Image, ImageOps, PngImagePlugin
 
-from engine.store import a1111
 from engine.store.foreign import read_texts
 from engine.store.foreign.a1111_text import is_a1111_text
-from engine.store.foreign.as_a1111 import a1111_params
+from engine.store.foreign.as_a1111 import as_a1111_text
 from engine.store.foreign.exif_text import EXIF_IFD, USER_COMMENT
 from engine.store.foreign.picture_text import read_picture_text
-from engine.store.foreign.result import ForeignRead
 
 FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
 UNICODE_PREFIX = b"UNICODE\0"
@@ -39,19 +37,6 @@ _NO_NEXT_IFD = b"\0\0\0\0"
 MAX_JPEG_EXIF = 65_000
 _PIXEL_INFO = ("icc_profile", "transparency")  # colours and which one is see-through
 MAX_PIXELS = 16384 * 16384  # a larger picture is not one anyone generated
-# A1111's names for our fields, in the order A1111 writes them.
-_A1111_KEYS = (
-    ("steps", "Steps"),
-    ("sampler", "Sampler"),
-    ("cfg_scale", "CFG scale"),
-    ("seed", "Seed"),
-    ("size", "Size"),
-    ("model_hash", "Model hash"),
-    ("model", "Model"),
-    ("vae", "VAE"),
-    ("denoising_strength", "Denoising strength"),
-    ("clip_skip", "Clip skip"),
-)
 
 
 class CannotEncode(Exception):
@@ -64,22 +49,7 @@ def a1111_text(path: Any) -> str | None:
     found = read_picture_text(path)  # raises Unreadable with a sentence
     if is_a1111_text(found.texts):  # A1111's own words, whichever tool wrote them
         return found.texts["parameters"].strip()
-    return text_from_read(read_texts(found.texts, found.pixels))
-
-
-def text_from_read(read: ForeignRead) -> str | None:
-    """Another tool's mapped fields as A1111 text; its LoRAs as <lora:name:weight> tags
-    in the prompt, where A1111 keeps them."""
-    if not read.fields:
-        return None
-    params = a1111_params(read)
-    if "width" in params and "height" in params:
-        params["size"] = f"{params['width']}x{params['height']}"
-    loras = " ".join(f"<lora:{x.name}:{a1111.format_number(x.weight)}>" for x in read.loras)
-    prompt = f"{params['prompt']} {loras}".strip()
-    pairs = [(name, params.get(key)) for key, name in _A1111_KEYS]
-    pairs = [(k, a1111.format_number(v) if isinstance(v, float) else v) for k, v in pairs]
-    return a1111.format_parameters(prompt, params["negative_prompt"], pairs)
+    return as_a1111_text(read_texts(found.texts, found.pixels))
 
 
 def user_comment(text: str) -> bytes:

@@ -57,12 +57,16 @@ class Query:
 
 
 @dataclass(frozen=True)
-class _Term:
-    text: str  # as typed, for messages
+class Term:
+    """One term of a query, where it is in the text (the GUI's filter widgets edit it)."""
+
+    start: int
+    end: int  # text[start:end] is the term as typed
     negated: bool
-    key: str  # "" for a free word or phrase
+    key: str  # a filter's name; "" for a free word or phrase
     value: str
     phrase: bool  # quoted
+    text: str  # as typed, for messages
 
 
 def parse_query(text: str) -> Query:
@@ -76,7 +80,7 @@ def parse_query(text: str) -> Query:
     except UnicodeEncodeError:
         raise BadInput("The search holds characters that are not text; type it again.") from None
     # Control characters (a NUL ends an FTS5 string early) separate words, as spaces do.
-    terms = _split(_CONTROL.sub(" ", text))
+    terms = split_terms(_CONTROL.sub(" ", text))
     if len(terms) > MAX_TERMS:
         raise BadInput(f"The search has {len(terms)} terms; use at most {MAX_TERMS}.")
     clauses: list[str] = []
@@ -112,10 +116,10 @@ class _Words:
         return _FTS, f"({match}) NOT ({unwanted})" if unwanted else match
 
 
-def _split(text: str) -> list[_Term]:
+def split_terms(text: str) -> list[Term]:
     """Terms separated by spaces; a quote runs to the next quote (or the end, so a
     search typed letter by letter never fails half-way through a phrase)."""
-    terms: list[_Term] = []
+    terms: list[Term] = []
     at = 0
     while at < len(text):
         if text[at].isspace():
@@ -139,11 +143,11 @@ def _split(text: str) -> list[_Term]:
             while end < len(text) and not text[end].isspace():
                 end += 1
             value, at = text[at:end], end
-        terms.append(_Term(text[start:at], negated, key, value, phrase))
+        terms.append(Term(start, min(at, len(text)), negated, key, value, phrase, text[start:at]))
     return terms
 
 
-def _clause(term: _Term, params: list, words: _Words) -> str:
+def _clause(term: Term, params: list, words: _Words) -> str:
     if term.key:
         return _FILTERS[term.key](term, params)
     if not term.phrase and _KEY.fullmatch(term.value) and term.value.split(":")[0].isalpha():
@@ -173,15 +177,15 @@ def _fts_string(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _need(term: _Term) -> str:
+def _need(term: Term) -> str:
     value = term.value.strip()
     if not value:
         raise BadInput(f"{term.text!r} has nothing after the colon: write {term.key}:VALUE.")
     return value
 
 
-def _contains(column: str) -> Callable[[_Term, list], str]:
-    def clause(term: _Term, params: list) -> str:
+def _contains(column: str) -> Callable[[Term, list], str]:
+    def clause(term: Term, params: list) -> str:
         value = _need(term).lower()
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params.append(f"%{escaped}%")
@@ -190,7 +194,7 @@ def _contains(column: str) -> Callable[[_Term, list], str]:
     return clause
 
 
-def _seed(term: _Term, params: list) -> str:
+def _seed(term: Term, params: list) -> str:
     value = _need(term)
     if not re.fullmatch(r"-?[0-9]{1,20}", value) or not -(2**63) <= int(value) < 2**63:
         raise BadInput(f"{term.text!r}: a seed is a whole number, like seed:1234.")
@@ -198,7 +202,7 @@ def _seed(term: _Term, params: list) -> str:
     return "images.seed = ?"
 
 
-def _stars_filter(term: _Term, params: list) -> str:
+def _stars_filter(term: Term, params: list) -> str:
     match = _STARS.fullmatch(_need(term))
     if not match or int(match.group(2)) > 5:
         raise BadInput(
@@ -217,13 +221,13 @@ def _stars(op: str, count: int, params: list) -> str:
     return f"images.path IN (SELECT path FROM marks WHERE stars {op} ?)"
 
 
-def _starred(term: _Term, params: list) -> str:
+def _starred(term: Term, params: list) -> str:
     if term.value:
         raise BadInput(f"{term.text!r}: starred takes no value; write starred or stars:>=N.")
     return _stars(">=", 1, params)
 
 
-def _board(term: _Term, params: list) -> str:
+def _board(term: Term, params: list) -> str:
     params.append(_need(term))
     return (
         "images.path IN (SELECT m.path FROM board_members m "
@@ -231,7 +235,7 @@ def _board(term: _Term, params: list) -> str:
     )
 
 
-def _mode(term: _Term, params: list) -> str:
+def _mode(term: Term, params: list) -> str:
     mode = MODE_WORDS.get(_need(term).lower())
     if mode is None:
         raise BadInput(f"{term.text!r}: the modes are {', '.join(MODES)}.")
@@ -239,7 +243,7 @@ def _mode(term: _Term, params: list) -> str:
     return "images.mode = ?"
 
 
-def _size(term: _Term, params: list) -> str:
+def _size(term: Term, params: list) -> str:
     match = _SIZE.fullmatch(_need(term))
     if not match:
         raise BadInput(f"{term.text!r}: write a size as WIDTHxHEIGHT, like size:512x768.")
@@ -247,7 +251,7 @@ def _size(term: _Term, params: list) -> str:
     return "(images.width = ? AND images.height = ?)"
 
 
-def _day(term: _Term) -> float:
+def _day(term: Term) -> float:
     value = _need(term)
     try:
         when = datetime.fromisoformat(value)
@@ -260,17 +264,17 @@ def _day(term: _Term) -> float:
         ) from None
 
 
-def _after(term: _Term, params: list) -> str:
+def _after(term: Term, params: list) -> str:
     params.append(_day(term))
     return "images.created >= ?"
 
 
-def _before(term: _Term, params: list) -> str:
+def _before(term: Term, params: list) -> str:
     params.append(_day(term))
     return "images.created < ?"
 
 
-def _tool(term: _Term, params: list) -> str:
+def _tool(term: Term, params: list) -> str:
     tool = _need(term).lower()
     if tool in ("other", "others", "foreign"):
         params.append(OURS)
@@ -297,7 +301,7 @@ _BY_NAME = """ UNION SELECT path FROM images
 MAX_TAILS = 32  # path parts tried as a key: deeper than any gallery's folders
 
 
-def _family(term: _Term, params: list) -> str:
+def _family(term: Term, params: list) -> str:
     value = _need(term).replace("\\", "/").rstrip("/")
     parts = [p for p in value.split("/") if p]
     if not parts:
@@ -312,7 +316,7 @@ def _family(term: _Term, params: list) -> str:
     return _FAMILY.format(tails=", ".join("?" * len(tails)), by_name=by_name)
 
 
-_FILTERS: dict[str, Callable[[_Term, list], str]] = {
+_FILTERS: dict[str, Callable[[Term, list], str]] = {
     "model": _contains("model"),
     "sampler": _contains("sampler"),
     "seed": _seed,

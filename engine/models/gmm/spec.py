@@ -60,6 +60,7 @@ SPEC = FamilySpec(
     trains_on=("digits", "shapes", "emoji"),
     presets="engine.models.gmm.training:GMM_PRESETS",
     train_settings=GmmTrainSettings,
+    batched=False,
     sample_options=MixtureSampleOptions,
     explore_tools=("components",),
 )
