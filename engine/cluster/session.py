@@ -101,6 +101,8 @@ class ClusterSession:
                 return
         finally:
             self._recovering.release()
+        if self._disconnected.is_set() and not self._closed.is_set():
+            self._start_recovering()  # lost again while the last try was succeeding
 
     def _mend(self) -> str:
         """One try at getting workers again; what to tell the user when it worked."""
