@@ -107,7 +107,11 @@ class ClusterSession:
     def _mend(self) -> str:
         """One try at getting workers again; what to tell the user when it worked."""
         if not self._disconnected.is_set():
-            workers = self.start_workers(self._options)
+            try:
+                workers = self.start_workers(self._options)
+            except ConnectionError:  # the workers went with the connection: join again
+                self._disconnected.set()
+                raise
             return f"back, with {len(workers)} workers"
         if self._reconnect is not None:
             self._reconnect()
