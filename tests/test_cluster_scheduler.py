@@ -34,6 +34,7 @@ class ScriptedWorker:
     alive: bool = True
     gate: threading.Event = field(default_factory=threading.Event)
     dies_after: int | None = None
+    dies_with: type[Exception] = WorkerLost  # ConnectionLost: the cluster went, not it
     ran: list[str] = field(default_factory=list)
     flying: int = 0
     peak: int = 0
@@ -49,7 +50,7 @@ class ScriptedWorker:
             yield event_to_data(Started(0, ScoreRequest(model=ModelRef(Family.VAE, "vae-digits"))))
             yield event_to_data(Progress(0, 1, 2))
             if self.dies_after is not None and number >= self.dies_after:
-                raise WorkerLost(self.name)
+                raise self.dies_with(self.name)
             self.gate.wait(TIMEOUT_S)
             yield event_to_data(Finished(0, VectorsOutcome(((float(number),),))))
         finally:
@@ -61,6 +62,9 @@ class ScriptedWorker:
 
     def find_model(self, manifest):
         return "here"
+
+    def kill(self):
+        self.alive = False
 
 
 class Shipper:

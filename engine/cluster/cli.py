@@ -18,13 +18,18 @@ from engine.api.errors import BadInput, UserFacingError
 from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progress
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, Txt2ImgRequest
-from engine.cluster.connect import connect
+from engine.cluster.connect import connect, reconnect
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.ray_engine import runs_remotely
 from engine.cluster.session import ClusterSession
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+
+
+def _say(message: str) -> None:
+    """The cluster's troubles (a lost connection, lost workers), as they happen."""
+    print(f"Ray cluster: {message}", file=sys.stderr)
 
 
 def split_batch(request: Request) -> list[Request]:
@@ -95,7 +100,7 @@ def run_on_cluster(
         connect(address)
         jobs = split_batch(request)
         batch = _Batch(len(jobs))
-        session = ClusterSession(open_store, batch)
+        session = ClusterSession(open_store, batch, _say, lambda: reconnect(address))
         session.start_workers(WorkerOptions(device_preference=args.device))
         for job_id, job in enumerate(jobs, start=1):
             session.submit(job_id, job)

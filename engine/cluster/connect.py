@@ -90,6 +90,8 @@ def connect(text: str) -> ClusterAddress:
         ) from None
     if os.environ.get(AUTH_MODE_ENV, "").lower() == "disabled":
         refuse_without_auth(address, token_auth=False)  # before a single byte goes out
+    if address.text != LOCAL:
+        use_token_if_present()
     if not ray.is_initialized():
         try:
             ray.init(
@@ -98,10 +100,11 @@ def connect(text: str) -> ClusterAddress:
                 include_dashboard=False,
                 log_to_driver=False,
             )
-        except ValueError as exc:  # Ray Client (ray://) without its extra, among others
+        except (ValueError, ModuleNotFoundError) as exc:  # ray:// without grpcio, among others
             raise BadInput(
-                f"Could not use the Ray cluster at {address.text}: {exc} With Ray 2.60, "
-                "ray:// needs `pip install 'ray[client]==2.60.0'` here; on a cluster node, "
+                f"Could not use the Ray cluster at {address.text}: {exc} Ray Client "
+                "(ray://) needs `pip install 'latent-studio[cluster]'` here (it brings "
+                "ray[client], the same Ray version as the cluster's); on a cluster node, "
                 "give HOST:6379 instead."
             ) from exc
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
@@ -117,6 +120,32 @@ def connect(text: str) -> ClusterAddress:
             ray.shutdown()
             raise
     return address
+
+
+def reconnect(text: str) -> ClusterAddress:
+    """Leave the cluster this process had joined (its connection gone) and join again."""
+    import ray
+
+    try:
+        ray.shutdown()
+    except Exception:  # noqa: BLE001 - what is being left is broken already
+        log.info("leaving the lost cluster connection", exc_info=True)
+    return connect(text)
+
+
+def use_token_if_present() -> None:
+    """Send the cluster's token when this computer has one (RAY_AUTH_TOKEN,
+    RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token) and RAY_AUTH_MODE is unset: what `ray
+    start` does, and what Ray 2.60's ray.init does only for a cluster it finds itself,
+    never for an address given to it, so a Ray Client without this would knock on a
+    cluster with authentication on without its token, and wait."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication at all
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def token_auth_enabled() -> bool:

@@ -1,7 +1,8 @@
 """The workers as the scheduler sees them: actors started on the cluster, and Ray's
-errors turned into two plain ones (WorkerLost: that actor is gone; its jobs go to
-another). Everything Ray-specific the scheduler needs is here, so the scheduler is
-plain threads and can be reasoned about (and tested) on its own.
+errors turned into plain ones (WorkerLost: that actor is gone, its jobs go to another;
+ConnectionLost: this computer lost the cluster itself, its jobs wait until it is back).
+Everything Ray-specific the scheduler needs is here, so the scheduler is plain threads
+and can be reasoned about (and tested) on its own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.cluster.model_shipping import Manifest
-from engine.cluster.worker_actor import ClusterWorker
+from engine.cluster.polled_runs import PolledWorker
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ ACTOR_CONCURRENCY = 8
 CALL_TIMEOUT_S = 60.0
 SHIP_TIMEOUT_S = 3600.0  # a large checkpoint over a slow network
 START_TIMEOUT_S = 300.0  # placing an actor, importing torch, choosing its device
+POLL_WAIT_S = 0.5  # Ray Client: how long a poll waits on the actor for the next event
 # CPU workers use as many threads as a local run (so their pictures are the same), so
 # several on one node share its cores: OpenMP threads that wait by spinning would then
 # take the cores from each other (measured: 2 workers on 2 cores, 3x slower than 1).
@@ -31,6 +33,25 @@ WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 class WorkerLost(Exception):  # noqa: N818 - a state, not a bug
     """The actor died (its process killed, its node gone) or cannot be reached."""
+
+
+class ConnectionLost(WorkerLost):
+    """This computer's connection to the cluster went (Ray Client gave up after its own
+    reconnect grace period, the head died…): every worker went with it, none by the
+    fault of a job."""
+
+
+def client_mode() -> bool:
+    """Whether this process reaches the cluster through Ray Client (ray://)."""
+    from ray.util.client import ray as client
+
+    return bool(client.is_connected())
+
+
+def _lost(name: str, exc: Exception) -> WorkerLost:
+    if isinstance(exc, ConnectionError):
+        return ConnectionLost(f"{name}: the connection to the cluster went ({exc})")
+    return WorkerLost(f"{name}: {type(exc).__name__}")
 
 
 @dataclass(frozen=True)
@@ -54,17 +75,31 @@ class RemoteWorker:
     alive: bool = True
 
     def stream(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
-        """The job's events as wire data; WorkerLost if the actor dies on the way."""
+        """The job's events as wire data; WorkerLost if the actor dies on the way,
+        ConnectionLost if the cluster itself does."""
         import ray
 
+        lost = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
         try:
+            if client_mode():  # no streaming generators through Ray Client
+                yield from self._polled(key, request_data, model_path)
+                return
             stream = self.actor.run.options(num_returns="streaming").remote(
                 key, request_data, model_path
             )
             for ref in stream:
                 yield ray.get(ref)
-        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
+        except (*lost, ConnectionError) as exc:
+            raise _lost(self.name, exc) from exc
+
+    def _polled(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
+        import ray
+
+        ray.get(self.actor.begin.remote(key, request_data, model_path), timeout=CALL_TIMEOUT_S)
+        done = False
+        while not done:
+            items, done = ray.get(self.actor.poll.remote(key, POLL_WAIT_S), timeout=CALL_TIMEOUT_S)
+            yield from items
 
     def cancel(self, key: str) -> None:
         try:
@@ -75,10 +110,11 @@ class RemoteWorker:
     def call(self, method: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         import ray
 
+        lost = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
         try:
             return ray.get(getattr(self.actor, method).remote(*args), timeout=timeout)
-        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
+        except (*lost, ConnectionError) as exc:
+            raise _lost(self.name, exc) from exc
 
     def find_model(self, manifest: Manifest) -> str | None:
         return self.call("find_model", manifest)
@@ -110,7 +146,7 @@ def start_workers(options: WorkerOptions, first_index: int = 1) -> list[RemoteWo
     """Start the actors and wait until each has said who it is (its runtime started)."""
     import ray
 
-    actor_class = ray.remote(ClusterWorker)
+    actor_class = ray.remote(PolledWorker)
     actors = []
     for index, resources in enumerate(worker_slots(options), start=first_index):
         device = "cuda" if resources.get("num_gpus") else "cpu"

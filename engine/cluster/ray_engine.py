@@ -23,7 +23,7 @@ from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
 from engine.api.parts import ImageRef
 from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
-from engine.cluster.connect import connect
+from engine.cluster.connect import connect, reconnect
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.session import ClusterSession
 from engine.handle import JobHandle
@@ -77,7 +77,9 @@ class RayEngine(LocalEngine):
         self._options = options or WorkerOptions()
         self._remote_event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         self._run_here.connect(self._fall_back, Qt.ConnectionType.QueuedConnection)
-        self.session = ClusterSession(lambda: self.gallery, self._remote_event.emit, self._trouble)
+        self.session = ClusterSession(
+            lambda: self.gallery, self._remote_event.emit, self._trouble, self._join_again
+        )
         self.connected = threading.Event()
         self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
         self.connect_error: str | None = None
@@ -108,8 +110,15 @@ class RayEngine(LocalEngine):
         )
         self.connected.set()
 
+    def _join_again(self) -> None:
+        """After the connection went (on the session's recovering thread)."""
+        reconnect(self.address)
+
     def _trouble(self, message: str) -> None:
-        self._remote_event.emit(DeviceInfo("cluster", "", f"Ray cluster: {message}"))
+        """The status bar's note, e.g. "Cluster connection lost — retrying…", then
+        "Ray cluster: connected again, with 2 workers"."""
+        text = message if message.startswith("Cluster") else f"Ray cluster: {message}"
+        self._remote_event.emit(DeviceInfo("cluster", "", text))
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         self.session.close()

@@ -7,7 +7,11 @@
 - a worker that dies mid-job (WorkerLost) is dropped and its unfinished jobs go back to
   the front of the queue, to run again on another: every job ends exactly once,
   whatever died when, because an ending is delivered only for a job not ended yet;
-- with no worker left, jobs wait (the user is told) until workers are added again.
+- with no worker left, jobs wait (the user is told) until workers are added again;
+- a lost connection to the cluster (ConnectionLost) takes every worker with it: the
+  jobs in flight go back to the queue as they were (no try counted, the job did
+  nothing wrong), each once, and wait until the session has reconnected and
+  `replace_workers` gives new ones; what had arrived before stays delivered.
 
 Plain threads: one dispatcher, and one thread per job in flight reading its stream.
 """
@@ -27,12 +31,13 @@ from engine.api.kinds import ErrorKind
 from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
 from engine.cluster.model_shipping import Manifest, ModelShipper
-from engine.cluster.pool import RemoteWorker, WorkerLost
+from engine.cluster.pool import ConnectionLost, RemoteWorker, WorkerLost
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 2
 MAX_TRIES = 3  # a job that kills three workers is not sent to a fourth
+CONNECTION_LOST = "Cluster connection lost — retrying…"
 
 
 @dataclass(eq=False)
@@ -59,11 +64,13 @@ class Scheduler:
         shipper: ModelShipper | None = None,
         on_trouble: Callable[[str], None] = lambda message: None,
         per_worker: int = IN_FLIGHT_PER_WORKER,
+        on_disconnect: Callable[[], None] = lambda: None,
     ) -> None:
         self.workers = list(workers)
         self._deliver = deliver
         self._shipper = shipper or ModelShipper()
         self._on_trouble = on_trouble
+        self._on_disconnect = on_disconnect
         self._per_worker = per_worker
         self._pending: deque[RemoteJob] = deque()
         self._flying: dict[RemoteJob, RemoteWorker] = {}
@@ -106,6 +113,14 @@ class Scheduler:
     def add_workers(self, workers: list[RemoteWorker]) -> None:
         with self._cond:
             self.workers.extend(workers)
+            self._cond.notify_all()
+
+    def replace_workers(self, workers: list[RemoteWorker]) -> None:
+        """The workers of a new connection, instead of those that went with the old."""
+        with self._cond:
+            for worker in self.workers:
+                worker.alive = False
+            self.workers = list(workers)
             self._cond.notify_all()
 
     def alive_workers(self) -> list[RemoteWorker]:
@@ -197,6 +212,8 @@ class Scheduler:
                 self._receive(job, worker, event_from_data(item))
             if not job.ended:  # a stream that ended without an ending: the worker went
                 raise WorkerLost(f"{worker.name} stopped answering")
+        except (ConnectionLost, ConnectionError) as exc:  # ray.put's, too, when shipping
+            self._held(job, worker, exc)
         except WorkerLost as exc:
             self._lost(job, worker, exc)
         except Exception as exc:  # noqa: BLE001 - a job's trouble must not end the scheduler
@@ -261,3 +278,22 @@ class Scheduler:
                 "Every worker of the cluster is gone. The pictures that arrived are kept; "
                 "the rest wait until the cluster is back."
             )
+
+    def _held(self, job: RemoteJob, worker: RemoteWorker, exc: Exception) -> None:
+        """The connection went while `job` ran on `worker`: every worker of that
+        connection is gone, and the job waits for the next, once, as it was."""
+        log.warning("lost the cluster while %s ran job %s (%s)", worker.name, job.job_id, exc)
+        with self._cond:
+            current = worker in self.workers  # not a straggler from a connection replaced
+            if current:
+                for each in self.workers:
+                    each.alive = False
+            held = not (self._closed or job.ended or job.cancelled)
+            if held:
+                self._pending.appendleft(job)
+        if not held:
+            self._end(job, Cancelled(job.job_id))
+            return
+        self._deliver(job, Progress(job.job_id, 0, 1, message=CONNECTION_LOST))
+        if current:
+            self._on_disconnect()
