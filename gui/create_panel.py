@@ -50,6 +50,7 @@ from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
+from gui.wildcard_scanner import WildcardScanner
 from gui.xyz_section import XyzSection
 
 
@@ -161,6 +162,9 @@ class CreatePanel(QWidget, ModePanel):
         self._announce = False  # whether the scan under way should say what changed
         self.folder_watch = ModelFoldersWatch(self)
         self.folder_watch.rescan.connect(self.rescan_models)
+        self.wildcard_scanner = WildcardScanner(self)
+        self.wildcard_scanner.listed.connect(self._on_wildcards)
+        self._wildcard_folder: Path | None = None
         self._bind()
 
     def _alias_prompt_widgets(self, section: PromptSection) -> None:
@@ -310,6 +314,16 @@ class CreatePanel(QWidget, ModePanel):
 
     # ------------------------------------------------------------ prompts
 
+    def scan_wildcards(self, folder: Path | None = None) -> None:
+        """Read the wildcard folder (this one, or the last one again) on a thread."""
+        self._wildcard_folder = folder or self._wildcard_folder
+        if self._wildcard_folder is not None:
+            self.wildcard_scanner.scan(self._wildcard_folder)
+
+    def _on_wildcards(self, folder: Path, listing: dict[str, list[str]]) -> None:
+        self.vm.set_wildcards(folder, listing)
+        self.prompt_section.set_wildcards(folder, listing)
+
     def update_token_counts(self) -> None:
         self.prompt_section.update_token_counts()
 
@@ -321,6 +335,10 @@ class CreatePanel(QWidget, ModePanel):
     def build_request(self) -> Txt2ImgRequest | XyzPlotRequest:
         request = self.vm.build_request()
         return self.xyz.plot(request) if self.xyz.isChecked() else request
+
+    def build_requests(self) -> list[Request]:
+        """Generate's jobs: a plot, or the form's (one per picture with wildcards)."""
+        return [self.build_request()] if self.xyz.isChecked() else list(self.vm.build_requests())
 
     def snap_size(self) -> None:
         """Width and height to the nearest sizes Stable Diffusion draws."""
