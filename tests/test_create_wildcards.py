@@ -50,9 +50,9 @@ def create(qtbot, window, settings, tiny_sd_model):
     qtbot.waitUntil(lambda: panel.model_path == str(tiny_sd_model), timeout=30_000)
     qtbot.waitUntil(lambda: panel.vm.wildcards is not None, timeout=10_000)
     window.set_mode(0)
-    panel.width_box.setValue(64)
-    panel.height_box.setValue(64)
-    panel.steps.setValue(2)
+    panel.width_box.setValue(32)
+    panel.height_box.setValue(32)
+    panel.steps.setValue(1)
     yield panel
     for box in window.findChildren(QMessageBox):
         box.close()
