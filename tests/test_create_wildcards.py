@@ -87,6 +87,11 @@ def test_a_batch_of_four_chooses_per_picture_and_a_recipe_makes_its_picture_agai
         assert recipe.negative_template == "{blurry|dark}"
         assert (recipe.sampling.seed, recipe.batch_size) == (image.seed, 1)
     assert len({read_metadata(Path(i.path)).request.prompt for i in images}) > 1
+    with Image.open(images[0].path) as png:  # the A1111 text, as sd-dynamic-prompts writes it
+        text = png.info["parameters"]
+    assert 'Template: "a {red|green|blue} ball, __places__"' in text
+    assert "Negative Template: {blurry|dark}" in text
+    assert text.startswith(read_metadata(Path(images[0].path)).request.prompt.positive + "\n")
     # Use these parameters on the third picture, then Generate: the same picture.
     third = next(image for image in images if image.seed == 102)
     window.use_parameters(read_metadata(Path(third.path)))

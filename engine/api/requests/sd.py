@@ -192,6 +192,9 @@ class Txt2ImgRequest(ModelRequest):
             ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
             ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
+            # As sd-dynamic-prompts writes them: the wildcards as typed ("" without).
+            ("Template", self.prompt_template or None),
+            ("Negative Template", self.negative_template or None),
             *parts_params(self),  # all None without parts: old recipes' text is unchanged
             *control_params(self, info.get("control_hashes") or {}),  # [] without control
         ]
