@@ -103,9 +103,7 @@ def test_a_batch_of_four_chooses_per_picture_and_a_recipe_makes_its_picture_agai
     assert np.array_equal(pixels(again.path), pixels(third.path))
 
 
-def test_an_unknown_wildcard_is_named_under_the_prompt_and_submits_nothing(
-    qtbot, window, create
-):
+def test_an_unknown_wildcard_is_named_under_the_prompt_and_submits_nothing(qtbot, window, create):
     create.prompt.setPlainText("a __colours__ ball")
     create.update_token_counts()
     sentence = "There is no wildcard file colours.txt in"
