@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
+from engine.api.errors import BadInput
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request, Txt2ImgRequest, XyzPlotRequest
 from engine.handle import JobHandle
@@ -43,6 +44,7 @@ from gui.model_choices import (
     vae_box,
 )
 from gui.model_folders_watch import ModelFoldersWatch, what_changed
+from gui.prompt_matrix_box import PromptMatrixBox
 from gui.prompt_section import PromptSection
 from gui.seed_edit import SeedEdit
 from gui.source_options import HiresBox
@@ -102,6 +104,7 @@ class CreatePanel(QWidget, ModePanel):
 
         self.walk = LatentWalkBox()
         self.xyz = XyzSection()
+        self.matrix = PromptMatrixBox()
         self._build_source()
 
         self.generate_button = QPushButton("Generate")
@@ -144,6 +147,7 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.source)
         layout.addWidget(self.control)
         layout.addWidget(self.prompt_section)
+        layout.addWidget(self.matrix)
         layout.addLayout(form)
         layout.addWidget(self.hires)
         layout.addWidget(self.walk)
@@ -165,6 +169,7 @@ class CreatePanel(QWidget, ModePanel):
         self.wildcard_scanner = WildcardScanner(self)
         self.wildcard_scanner.listed.connect(self._on_wildcards)
         self._wildcard_folder: Path | None = None
+        self._later_pictures: list[Request] = []
         self._bind()
 
     def _alias_prompt_widgets(self, section: PromptSection) -> None:
@@ -334,18 +339,31 @@ class CreatePanel(QWidget, ModePanel):
 
     def build_request(self) -> Txt2ImgRequest | XyzPlotRequest:
         request = self.vm.build_request()
+        if self.matrix.isChecked():
+            if self.xyz.isChecked():
+                raise BadInput(
+                    "The prompt matrix and the X/Y/Z plot each make a grid: turn one off."
+                )
+            return self.matrix.plot(request)
         return self.xyz.plot(request) if self.xyz.isChecked() else request
+
+    def _one_job(self) -> bool:
+        """Whether Generate makes one job (a plot or a matrix), not one per picture."""
+        return self.xyz.isChecked() or self.matrix.isChecked()
 
     def build_requests(self) -> list[Request]:
         """Generate's jobs: a plot, or the form's (one per picture with wildcards)."""
-        return [self.build_request()] if self.xyz.isChecked() else list(self.vm.build_requests())
+        made = [self.build_request()] if self._one_job() else list(self.vm.build_requests())
+        self._later_pictures = made[1:]  # Reuse takes the first picture's seed, as A1111's
+        return made
 
     def snap_size(self) -> None:
         """Width and height to the nearest sizes Stable Diffusion draws."""
         self.vm.snap_size()
 
     def listen(self, request: Request, handle: JobHandle) -> None:
-        handle.finished.connect(self._drawn)
+        if not any(request is later for later in self._later_pictures):
+            handle.finished.connect(self._drawn)
 
     def _drawn(self, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
@@ -358,6 +376,7 @@ class CreatePanel(QWidget, ModePanel):
         """Fill every control from a request (Use these parameters): its seed, one image.
         The source and mask are opened first, so the recipe's own size wins; one that is
         missing or changed is named. A plot's grid fills the form and the plot's axes."""
+        self.matrix.setChecked(False)  # a matrix's grid reopens as its plot
         if isinstance(request, XyzPlotRequest):
             self.xyz.show_plot(request)
             request, seed = request.base, None

@@ -87,6 +87,7 @@ def test_a_batch_of_four_chooses_per_picture_and_a_recipe_makes_its_picture_agai
         assert recipe.negative_template == "{blurry|dark}"
         assert (recipe.sampling.seed, recipe.batch_size) == (image.seed, 1)
     assert len({read_metadata(Path(i.path)).request.prompt for i in images}) > 1
+    assert create.seed.last_seed == 100  # Reuse: the batch's first seed, as A1111's
     with Image.open(images[0].path) as png:  # the A1111 text, as sd-dynamic-prompts writes it
         text = png.info["parameters"]
     assert 'Template: "a {red|green|blue} ball, __places__"' in text
@@ -131,3 +132,26 @@ def test_typing_two_underscores_completes_a_name_from_the_folder(qtbot, window, 
     qtbot.keyClick(completer.completer.popup(), Qt.Key.Key_Return)
     assert create.prompt.toPlainText() == "a cat wearing __sub/hats__"
     assert not completer.popup_visible
+
+
+def test_the_prompt_matrix_makes_every_combination_in_one_grid(qtbot, window, create):
+    create.prompt.setPlainText("a {red|green} ball|on grass|at night")
+    create.seed.set_seed(5)
+    create.matrix.setChecked(True)
+    window.generate()
+    qtbot.waitUntil(lambda: len(finished(window)) == 1, timeout=120_000)
+    grid, *cells = finished(window)[0].outcome.images
+    rng = np.random.default_rng([TAG, 5])
+    ball = f"a {['red', 'green'][int(rng.choice(2, size=1, replace=False)[0])]} ball"
+    combinations = [ball, f"{ball}, on grass", f"{ball}, at night", f"{ball}, on grass, at night"]
+    recipes = [read_metadata(Path(cell.path)).request for cell in cells]
+    assert [r.prompt.positive for r in recipes] == combinations  # A1111's order
+    assert {r.sampling.seed for r in recipes} == {5}
+    assert recipes[0].prompt_template == "a {red|green} ball|on grass|at night"
+    plot = read_metadata(Path(grid.path)).request
+    assert [a.type for a in plot.axes] == ["prompt"]
+    with Image.open(grid.path) as image:  # four 32 px tiles in a row, with their labels
+        assert image.width >= 4 * 32 and image.height > 32
+    # With the X/Y/Z plot on too, Generate says to turn one off and starts nothing.
+    create.xyz.setChecked(True)
+    assert window.generate() is None and "turn one off" in window.notices.last_error
