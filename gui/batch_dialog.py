@@ -62,8 +62,11 @@ class BatchPlan:
         return [job for job in self.jobs if job.key not in done]
 
 
-def make_plan(path: Path, out: Path, form: Txt2ImgRequest) -> BatchPlan:
-    """The batch file read and planned with the Create form's settings as defaults."""
+def make_plan(
+    path: Path, out: Path, form: Txt2ImgRequest, wildcards: Path | None = None
+) -> BatchPlan:
+    """The batch file read and planned with the Create form's settings as defaults;
+    `__name__` reads the wildcards folder of Settings (the app's own by default)."""
     try:
         lines, bad = read_batch(path)
     except BadInput as exc:
@@ -72,7 +75,7 @@ def make_plan(path: Path, out: Path, form: Txt2ImgRequest) -> BatchPlan:
     settings = BatchSettings(
         defaults_from_request(form, str(out)),
         journal.batch_seed,
-        wildcard_folder(user_data_dir()),
+        wildcards or wildcard_folder(user_data_dir()),
     )
     jobs, refused = plan_batch(lines, settings)
     return BatchPlan(jobs, sorted(bad + refused, key=lambda b: b.number), journal)
@@ -94,12 +97,14 @@ class BatchDialog(QDialog):
         out: Path,
         form: Callable[[], Txt2ImgRequest],
         parent: QWidget | None = None,
+        wildcards: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Run a Batch")
         self.client = client
         self.out = out
         self.form = form  # the Create form's request, read when a file is chosen
+        self.wildcards = wildcards
         self.plan: BatchPlan | None = None
         self.handles: dict[int, JobHandle] = {}  # the jobs not yet ended, by id
         self.total = self.made = self.made_here = 0
@@ -148,7 +153,7 @@ class BatchDialog(QDialog):
             return
         self.summary.setText(f"Reading {path.name}…")
         self.start_button.setEnabled(False)
-        self._planner.start(lambda: make_plan(path, self.out, form))
+        self._planner.start(lambda: make_plan(path, self.out, form, self.wildcards))
 
     def show_plan(self, plan: BatchPlan) -> None:
         self.plan = plan
@@ -231,10 +236,14 @@ def _duration(seconds: float) -> str:
 
 
 def open_batch_dialog(
-    client: Engine, out: Path, form: Callable[[], Txt2ImgRequest], parent: QWidget
+    client: Engine,
+    out: Path,
+    form: Callable[[], Txt2ImgRequest],
+    parent: QWidget,
+    wildcards: Path | None = None,
 ) -> BatchDialog:
     """File → Run a Batch…: the dialog, asking for the file at once."""
-    dialog = BatchDialog(client, out, form, parent)
+    dialog = BatchDialog(client, out, form, parent, wildcards)
     dialog.open()
     dialog.choose()
     return dialog

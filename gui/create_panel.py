@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import limits
+from engine.api.errors import BadInput
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request, Txt2ImgRequest, XyzPlotRequest
 from engine.handle import JobHandle
@@ -43,6 +44,7 @@ from gui.model_choices import (
     vae_box,
 )
 from gui.model_folders_watch import ModelFoldersWatch, what_changed
+from gui.prompt_matrix_box import PromptMatrixBox
 from gui.prompt_section import PromptSection
 from gui.seed_edit import SeedEdit
 from gui.source_options import HiresBox
@@ -50,6 +52,7 @@ from gui.source_section import SourceDrops, SourceSection
 from gui.unusable_models import UnusableNote
 from gui.viewmodels.create import SAMPLERS, CreateViewModel, missing_sentence
 from gui.widgets import double_spin_box, spin_box, vertical_scroll
+from gui.wildcard_scanner import WildcardScanner
 from gui.xyz_section import XyzSection
 
 
@@ -101,6 +104,7 @@ class CreatePanel(QWidget, ModePanel):
 
         self.walk = LatentWalkBox()
         self.xyz = XyzSection()
+        self.matrix = PromptMatrixBox()
         self._build_source()
 
         self.generate_button = QPushButton("Generate")
@@ -143,6 +147,7 @@ class CreatePanel(QWidget, ModePanel):
         layout.addWidget(self.source)
         layout.addWidget(self.control)
         layout.addWidget(self.prompt_section)
+        layout.addWidget(self.matrix)
         layout.addLayout(form)
         layout.addWidget(self.hires)
         layout.addWidget(self.walk)
@@ -161,6 +166,10 @@ class CreatePanel(QWidget, ModePanel):
         self._announce = False  # whether the scan under way should say what changed
         self.folder_watch = ModelFoldersWatch(self)
         self.folder_watch.rescan.connect(self.rescan_models)
+        self.wildcard_scanner = WildcardScanner(self)
+        self.wildcard_scanner.listed.connect(self._on_wildcards)
+        self._wildcard_folder: Path | None = None
+        self._later_pictures: list[Request] = []
         self._bind()
 
     def _alias_prompt_widgets(self, section: PromptSection) -> None:
@@ -310,6 +319,16 @@ class CreatePanel(QWidget, ModePanel):
 
     # ------------------------------------------------------------ prompts
 
+    def scan_wildcards(self, folder: Path | None = None) -> None:
+        """Read the wildcard folder (this one, or the last one again) on a thread."""
+        self._wildcard_folder = folder or self._wildcard_folder
+        if self._wildcard_folder is not None:
+            self.wildcard_scanner.scan(self._wildcard_folder)
+
+    def _on_wildcards(self, folder: Path, listing: dict[str, list[str]]) -> None:
+        self.vm.set_wildcards(folder, listing)
+        self.prompt_section.set_wildcards(folder, listing)
+
     def update_token_counts(self) -> None:
         self.prompt_section.update_token_counts()
 
@@ -320,14 +339,31 @@ class CreatePanel(QWidget, ModePanel):
 
     def build_request(self) -> Txt2ImgRequest | XyzPlotRequest:
         request = self.vm.build_request()
+        if self.matrix.isChecked():
+            if self.xyz.isChecked():
+                raise BadInput(
+                    "The prompt matrix and the X/Y/Z plot each make a grid: turn one off."
+                )
+            return self.matrix.plot(request)
         return self.xyz.plot(request) if self.xyz.isChecked() else request
+
+    def _one_job(self) -> bool:
+        """Whether Generate makes one job (a plot or a matrix), not one per picture."""
+        return self.xyz.isChecked() or self.matrix.isChecked()
+
+    def build_requests(self) -> list[Request]:
+        """Generate's jobs: a plot, or the form's (one per picture with wildcards)."""
+        made = [self.build_request()] if self._one_job() else list(self.vm.build_requests())
+        self._later_pictures = made[1:]  # Reuse takes the first picture's seed, as A1111's
+        return made
 
     def snap_size(self) -> None:
         """Width and height to the nearest sizes Stable Diffusion draws."""
         self.vm.snap_size()
 
     def listen(self, request: Request, handle: JobHandle) -> None:
-        handle.finished.connect(self._drawn)
+        if not any(request is later for later in self._later_pictures):
+            handle.finished.connect(self._drawn)
 
     def _drawn(self, outcome: Outcome) -> None:
         if isinstance(outcome, ImagesOutcome) and outcome.images:
@@ -340,6 +376,7 @@ class CreatePanel(QWidget, ModePanel):
         """Fill every control from a request (Use these parameters): its seed, one image.
         The source and mask are opened first, so the recipe's own size wins; one that is
         missing or changed is named. A plot's grid fills the form and the plot's axes."""
+        self.matrix.setChecked(False)  # a matrix's grid reopens as its plot
         if isinstance(request, XyzPlotRequest):
             self.xyz.show_plot(request)
             request, seed = request.base, None

@@ -67,6 +67,8 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         rows += [
             ("Prompt", request.prompt.positive or "(none)"),
             ("Negative prompt", request.prompt.negative or "(none)"),
+            ("Template", request.prompt_template or None),  # the wildcards as written
+            ("Negative template", request.negative_template or None),
             ("Model", request.model.name),
             ("Size", str(request.size)),
             ("Steps", request.sampling.steps),

@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.create_panel.vm.source.keep = lambda data: keep_input(self.client.gallery, data)
 
         self.create_panel.scan_models(settings.models_dirs, settings.last_model)
+        self.create_panel.scan_wildcards(settings.wildcards_dir)
         self.create_panel.restore(settings.panel_state("create"))
         self.lab_panel.restore(settings.panel_state("lab"))
         self.scan_upscalers()
@@ -356,6 +357,7 @@ class MainWindow(QMainWindow):
         self.sources.apply(self.client.gallery)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)
+        self.create_panel.scan_wildcards(self.settings.wildcards_dir)
         self.scan_upscalers()
 
     def scan_upscalers(self) -> None:
@@ -379,6 +381,7 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.gallery_panel.sync()
             self.create_panel.folder_watch.window_activated()
+            self.create_panel.scan_wildcards()  # a list edited in another program
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

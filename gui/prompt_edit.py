@@ -4,7 +4,9 @@ to weight the selection (or the word at the cursor) up or down by 0.1.
 Colours follow the weight each character gets (prompt_syntax.spans, the same walk the
 encoder's parser makes): warmer and bolder above 1, greyer below, brackets dimmed,
 <lora:...> tags and BREAK in their own colours; the names of the embeddings in the model
-folders (the last scan's, so a keystroke reads no disk) underlined in theirs.
+folders (the last scan's, so a keystroke reads no disk) underlined in theirs. Wildcards
+(`{a|b}`, `{2$$a|b}`, `__name__`) in theirs, a name the wildcard folder lacks underlined
+in red; typing `__` completes a name (gui/wildcard_completer.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCha
 from PySide6.QtWidgets import QPlainTextEdit
 
 from engine.api.prompt_syntax import Span, adjust_weight, spans
+from gui.wildcard_completer import WildcardCompleter
 
 WEIGHT_STEP = 0.1
 # Readable on the editor's light background (checked under Xvfb).
@@ -26,7 +29,12 @@ COLOURS = {
     "up": QColor("#b35c00"),
     "down": QColor("#6b7785"),
     "embedding": QColor("#00796b"),
+    "wildcard": QColor("#1565c0"),
+    "unknown": QColor("#d32f2f"),
 }
+_WILDCARD_MARKS = re.compile(r"(?<!\\)[{}|]|\$\$")
+_WILDCARD_NAME = re.compile(r"(?<!\\)__([A-Za-z0-9_\-./]{1,100}?)__")
+_COMPLETING_KEYS = (Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Escape, Qt.Key.Key_Tab)
 
 
 class PromptHighlighter(QSyntaxHighlighter):
@@ -35,12 +43,17 @@ class PromptHighlighter(QSyntaxHighlighter):
         self._text: str | None = None
         self._spans: list[Span] = []
         self._embeddings: re.Pattern[str] | None = None
+        self._wildcards: set[str] | None = None  # None: the folder is not listed yet
 
     def set_embedding_names(self, names: list[str]) -> None:
         """Words to mark as embeddings; as the engine finds them: whole words, longest first."""
         names = sorted(set(names), key=len, reverse=True)
         alternatives = "|".join(re.escape(n) for n in names)
         self._embeddings = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])") if names else None
+        self.rehighlight()
+
+    def set_wildcard_names(self, names: list[str]) -> None:
+        self._wildcards = set(names)
         self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
@@ -62,6 +75,21 @@ class PromptHighlighter(QSyntaxHighlighter):
             style = self.format(found.start())
             style.setForeground(COLOURS["embedding"])
             style.setFontUnderline(True)
+            self.setFormat(found.start(), found.end() - found.start(), style)
+        self._highlight_wildcards(text)
+
+    def _highlight_wildcards(self, text: str) -> None:
+        for found in _WILDCARD_MARKS.finditer(text):
+            style = self.format(found.start())
+            style.setForeground(COLOURS["wildcard"])
+            style.setFontWeight(QFont.Weight.Bold)
+            self.setFormat(found.start(), found.end() - found.start(), style)
+        for found in _WILDCARD_NAME.finditer(text):
+            style = self.format(found.start())
+            style.setForeground(COLOURS["wildcard"])
+            if self._wildcards is not None and found.group(1) not in self._wildcards:
+                style.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+                style.setUnderlineColor(COLOURS["unknown"])
             self.setFormat(found.start(), found.end() - found.start(), style)
 
 
@@ -88,20 +116,32 @@ class PromptEdit(QPlainTextEdit):
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
         self.highlighter = PromptHighlighter(self.document())
+        self.wildcards = WildcardCompleter(self)
         self.setToolTip(
             "(word) or (word:1.3) weights up, [word] down; BREAK starts a new chunk; "
-            "<lora:NAME:0.8> applies a LoRA. Ctrl+↑/↓ weights the selection."
+            "<lora:NAME:0.8> applies a LoRA. Ctrl+↑/↓ weights the selection.\n"
+            "{red|green|blue} picks one per picture, {2$$a|b|c} two; __name__ a line of "
+            "name.txt in the wildcards folder (type __ to choose one)."
         )
 
     def set_embedding_names(self, names: list[str]) -> None:
         self.highlighter.set_embedding_names(names)
 
+    def set_wildcard_names(self, names: list[str]) -> None:
+        self.highlighter.set_wildcard_names(names)
+        self.wildcards.set_names(names)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if self.wildcards.popup_visible and event.key() in _COMPLETING_KEYS:
+            event.ignore()  # the completer's list takes these keys
+            return
         step = {Qt.Key.Key_Up: WEIGHT_STEP, Qt.Key.Key_Down: -WEIGHT_STEP}.get(event.key())
         if step is not None and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.adjust_selection_weight(step)
             return
         super().keyPressEvent(event)
+        if event.text():  # a character typed or erased, not a move
+            self.wildcards.update()
 
     def adjust_selection_weight(self, step: float) -> None:
         cursor = self.textCursor()

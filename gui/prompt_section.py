@@ -4,12 +4,14 @@ syntax and unknown-LoRA problems a job would meet)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QVBoxLayout, QWidget
 
 from engine.api.prompt_syntax import unbalanced
+from engine.batch.wildcard_check import wildcard_problem
 from engine.library.detect import ModelKind, SdFamily
 from engine.library.scan import LibraryEntry
 from gui.extra_networks import fill_menu, insert_word, menu_button, unknown_loras
@@ -35,6 +37,8 @@ class PromptSection(QWidget):
     ) -> None:
         super().__init__(parent)
         self._entries, self._family = entries, family
+        self._wildcard_folder: Path | None = None
+        self._wildcards: Mapping[str, list[str]] | None = None  # None: not read yet
         self.tokens = PromptTokenCounter()
         self.prompt = PromptEdit("Prompt: what you want to see")
         self.negative = PromptEdit("Negative prompt: what you do not want")
@@ -84,6 +88,19 @@ class PromptSection(QWidget):
         for edit in (self.prompt, self.negative):
             edit.set_embedding_names(names)
 
+    def set_wildcards(self, folder: Path, listing: Mapping[str, list[str]]) -> None:
+        """The wildcard folder's last listing: both editors complete and mark its names,
+        and the line under each names a wildcard the folder does not have."""
+        self._wildcard_folder, self._wildcards = folder, listing
+        for edit in (self.prompt, self.negative):
+            edit.set_wildcard_names(sorted(listing))
+        self.update_token_counts()
+
+    def wildcard_problem(self, text: str) -> str:
+        if self._wildcards is None:
+            return ""
+        return wildcard_problem(text, self._wildcard_folder, self._wildcards)
+
     # ------------------------------------------------------------ menus
 
     def fill_lora_menu(self, menu: QMenu | None = None) -> None:
@@ -111,6 +128,10 @@ class PromptSection(QWidget):
                 label.setText("")
                 self._recount.start()
                 continue
-            problem = unbalanced(text) or unknown_loras(text, self._entries())
+            problem = (
+                self.wildcard_problem(text)
+                or unbalanced(text)
+                or unknown_loras(text, self._entries())
+            )
             label.setText(token_text(sizes) + (f" · {problem}" if problem else ""))
             label.setStyleSheet(WARNING if problem else QUIET)

@@ -9,6 +9,9 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QSettings
 
+from engine.api.catalogue import user_data_dir
+from engine.batch.wildcards import wildcard_folder
+
 APP_NAME = "Latent Studio"
 CONFIG_DIR_ENV = "LATENTSTUDIO_CONFIG_DIR"  # tests and benchmarks point this at a temp dir
 
@@ -61,6 +64,17 @@ class AppSettings:
     @source_folders.setter
     def source_folders(self, value: list[Path]) -> None:
         self._qs.setValue("gallery/source_folders", [str(v) for v in value])
+
+    @property
+    def wildcards_dir(self) -> Path:
+        """Where `__name__` finds name.txt: the app's own wildcards folder by default,
+        which `main.py batch` reads too (its --wildcards names another)."""
+        default = wildcard_folder(user_data_dir())
+        return Path(str(self._qs.value("wildcards_dir", str(default))))
+
+    @wildcards_dir.setter
+    def wildcards_dir(self, value: Path) -> None:
+        self._qs.setValue("wildcards_dir", str(value))
 
     @property
     def device(self) -> str:

@@ -82,6 +82,17 @@ class SettingsDialog(QDialog):
         models_box.addWidget(self.models_note)
         models_box.addLayout(models_buttons)
 
+        self.wildcards_dir = QLineEdit(str(settings.wildcards_dir))
+        self.wildcards_dir.setToolTip(
+            "Where __name__ in a prompt finds name.txt (one option a line; a subfolder "
+            "as __hair/long__). Run a Batch reads it too."
+        )
+        browse_wildcards = QToolButton(text="…")
+        browse_wildcards.clicked.connect(self._browse_wildcards)
+        wildcards_row = QHBoxLayout()
+        wildcards_row.addWidget(self.wildcards_dir, 1)
+        wildcards_row.addWidget(browse_wildcards)
+
         self.device = QComboBox()
         for key, label in DEVICES.items():
             self.device.addItem(label, key)
@@ -106,6 +117,7 @@ class SettingsDialog(QDialog):
         form.addRow("Output folder", output_box)
         form.addRow("Models folders", models_box)
         form.addRow("", hint)
+        form.addRow("Wildcards folder", wildcards_row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
         self.engine = EngineChoice(settings.cluster_address)
@@ -151,6 +163,13 @@ class SettingsDialog(QDialog):
         if folder:
             self.output_dir.setText(folder)
 
+    def _browse_wildcards(self) -> None:
+        shown = Path(self.wildcards_dir.text()).expanduser()
+        start = str(shown if shown.is_dir() else Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Wildcards folder", start)
+        if folder:
+            self.wildcards_dir.setText(folder)
+
     def _add_models_dir(self) -> None:
         start = str(start_folder(Purpose.MODELS))
         folder = QFileDialog.getExistingDirectory(self, "Models folder", start)
@@ -188,6 +207,8 @@ class SettingsDialog(QDialog):
         self._settings.models_dirs = [
             Path(self.models_dirs.item(i).text()) for i in range(self.models_dirs.count())
         ]
+        if wildcards := self.wildcards_dir.text().strip():
+            self._settings.wildcards_dir = Path(wildcards).expanduser()
         self._settings.device = str(self.device.currentData())
         self._settings.precision = str(self.precision.currentData())
         self._settings.cluster_address = self.engine.address()

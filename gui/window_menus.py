@@ -98,7 +98,11 @@ def build_menus(window: MenuWindow) -> None:
         w,
         "Run a Batch…",
         lambda: open_batch_dialog(
-            w.client, w.settings.output_dir, w.create_panel.vm.txt2img_request, w
+            w.client,
+            w.settings.output_dir,
+            w.create_panel.vm.txt2img_request,
+            w,
+            w.settings.wildcards_dir,
         ),
     )
     w.upscale_action = _action(

@@ -17,6 +17,7 @@ is, backslashes included.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,20 @@ def has_wildcards(text: str) -> bool:
     return bool(_SPECIAL.search(text) or _NAME.search(text))
 
 
-def expand(text: str, seed: int, folder: Path | None = None) -> str:
-    """`text` with every wildcard replaced by the choice the seed makes."""
+def expand(
+    text: str,
+    seed: int,
+    folder: Path | None = None,
+    files: Mapping[str, list[str]] | None = None,
+) -> str:
+    """`text` with every wildcard replaced by the choice the seed makes. `files`, when
+    given, holds the folder's files already read (name → options, as
+    engine.batch.wildcard_folder reads them): nothing is read from the disk then (the
+    window expands with the last listing), and the choices are the same."""
     if not has_wildcards(text):
         return text
     rng = np.random.default_rng([_STREAM_TAG, seed])
-    return _Expander(rng, folder).text(text, 0)
+    return _Expander(rng, folder, files).text(text, 0)
 
 
 def wildcard_folder(data_dir: Path) -> Path:
@@ -50,9 +59,15 @@ def wildcard_folder(data_dir: Path) -> Path:
 
 
 class _Expander:
-    def __init__(self, rng: np.random.Generator, folder: Path | None) -> None:
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        folder: Path | None,
+        listed: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.rng = rng
         self.folder = folder
+        self.listed = listed
         self.files: dict[str, list[str]] = {}
 
     def text(self, text: str, depth: int) -> str:
@@ -96,7 +111,11 @@ class _Expander:
     def line_of(self, name: str) -> str:
         lines = self.files.get(name)
         if lines is None:
-            lines = self.files[name] = _read_wildcard(self.folder, name)
+            lines = self.files[name] = (
+                _read_wildcard(self.folder, name)
+                if self.listed is None
+                else _listed_lines(self.listed, self.folder, name)
+            )
         return lines[int(self.rng.integers(len(lines)))]
 
 
@@ -153,6 +172,31 @@ def split_top_level(text: str, separator: str) -> list[str]:
     return pieces
 
 
+def _listed_lines(listed: Mapping[str, list[str]], folder: Path | None, name: str) -> list[str]:
+    """A file's options from a listing of the folder, with the sentences a read gives."""
+    lines = listed.get(name)
+    if lines is None:
+        raise BadInput(missing_sentence(name, folder))
+    if not lines:
+        raise BadInput(f"The wildcard file {name}.txt has no options: write one a line.")
+    return lines
+
+
+def missing_sentence(name: str, folder: Path | None) -> str:
+    if folder is None:
+        return f"__{name}__ names a wildcard file, but no wildcard folder is set."
+    return (
+        f"There is no wildcard file {name}.txt in {folder}: add it there, or write "
+        f"\\_\\_{name}\\_\\_ for the text itself."
+    )
+
+
+def options_of(text: str) -> list[str]:
+    """A wildcard file's options: its lines, stripped, without empty ones and # comments."""
+    lines = [line.strip() for line in text.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def _read_wildcard(folder: Path | None, name: str) -> list[str]:
     path = _wildcard_path(folder, name)
     try:
@@ -160,14 +204,10 @@ def _read_wildcard(folder: Path | None, name: str) -> list[str]:
             raise BadInput(f"The wildcard file {path} is over 4 MB: split it.")
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        raise BadInput(
-            f"There is no wildcard file {name}.txt in {folder}: add it there, or write "
-            f"\\_\\_{name}\\_\\_ for the text itself."
-        ) from None
+        raise BadInput(missing_sentence(name, folder)) from None
     except OSError as exc:
         raise BadInput(f"The wildcard file {path} could not be read: {exc.strerror}.") from None
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
+    lines = options_of(text)
     if not lines:
         raise BadInput(f"The wildcard file {path} has no options: write one a line.")
     return lines

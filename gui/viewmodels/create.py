@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.api.a1111_request import request_from_parameters
@@ -20,6 +21,8 @@ from engine.api.limits import SIZE_MULTIPLE, nearest_multiple
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
+from engine.batch.wildcard_check import check_wildcards
+from engine.batch.wildcard_requests import chosen_for_seed, picture_requests, uses_wildcards
 from engine.library.detect import SdFamily
 from engine.library.few_step import FewStepMatch
 from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
@@ -60,6 +63,10 @@ class CreateViewModel(FormModel):
         self.model_settings: dict[str, dict[str, str]] = {}
         self._showing = False  # filling vae/prediction from the model: not a choice
         self.entries: tuple[LibraryEntry, ...] = ()
+        # The wildcard folder and its last listing (gui/wildcard_scanner.py); None until
+        # the first arrives, when Generate reads the folder itself.
+        self.wildcard_folder: Path | None = None
+        self.wildcards: Mapping[str, list[str]] | None = None
         self.model.changed.connect(self._show_model_settings)
         # Starting from an image: a new source sets the size; the outpaint sides move it
         # while the size is still the source's (a size the user typed stays).
@@ -77,6 +84,10 @@ class CreateViewModel(FormModel):
     def set_library(self, entries: Iterable[LibraryEntry]) -> None:
         """The last scan's files: LoRAs and embeddings the prompt may name."""
         self.entries = tuple(entries)
+
+    def set_wildcards(self, folder: Path, listing: Mapping[str, list[str]]) -> None:
+        """The wildcard folder's last listing: `__name__` expands from it."""
+        self.wildcard_folder, self.wildcards = folder, listing
 
     # ------------------------------------------------------------ per-model settings
 
@@ -128,9 +139,42 @@ class CreateViewModel(FormModel):
     # ------------------------------------------------------------ requests
 
     def build_request(self) -> Txt2ImgRequest:
-        """What Generate submits: a latent walk when the walk is on, else text to image."""
+        """One request for the form: a latent walk when the walk is on, else text to
+        image. Wildcards choose once, from the seed (a plot's or a walk's pictures share
+        the prompt)."""
         request = self.txt2img_request()
+        if uses_wildcards(request):
+            self._check_wildcards(request)
+            seed, folder, listed = request.sampling.seed, self.wildcard_folder, self.wildcards
+            request = self._networks(chosen_for_seed(request, seed, folder, listed))
         return self.latent_walk_request(request) if self.walk.value else request
+
+    def build_requests(self) -> list[Txt2ImgRequest]:
+        """What Generate submits. With wildcards in a prompt, one request per picture of
+        the batch, each choosing from its own seed (engine.batch.wildcard_requests)."""
+        if self.walk.value:
+            return [self.build_request()]
+        request = self.txt2img_request()
+        if not uses_wildcards(request):
+            return [request]
+        self._check_wildcards(request)
+        made = picture_requests(request, self.wildcard_folder, self.wildcards)
+        return [self._networks(each) for each in made]
+
+    def _networks(self, request: Txt2ImgRequest) -> Txt2ImgRequest:
+        """The LoRAs and embeddings of the prompts as chosen (an option may name one)."""
+        both = f"{request.prompt.positive} {request.prompt.negative}"
+        return dataclasses.replace(
+            request,
+            loras=resolve_lora_tags(both, self.entries),
+            embeddings=embeddings_named(both, self.entries),
+        )
+
+    def _check_wildcards(self, request: Txt2ImgRequest) -> None:
+        """Every name the prompts use, chosen or not, is a file (the listing's)."""
+        if self.wildcards is not None:
+            for text in (request.prompt.positive, request.prompt.negative):
+                check_wildcards(text, self.wildcard_folder, self.wildcards)
 
     def txt2img_request(self) -> Txt2ImgRequest:
         prompt = Prompt(self.prompt.value.strip(), self.negative.value.strip())

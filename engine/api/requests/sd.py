@@ -62,6 +62,8 @@ class Txt2ImgRequest(ModelRequest):
     # The prompt as written, wildcards and all, when `prompt` is what they chose for this
     # seed (engine.batch.wildcards); "" when the prompt had none.
     prompt_template: str = optional_part("")
+    # The same for the negative prompt ("" when it had none).
+    negative_template: str = optional_part("")
     # A tiny autoencoder (TAESD) file or folder: it decodes the live previews, and with
     # fast_decode the final picture too (faster, less fine detail). "" for none.
     tiny_vae: str = optional_part("")
@@ -78,6 +80,7 @@ class Txt2ImgRequest(ModelRequest):
         super().check()
         self.prompt.check()
         check_text(self.prompt_template, "The prompt template")
+        check_text(self.negative_template, "The negative prompt template")
         self.size.check()
         self.sampling.check()
         limits.SD_BATCH.check(self.batch_size)
@@ -189,6 +192,9 @@ class Txt2ImgRequest(ModelRequest):
             ("VAE", info.get("vae")),
             ("Lora hashes", ", ".join(f"{k}: {v}" for k, v in loras.items()) or None),
             ("TI hashes", ", ".join(f"{k}: {v}" for k, v in embeddings.items()) or None),
+            # As sd-dynamic-prompts writes them: the wildcards as typed ("" without).
+            ("Template", self.prompt_template or None),
+            ("Negative Template", self.negative_template or None),
             *parts_params(self),  # all None without parts: old recipes' text is unchanged
             *control_params(self, info.get("control_hashes") or {}),  # [] without control
         ]

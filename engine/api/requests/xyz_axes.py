@@ -181,6 +181,11 @@ def _read_vae(value: str, _axis: str) -> str:
     return "" if value.lower() in ("none", "automatic", "auto") else value
 
 
+def _prompt(request: Txt2ImgRequest, value: str, _all: list) -> Txt2ImgRequest:
+    """The whole prompt: Create's prompt matrix plots its combinations on this axis."""
+    return replace(request, prompt=replace(request.prompt, positive=value))
+
+
 _READERS: dict[str, Callable[[Any, str], Any]] = {
     "sampler": _read_sampler,
     "size": _read_size,
@@ -216,6 +221,7 @@ AXIS_TYPES: tuple[AxisType, ...] = (
         labelled=False,
         hint="cat, dog, fox: the first is replaced by each",
     ),
+    AxisType("prompt", "Prompt", "str", _prompt, labelled=False, hint='"a cat, red", a dog'),
 )
 _BY_KEY = {axis.key: axis for axis in AXIS_TYPES}
 
