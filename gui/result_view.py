@@ -18,7 +18,7 @@ from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
-from engine.store import ImageMetadata, StoreError, metadata_from_text
+from engine.store import ImageMetadata, metadata_from_text
 from engine.store.marks import Marks
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
@@ -30,6 +30,8 @@ from gui.store_reads import StoreReader
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
+
+READING = "Reading this picture's details…"
 
 
 class ResultView(QObject):
@@ -56,6 +58,7 @@ class ResultView(QObject):
         self.opener = PictureOpener(self)  # gallery pictures, read off the GUI thread
         self.opener.opened.connect(self._opened)
         self.opener.failed.connect(self._open_failed)
+        self._describing: tuple[str | None, int] = (None, -1)  # a result file being read
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -271,11 +274,29 @@ class ResultView(QObject):
             )
 
     def _show_details_of_file(self, path: str) -> None:
-        try:
-            meta = self.client.gallery.metadata(Path(path))
-        except StoreError:  # a picture outside the gallery (dropped, before a restart)
-            meta = None
-        self._show_details_read(path, meta)
+        """A saved result's details: its pixels are on the canvas already, its file's
+        metadata is read off the GUI thread (a finished job never makes the GUI thread
+        wait on the disk). Until it lands the dock says so, never describing the
+        previous picture; an answer for a canvas since replaced is dropped."""
+        gallery, ticket = self.client.gallery, self.opener.ticket
+        self._describing = (path, ticket)
+        self.details.show_metadata(None, READING)
+        self.reader.read(
+            lambda: gallery.metadata(Path(path)),  # StoreError (outside the gallery): None
+            lambda meta: self._result_file_read(path, ticket, meta),
+            None,
+        )
+
+    @property
+    def describing(self) -> str | None:
+        """The result file whose details are being read (tests wait on it)."""
+        path, ticket = self._describing
+        return path if ticket == self.opener.ticket else None
+
+    def _result_file_read(self, path: str, ticket: int, meta: ImageMetadata | None) -> None:
+        if ticket == self.opener.ticket and self._describing == (path, ticket):
+            self._describing = (None, -1)
+            self._show_details_read(path, meta)
 
     def _show_details_read(self, path: str, meta: ImageMetadata | None) -> None:
         """A file's metadata as read (None: outside the gallery), in the details."""

@@ -16,7 +16,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
 from engine.store import read_metadata
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 from tests.sd_original_layout import save_single_file, tiny_pipeline
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
@@ -31,6 +31,7 @@ def generate_and_wait(qtbot, window, timeout=60_000) -> Finished:
     job = window.generate()
     assert job is not None, window.last_error
     qtbot.waitUntil(lambda: len(finished_jobs(window)) > count, timeout=timeout)
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     return finished_jobs(window)[-1]
 
 

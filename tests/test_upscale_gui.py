@@ -25,7 +25,7 @@ from engine.store import read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.viewmodels.upscale import EntryStatus
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 
 UPSCALE = 3
 LANCZOS = ModelRef(Family.UPSCALE, "lanczos")
@@ -316,6 +316,7 @@ def test_a_model_upscale_shows_its_tiles_as_it_goes(qtbot, window, tmp_path):
     assert any(" left" in label for _step, _total, label, _row in seen)  # with an ETA
     assert row_texts(panel) == ["in.png\n✓ 80×70 → 160×140"]
     assert not panel.progress_label.isVisible()
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     assert dict(window.details.rows())["Upscaler"].startswith("2x-tiny (")
 
 
