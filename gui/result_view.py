@@ -32,6 +32,13 @@ from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
 
 READING = "Reading this picture's details…"
+NOT_STARRABLE = "Add its folder as a source folder to star it (File → Add Source Folder…)."
+
+
+def inside_any(path: str, folders: tuple[Path, ...]) -> bool:
+    """Whether `path` is in one of `folders`, links resolved (reads the disk)."""
+    resolved = Path(path).expanduser().resolve()
+    return any(resolved.is_relative_to(Path(f).expanduser().resolve()) for f in folders)
 
 
 class ResultView(QObject):
@@ -212,7 +219,32 @@ class ResultView(QObject):
         self.shown_file = str(info.path)
         self.preview_job = None
         self.details.show_metadata(info.meta, foreign=info.foreign, on_disk=True)  # read
+        if info.meta is not None:
+            self._read_dropped_marks(str(info.path))
         self.changed.emit()
+
+    def _read_dropped_marks(self, path: str) -> None:
+        """A dropped picture's Stars row: its stars when it is in the gallery (the output
+        folder or a source folder), else shown disabled, saying how to star it. Where
+        it is is looked up off the GUI thread (resolving a path reads the disk)."""
+        gallery = self.client.gallery
+        folders = (gallery.root, *gallery.source_folders)
+        self.reader.read(
+            lambda: gallery.marks(Path(path)) if inside_any(path, folders) else NOT_STARRABLE,
+            lambda marks: self._dropped_marks(path, marks),
+            NOT_STARRABLE,
+        )
+
+    def _dropped_marks(self, path: str, marks: Marks | str) -> None:
+        meta = self.details.meta
+        if meta is None or self.shown_file != path or self.details.marks is not None:
+            return  # another picture is shown now
+        if isinstance(marks, Marks):
+            self._marks(path, marks)
+            return
+        self.details.show_metadata(
+            meta, foreign=self.details.foreign, marks=Marks(), on_disk=True, locked=marks
+        )
 
     def show_picture(self, image: QImage, note: str) -> None:
         """Pixels that are neither a result nor a gallery file (Create's source)."""
@@ -259,7 +291,8 @@ class ResultView(QObject):
 
     def marked_paths(self) -> list[str]:
         """The picture the canvas and the details show, for keys 0-5 and B there."""
-        return [self.shown_file] if self.shown_file and self.details.meta is not None else []
+        shown = self.shown_file and self.details.meta is not None and not self.details.locked
+        return [self.shown_file] if shown and self.shown_file else []
 
     def _read_marks(self, path: str) -> None:
         """The file's stars and boards, read from the index off the GUI thread."""
