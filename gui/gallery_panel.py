@@ -153,6 +153,7 @@ class GalleryPanel(QWidget, ModePanel):
     def set_store(self, store: Gallery) -> None:
         self.syncer.stop()
         self.model.set_store(store)
+        self.relist()  # what the index holds now; the sync's changes follow
         self.sync()
 
     @property

@@ -50,8 +50,8 @@ def test_latent_lab_generate_keeps_one_sheet_in_the_gallery(qtbot, window, setti
     assert meta.request == queued.request and meta.recipe["seeds"] == [1234, 1235, 1236, 1237]
     assert Path(sheet.path).is_relative_to(settings.output_dir)
     assert window.canvas.image is not None and window.canvas.image.width() > 8
-    window.set_mode(2)
-    assert window.gallery_panel.model.rowCount() == 1
+    window.set_mode(2)  # listed off the GUI thread: the answer comes
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 1)
     assert window.lab_panel.seed.last_seed == 1234 and window.create_panel.seed.last_seed is None
 
 
@@ -105,6 +105,7 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     window.set_mode(2)
     view = window.gallery_panel.view
     model = window.gallery_panel.model
+    qtbot.waitUntil(lambda: model.rowCount() == 2)  # listed off the GUI thread
     index = model.index(0, 0)
     model.data(index, Qt.ItemDataRole.DecorationRole)  # as the view does when it paints
     qtbot.waitUntil(lambda: model.thumbnail_ready(0) and model.thumbnail_ready(1))
@@ -129,6 +130,7 @@ def test_a_failed_delete_is_explained_not_raised(qtbot, window, monkeypatch):
     wait_for(qtbot, window, Finished)
     window.set_mode(2)
     view = window.gallery_panel.view
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 1)
     view.setCurrentIndex(window.gallery_panel.model.index(0, 0))
 
     def refuse(path):

@@ -225,8 +225,8 @@ def test_a_batch_upscales_each_image_into_the_gallery_and_compares_the_last(
     assert [Image.open(p).size for p in saved] == [(192, 128), (80, 120)]
     meta = read_metadata(saved[0])
     assert meta.recipe["parent"]["path"] == str(first) and meta.request == queued[0]
-    window.set_mode(2)
-    assert window.gallery_panel.model.rowCount() == 2
+    window.set_mode(2)  # listed off the GUI thread: the answer comes
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 2)
     window.set_mode(UPSCALE)
     # The list marks both done; the view compares the last result with its original.
     assert [e.status for e in panel.inputs.entries] == [EntryStatus.DONE] * 2
