@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from gui.gallery_model import GalleryModel, PathRole
@@ -53,11 +53,13 @@ class PathSelector(QObject):
         return True
 
     def _select_row(self, row: int, follow: bool) -> None:
-        index = self.model.index(row, 0)
+        index, selection = self.model.index(row, 0), self.view.selectionModel()
         if not follow:  # the canvas stays: the current row changes without a signal
-            self.view.selectionModel().blockSignals(True)
-        self.view.setCurrentIndex(index)
-        self.view.selectionModel().blockSignals(False)
+            selection.blockSignals(True)
+        # That row alone, whatever keys are held: the view's own setCurrentIndex reads
+        # the keyboard (Ctrl held would add it to the rows selected before).
+        selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        selection.blockSignals(False)
 
     def _row_found(self, generation: int, path: str, row: int | None) -> None:
         if self.wanted is None or self.wanted[0] != path:
