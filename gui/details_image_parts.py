@@ -31,6 +31,8 @@ def image_part_rows(request: Txt2ImgRequest, recipe: dict[str, Any]) -> list[tup
         rows.append(("Outpaint", _outpaint_text(request.outpaint)))
     if request.hires is not None:
         rows.append(("Hires fix", _hires_text(request.hires, recipe)))
+        # The lineage has no parent to show: say why rather than show nothing.
+        rows.append(("First pass", FIRST_PASS))
     if request.control:
         rows.append(("Control", "; ".join(_unit_text(unit) for unit in request.control)))
     notes = recipe.get("notes") or []
@@ -73,6 +75,10 @@ def _outpaint_text(out: Outpaint) -> str:
         if value
     )
     return f"{sides} · {out.fill} fill · overlap {out.feather} px"
+
+
+# A hires fix draws its first pass and draws over it in one job: only the result is saved.
+FIRST_PASS = "not kept (drawn over in the same job; this recipe without the hires fix draws it)"
 
 
 def _hires_text(hires: Hires, recipe: dict[str, Any]) -> str:

@@ -66,6 +66,7 @@ class ShowsMarks(Protocol):
 
     meta: Any  # engine.store.ImageMetadata | None
     marks: Any  # engine.store.marks.Marks | None
+    locked: str  # why its stars cannot be set ("" when they can)
     stars_chosen: Any  # Signal(str, int)
     board_left: Any  # Signal(str, str)
 
@@ -78,6 +79,13 @@ def marks_control(label: str, panel: ShowsMarks) -> StarsRow | BoardsRow | None:
     path = str(meta.path) if meta is not None and meta.path else ""
     if marks is None or not path:
         return None
+    if label == STARS and panel.locked:  # shown, so the user learns how to star it
+        stars = StarsRow(marks.stars)
+        stars.setEnabled(False)
+        stars.setToolTip(panel.locked)
+        for button in stars.buttons:
+            button.setToolTip(panel.locked)
+        return stars
     if label == STARS:
         stars = StarsRow(marks.stars)
         stars.chosen.connect(lambda n: panel.stars_chosen.emit(path, n))

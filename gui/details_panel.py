@@ -128,13 +128,16 @@ class DetailsPanel(QWidget):
         foreign: ForeignRead | None = None,
         marks: Marks | None = None,
         on_disk: bool | None = None,
+        locked: str = "",
     ) -> None:
         """Describe `meta` (and what `foreign` read of another tool's metadata, and the
         gallery's stars and boards); with None, say `empty` (why there is nothing).
         `on_disk`: whether its file exists, when the caller knows (it read it off the
-        GUI thread); None looks, on this thread."""
+        GUI thread); None looks, on this thread. `locked`: why the picture cannot be
+        starred (outside the gallery): its Stars row is shown disabled, saying so."""
         self.meta, self.foreign = meta, foreign if meta is not None else None
         self.marks = marks if meta is not None else None
+        self.locked = locked if meta is not None else ""
         keep_focus(self)  # the focused row goes: the dock keeps the focus (keys 0-5, B)
         while self.grid.count():
             gone = self.grid.takeAt(0).widget()

@@ -57,16 +57,18 @@ class GalleryModel(QAbstractListModel):
         self._fetcher.fetched.connect(self._on_page)
 
     def set_store(self, store: Gallery) -> None:
+        """Another output folder: empty until the panel's listing of it arrives (read
+        off the GUI thread)."""
         self.store = store
         self._icons.clear()
-        self.refresh()
+        self._reset("", 0, [])
 
     # ------------------------------------------------------------ listings
 
     def refresh(self) -> None:
-        """Every image, newest first: the first page and the count, read now (one
-        bounded read; the panel's re-listings go through its searcher, off the GUI
-        thread, and arrive by show_found)."""
+        """Every image, newest first: the first page and the count, read now, on the
+        calling thread (tests; the panel lists through its searcher, off the GUI thread,
+        and its answers arrive by show_found)."""
         self.show_found("", self.store.items(limit=PAGE), self.store.count())
 
     def show_found(self, query: str, items: list[GalleryItem], total: int) -> None:

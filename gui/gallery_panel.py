@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QSize, Qt, QTimer, Signal
@@ -23,6 +24,7 @@ from gui.export_dialog import ContactSheetDialog, ExportDialog
 from gui.gallery_model import PAGE, THUMB, GalleryModel, PathRole
 from gui.gallery_search import GallerySearcher
 from gui.gallery_search_bar import SearchBar
+from gui.gallery_select import PathSelector
 from gui.gallery_sync import GallerySync
 from gui.mark_actions import Marker, board_actions, star_actions
 from gui.mode_panel import ModePanel
@@ -124,6 +126,8 @@ class GalleryPanel(QWidget, ModePanel):
         self.searcher.first_page.connect(self._found_first)
         self._counting = 0  # the search whose first page is shown, its count to come
         self.searcher.refused.connect(self._refused)
+        self.selector = PathSelector(self.view, self.model, self.searcher, lambda: self.query)
+        self.selector.followed.connect(self.current_changed)
         self.searcher.changed.connect(self.relist)
         self.searcher.failed.connect(self.mark_failed)
         layout.addWidget(self.search_bar)
@@ -149,6 +153,7 @@ class GalleryPanel(QWidget, ModePanel):
     def set_store(self, store: Gallery) -> None:
         self.syncer.stop()
         self.model.set_store(store)
+        self.relist()  # what the index holds now; the sync's changes follow
         self.sync()
 
     @property
@@ -190,18 +195,10 @@ class GalleryPanel(QWidget, ModePanel):
             self.watcher.addPaths(new)
 
     def refresh(self) -> None:
-        """List the gallery again: every image, or what the search matches (searched off
-        the GUI thread; the grid keeps its rows until the answer comes)."""
-        query = self.search_bar.text
-        if query:
-            self.searcher.search(self.model.store, query, PAGE)
-            return
-        self.search_bar.show_problem(None)
-        self.searcher.generation += 1  # a re-listing asked before this one is older: dropped
-        current = self.current_path()
-        self.model.refresh()
-        if current is not None:
-            self.select_path(current, follow=False)
+        """List the gallery again (the tab opened, a delete, Undo, a job saved): every
+        image, or what the search matches, read off the GUI thread like a scroll's pages;
+        the grid keeps its rows, and the current image its selection, until it comes."""
+        self.relist()
 
     def relist(self) -> None:
         """List again after a change made elsewhere (a sync, stars): the first page and
@@ -230,8 +227,8 @@ class GalleryPanel(QWidget, ModePanel):
         self.search_bar.show_problem(None)
         current = self.current_path()
         self.model.show_found(query, items, total)
-        if current is not None:
-            self.select_path(current, follow=False)
+        if current is not None and self.selector.wanted is None:  # else that one, next
+            self.selector.select_loaded(current, follow=False)
 
     def _refused(self, generation: int, query: str, sentence: str) -> None:
         if generation == self.searcher.generation and query == self.search_bar.text:
@@ -262,16 +259,14 @@ class GalleryPanel(QWidget, ModePanel):
         index = self.view.currentIndex()
         return index.data(PathRole) if index.isValid() else None
 
-    def select_path(self, path: str, follow: bool = True) -> bool:
-        row = self.model.row_of(path)
-        if row is None:
-            return False
-        index = self.model.index(row, 0)
-        if not follow:
-            self.view.selectionModel().blockSignals(True)
-        self.view.setCurrentIndex(index)
-        self.view.selectionModel().blockSignals(False)
-        return True
+    def select_path(
+        self, path: str, follow: bool = True, otherwise: Callable[[], None] | None = None
+    ) -> bool:
+        """Select `path` (`follow`: the canvas follows). True when its row is loaded and
+        it is selected now; else its row is asked of the index off the GUI thread, and
+        it is selected and scrolled to when the answer comes, or `otherwise` is called
+        if the listing does not hold it (gui/gallery_select.py)."""
+        return self.selector.select(path, follow, otherwise)
 
     def selected_paths(self) -> list[str]:
         indexes = self.view.selectionModel().selectedIndexes()

@@ -9,6 +9,7 @@ change sees it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -25,6 +26,7 @@ class GallerySearcher(QObject):
     # (a count of tens of thousands takes as long again); `answered` follows
     first_page = Signal(int, str, list)
     refused = Signal(int, str, str)  # generation, the query, the sentence saying why
+    row_found = Signal(int, str, object)  # generation, a path, its row (None: not listed)
     changed = Signal()  # stars or boards were written
     failed = Signal(str)  # a write that could not be made, as a sentence
 
@@ -60,6 +62,23 @@ class GallerySearcher(QObject):
             self.refused.emit(generation, text, str(exc))
             return
         self.answered.emit(generation, text, items, total)
+
+    def find_row(self, store: Gallery, text: str, path: str) -> None:
+        """Where `path` is in the listing of `text`, asked of the index (one count, however
+        far down it is). It runs after the listings asked before it, so its row is a row
+        of the newest listing; a search asked after it makes its answer stale."""
+        generation = self.generation
+        self._pool.start(lambda: self._find_row(store, text, path, generation))
+
+    def _find_row(self, store: Gallery, text: str, path: str, generation: int) -> None:
+        if generation != self.generation:  # listed again meanwhile: asked again there
+            self.row_found.emit(generation, path, None)
+            return
+        try:
+            row = store.row_of(path, text)
+        except (BadInput, StoreError, sqlite3.Error, OSError):
+            row = None  # a query refused, or the index closing: it is not found
+        self.row_found.emit(generation, path, row)
 
     def write(self, change: Callable[[], None]) -> None:
         """Stars or boards, written through the store (PNG and index) off the GUI thread."""

@@ -321,9 +321,9 @@ class MainWindow(QMainWindow):
 
     def _open_relative(self, path: str) -> None:
         """A parent or child clicked in the details: selected in the gallery if listed
-        (which opens it), else opened on its own."""
-        if not self.gallery_panel.select_path(path):
-            self.open_image(path)
+        (which opens it; looked up off the GUI thread when its row is not loaded), else
+        opened on its own."""
+        self.gallery_panel.select_path(path, otherwise=lambda: self.open_image(path))
 
     def _deleted(self, trashed: list[Trashed]) -> None:
         self.view.files_gone({str(t.original) for t in trashed})

@@ -40,6 +40,12 @@ class PictureOpener(QObject):
         self._meta: object = _WAITING
 
     @property
+    def ticket(self) -> int:
+        """Changes whenever an open is asked for or dropped (something else went on the
+        canvas): a read started for what the canvas showed checks it before it lands."""
+        return self._ticket
+
+    @property
     def pending(self) -> str | None:
         """The picture being opened (the canvas still shows the previous one)."""
         return self._asked

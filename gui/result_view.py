@@ -18,7 +18,7 @@ from engine.api.grid import GridLayout, image_grid
 from engine.api.outcomes import ModelOutcome, ResultImage
 from engine.api.requests import SampleRequest
 from engine.interface import Engine
-from engine.store import ImageMetadata, StoreError, metadata_from_text
+from engine.store import ImageMetadata, metadata_from_text
 from engine.store.marks import Marks
 from gui.canvas import ImageCanvas
 from gui.details_panel import DetailsPanel
@@ -30,6 +30,15 @@ from gui.store_reads import StoreReader
 from gui.viewmodels.jobs import JobState
 from gui.viewmodels.lab import sample_request
 from gui.viewmodels.results import ResultsModel, ShownResult
+
+READING = "Reading this picture's details…"
+NOT_STARRABLE = "Add its folder as a source folder to star it (File → Add Source Folder…)."
+
+
+def inside_any(path: str, folders: tuple[Path, ...]) -> bool:
+    """Whether `path` is in one of `folders`, links resolved (reads the disk)."""
+    resolved = Path(path).expanduser().resolve()
+    return any(resolved.is_relative_to(Path(f).expanduser().resolve()) for f in folders)
 
 
 class ResultView(QObject):
@@ -56,6 +65,7 @@ class ResultView(QObject):
         self.opener = PictureOpener(self)  # gallery pictures, read off the GUI thread
         self.opener.opened.connect(self._opened)
         self.opener.failed.connect(self._open_failed)
+        self._describing: tuple[str | None, int] = (None, -1)  # a result file being read
         results.shown_changed.connect(self.show_result)
         results.model_written.connect(self._model_written)
         canvas.cell_clicked.connect(self._cell_clicked)
@@ -209,7 +219,32 @@ class ResultView(QObject):
         self.shown_file = str(info.path)
         self.preview_job = None
         self.details.show_metadata(info.meta, foreign=info.foreign, on_disk=True)  # read
+        if info.meta is not None:
+            self._read_dropped_marks(str(info.path))
         self.changed.emit()
+
+    def _read_dropped_marks(self, path: str) -> None:
+        """A dropped picture's Stars row: its stars when it is in the gallery (the output
+        folder or a source folder), else shown disabled, saying how to star it. Where
+        it is is looked up off the GUI thread (resolving a path reads the disk)."""
+        gallery = self.client.gallery
+        folders = (gallery.root, *gallery.source_folders)
+        self.reader.read(
+            lambda: gallery.marks(Path(path)) if inside_any(path, folders) else NOT_STARRABLE,
+            lambda marks: self._dropped_marks(path, marks),
+            NOT_STARRABLE,
+        )
+
+    def _dropped_marks(self, path: str, marks: Marks | str) -> None:
+        meta = self.details.meta
+        if meta is None or self.shown_file != path or self.details.marks is not None:
+            return  # another picture is shown now
+        if isinstance(marks, Marks):
+            self._marks(path, marks)
+            return
+        self.details.show_metadata(
+            meta, foreign=self.details.foreign, marks=Marks(), on_disk=True, locked=marks
+        )
 
     def show_picture(self, image: QImage, note: str) -> None:
         """Pixels that are neither a result nor a gallery file (Create's source)."""
@@ -256,7 +291,8 @@ class ResultView(QObject):
 
     def marked_paths(self) -> list[str]:
         """The picture the canvas and the details show, for keys 0-5 and B there."""
-        return [self.shown_file] if self.shown_file and self.details.meta is not None else []
+        shown = self.shown_file and self.details.meta is not None and not self.details.locked
+        return [self.shown_file] if shown and self.shown_file else []
 
     def _read_marks(self, path: str) -> None:
         """The file's stars and boards, read from the index off the GUI thread."""
@@ -271,11 +307,29 @@ class ResultView(QObject):
             )
 
     def _show_details_of_file(self, path: str) -> None:
-        try:
-            meta = self.client.gallery.metadata(Path(path))
-        except StoreError:  # a picture outside the gallery (dropped, before a restart)
-            meta = None
-        self._show_details_read(path, meta)
+        """A saved result's details: its pixels are on the canvas already, its file's
+        metadata is read off the GUI thread (a finished job never makes the GUI thread
+        wait on the disk). Until it lands the dock says so, never describing the
+        previous picture; an answer for a canvas since replaced is dropped."""
+        gallery, ticket = self.client.gallery, self.opener.ticket
+        self._describing = (path, ticket)
+        self.details.show_metadata(None, READING)
+        self.reader.read(
+            lambda: gallery.metadata(Path(path)),  # StoreError (outside the gallery): None
+            lambda meta: self._result_file_read(path, ticket, meta),
+            None,
+        )
+
+    @property
+    def describing(self) -> str | None:
+        """The result file whose details are being read (tests wait on it)."""
+        path, ticket = self._describing
+        return path if ticket == self.opener.ticket else None
+
+    def _result_file_read(self, path: str, ticket: int, meta: ImageMetadata | None) -> None:
+        if ticket == self.opener.ticket and self._describing == (path, ticket):
+            self._describing = (None, -1)
+            self._show_details_read(path, meta)
 
     def _show_details_read(self, path: str, meta: ImageMetadata | None) -> None:
         """A file's metadata as read (None: outside the gallery), in the details."""

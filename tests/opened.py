@@ -11,3 +11,9 @@ def wait_opened(qtbot, window, path: str | Path, timeout: int = 10_000) -> None:
     qtbot.waitUntil(
         lambda: window.view.opening is None and window.shown_file == str(path), timeout=timeout
     )
+
+
+def wait_described(qtbot, window, timeout: int = 10_000) -> None:
+    """Until a finished job's file is described: its metadata is read off the GUI thread
+    (gui/result_view.py), after the job's pixels are on the canvas."""
+    qtbot.waitUntil(lambda: window.view.describing is None, timeout=timeout)

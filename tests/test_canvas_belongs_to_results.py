@@ -20,6 +20,7 @@ from engine.api.kinds import Family
 from engine.api.outcomes import ImagesOutcome, ModelOutcome
 from gui.explore import Tool
 from gui.settings import AppSettings
+from tests.opened import wait_described
 
 LAB = 1
 
@@ -47,6 +48,7 @@ def made_sheet(qtbot, window) -> Path:
     window.lab_panel.tabs.setCurrentIndex(0)
     assert window.generate() is not None, window.last_error
     qtbot.waitUntil(lambda: len(events(window, Finished)) > before, timeout=60_000)
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     outcome = events(window, Finished)[-1].outcome
     assert isinstance(outcome, ImagesOutcome)
     return Path(outcome.images[0].path)
@@ -132,6 +134,7 @@ def test_a_cancelled_preview_is_not_described_by_the_previous_images_details(
     before = len(events(window, Finished))
     window.generate()
     qtbot.waitUntil(lambda: len(events(window, Finished)) > before, timeout=60_000)
+    wait_described(qtbot, window)
     assert window.details.meta is not None  # the first image, described
     window.create_panel.steps.setValue(200)
     job = window.generate()

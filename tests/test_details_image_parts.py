@@ -44,7 +44,10 @@ def test_an_outpainted_and_a_hires_picture_say_so():
     )
     recipe = {"hires_steps_run": 4, "hires_size": [1024, 768]}
     assert rows_of(hires, recipe) == {
-        "Hires fix": "×2 4x-UltraSharp · denoise 0.4 · 4 steps run → 1024×768"
+        "Hires fix": "×2 4x-UltraSharp · denoise 0.4 · 4 steps run → 1024×768",
+        # no parent in the lineage: the first pass was never saved, and the dock says so
+        "First pass": "not kept (drawn over in the same job; this recipe without the hires "
+        "fix draws it)",
     }
 
 

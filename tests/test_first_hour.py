@@ -16,7 +16,7 @@ from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.api.requests import SampleRequest
 from engine.store import read_metadata
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 from tests.sd_original_layout import save_single_file, tiny_pipeline
 
 DIGITS = ModelRef(Family.VAE, "vae-digits")
@@ -31,6 +31,7 @@ def generate_and_wait(qtbot, window, timeout=60_000) -> Finished:
     job = window.generate()
     assert job is not None, window.last_error
     qtbot.waitUntil(lambda: len(finished_jobs(window)) > count, timeout=timeout)
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     return finished_jobs(window)[-1]
 
 
@@ -243,7 +244,9 @@ def test_delete_clears_the_canvas_and_can_be_undone(qtbot, window, trash):
     assert not Path(made).exists() and window.canvas.image is None
     assert window.undo_button.isVisible() and window.undo_action.isEnabled()
     window.undo_action.trigger()
-    assert Path(made).is_file() and panel.model.rowCount() == 1
+    assert Path(made).is_file()
+    # listed again off the GUI thread; the restored picture is selected when it comes
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and panel.current_path() == made)
     assert read_metadata(Path(made)).seed is not None
     assert not list((trash / "files").iterdir())
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.api.events import Finished
 from gui.compare_view import CompareView
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 
 LAB, GALLERY = 1, 2
 
@@ -26,6 +26,7 @@ def make_sheets(qtbot, window, count: int) -> list[Path]:
         qtbot.waitUntil(
             lambda i=i: sum(isinstance(e, Finished) for e in window.events) > i, timeout=60_000
         )
+        wait_described(qtbot, window)  # its file's details are read off the GUI thread
     return [Path(e.outcome.images[0].path) for e in window.events if isinstance(e, Finished)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from engine.api import limits
 from engine.api.events import (
@@ -50,8 +50,8 @@ def test_latent_lab_generate_keeps_one_sheet_in_the_gallery(qtbot, window, setti
     assert meta.request == queued.request and meta.recipe["seeds"] == [1234, 1235, 1236, 1237]
     assert Path(sheet.path).is_relative_to(settings.output_dir)
     assert window.canvas.image is not None and window.canvas.image.width() > 8
-    window.set_mode(2)
-    assert window.gallery_panel.model.rowCount() == 1
+    window.set_mode(2)  # listed off the GUI thread: the answer comes
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 1)
     assert window.lab_panel.seed.last_seed == 1234 and window.create_panel.seed.last_seed is None
 
 
@@ -105,6 +105,7 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     window.set_mode(2)
     view = window.gallery_panel.view
     model = window.gallery_panel.model
+    qtbot.waitUntil(lambda: model.rowCount() == 2)  # listed off the GUI thread
     index = model.index(0, 0)
     model.data(index, Qt.ItemDataRole.DecorationRole)  # as the view does when it paints
     qtbot.waitUntil(lambda: model.thumbnail_ready(0) and model.thumbnail_ready(1))
@@ -112,7 +113,10 @@ def test_gallery_double_click_opens_and_delete_moves_to_trash(qtbot, window, tra
     view.doubleClicked.emit(index)
     wait_opened(qtbot, window, index.data(Qt.ItemDataRole.UserRole))
     assert window.canvas.image is not None
-    view.setCurrentIndex(index)
+    # That row alone: the older picture stays selected from when the tab opened (the
+    # listing comes off the GUI thread), and an earlier test's Ctrl+Enter leaves Qt
+    # thinking Ctrl is held, which would make view.setCurrentIndex add to it.
+    view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     newest = Path(index.data(Qt.ItemDataRole.UserRole))
     assert newest in {Path(r.path) for r in finished.outcome.images}
     view.setFocus()
@@ -129,6 +133,7 @@ def test_a_failed_delete_is_explained_not_raised(qtbot, window, monkeypatch):
     wait_for(qtbot, window, Finished)
     window.set_mode(2)
     view = window.gallery_panel.view
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 1)
     view.setCurrentIndex(window.gallery_panel.model.index(0, 0))
 
     def refuse(path):

@@ -65,6 +65,9 @@ class EmptyGallery:
     def count_search(self, text: str) -> int:
         return 0
 
+    def row_of(self, path: Path | str, text: str = "") -> int | None:
+        return None
+
     def set_stars(self, paths: list[Path | str], stars: int) -> None:
         raise StoreError("This engine keeps no pictures to star.")
 

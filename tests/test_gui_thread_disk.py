@@ -281,3 +281,31 @@ def test_an_unreadable_file_says_so_when_its_read_fails_and_the_canvas_keeps_its
     assert window.view.opening is None and window.shown_file == pictures[0]
     assert np.array_equal(canvas_pixels(window.canvas.image), png_pixels(pictures[0]))
     assert str(window.details.meta.path) == pictures[0]  # the details still match it
+
+
+def test_a_finished_job_is_described_without_the_gui_thread_touching_the_disk(
+    qtbot, window, monkeypatch
+):
+    """The sheet a Lab job saved: its pixels come with the job, its details (recipe,
+    stars, lineage) are read off the GUI thread (gui/result_view.py), as walking does."""
+    from engine.api.events import Finished
+
+    lab = window.lab_panel
+    window.set_mode(LAB)
+    lab.refresh_models(select="vae-shapes")
+    lab.tabs.setCurrentIndex(0)  # the Sample tab
+    qtbot.waitUntil(lambda: not window.jobs.active(), timeout=60_000)
+    finished: list[Finished] = []
+    window.client.event.connect(lambda e: isinstance(e, Finished) and finished.append(e))
+    disk = DiskCalls(monkeypatch)
+    disk.recording = True
+    assert window.generate() is not None, window.last_error
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    saved = finished[0].outcome.images[0].path
+    qtbot.waitUntil(lambda: ("Stars", "☆☆☆☆☆") in window.details.rows(), timeout=10_000)
+    qtbot.wait(100)  # the lineage and the gallery's new listing, delivered on this thread
+    disk.recording = False
+    assert window.details.meta is not None and str(window.details.meta.path) == saved
+    assert dict(window.details.rows())["Model"].startswith("vae-shapes")
+    print(f"file-system calls on the GUI thread for a finished job: {len(disk.calls)}")
+    assert disk.calls == [], f"{len(disk.calls)} calls; the first:\n{disk.calls[0]}"

@@ -176,3 +176,31 @@ def test_a_picture_outside_the_gallery_reopened_at_start_keeps_its_details(qtbot
     window.open_image(str(path))  # as window_state.restore does with the last shown file
     qtbot.waitUntil(lambda: dict(window.details.rows()).get("Seed") == "1234", timeout=10_000)
     assert dict(window.details.rows())["Made by"] == "AUTOMATIC1111"
+
+
+def stars_row(window):
+    """The dock's StarsRow now shown (rows are replaced as what is read arrives)."""
+    from gui.details_marks import StarsRow
+
+    rows = [w for w in window.details.findChildren(StarsRow) if w.isVisibleTo(window.details)]
+    return rows[-1] if rows else None
+
+
+def test_a_dropped_picture_outside_the_gallery_shows_its_stars_row_disabled_saying_why(
+    qtbot, window, tmp_path
+):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    path = png(folder / "a1111.png", {"parameters": A1111_TEXT})
+    dropped(qtbot, window, window.canvas, path)
+    qtbot.waitUntil(lambda: stars_row(window) is not None, timeout=10_000)
+    row = stars_row(window)
+    assert not row.isEnabled()
+    assert row.toolTip().startswith("Add its folder as a source folder to star it")
+    assert ("Stars", "☆☆☆☆☆") in window.details.rows()
+    assert window.view.marked_paths() == []  # keys 0-5 on the dock do nothing to it
+
+    assert window.client.gallery.set_source_folders([folder]) == []
+    dropped(qtbot, window, window.canvas, path)  # inside a source folder now: starrable
+    qtbot.waitUntil(lambda: stars_row(window) is not None and stars_row(window).isEnabled())
+    assert window.view.marked_paths() == [str(path)]

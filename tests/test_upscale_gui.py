@@ -25,7 +25,7 @@ from engine.store import read_metadata
 from gui.app import create_main_window
 from gui.settings import AppSettings
 from gui.viewmodels.upscale import EntryStatus
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 
 UPSCALE = 3
 LANCZOS = ModelRef(Family.UPSCALE, "lanczos")
@@ -225,8 +225,8 @@ def test_a_batch_upscales_each_image_into_the_gallery_and_compares_the_last(
     assert [Image.open(p).size for p in saved] == [(192, 128), (80, 120)]
     meta = read_metadata(saved[0])
     assert meta.recipe["parent"]["path"] == str(first) and meta.request == queued[0]
-    window.set_mode(2)
-    assert window.gallery_panel.model.rowCount() == 2
+    window.set_mode(2)  # listed off the GUI thread: the answer comes
+    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() == 2)
     window.set_mode(UPSCALE)
     # The list marks both done; the view compares the last result with its original.
     assert [e.status for e in panel.inputs.entries] == [EntryStatus.DONE] * 2
@@ -316,6 +316,7 @@ def test_a_model_upscale_shows_its_tiles_as_it_goes(qtbot, window, tmp_path):
     assert any(" left" in label for _step, _total, label, _row in seen)  # with an ETA
     assert row_texts(panel) == ["in.png\n✓ 80×70 → 160×140"]
     assert not panel.progress_label.isVisible()
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     assert dict(window.details.rows())["Upscaler"].startswith("2x-tiny (")
 
 

@@ -15,7 +15,7 @@ from engine.api.events import Finished
 from engine.api.outcomes import ImagesOutcome
 from gui.app import create_main_window
 from gui.settings import AppSettings
-from tests.opened import wait_opened
+from tests.opened import wait_described, wait_opened
 
 LAB, GALLERY = 1, 2
 
@@ -40,6 +40,7 @@ def sheet_of_sevens(qtbot, window) -> Path:
     lab.steps.setValue(10)
     assert window.generate() is not None, window.last_error
     qtbot.waitUntil(lambda: any(isinstance(e, Finished) for e in window.events), timeout=60_000)
+    wait_described(qtbot, window)  # its file's details are read off the GUI thread
     outcome = next(e for e in window.events if isinstance(e, Finished)).outcome
     assert isinstance(outcome, ImagesOutcome)
     return Path(outcome.images[0].path)

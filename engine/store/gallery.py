@@ -260,6 +260,14 @@ class GalleryStore:
         query = parse_query(text)
         return self._index.count_matches(query) if self._index is not None else 0
 
+    def row_of(self, path: Path | str, text: str = "") -> int | None:
+        """The row of `path` among the images `text` lists (every image when empty),
+        newest first; None when it does not list it. BadInput when `text` is malformed."""
+        query = parse_query(text)
+        if self._index is None:
+            return None
+        return self._index.position(query, mark_key(self.root, path, must_exist=False)[0])
+
     def _items(self, records: list[IndexRecord]) -> list[GalleryItem]:
         return [
             item_of(record, self.root / record.path)

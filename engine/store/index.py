@@ -104,6 +104,9 @@ class GalleryIndex:
     def search(self, query: Query, limit: int | None = None, offset: int = 0) -> list[IndexRecord]:
         return library.search(self._conn(), query, limit, offset)
 
+    def position(self, query: Query, key: str) -> int | None:
+        return library.position(self._conn(), query, key)
+
     def count_matches(self, query: Query) -> int:
         return library.count_matches(self._conn(), query)
 

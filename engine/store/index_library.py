@@ -82,6 +82,22 @@ def search(
     return [IndexRecord(*row) for row in rows]
 
 
+def position(conn: sqlite3.Connection, query: Query, key: str) -> int | None:
+    """How many pictures `query` lists before the picture `key` (its row in the grid,
+    newest first), or None when the query does not list it: one count over the index,
+    so a picture 90,000 rows down is found without reading the rows before it."""
+    where = f"({query.where}) AND images.path = ?"  # noqa: S608 - no user text
+    found = conn.execute(f"SELECT created FROM images WHERE {where}", (*query.params, key))
+    row = found.fetchone()
+    if row is None:
+        return None
+    before = (
+        f"SELECT COUNT(*) FROM images WHERE ({query.where}) AND (images.created > ? "  # noqa: S608
+        "OR (images.created = ? AND images.path > ?))"
+    )
+    return conn.execute(before, (*query.params, row[0], row[0], key)).fetchone()[0]
+
+
 def count_matches(conn: sqlite3.Connection, query: Query) -> int:
     sql = f"SELECT COUNT(*) FROM images WHERE {query.where}"  # noqa: S608
     return conn.execute(sql, query.params).fetchone()[0]
