@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.api.errors import UserFacingError
 from engine.cluster.model_shipping import Manifest
-from engine.cluster.worker_actor import ClusterWorker
+from engine.cluster.worker_actor import EVICTED, ClusterWorker
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ class WorkerLost(Exception):  # noqa: N818 - a state, not a bug
     """The actor died (its process killed, its node gone) or cannot be reached."""
 
 
+class FilesGone(Exception):  # noqa: N818 - a state, not a bug
+    """Files placed for a job left the worker's cache before it started (the cache made
+    room for others): place them again and resend the job."""
+
+    def __init__(self, shas: list[str]) -> None:
+        super().__init__(", ".join(shas))
+        self.shas = shas
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """How the actors are started. `count` None: one per GPU, or one per node without."""
@@ -42,6 +52,7 @@ class WorkerOptions:
     device_preference: str = "auto"
     cache_root: str | None = None  # None: each node's user cache folder
     model_dirs: tuple[str, ...] = ()
+    cache_limit_gb: float | None = None  # None: the node's LATENTSTUDIO_CLUSTER_CACHE_GB, or 50
 
 
 @dataclass(eq=False)
@@ -53,16 +64,20 @@ class RemoteWorker:
     models: set[str] = field(default_factory=set)  # sha256 of models it has run
     alive: bool = True
 
-    def stream(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
-        """The job's events as wire data; WorkerLost if the actor dies on the way."""
+    def stream(self, key: str, request_data: dict, placed: tuple) -> Iterator[dict]:
+        """The job's events as wire data; WorkerLost if the actor dies on the way,
+        FilesGone if its files left the worker's cache before it started."""
         import ray
 
         try:
             stream = self.actor.run.options(num_returns="streaming").remote(
-                key, request_data, model_path
+                key, request_data, placed
             )
             for ref in stream:
-                yield ray.get(ref)
+                item = ray.get(ref)
+                if EVICTED in item:
+                    raise FilesGone(item[EVICTED])
+                yield item
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
 
@@ -79,6 +94,10 @@ class RemoteWorker:
             return ray.get(getattr(self.actor, method).remote(*args), timeout=timeout)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             raise WorkerLost(f"{self.name}: {type(exc).__name__}") from exc
+        except ray.exceptions.RayTaskError as exc:  # the worker's own sentence, as it said it
+            if isinstance(exc.cause, UserFacingError):
+                raise exc.cause from None
+            raise
 
     def find_model(self, manifest: Manifest) -> str | None:
         return self.call("find_model", manifest)
@@ -121,7 +140,13 @@ def start_workers(options: WorkerOptions, first_index: int = 1) -> list[RemoteWo
             max_restarts=0,
             runtime_env={"env_vars": WORKER_ENV},
             **resources,
-        ).remote(f"worker {index}", device, options.cache_root, options.model_dirs)
+        ).remote(
+            f"worker {index}",
+            device,
+            options.cache_root,
+            options.model_dirs,
+            options.cache_limit_gb,
+        )
         actors.append(actor)
     try:
         described = ray.get([a.describe.remote() for a in actors], timeout=START_TIMEOUT_S)

@@ -21,22 +21,25 @@ import platform
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
-from engine.api.parts import ModelRef
-from engine.api.requests import Request, request_from_dict
+from engine.api.requests import request_from_dict
 from engine.api.wire import event_to_data
-from engine.cluster.model_shipping import Manifest, ModelStore
+from engine.cluster.model_shipping import Manifest
+from engine.cluster.model_store import ModelStore
+from engine.cluster.request_files import with_files
 from engine.context import JobContext, JobControl
 from engine.worker import failure_for
 
 log = logging.getLogger(__name__)
 _END = object()
 _KEEP_CONTROLS = 256  # cancels of jobs long gone are forgotten past this many
+# The one item of a job's stream that is no event: files placed for it have left the
+# cache since (it made room for others), with their sha256; the driver places them again.
+EVICTED = "evicted"
 
 
 class ClusterWorker:
@@ -46,6 +49,7 @@ class ClusterWorker:
         device_preference: str = "auto",
         cache_root: str | None = None,
         model_dirs: tuple[str, ...] = (),
+        cache_limit_gb: float | None = None,
     ) -> None:
         self.name = f"{name} ({platform.node()})"
         self._device_preference = device_preference
@@ -58,7 +62,9 @@ class ClusterWorker:
         self.cancels: dict[str, tuple[int, int]] = {}  # key -> (step at cancel, last step)
         self._controls_lock = threading.Lock()
         self.models = ModelStore(
-            Path(cache_root) if cache_root else None, tuple(Path(d) for d in model_dirs)
+            Path(cache_root) if cache_root else None,
+            tuple(Path(d) for d in model_dirs),
+            cache_limit_gb,
         )
 
     # ------------------------------------------------------------ describing
@@ -98,22 +104,27 @@ class ClusterWorker:
     def received_models(self) -> list[str]:
         return list(self.models.received)
 
+    def evicted_models(self) -> list[str]:
+        return list(self.models.evicted)
+
     # ------------------------------------------------------------ jobs
 
-    def run(self, key: str, request_data: dict[str, Any], model_path: str = "") -> Iterator[dict]:
-        """Run one job, yielding its events as wire data; `model_path`, when given, is
-        where this worker holds the request's model."""
+    def run(
+        self, key: str, request_data: dict[str, Any], placed: tuple[tuple[str, str], ...] = ()
+    ) -> Iterator[dict]:
+        """Run one job, yielding its events as wire data; `placed` pairs each file the
+        request names (as it spells it) with where this worker holds it."""
         control = self._control(key)
         events: queue.Queue = queue.Queue()
         thread = threading.Thread(
             target=self._work,
-            args=(key, request_data, model_path, control, events),
+            args=(key, request_data, dict(placed), control, events),
             name=f"job-{key}",
             daemon=True,
         )
         thread.start()
         while (event := events.get()) is not _END:
-            yield event_to_data(event)
+            yield event if isinstance(event, dict) else event_to_data(event)
 
     def cancel(self, key: str) -> None:
         with self._controls_lock:
@@ -136,14 +147,19 @@ class ClusterWorker:
         self,
         key: str,
         request_data: dict[str, Any],
-        model_path: str,
+        placed: dict[str, str],
         control: JobControl,
         events: queue.Queue,
     ) -> None:
         try:
-            with self._run_lock:
-                emit = self._stepping(key, events.put)
-                events.put(self._run_one(request_data, model_path, control, emit))
+            # Its files stay in the cache from now until it ends, waiting included.
+            with self.models.holding(placed.values()) as gone:
+                if gone:
+                    events.put({EVICTED: sorted({self.models.key_of(p) or p for p in gone})})
+                    return
+                with self._run_lock:
+                    emit = self._stepping(key, events.put)
+                    events.put(self._run_one(request_data, placed, control, emit))
         finally:
             events.put(_END)
             with self._controls_lock:
@@ -162,12 +178,12 @@ class ClusterWorker:
 
         return send
 
-    def _run_one(self, request_data: dict, model_path: str, control: JobControl, emit) -> Event:
+    def _run_one(self, request_data: dict, placed: dict, control: JobControl, emit) -> Event:
         """The job's ending event; its other events go to `emit` as they happen."""
         if control.cancelled:  # cancelled while it waited for the job before it
             return Cancelled(0)
         try:
-            request = _on_this_worker(request_from_dict(request_data), model_path)
+            request = with_files(request_from_dict(request_data), placed)
             runtime = self._get_runtime()
             emit(Started(0, request, worker=self.name))
             outcome = runtime.run(request, JobContext(0, emit=emit, control=control))
@@ -204,11 +220,3 @@ def local_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
-
-
-def _on_this_worker(request: Request, model_path: str) -> Request:
-    """The request with its model where this worker holds it."""
-    model = getattr(request, "model", None)
-    if not model_path or not isinstance(model, ModelRef):
-        return request
-    return replace(request, model=replace(model, id=model_path))
