@@ -21,7 +21,13 @@ from engine.api.requests import ReconstructRequest, Txt2ImgRequest, request_to_d
 from engine.cluster.cache_limit import CacheEntry, to_evict
 from engine.cluster.model_shipping import Manifest, ManifestFile
 from engine.cluster.model_store import IN_USE_PREFIX, ModelStore
-from engine.cluster.request_files import named_files, runs_remotely, with_files, with_user_paths
+from engine.cluster.request_files import (
+    named_files,
+    runs_remotely,
+    sentence_with_user_paths,
+    with_files,
+    with_user_paths,
+)
 
 # Every file slot of a Stable Diffusion request, spelled as a user's paths.
 FILES = {
@@ -80,6 +86,8 @@ def test_every_file_a_request_names_is_found_once_and_put_back_where_the_worker_
         "source": {"path": FILES["source"]},
         "loras": [FILES["lora"]],
     }
+    failure = f"The LoRA {placed[FILES['lora']]} is damaged."
+    assert sentence_with_user_paths(failure, placed) == f"The LoRA {FILES['lora']} is damaged."
 
 
 def test_a_hires_upscaler_file_is_named_and_bundled_models_are_not():
@@ -175,3 +183,17 @@ def test_the_same_bytes_under_another_name_are_linked_not_sent_again(tmp_path):
     found = store.find(renamed)
     assert found is not None and found.name == "ink-copy.safetensors"
     assert found.read_bytes() == b"x" * 10 and store.received == [first.sha256]
+
+
+def test_files_placed_for_a_job_stay_until_it_runs(tmp_path):
+    """Placing a job's second file must not make room by taking its first (that job
+    would find it gone, have it sent again, and lose the other: round and round)."""
+    from engine.cluster.worker_actor import ClusterWorker
+
+    worker = ClusterWorker("w", "cpu", str(tmp_path), (), 250e-9)
+    a, _ = ship(worker.models, "a.bin", b"a" * 100)
+    b, _ = ship(worker.models, "b.bin", b"b" * 100)
+    assert worker.find_model(a, "job-1") and worker.find_model(b, "job-1")
+    with pytest.raises(BadInput, match="does not fit"):
+        ship(worker.models, "c.bin", b"c" * 100)
+    assert worker.models.evicted == []

@@ -122,8 +122,9 @@ class ModelShipper:
                 self._manifests[key] = known
         return known
 
-    def place(self, worker, manifest: Manifest, source: Path) -> str:
-        """Where `worker` (a pool.RemoteWorker) holds the model: found, or sent now."""
+    def place(self, worker, manifest: Manifest, source: Path, job_key: str = "") -> str:
+        """Where `worker` (a pool.RemoteWorker) holds the model: found, or sent now (and
+        kept there for job `job_key` until it ends)."""
         with self._lock:
             lock = self._locks.setdefault(manifest.sha256, threading.Lock())
         with self._lock:
@@ -131,10 +132,11 @@ class ModelShipper:
         if known is not None:  # asked before: no round trip per job
             return known
         with lock:  # two workers of one node asking at once: one sends, one finds
-            found = self._remember(worker, manifest, worker.find_model(manifest))
+            found = self._remember(worker, manifest, worker.find_model(manifest, job_key))
             if found is not None:
                 return found
-            placed = worker.receive_model(manifest, self._file_refs(manifest, source))
+            refs = self._file_refs(manifest, source)
+            placed = worker.receive_model(manifest, refs, job_key)
             with self._lock:
                 self.sent.append((worker.node_id, manifest.sha256))
             return self._remember(worker, manifest, placed)

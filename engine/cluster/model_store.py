@@ -196,12 +196,12 @@ class ModelStore:
         paths = list(paths)
         keys = [key for key in dict.fromkeys(self.key_of(p) for p in paths) if key]
         for key in keys:
-            self._hold(key)
+            self.hold(key)
         try:
             yield [p for p in paths if not Path(p).exists() or not self._complete_for(p)]
         finally:
             for key in keys:
-                self._release(key)
+                self.release(key)
 
     def key_of(self, path: str) -> str | None:
         try:
@@ -214,7 +214,7 @@ class ModelStore:
         key = self.key_of(path)
         return key is None or self._complete(key)
 
-    def _hold(self, key: str) -> None:
+    def hold(self, key: str) -> None:
         with self._lock:
             count = self._holds.get(key, 0)
             self._holds[key] = count + 1
@@ -223,7 +223,7 @@ class ModelStore:
                     (self.cache_root / key / f"{IN_USE_PREFIX}{os.getpid()}").touch()
         self._touch(key)
 
-    def _release(self, key: str) -> None:
+    def release(self, key: str) -> None:
         with self._lock:
             count = self._holds.get(key, 1) - 1
             if count > 0:

@@ -99,11 +99,11 @@ class RemoteWorker:
                 raise exc.cause from None
             raise
 
-    def find_model(self, manifest: Manifest) -> str | None:
-        return self.call("find_model", manifest)
+    def find_model(self, manifest: Manifest, job_key: str = "") -> str | None:
+        return self.call("find_model", manifest, job_key)
 
-    def receive_model(self, manifest: Manifest, refs: list[Any]) -> str:
-        return self.call("receive_model", manifest, refs, timeout=SHIP_TIMEOUT_S)
+    def receive_model(self, manifest: Manifest, refs: list[Any], job_key: str = "") -> str:
+        return self.call("receive_model", manifest, refs, job_key, timeout=SHIP_TIMEOUT_S)
 
     def kill(self) -> None:
         import ray

@@ -61,6 +61,13 @@ def with_user_paths(info: Any, placed: Mapping[str, str]) -> Any:
     return _strings(info, lambda text: back.get(text, text))
 
 
+def sentence_with_user_paths(text: str, placed: Mapping[str, str]) -> str:
+    """A worker's sentence (a failure's) naming the user's files, not its copies."""
+    for here, there in sorted(placed.items(), key=lambda item: -len(item[1])):
+        text = text.replace(there, here)
+    return text
+
+
 def _walk(value: Any, swap: Callable[[str], str]) -> Any:
     if isinstance(value, ModelRef):
         if not value.id.strip() or bundled_path(value.id) is not None:

@@ -30,7 +30,7 @@ from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
 from engine.cluster.model_shipping import Manifest, ModelShipper
 from engine.cluster.pool import FilesGone, RemoteWorker, WorkerLost
-from engine.cluster.request_files import with_user_paths
+from engine.cluster.request_files import sentence_with_user_paths, with_user_paths
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,8 @@ class Scheduler:
     def _place_files(self, job: RemoteJob, worker: RemoteWorker) -> dict[str, str]:
         placed = {}
         for text, manifest in job.files:
-            placed[text] = self._shipper.place(worker, manifest, Path(text).expanduser())
+            where = self._shipper.place(worker, manifest, Path(text).expanduser(), job.key)
+            placed[text] = where
             worker.models.add(manifest.sha256)
         return placed
 
@@ -244,6 +245,8 @@ class Scheduler:
                 for image in event.outcome.images
             )
             event = replace(event, outcome=replace(event.outcome, images=images))
+        if isinstance(event, Failed):
+            event = replace(event, message=sentence_with_user_paths(event.message, job.placed))
         if isinstance(event, ENDINGS):
             self._end(job, event)
         elif not job.ended:

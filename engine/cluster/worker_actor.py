@@ -61,6 +61,7 @@ class ClusterWorker:
         self._steps: dict[str, int] = {}
         self.cancels: dict[str, tuple[int, int]] = {}  # key -> (step at cancel, last step)
         self._controls_lock = threading.Lock()
+        self._reserved: dict[str, list[str]] = {}  # job key -> cache entries placed for it
         self.models = ModelStore(
             Path(cache_root) if cache_root else None,
             tuple(Path(d) for d in model_dirs),
@@ -90,16 +91,31 @@ class ClusterWorker:
 
     # ------------------------------------------------------------ models
 
-    def find_model(self, manifest: Manifest) -> str | None:
+    def find_model(self, manifest: Manifest, job_key: str = "") -> str | None:
+        """Where this worker holds the model; kept for job `job_key` until it ends."""
         found = self.models.find(manifest)
-        return str(found) if found is not None else None
+        if found is None:
+            return None
+        self._reserve(job_key, found)
+        return str(found)
 
-    def receive_model(self, manifest: Manifest, contents: list[Any]) -> str:
+    def receive_model(self, manifest: Manifest, contents: list[Any], job_key: str = "") -> str:
         """Keep a model sent from the driver; `contents` are the files' object refs,
         fetched here (once per node: actors of a node share its object store)."""
         import ray
 
-        return str(self.models.receive(manifest, ray.get(contents)))
+        path = self.models.receive(manifest, ray.get(contents))
+        self._reserve(job_key, path)
+        return str(path)
+
+    def _reserve(self, job_key: str, path: Path) -> None:
+        """Keep a file placed for a job from eviction until the job ends: placing the
+        job's next file must not make room by taking this one."""
+        key = self.models.key_of(str(path))
+        if job_key and key:
+            self.models.hold(key)
+            with self._controls_lock:
+                self._reserved.setdefault(job_key, []).append(key)
 
     def received_models(self) -> list[str]:
         return list(self.models.received)
@@ -163,12 +179,15 @@ class ClusterWorker:
         finally:
             events.put(_END)
             with self._controls_lock:
+                reserved = self._reserved.pop(key, [])
                 self._controls.pop(key, None)
                 last = self._steps.pop(key, 0)
                 if key in self.cancels:
                     self.cancels[key] = (self.cancels[key][0], last)
                     while len(self.cancels) > _KEEP_CONTROLS:
                         self.cancels.pop(next(iter(self.cancels)))
+            for entry in reserved:
+                self.models.release(entry)
 
     def _stepping(self, key: str, emit):
         def send(event: Event) -> None:
