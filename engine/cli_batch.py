@@ -22,10 +22,7 @@ from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingEr
 from engine.batch.batch_file import BadLine
 
 EXIT_SOME_BAD = 1
-LOCAL_ONLY = (
-    "An IP-Adapter job runs on this computer only (its CLIP vision encoder is not named in "
-    "the job, so it cannot be sent): run this line without --cluster."
-)
+LOCAL_ONLY = "This job runs on this computer only: run this line without --cluster."
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:

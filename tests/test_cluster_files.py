@@ -82,9 +82,11 @@ def test_every_file_a_request_names_is_found_once_and_put_back_where_the_worker_
     assert with_files(request, {}) is request  # no file placed: the very same request
     # A picture's info names the user's files again.
     info = {"source": {"path": placed[FILES["source"]]}, "loras": [placed[FILES["lora"]]]}
+    info["hashes"] = {placed[FILES["control"]]: "9bc1d02d"}  # paths as keys too
     assert with_user_paths(info, placed) == {
         "source": {"path": FILES["source"]},
         "loras": [FILES["lora"]],
+        "hashes": {FILES["control"]: "9bc1d02d"},
     }
     failure = f"The LoRA {placed[FILES['lora']]} is damaged."
     assert sentence_with_user_paths(failure, placed) == f"The LoRA {FILES['lora']} is damaged."
@@ -102,14 +104,14 @@ def test_a_hires_upscaler_file_is_named_and_bundled_models_are_not():
     assert named_files(bundled) == ["/p/a.png"]
 
 
-def test_only_plots_ip_adapter_jobs_and_interactive_work_stay_on_this_computer():
+def test_only_plots_and_interactive_work_stay_on_this_computer():
     from engine.api.requests import ComponentsRequest, XyzPlotRequest
     from engine.api.requests.xyz import XyzAxis
 
     request = full_request()
     assert runs_remotely(request)
     adapter = IpAdapter(ModelRef(Family.SD, "/m/ipadapter/a.bin"), ImageRef("/p/b.png", ""))
-    assert not runs_remotely(Txt2ImgRequest(model=request.model, ip_adapters=(adapter,)))
+    assert runs_remotely(Txt2ImgRequest(model=request.model, ip_adapters=(adapter,)))
     assert not runs_remotely(XyzPlotRequest(base=request, axes=(XyzAxis("seed", "1-2"),)))
     assert not runs_remotely(ComponentsRequest(model=ModelRef(Family.VAE, "vae-digits")))
 

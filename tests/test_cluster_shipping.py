@@ -1,6 +1,7 @@
 """Every file a job names, on a real local Ray cluster (test_cluster's): an img2img job with
 a LoRA runs on a worker and equals the same job run here pixel for pixel, its model,
-LoRA and source picture are sent once and then found in the node's cache; and
+LoRA and source picture are sent once and then found in the node's cache; an IP-Adapter
+job (whose CLIP vision encoder the request does not name) equals it run here too; and
 `batch --cluster` makes the pictures a local batch makes. The oracle is the local
 runtime, the code a local lane runs."""
 
@@ -30,16 +31,19 @@ cluster = test_cluster.cluster  # the same local Ray cluster fixture
 
 @pytest.fixture(scope="module")
 def inputs(tiny_sd_model, tmp_path_factory) -> dict[str, Path]:
-    """A LoRA for the tiny model's UNet and a picture to start from."""
+    """A LoRA for the tiny model's UNet, a picture to start from, and an IP-Adapter job's
+    files in ComfyUI's layout (checkpoint, adapter, CLIP vision encoder)."""
     from diffusers import UNet2DConditionModel
 
+    from tests.test_ip_adapter import comfy_files
     from tests.tiny_loras import lora_state, save_diffusers_lora
     from tests.upscalers import photo_like, write_png
 
     folder = tmp_path_factory.mktemp("inputs")
     unet = UNet2DConditionModel.from_pretrained(str(tiny_sd_model / "unet"))
     lora = save_diffusers_lora(lora_state(unet, seed=1), folder / "ink.safetensors")
-    return {"lora": lora, "picture": write_png(folder / "cat.png", photo_like(64, 64, seed=2))}
+    picture = write_png(folder / "cat.png", photo_like(64, 64, seed=2))
+    return {"lora": lora, "picture": picture, "ip": comfy_files(tmp_path_factory, "sd1", "tiny")}
 
 
 def img2img(model: Path, inputs: dict[str, Path], seed: int) -> Txt2ImgRequest:
@@ -69,7 +73,10 @@ def run_here(requests: list[Txt2ImgRequest], tmp_path: Path) -> list[np.ndarray]
 def test_img2img_with_a_lora_on_a_worker_equals_it_here_and_each_file_is_sent_once(
     cluster, tiny_sd_model, inputs, tmp_path
 ):
+    from tests.test_ip_adapter import request as ip_adapter_job
+
     requests = [img2img(tiny_sd_model, inputs, seed) for seed in (1, 2)]
+    requests.append(ip_adapter_job(inputs["ip"], weight=0.8))
     local = run_here(requests, tmp_path)
     assert not np.array_equal(local[0], local[1])
     session, collector = open_session(tmp_path, 1)
@@ -86,11 +93,11 @@ def test_img2img_with_a_lora_on_a_worker_equals_it_here_and_each_file_is_sent_on
             np.testing.assert_array_equal(image.rgb, expected)
             np.testing.assert_array_equal(pixels_of(image.path), expected)
             assert str(tmp_path / "cache") not in json.dumps(image.info, default=str)
-        assert len(collector.of(Finished)) == 2
+        assert len(collector.of(Finished)) == 3
         # Model, LoRA and picture: each sent for the first job, found in the node's cache
-        # by the second.
-        assert len(session.shipper.sent) == 3
-        assert len(ray.get(worker.actor.received_models.remote())) == 3
+        # by the second; the IP-Adapter job's checkpoint, adapter, encoder and picture.
+        assert len(session.shipper.sent) == 3 + 4
+        assert len(ray.get(worker.actor.received_models.remote())) == 3 + 4
     finally:
         session.close()
         session.store.close()

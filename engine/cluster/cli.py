@@ -87,8 +87,7 @@ def run_on_cluster(
         check_local(request)  # the model is sent from here: it must be here
         if not runs_remotely(request):
             raise BadInput(
-                "An X/Y/Z plot or an IP-Adapter job runs on this computer only (an IP-Adapter's "
-                "CLIP vision encoder is not named in the job, so it cannot be sent): run it "
+                "An X/Y/Z plot runs on this computer only (its grid is drawn here): run it "
                 "without --cluster."
             )
         check_output_folder(Path(args.out))

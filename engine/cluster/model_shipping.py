@@ -6,8 +6,8 @@ looks for it in its cache folder and then in its own model folders, by name and
 content (engine.cluster.model_store); what it lacks it receives through Ray's object
 store and keeps in the cache, so a 2 GB checkpoint crosses the network once per node,
 not once per job. Every file a request names travels so: its checkpoint, LoRAs, VAE,
-embeddings, tiny VAE, control models, and the pictures it starts from
-(engine.cluster.request_files).
+embeddings, tiny VAE, control and IP-Adapter models (and the adapters' CLIP vision
+encoder), and the pictures it starts from (engine.cluster.request_files).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cluster.request_files import named_files
+from engine.cluster.ip_adapter_files import encoder_of
+from engine.cluster.request_files import ENCODER_TAG, named_files
 from engine.hashing import HashCache, file_sha256
 
 
@@ -106,6 +107,10 @@ class ModelShipper:
             manifest = self._manifest_at(Path(text).expanduser())
             if manifest is not None:
                 found.append((text, manifest))
+        encoder = encoder_of(request)  # an IP-Adapter's, which the request does not name
+        manifest = self._manifest_at(encoder) if encoder is not None else None
+        if manifest is not None:
+            found.append((ENCODER_TAG + str(encoder), manifest))
         return found
 
     def _manifest_at(self, path: Path) -> Manifest | None:

@@ -3,8 +3,8 @@
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
 the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
 work (Lab sliders, previews of a drawing) and training stay on this computer, and so
-do X/Y/Z plots and IP-Adapter jobs (runs_remotely says why), which run on the local
-generate lane as before; every file another job names is sent with it. Remote events
+do X/Y/Z plots (runs_remotely says why), which run on the local generate lane as
+before; every file another job names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
 same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
 from a local one; Started says which worker runs it. The status bar hears of the

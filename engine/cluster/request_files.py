@@ -21,6 +21,9 @@ from engine.api.parts import ImageRef, LoraSpec, ModelRef
 from engine.api.requests import ModelRequest, Request
 
 T = TypeVar("T")
+# A file a job needs that its request does not name (an IP-Adapter's CLIP vision encoder:
+# engine.cluster.ip_adapter_files): its path, so tagged, among the job's files.
+ENCODER_TAG = "clip-vision:"
 FILE_FIELDS = ("vae", "tiny_vae")  # a request's str fields naming one file ("" none)
 FILES_FIELDS = ("embeddings",)  # and its tuples of files
 
@@ -28,14 +31,12 @@ FILES_FIELDS = ("embeddings",)  # and its tuples of files
 def runs_remotely(request: Request) -> bool:
     """Whether the cluster runs `request`: a generate-lane job, every file it names sent
     with it (engine.cluster.request_files: model, LoRAs, VAE, embeddings, tiny VAE,
-    control models, source, mask and control images). What stays here: interactive work
-    (Lab sliders, a control unit's map) and training; an X/Y/Z plot (not a ModelRequest:
-    its axes name checkpoints and VAEs, and its grid is made by the local plot runner);
-    and an IP-Adapter job, whose CLIP vision encoder the runner finds beside the adapter
-    file, unnamed in the request, so it cannot be sent."""
-    if request.lane is not Lane.GENERATE or not isinstance(request, ModelRequest):
-        return False
-    return not getattr(request, "ip_adapters", ())
+    control and IP-Adapter models, source, mask and control images; an IP-Adapter's CLIP
+    vision encoder too: engine.cluster.ip_adapter_files). What stays here: interactive
+    work (Lab sliders, a control unit's map), training, and an X/Y/Z plot (not a
+    ModelRequest: its axes name checkpoints and VAEs, and its grid is made by the local
+    plot runner)."""
+    return request.lane is Lane.GENERATE and isinstance(request, ModelRequest)
 
 
 def named_files(request: object) -> list[str]:
@@ -57,15 +58,20 @@ def with_files(request: T, placed: Mapping[str, str]) -> T:
 
 def with_user_paths(info: Any, placed: Mapping[str, str]) -> Any:
     """A picture's info with the worker's paths (values of `placed`) the user's again."""
-    back = {there: here for here, there in placed.items()}
+    back = {there: source_of(here) for here, there in placed.items()}
     return _strings(info, lambda text: back.get(text, text))
 
 
 def sentence_with_user_paths(text: str, placed: Mapping[str, str]) -> str:
     """A worker's sentence (a failure's) naming the user's files, not its copies."""
     for here, there in sorted(placed.items(), key=lambda item: -len(item[1])):
-        text = text.replace(there, here)
+        text = text.replace(there, source_of(here))
     return text
+
+
+def source_of(text: str) -> str:
+    """The path of a job's file on this computer (a tagged one's too)."""
+    return text.removeprefix(ENCODER_TAG)
 
 
 def _walk(value: Any, swap: Callable[[str], str]) -> Any:
@@ -108,7 +114,7 @@ def _strings(value: Any, swap: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return swap(value)
     if isinstance(value, dict):
-        return {key: _strings(item, swap) for key, item in value.items()}
+        return {_strings(key, swap): _strings(item, swap) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_strings(item, swap) for item in value)
     return value

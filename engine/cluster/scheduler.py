@@ -30,7 +30,11 @@ from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
 from engine.cluster.model_shipping import Manifest, ModelShipper
 from engine.cluster.pool import FilesGone, RemoteWorker, WorkerLost
-from engine.cluster.request_files import sentence_with_user_paths, with_user_paths
+from engine.cluster.request_files import (
+    sentence_with_user_paths,
+    source_of,
+    with_user_paths,
+)
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +234,8 @@ class Scheduler:
     def _place_files(self, job: RemoteJob, worker: RemoteWorker) -> dict[str, str]:
         placed = {}
         for text, manifest in job.files:
-            where = self._shipper.place(worker, manifest, Path(text).expanduser(), job.key)
+            source = Path(source_of(text)).expanduser()
+            where = self._shipper.place(worker, manifest, source, job.key)
             placed[text] = where
             worker.models.add(manifest.sha256)
         return placed

@@ -21,16 +21,19 @@ import platform
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
+from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import request_from_dict
 from engine.api.wire import event_to_data
+from engine.cluster.ip_adapter_files import VIEWS_FOLDER, adapters_beside_encoder
 from engine.cluster.model_shipping import Manifest
 from engine.cluster.model_store import ModelStore
-from engine.cluster.request_files import with_files
+from engine.cluster.request_files import with_files, with_user_paths
 from engine.context import JobContext, JobControl
 from engine.worker import failure_for
 
@@ -202,17 +205,20 @@ class ClusterWorker:
         if control.cancelled:  # cancelled while it waited for the job before it
             return Cancelled(0)
         try:
-            request = with_files(request_from_dict(request_data), placed)
-            runtime = self._get_runtime()
-            emit(Started(0, request, worker=self.name))
-            outcome = runtime.run(request, JobContext(0, emit=emit, control=control))
+            request = request_from_dict(request_data)
+            views = self.models.cache_root.parent / VIEWS_FOLDER
+            with adapters_beside_encoder(request, placed, views) as here:
+                runtime = self._get_runtime()
+                emit(Started(0, request, worker=self.name))
+                context = JobContext(0, emit=emit, control=control)
+                outcome = runtime.run(with_files(request, here), context)
         except JobCancelled:
             return Cancelled(0)
         except Exception as exc:  # noqa: BLE001 - the worker survives any job
             if not isinstance(exc, UserFacingError):
                 log.exception("job failed on %s", self.name)
             return Failed(0, *failure_for(exc))
-        return Finished(0, outcome)
+        return Finished(0, _cached_paths(outcome, placed, here))
 
     def _get_runtime(self) -> Any:
         if self._runtime is None:
@@ -239,3 +245,13 @@ def local_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def _cached_paths(outcome: Outcome, placed: dict[str, str], here: dict[str, str]) -> Outcome:
+    """The pictures' info naming the files as placed, not their links of the job's own
+    (which the driver would not know to name the user's again)."""
+    if here is placed or not isinstance(outcome, ImagesOutcome):
+        return outcome
+    links = {placed[text]: link for text, link in here.items() if link != placed[text]}
+    images = tuple(replace(i, info=with_user_paths(i.info, links)) for i in outcome.images)
+    return replace(outcome, images=images)
