@@ -91,13 +91,6 @@ class ModelShipper:
         self._lock = threading.Lock()
         self.sent: list[tuple[str, str]] = []  # (node, sha256) of each model sent
 
-    def manifest(self, request: object) -> Manifest | None:
-        """The manifest of the request's model when it is a file or folder here (a
-        bundled model is on every node with the app's package)."""
-        model = getattr(request, "model", None)
-        named = dict(self.files(request))
-        return named.get(getattr(model, "id", None))
-
     def files(self, request: object) -> list[tuple[str, Manifest]]:
         """Each file the request names (engine.cluster.request_files) that is here, as
         the request spells it and its manifest. One that is not here is left to the
