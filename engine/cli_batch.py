@@ -4,8 +4,10 @@ The options on the command line apply to every line that does not set its own. O
 JSON line per picture (generate's, with the batch file's line number), a progress line
 with the whole batch's ETA on stderr after each job, and each bad line reported as
 `line N: sentence` before the rest run. The journal in the output folder makes a
-stopped batch resume where it stopped. Exit: 0 all made; 1 some lines bad (the rest
-made); 2 nothing could run; 130 stopped (run the same command again to resume).
+stopped batch resume where it stopped, here or on a Ray cluster (--cluster: the jobs
+fan out over its workers; their pictures print as they arrive). Exit: 0 all made;
+1 some lines bad (the rest made); 2 nothing could run; 130 stopped (run the same
+command again to resume).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingEr
 from engine.batch.batch_file import BadLine
 
 EXIT_SOME_BAD = 1
+LOCAL_ONLY = "This job runs on this computer only: run this line without --cluster."
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,13 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
     )
     batch.add_argument(
         "--matrix-at-start", action="store_true", help="--matrix with the parts before the base"
+    )
+    batch.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="run the jobs on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or "
+        "'local' (default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
     )
     batch.add_argument(
         "--wildcards",
@@ -111,6 +121,10 @@ def _run_jobs(
     if not todo:
         return 0
     progress = _Progress(total, made_before)
+    from engine.cluster.connect import chosen_address
+
+    if address := chosen_address(getattr(args, "cluster", None)):  # or LATENTSTUDIO_CLUSTER
+        return _run_on_cluster(todo, journal, args, batch_file, failed, progress, address)
     open_store = LazyGallery(Path(args.out))
     try:
         check_output_folder(Path(args.out))
@@ -144,6 +158,51 @@ def _run_jobs(
         return EXIT_CANCELLED
     finally:
         open_store.close()
+    return 0
+
+
+def _run_on_cluster(
+    todo, journal, args, batch_file: Path, failed: list[BadLine], progress, address: str
+) -> int:
+    """The jobs on a Ray cluster (engine.cluster.batch), journalled as they end, in the
+    order they end; a job the cluster does not run, or one that fails, is a bad line."""
+    from engine.api.events import Cancelled, Failed
+    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED
+    from engine.cluster.batch import endings_on_cluster
+    from engine.cluster.request_files import runs_remotely
+    from engine.store import check_output_folder
+
+    jobs = []
+    for job in todo:
+        if runs_remotely(job.request):
+            jobs.append(job)
+        else:
+            failed.append(BadLine(job.line, LOCAL_ONLY))
+            print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
+    try:
+        check_output_folder(Path(args.out))
+        for index, event in endings_on_cluster([job.request for job in jobs], address, args):
+            job = jobs[index]
+            if isinstance(event, Cancelled):
+                raise KeyboardInterrupt
+            if isinstance(event, Failed):
+                failed.append(BadLine(job.line, event.message))
+                print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
+                continue
+            paths = _print_pictures(event.outcome, job.line, batch_file)
+            if paths is None:
+                return 1
+            journal.record(job.key, job.line, paths)
+            progress.done(job.request.image_count)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(
+            "Cancelled. Run the same command again to resume where the batch stopped.",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
     return 0
 
 

@@ -64,17 +64,17 @@ def test_settings_engine_choice_gives_an_address_only_for_a_cluster(qtbot):
 
 
 def test_jobs_naming_files_a_worker_was_not_sent_stay_on_this_computer():
-    """Only the model travels: a tiny VAE (TAESD) file or an X/Y/Z plot (whose axes may
-    name other checkpoints) runs here; the plain job goes out."""
+    """Every file a job names travels with it (a tiny VAE too: tests/test_cluster_files.py);
+    an X/Y/Z plot (whose axes may name other checkpoints) runs here."""
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt
     from engine.api.requests import Txt2ImgRequest, XyzPlotRequest
     from engine.api.requests.xyz import XyzAxis
-    from engine.cluster.ray_engine import runs_remotely
+    from engine.cluster.request_files import runs_remotely
 
     plain = Txt2ImgRequest(
         model=ModelRef(Family.SD, "/models/sd15.safetensors"), prompt=Prompt("a")
     )
     assert runs_remotely(plain)
-    assert not runs_remotely(dataclasses.replace(plain, tiny_vae="/models/VAE-approx/taesd.pt"))
+    assert runs_remotely(dataclasses.replace(plain, tiny_vae="/models/VAE-approx/taesd.pt"))
     assert not runs_remotely(XyzPlotRequest(base=plain, axes=(XyzAxis("seed", "1-2"),)))

@@ -40,7 +40,7 @@ class ScriptedWorker:
     peak: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def stream(self, key, request_data, model_path):
+    def stream(self, key, request_data, placed):
         with self.lock:
             self.ran.append(key)
             self.flying += 1
@@ -73,10 +73,12 @@ class Shipper:
     def __init__(self, sha: str | None = "m1") -> None:
         self.sha = sha
 
-    def manifest(self, request):
-        return None if self.sha is None else Manifest("m", self.sha, (ManifestFile("", 1, "x"),))
+    def files(self, request):
+        if self.sha is None:
+            return []
+        return [(request.model.id, Manifest("m", self.sha, (ManifestFile("", 1, "x"),)))]
 
-    def place(self, worker, manifest, source):
+    def place(self, worker, manifest, source, job_key=""):
         return "here"
 
 

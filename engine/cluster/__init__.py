@@ -8,12 +8,17 @@ without Ray never meets it:
   refusal of a cluster without authentication off loopback;
 - worker_actor: one actor per GPU (or CPU worker) running the local runtime, streaming
   the engine's events in engine.api.wire's form;
-- model_shipping: models named by sha256, found on the worker or sent once per node;
+- request_files: every file a request names (models, LoRAs, VAE, embeddings, tiny VAE,
+  control models, input pictures), and the request with the worker's paths;
+- model_shipping: those files named by sha256, found on the worker or sent once per node;
+- model_store, cache_limit: a worker's cache folder, kept under a size limit (LRU out
+  first, never a file in use);
 - pool: the actors started, and Ray's errors made one (WorkerLost);
 - scheduler: a batch fanned out over the workers, two jobs in flight each, model
   affinity, jobs of a dead worker run again elsewhere, each ending delivered once;
 - landing: a remote job's pictures saved in the local gallery, recipes naming the worker;
 - session: all of that for one driver, without Qt (and workers started again when
   every one is lost);
-- ray_engine: RayEngine, the Engine protocol over a session; cli: `generate --cluster`.
+- ray_engine: RayEngine, the Engine protocol over a session; cli: `generate --cluster`;
+  batch: `batch FILE --cluster`.
 """

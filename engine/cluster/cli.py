@@ -20,7 +20,7 @@ from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.cluster.connect import connect, reconnect
 from engine.cluster.pool import WorkerOptions
-from engine.cluster.ray_engine import runs_remotely
+from engine.cluster.request_files import runs_remotely
 from engine.cluster.session import ClusterSession
 
 EXIT_BAD_INPUT = 2
@@ -92,8 +92,7 @@ def run_on_cluster(
         check_local(request)  # the model is sent from here: it must be here
         if not runs_remotely(request):
             raise BadInput(
-                "On a cluster, generate sends the model alone: run jobs with LoRAs, a VAE, a tiny "
-                "VAE, embeddings, control, hires fix, an X/Y/Z plot or images to start from "
+                "An X/Y/Z plot runs on this computer only (its grid is drawn here): run it "
                 "without --cluster."
             )
         check_output_folder(Path(args.out))

@@ -2,29 +2,24 @@
 
 The driver describes a model as a Manifest: its name, its sha256 (a file's own, or a
 folder's over its files), and each file's relative path, size and sha256. A worker
-looks for it in its cache folder (`<cache>/models/<sha256>/<name>`, complete once its
-marker is written) and then in its own model folders, by name and content; what it
-lacks it receives through Ray's object store and keeps in the cache, so a 2 GB
-checkpoint crosses the network once per node, not once per job. Two actors on one
-node share the cache folder: each writes a private copy and renames it into place, and
-the first rename wins.
+looks for it in its cache folder and then in its own model folders, by name and
+content (engine.cluster.model_store); what it lacks it receives through Ray's object
+store and keeps in the cache, so a 2 GB checkpoint crosses the network once per node,
+not once per job. Every file a request names travels so: its checkpoint, LoRAs, VAE,
+embeddings, tiny VAE, control and IP-Adapter models (and the adapters' CLIP vision
+encoder), and the pictures it starts from (engine.cluster.request_files).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.api.errors import BadModelFile
-from engine.hashing import HashCache, default_cache_dir, file_sha256
-
-COMPLETE_MARKER = ".complete"
-CACHE_SUBFOLDER = "cluster-models"
+from engine.cluster.ip_adapter_files import encoder_of
+from engine.cluster.request_files import ENCODER_TAG, named_files
+from engine.hashing import HashCache, file_sha256
 
 
 @dataclass(frozen=True)
@@ -51,7 +46,7 @@ class Manifest:
         return sum(f.size for f in self.files)
 
 
-def _members(path: Path) -> list[Path]:
+def members(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
@@ -59,7 +54,7 @@ def manifest_of(path: Path, hashes: HashCache | None = None) -> Manifest:
     """The manifest of a model file or folder (hashes cached by path, size and mtime)."""
     path = Path(path)
     files = []
-    for member in _members(path):
+    for member in members(path):
         sha = hashes.get(member) if hashes is not None else None
         if sha is None:
             sha = file_sha256(member)
@@ -73,79 +68,6 @@ def manifest_of(path: Path, hashes: HashCache | None = None) -> Manifest:
     for f in files:
         total.update(f.path.encode("utf-8") + b"\0" + f.sha256.encode() + b"\n")
     return Manifest(path.name, total.hexdigest(), tuple(files))
-
-
-class ModelStore:
-    """A worker's models: its cache folder and its own model folders."""
-
-    def __init__(self, cache_root: Path | None = None, model_dirs: tuple[Path, ...] = ()) -> None:
-        self.cache_root = Path(cache_root or default_cache_dir()) / CACHE_SUBFOLDER
-        self.model_dirs = tuple(Path(d) for d in model_dirs)
-        self._hashes = HashCache(self.cache_root.parent / "cluster-hashes.sqlite3")
-        self._lock = threading.Lock()
-        self.received: list[str] = []  # sha256 of each model written here (tests count it)
-
-    def cached_path(self, manifest: Manifest) -> Path:
-        return self.cache_root / manifest.sha256 / manifest.name
-
-    def find(self, manifest: Manifest) -> Path | None:
-        """Where this worker holds the model, or None."""
-        cached = self.cached_path(manifest)
-        if (cached.parent / COMPLETE_MARKER).exists():
-            return cached
-        for folder in self.model_dirs:
-            for candidate in folder.rglob(manifest.name):
-                if self._matches(candidate, manifest):
-                    return candidate
-        return None
-
-    def _matches(self, candidate: Path, manifest: Manifest) -> bool:
-        """Same files, same sizes, then same contents (sizes first: most differ there)."""
-        try:
-            members = _members(candidate)
-            if len(members) != len(manifest.files):
-                return False
-            if any(
-                m.stat().st_size != f.size for m, f in zip(members, manifest.files, strict=True)
-            ):
-                return False
-            return manifest_of(candidate, self._hashes).sha256 == manifest.sha256
-        except OSError:
-            return False
-
-    def receive(self, manifest: Manifest, contents: list[bytes]) -> Path:
-        """Keep the model whose files' bytes are `contents` (in manifest order)."""
-        for f, data in zip(manifest.files, contents, strict=True):
-            if hashlib.sha256(data).hexdigest() != f.sha256:
-                raise BadModelFile(
-                    f"The copy of {manifest.name} that reached this worker is damaged "
-                    f"({f.path or 'the file'} differs from the original). Run the job again."
-                )
-        final = self.cache_root / manifest.sha256
-        with self._lock:
-            if (final / COMPLETE_MARKER).exists():
-                return self.cached_path(manifest)
-            self.cache_root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
-            try:
-                self._write(staging, manifest, contents)
-                shutil.rmtree(final, ignore_errors=True)  # a copy left half-written
-                os.replace(staging, final)
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-                if not (final / COMPLETE_MARKER).exists():
-                    raise
-            self.received.append(manifest.sha256)
-        return self.cached_path(manifest)
-
-    @staticmethod
-    def _write(staging: Path, manifest: Manifest, contents: list[bytes]) -> None:
-        root = staging / manifest.name
-        for f, data in zip(manifest.files, contents, strict=True):
-            target = root / f.path if f.path else root
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (staging / COMPLETE_MARKER).write_text(manifest.sha256)
 
 
 # ---------------------------------------------------------------- the driver's side
@@ -164,22 +86,27 @@ class ModelShipper:
         self._manifests: dict[tuple, Manifest] = {}
         self._refs: dict[str, object] = {}
         self._locks: dict[str, threading.Lock] = {}
-        self._placed: dict[tuple[str, str], str] = {}  # (worker, sha256) -> its path there
+        # (worker, sha256, name) -> its path there
+        self._placed: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
         self.sent: list[tuple[str, str]] = []  # (node, sha256) of each model sent
 
-    def manifest(self, request: object) -> Manifest | None:
-        """The manifest of the request's model when it is a file or folder here (a
-        bundled model is on every node with the app's package)."""
-        from engine.api.catalogue import bundled_path
-        from engine.api.parts import ModelRef
+    def files(self, request: object) -> list[tuple[str, Manifest]]:
+        """Each file the request names (engine.cluster.request_files) that is here, as
+        the request spells it and its manifest. One that is not here is left to the
+        worker, which says so in the sentence a local job would."""
+        found = []
+        for text in named_files(request):
+            manifest = self._manifest_at(Path(text).expanduser())
+            if manifest is not None:
+                found.append((text, manifest))
+        encoder = encoder_of(request)  # an IP-Adapter's, which the request does not name
+        manifest = self._manifest_at(encoder) if encoder is not None else None
+        if manifest is not None:
+            found.append((ENCODER_TAG + str(encoder), manifest))
+        return found
 
-        model = getattr(request, "model", None)
-        if not isinstance(model, ModelRef) or bundled_path(model.id) is not None:
-            return None
-        path = Path(model.id).expanduser()
-        if not path.exists():
-            return None  # the worker says so, in the sentence a local job would
+    def _manifest_at(self, path: Path) -> Manifest | None:
         try:
             stat = path.stat()
         except OSError:
@@ -193,19 +120,21 @@ class ModelShipper:
                 self._manifests[key] = known
         return known
 
-    def place(self, worker, manifest: Manifest, source: Path) -> str:
-        """Where `worker` (a pool.RemoteWorker) holds the model: found, or sent now."""
+    def place(self, worker, manifest: Manifest, source: Path, job_key: str = "") -> str:
+        """Where `worker` (a pool.RemoteWorker) holds the model: found, or sent now (and
+        kept there for job `job_key` until it ends)."""
         with self._lock:
             lock = self._locks.setdefault(manifest.sha256, threading.Lock())
         with self._lock:
-            known = self._placed.get((worker.name, manifest.sha256))
+            known = self._placed.get((worker.name, manifest.sha256, manifest.name))
         if known is not None:  # asked before: no round trip per job
             return known
         with lock:  # two workers of one node asking at once: one sends, one finds
-            found = self._remember(worker, manifest, worker.find_model(manifest))
+            found = self._remember(worker, manifest, worker.find_model(manifest, job_key))
             if found is not None:
                 return found
-            placed = worker.receive_model(manifest, self._file_refs(manifest, source))
+            refs = self._file_refs(manifest, source)
+            placed = worker.receive_model(manifest, refs, job_key)
             with self._lock:
                 self.sent.append((worker.node_id, manifest.sha256))
             return self._remember(worker, manifest, placed)
@@ -213,8 +142,14 @@ class ModelShipper:
     def _remember(self, worker, manifest: Manifest, path: str | None) -> str | None:
         if path is not None:
             with self._lock:
-                self._placed[(worker.name, manifest.sha256)] = path
+                self._placed[(worker.name, manifest.sha256, manifest.name)] = path
         return path
+
+    def forget(self, worker, shas: list[str]) -> None:
+        """The worker no longer holds these (its cache made room): ask it again."""
+        with self._lock:
+            for key in [k for k in self._placed if k[0] == worker.name and k[1] in shas]:
+                del self._placed[key]
 
     def _file_refs(self, manifest: Manifest, source: Path) -> list[object]:
         import ray

@@ -28,18 +28,20 @@ class PolledWorker(ClusterWorker):
         self._buffers: dict[str, queue.Queue] = {}
         self._buffers_lock = threading.Lock()
 
-    def begin(self, key: str, request_data: dict[str, Any], model_path: str = "") -> None:
+    def begin(
+        self, key: str, request_data: dict[str, Any], placed: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         """Start a job; its events wait here for `poll`."""
         buffer: queue.Queue = queue.Queue()
         with self._buffers_lock:
             self._buffers[key] = buffer
         threading.Thread(
-            target=self._drain, args=(key, request_data, model_path, buffer), daemon=True
+            target=self._drain, args=(key, request_data, placed, buffer), daemon=True
         ).start()
 
-    def _drain(self, key: str, request_data: dict, model_path: str, buffer: queue.Queue) -> None:
+    def _drain(self, key: str, request_data: dict, placed: tuple, buffer: queue.Queue) -> None:
         try:
-            for item in self.run(key, request_data, model_path):
+            for item in self.run(key, request_data, placed):
                 buffer.put(item)
         finally:
             buffer.put(_DONE)

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.api.errors import UserFacingError
 from engine.cluster.model_shipping import Manifest
 from engine.cluster.polled_runs import PolledWorker
+from engine.cluster.worker_actor import EVICTED
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,15 @@ def _lost(name: str, exc: Exception) -> WorkerLost:
     return WorkerLost(f"{name}: {type(exc).__name__}")
 
 
+class FilesGone(Exception):  # noqa: N818 - a state, not a bug
+    """Files placed for a job left the worker's cache before it started (the cache made
+    room for others): place them again and resend the job."""
+
+    def __init__(self, shas: list[str]) -> None:
+        super().__init__(", ".join(shas))
+        self.shas = shas
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """How the actors are started. `count` None: one per GPU, or one per node without."""
@@ -63,6 +74,7 @@ class WorkerOptions:
     device_preference: str = "auto"
     cache_root: str | None = None  # None: each node's user cache folder
     model_dirs: tuple[str, ...] = ()
+    cache_limit_gb: float | None = None  # None: the node's LATENTSTUDIO_CLUSTER_CACHE_GB, or 50
 
 
 @dataclass(eq=False)
@@ -74,32 +86,33 @@ class RemoteWorker:
     models: set[str] = field(default_factory=set)  # sha256 of models it has run
     alive: bool = True
 
-    def stream(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
+    def stream(self, key: str, request_data: dict, placed: tuple) -> Iterator[dict]:
         """The job's events as wire data; WorkerLost if the actor dies on the way,
-        ConnectionLost if the cluster itself does."""
+        ConnectionLost if the cluster itself does, FilesGone if its files left the
+        worker's cache before it started."""
         import ray
 
         lost = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
         try:
             if client_mode():  # no streaming generators through Ray Client
-                yield from self._polled(key, request_data, model_path)
+                yield from self._polled(key, request_data, placed)
                 return
             stream = self.actor.run.options(num_returns="streaming").remote(
-                key, request_data, model_path
+                key, request_data, placed
             )
             for ref in stream:
-                yield ray.get(ref)
+                yield _checked(ray.get(ref))
         except (*lost, ConnectionError) as exc:
             raise _lost(self.name, exc) from exc
 
-    def _polled(self, key: str, request_data: dict, model_path: str) -> Iterator[dict]:
+    def _polled(self, key: str, request_data: dict, placed: tuple) -> Iterator[dict]:
         import ray
 
-        ray.get(self.actor.begin.remote(key, request_data, model_path), timeout=CALL_TIMEOUT_S)
+        ray.get(self.actor.begin.remote(key, request_data, placed), timeout=CALL_TIMEOUT_S)
         done = False
         while not done:
             items, done = ray.get(self.actor.poll.remote(key, POLL_WAIT_S), timeout=CALL_TIMEOUT_S)
-            yield from items
+            yield from (_checked(item) for item in items)
 
     def cancel(self, key: str) -> None:
         try:
@@ -115,12 +128,16 @@ class RemoteWorker:
             return ray.get(getattr(self.actor, method).remote(*args), timeout=timeout)
         except (*lost, ConnectionError) as exc:
             raise _lost(self.name, exc) from exc
+        except ray.exceptions.RayTaskError as exc:  # the worker's own sentence, as it said it
+            if isinstance(exc.cause, UserFacingError):
+                raise exc.cause from None
+            raise
 
-    def find_model(self, manifest: Manifest) -> str | None:
-        return self.call("find_model", manifest)
+    def find_model(self, manifest: Manifest, job_key: str = "") -> str | None:
+        return self.call("find_model", manifest, job_key)
 
-    def receive_model(self, manifest: Manifest, refs: list[Any]) -> str:
-        return self.call("receive_model", manifest, refs, timeout=SHIP_TIMEOUT_S)
+    def receive_model(self, manifest: Manifest, refs: list[Any], job_key: str = "") -> str:
+        return self.call("receive_model", manifest, refs, job_key, timeout=SHIP_TIMEOUT_S)
 
     def kill(self) -> None:
         import ray
@@ -128,6 +145,13 @@ class RemoteWorker:
         self.alive = False
         with contextlib.suppress(Exception):  # gone already
             ray.kill(self.actor)
+
+
+def _checked(item: dict) -> dict:
+    """A job's stream item; FilesGone when it says the job's files left the cache."""
+    if EVICTED in item:
+        raise FilesGone(item[EVICTED])
+    return item
 
 
 def worker_slots(options: WorkerOptions) -> list[dict[str, float]]:
@@ -157,7 +181,13 @@ def start_workers(options: WorkerOptions, first_index: int = 1) -> list[RemoteWo
             max_restarts=0,
             runtime_env={"env_vars": WORKER_ENV},
             **resources,
-        ).remote(f"worker {index}", device, options.cache_root, options.model_dirs)
+        ).remote(
+            f"worker {index}",
+            device,
+            options.cache_root,
+            options.model_dirs,
+            options.cache_limit_gb,
+        )
         actors.append(actor)
     try:
         described = ray.get([a.describe.remote() for a in actors], timeout=START_TIMEOUT_S)

@@ -3,59 +3,34 @@
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
 the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
 work (Lab sliders, previews of a drawing) and training stay on this computer, and so
-does a job naming files a worker could not have (LoRAs, source images…), which runs on
-the local generate lane as before. Remote events come in on the scheduler's threads
-and are re-emitted on the GUI thread, through the same `_dispatch`, so the queue,
-previews, cancel and handles cannot tell a remote job from a local one; Started says
-which worker runs it. The status bar hears of the cluster as a DeviceInfo.
+do X/Y/Z plots (runs_remotely says why), which run on the local generate lane as
+before; every file another job names is sent with it. Remote events
+come in on the scheduler's threads and are re-emitted on the GUI thread, through the
+same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
+from a local one; Started says which worker runs it. The status bar hears of the
+cluster as a DeviceInfo.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
-from engine.api.parts import ImageRef
-from engine.api.requests import ModelRequest, Request, Txt2ImgRequest
+from engine.api.requests import Request
 from engine.cluster.connect import connect, reconnect
 from engine.cluster.pool import WorkerOptions
+from engine.cluster.request_files import runs_remotely
 from engine.cluster.session import ClusterSession
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
 from engine.queue import Job
 
 log = logging.getLogger(__name__)
-
-
-def runs_remotely(request: Request) -> bool:
-    """Whether a worker can run `request` with nothing but its model sent: a generate
-    job that names no other file (LoRA, VAE, tiny VAE, embedding, control, source, mask).
-    An X/Y/Z plot is not a ModelRequest: it stays here (its axes may name checkpoints and
-    VAEs no worker was sent)."""
-    if request.lane is not Lane.GENERATE or not isinstance(request, ModelRequest):
-        return False
-    if isinstance(request, Txt2ImgRequest):
-        extras = (request.loras, request.embeddings, request.vae, request.control)
-        extras += (request.tiny_vae,)  # a TAESD file the worker was not sent
-        if any(extras) or request.ip_adapters or request.hires is not None:
-            return False
-    return not _names_images(request)
-
-
-def _names_images(value: object) -> bool:
-    if isinstance(value, ImageRef):
-        return True
-    if isinstance(value, tuple):
-        return any(_names_images(item) for item in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return any(_names_images(getattr(value, f.name)) for f in fields(value))
-    return False
 
 
 class RayEngine(LocalEngine):

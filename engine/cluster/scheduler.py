@@ -26,12 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine.api.events import ENDINGS, Cancelled, Event, Failed, Progress, Started
+from engine.api.errors import UserFacingError
+from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progress, Started
 from engine.api.kinds import ErrorKind
+from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
 from engine.cluster.model_shipping import Manifest, ModelShipper
-from engine.cluster.pool import ConnectionLost, RemoteWorker, WorkerLost
+from engine.cluster.pool import ConnectionLost, FilesGone, RemoteWorker, WorkerLost
+from engine.cluster.request_files import (
+    sentence_with_user_paths,
+    source_of,
+    with_user_paths,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +52,10 @@ class RemoteJob:
     job_id: int
     request: Request
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    manifest: Manifest | None = None
-    prepared: bool = False  # its manifest made (or found to be none)
+    manifest: Manifest | None = None  # its model's (for affinity)
+    files: list[tuple[str, Manifest]] = field(default_factory=list)  # every file it names
+    placed: dict[str, str] = field(default_factory=dict)  # each file, where its worker has it
+    prepared: bool = False  # its manifests made (or found to be none)
     worker: RemoteWorker | None = None  # while in flight
     cancelled: bool = False
     ended: bool = False
@@ -179,7 +188,9 @@ class Scheduler:
 
     def _prepare(self, job: RemoteJob) -> None:
         try:
-            job.manifest = self._shipper.manifest(job.request)
+            job.files = self._shipper.files(job.request)
+            model = getattr(getattr(job.request, "model", None), "id", None)
+            job.manifest = next((m for text, m in job.files if text == model), None)
         except OSError as exc:  # unreadable here: the worker says what is wrong
             log.warning("could not read the model of job %s: %s", job.job_id, exc)
         with self._cond:
@@ -206,9 +217,9 @@ class Scheduler:
 
     def _run(self, job: RemoteJob, worker: RemoteWorker) -> None:
         try:
-            model_path = self._place_model(job, worker)
+            job.placed = self._place_files(job, worker)
             data = request_to_dict(job.request)
-            for item in worker.stream(job.key, data, model_path):
+            for item in worker.stream(job.key, data, tuple(job.placed.items())):
                 self._receive(job, worker, event_from_data(item))
             if not job.ended:  # a stream that ended without an ending: the worker went
                 raise WorkerLost(f"{worker.name} stopped answering")
@@ -216,6 +227,16 @@ class Scheduler:
             self._held(job, worker, exc)
         except WorkerLost as exc:
             self._lost(job, worker, exc)
+        except FilesGone as exc:  # rare: another job's files took their room meanwhile
+            self._shipper.forget(worker, exc.shas)
+            with self._cond:
+                again = not self._closed and not job.cancelled
+                if again:
+                    self._pending.appendleft(job)
+            if not again:
+                self._end(job, Cancelled(job.job_id))
+        except UserFacingError as exc:  # a file the worker's cache cannot take
+            self._end(job, Failed(job.job_id, exc.message, exc.kind))
         except Exception as exc:  # noqa: BLE001 - a job's trouble must not end the scheduler
             log.exception("cluster job %s failed on %s", job.job_id, worker.name)
             message = f"The cluster could not run this job ({type(exc).__name__}: {exc})."
@@ -227,18 +248,27 @@ class Scheduler:
                     self._jobs.pop(job.job_id, None)
                 self._cond.notify_all()
 
-    def _place_model(self, job: RemoteJob, worker: RemoteWorker) -> str:
-        if job.manifest is None:
-            return ""
-        model_id = job.request.model.id  # a manifest is made for a model's file only
-        path = self._shipper.place(worker, job.manifest, Path(model_id).expanduser())
-        worker.models.add(job.manifest.sha256)
-        return path
+    def _place_files(self, job: RemoteJob, worker: RemoteWorker) -> dict[str, str]:
+        placed = {}
+        for text, manifest in job.files:
+            source = Path(source_of(text)).expanduser()
+            where = self._shipper.place(worker, manifest, source, job.key)
+            placed[text] = where
+            worker.models.add(manifest.sha256)
+        return placed
 
     def _receive(self, job: RemoteJob, worker: RemoteWorker, event: object) -> None:
         event = replace(event, job_id=job.job_id)
         if isinstance(event, Started):
             event = replace(event, request=job.request, worker=worker.name)
+        if isinstance(event, Finished) and isinstance(event.outcome, ImagesOutcome):
+            images = tuple(  # the pictures' info names the user's files, not the worker's
+                replace(image, info=with_user_paths(image.info, job.placed))
+                for image in event.outcome.images
+            )
+            event = replace(event, outcome=replace(event.outcome, images=images))
+        if isinstance(event, Failed):
+            event = replace(event, message=sentence_with_user_paths(event.message, job.placed))
         if isinstance(event, ENDINGS):
             self._end(job, event)
         elif not job.ended:

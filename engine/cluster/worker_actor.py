@@ -27,16 +27,22 @@ from typing import Any
 
 from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
-from engine.api.parts import ModelRef
-from engine.api.requests import Request, request_from_dict
+from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.requests import request_from_dict
 from engine.api.wire import event_to_data
-from engine.cluster.model_shipping import Manifest, ModelStore
+from engine.cluster.ip_adapter_files import VIEWS_FOLDER, adapters_beside_encoder
+from engine.cluster.model_shipping import Manifest
+from engine.cluster.model_store import ModelStore
+from engine.cluster.request_files import with_files, with_user_paths
 from engine.context import JobContext, JobControl
 from engine.worker import failure_for
 
 log = logging.getLogger(__name__)
 _END = object()
 _KEEP_CONTROLS = 256  # cancels of jobs long gone are forgotten past this many
+# The one item of a job's stream that is no event: files placed for it have left the
+# cache since (it made room for others), with their sha256; the driver places them again.
+EVICTED = "evicted"
 
 
 class ClusterWorker:
@@ -46,6 +52,7 @@ class ClusterWorker:
         device_preference: str = "auto",
         cache_root: str | None = None,
         model_dirs: tuple[str, ...] = (),
+        cache_limit_gb: float | None = None,
     ) -> None:
         self.name = f"{name} ({platform.node()})"
         self._device_preference = device_preference
@@ -57,8 +64,11 @@ class ClusterWorker:
         self._steps: dict[str, int] = {}
         self.cancels: dict[str, tuple[int, int]] = {}  # key -> (step at cancel, last step)
         self._controls_lock = threading.Lock()
+        self._reserved: dict[str, list[str]] = {}  # job key -> cache entries placed for it
         self.models = ModelStore(
-            Path(cache_root) if cache_root else None, tuple(Path(d) for d in model_dirs)
+            Path(cache_root) if cache_root else None,
+            tuple(Path(d) for d in model_dirs),
+            cache_limit_gb,
         )
 
     # ------------------------------------------------------------ describing
@@ -84,36 +94,56 @@ class ClusterWorker:
 
     # ------------------------------------------------------------ models
 
-    def find_model(self, manifest: Manifest) -> str | None:
+    def find_model(self, manifest: Manifest, job_key: str = "") -> str | None:
+        """Where this worker holds the model; kept for job `job_key` until it ends."""
         found = self.models.find(manifest)
-        return str(found) if found is not None else None
+        if found is None:
+            return None
+        self._reserve(job_key, found)
+        return str(found)
 
-    def receive_model(self, manifest: Manifest, contents: list[Any]) -> str:
+    def receive_model(self, manifest: Manifest, contents: list[Any], job_key: str = "") -> str:
         """Keep a model sent from the driver; `contents` are the files' object refs,
         fetched here (once per node: actors of a node share its object store)."""
         import ray
 
-        return str(self.models.receive(manifest, ray.get(contents)))
+        path = self.models.receive(manifest, ray.get(contents))
+        self._reserve(job_key, path)
+        return str(path)
+
+    def _reserve(self, job_key: str, path: Path) -> None:
+        """Keep a file placed for a job from eviction until the job ends: placing the
+        job's next file must not make room by taking this one."""
+        key = self.models.key_of(str(path))
+        if job_key and key:
+            self.models.hold(key)
+            with self._controls_lock:
+                self._reserved.setdefault(job_key, []).append(key)
 
     def received_models(self) -> list[str]:
         return list(self.models.received)
 
+    def evicted_models(self) -> list[str]:
+        return list(self.models.evicted)
+
     # ------------------------------------------------------------ jobs
 
-    def run(self, key: str, request_data: dict[str, Any], model_path: str = "") -> Iterator[dict]:
-        """Run one job, yielding its events as wire data; `model_path`, when given, is
-        where this worker holds the request's model."""
+    def run(
+        self, key: str, request_data: dict[str, Any], placed: tuple[tuple[str, str], ...] = ()
+    ) -> Iterator[dict]:
+        """Run one job, yielding its events as wire data; `placed` pairs each file the
+        request names (as it spells it) with where this worker holds it."""
         control = self._control(key)
         events: queue.Queue = queue.Queue()
         thread = threading.Thread(
             target=self._work,
-            args=(key, request_data, model_path, control, events),
+            args=(key, request_data, dict(placed), control, events),
             name=f"job-{key}",
             daemon=True,
         )
         thread.start()
         while (event := events.get()) is not _END:
-            yield event_to_data(event)
+            yield event if isinstance(event, dict) else event_to_data(event)
 
     def cancel(self, key: str) -> None:
         with self._controls_lock:
@@ -136,23 +166,31 @@ class ClusterWorker:
         self,
         key: str,
         request_data: dict[str, Any],
-        model_path: str,
+        placed: dict[str, str],
         control: JobControl,
         events: queue.Queue,
     ) -> None:
         try:
-            with self._run_lock:
-                emit = self._stepping(key, events.put)
-                events.put(self._run_one(request_data, model_path, control, emit))
+            # Its files stay in the cache from now until it ends, waiting included.
+            with self.models.holding(placed.values()) as gone:
+                if gone:
+                    events.put({EVICTED: sorted({self.models.key_of(p) or p for p in gone})})
+                    return
+                with self._run_lock:
+                    emit = self._stepping(key, events.put)
+                    events.put(self._run_one(request_data, placed, control, emit))
         finally:
             events.put(_END)
             with self._controls_lock:
+                reserved = self._reserved.pop(key, [])
                 self._controls.pop(key, None)
                 last = self._steps.pop(key, 0)
                 if key in self.cancels:
                     self.cancels[key] = (self.cancels[key][0], last)
                     while len(self.cancels) > _KEEP_CONTROLS:
                         self.cancels.pop(next(iter(self.cancels)))
+            for entry in reserved:
+                self.models.release(entry)
 
     def _stepping(self, key: str, emit):
         def send(event: Event) -> None:
@@ -162,22 +200,25 @@ class ClusterWorker:
 
         return send
 
-    def _run_one(self, request_data: dict, model_path: str, control: JobControl, emit) -> Event:
+    def _run_one(self, request_data: dict, placed: dict, control: JobControl, emit) -> Event:
         """The job's ending event; its other events go to `emit` as they happen."""
         if control.cancelled:  # cancelled while it waited for the job before it
             return Cancelled(0)
         try:
-            request = _on_this_worker(request_from_dict(request_data), model_path)
-            runtime = self._get_runtime()
-            emit(Started(0, request, worker=self.name))
-            outcome = runtime.run(request, JobContext(0, emit=emit, control=control))
+            request = request_from_dict(request_data)
+            views = self.models.cache_root.parent / VIEWS_FOLDER
+            with adapters_beside_encoder(request, placed, views) as here:
+                runtime = self._get_runtime()
+                emit(Started(0, request, worker=self.name))
+                context = JobContext(0, emit=emit, control=control)
+                outcome = runtime.run(with_files(request, here), context)
         except JobCancelled:
             return Cancelled(0)
         except Exception as exc:  # noqa: BLE001 - the worker survives any job
             if not isinstance(exc, UserFacingError):
                 log.exception("job failed on %s", self.name)
             return Failed(0, *failure_for(exc))
-        return Finished(0, outcome)
+        return Finished(0, _cached_paths(outcome, placed, here))
 
     def _get_runtime(self) -> Any:
         if self._runtime is None:
@@ -206,9 +247,11 @@ def local_threads() -> int:
         return os.cpu_count() or 1
 
 
-def _on_this_worker(request: Request, model_path: str) -> Request:
-    """The request with its model where this worker holds it."""
-    model = getattr(request, "model", None)
-    if not model_path or not isinstance(model, ModelRef):
-        return request
-    return replace(request, model=replace(model, id=model_path))
+def _cached_paths(outcome: Outcome, placed: dict[str, str], here: dict[str, str]) -> Outcome:
+    """The pictures' info naming the files as placed, not their links of the job's own
+    (which the driver would not know to name the user's again)."""
+    if here is placed or not isinstance(outcome, ImagesOutcome):
+        return outcome
+    links = {placed[text]: link for text, link in here.items() if link != placed[text]}
+    images = tuple(replace(i, info=with_user_paths(i.info, links)) for i in outcome.images)
+    return replace(outcome, images=images)

@@ -1,0 +1,124 @@
+"""Every file a job names, on a real local Ray cluster (test_cluster's): an img2img job with
+a LoRA runs on a worker and equals the same job run here pixel for pixel, its model,
+LoRA and source picture are sent once and then found in the node's cache; an IP-Adapter
+job (whose CLIP vision encoder the request does not name) equals it run here too; and
+`batch --cluster` makes the pictures a local batch makes. The oracle is the local
+runtime, the code a local lane runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.api.events import Finished
+from engine.api.image_parts import SourceImage
+from engine.api.kinds import Family
+from engine.api.parts import ImageRef, LoraSpec, ModelRef, Prompt, Sampling, Size
+from engine.api.requests import Txt2ImgRequest
+from engine.hashing import file_sha256
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
+
+import main  # noqa: E402
+from tests import test_cluster  # noqa: E402
+from tests.test_cluster import open_session, pixels_of  # noqa: E402
+
+cluster = test_cluster.cluster  # the same local Ray cluster fixture
+
+
+@pytest.fixture(scope="module")
+def inputs(tiny_sd_model, tmp_path_factory) -> dict[str, Path]:
+    """A LoRA for the tiny model's UNet, a picture to start from, and an IP-Adapter job's
+    files in ComfyUI's layout (checkpoint, adapter, CLIP vision encoder)."""
+    from diffusers import UNet2DConditionModel
+
+    from tests.test_ip_adapter import comfy_files
+    from tests.tiny_loras import lora_state, save_diffusers_lora
+    from tests.upscalers import photo_like, write_png
+
+    folder = tmp_path_factory.mktemp("inputs")
+    unet = UNet2DConditionModel.from_pretrained(str(tiny_sd_model / "unet"))
+    lora = save_diffusers_lora(lora_state(unet, seed=1), folder / "ink.safetensors")
+    picture = write_png(folder / "cat.png", photo_like(64, 64, seed=2))
+    return {"lora": lora, "picture": picture, "ip": comfy_files(tmp_path_factory, "sd1", "tiny")}
+
+
+def img2img(model: Path, inputs: dict[str, Path], seed: int) -> Txt2ImgRequest:
+    picture = inputs["picture"]
+    return Txt2ImgRequest(
+        model=ModelRef(Family.SD, str(model)),
+        prompt=Prompt("a lighthouse at dusk", "blurry"),
+        size=Size(64, 64),
+        sampling=Sampling(steps=3, seed=seed),
+        loras=(LoraSpec(str(inputs["lora"]), 0.8),),
+        source=SourceImage(ImageRef(str(picture), file_sha256(picture)), 0.7),
+    )
+
+
+def run_here(requests: list[Txt2ImgRequest], tmp_path: Path) -> list[np.ndarray]:
+    from engine.context import JobContext
+    from engine.hashing import HashCache, HashService
+    from engine.runtime import Runtime
+
+    runtime = Runtime(device_preference="cpu", hashes=HashService(HashCache(tmp_path / "h.db")))
+    try:
+        return [runtime.run(request, JobContext(0)).images[0].rgb for request in requests]
+    finally:
+        runtime.close()
+
+
+def test_img2img_with_a_lora_on_a_worker_equals_it_here_and_each_file_is_sent_once(
+    cluster, tiny_sd_model, inputs, tmp_path
+):
+    from tests.test_ip_adapter import request as ip_adapter_job
+
+    requests = [img2img(tiny_sd_model, inputs, seed) for seed in (1, 2)]
+    requests.append(ip_adapter_job(inputs["ip"], weight=0.8))
+    local = run_here(requests, tmp_path)
+    assert not np.array_equal(local[0], local[1])
+    session, collector = open_session(tmp_path, 1)
+    try:
+        (worker,) = session.scheduler.workers
+        for job_id, request in enumerate(requests, start=1):
+            session.submit(job_id, request)
+            collector.wait_endings(job_id)
+            # The driver forgets where the worker keeps them: the worker is asked again.
+            session.shipper.forget(worker, [m.sha256 for _, m in session.shipper.files(request)])
+        for finished in collector.of(Finished):
+            (image,) = finished.outcome.images
+            expected = local[finished.job_id - 1]
+            np.testing.assert_array_equal(image.rgb, expected)
+            np.testing.assert_array_equal(pixels_of(image.path), expected)
+            assert str(tmp_path / "cache") not in json.dumps(image.info, default=str)
+        assert len(collector.of(Finished)) == 3
+        # Model, LoRA and picture: each sent for the first job, found in the node's cache
+        # by the second; the IP-Adapter job's checkpoint, adapter, encoder and picture.
+        assert len(session.shipper.sent) == 3 + 4
+        assert len(ray.get(worker.actor.received_models.remote())) == 3 + 4
+    finally:
+        session.close()
+        session.store.close()
+
+
+def test_batch_on_the_cluster_makes_the_pictures_of_the_batch_made_here(
+    cluster, tiny_sd_model, tmp_path, capsys
+):
+    batch = tmp_path / "b.txt"
+    batch.write_text("--prompt a red fox --seed 3\n--prompt an owl --seed 5\n")
+
+    def run(out: str, *extra: str) -> dict[int, np.ndarray]:
+        argv = ["batch", str(batch), "--model", str(tiny_sd_model), "--steps", "2"]
+        argv += ["--width", "32", "--height", "32", "--out", str(tmp_path / out)]
+        assert main.main([*argv, "--device", "cpu", *extra]) == 0
+        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+        return {line["line"]: pixels_of(line["path"]) for line in lines}
+
+    here = run("here")
+    there = run("there", "--cluster", cluster)
+    assert sorted(here) == sorted(there) == [1, 2]
+    for line in (1, 2):
+        np.testing.assert_array_equal(there[line], here[line])
+    assert not np.array_equal(here[1], here[2])
