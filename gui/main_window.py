@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
 
     def _reopen_part(self, panel: ModePanel, meta: ImageMetadata, part: str) -> list[str]:
         """Our own picture's recipe into its panel: all of it, or the part asked for."""
-        request = meta.request
+        request, pinned = meta.reproduce()  # in the precision it was made in
         prompt = getattr(request, "prompt", None)
         if part == PROMPT:
             if prompt is None or panel is not self.create_panel:
@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
         panel.reopen(request, meta.seed)
         if part != ALL and seed_edit is not None:  # all but the seed
             seed_edit.edit.setText(kept)
-        return []
+        return [pinned] if pinned else []
 
     @property
     def last_error(self) -> str | None:

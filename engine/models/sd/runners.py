@@ -40,7 +40,7 @@ from engine.models.sd.later_parts import refuse_later_parts
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes, tiled_vae_bytes
-from engine.models.sd.numerics import apply_layout, sd_numerics, vae_tiling
+from engine.models.sd.numerics import apply_layout, job_numerics, sd_numerics, vae_tiling
 from engine.models.sd.offload import NONE, Offload, offload_for, place
 from engine.models.sd.pipeline_call import (
     Drawn,
@@ -85,6 +85,9 @@ class SdTxt2ImgRunner:
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         refuse_later_parts(request)
+        # This job's numbers: the runtime's, or those a reopened picture was made in.
+        self.numerics, pinned = job_numerics(self.env, request.precision)
+        self.dtype = self.numerics.dtype
         # A broken or mistyped folder is refused before anything is loaded or evicted.
         # An inpainting (9-channel) model draws only with a mask; without one, a sentence.
         model = locate_sd_model(model_path(request.model), with_mask=repaints(request))
@@ -116,6 +119,7 @@ class SdTxt2ImgRunner:
         _check_finite(drawn.images, model)
         info = self._info(model, loaded, request) | drawn.info
         info = _with_notes(info, tiny_info | _offload_info(loaded))
+        info = _with_notes(info, {"notes": [pinned]} if pinned else {})
         if tiled:
             info["vae_tiling"] = True
         info.update(

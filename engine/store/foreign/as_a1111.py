@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.api.schedule_types import SPACING_OF_SCHEDULE, schedule_label
 from engine.store.foreign.result import ForeignRead
 
 
 def a1111_params(read: ForeignRead) -> dict[str, Any]:
-    """Our field names are parse_parameters' keys already; `scheduler` is left out, as
-    "Karras" is in the sampler's name."""
+    """Our field names are parse_parameters' keys already; `scheduler` travels only as a
+    timestep spacing ("sgm_uniform": A1111's "SGM Uniform"), as "Karras" is in the
+    sampler's name already and other schedules have no equivalent here."""
     params: dict[str, Any] = {"prompt": "", "negative_prompt": ""}
     params.update((k, v) for k, v in read.fields.items() if k != "scheduler")
+    label = schedule_label(str(read.fields.get("scheduler") or ""))
+    if label in SPACING_OF_SCHEDULE:
+        params["schedule_type"] = label
     return params
