@@ -58,3 +58,11 @@ def test_the_weights_are_diffusers_own_in_that_dtype(family, tmp_path, monkeypat
         assert ours.keys() == theirs.keys()
         for key, value in theirs.items():
             assert ours[key].dtype == value.dtype and torch.equal(ours[key], value), key
+
+
+def test_a_dtype_it_does_not_read_is_left_to_diffusers(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "f8.safetensors"
+    save_file({"w": torch.zeros(4).to(torch.float8_e4m3fn)}, str(path))
+    assert read_in_dtype(path, torch.bfloat16) is None
