@@ -190,3 +190,22 @@ def test_the_cpu_path_never_offloads_nor_records_it(tiny_model):
     finally:
         runtime.close()
     assert "offload" not in image.info and not hasattr(unet, "_hf_hook")
+
+
+def test_the_details_name_the_offload_beside_the_device():
+    import json
+
+    from engine.store.metadata import metadata_from_text
+    from gui.details_describe import _from_recipe
+
+    def device_row(**recorded: str) -> str:
+        request = {"type": "txt2img", "model": {"family": "sd", "id": "m"}}
+        recipe = {"version": 2, "request": request, "seed": 1, "index": 0, **recorded}
+        meta = metadata_from_text({"latentstudio": json.dumps(recipe)}, 64, 64)
+        return dict(_from_recipe(meta))["Device"]
+
+    assert device_row(device="cuda", precision="fp16", offload="model") == (
+        "cuda · fp16 · model offload"
+    )
+    assert device_row(device="cuda", precision="fp16", offload="none") == "cuda · fp16"
+    assert device_row(device="cpu", precision="bf16") == "cpu · bf16"
