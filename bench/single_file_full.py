@@ -1,8 +1,8 @@
 """One side of bench.single_file's full-size load, in its own interpreter.
 
     python -m bench.single_file_full write PATH   a random SD 1.5 single file (fp16)
-    python -m bench.single_file_full bare PATH    diffusers' from_single_file; prints "s GB"
-    python -m bench.single_file_full app PATH     the app's loader; prints "s GB"
+    python -m bench.single_file_full bare PATH [bf16]  diffusers' from_single_file; prints "s GB"
+    python -m bench.single_file_full app PATH [bf16]   the app's loader; prints "s GB"
 
 GB is the peak resident memory the load added: one float32 copy of SD 1.5 is 4.3 GB.
 """
@@ -40,7 +40,7 @@ def write(path: Path) -> None:
     save_file(tensors, str(path))
 
 
-def bare(path: Path) -> None:
+def bare(path: Path, precision: str = "fp32") -> None:
     import torch
     from diffusers import StableDiffusionPipeline
 
@@ -56,14 +56,14 @@ def bare(path: Path) -> None:
         str(path),
         config=str(config),
         local_files_only=True,
-        dtype=torch.float32,
+        dtype={"fp32": torch.float32, "bf16": torch.bfloat16}[precision],
         safety_checker=None,
         requires_safety_checker=False,
     )
     print(f"{time.perf_counter() - started:.3f} {_peak_gb() - before:.3f}")
 
 
-def app(path: Path) -> None:
+def app(path: Path, precision: str = "fp32") -> None:
     import torch
     from diffusers import StableDiffusionPipeline  # noqa: F401 - imported, as the bare side does
 
@@ -71,9 +71,9 @@ def app(path: Path) -> None:
 
     before = _peak_gb()
     started = time.perf_counter()
-    load_sd_pipeline(path, "cpu", torch.float32)
+    load_sd_pipeline(path, "cpu", {"fp32": torch.float32, "bf16": torch.bfloat16}[precision])
     print(f"{time.perf_counter() - started:.3f} {_peak_gb() - before:.3f}")
 
 
 if __name__ == "__main__":
-    {"write": write, "bare": bare, "app": app}[sys.argv[1]](Path(sys.argv[2]))
+    {"write": write, "bare": bare, "app": app}[sys.argv[1]](Path(sys.argv[2]), *sys.argv[3:])

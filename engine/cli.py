@@ -72,6 +72,7 @@ def run_job(
             store=open_store,
             device_preference=args.device,
             precision=getattr(args, "precision", None),
+            offload=getattr(args, "offload", "auto"),
         )
         _warn_about_device(runtime, args.device)
         try:

@@ -9,6 +9,7 @@ from engine.api.limits import random_seed
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16")  # engine.cpu_path.PRECISION_CHOICES (no torch here)
+OFFLOADS = ("auto", "none", "model", "sequential")  # engine.models.sd.offload.OFFLOAD_CHOICES
 
 
 def seed_of(args: argparse.Namespace) -> int:
@@ -25,6 +26,14 @@ def device_argument(parser: argparse.ArgumentParser) -> None:
         choices=PRECISIONS,
         help="Stable Diffusion's numbers: auto (bf16 where this CPU computes it faster), "
         "fp32 (full precision, reproducible across CPUs) or bf16",
+    )
+    parser.add_argument(
+        "--offload",
+        default="auto",
+        choices=OFFLOADS,
+        help="CUDA: keep Stable Diffusion's weights on the GPU (none) or offload them to "
+        "the CPU one model (model) or one layer (sequential) at a time; auto: from the "
+        "GPU's free memory. The same pixels, slower",
     )
 
 

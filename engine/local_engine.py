@@ -48,6 +48,7 @@ def default_runtime(client: LocalEngine) -> JobRunner:
         store=lambda: client.gallery,
         device_preference=client.device_preference,
         precision=client.precision_preference,
+        offload=client.offload_preference,
     )
 
 
@@ -78,6 +79,7 @@ class LocalEngine(QObject):
         make_runtime: RuntimeFactory = default_runtime,
         parent: QObject | None = None,
         precision_preference: str | None = None,
+        offload_preference: str = "auto",
     ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
@@ -86,6 +88,7 @@ class LocalEngine(QObject):
         self.catalogue = LocalCatalogue()
         self._device_preference = device_preference
         self._precision_preference = precision_preference
+        self.offload_preference = offload_preference  # CUDA (engine.models.sd.offload)
         self._runtime = RuntimeHolder(lambda: make_runtime(self))
         self._jobs: dict[int, Job] = {}  # every job queued or running
         self._handles: dict[int, JobHandle] = {}
@@ -263,6 +266,19 @@ class LocalEngine(QObject):
             runtime = self._runtime.get()
             if not isinstance(runtime, StartFailure):
                 self._workers[Lane.INTERACTIVE].emit(runtime.set_precision_preference(precision))
+
+        self._queues[Lane.INTERACTIVE].call_soon(switch)
+
+    def set_offload_preference(self, offload: str) -> None:
+        """ "auto", "none", "model" or "sequential" for the models loaded from now on."""
+        if offload == self.offload_preference:
+            return
+        self.offload_preference = offload
+
+        def switch() -> None:
+            runtime = self._runtime.get()
+            if not isinstance(runtime, StartFailure):
+                self._workers[Lane.INTERACTIVE].emit(runtime.set_offload_preference(offload))
 
         self._queues[Lane.INTERACTIVE].call_soon(switch)
 

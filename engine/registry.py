@@ -46,6 +46,7 @@ class RunnerEnv:
     cache: ModelCache
     hashes: HashService
     numerics: NumericPath | None = None  # Stable Diffusion's path; None: the device's default
+    offload: str = "auto"  # CUDA: "auto", "none", "model", "sequential" (engine.models.sd.offload)
 
 
 class Runner(Protocol):

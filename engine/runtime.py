@@ -37,12 +37,14 @@ class Runtime:
         device_preference: str = "auto",
         hashes: HashService | None = None,
         precision: str | None = None,
+        offload: str = "auto",
     ) -> None:
         self._store = store
         self._lock = threading.Lock()
         self.hashes = hashes if hashes is not None else HashService()
         self._runners: dict[tuple, object] = {}
         self._precision = precision  # "auto", "fp32", "bf16"; None: engine.cpu_path's default
+        self._offload = offload  # CUDA: "auto", "none", "model", "sequential"
         self._use_device(device_preference)
 
     # ------------------------------------------------------------ device
@@ -56,7 +58,7 @@ class Runtime:
         # On a CPU that could gain from bf16 this measures once per machine (cached).
         self.numerics: NumericPath = numeric_path(self.device.is_gpu, self._precision)
         log.info("numeric path: %s (%s)", self.numerics.label, self.numerics.reason)
-        self.env = RunnerEnv(self.device, self.cache, self.hashes, self.numerics)
+        self.env = RunnerEnv(self.device, self.cache, self.hashes, self.numerics, self._offload)
 
     def device_info(self) -> DeviceInfo:
         return self.device.info(self.numerics)
@@ -72,6 +74,11 @@ class Runtime:
     def set_precision_preference(self, precision: str) -> DeviceInfo:
         """ "auto", "fp32" or "bf16" for the next jobs; models are loaded again."""
         self._precision = precision
+        return self.set_device_preference(self.device.requested)
+
+    def set_offload_preference(self, offload: str) -> DeviceInfo:
+        """ "auto", "none", "model" or "sequential" on CUDA; models are loaded again."""
+        self._offload = offload
         return self.set_device_preference(self.device.requested)
 
     # ------------------------------------------------------------ jobs

@@ -42,12 +42,19 @@ def create_engine(settings: AppSettings, cluster: str | None = None) -> LocalEng
     address = chosen_address(cluster) or settings.cluster_address
     if not address:
         return LocalEngine(
-            settings.output_dir, settings.device, precision_preference=settings.precision
+            settings.output_dir,
+            settings.device,
+            precision_preference=settings.precision,
+            offload_preference=settings.offload,
         )
     from engine.cluster.ray_engine import RayEngine
 
     return RayEngine(
-        settings.output_dir, address, settings.device, precision_preference=settings.precision
+        settings.output_dir,
+        address,
+        settings.device,
+        precision_preference=settings.precision,
+        offload_preference=settings.offload,
     )
 
 

@@ -149,14 +149,19 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         else None,
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
         ("Model hash", short_hash(recipe)),
-        ("Device", f"{recipe['device']} · {recipe.get('precision') or recipe.get('dtype', '?')}")
-        if recipe.get("device")
-        else None,
+        ("Device", _device_text(recipe)) if recipe.get("device") else None,
         ("Versions", versions(recipe)),
     ]
     return [
         (label, str(value)) for label, value in (r for r in rows if r) if value not in (None, "")
     ]
+
+
+def _device_text(recipe: dict) -> str:
+    """Where it was computed, in which numbers, and (CUDA) whether weights were offloaded."""
+    parts = [recipe["device"], recipe.get("precision") or recipe.get("dtype", "?")]
+    offload = recipe.get("offload")
+    return " · ".join(parts + ([f"{offload} offload"] if offload not in (None, "none") else []))
 
 
 def _walk_text(request: LatentWalkRequest) -> str:

@@ -5,8 +5,7 @@ job's events also reach the queue, the status bar and the canvas (gui/result_vie
 through the engine's one global signal. "Use these parameters" goes to the panel that
 names the recipe's place (Request.reopens_in), all or in part (gui/use_parts.py); a
 picture dropped on the window is only shown, with its parameters (gui/window_drops.py).
-Nothing here knows one mode's controls, and the window never waits on the engine:
-everything arrives as a signal.
+Nothing here knows one mode's controls; the window never waits: all arrives as a signal.
 """
 
 from __future__ import annotations
@@ -272,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def _reopen_part(self, panel: ModePanel, meta: ImageMetadata, part: str) -> list[str]:
         """Our own picture's recipe into its panel: all of it, or the part asked for."""
-        request = meta.request
+        request, pinned = meta.reproduce()  # in the precision it was made in
         prompt = getattr(request, "prompt", None)
         if part == PROMPT:
             if prompt is None or panel is not self.create_panel:
@@ -290,7 +289,7 @@ class MainWindow(QMainWindow):
         panel.reopen(request, meta.seed)
         if part != ALL and seed_edit is not None:  # all but the seed
             seed_edit.edit.setText(kept)
-        return []
+        return [pinned] if pinned else []
 
     @property
     def last_error(self) -> str | None:
@@ -354,6 +353,7 @@ class MainWindow(QMainWindow):
         self.client.set_output_dir(self.settings.output_dir)
         self.client.set_device_preference(self.settings.device)
         self.client.set_precision_preference(self.settings.precision)
+        self.client.set_offload_preference(self.settings.offload)
         self.sources.apply(self.client.gallery)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)

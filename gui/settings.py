@@ -103,6 +103,15 @@ class AppSettings:
         self._qs.setValue("precision", value)
 
     @property
+    def offload(self) -> str:
+        """CUDA: "auto" (from free memory), "none", "model" or "sequential"."""
+        return str(self._qs.value("offload", "auto"))
+
+    @offload.setter
+    def offload(self, value: str) -> None:
+        self._qs.setValue("offload", value)
+
+    @property
     def last_model(self) -> str:
         return str(self._qs.value("last_model", ""))
 

@@ -37,6 +37,12 @@ PRECISIONS = {
     "auto": "Fastest measured (bf16 on CPUs that compute it natively)",
     "fp32": "Full precision (fp32): the same pixels on every CPU",
 }
+OFFLOADS = {
+    "auto": "Automatic (from the GPU's free memory)",
+    "none": "None: all weights on the GPU",
+    "model": "Model offload: one model at a time on the GPU",
+    "sequential": "Sequential offload: one layer at a time (least memory, slowest)",
+}
 
 
 class SettingsDialog(QDialog):
@@ -105,6 +111,14 @@ class SettingsDialog(QDialog):
             "Which numbers Stable Diffusion computes in. The status bar shows the path in "
             "use and each picture's details record it."
         )
+        self.offload = QComboBox()
+        for key, label in OFFLOADS.items():
+            self.offload.addItem(label, key)
+        self.offload.setCurrentIndex(max(0, self.offload.findData(settings.offload)))
+        self.offload.setToolTip(
+            "CUDA only: when the GPU is smaller than the model, its weights wait in CPU "
+            "memory and move in as they run. Slower, the same pixels."
+        )
         hint = QLabel(
             "Add an AUTOMATIC1111 or ComfyUI install (or its models folder, or any folder of "
             "model files): checkpoints (.safetensors, .ckpt), diffusers folders, LoRAs, VAEs, "
@@ -120,6 +134,7 @@ class SettingsDialog(QDialog):
         form.addRow("Wildcards folder", wildcards_row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("GPU offload", self.offload)
         self.engine = EngineChoice(settings.cluster_address)
         form.addRow("Engine", self.engine)
         buttons = QDialogButtonBox(
@@ -211,6 +226,7 @@ class SettingsDialog(QDialog):
             self._settings.wildcards_dir = Path(wildcards).expanduser()
         self._settings.device = str(self.device.currentData())
         self._settings.precision = str(self.precision.currentData())
+        self._settings.offload = str(self.offload.currentData())
         self._settings.cluster_address = self.engine.address()
         self._settings.sync()
 

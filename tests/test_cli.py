@@ -109,7 +109,8 @@ def test_generate_batch_with_a_sampler(tmp_path, tiny_sd_model, capsys):
         sampling=Sampling(steps=3, cfg_scale=5.5, sampler="DPM++ 2M Karras", seed=9),
         batch_size=2,
     )
-    assert "Seed: 10" in meta.parameters_text and "Sampler: DPM++ 2M Karras" in meta.parameters_text
+    assert "Seed: 10" in meta.parameters_text
+    assert "Sampler: DPM++ 2M, Schedule type: Karras," in meta.parameters_text  # A1111 1.9+
 
 
 def test_bad_size_is_one_line_and_non_zero(tmp_path, tiny_sd_model):

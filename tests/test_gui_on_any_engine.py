@@ -190,6 +190,9 @@ class ScriptedEngine(QObject):
     def set_device_preference(self, preference: str) -> None:
         pass
 
+    def set_offload_preference(self, offload: str) -> None:
+        pass
+
     def set_precision_preference(self, precision: str) -> None:
         pass
 

@@ -40,6 +40,9 @@ class ManyStepsRunner:
     def set_precision_preference(self, precision: str) -> DeviceInfo:
         return self.device_info()
 
+    def set_offload_preference(self, offload: str) -> DeviceInfo:
+        return self.device_info()
+
     def close(self) -> None:
         pass
 

@@ -13,7 +13,7 @@ from engine.api.a1111_parts import parts_from_parameters
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests.sd import Txt2ImgRequest
-from engine.api.samplers import SAMPLER_NAMES
+from engine.api.schedule_types import read_sampler_and_schedule
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ def request_from_parameters(params: dict[str, Any]) -> FromParameters:
     parts = parts_from_parameters(params)
     control = control_from_parameters(params)
     notes = [*parts.notes, *control.notes]
+    schedule = read_sampler_and_schedule(
+        str(params.get("sampler") or ""), str(params.get("schedule_type") or "")
+    )
+    notes += [schedule.note] if schedule.note else []
     request = Txt2ImgRequest(
         model=ModelRef(Family.SD, str(params.get("model") or "")),
         prompt=Prompt(str(params.get("prompt", "")), str(params.get("negative_prompt", ""))),
@@ -40,8 +44,9 @@ def request_from_parameters(params: dict[str, Any]) -> FromParameters:
         sampling=Sampling(
             _int(params, "steps", 20),
             _float(params, "cfg_scale", 7.0),
-            _sampler(params, notes),
+            schedule.sampler,
             _int(params, "seed", 0),
+            spacing=schedule.spacing,
         ),
         clip_skip=_int(params, "clip_skip", 1),
         variation_seed=_int(params, "variation_seed", 0),
@@ -53,20 +58,6 @@ def request_from_parameters(params: dict[str, Any]) -> FromParameters:
         ip_adapters=control.ip_adapters,
     )
     return FromParameters(request, parts.missing + control.missing, tuple(notes))
-
-
-def _sampler(params: dict[str, Any], notes: list[str]) -> str | None:
-    """A1111 1.9+ writes the schedule apart ("Sampler: DPM++ 2M, Schedule type: Karras");
-    older versions in the name ("DPM++ 2M Karras")."""
-    name = str(params.get("sampler") or "").strip()
-    if not name:
-        return None
-    karras = f"{name} Karras" if params.get("schedule_type") == "Karras" else name
-    for candidate in (karras, name):
-        if candidate in SAMPLER_NAMES:
-            return candidate
-    notes.append(f"The sampler {name!r} is not one Latent Studio has: the model's own is used.")
-    return None
 
 
 def _int(params: dict[str, Any], key: str, default: int) -> int:

@@ -46,8 +46,16 @@ class RayEngine(LocalEngine):
         make_runtime: RuntimeFactory = default_runtime,
         parent: QObject | None = None,
         precision_preference: str | None = None,  # this computer's lanes (Settings)
+        offload_preference: str = "auto",
     ) -> None:
-        super().__init__(output_dir, device_preference, make_runtime, parent, precision_preference)
+        super().__init__(
+            output_dir,
+            device_preference,
+            make_runtime,
+            parent,
+            precision_preference,
+            offload_preference,
+        )
         self.address = address
         self._options = options or WorkerOptions()
         self._remote_event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)

@@ -11,6 +11,7 @@ its `Seed:` is the image's own seed, as A1111 writes it for each image of a batc
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -65,6 +66,25 @@ class ImageMetadata:
         if self.recipe is not None or not self.parameters_text:
             return None
         return request_from_parameters(self.parameters)
+
+    def reproduce(self) -> tuple[Request | None, str]:
+        """The request that makes this picture again, pinned to the precision its recipe
+        recorded (whatever this machine's default is now), and a sentence saying so."""
+        request, recorded = self.request, recorded_precision(self.recipe or {})
+        if not recorded or getattr(request, "precision", None) != "":
+            return request, ""
+        sentence = f"Precision {recorded} kept, as this picture was made in it."
+        return dataclasses.replace(request, precision=recorded), sentence
+
+
+def recorded_precision(recipe: dict[str, Any]) -> str:
+    """The precision a recipe says its picture was computed in; older recipes say only
+    the dtype. "" when it says neither."""
+    precision = recipe.get("precision") or _PRECISION_OF_DTYPE.get(str(recipe.get("dtype")))
+    return precision if precision in ("fp32", "bf16", "fp16") else ""
+
+
+_PRECISION_OF_DTYPE = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
 
 # ---------------------------------------------------------------- writing

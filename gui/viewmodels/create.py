@@ -59,6 +59,9 @@ class CreateViewModel(FormModel):
         self.to_prompt = self.field("", text)
         self.frames = self.field(8, int)
         self.mode = self.field(INTERPOLATION_MODES[0], text)
+        # A reopened picture's precision, kept until another model is chosen: "" for
+        # this machine's own path (Settings → Precision).
+        self.precision = self.field("", text)
         # Per model file: {"vae": path or "", "prediction": "" | "epsilon" | "v"}.
         self.model_settings: dict[str, dict[str, str]] = {}
         self._showing = False  # filling vae/prediction from the model: not a choice
@@ -93,6 +96,7 @@ class CreateViewModel(FormModel):
 
     def _show_model_settings(self, *_args: object) -> None:
         remembered = self.model_settings.get(self.model.value, {})
+        self.precision.set("")  # another model: not a reproduction any more
         self._showing = True
         try:
             self.vae.set(remembered.get("vae", ""))
@@ -199,6 +203,7 @@ class CreateViewModel(FormModel):
                 spacing=self.fast.sampling_spacing(),
             ),
             batch_size=self.batch.value,
+            precision=self.precision.value,
             **self.fast.parts(self.model_family()),
             **self.source.parts(),
             **self.control.parts(),
@@ -238,6 +243,7 @@ class CreateViewModel(FormModel):
             self.variation_seed.set(seed_text(request.variation_seed))
         self.vae.set(request.vae)
         self.prediction.set(request.prediction)
+        self.precision.set(request.precision)  # after the model, whose change clears it
         self._remember_model_settings()
         self.fast.apply(request.tiny_vae, request.fast_decode, request.sampling.spacing)
         self.source.apply_request(request)
@@ -256,6 +262,7 @@ class CreateViewModel(FormModel):
         the source image and mask are not in the text: what is missing is returned,
         for the panel to name."""
         read = request_from_parameters(params)
+        self.precision.set("")  # another tool's picture: this machine's own numbers
         self.source.apply_request(read.request)
         self.control.apply_request(read.request)
         self.prompt.set(str(params.get("prompt", "")))
@@ -274,12 +281,11 @@ class CreateViewModel(FormModel):
         for key, field in (("seed", self.seed), ("variation_seed", self.variation_seed)):
             if isinstance(params.get(key), int | float):
                 field.set(seed_text(int(params[key])))
-        sampler = str(params.get("sampler", ""))
-        karras = f"{sampler} Karras" if params.get("schedule_type") == "Karras" else sampler
-        for name in (karras, sampler):
-            if name in SAMPLER_NAMES:
-                self.sampler.set(name)
-                break
+        sampling = read.request.sampling  # "Schedule type" read with the sampler
+        if sampling.sampler is not None:
+            self.sampler.set(sampling.sampler)
+        if sampling.spacing:
+            self.fast.spacing.set(sampling.spacing)
         self.batch.set(1)
         return read.missing
 

@@ -28,7 +28,10 @@ from engine.api.requests.base import (
     ModelRequest,
 )
 from engine.api.samplers import a1111_sampler_name
+from engine.api.schedule_types import a1111_sampler_and_schedule
 from engine.api.serialize import optional_part
+
+PINNABLE_PRECISIONS = ("", "fp32", "bf16", "fp16")  # engine.cpu_path.DTYPES' names
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +71,9 @@ class Txt2ImgRequest(ModelRequest):
     # fast_decode the final picture too (faster, less fine detail). "" for none.
     tiny_vae: str = optional_part("")
     fast_decode: bool = optional_part(False)
+    # The numbers to compute in when re-making a picture: the precision its recipe
+    # recorded ("fp32", "bf16", "fp16"). "" for this machine's own path (Settings).
+    precision: str = optional_part("")
     # The optional parts: written into a recipe only when set.
     source: SourceImage | None = optional_part()
     mask: Mask | None = optional_part()
@@ -95,6 +101,8 @@ class Txt2ImgRequest(ModelRequest):
         limits.EMBEDDINGS.check(len(self.embeddings))
         self._check_parts()
         self._check_fast_decode()
+        if self.precision not in PINNABLE_PRECISIONS:
+            raise BadInput(f"Precision {self.precision!r} is not one of: fp32, bf16, fp16.")
         if self.sampling.seed + self.batch_size - 1 > limits.SEED.high:
             raise BadInput(
                 f"Seed {self.sampling.seed} with a batch of {self.batch_size} would go past "
@@ -179,11 +187,15 @@ class Txt2ImgRequest(ModelRequest):
 
     def a1111_params(self, info: dict[str, Any]) -> list[tuple[str, object]]:
         chosen = self.sampling.sampler or str(info.get("sampler") or "")
+        sampler, schedule = a1111_sampler_and_schedule(
+            a1111_sampler_name(chosen), self.sampling.spacing
+        )
         loras = info.get("lora_hashes") or {}
         embeddings = info.get("embedding_hashes") or {}
         return [
             ("Steps", self.sampling.steps),
-            ("Sampler", a1111_sampler_name(chosen) if chosen else None),
+            ("Sampler", sampler or None),
+            ("Schedule type", schedule),  # A1111 1.9+: "DPM++ 2M" and "Karras" apart
             ("CFG scale", self.sampling.cfg_scale),
             ("Clip skip", self.clip_skip if self.clip_skip > 1 else None),
             ("Variation seed", self.variation_seed if self.variation_strength else None),

@@ -40,7 +40,8 @@ from engine.models.sd.later_parts import refuse_later_parts
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes, tiled_vae_bytes
-from engine.models.sd.numerics import apply_layout, sd_numerics, vae_tiling
+from engine.models.sd.numerics import apply_layout, job_numerics, sd_numerics, vae_tiling
+from engine.models.sd.offload import NONE, Offload, offload_for, place
 from engine.models.sd.pipeline_call import (
     Drawn,
     call_settings,
@@ -66,6 +67,7 @@ class LoadedSd:
     pipe: Any  # a StableDiffusionPipeline or StableDiffusionXLPipeline
     scheduler_class: type
     scheduler_config: dict[str, Any]  # the model's own, to rebuild from on every job
+    offload: Offload | None = None  # on CUDA: placed whole, or offloaded to the CPU
 
     @property
     def components(self) -> dict[str, Any]:  # what the model cache counts the size of
@@ -83,13 +85,16 @@ class SdTxt2ImgRunner:
 
     def run(self, request: Txt2ImgRequest, ctx: JobContext) -> ImagesOutcome:
         refuse_later_parts(request)
+        # This job's numbers: the runtime's, or those a reopened picture was made in.
+        self.numerics, pinned = job_numerics(self.env, request.precision)
+        self.dtype = self.numerics.dtype
         # A broken or mistyped folder is refused before anything is loaded or evicted.
         # An inpainting (9-channel) model draws only with a mask; without one, a sentence.
         model = locate_sd_model(model_path(request.model), with_mask=repaints(request))
         check_ip_adapters(request.ip_adapters, model.family)  # headers: before any load
         model_hash = self.env.hashes.request(model.path, model.hash_files)
         key = self._key(model)
-        loaded = self._load(key, model, ctx, self._total_steps(request))
+        loaded = self._load(key, model, ctx, request)
         tiled = self._check_memory(key, loaded, request)
         ctx.restart_clock()  # it/s and ETA describe denoising, not loading
         ctx.report(0, self._total_steps(request))  # loading is over: step 1 is under way
@@ -113,7 +118,8 @@ class SdTxt2ImgRunner:
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)
         info = self._info(model, loaded, request) | drawn.info
-        info = _with_notes(info, tiny_info)
+        info = _with_notes(info, tiny_info | _offload_info(loaded))
+        info = _with_notes(info, {"notes": [pinned]} if pinned else {})
         if tiled:
             info["vae_tiling"] = True
         info.update(
@@ -186,15 +192,28 @@ class SdTxt2ImgRunner:
         numbers = dtype_name(self.dtype) + ("-channels-last" if self.numerics.channels_last else "")
         return CacheKey(Family.SD, identity, self.env.device.device, numbers)
 
-    def _load(self, key: CacheKey, model: SdModel, ctx: JobContext, steps: int) -> LoadedSd:
+    def _load(
+        self, key: CacheKey, model: SdModel, ctx: JobContext, request: Txt2ImgRequest
+    ) -> LoadedSd:
         device = self.env.device.device
+        steps = self._total_steps(request)
         if self.env.cache.peek(key) is None:
             ctx.report(0, steps, message="Loading model…")
         ctx.phase = "loading the model"
 
         def load() -> LoadedSd:
-            pipe = apply_layout(load_sd_pipeline(model, device, self.dtype), self.numerics)
-            return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
+            if device != "cuda":  # the CPU and Apple GPUs: loaded where they compute
+                pipe = apply_layout(load_sd_pipeline(model, device, self.dtype), self.numerics)
+                return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
+            # CUDA: loaded into CPU memory first, then placed whole or offloaded.
+            pipe = apply_layout(load_sd_pipeline(model, "cpu", self.dtype), self.numerics)
+            size = largest_size(request)
+            args = (pipe, size.width, size.height, request.batch_size, self.dtype)
+            offload = offload_for(self.env, pipe, activation_bytes(*args))
+            if offload.mode != NONE:
+                ctx.report(0, steps, message=f"Loading model ({offload.mode} offload)…")
+            pipe = place(pipe, device, offload)
+            return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config), offload)
 
         return self.env.cache.get(key, load)
 
@@ -269,6 +288,15 @@ def _lora_info(request: Txt2ImgRequest) -> dict[str, Any]:
         "loras": [{"path": lora.path, "weight": lora.weight} for lora in request.loras],
         "lora_hashes": {lora.name: lora_hash(Path(lora.path)) for lora in request.loras},
     }
+
+
+def _offload_info(loaded: LoadedSd) -> dict[str, Any]:
+    """The recipe's record of where the weights lived (CUDA only): the same pixels in
+    every mode on the same device, so it is a fact about speed, not about the picture."""
+    if loaded.offload is None:
+        return {}
+    note = loaded.offload.note
+    return {"offload": loaded.offload.mode} | ({"notes": [note]} if note else {})
 
 
 def _with_notes(info: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:

@@ -175,6 +175,8 @@ def load_single_file(model: SingleFileModel, dtype: Any, prediction: str | None 
     """The pipeline, on the CPU, with every tensor converted from the file."""
     import diffusers
 
+    from engine.models.sd.single_file_tensors import checkpoint_in
+
     folder = config_folder(model, prediction)
     pipeline_class = getattr(diffusers, model.pipeline_class)
     hf_env.silence_progress_bars()
@@ -182,9 +184,10 @@ def load_single_file(model: SingleFileModel, dtype: Any, prediction: str | None 
     if model.family is SdFamily.SDXL:
         extra = {}
     try:
-        return pipeline_class.from_single_file(
-            str(model.path), config=str(folder), local_files_only=True, dtype=dtype, **extra
-        )
+        with checkpoint_in(dtype):  # one copy, in `dtype`: never the file's beside it
+            return pipeline_class.from_single_file(
+                str(model.path), config=str(folder), local_files_only=True, dtype=dtype, **extra
+            )
     except (KeyError, ValueError, RuntimeError) as exc:
         if is_out_of_memory(exc):
             raise

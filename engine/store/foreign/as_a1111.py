@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.api.schedule_types import SPACING_OF_SCHEDULE, schedule_label
 from engine.store.a1111 import format_number, format_parameters
 from engine.store.foreign.result import ForeignRead
 
 
 def a1111_params(read: ForeignRead) -> dict[str, Any]:
-    """Our field names are parse_parameters' keys already; `scheduler` is left out, as
-    "Karras" is in the sampler's name."""
+    """Our field names are parse_parameters' keys already; `scheduler` travels only as a
+    timestep spacing ("sgm_uniform": A1111's "SGM Uniform"), as "Karras" is in the
+    sampler's name already and other schedules have no equivalent here."""
     params: dict[str, Any] = {"prompt": "", "negative_prompt": ""}
     params.update((k, v) for k, v in read.fields.items() if k != "scheduler")
+    label = schedule_label(str(read.fields.get("scheduler") or ""))
+    if label in SPACING_OF_SCHEDULE:
+        params["schedule_type"] = label
     return params
 
 
@@ -50,6 +55,8 @@ def as_a1111_text(read: ForeignRead) -> str | None:
     if read.error or not read.fields:
         return None
     fields = dict(read.fields)
+    if scheduler := fields.get("scheduler"):  # A1111's label where it has one ("karras")
+        fields["scheduler"] = schedule_label(str(scheduler)) or scheduler
     if fields.get("width") and fields.get("height"):
         fields["size"] = f"{fields['width']}x{fields['height']}"
     loras = " ".join(f"<lora:{_stem(x.name)}:{format_number(x.weight)}>" for x in read.loras)
