@@ -94,6 +94,7 @@ class TrainPanel(QWidget):
         self.sweep = SweepBox()  # one setting over a range: a training per value
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self.start_requested)
+        self.sweep.runs_changed.connect(self._name_start_button)
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.pause_requested)
         self.stop_button = QPushButton("Stop")
@@ -191,6 +192,11 @@ class TrainPanel(QWidget):
             # a continued model keeps the settings its file records
             settings=() if self.resume_path else self.family_settings.pairs(),
         )
+
+    def _name_start_button(self, runs: int) -> None:
+        """Start says what it will queue: one training, or a sweep's runs."""
+        if self.resume_path is None:
+            self.start_button.setText(f"Start sweep ({runs} runs)" if runs else "Start training")
 
     def continue_from(self, path: Path | None, record: dict | None = None) -> None:
         """Set the form to continue a stopped model's training (None: a new model)."""

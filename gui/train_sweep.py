@@ -36,6 +36,8 @@ SHOWN_VALUES = 6  # the count's line lists this many values, then "…"
 class SweepBox(QWidget):
     """[x] Sweep  [setting]  [range]  — "3 runs: 2, 4, 6" or the range's sentence."""
 
+    runs_changed = Signal(int)  # the runs Start would queue; 0: no sweep (or a bad one)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.family = ""
@@ -91,13 +93,16 @@ class SweepBox(QWidget):
         self.range.setEnabled(on)
         self.count.setVisible(on)
         if not on or not self.family:
+            self.runs_changed.emit(0)
             return
         try:
             sweep = self.sweep()
         except BadInput as exc:
             self.count.setText(exc.message)
             self.count.setStyleSheet("color: #e0a040;")
+            self.runs_changed.emit(0)
             return
+        self.runs_changed.emit(len(sweep.values))
         words = sweep.words[:SHOWN_VALUES] + (("…",) if len(sweep.words) > SHOWN_VALUES else ())
         runs = "1 run" if len(sweep.values) == 1 else f"{len(sweep.values)} runs"
         self.count.setText(f"{runs}: {', '.join(words)}")

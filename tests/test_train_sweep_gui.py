@@ -46,8 +46,10 @@ def test_the_count_of_runs_follows_the_range_as_it_is_typed(qtbot):
     assert sweep.count.text() == "5 runs: 2, 3, 4, 5, 6"
     qtbot.keyClicks(sweep.range, " (+2)")
     assert sweep.count.text() == "3 runs: 2, 4, 6"
+    assert panel.start_button.text() == "Start sweep (3 runs)"
     sweep.range.setText("2-x")
     assert "'2-x' is not a whole number or a range" in sweep.count.text()
+    assert panel.start_button.text() == "Start training"
     sweep.range.setText("1-100 [8]")
     assert sweep.count.text() == "8 runs: 1, 15, 29, 43, 57, 71, …"
     sweep.range.setText("0-3")
@@ -58,6 +60,8 @@ def test_the_count_of_runs_follows_the_range_as_it_is_typed(qtbot):
     sweep.setting.setCurrentIndex(sweep.setting.findText("lr"))
     sweep.range.setText("0.001-0.002 [3]")
     assert sweep.count.text() == "3 runs: 0.001, 0.0015, 0.002"
+    sweep.enabled.setChecked(False)
+    assert panel.start_button.text() == "Start training"
 
 
 def test_a_sweep_started_on_the_train_tab_trains_once_per_value(qtbot, window, models_dir):
