@@ -8,12 +8,7 @@ import argparse
 from engine.api.limits import random_seed
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
-PRECISIONS = (
-    "auto",
-    "fp32",
-    "bf16",
-    "openvino",
-)  # engine.cpu_path.PRECISION_CHOICES (no torch here)
+PRECISIONS = ("auto", "fp32", "bf16")  # engine.cpu_path.PRECISION_CHOICES (no torch here)
 
 
 def seed_of(args: argparse.Namespace) -> int:
@@ -29,8 +24,7 @@ def device_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         choices=PRECISIONS,
         help="Stable Diffusion's numbers: auto (bf16 where this CPU computes it faster), "
-        "fp32 (full precision, reproducible across CPUs), bf16, or openvino (fp32 through "
-        "OpenVINO, the optional extra: faster on CPUs without native bf16)",
+        "fp32 (full precision, reproducible across CPUs) or bf16",
     )
 
 

@@ -9,12 +9,7 @@ oneDNN emulates it and it is slower than fp32. So the choice is:
   path, a few hundred ms) decides, cached per machine in the app's cache folder, keyed
   by the CPU model and the torch version (`MeasurementCache`); a corrupt cache is
   measured again;
-- the user can force fp32 (Settings, `--precision fp32`) or bf16;
-- or OpenVINO (`--precision openvino`, where the optional `openvino` extra is installed):
-  fp32 with the UNet converted to OpenVINO (engine/models/sd/openvino_unet.py), measured
-  faster on this 2-core AVX-512 CPU (README, "the CPU's faster fp32 paths"); never
-  chosen by "auto", since its pixels are not eager fp32's bit for bit and its first
-  picture at each size pays a conversion of minutes.
+- the user can force fp32 (Settings, `--precision fp32`) or bf16.
 
 fp32 never takes channels-last: its pixels must stay bit-identical to a bare diffusers
 call (and across CPUs), which a different convolution layout would not promise.
@@ -23,7 +18,6 @@ call (and across CPUs), which a different convolution layout would not promise.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -37,7 +31,7 @@ import torch
 from engine.atomic import write_atomic
 from engine.hashing import default_cache_dir
 
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "openvino")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 PRECISION_ENV = "LATENTSTUDIO_PRECISION"  # what "auto" means when set (the tests: fp32)
 BF16_MARGIN = 1.2  # bf16 must be this much faster: a tie keeps the exact fp32 path
 CHANNELS_LAST_MARGIN = 1.05
@@ -108,7 +102,6 @@ class NumericPath:
     precision: str = "fp32"  # "fp32" or "bf16": what the recipe records
     channels_last: bool = False
     reason: str = ""  # why this path: for the log and the status bar's tooltip
-    backend: str = "torch"  # or "openvino": the UNet converted, fp32 (recorded too)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -116,8 +109,7 @@ class NumericPath:
 
     @property
     def label(self) -> str:
-        backend = " · OpenVINO" if self.backend == "openvino" else ""
-        return self.precision + (" · channels-last" if self.channels_last else "") + backend
+        return self.precision + (" · channels-last" if self.channels_last else "")
 
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -216,8 +208,6 @@ def choose_path(
         return NumericPath("fp32", reason="full precision, as chosen")
     if preference == "bf16":
         return NumericPath("bf16", reason="bf16, as chosen")
-    if preference == "openvino":
-        return openvino_path()
     if not features.native_bf16:
         return NumericPath("fp32", reason=f"{features.label} has no native bf16: fp32 is faster")
     seconds = measured()
@@ -228,18 +218,6 @@ def choose_path(
     best = min(bf16, seconds[CANDIDATES[2].label]) if channels_last else bf16
     return NumericPath(
         "bf16", channels_last, reason=f"{features.label}: bf16 measured {fp32 / best:.1f}× fp32"
-    )
-
-
-def openvino_path() -> NumericPath:
-    """fp32 through OpenVINO where it is installed; plain fp32, saying why, where not."""
-    if importlib.util.find_spec("openvino") is None:
-        return NumericPath("fp32", reason="OpenVINO is not installed (pip install .[openvino])")
-    return NumericPath(
-        "fp32",
-        backend="openvino",
-        reason="OpenVINO fp32, as chosen; each model and picture size converts once "
-        "(minutes), then is read from the cache folder",
     )
 
 

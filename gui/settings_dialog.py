@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -38,8 +37,6 @@ PRECISIONS = {
     "auto": "Fastest measured (bf16 on CPUs that compute it natively)",
     "fp32": "Full precision (fp32): the same pixels on every CPU",
 }
-# fp32 through OpenVINO, offered where the optional extra is installed (found, not imported)
-OPENVINO = ("openvino", "OpenVINO fp32 (faster on CPUs without native bf16; not bitwise)")
 
 
 class SettingsDialog(QDialog):
@@ -92,8 +89,6 @@ class SettingsDialog(QDialog):
         self.precision = QComboBox()
         for key, label in PRECISIONS.items():
             self.precision.addItem(label, key)
-        if importlib.util.find_spec("openvino") is not None:
-            self.precision.addItem(OPENVINO[1], OPENVINO[0])
         self.precision.setCurrentIndex(max(0, self.precision.findData(settings.precision)))
         self.precision.setToolTip(
             "Which numbers Stable Diffusion computes in. The status bar shows the path in "

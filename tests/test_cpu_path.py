@@ -302,25 +302,3 @@ def test_a_measured_channels_last_path_lays_out_the_model_and_says_so(tiny_model
     difference = np.abs(image.rgb.astype(int) - oracle)
     print("channels-last vs contiguous bf16: max", difference.max(), "mean", difference.mean())
     assert difference.mean() < 2.0 and difference.max() <= 16
-
-
-@pytest.mark.parametrize("installed", [True, False])
-def test_openvino_is_fp32_through_openvino_only_where_installed(monkeypatch, installed):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: (
-            (object() if installed else None) if name == "openvino" else real(name, *a)
-        ),
-    )
-    never = lambda: pytest.fail("choosing OpenVINO measures nothing")  # noqa: E731
-    path = choose_path("openvino", features_from(ICE_LAKE.split(), "AVX512"), never)
-    assert path.precision == "fp32" and path.dtype == torch.float32
-    assert path.backend == ("openvino" if installed else "torch")
-    assert ("OpenVINO" in path.label) == installed
-    assert installed or "not installed" in path.reason
-    # "auto" never takes it: its pixels are not eager fp32's, bit for bit.
-    assert choose_path("auto", features_from(ICE_LAKE.split(), "AVX512"), never).backend == "torch"

@@ -8,13 +8,12 @@ it: a bf16 model holds one bf16 copy, never an fp32 copy beside it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 
 from engine.cpu_path import NumericPath, numeric_path
-from engine.hashing import default_cache_dir
 from engine.registry import RunnerEnv
 
 
@@ -28,16 +27,6 @@ def apply_layout(pipe: Any, numerics: NumericPath) -> Any:
     if numerics.channels_last:
         pipe.unet.to(memory_format=torch.channels_last)
         pipe.vae.to(memory_format=torch.channels_last)
-    return pipe
-
-
-def apply_backend(pipe: Any, numerics: NumericPath, sha256: Callable[[], str]) -> Any:
-    """The UNet's plain calls through OpenVINO where that path was chosen; its converted
-    graph is cached by the checkpoint's `sha256()` (asked for at the first conversion)."""
-    if numerics.backend == "openvino":
-        from engine.models.sd.openvino_unet import use_openvino
-
-        use_openvino(pipe.unet, default_cache_dir(), sha256)
     return pipe
 
 

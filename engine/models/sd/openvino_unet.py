@@ -1,5 +1,9 @@
-"""Stable Diffusion's UNet evaluated by OpenVINO on the CPU (the optional `openvino`
-extra: `pip install .[openvino]`).
+"""Stable Diffusion's UNet evaluated by OpenVINO on the CPU, where OpenVINO is installed.
+
+Not wired into the app: on this 2-core AVX-512 CPU it measured 1.14x eager fp32 per
+full-size UNet evaluation (README, "the CPU's faster fp32 paths"), short of the 1.3x an
+optional backend must win by. `bench.cpu_speed fast` measures it through this module, so
+a CPU where it wins (one with AMX, say) can be measured with the app's own code.
 
 `use_openvino(unet, ...)` replaces the UNet's own forward on that instance only, so the
 pipeline, LoRA loading (peft) and the model cache still see the diffusers UNet. A call

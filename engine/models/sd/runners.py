@@ -40,7 +40,7 @@ from engine.models.sd.later_parts import refuse_later_parts
 from engine.models.sd.loading import SdModel, load_sd_pipeline, locate_sd_model
 from engine.models.sd.loras import applied_loras, lora_hash
 from engine.models.sd.memory import activation_bytes, gigabytes, tiled_vae_bytes
-from engine.models.sd.numerics import apply_backend, apply_layout, sd_numerics, vae_tiling
+from engine.models.sd.numerics import apply_layout, sd_numerics, vae_tiling
 from engine.models.sd.pipeline_call import (
     Drawn,
     call_settings,
@@ -184,11 +184,7 @@ class SdTxt2ImgRunner:
     def _key(self, model: SdModel) -> CacheKey:
         identity = FileIdentity.of(model.path)
         numbers = dtype_name(self.dtype) + ("-channels-last" if self.numerics.channels_last else "")
-        numbers += "-openvino" if self.numerics.backend == "openvino" else ""
         return CacheKey(Family.SD, identity, self.env.device.device, numbers)
-
-    def _sha256(self, model: SdModel) -> str:
-        return self.env.hashes.wait(self.env.hashes.request(model.path, model.hash_files)).sha256
 
     def _load(self, key: CacheKey, model: SdModel, ctx: JobContext, steps: int) -> LoadedSd:
         device = self.env.device.device
@@ -198,7 +194,6 @@ class SdTxt2ImgRunner:
 
         def load() -> LoadedSd:
             pipe = apply_layout(load_sd_pipeline(model, device, self.dtype), self.numerics)
-            apply_backend(pipe, self.numerics, lambda: self._sha256(model))
             return LoadedSd(pipe, type(pipe.scheduler), dict(pipe.scheduler.config))
 
         return self.env.cache.get(key, load)
@@ -245,7 +240,6 @@ class SdTxt2ImgRunner:
             "dtype": dtype_name(self.dtype),
             "precision": self.numerics.precision,
             **({"channels_last": True} if self.numerics.channels_last else {}),
-            **({"backend": "openvino"} if self.numerics.backend == "openvino" else {}),
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
             "family": Family.SD.value,
