@@ -38,12 +38,15 @@ def available() -> bool:
 class _PlainUnet(torch.nn.Module):
     """The UNet as a function of (latents, timestep, text embeddings): what is traced."""
 
-    def __init__(self, unet: torch.nn.Module) -> None:
+    def __init__(self, unet: torch.nn.Module, torch_forward: Callable[..., Any]) -> None:
         super().__init__()
-        self.unet = unet
+        self.unet = unet  # a submodule: its weights are what the trace reads
+        # The class's forward, not unet(...): that would be the patched one, re-entering
+        # the conversion under its lock.
+        self.torch_forward = torch_forward
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        return self.unet(x, t, encoder_hidden_states=text, return_dict=False)[0]
+        return self.torch_forward(x, t, encoder_hidden_states=text, return_dict=False)[0]
 
 
 class OpenVinoForward:
@@ -120,7 +123,9 @@ class OpenVinoForward:
         core.set_property({"CACHE_DIR": str(folder / "compiled")})
         if not ir.exists():
             with torch.no_grad():
-                model = openvino.convert_model(_PlainUnet(self.unet), example_input=inputs)
+                model = openvino.convert_model(
+                    _PlainUnet(self.unet, self.torch_forward), example_input=inputs
+                )
             folder.mkdir(parents=True, exist_ok=True)
             # compress_to_fp16=False: the weights stay fp32, as eager's are.
             openvino.save_model(model, ir.with_suffix(".tmp.xml"), compress_to_fp16=False)
