@@ -5,11 +5,18 @@ bundled config, so the numbers are about speed and numerical drift, not about pi
     python -m bench.cpu_speed unet       one UNet evaluation per path, drift, decoded PSNR
     python -m bench.cpu_speed e2e        a 512² 4-step LCM picture: app default vs bare
                                          diffusers fp32, time and peak resident memory
+    python -m bench.cpu_speed fast       fp32 channels-last, torch.compile (inductor, with
+                                         and without freezing), OpenVINO: warm-up, median
+                                         seconds per evaluation, ratio and relative error
+                                         against eager fp32 in the same interpreter
     ... --small                          a narrow UNet and VAE (checks the script itself)
+    ... --repeats N                      evaluations per path in `fast` (default 3)
 
-Prints `name: value unit` lines. Each end-to-end side runs in its own interpreter, so
-each peak resident memory is that job's alone. torch.compile is measured only with
---compile (its warm-up on the full UNet takes minutes on 2 cores).
+Prints `name: value unit` lines. Each end-to-end side and each fast path runs in its own
+interpreter, so each peak resident memory is that job's alone and no path warms
+another's caches. `fast` is not part of `all`: torch.compile's warm-up on the full UNet
+takes minutes on 2 cores. OpenVINO is not a dependency: a path whose library is missing
+is skipped with one line (`PYTHONPATH=<a folder with openvino> python -m ...` runs it).
 """
 
 from __future__ import annotations
@@ -87,11 +94,6 @@ def unet_table() -> None:
     results["bf16 weights channels-last"] = evaluate(
         bf16.to(memory_format=torch.channels_last), torch.bfloat16, torch.channels_last
     )
-    if "--compile" in sys.argv:
-        compiled = torch.compile(unet.to(torch.float32, memory_format=torch.contiguous_format))
-        warm, _ = evaluate(compiled, torch.float32)
-        _line("unet torch.compile warm-up", warm, "s")
-        results["fp32 torch.compile"] = evaluate(compiled, torch.float32)
     for name, (took, out) in results.items():
         drift = float((out - reference).norm() / reference.norm())
         _line(f"unet {name}", took, f"s ({seconds / took:.2f}x fp32, rel. error {drift:.2%})")
@@ -221,22 +223,45 @@ def end_to_end() -> None:
     _line("e2e peak resident memory app, hash cached", again_mb, "MB")
 
 
-def _command(part: str, folder: Path) -> list[str]:
+def _command(part: str, argument: Path | str) -> list[str]:
     small = ["--small"] if SMALL else []
-    return [sys.executable, "-m", "bench.cpu_speed", part, str(folder), *small]
+    return [sys.executable, "-m", "bench.cpu_speed", part, str(argument), *small, *_repeats()]
+
+
+def _repeats() -> list[str]:
+    at = sys.argv.index("--repeats") if "--repeats" in sys.argv else -1
+    return sys.argv[at : at + 2] if at >= 0 else []
+
+
+def _repeat_count() -> int:
+    given = _repeats()
+    return int(given[1]) if len(given) == 2 else 3
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and not a.isdigit()]
     what = args[0] if args else "all"
     if what in ("write", "app", "bare"):
         {"write": write_model, "app": side_app, "bare": side_bare}[what](Path(args[1]))
+        return
+    if what == "path":
+        from bench.cpu_fast_paths import one_path
+
+        one_path(args[1], _config("unet"), _repeat_count())
         return
     _line("load average (1 min)", os.getloadavg()[0])
     if what in ("all", "unet"):
         unet_table()
     if what in ("all", "e2e"):
         end_to_end()
+    if what == "fast":
+        from bench.cpu_fast_paths import PATHS
+
+        # A fresh inductor cache: "compile" pays the whole warm-up, "compile again" finds
+        # its graphs on disk (as the app's second run would); none is another run's.
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-inductor-")
+        for path in PATHS:
+            subprocess.run(_command("path", path), check=True)
     _line("load average (1 min), at the end", os.getloadavg()[0])
 
 
