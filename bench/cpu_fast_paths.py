@@ -67,8 +67,8 @@ class _UnetOutput(torch.nn.Module):
 def _openvino(unet: torch.nn.Module, inputs: tuple) -> Evaluate:
     """The app's own OpenVINO backend, its IR cached under LATENTSTUDIO_CACHE_DIR (set it
     to a kept folder: a second run reads the conversion instead of repeating it)."""
+    from bench.openvino_unet import OpenVinoForward, available
     from engine.hashing import default_cache_dir
-    from engine.models.sd.openvino_unet import OpenVinoForward, available
 
     if not available():
         raise ImportError("openvino", name="openvino")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from diffusers import StableDiffusionPipeline
 
-from engine.models.sd.openvino_unet import available, use_openvino
+from bench.openvino_unet import available, use_openvino
 from engine.models.sd.tiny import build_tiny_pipeline
 
 needs_openvino = pytest.mark.skipif(
