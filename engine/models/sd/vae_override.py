@@ -24,6 +24,7 @@ from engine.cache import FileIdentity
 from engine.library.detect import ModelKind, detect
 from engine.library.header import read_header
 from engine.models.common.construction import building_models
+from engine.models.sd.tiny_vae import decoding_with
 
 DIFFUSERS_LAYOUT = "encoder.down_blocks.0.resnets.0.conv1.weight"
 
@@ -40,13 +41,8 @@ class VaeSlot:
         if not path:
             yield
             return
-        vae = self._load(Path(path), pipe, config_dir, dtype)
-        own = pipe.vae
-        pipe.vae = vae
-        try:
+        with decoding_with(pipe, self._load(Path(path), pipe, config_dir, dtype)):
             yield
-        finally:
-            pipe.vae = own
 
     def _load(self, path: Path, pipe: Any, config_dir: Path, dtype: torch.dtype) -> Any:
         identity = FileIdentity.of(path)
