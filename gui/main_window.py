@@ -3,7 +3,7 @@
 Panels build requests and listen to their own jobs' handles (gui/submissions.py); every
 job's events also reach the queue, the status bar and the canvas (gui/result_view.py)
 through the engine's one global signal. "Use these parameters" goes to the panel that
-names the recipe's place (Request.reopens_in), all or in part (gui/use_parts.py); a
+names the recipe's place (Request.reopens_in), all or in part (gui/reopen_recipe.py); a
 picture dropped on the window is only shown, with its parameters (gui/window_drops.py).
 Nothing here knows one mode's controls; the window never waits: all arrives as a signal.
 """
@@ -36,6 +36,7 @@ from gui.mode_panel import ModePanel
 from gui.notices import Notices
 from gui.queue_dock import QueueDock
 from gui.quit_prompt import ask_before_quitting
+from gui.reopen_recipe import use_parameters
 from gui.result_view import ResultView
 from gui.send_to import connect_sources
 from gui.settings import AppSettings
@@ -45,7 +46,7 @@ from gui.status_bar import StatusBar
 from gui.submissions import Submissions
 from gui.trash_undo import TrashUndo
 from gui.upscale.panel import UpscalePanel
-from gui.use_parts import ALL, PROMPT, SEED_ONLY, done_sentence, fill_create, picture_params
+from gui.use_parts import ALL
 from gui.viewmodels.jobs import JobsModel
 from gui.viewmodels.results import ResultsModel
 from gui.window_drops import WindowDrops
@@ -243,53 +244,8 @@ class MainWindow(QMainWindow):
             self.close()
 
     def use_parameters(self, meta: ImageMetadata, part: str = ALL) -> None:
-        """Fill the panel that reopens the image's recipe (its own seed), or Create from
-        another tool's parameters: `part` of them (gui/use_parts.py), naming what could
-        not be used."""
-        request = meta.request
-        place = request.reopens_in if request is not None else None
-        panel: ModePanel | None = next((p for p in self.modes if place in p.reopens), None)
-        if panel is not None:
-            problems = self._reopen_part(panel, meta, part)
-        else:
-            foreign = self.details.foreign if self.details.meta is meta else None
-            params, loras = picture_params(meta, foreign)
-            if not params:
-                return
-            panel = self.create_panel
-            entries = tuple(panel.listing.entries)
-            problems = fill_create(panel.vm, params, loras, part, entries)
-            if part != SEED_ONLY:
-                control = panel.control
-                control.set_expanded(panel.vm.control.in_use or control.toggle.isChecked())
-        self.show_panel(panel)
-        sentence = done_sentence(part, problems)
-        if panel is self.create_panel:
-            self.create_panel.notice.emit(sentence)
-        else:
-            self.notices.say(sentence, 8_000)
-
-    def _reopen_part(self, panel: ModePanel, meta: ImageMetadata, part: str) -> list[str]:
-        """Our own picture's recipe into its panel: all of it, or the part asked for."""
-        request, pinned = meta.reproduce()  # in the precision it was made in
-        prompt = getattr(request, "prompt", None)
-        if part == PROMPT:
-            if prompt is None or panel is not self.create_panel:
-                return ["This picture has no prompt."]
-            self.create_panel.vm.prompt.set(prompt.positive)
-            self.create_panel.vm.negative.set(prompt.negative)
-            return []
-        seed_edit = getattr(panel, "seed", None)
-        kept = seed_edit.edit.text() if seed_edit is not None else None
-        if part == SEED_ONLY:
-            if seed_edit is None or meta.seed is None:
-                return ["This picture does not say its seed."]
-            seed_edit.set_seed(meta.seed)
-            return []
-        panel.reopen(request, meta.seed)
-        if part != ALL and seed_edit is not None:  # all but the seed
-            seed_edit.edit.setText(kept)
-        return [pinned] if pinned else []
+        """Fill the panel that reopens the recipe, or Create (gui/reopen_recipe.py)."""
+        use_parameters(self, meta, part)
 
     @property
     def last_error(self) -> str | None:

@@ -1,8 +1,8 @@
 """The real MainWindow is what the window's helpers type it as (issue 20): the quit
-prompt, the menus, Help and the window state each declare a Protocol of the members they
-use instead of importing MainWindow (which imports them). Nothing checks a Protocol at
-run time, so this does: every member each one declares is on a real window, of the
-declared type."""
+prompt, the menus, Help, the window state and "Use these parameters" each declare a
+Protocol of the members they use instead of importing MainWindow (which imports them).
+Nothing checks a Protocol at run time, so this does: every member each one declares is on
+a real window, of the declared type."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from gui.help_menu import HelpWindow
 from gui.quit_prompt import QuitWindow
+from gui.reopen_recipe import ReopenWindow
 from gui.window_menus import ActionWindow, MenuWindow, ModeBarWindow
 from gui.window_state import RoomWindow, SavedWindow
 
@@ -24,6 +25,7 @@ PROTOCOLS = [
     ModeBarWindow,
     SavedWindow,
     RoomWindow,
+    ReopenWindow,
 ]
 
 
