@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.events import Metrics, Progress
-from engine.api.families import FamilySpec, spec_of, title_of, trainable_families
+from engine.api.families import spec_of, title_of, trainable_families
 from engine.api.kinds import Family
 from engine.api.model_names import MAX_MODEL_NAME_BYTES
 from engine.api.parts import DatasetRef, Training
@@ -36,20 +36,21 @@ from engine.data.survey import FolderSurvey
 from engine.interface import Catalogue
 from gui.folder_survey import FolderSurveyor
 from gui.start_folders import Purpose, start_folder
+from gui.train_data import (
+    CHOSEN,
+    DATASETS,
+    FOLDER,
+    data_box,
+    data_file_part,
+    fit_size,
+    offer_data,
+    show_folder,
+    size_box,
+)
 from gui.train_preview import TrainPreview
 from gui.train_settings_form import TrainSettingsForm
 from gui.train_sweep import SweepBox
-from gui.widgets import spin_box
-
-DATASETS = (
-    ("digits", "Handwritten digits (8×8)"),
-    ("shapes", "Shapes (32×32)"),
-    ("emoji", "Emoji (32×32)"),
-)
-FOLDER = "folder"  # the item that opens the folder dialog ("A folder of images…")
-CHOSEN = "chosen-folder"  # the item of the folder picked, above it
-OWN_SIZES = {"digits": 8, "shapes": 32, "emoji": 32}
-FIXED = 0  # the size box's item for a bundled data set's own size
+from gui.widgets import quiet_label, spin_box
 
 
 class TrainPanel(QWidget):
@@ -63,26 +64,16 @@ class TrainPanel(QWidget):
         self.family = QComboBox()
         for family in trainable_families():  # the value: Qt keeps a str subclass as a str
             self.family.addItem(title_of(family), family.value)
-        self.data = QComboBox()
-        for key, title in DATASETS:
-            self.data.addItem(title, key)
-        self.data.addItem("A folder of images…", FOLDER)
+        self.data = data_box()
         self.data.activated.connect(self._maybe_pick_folder)
         self.folder: str = ""
         self._data_before = DATASETS[0][0]  # what a cancelled folder dialog goes back to
-        self.folder_note = QLabel()  # what the picked folder holds, counted off-thread
-        self.folder_note.setWordWrap(True)
-        self.folder_note.setStyleSheet("color: #a8a8a8;")
-        self.data_note = QLabel()  # why the family cannot model a greyed-out data set
-        self.data_note.setWordWrap(True)
-        self.data_note.setStyleSheet("color: #a8a8a8;")
+        self.folder_note = quiet_label()  # what the picked folder holds, counted off-thread
+        self.data_note = quiet_label()  # why the family cannot model a greyed-out data set
         self.data_note.setVisible(False)
         self.surveyor = FolderSurveyor(self)
         self.surveyor.surveyed.connect(self._show_survey)
-        self.size = QComboBox()
-        for side in (16, 32, 64):
-            self.size.addItem(f"{side}×{side}", side)
-        self.size.setCurrentIndex(1)
+        self.size = size_box()
         self.steps = _preset_or(spin_box(limits.TRAIN_STEPS, 1, step=500))
         self.batch = _preset_or(spin_box(limits.TRAIN_BATCH, 1))
         self.learning_rate = QDoubleSpinBox(
@@ -111,9 +102,7 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
-        self.status = QLabel("Choose a family and data, then Start.")
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #a8a8a8;")
+        self.status = quiet_label("Choose a family and data, then Start.")
         self.preview = TrainPreview()  # its samples: the canvas keeps the user's results
         self.plot = None  # the LossPlot, made when first shown (pyqtgraph loads then)
         self._plot_box = QVBoxLayout()
@@ -170,9 +159,9 @@ class TrainPanel(QWidget):
     def build_request(self) -> TrainRequest:
         family = Family(self.family.currentData())
         key = self.data.currentData()
-        name = Path(self.folder).name if key == CHOSEN else key
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = _file_part(name, MAX_MODEL_NAME_BYTES - len(f"{family.value}--{stamp}"))
+        room = MAX_MODEL_NAME_BYTES - len(f"{family.value}--{stamp}")
+        name = data_file_part(key, self.folder, room)
         new_file = self.catalogue.user_models_dir() / f"{family.value}-{name}-{stamp}.safetensors"
         output = self.resume_path or new_file
         return TrainRequest(
@@ -328,13 +317,7 @@ class TrainPanel(QWidget):
         """Train on `folder`: its own item, above "A folder of images…" (which stays, to
         pick another); what it holds is counted off-thread and shown under it."""
         self.folder = folder
-        index = self.data.findData(CHOSEN)
-        if index < 0:
-            index = self.data.findData(FOLDER)
-            self.data.insertItem(index, "", CHOSEN)
-        self.data.setItemText(index, f"Folder: {Path(folder).name}")
-        self.data.setItemData(index, folder, Qt.ItemDataRole.ToolTipRole)
-        self.data.setCurrentIndex(index)
+        show_folder(self.data, folder)
         self.folder_note.setText(f"Counting the images in {Path(folder).name}…")
         self.surveyor.survey(folder)
 
@@ -346,49 +329,15 @@ class TrainPanel(QWidget):
         """A bundled data set has its own size (shown, fixed); a folder's is chosen. The
         sets the family cannot model are greyed out, with its reason."""
         spec = spec_of(Family(self.family.currentData()))
-        self._offer_data(spec)
+        offer_data(self.data, self.data_note, spec)
         self.family_settings.set_settings_class(spec.train_settings)
         self.sweep.set_family(spec.id)
         key = self.data.currentData()
         if key != FOLDER:  # the dialog's item is only ever current while it is open
             self._data_before = key
         self.folder_note.setVisible(key == CHOSEN)
-        fixed = self.size.findData(FIXED)
-        if key in OWN_SIZES:
-            if fixed < 0:
-                self.size.addItem("", FIXED)
-                fixed = self.size.count() - 1
-            side = OWN_SIZES[key]
-            self.size.setItemText(fixed, f"{side}×{side} (the data set's own)")
-            self.size.setCurrentIndex(fixed)
-        elif fixed >= 0:
-            self.size.removeItem(fixed)
-            self.size.setCurrentIndex(self.size.findData(32))
+        fit_size(self.size, key)
         self.size.setEnabled(key == CHOSEN and self.start_button.isEnabled())
-
-    def _offer_data(self, spec: FamilySpec) -> None:
-        refused: list[str] = []
-        bundled = dict(DATASETS)
-        for index in range(self.data.count()):
-            key = self.data.itemData(index)
-            if key not in bundled:
-                continue  # a folder is judged when it is read (grey or not)
-            why = spec.why_not(key)
-            self.data.model().item(index).setEnabled(not why)
-            self.data.setItemData(index, why or None, Qt.ItemDataRole.ToolTipRole)
-            if why and why not in refused:
-                refused.append(why)
-        self.data_note.setText(" ".join(refused))  # the spec's sentences name the sets
-        self.data_note.setVisible(bool(refused))
-        if spec.why_not(self.data.currentData()):
-            self.data.setCurrentIndex(self.data.findData(DATASETS[0][0]))
-
-
-def _file_part(name: str, room: int) -> str:
-    """A folder's name as part of a model's file name: printable characters only, cut to
-    `room` bytes (whole characters), so any folder the user picks makes a valid name."""
-    printable = "".join(c for c in name if c.isprintable()).lstrip(".") or "folder"
-    return printable.encode("utf-8", "ignore")[:room].decode("utf-8", "ignore")
 
 
 def _duration(seconds: float) -> str:

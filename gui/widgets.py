@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QScrollArea, QSpinBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QScrollArea, QSpinBox, QStackedWidget, QWidget
 
 from engine.api.limits import Limit
 
@@ -17,6 +17,14 @@ def spin_box(limit: Limit, value: int, step: int = 1) -> QSpinBox:
     box.setValue(value)
     box.setToolTip(f"{limit.name}: {limit.low}–{limit.high}")
     return box
+
+
+def quiet_label(text: str = "") -> QLabel:
+    """A grey, wrapped sentence: a note under a control, a status line."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #a8a8a8;")
+    return label
 
 
 def double_spin_box(limit: Limit, value: float, step: float, decimals: int) -> QDoubleSpinBox:

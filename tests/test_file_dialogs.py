@@ -25,7 +25,8 @@ from gui.explore.reconstruct_page import ReconstructPage
 from gui.explore.walk_page import WalkPage
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
-from gui.train_panel import FOLDER, TrainPanel
+from gui.train_data import FOLDER
+from gui.train_panel import TrainPanel
 from gui.upscale.panel import UpscalePanel
 
 

@@ -16,7 +16,8 @@ from engine.api.errors import BadInput
 from engine.data.folder import MIN_IMAGES, load_folder
 from engine.local_engine import LocalCatalogue
 from gui import folder_survey
-from gui.train_panel import FOLDER, TrainPanel
+from gui.train_data import FOLDER
+from gui.train_panel import TrainPanel
 
 
 def image_folder(folder: Path, images: int, junk: int = 2) -> Path:
