@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from bench.baselines import bare_diffusers_txt2img
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Txt2ImgRequest
@@ -26,6 +25,7 @@ from engine.cpu_path import (
     precision_preference,
 )
 from engine.models.sd.tiny import build_tiny_pipeline
+from tests.bare_txt2img import bare_txt2img
 
 SAPPHIRE_RAPIDS = "fpu sse2 avx2 avx512f avx512bw avx512_bf16 amx_bf16 amx_tile amx_int8"
 COOPER_LAKE = "fpu sse2 avx2 avx512f avx512bw avx512_vnni avx512_bf16"
@@ -190,28 +190,15 @@ def run_in(precision: str, req: Txt2ImgRequest):
         runtime.close()
 
 
-def bare(model: Path, req: Txt2ImgRequest, dtype: torch.dtype) -> np.ndarray:
-    return bare_diffusers_txt2img(
-        model,
-        prompt=req.prompt.positive,
-        negative_prompt=req.prompt.negative,
-        width=req.size.width,
-        height=req.size.height,
-        steps=req.sampling.steps,
-        cfg_scale=req.sampling.cfg_scale,
-        seed=req.sampling.seed,
-        batch_size=req.batch_size,
-        dtype=dtype,
-    )
-
-
 def test_forced_bf16_holds_bf16_weights_says_so_and_draws_as_bare_diffusers_bf16(tiny_model):
     req = request(tiny_model)
     images, dtypes, info = run_in("bf16", req)
     assert dtypes == {torch.bfloat16}
     assert images[0].info["precision"] == "bf16" and images[0].info["dtype"] == "bfloat16"
     assert info.description == "CPU · bf16" and info.dtype == "bfloat16"
-    np.testing.assert_array_equal(images[0].rgb, bare(tiny_model, req, torch.bfloat16)[0])
+    np.testing.assert_array_equal(
+        images[0].rgb, bare_txt2img(tiny_model, req, dtype=torch.bfloat16)[0]
+    )
 
 
 @pytest.mark.reproducibility
@@ -220,7 +207,7 @@ def test_fp32_is_the_bare_diffusers_fp32_picture_byte_for_byte(tiny_model):
     images, dtypes, info = run_in("fp32", req)
     assert dtypes == {torch.float32} and info.description == "CPU · fp32"
     assert [image.info["precision"] for image in images] == ["fp32", "fp32"]
-    expected = bare(tiny_model, req, torch.float32)
+    expected = bare_txt2img(tiny_model, req, dtype=torch.float32)
     for image, oracle in zip(images, expected, strict=True):
         np.testing.assert_array_equal(image.rgb, oracle)
 
@@ -298,7 +285,7 @@ def test_a_measured_channels_last_path_lays_out_the_model_and_says_so(tiny_model
     assert runtime.device_info().description == "CPU · bf16 · channels-last"
     # The same numbers in another memory layout: bare diffusers bf16's picture, to within
     # bf16's rounding (another summation order), not another picture.
-    oracle = bare(tiny_model, request(tiny_model), torch.bfloat16)[0].astype(int)
+    oracle = bare_txt2img(tiny_model, request(tiny_model), dtype=torch.bfloat16)[0].astype(int)
     difference = np.abs(image.rgb.astype(int) - oracle)
     print("channels-last vs contiguous bf16: max", difference.max(), "mean", difference.mean())
     assert difference.mean() < 2.0 and difference.max() <= 16

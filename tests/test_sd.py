@@ -19,7 +19,6 @@ import pytest
 from diffusers import StableDiffusionPipeline
 from transformers import CLIPTokenizer
 
-from bench.baselines import bare_diffusers_txt2img
 from engine.api.errors import BadInput, JobCancelled
 from engine.api.events import Preview, Progress
 from engine.api.kinds import Family
@@ -29,6 +28,7 @@ from engine.api.samplers import SAMPLER_NAMES
 from engine.context import JobContext
 from engine.models.sd import samplers
 from engine.models.sd.tiny import build_tiny_pipeline
+from tests.bare_txt2img import bare_txt2img
 
 # Upstream noise, not ours: diffusers' k-diffusion schedulers pass torch tensors through
 # numpy 2 functions, which warns thousands of times per DPM2 schedule.
@@ -141,19 +141,8 @@ def bare(model: Path, req: Txt2ImgRequest, sampler: str | None = None) -> np.nda
     if sampler is not None:
         cls, options = A1111_TO_DIFFUSERS[sampler]
         scheduler = getattr(diffusers, cls).from_config(model_scheduler_config(model), **options)
-    return bare_diffusers_txt2img(
-        model,
-        prompt=req.prompt.positive,
-        negative_prompt=req.prompt.negative,
-        width=req.size.width,
-        height=req.size.height,
-        steps=req.sampling.steps,
-        cfg_scale=req.sampling.cfg_scale,
-        seed=req.sampling.seed,
-        batch_size=req.batch_size,
-        scheduler=scheduler,
-        eta=0.3 if sampler == "TCD" else None,  # TCD's gamma in its model cards
-    )
+    eta = 0.3 if sampler == "TCD" else None  # TCD's gamma in its model cards
+    return bare_txt2img(model, req, scheduler=scheduler, eta=eta)
 
 
 # ---------------------------------------------------------------- the tiny model
