@@ -6,6 +6,7 @@ properties training must have, and the sentences bad input gets."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,6 @@ from safetensors.torch import load_file, save_file
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
-from engine.api.parts import DatasetRef, Training
-from engine.api.requests import TrainRequest
-from engine.context import JobContext
 from engine.models.nade.explore import complete, drawing, surprise
 from engine.models.nade.files import load_nade
 from engine.models.nade.network import Nade
@@ -28,6 +26,7 @@ from engine.models.nade.sampling import draws, pictures
 from engine.models.nade.training import NadeTrainer, NadeTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
 from tests.tiny_models import tiny_model
+from tests.train_runs import train_to_file
 
 NADE = Family("nade")
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models" / "nade-digits"
@@ -237,18 +236,7 @@ def test_training_raises_the_exact_likelihood_towards_the_datas_own():
     assert np.mean(losses[-30:]) == pytest.approx(-after, rel=0.1)
 
 
-def train(cpu_runtime, tmp_path: Path, name: str, steps: int, seed: int = 7, **kw) -> Path:
-    output = tmp_path / f"{name}.safetensors"
-    request = TrainRequest(
-        family=NADE,
-        preset="digits",
-        dataset=DatasetRef(kw.pop("dataset", "digits")),
-        training=Training(steps=steps, seed=seed),
-        output=str(output),
-        **kw,
-    )
-    cpu_runtime.run(request, JobContext(1))
-    return output
+train = partial(train_to_file, family=NADE)  # (runtime, folder, name, steps)
 
 
 def test_the_same_seed_writes_the_same_file(cpu_runtime, tmp_path):

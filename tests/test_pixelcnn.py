@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,7 @@ import torch
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
-from engine.api.parts import DatasetRef, Training
-from engine.api.requests import SampleRequest, TrainRequest
+from engine.api.requests import SampleRequest
 from engine.context import JobContext
 from engine.models.pixelcnn.files import load_pixelcnn, save_pixelcnn
 from engine.models.pixelcnn.net import PixelCnn
@@ -36,6 +36,7 @@ from engine.models.pixelcnn.spec import PixelSampleOptions
 from engine.models.pixelcnn.training import PixelcnnTrainer, PixelcnnTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
 from tests.tiny_models import DIGITS_META, tiny_model
+from tests.train_runs import train_to_file
 
 PIXELCNN = Family("pixelcnn")
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -269,18 +270,7 @@ def test_training_lowers_the_exact_negative_log_likelihood():
     assert before > 0.8 and bits() < 0.6
 
 
-def train(cpu_runtime, tmp_path: Path, name: str, steps: int, seed: int = 7, **kw) -> Path:
-    output = tmp_path / f"{name}.safetensors"
-    request = TrainRequest(
-        family=PIXELCNN,
-        preset="digits",
-        dataset=DatasetRef(kw.pop("dataset", "digits")),
-        training=Training(steps=steps, seed=seed, batch_size=8),
-        output=str(output),
-        **kw,
-    )
-    cpu_runtime.run(request, JobContext(1))
-    return output
+train = partial(train_to_file, family=PIXELCNN, batch_size=8)  # (runtime, folder, name, steps)
 
 
 def test_the_same_seed_writes_the_same_file(cpu_runtime, tmp_path):

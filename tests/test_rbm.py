@@ -6,6 +6,7 @@ distribution, properties training must have, and the sentences bad input gets.""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,7 @@ from sklearn.neural_network import BernoulliRBM
 
 from engine.api.errors import BadInput
 from engine.api.kinds import Family
-from engine.api.parts import DatasetRef, Training
-from engine.api.requests import SampleRequest, TrainRequest
+from engine.api.requests import SampleRequest
 from engine.context import JobContext
 from engine.models.rbm.ais import AisSettings, base_rate_biases, estimate_log_partition
 from engine.models.rbm.files import load_rbm
@@ -27,6 +27,7 @@ from engine.models.rbm.spec import GibbsSampleOptions
 from engine.models.rbm.training import RbmTrainer, RbmTrainSettings
 from engine.train.datasets import ArrayData, DataInfo
 from tests.tiny_models import tiny_model
+from tests.train_runs import train_to_file
 
 RBM = Family("rbm")
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "models" / "rbm-digits"
@@ -208,18 +209,7 @@ def test_training_lowers_the_reconstruction_error_and_raises_the_likelihood(meth
     assert likelihood_after > likelihood_before + 1.0
 
 
-def train(cpu_runtime, tmp_path: Path, name: str, steps: int, seed: int = 7, **kw) -> Path:
-    output = tmp_path / f"{name}.safetensors"
-    request = TrainRequest(
-        family=RBM,
-        preset="digits",
-        dataset=DatasetRef(kw.pop("dataset", "digits")),
-        training=Training(steps=steps, seed=seed),
-        output=str(output),
-        **kw,
-    )
-    cpu_runtime.run(request, JobContext(1))
-    return output
+train = partial(train_to_file, family=RBM)  # (runtime, folder, name, steps)
 
 
 def test_the_same_seed_writes_the_same_file(cpu_runtime, tmp_path):
