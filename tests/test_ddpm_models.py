@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
@@ -19,7 +17,7 @@ from engine.api.parts import DatasetRef, Training
 from engine.api.requests import TrainRequest
 from engine.context import JobContext
 from engine.hashing import file_sha256
-from engine.models.common.modelfile import METADATA_KEY, sidecar_path
+from engine.models.common.modelfile import sidecar_path
 from engine.models.ddpm.files import load_ddpm, save_ddpm
 from engine.models.ddpm.net import DdpmConfig
 from engine.models.ddpm.sampling import label_for, sample
@@ -35,6 +33,7 @@ from tests.test_ddpm import (  # noqa: F401 - one_torch_thread applies here too 
     sample_request,
     tiny_unet,
 )
+from tests.tiny_models import rewrite_config
 
 
 @pytest.fixture
@@ -82,15 +81,6 @@ def test_truncated_file_says_what_to_do(tmp_path: Path):
     path = tmp_path / "cut.safetensors"
     path.write_bytes(BUNDLED_PATH.read_bytes()[:-1000])
     assert_bad_file(path, "damaged or incomplete", "python -m engine.train ddpm")
-
-
-def rewrite_config(source: Path, out: Path, **changes) -> Path:
-    with safe_open(str(source), framework="pt") as fh:
-        record = json.loads(fh.metadata()[METADATA_KEY])
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
-    record["config"].update(changes)
-    save_file(tensors, str(out), metadata={METADATA_KEY: json.dumps(record)})
-    return out
 
 
 def test_config_that_disagrees_with_the_weights_is_a_bad_model_file(tiny_file, tmp_path):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from engine.api.errors import BadInput, BadModelFile
 from engine.api.kinds import Family
@@ -19,13 +18,14 @@ from engine.api.parts import DatasetRef, Latents, ModelRef, Training
 from engine.api.requests import DecodeRequest, SampleRequest, TrainRequest
 from engine.context import JobContext
 from engine.hashing import file_sha256
-from engine.models.common.modelfile import METADATA_KEY, sidecar_path
+from engine.models.common.modelfile import sidecar_path
 from engine.models.gan.files import load_gan, save_gan
 from engine.models.gan.net import Discriminator, GanConfig, Generator, generate
 from engine.models.gan.training import GAN_PRESETS, GanTrainer, GanTrainSettings
 from engine.quality.meters import DIGITS_METER, digit_classifier, load_meter
 from engine.resources import BUNDLED_MODELS_DIR
 from engine.train.datasets import open_dataset
+from tests.tiny_models import rewrite_config
 
 MLP = GanConfig(image_size=8, channels=1, z_dim=4, width=16, arch="mlp")
 DCGAN = GanConfig(image_size=32, channels=3, z_dim=8, width=8, arch="dcgan")
@@ -297,15 +297,6 @@ def test_truncated_file_says_what_to_do(tmp_path: Path):
     path = tmp_path / "cut.safetensors"
     path.write_bytes(BUNDLED_PATH.read_bytes()[:-1000])
     assert_bad_file(path, "damaged or incomplete", "python -m engine.train gan")
-
-
-def rewrite_config(source: Path, out: Path, **changes) -> Path:
-    with safe_open(str(source), framework="pt") as fh:
-        record = json.loads(fh.metadata()[METADATA_KEY])
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
-    record["config"].update(changes)
-    save_file(tensors, str(out), metadata={METADATA_KEY: json.dumps(record)})
-    return out
 
 
 def test_config_that_disagrees_with_the_weights_is_a_bad_model_file(tiny_file, tmp_path):

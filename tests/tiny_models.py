@@ -10,13 +10,18 @@ quality meter) have it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.models.common.gmm import Gmm
+from engine.models.common.modelfile import METADATA_KEY
 from engine.models.ddpm.files import save_ddpm
 from engine.models.ddpm.net import DdpmConfig, UNet
 from engine.models.gan.files import save_gan
@@ -159,3 +164,14 @@ def tiny_model(family: Family, folder: Path) -> ModelRef:
     if not path.exists():
         BUILDERS[family](path)
     return ModelRef(family, str(path))
+
+
+def rewrite_config(source: Path, out: Path, **changes: Any) -> Path:
+    """A copy of the model file `source` at `out` whose recorded config has `changes`
+    (the weights as they are): a file whose settings disagree with its tensors."""
+    with safe_open(str(source), framework="pt") as fh:
+        record = json.loads(fh.metadata()[METADATA_KEY])
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    record["config"].update(changes)
+    save_file(tensors, str(out), metadata={METADATA_KEY: json.dumps(record)})
+    return out
