@@ -33,6 +33,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from engine.api.imagefiles import is_image_name
 from gui.zoom_view import ZoomableView
 
 HANDLE_REACH = 8  # pixels either side of the divider that grab it
@@ -294,6 +295,11 @@ def dropped_paths(mime) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def dropped_images(mime) -> list[Path]:
+    """The files of a drag named as images (a folder or another file is not one)."""
+    return [p for p in dropped_paths(mime) if is_image_name(p)]
 
 
 def _size_text(image: QImage | None) -> str:

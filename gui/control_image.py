@@ -20,13 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.compare_view import dropped_paths
+from engine.api.imagefiles import IMAGES_ONLY_FILTER
+from gui.compare_view import dropped_images
 from gui.start_folders import Purpose, remember, start_folder
 from gui.viewmodels.fields import Field
 
 THUMB_SIDE = 64
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 EMPTY = "Open or drop an image."
 EMPTY_DRAWABLE = "Open, draw or drop an image."
 
@@ -79,7 +78,7 @@ class ImagePicker(QWidget):
 
     def ask_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, self.title, str(start_folder(Purpose.OPEN_IMAGE)), IMAGE_FILES
+            self, self.title, str(start_folder(Purpose.OPEN_IMAGE)), IMAGES_ONLY_FILTER
         )
         if path:
             remember(Purpose.OPEN_IMAGE, path)
@@ -118,15 +117,12 @@ class ImageDrops(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and _images(event.mimeData()):
-            event.acceptProposedAction()
-            return True
-        if kind == QEvent.Type.Drop and (files := _images(event.mimeData())):
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            if dropped_images(event.mimeData()):
+                event.acceptProposedAction()
+                return True
+        elif kind == QEvent.Type.Drop and (files := dropped_images(event.mimeData())):
             event.acceptProposedAction()
             self.take(str(files[0].absolute()))
             return True
         return False
-
-
-def _images(mime) -> list[Path]:
-    return [p for p in dropped_paths(mime) if p.suffix.lower() in IMAGE_SUFFIXES]

@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 
 from engine.api import limits
 from engine.api.errors import BadInput
+from engine.api.imagefiles import IMAGES_ONLY_FILTER
 from engine.api.parts import ImageRef
-from gui.compare_view import dropped_paths
+from gui.compare_view import dropped_images, dropped_paths
 from gui.mask_layer import MaskLayer
 from gui.source_image import (
     SourcePicture,
@@ -58,8 +59,6 @@ from gui.viewmodels.source import IMG2IMG, INPAINT, OUTPAINT
 
 KIND_TITLES = {IMG2IMG: "Image to image", INPAINT: "Inpaint", OUTPAINT: "Outpaint"}
 THUMB_SIDE = 88
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-IMAGE_FILES = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
 QUIET = "color: #8a8a8a;"
 # The chosen mode must read at a glance; Fusion's dark checked button barely differs.
 CHECKED_STYLE = "QToolButton:checked { background: palette(highlight); color: white; }"
@@ -265,7 +264,7 @@ class SourceSection(QWidget):
 
     def ask_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Start from an image", str(start_folder(Purpose.OPEN_IMAGE)), IMAGE_FILES
+            self, "Start from an image", str(start_folder(Purpose.OPEN_IMAGE)), IMAGES_ONLY_FILTER
         )
         if path:
             remember(Purpose.OPEN_IMAGE, path)
@@ -298,7 +297,10 @@ class SourceSection(QWidget):
 
     def ask_mask_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load a mask (white repaints)", str(start_folder(Purpose.OPEN_IMAGE)), IMAGE_FILES
+            self,
+            "Load a mask (white repaints)",
+            str(start_folder(Purpose.OPEN_IMAGE)),
+            IMAGES_ONLY_FILTER,
         )
         if path:
             self.load_mask_file(path)
@@ -354,15 +356,11 @@ class SourceDrops(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if _image_files(event.mimeData()):
+            if dropped_images(event.mimeData()):
                 event.acceptProposedAction()
                 return True
-        elif kind == QEvent.Type.Drop and (files := _image_files(event.mimeData())):
+        elif kind == QEvent.Type.Drop and (files := dropped_images(event.mimeData())):
             event.acceptProposedAction()
             self.section.open_file(str(files[0]))
             return True
         return False
-
-
-def _image_files(mime) -> list[Path]:
-    return [p for p in dropped_paths(mime) if p.suffix.lower() in IMAGE_SUFFIXES]

@@ -17,9 +17,8 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
-from engine.api.imagefiles import IMAGE_SUFFIXES
 from gui.canvas import ImageCanvas
-from gui.compare_view import dropped_paths
+from gui.compare_view import dropped_images
 from gui.mode_panel import ModePanel
 from gui.picture_info import PictureInfo, PictureReader
 from gui.result_view import ResultView
@@ -50,10 +49,10 @@ class WindowDrops(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if image_files(event.mimeData()):
+            if dropped_images(event.mimeData()):
                 event.acceptProposedAction()
                 return True
-        elif kind == QEvent.Type.Drop and (files := image_files(event.mimeData())):
+        elif kind == QEvent.Type.Drop and (files := dropped_images(event.mimeData())):
             event.acceptProposedAction()
             self.open(files[0])
             return True
@@ -72,7 +71,3 @@ class WindowDrops(QObject):
         if window.views.currentWidget() is not window.canvas:  # the Lab's History table
             window.show_panel(window.gallery_panel)
         window.view.show_dropped(info, image)
-
-
-def image_files(mime) -> list[Path]:
-    return [p for p in dropped_paths(mime) if p.suffix.lower() in IMAGE_SUFFIXES]

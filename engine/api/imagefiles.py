@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-# A file dialog's filter for them.
-IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
+# A file dialog's filters for them: images only, or with "All files" as a second choice.
+IMAGES_ONLY_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)})"
+IMAGE_FILTER = f"{IMAGES_ONLY_FILTER};;All files (*)"
 
 
 def is_image_name(path: Path) -> bool:
