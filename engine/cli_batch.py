@@ -26,7 +26,7 @@ LOCAL_ONLY = "This job runs on this computer only: run this line without --clust
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.cli_generate import generate_arguments
+    from engine.cli_generate import generate_arguments, wildcards_argument
 
     parser.add_argument(
         "file",
@@ -56,21 +56,14 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the jobs on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or "
         "'local' (default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
     )
-    batch.add_argument(
-        "--wildcards",
-        metavar="FOLDER",
-        default=None,
-        help="where __name__ finds name.txt (default: the wildcards folder of the app's "
-        "data folder)",
-    )
+    wildcards_argument(batch)
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from engine.api.catalogue import user_data_dir
     from engine.batch.batch_file import read_batch
     from engine.batch.batch_journal import BatchJournal, journal_path
     from engine.batch.batch_plan import BatchSettings, plan_batch
-    from engine.batch.wildcards import wildcard_folder
+    from engine.cli_generate import wildcards_folder
     from engine.local_checks import check_local
 
     batch_file = Path(args.file)
@@ -85,7 +78,7 @@ def run_batch(args: argparse.Namespace) -> int:
     journal = BatchJournal(journal_path(Path(args.out), batch_file))
     if journal.warning:
         print(f"warning: {journal.warning}", file=sys.stderr)
-    folder = Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
+    folder = wildcards_folder(args)
     settings = BatchSettings(
         args, journal.batch_seed, folder, args.matrix or args.matrix_at_start, args.matrix_at_start
     )

@@ -4,6 +4,7 @@ whose every line takes what generate's command line takes. Torch-free."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling
@@ -69,6 +70,25 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     add_control_arguments(parser)
     out_argument(parser)
     device_argument(parser)
+
+
+def wildcards_argument(parser: argparse._ActionsContainer) -> None:
+    """--wildcards: generate's and batch's (not a batch line's: the folder is the run's)."""
+    parser.add_argument(
+        "--wildcards",
+        metavar="FOLDER",
+        default=None,
+        help="where __name__ finds name.txt (default: the wildcards folder of the app's "
+        "data folder)",
+    )
+
+
+def wildcards_folder(args: argparse.Namespace) -> Path:
+    """--wildcards, else the folder Create and batch use: the app's data folder's."""
+    from engine.api.catalogue import user_data_dir
+    from engine.batch.wildcards import wildcard_folder
+
+    return Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
 
 
 def generate_request(args: argparse.Namespace) -> Request:
