@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from engine.api.errors import UserFacingError
+from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.cli_generate import (
     generate_arguments,
@@ -26,6 +28,7 @@ from engine.cli_generate import (
 from engine.cli_xyz import add_xyz_arguments, xyz_request
 
 EXIT_BAD_INPUT = 2  # engine.cli's, without importing the job runner to build the parser
+EXIT_CANCELLED = 130
 
 
 def generate_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,15 +90,45 @@ def run_generate(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     from engine.cluster.connect import chosen_address
 
-    if address := chosen_address(args.cluster):
-        from engine.cluster.cli import run_on_cluster
-
-        status = 0
-        for request in requests:  # a picture at a time: the cluster's run takes one job
-            status = run_on_cluster(lambda request=request: request, args, address)
-            if status:
-                break
-        return status
+    if address := chosen_address(args.cluster):  # or LATENTSTUDIO_CLUSTER
+        return _on_cluster(requests, args, address)
     from engine.cli import run_jobs
 
     return run_jobs(lambda: requests, args)
+
+
+def _on_cluster(requests: list[Request], args: argparse.Namespace, address: str) -> int:
+    """One job: engine.cluster.cli's run (its batch split over the workers). A wildcard
+    batch's pictures, each its own job: all at once over the workers, each printed as it
+    lands, as that run prints them."""
+    from engine.cluster.cli import run_on_cluster
+
+    if len(requests) == 1:
+        return run_on_cluster(lambda: requests[0], args, address)
+    from engine.batch.cli_progress import cluster_endings
+    from engine.local_checks import check_local
+    from engine.store import check_output_folder
+
+    failures: list[str] = []
+    try:
+        for request in requests:
+            request.validate()
+            check_local(request)  # the model is sent from here: it must be here
+        check_output_folder(Path(args.out))
+        for _index, outcome, message in cluster_endings(requests, address, args):
+            images = outcome.images if isinstance(outcome, ImagesOutcome) else []
+            failures += [message] if outcome is None else []
+            failures += [image.save_error for image in images if image.save_error]
+            for image in images:
+                if not image.save_error:
+                    print(image.json_line(), flush=True)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    if failures:
+        print(f"error: {failures[0]}", file=sys.stderr)
+        return 1
+    return 0

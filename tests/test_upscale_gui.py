@@ -157,9 +157,9 @@ def test_the_panel_builds_the_request_an_artist_expects(window, tmp_path):
     panel.select_model("lanczos")
     assert not panel.own_scale.isEnabled()  # a resampler has no factor of its own
     panel.x2.setChecked(True)
-    assert panel.build_requests() == [
-        UpscaleRequest(model=LANCZOS, image=ImageRef(str(image), ""), scale=2.0, tile=-1)
-    ]
+    assert panel.build_request() == UpscaleRequest(
+        model=LANCZOS, image=ImageRef(str(image), ""), scale=2.0, tile=-1
+    )
     panel.other_scale.setChecked(True)
     panel.factor.setValue(3.5)
     panel.tile_mode.setCurrentIndex(panel.tile_mode.findText("Tiles of"))
