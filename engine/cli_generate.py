@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling
-from engine.api.requests import Request, Txt2ImgRequest
+from engine.api.requests import Txt2ImgRequest
 from engine.cli_args import device_argument, out_argument, seed_of
 from engine.cli_control import add_control_arguments, control_parts
 from engine.cli_image import add_image_arguments, image_parts
@@ -91,7 +91,7 @@ def wildcards_folder(args: argparse.Namespace) -> Path:
     return Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
 
 
-def generate_request(args: argparse.Namespace) -> Request:
+def generate_request(args: argparse.Namespace) -> Txt2ImgRequest:
     from engine.cli_names import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)

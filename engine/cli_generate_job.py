@@ -54,7 +54,6 @@ def generate_job_requests(args: argparse.Namespace) -> list[Request]:
     from engine.cli_names import library_entries
 
     request = generate_request(args)
-    assert isinstance(request, Txt2ImgRequest)
     if not uses_wildcards(request):
         return [xyz_request(args, request) if args.xyz else request]
     folder = wildcards_folder(args)

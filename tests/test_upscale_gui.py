@@ -212,6 +212,8 @@ def test_a_batch_upscales_each_image_into_the_gallery_and_compares_the_last(
     panel.select_model("lanczos")
     panel.x4.setChecked(True)
     QTest.keyClick(panel.list, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    # The batch's journal is read off the GUI thread; then both jobs start.
+    qtbot.waitUntil(lambda: len([e for e in window.events if isinstance(e, Queued)]) == 2)
     queued = [e.request for e in window.events if isinstance(e, Queued)]
     assert [r.image.path for r in queued] == [str(first), str(second)]
     assert {(r.model, r.scale, r.tile) for r in queued} == {(LANCZOS, 4.0, -1)}
