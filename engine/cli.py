@@ -58,13 +58,26 @@ def run_job(
     more_files: Callable[[Outcome], list[Path]] | None = None,
 ) -> int:
     """Run one job; print a JSON line per image and per file `more_files` writes after."""
+    return run_jobs(lambda: [build_request()], args, more_files)
+
+
+def run_jobs(
+    build_requests: Callable[[], list[Request]],
+    args: argparse.Namespace,
+    more_files: Callable[[Outcome], list[Path]] | None = None,
+) -> int:
+    """Run the jobs one after the other on one runtime (a wildcard batch's pictures, each
+    its own prompt), every one checked before the first starts; each job's JSON lines are
+    printed as it ends, and a picture that could not be saved stops the rest."""
     from engine.store import check_output_folder
 
     open_store = LazyGallery(Path(args.out))
+    status = 0
     try:
-        request = build_request()
-        request.validate()  # before torch is imported: bad input is refused at once…
-        check_local(request)  # …and so is a model that is not there
+        requests = build_requests()
+        for request in requests:
+            request.validate()  # before torch is imported: bad input is refused at once…
+            check_local(request)  # …and so is a model that is not there
         check_output_folder(Path(args.out))
         from engine.runtime import Runtime  # torch is imported here
 
@@ -76,7 +89,11 @@ def run_job(
         )
         _warn_about_device(runtime, args.device)
         try:
-            outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
+            for request in requests:
+                outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
+                status = _print_outcome(outcome) or _print_more_files(outcome, more_files)
+                if status:
+                    break
         finally:
             runtime.close()
     except UserFacingError as exc:  # StoreError included
@@ -87,15 +104,19 @@ def run_job(
         return EXIT_CANCELLED
     finally:
         open_store.close()
-    status = _print_outcome(outcome)
-    if more_files is not None and status == 0:
-        try:
-            for path in more_files(outcome):
-                print(json.dumps({"path": str(path)}), flush=True)
-        except OSError as exc:
-            print(f"error: could not write the animation: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
     return status
+
+
+def _print_more_files(outcome: Outcome, more_files: Callable[[Outcome], list[Path]] | None) -> int:
+    if more_files is None:
+        return 0
+    try:
+        for path in more_files(outcome):
+            print(json.dumps({"path": str(path)}), flush=True)
+    except OSError as exc:
+        print(f"error: could not write the animation: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
 
 
 def write_animations(outcome: Outcome, fps: float) -> list[Path]:

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingError
 from engine.batch.batch_file import BadLine
+from engine.batch.cli_progress import cluster_endings, duration, local_endings, resume_todo, say
 
 EXIT_SOME_BAD = 1
 LOCAL_ONLY = "This job runs on this computer only: run this line without --cluster."
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.cli_generate import generate_arguments
+    from engine.cli_generate import generate_arguments, wildcards_argument
 
     parser.add_argument(
         "file",
@@ -56,21 +57,14 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the jobs on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or "
         "'local' (default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
     )
-    batch.add_argument(
-        "--wildcards",
-        metavar="FOLDER",
-        default=None,
-        help="where __name__ finds name.txt (default: the wildcards folder of the app's "
-        "data folder)",
-    )
+    wildcards_argument(batch)
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from engine.api.catalogue import user_data_dir
     from engine.batch.batch_file import read_batch
     from engine.batch.batch_journal import BatchJournal, journal_path
     from engine.batch.batch_plan import BatchSettings, plan_batch
-    from engine.batch.wildcards import wildcard_folder
+    from engine.cli_generate import wildcards_folder
     from engine.local_checks import check_local
 
     batch_file = Path(args.file)
@@ -85,7 +79,7 @@ def run_batch(args: argparse.Namespace) -> int:
     journal = BatchJournal(journal_path(Path(args.out), batch_file))
     if journal.warning:
         print(f"warning: {journal.warning}", file=sys.stderr)
-    folder = Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
+    folder = wildcards_folder(args)
     settings = BatchSettings(
         args, journal.batch_seed, folder, args.matrix or args.matrix_at_start, args.matrix_at_start
     )
@@ -107,44 +101,44 @@ def run_batch(args: argparse.Namespace) -> int:
 def _run_jobs(
     jobs, journal, args: argparse.Namespace, batch_file: Path, failed: list[BadLine]
 ) -> int:
-    """Run the jobs the journal does not list; a job its own line makes impossible (a
-    damaged model file, an unreadable image) goes into `failed` and the others go on."""
-    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _report, _warn_about_device
-    from engine.context import JobContext
+    """Run the jobs the journal does not list, here or on the Ray cluster; a job its own
+    line makes impossible (a damaged model file, an unreadable image, a job the cluster
+    does not run) goes into `failed` and the others go on."""
+    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _warn_about_device
+    from engine.cluster.connect import chosen_address
     from engine.store import check_output_folder
 
-    todo = [job for job in jobs if job.key not in journal.done]
-    total = sum(job.request.image_count for job in jobs)
-    made_before = total - sum(job.request.image_count for job in todo)
-    if made_before:
-        print(f"Resuming: {made_before} of {total} pictures were made before.", file=sys.stderr)
+    def count(job) -> int:
+        return job.request.image_count
+
+    todo = resume_todo(jobs, journal, lambda job: job.key, count, "pictures")
     if not todo:
         return 0
-    progress = _Progress(total, made_before)
-    from engine.cluster.connect import chosen_address
-
-    if address := chosen_address(getattr(args, "cluster", None)):  # or LATENTSTUDIO_CLUSTER
-        return _run_on_cluster(todo, journal, args, batch_file, failed, progress, address)
+    total = sum(count(job) for job in jobs)
+    progress = _Progress(total, total - sum(count(job) for job in todo))
+    address = chosen_address(getattr(args, "cluster", None))  # or LATENTSTUDIO_CLUSTER
+    if address:
+        todo = _remote_only(todo, batch_file, failed)
     open_store = LazyGallery(Path(args.out))
     try:
         check_output_folder(Path(args.out))
+        requests = [job.request for job in todo]
+        if address:  # the jobs fan out over the cluster's workers, noted as they end
+            return _note(
+                cluster_endings(requests, address, args),
+                todo,
+                journal,
+                batch_file,
+                failed,
+                progress,
+            )
         from engine.runtime import Runtime  # torch is imported here
 
         runtime = Runtime(store=open_store, device_preference=args.device)
         _warn_about_device(runtime, args.device)
         try:
-            for job in todo:
-                try:
-                    outcome = runtime.run(job.request, JobContext(0, emit=_report, previews=False))
-                except (BadInput, BadModelFile) as exc:
-                    failed.append(BadLine(job.line, exc.message))
-                    print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
-                    continue
-                paths = _print_pictures(outcome, job.line, batch_file)
-                if paths is None:
-                    return 1  # a picture could not be saved: the disk is full or gone
-                journal.record(job.key, job.line, paths)
-                progress.done(job.request.image_count)
+            endings = local_endings(runtime, requests, (BadInput, BadModelFile))
+            return _note(endings, todo, journal, batch_file, failed, progress)
         finally:
             runtime.close()
     except UserFacingError as exc:
@@ -158,51 +152,35 @@ def _run_jobs(
         return EXIT_CANCELLED
     finally:
         open_store.close()
-    return 0
 
 
-def _run_on_cluster(
-    todo, journal, args, batch_file: Path, failed: list[BadLine], progress, address: str
-) -> int:
-    """The jobs on a Ray cluster (engine.cluster.batch), journalled as they end, in the
-    order they end; a job the cluster does not run, or one that fails, is a bad line."""
-    from engine.api.events import Cancelled, Failed
-    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED
-    from engine.cluster.batch import endings_on_cluster
+def _remote_only(todo, batch_file: Path, failed: list[BadLine]) -> list:
+    """The jobs a cluster runs; each other one is a bad line (it runs here only)."""
     from engine.cluster.request_files import runs_remotely
-    from engine.store import check_output_folder
 
-    jobs = []
+    remote = []
     for job in todo:
         if runs_remotely(job.request):
-            jobs.append(job)
+            remote.append(job)
         else:
             failed.append(BadLine(job.line, LOCAL_ONLY))
             print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
-    try:
-        check_output_folder(Path(args.out))
-        for index, event in endings_on_cluster([job.request for job in jobs], address, args):
-            job = jobs[index]
-            if isinstance(event, Cancelled):
-                raise KeyboardInterrupt
-            if isinstance(event, Failed):
-                failed.append(BadLine(job.line, event.message))
-                print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
-                continue
-            paths = _print_pictures(event.outcome, job.line, batch_file)
-            if paths is None:
-                return 1
-            journal.record(job.key, job.line, paths)
-            progress.done(job.request.image_count)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(
-            "Cancelled. Run the same command again to resume where the batch stopped.",
-            file=sys.stderr,
-        )
-        return EXIT_CANCELLED
+    return remote
+
+
+def _note(endings, todo, journal, batch_file: Path, failed: list[BadLine], progress) -> int:
+    """Each job as it ends: its pictures printed and journalled, or its line bad."""
+    for index, outcome, message in endings:
+        job = todo[index]
+        if outcome is None:
+            failed.append(BadLine(job.line, message))
+            print(f"{batch_file.name}: {failed[-1]}", file=sys.stderr)
+            continue
+        paths = _print_pictures(outcome, job.line, batch_file)
+        if paths is None:
+            return 1  # a picture could not be saved: the disk is full or gone
+        journal.record(job.key, job.line, paths)
+        progress.done(job.request.image_count)
     return 0
 
 
@@ -233,13 +211,5 @@ class _Progress:
         self.made_here += count
         left = self.total - self.made
         per_picture = (time.monotonic() - self.start) / self.made_here
-        eta = f", about {_duration(per_picture * left)} left" if left else ""
-        print(f"batch: {self.made}/{self.total} pictures{eta}", file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        eta = f", about {duration(per_picture * left)} left" if left else ""
+        say(f"batch: {self.made}/{self.total} pictures{eta}")

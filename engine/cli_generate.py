@@ -4,10 +4,11 @@ whose every line takes what generate's command line takes. Torch-free."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef, Prompt, Sampling
-from engine.api.requests import Request, Txt2ImgRequest
+from engine.api.requests import Txt2ImgRequest
 from engine.cli_args import device_argument, out_argument, seed_of
 from engine.cli_control import add_control_arguments, control_parts
 from engine.cli_image import add_image_arguments, image_parts
@@ -71,7 +72,26 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     device_argument(parser)
 
 
-def generate_request(args: argparse.Namespace) -> Request:
+def wildcards_argument(parser: argparse._ActionsContainer) -> None:
+    """--wildcards: generate's and batch's (not a batch line's: the folder is the run's)."""
+    parser.add_argument(
+        "--wildcards",
+        metavar="FOLDER",
+        default=None,
+        help="where __name__ finds name.txt (default: the wildcards folder of the app's "
+        "data folder)",
+    )
+
+
+def wildcards_folder(args: argparse.Namespace) -> Path:
+    """--wildcards, else the folder Create and batch use: the app's data folder's."""
+    from engine.api.catalogue import user_data_dir
+    from engine.batch.wildcards import wildcard_folder
+
+    return Path(args.wildcards) if args.wildcards else wildcard_folder(user_data_dir())
+
+
+def generate_request(args: argparse.Namespace) -> Txt2ImgRequest:
     from engine.cli_names import resolve_model_name, resolve_prompt_refs
 
     loras, embeddings = resolve_prompt_refs(f"{args.prompt} {args.negative}", args.lora_dir)

@@ -1,6 +1,6 @@
-"""A subcommand's record, and running one engine job for it: on the Ray cluster named by
---cluster or LATENTSTUDIO_CLUSTER (engine.cluster.cli), else here (engine.cli's run_job).
-Both are imported when a command runs; neither imports the other."""
+"""A subcommand's record, and running one engine job for it here (engine.cli's run_job,
+imported when the command runs). `generate`, which may run on a Ray cluster, has its own
+runner (engine.cli_generate_job)."""
 
 from __future__ import annotations
 
@@ -25,13 +25,6 @@ def job(
     """A command that runs one engine job."""
 
     def run(args: argparse.Namespace) -> int:
-        if hasattr(args, "cluster"):  # a command that takes --cluster (generate)
-            from engine.cluster.connect import chosen_address
-
-            if address := chosen_address(args.cluster):  # or LATENTSTUDIO_CLUSTER
-                from engine.cluster.cli import run_on_cluster
-
-                return run_on_cluster(lambda: build_request(args), args, address)
         from engine.cli import run_job
 
         return run_job(lambda: build_request(args), args)

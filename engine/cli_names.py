@@ -37,12 +37,18 @@ def resolve_model_name(model: str) -> str:
     return model  # not found: the job says the model does not exist
 
 
+def library_entries(folders: list[str]) -> list:
+    """The model files of `folders` (or of the app's model folders), as scanned."""
+    from engine.library.scan import scan_library
+
+    where = [Path(f) for f in folders] if folders else saved_models_dirs()
+    return scan_library(where) if where else []
+
+
 def resolve_prompt_refs(prompt: str, folders: list[str]) -> tuple[tuple, tuple[str, ...]]:
     """The prompt's <lora:...> tags and embedding names as files, looked up in `folders`
     (or the app's model folders)."""
     from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
-    from engine.library.scan import scan_library
 
-    where = [Path(f) for f in folders] if folders else saved_models_dirs()
-    entries = scan_library(where) if where else []
+    entries = library_entries(folders)
     return resolve_lora_tags(prompt, entries), embeddings_named(prompt, entries)

@@ -28,9 +28,9 @@ from engine.api.errors import BadInput, JobCancelled, UnreadableImage, UserFacin
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.batch.batch_journal import BatchJournal, upscale_journal_path
+from engine.batch.cli_progress import cluster_endings, local_endings, resume_todo, say
 from engine.batch.upscale_batch import BatchClock, UpscaleItem, UpscaleSettings, plan_upscale
-from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _report, _warn_about_device
-from engine.context import JobContext
+from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _warn_about_device
 from engine.local_checks import check_local
 
 EXIT_SOME_FAILED = 1
@@ -83,71 +83,43 @@ def _run_batch(
     open_store: LazyGallery,
     args: argparse.Namespace,
 ) -> BatchClock:
-    """Run the items the journal does not list, one after the other, noting each."""
+    """Run the items the journal does not list, here one after the other or all at once
+    on the Ray cluster, noting each as it ends."""
     from engine.cluster.connect import chosen_address
 
-    todo = [item for item in items if item.key not in journal.done]
+    todo = resume_todo(items, journal, lambda item: item.key, lambda _item: 1, "images")
     clock = BatchClock(len(items), before=len(items) - len(todo))
-    if clock.made:
-        print(f"Resuming: {clock.made} of {len(items)} images were made before.", file=sys.stderr)
     if not todo:
         return clock
+    requests = [settings.request(item.path) for item in todo]
     if address := chosen_address(getattr(args, "cluster", None)):  # or LATENTSTUDIO_CLUSTER
-        _run_on_cluster(todo, settings, journal, clock, args, address)
+        _note(cluster_endings(requests, address, args), todo, journal, clock)
         return clock
     from engine.runtime import Runtime  # torch is imported here
 
     runtime = Runtime(store=open_store, device_preference=args.device)
     _warn_about_device(runtime, args.device)
     try:
-        for item in todo:
-            path = _run_one(runtime, settings, item)
-            if path is not None:
-                journal.record(item.key, item.number, [path])
-            clock.ended(made=path is not None)
-            print(clock.line(), file=sys.stderr, flush=True)
+        # damaged, not an image, too large, gone: that image is skipped, the others go on
+        _note(local_endings(runtime, requests, (UnreadableImage,)), todo, journal, clock)
     finally:
         runtime.close()
     return clock
 
 
-def _run_on_cluster(
-    todo: list[UpscaleItem],
-    settings: UpscaleSettings,
-    journal: BatchJournal,
-    clock: BatchClock,
-    args: argparse.Namespace,
-    address: str,
-) -> None:
-    """Every image at once on the cluster; each noted as it ends, in the order they end.
-    An image a worker could not use is reported by name, as here."""
-    from engine.api.events import Cancelled, Failed
-    from engine.cluster.batch import endings_on_cluster
-
-    requests = [settings.request(item.path) for item in todo]
-    for index, event in endings_on_cluster(requests, address, args):
+def _note(endings, todo: list[UpscaleItem], journal: BatchJournal, clock: BatchClock) -> None:
+    """Each image as it ends: printed and journalled, or skipped by name with its
+    sentence; then the progress line."""
+    for index, outcome, message in endings:
         item = todo[index]
-        if isinstance(event, Cancelled):
-            raise KeyboardInterrupt
         path = None
-        if isinstance(event, Failed):
-            print(f"skipped: {item.path}: {event.message}", file=sys.stderr)
+        if outcome is None:
+            print(f"skipped: {item.path}: {message}", file=sys.stderr)
         else:
-            path = _printed(event.outcome, item)
+            path = _printed(outcome, item)
             journal.record(item.key, item.number, [path])
         clock.ended(made=path is not None)
-        print(clock.line(), file=sys.stderr, flush=True)
-
-
-def _run_one(runtime, settings: UpscaleSettings, item: UpscaleItem) -> str | None:
-    """The saved picture's path, or None with the image's sentence on stderr."""
-    context = JobContext(0, emit=_report, previews=False)
-    try:
-        outcome = runtime.run(settings.request(item.path), context)
-    except UnreadableImage as exc:  # damaged, not an image, too large, gone
-        print(f"skipped: {item.path}: {exc.message}", file=sys.stderr)
-        return None
-    return _printed(outcome, item)
+        say(clock.line())
 
 
 def _printed(outcome, item: UpscaleItem) -> str:

@@ -24,13 +24,23 @@ from engine.api.requests import (
     SampleRequest,
 )
 from engine.cli_args import device_argument, out_argument, seed_of
-from engine.cli_generate import generate_arguments, generate_request
+from engine.cli_generate import generate_request as generate_request  # tests import it here
+from engine.cli_generate_job import generate_job_arguments, run_generate
 from engine.cli_help import HelpWithDefaults, give_every_option_help
 from engine.cli_info import info_arguments
 from engine.cli_job import Command, job
 from engine.cli_options import add_sample_options, sample_options
+from engine.cli_tool_commands import (
+    compare_arguments,
+    convert_arguments,
+    models_arguments,
+    run_compare,
+    run_convert,
+    run_models,
+    run_upscale,
+    upscale_arguments,
+)
 from engine.cli_train import train, train_arguments
-from engine.cli_xyz import add_xyz_arguments, xyz_request
 
 # ---------------------------------------------------------------- sample
 
@@ -246,87 +256,6 @@ def _score(args: argparse.Namespace) -> int:
     return run_score(args)
 
 
-# ---------------------------------------------------------------- upscale
-
-
-def _upscale_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a bundled upscaler ({bundled:upscale}), lanczos, bicubic, or an upscaler file",
-    )
-    parser.add_argument(
-        "--scale", type=float, default=0.0, help="factor (default: the model's own)"
-    )
-    parser.add_argument(
-        "--tile",
-        type=int,
-        default=-1,
-        help="tile side in pixels; 0: the whole image at once; default: automatic (256 on "
-        "the CPU, from the free memory on CUDA)",
-    )
-    parser.add_argument(
-        "--allow-large", action="store_true", help="upscale images over 40 megapixels"
-    )
-    parser.add_argument("inputs", nargs="+", metavar="IN", help="images or folders of images")
-    parser.add_argument(
-        "--cluster",
-        metavar="ADDRESS",
-        default=None,
-        help="upscale on a Ray cluster's workers: ray://HOST:10001, HOST:6379 on a node, or "
-        "'local' (default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
-    )
-    out_argument(parser)
-    device_argument(parser)
-
-
-def _upscale(args: argparse.Namespace) -> int:
-    from engine.cli_upscale import run_upscale
-
-    return run_upscale(args)
-
-
-def _convert_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="a .ckpt/.pt/.pth/.bin file holding plain tensors")
-    parser.add_argument(
-        "--out", default="", help="folder for the .safetensors file (default: the app's own)"
-    )
-
-
-def _convert(args: argparse.Namespace) -> int:
-    from engine.cli_library import run_convert
-
-    return run_convert(args)
-
-
-def _models_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dir",
-        action="append",
-        default=[],
-        help="a folder to list (repeatable); default: the app's model folders. An A1111 or "
-        "ComfyUI install, its models folder, or any folder of model files",
-    )
-
-
-def _models(args: argparse.Namespace) -> int:
-    from engine.cli_library import run_models
-
-    return run_models(args)
-
-
-def _compare_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.cli_compare import compare_arguments
-
-    compare_arguments(parser)
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from engine.cli_compare import run_compare
-
-    return run_compare(args)
-
-
 def _batch_arguments(parser: argparse.ArgumentParser) -> None:
     from engine.cli_batch import batch_arguments
 
@@ -351,30 +280,12 @@ def _gallery(args: argparse.Namespace) -> int:
     return run_gallery(args)
 
 
-def _generate_or_plot_arguments(parser: argparse.ArgumentParser) -> None:
-    """generate's options, --xyz and --cluster (not a batch file line's: a line is one job)."""
-    generate_arguments(parser)
-    add_xyz_arguments(parser)
-    parser.add_argument(
-        "--cluster",
-        metavar="ADDRESS",
-        default=None,
-        help="run on a Ray cluster: ray://HOST:10001, HOST:6379 on a node, or 'local' "
-        "(default: $LATENTSTUDIO_CLUSTER; needs pip install .[cluster])",
-    )
-
-
-def _generate_or_plot_request(args: argparse.Namespace) -> Request:
-    request = generate_request(args)
-    return xyz_request(args, request) if args.xyz else request
-
-
 COMMANDS: tuple[Command, ...] = (
     Command(
         "generate",
         "Stable Diffusion: text to image, image to image, inpaint, outpaint, hires fix",
-        _generate_or_plot_arguments,
-        job(_generate_or_plot_request),
+        generate_job_arguments,
+        run_generate,
     ),
     Command(
         "batch",
@@ -406,13 +317,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "compare",
         "the Lab timeline: every family's figures on the same held-out data",
-        _compare_arguments,
-        _compare,
+        compare_arguments,
+        run_compare,
     ),
-    Command("upscale", "super-resolution of images or folders", _upscale_arguments, _upscale),
-    Command("models", "list the models in model folders", _models_arguments, _models),
+    Command("upscale", "super-resolution of images or folders", upscale_arguments, run_upscale),
+    Command("models", "list the models in model folders", models_arguments, run_models),
     Command(
-        "convert", "rewrite a pickled checkpoint as .safetensors", _convert_arguments, _convert
+        "convert", "rewrite a pickled checkpoint as .safetensors", convert_arguments, run_convert
     ),
 )
 

@@ -36,7 +36,10 @@ class AppSettings:
 
     @property
     def output_dir(self) -> Path:
-        return Path(str(self._qs.value("output_dir", str(default_output_dir()))))
+        # The default is looked up (platformdirs stats folders) only when none is set:
+        # the window reads this on the GUI thread.
+        value = self._qs.value("output_dir")
+        return Path(str(value)) if value else default_output_dir()
 
     @output_dir.setter
     def output_dir(self, value: Path) -> None:

@@ -157,9 +157,9 @@ def test_the_panel_builds_the_request_an_artist_expects(window, tmp_path):
     panel.select_model("lanczos")
     assert not panel.own_scale.isEnabled()  # a resampler has no factor of its own
     panel.x2.setChecked(True)
-    assert panel.build_requests() == [
-        UpscaleRequest(model=LANCZOS, image=ImageRef(str(image), ""), scale=2.0, tile=-1)
-    ]
+    assert panel.build_request() == UpscaleRequest(
+        model=LANCZOS, image=ImageRef(str(image), ""), scale=2.0, tile=-1
+    )
     panel.other_scale.setChecked(True)
     panel.factor.setValue(3.5)
     panel.tile_mode.setCurrentIndex(panel.tile_mode.findText("Tiles of"))
@@ -212,6 +212,8 @@ def test_a_batch_upscales_each_image_into_the_gallery_and_compares_the_last(
     panel.select_model("lanczos")
     panel.x4.setChecked(True)
     QTest.keyClick(panel.list, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    # The batch's journal is read off the GUI thread; then both jobs start.
+    qtbot.waitUntil(lambda: len([e for e in window.events if isinstance(e, Queued)]) == 2)
     queued = [e.request for e in window.events if isinstance(e, Queued)]
     assert [r.image.path for r in queued] == [str(first), str(second)]
     assert {(r.model, r.scale, r.tile) for r in queued} == {(LANCZOS, 4.0, -1)}

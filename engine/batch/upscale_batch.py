@@ -18,6 +18,7 @@ from engine.api.imagefiles import expand_image_inputs
 from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import UpscaleRequest
 from engine.batch.batch_journal import file_key
+from engine.batch.cli_progress import duration
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,3 @@ class BatchClock:
         eta = self.eta_s()
         left = f", about {duration(eta)} left" if eta is not None else ""
         return f"upscale: {self.made}/{self.total} images{failed}{left}"
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -169,14 +169,15 @@ class UpscalePanel(
 
     def build_requests(self) -> list[Request]:
         """One job per image not already queued or running, and not upscaled before with
-        these settings into this output folder (the batch's journal)."""
-        entries = self.inputs.to_submit()
+        these settings into this output folder: the batch's journal is read off the GUI
+        thread and those jobs start when it has been (gui/upscale/resume.py)."""
+        entries = [e for e in self.inputs.to_submit() if e.path not in self._checking]
         if not entries:
             if self.inputs.entries:
                 raise BadInput("Every image in the list is already being upscaled.")
             return [self.build_request()]  # says what to do
         self._follow = True
-        return list(self._not_made_before(entries, self._request_for))
+        return list(self._start_not_made_before(entries, self._request_for))
 
     def _request_for(self, entry: UpscaleEntry) -> UpscaleRequest:
         model = self.model
