@@ -47,13 +47,15 @@ def run_sweep_on_cluster(
     address: str,
     *,
     device: str = "auto",
+    workers: Any = None,
     control: JobControl | None = None,
     measure: bool = True,
     on_result: Callable[[RunResult], None] = lambda _result: None,
     log: Callable[[str], None] = lambda _line: None,
 ) -> list[RunResult]:
-    """The sweep's results in its order; `runtime` measures them here. JobCancelled when
-    `control` is stopped, UserFacingError with a run's sentence when one fails."""
+    """The sweep's results in its order; `runtime` measures them here; `workers` are
+    the WorkerOptions (default: one per GPU, or per node, on `device`). JobCancelled
+    when `control` is stopped, UserFacingError with a run's sentence when one fails."""
     check_runs_remotely(runs)
     control = control or JobControl()
     results: dict[int, RunResult] = {}
@@ -66,7 +68,7 @@ def run_sweep_on_cluster(
             todo[run.index] = (run, *begun)
     printer = _InOrder(on_result)
     heard: queue.Queue = queue.Queue()
-    session = _open_session(address, device, heard.put, log) if todo else None
+    session = _open_session(address, device, workers, heard.put, log) if todo else None
     try:
         for index, (_run, request, _how) in todo.items():
             session.submit(index + 1, request)
@@ -101,7 +103,9 @@ def check_runs_remotely(runs: list[SweepRun]) -> None:
         )
 
 
-def _open_session(address: str, device: str, hear: Callable[[Event], None], log) -> Any:
+def _open_session(
+    address: str, device: str, workers: Any, hear: Callable[[Event], None], log
+) -> Any:
     from engine.cluster.connect import connect, reconnect
     from engine.cluster.pool import WorkerOptions
     from engine.cluster.session import ClusterSession
@@ -114,7 +118,7 @@ def _open_session(address: str, device: str, hear: Callable[[Event], None], log)
         lambda: reconnect(address),
     )
     try:
-        session.start_workers(WorkerOptions(device_preference=device))
+        session.start_workers(workers or WorkerOptions(device_preference=device))
     except BaseException:
         session.close()
         raise
