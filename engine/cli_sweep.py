@@ -7,10 +7,10 @@ again and finished runs are skipped, the run that was stopped continues from its
 checkpoint. The first Ctrl-C stops the run at its step and writes its checkpoint; a
 second one ends at once. With --cluster ADDRESS (or LATENTSTUDIO_CLUSTER) the runs train
 on the Ray cluster's workers at once, each run's files landing in --out as a local
-run's (engine.cluster.sweep); Ctrl-C there cancels the runs in flight. Each run is then
-measured as the Lab measures a trained model (--no-measure skips it): one JSON line per
-run on stdout, then a table with the best value marked. Exit: 0 done; 2 bad input; 130
-stopped (run it again to resume).
+run's (engine.cluster.sweep); Ctrl-C stops every run in flight the same way. Each run
+is then measured as the Lab measures a trained model (--no-measure skips it): one JSON
+line per run on stdout, then a table with the best value marked. Exit: 0 done; 2 bad
+input; 130 stopped (run it again to resume).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _run(runs, sweep, journal, args: argparse.Namespace) -> int:
     except (JobCancelled, KeyboardInterrupt) as exc:
         said = str(exc) if isinstance(exc, JobCancelled) and str(exc) else "Stopped."
         stopped = (
-            "those stopped on the cluster are trained again"
+            "the stopped ones continue from their last checkpoints"
             if address
             else "the stopped one continues from its last checkpoint"
         )

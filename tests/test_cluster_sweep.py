@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from engine.api.errors import BadInput
@@ -49,10 +50,10 @@ def worker_threads():
     torch.set_num_threads(before)
 
 
-def planned(folder: Path):
+def planned(folder: Path, steps: int = 3):
     base = TrainRequest(
         family=GMM, preset="digits", dataset=DatasetRef("digits"),
-        training=Training(steps=3, seed=2), output=str(folder / "unused.safetensors"),
+        training=Training(steps=steps, seed=2), output=str(folder / "unused.safetensors"),
     )  # fmt: skip
     sweep = read_sweep("gmm", *SWEEP)
     journal = BatchJournal(sweep_journal_path(folder, "s", sweep.name))
@@ -114,6 +115,59 @@ def test_a_sweep_on_two_workers_equals_the_same_sweep_here_and_runs_once(
         {**line, "run": "done before"} for line in lines_without_paths(there)
     ]
     assert {n: p.stat().st_mtime_ns for n, p in run_files(tmp_path / "there").items()} == before
+
+
+def test_stop_brings_the_checkpoints_home_and_the_sweep_continues_them_on_a_worker(
+    cluster, cpu_runtime, worker_threads, tmp_path
+):
+    """Stop ends the runs in flight at their step; their checkpoints land here; the same
+    sweep run again ships each checkpoint to a worker, which continues it to the same
+    weights an uninterrupted local sweep reaches."""
+    from engine.api.errors import JobCancelled
+    from engine.cluster.pool import WorkerOptions
+    from engine.cluster.sweep import run_sweep_on_cluster
+    from engine.context import JobControl
+
+    steps = 40
+    runs, sweep, journal = planned(tmp_path / "here", steps)
+    here = run_sweep(runs, sweep, journal, cpu_runtime, measure=False)
+
+    options = WorkerOptions(2, 0.5, "cpu", str(tmp_path / "cache"))
+    control = JobControl()
+
+    def stop_once_started(line: str) -> None:
+        if ": on " in line:
+            control.stop()
+
+    runs, sweep, journal = planned(tmp_path / "there", steps)
+    with pytest.raises(JobCancelled):
+        run_sweep_on_cluster(
+            runs, sweep, journal, cpu_runtime, cluster, workers=options,
+            control=control, measure=False, log=stop_once_started,
+        )  # fmt: skip
+    stopped = {}
+    for run in runs:
+        state = run.output.with_suffix(".train.safetensors")
+        with safe_open(str(state), "pt") as fh:
+            stopped[run.value] = json.loads(fh.metadata()["latentstudio-training"])["steps_done"]
+    assert all(0 <= step < steps for step in stopped.values()), stopped
+
+    runs, sweep, journal = planned(tmp_path / "there", steps)
+    there = run_sweep_on_cluster(
+        runs, sweep, journal, cpu_runtime, cluster, workers=options, measure=False
+    )
+    assert [r.how for r in there] == ["resumed"] * 3
+    assert lines_without_paths(there) == [
+        {**line, "run": "resumed"} for line in lines_without_paths(here)
+    ]
+    for run in runs:
+        mine = load_file(run.output)
+        theirs = load_file(tmp_path / "here" / run.output.name)
+        assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+        record = json.loads(run.output.with_suffix(".json").read_text())
+        # The record names the state file here, as a local resumed run's does.
+        assert record["meta"]["resumed_from"] == str(run.output.with_suffix(".train.safetensors"))
+    assert list((tmp_path / "cache" / "cluster-scratch").iterdir()) == []
 
 
 @pytest.mark.parametrize(

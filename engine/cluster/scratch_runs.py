@@ -27,22 +27,42 @@ _PREFIX = "run-"
 
 
 def train_in_scratch(
-    request: TrainRequest, root: Path, run: Callable[[TrainRequest], Outcome]
+    request: TrainRequest,
+    root: Path,
+    run: Callable[[TrainRequest], Outcome],
+    users_state: str | None = None,
 ) -> ModelOutcome:
     """`run(request)` with its output in a fresh scratch folder under `root`; the outcome
-    names the user's output and carries the run's files."""
+    names the user's output and carries the run's files. `users_state`: the state file
+    a resumed run continues from, as the user's computer names it (`request` names this
+    worker's copy), which the model's record then names, as a local run's would."""
     root.mkdir(parents=True, exist_ok=True)
     remove_abandoned(root)
     folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
     try:
-        outcome = run(replace(request, output=str(folder / Path(request.output).name)))
+        output = folder / Path(request.output).name
+        outcome = run(replace(request, output=str(output)))
         assert isinstance(outcome, ModelOutcome)
+        if request.resume_from and users_state and output.is_file():
+            _name_users_state(output, request, users_state)
         files = tuple(
             (path.name, path.read_bytes()) for path in sorted(folder.iterdir()) if path.is_file()
         )
         return replace(outcome, path=request.output, files=files)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _name_users_state(output: Path, request: TrainRequest, users_state: str) -> None:
+    """The model's record naming the user's state file it was resumed from, not this
+    worker's copy: the file written again as the training wrote it (fp32 either way)."""
+    from engine.models.common.modelfile import read_model_file, save_model_file
+
+    tensors, record = read_model_file(output, request.family, "train")
+    meta = record.get("meta", {})
+    if meta.get("resumed_from") == str(request.resume_from):
+        meta = {**meta, "resumed_from": users_state}
+        save_model_file(output, tensors, request.family, record["config"], meta)
 
 
 def remove_abandoned(root: Path) -> None:

@@ -9,8 +9,10 @@ trains in a scratch folder of its own and sends the run's files back as bytes; t
 land in --out, where a local run writes them (engine.cluster.run_files), before the
 run is journalled as done. Each run is then measured here, as a local sweep measures
 it, and its JSON line printed in the sweep's order, so the lines and the table are a
-local sweep's. Stopping cancels the runs in flight (their scratch folders go with
-them): the journal has them begun, and the same command run again trains them again.
+local sweep's. Stop (the first Ctrl-C) ends every run in flight at its step: its
+checkpoint comes back and lands as a finished run's files do, the journal keeps it
+begun, and the same command run again continues it (on whichever worker) from there.
+A second Ctrl-C cancels at once: those runs start again next time.
 """
 
 from __future__ import annotations
@@ -75,18 +77,31 @@ def run_sweep_on_cluster(
         for index, result in sorted(results.items()):  # measured while the cluster trains
             _measured(runtime, runs[index], result, measure)
             printer.add(index, result)
-        while len(results) < len(runs):
+        ended, stopping = set(results), False
+        while len(ended) < len(runs):
+            if control.stopped and not stopping:  # each run in flight ends at its step
+                stopping = True
+                for index in todo.keys() - ended:
+                    session.stop(index + 1)
             event = _next(heard, control)
+            if event is None:
+                continue
             run = runs[event.job_id - 1]
             if _told(event, run, sweep, runs, log):
                 continue
+            ended.add(run.index)
+            outcome = _outcome(event, run, sweep, stopping)
+            if outcome is None or outcome.stopped_early:  # its checkpoint landed here
+                continue
             _, _, how = todo[run.index]
-            result = end_run(run, sweep.name, journal, _outcome(event, run, sweep), how)
+            result = end_run(run, sweep.name, journal, outcome, how)
             results[run.index] = _measured(runtime, run, result, measure)
             printer.add(run.index, result)
     finally:
         if session is not None:
             session.close()
+    if stopping:
+        raise JobCancelled("The sweep stopped; its runs in flight wrote their checkpoints here.")
     return [results[index] for index in range(len(runs))]
 
 
@@ -132,14 +147,14 @@ def _heard(event: Event) -> bool:
     return isinstance(event, (*ENDINGS, Started))
 
 
-def _next(heard: queue.Queue, control: JobControl) -> Event:
-    while True:
-        if control.stopped or control.cancelled:
-            raise JobCancelled("The sweep stopped; its runs in flight were cancelled.")
-        try:
-            return heard.get(timeout=POLL_S)
-        except queue.Empty:
-            continue
+def _next(heard: queue.Queue, control: JobControl) -> Event | None:
+    """The next event, or None after a short wait (so Stop and Ctrl-C are heard)."""
+    if control.cancelled:
+        raise JobCancelled("The sweep was cancelled; its runs in flight were too.")
+    try:
+        return heard.get(timeout=POLL_S)
+    except queue.Empty:
+        return None
 
 
 def _told(event: Event, run: SweepRun, sweep: Sweep, runs: list[SweepRun], log) -> bool:
@@ -151,11 +166,16 @@ def _told(event: Event, run: SweepRun, sweep: Sweep, runs: list[SweepRun], log) 
     return not isinstance(event, ENDINGS)
 
 
-def _outcome(event: Event, run: SweepRun, sweep: Sweep) -> Any:
+def _outcome(event: Event, run: SweepRun, sweep: Sweep, stopping: bool) -> Any:
+    """A run's outcome (its files landed), None for a run cancelled before it began
+    while the sweep stops; UserFacingError for a failed run, JobCancelled for one
+    cancelled otherwise."""
     if isinstance(event, Finished):
         return event.outcome
     if isinstance(event, Failed):
         raise UserFacingError(event.message)
+    if stopping:
+        return None
     raise JobCancelled(f"The run {sweep.name}={value_word(run.value)} was cancelled.")
 
 

@@ -153,6 +153,10 @@ class ClusterWorker:
             self.cancels[key] = (self._steps.get(key, 0), -1)
         self._control(key).cancel()
 
+    def stop(self, key: str) -> None:
+        """End a training at its step, its checkpoint written and sent back (Stop)."""
+        self._control(key).stop()
+
     def cancel_record(self, key: str) -> tuple[int, int] | None:
         return self.cancels.get(key)
 
@@ -214,7 +218,7 @@ class ClusterWorker:
                 runtime = self._get_runtime()
                 emit(Started(0, request, worker=self.name))
                 context = JobContext(0, emit=emit, control=control)
-                outcome = self._execute(runtime, with_files(request, here), context)
+                outcome = self._execute(runtime, request, with_files(request, here), context)
         except JobCancelled:
             return Cancelled(0)
         except Exception as exc:  # noqa: BLE001 - the worker survives any job
@@ -223,10 +227,12 @@ class ClusterWorker:
             return Failed(0, *failure_for(exc))
         return Finished(0, _cached_paths(outcome, placed, here))
 
-    def _execute(self, runtime: Any, request: Any, context: JobContext) -> Outcome:
+    def _execute(self, runtime: Any, asked: Any, request: Any, context: JobContext) -> Outcome:
+        """`request` (`asked` with this worker's paths) run on the runtime."""
         if isinstance(request, TrainRequest):  # in a scratch folder; its files come back
             root = self.models.cache_root.parent / SCRATCH_FOLDER
-            return train_in_scratch(request, root, lambda run: runtime.run(run, context))
+            run = lambda train: runtime.run(train, context)  # noqa: E731
+            return train_in_scratch(request, root, run, asked.resume_from)
         return runtime.run(request, context)
 
     def _get_runtime(self) -> Any:
