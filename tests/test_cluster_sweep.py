@@ -170,6 +170,46 @@ def test_stop_brings_the_checkpoints_home_and_the_sweep_continues_them_on_a_work
     assert list((tmp_path / "cache" / "cluster-scratch").iterdir()) == []
 
 
+def test_a_worker_killed_mid_run_has_its_runs_trained_again_on_the_other(
+    cluster, cpu_runtime, worker_threads, tmp_path, monkeypatch
+):
+    from engine.cluster import sweep as cluster_sweep
+    from engine.cluster.pool import WorkerOptions
+
+    steps = 40
+    runs, sweep, journal = planned(tmp_path / "here", steps)
+    here = run_sweep(runs, sweep, journal, cpu_runtime, measure=False)
+
+    sessions = []
+    opened = cluster_sweep._open_session
+    monkeypatch.setattr(
+        cluster_sweep, "_open_session", lambda *a: sessions.append(opened(*a)) or sessions[-1]
+    )
+    killed: list[str] = []
+
+    def kill_the_first_to_start(line: str) -> None:
+        if ": on " in line and not killed:
+            (worker,) = [w for w in sessions[0].scheduler.workers if line.endswith(w.name)]
+            killed.append(worker.name)
+            ray = pytest.importorskip("ray")
+            ray.kill(worker.actor)
+
+    runs, sweep, journal = planned(tmp_path / "there", steps)
+    options = WorkerOptions(2, 0.5, "cpu", str(tmp_path / "cache"))
+    there = cluster_sweep.run_sweep_on_cluster(
+        runs, sweep, journal, cpu_runtime, cluster, workers=options, measure=False,
+        log=kill_the_first_to_start,
+    )  # fmt: skip
+    assert killed
+    assert lines_without_paths(there) == lines_without_paths(here)
+    # The killed worker's scratch folder went when the other next began a run.
+    assert list((tmp_path / "cache" / "cluster-scratch").iterdir()) == []
+    for run in runs:
+        mine = load_file(run.output)
+        theirs = load_file(tmp_path / "here" / run.output.name)
+        assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
 @pytest.mark.parametrize(
     "name",
     [
