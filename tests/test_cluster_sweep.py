@@ -270,3 +270,10 @@ def test_cluster_is_refused_for_a_single_training_and_a_folder_sweep(tmp_path, c
         capsys.readouterr().err
     )
     assert not (tmp_path / "o" / ".batches").exists()  # refused before a run was begun
+
+
+def test_the_environment_s_cluster_leaves_a_single_training_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LATENTSTUDIO_CLUSTER", "ray://nowhere.invalid:1")
+    argv = ["train", "--model", "gmm", "--steps", "1", "--out", str(tmp_path), "--name", "one"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    assert (tmp_path / "one.safetensors").is_file()
