@@ -92,6 +92,7 @@ def run_sweep_on_cluster(
             ended.add(run.index)
             outcome = _outcome(event, run, sweep, stopping)
             if outcome is None or outcome.stopped_early:  # its checkpoint landed here
+                stopping = True  # a run stopped on its worker stops the sweep, as here
                 continue
             _, _, how = todo[run.index]
             result = end_run(run, sweep.name, journal, outcome, how)
