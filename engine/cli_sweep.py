@@ -5,9 +5,12 @@ Each run is the training `train` would run with that value, saved in --out as
 A journal in --out's `.batches` folder makes the sweep resumable: run the same command
 again and finished runs are skipped, the run that was stopped continues from its
 checkpoint. The first Ctrl-C stops the run at its step and writes its checkpoint; a
-second one ends at once. Each run is then measured as the Lab measures a trained model
-(--no-measure skips it): one JSON line per run on stdout, then a table with the best
-value marked. Exit: 0 done; 2 bad input; 130 stopped (run it again to resume).
+second one ends at once. With --cluster ADDRESS (or LATENTSTUDIO_CLUSTER) the runs train
+on the Ray cluster's workers at once, each run's files landing in --out as a local
+run's (engine.cluster.sweep); Ctrl-C stops every run in flight the same way. Each run
+is then measured as the Lab measures a trained model (--no-measure skips it): one JSON
+line per run on stdout, then a table with the best value marked. Exit: 0 done; 2 bad
+input; 130 stopped (run it again to resume).
 """
 
 from __future__ import annotations
@@ -36,6 +39,14 @@ def sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="train once per value of one numeric setting: steps, seed, batch, lr or one "
         "of the family's own (components=2-6, lr=0.0005-0.002 [4], seed=0-3); ranges as "
         "an X/Y/Z plot's",
+    )
+    group.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="train the sweep's runs on a Ray cluster's workers: ray://HOST:10001, "
+        "HOST:6379 on a node, or 'local' (default: $LATENTSTUDIO_CLUSTER; needs pip "
+        "install .[cluster])",
     )
     group.add_argument(
         "--no-measure",
@@ -82,33 +93,42 @@ def run_sweep_command(args: argparse.Namespace, build_request) -> int:
 
 def _run(runs, sweep, journal, args: argparse.Namespace) -> int:
     from engine.batch.lab_sweep import run_sweep, table_lines, verdict
+    from engine.cluster.connect import chosen_address
     from engine.context import JobControl
     from engine.runtime import Runtime  # torch is imported here
 
+    address = chosen_address(getattr(args, "cluster", None))  # or LATENTSTUDIO_CLUSTER
     control = JobControl()
     runtime = None
     previous = signal.signal(signal.SIGINT, _stop_then_interrupt(control))
     try:
         runtime = Runtime(device_preference=args.device)
-        results = run_sweep(
-            runs,
-            sweep,
-            journal,
-            runtime,
-            emit=_progress,
-            control=control,
-            measure=args.measure,
-            on_result=lambda result: print(json.dumps(result.data()), flush=True),
-            log=lambda line: print(line, file=sys.stderr, flush=True),
-        )
+        told = {
+            "control": control,
+            "measure": args.measure,
+            "on_result": lambda result: print(json.dumps(result.data()), flush=True),
+            "log": lambda line: print(line, file=sys.stderr, flush=True),
+        }
+        if address:
+            from engine.cluster.sweep import run_sweep_on_cluster
+
+            results = run_sweep_on_cluster(
+                runs, sweep, journal, runtime, address, device=args.device, **told
+            )
+        else:
+            results = run_sweep(runs, sweep, journal, runtime, emit=_progress, **told)
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (JobCancelled, KeyboardInterrupt) as exc:
         said = str(exc) if isinstance(exc, JobCancelled) and str(exc) else "Stopped."
+        stopped = (
+            "the stopped ones continue from their last checkpoints"
+            if address
+            else "the stopped one continues from its last checkpoint"
+        )
         print(
-            f"{said} Run the same command again to resume: finished runs are skipped, "
-            "the stopped one continues from its last checkpoint.",
+            f"{said} Run the same command again to resume: finished runs are skipped, {stopped}.",
             file=sys.stderr,
         )
         return EXIT_CANCELLED

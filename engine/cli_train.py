@@ -7,6 +7,7 @@ overwrites an earlier one; --name and the numbers are checked before anything st
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from engine.api import families
@@ -19,7 +20,7 @@ from engine.api.requests import Request, TrainRequest
 from engine.api.train_settings import parse_pairs
 from engine.cli_args import device_argument
 from engine.cli_job import job
-from engine.cli_sweep import run_sweep_command, sweep_arguments
+from engine.cli_sweep import EXIT_BAD_INPUT, run_sweep_command, sweep_arguments
 
 BUNDLED_DATA = ("digits", "shapes", "emoji")
 
@@ -86,6 +87,14 @@ def train(args: argparse.Namespace) -> int:
     args.out = args.out.strip() or str(user_models_dir())
     if args.sweep is not None:
         return run_sweep_command(args, _train_request)
+    if args.cluster:  # LATENTSTUDIO_CLUSTER alone leaves a single training here
+        print(
+            "error: --cluster trains a sweep's runs on a cluster; a single training runs on "
+            "this computer: add --sweep NAME=RANGE, or leave --cluster out.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    del args.cluster  # job() would send it to the cluster named by LATENTSTUDIO_CLUSTER
     return job(_train_request)(args)
 
 

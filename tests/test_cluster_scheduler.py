@@ -39,6 +39,7 @@ class ScriptedWorker:
     flying: int = 0
     peak: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopped: list[str] = field(default_factory=list)  # keys of the jobs told to stop
 
     def stream(self, key, request_data, placed):
         with self.lock:
@@ -59,6 +60,10 @@ class ScriptedWorker:
 
     def cancel(self, key):
         self.gate.set()
+
+    def stop(self, key):
+        with self.lock:
+            self.stopped.append(key)
 
     def find_model(self, manifest):
         return "here"
@@ -156,6 +161,26 @@ def test_cancel_of_a_waiting_job_ends_it_at_once_and_it_never_runs():
     worker.gate.set()
     scheduler.close()
     assert not scheduler.cancel(99)
+
+
+def test_stop_reaches_a_job_in_flight_and_cancels_a_waiting_one():
+    worker = ScriptedWorker("only")
+    events = []
+    scheduler = Scheduler([worker], lambda job, event: events.append(event), Shipper(None))
+    jobs = [RemoteJob(job_id, request()) for job_id in (1, 2, 3)]
+    for job in jobs:
+        scheduler.submit(job)
+    for _ in range(TIMEOUT_S * 100):  # until both are in flight (at most TIMEOUT_S)
+        if len(worker.ran) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert len(worker.ran) == 2
+    assert scheduler.stop(1) and scheduler.stop(3)
+    assert worker.stopped == [jobs[0].key]  # its worker ends it at its step
+    assert [e for e in events if isinstance(e, Cancelled)] == [Cancelled(3)]
+    assert not scheduler.stop(99)
+    worker.gate.set()
+    scheduler.close()
 
 
 @pytest.mark.parametrize("sha", [None, "m1"])

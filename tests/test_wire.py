@@ -112,6 +112,7 @@ OUTCOMES: dict[type, st.SearchStrategy] = {
         step=ids,
         metrics=st.dictionaries(texts, numbers, max_size=3),
         stopped_early=st.booleans(),
+        files=tuple_of(st.tuples(texts, st.binary(max_size=16))),
     ),
 }
 outcomes = st.one_of(*OUTCOMES.values())

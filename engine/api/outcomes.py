@@ -5,7 +5,8 @@
 - FramesOutcome: a sequence shown but not saved (latent sliders, interpolations, filmstrips);
 - VectorsOutcome: numbers (a score, a seed's latent code);
 - AxesOutcome: a model's latent slider axes, each with what it moves;
-- ModelOutcome: a model file written by training, with its last metrics.
+- ModelOutcome: a model file written by training, with its last metrics (and, from a
+  cluster worker, the run's files as bytes).
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class ModelOutcome(Outcome):
     step: int  # the training step it holds
     metrics: dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False  # the user pressed Stop: the file holds the last step done
+    # The run folder's files by name, as bytes, when the training ran elsewhere (a cluster
+    # worker's scratch folder, gone since): engine.cluster.run_files lands them beside
+    # `path`. Empty for a run on this computer, whose files are on its disk already.
+    files: tuple[tuple[str, bytes], ...] = ()
 
     def json_line(self) -> str:
         return json.dumps({"checkpoint": self.path, "step": self.step, **self.metrics})

@@ -3,10 +3,11 @@
 An event or outcome becomes {"type": <its class name>, <field>: <data>, ...}. Fields are
 written by value and read back by the class's type hints: a request as its recipe
 (engine.api.requests.recipes), an image (a numpy array) as {"png": <base64 PNG>}
-(engine.api.image_data, lossless), an outcome inside an event tagged like an event,
-tuples as lists, enums by value, and the rest through engine.api.serialize. So a new
-Event or Outcome class travels with no change here as long as its fields are of those
-kinds; tests/test_wire.py round-trips every class it finds.
+(engine.api.image_data, lossless), bytes as {"bytes": <base64>}, an outcome inside an
+event tagged like an event, tuples as lists, enums by value, and the rest through
+engine.api.serialize. So a new Event or Outcome class travels with no change here as
+long as its fields are of those kinds; tests/test_wire.py round-trips every class it
+finds.
 
 Floats may be NaN or infinite (a diverged training's loss): `to_json` writes them as
 Python's json module does, and `from_json` reads them back.
@@ -14,6 +15,7 @@ Python's json module does, and `from_json` reads them back.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import types
@@ -110,6 +112,8 @@ def _write(value: Any) -> Any:
         return value.item()
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, bytes):  # a training's files, from a cluster worker
+        return {"bytes": base64.b64encode(value).decode("ascii")}
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"cannot send {type(value).__name__} over the wire")
@@ -134,6 +138,8 @@ def _read(hint: Any, data: Any, where: str) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("png"), str):
             raise BadInput(f"{where} must be an image ({{'png': base64}}).")
         return pixels_from_base64(data["png"])
+    if hint is bytes:
+        return _bytes(data, where)
     if isinstance(hint, type) and issubclass(hint, Request):
         return request_from_dict(data)
     if hint is Outcome:
@@ -156,6 +162,15 @@ def _read(hint: Any, data: Any, where: str) -> Any:
     if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
         return float(data)  # NaN and infinities included, unlike in a recipe
     return from_data(hint, data, where)
+
+
+def _bytes(data: Any, where: str) -> bytes:
+    if not isinstance(data, dict) or not isinstance(data.get("bytes"), str):
+        raise BadInput(f"{where} must be bytes ({{'bytes': base64}}).")
+    try:
+        return base64.b64decode(data["bytes"], validate=True)
+    except ValueError as exc:
+        raise BadInput(f"{where} is not base64 ({exc}).") from None
 
 
 def _read_tuple(args: tuple, data: Any, where: str) -> tuple:

@@ -134,17 +134,32 @@ def _train(
     ctx: JobContext,
     log: Callable[[str], None],
 ) -> RunResult:
+    begun = begin_run(run, name, journal, log)
+    if isinstance(begun, RunResult):
+        return begun
+    request, how = begun
+    return end_run(run, name, journal, runtime.run(request, ctx), how)
+
+
+def begin_run(
+    run: SweepRun, name: str, journal: BatchJournal, log: Callable[[str], None]
+) -> RunResult | tuple[TrainRequest, str]:
+    """A run the journal lists as done (its result), or the request to run and how: from
+    its checkpoint where the journal saw it begin and the checkpoint is there, else
+    afresh (noted as begun). The cluster's sweep (engine.cluster.sweep) runs the same."""
     if run.key in journal.done and run.output.is_file():
         log(": done before")
         return _done_before(run, name)
-    request, how = run.request, "trained"
     if run.key in journal.started and state_path(run.output).is_file():
-        request, how = replace(request, resume_from=str(state_path(run.output))), "resumed"
         log(": continues from its checkpoint")
-    else:
-        log("")
-        journal.record_started(run.key, run.index)
-    outcome = runtime.run(request, ctx)
+        return replace(run.request, resume_from=str(state_path(run.output))), "resumed"
+    log("")
+    journal.record_started(run.key, run.index)
+    return run.request, "trained"
+
+
+def end_run(run: SweepRun, name: str, journal: BatchJournal, outcome: Any, how: str) -> RunResult:
+    """The run's result, noted as done; JobCancelled when it was stopped early."""
     assert isinstance(outcome, ModelOutcome)
     if outcome.stopped_early:
         raise JobCancelled(

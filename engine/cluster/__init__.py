@@ -20,5 +20,8 @@ without Ray never meets it:
 - session: all of that for one driver, without Qt (and workers started again when
   every one is lost);
 - ray_engine: RayEngine, the Engine protocol over a session; cli: `generate --cluster`;
-  batch: `batch FILE --cluster`.
+  batch: `batch FILE --cluster`;
+- sweep: `train --sweep --cluster`, a Lab sweep's runs on the workers; scratch_runs: a
+  training in a worker's scratch folder, its files sent back as bytes; run_files:
+  those files landed in the user's run folder, their names checked.
 """

@@ -1,4 +1,5 @@
-"""Where a remote job's pictures land: in the user's gallery, on this computer.
+"""Where a remote job's pictures land: in the user's gallery, on this computer (and a
+remote training's files: in its run folder here, engine.cluster.run_files).
 
 The worker sends the pixels (PNG, lossless) and what its runner recorded; here its own
 paths are put back to the user's (the model the request named), the recipe says where
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
-from engine.api.outcomes import ImagesOutcome, Outcome
+from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
 from engine.api.requests import Request
+from engine.cluster.run_files import land_run
 from engine.finishing import save_results
 from engine.store import GalleryStore
 
@@ -25,7 +28,10 @@ def land(
     store: Callable[[], GalleryStore | None],
     worker: str,
 ) -> Outcome:
-    """The outcome with its images saved here (when the request saves images)."""
+    """The outcome with its images saved here (when the request saves images), or a
+    training's files written in its run folder here."""
+    if isinstance(outcome, ModelOutcome) and outcome.files:
+        return land_run(outcome, Path(request.output))
     if not isinstance(outcome, ImagesOutcome):
         return outcome
     images = tuple(

@@ -120,6 +120,12 @@ class RemoteWorker:
         except Exception:  # noqa: BLE001 - a dead worker's jobs are re-run or dropped anyway
             log.info("could not reach %s to cancel", self.name)
 
+    def stop(self, key: str) -> None:
+        try:
+            self.actor.stop.remote(key)  # no wait: the job's ending comes by its stream
+        except Exception:  # noqa: BLE001 - a dead worker's jobs are re-run or dropped anyway
+            log.info("could not reach %s to stop", self.name)
+
     def call(self, method: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         import ray
 

@@ -1,12 +1,13 @@
 """The files a request names, and the request with them where a worker holds them.
 
 A request names files by path: its model, LoRAs, a VAE, embeddings, a tiny VAE, control
-and IP-Adapter models, annotators, a hires upscaler, and the pictures it starts from
-(source, mask, control and IP-Adapter images: an ImageRef carries a path and a sha256,
-never pixels, so their bytes travel as a model's do). The driver ships each one
-(engine.cluster.model_shipping); the worker runs the request with each path replaced by
-its own (`with_files`), and the pictures' info gets the user's paths back
-(`with_user_paths`). A bundled model names no file: it is on every node with the app.
+and IP-Adapter models, annotators, a hires upscaler, a training's state to continue, and
+the pictures it starts from (source, mask, control and IP-Adapter images: an ImageRef
+carries a path and a sha256, never pixels, so their bytes travel as a model's do). The
+driver ships each one (engine.cluster.model_shipping); the worker runs the request with
+each path replaced by its own (`with_files`), and the pictures' info gets the user's
+paths back (`with_user_paths`). A bundled model names no file: it is on every node with
+the app.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ T = TypeVar("T")
 # A file a job needs that its request does not name (an IP-Adapter's CLIP vision encoder:
 # engine.cluster.ip_adapter_files): its path, so tagged, among the job's files.
 ENCODER_TAG = "clip-vision:"
-FILE_FIELDS = ("vae", "tiny_vae")  # a request's str fields naming one file ("" none)
+# A request's str fields naming one file ("" or None: none); a training's resume_from is
+# the state file a sweep's stopped run continues from (engine.cluster.sweep).
+FILE_FIELDS = ("vae", "tiny_vae", "resume_from")
 FILES_FIELDS = ("embeddings",)  # and its tuples of files
 
 

@@ -119,6 +119,19 @@ class Scheduler:
             worker.cancel(job.key)
         return True
 
+    def stop(self, job_id: int) -> bool:
+        """Stop a job: a training in flight ends at its step, its checkpoint sent back (a
+        Finished, stopped early); a waiting job is cancelled. False without such a job."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            worker = self._flying.get(job) if job is not None else None
+        if job is None:
+            return False
+        if worker is None:
+            return self.cancel(job_id)
+        worker.stop(job.key)
+        return True
+
     def add_workers(self, workers: list[RemoteWorker]) -> None:
         with self._cond:
             self.workers.extend(workers)

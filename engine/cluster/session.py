@@ -127,6 +127,9 @@ class ClusterSession:
     def cancel(self, job_id: int) -> bool:
         return self.scheduler.cancel(job_id)
 
+    def stop(self, job_id: int) -> bool:
+        return self.scheduler.stop(job_id)
+
     def _deliver(self, job: RemoteJob, event: Event) -> None:
         if isinstance(event, Finished):
             worker = job.worker.name if job.worker is not None else "?"

@@ -6,7 +6,9 @@ keeps two in flight without the worker ever idling between them. `run` is a stre
 generator: it yields each engine event as engine.api.wire writes it (a job's Started,
 Progress, Preview…, and exactly one ending), so a result's images travel as PNG bytes
 with its recipe. Nothing is written here but the model cache: the images are saved by
-the driver, in the user's gallery. `cancel` reaches a running job's JobControl, which
+the driver, in the user's gallery, and a training (a Lab sweep's run) writes into a
+scratch folder whose files travel back as bytes, the folder then deleted
+(engine.cluster.scratch_runs). `cancel` reaches a running job's JobControl, which
 its runner reads at every step.
 
 The class is plain Python; engine.cluster.pool makes it an actor (ray.remote), so it
@@ -28,12 +30,13 @@ from typing import Any
 from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Cancelled, Event, Failed, Finished, Progress, Started
 from engine.api.outcomes import ImagesOutcome, Outcome
-from engine.api.requests import request_from_dict
+from engine.api.requests import TrainRequest, request_from_dict
 from engine.api.wire import event_to_data
 from engine.cluster.ip_adapter_files import VIEWS_FOLDER, adapters_beside_encoder
 from engine.cluster.model_shipping import Manifest
 from engine.cluster.model_store import ModelStore
 from engine.cluster.request_files import with_files, with_user_paths
+from engine.cluster.scratch_runs import SCRATCH_FOLDER, train_in_scratch
 from engine.context import JobContext, JobControl
 from engine.worker import failure_for
 
@@ -150,6 +153,10 @@ class ClusterWorker:
             self.cancels[key] = (self._steps.get(key, 0), -1)
         self._control(key).cancel()
 
+    def stop(self, key: str) -> None:
+        """End a training at its step, its checkpoint written and sent back (Stop)."""
+        self._control(key).stop()
+
     def cancel_record(self, key: str) -> tuple[int, int] | None:
         return self.cancels.get(key)
 
@@ -211,7 +218,7 @@ class ClusterWorker:
                 runtime = self._get_runtime()
                 emit(Started(0, request, worker=self.name))
                 context = JobContext(0, emit=emit, control=control)
-                outcome = runtime.run(with_files(request, here), context)
+                outcome = self._execute(runtime, request, with_files(request, here), context)
         except JobCancelled:
             return Cancelled(0)
         except Exception as exc:  # noqa: BLE001 - the worker survives any job
@@ -219,6 +226,14 @@ class ClusterWorker:
                 log.exception("job failed on %s", self.name)
             return Failed(0, *failure_for(exc))
         return Finished(0, _cached_paths(outcome, placed, here))
+
+    def _execute(self, runtime: Any, asked: Any, request: Any, context: JobContext) -> Outcome:
+        """`request` (`asked` with this worker's paths) run on the runtime."""
+        if isinstance(request, TrainRequest):  # in a scratch folder; its files come back
+            root = self.models.cache_root.parent / SCRATCH_FOLDER
+            run = lambda train: runtime.run(train, context)  # noqa: E731
+            return train_in_scratch(request, root, run, asked.resume_from)
+        return runtime.run(request, context)
 
     def _get_runtime(self) -> Any:
         if self._runtime is None:
