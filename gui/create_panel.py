@@ -22,28 +22,24 @@ from engine.api.errors import BadInput
 from engine.api.outcomes import ImagesOutcome, Outcome
 from engine.api.requests import Request, Txt2ImgRequest, XyzPlotRequest
 from engine.handle import JobHandle
-from engine.library.detect import ModelKind, SdFamily
+from engine.library.detect import SdFamily
 from gui.bindings import bind_check, bind_combo, bind_line_edit, bind_spin, bind_text_edit
 from gui.control_section import ControlSection
+from gui.create_model_list import ModelList
 from gui.fast_section import FewStepNote, TinyDecoderRow, spacing_box
 from gui.latent_walk_box import LatentWalkBox
-from gui.library_scanner import LibraryListing, LibraryScanner
+from gui.library_scanner import LibraryListing
 from gui.mode_panel import ModePanel
 from gui.model_choices import (
-    SCANNING,
     add_model_path,
     add_vae_path,
     ask_model_file,
     ask_model_folder,
     browse_button,
-    fill_models,
-    fill_vaes,
-    first_usable,
     model_box,
     prediction_box,
     vae_box,
 )
-from gui.model_folders_watch import ModelFoldersWatch, what_changed
 from gui.prompt_matrix_box import PromptMatrixBox
 from gui.prompt_section import PromptSection
 from gui.seed_edit import SeedEdit
@@ -78,7 +74,7 @@ class CreatePanel(QWidget, ModePanel):
         self.browse_button = browse_button(self._browse_folder, self._browse_file)
 
         self.listing = LibraryListing([], {})  # the prompt menus read it before any scan
-        self.prompt_section = PromptSection(lambda: self.listing.entries, self._chosen_family)
+        self.prompt_section = PromptSection(lambda: self.listing.entries, self.chosen_family)
         self._alias_prompt_widgets(self.prompt_section)
 
         self.width_box, self.height_box = _size_box(512), _size_box(512)
@@ -159,13 +155,7 @@ class CreatePanel(QWidget, ModePanel):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll, 1)
         outer.addWidget(self.generate_button)
-        self._select_after_scan = ""
-        self.scanner = LibraryScanner(self)
-        self.scanner.scanned.connect(self._on_scanned)
-        self._folders: list[Path] = []
-        self._announce = False  # whether the scan under way should say what changed
-        self.folder_watch = ModelFoldersWatch(self)
-        self.folder_watch.rescan.connect(self.rescan_models)
+        self.models = ModelList(self, self)
         self.wildcard_scanner = WildcardScanner(self)
         self.wildcard_scanner.listed.connect(self._on_wildcards)
         self._wildcard_folder: Path | None = None
@@ -239,51 +229,7 @@ class CreatePanel(QWidget, ModePanel):
 
     def scan_models(self, folders: list[Path], select: str = "", announce: bool = False) -> None:
         """List the checkpoints in the folders, on a thread; `select` once they arrive."""
-        self._folders, self._announce = list(folders), announce
-        self._select_after_scan = select or self.model_path
-        if self.model_box.count() == 0:
-            self.model_box.setPlaceholderText(SCANNING)
-        self.scanner.scan(folders)
-
-    def rescan_models(self) -> None:
-        """The same folders again (they changed, or the window is back in front)."""
-        self.scan_models(self._folders, self.model_path, announce=True)
-
-    def _on_scanned(self, listing: LibraryListing) -> None:
-        change = what_changed(self.listing.entries, listing.entries) if self._announce else ""
-        same = (
-            self._announce
-            and listing.entries == self.listing.entries
-            and listing.hashes == self.listing.hashes
-        )
-        self.listing = listing
-        self.vm.set_library(listing.entries)
-        self.xyz.set_library(listing.entries)
-        self.vm.fast.set_folders(self._folders)
-        self.tiny_decoder.refresh()
-        self.folder_watch.watch(listing.folders)
-        embeddings = [
-            e.name for e in listing.entries if e.kind is ModelKind.EMBEDDING and not e.problem
-        ]
-        self.prompt_section.set_embedding_names(embeddings)
-        if not same:  # a focus rescan that found nothing new leaves the pickers alone
-            self._fill_vaes(listing)
-            self.control.set_models(listing.entries, self._chosen_family())
-            self.set_models(listing, self._select_after_scan)
-            self.unusable_note.show_entries(listing.entries)
-        self.models_listed.emit()
-        if change:
-            self.notice.emit(change)
-            self.models_changed.emit()
-
-    def set_models(self, listing: LibraryListing, select: str = "") -> None:
-        usable = fill_models(self.model_box, listing)
-        if select:
-            self.select_model(select)
-        elif usable:
-            self.model_box.setCurrentIndex(first_usable(self.model_box))
-        else:
-            self.vm.model.set("")
+        self.models.scan(folders, select, announce)
 
     def select_model(self, path: str) -> None:
         """Choose a model by path; one outside the folders is added, a gone one refused."""
@@ -295,13 +241,9 @@ class CreatePanel(QWidget, ModePanel):
         return self.vm.model.value
 
     def _on_model_changed(self, *_args: object) -> None:
-        self.control.set_models(self.listing.entries, self._chosen_family())
+        self.control.set_models(self.listing.entries, self.chosen_family())
         if self.model_path:
             self.model_chosen.emit(self.model_path)
-
-    def _fill_vaes(self, listing: LibraryListing) -> None:
-        fill_vaes(self.vae_box, listing)
-        self.vae_binding.show()
 
     def _browse_folder(self) -> None:
         if folder := ask_model_folder(self):
@@ -311,7 +253,7 @@ class CreatePanel(QWidget, ModePanel):
         if path := ask_model_file(self):
             self.select_model(path)
 
-    def _chosen_family(self) -> SdFamily | None:
+    def chosen_family(self) -> SdFamily | None:
         for entry in self.listing.entries:
             if str(entry.path) == self.model_path:
                 return entry.family

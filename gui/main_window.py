@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
         # Back from another program (a file manager, say): look for new files.
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.gallery_panel.sync()
-            self.create_panel.folder_watch.window_activated()
+            self.create_panel.models.folder_watch.window_activated()
             self.create_panel.scan_wildcards()  # a list edited in another program
         super().changeEvent(event)
 

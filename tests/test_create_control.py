@@ -67,7 +67,7 @@ def panel(qtbot, tmp_path, models):
         entry(models["ip"], SdFamily.SD1),
         entry(models["lora"], SdFamily.SD1, ModelKind.LORA),
     ]
-    panel._on_scanned(LibraryListing(entries, {}))
+    panel.models.show_listing(LibraryListing(entries, {}))
     panel.vm.model.set(str(models["checkpoint"]))
     return panel
 

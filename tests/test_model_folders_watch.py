@@ -83,7 +83,7 @@ def test_the_window_getting_focus_back_lists_what_the_watcher_missed(
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.wait(1000)  # the rescan that being shown in front asked for
-    window.create_panel.folder_watch.watcher.blockSignals(True)  # e.g. a network share
+    window.create_panel.models.folder_watch.watcher.blockSignals(True)  # e.g. a network share
     write_header_only(install / "models" / "Stable-diffusion" / "late.safetensors", sd15_shapes)
     qtbot.wait(1000)
     assert picker_names(window) == ["first"]

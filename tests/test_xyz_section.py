@@ -31,7 +31,7 @@ def panel(qtbot, tmp_path):
         entry(models / "Stable-diffusion" / "real.safetensors", ModelKind.CHECKPOINT),
         entry(models / "VAE" / "kl-f8.safetensors", ModelKind.VAE),
     ]
-    panel._on_scanned(LibraryListing(entries, {}))
+    panel.models.show_listing(LibraryListing(entries, {}))
     panel.vm.model.set(str(entries[0].path))
     panel.vm.prompt.set("a cat in the snow")
     panel.vm.seed.set("42")
