@@ -1,0 +1,200 @@
+"""The UNet compiled by torch.compile (inductor, freezing): a user's choice on the CPU.
+
+Measured on the full-size SD 1.5 UNet on a 2-core CPU (README, Benchmarks): 1.40×
+eager fp32 with inductor's disk cache warm, after a warm-up of about 2 minutes per
+process and model (15 cold). So it is off unless asked for (Settings, `--compile`),
+and inductor's cache lives in the app's cache folder: a second start reuses the
+compiled kernels.
+
+Freezing folds the UNet's weights into the compiled graph as constants, so a compiled
+graph must never outlive the weights it was built from. `CompiledUnet` keeps one
+pipeline's compiled UNet with a key of what its weights are this job (the parameters'
+names, shapes and version counters, which an in-place change bumps, and the LoRA and
+IP-Adapter files with their weights); a different key drops the compiled graph and
+compiles again. Where inductor cannot compile (no C++ compiler), the UNet runs eagerly
+and the recipe says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.hashing import default_cache_dir
+
+log = logging.getLogger(__name__)
+
+COMPILING_MESSAGE = "Compiling the UNet — the first picture takes minutes; later ones are faster"
+CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
+CACHE_FOLDER = "inductor"
+COMPILED_NOTE = (
+    "UNet compiled (torch.compile, inductor): within float rounding of the uncompiled "
+    "picture, not bit-equal to it."
+)
+
+
+def use_app_cache_dir() -> Path:
+    """Inductor's compiled kernels in the app's cache folder, kept between starts. A
+    folder the user named in TORCHINDUCTOR_CACHE_DIR is kept."""
+    os.environ.setdefault(CACHE_ENV, str(default_cache_dir() / CACHE_FOLDER))
+    return Path(os.environ[CACHE_ENV])
+
+
+def compiler_missing() -> str:
+    """ "" where inductor finds a working C++ compiler (its own check); else why not."""
+    from torch._inductor.cpp_builder import get_cpp_compiler
+    from torch._inductor.exc import InvalidCxxCompiler
+
+    try:
+        get_cpp_compiler()
+    except InvalidCxxCompiler as exc:
+        return str(exc)
+    return ""
+
+
+def compile_unet(unet: torch.nn.Module) -> torch.nn.Module:
+    """inductor with freezing (the measured path); static shapes: a new picture size is
+    compiled again rather than every size running a slower shape-generic graph."""
+    use_app_cache_dir()
+    return torch.compile(unet, options={"freezing": True}, dynamic=False)
+
+
+def _compile_errors() -> tuple[type[BaseException], ...]:
+    from torch._dynamo.exc import BackendCompilerFailed
+    from torch._inductor.exc import CppCompileError, InvalidCxxCompiler
+
+    return (BackendCompilerFailed, InvalidCxxCompiler, CppCompileError)
+
+
+def weights_key(unet: torch.nn.Module, adapters: Hashable) -> Hashable:
+    """What the UNet computes with now: its parameters (name, shape, version counter;
+    an in-place change such as a fused LoRA bumps the counter) and the adapters applied
+    to it by name (a LoRA loaded again from the same file has fresh tensors whose
+    values are the same)."""
+    params = tuple((name, tuple(p.shape), _version(p)) for name, p in unet.named_parameters())
+    return (id(unet), params, adapters)
+
+
+def _version(tensor: torch.Tensor) -> int:
+    try:
+        return int(tensor._version)
+    except RuntimeError:  # an inference tensor has no version counter (and is not changed)
+        return 0
+
+
+def adapters_key(loras: Any, ip_adapters: Any) -> Hashable:
+    """The LoRA files (path, weight, size, modification time) and IP-Adapters of a job."""
+    return (tuple((lora.path, lora.weight, _stat(lora.path)) for lora in loras), repr(ip_adapters))
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+class CompiledUnet:
+    """One pipeline's compiled UNet, compiled again whenever its weights change."""
+
+    def __init__(
+        self,
+        compile_fn: Callable[[torch.nn.Module], torch.nn.Module] = compile_unet,
+        missing: Callable[[], str] = compiler_missing,
+    ) -> None:
+        self._compile = compile_fn
+        self._missing = missing
+        self._module: torch.nn.Module | None = None
+        self._key: Hashable = None
+        self.failure = ""  # why the UNet runs eagerly although compiling was asked for
+        self.warm = False  # whether the compiled graph has run (its warm-up is paid)
+        self.compiles = 0  # how many times a graph was built (for the log and tests)
+
+    @contextlib.contextmanager
+    def applied(self, pipe: Any, adapters: Hashable = ()) -> Iterator[None]:
+        """`pipe.unet` compiled for the duration of the block (eager where it cannot be)."""
+        module = None if self.failure else self._current(pipe.unet, adapters)
+        if module is None:
+            yield
+            return
+        eager = pipe.unet
+        pipe.unet = module
+        try:
+            yield
+        finally:
+            pipe.unet = eager
+
+    def record(self) -> dict[str, Any]:
+        """What the recipe says: compiled, or not and why."""
+        if self.failure:
+            return {"compiled": False, "notes": [f"Not compiled ({self.failure}): ran eagerly."]}
+        return {"compiled": True, "notes": [COMPILED_NOTE]}
+
+    def _current(self, unet: torch.nn.Module, adapters: Hashable) -> torch.nn.Module | None:
+        key = weights_key(unet, adapters)
+        if self._module is not None and key == self._key:
+            return self._module
+        self._drop()
+        reason = self._missing()
+        if reason:
+            self._fail(reason)
+            return None
+        try:
+            module = self._compile(unet)
+        except _compile_errors() as exc:
+            self._fail(str(exc))
+            return None
+        self._module, self._key, self.warm = _with_fallback(module, unet, self), key, False
+        self.compiles += 1
+        log.info("UNet compiled (build %d): its weights changed or it is new", self.compiles)
+        return self._module
+
+    def _drop(self) -> None:
+        """Forget the old graph and its frozen weights: dynamo's caches hold them, so a
+        reset frees them (another pipeline's compiled UNet compiles again when next run)."""
+        if self._module is None:
+            return
+        self._module, self._key = None, None
+        torch._dynamo.reset()
+
+    def _fail(self, reason: str) -> None:
+        self.failure = reason.strip().splitlines()[0] if reason.strip() else "compile failed"
+        log.warning("UNet not compiled, running eagerly: %s", self.failure)
+        self._drop()
+
+
+def _with_fallback(
+    module: torch.nn.Module, eager: torch.nn.Module, slot: CompiledUnet
+) -> torch.nn.Module:
+    """The compiled module, whose first call falls back to `eager` (for good) where
+    inductor fails to compile: torch.compile is lazy, it compiles on that first call."""
+    compiled_forward = module.forward
+    errors = _compile_errors()
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        if slot.failure:
+            return eager(*args, **kwargs)
+        try:
+            out = compiled_forward(*args, **kwargs)
+        except errors as exc:
+            slot._fail(_root_cause(exc))
+            return eager(*args, **kwargs)
+        slot.warm = True
+        return out
+
+    module.forward = forward
+    return module
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's sentence (dynamo wraps inductor's in its own)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc) or type(exc).__name__
