@@ -73,6 +73,7 @@ def run_job(
             device_preference=args.device,
             precision=getattr(args, "precision", None),
             offload=getattr(args, "offload", "auto"),
+            compile=getattr(args, "compile", False),
         )
         _warn_about_device(runtime, args.device)
         try:

@@ -130,7 +130,13 @@ def _run_jobs(
         check_output_folder(Path(args.out))
         from engine.runtime import Runtime  # torch is imported here
 
-        runtime = Runtime(store=open_store, device_preference=args.device)
+        runtime = Runtime(
+            store=open_store,
+            device_preference=args.device,
+            precision=getattr(args, "precision", None),
+            offload=getattr(args, "offload", "auto"),
+            compile=getattr(args, "compile", False),
+        )
         _warn_about_device(runtime, args.device)
         try:
             for job in todo:

@@ -106,10 +106,10 @@ class CompiledUnet:
 
     def __init__(
         self,
-        compile_fn: Callable[[torch.nn.Module], torch.nn.Module] = compile_unet,
-        missing: Callable[[], str] = compiler_missing,
+        compile_fn: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
+        missing: Callable[[], str] | None = None,
     ) -> None:
-        self._compile = compile_fn
+        self._compile = compile_fn  # None: this module's own, looked up when used
         self._missing = missing
         self._module: torch.nn.Module | None = None
         self._key: Hashable = None
@@ -142,12 +142,12 @@ class CompiledUnet:
         if self._module is not None and key == self._key:
             return self._module
         self._drop()
-        reason = self._missing()
+        reason = (self._missing or compiler_missing)()
         if reason:
             self._fail(reason)
             return None
         try:
-            module = self._compile(unet)
+            module = (self._compile or compile_unet)(unet)
         except _compile_errors() as exc:
             self._fail(str(exc))
             return None
@@ -198,3 +198,31 @@ def _root_cause(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return str(exc) or type(exc).__name__
+
+
+# ---------------------------------------------------------------- one job
+
+
+def wanted(env: Any) -> bool:
+    """Compiling is a CPU choice (Settings, `--compile`); a GPU keeps its own path."""
+    return bool(getattr(env, "compile", False)) and env.device.device == "cpu"
+
+
+@contextlib.contextmanager
+def compiled_for_job(
+    slot: CompiledUnet, pipe: Any, env: Any, request: Any, ctx: Any, steps: int
+) -> Iterator[None]:
+    """The job's UNet compiled where asked for; the message says so while it warms up."""
+    if not wanted(env):
+        yield
+        return
+    with slot.applied(pipe, adapters_key(request.loras, request.ip_adapters)):
+        if not (slot.failure or slot.warm):
+            ctx.report(0, steps, message=COMPILING_MESSAGE)
+            ctx.phase = "compiling the UNet"
+        yield
+
+
+def job_record(slot: CompiledUnet, env: Any) -> dict[str, Any]:
+    """The recipe's `compiled` (and its note) where compiling was asked for."""
+    return slot.record() if wanted(env) else {}
