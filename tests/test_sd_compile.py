@@ -87,11 +87,14 @@ def loras(tmp_path: Path, pipe, *seeds: int) -> list[LoraSpec]:
 
 def test_the_graph_is_kept_while_the_weights_are_the_same(tiny_model):
     pipe, slot = load(tiny_model), fake_slot()
-    for _ in range(3):
-        with slot.applied(pipe, adapters_key((), ())):
-            assert isinstance(pipe.unet, Counting)
+    for i in range(3):
+        with slot.applied(pipe, adapters_key((), ()), shape="64x64"):
+            assert isinstance(pipe.unet, Counting) and slot.warm == (i > 0)
             draw(pipe)
     assert slot.compiles == 1 and slot.warm and not isinstance(pipe.unet, Counting)
+    with slot.applied(pipe, adapters_key((), ()), shape="96x64"):  # static shapes: not warm
+        assert not slot.warm
+    assert slot.compiles == 1
 
 
 def test_an_in_place_weight_change_compiles_again(tiny_model):
@@ -168,11 +171,12 @@ def test_a_compile_failing_on_its_first_call_falls_back_to_eager(tiny_model):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two cold inductor builds: minutes on a busy 2-core machine
 def test_a_compiled_unet_after_a_lora_change_draws_that_loras_eager_picture(
     tiny_model, tmp_path, monkeypatch
 ):
-    """Two builds of the tiny UNet by inductor with freezing (about a minute each on one
-    core with a cold cache). LoRA A, then LoRA B with the same shapes: were A's frozen
+    """Two builds of the tiny UNet with its LoRA layers by inductor with freezing (minutes
+    with a cold cache on a shared 2-core machine). LoRA A, then LoRA B with the same shapes: were A's frozen
     weights kept, the compiled picture would be A's."""
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     pipe, slot = load(tiny_model), CompiledUnet()

@@ -141,3 +141,36 @@ def test_the_details_device_row_names_the_compiled_unet():
     assert _device_text(recipe | {"compiled": True}) == "cpu · fp32 · compiled UNet"
     assert _device_text(recipe | {"compiled": False}) == "cpu · fp32 · not compiled"
     json.dumps(recipe)  # the recipe stays plain JSON
+
+
+def test_settings_offer_compiling_off_by_default_and_save_the_choice(qtbot, settings):
+    from gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert not dialog.compile_unet.isChecked() and settings.compile_unet is False
+    assert "minutes" in dialog.compile_unet.toolTip()  # the warm-up is said up front
+    dialog.compile_unet.setChecked(True)
+    dialog.apply()
+    assert settings.compile_unet is True
+
+
+def test_the_engine_hands_the_choice_to_its_runtime_and_the_status_bar(tmp_path):
+    from types import SimpleNamespace
+
+    from engine.local_engine import default_runtime
+
+    client = SimpleNamespace(
+        gallery=None,
+        device_preference="cpu",
+        precision_preference="fp32",
+        offload_preference="auto",
+        compile_preference=True,
+    )
+    runtime = default_runtime(client)
+    try:
+        assert runtime.device_info().description.endswith(" · compiled UNet")
+        assert "compiled" not in runtime.set_compile_preference(False).description
+        assert runtime.env.compile is False
+    finally:
+        runtime.close()

@@ -114,12 +114,22 @@ class CompiledUnet:
         self._module: torch.nn.Module | None = None
         self._key: Hashable = None
         self.failure = ""  # why the UNet runs eagerly although compiling was asked for
-        self.warm = False  # whether the compiled graph has run (its warm-up is paid)
+        # The job shapes the compiled graph has run for: static shapes, so a new picture
+        # size (or batch) compiles again, and the message says so then too.
+        self._warm: set[Hashable] = set()
+        self._shape: Hashable = ()
         self.compiles = 0  # how many times a graph was built (for the log and tests)
 
+    @property
+    def warm(self) -> bool:
+        """Whether the compiled graph has run for this job's shape (its warm-up is paid)."""
+        return self._shape in self._warm
+
     @contextlib.contextmanager
-    def applied(self, pipe: Any, adapters: Hashable = ()) -> Iterator[None]:
-        """`pipe.unet` compiled for the duration of the block (eager where it cannot be)."""
+    def applied(self, pipe: Any, adapters: Hashable = (), shape: Hashable = ()) -> Iterator[None]:
+        """`pipe.unet` compiled for the duration of the block (eager where it cannot be);
+        `shape`: the job's picture size and batch, for `warm`."""
+        self._shape = shape
         module = None if self.failure else self._current(pipe.unet, adapters)
         if module is None:
             yield
@@ -151,7 +161,8 @@ class CompiledUnet:
         except _compile_errors() as exc:
             self._fail(str(exc))
             return None
-        self._module, self._key, self.warm = _with_fallback(module, unet, self), key, False
+        self._module, self._key = _with_fallback(module, unet, self), key
+        self._warm.clear()
         self.compiles += 1
         log.info("UNet compiled (build %d): its weights changed or it is new", self.compiles)
         return self._module
@@ -186,7 +197,7 @@ def _with_fallback(
         except errors as exc:
             slot._fail(_root_cause(exc))
             return eager(*args, **kwargs)
-        slot.warm = True
+        slot._warm.add(slot._shape)
         return out
 
     module.forward = forward
@@ -216,7 +227,8 @@ def compiled_for_job(
     if not wanted(env):
         yield
         return
-    with slot.applied(pipe, adapters_key(request.loras, request.ip_adapters)):
+    shape = (repr(getattr(request, "size", None)), getattr(request, "batch_size", 1))
+    with slot.applied(pipe, adapters_key(request.loras, request.ip_adapters), shape):
         if not (slot.failure or slot.warm):
             ctx.report(0, steps, message=COMPILING_MESSAGE)
             ctx.phase = "compiling the UNet"
