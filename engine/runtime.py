@@ -69,11 +69,11 @@ class Runtime:
         info = self.device.info(self.numerics)
         if not (self._compile and self.device.device == "cpu"):
             return info
-        return dataclasses.replace(
-            info,
-            description=f"{info.description} · compiled UNet",
-            detail=f"{info.detail}; the UNet compiled by torch.compile".lstrip("; "),
-        )
+        from engine.models.sd.compiled import status_words  # torch._inductor: only if asked
+
+        words, why = status_words()
+        detail = f"{info.detail}; {why}" if info.detail else why
+        return dataclasses.replace(info, description=f"{info.description} · {words}", detail=detail)
 
     def set_device_preference(self, preference: str) -> DeviceInfo:
         """Switch devices for the next jobs; jobs running now finish where they are."""

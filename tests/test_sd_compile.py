@@ -175,9 +175,9 @@ def test_a_compile_failing_on_its_first_call_falls_back_to_eager(tiny_model):
 def test_a_compiled_unet_after_a_lora_change_draws_that_loras_eager_picture(
     tiny_model, tmp_path, monkeypatch
 ):
-    """Two builds of the tiny UNet with its LoRA layers by inductor with freezing (minutes
-    with a cold cache on a shared 2-core machine). LoRA A, then LoRA B with the same shapes: were A's frozen
-    weights kept, the compiled picture would be A's."""
+    """Two builds of the tiny UNet with its LoRA layers by inductor with freezing
+    (minutes with a cold cache on a shared 2-core machine). LoRA A, then LoRA B with the
+    same shapes: were A's frozen weights kept, the compiled picture would be A's."""
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     pipe, slot = load(tiny_model), CompiledUnet()
     pictures = {}

@@ -107,7 +107,8 @@ def test_without_a_cpp_compiler_the_job_runs_eagerly_and_says_why(tiny_model, mo
 
     monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
     plain = run(tiny_model, False)[0]
-    rgb, info, messages, _status = run(tiny_model, True)
+    rgb, info, messages, status = run(tiny_model, True)
+    assert status.endswith(" · not compiled")
     np.testing.assert_array_equal(rgb, plain)
     assert info["compiled"] is False
     assert any("No working C++ compiler" in note for note in info["notes"])
@@ -155,7 +156,7 @@ def test_settings_offer_compiling_off_by_default_and_save_the_choice(qtbot, sett
     assert settings.compile_unet is True
 
 
-def test_the_engine_hands_the_choice_to_its_runtime_and_the_status_bar(tmp_path):
+def test_the_engine_hands_the_choice_to_its_runtime_and_the_status_bar(stand_in):
     from types import SimpleNamespace
 
     from engine.local_engine import default_runtime

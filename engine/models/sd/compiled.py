@@ -58,6 +58,14 @@ def compiler_missing() -> str:
     return ""
 
 
+def status_words() -> tuple[str, str]:
+    """The status bar's words for the choice, and its tooltip's reason."""
+    reason = compiler_missing()
+    if reason:
+        return "not compiled", f"the UNet cannot be compiled here: {reason}"
+    return "compiled UNet", "the UNet compiled by torch.compile (inductor)"
+
+
 def compile_unet(unet: torch.nn.Module) -> torch.nn.Module:
     """inductor with freezing (the measured path); static shapes: a new picture size is
     compiled again rather than every size running a slower shape-generic graph."""
