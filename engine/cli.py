@@ -86,6 +86,7 @@ def run_jobs(
             device_preference=args.device,
             precision=getattr(args, "precision", None),
             offload=getattr(args, "offload", "auto"),
+            compile=getattr(args, "compile", False),
         )
         _warn_about_device(runtime, args.device)
         try:

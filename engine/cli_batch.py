@@ -134,7 +134,13 @@ def _run_jobs(
             )
         from engine.runtime import Runtime  # torch is imported here
 
-        runtime = Runtime(store=open_store, device_preference=args.device)
+        runtime = Runtime(
+            store=open_store,
+            device_preference=args.device,
+            precision=getattr(args, "precision", None),
+            offload=getattr(args, "offload", "auto"),
+            compile=getattr(args, "compile", False),
+        )
         _warn_about_device(runtime, args.device)
         try:
             endings = local_endings(runtime, requests, (BadInput, BadModelFile))

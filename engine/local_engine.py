@@ -49,6 +49,7 @@ def default_runtime(client: LocalEngine) -> JobRunner:
         device_preference=client.device_preference,
         precision=client.precision_preference,
         offload=client.offload_preference,
+        compile=client.compile_preference,
     )
 
 
@@ -80,6 +81,7 @@ class LocalEngine(QObject):
         parent: QObject | None = None,
         precision_preference: str | None = None,
         offload_preference: str = "auto",
+        compile_preference: bool = False,
     ) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
@@ -89,6 +91,7 @@ class LocalEngine(QObject):
         self._device_preference = device_preference
         self._precision_preference = precision_preference
         self.offload_preference = offload_preference  # CUDA (engine.models.sd.offload)
+        self.compile_preference = compile_preference  # the CPU (engine.models.sd.compiled)
         self._runtime = RuntimeHolder(lambda: make_runtime(self))
         self._jobs: dict[int, Job] = {}  # every job queued or running
         self._handles: dict[int, JobHandle] = {}
@@ -279,6 +282,20 @@ class LocalEngine(QObject):
             runtime = self._runtime.get()
             if not isinstance(runtime, StartFailure):
                 self._workers[Lane.INTERACTIVE].emit(runtime.set_offload_preference(offload))
+
+        self._queues[Lane.INTERACTIVE].call_soon(switch)
+
+    def set_compile_preference(self, compile_unet: bool) -> None:
+        """Whether the CPU compiles Stable Diffusion's UNet, for models loaded from now on."""
+        if compile_unet == self.compile_preference:
+            return
+        self.compile_preference = compile_unet
+
+        def switch() -> None:
+            runtime = self._runtime.get()
+            if not isinstance(runtime, StartFailure):
+                emit = self._workers[Lane.INTERACTIVE].emit
+                emit(runtime.set_compile_preference(compile_unet))
 
         self._queues[Lane.INTERACTIVE].call_soon(switch)
 

@@ -47,6 +47,7 @@ class RunnerEnv:
     hashes: HashService
     numerics: NumericPath | None = None  # Stable Diffusion's path; None: the device's default
     offload: str = "auto"  # CUDA: "auto", "none", "model", "sequential" (engine.models.sd.offload)
+    compile: bool = False  # the CPU: Stable Diffusion's UNet by torch.compile (…sd.compiled)
 
 
 class Runner(Protocol):

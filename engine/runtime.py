@@ -8,6 +8,7 @@ the model cache and one instance of each runner it has needed so far.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class Runtime:
         hashes: HashService | None = None,
         precision: str | None = None,
         offload: str = "auto",
+        compile: bool = False,
     ) -> None:
         self._store = store
         self._lock = threading.Lock()
@@ -45,6 +47,7 @@ class Runtime:
         self._runners: dict[tuple, object] = {}
         self._precision = precision  # "auto", "fp32", "bf16"; None: engine.cpu_path's default
         self._offload = offload  # CUDA: "auto", "none", "model", "sequential"
+        self._compile = compile  # the CPU: the UNet by torch.compile (engine.models.sd.compiled)
         self._use_device(device_preference)
 
     # ------------------------------------------------------------ device
@@ -58,10 +61,19 @@ class Runtime:
         # On a CPU that could gain from bf16 this measures once per machine (cached).
         self.numerics: NumericPath = numeric_path(self.device.is_gpu, self._precision)
         log.info("numeric path: %s (%s)", self.numerics.label, self.numerics.reason)
-        self.env = RunnerEnv(self.device, self.cache, self.hashes, self.numerics, self._offload)
+        self.env = RunnerEnv(
+            self.device, self.cache, self.hashes, self.numerics, self._offload, self._compile
+        )
 
     def device_info(self) -> DeviceInfo:
-        return self.device.info(self.numerics)
+        info = self.device.info(self.numerics)
+        if not (self._compile and self.device.device == "cpu"):
+            return info
+        from engine.models.sd.compiled import status_words  # torch._inductor: only if asked
+
+        words, why = status_words()
+        detail = f"{info.detail}; {why}" if info.detail else why
+        return dataclasses.replace(info, description=f"{info.description} · {words}", detail=detail)
 
     def set_device_preference(self, preference: str) -> DeviceInfo:
         """Switch devices for the next jobs; jobs running now finish where they are."""
@@ -79,6 +91,11 @@ class Runtime:
     def set_offload_preference(self, offload: str) -> DeviceInfo:
         """ "auto", "none", "model" or "sequential" on CUDA; models are loaded again."""
         self._offload = offload
+        return self.set_device_preference(self.device.requested)
+
+    def set_compile_preference(self, compile_unet: bool) -> DeviceInfo:
+        """Whether the CPU compiles Stable Diffusion's UNet; models are loaded again."""
+        self._compile = compile_unet
         return self.set_device_preference(self.device.requested)
 
     # ------------------------------------------------------------ jobs

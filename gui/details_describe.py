@@ -161,7 +161,10 @@ def _device_text(recipe: dict) -> str:
     """Where it was computed, in which numbers, and (CUDA) whether weights were offloaded."""
     parts = [recipe["device"], recipe.get("precision") or recipe.get("dtype", "?")]
     offload = recipe.get("offload")
-    return " · ".join(parts + ([f"{offload} offload"] if offload not in (None, "none") else []))
+    parts += [f"{offload} offload"] if offload not in (None, "none") else []
+    compiled = recipe.get("compiled")  # present where compiling was asked for
+    parts += [] if compiled is None else ["compiled UNet" if compiled else "not compiled"]
+    return " · ".join(parts)
 
 
 def _walk_text(request: LatentWalkRequest) -> str:

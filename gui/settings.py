@@ -115,6 +115,15 @@ class AppSettings:
         self._qs.setValue("offload", value)
 
     @property
+    def compile_unet(self) -> bool:
+        """The CPU: Stable Diffusion's UNet by torch.compile (off: minutes of warm-up)."""
+        return str(self._qs.value("compile_unet", "false")).lower() == "true"
+
+    @compile_unet.setter
+    def compile_unet(self, value: bool) -> None:
+        self._qs.setValue("compile_unet", "true" if value else "false")
+
+    @property
     def last_model(self) -> str:
         return str(self._qs.value("last_model", ""))
 

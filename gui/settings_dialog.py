@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -43,6 +44,14 @@ OFFLOADS = {
     "model": "Model offload: one model at a time on the GPU",
     "sequential": "Sequential offload: one layer at a time (least memory, slowest)",
 }
+COMPILE_TIP = (
+    "CPU only. Measured about 1.4x faster per step on a full-size SD 1.5 UNet, but the "
+    "first picture waits for the compile: about 2 minutes on a small CPU, 15 the very "
+    "first time. The compiled kernels are kept in the cache folder, so later starts are "
+    "quicker; a new picture size or LoRA compiles again. Pictures are within float "
+    "rounding of uncompiled ones, not bit-equal. Without a C++ compiler it runs "
+    "uncompiled and says so. Takes effect when the app next starts."
+)
 
 
 class SettingsDialog(QDialog):
@@ -119,6 +128,9 @@ class SettingsDialog(QDialog):
             "CUDA only: when the GPU is smaller than the model, its weights wait in CPU "
             "memory and move in as they run. Slower, the same pixels."
         )
+        self.compile_unet = QCheckBox("Compile the UNet (torch.compile)")
+        self.compile_unet.setChecked(settings.compile_unet)
+        self.compile_unet.setToolTip(COMPILE_TIP)
         hint = QLabel(
             "Add an AUTOMATIC1111 or ComfyUI install (or its models folder, or any folder of "
             "model files): checkpoints (.safetensors, .ckpt), diffusers folders, LoRAs, VAEs, "
@@ -135,6 +147,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
         form.addRow("GPU offload", self.offload)
+        form.addRow("CPU speed", self.compile_unet)
         self.engine = EngineChoice(settings.cluster_address)
         form.addRow("Engine", self.engine)
         buttons = QDialogButtonBox(
@@ -227,6 +240,7 @@ class SettingsDialog(QDialog):
         self._settings.device = str(self.device.currentData())
         self._settings.precision = str(self.precision.currentData())
         self._settings.offload = str(self.offload.currentData())
+        self._settings.compile_unet = self.compile_unet.isChecked()
         self._settings.cluster_address = self.engine.address()
         self._settings.sync()
 

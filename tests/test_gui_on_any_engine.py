@@ -193,6 +193,9 @@ class ScriptedEngine(QObject):
     def set_offload_preference(self, offload: str) -> None:
         pass
 
+    def set_compile_preference(self, compile_unet: bool) -> None:
+        pass
+
     def set_precision_preference(self, precision: str) -> None:
         pass
 

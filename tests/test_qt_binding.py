@@ -43,6 +43,9 @@ class ManyStepsRunner:
     def set_offload_preference(self, offload: str) -> DeviceInfo:
         return self.device_info()
 
+    def set_compile_preference(self, compile_unet: bool) -> DeviceInfo:
+        return self.device_info()
+
     def close(self) -> None:
         pass
 

@@ -84,6 +84,9 @@ class ScriptedRuntime:
     def set_offload_preference(self, offload: str) -> DeviceInfo:
         return self.device_info()
 
+    def set_compile_preference(self, compile_unet: bool) -> DeviceInfo:
+        return self.device_info()
+
     def run(self, request: Request, ctx: JobContext):
         if isinstance(request, TrainRequest):
             return self._train(request, ctx)

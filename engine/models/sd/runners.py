@@ -11,7 +11,7 @@ from __future__ import annotations
 from engine.models.common import hf_env  # noqa: F401  isort: skip  (before any hugging-face import)
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from engine.context import JobContext
 from engine.cpu_path import NumericPath
 from engine.device import available_bytes, dtype_name
 from engine.models.common.latent_paths import path_between
+from engine.models.sd.compiled import CompiledUnet, compiled_for_job, job_record
 from engine.models.sd.control import map_job  # noqa: F401  (registers its runner)
 from engine.models.sd.control.ip_adapter import applied_ip_adapters, check_ip_adapters
 from engine.models.sd.drawing import draw, largest_size, total_steps
@@ -68,6 +69,7 @@ class LoadedSd:
     scheduler_class: type
     scheduler_config: dict[str, Any]  # the model's own, to rebuild from on every job
     offload: Offload | None = None  # on CUDA: placed whole, or offloaded to the CPU
+    compiled: CompiledUnet = field(default_factory=CompiledUnet)  # its UNet, where compiled
 
     @property
     def components(self) -> dict[str, Any]:  # what the model cache counts the size of
@@ -114,11 +116,15 @@ class SdTxt2ImgRunner:
             applied_embeddings(pipe, request.embeddings),
             applied_ip_adapters(pipe, request.ip_adapters, model.family, self.env.cache),
             vae_tiling(pipe, tiled),
+            compiled_for_job(
+                loaded.compiled, pipe, self.env, request, ctx, self._total_steps(request)
+            ),
         ):
             drawn = self._denoise(pipe, model, request, ctx)
         _check_finite(drawn.images, model)
         info = self._info(model, loaded, request) | drawn.info
         info = _with_notes(info, tiny_info | _offload_info(loaded))
+        info = _with_notes(info, job_record(loaded.compiled, self.env))
         info = _with_notes(info, {"notes": [pinned]} if pinned else {})
         if tiled:
             info["vae_tiling"] = True
