@@ -310,6 +310,7 @@ class MainWindow(QMainWindow):
         self.client.set_device_preference(self.settings.device)
         self.client.set_precision_preference(self.settings.precision)
         self.client.set_offload_preference(self.settings.offload)
+        self.client.set_compile_preference(self.settings.compile_unet)
         self.sources.apply(self.client.gallery)
         self.gallery_panel.set_store(self.client.gallery)
         self.create_panel.scan_models(self.settings.models_dirs, self.create_panel.model_path)

@@ -50,7 +50,7 @@ COMPILE_TIP = (
     "first time. The compiled kernels are kept in the cache folder, so later starts are "
     "quicker; a new picture size or LoRA compiles again. Pictures are within float "
     "rounding of uncompiled ones, not bit-equal. Without a C++ compiler it runs "
-    "uncompiled and says so. Takes effect when the app next starts."
+    "uncompiled and says so."
 )
 
 

@@ -124,6 +124,7 @@ class ScriptedEngine(QObject):
         self._gallery = EmptyGallery(root)
         self.received: list[Request] = []
         self.controls: list[tuple[str, int]] = []
+        self.preferences: list[tuple[str, object]] = []
         self._next_id = 0
         self._handles: dict[int, JobHandle] = {}
 
@@ -188,16 +189,16 @@ class ScriptedEngine(QObject):
         self._gallery = EmptyGallery(Path(output_dir))
 
     def set_device_preference(self, preference: str) -> None:
-        pass
+        self.preferences.append(("device", preference))
 
     def set_offload_preference(self, offload: str) -> None:
-        pass
+        self.preferences.append(("offload", offload))
 
     def set_compile_preference(self, compile_unet: bool) -> None:
-        pass
+        self.preferences.append(("compile", compile_unet))
 
     def set_precision_preference(self, precision: str) -> None:
-        pass
+        self.preferences.append(("precision", precision))
 
 
 @pytest.fixture
@@ -247,6 +248,16 @@ def test_a_lab_sample_reaches_the_scripted_engine_and_its_image_is_shown(qtbot, 
     assert shown.shape == SENT.shape
     assert np.array_equal(shown, SENT)
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=10_000)
+
+
+def test_settings_reach_the_engine_when_applied(window, engine) -> None:
+    """Settings → OK hands every engine choice over at once, compile included (no restart)."""
+    window.settings.compile_unet = True
+    window.settings.offload = "model"
+    engine.preferences.clear()
+    window.apply_settings()
+    assert ("compile", True) in engine.preferences
+    assert ("offload", "model") in engine.preferences
 
 
 def test_a_job_handle_follows_a_scripted_job(qtbot, engine) -> None:
