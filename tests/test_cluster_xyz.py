@@ -87,9 +87,7 @@ def run_plot(engine, qtbot, request: XyzPlotRequest, until: str = "finished"):
     return handle, ended, seen
 
 
-def test_a_2_by_3_plot_on_two_workers_is_the_local_plot(
-    engine, qtbot, local_plot, tiny_sd_model
-):
+def test_a_2_by_3_plot_on_two_workers_is_the_local_plot(engine, qtbot, local_plot, tiny_sd_model):
     handle, finished, seen = run_plot(engine, qtbot, plot_request(tiny_sd_model))
     images = finished.args[0].images
     assert len(images) == 7 == len(local_plot)
