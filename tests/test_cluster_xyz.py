@@ -44,22 +44,25 @@ def plot_request(model: Path, steps: int = 2) -> XyzPlotRequest:
     return XyzPlotRequest(base=base, axes=(XyzAxis("seed", "1-2"), XyzAxis("cfg", "5, 7, 9")))
 
 
-@pytest.fixture(scope="module")
-def local_plot(tiny_sd_model, tmp_path_factory):
+def run_here(request: XyzPlotRequest, folder: Path) -> tuple:
     """The plot as the local runtime makes and saves it: (grid, *cells)."""
     from engine.context import JobContext
     from engine.hashing import HashCache, HashService
     from engine.runtime import Runtime
 
-    folder = tmp_path_factory.mktemp("local")
     store = GalleryStore(folder / "out")
     hashes = HashService(HashCache(folder / "h.db"))
     runtime = Runtime(store=lambda: store, device_preference="cpu", hashes=hashes)
     try:
-        yield runtime.run(plot_request(tiny_sd_model), JobContext(0)).images
+        return runtime.run(request, JobContext(0)).images
     finally:
         runtime.close()
         store.close()
+
+
+@pytest.fixture(scope="module")
+def local_plot(tiny_sd_model, tmp_path_factory):
+    return run_here(plot_request(tiny_sd_model), tmp_path_factory.mktemp("local"))
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +164,42 @@ def test_cancel_mid_plot_stops_every_cell_and_saves_nothing(engine, qtbot, tiny_
         assert engine.active_job_ids() == []
 
     qtbot.waitUntil(nothing_left, timeout=10_000)
+
+
+def test_killing_a_worker_mid_plot_runs_its_cells_again_each_once(
+    engine, qtbot, tiny_sd_model, local_plot
+):
+    """Last of the module's tests on the engine: it leaves one worker."""
+    before = engine.gallery.count()
+    seen: list = []
+    killed: list[str] = []
+
+    def kill_at_the_first_cell(event) -> None:
+        """Kill the worker that runs the first cell, as it starts (its other cells
+        are in flight there or waiting)."""
+        seen.append(event)
+        if killed or not isinstance(event, Progress):
+            return
+        for worker in engine.session.scheduler.workers:
+            if event.message.endswith(f"on {worker.name}"):
+                killed.append(worker.name)
+                ray.kill(worker.actor)
+                return
+
+    engine.event.connect(kill_at_the_first_cell)
+    try:
+        handle = engine.submit(plot_request(tiny_sd_model))
+        with qtbot.waitSignal(handle.finished, timeout=WAIT_S * 1000) as finished:
+            pass
+    finally:
+        engine.event.disconnect(kill_at_the_first_cell)
+    messages = [e.message for e in seen if isinstance(e, Progress)]
+    assert any(m.startswith(f"{killed[0]} stopped; running this again") for m in messages)
+    images = finished.args[0].images
+    assert len(images) == 7 and engine.gallery.count() == before + 7  # each cell once
+    for ours, theirs in zip(images, local_plot, strict=True):
+        np.testing.assert_array_equal(pixels_of(ours.path), pixels_of(theirs.path))
+    assert sum(isinstance(e, Finished) for e in seen) == 1
 
 
 # ---------------------------------------------------------------- a cell's error
