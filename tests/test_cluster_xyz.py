@@ -8,6 +8,7 @@ error ends the plot with that error's sentence, the other cells cancelled."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,6 +201,23 @@ def test_killing_a_worker_mid_plot_runs_its_cells_again_each_once(
     for ours, theirs in zip(images, local_plot, strict=True):
         np.testing.assert_array_equal(pixels_of(ours.path), pixels_of(theirs.path))
     assert sum(isinstance(e, Finished) for e in seen) == 1
+
+
+def test_generate_with_xyz_on_the_cluster_prints_the_local_plot(
+    cluster, tiny_sd_model, local_plot, tmp_path, capsys
+):
+    from engine.commands import build_parser, command
+
+    argv = ["generate", "--model", str(tiny_sd_model), "--prompt", "a red lighthouse"]
+    argv += ["--negative", "blurry", "--steps", "2", "--seed", "0", "--width", str(SIDE)]
+    argv += ["--height", str(SIDE), "--xyz", "seed=1-2", "--xyz", "cfg=5, 7, 9"]
+    argv += ["--device", "cpu", "--out", str(tmp_path), "--cluster", cluster]
+    assert command("generate").run(build_parser().parse_args(argv)) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 7  # the grid, then every cell, as a local run prints them
+    assert read_metadata(Path(lines[0]["path"])).request == plot_request(tiny_sd_model)
+    for line, theirs in zip(lines, local_plot, strict=True):
+        np.testing.assert_array_equal(pixels_of(line["path"]), pixels_of(theirs.path))
 
 
 # ---------------------------------------------------------------- a cell's error
