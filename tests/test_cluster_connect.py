@@ -65,7 +65,7 @@ def test_settings_engine_choice_gives_an_address_only_for_a_cluster(qtbot):
 
 def test_jobs_naming_files_a_worker_was_not_sent_stay_on_this_computer():
     """Every file a job names travels with it (a tiny VAE too: tests/test_cluster_files.py);
-    an X/Y/Z plot (whose axes may name other checkpoints) runs here."""
+    an X/Y/Z plot is not sent whole: its cells are (tests/test_cluster_xyz.py)."""
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt
     from engine.api.requests import Txt2ImgRequest, XyzPlotRequest

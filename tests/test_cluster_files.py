@@ -104,15 +104,18 @@ def test_a_hires_upscaler_file_is_named_and_bundled_models_are_not():
     assert named_files(bundled) == ["/p/a.png"]
 
 
-def test_only_plots_and_interactive_work_stay_on_this_computer():
+def test_only_interactive_work_stays_on_this_computer_and_a_plot_goes_as_its_cells():
     from engine.api.requests import ComponentsRequest, XyzPlotRequest
     from engine.api.requests.xyz import XyzAxis
+    from engine.cluster.plot_fanout import fans_out
 
     request = full_request()
     assert runs_remotely(request)
     adapter = IpAdapter(ModelRef(Family.SD, "/m/ipadapter/a.bin"), ImageRef("/p/b.png", ""))
     assert runs_remotely(Txt2ImgRequest(model=request.model, ip_adapters=(adapter,)))
-    assert not runs_remotely(XyzPlotRequest(base=request, axes=(XyzAxis("seed", "1-2"),)))
+    plot = XyzPlotRequest(base=request, axes=(XyzAxis("seed", "1-2"),))
+    assert not runs_remotely(plot) and fans_out(plot)  # not sent whole: its cells are
+    assert not fans_out(request)
     assert not runs_remotely(ComponentsRequest(model=ModelRef(Family.VAE, "vae-digits")))
 
 

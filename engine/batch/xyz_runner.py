@@ -51,10 +51,10 @@ class XyzPlotRunner:
             outcome = self.cells.run(plot.cells[index], child)
             image = outcome.images[0]
             ctx.emit(Preview(ctx.job_id, image.rgb.copy()))  # each cell as it is made
-            images[index] = _as_cell(image, plot, index)
+            images[index] = as_cell(image, plot, index)
             done += steps[index]
         cells = [images[i] for i in range(len(plot.cells))]
-        return ImagesOutcome((_grid(cells, plot, request), *cells))
+        return ImagesOutcome((grid_picture(cells, plot, request), *cells))
 
     def unload(self) -> None:
         self.cells.unload()
@@ -73,7 +73,9 @@ def _cell_context(ctx: JobContext, done: int, total: int, message: str) -> JobCo
     return JobContext(ctx.job_id, emit, ctx.control, ctx.previews)
 
 
-def _as_cell(image: ResultImage, plot: Plot, index: int) -> ResultImage:
+def as_cell(image: ResultImage, plot: Plot, index: int) -> ResultImage:
+    """Cell `index`'s picture with its place in the plot and its own request (its
+    recipe when saved); a cluster's plot (engine.cluster.plot_fanout) uses it too."""
     position = plot.position(index)
     labels = [axis.captions[i] for axis, i in zip(plot.axes, position, strict=True)]
     cell = {"index": index, "position": list(position), "labels": [t for t in labels if t]}
@@ -81,7 +83,8 @@ def _as_cell(image: ResultImage, plot: Plot, index: int) -> ResultImage:
     return replace(image, info=info)  # its index stays its batch's (0): its place is above
 
 
-def _grid(cells: list[ResultImage], plot: Plot, request: XyzPlotRequest) -> ResultImage:
+def grid_picture(cells: list[ResultImage], plot: Plot, request: XyzPlotRequest) -> ResultImage:
+    """The labelled grid of every cell (grid order), whose info describes the plot."""
     x, y, z = plot.axes
     labels = GridLabels(x.captions, y.captions, z.captions) if request.legend else None
     picture = draw_grid([cell.rgb for cell in cells], plot.shape, labels)

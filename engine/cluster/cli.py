@@ -3,6 +3,8 @@
 A batch is split into one job per picture (picture i of a batch is the picture of seed
 + i alone, pixel for pixel: tests/test_sd.py), so it fans out over every worker; each
 picture is saved here, in --out, as it arrives, with the JSON line a local run prints.
+An X/Y/Z plot (--xyz) fans its cells out (engine.cluster.plot_fanout) and prints the
+grid, then every cell, as a local run does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progr
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, Txt2ImgRequest
 from engine.cluster.connect import connect, reconnect
+from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely
 from engine.cluster.session import ClusterSession
@@ -90,19 +93,20 @@ def run_on_cluster(
         request = build_request()
         request.validate()
         check_local(request)  # the model is sent from here: it must be here
-        if not runs_remotely(request):
-            raise BadInput(
-                "An X/Y/Z plot runs on this computer only (its grid is drawn here): run it "
-                "without --cluster."
-            )
+        plot = fans_out(request)
+        if not (plot or runs_remotely(request)):
+            raise BadInput("This job runs on this computer only: run it without --cluster.")
         check_output_folder(Path(args.out))
         connect(address)
-        jobs = split_batch(request)
+        jobs = [request] if plot else split_batch(request)
         batch = _Batch(len(jobs))
         session = ClusterSession(open_store, batch, _say, lambda: reconnect(address))
         session.start_workers(WorkerOptions(device_preference=args.device))
-        for job_id, job in enumerate(jobs, start=1):
-            session.submit(job_id, job)
+        if plot:
+            PlotFanout(session, batch, open_store).submit(1, request)
+        else:
+            for job_id, job in enumerate(jobs, start=1):
+                session.submit(job_id, job)
         while not batch.done.wait(0.2):  # short waits: Ctrl-C is heard
             pass
     except UserFacingError as exc:

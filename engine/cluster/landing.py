@@ -35,7 +35,7 @@ def land(
     if not isinstance(outcome, ImagesOutcome):
         return outcome
     images = tuple(
-        replace(image, info=_info_here(image.info, request, worker), png_text={})
+        replace(image, info=info_here(image.info, request, worker), png_text={})
         for image in outcome.images
     )
     return replace(
@@ -43,7 +43,9 @@ def land(
     )
 
 
-def _info_here(info: dict, request: Request, worker: str) -> dict:
+def info_here(info: dict, request: Request, worker: str) -> dict:
+    """A remote picture's info as this computer keeps it: made on `worker`, and the
+    model named by the user's path (a plot's cells too: engine.cluster.plot_fanout)."""
     info = {**info, WORKER_KEY: f"Ray cluster: {worker}"}
     model = getattr(request, "model", None)
     if "model_path" in info and model is not None:

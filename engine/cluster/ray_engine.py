@@ -2,9 +2,10 @@
 
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
 the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
-work (Lab sliders, previews of a drawing) and training stay on this computer, and so
-do X/Y/Z plots (runs_remotely says why), which run on the local generate lane as
-before; every file another job names is sent with it. Remote events
+work (Lab sliders, previews of a drawing) and training stay on this computer. An X/Y/Z
+plot stays one job for the user while its cells run in parallel on the workers
+(engine.cluster.plot_fanout), its grid made and saved here; every file a job or a cell
+names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
 same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
 from a local one; Started says which worker runs it. The status bar hears of the
@@ -23,6 +24,7 @@ from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
 from engine.api.requests import Request
 from engine.cluster.connect import connect, reconnect
+from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely
 from engine.cluster.session import ClusterSession
@@ -63,6 +65,7 @@ class RayEngine(LocalEngine):
         self.session = ClusterSession(
             lambda: self.gallery, self._remote_event.emit, self._trouble, self._join_again
         )
+        self.plots = PlotFanout(self.session, self._remote_event.emit, lambda: self.gallery)
         self.connected = threading.Event()
         self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
         self.connect_error: str | None = None
@@ -83,7 +86,7 @@ class RayEngine(LocalEngine):
             self._trouble(f"{getattr(exc, 'message', exc)} Running on this computer instead.")
             with self._routing:  # no job is sent to the cluster from now on
                 self.connect_error = getattr(exc, "message", str(exc))
-                waiting = self.session.scheduler.close()
+                waiting = self.plots.take_back(self.session.scheduler.close())
             self._run_here.emit(waiting)
             return
         names = ", ".join(w.name for w in workers)
@@ -119,17 +122,21 @@ class RayEngine(LocalEngine):
 
     def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
         with self._routing:
-            if not runs_remotely(request) or self.connect_error is not None:
+            plot = fans_out(request)
+            if not (plot or runs_remotely(request)) or self.connect_error is not None:
                 return super().submit(request, replace_key)
             request.validate()
             job_id = next(self._ids)
             handle = self._handles[job_id] = JobHandle(self, job_id)
             self._dispatch(Queued(job_id, request, request.lane))
-            self.session.submit(job_id, request)
+            if plot:
+                self.plots.submit(job_id, request)
+            else:
+                self.session.submit(job_id, request)
             return handle
 
     def cancel(self, job_id: int) -> None:
-        if not self.session.cancel(job_id):
+        if not self.plots.cancel(job_id) and not self.session.cancel(job_id):
             super().cancel(job_id)
 
     def cancel_running(
@@ -138,10 +145,15 @@ class RayEngine(LocalEngine):
         cancelled = super().cancel_running(lanes)
         if Lane.GENERATE in lanes:
             for job_id in self.session.scheduler.job_ids():
-                if self.session.scheduler.running_on(job_id) is not None:
-                    self.session.cancel(job_id)
-                    cancelled.append(job_id)
+                if self.session.scheduler.running_on(job_id) is None:
+                    continue
+                plot = self.plots.owner_of(job_id)  # a cell running: its whole plot
+                target = job_id if plot is None else plot
+                if target not in cancelled:
+                    self.cancel(target)
+                    cancelled.append(target)
         return cancelled
 
     def active_job_ids(self) -> list[int]:
-        return sorted(set(super().active_job_ids()) | set(self.session.scheduler.job_ids()))
+        remote = {i for i in self.session.scheduler.job_ids() if self.plots.owner_of(i) is None}
+        return sorted(set(super().active_job_ids()) | remote | set(self.plots.job_ids()))

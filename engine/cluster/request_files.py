@@ -36,9 +36,9 @@ def runs_remotely(request: Request) -> bool:
     with it (engine.cluster.request_files: model, LoRAs, VAE, embeddings, tiny VAE,
     control and IP-Adapter models, source, mask and control images; an IP-Adapter's CLIP
     vision encoder too: engine.cluster.ip_adapter_files). What stays here: interactive
-    work (Lab sliders, a control unit's map), training, and an X/Y/Z plot (not a
-    ModelRequest: its axes name checkpoints and VAEs, and its grid is made by the local
-    plot runner)."""
+    work (Lab sliders, a control unit's map) and training. An X/Y/Z plot is not sent
+    whole (not a ModelRequest): its cells are, each a job whose files are sent with it,
+    and its grid is made here (engine.cluster.plot_fanout)."""
     return request.lane is Lane.GENERATE and isinstance(request, ModelRequest)
 
 

@@ -60,6 +60,8 @@ class RemoteJob:
     cancelled: bool = False
     ended: bool = False
     tries: int = 0
+    # Who hears its events instead of the gallery (a plot's cell: engine.cluster.plot_fanout)
+    listener: Callable[[RemoteJob, Event], None] | None = None
 
 
 Deliver = Callable[[RemoteJob, Event], None]
@@ -110,8 +112,9 @@ class Scheduler:
                 return False
             job.cancelled = True
             waiting = job in self._pending
-            if waiting:
+            if waiting:  # ended here: no thread of its own will forget it
                 self._pending.remove(job)
+                self._jobs.pop(job_id, None)
             worker = self._flying.get(job)
         if waiting:
             self._end(job, Cancelled(job_id))

@@ -120,9 +120,15 @@ class ClusterSession:
         self._disconnected.clear()
         return f"connected again, with {len(workers)} workers"
 
-    def submit(self, job_id: int, request: Request) -> bool:
-        """Send a job to the cluster; False once the session is closed."""
-        return self.scheduler.submit(RemoteJob(job_id, request))
+    def submit(
+        self,
+        job_id: int,
+        request: Request,
+        listener: Callable[[RemoteJob, Event], None] | None = None,
+    ) -> bool:
+        """Send a job to the cluster; False once the session is closed. A `listener`
+        hears the job's events as they come, its pictures not saved (a plot's cell)."""
+        return self.scheduler.submit(RemoteJob(job_id, request, listener=listener))
 
     def cancel(self, job_id: int) -> bool:
         return self.scheduler.cancel(job_id)
@@ -131,6 +137,9 @@ class ClusterSession:
         return self.scheduler.stop(job_id)
 
     def _deliver(self, job: RemoteJob, event: Event) -> None:
+        if job.listener is not None:
+            job.listener(job, event)
+            return
         if isinstance(event, Finished):
             worker = job.worker.name if job.worker is not None else "?"
             try:

@@ -185,19 +185,26 @@ class ClusterWorker:
                     return
                 with self._run_lock:
                     emit = self._stepping(key, events.put)
-                    events.put(self._run_one(request_data, placed, control, emit))
+                    ending = self._run_one(request_data, placed, control, emit)
+                    self._record_last_step(key)  # before the driver hears the ending
+                    events.put(ending)
         finally:
             events.put(_END)
+            self._record_last_step(key)  # again, for a job that ended some other way
             with self._controls_lock:
                 reserved = self._reserved.pop(key, [])
                 self._controls.pop(key, None)
-                last = self._steps.pop(key, 0)
-                if key in self.cancels:
-                    self.cancels[key] = (self.cancels[key][0], last)
-                    while len(self.cancels) > _KEEP_CONTROLS:
-                        self.cancels.pop(next(iter(self.cancels)))
+                self._steps.pop(key, None)
             for entry in reserved:
                 self.models.release(entry)
+
+    def _record_last_step(self, key: str) -> None:
+        """A cancelled job's record: the step it was at when cancel came, and its last."""
+        with self._controls_lock:
+            if key in self.cancels:
+                self.cancels[key] = (self.cancels[key][0], self._steps.get(key, 0))
+                while len(self.cancels) > _KEEP_CONTROLS:
+                    self.cancels.pop(next(iter(self.cancels)))
 
     def _stepping(self, key: str, emit):
         def send(event: Event) -> None:
