@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from engine.api.errors import UserFacingError
 from engine.api.outcomes import ImagesOutcome
-from engine.api.requests import Request, Txt2ImgRequest
+from engine.api.requests import Request
 from engine.cli_generate import (
     generate_arguments,
     generate_request,
@@ -50,7 +49,12 @@ def generate_job_requests(args: argparse.Namespace) -> list[Request]:
     """The jobs of one `generate`: one request, or one per picture with wildcards."""
     from engine.batch.wildcard_check import check_wildcards
     from engine.batch.wildcard_listing import read_wildcard_folder
-    from engine.batch.wildcard_requests import chosen_for_seed, picture_requests, uses_wildcards
+    from engine.batch.wildcard_requests import (
+        chosen_for_seed,
+        picture_requests,
+        uses_wildcards,
+        with_networks,
+    )
     from engine.cli_names import library_entries
 
     request = generate_request(args)
@@ -63,21 +67,8 @@ def generate_job_requests(args: argparse.Namespace) -> list[Request]:
     entries = library_entries(args.lora_dir)  # scanned once for every picture
     if args.xyz:  # the plot's pictures share the prompt, as Create's do
         chosen = chosen_for_seed(request, request.sampling.seed, folder, listed)
-        return [xyz_request(args, _with_networks(chosen, entries))]
-    return [_with_networks(each, entries) for each in picture_requests(request, folder, listed)]
-
-
-def _with_networks(request: Txt2ImgRequest, entries: list) -> Txt2ImgRequest:
-    """The LoRAs and embeddings of the prompts as chosen (an option may name one), as
-    Create's form resolves them."""
-    from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
-
-    both = f"{request.prompt.positive} {request.prompt.negative}"
-    return replace(
-        request,
-        loras=resolve_lora_tags(both, entries),
-        embeddings=embeddings_named(both, entries),
-    )
+        return [xyz_request(args, with_networks(chosen, entries))]
+    return [with_networks(each, entries) for each in picture_requests(request, folder, listed)]
 
 
 def run_generate(args: argparse.Namespace) -> int:

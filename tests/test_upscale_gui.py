@@ -133,6 +133,7 @@ def test_dropping_a_folder_adds_its_images_and_skips_the_rest(qtbot, window, tmp
     stray.write_text("#")
     panel = window.upscale_panel
     drop(panel, [folder, stray])
+    qtbot.waitUntil(lambda: len(panel.inputs.entries) == 2)  # listed off the GUI thread
     assert [Path(e.path).name for e in panel.inputs.entries] == ["a.JPG", "b.png"]
     assert "readme.md" in window.statusBar().currentMessage()
     # The header sizes arrive with the thumbnails, off the GUI thread.
@@ -142,9 +143,8 @@ def test_dropping_a_folder_adds_its_images_and_skips_the_rest(qtbot, window, tmp
     qtbot.waitUntil(lambda: panel.compare.before is not None)
     assert panel.compare.before.size().toTuple() == (10, 20) and panel.compare.after is None
     drop(panel, [folder])  # again: nothing twice
-    assert len(panel.inputs.entries) == 2 and "2 already in the list" in (
-        window.statusBar().currentMessage()
-    )
+    qtbot.waitUntil(lambda: "2 already in the list" in window.statusBar().currentMessage())
+    assert len(panel.inputs.entries) == 2 and panel.list.count() == 2
     panel.list.item(0).setSelected(True)
     panel.remove_button.click()
     assert [Path(e.path).name for e in panel.inputs.entries] == ["b.png"]

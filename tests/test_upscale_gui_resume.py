@@ -104,6 +104,7 @@ def test_pressing_upscale_on_a_folder_reads_no_file_on_the_gui_thread(
     window.set_mode(UPSCALE)
     panel = window.upscale_panel
     panel.add_paths([folder])
+    qtbot.waitUntil(lambda: len(panel.inputs.entries) == 4)  # listed off the GUI thread
     panel.select_model("lanczos")
     panel.x4.setChecked(True)
     qtbot.wait(200)  # the thumbnails are read (off the GUI thread) before the press

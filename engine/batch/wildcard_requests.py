@@ -5,18 +5,21 @@ sd-dynamic-prompts does for a batch.
 A batch of n from seed s is n requests of one picture, seeds s … s+n-1: image i of a
 batch already uses seed + i, so the pictures are the ones the batch would make, each
 with its own prompt, and each picture's recipe (prompt as chosen, template as written)
-makes that picture again on its own.
+makes that picture again on its own. An option may name a LoRA or an embedding, so each
+chosen prompt's networks are looked up again (`with_networks`, for Create and the CLI).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from engine.api.parts import Prompt
 from engine.api.requests import Txt2ImgRequest
 from engine.batch.wildcards import expand, has_wildcards
+from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
+from engine.library.scan import LibraryEntry
 
 Listing = Mapping[str, list[str]]
 
@@ -55,3 +58,15 @@ def picture_requests(
         )
         for i in range(request.batch_size)
     ]
+
+
+def with_networks(request: Txt2ImgRequest, entries: Iterable[LibraryEntry]) -> Txt2ImgRequest:
+    """`request` with the LoRAs and embeddings its prompts name as chosen, from the
+    library's `entries` (no disk read). Raises BadInput for a LoRA tag no file answers."""
+    entries = list(entries)  # read twice
+    both = f"{request.prompt.positive} {request.prompt.negative}"
+    return replace(
+        request,
+        loras=resolve_lora_tags(both, entries),
+        embeddings=embeddings_named(both, entries),
+    )

@@ -1,5 +1,12 @@
 """The Upscale list of inputs: adding files and folders, removing them, and each row's
-look as its image's job moves on."""
+look as its image's job moves on.
+
+Adding never looks at the disk on the GUI thread: files named as images (Add images…,
+the gallery's Upscale, a drop of pictures) are added at once, and a gone one's job says
+so in its row; an add with anything else in it (a folder, another file) is listed by a
+reader thread, "Listing FOLDER…" shows on the list meanwhile, and its images come in
+when the answer does. Adds are answered in the order they were made.
+"""
 
 from __future__ import annotations
 
@@ -16,30 +23,45 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from engine.api.imagefiles import IMAGE_SUFFIXES
+from engine.api.imagefiles import IMAGE_SUFFIXES, expand_image_inputs, is_image_name
 from gui.start_folders import Purpose, start_folder
+from gui.store_reads import StoreReader
 from gui.upscale.rows import THUMB, PathRole, placeholder_icon, render_row, square_icon
-from gui.viewmodels.upscale import Added, UpscaleEntry
+from gui.viewmodels.upscale import UpscaleEntry
 
 
 class InputList(QListWidget):
-    """The inputs, with a hint where the list is empty."""
+    """The inputs, with a hint where the list is empty and a note while folders are listed."""
+
+    listing = ""  # "Listing renders…" while a folder is read, else ""
+
+    def set_listing(self, text: str) -> None:
+        self.listing = text
+        self.viewport().update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
-        if self.count():
+        if self.count() and not self.listing:
             return
         painter = QPainter(self.viewport())
         painter.setPen(QColor("#8a8a8a"))
+        area = self.viewport().rect().adjusted(8, 8, -8, -8)
+        if self.count():  # under the rows' own text: at the bottom corner
+            flags = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom
+            painter.drawText(area, flags, self.listing)
+            return
         flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-        text = "Drop images or folders here,\nor use Add images…"
-        painter.drawText(self.viewport().rect().adjusted(8, 8, -8, -8), flags, text)
+        text = self.listing or "Drop images or folders here,\nor use Add images…"
+        painter.drawText(area, flags, text)
 
 
 class InputsMixin:
     """UpscalePanel's list of input images (a mixin: the panel owns the widgets)."""
 
     def _build_list(self) -> QListWidget:
+        self._lister = StoreReader(self)  # folders listed off the GUI thread, in order
+        self._listing: list[list[Path]] = []  # the adds being listed, oldest first
+        self._cleared = 0  # Clear's count: a listing asked before a Clear is dropped
         self.list = InputList()
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -73,9 +95,51 @@ class InputsMixin:
         row.addWidget(self.clear_button)
         return row
 
-    def add_paths(self, paths: list[Path]) -> Added:
-        """Add files and the images of folders; say what was skipped; show the first."""
-        added = self.inputs.add([Path(p) for p in paths])
+    def add_paths(self, paths: list[Path]) -> None:
+        """Add files and the images of folders (those listed off the GUI thread first)."""
+        paths = [Path(p) for p in paths]
+        if not paths:
+            return
+        if self._listing or not all(is_image_name(p) for p in paths):
+            self._list_then_add(paths)
+        else:  # pictures only: nothing to list, and after any add still being listed
+            self._add_listed(paths, paths, [])
+
+    def _list_then_add(self, paths: list[Path]) -> None:
+        self._listing.append(paths)
+        self._show_listing()
+        cleared = self._cleared
+        self._lister.read(
+            lambda: expand_image_inputs(paths),
+            lambda found: self._listed(paths, found, cleared),
+            None,  # could not be listed (gone, not readable): said when it comes
+        )
+
+    def _listed(
+        self, paths: list[Path], found: tuple[list[Path], list[Path]] | None, cleared: int
+    ) -> None:
+        """Back on the GUI thread with what an add's folders hold."""
+        self._listing.remove(paths)
+        self._show_listing()
+        if cleared != self._cleared:
+            return  # Clear was pressed while it was listed
+        if found is None:
+            names = ", ".join(p.name for p in paths if not is_image_name(p)) or paths[0].name
+            self.notice.emit(f"{names} could not be listed: check that it exists and can be read.")
+            return
+        self._add_listed(paths, *found)
+
+    def _show_listing(self) -> None:
+        folders = [p.name for add in self._listing for p in add if not is_image_name(p)]
+        self.list.set_listing(f"Listing {', '.join(folders)}…" if folders else "")
+
+    def wait_for_listing(self) -> None:
+        """Every folder listed (its answer is then delivered by the event loop)."""
+        self._lister.wait()
+
+    def _add_listed(self, paths: list[Path], files: list[Path], missing: list[Path]) -> None:
+        """Add what was listed; say what was skipped; show the first."""
+        added = self.inputs.add_listed(files, missing)
         for entry in added.entries:
             self.list.addItem(self._new_item(entry))
             self.loader.thumbnail(entry.path)
@@ -85,7 +149,6 @@ class InputsMixin:
         if first is not None:
             self.show_entry(first)
         self._update_buttons()
-        return added
 
     def _known(self, paths: list[Path]) -> str | None:
         """The entry of a single path already in the list (Upscale on it again)."""
@@ -115,6 +178,7 @@ class InputsMixin:
         self._update_buttons()
 
     def clear(self) -> None:
+        self._cleared += 1
         self.inputs.clear()
         self.list.clear()
         self._show_current_or_nothing()

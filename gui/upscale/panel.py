@@ -308,4 +308,5 @@ class UpscalePanel(
 
     def close_loader(self) -> None:
         self.loader.close()
+        self.wait_for_listing()
         self.wait_for_journal()

@@ -22,7 +22,12 @@ from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import INTERPOLATION_MODES, LatentWalkRequest, Txt2ImgRequest
 from engine.api.samplers import SAMPLER_NAMES
 from engine.batch.wildcard_check import check_wildcards
-from engine.batch.wildcard_requests import chosen_for_seed, picture_requests, uses_wildcards
+from engine.batch.wildcard_requests import (
+    chosen_for_seed,
+    picture_requests,
+    uses_wildcards,
+    with_networks,
+)
 from engine.library.detect import SdFamily
 from engine.library.few_step import FewStepMatch
 from engine.library.prompt_refs import embeddings_named, resolve_lora_tags
@@ -150,7 +155,7 @@ class CreateViewModel(FormModel):
         if uses_wildcards(request):
             self._check_wildcards(request)
             seed, folder, listed = request.sampling.seed, self.wildcard_folder, self.wildcards
-            request = self._networks(chosen_for_seed(request, seed, folder, listed))
+            request = with_networks(chosen_for_seed(request, seed, folder, listed), self.entries)
         return self.latent_walk_request(request) if self.walk.value else request
 
     def build_requests(self) -> list[Txt2ImgRequest]:
@@ -163,16 +168,7 @@ class CreateViewModel(FormModel):
             return [request]
         self._check_wildcards(request)
         made = picture_requests(request, self.wildcard_folder, self.wildcards)
-        return [self._networks(each) for each in made]
-
-    def _networks(self, request: Txt2ImgRequest) -> Txt2ImgRequest:
-        """The LoRAs and embeddings of the prompts as chosen (an option may name one)."""
-        both = f"{request.prompt.positive} {request.prompt.negative}"
-        return dataclasses.replace(
-            request,
-            loras=resolve_lora_tags(both, self.entries),
-            embeddings=embeddings_named(both, self.entries),
-        )
+        return [with_networks(each, self.entries) for each in made]
 
     def _check_wildcards(self, request: Txt2ImgRequest) -> None:
         """Every name the prompts use, chosen or not, is a file (the listing's)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from engine.api.imagefiles import expand_image_inputs, is_image_name
+from engine.api.imagefiles import is_image_name
 
 
 class EntryStatus(str, Enum):
@@ -99,9 +99,9 @@ class UpscaleInputs:
     def __init__(self) -> None:
         self.entries: list[UpscaleEntry] = []
 
-    def add(self, paths: list[Path]) -> Added:
-        """Files as images (by name), folders as the images directly inside them."""
-        files, missing = expand_image_inputs([Path(p) for p in paths])
+    def add_listed(self, files: list[Path], missing: list[Path]) -> Added:
+        """Files already listed (engine.api.imagefiles.expand_image_inputs, off the GUI
+        thread: no disk look here), as images by their names; the others are skipped."""
         known = {e.path for e in self.entries}
         new, not_images, duplicates = [], [], 0
         for path in files:

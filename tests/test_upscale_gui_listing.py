@@ -1,0 +1,63 @@
+"""Adding a folder to the Upscale list lists it off the GUI thread (the GUI never looks
+at the disk on an interactive move): "Listing FOLDER…" shows on the list meanwhile, and
+exactly the folder's images come in when the answer does."""
+
+# ruff: noqa: F811 - the window fixture comes from test_upscale_gui
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtWidgets import QApplication
+
+from tests.test_gui_thread_disk import DiskCalls
+from tests.test_upscale_gui import drop, row_texts, settings, window, write_png  # noqa: F401
+
+
+def photos(folder: Path) -> list[str]:
+    """Three images of three formats and a note, in a fresh folder; the images' names."""
+    folder.mkdir()
+    write_png(folder / "c.png", 12, 8)
+    Image.fromarray(np.zeros((6, 10, 3), np.uint8)).save(folder / "A.jpg")
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(folder / "b.webp")
+    (folder / "notes.txt").write_text("not an image")
+    return ["A.jpg", "b.webp", "c.png"]
+
+
+def test_dropping_a_folder_lists_it_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    names = photos(folder)
+    panel = window.upscale_panel
+    disk = DiskCalls(monkeypatch)
+    disk.recording = True
+    drop(panel, [folder])
+    # Nothing is added until the reader answers; the list says what it is doing.
+    assert panel.inputs.entries == [] and panel.list.count() == 0
+    assert panel.list.listing == "Listing photos…"
+    qtbot.waitUntil(lambda: panel.list.count() == 3, timeout=30_000)
+    disk.recording = False
+    assert disk.calls == [], "\n".join(disk.calls)
+    assert [Path(e.path).name for e in panel.inputs.entries] == names
+    assert {Path(e.path).parent for e in panel.inputs.entries} == {folder}
+    assert [text.split("\n")[0] for text in row_texts(panel)] == names
+    assert panel.list.listing == ""
+    assert panel.upscale_button.text() == "Upscale 3 images"
+
+
+def test_a_folder_still_being_listed_when_clear_is_pressed_adds_nothing(qtbot, window, tmp_path):
+    panel = window.upscale_panel
+    folder = tmp_path / "photos"
+    names = photos(folder)
+    panel.add_paths([folder])
+    panel.clear()
+    panel.wait_for_listing()
+    QApplication.processEvents()  # the answer is delivered, and dropped
+    assert panel.inputs.entries == [] and panel.list.count() == 0
+    assert panel.list.listing == ""
+    # Added again, after the Clear, it comes in; a picture added meanwhile comes after it.
+    panel.add_paths([folder])
+    single = write_png(tmp_path / "single.png", 5, 5)
+    panel.add_paths([single])
+    qtbot.waitUntil(lambda: panel.list.count() == 4, timeout=30_000)
+    assert [Path(e.path).name for e in panel.inputs.entries] == [*names, "single.png"]
