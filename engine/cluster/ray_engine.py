@@ -1,10 +1,12 @@
 """RayEngine: the Engine protocol with the Create tab's jobs run on a Ray cluster.
 
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
-the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
-work (Lab sliders, previews of a drawing) and training stay on this computer, and so
-do X/Y/Z plots (runs_remotely says why), which run on the local generate lane as
-before; every file another job names is sent with it. Remote events
+the generate lane's jobs, and the runs of the Train tab's sweep, to the cluster's
+workers (engine.cluster.session; a run's files land in its run folder here, as a local
+run's, before its Finished); interactive work (Lab sliders, previews of a drawing), a
+single training (watched live) and X/Y/Z plots stay on this computer (runs_remotely
+says why), and so does a sweep over a folder of images, the status bar saying why;
+every file another job names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
 same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
 from a local one; Started says which worker runs it. The status bar hears of the
@@ -24,7 +26,7 @@ from engine.api.kinds import Lane
 from engine.api.requests import Request
 from engine.cluster.connect import connect, reconnect
 from engine.cluster.pool import WorkerOptions
-from engine.cluster.request_files import runs_remotely
+from engine.cluster.request_files import runs_remotely, stays_here_note
 from engine.cluster.session import ClusterSession
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
@@ -120,6 +122,8 @@ class RayEngine(LocalEngine):
     def submit(self, request: Request, replace_key: str | None = None) -> JobHandle:
         with self._routing:
             if not runs_remotely(request) or self.connect_error is not None:
+                if note := stays_here_note(request):
+                    self._trouble(note)
                 return super().submit(request, replace_key)
             request.validate()
             job_id = next(self._ids)
@@ -132,15 +136,21 @@ class RayEngine(LocalEngine):
         if not self.session.cancel(job_id):
             super().cancel(job_id)
 
+    def stop(self, job_id: int) -> None:
+        """A sweep's run on a worker ends at its step; its checkpoint lands here."""
+        if not self.session.stop(job_id):
+            super().stop(job_id)
+
     def cancel_running(
         self, lanes: tuple[Lane, ...] = (Lane.GENERATE, Lane.INTERACTIVE)
     ) -> list[int]:
         cancelled = super().cancel_running(lanes)
-        if Lane.GENERATE in lanes:
-            for job_id in self.session.scheduler.job_ids():
-                if self.session.scheduler.running_on(job_id) is not None:
-                    self.session.cancel(job_id)
-                    cancelled.append(job_id)
+        scheduler = self.session.scheduler
+        for job_id in scheduler.job_ids():  # Esc leaves a sweep's trainings running
+            running = scheduler.running_on(job_id) is not None
+            if running and scheduler.lane_of(job_id) in lanes:
+                self.session.cancel(job_id)
+                cancelled.append(job_id)
         return cancelled
 
     def active_job_ids(self) -> list[int]:
