@@ -137,3 +137,26 @@ def test_a_sweep_over_a_folder_trains_here_and_the_status_bar_says_why(qtbot, wi
     qtbot.waitUntil(lambda: "folder of images" in window.status.device_label.text())
     assert stays_here_note(base) in window.status.device_label.text()
     assert window.client.session.scheduler.job_ids() == []
+
+
+def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
+    qtbot, window, models_dir
+):
+    """The worker trains one run at a time (the second waits on it): Stop ends the one
+    running at its step, its checkpoint landing here, and the waiting one before a step."""
+    from engine.api.events import Finished, Progress
+
+    lab, train = train_tab(window, steps=1_000_000)
+    train.sweep.enabled.setChecked(True)
+    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
+    train.sweep.range.setText("2, 3")
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    qtbot.mouseClick(train.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.status.text().startswith("Sweep done"), timeout=WAIT_MS)
+    runs = [e.outcome for e in of(window, Finished) if getattr(e.outcome, "stopped_early", 0)]
+    assert runs and all(0 <= o.step < 1_000_000 for o in runs), runs
+    first = Path(runs[0].path)
+    assert runs[0].step > 1 and first.parent == models_dir and first.is_file()
+    assert first.with_suffix(".train.safetensors").is_file()  # it can be continued
+    assert not [e for e in of(window, Finished) if getattr(e.outcome, "step", 0) == 1_000_000]
