@@ -25,9 +25,9 @@ class EngineChoice(QWidget):
         self.where.setCurrentIndex(1 if address else 0)
         self.where.currentIndexChanged.connect(self._update)
         note = QLabel(
-            "Create's jobs run on the cluster's GPUs and land in this gallery; the Lab's "
-            "sliders and training stay here. Takes effect at the next start; needs "
-            "pip install .[cluster] here and on every node (see the README)."
+            "Create's jobs and the Train tab's sweeps run on the cluster's GPUs and land "
+            "here; the Lab's sliders and a single training stay here. Takes effect at the "
+            "next start; needs pip install .[cluster] here and on every node (see the README)."
         )
         note.setWordWrap(True)
         note.setStyleSheet("color: #a8a8a8;")

@@ -11,6 +11,7 @@ adds a journal (resuming) and a comparison table.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -83,9 +84,11 @@ class SweepBox(QWidget):
         return read_sweep(self.family, self.setting.currentText(), self.range.text())
 
     def requests(self, request: TrainRequest) -> list[TrainRequest]:
-        """One training per value: `request` with the value, named after its file."""
+        """One training per value: `request` with the value, named after its file, each
+        marked a sweep's run (a window on a cluster trains it on a worker)."""
         output = Path(request.output)
-        return sweep_requests(request, self.sweep(), output.parent, output.stem)
+        runs = sweep_requests(request, self.sweep(), output.parent, output.stem)
+        return [replace(run, sweep_run=True) for run in runs]
 
     def _update(self) -> None:
         on = self.enabled.isChecked()
@@ -119,27 +122,32 @@ class SweepWatch(QObject):
         super().__init__(parent)
         self.handles = handles
         self.started: set[int] = set()
+        self.over: set[int] = set()  # the runs that have ended
         self.finished: list[ModelOutcome] = []
         self.failures: list[str] = []
         self._ended = 0
         for index, handle in enumerate(handles):
             handle.started.connect(lambda index=index: self.started.add(index))
-            handle.finished.connect(self._finished)
-            handle.failed.connect(lambda message, _kind: self._end(message))
-            handle.cancelled.connect(lambda: self._end(None))
+            handle.finished.connect(lambda outcome, index=index: self._finished(index, outcome))
+            handle.failed.connect(lambda message, _kind, index=index: self._end(index, message))
+            handle.cancelled.connect(lambda index=index: self._end(index, None))
 
     def stop(self) -> None:
-        """Drop the runs not started (the running one is stopped as any training is)."""
+        """Drop the runs not started; those running (several, on a cluster's workers)
+        end at their step, their models kept."""
         for index, handle in enumerate(self.handles):
             if index not in self.started:
                 handle.cancel()
+            elif index not in self.over:
+                handle.stop()
 
-    def _finished(self, outcome: ModelOutcome) -> None:
+    def _finished(self, index: int, outcome: ModelOutcome) -> None:
         self.finished.append(outcome)
         self.run_finished.emit(outcome)
-        self._end(None)
+        self._end(index, None)
 
-    def _end(self, failure: str | None) -> None:
+    def _end(self, index: int, failure: str | None) -> None:
+        self.over.add(index)
         if failure:
             self.failures.append(failure)
         self._ended += 1

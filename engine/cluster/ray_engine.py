@@ -1,11 +1,13 @@
 """RayEngine: the Engine protocol with the Create tab's jobs run on a Ray cluster.
 
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
-the generate lane's jobs to the cluster's workers (engine.cluster.session); interactive
-work (Lab sliders, previews of a drawing) and training stay on this computer. An X/Y/Z
-plot stays one job for the user while its cells run in parallel on the workers
-(engine.cluster.plot_fanout), its grid made and saved here; every file a job or a cell
-names is sent with it. Remote events
+the generate lane's jobs, and the runs of the Train tab's sweep, to the cluster's
+workers (engine.cluster.session; a run's files land in its run folder here, as a local
+run's, before its Finished); interactive work (Lab sliders, previews of a drawing), a
+single training (watched live) and a sweep over a folder of images (the status bar
+saying why) stay on this computer. An X/Y/Z plot stays one job for the user while its
+cells run in parallel on the workers (engine.cluster.plot_fanout), its grid made and
+saved here; every file a job or a cell names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
 same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
 from a local one; Started says which worker runs it. The status bar hears of the
@@ -26,7 +28,7 @@ from engine.api.requests import Request
 from engine.cluster.connect import connect, reconnect
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
-from engine.cluster.request_files import runs_remotely
+from engine.cluster.request_files import runs_remotely, stays_here_note
 from engine.cluster.session import ClusterSession
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
@@ -124,6 +126,8 @@ class RayEngine(LocalEngine):
         with self._routing:
             plot = fans_out(request)
             if not (plot or runs_remotely(request)) or self.connect_error is not None:
+                if note := stays_here_note(request):
+                    self._trouble(note)
                 return super().submit(request, replace_key)
             request.validate()
             job_id = next(self._ids)
@@ -139,19 +143,24 @@ class RayEngine(LocalEngine):
         if not self.plots.cancel(job_id) and not self.session.cancel(job_id):
             super().cancel(job_id)
 
+    def stop(self, job_id: int) -> None:
+        """A sweep's run on a worker ends at its step; its checkpoint lands here."""
+        if not self.session.stop(job_id):
+            super().stop(job_id)
+
     def cancel_running(
         self, lanes: tuple[Lane, ...] = (Lane.GENERATE, Lane.INTERACTIVE)
     ) -> list[int]:
         cancelled = super().cancel_running(lanes)
-        if Lane.GENERATE in lanes:
-            for job_id in self.session.scheduler.job_ids():
-                if self.session.scheduler.running_on(job_id) is None:
-                    continue
-                plot = self.plots.owner_of(job_id)  # a cell running: its whole plot
-                target = job_id if plot is None else plot
-                if target not in cancelled:
-                    self.cancel(target)
-                    cancelled.append(target)
+        scheduler = self.session.scheduler
+        for job_id in scheduler.job_ids():  # Esc leaves a sweep's trainings running
+            if scheduler.running_on(job_id) is None or scheduler.lane_of(job_id) not in lanes:
+                continue
+            plot = self.plots.owner_of(job_id)  # a cell running: its whole plot
+            target = job_id if plot is None else plot
+            if target not in cancelled:
+                self.cancel(target)
+                cancelled.append(target)
         return cancelled
 
     def active_job_ids(self) -> list[int]:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass, replace
 from typing import Any, TypeVar
 
-from engine.api.catalogue import bundled_path
+from engine.api.catalogue import DATASET_TITLES, bundled_path
 from engine.api.kinds import Lane
 from engine.api.parts import ImageRef, LoraSpec, ModelRef
-from engine.api.requests import ModelRequest, Request
+from engine.api.requests import ModelRequest, Request, TrainRequest
 
 T = TypeVar("T")
 # A file a job needs that its request does not name (an IP-Adapter's CLIP vision encoder:
@@ -35,11 +35,32 @@ def runs_remotely(request: Request) -> bool:
     """Whether the cluster runs `request`: a generate-lane job, every file it names sent
     with it (engine.cluster.request_files: model, LoRAs, VAE, embeddings, tiny VAE,
     control and IP-Adapter models, source, mask and control images; an IP-Adapter's CLIP
-    vision encoder too: engine.cluster.ip_adapter_files). What stays here: interactive
-    work (Lab sliders, a control unit's map) and training. An X/Y/Z plot is not sent
-    whole (not a ModelRequest): its cells are, each a job whose files are sent with it,
-    and its grid is made here (engine.cluster.plot_fanout)."""
+    vision encoder too: engine.cluster.ip_adapter_files), or a run of the Train tab's
+    sweep over a bundled data set (its files come back: engine.cluster.run_files). What
+    stays here: interactive work (Lab sliders, a control unit's map), a single training
+    (watched live) and a sweep over a folder of images (stays_here_note). An X/Y/Z plot
+    is not sent whole (not a ModelRequest): its cells are, each a job whose files are
+    sent with it, and its grid is made here (engine.cluster.plot_fanout)."""
+    if isinstance(request, TrainRequest):
+        return request.sweep_run and data_travels(request)
     return request.lane is Lane.GENERATE and isinstance(request, ModelRequest)
+
+
+def data_travels(request: TrainRequest) -> bool:
+    """Whether a worker has the training's data: a bundled data set is on every node with
+    the app; a folder of images is not sent."""
+    return request.dataset.name in DATASET_TITLES
+
+
+def stays_here_note(request: Request) -> str:
+    """Why a job the cluster would run trains on this computer instead ("" for none)."""
+    if isinstance(request, TrainRequest) and request.sweep_run and not data_travels(request):
+        return (
+            "a sweep over a folder of images trains on this computer (the folder is not "
+            f"sent to the workers); the bundled data sets ({', '.join(DATASET_TITLES)}) "
+            "train on the cluster."
+        )
+    return ""
 
 
 def named_files(request: object) -> list[str]:

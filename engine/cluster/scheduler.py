@@ -28,7 +28,7 @@ from pathlib import Path
 
 from engine.api.errors import UserFacingError
 from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progress, Started
-from engine.api.kinds import ErrorKind
+from engine.api.kinds import ErrorKind, Lane
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
@@ -156,6 +156,11 @@ class Scheduler:
         with self._cond:
             job = self._jobs.get(job_id)
             return self._flying.get(job) if job is not None else None
+
+    def lane_of(self, job_id: int) -> Lane | None:
+        with self._cond:
+            job = self._jobs.get(job_id)
+            return job.request.lane if job is not None else None
 
     def job_ids(self) -> list[int]:
         with self._cond:

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.api.catalogue import DATASET_TITLES
 from engine.api.errors import BadInput, JobCancelled, UserFacingError
 from engine.api.events import ENDINGS, Event, Failed, Finished, Progress, Started
 from engine.api.requests import TrainRequest
@@ -36,6 +37,7 @@ from engine.batch.lab_sweep import (
     end_run,
     measure_model,
 )
+from engine.cluster.request_files import data_travels
 from engine.context import JobControl
 
 POLL_S = 0.2  # short waits: Ctrl-C and Stop are heard
@@ -109,13 +111,11 @@ def run_sweep_on_cluster(
 def check_runs_remotely(runs: list[SweepRun]) -> None:
     """BadInput for a sweep the cluster cannot run: one over a folder of images (the
     folder is not sent; a bundled data set is on every node with the app)."""
-    from engine.train.datasets import BUNDLED
-
-    if runs and runs[0].request.dataset.name not in BUNDLED:
+    if runs and not data_travels(runs[0].request):
         raise BadInput(
             "A sweep over a folder of images trains on this computer only (the folder is "
             "not sent to the cluster): run it without --cluster, or train on one of the "
-            f"bundled data sets ({', '.join(BUNDLED)})."
+            f"bundled data sets ({', '.join(DATASET_TITLES)})."
         )
 
 

@@ -20,6 +20,7 @@ from engine.api.parts import (
     Training,
 )
 from engine.api.requests.base import Request
+from engine.api.serialize import optional_part
 from engine.api.train_settings import check_names
 
 
@@ -40,6 +41,10 @@ class TrainRequest(Request):
     resume_from: str | None = None  # a .train.safetensors state to continue from
     # The family's own settings over its preset's, by name, as written: (("rank", "8"),)
     settings: tuple[tuple[str, str], ...] = ()
+    # One run of the Train tab's sweep: a window connected to a cluster may train it on a
+    # worker (engine.cluster.request_files.runs_remotely); a single training stays here,
+    # where it is watched live. Written only when set, so other recipes are unchanged.
+    sweep_run: bool = optional_part(False)
 
     def check(self) -> None:
         if not families.supports(families.spec_of(self.family).family, Task.TRAIN):

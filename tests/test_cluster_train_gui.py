@@ -1,0 +1,162 @@
+"""The Train tab on a window connected to a real local Ray cluster (two CPUs, one CPU
+actor): a sweep's runs train on the worker, their files land where a local run's do with
+the same tensors as the same runs trained here, and the tab lists both; a single
+training stays on this computer; a sweep over a folder of images does too, the status
+bar saying why. The oracle is the local runtime (the code a local lane runs) and
+safetensors' reader."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import Qt
+from safetensors.torch import load_file
+
+from engine.api.events import Queued, Started
+from engine.api.kinds import Family
+from engine.api.parts import DatasetRef
+from engine.api.requests import TrainRequest
+from engine.context import JobContext
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
+
+from engine.cluster.pool import WorkerOptions  # noqa: E402
+from engine.cluster.request_files import runs_remotely, stays_here_note  # noqa: E402
+
+LAB = 1
+WAIT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, settings, models_dir, cluster, tmp_path):
+    """The real window on a RayEngine with one CPU worker, its cache in tmp_path."""
+    from engine.cluster.ray_engine import RayEngine
+    from gui.main_window import MainWindow
+
+    options = WorkerOptions(1, 0.5, "cpu", str(tmp_path / "worker-cache"))
+    engine = RayEngine(settings.output_dir, cluster, "cpu", options)
+    window = MainWindow(engine, settings)
+    window.events = []
+    engine.event.connect(window.events.append)
+    qtbot.addWidget(window)
+    window.show()
+    engine.start()
+    assert engine.connected.wait(120), engine.connect_error
+    yield window
+    window.close_now()
+
+
+def train_tab(window, steps: int = 3):
+    window.set_mode(LAB)
+    lab = window.lab_panel
+    lab.tabs.setCurrentWidget(lab.train)
+    train = lab.train
+    train.family.setCurrentIndex(train.family.findData("gmm"))
+    train.steps.setValue(steps)
+    return lab, train
+
+
+def of(window, cls) -> list:
+    return [e for e in window.events if isinstance(e, cls)]
+
+
+def test_a_sweep_trains_on_the_worker_and_its_files_land_as_local_runs_do(
+    qtbot, window, models_dir, cpu_runtime, tmp_path
+):
+    lab, train = train_tab(window)
+    train.sweep.enabled.setChecked(True)
+    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
+    train.sweep.range.setText("2, 3")
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.status.text().startswith("Sweep done"), timeout=WAIT_MS)
+    assert train.status.text().startswith("Sweep done: 2 of 2 runs trained."), train.status.text()
+
+    queued = [e for e in of(window, Queued) if isinstance(e.request, TrainRequest)]
+    assert len(queued) == 2
+    started = {e.job_id: e.worker for e in of(window, Started)}
+    for event in queued:
+        assert started[event.job_id].startswith("worker 1")  # the cluster's, named
+        assert window.jobs.get(event.job_id).worker == started[event.job_id]  # the queue's
+    paths = [Path(e.request.output) for e in queued]
+    assert [p.name.rsplit("-", 2)[1:] for p in paths] == [
+        ["components", "2.safetensors"],
+        ["components", "3.safetensors"],
+    ]
+    listed = [str(lab.model_box.itemData(i)) for i in range(lab.model_box.count())]
+    for event, path in zip(queued, paths, strict=True):
+        assert path.parent == models_dir and path.is_file() and path.with_suffix(".json").is_file()
+        assert any(str(path) in item for item in listed)  # the Train tab lists each run
+        # The same run trained here, by the local runtime, into a folder of its own (with
+        # previews, as a worker runs it).
+        here = tmp_path / "here" / path.name
+        cpu_runtime.run(replace(event.request, output=str(here)), JobContext(0))
+        mine, theirs = load_file(path), load_file(here)
+        assert mine.keys() == theirs.keys()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert not any(p.name.startswith(".") for p in models_dir.iterdir())  # no half file
+    assert list((tmp_path / "worker-cache" / "cluster-scratch").iterdir()) == []
+
+
+def test_a_single_training_on_the_cluster_window_stays_here(qtbot, window, models_dir):
+    lab, train = train_tab(window, steps=2)
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.status.text().startswith("Finished:"), timeout=WAIT_MS)
+    ((job_id, request),) = [
+        (e.job_id, e.request) for e in of(window, Queued) if isinstance(e.request, TrainRequest)
+    ]
+    assert [e.worker for e in of(window, Started) if e.job_id == job_id] == [""]
+    assert Path(request.output).is_file()
+    scheduler = window.client.session.scheduler  # it has the meter's score, not the run
+    assert job_id not in scheduler.job_ids()
+
+
+def test_a_sweep_over_a_folder_trains_here_and_the_status_bar_says_why(qtbot, window, tmp_path):
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for index in range(4):
+        Image.new("RGB", (8, 8), (index * 60, 0, 0)).save(folder / f"{index}.png")
+    base = TrainRequest(
+        family=Family("gmm"), preset="custom", dataset=DatasetRef(str(folder)),
+        output=str(tmp_path / "m" / "run.safetensors"), image_size=8, sweep_run=True,
+    )  # fmt: skip
+    assert not runs_remotely(base) and runs_remotely(replace(base, dataset=DatasetRef("digits")))
+    assert not runs_remotely(replace(base, dataset=DatasetRef("digits"), sweep_run=False))
+    handle = window.client.submit(base)
+    window.client.cancel(handle.job_id)  # what is said matters here, not the training
+    qtbot.waitUntil(lambda: "folder of images" in window.status.device_label.text())
+    assert stays_here_note(base) in window.status.device_label.text()
+    assert window.client.session.scheduler.job_ids() == []
+
+
+def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
+    qtbot, window, models_dir
+):
+    """The worker trains one run at a time (the second waits on it): Stop ends the one
+    running at its step, its checkpoint landing here, and the waiting one before a step."""
+    from engine.api.events import Finished, Progress
+
+    lab, train = train_tab(window, steps=1_000_000)
+    train.sweep.enabled.setChecked(True)
+    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
+    train.sweep.range.setText("2, 3")
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    qtbot.mouseClick(train.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.status.text().startswith("Sweep done"), timeout=WAIT_MS)
+    runs = [e.outcome for e in of(window, Finished) if getattr(e.outcome, "stopped_early", 0)]
+    assert runs and all(0 <= o.step < 1_000_000 for o in runs), runs
+    first = Path(runs[0].path)
+    assert runs[0].step > 1 and first.parent == models_dir and first.is_file()
+    assert first.with_suffix(".train.safetensors").is_file()  # it can be continued
+    assert not [e for e in of(window, Finished) if getattr(e.outcome, "step", 0) == 1_000_000]
