@@ -9,6 +9,7 @@ and can be renamed, deleted and scored by the quality meter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -297,12 +298,17 @@ class LabPanel(QWidget, ModePanel):
         handle.failed.connect(lambda message, _kind: train.ended(message))
         handle.cancelled.connect(lambda: train.ended("Cancelled."))
 
-    def follow(self, handle: JobHandle) -> None:
-        """The Train tab shows a training's progress, losses and samples."""
+    def follow(self, handle: JobHandle, shown: Callable[[], bool] = lambda: True) -> None:
+        """The Train tab shows a training's progress, losses and samples (while `shown`:
+        of a sweep's runs training at once, one is drawn)."""
         train = self.train
-        handle.metrics.connect(train.metrics)
-        handle.progress.connect(train.progress_event)
-        handle.frames.connect(lambda frames: train.preview.show_samples(frames.frames))
+
+        def when_shown(slot: Callable[[Any], None]) -> Callable[[Any], None]:
+            return lambda event: slot(event) if shown() else None
+
+        handle.metrics.connect(when_shown(train.metrics))
+        handle.progress.connect(when_shown(train.progress_event))
+        handle.frames.connect(when_shown(lambda frames: train.preview.show_samples(frames.frames)))
         handle.paused.connect(lambda: train.set_running(True, paused=True))
         handle.resumed.connect(lambda: train.set_running(True, paused=False))
 

@@ -172,10 +172,7 @@ def start_sweep(lab) -> None:
     if not handles:
         return
     train.started()
-    for handle in handles[1:]:  # each run's plot and samples start afresh
-        handle.started.connect(train.started)
-    for handle in handles:
-        lab.follow(handle)
+    follow_newest_run(lab, handles)
     watch = SweepWatch(handles, lab)
     train.stop_requested.connect(watch.stop)
     watch.run_finished.connect(lambda outcome: lab.refresh_models(select=outcome.path))
@@ -183,3 +180,21 @@ def start_sweep(lab) -> None:
     watch.ended.connect(train.ended)
     watch.ended.connect(lambda _said: train.stop_requested.disconnect(watch.stop))
     watch.ended.connect(lambda _said: watch.deleteLater())
+
+
+def follow_newest_run(lab, handles: list[JobHandle]) -> None:
+    """The Train tab shows the newest started run of the sweep, from its first step.
+
+    On a cluster several runs train at once (one per worker); their losses in one plot
+    would be a mix of runs. A run that starts takes the plot and samples over afresh;
+    the others' progress is not drawn (their models still land as each finishes)."""
+    shown = [handles[0]]
+
+    def take_over(handle: JobHandle) -> None:
+        if handle is not shown[0]:
+            shown[0] = handle
+            lab.train.started()  # the plot and samples start afresh
+
+    for handle in handles:
+        handle.started.connect(lambda handle=handle: take_over(handle))
+        lab.follow(handle, shown=lambda handle=handle: handle is shown[0])

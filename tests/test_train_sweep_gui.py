@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.api.events import Finished
+from engine.api.events import Finished, Metrics, Progress
 from engine.api.outcomes import ModelOutcome
+from engine.handle import JobHandle
 from engine.local_engine import LocalCatalogue
 from gui.train_panel import TrainPanel
+from gui.train_sweep import follow_newest_run
 
 LAB = 1
 
@@ -94,3 +96,22 @@ def test_a_sweep_started_on_the_train_tab_trains_once_per_value(qtbot, window, m
     assert all(any(str(p) in str(item) for item in listed) for p in paths)
     assert train.status.text().startswith("Sweep done: 2 of 2 runs trained.")
     assert train.start_button.isEnabled()
+
+
+def test_the_train_tab_draws_the_newest_started_run_of_a_sweep(qtbot, window):
+    """On a cluster two runs train at once: their losses are not mixed in one plot; the
+    run that started last is drawn from its first step, the older one is not."""
+    train = window.lab_panel.train
+    older, newer = JobHandle(window.client, 901), JobHandle(window.client, 902)
+    follow_newest_run(window.lab_panel, [older, newer])
+    older.started.emit()
+    older.metrics.emit(Metrics(901, 1, {"loss": 5.0}))
+    assert "loss 5" in train.status.text()
+    newer.started.emit()
+    older.metrics.emit(Metrics(901, 2, {"loss": 7.0}))  # still training elsewhere: not drawn
+    assert "loss 7" not in train.status.text()
+    newer.metrics.emit(Metrics(902, 1, {"loss": 3.0}))
+    assert "loss 3" in train.status.text()
+    newer.progress.emit(Progress(902, 1, 10))
+    older.progress.emit(Progress(901, 9, 10))
+    assert train.progress.format() == "Step 1/10"

@@ -5,14 +5,17 @@ exactly the folder's images come in when the answer does."""
 # ruff: noqa: F811 - the window fixture comes from test_upscale_gui
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QApplication
 
+from engine.api.parts import ImageRef
+from engine.api.requests import UpscaleRequest
 from tests.test_gui_thread_disk import DiskCalls
-from tests.test_upscale_gui import drop, row_texts, settings, window, write_png  # noqa: F401
+from tests.test_upscale_gui import LANCZOS, drop, row_texts, settings, window, write_png  # noqa: F401
 
 
 def photos(folder: Path) -> list[str]:
@@ -61,3 +64,29 @@ def test_a_folder_still_being_listed_when_clear_is_pressed_adds_nothing(qtbot, w
     panel.add_paths([single])
     qtbot.waitUntil(lambda: panel.list.count() == 4, timeout=30_000)
     assert [Path(e.path).name for e in panel.inputs.entries] == [*names, "single.png"]
+
+
+def test_reopening_an_upscale_adds_its_original_after_asking_off_the_gui_thread(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """'Use these parameters' on an upscaled picture: the original comes back into the
+    list, whether it still exists asked on the reader; a gone original is said."""
+    panel = window.upscale_panel
+    original = write_png(tmp_path / "original.png", 9, 7)
+    recipe = UpscaleRequest(model=LANCZOS, image=ImageRef(str(original), ""), scale=2.0, tile=0)
+    disk = DiskCalls(monkeypatch)
+    disk.recording = True
+    panel.apply_request(recipe)
+    qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=30_000)
+    disk.recording = False
+    assert disk.calls == [], "\n".join(disk.calls)
+    assert [Path(e.path) for e in panel.inputs.entries] == [original]
+    assert panel.x2.isChecked() and panel.tile_value() == 0
+
+    notices: list[str] = []
+    panel.notice.connect(notices.append)
+    gone = replace(recipe, image=ImageRef(str(tmp_path / "gone.png"), ""))
+    panel.apply_request(gone)
+    qtbot.waitUntil(lambda: bool(notices), timeout=30_000)
+    assert "gone.png" in notices[0]
+    assert panel.list.count() == 1  # nothing added for it

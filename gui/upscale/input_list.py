@@ -101,11 +101,11 @@ class InputsMixin:
         if not paths:
             return
         if self._listing or not all(is_image_name(p) for p in paths):
-            self._list_then_add(paths)
+            self.list_then_add(paths)
         else:  # pictures only: nothing to list, and after any add still being listed
             self._add_listed(paths, paths, [])
 
-    def _list_then_add(self, paths: list[Path]) -> None:
+    def list_then_add(self, paths: list[Path]) -> None:
         self._listing.append(paths)
         self._show_listing()
         cleared = self._cleared

@@ -87,12 +87,12 @@ class RunSettingsMixin:
         return self.tile_size.value() if mode is None else mode
 
     def apply_request(self, request: UpscaleRequest) -> None:
-        """Use the settings of an upscaled image, and add its original if it is still there."""
+        """Use the settings of an upscaled image, and add its original: whether it is still
+        there is asked off the GUI thread (a gone original is said in the notice)."""
         self.select_model(request.model.id)
         self._set_scale(request.scale)
         self._set_tile(request.tile)
-        if Path(request.image.path).is_file():
-            self.add_paths([Path(request.image.path)])
+        self.list_then_add([Path(request.image.path)])
 
     def _set_scale(self, scale: float) -> None:
         presets = {0.0: self.own_scale, 2.0: self.x2, 4.0: self.x4}

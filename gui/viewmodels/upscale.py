@@ -81,16 +81,22 @@ class Added:
     def notice(self) -> str:
         parts = []
         if self.not_images:
-            names = ", ".join(p.name for p in self.not_images[:3])
-            more = "…" if len(self.not_images) > 3 else ""
             count = len(self.not_images)
-            parts.append(f"skipped {count} file(s) that are not images ({names}{more})")
+            parts.append(f"skipped {count} file(s) that are not images ({_names(self.not_images)})")
         if self.missing:
-            parts.append(f"{len(self.missing)} path(s) no longer exist")
+            parts.append(
+                f"{len(self.missing)} path(s) no longer exist ({_names(self.missing)}): "
+                "moved or deleted?"
+            )
         if self.duplicates:
             parts.append(f"{self.duplicates} already in the list")
         added = f"Added {len(self.entries)} image(s)"
         return f"{added}; {'; '.join(parts)}." if parts else f"{added}."
+
+
+def _names(paths: list[Path]) -> str:
+    """The first three names, and "…" for more."""
+    return ", ".join(p.name for p in paths[:3]) + ("…" if len(paths) > 3 else "")
 
 
 class UpscaleInputs:
