@@ -79,16 +79,7 @@ def run_jobs(
             request.validate()  # before torch is imported: bad input is refused at once…
             check_local(request)  # …and so is a model that is not there
         check_output_folder(Path(args.out))
-        from engine.runtime import Runtime  # torch is imported here
-
-        runtime = Runtime(
-            store=open_store,
-            device_preference=args.device,
-            precision=getattr(args, "precision", None),
-            offload=getattr(args, "offload", "auto"),
-            compile=getattr(args, "compile", False),
-        )
-        _warn_about_device(runtime, args.device)
+        runtime = cli_runtime(args, open_store)
         try:
             for request in requests:
                 outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
@@ -137,6 +128,23 @@ def write_animations(outcome: Outcome, fps: float) -> list[Path]:
         write_atomic(target, lambda file, data=data: file.write(data))
         written.append(target)
     return written
+
+
+def cli_runtime(args: argparse.Namespace, open_store: LazyGallery):
+    """The runtime a command runs its jobs on, with the device, precision, offload and
+    compile choices its options name (torch is imported here); a device asked for but
+    missing is warned about."""
+    from engine.runtime import Runtime
+
+    runtime = Runtime(
+        store=open_store,
+        device_preference=args.device,
+        precision=getattr(args, "precision", None),
+        offload=getattr(args, "offload", "auto"),
+        compile=getattr(args, "compile", False),
+    )
+    _warn_about_device(runtime, args.device)
+    return runtime
 
 
 def _warn_about_device(runtime, requested: str) -> None:

@@ -104,7 +104,7 @@ def _run_jobs(
     """Run the jobs the journal does not list, here or on the Ray cluster; a job its own
     line makes impossible (a damaged model file, an unreadable image, a job the cluster
     does not run) goes into `failed` and the others go on."""
-    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _warn_about_device
+    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, cli_runtime
     from engine.cluster.connect import chosen_address
     from engine.store import check_output_folder
 
@@ -132,16 +132,7 @@ def _run_jobs(
                 failed,
                 progress,
             )
-        from engine.runtime import Runtime  # torch is imported here
-
-        runtime = Runtime(
-            store=open_store,
-            device_preference=args.device,
-            precision=getattr(args, "precision", None),
-            offload=getattr(args, "offload", "auto"),
-            compile=getattr(args, "compile", False),
-        )
-        _warn_about_device(runtime, args.device)
+        runtime = cli_runtime(args, open_store)  # torch is imported here
         try:
             endings = local_endings(runtime, requests, (BadInput, BadModelFile))
             return _note(endings, todo, journal, batch_file, failed, progress)

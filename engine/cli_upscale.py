@@ -30,7 +30,7 @@ from engine.api.parts import ModelRef
 from engine.batch.batch_journal import BatchJournal, upscale_journal_path
 from engine.batch.cli_progress import cluster_endings, local_endings, resume_todo, say
 from engine.batch.upscale_batch import BatchClock, UpscaleItem, UpscaleSettings, plan_upscale
-from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, _warn_about_device
+from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, cli_runtime
 from engine.local_checks import check_local
 
 EXIT_SOME_FAILED = 1
@@ -95,10 +95,7 @@ def _run_batch(
     if address := chosen_address(getattr(args, "cluster", None)):  # or LATENTSTUDIO_CLUSTER
         _note(cluster_endings(requests, address, args), todo, journal, clock)
         return clock
-    from engine.runtime import Runtime  # torch is imported here
-
-    runtime = Runtime(store=open_store, device_preference=args.device)
-    _warn_about_device(runtime, args.device)
+    runtime = cli_runtime(args, open_store)  # torch is imported here
     try:
         # damaged, not an image, too large, gone: that image is skipped, the others go on
         _note(local_endings(runtime, requests, (UnreadableImage,)), todo, journal, clock)
