@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from safetensors.torch import load_file
 
-from engine.api.events import Queued, Started
+from engine.api.events import DeviceInfo, Paused, Progress, Queued, Resumed, Started
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef
 from engine.api.requests import TrainRequest
@@ -132,11 +132,15 @@ def test_a_sweep_over_a_folder_trains_here_and_the_status_bar_says_why(qtbot, wi
     )  # fmt: skip
     assert not runs_remotely(base) and runs_remotely(replace(base, dataset=DatasetRef("digits")))
     assert not runs_remotely(replace(base, dataset=DatasetRef("digits"), sweep_run=False))
-    handle = window.client.submit(base)
-    window.client.cancel(handle.job_id)  # what is said matters here, not the training
+    handles = [window.client.submit(base) for _ in range(3)]  # a sweep's runs, at once
+    for handle in handles:  # what is said matters here, not the trainings
+        window.client.cancel(handle.job_id)
     qtbot.waitUntil(lambda: "folder of images" in window.status.device_label.text())
     assert stays_here_note(base) in window.status.device_label.text()
     assert window.client.session.scheduler.job_ids() == []
+    qtbot.waitUntil(lambda: all(h.ended for h in handles))
+    notes = [e for e in of(window, DeviceInfo) if "folder of images" in e.description]
+    assert len(notes) == 1  # once for the sweep, not once per run
 
 
 def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
@@ -144,7 +148,7 @@ def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
 ):
     """The worker trains one run at a time (the second waits on it): Stop ends the one
     running at its step, its checkpoint landing here, and the waiting one before a step."""
-    from engine.api.events import Finished, Progress
+    from engine.api.events import Finished
 
     lab, train = train_tab(window, steps=1_000_000)
     train.sweep.enabled.setChecked(True)
@@ -160,3 +164,36 @@ def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
     assert runs[0].step > 1 and first.parent == models_dir and first.is_file()
     assert first.with_suffix(".train.safetensors").is_file()  # it can be continued
     assert not [e for e in of(window, Finished) if getattr(e.outcome, "step", 0) == 1_000_000]
+
+
+def test_pause_holds_a_workers_run_at_its_step_and_resume_lets_it_go_on(qtbot, window):
+    """The Train tab's Pause reaches the run on the worker: Paused comes back (the button
+    says Resume), no step is made while paused, and after Resume the run steps on."""
+    lab, train = train_tab(window, steps=1_000_000)
+    train.sweep.enabled.setChecked(True)
+    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
+    train.sweep.range.setText("2, 3")
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    runs = {e.job_id for e in of(window, Queued) if isinstance(e.request, TrainRequest)}
+
+    def steps(since: type | None = None) -> list[int]:
+        """The runs' Progress steps (after the last `since` event)."""
+        marks = [i for i, e in enumerate(window.events) if since and isinstance(e, since)]
+        later = window.events[marks[-1] + 1 :] if marks else window.events
+        return [e.step for e in later if isinstance(e, Progress) and e.job_id in runs]
+
+    (job_id,) = {e.job_id for e in of(window, Progress) if e.job_id in runs}  # one at a time
+    qtbot.mouseClick(train.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.pause_button.text() == "Resume", timeout=WAIT_MS)
+    assert [e.job_id for e in of(window, Paused)] == [job_id]
+    paused_at = max(steps())
+    for _ in range(10):  # the GUI thread hears what comes meanwhile: nothing steps
+        qtbot.wait(100)
+        assert steps(Paused) == []
+    qtbot.mouseClick(train.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.pause_button.text() == "Pause", timeout=WAIT_MS)
+    assert [e.job_id for e in of(window, Resumed)] == [job_id]
+    qtbot.waitUntil(lambda: any(s > paused_at for s in steps(Resumed)), timeout=WAIT_MS)
+    qtbot.mouseClick(train.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.status.text().startswith("Sweep done"), timeout=WAIT_MS)

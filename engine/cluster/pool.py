@@ -126,6 +126,20 @@ class RemoteWorker:
         except Exception:  # noqa: BLE001 - a dead worker's jobs are re-run or dropped anyway
             log.info("could not reach %s to stop", self.name)
 
+    def pause(self, key: str, order: int) -> None:
+        """Pause a job at its step; `order` numbers the job's pauses and resumes, so the
+        latest wins however Ray orders the calls."""
+        self._tell("pause", key, order)
+
+    def resume(self, key: str, order: int) -> None:
+        self._tell("resume", key, order)
+
+    def _tell(self, method: str, key: str, order: int) -> None:
+        try:
+            getattr(self.actor, method).remote(key, order)  # no wait: Paused comes by its stream
+        except Exception:  # noqa: BLE001 - a dead worker's jobs are re-run or dropped anyway
+            log.info("could not reach %s to %s", self.name, method)
+
     def call(self, method: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
         import ray
 

@@ -9,8 +9,8 @@ saying why) stay on this computer. An X/Y/Z plot stays one job for the user whil
 cells run in parallel on the workers (engine.cluster.plot_fanout), its grid made and
 saved here; every file a job or a cell names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
-same `_dispatch`, so the queue, previews, cancel and handles cannot tell a remote job
-from a local one; Started says which worker runs it. The status bar hears of the
+same `_dispatch`, so the queue, previews, cancel, stop, pause and handles cannot tell a
+remote job from a local one; Started says which worker runs it. The status bar hears of the
 cluster as a DeviceInfo.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -35,6 +36,9 @@ from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
 from engine.queue import Job
 
 log = logging.getLogger(__name__)
+# A sweep's runs are submitted at once: its note that they train here is said once, not
+# once per run (and said again for a sweep started later).
+NOTE_QUIET_S = 10.0
 
 
 class RayEngine(LocalEngine):
@@ -71,6 +75,7 @@ class RayEngine(LocalEngine):
         self.connected = threading.Event()
         self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
         self.connect_error: str | None = None
+        self._last_note = ("", float("-inf"))  # the last stays-here note, and when
 
     # ------------------------------------------------------------ lifecycle
 
@@ -126,8 +131,7 @@ class RayEngine(LocalEngine):
         with self._routing:
             plot = fans_out(request)
             if not (plot or runs_remotely(request)) or self.connect_error is not None:
-                if note := stays_here_note(request):
-                    self._trouble(note)
+                self._say_once(stays_here_note(request))
                 return super().submit(request, replace_key)
             request.validate()
             job_id = next(self._ids)
@@ -139,6 +143,14 @@ class RayEngine(LocalEngine):
                 self.session.submit(job_id, request)
             return handle
 
+    def _say_once(self, note: str) -> None:
+        """Say why a job stays here, unless that was just said (a sweep's other runs)."""
+        now = time.monotonic()
+        said, when = self._last_note
+        if note and (note != said or now - when > NOTE_QUIET_S):
+            self._last_note = (note, now)
+            self._trouble(note)
+
     def cancel(self, job_id: int) -> None:
         if not self.plots.cancel(job_id) and not self.session.cancel(job_id):
             super().cancel(job_id)
@@ -147,6 +159,16 @@ class RayEngine(LocalEngine):
         """A sweep's run on a worker ends at its step; its checkpoint lands here."""
         if not self.session.stop(job_id):
             super().stop(job_id)
+
+    def pause(self, job_id: int) -> None:
+        """A job on a worker pauses at its step (Paused comes back); a waiting one starts
+        paused, as a local lane's queued job does."""
+        if not self.session.pause(job_id):
+            super().pause(job_id)
+
+    def resume(self, job_id: int) -> None:
+        if not self.session.resume(job_id):
+            super().resume(job_id)
 
     def cancel_running(
         self, lanes: tuple[Lane, ...] = (Lane.GENERATE, Lane.INTERACTIVE)

@@ -58,6 +58,8 @@ class RemoteJob:
     prepared: bool = False  # its manifests made (or found to be none)
     worker: RemoteWorker | None = None  # while in flight
     cancelled: bool = False
+    paused: bool = False  # asked to pause (a waiting job starts paused, as a local one)
+    pause_asks: int = 0  # pauses and resumes asked so far: the worker heeds the latest
     ended: bool = False
     tries: int = 0
     # Who hears its events instead of the gallery (a plot's cell: engine.cluster.plot_fanout)
@@ -133,6 +135,27 @@ class Scheduler:
         if worker is None:
             return self.cancel(job_id)
         worker.stop(job.key)
+        return True
+
+    def pause(self, job_id: int) -> bool:
+        """Pause a job at its next step (Paused comes back from its worker); a waiting job
+        is paused when it starts, as a local lane's queued job is. False without such a job."""
+        return self._ask_pause(job_id, True)
+
+    def resume(self, job_id: int) -> bool:
+        return self._ask_pause(job_id, False)
+
+    def _ask_pause(self, job_id: int, paused: bool) -> bool:
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return False
+            job.paused = paused
+            job.pause_asks += 1
+            order = job.pause_asks
+            worker = self._flying.get(job)
+        if worker is not None:  # else remembered: _run tells its worker when it starts
+            (worker.pause if paused else worker.resume)(job.key, order)
         return True
 
     def add_workers(self, workers: list[RemoteWorker]) -> None:
@@ -240,6 +263,10 @@ class Scheduler:
         try:
             job.placed = self._place_files(job, worker)
             data = request_to_dict(job.request)
+            with self._cond:
+                paused, order = job.paused, job.pause_asks
+            if paused:  # paused while it waited: its worker pauses it at its first step
+                worker.pause(job.key, order)
             for item in worker.stream(job.key, data, tuple(job.placed.items())):
                 self._receive(job, worker, event_from_data(item))
             if not job.ended:  # a stream that ended without an ending: the worker went

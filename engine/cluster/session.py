@@ -136,6 +136,12 @@ class ClusterSession:
     def stop(self, job_id: int) -> bool:
         return self.scheduler.stop(job_id)
 
+    def pause(self, job_id: int) -> bool:
+        return self.scheduler.pause(job_id)
+
+    def resume(self, job_id: int) -> bool:
+        return self.scheduler.resume(job_id)
+
     def _deliver(self, job: RemoteJob, event: Event) -> None:
         if job.listener is not None:
             job.listener(job, event)

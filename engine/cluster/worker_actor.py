@@ -9,7 +9,8 @@ with its recipe. Nothing is written here but the model cache: the images are sav
 the driver, in the user's gallery, and a training (a Lab sweep's run) writes into a
 scratch folder whose files travel back as bytes, the folder then deleted
 (engine.cluster.scratch_runs). `cancel` reaches a running job's JobControl, which
-its runner reads at every step.
+its runner reads at every step; so do `stop`, `pause` and `resume` (a paused training
+sends Paused, then Resumed, as a local one does).
 
 The class is plain Python; engine.cluster.pool makes it an actor (ray.remote), so it
 can be tested, and benchmarked, without Ray too.
@@ -62,6 +63,7 @@ class ClusterWorker:
         self._runtime: Any = None
         self._run_lock = threading.Lock()  # one job at a time on the runtime
         self._controls: dict[str, JobControl] = {}
+        self._pause_asks: dict[str, int] = {}  # job key -> the latest pause/resume heeded
         # Per job: the last step it reported, and that step when cancel arrived (what
         # "cancel stops a job within one step" is measured by).
         self._steps: dict[str, int] = {}
@@ -157,17 +159,41 @@ class ClusterWorker:
         """End a training at its step, its checkpoint written and sent back (Stop)."""
         self._control(key).stop()
 
+    def pause(self, key: str, order: int = 0) -> None:
+        """Pause a job at its next step (it sends Paused), or before it starts."""
+        self._ask_pause(key, True, order)
+
+    def resume(self, key: str, order: int = 0) -> None:
+        self._ask_pause(key, False, order)
+
+    def _ask_pause(self, key: str, paused: bool, order: int) -> None:
+        """The latest ask wins: a threaded actor may run two calls out of order."""
+        with self._controls_lock:
+            if order < self._pause_asks.get(key, 0):
+                return
+            self._pause_asks[key] = order
+            while len(self._pause_asks) > _KEEP_CONTROLS:
+                self._pause_asks.pop(next(iter(self._pause_asks)))
+            control = self._control_locked(key)
+            if paused:
+                control.pause()
+            else:
+                control.resume()
+
     def cancel_record(self, key: str) -> tuple[int, int] | None:
         return self.cancels.get(key)
 
     def _control(self, key: str) -> JobControl:
         with self._controls_lock:
-            control = self._controls.get(key)
-            if control is None:
-                if len(self._controls) >= _KEEP_CONTROLS:
-                    self._controls.pop(next(iter(self._controls)))
-                control = self._controls[key] = JobControl()
-            return control
+            return self._control_locked(key)
+
+    def _control_locked(self, key: str) -> JobControl:
+        control = self._controls.get(key)
+        if control is None:
+            if len(self._controls) >= _KEEP_CONTROLS:
+                self._controls.pop(next(iter(self._controls)))
+            control = self._controls[key] = JobControl()
+        return control
 
     def _work(
         self,
@@ -194,6 +220,7 @@ class ClusterWorker:
             with self._controls_lock:
                 reserved = self._reserved.pop(key, [])
                 self._controls.pop(key, None)
+                self._pause_asks.pop(key, None)
                 self._steps.pop(key, None)
             for entry in reserved:
                 self.models.release(entry)
