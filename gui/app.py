@@ -56,6 +56,7 @@ def create_engine(settings: AppSettings, cluster: str | None = None) -> LocalEng
         settings.device,
         precision_preference=settings.precision,
         offload_preference=settings.offload,
+        compile_preference=settings.compile_unet,
     )
 
 

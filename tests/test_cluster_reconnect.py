@@ -62,7 +62,7 @@ def test_a_lost_connection_is_told_held_and_resumed_once_when_joined_again(monke
     assert held and kept and max(on_old.values()) == 1
     # Each job cut off ran once more, on the new worker; none that had finished did.
     assert set(on_new) == {1, 2, 3, 4} - kept and max(on_new.values()) == 1
-    assert troubles == [LOST, "connected again, with 1 workers"]  # told once, then back
+    assert troubles == [LOST, "connected again, with 1 worker"]  # told once, then back
     assert len(tries) == 3 and not old.alive
 
 

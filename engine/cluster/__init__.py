@@ -5,7 +5,8 @@ Installed with `pip install .[cluster]`. This package is the only one that impor
 without Ray never meets it:
 
 - connect: the address (`--cluster`, LATENTSTUDIO_CLUSTER, Settings → Engine) and the
-  refusal of a cluster without authentication off loopback;
+  refusal of a cluster without authentication off loopback; local_node: a `local`
+  cluster started on a thread that lasts (Ray ties its processes to that thread);
 - worker_actor: one actor per GPU (or CPU worker) running the local runtime, streaming
   the engine's events in engine.api.wire's form;
 - request_files: every file a request names (models, LoRAs, VAE, embeddings, tiny VAE,

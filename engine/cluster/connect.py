@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 
 from engine.api.errors import BadInput
+from engine.cluster.local_node import start_on_lasting_thread
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,7 @@ def connect(text: str) -> ClusterAddress:
         use_token_if_present()
     if not ray.is_initialized():
         try:
-            ray.init(
-                address=None if address.text == LOCAL else address.text,
-                namespace=NAMESPACE,
-                include_dashboard=False,
-                log_to_driver=False,
-            )
+            _join_or_start(ray, address)
         except (ValueError, ModuleNotFoundError) as exc:  # ray:// without grpcio, among others
             raise BadInput(
                 f"Could not use the Ray cluster at {address.text}: {exc} Ray Client "
@@ -120,6 +116,24 @@ def connect(text: str) -> ClusterAddress:
             ray.shutdown()
             raise
     return address
+
+
+def _join_or_start(ray, address: ClusterAddress) -> None:
+    """ray.init: join the cluster at the address, or start a `local` one (on a thread
+    that lasts: engine.cluster.local_node says why)."""
+
+    def init() -> None:
+        ray.init(
+            address=None if address.text == LOCAL else address.text,
+            namespace=NAMESPACE,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+
+    if address.text == LOCAL:
+        start_on_lasting_thread(init)
+    else:
+        init()
 
 
 def reconnect(text: str) -> ClusterAddress:

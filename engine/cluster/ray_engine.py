@@ -30,7 +30,7 @@ from engine.cluster.connect import connect, reconnect
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely, stays_here_note
-from engine.cluster.session import ClusterSession
+from engine.cluster.session import ClusterSession, workers_text
 from engine.handle import JobHandle
 from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
 from engine.queue import Job
@@ -55,6 +55,7 @@ class RayEngine(LocalEngine):
         parent: QObject | None = None,
         precision_preference: str | None = None,  # this computer's lanes (Settings)
         offload_preference: str = "auto",
+        compile_preference: bool = False,  # this computer's lanes (Settings)
     ) -> None:
         super().__init__(
             output_dir,
@@ -63,6 +64,7 @@ class RayEngine(LocalEngine):
             parent,
             precision_preference,
             offload_preference,
+            compile_preference,
         )
         self.address = address
         self._options = options or WorkerOptions()
@@ -98,9 +100,8 @@ class RayEngine(LocalEngine):
             return
         names = ", ".join(w.name for w in workers)
         device = workers[0].description if workers else "no worker"
-        self._remote_event.emit(
-            DeviceInfo("cluster", "", f"Ray cluster · {len(workers)} workers ({device}): {names}")
-        )
+        text = f"Ray cluster · {workers_text(len(workers))} ({device}): {names}"
+        self._remote_event.emit(DeviceInfo("cluster", "", text))
         self.connected.set()
 
     def _join_again(self) -> None:

@@ -112,13 +112,13 @@ class ClusterSession:
             except ConnectionError:  # the workers went with the connection: join again
                 self._disconnected.set()
                 raise
-            return f"back, with {len(workers)} workers"
+            return f"back, with {workers_text(len(workers))}"
         if self._reconnect is not None:
             self._reconnect()
         workers = start_workers(self._options, first_index=len(self.scheduler.workers) + 1)
         self.scheduler.replace_workers(workers)
         self._disconnected.clear()
-        return f"connected again, with {len(workers)} workers"
+        return f"connected again, with {workers_text(len(workers))}"
 
     def submit(
         self,
@@ -163,3 +163,8 @@ class ClusterSession:
         self.scheduler.close()
         for worker in self.scheduler.workers:
             worker.kill()
+
+
+def workers_text(count: int) -> str:
+    """ "1 worker", "2 workers"."""
+    return f"{count} worker" if count == 1 else f"{count} workers"
