@@ -14,15 +14,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import Event, Metrics, Progress
 from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
+from engine.api.parts import ModelRef
 from engine.api.requests import Request
+from engine.cli_exit import EXIT_BAD_INPUT, exit_code
 from engine.context import JobContext
 from engine.local_checks import check_local, check_model
-
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
 
 
 def _report(event: Event) -> None:
@@ -69,34 +67,34 @@ def run_jobs(
     """Run the jobs one after the other on one runtime (a wildcard batch's pictures, each
     its own prompt), every one checked before the first starts; each job's JSON lines are
     printed as it ends, and a picture that could not be saved stops the rest."""
-    from engine.store import check_output_folder
-
     open_store = LazyGallery(Path(args.out))
-    status = 0
     try:
-        requests = build_requests()
-        for request in requests:
-            request.validate()  # before torch is imported: bad input is refused at once…
-            check_local(request)  # …and so is a model that is not there
-        check_output_folder(Path(args.out))
-        runtime = cli_runtime(args, open_store)
-        try:
-            for request in requests:
-                outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
-                status = _print_outcome(outcome) or _print_more_files(outcome, more_files)
-                if status:
-                    break
-        finally:
-            runtime.close()
-    except UserFacingError as exc:  # StoreError included
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (JobCancelled, KeyboardInterrupt):
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+        return exit_code(lambda: _run_each(build_requests(), args, open_store, more_files))
     finally:
         open_store.close()
-    return status
+
+
+def _run_each(
+    requests: list[Request],
+    args: argparse.Namespace,
+    open_store: LazyGallery,
+    more_files: Callable[[Outcome], list[Path]] | None,
+) -> int:
+    from engine.store import check_output_folder
+
+    for request in requests:
+        request.validate()  # before torch is imported: bad input is refused at once…
+        check_local(request)  # …and so is a model that is not there
+    check_output_folder(Path(args.out))
+    runtime = cli_runtime(args, open_store)
+    try:
+        for request in requests:
+            outcome = runtime.run(request, JobContext(0, emit=_report, previews=False))
+            if status := _print_outcome(outcome) or _print_more_files(outcome, more_files):
+                return status
+        return 0
+    finally:
+        runtime.close()
 
 
 def _print_more_files(outcome: Outcome, more_files: Callable[[Outcome], list[Path]] | None) -> int:
@@ -180,7 +178,6 @@ def run_score(args: argparse.Namespace) -> int:
     """The quality meter as `name: value` lines."""
     from engine.api.catalogue import family_of
     from engine.api.kinds import Family
-    from engine.api.parts import ModelRef
 
     family = family_of(args.model)
     if family is None or family is Family.SD:
@@ -190,28 +187,22 @@ def run_score(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    try:
-        ref = ModelRef(family, args.model)
-        check_model(ref)
-        from engine.api.requests import ScoreRequest
-        from engine.context import JobContext
-        from engine.runtime import Runtime
+    return exit_code(lambda: _print_score(ModelRef(family, args.model), args))
 
-        request = ScoreRequest(model=ref, count=args.count)
-        request.validate()
-        runtime = Runtime(device_preference=args.device)
-        try:
-            outcome = runtime.run(request, JobContext(0, previews=False))
-        finally:
-            runtime.close()
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+
+def _print_score(ref: ModelRef, args: argparse.Namespace) -> int:
+    from engine.api.requests import ScoreRequest
     from engine.quality.score import score_lines
+    from engine.runtime import Runtime
 
+    check_model(ref)
+    request = ScoreRequest(model=ref, count=args.count)
+    request.validate()
+    runtime = Runtime(device_preference=args.device)
+    try:
+        outcome = runtime.run(request, JobContext(0, previews=False))
+    finally:
+        runtime.close()
     values = {name: vector[0] for name, vector in zip(outcome.labels, outcome.vectors, strict=True)}
     for line in score_lines(values):
         print(line, flush=True)

@@ -16,11 +16,13 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from engine.api.errors import BadInput, BadModelFile, JobCancelled, UserFacingError
+from engine.api.errors import BadInput, BadModelFile, UserFacingError
 from engine.batch.batch_file import BadLine
 from engine.batch.cli_progress import cluster_endings, duration, local_endings, resume_todo, say
+from engine.cli_exit import EXIT_BAD_INPUT, exit_code
 
 EXIT_SOME_BAD = 1
 LOCAL_ONLY = "This job runs on this computer only: run this line without --cluster."
@@ -72,10 +74,10 @@ def run_batch(args: argparse.Namespace) -> int:
         lines, bad = read_batch(batch_file)
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if not lines and not bad:
         print(f"error: {batch_file} has no jobs: write a prompt a line.", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     journal = BatchJournal(journal_path(Path(args.out), batch_file))
     if journal.warning:
         print(f"warning: {journal.warning}", file=sys.stderr)
@@ -94,7 +96,7 @@ def run_batch(args: argparse.Namespace) -> int:
     bad += failed
     if bad:
         print(f"{len(bad)} bad lines were skipped; the others ran.", file=sys.stderr)
-        return EXIT_SOME_BAD if jobs else 2
+        return EXIT_SOME_BAD if jobs else EXIT_BAD_INPUT
     return 0
 
 
@@ -104,9 +106,8 @@ def _run_jobs(
     """Run the jobs the journal does not list, here or on the Ray cluster; a job its own
     line makes impossible (a damaged model file, an unreadable image, a job the cluster
     does not run) goes into `failed` and the others go on."""
-    from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, cli_runtime
+    from engine.cli import LazyGallery
     from engine.cluster.connect import chosen_address
-    from engine.store import check_output_folder
 
     def count(job) -> int:
         return job.request.image_count
@@ -120,35 +121,34 @@ def _run_jobs(
     if address:
         todo = _remote_only(todo, batch_file, failed)
     open_store = LazyGallery(Path(args.out))
+    resume = "Cancelled. Run the same command again to resume where the batch stopped."
+
+    def note(endings) -> int:
+        return _note(endings, todo, journal, batch_file, failed, progress)
+
     try:
-        check_output_folder(Path(args.out))
-        requests = [job.request for job in todo]
-        if address:  # the jobs fan out over the cluster's workers, noted as they end
-            return _note(
-                cluster_endings(requests, address, args),
-                todo,
-                journal,
-                batch_file,
-                failed,
-                progress,
-            )
-        runtime = cli_runtime(args, open_store)  # torch is imported here
-        try:
-            endings = local_endings(runtime, requests, (BadInput, BadModelFile))
-            return _note(endings, todo, journal, batch_file, failed, progress)
-        finally:
-            runtime.close()
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (JobCancelled, KeyboardInterrupt):
-        print(
-            "Cancelled. Run the same command again to resume where the batch stopped.",
-            file=sys.stderr,
-        )
-        return EXIT_CANCELLED
+        return exit_code(lambda: _run_todo(todo, address, args, open_store, note), resume)
     finally:
         open_store.close()
+
+
+def _run_todo(
+    todo, address: str | None, args: argparse.Namespace, open_store, note: Callable[..., int]
+) -> int:
+    """The jobs left, on the cluster at `address` or here, each noted as it ends."""
+    from engine.cli import cli_runtime
+    from engine.store import check_output_folder
+
+    check_output_folder(Path(args.out))
+    requests = [job.request for job in todo]
+    if address:  # the jobs fan out over the cluster's workers, noted as they end
+        return note(cluster_endings(requests, address, args))
+    runtime = cli_runtime(args, open_store)  # torch is imported here
+    try:
+        endings = local_endings(runtime, requests, (BadInput, BadModelFile))
+        return note(endings)
+    finally:
+        runtime.close()
 
 
 def _remote_only(todo, batch_file: Path, failed: list[BadLine]) -> list:

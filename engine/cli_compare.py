@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
-from engine.api.errors import UserFacingError
 from engine.cli_args import device_argument
+from engine.cli_exit import exit_code
 from engine.context import JobContext
 from engine.quality.timeline_table import (
     TIMELINE_SAMPLES,
@@ -24,8 +23,6 @@ from engine.quality.timeline_table import (
     timeline_rows,
 )
 
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
 DATA_SETS = ("digits", "shapes", "emoji")
 
 
@@ -38,15 +35,12 @@ def compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    return exit_code(lambda: _print_timeline(args))
+
+
+def _print_timeline(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    try:
-        rows = measured_rows(timeline_rows(args.data), args.device)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+    rows = measured_rows(timeline_rows(args.data), args.device)
     if args.json:
         for row in rows:
             print(json.dumps(row_data(row)), flush=True)

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.cli import EXIT_BAD_INPUT
+from engine.cli_exit import EXIT_BAD_INPUT
 
 
 def run_export(store, args: argparse.Namespace) -> int:

@@ -15,9 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.api.errors import UserFacingError
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request
+from engine.cli_exit import exit_code
 from engine.cli_generate import (
     generate_arguments,
     generate_request,
@@ -25,9 +25,6 @@ from engine.cli_generate import (
     wildcards_folder,
 )
 from engine.cli_xyz import add_xyz_arguments, xyz_request
-
-EXIT_BAD_INPUT = 2  # engine.cli's, without importing the job runner to build the parser
-EXIT_CANCELLED = 130
 
 
 def generate_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,11 +70,10 @@ def generate_job_requests(args: argparse.Namespace) -> list[Request]:
 
 def run_generate(args: argparse.Namespace) -> int:
     """The jobs on the cluster --cluster or LATENTSTUDIO_CLUSTER names, else here."""
-    try:
-        requests = generate_job_requests(args)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return exit_code(lambda: _run_requests(generate_job_requests(args), args))
+
+
+def _run_requests(requests: list[Request], args: argparse.Namespace) -> int:
     from engine.cluster.connect import chosen_address
 
     if address := chosen_address(args.cluster):  # or LATENTSTUDIO_CLUSTER
@@ -95,29 +91,26 @@ def _on_cluster(requests: list[Request], args: argparse.Namespace, address: str)
 
     if len(requests) == 1:
         return run_on_cluster(lambda: requests[0], args, address)
+    return _print_cluster_pictures(requests, args, address)
+
+
+def _print_cluster_pictures(requests: list[Request], args: argparse.Namespace, address: str) -> int:
     from engine.batch.cli_progress import cluster_endings
     from engine.local_checks import check_local
     from engine.store import check_output_folder
 
     failures: list[str] = []
-    try:
-        for request in requests:
-            request.validate()
-            check_local(request)  # the model is sent from here: it must be here
-        check_output_folder(Path(args.out))
-        for _index, outcome, message in cluster_endings(requests, address, args):
-            images = outcome.images if isinstance(outcome, ImagesOutcome) else []
-            failures += [message] if outcome is None else []
-            failures += [image.save_error for image in images if image.save_error]
-            for image in images:
-                if not image.save_error:
-                    print(image.json_line(), flush=True)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+    for request in requests:
+        request.validate()
+        check_local(request)  # the model is sent from here: it must be here
+    check_output_folder(Path(args.out))
+    for _index, outcome, message in cluster_endings(requests, address, args):
+        images = outcome.images if isinstance(outcome, ImagesOutcome) else []
+        failures += [message] if outcome is None else []
+        failures += [image.save_error for image in images if image.save_error]
+        for image in images:
+            if not image.save_error:
+                print(image.json_line(), flush=True)
     if failures:
         print(f"error: {failures[0]}", file=sys.stderr)
         return 1

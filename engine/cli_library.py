@@ -9,16 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api.errors import UserFacingError
-from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED
+from engine.cli_exit import EXIT_BAD_INPUT, exit_code
 from engine.cli_names import saved_models_dirs
 
 
 def run_gallery(args: argparse.Namespace) -> int:
     """List (after bringing the index up to date), --check, or --rebuild a gallery, with
     the --source folders of other tools (read only) listed too."""
-    from engine.store import GalleryStore, StoreError
-
     if not args.out.strip():
         print("error: --out is empty: name the gallery folder to read.", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -36,41 +33,40 @@ def run_gallery(args: argparse.Namespace) -> int:
     if not _is_folder(root):
         print(f"error: {root} is not a folder; there is no gallery there.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        with GalleryStore(root) as store:
-            if store.error:
-                raise StoreError(store.error)
-            if problems := store.set_source_folders([Path(f).expanduser() for f in args.source]):
-                raise StoreError(" ".join(problems))
-            if args.check:
-                return _print_difference(store)
-            if args.rebuild:
-                total = store.rebuild(progress=_rebuild_progress)
-                print(json.dumps({"rebuilt": total}), flush=True)
-                return 0
-            store.sync()
-            if _exporting(args):
-                from engine.cli_export import run_export
+    return exit_code(lambda: _gallery_command(root, args))
 
-                return run_export(store, args)
-            if _marking(args):
-                return _mark(store, args)
-            if args.search is not None:
-                return _print_search(store, args.search)
-            for item in store.items():
-                line = {
-                    "path": str(item.path),
-                    "seed": item.seed,
-                    "kind": item.kind,
-                    "model": item.model,
-                }
-                print(json.dumps(line), flush=True)
-    except (StoreError, UserFacingError) as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+
+def _gallery_command(root: Path, args: argparse.Namespace) -> int:
+    from engine.store import GalleryStore, StoreError
+
+    with GalleryStore(root) as store:
+        if store.error:
+            raise StoreError(store.error)
+        if problems := store.set_source_folders([Path(f).expanduser() for f in args.source]):
+            raise StoreError(" ".join(problems))
+        if args.check:
+            return _print_difference(store)
+        if args.rebuild:
+            total = store.rebuild(progress=_rebuild_progress)
+            print(json.dumps({"rebuilt": total}), flush=True)
+            return 0
+        store.sync()
+        if _exporting(args):
+            from engine.cli_export import run_export
+
+            return run_export(store, args)
+        if _marking(args):
+            return _mark(store, args)
+        if args.search is not None:
+            return _print_search(store, args.search)
+        for item in store.items():
+            line = {
+                "path": str(item.path),
+                "seed": item.seed,
+                "kind": item.kind,
+                "model": item.model,
+            }
+            print(json.dumps(line), flush=True)
     return 0
 
 
@@ -199,11 +195,10 @@ def run_convert(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        target = convert_to_safetensors(source, out)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return exit_code(lambda: _print_converted(convert_to_safetensors(source, out), source))
+
+
+def _print_converted(target: Path, source: Path) -> int:
     print(json.dumps({"path": str(target), "from": str(source)}), flush=True)
     return 0
 

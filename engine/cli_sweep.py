@@ -25,9 +25,7 @@ from engine.api.errors import BadInput, JobCancelled, UserFacingError
 from engine.api.events import Event, Progress
 from engine.api.model_names import check_model_name
 from engine.api.sweep import read_sweep, split_sweep
-
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
+from engine.cli_exit import EXIT_BAD_INPUT, EXIT_CANCELLED
 
 
 def sweep_arguments(parser: argparse.ArgumentParser) -> None:

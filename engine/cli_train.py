@@ -19,8 +19,9 @@ from engine.api.parts import DatasetRef, Training
 from engine.api.requests import Request, TrainRequest
 from engine.api.train_settings import parse_pairs
 from engine.cli_args import device_argument
+from engine.cli_exit import EXIT_BAD_INPUT
 from engine.cli_job import job
-from engine.cli_sweep import EXIT_BAD_INPUT, run_sweep_command, sweep_arguments
+from engine.cli_sweep import run_sweep_command, sweep_arguments
 
 BUNDLED_DATA = ("digits", "shapes", "emoji")
 

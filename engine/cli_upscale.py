@@ -24,51 +24,56 @@ import json
 import sys
 from pathlib import Path
 
-from engine.api.errors import BadInput, JobCancelled, UnreadableImage, UserFacingError
+from engine.api.errors import BadInput, UnreadableImage, UserFacingError
 from engine.api.kinds import Family
 from engine.api.parts import ModelRef
 from engine.batch.batch_journal import BatchJournal, upscale_journal_path
 from engine.batch.cli_progress import cluster_endings, local_endings, resume_todo, say
-from engine.batch.upscale_batch import BatchClock, UpscaleItem, UpscaleSettings, plan_upscale
-from engine.cli import EXIT_BAD_INPUT, EXIT_CANCELLED, LazyGallery, cli_runtime
+from engine.batch.upscale_batch import (
+    BatchClock,
+    UpscaleItem,
+    UpscalePlan,
+    UpscaleSettings,
+    plan_upscale,
+)
+from engine.cli import LazyGallery, cli_runtime
+from engine.cli_exit import EXIT_BAD_INPUT, exit_code
 from engine.local_checks import check_local
 
 EXIT_SOME_FAILED = 1
 
 
 def run_upscale(args: argparse.Namespace) -> int:
-    from engine.store import check_output_folder
-
     settings = UpscaleSettings(
         ModelRef(Family.UPSCALE, args.model), args.scale, args.tile, args.allow_large
     )
     plan = plan_upscale([Path(p) for p in args.inputs], settings)
     for path, why in plan.problems:
         print(f"skipped: {path}: {why}", file=sys.stderr)
-    out = Path(args.out)
-    open_store = LazyGallery(out)
+    open_store = LazyGallery(Path(args.out))
+    resume = "Cancelled. Run the same command again to resume where the upscale stopped."
     try:
-        if not plan.items:
-            raise BadInput("There is no image to upscale in what was given.")
-        first = settings.request(plan.items[0].path)
-        first.validate()  # before torch is imported: bad settings are refused at once…
-        check_local(first)  # …and so is a model that is not there
-        check_output_folder(out)
-        journal = BatchJournal(upscale_journal_path(out, settings.data()))
-        if journal.warning:
-            print(f"warning: {journal.warning}", file=sys.stderr)
-        clock = _run_batch(plan.items, settings, journal, open_store, args)
-    except UserFacingError as exc:  # StoreError included: the disk is full or gone
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (JobCancelled, KeyboardInterrupt):
-        print(
-            "Cancelled. Run the same command again to resume where the upscale stopped.",
-            file=sys.stderr,
-        )
-        return EXIT_CANCELLED
+        return exit_code(lambda: _upscale(plan, settings, open_store, args), resume)
     finally:
         open_store.close()
+
+
+def _upscale(
+    plan: UpscalePlan, settings: UpscaleSettings, open_store: LazyGallery, args: argparse.Namespace
+) -> int:
+    from engine.store import check_output_folder
+
+    if not plan.items:
+        raise BadInput("There is no image to upscale in what was given.")
+    first = settings.request(plan.items[0].path)
+    first.validate()  # before torch is imported: bad settings are refused at once…
+    check_local(first)  # …and so is a model that is not there
+    out = Path(args.out)
+    check_output_folder(out)
+    journal = BatchJournal(upscale_journal_path(out, settings.data()))
+    if journal.warning:
+        print(f"warning: {journal.warning}", file=sys.stderr)
+    clock = _run_batch(plan.items, settings, journal, open_store, args)
     failed = clock.failed + len(plan.problems)
     if failed:
         print(f"{clock.made} upscaled, {failed} failed.", file=sys.stderr)

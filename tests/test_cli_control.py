@@ -16,7 +16,7 @@ from engine.api.image_parts import ControlUnit, IpAdapter
 from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef
 from engine.api.requests import Txt2ImgRequest
-from engine.cli import EXIT_BAD_INPUT
+from engine.cli_exit import EXIT_BAD_INPUT
 from engine.commands import build_parser, generate_request
 
 

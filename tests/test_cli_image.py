@@ -18,7 +18,7 @@ from engine.api.image_parts import Hires, Mask, Outpaint, SourceImage
 from engine.api.kinds import Family
 from engine.api.parts import ImageRef, ModelRef, Size
 from engine.api.requests import Txt2ImgRequest
-from engine.cli import EXIT_BAD_INPUT
+from engine.cli_exit import EXIT_BAD_INPUT
 from engine.commands import build_parser, generate_request
 from engine.local_checks import check_local
 from engine.store.metadata import read_metadata

@@ -16,18 +16,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from engine.api.errors import BadInput, UserFacingError
+from engine.api.errors import BadInput
 from engine.api.events import ENDINGS, Cancelled, Event, Failed, Finished, Progress
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, Txt2ImgRequest
+from engine.cli_exit import EXIT_CANCELLED, exit_code
 from engine.cluster.connect import connect, reconnect
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely
 from engine.cluster.session import ClusterSession
-
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
 
 
 def _say(message: str) -> None:
@@ -84,23 +82,29 @@ def run_on_cluster(
     build_request: Callable[[], Request], args: argparse.Namespace, address: str
 ) -> int:
     from engine.cli import LazyGallery
+
+    open_store = LazyGallery(Path(args.out))
+    try:
+        return exit_code(lambda: _run(build_request(), args, address, open_store))
+    finally:
+        open_store.close()
+
+
+def _run(request: Request, args: argparse.Namespace, address: str, open_store) -> int:
     from engine.local_checks import check_local
     from engine.store import check_output_folder
 
-    open_store = LazyGallery(Path(args.out))
-    session = None
+    request.validate()
+    check_local(request)  # the model is sent from here: it must be here
+    plot = fans_out(request)
+    if not (plot or runs_remotely(request)):
+        raise BadInput("This job runs on this computer only: run it without --cluster.")
+    check_output_folder(Path(args.out))
+    connect(address)
+    jobs = [request] if plot else split_batch(request)
+    batch = _Batch(len(jobs))
+    session = ClusterSession(open_store, batch, _say, lambda: reconnect(address))
     try:
-        request = build_request()
-        request.validate()
-        check_local(request)  # the model is sent from here: it must be here
-        plot = fans_out(request)
-        if not (plot or runs_remotely(request)):
-            raise BadInput("This job runs on this computer only: run it without --cluster.")
-        check_output_folder(Path(args.out))
-        connect(address)
-        jobs = [request] if plot else split_batch(request)
-        batch = _Batch(len(jobs))
-        session = ClusterSession(open_store, batch, _say, lambda: reconnect(address))
         session.start_workers(WorkerOptions(device_preference=args.device))
         if plot:
             PlotFanout(session, batch, open_store).submit(1, request)
@@ -109,16 +113,8 @@ def run_on_cluster(
                 session.submit(job_id, job)
         while not batch.done.wait(0.2):  # short waits: Ctrl-C is heard
             pass
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
     finally:
-        if session is not None:
-            session.close()
-        open_store.close()
+        session.close()
     if batch.failures:
         print(f"error: {batch.failures[0]}", file=sys.stderr)
         return 1
