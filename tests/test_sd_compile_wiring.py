@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from engine.api.events import Progress
 from engine.api.kinds import Family
@@ -23,39 +22,14 @@ from engine.api.parts import ModelRef, Prompt, Sampling, Size
 from engine.api.requests import Txt2ImgRequest
 from engine.context import JobContext
 from engine.models.sd import compiled
-from engine.models.sd.tiny import build_tiny_pipeline
-
-
-class Stand(torch.nn.Module):
-    """torch.compile's stand-in: the same numbers, and a count of its calls."""
-
-    calls = 0
-
-    def __init__(self, unet: torch.nn.Module) -> None:
-        super().__init__()
-        self.unet = unet
-
-    def forward(self, *args, **kwargs):
-        Stand.calls += 1
-        return self.unet(*args, **kwargs)
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(self._modules["unet"], name)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd") / "model")
+from tests.compile_support import CompileStandIn
 
 
 @pytest.fixture
 def stand_in(monkeypatch):
-    monkeypatch.setattr(compiled, "compile_unet", Stand)
+    monkeypatch.setattr(compiled, "compile_unet", CompileStandIn)
     monkeypatch.setattr(compiled, "compiler_missing", lambda: "")
-    Stand.calls = 0
+    CompileStandIn.calls = 0
 
 
 def request(model: Path) -> Txt2ImgRequest:
@@ -86,10 +60,10 @@ def run(model: Path, compile_unet: bool) -> tuple[np.ndarray, dict, list[str], s
     return image.rgb, image.info, messages, status
 
 
-def test_a_compiled_job_says_so_while_compiling_and_records_it(tiny_model, stand_in):
-    plain, plain_info, plain_messages, plain_status = run(tiny_model, False)
-    rgb, info, messages, status = run(tiny_model, True)
-    assert Stand.calls > 0  # the stand-in ran the UNet
+def test_a_compiled_job_says_so_while_compiling_and_records_it(tiny_sd_model, stand_in):
+    plain, plain_info, plain_messages, plain_status = run(tiny_sd_model, False)
+    rgb, info, messages, status = run(tiny_sd_model, True)
+    assert CompileStandIn.calls > 0  # the stand-in ran the UNet
     np.testing.assert_array_equal(rgb, plain)  # the stand-in computes the same numbers
     assert compiled.COMPILING_MESSAGE in messages
     assert compiled.COMPILING_MESSAGE not in plain_messages
@@ -98,7 +72,7 @@ def test_a_compiled_job_says_so_while_compiling_and_records_it(tiny_model, stand
     assert status == f"{plain_status} · compiled UNet"
 
 
-def test_without_a_cpp_compiler_the_job_runs_eagerly_and_says_why(tiny_model, monkeypatch):
+def test_without_a_cpp_compiler_the_job_runs_eagerly_and_says_why(tiny_sd_model, monkeypatch):
     import torch._inductor.cpp_builder as cpp_builder
     from torch._inductor.exc import InvalidCxxCompiler
 
@@ -106,8 +80,8 @@ def test_without_a_cpp_compiler_the_job_runs_eagerly_and_says_why(tiny_model, mo
         raise InvalidCxxCompiler()
 
     monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
-    plain = run(tiny_model, False)[0]
-    rgb, info, messages, status = run(tiny_model, True)
+    plain = run(tiny_sd_model, False)[0]
+    rgb, info, messages, status = run(tiny_sd_model, True)
     assert status.endswith(" · not compiled")
     np.testing.assert_array_equal(rgb, plain)
     assert info["compiled"] is False

@@ -32,7 +32,8 @@ from engine.models.sd.offload import (
     offload_for,
     place,
 )
-from engine.models.sd.tiny import build_tiny_pipeline
+from tests.compile_support import draw
+from tests.sd_original_layout import bare_pipeline
 
 GB = 2**30
 # SD 1.5 in fp16, as its safetensors files weigh: UNet 1.72 GB, text encoder 0.25 GB,
@@ -80,22 +81,6 @@ def test_the_reason_and_note_name_the_figures():
 # ---------------------------------------------------------------- a real tiny pipeline
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd") / "model")
-
-
-def load(folder: Path):
-    """A fresh pipeline every time (offload hooks change it in place)."""
-    from diffusers import StableDiffusionPipeline
-
-    pipe = StableDiffusionPipeline.from_pretrained(
-        str(folder), local_files_only=True, safety_checker=None, requires_safety_checker=False
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def file_bytes(folder: Path, part: str) -> int:
     """The oracle: tensor bytes as the safetensors header lists them (dtype × shape)."""
     total = 0
@@ -111,19 +96,19 @@ def file_bytes(folder: Path, part: str) -> int:
 _DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64"}
 
 
-def test_model_sizes_are_the_files_tensor_bytes(tiny_model):
-    sizes = model_sizes(load(tiny_model))
-    parts = {p: file_bytes(tiny_model, p) for p in ("unet", "vae", "text_encoder")}
+def test_model_sizes_are_the_files_tensor_bytes(tiny_sd_model):
+    sizes = model_sizes(bare_pipeline(tiny_sd_model))
+    parts = {p: file_bytes(tiny_sd_model, p) for p in ("unet", "vae", "text_encoder")}
     # The text encoder holds a position-id buffer its file may not: a few hundred bytes.
     assert abs(sizes.all - sum(parts.values())) <= 1024
     assert abs(sizes.largest_model - max(parts.values())) <= 1024
     assert 0 < sizes.largest_layer < sizes.largest_model
 
 
-def test_free_memory_is_read_from_cuda_mem_get_info(tiny_model, monkeypatch):
+def test_free_memory_is_read_from_cuda_mem_get_info(tiny_sd_model, monkeypatch):
     from types import SimpleNamespace
 
-    pipe = load(tiny_model)
+    pipe = bare_pipeline(tiny_sd_model)
     sizes = model_sizes(pipe)
     env = SimpleNamespace(device=DeviceChoice("cuda"), offload="auto")
     for free, expected in ((sizes.all + FIXED_RESERVE, NONE), (FIXED_RESERVE, SEQUENTIAL)):
@@ -131,32 +116,21 @@ def test_free_memory_is_read_from_cuda_mem_get_info(tiny_model, monkeypatch):
         assert offload_for(env, pipe, 0).mode == expected
 
 
-def draw(pipe) -> np.ndarray:
-    return pipe(
-        "a lighthouse",
-        width=64,
-        height=64,
-        num_inference_steps=2,
-        generator=torch.Generator("cpu").manual_seed(7),
-        output_type="np",
-    ).images
-
-
-def test_model_offload_installs_diffusers_hooks_and_keeps_the_pixels(tiny_model):
-    expected = draw(load(tiny_model))
-    pipe = place(load(tiny_model), "cpu", Offload(MODEL, "test"))
+def test_model_offload_installs_diffusers_hooks_and_keeps_the_pixels(tiny_sd_model):
+    expected = draw(bare_pipeline(tiny_sd_model))
+    pipe = place(bare_pipeline(tiny_sd_model), "cpu", Offload(MODEL, "test"))
     assert pipe._offload_device == torch.device("cpu:0")  # diffusers' own record
     for part in (pipe.unet, pipe.vae, pipe.text_encoder):
         assert type(part._hf_hook).__name__ == "CpuOffload"  # accelerate's, per model
     np.testing.assert_array_equal(draw(pipe), expected)
 
 
-def test_sequential_offload_hooks_every_layer(tiny_model):
+def test_sequential_offload_hooks_every_layer(tiny_sd_model):
     """Hooks only: drawing with the CPU as the offload device fails inside accelerate
     1.16 (a CLIP embedding's weight comes back as a plain tensor, which its Parameter
     rebuild refuses), likely because a move to the CPU copies nothing there. Whether it
     draws on CUDA, and the same pixels, is for a GPU machine to see."""
-    pipe = place(load(tiny_model), "cpu", Offload(SEQUENTIAL, "test"))
+    pipe = place(bare_pipeline(tiny_sd_model), "cpu", Offload(SEQUENTIAL, "test"))
     assert pipe._offload_device == torch.device("cpu:0")
     for part in (pipe.unet, pipe.vae, pipe.text_encoder):
         layers = [m for m in part.modules() if list(m.parameters(recurse=False))]
@@ -164,12 +138,12 @@ def test_sequential_offload_hooks_every_layer(tiny_model):
         assert all(p.device.type == "meta" for p in part.parameters())  # weights wait off it
 
 
-def test_no_offload_is_a_plain_move(tiny_model):
-    pipe = place(load(tiny_model), "cpu", Offload(NONE, "test"))
+def test_no_offload_is_a_plain_move(tiny_sd_model):
+    pipe = place(bare_pipeline(tiny_sd_model), "cpu", Offload(NONE, "test"))
     assert not hasattr(pipe.unet, "_hf_hook")
 
 
-def test_the_cpu_path_never_offloads_nor_records_it(tiny_model):
+def test_the_cpu_path_never_offloads_nor_records_it(tiny_sd_model):
     from engine.api.kinds import Family
     from engine.api.parts import ModelRef, Prompt, Sampling, Size
     from engine.api.requests import Txt2ImgRequest
@@ -177,7 +151,7 @@ def test_the_cpu_path_never_offloads_nor_records_it(tiny_model):
     from engine.runtime import Runtime
 
     req = Txt2ImgRequest(
-        model=ModelRef(Family.SD, str(tiny_model)),
+        model=ModelRef(Family.SD, str(tiny_sd_model)),
         prompt=Prompt("a cat"),
         size=Size(64, 64),
         sampling=Sampling(steps=2, sampler=None, seed=3),
