@@ -5,12 +5,16 @@ Each path is built once (its warm-up: a compile, a conversion), then evaluated
 `repeats` times interleaved with eager fp32 (eager, path, eager, path, ...), so that a
 shared, noisy machine slows both sides alike; the figures are medians. The relative
 error is ‖path − eager‖ / ‖eager‖ of the first outputs (the same inputs and weights).
+Memory: the resident memory the path adds (after its warm-up and the timed runs, less
+before its build, eager having run once: a compiled graph's buffers and freezing's
+prepacked weight copies), and the process's peak.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -109,6 +113,8 @@ def one_path(name: str, config: dict, repeats: int) -> None:
         return unet(x, t, encoder_hidden_states=text).sample
 
     with torch.inference_mode():
+        eager(*inputs)  # eager's own buffers are in "before", not in the path's share
+        before = _resident_mb()
         try:
             start = time.perf_counter()
             path = _builder(name)(unet, inputs)
@@ -123,6 +129,18 @@ def one_path(name: str, config: dict, repeats: int) -> None:
             seconds["eager"].append(took)
             seconds[name].append(_timed(path, inputs)[0])
     _report(name, seconds, warm_up, _relative_error(path_out, reference))
+    _line(f"fp32 {name}: resident memory added by the path", _resident_mb() - before, "MB")
+    _line(f"fp32 {name}: peak resident memory of the process", _peak_mb(), "MB")
+
+
+def _resident_mb() -> float:
+    """This process's resident memory now (Linux: /proc/self/statm, in pages)."""
+    pages = int(open("/proc/self/statm").read().split()[1])  # noqa: SIM115
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def _timed(evaluate: Evaluate, inputs: tuple) -> tuple[float, torch.Tensor]:
