@@ -253,3 +253,24 @@ def test_a_folder_the_driver_did_not_list_is_never_read_on_the_worker(tmp_path):
 
     train_in_scratch(request, tmp_path / "scratch", run, request, {})
     assert read and not read[0].exists() and read[0].is_relative_to(tmp_path / "scratch")
+
+
+@pytest.mark.parametrize(
+    ("name", "member"),
+    [("../escaped.png", ""), ("/tmp/escaped.png", ""), ("..", ""), ("model", "../x"),
+     ("model", "a/../../x"), ("model", "/abs")],
+)  # fmt: skip
+def test_the_worker_cache_refuses_a_name_that_would_leave_it(tmp_path, name, member):
+    import hashlib
+
+    from engine.api.errors import BadModelFile
+    from engine.cluster.model_shipping import Manifest, ManifestFile
+    from engine.cluster.model_store import ModelStore
+
+    data = b"bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    manifest = Manifest(name, sha, (ManifestFile(member, len(data), sha),))
+    store = ModelStore(tmp_path / "cache" / "root")
+    with pytest.raises(BadModelFile, match="not a plain path inside its cache folder"):
+        store.receive(manifest, [data])
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and ".sqlite3" not in p.name] == []

@@ -107,7 +107,7 @@ def lay_out_data(request: TrainRequest, placed: dict[str, str], run_folder: Path
         return request
     users = next((k.removeprefix(FOLDER_TAG) for k in placed if k.startswith(FOLDER_TAG)), "")
     name = Path(users).name
-    root = run_folder / DATA_SUBFOLDER / (name if _plain(name) else "images")
+    root = run_folder / DATA_SUBFOLDER / (name if plain_name(name) else "images")
     if users:
         root.mkdir(parents=True)
         for key, there in placed.items():
@@ -128,7 +128,7 @@ def _place(root: Path, relative: str, source: Path | None) -> None:
     """One file of the folder at `root / relative` (empty for None): BadInput, before
     anything is written, for a name that would leave `root`."""
     parts = PurePosixPath(relative).parts if isinstance(relative, str) else ()
-    if not parts or not all(_plain(part) for part in parts) or "/".join(parts) != relative:
+    if not parts or not all(plain_name(part) for part in parts) or "/".join(parts) != relative:
         raise BadInput(
             f"The cluster's driver sent a data file named {relative!r}, which is not a "
             "plain path inside the training's folder, so the run was not started. Check "
@@ -145,8 +145,9 @@ def _place(root: Path, relative: str, source: Path | None) -> None:
         shutil.copyfile(source, target)
 
 
-def _plain(part: Any) -> bool:
-    """A single file or folder name on this system: no separator, not `.` or `..`."""
+def plain_name(part: Any) -> bool:
+    """A single file or folder name on this system: no separator, not `.` or `..` (what a
+    name sent to a worker must be before it writes under it: engine.cluster.model_store)."""
     if not isinstance(part, str) or part in ("", ".", "..") or "\0" in part:
         return False
     return Path(part).name == part and not Path(part).anchor

@@ -206,7 +206,8 @@ class ClusterWorker:
     ) -> None:
         try:
             # Its files stay in the cache from now until it ends, waiting included.
-            with self.models.holding(placed.values()) as gone:
+            # ("": a key with no file: engine.cluster.data_files)
+            with self.models.holding(p for p in placed.values() if p) as gone:
                 if gone:
                     events.put({EVICTED: sorted({self.models.key_of(p) or p for p in gone})})
                     return
