@@ -188,7 +188,7 @@ def test_the_driver_lists_the_folder_as_its_loader_reads_it(tmp_path):
         family=GMM, preset="custom", dataset=DatasetRef(str(data)), output="x.safetensors"
     )
     entries = data_entries(request)
-    assert entries[0] == (FOLDER_TAG + str(data), None)
+    assert entries[0] == (f"{FOLDER_TAG}my pictures\0{data}", None)  # its name, its path
     keys = [key.split("\0")[0] for key, _ in entries[1:]]
     images = ["00.png", "01.png", "broken.png", "linked.png", "new\nline.png", "sub/deeper.png"]
     expected = [IMAGE_TAG + n for n in images] + [SKIPPED_TAG + "notes.txt"]
@@ -224,7 +224,10 @@ def test_a_hostile_data_name_sent_to_a_worker_is_refused_and_nothing_is_written(
         dataset=DatasetRef("/home/user/pics"),
         output="/u/run.safetensors",
     )
-    placed = {FOLDER_TAG + "/home/user/pics": "", f"{IMAGE_TAG}{name}\0/home/user/x": str(cached)}
+    placed = {
+        f"{FOLDER_TAG}pics\0/home/user/pics": "",
+        f"{IMAGE_TAG}{name}\0/home/user/x": str(cached),
+    }
 
     def never(_request):
         raise AssertionError("the run must not start")

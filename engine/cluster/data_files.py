@@ -29,7 +29,8 @@ from engine.api.errors import BadInput
 from engine.api.requests import TrainRequest
 
 # The keys of a job's files (engine.cluster.request_files' placed pairs) for its data:
-# the folder as this computer names it (expanded); each image by its path relative to
+# the folder's name as this computer's loader takes it, then NUL and the folder as it
+# names it in its sentences (expanded); each image by its path relative to
 # the folder, then NUL (in no path) and its path here (where the driver reads it); each
 # file the loader skips by its name, by its relative path (no bytes travel for it).
 FOLDER_TAG = "data-folder:"
@@ -76,7 +77,8 @@ def data_entries(request: object) -> list[tuple[str, Path | None]]:
         return []
     from engine.data.folder import SUFFIXES, FolderReport, files_in
 
-    entries: list[tuple[str, Path | None]] = [(FOLDER_TAG + str(folder), None)]
+    name = Path(request.dataset.name).name  # type: ignore[attr-defined]
+    entries: list[tuple[str, Path | None]] = [(f"{FOLDER_TAG}{name}\0{folder}", None)]
     for path in files_in(folder, FolderReport()):
         relative = path.relative_to(folder).as_posix()
         image = path.suffix.lower() in SUFFIXES
@@ -105,10 +107,9 @@ def lay_out_data(request: TrainRequest, placed: dict[str, str], run_folder: Path
     a worker never reads a folder of its own that happens to have the user's path."""
     if data_folder(request) is None:
         return request
-    users = next((k.removeprefix(FOLDER_TAG) for k in placed if k.startswith(FOLDER_TAG)), "")
-    name = Path(users).name
+    name, users = users_folder(placed, request)
     root = run_folder / DATA_SUBFOLDER / (name if plain_name(name) else "images")
-    if users:
+    if any(key.startswith(FOLDER_TAG) for key in placed):
         root.mkdir(parents=True)
         for key, there in placed.items():
             if key.startswith(IMAGE_TAG):
@@ -118,10 +119,12 @@ def lay_out_data(request: TrainRequest, placed: dict[str, str], run_folder: Path
     return replace(request, dataset=replace(request.dataset, name=str(root)))
 
 
-def users_folder(placed: dict[str, str], request: TrainRequest) -> str:
-    """The folder as this computer's loader names it in its sentences (expanded)."""
+def users_folder(placed: dict[str, str], request: TrainRequest) -> tuple[str, str]:
+    """The folder's name, as the user's computer's loader takes it (its record's
+    `dataset`), and the folder as that loader names it in its sentences (expanded)."""
     listed = next((k.removeprefix(FOLDER_TAG) for k in placed if k.startswith(FOLDER_TAG)), "")
-    return listed or request.dataset.name
+    name, _, users = listed.partition("\0")
+    return (name, users) if listed else (Path(request.dataset.name).name, request.dataset.name)
 
 
 def _place(root: Path, relative: str, source: Path | None) -> None:

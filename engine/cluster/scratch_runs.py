@@ -55,14 +55,14 @@ def train_in_scratch(
             outcome = run(here)
         except UserFacingError as exc:  # naming the user's folder, not its copy here
             if here.dataset != asked.dataset:
-                users = users_folder(placed or {}, asked)
+                _name, users = users_folder(placed or {}, asked)
                 exc.message = exc.message.replace(here.dataset.name, users)
                 exc.args = (exc.message,)
             raise
         assert isinstance(outcome, ModelOutcome)
         copies = here.resume_from != asked.resume_from or here.dataset != asked.dataset
         if copies and output.is_file():
-            _name_users_files(output, here, asked)
+            _name_users_files(output, here, asked, users_folder(placed or {}, asked)[0])
         files = tuple(
             (path.name, path.read_bytes()) for path in sorted(folder.iterdir()) if path.is_file()
         )
@@ -71,7 +71,7 @@ def train_in_scratch(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _name_users_files(output: Path, here: TrainRequest, asked: TrainRequest) -> None:
+def _name_users_files(output: Path, here: TrainRequest, asked: TrainRequest, name: str) -> None:
     """The model's record naming the user's state file it was resumed from and the user's
     folder it read, not this worker's copies: the file written again as the training
     wrote it (fp32 either way), where a name differs."""
@@ -81,7 +81,7 @@ def _name_users_files(output: Path, here: TrainRequest, asked: TrainRequest) -> 
     theirs = {"resumed_from": str(asked.resume_from), "source": asked.dataset.name}
     if here.dataset.name != asked.dataset.name:  # the folder's name, as the loader takes it
         ours["dataset"] = Path(here.dataset.name).name
-        theirs["dataset"] = Path(asked.dataset.name).name
+        theirs["dataset"] = name
     tensors, record = read_model_file(output, here.family, "train")
     meta = record.get("meta", {})
     changed = {k: theirs[k] for k, v in ours.items() if k in meta and meta[k] == v != theirs[k]}
