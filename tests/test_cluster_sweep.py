@@ -258,17 +258,19 @@ def test_a_returned_list_without_the_model_lands_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cluster_is_refused_for_a_single_training_and_a_folder_sweep(tmp_path, capsys):
+def test_cluster_is_refused_for_a_single_training_and_a_folder_that_is_none(tmp_path, capsys):
+    """A folder sweep runs on the cluster (tests/test_cluster_sweep_folder.py); one over a
+    folder that is not here is refused in the local loader's words, before a run begins."""
     argv = ["train", "--model", "gmm", "--out", str(tmp_path / "o"), "--cluster", "local"]
     assert main(argv) == 2
     assert "--cluster trains a sweep's runs on a cluster" in capsys.readouterr().err
     images = tmp_path / "pictures"
-    images.mkdir()
     argv += ["--data", str(images), "--sweep", "components=2,3"]
     assert main(argv) == 2
-    assert "A sweep over a folder of images trains on this computer only" in (
-        capsys.readouterr().err
-    )
+    assert f"There is no data set called {str(images)!r}" in capsys.readouterr().err
+    images.write_text("a file")
+    assert main(argv) == 2
+    assert f"{images} is not a folder of images." in capsys.readouterr().err
     assert not (tmp_path / "o" / ".batches").exists()  # refused before a run was begun
 
 

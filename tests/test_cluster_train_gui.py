@@ -1,9 +1,11 @@
 """The Train tab on a window connected to a real local Ray cluster (two CPUs, one CPU
 actor): a sweep's runs train on the worker, their files land where a local run's do with
 the same tensors as the same runs trained here, and the tab lists both; a single
-training stays on this computer; a sweep over a folder of images does too, the status
-bar saying why. The oracle is the local runtime (the code a local lane runs) and
-safetensors' reader."""
+training stays on this computer, the status bar saying so once; a sweep over a folder
+of images goes to the workers too (its images sent with it:
+tests/test_cluster_sweep_folder.py), one over a folder that is none here stays here,
+where the loader says so. The oracle is the local runtime (the code a local lane runs)
+and safetensors' reader."""
 
 from __future__ import annotations
 
@@ -121,26 +123,31 @@ def test_a_single_training_on_the_cluster_window_stays_here(qtbot, window, model
     assert job_id not in scheduler.job_ids()
 
 
-def test_a_sweep_over_a_folder_trains_here_and_the_status_bar_says_why(qtbot, window, tmp_path):
+def test_a_folder_sweep_goes_to_the_workers_and_a_single_training_stays_saying_so(
+    qtbot, window, tmp_path
+):
     folder = tmp_path / "faces"
     folder.mkdir()
     for index in range(4):
         Image.new("RGB", (8, 8), (index * 60, 0, 0)).save(folder / f"{index}.png")
     base = TrainRequest(
         family=Family("gmm"), preset="custom", dataset=DatasetRef(str(folder)),
-        output=str(tmp_path / "m" / "run.safetensors"), image_size=8, sweep_run=True,
+        output=str(tmp_path / "m" / "run.safetensors"), image_size=16, sweep_run=True,
     )  # fmt: skip
-    assert not runs_remotely(base) and runs_remotely(replace(base, dataset=DatasetRef("digits")))
-    assert not runs_remotely(replace(base, dataset=DatasetRef("digits"), sweep_run=False))
-    handles = [window.client.submit(base) for _ in range(3)]  # a sweep's runs, at once
+    assert runs_remotely(base) and runs_remotely(replace(base, dataset=DatasetRef("digits")))
+    assert not runs_remotely(replace(base, dataset=DatasetRef(str(tmp_path / "none"))))
+    assert stays_here_note(base) == ""
+    single = replace(base, dataset=DatasetRef("digits"), preset="digits", sweep_run=False)
+    assert not runs_remotely(single)
+    handles = [window.client.submit(single) for _ in range(3)]  # submitted together
     for handle in handles:  # what is said matters here, not the trainings
         window.client.cancel(handle.job_id)
-    qtbot.waitUntil(lambda: "folder of images" in window.status.device_label.text())
-    assert stays_here_note(base) in window.status.device_label.text()
+    qtbot.waitUntil(lambda: "single training" in window.status.device_label.text())
+    assert stays_here_note(single) in window.status.device_label.text()
     assert window.client.session.scheduler.job_ids() == []
     qtbot.waitUntil(lambda: all(h.ended for h in handles))
-    notes = [e for e in of(window, DeviceInfo) if "folder of images" in e.description]
-    assert len(notes) == 1  # once for the sweep, not once per run
+    notes = [e for e in of(window, DeviceInfo) if "single training" in e.description]
+    assert len(notes) == 1  # once for the three, not once each
 
 
 def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(

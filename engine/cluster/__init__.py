@@ -11,6 +11,8 @@ without Ray never meets it:
   the engine's events in engine.api.wire's form;
 - request_files: every file a request names (models, LoRAs, VAE, embeddings, tiny VAE,
   control models, input pictures), and the request with the worker's paths;
+- data_files: a training's folder of images, listed here as its loader lists it, each
+  image sent as a file, laid out again in the run's scratch folder on the worker;
 - model_shipping: those files named by sha256, found on the worker or sent once per node;
 - model_store, cache_limit: a worker's cache folder, kept under a size limit (LRU out
   first, never a file in use);

@@ -7,7 +7,8 @@ content (engine.cluster.model_store); what it lacks it receives through Ray's ob
 store and keeps in the cache, so a 2 GB checkpoint crosses the network once per node,
 not once per job. Every file a request names travels so: its checkpoint, LoRAs, VAE,
 embeddings, tiny VAE, control and IP-Adapter models (and the adapters' CLIP vision
-encoder), and the pictures it starts from (engine.cluster.request_files).
+encoder), the pictures it starts from (engine.cluster.request_files), and a training's
+folder of images, each image a file of its own (engine.cluster.data_files).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.cluster.data_files import IMAGE_TAG, data_entries, skipped_instead
 from engine.cluster.ip_adapter_files import encoder_of
 from engine.cluster.request_files import ENCODER_TAG, named_files
 from engine.hashing import HashCache, file_sha256
@@ -91,10 +93,12 @@ class ModelShipper:
         self._lock = threading.Lock()
         self.sent: list[tuple[str, str]] = []  # (node, sha256) of each model sent
 
-    def files(self, request: object) -> list[tuple[str, Manifest]]:
+    def files(self, request: object) -> list[tuple[str, Manifest | None]]:
         """Each file the request names (engine.cluster.request_files) that is here, as
         the request spells it and its manifest. One that is not here is left to the
-        worker, which says so in the sentence a local job would."""
+        worker, which says so in the sentence a local job would. A training's folder of
+        images adds its files (engine.cluster.data_files), each under its tagged key; a
+        None manifest is a key with no bytes to send (an empty stand-in there)."""
         found = []
         for text in named_files(request):
             manifest = self._manifest_at(Path(text).expanduser())
@@ -104,6 +108,18 @@ class ModelShipper:
         manifest = self._manifest_at(encoder) if encoder is not None else None
         if manifest is not None:
             found.append((ENCODER_TAG + str(encoder), manifest))
+        return found + self._data_files(request)
+
+    def _data_files(self, request: object) -> list[tuple[str, Manifest | None]]:
+        found: list[tuple[str, Manifest | None]] = []
+        for key, path in data_entries(request):
+            try:
+                manifest = self._manifest_at(path) if path is not None else None
+            except OSError:  # unreadable here: an empty stand-in, which the loader skips
+                manifest = None
+            if manifest is None and key.startswith(IMAGE_TAG):
+                key = skipped_instead(key)
+            found.append((key, manifest))
         return found
 
     def _manifest_at(self, path: Path) -> Manifest | None:

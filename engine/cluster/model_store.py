@@ -21,10 +21,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from engine.api.errors import BadModelFile
 from engine.cluster.cache_limit import CacheEntry, check_fits, limit_bytes, to_evict
+from engine.cluster.data_files import plain_name
 from engine.cluster.model_shipping import Manifest, manifest_of, members
 from engine.hashing import HashCache, default_cache_dir
 
@@ -109,6 +110,7 @@ class ModelStore:
 
     def receive(self, manifest: Manifest, contents: list[bytes]) -> Path:
         """Keep the model whose files' bytes are `contents` (in manifest order)."""
+        _check_names(manifest)
         for f, data in zip(manifest.files, contents, strict=True):
             if hashlib.sha256(data).hexdigest() != f.sha256:
                 raise BadModelFile(
@@ -232,6 +234,18 @@ class ModelStore:
             self._holds.pop(key, None)
             with contextlib.suppress(OSError):
                 (self.cache_root / key / f"{IN_USE_PREFIX}{os.getpid()}").unlink()
+
+
+def _check_names(manifest: Manifest) -> None:
+    """BadModelFile, before a byte is written, for a name that would leave the entry."""
+    for text in (manifest.name, *(f.path for f in manifest.files if f.path)):
+        parts = PurePosixPath(text).parts if isinstance(text, str) else ()
+        if not parts or not all(plain_name(p) for p in parts) or "/".join(parts) != text:
+            raise BadModelFile(
+                f"A model sent to this worker names a file {text!r}, which is not a plain "
+                "path inside its cache folder, so nothing of it was written. Check that "
+                "every node runs the same version of the app."
+            )
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -1,11 +1,12 @@
 """RayEngine: the Engine protocol with the Create tab's jobs run on a Ray cluster.
 
 It is a LocalEngine (the same gallery, catalogue, lanes and handles) whose submit sends
-the generate lane's jobs, and the runs of the Train tab's sweep, to the cluster's
-workers (engine.cluster.session; a run's files land in its run folder here, as a local
-run's, before its Finished); interactive work (Lab sliders, previews of a drawing), a
-single training (watched live) and a sweep over a folder of images (the status bar
-saying why) stay on this computer. An X/Y/Z plot stays one job for the user while its
+the generate lane's jobs, and the runs of the Train tab's sweep (over a bundled data set
+or a folder of images, whose images are sent with them: engine.cluster.data_files), to
+the cluster's workers (engine.cluster.session; a run's files land in its run folder
+here, as a local run's, before its Finished); interactive work (Lab sliders, previews
+of a drawing) and a single training (watched live; the status bar saying so) stay on
+this computer. An X/Y/Z plot stays one job for the user while its
 cells run in parallel on the workers (engine.cluster.plot_fanout), its grid made and
 saved here; every file a job or a cell names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
@@ -36,8 +37,8 @@ from engine.local_engine import LocalEngine, RuntimeFactory, default_runtime
 from engine.queue import Job
 
 log = logging.getLogger(__name__)
-# A sweep's runs are submitted at once: its note that they train here is said once, not
-# once per run (and said again for a sweep started later).
+# A note that a job stays here is said once for jobs submitted together, not once per
+# job (and said again for one started later).
 NOTE_QUIET_S = 10.0
 
 

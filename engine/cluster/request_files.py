@@ -3,11 +3,12 @@
 A request names files by path: its model, LoRAs, a VAE, embeddings, a tiny VAE, control
 and IP-Adapter models, annotators, a hires upscaler, a training's state to continue, and
 the pictures it starts from (source, mask, control and IP-Adapter images: an ImageRef
-carries a path and a sha256, never pixels, so their bytes travel as a model's do). The
-driver ships each one (engine.cluster.model_shipping); the worker runs the request with
-each path replaced by its own (`with_files`), and the pictures' info gets the user's
-paths back (`with_user_paths`). A bundled model names no file: it is on every node with
-the app.
+carries a path and a sha256, never pixels, so their bytes travel as a model's do); a
+training's folder of images adds its images (engine.cluster.data_files). The driver
+ships each one (engine.cluster.model_shipping); the worker runs the request with each
+path replaced by its own (`with_files`), and the pictures' info gets the user's paths
+back (`with_user_paths`). A bundled model or data set names no file: it is on every
+node with the app.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass, replace
 from typing import Any, TypeVar
 
-from engine.api.catalogue import DATASET_TITLES, bundled_path
+from engine.api.catalogue import bundled_path
 from engine.api.kinds import Lane
 from engine.api.parts import ImageRef, LoraSpec, ModelRef
 from engine.api.requests import ModelRequest, Request, TrainRequest
+from engine.cluster.data_files import data_source, data_travels
 
 T = TypeVar("T")
 # A file a job needs that its request does not name (an IP-Adapter's CLIP vision encoder:
@@ -36,29 +38,24 @@ def runs_remotely(request: Request) -> bool:
     with it (engine.cluster.request_files: model, LoRAs, VAE, embeddings, tiny VAE,
     control and IP-Adapter models, source, mask and control images; an IP-Adapter's CLIP
     vision encoder too: engine.cluster.ip_adapter_files), or a run of the Train tab's
-    sweep over a bundled data set (its files come back: engine.cluster.run_files). What
+    sweep over a bundled data set or a folder of images (its images sent with it:
+    engine.cluster.data_files; its files come back: engine.cluster.run_files). What
     stays here: interactive work (Lab sliders, a control unit's map), a single training
-    (watched live) and a sweep over a folder of images (stays_here_note). An X/Y/Z plot
-    is not sent whole (not a ModelRequest): its cells are, each a job whose files are
-    sent with it, and its grid is made here (engine.cluster.plot_fanout)."""
+    (watched live: stays_here_note), and a sweep's run over a folder that is not one
+    here (missing, a file), where the loader says so. An X/Y/Z plot is not sent whole
+    (not a ModelRequest): its cells are, each a job whose files are sent with it, and
+    its grid is made here (engine.cluster.plot_fanout)."""
     if isinstance(request, TrainRequest):
         return request.sweep_run and data_travels(request)
     return request.lane is Lane.GENERATE and isinstance(request, ModelRequest)
 
 
-def data_travels(request: TrainRequest) -> bool:
-    """Whether a worker has the training's data: a bundled data set is on every node with
-    the app; a folder of images is not sent."""
-    return request.dataset.name in DATASET_TITLES
-
-
 def stays_here_note(request: Request) -> str:
-    """Why a job the cluster would run trains on this computer instead ("" for none)."""
-    if isinstance(request, TrainRequest) and request.sweep_run and not data_travels(request):
+    """Why a training the cluster could run trains on this computer ("" for none)."""
+    if isinstance(request, TrainRequest) and not request.sweep_run:
         return (
-            "a sweep over a folder of images trains on this computer (the folder is not "
-            f"sent to the workers); the bundled data sets ({', '.join(DATASET_TITLES)}) "
-            "train on the cluster."
+            "a single training runs on this computer, where it is watched live; a sweep's "
+            "runs train on the cluster."
         )
     return ""
 
@@ -82,20 +79,22 @@ def with_files(request: T, placed: Mapping[str, str]) -> T:
 
 def with_user_paths(info: Any, placed: Mapping[str, str]) -> Any:
     """A picture's info with the worker's paths (values of `placed`) the user's again."""
-    back = {there: source_of(here) for here, there in placed.items()}
+    back = {there: source_of(here) for here, there in placed.items() if there}
     return _strings(info, lambda text: back.get(text, text))
 
 
 def sentence_with_user_paths(text: str, placed: Mapping[str, str]) -> str:
     """A worker's sentence (a failure's) naming the user's files, not its copies."""
     for here, there in sorted(placed.items(), key=lambda item: -len(item[1])):
-        text = text.replace(there, source_of(here))
+        if there:  # "": a key with no file there (engine.cluster.data_files)
+            text = text.replace(there, source_of(here))
     return text
 
 
 def source_of(text: str) -> str:
-    """The path of a job's file on this computer (a tagged one's too)."""
-    return text.removeprefix(ENCODER_TAG)
+    """The path of a job's file on this computer (a tagged one's too: an IP-Adapter's
+    encoder, an image of a training's folder)."""
+    return data_source(text) or text.removeprefix(ENCODER_TAG)
 
 
 def _walk(value: Any, swap: Callable[[str], str]) -> Any:

@@ -53,7 +53,8 @@ class RemoteJob:
     request: Request
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     manifest: Manifest | None = None  # its model's (for affinity)
-    files: list[tuple[str, Manifest]] = field(default_factory=list)  # every file it names
+    # every file it names (None: a key with no bytes: engine.cluster.data_files)
+    files: list[tuple[str, Manifest | None]] = field(default_factory=list)
     placed: dict[str, str] = field(default_factory=dict)  # each file, where its worker has it
     prepared: bool = False  # its manifests made (or found to be none)
     worker: RemoteWorker | None = None  # while in flight
@@ -299,6 +300,9 @@ class Scheduler:
     def _place_files(self, job: RemoteJob, worker: RemoteWorker) -> dict[str, str]:
         placed = {}
         for text, manifest in job.files:
+            if manifest is None:  # a training's data folder, or a stand-in: nothing sent
+                placed[text] = ""
+                continue
             source = Path(source_of(text)).expanduser()
             where = self._shipper.place(worker, manifest, source, job.key)
             placed[text] = where

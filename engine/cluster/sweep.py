@@ -12,7 +12,9 @@ it, and its JSON line printed in the sweep's order, so the lines and the table a
 local sweep's. Stop (the first Ctrl-C) ends every run in flight at its step: its
 checkpoint comes back and lands as a finished run's files do, the journal keeps it
 begun, and the same command run again continues it (on whichever worker) from there.
-A second Ctrl-C cancels at once: those runs start again next time.
+A second Ctrl-C cancels at once: those runs start again next time. A sweep over a
+folder of images sends its images with its runs, each once per node
+(engine.cluster.data_files), so a worker trains on the same images as here.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.api.catalogue import DATASET_TITLES
 from engine.api.errors import BadInput, JobCancelled, UserFacingError
 from engine.api.events import ENDINGS, Event, Failed, Finished, Progress, Started
 from engine.api.requests import TrainRequest
@@ -37,7 +38,7 @@ from engine.batch.lab_sweep import (
     end_run,
     measure_model,
 )
-from engine.cluster.request_files import data_travels
+from engine.cluster.data_files import data_travels
 from engine.context import JobControl
 
 POLL_S = 0.2  # short waits: Ctrl-C and Stop are heard
@@ -109,14 +110,16 @@ def run_sweep_on_cluster(
 
 
 def check_runs_remotely(runs: list[SweepRun]) -> None:
-    """BadInput for a sweep the cluster cannot run: one over a folder of images (the
-    folder is not sent; a bundled data set is on every node with the app)."""
-    if runs and not data_travels(runs[0].request):
-        raise BadInput(
-            "A sweep over a folder of images trains on this computer only (the folder is "
-            "not sent to the cluster): run it without --cluster, or train on one of the "
-            f"bundled data sets ({', '.join(DATASET_TITLES)})."
-        )
+    """BadInput, in the local loader's words, for a sweep over a folder of images that is
+    none here (missing, a file, a system folder): its images are sent from here
+    (engine.cluster.data_files), so there is nothing to send."""
+    if not runs or data_travels(runs[0].request):
+        return
+    from engine.train.datasets import open_dataset
+
+    request = runs[0].request
+    open_dataset(request.dataset.name, request.image_size)  # says what is wrong
+    raise BadInput(f"{request.dataset.name} cannot be read as a folder of images here.")
 
 
 def _open_session(

@@ -7,10 +7,11 @@ generator: it yields each engine event as engine.api.wire writes it (a job's Sta
 Progress, Preview…, and exactly one ending), so a result's images travel as PNG bytes
 with its recipe. Nothing is written here but the model cache: the images are saved by
 the driver, in the user's gallery, and a training (a Lab sweep's run) writes into a
-scratch folder whose files travel back as bytes, the folder then deleted
-(engine.cluster.scratch_runs). `cancel` reaches a running job's JobControl, which
-its runner reads at every step; so do `stop`, `pause` and `resume` (a paused training
-sends Paused, then Resumed, as a local one does).
+scratch folder whose files travel back as bytes, the folder then deleted, with the
+folder of images it read laid out there (engine.cluster.scratch_runs, data_files).
+`cancel` reaches a running job's JobControl, which its runner reads at every step; so
+do `stop`, `pause` and `resume` (a paused training sends Paused, then Resumed, as a
+local one does).
 
 The class is plain Python; engine.cluster.pool makes it an actor (ray.remote), so it
 can be tested, and benchmarked, without Ray too.
@@ -205,7 +206,8 @@ class ClusterWorker:
     ) -> None:
         try:
             # Its files stay in the cache from now until it ends, waiting included.
-            with self.models.holding(placed.values()) as gone:
+            # ("": a key with no file: engine.cluster.data_files)
+            with self.models.holding(p for p in placed.values() if p) as gone:
                 if gone:
                     events.put({EVICTED: sorted({self.models.key_of(p) or p for p in gone})})
                     return
@@ -252,7 +254,8 @@ class ClusterWorker:
                 runtime = self._get_runtime()
                 emit(Started(0, request, worker=self.name))
                 context = JobContext(0, emit=emit, control=control)
-                outcome = self._execute(runtime, request, with_files(request, here), context)
+                job = with_files(request, here)
+                outcome = self._execute(runtime, request, job, context, here)
         except JobCancelled:
             return Cancelled(0)
         except Exception as exc:  # noqa: BLE001 - the worker survives any job
@@ -261,12 +264,14 @@ class ClusterWorker:
             return Failed(0, *failure_for(exc))
         return Finished(0, _cached_paths(outcome, placed, here))
 
-    def _execute(self, runtime: Any, asked: Any, request: Any, context: JobContext) -> Outcome:
+    def _execute(
+        self, runtime: Any, asked: Any, request: Any, context: JobContext, placed: dict
+    ) -> Outcome:
         """`request` (`asked` with this worker's paths) run on the runtime."""
         if isinstance(request, TrainRequest):  # in a scratch folder; its files come back
             root = self.models.cache_root.parent / SCRATCH_FOLDER
             run = lambda train: runtime.run(train, context)  # noqa: E731
-            return train_in_scratch(request, root, run, asked.resume_from)
+            return train_in_scratch(request, root, run, asked, placed)
         return runtime.run(request, context)
 
     def _get_runtime(self) -> Any:

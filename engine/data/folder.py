@@ -50,14 +50,11 @@ def load_folder(
     from PIL import Image, ImageOps
 
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise BadInput(f"{folder} is not a folder of images.")
+    check_folder(folder)
     if side not in SIDES:
         raise BadInput(f"Train on images of {', '.join(map(str, SIDES))} pixels, not {side}.")
-    if str(folder.resolve()).startswith(SYSTEM_FOLDERS):
-        raise BadInput(f"{folder} is a system folder, not a folder of images; choose another.")
     report = FolderReport()
-    files = _files_in(folder, report)
+    files = files_in(folder, report)
     images, digest = [], hashlib.sha256()
     for path in files:
         if path.suffix.lower() not in SUFFIXES:
@@ -88,6 +85,14 @@ def load_folder(
     return np.ascontiguousarray(array), report, digest.hexdigest()
 
 
+def check_folder(folder: Path) -> None:
+    """BadInput for a path that is no folder of images to read (`folder` expanded)."""
+    if not folder.is_dir():
+        raise BadInput(f"{folder} is not a folder of images.")
+    if str(folder.resolve()).startswith(SYSTEM_FOLDERS):
+        raise BadInput(f"{folder} is a system folder, not a folder of images; choose another.")
+
+
 def skipped_text(skipped: list[str]) -> str:
     """ "2 skipped (notes.txt: not a jpg, png or webp; …)": the skipped files alone,
     never mixed with the count of those used (which once read "Skipped: 3 images")."""
@@ -95,8 +100,9 @@ def skipped_text(skipped: list[str]) -> str:
     return f"{len(skipped)} skipped ({shown})"
 
 
-def _files_in(folder: Path, report: FolderReport) -> list[Path]:
-    """The files under `folder`, sorted; a subfolder that cannot be read is skipped and
+def files_in(folder: Path, report: FolderReport) -> list[Path]:
+    """The files under `folder` the loader reads, sorted (a cluster's driver lists them
+    so: engine.cluster.data_files); a subfolder that cannot be read is skipped and
     named in the report, and symlinked folders are not followed (out of the tree, or
     round in a loop)."""
 
