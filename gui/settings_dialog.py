@@ -45,9 +45,10 @@ OFFLOADS = {
     "sequential": "Sequential offload: one layer at a time (least memory, slowest)",
 }
 COMPILE_TIP = (
-    "CPU only. Measured about 1.4x faster per step on a full-size SD 1.5 UNet, but the "
-    "first picture waits for the compile: about 2 minutes on a small CPU, 15 the very "
-    "first time. The compiled kernels are kept in the cache folder, so later starts are "
+    "CPU only. Measured 1.2 to 1.6x faster per step on a full-size SD 1.5 UNet, but the "
+    "first picture waits for the compile: about 2 minutes on a small CPU, up to 15 the "
+    "very first time. It needs about the UNet's size again in memory (3.7 GB more for "
+    "SD 1.5). The compiled kernels are kept in the cache folder, so later starts are "
     "quicker; a new picture size or LoRA compiles again. Pictures are within float "
     "rounding of uncompiled ones, not bit-equal. Without a C++ compiler it runs "
     "uncompiled and says so."
