@@ -217,3 +217,25 @@ def test_the_api_imports_no_torch_and_no_qt():
     )
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("digits", "train GMM on digits · components 4 · 300 steps · seed 7"),
+        ("/home/ann/Pictures/faces", "train GMM on faces · components 4 · 300 steps · seed 7"),
+    ],
+)
+def test_a_trainings_queue_line_names_a_folder_by_name_and_its_settings_first(data, expected):
+    from engine.api.parts import DatasetRef, Training
+    from engine.api.requests import TrainRequest
+
+    request = TrainRequest(
+        family=Family("gmm"),
+        preset="digits",
+        dataset=DatasetRef(data),
+        training=Training(steps=300, seed=7),
+        output="/tmp/m.safetensors",
+        settings=(("components", "4"),),
+    )
+    assert request.describe() == expected

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from engine.api import families
+from engine.api.catalogue import DATASET_TITLES
 from engine.api.errors import BadInput
 from engine.api.families import title_of
 from engine.api.kinds import Family, Lane, Task
@@ -60,8 +61,13 @@ class TrainRequest(Request):
         check_model_name(Path(self.output).name.removesuffix(".safetensors"))
 
     def describe(self) -> str:
+        """The queue's line: a folder by its name (its path is the Train tab's data box's
+        tooltip and the model record's `source`), and the family's settings first: a
+        sweep's runs differ there, and a narrow column still shows them."""
+        data = self.dataset.name
+        data = data if data in DATASET_TITLES else Path(data).name or data
         return (
-            f"train {title_of(self.family)} on {self.dataset.name} · "
-            f"{self.training.steps or 'preset'} steps · seed {self.training.seed}"
+            f"train {title_of(self.family)} on {data}"
             + "".join(f" · {name} {value}" for name, value in self.settings)
+            + f" · {self.training.steps or 'preset'} steps · seed {self.training.seed}"
         )
