@@ -194,7 +194,7 @@ class TrainPanel(QWidget):
         self.new_model_button.setVisible(path is not None)
         self.set_running(self.stop_button.isEnabled())  # enable what resuming may change
         if path is None or record is None:
-            self.start_button.setText("Start training")
+            self._name_start_button(self.sweep.runs)
             if self._done is not None:  # the bar showed the model given up: clear it
                 self.progress.reset()
                 self.progress.setFormat("")

@@ -42,6 +42,7 @@ class SweepBox(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.family = ""
+        self.runs = 0  # the runs Start would queue, as runs_changed last said
         self.enabled = QCheckBox("Sweep")
         self.enabled.setToolTip("Train once per value of one setting, each run its own model")
         self.setting = QComboBox()
@@ -90,22 +91,26 @@ class SweepBox(QWidget):
         runs = sweep_requests(request, self.sweep(), output.parent, output.stem)
         return [replace(run, sweep_run=True) for run in runs]
 
+    def _tell_runs(self, runs: int) -> None:
+        self.runs = runs
+        self.runs_changed.emit(runs)
+
     def _update(self) -> None:
         on = self.enabled.isChecked()
         self.setting.setEnabled(on)
         self.range.setEnabled(on)
         self.count.setVisible(on)
         if not on or not self.family:
-            self.runs_changed.emit(0)
+            self._tell_runs(0)
             return
         try:
             sweep = self.sweep()
         except BadInput as exc:
             self.count.setText(exc.message)
             self.count.setStyleSheet("color: #e0a040;")
-            self.runs_changed.emit(0)
+            self._tell_runs(0)
             return
-        self.runs_changed.emit(len(sweep.values))
+        self._tell_runs(len(sweep.values))
         words = sweep.words[:SHOWN_VALUES] + (("…",) if len(sweep.words) > SHOWN_VALUES else ())
         runs = "1 run" if len(sweep.values) == 1 else f"{len(sweep.values)} runs"
         self.count.setText(f"{runs}: {', '.join(words)}")

@@ -96,6 +96,8 @@ def test_a_sweep_started_on_the_train_tab_trains_once_per_value(qtbot, window, m
     assert all(any(str(p) in str(item) for item in listed) for p in paths)
     assert train.status.text().startswith("Sweep done: 2 of 2 runs trained.")
     assert train.start_button.isEnabled()
+    # The sweep is still set: Start still says it would run it again, not one training.
+    assert train.start_button.text() == "Start sweep (2 runs)"
 
 
 def test_the_train_tab_draws_the_newest_started_run_of_a_sweep(qtbot, window):
