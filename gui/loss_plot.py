@@ -6,14 +6,18 @@ measurement: the GUI thread shares the interpreter with the training thread, and
 millisecond spent drawing here is one the training waits for (measured: redrawing at
 each measurement cost a busy machine two thirds of its training steps).
 
-The legend is a row of labels above the plot, not pyqtgraph's legend: that one floats
-over the data area and covered the curves' start (where the losses are highest).
+The legend is a row of check boxes above the plot, not pyqtgraph's legend: that one
+floats over the data area and covered the curves' start (where the losses are highest).
+Unchecking a term hides its curve and the axis fits the others (auto-range leaves
+hidden items out; the view box is told the curve's bounds changed): a GMM's
+log-likelihood in the hundreds otherwise flattens its bits/dim to a line at 0.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 COLOURS = ("#5aa9e6", "#f0a040", "#7bd389", "#e65a8a", "#b08cf0", "#d0d0d0")
 MAX_POINTS = 2000  # older points are thinned so a long training stays cheap to draw
@@ -78,14 +82,33 @@ class LossPlot(QWidget):
                 curve = self._curves[name] = self.plot.plot(
                     name=name, pen={"color": colour, "width": 2}, skipFiniteCheck=True
                 )
-                self._add_to_legend(name, colour)
+                self._add_to_legend(name, colour, curve)
             curve.setData(xs, ys)
         self._dirty.clear()
 
-    def _add_to_legend(self, name: str, colour: str) -> None:
-        label = QLabel(f'<span style="color: {colour}">━━</span> {name}')
-        label.setObjectName(f"legend-{name}")
-        self.legend.insertWidget(self.legend.count() - 1, label)
+    def _add_to_legend(self, name: str, colour: str, curve) -> None:
+        box = QCheckBox(name)
+        box.setObjectName(f"legend-{name}")
+        box.setIcon(_swatch(colour))
+        box.setChecked(True)
+        box.setToolTip(f"Show or hide {name}; the axis fits the curves shown")
+        box.toggled.connect(lambda shown: self._show_curve(curve, shown))
+        self.legend.insertWidget(self.legend.count() - 1, box)
+
+    def _show_curve(self, curve, shown: bool) -> None:
+        curve.setVisible(shown)
+        curve.informViewBoundsChanged()  # the view box's auto-range refits what is shown
 
     def series(self, name: str) -> tuple[list[float], list[float]]:
         return self._points.get(name, ([], []))
+
+
+def _swatch(colour: str) -> QIcon:
+    """A short thick line in the curve's colour, the legend's key."""
+    pixmap = QPixmap(18, 10)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setPen(QPen(QColor(colour), 3))
+    painter.drawLine(1, 5, 17, 5)
+    painter.end()
+    return QIcon(pixmap)

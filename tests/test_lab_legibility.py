@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QWidget
 
 from engine.local_engine import LocalCatalogue
 from gui.explore import Tool
@@ -54,9 +54,9 @@ def test_the_loss_plot_legend_leaves_the_data_area_free(qtbot):
     box = view.mapFromScene(view.getViewBox().sceneBoundingRect()).boundingRect()
     data_area = QRect(view.viewport().mapTo(plot, box.topLeft()), box.size())
     legends = [
-        _rect_in(label, plot)
-        for label in plot.findChildren(QLabel)
-        if any(label.text().endswith(term) for term in GAN_TERMS) and label.isVisible()
+        _rect_in(box, plot)
+        for box in plot.findChildren(QCheckBox)
+        if box.text() in GAN_TERMS and box.isVisible()
     ]
     floating = getattr(view.getPlotItem(), "legend", None)  # pyqtgraph's own, if any
     if floating is not None and floating.isVisible():
@@ -65,5 +65,28 @@ def test_the_loss_plot_legend_leaves_the_data_area_free(qtbot):
     assert legends and data_area.height() > 80
     for rect in legends:
         assert not rect.intersects(data_area), (rect, data_area)
-    texts = sorted(label.text() for label in plot.findChildren(QLabel))
-    assert all(any(text.endswith(term) for text in texts) for term in GAN_TERMS)
+    assert sorted(box.text() for box in plot.findChildren(QCheckBox)) == sorted(GAN_TERMS)
+
+
+def test_unchecking_a_term_hides_its_curve_and_the_axis_fits_the_others(qtbot):
+    """A GMM's log-likelihood in the hundreds beside bits/dim near 5: with both shown the
+    axis reaches the hundreds; with the log-likelihood hidden it fits bits/dim alone."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 260)
+    plot.show()
+    for step in range(1, 40):
+        plot.add(step, {"bits_per_dim": 5.0 + 1.0 / step, "log_likelihood": 900.0 - step})
+    plot.redraw()
+    QApplication.processEvents()  # laid out: a later resize would refit on its own
+    plot.grab()  # painted, as on screen: the view box has fitted both curves
+    view = plot.plot.getViewBox()
+    assert view.viewRange()[1][1] > 800
+    box = plot.findChild(QCheckBox, "legend-log_likelihood")
+    box.setChecked(False)
+    plot.grab()
+    low, high = view.viewRange()[1]
+    assert 4.0 < low < 5.1 and 6.0 <= high < 7.0  # bits/dim's 5.03 … 6.0, a margin
+    box.setChecked(True)
+    plot.grab()
+    assert view.viewRange()[1][1] > 800
