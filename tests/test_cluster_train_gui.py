@@ -18,7 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from safetensors.torch import load_file
 
-from engine.api.events import DeviceInfo, Paused, Progress, Queued, Resumed, Started
+from engine.api.events import DeviceInfo, Failed, Paused, Progress, Queued, Resumed, Started
 from engine.api.kinds import Family
 from engine.api.parts import DatasetRef
 from engine.api.requests import TrainRequest
@@ -28,6 +28,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[clu
 
 from engine.cluster.pool import WorkerOptions  # noqa: E402
 from engine.cluster.request_files import runs_remotely, stays_here_note  # noqa: E402
+from tests.test_gui_thread_disk import DiskCalls  # noqa: E402
 
 LAB = 1
 WAIT_MS = 240_000
@@ -124,7 +125,7 @@ def test_a_single_training_on_the_cluster_window_stays_here(qtbot, window, model
 
 
 def test_a_folder_sweep_goes_to_the_workers_and_a_single_training_stays_saying_so(
-    qtbot, window, tmp_path
+    qtbot, window, tmp_path, monkeypatch
 ):
     folder = tmp_path / "faces"
     folder.mkdir()
@@ -135,8 +136,20 @@ def test_a_folder_sweep_goes_to_the_workers_and_a_single_training_stays_saying_s
         output=str(tmp_path / "m" / "run.safetensors"), image_size=16, sweep_run=True,
     )  # fmt: skip
     assert runs_remotely(base) and runs_remotely(replace(base, dataset=DatasetRef("digits")))
-    assert not runs_remotely(replace(base, dataset=DatasetRef(str(tmp_path / "none"))))
     assert stays_here_note(base) == ""
+    # A folder that is none here: routed without the disk (the GUI thread asks), then
+    # ended in the loader's words when its files are gathered, before a worker is asked.
+    missing = tmp_path / "none"
+    disk = DiskCalls(monkeypatch)
+    disk.recording = True
+    gone = window.client.submit(replace(base, dataset=DatasetRef(str(missing))))
+    disk.recording = False
+    assert disk.calls == []
+    qtbot.waitUntil(lambda: any(e.job_id == gone.job_id for e in of(window, Failed)))
+    failed = next(e for e in of(window, Failed) if e.job_id == gone.job_id)
+    assert failed.message.startswith(f"There is no data set called {str(missing)!r}")
+    assert not [e for e in of(window, Started) if e.job_id == gone.job_id]
+    assert gone.job_id not in window.client.session.scheduler.job_ids()
     single = replace(base, dataset=DatasetRef("digits"), preset="digits", sweep_run=False)
     assert not runs_remotely(single)
     handles = [window.client.submit(single) for _ in range(3)]  # submitted together

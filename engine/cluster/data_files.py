@@ -3,8 +3,9 @@ are, and the same folder laid out again in the run's scratch folder there.
 
 The driver lists the folder as the local loader does (engine.data.folder.files_in: its
 files, sorted, hidden ones left out, symlinked folders not followed, a symlinked file
-read through its link), off the GUI thread (the scheduler's preparing). Each image the
-loader would decode travels by sha256, once per node, and is kept in the worker's
+read through its link), off the GUI thread (the scheduler's preparing), after checking
+it as the loader does: a folder that is none here ends the job in the loader's words.
+Each image the loader would decode travels by sha256, once per node, and is kept in the worker's
 cache like a model file (engine.cluster.model_shipping); a file the loader skips by its
 name (not a jpg, png or webp) does not travel: the worker gets an empty stand-in of
 that name, which the loader skips in the same words. The worker lays the folder out
@@ -48,34 +49,21 @@ def data_folder(request: object) -> Path | None:
     return None if name in DATASET_TITLES or not name.strip() else Path(name).expanduser()
 
 
-def data_travels(request: TrainRequest) -> bool:
-    """Whether a worker can have the training's data: a bundled data set (on every node
-    with the app), or a folder of images here (sent with the run). A folder that is not
-    one (missing, a file, a system folder) stays here, where the loader says so."""
-    folder = data_folder(request)
-    if folder is None:
-        return True
-    from engine.api.errors import UserFacingError
-    from engine.data.folder import check_folder
-
-    try:
-        check_folder(folder)
-    except (UserFacingError, OSError):
-        return False
-    return True
-
-
 # ---------------------------------------------------------------- the driver's side
 
 
 def data_entries(request: object) -> list[tuple[str, Path | None]]:
     """The training's data as a job's files: the folder's marker, then each file the
     loader would read, keyed by its relative path, with its path here (None: a stand-in
-    for a file the loader skips by its name). [] for a bundled set."""
+    for a file the loader skips by its name). [] for a bundled set. BadInput, in the
+    loader's words, for a folder that is none here (missing, a file, a system folder):
+    the job ends with it before a worker is asked."""
     folder = data_folder(request)
-    if folder is None or not data_travels(request):  # type: ignore[arg-type]
+    if folder is None:
         return []
-    from engine.data.folder import SUFFIXES, FolderReport, files_in
+    from engine.data.folder import SUFFIXES, FolderReport, check_data_folder, files_in
+
+    check_data_folder(folder)
 
     name = Path(request.dataset.name).name  # type: ignore[attr-defined]
     entries: list[tuple[str, Path | None]] = [(f"{FOLDER_TAG}{name}\0{folder}", None)]

@@ -21,7 +21,7 @@ from engine.api.catalogue import bundled_path
 from engine.api.kinds import Lane
 from engine.api.parts import ImageRef, LoraSpec, ModelRef
 from engine.api.requests import ModelRequest, Request, TrainRequest
-from engine.cluster.data_files import data_source, data_travels
+from engine.cluster.data_files import data_source
 
 T = TypeVar("T")
 # A file a job needs that its request does not name (an IP-Adapter's CLIP vision encoder:
@@ -40,13 +40,14 @@ def runs_remotely(request: Request) -> bool:
     vision encoder too: engine.cluster.ip_adapter_files), or a run of the Train tab's
     sweep over a bundled data set or a folder of images (its images sent with it:
     engine.cluster.data_files; its files come back: engine.cluster.run_files). What
-    stays here: interactive work (Lab sliders, a control unit's map), a single training
-    (watched live: stays_here_note), and a sweep's run over a folder that is not one
-    here (missing, a file), where the loader says so. An X/Y/Z plot is not sent whole
+    stays here: interactive work (Lab sliders, a control unit's map) and a single
+    training (watched live: stays_here_note). Decided without the disk (the GUI thread
+    asks): a sweep's folder that is none here ends its run, in the loader's words, when
+    its files are gathered (engine.cluster.data_files). An X/Y/Z plot is not sent whole
     (not a ModelRequest): its cells are, each a job whose files are sent with it, and
     its grid is made here (engine.cluster.plot_fanout)."""
     if isinstance(request, TrainRequest):
-        return request.sweep_run and data_travels(request)
+        return request.sweep_run
     return request.lane is Lane.GENERATE and isinstance(request, ModelRequest)
 
 

@@ -238,8 +238,19 @@ class Scheduler:
             job.manifest = next((m for text, m in job.files if text == model), None)
         except OSError as exc:  # unreadable here: the worker says what is wrong
             log.warning("could not read the model of job %s: %s", job.job_id, exc)
+        except UserFacingError as exc:  # a training's folder that is none here
+            self._refuse(job, exc)
+            return
         with self._cond:
             job.prepared = True
+
+    def _refuse(self, job: RemoteJob, exc: UserFacingError) -> None:
+        """End a job that cannot be sent, before any worker is asked."""
+        with self._cond:
+            if job in self._pending:
+                self._pending.remove(job)
+            self._jobs.pop(job.job_id, None)
+        self._end(job, Failed(job.job_id, exc.message, exc.kind))
 
     def _next(self) -> tuple[RemoteJob, RemoteWorker] | None:
         """The first waiting job and the worker it should go to (under the lock)."""

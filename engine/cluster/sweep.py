@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.api.errors import BadInput, JobCancelled, UserFacingError
+from engine.api.errors import JobCancelled, UserFacingError
 from engine.api.events import ENDINGS, Event, Failed, Finished, Progress, Started
 from engine.api.requests import TrainRequest
 from engine.api.sweep import Sweep, value_word
@@ -38,8 +38,9 @@ from engine.batch.lab_sweep import (
     end_run,
     measure_model,
 )
-from engine.cluster.data_files import data_travels
+from engine.cluster.data_files import data_folder
 from engine.context import JobControl
+from engine.data.folder import check_data_folder
 
 POLL_S = 0.2  # short waits: Ctrl-C and Stop are heard
 
@@ -113,13 +114,9 @@ def check_runs_remotely(runs: list[SweepRun]) -> None:
     """BadInput, in the local loader's words, for a sweep over a folder of images that is
     none here (missing, a file, a system folder): its images are sent from here
     (engine.cluster.data_files), so there is nothing to send."""
-    if not runs or data_travels(runs[0].request):
-        return
-    from engine.train.datasets import open_dataset
-
-    request = runs[0].request
-    open_dataset(request.dataset.name, request.image_size)  # says what is wrong
-    raise BadInput(f"{request.dataset.name} cannot be read as a folder of images here.")
+    folder = data_folder(runs[0].request) if runs else None
+    if folder is not None:
+        check_data_folder(folder)
 
 
 def _open_session(

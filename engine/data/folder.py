@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.api.catalogue import DATASET_TITLES
 from engine.api.errors import BadInput
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -83,6 +84,18 @@ def load_folder(
     array = np.stack(images).astype(np.float32) / 255.0
     array = array[:, None] if grey else array.transpose(0, 3, 1, 2)
     return np.ascontiguousarray(array), report, digest.hexdigest()
+
+
+def check_data_folder(folder: Path) -> None:
+    """BadInput, in the training loader's words, for a path that is no folder of images
+    to train on: the loader checks so, and a cluster's driver before it sends a sweep's
+    folder (engine.cluster.data_files)."""
+    if not folder.exists():
+        raise BadInput(
+            f"There is no data set called {str(folder)!r}: choose {', '.join(DATASET_TITLES)}, "
+            "or a folder of images."
+        )
+    check_folder(folder.expanduser())
 
 
 def check_folder(folder: Path) -> None:

@@ -167,13 +167,9 @@ def open_dataset(name: str, size: int = 0, seed: int = 0) -> ArrayData | ShapesS
 
 
 def _folder(folder: Path, size: int, seed: int) -> ArrayData:
-    from engine.data.folder import load_folder
+    from engine.data.folder import check_data_folder, load_folder
 
-    if not folder.exists():
-        raise BadInput(
-            f"There is no data set called {str(folder)!r}: choose {', '.join(BUNDLED)}, "
-            "or a folder of images."
-        )
+    check_data_folder(folder)
     images, report, fingerprint = load_folder(folder, size)
     info = DataInfo(folder.name, 3, size, 0, (), fingerprint, len(images), report.summary())
     return ArrayData(images, None, info, seed)
