@@ -47,6 +47,11 @@ class ImageCanvas(ZoomableView):
 
     # ------------------------------------------------------------ state
 
+    def set_placeholder(self, text: str) -> None:
+        """What it says while it shows nothing (each mode its own words)."""
+        self.placeholder = text
+        self.update()
+
     @property
     def image(self) -> QImage | None:
         return self._image

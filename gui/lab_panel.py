@@ -60,6 +60,10 @@ from gui.widgets import double_spin_box, spin_box
 
 class LabPanel(QWidget, ModePanel):
     title = "Latent Lab"
+    canvas_hint = (
+        "Press Generate (Ctrl+Enter) to sample the chosen model, or to run the Explore "
+        "tab's tool. A training shows its samples in the Train tab."
+    )
     reopens = ("lab", *EXPLORE_PLACES)
     generate_requested = Signal()
     training_control = Signal(str)  # "pause" or "stop"

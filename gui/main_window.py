@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         panel = self.modes[index]
         self.panels.setCurrentIndex(index)
         self.views.setCurrentWidget(panel.shown_view() or self.canvas)
+        self.canvas.set_placeholder(panel.canvas_hint)
         self.mode_actions[index].setChecked(True)
         self.generate_action.setEnabled(panel.generates)
         # The gallery grid wants room; the control panels want the canvas to have it.

@@ -35,6 +35,8 @@ class ModePanel:
     reports_failures: ClassVar[bool] = False
     # The places (Request.reopens_in values) whose recipes this panel reopens.
     reopens: ClassVar[tuple[str, ...]] = ()
+    # What the shared canvas says while it shows nothing, in this mode.
+    canvas_hint: ClassVar[str] = "Press Generate (Ctrl+Enter) to make an image."
     # What the right side of the window shows in this mode (None: the shared canvas).
     main_view: QWidget | None = None
     # How the panel starts jobs of its own (a training, a score, a live page's frame).

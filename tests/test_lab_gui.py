@@ -466,3 +466,13 @@ def test_the_forward_process_scrubs_with_the_schedule_plotted(qtbot, window):
     qtbot.waitUntil(lambda: page.t_label.text().startswith("t = 500"), timeout=30_000)
     assert page._marker.value() == 500
     assert "ᾱ_t = " in page.t_label.text()
+
+
+def test_the_empty_canvas_says_what_generate_does_in_each_mode(window):
+    """The shared canvas's words follow the mode: the Lab samples, Create makes."""
+    assert "sample the chosen model" in window.canvas.placeholder
+    assert "Train tab" in window.canvas.placeholder
+    window.set_mode(0)  # Create
+    assert window.canvas.placeholder == "Press Generate (Ctrl+Enter) to make an image."
+    window.set_mode(LAB)
+    assert "sample the chosen model" in window.canvas.placeholder
