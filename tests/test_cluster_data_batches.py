@@ -10,6 +10,7 @@ files' bytes and the files on disk."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -190,3 +191,26 @@ def test_a_worker_lost_mid_transfer_has_its_run_placed_and_run_on_another(tmp_pa
     assert lost.ran == [] and len(other.ran) == 1
     assert sorted(other.store.received) == sorted(shas)
     assert len(lost.store.received) == 2  # the first batch, kept in its node's cache
+
+
+def test_a_folder_is_hashed_once_not_once_per_driver(tmp_path, monkeypatch):
+    from engine.cluster import model_shipping
+    from engine.hashing import HashCache
+
+    folder = tmp_path / "photos"
+    shas = {picture(folder / f"{i}.png", i) for i in range(4)}
+    hashes = HashCache(tmp_path / "hashes.sqlite3")
+    read: list[Path] = []
+    real = model_shipping.file_sha256
+    monkeypatch.setattr(model_shipping, "file_sha256", lambda p: read.append(p) or real(p))
+
+    def listed() -> set[str]:
+        files = model_shipping.ModelShipper(hashes).files(training_over(folder))
+        return {m.sha256 for _, m in files if m is not None}
+
+    assert listed() == shas and len(read) == 4
+    assert listed() == shas and len(read) == 4  # a new driver: every hash kept
+    picture(folder / "0.png", 50)  # changed: hashed again, the others not
+    os.utime(folder / "0.png", ns=(10**9, 10**9))  # a time of its own, however coarse
+    now = {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    assert now != shas and listed() == now and len(read) == 5

@@ -13,6 +13,7 @@ folder of images, each image a file of its own (engine.cluster.data_files).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 from engine.cluster.data_files import IMAGE_TAG, data_entries, data_source, skipped_instead
 from engine.cluster.ip_adapter_files import encoder_of
 from engine.cluster.request_files import ENCODER_TAG, named_files
-from engine.hashing import HashCache, file_sha256
+from engine.hashing import HASH_DB, HashCache, default_cache_dir, file_sha256
 
 # A training's images are sent in calls of at most this many bytes (one image alone at
 # least): few round trips, bounded memory on the worker, and a worker lost mid-transfer
@@ -89,7 +90,8 @@ class ModelShipper:
     """
 
     def __init__(self, hashes: HashCache | None = None) -> None:
-        self._hashes = hashes if hashes is not None else HashCache(None)
+        # The app's hash cache by default: a file hashed once, not once per process
+        self._hashes = hashes if hashes is not None else HashCache(default_cache_dir() / HASH_DB)
         self._manifests: dict[tuple, Manifest] = {}
         self._refs: dict[str, object] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -117,15 +119,40 @@ class ModelShipper:
 
     def _data_files(self, request: object) -> list[tuple[str, Manifest | None]]:
         found: list[tuple[str, Manifest | None]] = []
-        for key, path in data_entries(request):
-            try:
-                manifest = self._manifest_at(path) if path is not None else None
-            except OSError:  # unreadable here: an empty stand-in, which the loader skips
-                manifest = None
+        entries = data_entries(request)
+        manifests = self._image_manifests([path for _, path in entries if path is not None])
+        for key, path in entries:
+            # None: unreadable here, an empty stand-in there, which the loader skips
+            manifest = manifests.get(path) if path is not None else None
             if manifest is None and key.startswith(IMAGE_TAG):
                 key = skipped_instead(key)
             found.append((key, manifest))
         return found
+
+    def _image_manifests(self, paths: list[Path]) -> dict[Path, Manifest]:
+        """Each readable image's manifest: known in this process, else its sha256 from
+        the hash cache (one connection for the folder), else hashed and kept there, so
+        a folder is hashed once, not once per run (5,000 photos of 4 MB: about 20 s)."""
+        keys: dict[Path, tuple] = {}
+        for path in paths:
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                keys[path] = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            manifests = {p: self._manifests[k] for p, k in keys.items() if k in self._manifests}
+        unknown = [path for path in keys if path not in manifests]
+        shas = self._hashes.known(unknown)
+        hashed = {}
+        for path in unknown:
+            if path not in shas:
+                with contextlib.suppress(OSError):
+                    hashed[path] = file_sha256(path)
+        self._hashes.put_many(hashed)
+        with self._lock:
+            for path, sha in (shas | hashed).items():
+                files = (ManifestFile("", keys[path][1], sha),)
+                manifests[path] = self._manifests[keys[path]] = Manifest(path.name, sha, files)
+        return manifests
 
     def _manifest_at(self, path: Path) -> Manifest | None:
         try:
