@@ -8,7 +8,8 @@ store and keeps in the cache, so a 2 GB checkpoint crosses the network once per 
 not once per job. Every file a request names travels so: its checkpoint, LoRAs, VAE,
 embeddings, tiny VAE, control and IP-Adapter models (and the adapters' CLIP vision
 encoder), the pictures it starts from (engine.cluster.request_files), and a training's
-folder of images, each image a file of its own (engine.cluster.data_files).
+folder of images, each image a file of its own (engine.cluster.data_files), asked for
+and sent in batches (`place_images`).
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ class ModelShipper:
                 else:
                     placed[text] = self._remember(worker, manifest, where)
             for batch in _batches(missing):
-                refs = [self._file_refs(m, Path(data_source(text) or text)) for text, m in batch]
+                refs = [self._file_refs(m, Path(data_source(t) or t), False) for t, m in batch]
                 paths = worker.receive_files([m for _, m in batch], refs, job_key)
                 with self._lock:
                     self.sent.extend(dict.fromkeys((worker.node_id, m.sha256) for _, m in batch))
@@ -230,7 +231,10 @@ class ModelShipper:
             for key in [k for k in self._placed if k[0] == worker.name and k[1] in shas]:
                 del self._placed[key]
 
-    def _file_refs(self, manifest: Manifest, source: Path) -> list[object]:
+    def _file_refs(self, manifest: Manifest, source: Path, keep: bool = True) -> list[object]:
+        """The files' object refs, kept for the next node unless `keep` is False (a
+        training's images: kept, a folder of 5,000 photos would stay pinned in the
+        object store, spilling to disk, all session; each is read again instead)."""
         import ray
 
         refs = []
@@ -239,8 +243,9 @@ class ModelShipper:
                 ref = self._refs.get(f.sha256)
             if ref is None:
                 ref = ray.put((source / f.path if f.path else source).read_bytes())
-                with self._lock:
-                    self._refs[f.sha256] = ref
+                if keep:
+                    with self._lock:
+                        self._refs[f.sha256] = ref
             refs.append(ref)
         return refs
 
