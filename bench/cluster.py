@@ -10,6 +10,12 @@
   expected figure here; on a cluster of GPUs each worker has its own and the figure
   should approach the number of GPUs.
 - `cluster_first_preview`: Generate → first preview (20 steps), remote and local, warm.
+- `cluster_folder_*` (`python -m bench.cluster folder`): a Lab sweep's folder of
+  FOLDER_IMAGES small PNGs got to a worker as the scheduler places a run's files, on 2
+  CPU actors whose model folder holds MODEL_LIBRARY files (a user's library): listing
+  and hashing here, the first time (the node's cache empty), and a new driver's run
+  again (a second worker of the node, the cache holding every image; the hashes in
+  this computer's hash cache); ms per image.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 RUNS = 10
 BATCH = 32
+FOLDER_IMAGES = 500
+MODEL_LIBRARY = 200  # files in the workers' model folder, 20 subfolders of 10
 
 
 class Waiter:
@@ -153,5 +161,63 @@ def main() -> None:
     ray.shutdown()
 
 
+def folder() -> None:
+    import numpy as np
+    import ray
+    from PIL import Image
+
+    from engine.api.kinds import Family
+    from engine.api.parts import DatasetRef, Training
+    from engine.api.requests import TrainRequest
+    from engine.cluster.model_shipping import ModelShipper
+    from engine.cluster.pool import WorkerOptions, start_workers
+    from engine.cluster.scheduler import RemoteJob, Scheduler
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-folder-"))
+    rng = np.random.default_rng(0)
+    (work / "photos").mkdir()
+    for index in range(FOLDER_IMAGES):
+        pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(work / "photos" / f"{index:04d}.png")
+    for index in range(MODEL_LIBRARY):
+        model = work / "models" / f"kind-{index // 10}" / f"model-{index}.safetensors"
+        model.parent.mkdir(parents=True, exist_ok=True)
+        model.write_bytes(b"x" * 64)
+    request = TrainRequest(
+        family=Family("gmm"), preset="custom", dataset=DatasetRef(str(work / "photos")),
+        image_size=16, training=Training(steps=1), output=str(work / "run.safetensors"),
+    )  # fmt: skip
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    options = WorkerOptions(2, 0.5, "cpu", str(work / "cache"), (str(work / "models"),))
+    first, second = start_workers(options)
+
+    def placed(worker) -> tuple[float, float]:
+        """Seconds to list and hash the folder (a new driver: nothing remembered), and
+        to get its files to `worker`, as the scheduler places a run's files."""
+        shipper = ModelShipper()
+        begin = time.perf_counter()
+        files = shipper.files(request)
+        listed = time.perf_counter()
+        scheduler = Scheduler([], lambda job, event: None, shipper)
+        try:
+            where = scheduler._place_files(RemoteJob(0, request, files=files), worker)
+        finally:
+            scheduler.close()
+        assert len([p for p in where.values() if p]) == FOLDER_IMAGES
+        return listed - begin, time.perf_counter() - listed
+
+    per_image = 1000 / FOLDER_IMAGES
+    hashing, cold = placed(first)
+    rehashing, warm = placed(second)  # the same node: every image in its cache
+    print(f"cluster_folder_list_hash: {hashing * per_image:.2f} ms/image")
+    print(f"cluster_folder_list_hash_again: {rehashing * per_image:.2f} ms/image")
+    print(f"cluster_folder_first: {cold * per_image:.2f} ms/image")
+    print(f"cluster_folder_cached: {warm * per_image:.2f} ms/image")
+    ray.shutdown()
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    folder() if sys.argv[1:] == ["folder"] else main()

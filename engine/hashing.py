@@ -108,15 +108,19 @@ class HashCache:
         return found
 
     def put(self, file: Path, sha256: str) -> None:
-        key = _stat_key(file)
-        if key is None or self.path is None:
+        self.put_many({file: sha256})
+
+    def put_many(self, found: dict[Path, str]) -> None:
+        """Keep each file's sha256, in one transaction (a folder of photos at once)."""
+        rows = [(*key, sha) for file, sha in found.items() if (key := _stat_key(file))]
+        if not rows or self.path is None:
             return
         with self._connect() as conn:
             if conn is not None:
-                conn.execute(
+                conn.executemany(
                     "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, sha256) "
                     "VALUES (?, ?, ?, ?)",
-                    (*key, sha256),
+                    rows,
                 )
 
     @contextlib.contextmanager

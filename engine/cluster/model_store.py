@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from engine.api.errors import BadModelFile
@@ -58,14 +58,29 @@ class ModelStore:
     def find(self, manifest: Manifest) -> Path | None:
         """Where this worker holds the model, or None (then it may be sent: a file larger
         than the cache may hold is refused here, before it travels)."""
-        if self._complete(manifest.sha256) and self._named(manifest):
-            self._touch(manifest.sha256)
-            return self.cached_path(manifest)
+        if (cached := self._in_cache(manifest)) is not None:
+            return cached
         for folder in self.model_dirs:
             for candidate in folder.rglob(manifest.name):
                 if self._matches(candidate, manifest):
                     return candidate
         check_fits(manifest.name, manifest.size, self.limit)
+        return None
+
+    def find_cached(self, manifest: Manifest) -> Path | None:
+        """`find` in the cache only: a training's image is found by its sha256, never
+        searched for by its name in the model folders (a folder of 5,000 photos would
+        walk them 5,000 times)."""
+        if (cached := self._in_cache(manifest)) is not None:
+            return cached
+        check_fits(manifest.name, manifest.size, self.limit)
+        return None
+
+    def _in_cache(self, manifest: Manifest) -> Path | None:
+        _check_names(manifest)  # its names make the path looked at: plain ones only
+        if self._complete(manifest.sha256) and self._named(manifest):
+            self._touch(manifest.sha256)
+            return self.cached_path(manifest)
         return None
 
     def _matches(self, candidate: Path, manifest: Manifest) -> bool:
@@ -110,33 +125,59 @@ class ModelStore:
 
     def receive(self, manifest: Manifest, contents: list[bytes]) -> Path:
         """Keep the model whose files' bytes are `contents` (in manifest order)."""
-        _check_names(manifest)
-        for f, data in zip(manifest.files, contents, strict=True):
-            if hashlib.sha256(data).hexdigest() != f.sha256:
-                raise BadModelFile(
-                    f"The copy of {manifest.name} that reached this worker is damaged "
-                    f"({f.path or 'the file'} differs from the original). Run the job again."
-                )
-        final = self.cache_root / manifest.sha256
-        with self._lock:
-            if self._complete(manifest.sha256):
+        return self.receive_all([(manifest, contents)])[0]
+
+    def receive_all(
+        self,
+        items: list[tuple[Manifest, list[bytes]]],
+        keep: Callable[[Path], None] | None = None,
+    ) -> list[Path]:
+        """`receive` for many files (a training's images): every name and every file's
+        bytes checked before any is written, and the cache scanned for room once per
+        group that fits under its limit, not once per file (a scan per file made a
+        folder's N images cost N scans of a growing cache). `keep` is told each path as
+        its group lands (the worker reserves it for its job before the next makes room)."""
+        for manifest, contents in items:
+            _check(manifest, contents)
+        paths: list[Path] = []
+        for group in _groups(items, self.limit):
+            with self._lock:  # the same bytes twice in a group: written once
+                arriving = {m.sha256: (m, c) for m, c in group if not self._complete(m.sha256)}
+                if arriving:
+                    self._make_room(list(arriving.values()))
+                for manifest, contents in arriving.values():
+                    self._land(manifest, contents)
+            for manifest, _ in group:
+                self._named(manifest)  # and under each of its names (linked)
                 self._touch(manifest.sha256)
-                return self.cached_path(manifest)
-            self.cache_root.mkdir(parents=True, exist_ok=True)
-            for entry in to_evict(self.entries(), manifest.name, manifest.size, self.limit):
-                self._evict(entry.key)
-            staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
-            try:
-                self._write(staging, manifest, contents)
-                shutil.rmtree(final, ignore_errors=True)  # a copy left half-written
-                os.replace(staging, final)
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-                if not self._complete(manifest.sha256):
-                    raise
-            self._touch(manifest.sha256)
-            self.received.append(manifest.sha256)
-        return self.cached_path(manifest)
+                paths.append(self.cached_path(manifest))
+                if keep is not None:
+                    keep(paths[-1])
+        return paths
+
+    def _make_room(self, arriving: list[tuple[Manifest, list[bytes]]]) -> None:
+        """Evict the least recently used entries so that `arriving` fits (or BadInput)."""
+        self.cache_root.mkdir(parents=True, exist_ok=True)
+        size = sum(m.size for m, _ in arriving)
+        name = arriving[0][0].name
+        if len(arriving) > 1:
+            name = f"{len(arriving)} files ({name} and others)"
+        for entry in to_evict(self.entries(), name, size, self.limit):
+            self._evict(entry.key)
+
+    def _land(self, manifest: Manifest, contents: list[bytes]) -> None:
+        """Write one model into the cache (under the lock, room made for it)."""
+        final = self.cache_root / manifest.sha256
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
+        try:
+            self._write(staging, manifest, contents)
+            shutil.rmtree(final, ignore_errors=True)  # a copy left half-written
+            os.replace(staging, final)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not self._complete(manifest.sha256):
+                raise
+        self.received.append(manifest.sha256)
 
     @staticmethod
     def _write(staging: Path, manifest: Manifest, contents: list[bytes]) -> None:
@@ -236,8 +277,42 @@ class ModelStore:
                 (self.cache_root / key / f"{IN_USE_PREFIX}{os.getpid()}").unlink()
 
 
+def _groups(
+    items: list[tuple[Manifest, list[bytes]]], limit: int
+) -> Iterator[list[tuple[Manifest, list[bytes]]]]:
+    """The items in order, in groups of at most `limit` bytes (one item alone at least)."""
+    group: list[tuple[Manifest, list[bytes]]] = []
+    size = 0
+    for item in items:
+        if group and size + item[0].size > limit:
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += item[0].size
+    if group:
+        yield group
+
+
+def _check(manifest: Manifest, contents: list[bytes]) -> None:
+    """BadModelFile for a hostile name or damaged bytes, before anything is written."""
+    _check_names(manifest)
+    for f, data in zip(manifest.files, contents, strict=True):
+        if hashlib.sha256(data).hexdigest() != f.sha256:
+            raise BadModelFile(
+                f"The copy of {manifest.name} that reached this worker is damaged "
+                f"({f.path or 'the file'} differs from the original). Run the job again."
+            )
+
+
 def _check_names(manifest: Manifest) -> None:
-    """BadModelFile, before a byte is written, for a name that would leave the entry."""
+    """BadModelFile, before a byte is written, for a name that would leave the entry
+    (its sha256 names the entry's folder: a plain name too)."""
+    if not plain_name(manifest.sha256):
+        raise BadModelFile(
+            f"A model sent to this worker names its cache folder {manifest.sha256!r}, which "
+            "is not a plain name, so nothing of it was written. Check that every node runs "
+            "the same version of the app."
+        )
     for text in (manifest.name, *(f.path for f in manifest.files if f.path)):
         parts = PurePosixPath(text).parts if isinstance(text, str) else ()
         if not parts or not all(plain_name(p) for p in parts) or "/".join(parts) != text:

@@ -159,6 +159,12 @@ class RemoteWorker:
     def receive_model(self, manifest: Manifest, refs: list[Any], job_key: str = "") -> str:
         return self.call("receive_model", manifest, refs, job_key, timeout=SHIP_TIMEOUT_S)
 
+    def find_files(self, manifests: list[Manifest], job_key: str = "") -> list[str | None]:
+        return self.call("find_files", manifests, job_key)
+
+    def receive_files(self, manifests: list[Manifest], refs: list[list[Any]], job_key: str = ""):
+        return self.call("receive_files", manifests, refs, job_key, timeout=SHIP_TIMEOUT_S)
+
     def kill(self) -> None:
         import ray
 

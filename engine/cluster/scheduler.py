@@ -32,6 +32,7 @@ from engine.api.kinds import ErrorKind, Lane
 from engine.api.outcomes import ImagesOutcome
 from engine.api.requests import Request, request_to_dict
 from engine.api.wire import event_from_data
+from engine.cluster.data_files import IMAGE_TAG
 from engine.cluster.model_shipping import Manifest, ModelShipper
 from engine.cluster.pool import ConnectionLost, FilesGone, RemoteWorker, WorkerLost
 from engine.cluster.request_files import (
@@ -310,15 +311,19 @@ class Scheduler:
 
     def _place_files(self, job: RemoteJob, worker: RemoteWorker) -> dict[str, str]:
         placed = {}
+        images = []  # a training's: placed together (engine.cluster.data_files)
         for text, manifest in job.files:
             if manifest is None:  # a training's data folder, or a stand-in: nothing sent
                 placed[text] = ""
-                continue
-            source = Path(source_of(text)).expanduser()
-            where = self._shipper.place(worker, manifest, source, job.key)
-            placed[text] = where
-            worker.models.add(manifest.sha256)
-        return placed
+            elif text.startswith(IMAGE_TAG):
+                images.append((text, manifest))
+            else:
+                source = Path(source_of(text)).expanduser()
+                placed[text] = self._shipper.place(worker, manifest, source, job.key)
+        if images:
+            placed.update(self._shipper.place_images(worker, images, job.key))
+        worker.models.update(manifest.sha256 for _, manifest in job.files if manifest)
+        return {text: placed[text] for text, _ in job.files}  # in the job's order
 
     def _receive(self, job: RemoteJob, worker: RemoteWorker, event: object) -> None:
         event = replace(event, job_id=job.job_id)

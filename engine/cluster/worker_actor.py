@@ -117,6 +117,29 @@ class ClusterWorker:
         self._reserve(job_key, path)
         return str(path)
 
+    def find_files(self, manifests: list[Manifest], job_key: str = "") -> list[str | None]:
+        """`find_model` for many files in one call, in the cache only (a training's
+        images: found by sha256, never searched for by name in the model folders)."""
+        found = [self.models.find_cached(manifest) for manifest in manifests]
+        for path in found:
+            if path is not None:
+                self._reserve(job_key, path)
+        return [str(path) if path is not None else None for path in found]
+
+    def receive_files(
+        self, manifests: list[Manifest], contents: list[list[Any]], job_key: str = ""
+    ) -> list[str]:
+        """`receive_model` for many files in one call: each manifest's object refs,
+        fetched together; every name checked before any file is written."""
+        import ray
+
+        fetched = iter(ray.get([ref for refs in contents for ref in refs]))
+        items = [
+            (m, [next(fetched) for _ in refs]) for m, refs in zip(manifests, contents, strict=True)
+        ]
+        paths = self.models.receive_all(items, lambda path: self._reserve(job_key, path))
+        return [str(path) for path in paths]
+
     def _reserve(self, job_key: str, path: Path) -> None:
         """Keep a file placed for a job from eviction until the job ends: placing the
         job's next file must not make room by taking this one."""
