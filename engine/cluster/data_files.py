@@ -118,14 +118,13 @@ def users_folder(placed: dict[str, str], request: TrainRequest) -> tuple[str, st
 def _place(root: Path, relative: str, source: Path | None) -> None:
     """One file of the folder at `root / relative` (empty for None): BadInput, before
     anything is written, for a name that would leave `root`."""
-    parts = PurePosixPath(relative).parts if isinstance(relative, str) else ()
-    if not parts or not all(plain_name(part) for part in parts) or "/".join(parts) != relative:
+    if not plain_path(relative):
         raise BadInput(
             f"The cluster's driver sent a data file named {relative!r}, which is not a "
             "plain path inside the training's folder, so the run was not started. Check "
             "that every node runs the same version of the app."
         )
-    target = root.joinpath(*parts)
+    target = root.joinpath(*PurePosixPath(relative).parts)
     target.parent.mkdir(parents=True, exist_ok=True)
     if source is None:
         target.touch(exist_ok=False)
@@ -142,3 +141,10 @@ def plain_name(part: Any) -> bool:
     if not isinstance(part, str) or part in ("", ".", "..") or "\0" in part:
         return False
     return Path(part).name == part and not Path(part).anchor
+
+
+def plain_path(text: Any) -> bool:
+    """A relative path of plain names joined by "/", written once (no "a//b", no "./x"):
+    what a path sent to a worker must be before it writes under it."""
+    parts = PurePosixPath(text).parts if isinstance(text, str) else ()
+    return bool(parts) and all(plain_name(part) for part in parts) and "/".join(parts) == text

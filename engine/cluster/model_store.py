@@ -21,11 +21,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from engine.api.errors import BadModelFile
 from engine.cluster.cache_limit import CacheEntry, check_fits, limit_bytes, to_evict
-from engine.cluster.data_files import plain_name
+from engine.cluster.data_files import plain_name, plain_path
 from engine.cluster.model_shipping import Manifest, manifest_of, members
 from engine.hashing import HashCache, default_cache_dir
 
@@ -314,8 +314,7 @@ def _check_names(manifest: Manifest) -> None:
             "the same version of the app."
         )
     for text in (manifest.name, *(f.path for f in manifest.files if f.path)):
-        parts = PurePosixPath(text).parts if isinstance(text, str) else ()
-        if not parts or not all(plain_name(p) for p in parts) or "/".join(parts) != text:
+        if not plain_path(text):
             raise BadModelFile(
                 f"A model sent to this worker names a file {text!r}, which is not a plain "
                 "path inside its cache folder, so nothing of it was written. Check that "
