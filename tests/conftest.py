@@ -138,3 +138,27 @@ def sd_runtime(tmp_path_factory):
     )
     yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real Ray cluster of this computer for one test module (two CPUs, no dashboard):
+    its address; shut down after the module."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def worker_threads():
+    """The local runs use the threads a worker uses (engine.cluster.worker_actor: a local
+    run's own), so the sums split the same way and the tensors can be compared exactly."""
+    import torch
+
+    from engine.cluster.worker_actor import local_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(local_threads())
+    yield
+    torch.set_num_threads(before)

@@ -1,5 +1,5 @@
 """`generate --cluster` with wildcards (issue 25), on a real local Ray cluster
-(test_cluster's): the batch's pictures, each its own prompt, fan out over the workers
+(conftest's `cluster`): the batch's pictures, each its own prompt, fan out over the workers
 and are the pictures, recipes included, that the same command makes here."""
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[clu
 
 import main  # noqa: E402
 from engine.store import read_metadata  # noqa: E402
-from tests import test_cluster  # noqa: E402
 from tests.test_cli_wildcards import NEGATIVE, TEMPLATE, argv, expected  # noqa: E402
 from tests.test_cluster import pixels_of  # noqa: E402
-
-cluster = test_cluster.cluster  # the same local Ray cluster fixture
 
 
 def test_a_wildcard_batch_on_the_cluster_is_the_batch_made_here(

@@ -70,13 +70,6 @@ class Collector:
             return [e for e in self.events if isinstance(e, cls)]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
 def open_session(folder: Path, count: int, **options) -> tuple[ClusterSession, Collector]:
     store = GalleryStore(folder / "out")
     collector = Collector()

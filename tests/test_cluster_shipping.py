@@ -1,4 +1,4 @@
-"""Every file a job names, on a real local Ray cluster (test_cluster's): an img2img job with
+"""Every file a job names, on a real local Ray cluster (conftest's `cluster`): an img2img job with
 a LoRA runs on a worker and equals the same job run here pixel for pixel, its model,
 LoRA and source picture are sent once and then found in the node's cache; an IP-Adapter
 job (whose CLIP vision encoder the request does not name) equals it run here too; and
@@ -23,10 +23,7 @@ from engine.hashing import file_sha256
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
 
 import main  # noqa: E402
-from tests import test_cluster  # noqa: E402
 from tests.test_cluster import open_session, pixels_of  # noqa: E402
-
-cluster = test_cluster.cluster  # the same local Ray cluster fixture
 
 
 @pytest.fixture(scope="module")

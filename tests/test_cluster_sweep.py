@@ -30,26 +30,6 @@ GMM = Family("gmm")
 SWEEP = ("components", "2-6 (+2)")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
-@pytest.fixture
-def worker_threads():
-    """The local runs use the threads a worker uses (engine.cluster.worker_actor: a local
-    run's own), so the sums split the same way and the tensors can be compared exactly."""
-    from engine.cluster.worker_actor import local_threads
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(local_threads())
-    yield
-    torch.set_num_threads(before)
-
-
 def planned(folder: Path, steps: int = 3):
     base = TrainRequest(
         family=GMM, preset="digits", dataset=DatasetRef("digits"),

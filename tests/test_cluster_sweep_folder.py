@@ -35,25 +35,6 @@ GMM = Family("gmm")
 SWEEP = ("components", "2,3")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
-@pytest.fixture
-def worker_threads():
-    """The local runs use the threads a worker uses, so the sums split the same way."""
-    from engine.cluster.worker_actor import local_threads
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(local_threads())
-    yield
-    torch.set_num_threads(before)
-
-
 def picture(path: Path, seed: int, mode: str = "RGB", side: int = 20) -> None:
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,13 +34,6 @@ LAB = 1
 WAIT_MS = 240_000
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="tests")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
 @pytest.fixture
 def window(qtbot, settings, models_dir, cluster, tmp_path):
     """The real window on a RayEngine with one CPU worker, its cache in tmp_path."""
@@ -163,6 +156,18 @@ def test_a_folder_sweep_goes_to_the_workers_and_a_single_training_stays_saying_s
     assert len(notes) == 1  # once for the three, not once each
 
 
+def start_long_sweep(qtbot, window):
+    """A 2-run sweep of a million steps each, started on the Train tab; returns the tab
+    once a worker has made its second step."""
+    _lab, train = train_tab(window, steps=1_000_000)
+    train.sweep.enabled.setChecked(True)
+    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
+    train.sweep.range.setText("2, 3")
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    return train
+
+
 def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
     qtbot, window, models_dir
 ):
@@ -170,12 +175,7 @@ def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
     running at its step, its checkpoint landing here, and the waiting one before a step."""
     from engine.api.events import Finished
 
-    lab, train = train_tab(window, steps=1_000_000)
-    train.sweep.enabled.setChecked(True)
-    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
-    train.sweep.range.setText("2, 3")
-    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    train = start_long_sweep(qtbot, window)
     qtbot.mouseClick(train.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: train.status.text().startswith("Sweep done"), timeout=WAIT_MS)
     runs = [e.outcome for e in of(window, Finished) if getattr(e.outcome, "stopped_early", 0)]
@@ -189,12 +189,7 @@ def test_stop_ends_the_workers_runs_at_their_step_and_their_checkpoints_land(
 def test_pause_holds_a_workers_run_at_its_step_and_resume_lets_it_go_on(qtbot, window):
     """The Train tab's Pause reaches the run on the worker: Paused comes back (the button
     says Resume), no step is made while paused, and after Resume the run steps on."""
-    lab, train = train_tab(window, steps=1_000_000)
-    train.sweep.enabled.setChecked(True)
-    train.sweep.setting.setCurrentIndex(train.sweep.setting.findText("components"))
-    train.sweep.range.setText("2, 3")
-    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(e.step > 1 for e in of(window, Progress)), timeout=WAIT_MS)
+    train = start_long_sweep(qtbot, window)
     runs = {e.job_id for e in of(window, Queued) if isinstance(e.request, TrainRequest)}
 
     def steps(since: type | None = None) -> list[int]:

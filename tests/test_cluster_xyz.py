@@ -1,4 +1,4 @@
-"""An X/Y/Z plot on a real local Ray cluster (test_cluster's: two CPU actors): its cells
+"""An X/Y/Z plot on a real local Ray cluster (conftest's `cluster`: two CPU actors): its cells
 run on both workers, yet it stays one job (one Started, one progress bar over the plot,
 a preview per cell, one ending) whose saved result is the local plot's: the grid, then
 six cells linked to it, each with its own recipe, pixel for pixel and recipe for recipe
@@ -27,10 +27,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[clu
 from engine.cluster.landing import WORKER_KEY  # noqa: E402
 from engine.cluster.plot_fanout import PlotFanout  # noqa: E402
 from engine.cluster.pool import WorkerOptions  # noqa: E402
-from tests import test_cluster  # noqa: E402
 from tests.test_cluster import WAIT_S, WORKER_CPUS, pixels_of  # noqa: E402
 
-cluster = test_cluster.cluster  # the same local Ray cluster fixture
 SIDE = 32
 
 
