@@ -16,6 +16,10 @@
   and hashing here, the first time (the node's cache empty), and a new driver's run
   again (a second worker of the node, the cache holding every image; the hashes in
   this computer's hash cache); ms per image.
+- `cluster_ship_*` (`python -m bench.cluster ship`): a SHIP_MB MB checkpoint sent to a
+  fresh CPU worker as a job's model is: the private memory it added to this process
+  and to the worker's at their peaks (sampled; the object store's shared pages left
+  out), and MB/s from asking to its landing in the node's cache.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ RUNS = 10
 BATCH = 32
 FOLDER_IMAGES = 500
 MODEL_LIBRARY = 200  # files in the workers' model folder, 20 subfolders of 10
+SHIP_MB = 1024
 
 
 class Waiter:
@@ -217,7 +222,75 @@ def folder() -> None:
     ray.shutdown()
 
 
+def _private_kb(pid: int | str) -> int:
+    """A process's private resident memory (Linux's RssAnon): the object store's shared
+    pages, mapped into driver and worker alike, left out."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    raise LookupError("RssAnon")
+
+
+class PeakSampler(threading.Thread):
+    """The peak of each process's private memory, sampled every 5 ms while it runs."""
+
+    def __init__(self, pids: list[int | str]) -> None:
+        super().__init__(daemon=True)
+        self.base = {pid: _private_kb(pid) for pid in pids}
+        self.peak = dict(self.base)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.005):
+            for pid in self.peak:
+                self.peak[pid] = max(self.peak[pid], _private_kb(pid))
+
+    def added_gb(self, pid: int | str) -> float:
+        return (self.peak[pid] - self.base[pid]) / 1e6
+
+
+def _worker_pid() -> int:
+    """The one worker actor's process (Ray titles it `ray::PolledWorker`)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"ray::PolledWorker" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except OSError:
+            continue
+    raise LookupError("no worker process")
+
+
+def ship() -> None:
+    import ray
+
+    from engine.cluster.model_shipping import ModelShipper, manifest_of
+    from engine.cluster.pool import WorkerOptions, start_workers
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-ship-"))
+    model = work / "big.safetensors"
+    with model.open("wb") as out:  # random: nothing compresses or dedups it
+        for _ in range(SHIP_MB):
+            out.write(os.urandom(1 << 20))
+    manifest = manifest_of(model)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    (worker,) = start_workers(WorkerOptions(1, 1.0, "cpu", str(work / "cache"), ()))
+    pid = _worker_pid()
+    sampler = PeakSampler(["self", pid])
+    sampler.start()
+    begin = time.perf_counter()
+    placed = ModelShipper().place(worker, manifest, model)
+    seconds = time.perf_counter() - begin
+    sampler.done.set()
+    sampler.join()
+    assert Path(placed).stat().st_size == SHIP_MB << 20
+    print(f"cluster_ship_driver_memory_added: {sampler.added_gb('self'):.2f} GB")
+    print(f"cluster_ship_worker_memory_added: {sampler.added_gb(pid):.2f} GB")
+    print(f"cluster_ship_rate: {SHIP_MB / seconds:.0f} MB/s")
+    ray.shutdown()
+
+
 if __name__ == "__main__":
     import sys
 
-    folder() if sys.argv[1:] == ["folder"] else main()
+    modes = {"folder": folder, "ship": ship}
+    modes.get(sys.argv[1] if sys.argv[1:] else "", main)()

@@ -167,7 +167,7 @@ def test_a_worker_lost_mid_transfer_has_its_run_placed_and_run_on_another(tmp_pa
     size = max(p.stat().st_size for p in folder.iterdir())
     monkeypatch.setattr(model_shipping, "BATCH_BYTES", 2 * size)  # three batches
     shipper = model_shipping.ModelShipper()
-    shipper._file_refs = lambda manifest, source, *_: [source.read_bytes()]  # no object store
+    shipper._image_refs = lambda manifest, source: [source.read_bytes()]  # no object store
     lost = receiving_worker("lost", "node-1", tmp_path / "one", dies_at=2)
     other = receiving_worker("other", "node-2", tmp_path / "two")
     endings, done = [], threading.Event()

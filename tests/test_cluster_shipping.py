@@ -68,9 +68,12 @@ def run_here(requests: list[Txt2ImgRequest], tmp_path: Path) -> list[np.ndarray]
 
 
 def test_img2img_with_a_lora_on_a_worker_equals_it_here_and_each_file_is_sent_once(
-    cluster, tiny_sd_model, inputs, tmp_path
+    cluster, tiny_sd_model, inputs, tmp_path, monkeypatch
 ):
+    from engine.cluster import model_shipping
     from tests.test_ip_adapter import request as ip_adapter_job
+
+    monkeypatch.setattr(model_shipping, "CHUNK_BYTES", 64 << 10)  # the UNet: several pieces
 
     requests = [img2img(tiny_sd_model, inputs, seed) for seed in (1, 2)]
     requests.append(ip_adapter_job(inputs["ip"], weight=0.8))
@@ -95,6 +98,12 @@ def test_img2img_with_a_lora_on_a_worker_equals_it_here_and_each_file_is_sent_on
         # by the second; the IP-Adapter job's checkpoint, adapter, encoder and picture.
         assert len(session.shipper.sent) == 3 + 4
         assert len(ray.get(worker.actor.received_models.remote())) == 3 + 4
+        # The model's files, sent in pieces, are its files byte for byte there
+        (copy,) = (tmp_path / "cache").rglob(tiny_sd_model.name)
+        for original in (p for p in tiny_sd_model.rglob("*") if p.is_file()):
+            there = copy / original.relative_to(tiny_sd_model)
+            assert there.read_bytes() == original.read_bytes()
+        assert max(len(pieces) for pieces in session.shipper._refs.values()) > 1
     finally:
         session.close()
         session.store.close()

@@ -29,6 +29,10 @@ from engine.hashing import HASH_DB, HashCache, default_cache_dir, file_sha256
 # least): few round trips, bounded memory on the worker, and a worker lost mid-transfer
 # loses one call's (the images landed before stay in its node's cache).
 BATCH_BYTES = 64 << 20
+# A model's files travel in pieces of at most this many bytes, read, sent and written
+# one at a time: a 6.9 GB SDXL checkpoint read whole held 6.9 GB in the driver's memory
+# beside its copy in the object store, and as much again in the worker's.
+CHUNK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class ModelShipper:
         # The app's hash cache by default: a file hashed once, not once per process
         self._hashes = hashes if hashes is not None else HashCache(default_cache_dir() / HASH_DB)
         self._manifests: dict[tuple, Manifest] = {}
-        self._refs: dict[str, object] = {}
+        self._refs: dict[str, list[object]] = {}  # a file's sha256 -> its pieces
         self._locks: dict[str, threading.Lock] = {}
         # (worker, sha256, name) -> its path there
         self._placed: dict[tuple[str, str, str], str] = {}
@@ -182,8 +186,7 @@ class ModelShipper:
             found = self._remember(worker, manifest, worker.find_model(manifest, job_key))
             if found is not None:
                 return found
-            refs = self._file_refs(manifest, source)
-            placed = worker.receive_model(manifest, refs, job_key)
+            placed = worker.receive_model(manifest, self._chunk_refs(manifest, source), job_key)
             with self._lock:
                 self.sent.append((worker.node_id, manifest.sha256))
             return self._remember(worker, manifest, placed)
@@ -211,7 +214,7 @@ class ModelShipper:
                 else:
                     placed[text] = self._remember(worker, manifest, where)
             for batch in _batches(missing):
-                refs = [self._file_refs(m, Path(data_source(t) or t), False) for t, m in batch]
+                refs = [self._image_refs(m, Path(data_source(t) or t)) for t, m in batch]
                 paths = worker.receive_files([m for _, m in batch], refs, job_key)
                 with self._lock:
                     self.sent.extend(dict.fromkeys((worker.node_id, m.sha256) for _, m in batch))
@@ -231,23 +234,33 @@ class ModelShipper:
             for key in [k for k in self._placed if k[0] == worker.name and k[1] in shas]:
                 del self._placed[key]
 
-    def _file_refs(self, manifest: Manifest, source: Path, keep: bool = True) -> list[object]:
-        """The files' object refs, kept for the next node unless `keep` is False (a
-        training's images: kept, a folder of 5,000 photos would stay pinned in the
-        object store, spilling to disk, all session; each is read again instead)."""
+    def _chunk_refs(self, manifest: Manifest, source: Path) -> list[list[object]]:
+        """Each of the model's files as the object refs of its pieces (CHUNK_BYTES each),
+        kept by the file's sha256 for the next node: read once per session."""
         import ray
 
-        refs = []
+        pieces = []
         for f in manifest.files:
             with self._lock:
-                ref = self._refs.get(f.sha256)
-            if ref is None:
-                ref = ray.put((source / f.path if f.path else source).read_bytes())
-                if keep:
-                    with self._lock:
-                        self._refs[f.sha256] = ref
-            refs.append(ref)
-        return refs
+                refs = self._refs.get(f.sha256)
+            if refs is None:
+                refs = []
+                with (source / f.path if f.path else source).open("rb") as handle:
+                    while chunk := handle.read(CHUNK_BYTES):
+                        refs.append(ray.put(chunk))
+                with self._lock:
+                    self._refs[f.sha256] = refs
+            pieces.append(refs)
+        return pieces
+
+    def _image_refs(self, manifest: Manifest, source: Path) -> list[object]:
+        """A training's image, whole (small, and sent in batches), and not kept: a
+        folder of 5,000 photos would stay pinned in the object store, spilling to disk,
+        all session; each is read again for the next node instead."""
+        import ray
+
+        files = [source / f.path if f.path else source for f in manifest.files]
+        return [ray.put(path.read_bytes()) for path in files]
 
 
 def _batches(files: list[tuple[str, Manifest]]) -> list[list[tuple[str, Manifest]]]:

@@ -20,13 +20,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from engine.api.errors import BadModelFile
 from engine.cluster.cache_limit import CacheEntry, check_fits, limit_bytes, to_evict
 from engine.cluster.data_files import plain_name, plain_path
-from engine.cluster.model_shipping import Manifest, manifest_of, members
+from engine.cluster.model_shipping import Manifest, ManifestFile, manifest_of, members
 from engine.hashing import HashCache, default_cache_dir
 
 COMPLETE_MARKER = ".complete"
@@ -47,6 +47,7 @@ class ModelStore:
         self._hashes = HashCache(self.cache_root.parent / "cluster-hashes.sqlite3")
         self._lock = threading.Lock()
         self._holds: dict[str, int] = {}  # sha256 -> jobs of this process using it
+        self._arriving = 0  # bytes of the models being written here now (room kept)
         self.received: list[str] = []  # sha256 of each model written here (tests count it)
         self.evicted: list[str] = []  # sha256 of each model removed to make room
 
@@ -127,6 +128,30 @@ class ModelStore:
         """Keep the model whose files' bytes are `contents` (in manifest order)."""
         return self.receive_all([(manifest, contents)])[0]
 
+    def receive_streamed(self, manifest: Manifest, files: Sequence[Iterable[bytes]]) -> Path:
+        """Keep a model whose files arrive in pieces (`files`: each file's pieces, in
+        manifest order), each written as it comes: one piece in memory, not the model.
+        Room is made first; each file's sha256 is checked as it ends, and nothing of a
+        damaged copy stays. The pieces are taken outside the lock: a transfer of minutes
+        must not hold up this worker's other jobs."""
+        _check_names(manifest)
+        with self._lock:
+            arriving = not self._complete(manifest.sha256)
+            if arriving:
+                self._make_room([manifest])
+                self._arriving += manifest.size
+        if arriving:
+            try:
+                staging = self._stage(manifest, files, verify=True)
+                with self._lock:
+                    self._commit(staging, manifest)
+            finally:
+                with self._lock:
+                    self._arriving -= manifest.size
+        self._named(manifest)  # and under this name (linked)
+        self._touch(manifest.sha256)
+        return self.cached_path(manifest)
+
     def receive_all(
         self,
         items: list[tuple[Manifest, list[bytes]]],
@@ -144,9 +169,10 @@ class ModelStore:
             with self._lock:  # the same bytes twice in a group: written once
                 arriving = {m.sha256: (m, c) for m, c in group if not self._complete(m.sha256)}
                 if arriving:
-                    self._make_room(list(arriving.values()))
+                    self._make_room([m for m, _ in arriving.values()])
                 for manifest, contents in arriving.values():
-                    self._land(manifest, contents)
+                    pieces = [[data] for data in contents]
+                    self._commit(self._stage(manifest, pieces, verify=False), manifest)
             for manifest, _ in group:
                 self._named(manifest)  # and under each of its names (linked)
                 self._touch(manifest.sha256)
@@ -155,22 +181,33 @@ class ModelStore:
                     keep(paths[-1])
         return paths
 
-    def _make_room(self, arriving: list[tuple[Manifest, list[bytes]]]) -> None:
-        """Evict the least recently used entries so that `arriving` fits (or BadInput)."""
+    def _make_room(self, arriving: list[Manifest]) -> None:
+        """Evict the least recently used entries so that `arriving`, beside the models
+        still being written here, fits (or BadInput)."""
         self.cache_root.mkdir(parents=True, exist_ok=True)
-        size = sum(m.size for m, _ in arriving)
-        name = arriving[0][0].name
+        size = sum(m.size for m in arriving)
+        name = arriving[0].name
         if len(arriving) > 1:
             name = f"{len(arriving)} files ({name} and others)"
-        for entry in to_evict(self.entries(), name, size, self.limit):
+        for entry in to_evict(self.entries(), name, size + self._arriving, self.limit):
             self._evict(entry.key)
 
-    def _land(self, manifest: Manifest, contents: list[bytes]) -> None:
-        """Write one model into the cache (under the lock, room made for it)."""
-        final = self.cache_root / manifest.sha256
+    def _stage(self, manifest: Manifest, files: Sequence[Iterable[bytes]], verify: bool) -> Path:
+        """The model written into a private folder of the cache (removed if anything
+        fails, a damaged file included)."""
+        self.cache_root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
         try:
-            self._write(staging, manifest, contents)
+            _write(staging, manifest, files, verify)
+        except BaseException:  # Ctrl-C and a lost connection too: no half copy stays
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging
+
+    def _commit(self, staging: Path, manifest: Manifest) -> None:
+        """Rename a staged model into place (under the lock, room made for it)."""
+        final = self.cache_root / manifest.sha256
+        try:
             shutil.rmtree(final, ignore_errors=True)  # a copy left half-written
             os.replace(staging, final)
         except OSError:
@@ -178,15 +215,6 @@ class ModelStore:
             if not self._complete(manifest.sha256):
                 raise
         self.received.append(manifest.sha256)
-
-    @staticmethod
-    def _write(staging: Path, manifest: Manifest, contents: list[bytes]) -> None:
-        root = staging / manifest.name
-        for f, data in zip(manifest.files, contents, strict=True):
-            target = root / f.path if f.path else root
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (staging / COMPLETE_MARKER).write_text(manifest.sha256)
 
     # ------------------------------------------------------------ the limit
 
@@ -293,15 +321,39 @@ def _groups(
         yield group
 
 
+def _write(
+    staging: Path, manifest: Manifest, files: Sequence[Iterable[bytes]], verify: bool
+) -> None:
+    """Each file's pieces written in turn (its sha256 checked at its end if `verify`),
+    then the marker that says the copy is whole."""
+    root = staging / manifest.name
+    for f, pieces in zip(manifest.files, files, strict=True):
+        target = root / f.path if f.path else root
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with target.open("wb") as out:
+            for piece in pieces:
+                out.write(piece)
+                if verify:
+                    digest.update(piece)
+        if verify and digest.hexdigest() != f.sha256:
+            raise _damaged(manifest, f)
+    (staging / COMPLETE_MARKER).write_text(manifest.sha256)
+
+
 def _check(manifest: Manifest, contents: list[bytes]) -> None:
     """BadModelFile for a hostile name or damaged bytes, before anything is written."""
     _check_names(manifest)
     for f, data in zip(manifest.files, contents, strict=True):
         if hashlib.sha256(data).hexdigest() != f.sha256:
-            raise BadModelFile(
-                f"The copy of {manifest.name} that reached this worker is damaged "
-                f"({f.path or 'the file'} differs from the original). Run the job again."
-            )
+            raise _damaged(manifest, f)
+
+
+def _damaged(manifest: Manifest, f: ManifestFile) -> BadModelFile:
+    return BadModelFile(
+        f"The copy of {manifest.name} that reached this worker is damaged "
+        f"({f.path or 'the file'} differs from the original). Run the job again."
+    )
 
 
 def _check_names(manifest: Manifest) -> None:

@@ -156,7 +156,7 @@ class RemoteWorker:
     def find_model(self, manifest: Manifest, job_key: str = "") -> str | None:
         return self.call("find_model", manifest, job_key)
 
-    def receive_model(self, manifest: Manifest, refs: list[Any], job_key: str = "") -> str:
+    def receive_model(self, manifest: Manifest, refs: list[list[Any]], job_key: str = "") -> str:
         return self.call("receive_model", manifest, refs, job_key, timeout=SHIP_TIMEOUT_S)
 
     def find_files(self, manifests: list[Manifest], job_key: str = "") -> list[str | None]:

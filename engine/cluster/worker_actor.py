@@ -108,12 +108,13 @@ class ClusterWorker:
         self._reserve(job_key, found)
         return str(found)
 
-    def receive_model(self, manifest: Manifest, contents: list[Any], job_key: str = "") -> str:
-        """Keep a model sent from the driver; `contents` are the files' object refs,
-        fetched here (once per node: actors of a node share its object store)."""
+    def receive_model(self, manifest: Manifest, pieces: list[list[Any]], job_key: str = "") -> str:
+        """Keep a model sent from the driver; `pieces` are the object refs of each file's
+        pieces, fetched one at a time as they are written (one piece in memory)."""
         import ray
 
-        path = self.models.receive(manifest, ray.get(contents))
+        files = [(ray.get(ref) for ref in refs) for refs in pieces]
+        path = self.models.receive_streamed(manifest, files)
         self._reserve(job_key, path)
         return str(path)
 

@@ -1,0 +1,129 @@
+"""A model sent to a worker arrives in pieces and is written as they come (no Ray
+needed: the pieces are plain iterables here, object refs fetched one at a time there).
+The properties: only about one piece is in memory, whatever the model's size (measured
+with tracemalloc); a damaged, interrupted or hostile copy leaves nothing in the cache;
+and room is kept for a model still arriving, so the cache never ends above its limit.
+The oracle for the bytes is hashlib over the file written."""
+
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.api.errors import BadModelFile
+from engine.cluster.model_shipping import Manifest, ManifestFile
+from engine.cluster.model_store import ModelStore
+
+PIECE = 1 << 20
+
+
+def pieces(count: int, size: int = PIECE, taken: list[int] | None = None) -> Iterator[bytes]:
+    """`count` pieces made as they are asked for (never all in memory at once)."""
+    for index in range(count):
+        if taken is not None:
+            taken.append(index)
+        yield bytes([index % 251]) * size
+
+
+def manifest_of_pieces(name: str, count: int, size: int = PIECE) -> Manifest:
+    digest = hashlib.sha256()
+    for piece in pieces(count, size):
+        digest.update(piece)
+    sha = digest.hexdigest()
+    return Manifest(name, sha, (ManifestFile("", count * size, sha),))
+
+
+def leftovers(store: ModelStore) -> list[str]:
+    root = store.cache_root
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def test_a_model_in_32_pieces_is_written_with_about_one_piece_in_memory(tmp_path: Path):
+    manifest = manifest_of_pieces("big.safetensors", 32)
+    store = ModelStore(tmp_path)
+    tracemalloc.start()
+    try:
+        path = store.receive_streamed(manifest, [pieces(32)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest.sha256
+    assert path.stat().st_size == 32 * PIECE
+    assert peak < 4 * PIECE  # the whole model, read at once, is 32 pieces
+    assert store.find(manifest) == path and store.received == [manifest.sha256]
+
+
+def test_a_folder_model_arrives_file_by_file(tmp_path: Path):
+    from engine.cluster.model_shipping import manifest_of
+
+    source = tmp_path / "tiny-sd"
+    (source / "unet").mkdir(parents=True)
+    (source / "unet" / "weights.bin").write_bytes(b"u" * 5000)
+    (source / "model_index.json").write_text("{}")
+    manifest = manifest_of(source)
+    files = [source / f.path for f in manifest.files]
+    split = [[p.read_bytes()[i : i + 999] for i in range(0, p.stat().st_size, 999)] for p in files]
+    path = ModelStore(tmp_path / "cache").receive_streamed(manifest, split)
+    for f in manifest.files:
+        assert (path / f.path).read_bytes() == (source / f.path).read_bytes()
+
+
+def test_a_damaged_piece_leaves_nothing_and_says_so(tmp_path: Path):
+    manifest = manifest_of_pieces("big.safetensors", 4)
+    damaged = [*pieces(3), b"x" * PIECE]
+    store = ModelStore(tmp_path)
+    with pytest.raises(BadModelFile, match="big.safetensors that reached this worker is damaged"):
+        store.receive_streamed(manifest, [damaged])
+    assert leftovers(store) == [] and store.find(manifest) is None
+    assert store.receive_streamed(manifest, [pieces(4)]).exists()  # sent again: kept
+
+
+def test_a_transfer_cut_midway_leaves_nothing_and_the_room_it_kept_is_freed(tmp_path: Path):
+    manifest = manifest_of_pieces("big.safetensors", 4, 100)
+    store = ModelStore(tmp_path, limit_gb=450e-9)  # 450 bytes
+
+    def cut() -> Iterator[bytes]:
+        yield from pieces(2, 100)
+        raise KeyboardInterrupt  # Ctrl-C, or the driver's connection lost
+
+    with pytest.raises(KeyboardInterrupt):
+        store.receive_streamed(manifest, [cut()])
+    assert leftovers(store) == []
+    assert store.receive_streamed(manifest, [pieces(4, 100)]).exists()  # 400 of 450 fit
+
+
+def test_a_hostile_name_is_refused_before_a_piece_is_taken(tmp_path: Path):
+    taken: list[int] = []
+    good = manifest_of_pieces("ok.safetensors", 2, 10)
+    for name in ("../escape.safetensors", "a/../../b", "nul\0name"):
+        hostile = Manifest(name, good.sha256, good.files)
+        with pytest.raises(BadModelFile, match="not a plain path"):
+            ModelStore(tmp_path).receive_streamed(hostile, [pieces(2, 10, taken)])
+    assert taken == [] and not (tmp_path.parent / "escape.safetensors").exists()
+
+
+def test_room_is_kept_for_a_model_still_arriving(tmp_path: Path):
+    """While A (100 bytes) arrives, B (100) lands: B must make room for A as well, so
+    the cache (250 bytes, C already holding 100) ends under its limit, C evicted."""
+    store = ModelStore(tmp_path, limit_gb=250e-9)
+    c = manifest_of_pieces("c.bin", 1, 100)
+    store.receive_streamed(c, [pieces(1, 100)])
+    a = manifest_of_pieces("a.bin", 2, 50)
+    b_bytes = b"b" * 100
+    b_sha = hashlib.sha256(b_bytes).hexdigest()
+    b = Manifest("b.bin", b_sha, (ManifestFile("", 100, b_sha),))
+
+    def a_arriving() -> Iterator[bytes]:
+        first, second = pieces(2, 50)
+        yield first
+        store.receive(b, [b_bytes])  # another job's model lands meanwhile
+        yield second
+
+    store.receive_streamed(a, [a_arriving()])
+    assert store.evicted == [c.sha256]
+    assert sum(entry.size for entry in store.entries()) <= 250
+    assert store.find(a) is not None and store.find(b) is not None
