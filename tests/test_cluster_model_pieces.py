@@ -2,19 +2,23 @@
 needed: the pieces are plain iterables here, object refs fetched one at a time there).
 The properties: only about one piece is in memory, whatever the model's size (measured
 with tracemalloc); a damaged, interrupted or hostile copy leaves nothing in the cache;
-and room is kept for a model still arriving, so the cache never ends above its limit.
+a full disk on the node gets a sentence saying what to do; and room is kept for a model
+still arriving, so the cache never ends above its limit.
 The oracle for the bytes is hashlib over the file written."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
+import os
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from engine.api.errors import BadModelFile
+from engine.api.errors import BadInput, BadModelFile
 from engine.cluster.model_shipping import Manifest, ManifestFile
 from engine.cluster.model_store import ModelStore
 
@@ -127,3 +131,33 @@ def test_room_is_kept_for_a_model_still_arriving(tmp_path: Path):
     assert store.evicted == [c.sha256]
     assert sum(entry.size for entry in store.entries()) <= 250
     assert store.find(a) is not None and store.find(b) is not None
+
+
+def test_a_full_disk_on_the_node_says_what_to_do_and_leaves_nothing(tmp_path, monkeypatch):
+    """The disk fills after 1.5 pieces (a file opened for writing there takes that many
+    bytes, then fails as a full disk does: ENOSPC)."""
+    from engine.cluster import incoming_files
+
+    budget = [PIECE + PIECE // 2]
+
+    class FillingFile(io.FileIO):
+        def write(self, data) -> int:
+            room = max(0, budget[0])
+            super().write(bytes(data[:room]))
+            budget[0] -= len(data)
+            if budget[0] < 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return len(data)
+
+    monkeypatch.setattr(incoming_files, "open", FillingFile, raising=False)
+    manifest = manifest_of_pieces("big.safetensors", 4)
+    store = ModelStore(tmp_path)
+    with pytest.raises(BadInput) as caught:
+        store.receive_streamed(manifest, [pieces(4)])
+    assert str(caught.value) == (
+        f"big.safetensors could not be written to this worker's model cache "
+        f"({store.cache_root}): the disk is full. Free space on that node, or lower "
+        "LATENTSTUDIO_CLUSTER_CACHE_GB there so that the cache keeps to the room the disk "
+        "has; nothing of it was kept."
+    )
+    assert leftovers(store) == [] and store.find(manifest) is None

@@ -13,7 +13,6 @@ the first rename wins; an entry leaves by a rename too, so no job sees half of o
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -23,13 +22,19 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from engine.api.errors import BadModelFile
-from engine.cluster.cache_limit import CacheEntry, check_fits, limit_bytes, to_evict
-from engine.cluster.data_files import plain_name, plain_path
-from engine.cluster.model_shipping import Manifest, ManifestFile, manifest_of, members
+from engine.api.errors import BadInput
+from engine.cluster.cache_limit import LIMIT_ENV, CacheEntry, check_fits, limit_bytes, to_evict
+from engine.cluster.incoming_files import (
+    COMPLETE_MARKER,
+    check_bytes,
+    check_names,
+    groups_under,
+    write_staged,
+)
+from engine.cluster.model_shipping import Manifest, manifest_of, members
 from engine.hashing import HashCache, default_cache_dir
+from engine.store.errors import FULL_DISK_ERRORS, reason
 
-COMPLETE_MARKER = ".complete"
 IN_USE_PREFIX = ".in-use-"
 CACHE_SUBFOLDER = "cluster-models"
 
@@ -78,7 +83,7 @@ class ModelStore:
         return None
 
     def _in_cache(self, manifest: Manifest) -> Path | None:
-        _check_names(manifest)  # its names make the path looked at: plain ones only
+        check_names(manifest)  # its names make the path looked at: plain ones only
         if self._complete(manifest.sha256) and self._named(manifest):
             self._touch(manifest.sha256)
             return self.cached_path(manifest)
@@ -134,7 +139,7 @@ class ModelStore:
         Room is made first; each file's sha256 is checked as it ends, and nothing of a
         damaged copy stays. The pieces are taken outside the lock: a transfer of minutes
         must not hold up this worker's other jobs."""
-        _check_names(manifest)
+        check_names(manifest)
         with self._lock:
             arriving = not self._complete(manifest.sha256)
             if arriving:
@@ -163,9 +168,9 @@ class ModelStore:
         folder's N images cost N scans of a growing cache). `keep` is told each path as
         its group lands (the worker reserves it for its job before the next makes room)."""
         for manifest, contents in items:
-            _check(manifest, contents)
+            check_bytes(manifest, contents)
         paths: list[Path] = []
-        for group in _groups(items, self.limit):
+        for group in groups_under(items, self.limit):
             with self._lock:  # the same bytes twice in a group: written once
                 arriving = {m.sha256: (m, c) for m, c in group if not self._complete(m.sha256)}
                 if arriving:
@@ -195,14 +200,31 @@ class ModelStore:
     def _stage(self, manifest: Manifest, files: Sequence[Iterable[bytes]], verify: bool) -> Path:
         """The model written into a private folder of the cache (removed if anything
         fails, a damaged file included)."""
-        self.cache_root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
+        staging = None
         try:
-            _write(staging, manifest, files, verify)
-        except BaseException:  # Ctrl-C and a lost connection too: no half copy stays
-            shutil.rmtree(staging, ignore_errors=True)
+            self.cache_root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.cache_root))
+            write_staged(staging, manifest, files, verify)
+        except BaseException as exc:  # Ctrl-C and a lost connection too: no half copy stays
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise self._not_written(manifest, exc) from exc
             raise
         return staging
+
+    def _not_written(self, manifest: Manifest, exc: OSError) -> BadInput:
+        if exc.errno in FULL_DISK_ERRORS:
+            advice = (
+                f"Free space on that node, or lower {LIMIT_ENV} there so that the cache "
+                "keeps to the room the disk has"
+            )
+        else:
+            advice = "Check that folder on that node, or set LATENTSTUDIO_CACHE_DIR there"
+        return BadInput(
+            f"{manifest.name} could not be written to this worker's model cache "
+            f"({self.cache_root}): {reason(exc)}. {advice}; nothing of it was kept."
+        )
 
     def _commit(self, staging: Path, manifest: Manifest) -> None:
         """Rename a staged model into place (under the lock, room made for it)."""
@@ -303,75 +325,6 @@ class ModelStore:
             self._holds.pop(key, None)
             with contextlib.suppress(OSError):
                 (self.cache_root / key / f"{IN_USE_PREFIX}{os.getpid()}").unlink()
-
-
-def _groups(
-    items: list[tuple[Manifest, list[bytes]]], limit: int
-) -> Iterator[list[tuple[Manifest, list[bytes]]]]:
-    """The items in order, in groups of at most `limit` bytes (one item alone at least)."""
-    group: list[tuple[Manifest, list[bytes]]] = []
-    size = 0
-    for item in items:
-        if group and size + item[0].size > limit:
-            yield group
-            group, size = [], 0
-        group.append(item)
-        size += item[0].size
-    if group:
-        yield group
-
-
-def _write(
-    staging: Path, manifest: Manifest, files: Sequence[Iterable[bytes]], verify: bool
-) -> None:
-    """Each file's pieces written in turn (its sha256 checked at its end if `verify`),
-    then the marker that says the copy is whole."""
-    root = staging / manifest.name
-    for f, pieces in zip(manifest.files, files, strict=True):
-        target = root / f.path if f.path else root
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        with target.open("wb") as out:
-            for piece in pieces:
-                out.write(piece)
-                if verify:
-                    digest.update(piece)
-        if verify and digest.hexdigest() != f.sha256:
-            raise _damaged(manifest, f)
-    (staging / COMPLETE_MARKER).write_text(manifest.sha256)
-
-
-def _check(manifest: Manifest, contents: list[bytes]) -> None:
-    """BadModelFile for a hostile name or damaged bytes, before anything is written."""
-    _check_names(manifest)
-    for f, data in zip(manifest.files, contents, strict=True):
-        if hashlib.sha256(data).hexdigest() != f.sha256:
-            raise _damaged(manifest, f)
-
-
-def _damaged(manifest: Manifest, f: ManifestFile) -> BadModelFile:
-    return BadModelFile(
-        f"The copy of {manifest.name} that reached this worker is damaged "
-        f"({f.path or 'the file'} differs from the original). Run the job again."
-    )
-
-
-def _check_names(manifest: Manifest) -> None:
-    """BadModelFile, before a byte is written, for a name that would leave the entry
-    (its sha256 names the entry's folder: a plain name too)."""
-    if not plain_name(manifest.sha256):
-        raise BadModelFile(
-            f"A model sent to this worker names its cache folder {manifest.sha256!r}, which "
-            "is not a plain name, so nothing of it was written. Check that every node runs "
-            "the same version of the app."
-        )
-    for text in (manifest.name, *(f.path for f in manifest.files if f.path)):
-        if not plain_path(text):
-            raise BadModelFile(
-                f"A model sent to this worker names a file {text!r}, which is not a plain "
-                "path inside its cache folder, so nothing of it was written. Check that "
-                "every node runs the same version of the app."
-            )
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
