@@ -7,7 +7,11 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from engine.api.events import DeviceInfo
 from engine.api.kinds import Lane
+from gui.elided_label import ElidedLabel
 from gui.viewmodels.jobs import JobsModel, JobState, progress_text
+
+NOTE_MS = 30_000  # a device note (a cluster that could not be reached) stays this long
+DEVICE_TIP = "The device the engine computes on (Settings → Device, Precision)"
 
 
 class StatusBar(QStatusBar):
@@ -19,8 +23,16 @@ class StatusBar(QStatusBar):
         self.progress.setTextVisible(False)
         self.progress.hide()
         self.progress_label = QLabel()
-        self.device_label = QLabel("Starting engine…")
-        self.device_label.setToolTip("The device the engine computes on (Settings → Device)")
+        # Elided: a long line (a cluster's workers) must not widen the window.
+        self.device_label = ElidedLabel("Starting engine…")
+        self.device_label.setToolTip(DEVICE_TIP)
+        # A device note (why a cluster could not be joined: what to do) is a sentence or
+        # three: wrapped over as many lines as it needs while shown, never cut off.
+        self.note_label = QLabel(wordWrap=True)
+        self.note_label.hide()
+        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_MS)
+        self._note_timer.timeout.connect(self.note_label.hide)
+        self.addWidget(self.note_label, 1)
         self.addPermanentWidget(self.progress_label)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.device_label)
@@ -32,8 +44,11 @@ class StatusBar(QStatusBar):
     def show_device(self, info: DeviceInfo) -> None:
         self.device_label.setText(info.description)
         # Why this numeric path (measured, forced, no bf16 hardware): on hovering.
-        tip = "The device the engine computes on (Settings → Device, Precision)"
-        self.device_label.setToolTip(f"{tip}\n{info.detail}" if info.detail else tip)
+        self.device_label.setToolTip(f"{DEVICE_TIP}\n{info.detail}" if info.detail else DEVICE_TIP)
+        if info.note and info.note != info.description:
+            self.note_label.setText(info.note)
+            self.note_label.show()
+            self._note_timer.start()
 
     def foreground_job(self) -> JobState | None:
         """The job whose progress the bar shows: the newest running one, training last."""

@@ -327,8 +327,10 @@ def test_a_cluster_refused_for_want_of_authentication_leaves_jobs_on_this_comput
             pass
         np.testing.assert_array_equal(finished.args[0].images[0].rgb, local_pixels[6])
         assert [e.worker for e in seen if isinstance(e, Started)] == [""]
-        notes = [e.description for e in seen if isinstance(e, DeviceInfo)]
-        assert any("token authentication" in note for note in notes)
+        lines = [e for e in seen if isinstance(e, DeviceInfo)]
+        assert any("token authentication" in e.note for e in lines)
+        # The status line: this computer's device, and that there is no cluster
+        qtbot.waitUntil(lambda: engine._status_line().description == "CPU · fp32 · no cluster")
     finally:
         assert engine.shutdown()
 

@@ -77,3 +77,36 @@ def test_the_status_bar_hears_lost_then_connected(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(seen) == 2)
     notes = [e.description for e in seen if isinstance(e, DeviceInfo)]
     assert notes == [LOST, "Ray cluster: connected again, with 2 workers"]
+
+
+def test_the_status_line_keeps_the_cluster_s_state_beside_this_computer_s_device(qtbot, tmp_path):
+    """This computer's device (announced at start, and again on a change in Settings)
+    used to replace the cluster's line; a long note replaced it too."""
+    from engine.cluster.ray_engine import RayEngine
+
+    engine = RayEngine(tmp_path / "out", "ray://127.0.0.1:10001", "cpu")
+    seen: list[DeviceInfo] = []
+    engine.event.connect(seen.append)
+
+    def said(count: int) -> DeviceInfo:  # the cluster's lines arrive by the event loop
+        qtbot.waitUntil(lambda: len(seen) == count)
+        return seen[-1]
+
+    engine._dispatch(DeviceInfo("cpu", "float32", "CPU · fp32", "no bf16 hardware"))
+    line = said(1)
+    assert line.description == "Ray cluster: connecting to ray://127.0.0.1:10001…"
+    assert "This computer (Lab sliders, single trainings): CPU · fp32" in line.detail
+    assert "no bf16 hardware" in line.detail
+    engine._trouble(LOST)
+    said(2)
+    engine._dispatch(DeviceInfo("cpu", "bfloat16", "CPU · bf16"))  # Settings → Precision
+    line = said(3)
+    assert line.description == LOST and "CPU · bf16" in line.detail
+    stays = "a single training runs on this computer, where it is watched live."
+    engine._trouble(stays)
+    line = said(4)
+    assert (line.description, line.note) == (LOST, f"Ray cluster: {stays}")
+    engine._trouble("Every worker of the cluster is gone. The pictures that arrived are kept.")
+    line = said(5)
+    assert line.description == "Ray cluster: Every worker of the cluster is gone"
+    assert line.note.endswith("The pictures that arrived are kept.")

@@ -148,11 +148,12 @@ def test_a_folder_sweep_goes_to_the_workers_and_a_single_training_stays_saying_s
     handles = [window.client.submit(single) for _ in range(3)]  # submitted together
     for handle in handles:  # what is said matters here, not the trainings
         window.client.cancel(handle.job_id)
-    qtbot.waitUntil(lambda: "single training" in window.status.device_label.text())
-    assert stays_here_note(single) in window.status.device_label.text()
+    qtbot.waitUntil(lambda: "single training" in window.status.note_label.text())
+    assert stays_here_note(single) in window.status.note_label.text()
+    assert window.status.device_label.text().startswith("Ray cluster · ")  # the state stays
     assert window.client.session.scheduler.job_ids() == []
     qtbot.waitUntil(lambda: all(h.ended for h in handles))
-    notes = [e for e in of(window, DeviceInfo) if "single training" in e.description]
+    notes = [e for e in of(window, DeviceInfo) if "single training" in e.note]
     assert len(notes) == 1  # once for the three, not once each
 
 

@@ -80,6 +80,30 @@ def test_a_device_change_shows_in_the_status_bar_at_once(qtbot, window, settings
     assert not [e for e in window.events if isinstance(e, Started)]
 
 
+def test_a_long_device_line_is_cut_short_not_widening_the_window_and_a_note_is_said(qtbot, window):
+    """A 300-character line (a cluster with many workers) once made the window wider
+    than the screen: a QLabel's minimum width is its whole text."""
+    wait_for(qtbot, window, DeviceInfo)  # the engine's own line, said before ours
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() == 900)
+    line = "Ray cluster · 40 workers (CUDA · RTX 4090 · fp16): " + ", ".join(
+        f"worker {n} (gpu-box-{n}.lan)" for n in range(1, 41)
+    )
+    note = "Ray cluster: a single training runs on this computer, where it is watched live."
+    window.status.show_device(DeviceInfo("cluster", "float16", line, "why", note))
+    qtbot.wait(50)  # the layout settles
+    label = window.status.device_label
+    assert window.width() == 900 and label.width() < 900
+    assert label.is_elided() and label.shown_text().endswith("…")
+    assert line.startswith(label.shown_text()[:-1])
+    assert label.tooltip_text().startswith(line + "\n") and "why" in label.tooltip_text()
+    assert window.status.note_label.text() == note and window.status.note_label.isVisible()
+    window.status.show_device(DeviceInfo("cpu", "float32", "CPU · fp32"))
+    qtbot.wait(50)
+    assert not label.is_elided() and label.shown_text() == "CPU · fp32"
+    assert not label.tooltip_text().startswith("CPU")
+
+
 def test_widget_ranges_are_the_engines_limits(window):
     create, lab = window.create_panel, window.lab_panel
     pairs = [

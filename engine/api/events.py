@@ -102,3 +102,4 @@ class DeviceInfo:
     dtype: str  # the inference dtype of diffusion models there: "float16", "float32"
     description: str  # for the status bar: "CUDA · RTX 4090 · fp16"
     detail: str = ""  # why that numeric path (the status bar's tooltip)
+    note: str = ""  # a sentence to say once beside it ("Could not reach the cluster…")

@@ -12,7 +12,10 @@ saved here; every file a job or a cell names is sent with it. Remote events
 come in on the scheduler's threads and are re-emitted on the GUI thread, through the
 same `_dispatch`, so the queue, previews, cancel, stop, pause and handles cannot tell a
 remote job from a local one; Started says which worker runs it. The status bar hears of the
-cluster as a DeviceInfo.
+cluster as a DeviceInfo: one short line for the cluster's state ("connecting to…", its
+workers, "connection lost — retrying…"), this computer's own device in its tooltip, and
+each longer sentence (why a job stays here, a cluster that could not be reached) as its
+note, said once beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
 from engine.api.requests import Request
-from engine.cluster.connect import connect, reconnect
+from engine.cluster.connect import LOCAL, connect, reconnect
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely, stays_here_note
@@ -40,6 +43,9 @@ log = logging.getLogger(__name__)
 # A note that a job stays here is said once for jobs submitted together, not once per
 # job (and said again for one started later).
 NOTE_QUIET_S = 10.0
+# A message this short is the cluster's state on the status bar; a longer one is a note.
+STATE_CHARS = 60
+NO_CLUSTER = "no cluster"  # the state after the cluster could not be joined
 
 
 class RayEngine(LocalEngine):
@@ -79,6 +85,12 @@ class RayEngine(LocalEngine):
         self._routing = threading.RLock()  # a job goes to the cluster or here, never lost
         self.connect_error: str | None = None
         self._last_note = ("", float("-inf"))  # the last stays-here note, and when
+        self._state = (  # the status bar's line
+            "Ray cluster: starting one on this computer…"
+            if address == LOCAL
+            else f"Ray cluster: connecting to {address}…"
+        )
+        self._here: DeviceInfo | None = None  # this computer's device, as its lanes said
 
     # ------------------------------------------------------------ lifecycle
 
@@ -93,6 +105,7 @@ class RayEngine(LocalEngine):
             workers = self.session.start_workers(self._options)
         except Exception as exc:  # noqa: BLE001 - said on the status bar; jobs wait
             log.exception("could not use the cluster at %s", self.address)
+            self._state = NO_CLUSTER
             self._trouble(f"{getattr(exc, 'message', exc)} Running on this computer instead.")
             with self._routing:  # no job is sent to the cluster from now on
                 self.connect_error = getattr(exc, "message", str(exc))
@@ -101,8 +114,8 @@ class RayEngine(LocalEngine):
             return
         names = ", ".join(w.name for w in workers)
         device = workers[0].description if workers else "no worker"
-        text = f"Ray cluster · {workers_text(len(workers))} ({device}): {names}"
-        self._remote_event.emit(DeviceInfo("cluster", "", text))
+        self._state = f"Ray cluster · {workers_text(len(workers))} ({device}): {names}"
+        self._remote_event.emit(self._status_line())
         self.connected.set()
 
     def _join_again(self) -> None:
@@ -110,10 +123,35 @@ class RayEngine(LocalEngine):
         reconnect(self.address)
 
     def _trouble(self, message: str) -> None:
-        """The status bar's note, e.g. "Cluster connection lost — retrying…", then
-        "Ray cluster: connected again, with 2 workers"."""
+        """A message for the status bar, e.g. "Cluster connection lost — retrying…",
+        then "Ray cluster: connected again, with 2 workers". Its first sentence, if
+        short, is the cluster's state from now on; the whole is said beside the state."""
         text = message if message.startswith("Cluster") else f"Ray cluster: {message}"
-        self._remote_event.emit(DeviceInfo("cluster", "", text))
+        first = text.split(". ")[0]
+        if len(first) <= STATE_CHARS and self._state != NO_CLUSTER:
+            self._state = first
+        self._remote_event.emit(self._status_line(text))
+
+    def _status_line(self, note: str = "") -> DeviceInfo:
+        """The cluster's state, this computer's device in the tooltip (what stays here
+        runs there; jobs run there too when no cluster could be joined)."""
+        here = self._here
+        if here is None:
+            return DeviceInfo("cluster", "", self._state, "", note)
+        if self._state == NO_CLUSTER:
+            line = f"{here.description} · {NO_CLUSTER}"
+            return DeviceInfo("cluster", here.dtype, line, here.detail, note)
+        detail = f"This computer (Lab sliders, single trainings): {here.description}"
+        detail += f"\n{here.detail}" if here.detail else ""
+        return DeviceInfo("cluster", here.dtype, self._state, detail, note)
+
+    def _dispatch(self, event: object) -> None:
+        """This computer's device (its lanes announce it, and again on a change in
+        Settings) goes into the status line: it must not hide the cluster's state."""
+        if isinstance(event, DeviceInfo) and event.device != "cluster":
+            self._here = event
+            event = self._status_line()
+        super()._dispatch(event)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         self.session.close()
