@@ -128,3 +128,41 @@ def test_batch_on_the_cluster_makes_the_pictures_of_the_batch_made_here(
     for line in (1, 2):
         np.testing.assert_array_equal(there[line], here[line])
     assert not np.array_equal(here[1], here[2])
+
+
+def test_upscale_of_a_folder_on_the_cluster_is_spandrels_own_picture_for_each_image(
+    cluster, tmp_path, capsys
+):
+    """`upscale --cluster`: a user's ESRGAN-family file and each image of a folder go to
+    the workers; every picture that comes back is spandrel's own upscale of its image
+    (the oracle), its recipe names the worker, and a damaged image is reported by name
+    while the others are made."""
+    from PIL import Image
+
+    from engine.cluster.landing import WORKER_KEY
+    from engine.store.metadata import RECIPE_KEY
+    from tests.test_upscale_batch import spandrel_reference
+    from tests.upscalers import compact_net, photo_like, save_safetensors, write_png
+
+    model = save_safetensors(compact_net(scale=2, seed=4), tmp_path / "user-x2.safetensors")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, name in enumerate("abd"):
+        write_png(folder / f"{name}.png", photo_like(14 + index, 10, seed=index))
+    whole = (folder / "a.png").read_bytes()
+    (folder / "c.png").write_bytes(whole[: len(whole) // 2])  # cut short
+    argv = ["upscale", "--model", str(model), str(folder), "--out", str(tmp_path / "out")]
+    code = main.main([*argv, "--device", "cpu", "--cluster", cluster])
+    captured = capsys.readouterr()
+    lines = [json.loads(x) for x in captured.out.splitlines() if x.startswith("{")]
+    assert code == 1  # some failed, the rest made
+    assert "c.png" in captured.err
+    made = {Path(line["source"]).name: line["path"] for line in lines}
+    assert sorted(made) == ["a.png", "b.png", "d.png"]
+    for name, path in made.items():
+        rgb = np.asarray(Image.open(folder / name).convert("RGB"))
+        np.testing.assert_array_equal(pixels_of(path), spandrel_reference(model, rgb))
+        with Image.open(path) as picture:
+            recipe = json.loads(picture.text[RECIPE_KEY])
+        assert recipe[WORKER_KEY].startswith("Ray cluster: worker ")
+        assert recipe["model_path"] == str(model)  # the user's path, not the worker's
