@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.api.families import title_of
 from engine.api.naming import model_name
+from engine.api.outcomes import WORKER_KEY
 from engine.api.requests import (
     ArithmeticRequest,
     DiffuseRequest,
@@ -150,6 +151,7 @@ def _from_recipe(meta: ImageMetadata) -> list[tuple[str, str]]:
         ("Created", meta.created.strftime("%Y-%m-%d %H:%M:%S") if meta.created else "unknown"),
         ("Model hash", short_hash(recipe)),
         ("Device", _device_text(recipe)) if recipe.get("device") else None,
+        ("Made on", recipe.get(WORKER_KEY)),  # a cluster's worker; here: no row
         ("Versions", versions(recipe)),
     ]
     return [

@@ -28,7 +28,7 @@ from engine.store.metadata import RECIPE_KEY
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
 
-from engine.cluster.landing import WORKER_KEY  # noqa: E402
+from engine.api.outcomes import WORKER_KEY  # noqa: E402
 from engine.cluster.pool import WorkerOptions  # noqa: E402
 from engine.cluster.session import ClusterSession  # noqa: E402
 

@@ -139,8 +139,9 @@ def test_upscale_of_a_folder_on_the_cluster_is_spandrels_own_picture_for_each_im
     while the others are made."""
     from PIL import Image
 
-    from engine.cluster.landing import WORKER_KEY
-    from engine.store.metadata import RECIPE_KEY
+    from engine.api.outcomes import WORKER_KEY
+    from engine.store.metadata import RECIPE_KEY, read_metadata
+    from gui.details_describe import describe
     from tests.test_upscale_batch import spandrel_reference
     from tests.upscalers import compact_net, photo_like, save_safetensors, write_png
 
@@ -166,3 +167,5 @@ def test_upscale_of_a_folder_on_the_cluster_is_spandrels_own_picture_for_each_im
             recipe = json.loads(picture.text[RECIPE_KEY])
         assert recipe[WORKER_KEY].startswith("Ray cluster: worker ")
         assert recipe["model_path"] == str(model)  # the user's path, not the worker's
+        rows = dict(describe(read_metadata(Path(path))))  # the Details panel's rows
+        assert rows["Made on"] == recipe[WORKER_KEY] and rows["Upscaler"].startswith("user-x2")

@@ -24,7 +24,7 @@ from engine.store.lineage import PLOT_GRID
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[cluster]")
 
-from engine.cluster.landing import WORKER_KEY  # noqa: E402
+from engine.api.outcomes import WORKER_KEY  # noqa: E402
 from engine.cluster.plot_fanout import PlotFanout  # noqa: E402
 from engine.cluster.pool import WorkerOptions  # noqa: E402
 from tests.test_cluster import WAIT_S, WORKER_CPUS, pixels_of  # noqa: E402

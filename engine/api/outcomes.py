@@ -26,6 +26,9 @@ CONTROL_MAPS_KEY = "_control_map_pixels"
 # job's own (an X/Y/Z plot's cell, engine.batch): finishing saves the image with that
 # request as its recipe, then drops the key. Never in a PNG.
 OWN_REQUEST_KEY = "_own_request"
+# A key of ResultImage.info and the recipe: the cluster worker that made the image
+# ("Ray cluster: worker 1 (gpu-box)"); absent for an image made on this computer.
+WORKER_KEY = "made_on"
 
 
 @dataclass(frozen=True)

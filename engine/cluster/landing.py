@@ -13,13 +13,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from engine.api.outcomes import ImagesOutcome, ModelOutcome, Outcome
+from engine.api.outcomes import WORKER_KEY, ImagesOutcome, ModelOutcome, Outcome
 from engine.api.requests import Request
 from engine.cluster.run_files import land_run
 from engine.finishing import save_results
 from engine.store import GalleryStore
-
-WORKER_KEY = "made_on"  # the recipe's field naming the cluster worker
 
 
 def land(
