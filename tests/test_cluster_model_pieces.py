@@ -161,3 +161,28 @@ def test_a_full_disk_on_the_node_says_what_to_do_and_leaves_nothing(tmp_path, mo
         "has; nothing of it was kept."
     )
     assert leftovers(store) == [] and store.find(manifest) is None
+
+
+def test_a_model_that_fits_only_without_one_still_arriving_is_refused_in_those_words(tmp_path):
+    store = ModelStore(tmp_path, limit_gb=150e-9)  # 150 bytes
+    a = manifest_of_pieces("a.bin", 2, 50)
+    b_bytes = b"b" * 100
+    b_sha = hashlib.sha256(b_bytes).hexdigest()
+    b = Manifest("b.bin", b_sha, (ManifestFile("", 100, b_sha),))
+    refused: list[str] = []
+
+    def a_arriving() -> Iterator[bytes]:
+        first, second = pieces(2, 50)
+        yield first
+        with pytest.raises(BadInput) as caught:
+            store.receive(b, [b_bytes])  # 100 fit in 150, but not beside a's 100
+        refused.append(str(caught.value))
+        yield second
+
+    store.receive_streamed(a, [a_arriving()])
+    assert refused == [
+        "b.bin (100 bytes) does not fit in this worker's model cache (150 bytes) beside the "
+        "files running jobs use now (100 bytes). Raise LATENTSTUDIO_CLUSTER_CACHE_GB on the "
+        "worker's node, or run the job again when they end."
+    ]
+    assert store.find(a) is not None and store.find(b) is None

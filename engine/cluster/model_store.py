@@ -194,7 +194,10 @@ class ModelStore:
         name = arriving[0].name
         if len(arriving) > 1:
             name = f"{len(arriving)} files ({name} and others)"
-        for entry in to_evict(self.entries(), name, size + self._arriving, self.limit):
+        entries = self.entries()
+        if self._arriving:  # still being written for jobs: counted as in use
+            entries.append(CacheEntry(".arriving", self._arriving, 0, True))
+        for entry in to_evict(entries, name, size, self.limit):
             self._evict(entry.key)
 
     def _stage(self, manifest: Manifest, files: Sequence[Iterable[bytes]], verify: bool) -> Path:
