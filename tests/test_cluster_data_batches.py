@@ -214,3 +214,26 @@ def test_a_folder_is_hashed_once_not_once_per_driver(tmp_path, monkeypatch):
     os.utime(folder / "0.png", ns=(10**9, 10**9))  # a time of its own, however coarse
     now = {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
     assert now != shas and listed() == now and len(read) == 5
+
+
+def test_an_empty_file_first_in_a_folder_is_sent_like_any_other(tmp_path, monkeypatch):
+    """A 0-byte image first in a batch made the batching index an empty list
+    (IndexError) and ended the run: it is sent, then skipped by the loader there as it
+    is here."""
+    from engine.cluster.data_files import IMAGE_TAG
+    from engine.cluster.model_shipping import ModelShipper
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "0-empty.png").write_bytes(b"")
+    shas = {hashlib.sha256(b"").hexdigest(), picture(folder / "1.png", 1)}
+    shipper = ModelShipper()
+    shipper._image_refs = lambda manifest, source: [source.read_bytes()]  # no object store
+    images = [(k, m) for k, m in shipper.files(training_over(folder)) if k.startswith(IMAGE_TAG)]
+    worker = receiving_worker("w", "node-1", tmp_path / "cache")
+    placed = shipper.place_images(worker, images, "job")
+    assert sorted(Path(p).read_bytes() for p in placed.values()) == [
+        b"",
+        (folder / "1.png").read_bytes(),
+    ]
+    assert {sha for _node, sha in shipper.sent} == shas

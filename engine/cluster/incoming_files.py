@@ -6,7 +6,7 @@ into place (engine.cluster.model_store)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from engine.api.errors import BadModelFile
@@ -14,22 +14,6 @@ from engine.cluster.data_files import plain_name, plain_path
 from engine.cluster.model_shipping import Manifest, ManifestFile
 
 COMPLETE_MARKER = ".complete"
-
-
-def groups_under(
-    items: list[tuple[Manifest, list[bytes]]], limit: int
-) -> Iterator[list[tuple[Manifest, list[bytes]]]]:
-    """The items in order, in groups of at most `limit` bytes (one item alone at least)."""
-    group: list[tuple[Manifest, list[bytes]]] = []
-    size = 0
-    for item in items:
-        if group and size + item[0].size > limit:
-            yield group
-            group, size = [], 0
-        group.append(item)
-        size += item[0].size
-    if group:
-        yield group
 
 
 def write_staged(

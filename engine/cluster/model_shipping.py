@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from engine.cluster.data_files import IMAGE_TAG, data_entries, data_source, skipped_instead
 from engine.cluster.ip_adapter_files import encoder_of
@@ -33,6 +35,8 @@ BATCH_BYTES = 64 << 20
 # one at a time: a 6.9 GB SDXL checkpoint read whole held 6.9 GB in the driver's memory
 # beside its copy in the object store, and as much again in the worker's.
 CHUNK_BYTES = 64 << 20
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,7 @@ class ModelShipper:
                     missing.append((text, manifest))
                 else:
                     placed[text] = self._remember(worker, manifest, where)
-            for batch in _batches(missing):
+            for batch in in_batches(missing, lambda item: item[1].size, BATCH_BYTES):
                 refs = [self._image_refs(m, Path(data_source(t) or t)) for t, m in batch]
                 paths = worker.receive_files([m for _, m in batch], refs, job_key)
                 with self._lock:
@@ -263,14 +267,16 @@ class ModelShipper:
         return [ray.put(path.read_bytes()) for path in files]
 
 
-def _batches(files: list[tuple[str, Manifest]]) -> list[list[tuple[str, Manifest]]]:
-    """The files in order, in batches of at most BATCH_BYTES (one file alone at least)."""
-    batches: list[list[tuple[str, Manifest]]] = []
-    size = BATCH_BYTES
-    for item in files:
-        if size + item[1].size > BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(item)
-        size += item[1].size
-    return batches
+def in_batches(items: list[T], size_of: Callable[[T], int], limit: int) -> Iterator[list[T]]:
+    """The items in order, in batches of at most `limit` bytes (one item alone at least,
+    an empty one too)."""
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        if batch and size + size_of(item) > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += size_of(item)
+    if batch:
+        yield batch

@@ -28,11 +28,10 @@ from engine.cluster.incoming_files import (
     COMPLETE_MARKER,
     check_bytes,
     check_names,
-    groups_under,
     write_staged,
 )
-from engine.cluster.model_shipping import Manifest, manifest_of, members
-from engine.hashing import HashCache, default_cache_dir
+from engine.cluster.model_shipping import Manifest, in_batches, manifest_of, members
+from engine.hashing import CACHE_DIR_ENV, HashCache, default_cache_dir
 from engine.store.errors import FULL_DISK_ERRORS, reason
 
 IN_USE_PREFIX = ".in-use-"
@@ -170,7 +169,7 @@ class ModelStore:
         for manifest, contents in items:
             check_bytes(manifest, contents)
         paths: list[Path] = []
-        for group in groups_under(items, self.limit):
+        for group in in_batches(items, lambda item: item[0].size, self.limit):
             with self._lock:  # the same bytes twice in a group: written once
                 arriving = {m.sha256: (m, c) for m, c in group if not self._complete(m.sha256)}
                 if arriving:
@@ -223,7 +222,7 @@ class ModelStore:
                 "keeps to the room the disk has"
             )
         else:
-            advice = "Check that folder on that node, or set LATENTSTUDIO_CACHE_DIR there"
+            advice = f"Check that folder on that node, or set {CACHE_DIR_ENV} there"
         return BadInput(
             f"{manifest.name} could not be written to this worker's model cache "
             f"({self.cache_root}): {reason(exc)}. {advice}; nothing of it was kept."
