@@ -78,3 +78,63 @@ def test_jobs_naming_files_a_worker_was_not_sent_stay_on_this_computer():
     assert runs_remotely(plain)
     assert runs_remotely(dataclasses.replace(plain, tiny_vae="/models/VAE-approx/taesd.pt"))
     assert not runs_remotely(XyzPlotRequest(base=plain, axes=(XyzAxis("seed", "1-2"),)))
+
+
+# What Ray 2.60's client raises when the head's Ray Client server for it died at birth
+# (ray/util/client/server/proxier.py's words, by when the proxier saw it gone).
+DIED_AT_BIRTH = [
+    "Initialization failure from server:\nTraceback (most recent call last):\n"
+    "RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err "
+    "for detailed logs.",
+    "Initialization failure from server:\nRuntimeError: Proxy failed to Connect to "
+    "backend! Check `ray_client_server.err` and `ray_client_server_23001.err`",
+    'Initialization failure from server:\n  File ".../proxier.py", line 396, in '
+    "start_specific_server\npsutil.ZombieProcess: PID still exists but it's a zombie",
+]
+
+
+def test_a_client_server_that_keeps_dying_is_tried_four_times_then_said_plainly():
+    from engine.cluster.connect import CLIENT_SERVER_TRIES, _join_through_client
+
+    tries: list[int] = []
+    said: list[int] = []
+
+    def init() -> None:
+        tries.append(1)
+        raise ConnectionAbortedError(DIED_AT_BIRTH[len(tries) % 3])
+
+    with pytest.raises(BadInput) as refused:
+        _join_through_client(init, parse_address("ray://10.0.0.5:10001"), said.append)
+    assert len(tries) == CLIENT_SERVER_TRIES == 4 and said == [2, 3, 4]
+    message = refused.value.message
+    assert "failed to start 4 times" in message and "HOST:6379" in message
+    assert "Traceback" not in message
+
+
+def test_a_client_that_joins_on_its_second_try_says_so_once():
+    from engine.cluster.connect import _join_through_client
+
+    said: list[int] = []
+    outcomes = iter([ConnectionAbortedError(DIED_AT_BIRTH[0]), None])
+
+    def init() -> None:
+        if (outcome := next(outcomes)) is not None:
+            raise outcome
+
+    _join_through_client(init, parse_address("ray://127.0.0.1:10001"), said.append)
+    assert said == [2]
+
+
+def test_any_other_refusal_is_not_tried_again():
+    from engine.cluster.connect import _join_through_client
+
+    tries: list[int] = []
+    said: list[int] = []
+
+    def init() -> None:
+        tries.append(1)
+        raise ConnectionAbortedError("Initialization failure from server: bad job config")
+
+    with pytest.raises(ConnectionAbortedError, match="bad job config"):
+        _join_through_client(init, parse_address("ray://127.0.0.1:10001"), said.append)
+    assert tries == [1] and said == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.api.errors import BadInput
@@ -27,6 +28,18 @@ ADDRESS_ENV = "LATENTSTUDIO_CLUSTER"
 LOCAL = "local"
 NAMESPACE = "latentstudio"
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
+# A cluster's head starts a Ray Client server of its own for each computer that joins
+# through ray://, and that start now and then dies at birth (a fork inside a process
+# busy with gRPC: ray-project/ray#63202; 1 join in 4 on a 2-core machine here). Ray
+# says so only after about 40 s, in one of these words, by when the head saw it gone;
+# joining again starts a new one.
+CLIENT_SERVER_TRIES = 4
+CLIENT_SERVER_DIED = (
+    "Starting Ray client server failed",  # gone before it had started
+    "ZombieProcess",  # gone while the head looked at it (psutil)
+    "NoSuchProcess",
+    "Proxy failed to Connect to backend",  # gone after it had started
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,9 @@ def refuse_without_auth(address: ClusterAddress, token_auth: bool) -> None:
     )
 
 
-def connect(text: str) -> ClusterAddress:
-    """Join the cluster at `text` as a driver (or use the one this process joined)."""
+def connect(text: str, on_retry: Callable[[int], None] | None = None) -> ClusterAddress:
+    """Join the cluster at `text` as a driver (or use the one this process joined).
+    `on_retry(k)` hears that the k-th try to join through Ray Client begins."""
     address = parse_address(text)
     try:
         import ray
@@ -95,7 +109,7 @@ def connect(text: str) -> ClusterAddress:
         use_token_if_present()
     if not ray.is_initialized():
         try:
-            _join_or_start(ray, address)
+            _join_or_start(ray, address, on_retry or _warn_of_retry)
         except (ValueError, ModuleNotFoundError) as exc:  # ray:// without grpcio, among others
             raise BadInput(
                 f"Could not use the Ray cluster at {address.text}: {exc} Ray Client "
@@ -118,7 +132,7 @@ def connect(text: str) -> ClusterAddress:
     return address
 
 
-def _join_or_start(ray, address: ClusterAddress) -> None:
+def _join_or_start(ray, address: ClusterAddress, on_retry: Callable[[int], None]) -> None:
     """ray.init: join the cluster at the address, or start a `local` one (on a thread
     that lasts: engine.cluster.local_node says why)."""
 
@@ -132,8 +146,46 @@ def _join_or_start(ray, address: ClusterAddress) -> None:
 
     if address.text == LOCAL:
         start_on_lasting_thread(init)
+    elif address.text.startswith("ray://"):
+        _join_through_client(init, address, on_retry)
     else:
         init()
+
+
+def _join_through_client(
+    init: Callable[[], None], address: ClusterAddress, on_retry: Callable[[int], None]
+) -> None:
+    """Join through Ray Client, again while the head's server for it dies at birth."""
+    for attempt in range(1, CLIENT_SERVER_TRIES + 1):
+        if attempt > 1:
+            on_retry(attempt)
+        try:
+            init()
+            return
+        except ConnectionAbortedError as exc:
+            if not any(sentence in str(exc) for sentence in CLIENT_SERVER_DIED):
+                raise
+    raise BadInput(
+        f"The Ray cluster at {address.text} answered, but its Ray Client server for this "
+        f"computer failed to start {CLIENT_SERVER_TRIES} times in a row (a known Ray "
+        "fault, ray-project/ray#63202; its log is ray_client_server_*.err on the head). "
+        "Try again in a moment, or restart the head with `ray stop` and `ray start "
+        "--head`; a computer on the cluster's network can give HOST:6379 instead, "
+        "which does not use that server."
+    )
+
+
+def retry_note(attempt: int) -> str:
+    return (
+        "The cluster answered, but the Ray Client server it starts for this computer "
+        f"stopped at once (a known Ray fault); joining again, try {attempt} of "
+        f"{CLIENT_SERVER_TRIES}."
+    )
+
+
+def _warn_of_retry(attempt: int) -> None:
+    """The command line's way to hear it (a warning reaches stderr unconfigured)."""
+    log.warning(retry_note(attempt))
 
 
 def reconnect(text: str) -> ClusterAddress:

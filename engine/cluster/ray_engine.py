@@ -30,7 +30,13 @@ from PySide6.QtCore import QObject, Qt, Signal
 from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
 from engine.api.requests import Request
-from engine.cluster.connect import LOCAL, connect, reconnect
+from engine.cluster.connect import (
+    CLIENT_SERVER_TRIES,
+    LOCAL,
+    connect,
+    reconnect,
+    retry_note,
+)
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely, stays_here_note
@@ -101,7 +107,7 @@ class RayEngine(LocalEngine):
     def _join(self) -> None:
         """Join the cluster and start its workers, off the GUI thread (seconds)."""
         try:
-            connect(self.address)
+            connect(self.address, self._trying_again)
             workers = self.session.start_workers(self._options)
         except Exception as exc:  # noqa: BLE001 - said on the status bar; jobs wait
             log.exception("could not use the cluster at %s", self.address)
@@ -117,6 +123,12 @@ class RayEngine(LocalEngine):
         self._state = f"Ray cluster · {workers_text(len(workers))} ({device}): {names}"
         self._remote_event.emit(self._status_line())
         self.connected.set()
+
+    def _trying_again(self, attempt: int) -> None:
+        """The head's Ray Client server for us died at birth: say that we try again."""
+        tries = f"try {attempt} of {CLIENT_SERVER_TRIES}"
+        self._state = f"Ray cluster: connecting to {self.address}… ({tries})"
+        self._remote_event.emit(self._status_line(retry_note(attempt)))
 
     def _join_again(self) -> None:
         """After the connection went (on the session's recovering thread)."""
