@@ -175,11 +175,14 @@ def _join_through_client(
     )
 
 
+def try_text(attempt: int) -> str:
+    return f"try {attempt} of {CLIENT_SERVER_TRIES}"
+
+
 def retry_note(attempt: int) -> str:
     return (
         "The cluster answered, but the Ray Client server it starts for this computer "
-        f"stopped at once (a known Ray fault); joining again, try {attempt} of "
-        f"{CLIENT_SERVER_TRIES}."
+        f"stopped at once (a known Ray fault); joining again, {try_text(attempt)}."
     )
 
 

@@ -30,13 +30,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from engine.api.events import DeviceInfo, Queued
 from engine.api.kinds import Lane
 from engine.api.requests import Request
-from engine.cluster.connect import (
-    CLIENT_SERVER_TRIES,
-    LOCAL,
-    connect,
-    reconnect,
-    retry_note,
-)
+from engine.cluster.connect import LOCAL, connect, reconnect, retry_note, try_text
 from engine.cluster.plot_fanout import PlotFanout, fans_out
 from engine.cluster.pool import WorkerOptions
 from engine.cluster.request_files import runs_remotely, stays_here_note
@@ -126,8 +120,7 @@ class RayEngine(LocalEngine):
 
     def _trying_again(self, attempt: int) -> None:
         """The head's Ray Client server for us died at birth: say that we try again."""
-        tries = f"try {attempt} of {CLIENT_SERVER_TRIES}"
-        self._state = f"Ray cluster: connecting to {self.address}… ({tries})"
+        self._state = f"Ray cluster: connecting to {self.address}… ({try_text(attempt)})"
         self._remote_event.emit(self._status_line(retry_note(attempt)))
 
     def _join_again(self) -> None:
